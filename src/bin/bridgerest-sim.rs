@@ -1,0 +1,150 @@
+//! `bridgerest-sim`: the Crunchy Bridge API simulator, and the quick-start demo that runs the
+//! real `bridgerest` binary against it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+use bridgerest::sim::{sample_state, Sim, SimHandle, SimState};
+
+/// A local simulator of the Crunchy Bridge API (no account needed).
+#[derive(Debug, Parser)]
+#[command(name = "bridgerest-sim", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the API on a loopback address until interrupted.
+    ///
+    /// Prints `listening on http://ADDR` as its first line. Faults can be switched at run time
+    /// with `PUT /_sim/faults` (a JSON list), and `GET /_sim/stats` counts requests.
+    Serve {
+        /// JSON state file (api_keys, clusters, faults, latency_ms); the sample state if unset.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Address to listen on (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// Add this many S3 clusters to the sample state.
+        #[arg(long, default_value_t = 0)]
+        extra_clusters: usize,
+        /// Delay every answer by this many milliseconds.
+        #[arg(long)]
+        latency_ms: Option<u64>,
+        /// The API key the sample state accepts.
+        #[arg(long, default_value = DEMO_KEY)]
+        api_key: String,
+    },
+    /// Run bridgerest against a fresh simulator: render the config, list the backups.
+    Demo,
+}
+
+const DEMO_KEY: &str = "cbkey_simulator_demo_key";
+
+fn main() -> ExitCode {
+    bridgerest::init_tls();
+    let cli = Cli::parse();
+    let res = match cli.command {
+        Cmd::Serve { state, listen, extra_clusters, latency_ms, api_key } => serve(state, &listen, extra_clusters, latency_ms, &api_key),
+        Cmd::Demo => demo(),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(state: Option<PathBuf>, listen: &str, extra: usize, latency: Option<u64>, key: &str) -> Result<()> {
+    let mut st: SimState = match &state {
+        Some(p) => serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+            .with_context(|| format!("parsing simulator state {}", p.display()))?,
+        None => sample_state(key, extra),
+    };
+    if let Some(l) = latency {
+        st.latency_ms = l;
+    }
+    let addr: std::net::SocketAddr = listen.parse().with_context(|| format!("--listen {listen}: not an address"))?;
+    if !addr.ip().is_loopback() {
+        bail!("--listen {listen}: the simulator only listens on loopback addresses");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        println!("listening on http://{}", listener.local_addr()?);
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        Sim::new(st).serve(listener, shutdown).await.context("serving")
+    })
+}
+
+fn demo() -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let bridgerest = exe.with_file_name("bridgerest");
+    if !bridgerest.exists() {
+        bail!("{} not found: build both binaries first (cargo build --release)", bridgerest.display());
+    }
+    let sim = SimHandle::start(sample_state(DEMO_KEY, 0))?;
+    let dir = tempfile::tempdir()?;
+    let key_file = dir.path().join("api-key");
+    std::fs::write(&key_file, DEMO_KEY)?;
+    let out = dir.path().join("conf.d").join("bridgerest.conf");
+    std::fs::create_dir(dir.path().join("conf.d"))?;
+    let config = dir.path().join("bridgerest.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[api]
+url = "{url}"
+key_file = "{key}"
+
+[pgbackrest]
+config = "{out}"
+
+[[cluster]]
+id = "rvf73a77ozfsvcttryebfrnlem"     # s3
+pg1_path = "/var/lib/postgresql/15/production"
+
+[[cluster]]
+id = "drsve2t4f5e5znkmef6hmchy2e"     # azure (SAS)
+pg1_path = "/var/lib/postgresql/15/analytics"
+
+[[cluster]]
+id = "p56biajnfvgjhftvqs7lqymspe"     # gcs
+pg1_path = "/var/lib/postgresql/15/staging"
+[cluster.options]
+"process-max" = 4
+"#,
+            url = sim.url(),
+            key = key_file.display(),
+            out = out.display()
+        ),
+    )?;
+    println!("# simulator: {}  (config: {})\n", sim.url(), config.display());
+    println!("{}", std::fs::read_to_string(&config)?);
+    run(&bridgerest, &config, &["clusters"])?;
+    run(&bridgerest, &config, &["refresh"])?;
+    run(&bridgerest, &config, &["render"])?;
+    run(&bridgerest, &config, &["backups", "rvf73a77ozfsvcttryebfrnlem"])?;
+    Ok(())
+}
+
+fn run(bin: &Path, config: &Path, args: &[&str]) -> Result<()> {
+    println!("$ bridgerest {}", args.join(" "));
+    let status = std::process::Command::new(bin).arg("--config").arg(config).args(args).status()?;
+    println!();
+    if !status.success() {
+        bail!("bridgerest {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}

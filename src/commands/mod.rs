@@ -1,0 +1,77 @@
+//! One thin file per subcommand. Each returns the exit code; errors go up to `main`, which
+//! prints them once.
+
+pub mod backups;
+pub mod check;
+pub mod clusters;
+pub mod refresh;
+pub mod render;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+use crate::exit::{usage, Exit};
+use crate::provider::bridge::BridgeClient;
+
+pub async fn run(cli: Cli) -> Result<Exit> {
+    let explicit = cli.config.is_some();
+    let path = cli.config.unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
+    match cli.command {
+        Command::Refresh => refresh::run(&load(&path)?).await,
+        Command::Render(a) => render::run(&load(&path)?, a).await,
+        Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
+        Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
+        Command::Check => check::run(&path).await,
+    }
+}
+
+/// Loads and validates the config; any problem is a usage error (exit 2).
+pub fn load(path: &std::path::Path) -> Result<Config> {
+    config::load(path).map_err(usage)
+}
+
+/// Like [`load`], but commands that need no cluster list work without a config file when
+/// none was asked for (the API key then comes from the environment or a systemd credential).
+fn load_or_default(path: &std::path::Path, explicit: bool) -> Result<Config> {
+    if !explicit && !path.exists() {
+        return config::parse("", path).map_err(usage);
+    }
+    load(path)
+}
+
+/// The API client with the configured key; a missing key is a usage error.
+pub fn client(cfg: &Config) -> Result<BridgeClient> {
+    let (key, source) = config::load_api_key(&cfg.api).map_err(usage)?;
+    tracing::debug!(%source, "API key loaded");
+    BridgeClient::new(&cfg.api, key)
+}
+
+/// Left-aligned columns, two spaces apart.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, (c, w)) in cells.into_iter().zip(&widths).enumerate() {
+            s.push_str(c);
+            if i + 1 < n {
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}

@@ -1,0 +1,32 @@
+use anyhow::Result;
+
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::refresh::{self, Outcome};
+
+pub async fn run(cfg: &Config) -> Result<Exit> {
+    let client = super::client(cfg)?;
+    let plan = refresh::run(cfg, &client).await?;
+    print!("{}", outcome_lines(&plan.outcomes));
+    Ok(match (plan.failed(), plan.outcomes.len()) {
+        (0, _) => Exit::Success,
+        (f, n) if f < n => Exit::Partial,
+        _ => Exit::Failure,
+    })
+}
+
+/// One line per cluster: stanza, store type, ok or the error.
+pub fn outcome_lines(outcomes: &[Outcome]) -> String {
+    let rows: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|o| {
+            let status = match (&o.error, o.kept) {
+                (None, _) => "ok".to_string(),
+                (Some(e), true) => format!("error: {e} (previous stanza kept)"),
+                (Some(e), false) => format!("error: {e}"),
+            };
+            vec![o.stanza.clone().unwrap_or_else(|| "-".into()), o.kind.unwrap_or("-").to_string(), o.cluster_id.clone(), status]
+        })
+        .collect();
+    super::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)
+}

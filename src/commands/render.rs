@@ -1,0 +1,26 @@
+use anyhow::Result;
+
+use crate::cli::RenderArgs;
+use crate::config::Config;
+use crate::exit::Exit;
+use crate::refresh;
+
+pub async fn run(cfg: &Config, args: RenderArgs) -> Result<Exit> {
+    let client = super::client(cfg)?;
+    let fetched = refresh::fetch(cfg, &client).await;
+    let plan = refresh::compose(cfg, fetched, refresh::read_existing(cfg)?)?;
+    let text = if args.show_secrets { plan.text() } else { plan.redacted.as_deref() };
+    if let Some(t) = text {
+        print!("{t}");
+    }
+    for o in &plan.outcomes {
+        if let Some(e) = &o.error {
+            eprintln!("cluster {}: {e}", o.cluster_id);
+        }
+    }
+    Ok(match (plan.failed(), plan.outcomes.len()) {
+        (0, _) => Exit::Success,
+        (f, n) if f < n => Exit::Partial,
+        _ => Exit::Failure,
+    })
+}

@@ -1,0 +1,351 @@
+//! The TOML configuration: the raw serde model (unknown keys rejected), and [`load`], which
+//! validates it into a resolved [`Config`] that nothing after it needs to re-check.
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use reqwest::Url;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
+pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
+pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
+pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    api: RawApi,
+    #[serde(default)]
+    pgbackrest: RawPgbackrest,
+    #[serde(default, rename = "cluster")]
+    clusters: Vec<RawCluster>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    url: Option<String>,
+    key_file: Option<PathBuf>,
+    concurrency: Option<usize>,
+    timeout: Option<String>,
+    retries: Option<u32>,
+    retry_base: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPgbackrest {
+    config: Option<PathBuf>,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: Option<RawMode>,
+    bin: Option<PathBuf>,
+    main_config: Option<PathBuf>,
+    include_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawMode {
+    Int(u32),
+    Str(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    id: String,
+    pg1_path: PathBuf,
+    stanza: Option<String>,
+    #[serde(default)]
+    options: BTreeMap<String, toml::Value>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages).
+    pub path: PathBuf,
+    pub api: ApiConfig,
+    pub pgbackrest: PgbackrestConfig,
+    pub clusters: Vec<ClusterConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub url: Url,
+    pub key_file: Option<PathBuf>,
+    /// How many clusters are talked to at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for connect errors, timeouts, 5xx and 429.
+    pub retries: u32,
+    /// First backoff delay; doubles each retry, with full jitter.
+    pub retry_base: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct PgbackrestConfig {
+    /// The file bridgerest writes.
+    pub config: PathBuf,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub mode: u32,
+    pub bin: PathBuf,
+    /// pgBackRest's own main config file (read by `check` for clashing options).
+    pub main_config: PathBuf,
+    /// pgBackRest's include directory (read by `check` for clashing options).
+    pub include_path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub id: String,
+    pub pg1_path: PathBuf,
+    /// Section name to use instead of the token's `stanza`.
+    pub stanza: Option<String>,
+    /// Extra pgBackRest options, verbatim; a list value renders one line per item.
+    pub options: BTreeMap<String, Vec<String>>,
+}
+
+/// Where the config file comes from: `--config`, `BRIDGEREST_CONFIG`, or the default path.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read config file {}: create it (see config/bridgerest.toml) or pass --config",
+            path.display()
+        )
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates config text; `path` is used only in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    let raw: RawConfig = toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    resolve(raw, path).with_context(|| format!("invalid config {}", path.display()))
+}
+
+fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
+    let api = resolve_api(raw.api)?;
+    let pgbackrest = resolve_pgbackrest(raw.pgbackrest)?;
+    let mut clusters = Vec::with_capacity(raw.clusters.len());
+    let mut ids = HashSet::new();
+    let mut stanzas = HashSet::new();
+    for c in raw.clusters {
+        let cluster = resolve_cluster(c)?;
+        if !ids.insert(cluster.id.clone()) {
+            bail!("cluster {} is listed twice; keep one [[cluster]] entry for it", cluster.id);
+        }
+        if let Some(s) = &cluster.stanza {
+            if !stanzas.insert(s.clone()) {
+                bail!("stanza name \"{s}\" is used by two clusters; give each its own");
+            }
+        }
+        clusters.push(cluster);
+    }
+    Ok(Config { path: path.to_path_buf(), api, pgbackrest, clusters })
+}
+
+fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
+    let url_text = raw.url.unwrap_or_else(|| DEFAULT_API_URL.to_string());
+    let url = parse_api_url(&url_text)?;
+    let concurrency = raw.concurrency.unwrap_or(8);
+    if !(1..=256).contains(&concurrency) {
+        bail!("api.concurrency = {concurrency}: must be between 1 and 256");
+    }
+    Ok(ApiConfig {
+        url,
+        key_file: raw.key_file,
+        concurrency,
+        timeout: duration("api.timeout", raw.timeout.as_deref(), Duration::from_secs(30))?,
+        retries: raw.retries.unwrap_or(5).min(20),
+        retry_base: duration("api.retry_base", raw.retry_base.as_deref(), Duration::from_millis(500))?,
+    })
+}
+
+/// The API must be reached over HTTPS, except on a loopback address (the simulator).
+pub fn parse_api_url(text: &str) -> Result<Url> {
+    let url = Url::parse(text).with_context(|| format!("api.url \"{text}\" is not a URL"))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => bail!(
+            "api.url \"{text}\" must use https:// (plain http is allowed only on a loopback address)"
+        ),
+    }
+    if url.host().is_none() {
+        bail!("api.url \"{text}\" has no host");
+    }
+    Ok(url)
+}
+
+fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
+    match text {
+        None => Ok(default),
+        Some(t) => humantime::parse_duration(t)
+            .with_context(|| format!("{key} = \"{t}\" is not a duration (e.g. \"30s\", \"2m\")")),
+    }
+}
+
+fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
+    let config = raw.config.unwrap_or_else(|| PathBuf::from(DEFAULT_PGBACKREST_CONFIG));
+    if !config.is_absolute() || config.file_name().is_none() {
+        bail!("pgbackrest.config = \"{}\": must be an absolute file path", config.display());
+    }
+    let mode = match raw.mode {
+        None => 0o600,
+        Some(RawMode::Int(m)) => m,
+        Some(RawMode::Str(s)) => u32::from_str_radix(s.trim_start_matches("0o"), 8)
+            .with_context(|| format!("pgbackrest.mode = \"{s}\" is not an octal mode like \"0640\""))?,
+    };
+    if mode & !0o777 != 0 {
+        bail!("pgbackrest.mode = {mode:#o}: only permission bits (0o777) are allowed");
+    }
+    if mode & 0o007 != 0 {
+        bail!("pgbackrest.mode = {mode:04o} would let every user read the credentials: use 0600, or 0640 with pgbackrest.group");
+    }
+    if mode & 0o400 == 0 {
+        bail!("pgbackrest.mode = {mode:04o}: the owner must be able to read the file (0600 or 0640)");
+    }
+    let main_config = raw.main_config.unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/pgbackrest.conf"));
+    let include_path = raw.include_path.unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/conf.d"));
+    Ok(PgbackrestConfig {
+        config,
+        owner: raw.owner,
+        group: raw.group,
+        mode,
+        bin: raw.bin.unwrap_or_else(|| PathBuf::from("pgbackrest")),
+        main_config,
+        include_path,
+    })
+}
+
+/// Crunchy Bridge IDs: 26 characters of lowercase base32.
+pub fn is_eid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 26
+        && b[..25].iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b"4aeimquy".contains(&b[25])
+}
+
+/// A name pgBackRest accepts as a stanza and that cannot break out of an INI section header.
+pub fn is_stanza_name(s: &str) -> bool {
+    !s.is_empty()
+        && s != "global"
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
+    if !is_eid(&raw.id) {
+        bail!(
+            "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`",
+            raw.id
+        );
+    }
+    if !raw.pg1_path.is_absolute() {
+        bail!("cluster {}: pg1_path \"{}\" must be an absolute path", raw.id, raw.pg1_path.display());
+    }
+    if raw.pg1_path.to_string_lossy().contains(['\n', '\r']) {
+        bail!("cluster {}: pg1_path contains a line break", raw.id);
+    }
+    if let Some(s) = &raw.stanza {
+        if !is_stanza_name(s) {
+            bail!("cluster {}: stanza \"{s}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\")", raw.id);
+        }
+    }
+    let mut options = BTreeMap::new();
+    for (key, value) in raw.options {
+        if key.is_empty() || !key.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+            bail!("cluster {}: option \"{key}\" is not a pgBackRest option name (lowercase, digits and '-')", raw.id);
+        }
+        if key == "pg1-path" {
+            bail!("cluster {}: pg1-path is set both as pg1_path and in [cluster.options]; keep pg1_path", raw.id);
+        }
+        let values = option_values(&value)
+            .with_context(|| format!("cluster {}: option \"{key}\"", raw.id))?;
+        options.insert(key, values);
+    }
+    Ok(ClusterConfig { id: raw.id, pg1_path: raw.pg1_path, stanza: raw.stanza, options })
+}
+
+fn option_values(v: &toml::Value) -> Result<Vec<String>> {
+    let one = |v: &toml::Value| -> Result<String> {
+        let s = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => if *b { "y" } else { "n" }.to_string(),
+            other => bail!("has a {} value; use a string, integer, boolean or a list of them", other.type_str()),
+        };
+        if s.contains(['\n', '\r']) {
+            bail!("value contains a line break");
+        }
+        Ok(s)
+    };
+    match v {
+        toml::Value::Array(items) if items.is_empty() => bail!("is an empty list"),
+        toml::Value::Array(items) => items.iter().map(one).collect(),
+        other => Ok(vec![one(other)?]),
+    }
+}
+
+/// Where the API key was found, for messages (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    Env,
+    Credential(PathBuf),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Env => write!(f, "${API_KEY_ENV}"),
+            KeySource::Credential(p) => write!(f, "systemd credential {}", p.display()),
+            KeySource::File(p) => write!(f, "key file {}", p.display()),
+        }
+    }
+}
+
+/// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
+/// (systemd `LoadCredential=`), then `api.key_file`.
+pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
+    if let Some(v) = std::env::var_os(API_KEY_ENV) {
+        let v = v.to_string_lossy().trim().to_string();
+        if v.is_empty() {
+            bail!("${API_KEY_ENV} is set but empty: put the Crunchy Bridge API key in it, or unset it to use api.key_file");
+        }
+        return Ok((SecretString::from(v), KeySource::Env));
+    }
+    let cred = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("api-key"));
+    let (path, source) = match (cred, &api.key_file) {
+        (Some(c), _) if c.exists() => (c.clone(), KeySource::Credential(c)),
+        (_, Some(f)) => (f.clone(), KeySource::File(f.clone())),
+        (_, None) => bail!(
+            "no API key: set api.key_file in the config, or ${API_KEY_ENV}, or LoadCredential=api-key:... in the systemd unit"
+        ),
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the API key from {source}: create it with the key from the Crunchy Bridge dashboard (Settings → API keys), mode 0600"))?;
+    let key = text.trim();
+    if key.is_empty() {
+        bail!("the API key in {source} is empty: write the Crunchy Bridge API key into it");
+    }
+    if key.contains(char::is_whitespace) {
+        bail!("the API key in {source} contains whitespace: it must hold only the key");
+    }
+    Ok((SecretString::from(key.to_string()), source))
+}

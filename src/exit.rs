@@ -1,0 +1,41 @@
+//! Exit codes, so scripts can tell a bad invocation from a failed run.
+
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Success = 0,
+    /// The command failed (API, file system, pgBackRest).
+    Failure = 1,
+    /// The invocation or the configuration is wrong; nothing was attempted.
+    Usage = 2,
+    /// Some clusters were refreshed, others failed (their previous stanzas were kept).
+    Partial = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// An error that carries the exit code it should end the process with.
+#[derive(Debug, thiserror::Error)]
+#[error("{inner:#}")]
+pub struct ExitError {
+    pub code: Exit,
+    pub inner: anyhow::Error,
+}
+
+/// Marks an error as a usage/configuration error (exit code 2).
+pub fn usage(source: impl Into<anyhow::Error>) -> anyhow::Error {
+    ExitError { code: Exit::Usage, inner: source.into() }.into()
+}
+
+/// The exit code an error chain asks for (1 unless marked otherwise).
+pub fn code_of(err: &anyhow::Error) -> Exit {
+    err.chain()
+        .find_map(|e| e.downcast_ref::<ExitError>())
+        .map_or(Exit::Failure, |e| e.code)
+}

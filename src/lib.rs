@@ -1,0 +1,29 @@
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+//! bridgerest keeps pgBackRest supplied with fresh Crunchy Bridge backup credentials.
+//!
+//! Module map:
+//! - [`cli`]: the clap definitions; doc comments are the `--help` text.
+//! - [`commands`]: one thin file per subcommand.
+//! - [`config`]: the TOML model, loaded and validated into a resolved [`config::Config`].
+//! - [`provider`]: the token, backup and cluster types, and the Crunchy Bridge API client.
+//! - [`render`]: pure: tokens → `pgbackrest.conf` text; merging with an existing file.
+//! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
+//! - [`fsutil`]: atomic writes with mode and owner, and the advisory lock.
+//! - [`pgbackrest`]: finding pgBackRest and reading other pgBackRest config files.
+//! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod exit;
+pub mod fsutil;
+pub mod pgbackrest;
+pub mod provider;
+pub mod refresh;
+pub mod render;
+pub mod sim;
+
+/// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.
+pub fn init_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,81 @@
+//! The installed pgBackRest: finding it and its version, and reading the other config files it
+//! joins with ours (a key set twice in one section is its error 31).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ini::{Ini, ParseOption};
+
+use crate::render::Stanza;
+
+/// Runs `pgbackrest version` and returns e.g. "2.45".
+pub fn version(bin: &Path) -> Result<String> {
+    let out = std::process::Command::new(bin)
+        .arg("version")
+        .output()
+        .with_context(|| format!("cannot run {}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin", bin.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim().strip_prefix("pgBackRest ") {
+        Some(v) if out.status.success() => Ok(v.to_string()),
+        _ => bail!("{} version printed {:?}: is it pgBackRest?", bin.display(), text.trim()),
+    }
+}
+
+/// The files pgBackRest reads besides ours: the main config and `include_path/*.conf`.
+pub fn other_config_files(main: &Path, include: &Path, own: &Path) -> Vec<PathBuf> {
+    let own = std::fs::canonicalize(own).unwrap_or_else(|_| own.to_path_buf());
+    let mut files = Vec::new();
+    if main.is_file() {
+        files.push(main.to_path_buf());
+    }
+    if let Ok(rd) = std::fs::read_dir(include) {
+        let mut inc: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
+            .collect();
+        inc.sort();
+        files.extend(inc);
+    }
+    files.retain(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()) != own);
+    files
+}
+
+/// One problem line per option that another file sets in a section bridgerest writes.
+pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!("cannot read {}: {e}", file.display()));
+                continue;
+            }
+        };
+        let opt = ParseOption { enabled_quote: false, enabled_escape: false, ..ParseOption::default() };
+        let ini = match Ini::load_from_str_opt(&text, opt) {
+            Ok(i) => i,
+            Err(e) => {
+                problems.push(format!("{} is not valid INI ({e}): pgBackRest will refuse it too; fix it", file.display()));
+                continue;
+            }
+        };
+        for s in stanzas {
+            let Some(section) = ini.section(Some(s.name.as_str())) else { continue };
+            let ours: HashSet<&str> = s.entries.iter().map(|(k, _)| k.as_str()).collect();
+            let mut seen = HashSet::new();
+            for (k, _) in section.iter() {
+                if ours.contains(k) && seen.insert(k) {
+                    problems.push(format!(
+                        "{} sets {k} in [{}], which bridgerest writes to {}: pgBackRest refuses an option set twice (error 31); remove it from {}",
+                        file.display(),
+                        s.name,
+                        own.display(),
+                        file.display()
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}

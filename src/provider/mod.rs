@@ -1,0 +1,131 @@
+//! What the providers hand out: backup tokens (repository location and credentials), backups,
+//! clusters. [`bridge`] is the Crunchy Bridge API client.
+
+pub mod bridge;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A decoded backup token: where the cluster's pgBackRest repository is, and how to get in.
+#[derive(Debug, Clone)]
+pub struct BackupToken {
+    pub id: String,
+    pub cluster_id: String,
+    pub team_id: String,
+    pub repo_path: String,
+    pub stanza: String,
+    pub store: Store,
+}
+
+#[derive(Debug, Clone)]
+pub enum Store {
+    S3(S3Store),
+    Azure(AzureStore),
+    Gcs(GcsStore),
+}
+
+impl Store {
+    /// The pgBackRest `repo1-type` value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::S3(_) => "s3",
+            Store::Azure(_) => "azure",
+            Store::Gcs(_) => "gcs",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    pub bucket: String,
+    pub region: String,
+    pub key: SecretString,
+    pub key_secret: SecretString,
+    pub token: SecretString,
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AzureStore {
+    pub account: SecretString,
+    pub container: String,
+    pub key: SecretString,
+    pub key_type: AzureKeyType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AzureKeyType {
+    Shared,
+    Sas,
+}
+
+impl AzureKeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AzureKeyType::Shared => "shared",
+            AzureKeyType::Sas => "sas",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GcsStore {
+    pub bucket: String,
+    pub credential: GcsCredential,
+}
+
+#[derive(Debug, Clone)]
+pub enum GcsCredential {
+    /// An OAuth access token, sent as `Authorization: Bearer <token>`.
+    Token(SecretString),
+    /// A service-account key (JSON text); pgBackRest wants it in a file of its own.
+    ServiceKey(SecretString),
+}
+
+/// One backup, as the backups list reports it (the API's fields, unknown ones kept for `--json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Backup {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+    #[serde(default)]
+    pub lsn_start: Option<String>,
+    #[serde(default)]
+    pub lsn_stop: Option<String>,
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A cluster, as the clusters list reports it. Only what bridgerest shows is typed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Cluster {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<String>,
+    #[serde(default)]
+    pub major_version: Option<u32>,
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET /clusters/{id}/status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterStatus {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub oldest_backup_at: Option<OffsetDateTime>,
+    pub state: String,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}

@@ -1,0 +1,208 @@
+//! One refresh of every configured cluster: fetch tokens concurrently, then, under the lock,
+//! compose the new file from the fresh stanzas and the last good ones of clusters that failed,
+//! and replace the file atomically. A run that refreshes nothing writes nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::config::{ClusterConfig, Config};
+use crate::fsutil::{self, FileLock, Owner};
+use crate::provider::bridge::BridgeClient;
+use crate::render::{self, Mode, RenderError, Stanza};
+
+/// What happened to one cluster.
+#[derive(Debug)]
+pub struct Outcome {
+    pub cluster_id: String,
+    /// The section name, when known (fresh, configured, or kept from the last file).
+    pub stanza: Option<String>,
+    /// The store type of a fresh token.
+    pub kind: Option<&'static str>,
+    /// The error, if this cluster failed.
+    pub error: Option<String>,
+    /// Whether a failed cluster's previous stanza was kept.
+    pub kept: bool,
+}
+
+/// What a refresh did or would do.
+#[derive(Debug)]
+pub struct Plan {
+    pub outcomes: Vec<Outcome>,
+    /// The file's new text (with secrets), if anything changed for the better.
+    text: Option<String>,
+    /// The same, redacted, for `render`.
+    pub redacted: Option<String>,
+    side_files: Vec<render::SideFile>,
+    existing: Option<String>,
+}
+
+impl Plan {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.error.is_some()).count()
+    }
+
+    /// The new text with secrets, for `render --show-secrets`.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+}
+
+/// Fetches every cluster's token (at most `api.concurrency` at once) and renders its stanza.
+/// The result is in config order.
+pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, String>> {
+    let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
+    let out_dir = cfg.pgbackrest.config.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let mut set = JoinSet::new();
+    for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
+        let (sem, client, out_dir) = (sem.clone(), client.clone(), out_dir.clone());
+        let span = tracing::info_span!("refresh", cluster = %cluster.id);
+        set.spawn(
+            async move {
+                let _permit = sem.acquire_owned().await;
+                let res = match client.create_backup_token(&cluster.id).await {
+                    Ok(token) => render::stanza(&cluster, &token, &out_dir).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match &res {
+                    Ok(s) => tracing::info!(stanza = %s.name, "token fetched"),
+                    Err(e) => tracing::warn!(error = %e, "refresh failed"),
+                }
+                (i, res)
+            }
+            .instrument(span),
+        );
+    }
+    let mut results: Vec<Option<Result<Stanza, String>>> = (0..cfg.clusters.len()).map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, res)) => results[i] = Some(res),
+            Err(e) => tracing::error!(error = %e, "refresh task failed"),
+        }
+    }
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err("internal error: refresh task failed".into()))).collect()
+}
+
+/// Composes the new file from fresh stanzas and the existing file. Pure.
+pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Option<String>) -> Result<Plan> {
+    let path = &cfg.pgbackrest.config;
+    let mode = render::mode_for(path, existing.as_deref());
+    let previous: HashMap<String, Stanza> = match &existing {
+        Some(text) => render::previous_stanzas(text)
+            .with_context(|| format!("reading the existing {}", path.display()))?,
+        None => HashMap::new(),
+    };
+    let mut outcomes = Vec::new();
+    let mut fresh: Vec<Stanza> = Vec::new();
+    let mut kept: Vec<Stanza> = Vec::new();
+    let mut by_name: HashMap<String, String> = HashMap::new(); // stanza name -> cluster id
+    for (cluster, res) in cfg.clusters.iter().zip(fetched) {
+        let res = res.and_then(|s| match by_name.get(&s.name) {
+            Some(other) => Err(RenderError::StanzaClash { stanza: s.name.clone(), other: other.clone() }.to_string()),
+            None => Ok(s),
+        });
+        match res {
+            Ok(s) => {
+                by_name.insert(s.name.clone(), cluster.id.clone());
+                outcomes.push(Outcome {
+                    cluster_id: cluster.id.clone(),
+                    stanza: Some(s.name.clone()),
+                    kind: s.entries.iter().find(|(k, _)| k == "repo1-type").map(|(_, v)| store_kind(v)),
+                    error: None,
+                    kept: false,
+                });
+                fresh.push(s);
+            }
+            Err(error) => {
+                let prev = previous.get(&cluster.id).filter(|p| !by_name.contains_key(&p.name));
+                if let Some(p) = prev {
+                    by_name.insert(p.name.clone(), cluster.id.clone());
+                    kept.push(p.clone());
+                }
+                outcomes.push(Outcome {
+                    cluster_id: cluster.id.clone(),
+                    stanza: prev.map(|p| p.name.clone()).or_else(|| cluster.stanza.clone()),
+                    kind: None,
+                    error: Some(error),
+                    kept: prev.is_some(),
+                });
+            }
+        }
+    }
+    for (id, p) in &previous {
+        if !cfg.clusters.iter().any(|c: &ClusterConfig| &c.id == id) && mode == Mode::Owned {
+            tracing::info!(cluster = %id, stanza = %p.name, "cluster no longer configured; its stanza is removed");
+        }
+    }
+    let (text, redacted) = if fresh.is_empty() {
+        (None, None) // nothing new: leave the file exactly as it is
+    } else {
+        match mode {
+            Mode::Owned => {
+                let order: Vec<Stanza> = cfg
+                    .clusters
+                    .iter()
+                    .filter_map(|c| fresh.iter().chain(kept.iter()).find(|s| s.cluster_id == c.id).cloned())
+                    .collect();
+                (Some(render::owned_file(&order, &cfg.path, false)), Some(render::owned_file(&order, &cfg.path, true)))
+            }
+            Mode::Merged => {
+                let base = existing.as_deref().unwrap_or("");
+                let kept_names: Vec<(String, String)> = kept.iter().map(|s| (s.cluster_id.clone(), s.name.clone())).collect();
+                let text = render::merged_file(base, &fresh, &kept_names, false)
+                    .with_context(|| format!("merging into {}", path.display()))?;
+                let red = render::merged_file(base, &fresh, &kept_names, true)?;
+                (Some(text), Some(red))
+            }
+        }
+    };
+    let side_files = fresh.iter().flat_map(|s| s.files.iter().cloned()).collect();
+    Ok(Plan { outcomes, text, redacted, side_files, existing })
+}
+
+fn store_kind(v: &str) -> &'static str {
+    match v {
+        "s3" => "s3",
+        "azure" => "azure",
+        "gcs" => "gcs",
+        _ => "?",
+    }
+}
+
+/// Reads the current file; `None` if it does not exist.
+pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
+    let path = &cfg.pgbackrest.config;
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// A full refresh: fetch, lock, compose against the file as it is now, write if changed.
+pub async fn run(cfg: &Config, client: &BridgeClient) -> Result<Plan> {
+    let path = &cfg.pgbackrest.config;
+    let owner = Owner::resolve(cfg.pgbackrest.owner.as_deref(), cfg.pgbackrest.group.as_deref())?;
+    if let Some(dir) = path.parent() {
+        fsutil::check_dir_writable(dir).context("cannot write the pgBackRest config")?;
+    }
+    let fetched = fetch(cfg, client).await;
+    let _lock = FileLock::acquire(path).await?;
+    let existing = read_existing(cfg)?;
+    let plan = compose(cfg, fetched, existing)?;
+    if let Some(text) = &plan.text {
+        if plan.existing.as_deref() != Some(text.as_str()) {
+            for f in &plan.side_files {
+                use secrecy::ExposeSecret;
+                fsutil::write_atomic(&f.path, f.contents.expose_secret().as_bytes(), cfg.pgbackrest.mode, owner)?;
+            }
+            fsutil::write_atomic(path, text.as_bytes(), cfg.pgbackrest.mode, owner)?;
+            tracing::info!(path = %path.display(), "pgBackRest config written");
+        }
+    }
+    Ok(plan)
+}

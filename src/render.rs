@@ -1,0 +1,451 @@
+//! Pure rendering: backup tokens → pgBackRest stanzas → the text of the file bridgerest writes.
+//! No I/O here. Every line bridgerest adds to a file starts `# bridgerest:` or is an option of
+//! a stanza it owns, so a file it shares with the user can be merged again without loss.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use ini::{Ini, ParseOption};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::ClusterConfig;
+use crate::provider::{BackupToken, GcsCredential, Store};
+
+/// First line of a file bridgerest owns whole.
+pub const OWNED_HEADER: &str = "# bridgerest: generated file, do not edit: it is rewritten on every refresh.";
+/// First line bridgerest puts in a file it shares with the user (the main pgbackrest.conf).
+pub const MERGED_HEADER: &str =
+    "# bridgerest: keeps the repository options of the stanzas marked below up to date; the rest of this file is yours.";
+const MARK: &str = "# bridgerest:";
+pub const REDACTED: &str = "[redacted]";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RenderError {
+    #[error("option \"{key}\" in [cluster.options] clashes with {key} that bridgerest renders from the backup token; remove it from the config")]
+    OptionClash { key: String },
+    #[error("stanza \"{stanza}\" is also used by cluster {other}; set a distinct `stanza` for one of them in the config")]
+    StanzaClash { stanza: String, other: String },
+    #[error("the existing file is not valid INI ({0}); fix or remove it first")]
+    BadExisting(String),
+}
+
+/// One rendered stanza. Values include secrets: Debug shows only names and keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stanza {
+    pub name: String,
+    pub cluster_id: String,
+    /// Said after the cluster id in the `# bridgerest: cluster` line.
+    pub note: String,
+    pub entries: Vec<(String, String)>,
+    /// Files the stanza refers to that must exist before it is written (a GCS service key).
+    pub files: Vec<SideFile>,
+}
+
+#[derive(Clone)]
+pub struct SideFile {
+    pub path: PathBuf,
+    pub contents: SecretString,
+}
+
+impl PartialEq for SideFile {
+    fn eq(&self, o: &Self) -> bool {
+        self.path == o.path && self.contents.expose_secret() == o.contents.expose_secret()
+    }
+}
+impl Eq for SideFile {}
+
+impl std::fmt::Debug for SideFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SideFile").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Stanza {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&str> = self.entries.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Stanza").field("name", &self.name).field("cluster_id", &self.cluster_id).field("keys", &keys).finish()
+    }
+}
+
+/// Option names whose values are secrets (pgBackRest refuses them on the command line).
+pub fn is_secret_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix("repo").map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())) else {
+        return false;
+    };
+    matches!(
+        rest,
+        "-s3-key" | "-s3-key-secret" | "-s3-token" | "-azure-account" | "-azure-key" | "-gcs-key" | "-cipher-pass" | "-host-key"
+    )
+}
+
+/// Where a cluster's GCS service-account key is written: beside the config, 0600, own file.
+pub fn gcs_key_path(out_dir: &Path, stanza: &str) -> PathBuf {
+    out_dir.join(format!("{stanza}.gcs-key.json"))
+}
+
+/// The keys a token-derived stanza owns (the user may not set them in [cluster.options]).
+fn token_keys(store: &Store) -> &'static [&'static str] {
+    match store {
+        Store::S3(_) => &["repo1-type", "repo1-path", "repo1-s3-bucket", "repo1-s3-region", "repo1-s3-key", "repo1-s3-key-secret", "repo1-s3-token", "repo1-s3-kms-key-id"],
+        Store::Azure(_) => &["repo1-type", "repo1-path", "repo1-azure-account", "repo1-azure-container", "repo1-azure-key", "repo1-azure-key-type"],
+        Store::Gcs(_) => &["repo1-type", "repo1-path", "repo1-gcs-bucket", "repo1-gcs-key", "repo1-gcs-key-type"],
+    }
+}
+
+/// Renders one cluster's stanza from its token: token-derived options, defaults the user may
+/// override (the S3 endpoint), then the cluster's own options.
+pub fn stanza(cluster: &ClusterConfig, token: &BackupToken, out_dir: &Path) -> Result<Stanza, RenderError> {
+    let name = cluster.stanza.clone().unwrap_or_else(|| token.stanza.clone());
+    for key in token_keys(&token.store) {
+        if cluster.options.contains_key(*key) {
+            return Err(RenderError::OptionClash { key: (*key).to_string() });
+        }
+    }
+    let mut e: Vec<(String, String)> = Vec::new();
+    let mut put = |k: &str, v: &str| e.push((k.to_string(), v.to_string()));
+    put("pg1-path", &cluster.pg1_path.to_string_lossy());
+    put("repo1-type", token.store.kind());
+    put("repo1-path", &token.repo_path);
+    let mut files = Vec::new();
+    match &token.store {
+        Store::S3(s) => {
+            put("repo1-s3-bucket", &s.bucket);
+            put("repo1-s3-region", &s.region);
+            if !cluster.options.contains_key("repo1-s3-endpoint") {
+                put("repo1-s3-endpoint", &format!("s3.{}.amazonaws.com", s.region));
+            }
+            put("repo1-s3-key", s.key.expose_secret());
+            put("repo1-s3-key-secret", s.key_secret.expose_secret());
+            put("repo1-s3-token", s.token.expose_secret());
+            if let Some(kms) = &s.kms_key_id {
+                put("repo1-s3-kms-key-id", kms);
+            }
+        }
+        Store::Azure(a) => {
+            put("repo1-azure-account", a.account.expose_secret());
+            put("repo1-azure-container", &a.container);
+            put("repo1-azure-key-type", a.key_type.as_str());
+            put("repo1-azure-key", a.key.expose_secret());
+        }
+        Store::Gcs(g) => {
+            put("repo1-gcs-bucket", &g.bucket);
+            match &g.credential {
+                GcsCredential::Token(t) => {
+                    put("repo1-gcs-key-type", "token");
+                    let t = t.expose_secret();
+                    if t.starts_with("Bearer ") {
+                        put("repo1-gcs-key", t);
+                    } else {
+                        put("repo1-gcs-key", &format!("Bearer {t}"));
+                    }
+                }
+                GcsCredential::ServiceKey(k) => {
+                    let path = gcs_key_path(out_dir, &name);
+                    put("repo1-gcs-key-type", "service");
+                    put("repo1-gcs-key", &path.to_string_lossy());
+                    files.push(SideFile { path, contents: k.clone() });
+                }
+            }
+        }
+    }
+    for (k, values) in &cluster.options {
+        for v in values {
+            put(k, v);
+        }
+    }
+    Ok(Stanza {
+        name,
+        cluster_id: cluster.id.clone(),
+        note: format!("{} repository, token {}", token.store.kind(), token.id),
+        entries: e,
+        files,
+    })
+}
+
+/// The text of a file bridgerest owns whole.
+pub fn owned_file(stanzas: &[Stanza], source: &Path, redact: bool) -> String {
+    let mut out = String::new();
+    out.push_str(OWNED_HEADER);
+    out.push('\n');
+    out.push_str(&format!("{MARK} change {} instead.\n", source.display()));
+    for s in stanzas {
+        out.push('\n');
+        push_stanza(&mut out, s, redact);
+    }
+    out
+}
+
+fn push_stanza(out: &mut String, s: &Stanza, redact: bool) {
+    out.push_str(&format!("{MARK} cluster {} ({})\n[{}]\n", s.cluster_id, s.note, s.name));
+    for (k, v) in &s.entries {
+        let v = if redact && is_secret_key(k) { REDACTED } else { v };
+        out.push_str(&format!("{k}={v}\n"));
+    }
+}
+
+/// How bridgerest treats an existing file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The file is bridgerest's (a conf.d file): rewritten whole.
+    Owned,
+    /// The file is shared with the user: only bridgerest's stanzas' repository options change.
+    Merged,
+}
+
+/// Decides the mode: a file bridgerest generated is owned; any other existing file, and a new
+/// file named `pgbackrest.conf`, is merged so nothing the user wrote is lost.
+pub fn mode_for(path: &Path, existing: Option<&str>) -> Mode {
+    match existing {
+        Some(text) if text.lines().next() == Some(OWNED_HEADER) => Mode::Owned,
+        Some(text) if text.trim().is_empty() && path.file_name() != Some("pgbackrest.conf".as_ref()) => Mode::Owned,
+        Some(_) => Mode::Merged,
+        None if path.file_name() == Some("pgbackrest.conf".as_ref()) => Mode::Merged,
+        None => Mode::Owned,
+    }
+}
+
+fn parse_ini(text: &str) -> Result<Ini, RenderError> {
+    let opt = ParseOption { enabled_quote: false, enabled_escape: false, ..ParseOption::default() };
+    Ini::load_from_str_opt(text, opt).map_err(|e| RenderError::BadExisting(e.to_string()))
+}
+
+/// The stanzas bridgerest wrote into an existing file, by cluster id, read back with rust-ini.
+pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderError> {
+    let ini = parse_ini(text)?;
+    let mut owners: Vec<(String, String)> = Vec::new(); // (cluster id, section)
+    let mut pending: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(&format!("{MARK} cluster ")) {
+            pending = rest.split_whitespace().next().map(str::to_string);
+        } else if let Some(sec) = line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            if let Some(id) = pending.take() {
+                owners.push((id, sec.to_string()));
+            }
+        }
+    }
+    let mut map = HashMap::new();
+    for (id, sec) in owners {
+        if let Some(props) = ini.section(Some(sec.as_str())) {
+            let entries = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            map.insert(
+                id.clone(),
+                Stanza { name: sec, cluster_id: id, note: "kept from the last good refresh".into(), entries, files: vec![] },
+            );
+        }
+    }
+    Ok(map)
+}
+
+/// Options bridgerest owns in a stanza it maintains in a shared file: everything it renders now,
+/// plus every repository-1 location or credential option (so a store change leaves nothing stale).
+fn owned_in_merge(key: &str, rendered: &HashSet<&str>) -> bool {
+    rendered.contains(key)
+        || key == "pg1-path"
+        || key == "repo1-type"
+        || key == "repo1-path"
+        || ["repo1-s3-", "repo1-azure-", "repo1-gcs-"].iter().any(|p| key.starts_with(p))
+}
+
+/// Merges bridgerest's stanzas into a file the user shares: every line outside them is kept as
+/// it was, comments included; in its stanzas, lines bridgerest owns are replaced. Stanzas of
+/// clusters that failed (`kept`) are left exactly as they are.
+pub fn merged_file(existing: &str, fresh: &[Stanza], kept: &[(String, String)], redact: bool) -> Result<String, RenderError> {
+    parse_ini(existing)?; // refuse to rewrite a file pgBackRest could not read either
+    let by_name: BTreeMap<&str, &Stanza> = fresh.iter().map(|s| (s.name.as_str(), s)).collect();
+    let kept_by_name: HashMap<&str, &str> = kept.iter().map(|(id, name)| (name.as_str(), id.as_str())).collect();
+    let mut out = String::new();
+    out.push_str(MERGED_HEADER);
+    out.push('\n');
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut current: Option<(&Stanza, HashSet<&str>)> = None;
+    for line in existing.lines() {
+        if line.starts_with(MARK) {
+            continue;
+        }
+        let trimmed = line.trim();
+        if let Some(sec) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            current = None;
+            if let Some(s) = by_name.get(sec) {
+                seen.insert(s.name.as_str());
+                push_stanza(&mut out, s, redact);
+                current = Some((s, s.entries.iter().map(|(k, _)| k.as_str()).collect()));
+                continue;
+            }
+            if let Some(id) = kept_by_name.get(sec) {
+                out.push_str(&format!("{MARK} cluster {id} (kept from the last good refresh)\n"));
+            }
+        } else if let Some((_, rendered)) = &current {
+            let key = trimmed.split('=').next().unwrap_or("").trim();
+            if !trimmed.starts_with('#') && !key.is_empty() && owned_in_merge(key, rendered) {
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for s in fresh.iter().filter(|s| !seen.contains(s.name.as_str())) {
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        push_stanza(&mut out, s, redact);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::{AzureKeyType, AzureStore, GcsStore, S3Store};
+
+    fn cluster(opts: &[(&str, &str)]) -> ClusterConfig {
+        ClusterConfig {
+            id: "rvf73a77ozfsvcttryebfrnlem".into(),
+            pg1_path: "/var/lib/postgresql/15/main".into(),
+            stanza: None,
+            options: opts.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect(),
+        }
+    }
+
+    fn token(store: Store) -> BackupToken {
+        BackupToken {
+            id: "agaqf6fanse45vspjcctakuyky".into(),
+            cluster_id: "rvf73a77ozfsvcttryebfrnlem".into(),
+            team_id: "eaevtjiudzeq7bsqbbpiscund4".into(),
+            repo_path: "/the-path".into(),
+            stanza: "2qc6yv2ztfcw7a7yoripu4zlsm".into(),
+            store,
+        }
+    }
+
+    fn s3(kms: Option<&str>) -> Store {
+        Store::S3(S3Store {
+            bucket: "the-bucket".into(),
+            region: "us-west-1".into(),
+            key: "AKIAEXAMPLEKEY".to_string().into(),
+            key_secret: "s3-secret-value".to_string().into(),
+            token: "s3-session-token".to_string().into(),
+            kms_key_id: kms.map(str::to_string),
+        })
+    }
+
+    fn azure(kind: AzureKeyType) -> Store {
+        Store::Azure(AzureStore {
+            account: "acct".to_string().into(),
+            container: "the-container".into(),
+            key: "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".to_string().into(),
+            key_type: kind,
+        })
+    }
+
+    fn out() -> &'static Path {
+        Path::new("/etc/pgbackrest/conf.d")
+    }
+
+    #[test]
+    fn s3_stanza() {
+        let s = stanza(&cluster(&[]), &token(s3(Some("arn:aws:kms:key/1"))), out()).unwrap();
+        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+    }
+
+    #[test]
+    fn s3_endpoint_override_and_options() {
+        let c = cluster(&[("repo1-s3-endpoint", "127.0.0.1"), ("repo1-s3-uri-style", "path"), ("process-max", "4")]);
+        let s = stanza(&c, &token(s3(None)), out()).unwrap();
+        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), true));
+    }
+
+    #[test]
+    fn azure_sas_and_shared() {
+        let sas = stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap();
+        insta::assert_snapshot!(owned_file(&[sas], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+        let shared = stanza(&cluster(&[]), &token(azure(AzureKeyType::Shared)), out()).unwrap();
+        assert!(shared.entries.contains(&("repo1-azure-key-type".into(), "shared".into())));
+    }
+
+    #[test]
+    fn gcs_token_and_service_key() {
+        let tok = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::Token("ya29.tok".to_string().into()) });
+        let s = stanza(&cluster(&[]), &token(tok), out()).unwrap();
+        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+        let key = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()) });
+        let s = stanza(&cluster(&[]), &token(key), out()).unwrap();
+        let path = "/etc/pgbackrest/conf.d/2qc6yv2ztfcw7a7yoripu4zlsm.gcs-key.json";
+        assert!(s.entries.contains(&("repo1-gcs-key".into(), path.into())));
+        assert!(s.entries.contains(&("repo1-gcs-key-type".into(), "service".into())));
+        assert_eq!(s.files.len(), 1);
+        assert_eq!(s.files[0].path, Path::new(path));
+    }
+
+    #[test]
+    fn clashing_option_is_an_error_naming_it() {
+        let err = stanza(&cluster(&[("repo1-s3-bucket", "other")]), &token(s3(None)), out()).unwrap_err();
+        assert_eq!(err, RenderError::OptionClash { key: "repo1-s3-bucket".into() });
+        assert!(err.to_string().contains("repo1-s3-bucket"));
+    }
+
+    #[test]
+    fn redaction_hides_every_secret() {
+        let s3s = stanza(&cluster(&[("repo1-cipher-pass", "cipher-secret")]), &token(s3(None)), out()).unwrap();
+        let az = Stanza { name: "az".into(), ..stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap() };
+        let text = owned_file(&[s3s, az], Path::new("/etc/bridgerest/bridgerest.toml"), true);
+        for secret in ["AKIAEXAMPLEKEY", "s3-secret-value", "s3-session-token", "cipher-secret", "sig=abc", "acct"] {
+            assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+        }
+        assert_eq!(text.matches(REDACTED).count(), 6);
+    }
+
+    #[test]
+    fn owned_file_round_trips_through_previous_stanzas() {
+        let s = stanza(&cluster(&[("recovery-option", "a=b")]), &token(s3(None)), out()).unwrap();
+        let text = owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), false);
+        let prev = previous_stanzas(&text).unwrap();
+        let back = &prev["rvf73a77ozfsvcttryebfrnlem"];
+        assert_eq!(back.name, s.name);
+        assert_eq!(back.entries, s.entries);
+    }
+
+    #[test]
+    fn modes() {
+        let conf_d = Path::new("/etc/pgbackrest/conf.d/bridgerest.conf");
+        let main = Path::new("/etc/pgbackrest/pgbackrest.conf");
+        assert_eq!(mode_for(conf_d, None), Mode::Owned);
+        assert_eq!(mode_for(main, None), Mode::Merged);
+        assert_eq!(mode_for(main, Some(&format!("{OWNED_HEADER}\n"))), Mode::Owned);
+        assert_eq!(mode_for(conf_d, Some("[global]\nlog-level-console=info\n")), Mode::Merged);
+    }
+
+    #[test]
+    fn merge_keeps_everything_the_user_wrote() {
+        let existing = "# my settings\n[global]\nlog-level-console=info\nprocess-max=2\n\n[2qc6yv2ztfcw7a7yoripu4zlsm]\n# archive settings\narchive-async=y\nrepo1-s3-key=OLDKEY\nrepo1-azure-key=stale\npg1-path=/old\n\n[other]\npg1-path=/x\n";
+        let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
+        let merged = merged_file(existing, std::slice::from_ref(&s), &[], false).unwrap();
+        insta::assert_snapshot!(merged);
+        // merging again is stable
+        assert_eq!(merged_file(&merged, &[s], &[], false).unwrap(), merged);
+    }
+
+    #[test]
+    fn merge_appends_new_stanzas_and_marks_kept_ones() {
+        let existing = "[global]\nprocess-max=2\n\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n";
+        let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
+        let merged = merged_file(existing, &[s], &[("drsve2t4f5e5znkmef6hmchy2e".into(), "kept".into())], true).unwrap();
+        assert!(merged.contains("# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (kept from the last good refresh)\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n"), "{merged}");
+        assert!(merged.ends_with("repo1-s3-token=[redacted]\n"), "{merged}");
+        assert!(merged.contains("\n\n# bridgerest: cluster rvf73a77ozfsvcttryebfrnlem"), "{merged}");
+    }
+
+    #[test]
+    fn merge_refuses_unparsable_file() {
+        assert!(matches!(merged_file("[broken\nx", &[], &[], false), Err(RenderError::BadExisting(_))));
+    }
+
+    #[test]
+    fn secret_key_names() {
+        for k in ["repo1-s3-key", "repo2-s3-key-secret", "repo1-s3-token", "repo1-azure-key", "repo1-gcs-key", "repo12-cipher-pass"] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in ["repo1-s3-key-type", "repo1-azure-key-type", "repo1-s3-bucket", "pg1-path", "repo1-gcs-key-type"] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+}

@@ -1,0 +1,542 @@
+//! A simulator of the Crunchy Bridge API, for tests, benchmarks and the quick start.
+//!
+//! It serves the documented endpoints from a [`SimState`]: Bearer auth, cursor pagination, the
+//! documented error body, fresh credentials per backup token, and switchable faults (401, 429
+//! with Retry-After, 5xx, slow answers, malformed JSON). Admin endpoints under `/_sim/` (no
+//! auth) change faults at run time and report what was issued, so tests can scan for leaks.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Everything the simulator serves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimState {
+    /// Accepted Bearer keys.
+    pub api_keys: Vec<String>,
+    #[serde(default)]
+    pub clusters: Vec<SimCluster>,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Added to every answer.
+    #[serde(default)]
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimCluster {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "default_team")]
+    pub team_id: String,
+    #[serde(default = "default_provider")]
+    pub provider_id: String,
+    #[serde(default = "default_region")]
+    pub region_id: String,
+    #[serde(default = "default_major")]
+    pub major_version: u32,
+    /// The pgBackRest stanza the tokens name (default: the cluster id).
+    #[serde(default)]
+    pub stanza: Option<String>,
+    #[serde(default = "default_repo_path")]
+    pub repo_path: String,
+    /// The backups list, verbatim objects (name, started_at, finished_at, ...).
+    #[serde(default)]
+    pub backups: Vec<Value>,
+    pub store: StoreTemplate,
+    /// If set, `POST backup-tokens` answers exactly this JSON (to test odd tokens).
+    #[serde(default)]
+    pub token_override: Option<Value>,
+}
+
+fn default_team() -> String {
+    "eaevtjiudzeq7bsqbbpiscund4".into()
+}
+fn default_provider() -> String {
+    "aws".into()
+}
+fn default_region() -> String {
+    "us-east-1".into()
+}
+fn default_major() -> u32 {
+    15
+}
+fn default_repo_path() -> String {
+    "/pgbackrest/repo".into()
+}
+
+/// Where a cluster's repository is; the credentials are made fresh for each token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum StoreTemplate {
+    S3 {
+        bucket: String,
+        region: String,
+        #[serde(default)]
+        kms_key_id: Option<String>,
+    },
+    Azure {
+        account: String,
+        container: String,
+        /// "sas" (default) or "shared".
+        #[serde(default = "default_key_type")]
+        key_type: String,
+        /// A fixed key to hand out (e.g. Azurite's shared key); random if unset.
+        #[serde(default)]
+        key: Option<String>,
+    },
+    Gcs {
+        bucket: String,
+        /// "token" (default), "key" (service-account JSON) or "none".
+        #[serde(default = "default_gcs_credential")]
+        credential: String,
+    },
+}
+
+fn default_key_type() -> String {
+    "sas".into()
+}
+fn default_gcs_credential() -> String {
+    "token".into()
+}
+
+/// A fault injected into matching requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// Applies to requests whose path contains this (all requests if unset).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Applies only to this method (all if unset).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// How many requests it hits before it is used up (forever if unset).
+    #[serde(default)]
+    pub times: Option<u32>,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 401 with the documented error body.
+    Unauthorized,
+    /// 429 with `Retry-After: retry_after` seconds.
+    RateLimit { retry_after: u64 },
+    /// A 5xx answer (default 500).
+    ServerError {
+        #[serde(default = "default_500")]
+        status: u16,
+    },
+    /// Answers after `delay_ms`.
+    Slow { delay_ms: u64 },
+    /// 200 with a body that is not JSON.
+    Malformed,
+}
+
+fn default_500() -> u16 {
+    500
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub by_path: BTreeMap<String, u64>,
+    pub idempotency_keys: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: SimState,
+    stats: Stats,
+    /// Every secret handed out, for leak scans.
+    issued: Vec<String>,
+}
+
+/// A simulator; cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Sim {
+    pub fn new(state: SimState) -> Sim {
+        Sim { inner: Arc::new(Mutex::new(Inner { state, stats: Stats::default(), issued: Vec::new() })) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_faults(&self, faults: Vec<Fault>) {
+        self.lock().state.faults = faults;
+    }
+
+    pub fn set_latency(&self, ms: u64) {
+        self.lock().state.latency_ms = ms;
+    }
+
+    /// Replaces a cluster's token answer with raw JSON (or back to normal with `None`).
+    pub fn set_token_override(&self, cluster: &str, raw: Option<Value>) {
+        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+            c.token_override = raw;
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.lock().stats.clone()
+    }
+
+    /// Every secret the simulator has handed out so far.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.lock().issued.clone()
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = axum::Router::new().fallback(handle).with_state(self);
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// A simulator running on its own thread, stopped when dropped. For tests and tools.
+pub struct SimHandle {
+    pub sim: Sim,
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SimHandle {
+    pub fn start(state: SimState) -> std::io::Result<SimHandle> {
+        let sim = Sim::new(state);
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let s = sim.clone();
+        let thread = std::thread::Builder::new().name("bridge-sim".into()).spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) {
+                    let _ = s.serve(listener, async move { let _ = rx.await; }).await;
+                }
+            });
+        })?;
+        Ok(SimHandle { sim, addr, stop: Some(tx), thread: Some(thread) })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn rand_str(n: usize, alphabet: &[u8]) -> String {
+    (0..n).map(|_| alphabet[fastrand::usize(..alphabet.len())] as char).collect()
+}
+
+const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const EID: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// A fresh EID (26 chars of lowercase base32, last one of the allowed final set).
+pub fn new_eid() -> String {
+    let mut s = rand_str(25, EID);
+    s.push(b"4aeimquy"[fastrand::usize(..8)] as char);
+    s
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let rid = new_eid();
+    let body = json!({"code": status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "_"), "is_transient": status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS, "message": message, "request_id": rid});
+    (status, [("x-request-id", rid)], axum::Json(body)).into_response()
+}
+
+fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: HeaderMap, _body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    if let Some(admin) = path.strip_prefix("/_sim/") {
+        return admin_route(&sim, &method, admin, _body);
+    }
+    // Count, pick a fault, take the latency; then answer.
+    let (latency, fault, authorized) = {
+        let mut g = sim.lock();
+        g.stats.requests += 1;
+        *g.stats.by_path.entry(format!("{method} {}", normalize(&path))).or_default() += 1;
+        if let Some(k) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+            g.stats.idempotency_keys.push(k.to_string());
+        }
+        let fault = take_fault(&mut g.state.faults, &method, &path);
+        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let authorized = auth.is_some_and(|k| g.state.api_keys.iter().any(|a| a == k));
+        (g.state.latency_ms, fault, authorized)
+    };
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    match fault {
+        Some(FaultKind::Unauthorized) => return error(StatusCode::UNAUTHORIZED, "Unauthorized."),
+        Some(FaultKind::RateLimit { retry_after }) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded. Retry later.");
+            if let Ok(v) = retry_after.to_string().parse() {
+                r.headers_mut().insert("retry-after", v);
+            }
+            return r;
+        }
+        Some(FaultKind::ServerError { status }) => {
+            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(s, "Internal server error.");
+        }
+        Some(FaultKind::Slow { delay_ms }) => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
+        Some(FaultKind::Malformed) => {
+            return (StatusCode::OK, [("content-type", "application/json")], "{\"backups\": [ {\"name\": ").into_response()
+        }
+        None => {}
+    }
+    if !authorized {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized.");
+    }
+    route(&sim, &method, &path, uri.query().unwrap_or(""))
+}
+
+/// `/clusters/abc/backups` → `/clusters/{id}/backups`, for stats.
+fn normalize(path: &str) -> String {
+    path.split('/').map(|seg| if seg.len() == 26 && crate::config::is_eid(seg) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
+fn take_fault(faults: &mut Vec<Fault>, method: &Method, path: &str) -> Option<FaultKind> {
+    let i = faults.iter().position(|f| {
+        f.path.as_deref().is_none_or(|p| path.contains(p)) && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+    })?;
+    let kind = faults[i].kind.clone();
+    if let Some(t) = &mut faults[i].times {
+        *t = t.saturating_sub(1);
+        if *t == 0 {
+            faults.remove(i);
+        }
+    }
+    Some(kind)
+}
+
+fn admin_route(sim: &Sim, method: &Method, path: &str, body: Bytes) -> Response {
+    match (method.as_str(), path) {
+        ("GET", "stats") => axum::Json(sim.stats()).into_response(),
+        ("GET", "issued") => axum::Json(sim.issued_secrets()).into_response(),
+        ("PUT", "faults") => match serde_json::from_slice::<Vec<Fault>>(&body) {
+            Ok(f) => {
+                sim.set_faults(f);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Err(e) => error(StatusCode::BAD_REQUEST, &format!("faults: {e}")),
+        },
+        _ => error(StatusCode::NOT_FOUND, "No such simulator endpoint."),
+    }
+}
+
+fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut g = sim.lock();
+    let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
+    match (method.as_str(), segs.as_slice()) {
+        ("GET", ["clusters"]) => {
+            let items: Vec<Value> = g.state.clusters.iter().map(cluster_json).collect();
+            paginate(items, &q, "clusters", &["id", "name"], "name")
+        }
+        (m, ["clusters", id, rest @ ..]) => {
+            let Some(i) = find(&g, id) else {
+                return error(StatusCode::NOT_FOUND, "Cluster not found.");
+            };
+            match (m, rest) {
+                ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
+                ("GET", ["status"]) => {
+                    let c = &g.state.clusters[i];
+                    let oldest = c.backups.iter().filter_map(|b| b.get("started_at").and_then(|v| v.as_str())).min();
+                    axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest, "ongoing_upgrade": null, "state": "ready"})).into_response()
+                }
+                ("GET", ["backups"]) => paginate(g.state.clusters[i].backups.clone(), &q, "backups", &["name"], "name"),
+                ("PUT", ["actions", "start-backup"]) => {
+                    let now = now_rfc3339();
+                    let label = OffsetDateTime::now_utc();
+                    let name = format!("{:04}{:02}{:02}-{:02}{:02}{:02}F", label.year(), label.month() as u8, label.day(), label.hour(), label.minute(), label.second());
+                    g.state.clusters[i].backups.push(json!({"name": name, "started_at": now, "finished_at": now, "lsn_start": "0/2000028", "lsn_stop": "0/2000100", "size_bytes": 31_000_000, "type": "full"}));
+                    axum::Json(json!({"message": "Backup started."})).into_response()
+                }
+                ("POST", ["backup-tokens"]) => {
+                    let c = g.state.clusters[i].clone();
+                    let (token, secrets) = issue_token(&c);
+                    g.issued.extend(secrets);
+                    (StatusCode::CREATED, axum::Json(token)).into_response()
+                }
+                _ => error(StatusCode::NOT_FOUND, "Not found."),
+            }
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not found."),
+    }
+}
+
+fn cluster_json(c: &SimCluster) -> Value {
+    json!({
+        "cluster_id": null, "cpu": 2, "created_at": "2026-01-01T00:00:00Z", "disk_usage": null,
+        "id": c.id, "is_ha": false, "is_suspended": false, "maintenance_window_start": null,
+        "major_version": c.major_version, "memory": 4, "name": c.name, "network_id": "p56biajnfvgjhftvqs7lqymspe",
+        "plan_id": "standard-4", "postgres_version_id": "6ibnzig5avgutdgdzei2jwvvt4", "provider_id": c.provider_id,
+        "region_id": c.region_id, "replicas": [], "storage": 100, "team_id": c.team_id, "updated_at": "2026-01-01T00:00:00Z"
+    })
+}
+
+fn paginate(mut items: Vec<Value>, q: &BTreeMap<String, String>, field: &str, fields: &[&str], default_field: &str) -> Response {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(l)) if (1..=100).contains(&l) => l,
+        _ => return error(StatusCode::BAD_REQUEST, "limit must be an integer between 1 and 100."),
+    };
+    let order_field = q.get("order_field").map(String::as_str).unwrap_or(default_field);
+    if !fields.contains(&order_field) {
+        return error(StatusCode::BAD_REQUEST, &format!("order_field must be one of: {}.", fields.join(", ")));
+    }
+    let key = |v: &Value| v.get(order_field).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    items.sort_by_key(key);
+    match q.get("order").map(String::as_str) {
+        None | Some("asc") => {}
+        Some("desc") => items.reverse(),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "order must be asc or desc."),
+    }
+    let start = match q.get("cursor") {
+        None => 0,
+        Some(c) => match items.iter().position(|v| &key(v) == c) {
+            Some(p) => p + 1,
+            None => return error(StatusCode::BAD_REQUEST, "Invalid cursor."),
+        },
+    };
+    let page: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
+    let has_more = start + page.len() < items.len();
+    let next = if has_more { page.last().map(key) } else { None };
+    axum::Json(json!({ field: page, "has_more": has_more, "next_cursor": next })).into_response()
+}
+
+/// A fresh token for a cluster, and the secrets in it.
+fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
+    if let Some(raw) = &c.token_override {
+        return (raw.clone(), Vec::new());
+    }
+    let mut t = json!({
+        "id": new_eid(), "cluster_id": c.id, "team_id": c.team_id, "repo_path": c.repo_path,
+        "stanza": c.stanza.clone().unwrap_or_else(|| c.id.clone()),
+    });
+    let mut secrets = Vec::new();
+    match &c.store {
+        StoreTemplate::S3 { bucket, region, kms_key_id } => {
+            let key = format!("ASIA{}", rand_str(16, UPPER_DIGITS));
+            let secret = rand_str(40, B64);
+            let token = format!("IQoJb3JpZ2luX2VjE{}", rand_str(120, B64));
+            secrets.extend([key.clone(), secret.clone(), token.clone()]);
+            t["type"] = json!("s3");
+            t["aws"] = json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": kms_key_id, "s3_region": region, "s3_token": token});
+        }
+        StoreTemplate::Azure { account, container, key_type, key } => {
+            let k = match (key, key_type.as_str()) {
+                (Some(k), _) => k.clone(),
+                (None, "shared") => format!("{}==", rand_str(86, B64)),
+                (None, _) => {
+                    let se = (OffsetDateTime::now_utc() + time::Duration::hours(4)).replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default();
+                    format!("se={}&sp=rl&sv=2021-08-06&sr=c&sig={}%3D", se.replace(':', "%3A"), rand_str(43, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+                }
+            };
+            if let Some(sig) = k.split('&').find_map(|p| p.strip_prefix("sig=")) {
+                secrets.push(sig.to_string());
+            }
+            secrets.push(k.clone());
+            t["type"] = json!("azure");
+            t["azure"] = json!({"azure_account": account, "azure_container": container, "azure_key": k, "azure_key_type": key_type});
+        }
+        StoreTemplate::Gcs { bucket, credential } => {
+            t["type"] = json!("gcs");
+            t["gcp"] = match credential.as_str() {
+                "key" => {
+                    let pk = rand_str(64, B64);
+                    secrets.push(pk.clone());
+                    json!({"gcs_bucket": bucket, "gcs_key": {"type": "service_account", "client_email": "restore@sim.iam.gserviceaccount.com", "private_key": format!("-----BEGIN PRIVATE KEY-----\n{pk}\n-----END PRIVATE KEY-----\n")}})
+                }
+                "none" => json!({"gcs_bucket": bucket}),
+                _ => {
+                    let tok = format!("ya29.{}", rand_str(60, B64));
+                    secrets.push(tok.clone());
+                    json!({"gcs_bucket": bucket, "gcs_token": tok})
+                }
+            };
+        }
+    }
+    (t, secrets)
+}
+
+/// A ready-made state: one cluster per store type with a week of daily backups, for the quick
+/// start. `n_extra` adds that many more S3 clusters (benchmarks).
+pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let backups = |seed: u64| -> Vec<Value> {
+        (0..7)
+            .map(|d| {
+                let start = now - time::Duration::days(7 - d) + time::Duration::minutes((seed % 50) as i64);
+                let stop = start + time::Duration::minutes(3);
+                let name = format!("{:04}{:02}{:02}-{:02}{:02}{:02}F", start.year(), start.month() as u8, start.day(), start.hour(), start.minute(), start.second());
+                json!({"name": name, "started_at": start.format(&Rfc3339).unwrap_or_default(), "finished_at": stop.format(&Rfc3339).unwrap_or_default(),
+                       "lsn_start": format!("{d}/9E000028"), "lsn_stop": format!("{d}/A0051F10"), "size_bytes": 1_852_406_161u64 + d as u64 * 1_000_000, "type": "full"})
+            })
+            .collect()
+    };
+    let mut clusters = vec![
+        SimCluster {
+            id: "rvf73a77ozfsvcttryebfrnlem".into(), name: "production".into(), team_id: default_team(), provider_id: "aws".into(),
+            region_id: "us-west-1".into(), major_version: 15, stanza: Some("2qc6yv2ztfcw7a7yoripu4zlsm".into()), repo_path: "/pgbackrest/production".into(),
+            backups: backups(1), store: StoreTemplate::S3 { bucket: "bridge-backups-usw1".into(), region: "us-west-1".into(), kms_key_id: None }, token_override: None,
+        },
+        SimCluster {
+            id: "drsve2t4f5e5znkmef6hmchy2e".into(), name: "analytics".into(), team_id: default_team(), provider_id: "azure".into(),
+            region_id: "eastus".into(), major_version: 15, stanza: Some("k3pdw5mhbjfdtm4lc6bnmutoai".into()), repo_path: "/pgbackrest/analytics".into(),
+            backups: backups(2), store: StoreTemplate::Azure { account: "bridgebackups".into(), container: "analytics".into(), key_type: "sas".into(), key: None }, token_override: None,
+        },
+        SimCluster {
+            id: "p56biajnfvgjhftvqs7lqymspe".into(), name: "staging".into(), team_id: default_team(), provider_id: "gcp".into(),
+            region_id: "us-central1".into(), major_version: 15, stanza: Some("n2dwhq6ze5bxxoqyyf3bnzcbwu".into()), repo_path: "/pgbackrest/staging".into(),
+            backups: backups(3), store: StoreTemplate::Gcs { bucket: "bridge-backups-usc1".into(), credential: "token".into() }, token_override: None,
+        },
+    ];
+    for i in 0..n_extra {
+        let id = format!("{:0>25}a", format!("bench{i}"));
+        clusters.push(SimCluster {
+            id: id.clone(), name: format!("bench-{i}"), team_id: default_team(), provider_id: "aws".into(), region_id: "us-east-1".into(),
+            major_version: 15, stanza: None, repo_path: format!("/pgbackrest/bench-{i}"), backups: Vec::new(),
+            store: StoreTemplate::S3 { bucket: "bench".into(), region: "us-east-1".into(), kms_key_id: None }, token_override: None,
+        });
+    }
+    SimState { api_keys: vec![api_key.to_string()], clusters, faults: Vec::new(), latency_ms: 0 }
+}
