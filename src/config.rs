@@ -128,8 +128,15 @@ pub fn load(path: &Path) -> Result<Config> {
 
 /// Parses and validates config text; `path` is used only in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
-    let raw: RawConfig = toml::from_str(text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+    let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| {
+            let before = &text[..s.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(":{line}:{col}")
+        });
+        anyhow::anyhow!("{}{}: {}", path.display(), at.unwrap_or_default(), e.message().trim_end())
+    })?;
     resolve(raw, path).with_context(|| format!("invalid config {}", path.display()))
 }
 

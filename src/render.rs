@@ -344,7 +344,11 @@ mod tests {
     #[test]
     fn s3_stanza() {
         let s = stanza(&cluster(&[]), &token(s3(Some("arn:aws:kms:key/1"))), out()).unwrap();
-        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+        insta::assert_snapshot!(owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), true));
+        let plain = owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false);
+        for line in ["repo1-s3-key=AKIAEXAMPLEKEY\n", "repo1-s3-key-secret=s3-secret-value\n", "repo1-s3-token=s3-session-token\n"] {
+            assert!(plain.contains(line), "{line} missing");
+        }
     }
 
     #[test]
@@ -357,7 +361,8 @@ mod tests {
     #[test]
     fn azure_sas_and_shared() {
         let sas = stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap();
-        insta::assert_snapshot!(owned_file(&[sas], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+        insta::assert_snapshot!(owned_file(std::slice::from_ref(&sas), Path::new("/etc/bridgerest/bridgerest.toml"), true));
+        assert!(sas.entries.contains(&("repo1-azure-key".into(), "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".into())));
         let shared = stanza(&cluster(&[]), &token(azure(AzureKeyType::Shared)), out()).unwrap();
         assert!(shared.entries.contains(&("repo1-azure-key-type".into(), "shared".into())));
     }
@@ -366,7 +371,8 @@ mod tests {
     fn gcs_token_and_service_key() {
         let tok = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::Token("ya29.tok".to_string().into()) });
         let s = stanza(&cluster(&[]), &token(tok), out()).unwrap();
-        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false));
+        insta::assert_snapshot!(owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), true));
+        assert!(s.entries.contains(&("repo1-gcs-key".into(), "Bearer ya29.tok".into())));
         let key = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()) });
         let s = stanza(&cluster(&[]), &token(key), out()).unwrap();
         let path = "/etc/pgbackrest/conf.d/2qc6yv2ztfcw7a7yoripu4zlsm.gcs-key.json";
@@ -419,7 +425,9 @@ mod tests {
         let existing = "# my settings\n[global]\nlog-level-console=info\nprocess-max=2\n\n[2qc6yv2ztfcw7a7yoripu4zlsm]\n# archive settings\narchive-async=y\nrepo1-s3-key=OLDKEY\nrepo1-azure-key=stale\npg1-path=/old\n\n[other]\npg1-path=/x\n";
         let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
         let merged = merged_file(existing, std::slice::from_ref(&s), &[], false).unwrap();
-        insta::assert_snapshot!(merged);
+        insta::assert_snapshot!(merged_file(existing, std::slice::from_ref(&s), &[], true).unwrap());
+        assert!(!merged.contains("OLDKEY") && !merged.contains("stale") && !merged.contains("/old"), "{merged}");
+        assert!(merged.contains("repo1-s3-key=AKIAEXAMPLEKEY\n"));
         // merging again is stable
         assert_eq!(merged_file(&merged, &[s], &[], false).unwrap(), merged);
     }

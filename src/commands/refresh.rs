@@ -8,6 +8,7 @@ pub async fn run(cfg: &Config) -> Result<Exit> {
     let client = super::client(cfg)?;
     let plan = refresh::run(cfg, &client).await?;
     print!("{}", outcome_lines(&plan.outcomes));
+    print_errors(&plan.outcomes);
     Ok(match (plan.failed(), plan.outcomes.len()) {
         (0, _) => Exit::Success,
         (f, n) if f < n => Exit::Partial,
@@ -21,12 +22,22 @@ pub fn outcome_lines(outcomes: &[Outcome]) -> String {
         .iter()
         .map(|o| {
             let status = match (&o.error, o.kept) {
-                (None, _) => "ok".to_string(),
-                (Some(e), true) => format!("error: {e} (previous stanza kept)"),
-                (Some(e), false) => format!("error: {e}"),
-            };
+                (None, _) => "ok",
+                (Some(_), true) => "error (previous stanza kept)",
+                (Some(_), false) => "error",
+            }
+            .to_string();
             vec![o.stanza.clone().unwrap_or_else(|| "-".into()), o.kind.unwrap_or("-").to_string(), o.cluster_id.clone(), status]
         })
         .collect();
     super::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)
+}
+
+/// Each failed cluster's error, one line each on stderr.
+pub fn print_errors(outcomes: &[Outcome]) {
+    for o in outcomes {
+        if let Some(e) = &o.error {
+            eprintln!("error: cluster {}: {e}", o.cluster_id);
+        }
+    }
 }

@@ -13,11 +13,7 @@ pub async fn run(cfg: &Config, args: RenderArgs) -> Result<Exit> {
     if let Some(t) = text {
         print!("{t}");
     }
-    for o in &plan.outcomes {
-        if let Some(e) = &o.error {
-            eprintln!("cluster {}: {e}", o.cluster_id);
-        }
-    }
+    super::refresh::print_errors(&plan.outcomes);
     Ok(match (plan.failed(), plan.outcomes.len()) {
         (0, _) => Exit::Success,
         (f, n) if f < n => Exit::Partial,

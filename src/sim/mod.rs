@@ -197,6 +197,18 @@ impl Sim {
         }
     }
 
+    /// Forgets a cluster (its endpoints then answer 404).
+    pub fn remove_cluster(&self, cluster: &str) {
+        self.lock().state.clusters.retain(|c| c.id != cluster);
+    }
+
+    /// Changes a cluster's store (e.g. to hand out GCS service keys instead of tokens).
+    pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
+        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+            c.store = store;
+        }
+    }
+
     pub fn stats(&self) -> Stats {
         self.lock().stats.clone()
     }

@@ -1,0 +1,123 @@
+//! Shared test harness: a temp directory, the Bridge API simulator, a config, and a runner for
+//! the real `bridgerest` binary that scans everything it prints for issued secrets.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use bridgerest::sim::{sample_state, SimHandle, SimState};
+
+pub const KEY: &str = "cbkey_test_0123456789abcdef";
+pub const S3_CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
+pub const AZURE_CLUSTER: &str = "drsve2t4f5e5znkmef6hmchy2e";
+pub const GCS_CLUSTER: &str = "p56biajnfvgjhftvqs7lqymspe";
+pub const S3_STANZA: &str = "2qc6yv2ztfcw7a7yoripu4zlsm";
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub sim: SimHandle,
+    pub config: PathBuf,
+    pub out: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env::with_state(sample_state(KEY, 0))
+    }
+
+    pub fn with_state(state: SimState) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+        std::fs::write(dir.path().join("api-key"), format!("{KEY}\n")).unwrap();
+        let sim = SimHandle::start(state).unwrap();
+        let config = dir.path().join("bridgerest.toml");
+        let out = dir.path().join("conf.d/bridgerest.conf");
+        Env { dir, sim, config, out }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The `[api]` and `[pgbackrest]` tables pointing at this env, plus `extra` TOML.
+    pub fn base_config(&self, extra: &str) -> String {
+        format!(
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n\n[pgbackrest]\nconfig = \"{}\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n{extra}",
+            self.sim.url(),
+            self.path("api-key").display(),
+            self.out.display(),
+            self.path("pgbackrest.conf").display(),
+            self.path("conf.d").display(),
+        )
+    }
+
+    pub fn write_config(&self, clusters: &[&str], extra: &str) {
+        let mut text = self.base_config(extra);
+        for c in clusters {
+            text.push_str(&format!("\n[[cluster]]\nid = \"{c}\"\npg1_path = \"/var/lib/postgresql/15/{c}\"\n"));
+        }
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    pub fn cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"));
+        c.env_remove("BRIDGEREST_API_KEY").env_remove("CREDENTIALS_DIRECTORY").env_remove("BRIDGEREST_LOG");
+        c.arg("--config").arg(&self.config);
+        c
+    }
+
+    /// Runs bridgerest with `args`; asserts nothing it printed contains an issued secret.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let run = self.run_unscanned(args);
+        self.assert_no_secrets(&run);
+        run
+    }
+
+    pub fn run_unscanned(&self, args: &[&str]) -> Run {
+        let out = self.cmd().args(args).output().unwrap();
+        Run::from(out)
+    }
+
+    pub fn assert_no_secrets(&self, run: &Run) {
+        let secrets = self.sim.sim.issued_secrets();
+        assert!(!KEY.is_empty());
+        for s in secrets.iter().map(String::as_str).chain([KEY]) {
+            assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "secret leaked in output:\n{run:?}");
+        }
+    }
+
+    pub fn read_out(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap()
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// The single `error: ...` line on stderr.
+    pub fn error_line(&self) -> &str {
+        let errs: Vec<&str> = self.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errs.len(), 1, "expected exactly one error line:\n{self:?}");
+        errs[0]
+    }
+}
+
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
