@@ -10,10 +10,21 @@ use clap::{Args, Parser, Subcommand};
 /// pgBackRest stanzas (s3, azure, gcs), atomically, so every pgbackrest run on this host finds
 /// valid credentials.
 #[derive(Debug, Parser)]
-#[command(name = "bridgerest", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "bridgerest",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
-    /// Configuration file.
-    #[arg(long, short = 'c', global = true, env = "BRIDGEREST_CONFIG", value_name = "PATH")]
+    /// Configuration file [default: /etc/bridgerest/bridgerest.toml].
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "BRIDGEREST_CONFIG",
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
 
     /// More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides.

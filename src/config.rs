@@ -135,7 +135,12 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
             let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             format!(":{line}:{col}")
         });
-        anyhow::anyhow!("{}{}: {}", path.display(), at.unwrap_or_default(), e.message().trim_end())
+        anyhow::anyhow!(
+            "{}{}: {}",
+            path.display(),
+            at.unwrap_or_default(),
+            e.message().trim_end()
+        )
     })?;
     resolve(raw, path).with_context(|| format!("invalid config {}", path.display()))
 }
@@ -149,7 +154,10 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     for c in raw.clusters {
         let cluster = resolve_cluster(c)?;
         if !ids.insert(cluster.id.clone()) {
-            bail!("cluster {} is listed twice; keep one [[cluster]] entry for it", cluster.id);
+            bail!(
+                "cluster {} is listed twice; keep one [[cluster]] entry for it",
+                cluster.id
+            );
         }
         if let Some(s) = &cluster.stanza {
             if !stanzas.insert(s.clone()) {
@@ -158,7 +166,12 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         }
         clusters.push(cluster);
     }
-    Ok(Config { path: path.to_path_buf(), api, pgbackrest, clusters })
+    Ok(Config {
+        path: path.to_path_buf(),
+        api,
+        pgbackrest,
+        clusters,
+    })
 }
 
 fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
@@ -172,9 +185,17 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
         url,
         key_file: raw.key_file,
         concurrency,
-        timeout: duration("api.timeout", raw.timeout.as_deref(), Duration::from_secs(30))?,
+        timeout: duration(
+            "api.timeout",
+            raw.timeout.as_deref(),
+            Duration::from_secs(30),
+        )?,
         retries: raw.retries.unwrap_or(5).min(20),
-        retry_base: duration("api.retry_base", raw.retry_base.as_deref(), Duration::from_millis(500))?,
+        retry_base: duration(
+            "api.retry_base",
+            raw.retry_base.as_deref(),
+            Duration::from_millis(500),
+        )?,
     })
 }
 
@@ -209,15 +230,23 @@ fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration
 }
 
 fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
-    let config = raw.config.unwrap_or_else(|| PathBuf::from(DEFAULT_PGBACKREST_CONFIG));
+    let config = raw
+        .config
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PGBACKREST_CONFIG));
     if !config.is_absolute() || config.file_name().is_none() {
-        bail!("pgbackrest.config = \"{}\": must be an absolute file path", config.display());
+        bail!(
+            "pgbackrest.config = \"{}\": must be an absolute file path",
+            config.display()
+        );
     }
     let mode = match raw.mode {
         None => 0o600,
         Some(RawMode::Int(m)) => m,
-        Some(RawMode::Str(s)) => u32::from_str_radix(s.trim_start_matches("0o"), 8)
-            .with_context(|| format!("pgbackrest.mode = \"{s}\" is not an octal mode like \"0640\""))?,
+        Some(RawMode::Str(s)) => {
+            u32::from_str_radix(s.trim_start_matches("0o"), 8).with_context(|| {
+                format!("pgbackrest.mode = \"{s}\" is not an octal mode like \"0640\"")
+            })?
+        }
     };
     if mode & !0o777 != 0 {
         bail!("pgbackrest.mode = {mode:#o}: only permission bits (0o777) are allowed");
@@ -226,10 +255,16 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         bail!("pgbackrest.mode = {mode:04o} would let every user read the credentials: use 0600, or 0640 with pgbackrest.group");
     }
     if mode & 0o400 == 0 {
-        bail!("pgbackrest.mode = {mode:04o}: the owner must be able to read the file (0600 or 0640)");
+        bail!(
+            "pgbackrest.mode = {mode:04o}: the owner must be able to read the file (0600 or 0640)"
+        );
     }
-    let main_config = raw.main_config.unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/pgbackrest.conf"));
-    let include_path = raw.include_path.unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/conf.d"));
+    let main_config = raw
+        .main_config
+        .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/pgbackrest.conf"));
+    let include_path = raw
+        .include_path
+        .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/conf.d"));
     Ok(PgbackrestConfig {
         config,
         owner: raw.owner,
@@ -245,7 +280,9 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
 pub fn is_eid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 26
-        && b[..25].iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b[..25]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && b"4aeimquy".contains(&b[25])
 }
 
@@ -253,7 +290,8 @@ pub fn is_eid(s: &str) -> bool {
 pub fn is_stanza_name(s: &str) -> bool {
     !s.is_empty()
         && s != "global"
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
@@ -264,7 +302,11 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
         );
     }
     if !raw.pg1_path.is_absolute() {
-        bail!("cluster {}: pg1_path \"{}\" must be an absolute path", raw.id, raw.pg1_path.display());
+        bail!(
+            "cluster {}: pg1_path \"{}\" must be an absolute path",
+            raw.id,
+            raw.pg1_path.display()
+        );
     }
     if raw.pg1_path.to_string_lossy().contains(['\n', '\r']) {
         bail!("cluster {}: pg1_path contains a line break", raw.id);
@@ -276,7 +318,11 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     }
     let mut options = BTreeMap::new();
     for (key, value) in raw.options {
-        if key.is_empty() || !key.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        if key.is_empty()
+            || !key
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
             bail!("cluster {}: option \"{key}\" is not a pgBackRest option name (lowercase, digits and '-')", raw.id);
         }
         if key == "pg1-path" {
@@ -286,7 +332,12 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
             .with_context(|| format!("cluster {}: option \"{key}\"", raw.id))?;
         options.insert(key, values);
     }
-    Ok(ClusterConfig { id: raw.id, pg1_path: raw.pg1_path, stanza: raw.stanza, options })
+    Ok(ClusterConfig {
+        id: raw.id,
+        pg1_path: raw.pg1_path,
+        stanza: raw.stanza,
+        options,
+    })
 }
 
 fn option_values(v: &toml::Value) -> Result<Vec<String>> {
@@ -295,7 +346,10 @@ fn option_values(v: &toml::Value) -> Result<Vec<String>> {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => if *b { "y" } else { "n" }.to_string(),
-            other => bail!("has a {} value; use a string, integer, boolean or a list of them", other.type_str()),
+            other => bail!(
+                "has a {} value; use a string, integer, boolean or a list of them",
+                other.type_str()
+            ),
         };
         if s.contains(['\n', '\r']) {
             bail!("value contains a line break");

@@ -30,7 +30,11 @@ pub struct ExitError {
 
 /// Marks an error as a usage/configuration error (exit code 2).
 pub fn usage(source: impl Into<anyhow::Error>) -> anyhow::Error {
-    ExitError { code: Exit::Usage, inner: source.into() }.into()
+    ExitError {
+        code: Exit::Usage,
+        inner: source.into(),
+    }
+    .into()
 }
 
 /// The exit code an error chain asks for (1 unless marked otherwise).

@@ -53,9 +53,17 @@ pub fn check_dir_writable(dir: &Path) -> Result<()> {
         Err(e) => bail!("cannot use directory {}: {e}", dir.display()),
     };
     if !meta.is_dir() {
-        bail!("{} is not a directory: change pgbackrest.config", dir.display());
+        bail!(
+            "{} is not a directory: change pgbackrest.config",
+            dir.display()
+        );
     }
-    if nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK).is_err() {
+    if nix::unistd::access(
+        dir,
+        nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+    )
+    .is_err()
+    {
         bail!(
             "directory {} is not writable by user {}: run bridgerest as its owner, or fix its permissions",
             dir.display(),
@@ -67,11 +75,17 @@ pub fn check_dir_writable(dir: &Path) -> Result<()> {
 
 pub fn current_user_name() -> String {
     let uid = Uid::effective();
-    User::from_uid(uid).ok().flatten().map(|u| u.name).unwrap_or_else(|| uid.to_string())
+    User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
 }
 
 fn parent(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory gets the mode and
@@ -80,7 +94,10 @@ fn parent(path: &Path) -> &Path {
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
     let dir = parent(path);
     check_dir_writable(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     // The prefix starts with '.' and the suffix is not ".conf", so pgBackRest's conf.d glob skips it.
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
@@ -90,15 +107,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     let file = tmp.as_file();
     if owner.uid.is_some() || owner.gid.is_some() {
-        nix::unistd::fchown(file, owner.uid, owner.gid)
-            .with_context(|| format!("setting the owner of {} (bridgerest must run as root to give it to another user)", path.display()))?;
+        nix::unistd::fchown(file, owner.uid, owner.gid).with_context(|| {
+            format!(
+                "setting the owner of {} (bridgerest must run as root to give it to another user)",
+                path.display()
+            )
+        })?;
     }
     nix::sys::stat::fchmod(file, nix::sys::stat::Mode::from_bits_truncate(mode))
         .with_context(|| format!("setting the mode of {}", path.display()))?;
-    tmp.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", path.display()))?;
-    tmp.persist(path).map_err(|e| e.error).with_context(|| format!("replacing {}", path.display()))?;
-    File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing directory {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))?;
     Ok(())
 }
 
@@ -125,7 +153,10 @@ impl FileLock {
             let lock = Flock::lock(file, FlockArg::LockExclusive)
                 .map_err(|(_, e)| e)
                 .with_context(|| format!("locking {}", p.display()))?;
-            Ok(FileLock { _lock: lock, path: p })
+            Ok(FileLock {
+                _lock: lock,
+                path: p,
+            })
         })
         .await
         .context("lock task failed")?
@@ -144,15 +175,32 @@ mod tests {
         std::fs::write(&p, "old").unwrap();
         write_atomic(&p, b"new", 0o640, Owner::default()).unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name() != "x.conf").collect();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name() != "x.conf")
+            .collect();
         assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     }
 
     #[test]
     fn missing_dir_is_named() {
-        let err = write_atomic(Path::new("/nonexistent-bridgerest/x.conf"), b"x", 0o600, Owner::default()).unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-bridgerest does not exist"), "{err}");
+        let err = write_atomic(
+            Path::new("/nonexistent-bridgerest/x.conf"),
+            b"x",
+            0o600,
+            Owner::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("/nonexistent-bridgerest does not exist"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -163,7 +211,10 @@ mod tests {
         let t2 = target.clone();
         let waiter = tokio::spawn(async move { FileLock::acquire(&t2).await.map(|_| ()) });
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        assert!(!waiter.is_finished(), "second lock taken while the first is held");
+        assert!(
+            !waiter.is_finished(),
+            "second lock taken while the first is held"
+        );
         drop(held);
         waiter.await.unwrap().unwrap();
     }

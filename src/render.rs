@@ -12,7 +12,8 @@ use crate::config::ClusterConfig;
 use crate::provider::{BackupToken, GcsCredential, Store};
 
 /// First line of a file bridgerest owns whole.
-pub const OWNED_HEADER: &str = "# bridgerest: generated file, do not edit: it is rewritten on every refresh.";
+pub const OWNED_HEADER: &str =
+    "# bridgerest: generated file, do not edit: it is rewritten on every refresh.";
 /// First line bridgerest puts in a file it shares with the user (the main pgbackrest.conf).
 pub const MERGED_HEADER: &str =
     "# bridgerest: keeps the repository options of the stanzas marked below up to date; the rest of this file is yours.";
@@ -56,25 +57,41 @@ impl Eq for SideFile {}
 
 impl std::fmt::Debug for SideFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SideFile").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SideFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for Stanza {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let keys: Vec<&str> = self.entries.iter().map(|(k, _)| k.as_str()).collect();
-        f.debug_struct("Stanza").field("name", &self.name).field("cluster_id", &self.cluster_id).field("keys", &keys).finish()
+        f.debug_struct("Stanza")
+            .field("name", &self.name)
+            .field("cluster_id", &self.cluster_id)
+            .field("keys", &keys)
+            .finish()
     }
 }
 
 /// Option names whose values are secrets (pgBackRest refuses them on the command line).
 pub fn is_secret_key(key: &str) -> bool {
-    let Some(rest) = key.strip_prefix("repo").map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())) else {
+    let Some(rest) = key
+        .strip_prefix("repo")
+        .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
+    else {
         return false;
     };
     matches!(
         rest,
-        "-s3-key" | "-s3-key-secret" | "-s3-token" | "-azure-account" | "-azure-key" | "-gcs-key" | "-cipher-pass" | "-host-key"
+        "-s3-key"
+            | "-s3-key-secret"
+            | "-s3-token"
+            | "-azure-account"
+            | "-azure-key"
+            | "-gcs-key"
+            | "-cipher-pass"
+            | "-host-key"
     )
 }
 
@@ -86,19 +103,50 @@ pub fn gcs_key_path(out_dir: &Path, stanza: &str) -> PathBuf {
 /// The keys a token-derived stanza owns (the user may not set them in [cluster.options]).
 fn token_keys(store: &Store) -> &'static [&'static str] {
     match store {
-        Store::S3(_) => &["repo1-type", "repo1-path", "repo1-s3-bucket", "repo1-s3-region", "repo1-s3-key", "repo1-s3-key-secret", "repo1-s3-token", "repo1-s3-kms-key-id"],
-        Store::Azure(_) => &["repo1-type", "repo1-path", "repo1-azure-account", "repo1-azure-container", "repo1-azure-key", "repo1-azure-key-type"],
-        Store::Gcs(_) => &["repo1-type", "repo1-path", "repo1-gcs-bucket", "repo1-gcs-key", "repo1-gcs-key-type"],
+        Store::S3(_) => &[
+            "repo1-type",
+            "repo1-path",
+            "repo1-s3-bucket",
+            "repo1-s3-region",
+            "repo1-s3-key",
+            "repo1-s3-key-secret",
+            "repo1-s3-token",
+            "repo1-s3-kms-key-id",
+        ],
+        Store::Azure(_) => &[
+            "repo1-type",
+            "repo1-path",
+            "repo1-azure-account",
+            "repo1-azure-container",
+            "repo1-azure-key",
+            "repo1-azure-key-type",
+        ],
+        Store::Gcs(_) => &[
+            "repo1-type",
+            "repo1-path",
+            "repo1-gcs-bucket",
+            "repo1-gcs-key",
+            "repo1-gcs-key-type",
+        ],
     }
 }
 
 /// Renders one cluster's stanza from its token: token-derived options, defaults the user may
 /// override (the S3 endpoint), then the cluster's own options.
-pub fn stanza(cluster: &ClusterConfig, token: &BackupToken, out_dir: &Path) -> Result<Stanza, RenderError> {
-    let name = cluster.stanza.clone().unwrap_or_else(|| token.stanza.clone());
+pub fn stanza(
+    cluster: &ClusterConfig,
+    token: &BackupToken,
+    out_dir: &Path,
+) -> Result<Stanza, RenderError> {
+    let name = cluster
+        .stanza
+        .clone()
+        .unwrap_or_else(|| token.stanza.clone());
     for key in token_keys(&token.store) {
         if cluster.options.contains_key(*key) {
-            return Err(RenderError::OptionClash { key: (*key).to_string() });
+            return Err(RenderError::OptionClash {
+                key: (*key).to_string(),
+            });
         }
     }
     let mut e: Vec<(String, String)> = Vec::new();
@@ -112,7 +160,10 @@ pub fn stanza(cluster: &ClusterConfig, token: &BackupToken, out_dir: &Path) -> R
             put("repo1-s3-bucket", &s.bucket);
             put("repo1-s3-region", &s.region);
             if !cluster.options.contains_key("repo1-s3-endpoint") {
-                put("repo1-s3-endpoint", &format!("s3.{}.amazonaws.com", s.region));
+                put(
+                    "repo1-s3-endpoint",
+                    &format!("s3.{}.amazonaws.com", s.region),
+                );
             }
             put("repo1-s3-key", s.key.expose_secret());
             put("repo1-s3-key-secret", s.key_secret.expose_secret());
@@ -143,7 +194,10 @@ pub fn stanza(cluster: &ClusterConfig, token: &BackupToken, out_dir: &Path) -> R
                     let path = gcs_key_path(out_dir, &name);
                     put("repo1-gcs-key-type", "service");
                     put("repo1-gcs-key", &path.to_string_lossy());
-                    files.push(SideFile { path, contents: k.clone() });
+                    files.push(SideFile {
+                        path,
+                        contents: k.clone(),
+                    });
                 }
             }
         }
@@ -176,9 +230,16 @@ pub fn owned_file(stanzas: &[Stanza], source: &Path, redact: bool) -> String {
 }
 
 fn push_stanza(out: &mut String, s: &Stanza, redact: bool) {
-    out.push_str(&format!("{MARK} cluster {} ({})\n[{}]\n", s.cluster_id, s.note, s.name));
+    out.push_str(&format!(
+        "{MARK} cluster {} ({})\n[{}]\n",
+        s.cluster_id, s.note, s.name
+    ));
     for (k, v) in &s.entries {
-        let v = if redact && is_secret_key(k) { REDACTED } else { v };
+        let v = if redact && is_secret_key(k) {
+            REDACTED
+        } else {
+            v
+        };
         out.push_str(&format!("{k}={v}\n"));
     }
 }
@@ -197,7 +258,11 @@ pub enum Mode {
 pub fn mode_for(path: &Path, existing: Option<&str>) -> Mode {
     match existing {
         Some(text) if text.lines().next() == Some(OWNED_HEADER) => Mode::Owned,
-        Some(text) if text.trim().is_empty() && path.file_name() != Some("pgbackrest.conf".as_ref()) => Mode::Owned,
+        Some(text)
+            if text.trim().is_empty() && path.file_name() != Some("pgbackrest.conf".as_ref()) =>
+        {
+            Mode::Owned
+        }
         Some(_) => Mode::Merged,
         None if path.file_name() == Some("pgbackrest.conf".as_ref()) => Mode::Merged,
         None => Mode::Owned,
@@ -205,7 +270,11 @@ pub fn mode_for(path: &Path, existing: Option<&str>) -> Mode {
 }
 
 fn parse_ini(text: &str) -> Result<Ini, RenderError> {
-    let opt = ParseOption { enabled_quote: false, enabled_escape: false, ..ParseOption::default() };
+    let opt = ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ParseOption::default()
+    };
     Ini::load_from_str_opt(text, opt).map_err(|e| RenderError::BadExisting(e.to_string()))
 }
 
@@ -217,7 +286,11 @@ pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderErr
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix(&format!("{MARK} cluster ")) {
             pending = rest.split_whitespace().next().map(str::to_string);
-        } else if let Some(sec) = line.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+        } else if let Some(sec) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+        {
             if let Some(id) = pending.take() {
                 owners.push((id, sec.to_string()));
             }
@@ -226,10 +299,19 @@ pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderErr
     let mut map = HashMap::new();
     for (id, sec) in owners {
         if let Some(props) = ini.section(Some(sec.as_str())) {
-            let entries = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let entries = props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             map.insert(
                 id.clone(),
-                Stanza { name: sec, cluster_id: id, note: "kept from the last good refresh".into(), entries, files: vec![] },
+                Stanza {
+                    name: sec,
+                    cluster_id: id,
+                    note: "kept from the last good refresh".into(),
+                    entries,
+                    files: vec![],
+                },
             );
         }
     }
@@ -243,16 +325,26 @@ fn owned_in_merge(key: &str, rendered: &HashSet<&str>) -> bool {
         || key == "pg1-path"
         || key == "repo1-type"
         || key == "repo1-path"
-        || ["repo1-s3-", "repo1-azure-", "repo1-gcs-"].iter().any(|p| key.starts_with(p))
+        || ["repo1-s3-", "repo1-azure-", "repo1-gcs-"]
+            .iter()
+            .any(|p| key.starts_with(p))
 }
 
 /// Merges bridgerest's stanzas into a file the user shares: every line outside them is kept as
 /// it was, comments included; in its stanzas, lines bridgerest owns are replaced. Stanzas of
 /// clusters that failed (`kept`) are left exactly as they are.
-pub fn merged_file(existing: &str, fresh: &[Stanza], kept: &[(String, String)], redact: bool) -> Result<String, RenderError> {
+pub fn merged_file(
+    existing: &str,
+    fresh: &[Stanza],
+    kept: &[(String, String)],
+    redact: bool,
+) -> Result<String, RenderError> {
     parse_ini(existing)?; // refuse to rewrite a file pgBackRest could not read either
     let by_name: BTreeMap<&str, &Stanza> = fresh.iter().map(|s| (s.name.as_str(), s)).collect();
-    let kept_by_name: HashMap<&str, &str> = kept.iter().map(|(id, name)| (name.as_str(), id.as_str())).collect();
+    let kept_by_name: HashMap<&str, &str> = kept
+        .iter()
+        .map(|(id, name)| (name.as_str(), id.as_str()))
+        .collect();
     let mut out = String::new();
     out.push_str(MERGED_HEADER);
     out.push('\n');
@@ -272,7 +364,9 @@ pub fn merged_file(existing: &str, fresh: &[Stanza], kept: &[(String, String)], 
                 continue;
             }
             if let Some(id) = kept_by_name.get(sec) {
-                out.push_str(&format!("{MARK} cluster {id} (kept from the last good refresh)\n"));
+                out.push_str(&format!(
+                    "{MARK} cluster {id} (kept from the last good refresh)\n"
+                ));
             }
         } else if let Some((_, rendered)) = &current {
             let key = trimmed.split('=').next().unwrap_or("").trim();
@@ -302,7 +396,10 @@ mod tests {
             id: "rvf73a77ozfsvcttryebfrnlem".into(),
             pg1_path: "/var/lib/postgresql/15/main".into(),
             stanza: None,
-            options: opts.iter().map(|(k, v)| (k.to_string(), vec![v.to_string()])).collect(),
+            options: opts
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                .collect(),
         }
     }
 
@@ -332,7 +429,9 @@ mod tests {
         Store::Azure(AzureStore {
             account: "acct".to_string().into(),
             container: "the-container".into(),
-            key: "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".to_string().into(),
+            key: "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D"
+                .to_string()
+                .into(),
             key_type: kind,
         })
     }
@@ -344,57 +443,125 @@ mod tests {
     #[test]
     fn s3_stanza() {
         let s = stanza(&cluster(&[]), &token(s3(Some("arn:aws:kms:key/1"))), out()).unwrap();
-        insta::assert_snapshot!(owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), true));
+        insta::assert_snapshot!(owned_file(
+            std::slice::from_ref(&s),
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            true
+        ));
         let plain = owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), false);
-        for line in ["repo1-s3-key=AKIAEXAMPLEKEY\n", "repo1-s3-key-secret=s3-secret-value\n", "repo1-s3-token=s3-session-token\n"] {
+        for line in [
+            "repo1-s3-key=AKIAEXAMPLEKEY\n",
+            "repo1-s3-key-secret=s3-secret-value\n",
+            "repo1-s3-token=s3-session-token\n",
+        ] {
             assert!(plain.contains(line), "{line} missing");
         }
     }
 
     #[test]
     fn s3_endpoint_override_and_options() {
-        let c = cluster(&[("repo1-s3-endpoint", "127.0.0.1"), ("repo1-s3-uri-style", "path"), ("process-max", "4")]);
+        let c = cluster(&[
+            ("repo1-s3-endpoint", "127.0.0.1"),
+            ("repo1-s3-uri-style", "path"),
+            ("process-max", "4"),
+        ]);
         let s = stanza(&c, &token(s3(None)), out()).unwrap();
-        insta::assert_snapshot!(owned_file(&[s], Path::new("/etc/bridgerest/bridgerest.toml"), true));
+        insta::assert_snapshot!(owned_file(
+            &[s],
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            true
+        ));
     }
 
     #[test]
     fn azure_sas_and_shared() {
         let sas = stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap();
-        insta::assert_snapshot!(owned_file(std::slice::from_ref(&sas), Path::new("/etc/bridgerest/bridgerest.toml"), true));
-        assert!(sas.entries.contains(&("repo1-azure-key".into(), "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".into())));
+        insta::assert_snapshot!(owned_file(
+            std::slice::from_ref(&sas),
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            true
+        ));
+        assert!(sas.entries.contains(&(
+            "repo1-azure-key".into(),
+            "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".into()
+        )));
         let shared = stanza(&cluster(&[]), &token(azure(AzureKeyType::Shared)), out()).unwrap();
-        assert!(shared.entries.contains(&("repo1-azure-key-type".into(), "shared".into())));
+        assert!(shared
+            .entries
+            .contains(&("repo1-azure-key-type".into(), "shared".into())));
     }
 
     #[test]
     fn gcs_token_and_service_key() {
-        let tok = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::Token("ya29.tok".to_string().into()) });
+        let tok = Store::Gcs(GcsStore {
+            bucket: "b".into(),
+            credential: GcsCredential::Token("ya29.tok".to_string().into()),
+        });
         let s = stanza(&cluster(&[]), &token(tok), out()).unwrap();
-        insta::assert_snapshot!(owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), true));
-        assert!(s.entries.contains(&("repo1-gcs-key".into(), "Bearer ya29.tok".into())));
-        let key = Store::Gcs(GcsStore { bucket: "b".into(), credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()) });
+        insta::assert_snapshot!(owned_file(
+            std::slice::from_ref(&s),
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            true
+        ));
+        assert!(s
+            .entries
+            .contains(&("repo1-gcs-key".into(), "Bearer ya29.tok".into())));
+        let key = Store::Gcs(GcsStore {
+            bucket: "b".into(),
+            credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()),
+        });
         let s = stanza(&cluster(&[]), &token(key), out()).unwrap();
         let path = "/etc/pgbackrest/conf.d/2qc6yv2ztfcw7a7yoripu4zlsm.gcs-key.json";
         assert!(s.entries.contains(&("repo1-gcs-key".into(), path.into())));
-        assert!(s.entries.contains(&("repo1-gcs-key-type".into(), "service".into())));
+        assert!(s
+            .entries
+            .contains(&("repo1-gcs-key-type".into(), "service".into())));
         assert_eq!(s.files.len(), 1);
         assert_eq!(s.files[0].path, Path::new(path));
     }
 
     #[test]
     fn clashing_option_is_an_error_naming_it() {
-        let err = stanza(&cluster(&[("repo1-s3-bucket", "other")]), &token(s3(None)), out()).unwrap_err();
-        assert_eq!(err, RenderError::OptionClash { key: "repo1-s3-bucket".into() });
+        let err = stanza(
+            &cluster(&[("repo1-s3-bucket", "other")]),
+            &token(s3(None)),
+            out(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::OptionClash {
+                key: "repo1-s3-bucket".into()
+            }
+        );
         assert!(err.to_string().contains("repo1-s3-bucket"));
     }
 
     #[test]
     fn redaction_hides_every_secret() {
-        let s3s = stanza(&cluster(&[("repo1-cipher-pass", "cipher-secret")]), &token(s3(None)), out()).unwrap();
-        let az = Stanza { name: "az".into(), ..stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap() };
-        let text = owned_file(&[s3s, az], Path::new("/etc/bridgerest/bridgerest.toml"), true);
-        for secret in ["AKIAEXAMPLEKEY", "s3-secret-value", "s3-session-token", "cipher-secret", "sig=abc", "acct"] {
+        let s3s = stanza(
+            &cluster(&[("repo1-cipher-pass", "cipher-secret")]),
+            &token(s3(None)),
+            out(),
+        )
+        .unwrap();
+        let az = Stanza {
+            name: "az".into(),
+            ..stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap()
+        };
+        let text = owned_file(
+            &[s3s, az],
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            true,
+        );
+        for secret in [
+            "AKIAEXAMPLEKEY",
+            "s3-secret-value",
+            "s3-session-token",
+            "cipher-secret",
+            "sig=abc",
+            "acct",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked:\n{text}");
         }
         assert_eq!(text.matches(REDACTED).count(), 6);
@@ -402,8 +569,17 @@ mod tests {
 
     #[test]
     fn owned_file_round_trips_through_previous_stanzas() {
-        let s = stanza(&cluster(&[("recovery-option", "a=b")]), &token(s3(None)), out()).unwrap();
-        let text = owned_file(std::slice::from_ref(&s), Path::new("/etc/bridgerest/bridgerest.toml"), false);
+        let s = stanza(
+            &cluster(&[("recovery-option", "a=b")]),
+            &token(s3(None)),
+            out(),
+        )
+        .unwrap();
+        let text = owned_file(
+            std::slice::from_ref(&s),
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            false,
+        );
         let prev = previous_stanzas(&text).unwrap();
         let back = &prev["rvf73a77ozfsvcttryebfrnlem"];
         assert_eq!(back.name, s.name);
@@ -416,8 +592,14 @@ mod tests {
         let main = Path::new("/etc/pgbackrest/pgbackrest.conf");
         assert_eq!(mode_for(conf_d, None), Mode::Owned);
         assert_eq!(mode_for(main, None), Mode::Merged);
-        assert_eq!(mode_for(main, Some(&format!("{OWNED_HEADER}\n"))), Mode::Owned);
-        assert_eq!(mode_for(conf_d, Some("[global]\nlog-level-console=info\n")), Mode::Merged);
+        assert_eq!(
+            mode_for(main, Some(&format!("{OWNED_HEADER}\n"))),
+            Mode::Owned
+        );
+        assert_eq!(
+            mode_for(conf_d, Some("[global]\nlog-level-console=info\n")),
+            Mode::Merged
+        );
     }
 
     #[test]
@@ -426,7 +608,10 @@ mod tests {
         let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
         let merged = merged_file(existing, std::slice::from_ref(&s), &[], false).unwrap();
         insta::assert_snapshot!(merged_file(existing, std::slice::from_ref(&s), &[], true).unwrap());
-        assert!(!merged.contains("OLDKEY") && !merged.contains("stale") && !merged.contains("/old"), "{merged}");
+        assert!(
+            !merged.contains("OLDKEY") && !merged.contains("stale") && !merged.contains("/old"),
+            "{merged}"
+        );
         assert!(merged.contains("repo1-s3-key=AKIAEXAMPLEKEY\n"));
         // merging again is stable
         assert_eq!(merged_file(&merged, &[s], &[], false).unwrap(), merged);
@@ -436,23 +621,48 @@ mod tests {
     fn merge_appends_new_stanzas_and_marks_kept_ones() {
         let existing = "[global]\nprocess-max=2\n\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n";
         let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
-        let merged = merged_file(existing, &[s], &[("drsve2t4f5e5znkmef6hmchy2e".into(), "kept".into())], true).unwrap();
+        let merged = merged_file(
+            existing,
+            &[s],
+            &[("drsve2t4f5e5znkmef6hmchy2e".into(), "kept".into())],
+            true,
+        )
+        .unwrap();
         assert!(merged.contains("# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (kept from the last good refresh)\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n"), "{merged}");
         assert!(merged.ends_with("repo1-s3-token=[redacted]\n"), "{merged}");
-        assert!(merged.contains("\n\n# bridgerest: cluster rvf73a77ozfsvcttryebfrnlem"), "{merged}");
+        assert!(
+            merged.contains("\n\n# bridgerest: cluster rvf73a77ozfsvcttryebfrnlem"),
+            "{merged}"
+        );
     }
 
     #[test]
     fn merge_refuses_unparsable_file() {
-        assert!(matches!(merged_file("[broken\nx", &[], &[], false), Err(RenderError::BadExisting(_))));
+        assert!(matches!(
+            merged_file("[broken\nx", &[], &[], false),
+            Err(RenderError::BadExisting(_))
+        ));
     }
 
     #[test]
     fn secret_key_names() {
-        for k in ["repo1-s3-key", "repo2-s3-key-secret", "repo1-s3-token", "repo1-azure-key", "repo1-gcs-key", "repo12-cipher-pass"] {
+        for k in [
+            "repo1-s3-key",
+            "repo2-s3-key-secret",
+            "repo1-s3-token",
+            "repo1-azure-key",
+            "repo1-gcs-key",
+            "repo12-cipher-pass",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
-        for k in ["repo1-s3-key-type", "repo1-azure-key-type", "repo1-s3-bucket", "pg1-path", "repo1-gcs-key-type"] {
+        for k in [
+            "repo1-s3-key-type",
+            "repo1-azure-key-type",
+            "repo1-s3-bucket",
+            "pg1-path",
+            "repo1-gcs-key-type",
+        ] {
             assert!(!is_secret_key(k), "{k}");
         }
     }

@@ -9,7 +9,11 @@ use common::*;
 use serde_json::json;
 
 fn ini(text: &str) -> ini::Ini {
-    let opt = ini::ParseOption { enabled_quote: false, enabled_escape: false, ..Default::default() };
+    let opt = ini::ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..Default::default()
+    };
     ini::Ini::load_from_str_opt(text, opt).unwrap()
 }
 
@@ -19,26 +23,57 @@ fn refresh_writes_all_three_store_types() {
     env.write_config(&[S3_CLUSTER, AZURE_CLUSTER, GCS_CLUSTER], "");
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout.lines().filter(|l| l.ends_with("  ok")).count(), 3, "{run:?}");
+    assert_eq!(
+        run.stdout.lines().filter(|l| l.ends_with("  ok")).count(),
+        3,
+        "{run:?}"
+    );
     assert!(run.stdout.contains(&format!("{S3_STANZA}  s3 ")), "{run:?}");
     assert_eq!(mode_of(&env.out), 0o600);
     let text = env.read_out();
     let conf = ini(&text);
     let s3 = conf.section(Some(S3_STANZA)).unwrap();
     assert_eq!(s3.get("repo1-type"), Some("s3"));
-    assert_eq!(s3.get("repo1-s3-endpoint"), Some("s3.us-west-1.amazonaws.com"));
-    assert_eq!(s3.get("pg1-path"), Some(&*format!("/var/lib/postgresql/15/{S3_CLUSTER}")));
-    assert_eq!(conf.section(Some("k3pdw5mhbjfdtm4lc6bnmutoai")).unwrap().get("repo1-azure-key-type"), Some("sas"));
-    assert!(conf.section(Some("n2dwhq6ze5bxxoqyyf3bnzcbwu")).unwrap().get("repo1-gcs-key").unwrap().starts_with("Bearer ya29."));
+    assert_eq!(
+        s3.get("repo1-s3-endpoint"),
+        Some("s3.us-west-1.amazonaws.com")
+    );
+    assert_eq!(
+        s3.get("pg1-path"),
+        Some(&*format!("/var/lib/postgresql/15/{S3_CLUSTER}"))
+    );
+    assert_eq!(
+        conf.section(Some("k3pdw5mhbjfdtm4lc6bnmutoai"))
+            .unwrap()
+            .get("repo1-azure-key-type"),
+        Some("sas")
+    );
+    assert!(conf
+        .section(Some("n2dwhq6ze5bxxoqyyf3bnzcbwu"))
+        .unwrap()
+        .get("repo1-gcs-key")
+        .unwrap()
+        .starts_with("Bearer ya29."));
     // every issued secret is in the file (and, by Env::run, in no output)
     let issued = env.sim.sim.issued_secrets();
     assert!(issued.len() >= 5);
-    for s in issued.iter().filter(|s| s.starts_with("ASIA") || s.starts_with("ya29.")) {
+    for s in issued
+        .iter()
+        .filter(|s| s.starts_with("ASIA") || s.starts_with("ya29."))
+    {
         assert!(text.contains(s.as_str()));
     }
     // no temp files left beside it
-    let names: Vec<String> = std::fs::read_dir(env.path("conf.d")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(names.iter().all(|n| n == "bridgerest.conf" || n == "bridgerest.conf.lock"), "{names:?}");
+    let names: Vec<String> = std::fs::read_dir(env.path("conf.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "bridgerest.conf" || n == "bridgerest.conf.lock"),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -47,18 +82,34 @@ fn render_redacts_unless_asked_and_writes_nothing() {
     env.write_config(&[S3_CLUSTER, AZURE_CLUSTER], "");
     let run = env.run(&["render"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("repo1-s3-key-secret=[redacted]\n"), "{run:?}");
-    assert!(run.stdout.contains("repo1-azure-key=[redacted]\n"), "{run:?}");
+    assert!(
+        run.stdout.contains("repo1-s3-key-secret=[redacted]\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("repo1-azure-key=[redacted]\n"),
+        "{run:?}"
+    );
     assert!(!env.out.exists(), "render must not write");
     let shown = env.run_unscanned(&["render", "--show-secrets"]);
     assert_eq!(shown.code, 0);
     let issued = env.sim.sim.issued_secrets();
     let last_s3_secret = issued.iter().rev().find(|s| s.len() == 40).unwrap();
-    assert!(shown.stdout.contains(&format!("repo1-s3-key-secret={last_s3_secret}\n")), "{shown:?}");
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("repo1-s3-key-secret={last_s3_secret}\n")),
+        "{shown:?}"
+    );
 }
 
 /// Makes a good file first, then breaks something; the file must not change.
-fn assert_refresh_fails_leaving_file(env: &Env, break_it: impl FnOnce(&Env), code: i32, expect: &[&str]) {
+fn assert_refresh_fails_leaving_file(
+    env: &Env,
+    break_it: impl FnOnce(&Env),
+    code: i32,
+    expect: &[&str],
+) {
     env.write_config(&[S3_CLUSTER], "");
     assert_eq!(env.run(&["refresh"]).code, 0);
     let before = std::fs::read(&env.out).unwrap();
@@ -69,41 +120,83 @@ fn assert_refresh_fails_leaving_file(env: &Env, break_it: impl FnOnce(&Env), cod
     for e in expect {
         assert!(line.contains(e), "error line lacks {e:?}: {line}");
     }
-    assert_eq!(std::fs::read(&env.out).unwrap(), before, "previous file changed");
+    assert_eq!(
+        std::fs::read(&env.out).unwrap(),
+        before,
+        "previous file changed"
+    );
 }
 
 #[test]
 fn missing_api_key() {
     let env = Env::new();
     let key = env.path("api-key").display().to_string();
-    assert_refresh_fails_leaving_file(&env, |e| std::fs::remove_file(e.path("api-key")).unwrap(), 2, &["cannot read the API key", &key]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| std::fs::remove_file(e.path("api-key")).unwrap(),
+        2,
+        &["cannot read the API key", &key],
+    );
 }
 
 #[test]
 fn empty_api_key_file_and_env() {
     let env = Env::new();
-    assert_refresh_fails_leaving_file(&env, |e| std::fs::write(e.path("api-key"), "\n").unwrap(), 2, &["API key", "is empty"]);
-    let run = Run::from(env.cmd().env("BRIDGEREST_API_KEY", "").arg("refresh").output().unwrap());
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| std::fs::write(e.path("api-key"), "\n").unwrap(),
+        2,
+        &["API key", "is empty"],
+    );
+    let run = Run::from(
+        env.cmd()
+            .env("BRIDGEREST_API_KEY", "")
+            .arg("refresh")
+            .output()
+            .unwrap(),
+    );
     assert_eq!(run.code, 2);
-    assert!(run.error_line().contains("$BRIDGEREST_API_KEY is set but empty"), "{run:?}");
+    assert!(
+        run.error_line()
+            .contains("$BRIDGEREST_API_KEY is set but empty"),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn no_key_configured_anywhere() {
     let env = Env::new();
-    let cfg = env.base_config("").replace(&format!("key_file = \"{}\"\n", env.path("api-key").display()), "");
-    std::fs::write(&env.config, format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n")).unwrap();
+    let cfg = env.base_config("").replace(
+        &format!("key_file = \"{}\"\n", env.path("api-key").display()),
+        "",
+    );
+    std::fs::write(
+        &env.config,
+        format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n"),
+    )
+    .unwrap();
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 2);
-    assert!(run.error_line().contains("no API key: set api.key_file"), "{run:?}");
+    assert!(
+        run.error_line().contains("no API key: set api.key_file"),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn wrong_api_key_is_refused_at_once() {
     let env = Env::new();
-    assert_refresh_fails_leaving_file(&env, |e| std::fs::write(e.path("api-key"), "cbkey_wrong").unwrap(), 1, &["API key was refused", "401", "request_id"]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| std::fs::write(e.path("api-key"), "cbkey_wrong").unwrap(),
+        1,
+        &["API key was refused", "401", "request_id"],
+    );
     // 401 is not retried: one POST for the good run, one for the refused one
-    assert_eq!(env.sim.sim.stats().by_path["POST /clusters/{id}/backup-tokens"], 2);
+    assert_eq!(
+        env.sim.sim.stats().by_path["POST /clusters/{id}/backup-tokens"],
+        2
+    );
 }
 
 #[test]
@@ -112,11 +205,17 @@ fn cluster_id_that_is_not_an_eid() {
     assert_refresh_fails_leaving_file(
         &env,
         |e| {
-            let t = std::fs::read_to_string(&e.config).unwrap().replace(S3_CLUSTER, "my-prod-cluster");
+            let t = std::fs::read_to_string(&e.config)
+                .unwrap()
+                .replace(S3_CLUSTER, "my-prod-cluster");
             std::fs::write(&e.config, t).unwrap();
         },
         2,
-        &["\"my-prod-cluster\"", "not a Crunchy Bridge ID", "bridgerest clusters"],
+        &[
+            "\"my-prod-cluster\"",
+            "not a Crunchy Bridge ID",
+            "bridgerest clusters",
+        ],
     );
 }
 
@@ -126,7 +225,9 @@ fn unknown_config_key_is_named() {
     assert_refresh_fails_leaving_file(
         &env,
         |e| {
-            let t = std::fs::read_to_string(&e.config).unwrap().replace("retries = 3", "retries = 3\nretires = 4");
+            let t = std::fs::read_to_string(&e.config)
+                .unwrap()
+                .replace("retries = 3", "retries = 3\nretires = 4");
             std::fs::write(&e.config, t).unwrap();
         },
         2,
@@ -137,37 +238,72 @@ fn unknown_config_key_is_named() {
 #[test]
 fn cluster_not_found() {
     let env = Env::new();
-    assert_refresh_fails_leaving_file(&env, |e| e.sim.sim.remove_cluster(S3_CLUSTER), 1, &[S3_CLUSTER, "not found", "404"]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| e.sim.sim.remove_cluster(S3_CLUSTER),
+        1,
+        &[S3_CLUSTER, "not found", "404"],
+    );
 }
 
 #[test]
 fn token_with_unknown_type() {
     let env = Env::new();
     let tok = json!({"id": "x", "cluster_id": S3_CLUSTER, "repo_path": "/p", "stanza": S3_STANZA, "type": "ftp"});
-    assert_refresh_fails_leaving_file(&env, |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)), 1, &["unknown store type \"ftp\"", S3_CLUSTER]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)),
+        1,
+        &["unknown store type \"ftp\"", S3_CLUSTER],
+    );
 }
 
 #[test]
 fn s3_token_without_aws() {
     let env = Env::new();
     let tok = json!({"id": "x", "cluster_id": S3_CLUSTER, "repo_path": "/p", "stanza": S3_STANZA, "type": "s3"});
-    assert_refresh_fails_leaving_file(&env, |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)), 1, &["type is s3 but the token has no `aws` object"]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)),
+        1,
+        &["type is s3 but the token has no `aws` object"],
+    );
 }
 
 #[test]
 fn token_missing_a_required_field() {
     let env = Env::new();
     let tok = json!({"id": "x", "repo_path": "/p", "stanza": S3_STANZA, "type": "s3", "aws": {"s3_bucket": "b", "s3_key": "k", "s3_region": "r", "s3_token": "t"}});
-    assert_refresh_fails_leaving_file(&env, |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)), 1, &["aws", "s3_key_secret"]);
+    assert_refresh_fails_leaving_file(
+        &env,
+        |e| e.sim.sim.set_token_override(S3_CLUSTER, Some(tok)),
+        1,
+        &["aws", "s3_key_secret"],
+    );
 }
 
 #[test]
 fn gcs_token_without_credential() {
     let env = Env::new();
-    env.sim.sim.set_store(S3_CLUSTER, StoreTemplate::S3 { bucket: "b".into(), region: "us-east-1".into(), kms_key_id: None });
+    env.sim.sim.set_store(
+        S3_CLUSTER,
+        StoreTemplate::S3 {
+            bucket: "b".into(),
+            region: "us-east-1".into(),
+            kms_key_id: None,
+        },
+    );
     assert_refresh_fails_leaving_file(
         &env,
-        |e| e.sim.sim.set_store(S3_CLUSTER, StoreTemplate::Gcs { bucket: "b".into(), credential: "none".into() }),
+        |e| {
+            e.sim.sim.set_store(
+                S3_CLUSTER,
+                StoreTemplate::Gcs {
+                    bucket: "b".into(),
+                    credential: "none".into(),
+                },
+            )
+        },
         1,
         &["no usable GCS credential"],
     );
@@ -178,7 +314,14 @@ fn malformed_json() {
     let env = Env::new();
     assert_refresh_fails_leaving_file(
         &env,
-        |e| e.sim.sim.set_faults(vec![Fault { path: Some("backup-tokens".into()), method: None, times: None, kind: FaultKind::Malformed }]),
+        |e| {
+            e.sim.sim.set_faults(vec![Fault {
+                path: Some("backup-tokens".into()),
+                method: None,
+                times: None,
+                kind: FaultKind::Malformed,
+            }])
+        },
         1,
         &["body bridgerest cannot read", "backup-tokens"],
     );
@@ -187,15 +330,24 @@ fn malformed_json() {
 #[test]
 fn unreachable_api() {
     let env = Env::new();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     assert_refresh_fails_leaving_file(
         &env,
         |e| {
-            let t = std::fs::read_to_string(&e.config).unwrap().replace(&e.sim.url(), &format!("http://{closed}"));
+            let t = std::fs::read_to_string(&e.config)
+                .unwrap()
+                .replace(&e.sim.url(), &format!("http://{closed}"));
             std::fs::write(&e.config, t).unwrap();
         },
         1,
-        &["cannot reach the API after 4 attempts", &closed.to_string(), "check api.url"],
+        &[
+            "cannot reach the API after 4 attempts",
+            &closed.to_string(),
+            "check api.url",
+        ],
     );
 }
 
@@ -203,12 +355,24 @@ fn unreachable_api() {
 fn output_directory_missing() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
-    let t = std::fs::read_to_string(&env.config).unwrap().replace("conf.d/bridgerest.conf", "nowhere/bridgerest.conf");
+    let t = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace("conf.d/bridgerest.conf", "nowhere/bridgerest.conf");
     std::fs::write(&env.config, t).unwrap();
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 1);
-    assert!(run.error_line().contains(&format!("directory {} does not exist", env.path("nowhere").display())), "{run:?}");
-    assert_eq!(env.sim.sim.stats().requests, 0, "no API call before the output directory is known good");
+    assert!(
+        run.error_line().contains(&format!(
+            "directory {} does not exist",
+            env.path("nowhere").display()
+        )),
+        "{run:?}"
+    );
+    assert_eq!(
+        env.sim.sim.stats().requests,
+        0,
+        "no API call before the output directory is known good"
+    );
 }
 
 #[test]
@@ -223,11 +387,17 @@ fn output_directory_not_writable() {
     let root = nix::unistd::Uid::effective().is_root();
     if root {
         // root may write anywhere: run as `nobody`, who can read the config but not write the dir
-        for (p, m) in [(env.dir.path().to_path_buf(), 0o755), (env.path("api-key"), 0o644), (env.config.clone(), 0o644), (env.path("conf.d"), 0o755)] {
+        for (p, m) in [
+            (env.dir.path().to_path_buf(), 0o755),
+            (env.path("api-key"), 0o644),
+            (env.config.clone(), 0o644),
+            (env.path("conf.d"), 0o755),
+        ] {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
         }
     } else {
-        std::fs::set_permissions(env.path("conf.d"), std::fs::Permissions::from_mode(0o555)).unwrap();
+        std::fs::set_permissions(env.path("conf.d"), std::fs::Permissions::from_mode(0o555))
+            .unwrap();
     }
     let mut cmd = env.cmd();
     if root {
@@ -237,7 +407,13 @@ fn output_directory_not_writable() {
     env.assert_no_secrets(&run);
     assert_eq!(run.code, 1, "{run:?}");
     let line = run.error_line();
-    assert!(line.contains(&format!("directory {} is not writable by user", env.path("conf.d").display())), "{line}");
+    assert!(
+        line.contains(&format!(
+            "directory {} is not writable by user",
+            env.path("conf.d").display()
+        )),
+        "{line}"
+    );
     assert_eq!(std::fs::read(&env.out).unwrap(), before);
 }
 
@@ -247,57 +423,134 @@ fn failed_cluster_keeps_its_last_good_stanza() {
     env.write_config(&[S3_CLUSTER, AZURE_CLUSTER], "");
     assert_eq!(env.run(&["refresh"]).code, 0);
     let first = ini(&env.read_out());
-    let az_before: Vec<(String, String)> = first.section(Some("k3pdw5mhbjfdtm4lc6bnmutoai")).unwrap().iter().map(|(k, v)| (k.into(), v.into())).collect();
-    let s3_key_before = first.section(Some(S3_STANZA)).unwrap().get("repo1-s3-key").unwrap().to_string();
+    let az_before: Vec<(String, String)> = first
+        .section(Some("k3pdw5mhbjfdtm4lc6bnmutoai"))
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let s3_key_before = first
+        .section(Some(S3_STANZA))
+        .unwrap()
+        .get("repo1-s3-key")
+        .unwrap()
+        .to_string();
 
-    env.sim.sim.set_faults(vec![Fault { path: Some(format!("{AZURE_CLUSTER}/backup-tokens")), method: None, times: None, kind: FaultKind::ServerError { status: 503 } }]);
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some(format!("{AZURE_CLUSTER}/backup-tokens")),
+        method: None,
+        times: None,
+        kind: FaultKind::ServerError { status: 503 },
+    }]);
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stdout.contains("error (previous stanza kept)"), "{run:?}");
-    assert!(run.error_line().contains(&format!("cluster {AZURE_CLUSTER}: POST")), "{run:?}");
+    assert!(
+        run.stdout.contains("error (previous stanza kept)"),
+        "{run:?}"
+    );
+    assert!(
+        run.error_line()
+            .contains(&format!("cluster {AZURE_CLUSTER}: POST")),
+        "{run:?}"
+    );
     assert!(run.error_line().contains("503"), "{run:?}");
     let second = ini(&env.read_out());
-    let az_after: Vec<(String, String)> = second.section(Some("k3pdw5mhbjfdtm4lc6bnmutoai")).unwrap().iter().map(|(k, v)| (k.into(), v.into())).collect();
+    let az_after: Vec<(String, String)> = second
+        .section(Some("k3pdw5mhbjfdtm4lc6bnmutoai"))
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
     assert_eq!(az_before, az_after, "azure stanza must be kept as it was");
-    assert_ne!(second.section(Some(S3_STANZA)).unwrap().get("repo1-s3-key").unwrap(), s3_key_before, "s3 stanza must be fresh");
+    assert_ne!(
+        second
+            .section(Some(S3_STANZA))
+            .unwrap()
+            .get("repo1-s3-key")
+            .unwrap(),
+        s3_key_before,
+        "s3 stanza must be fresh"
+    );
 }
 
 #[test]
 fn rate_limit_waits_for_retry_after_and_reuses_idempotency_key() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
-    env.sim.sim.set_faults(vec![Fault { path: Some("backup-tokens".into()), method: None, times: Some(2), kind: FaultKind::RateLimit { retry_after: 1 } }]);
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("backup-tokens".into()),
+        method: None,
+        times: Some(2),
+        kind: FaultKind::RateLimit { retry_after: 1 },
+    }]);
     let start = std::time::Instant::now();
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(start.elapsed() >= std::time::Duration::from_secs(2), "Retry-After not honoured");
+    assert!(
+        start.elapsed() >= std::time::Duration::from_secs(2),
+        "Retry-After not honoured"
+    );
     let stats = env.sim.sim.stats();
     assert_eq!(stats.by_path["POST /clusters/{id}/backup-tokens"], 3);
     assert_eq!(stats.idempotency_keys.len(), 3);
-    assert!(stats.idempotency_keys.iter().all(|k| k == &stats.idempotency_keys[0]), "{:?}", stats.idempotency_keys);
+    assert!(
+        stats
+            .idempotency_keys
+            .iter()
+            .all(|k| k == &stats.idempotency_keys[0]),
+        "{:?}",
+        stats.idempotency_keys
+    );
 }
 
 #[test]
 fn server_errors_are_retried_then_reported() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
-    env.sim.sim.set_faults(vec![Fault { path: None, method: None, times: Some(2), kind: FaultKind::ServerError { status: 500 } }]);
+    env.sim.sim.set_faults(vec![Fault {
+        path: None,
+        method: None,
+        times: Some(2),
+        kind: FaultKind::ServerError { status: 500 },
+    }]);
     assert_eq!(env.run(&["refresh"]).code, 0);
-    env.sim.sim.set_faults(vec![Fault { path: None, method: None, times: None, kind: FaultKind::ServerError { status: 502 } }]);
+    env.sim.sim.set_faults(vec![Fault {
+        path: None,
+        method: None,
+        times: None,
+        kind: FaultKind::ServerError { status: 502 },
+    }]);
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 1);
-    assert!(run.error_line().contains("502") && run.error_line().contains("4 times"), "{run:?}");
+    assert!(
+        run.error_line().contains("502") && run.error_line().contains("4 times"),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn slow_answers_time_out_and_are_retried() {
     let env = Env::new();
-    let cfg = env.base_config("").replace("timeout = \"5s\"", "timeout = \"300ms\"");
-    std::fs::write(&env.config, format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n")).unwrap();
-    env.sim.sim.set_faults(vec![Fault { path: Some("backup-tokens".into()), method: None, times: Some(1), kind: FaultKind::Slow { delay_ms: 2000 } }]);
+    let cfg = env
+        .base_config("")
+        .replace("timeout = \"5s\"", "timeout = \"300ms\"");
+    std::fs::write(
+        &env.config,
+        format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n"),
+    )
+    .unwrap();
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("backup-tokens".into()),
+        method: None,
+        times: Some(1),
+        kind: FaultKind::Slow { delay_ms: 2000 },
+    }]);
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(env.sim.sim.stats().by_path["POST /clusters/{id}/backup-tokens"], 2);
+    assert_eq!(
+        env.sim.sim.stats().by_path["POST /clusters/{id}/backup-tokens"],
+        2
+    );
 }
 
 #[test]
@@ -318,7 +571,9 @@ fn backups_follow_every_page() {
     assert_eq!(table.stdout.lines().count(), 251);
     let bad = env.run(&["backups", "prod"]);
     assert_eq!(bad.code, 2);
-    assert!(bad.error_line().contains("\"prod\" is not a Crunchy Bridge cluster ID"));
+    assert!(bad
+        .error_line()
+        .contains("\"prod\" is not a Crunchy Bridge cluster ID"));
 }
 
 #[test]
@@ -331,36 +586,67 @@ fn clusters_table_and_json() {
     let json = env.run(&["clusters", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(list.len(), 3);
-    assert_eq!(list[0]["plan_id"], "standard-4", "the API's fields are kept");
+    assert_eq!(
+        list[0]["plan_id"], "standard-4",
+        "the API's fields are kept"
+    );
 }
 
 #[test]
 fn main_pgbackrest_conf_is_merged_not_replaced() {
     let env = Env::new();
     let main = env.path("pgbackrest.conf");
-    let cfg = env.base_config("").replace(&env.out.display().to_string(), &main.display().to_string());
-    std::fs::write(&env.config, format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n")).unwrap();
+    let cfg = env
+        .base_config("")
+        .replace(&env.out.display().to_string(), &main.display().to_string());
+    std::fs::write(
+        &env.config,
+        format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n"),
+    )
+    .unwrap();
     let user = format!("[global]\n# keep me\nlog-level-file=detail\n\n[{S3_STANZA}]\narchive-async=y\nrepo1-s3-key=OLD\n\n[{S3_STANZA}:restore]\nprocess-max=8\n");
     std::fs::write(&main, &user).unwrap();
     assert_eq!(env.run(&["refresh"]).code, 0);
     let text = std::fs::read_to_string(&main).unwrap();
-    for keep in ["# keep me\nlog-level-file=detail\n", "archive-async=y\n", &format!("[{S3_STANZA}:restore]\nprocess-max=8\n")] {
+    for keep in [
+        "# keep me\nlog-level-file=detail\n",
+        "archive-async=y\n",
+        &format!("[{S3_STANZA}:restore]\nprocess-max=8\n"),
+    ] {
         assert!(text.contains(keep), "lost {keep:?}:\n{text}");
     }
     assert!(!text.contains("=OLD"), "{text}");
     let conf = ini(&text);
-    assert_eq!(conf.section(Some(S3_STANZA)).unwrap().get_all("repo1-s3-key").count(), 1);
+    assert_eq!(
+        conf.section(Some(S3_STANZA))
+            .unwrap()
+            .get_all("repo1-s3-key")
+            .count(),
+        1
+    );
     assert_eq!(env.run(&["refresh"]).code, 0);
     let again = std::fs::read_to_string(&main).unwrap();
-    assert_eq!(again.lines().count(), text.lines().count(), "a second merge adds nothing");
+    assert_eq!(
+        again.lines().count(),
+        text.lines().count(),
+        "a second merge adds nothing"
+    );
 }
 
 #[test]
 fn owner_group_and_mode_are_applied() {
     let env = Env::new();
     let root = nix::unistd::Uid::effective().is_root();
-    let (owner, group) = if root { ("nobody", "nogroup") } else { ("", "") };
-    let extra = if root { format!("owner = \"{owner}\"\ngroup = \"{group}\"\nmode = \"0640\"\n") } else { "mode = 0o640\n".to_string() };
+    let (owner, group) = if root {
+        ("nobody", "nogroup")
+    } else {
+        ("", "")
+    };
+    let extra = if root {
+        format!("owner = \"{owner}\"\ngroup = \"{group}\"\nmode = \"0640\"\n")
+    } else {
+        "mode = 0o640\n".to_string()
+    };
     env.write_config(&[S3_CLUSTER], &extra);
     assert_eq!(env.run(&["refresh"]).code, 0);
     assert_eq!(mode_of(&env.out), 0o640);
@@ -373,23 +659,37 @@ fn owner_group_and_mode_are_applied() {
     env.write_config(&[S3_CLUSTER], "mode = \"0644\"\n");
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 2);
-    assert!(run.error_line().contains("would let every user read the credentials"), "{run:?}");
+    assert!(
+        run.error_line()
+            .contains("would let every user read the credentials"),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn gcs_service_key_gets_its_own_file() {
     let env = Env::new();
-    env.sim.sim.set_store(GCS_CLUSTER, StoreTemplate::Gcs { bucket: "b".into(), credential: "key".into() });
+    env.sim.sim.set_store(
+        GCS_CLUSTER,
+        StoreTemplate::Gcs {
+            bucket: "b".into(),
+            credential: "key".into(),
+        },
+    );
     env.write_config(&[GCS_CLUSTER], "");
     assert_eq!(env.run(&["refresh"]).code, 0);
     let key_file = env.path("conf.d/n2dwhq6ze5bxxoqyyf3bnzcbwu.gcs-key.json");
     assert_eq!(mode_of(&key_file), 0o600);
-    let key: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
     assert_eq!(key["type"], "service_account");
     let conf = ini(&env.read_out());
     let sec = conf.section(Some("n2dwhq6ze5bxxoqyyf3bnzcbwu")).unwrap();
     assert_eq!(sec.get("repo1-gcs-key-type"), Some("service"));
-    assert_eq!(sec.get("repo1-gcs-key"), Some(&*key_file.display().to_string()));
+    assert_eq!(
+        sec.get("repo1-gcs-key"),
+        Some(&*key_file.display().to_string())
+    );
 }
 
 #[test]
@@ -400,7 +700,12 @@ fn user_option_clashing_with_rendered_one_is_refused() {
     std::fs::write(&env.config, format!("{t}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n[cluster.options]\n\"repo1-s3-bucket\" = \"mine\"\n\"repo1-s3-endpoint\" = \"127.0.0.1\"\n")).unwrap();
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 1);
-    assert!(run.error_line().contains("option \"repo1-s3-bucket\" in [cluster.options] clashes with repo1-s3-bucket"), "{run:?}");
+    assert!(
+        run.error_line().contains(
+            "option \"repo1-s3-bucket\" in [cluster.options] clashes with repo1-s3-bucket"
+        ),
+        "{run:?}"
+    );
     assert!(!env.out.exists());
 }
 
@@ -408,14 +713,28 @@ fn user_option_clashing_with_rendered_one_is_refused() {
 fn concurrent_refreshes_never_interleave() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER, AZURE_CLUSTER, GCS_CLUSTER], "");
-    let children: Vec<_> = (0..6).map(|_| env.cmd().arg("refresh").stdout(std::process::Stdio::null()).spawn().unwrap()).collect();
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            env.cmd()
+                .arg("refresh")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
     let conf = ini(&env.read_out());
     assert_eq!(conf.sections().flatten().count(), 3);
     for sec in conf.sections().flatten() {
-        assert_eq!(conf.section(Some(sec)).unwrap().get_all("repo1-type").count(), 1);
+        assert_eq!(
+            conf.section(Some(sec))
+                .unwrap()
+                .get_all("repo1-type")
+                .count(),
+            1
+        );
     }
 }
 
@@ -426,13 +745,35 @@ fn check_reports_each_problem_on_its_own_line() {
     std::fs::write(env.path("pgbackrest.conf"), format!("[global]\nlog-level-console=info\n\n[{S3_STANZA}]\nrepo1-s3-bucket=mine\npg1-path=/x\n")).unwrap();
     let run = env.run(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stdout.contains(&format!("ok    config {} is valid (1 clusters)", env.config.display())), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "ok    config {} is valid (1 clusters)",
+            env.config.display()
+        )),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("ok    API http://"), "{run:?}");
-    let fails: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
+    let fails: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .collect();
     assert_eq!(fails.len(), 2, "{run:?}");
-    assert!(fails.iter().any(|l| l.contains("sets repo1-s3-bucket in [2qc6yv2ztfcw7a7yoripu4zlsm]") && l.contains("error 31")), "{fails:?}");
-    assert!(fails.iter().any(|l| l.contains("sets pg1-path")), "{fails:?}");
-    assert!(run.stdout.contains("ok    pgBackRest 2."), "pgBackRest must be installed for this test (apt-get install pgbackrest): {run:?}");
+    assert!(
+        fails.iter().any(
+            |l| l.contains("sets repo1-s3-bucket in [2qc6yv2ztfcw7a7yoripu4zlsm]")
+                && l.contains("error 31")
+        ),
+        "{fails:?}"
+    );
+    assert!(
+        fails.iter().any(|l| l.contains("sets pg1-path")),
+        "{fails:?}"
+    );
+    assert!(
+        run.stdout.contains("ok    pgBackRest 2."),
+        "pgBackRest must be installed for this test (apt-get install pgbackrest): {run:?}"
+    );
 
     std::fs::remove_file(env.path("pgbackrest.conf")).unwrap();
     let ok = env.run(&["check"]);

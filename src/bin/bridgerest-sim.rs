@@ -50,7 +50,13 @@ fn main() -> ExitCode {
     bridgerest::init_tls();
     let cli = Cli::parse();
     let res = match cli.command {
-        Cmd::Serve { state, listen, extra_clusters, latency_ms, api_key } => serve(state, &listen, extra_clusters, latency_ms, &api_key),
+        Cmd::Serve {
+            state,
+            listen,
+            extra_clusters,
+            latency_ms,
+            api_key,
+        } => serve(state, &listen, extra_clusters, latency_ms, &api_key),
         Cmd::Demo => demo(),
     };
     match res {
@@ -62,29 +68,47 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(state: Option<PathBuf>, listen: &str, extra: usize, latency: Option<u64>, key: &str) -> Result<()> {
+fn serve(
+    state: Option<PathBuf>,
+    listen: &str,
+    extra: usize,
+    latency: Option<u64>,
+    key: &str,
+) -> Result<()> {
     let mut st: SimState = match &state {
-        Some(p) => serde_json::from_str(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
-            .with_context(|| format!("parsing simulator state {}", p.display()))?,
+        Some(p) => serde_json::from_str(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("parsing simulator state {}", p.display()))?,
         None => sample_state(key, extra),
     };
     if let Some(l) = latency {
         st.latency_ms = l;
     }
-    let addr: std::net::SocketAddr = listen.parse().with_context(|| format!("--listen {listen}: not an address"))?;
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen}: not an address"))?;
     if !addr.ip().is_loopback() {
         bail!("--listen {listen}: the simulator only listens on loopback addresses");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         println!("listening on http://{}", listener.local_addr()?);
         use std::io::Write;
         std::io::stdout().flush()?;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        Sim::new(st).serve(listener, shutdown).await.context("serving")
+        Sim::new(st)
+            .serve(listener, shutdown)
+            .await
+            .context("serving")
     })
 }
 
@@ -92,7 +116,10 @@ fn demo() -> Result<()> {
     let exe = std::env::current_exe()?;
     let bridgerest = exe.with_file_name("bridgerest");
     if !bridgerest.exists() {
-        bail!("{} not found: build both binaries first (cargo build --release)", bridgerest.display());
+        bail!(
+            "{} not found: build both binaries first (cargo build --release)",
+            bridgerest.display()
+        );
     }
     let sim = SimHandle::start(sample_state(DEMO_KEY, 0))?;
     let dir = tempfile::tempdir()?;
@@ -130,18 +157,30 @@ pg1_path = "/var/lib/postgresql/15/staging"
             out = out.display()
         ),
     )?;
-    println!("# simulator: {}  (config: {})\n", sim.url(), config.display());
+    println!(
+        "# simulator: {}  (config: {})\n",
+        sim.url(),
+        config.display()
+    );
     println!("{}", std::fs::read_to_string(&config)?);
     run(&bridgerest, &config, &["clusters"])?;
     run(&bridgerest, &config, &["refresh"])?;
     run(&bridgerest, &config, &["render"])?;
-    run(&bridgerest, &config, &["backups", "rvf73a77ozfsvcttryebfrnlem"])?;
+    run(
+        &bridgerest,
+        &config,
+        &["backups", "rvf73a77ozfsvcttryebfrnlem"],
+    )?;
     Ok(())
 }
 
 fn run(bin: &Path, config: &Path, args: &[&str]) -> Result<()> {
     println!("$ bridgerest {}", args.join(" "));
-    let status = std::process::Command::new(bin).arg("--config").arg(config).args(args).status()?;
+    let status = std::process::Command::new(bin)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .status()?;
     println!();
     if !status.success() {
         bail!("bridgerest {} failed ({status})", args.join(" "));

@@ -19,7 +19,10 @@ pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     if backups.is_empty() {
-        eprintln!("cluster {} has no backups yet (they are taken daily; the dashboard can start one)", args.cluster);
+        eprintln!(
+            "cluster {} has no backups yet (they are taken daily; the dashboard can start one)",
+            args.cluster
+        );
     }
     let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     let rows: Vec<Vec<String>> = backups
@@ -27,14 +30,20 @@ pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
         .map(|b| {
             vec![
                 b.name.clone(),
-                b.kind.clone().filter(|k| !k.is_empty()).unwrap_or_else(|| "-".into()),
+                b.kind
+                    .clone()
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or_else(|| "-".into()),
                 fmt(b.started_at),
                 fmt(b.finished_at),
                 b.size_bytes.map(human_size).unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    print!("{}", super::table(&["NAME", "TYPE", "STARTED", "FINISHED", "SIZE"], &rows));
+    print!(
+        "{}",
+        super::table(&["NAME", "TYPE", "STARTED", "FINISHED", "SIZE"], &rows)
+    );
     Ok(Exit::Success)
 }
 
@@ -46,5 +55,9 @@ pub fn human_size(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }

@@ -37,27 +37,42 @@ impl Report {
 pub async fn run(path: &Path) -> Result<Exit> {
     let mut r = Report { failed: 0 };
     let Some(cfg) = r.result(config::load(path), |c: &Config| {
-        format!("config {} is valid ({} clusters)", path.display(), c.clusters.len())
+        format!(
+            "config {} is valid ({} clusters)",
+            path.display(),
+            c.clusters.len()
+        )
     }) else {
         return Ok(Exit::Failure);
     };
     let out = &cfg.pgbackrest.config;
     if let Some(dir) = out.parent() {
-        r.result(fsutil::check_dir_writable(dir), |_| format!("output directory {} is writable", dir.display()));
+        r.result(fsutil::check_dir_writable(dir), |_| {
+            format!("output directory {} is writable", dir.display())
+        });
     }
-    r.result(Owner::resolve(cfg.pgbackrest.owner.as_deref(), cfg.pgbackrest.group.as_deref()), |_| {
-        format!(
-            "{} will be owned by {}:{} with mode {:04o}",
-            out.display(),
-            cfg.pgbackrest.owner.as_deref().unwrap_or("(this user)"),
-            cfg.pgbackrest.group.as_deref().unwrap_or("(this group)"),
-            cfg.pgbackrest.mode
-        )
+    r.result(
+        Owner::resolve(
+            cfg.pgbackrest.owner.as_deref(),
+            cfg.pgbackrest.group.as_deref(),
+        ),
+        |_| {
+            format!(
+                "{} will be owned by {}:{} with mode {:04o}",
+                out.display(),
+                cfg.pgbackrest.owner.as_deref().unwrap_or("(this user)"),
+                cfg.pgbackrest.group.as_deref().unwrap_or("(this group)"),
+                cfg.pgbackrest.mode
+            )
+        },
+    );
+    r.result(pgbackrest::version(&cfg.pgbackrest.bin), |v| {
+        format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display())
     });
-    r.result(pgbackrest::version(&cfg.pgbackrest.bin), |v| format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display()));
 
     let client = r.result(
-        config::load_api_key(&cfg.api).and_then(|(key, source)| Ok((BridgeClient::new(&cfg.api, key)?, source))),
+        config::load_api_key(&cfg.api)
+            .and_then(|(key, source)| Ok((BridgeClient::new(&cfg.api, key)?, source))),
         |(_, source)| format!("API key found in {source}"),
     );
     let Some((client, _)) = client else {
@@ -65,7 +80,11 @@ pub async fn run(path: &Path) -> Result<Exit> {
     };
     match client.list_clusters().await {
         Ok(list) => {
-            r.ok(format!("API {} accepted the key ({} clusters visible)", cfg.api.url, list.len()));
+            r.ok(format!(
+                "API {} accepted the key ({} clusters visible)",
+                cfg.api.url,
+                list.len()
+            ));
             for c in &cfg.clusters {
                 if !list.iter().any(|l| l.id == c.id) {
                     r.fail(format!("cluster {} is not visible to this API key: check the id with `bridgerest clusters`", c.id));
@@ -82,7 +101,10 @@ pub async fn run(path: &Path) -> Result<Exit> {
         .zip(fetched)
         .filter_map(|(c, res)| match res {
             Ok(s) => {
-                r.ok(format!("cluster {}: backup token for stanza [{}] renders", c.id, s.name));
+                r.ok(format!(
+                    "cluster {}: backup token for stanza [{}] renders",
+                    c.id, s.name
+                ));
                 Some(s)
             }
             Err(e) => {
@@ -91,13 +113,24 @@ pub async fn run(path: &Path) -> Result<Exit> {
             }
         })
         .collect();
-    let files = pgbackrest::other_config_files(&cfg.pgbackrest.main_config, &cfg.pgbackrest.include_path, out);
+    let files = pgbackrest::other_config_files(
+        &cfg.pgbackrest.main_config,
+        &cfg.pgbackrest.include_path,
+        out,
+    );
     let clashes = pgbackrest::clashes(&stanzas, &files, out);
     if clashes.is_empty() {
-        r.ok(format!("no other pgBackRest config file sets an option bridgerest writes ({} read)", files.len()));
+        r.ok(format!(
+            "no other pgBackRest config file sets an option bridgerest writes ({} read)",
+            files.len()
+        ));
     }
     for c in clashes {
         r.fail(c);
     }
-    Ok(if r.failed == 0 { Exit::Success } else { Exit::Failure })
+    Ok(if r.failed == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }

@@ -22,6 +22,9 @@ pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
             ]
         })
         .collect();
-    print!("{}", super::table(&["ID", "NAME", "PROVIDER", "REGION", "POSTGRES"], &rows));
+    print!(
+        "{}",
+        super::table(&["ID", "NAME", "PROVIDER", "REGION", "POSTGRES"], &rows)
+    );
     Ok(Exit::Success)
 }

@@ -18,7 +18,9 @@ use crate::provider::bridge::BridgeClient;
 
 pub async fn run(cli: Cli) -> Result<Exit> {
     let explicit = cli.config.is_some();
-    let path = cli.config.unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
+    let path = cli
+        .config
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
     match cli.command {
         Command::Refresh => refresh::run(&load(&path)?).await,
         Command::Render(a) => render::run(&load(&path)?, a).await,

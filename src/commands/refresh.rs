@@ -27,7 +27,12 @@ pub fn outcome_lines(outcomes: &[Outcome]) -> String {
                 (Some(_), false) => "error",
             }
             .to_string();
-            vec![o.stanza.clone().unwrap_or_else(|| "-".into()), o.kind.unwrap_or("-").to_string(), o.cluster_id.clone(), status]
+            vec![
+                o.stanza.clone().unwrap_or_else(|| "-".into()),
+                o.kind.unwrap_or("-").to_string(),
+                o.cluster_id.clone(),
+                status,
+            ]
         })
         .collect();
     super::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)

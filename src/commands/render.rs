@@ -9,7 +9,11 @@ pub async fn run(cfg: &Config, args: RenderArgs) -> Result<Exit> {
     let client = super::client(cfg)?;
     let fetched = refresh::fetch(cfg, &client).await;
     let plan = refresh::compose(cfg, fetched, refresh::read_existing(cfg)?)?;
-    let text = if args.show_secrets { plan.text() } else { plan.redacted.as_deref() };
+    let text = if args.show_secrets {
+        plan.text()
+    } else {
+        plan.redacted.as_deref()
+    };
     if let Some(t) = text {
         print!("{t}");
     }

@@ -21,26 +21,57 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// Why an API call failed. The variant decides what the caller does (retry, re-auth, give up).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{method} {url}: the API key was refused ({status}: {message}{rid}): check the key (api.key_file, $BRIDGEREST_API_KEY or the systemd credential) and that it is still active in the Crunchy Bridge dashboard", rid = rid(.request_id))]
-    Unauthorized { method: Method, url: Url, status: StatusCode, message: String, request_id: Option<String> },
-    #[error("{method} {url}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters`", rid = rid(.request_id))]
-    NotFound { method: Method, url: Url, message: String, request_id: Option<String> },
-    #[error("{method} {url}: the API refused the request ({status}: {message}{rid})", rid = rid(.request_id))]
-    Client { method: Method, url: Url, status: StatusCode, message: String, request_id: Option<String> },
-    #[error("{method} {url}: the API failed ({status}: {message}{rid}) {attempts} times; try again later", rid = rid(.request_id))]
-    Server { method: Method, url: Url, status: StatusCode, message: String, request_id: Option<String>, attempts: u32 },
-    #[error("{method} {url}: still rate limited (429) after {attempts} attempts; lower api.concurrency or try again later")]
-    RateLimited { method: Method, url: Url, attempts: u32 },
-    #[error("{method} {url}: cannot reach the API after {attempts} attempts: {detail}: check api.url and the network")]
-    Transport { method: Method, url: Url, attempts: u32, detail: String },
-    #[error("{method} {url}: the API answered with a body bridgerest cannot read: {detail}")]
-    Malformed { method: Method, url: Url, detail: String },
+    #[error("{req}: the API key was refused ({status}: {message}{rid}): check the key (api.key_file, $BRIDGEREST_API_KEY or the systemd credential) and that it is still active in the Crunchy Bridge dashboard", rid = rid(.request_id))]
+    Unauthorized {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters`", rid = rid(.request_id))]
+    NotFound {
+        req: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: the API refused the request ({status}: {message}{rid})", rid = rid(.request_id))]
+    Client {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: the API failed ({status}: {message}{rid}) {attempts} times; try again later", rid = rid(.request_id))]
+    Server {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+        attempts: u32,
+    },
+    #[error("{req}: still rate limited (429) after {attempts} attempts; lower api.concurrency or try again later")]
+    RateLimited { req: String, attempts: u32 },
+    #[error("{req}: cannot reach the API after {attempts} attempts: {detail}: check api.url and the network")]
+    Transport {
+        req: String,
+        attempts: u32,
+        detail: String,
+    },
+    #[error("{req}: the API answered with a body bridgerest cannot read: {detail}")]
+    Malformed { req: String, detail: String },
     #[error("backup token for cluster {cluster}: {source}")]
     Token { cluster: String, source: TokenError },
 }
 
+fn req(method: &Method, url: &Url) -> String {
+    format!("{method} {url}")
+}
+
 fn rid(request_id: &Option<String>) -> String {
-    request_id.as_ref().map(|r| format!(", request_id {r}")).unwrap_or_default()
+    request_id
+        .as_ref()
+        .map(|r| format!(", request_id {r}"))
+        .unwrap_or_default()
 }
 
 /// A backup token that does not describe a usable repository.
@@ -49,7 +80,10 @@ pub enum TokenError {
     #[error("unknown store type \"{0}\" (bridgerest knows s3, azure and gcs): upgrade bridgerest")]
     UnknownType(String),
     #[error("type is {kind} but the token has no `{field}` object")]
-    MissingStore { kind: &'static str, field: &'static str },
+    MissingStore {
+        kind: &'static str,
+        field: &'static str,
+    },
     #[error("field `{field}`: {detail}")]
     Field { field: &'static str, detail: String },
     #[error("field `{0}` contains a line break or control character")]
@@ -63,7 +97,10 @@ pub enum TokenError {
 impl ApiError {
     /// Whether a later attempt (the next scheduled refresh) may succeed without a change here.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. })
+        matches!(
+            self,
+            ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. }
+        )
     }
 }
 
@@ -79,7 +116,9 @@ pub struct BridgeClient {
 
 impl std::fmt::Debug for BridgeClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BridgeClient").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("BridgeClient")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,7 +131,13 @@ impl BridgeClient {
             .connect_timeout(api.timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(api.concurrency)
             .build()?;
-        Ok(Self { http, base: api.url.clone(), key, retries: api.retries, retry_base: api.retry_base })
+        Ok(Self {
+            http,
+            base: api.url.clone(),
+            key,
+            retries: api.retries,
+            retry_base: api.retry_base,
+        })
     }
 
     fn url(&self, path: &str) -> Url {
@@ -109,19 +154,24 @@ impl BridgeClient {
 
     /// `GET /clusters/{id}`.
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        let (url, body) = self.send(Method::GET, &format!("/clusters/{id}"), &[], false).await?;
+        let (url, body) = self
+            .send(Method::GET, &format!("/clusters/{id}"), &[], false)
+            .await?;
         decode(&Method::GET, &url, &body)
     }
 
     /// `GET /clusters/{id}/status`.
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
-        let (url, body) = self.send(Method::GET, &format!("/clusters/{id}/status"), &[], false).await?;
+        let (url, body) = self
+            .send(Method::GET, &format!("/clusters/{id}/status"), &[], false)
+            .await?;
         decode(&Method::GET, &url, &body)
     }
 
     /// `GET /clusters/{id}/backups`, every page.
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_all(&format!("/clusters/{id}/backups"), "backups").await
+        self.list_all(&format!("/clusters/{id}/backups"), "backups")
+            .await
     }
 
     /// `PUT /clusters/{id}/actions/start-backup`; returns the API's message.
@@ -141,10 +191,17 @@ impl BridgeClient {
         let path = format!("/clusters/{id}/backup-tokens");
         let (url, body) = self.send(Method::POST, &path, &[], true).await?;
         let raw: RawToken = decode(&Method::POST, &url, &body)?;
-        raw.into_token(id).map_err(|source| ApiError::Token { cluster: id.to_string(), source })
+        raw.into_token(id).map_err(|source| ApiError::Token {
+            cluster: id.to_string(),
+            source,
+        })
     }
 
-    async fn list_all<T: DeserializeOwned>(&self, path: &str, field: &str) -> Result<Vec<T>, ApiError> {
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: &str,
+    ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -153,26 +210,31 @@ impl BridgeClient {
                 query.push(("cursor", c.clone()));
             }
             let (url, body) = self.send(Method::GET, path, &query, false).await?;
-            let mut page: serde_json::Map<String, serde_json::Value> = decode(&Method::GET, &url, &body)?;
+            let mut page: serde_json::Map<String, serde_json::Value> =
+                decode(&Method::GET, &url, &body)?;
             let list = page.remove(field).ok_or_else(|| ApiError::Malformed {
-                method: Method::GET,
-                url: url.clone(),
+                req: req(&Method::GET, &url),
                 detail: format!("missing field `{field}`"),
             })?;
-            let mut batch: Vec<T> = serde_json::from_value(list).map_err(|e| ApiError::Malformed {
-                method: Method::GET,
-                url: url.clone(),
-                detail: format!("field `{field}`: {e}"),
-            })?;
+            let mut batch: Vec<T> =
+                serde_json::from_value(list).map_err(|e| ApiError::Malformed {
+                    req: req(&Method::GET, &url),
+                    detail: format!("field `{field}`: {e}"),
+                })?;
             items.append(&mut batch);
-            let has_more = page.get("has_more").and_then(|v| v.as_bool()).unwrap_or(false);
-            let next = page.get("next_cursor").and_then(|v| v.as_str()).map(str::to_string);
+            let has_more = page
+                .get("has_more")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            let next = page
+                .get("next_cursor")
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
             match (has_more, next) {
                 (true, Some(n)) if cursor.as_deref() != Some(n.as_str()) => cursor = Some(n),
                 (true, _) => {
                     return Err(ApiError::Malformed {
-                        method: Method::GET,
-                        url,
+                        req: req(&Method::GET, &url),
                         detail: "has_more is true but next_cursor is missing or repeats".into(),
                     })
                 }
@@ -191,23 +253,24 @@ impl BridgeClient {
     ) -> Result<(Url, String), ApiError> {
         let mut url = self.url(path);
         if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         // One key per logical request, reused on every retry, so a retried POST is not repeated.
         let idem = idempotent_key.then(|| uuid::Uuid::new_v4().to_string());
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let mut req = self
+            let mut request = self
                 .http
                 .request(method.clone(), url.clone())
                 .bearer_auth(self.key.expose_secret())
                 .header(header::ACCEPT, "application/json");
             if let Some(k) = &idem {
-                req = req.header("Idempotency-Key", k);
+                request = request.header("Idempotency-Key", k);
             }
             let retry_left = attempt <= self.retries;
-            let resp = match req.send().await {
+            let resp = match request.send().await {
                 Ok(r) => r,
                 Err(e) if retry_left && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     let wait = self.backoff(attempt);
@@ -215,7 +278,13 @@ impl BridgeClient {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                Err(e) => return Err(ApiError::Transport { method, url, attempts: attempt, detail: chain(&e) }),
+                Err(e) => {
+                    return Err(ApiError::Transport {
+                        req: req(&method, &url),
+                        attempts: attempt,
+                        detail: chain(&e),
+                    })
+                }
             };
             let status = resp.status();
             let retry_after = resp
@@ -237,7 +306,13 @@ impl BridgeClient {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                Err(e) => return Err(ApiError::Transport { method, url, attempts: attempt, detail: chain(&e) }),
+                Err(e) => {
+                    return Err(ApiError::Transport {
+                        req: req(&method, &url),
+                        attempts: attempt,
+                        detail: chain(&e),
+                    })
+                }
             };
             if status.is_success() {
                 return Ok((url, body));
@@ -247,7 +322,10 @@ impl BridgeClient {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
                 if !retry_left || wait > MAX_RETRY_AFTER {
-                    return Err(ApiError::RateLimited { method, url, attempts: attempt });
+                    return Err(ApiError::RateLimited {
+                        req: req(&method, &url),
+                        attempts: attempt,
+                    });
                 }
                 tracing::warn!(%method, %url, attempt, wait_s = wait.as_secs_f64(), "rate limited (429); waiting as Retry-After asks");
                 tokio::time::sleep(wait).await;
@@ -260,21 +338,41 @@ impl BridgeClient {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                return Err(ApiError::Server { method, url, status, message, request_id, attempts: attempt });
+                return Err(ApiError::Server {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                    attempts: attempt,
+                });
             }
             return Err(match status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                    ApiError::Unauthorized { method, url, status, message, request_id }
-                }
-                StatusCode::NOT_FOUND => ApiError::NotFound { method, url, message, request_id },
-                _ => ApiError::Client { method, url, status, message, request_id },
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ApiError::Unauthorized {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                },
+                StatusCode::NOT_FOUND => ApiError::NotFound {
+                    req: req(&method, &url),
+                    message,
+                    request_id,
+                },
+                _ => ApiError::Client {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                },
             });
         }
     }
 
     /// Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped at 30 s.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.retry_base.saturating_mul(1u32 << (attempt - 1).min(16));
+        let exp = self
+            .retry_base
+            .saturating_mul(1u32 << (attempt - 1).min(16));
         let cap = exp.min(Duration::from_secs(30));
         let half = cap / 2;
         half + half.mul_f64(fastrand::f64())
@@ -289,30 +387,52 @@ fn error_body(body: &str, status: StatusCode) -> (String, Option<String>) {
         request_id: Option<String>,
     }
     match serde_json::from_str::<ErrBody>(body) {
-        Ok(ErrBody { message: Some(m), request_id }) => (m, request_id),
-        Ok(ErrBody { message: None, request_id }) => (status.canonical_reason().unwrap_or("error").to_string(), request_id),
+        Ok(ErrBody {
+            message: Some(m),
+            request_id,
+        }) => (m, request_id),
+        Ok(ErrBody {
+            message: None,
+            request_id,
+        }) => (
+            status.canonical_reason().unwrap_or("error").to_string(),
+            request_id,
+        ),
         Err(_) => {
             let text: String = body.chars().filter(|c| !c.is_control()).take(120).collect();
-            let text = if text.trim().is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { text };
+            let text = if text.trim().is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text
+            };
             (text, None)
         }
     }
 }
 
 fn decode<T: DeserializeOwned>(method: &Method, url: &Url, body: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| ApiError::Malformed { method: method.clone(), url: url.clone(), detail: e.to_string() })
+    serde_json::from_str(body).map_err(|e| ApiError::Malformed {
+        req: req(method, url),
+        detail: e.to_string(),
+    })
 }
 
-/// An error and its sources on one line (reqwest's Display omits the cause).
+/// An error's causes on one line.
+/// reqwest's own message only repeats the URL, so its causes are used when there are any.
 fn chain(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
+    let mut parts = Vec::new();
     let mut src = e.source();
     while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
+        parts.push(c.to_string());
         src = c.source();
     }
-    s
+    if parts.is_empty() {
+        if e.is_timeout() {
+            return "timed out (api.timeout)".into();
+        }
+        return e.to_string();
+    }
+    parts.join(": ")
 }
 
 // --- backup token decoding -------------------------------------------------------------------
@@ -365,9 +485,18 @@ struct RawGcp {
     gcs_key: Option<serde_json::Value>,
 }
 
-fn field<T: DeserializeOwned>(name: &'static str, v: Option<serde_json::Value>, kind: &'static str) -> Result<T, TokenError> {
-    let v = v.filter(|v| !v.is_null()).ok_or(TokenError::MissingStore { kind, field: name })?;
-    serde_json::from_value(v).map_err(|e| TokenError::Field { field: name, detail: e.to_string() })
+fn field<T: DeserializeOwned>(
+    name: &'static str,
+    v: Option<serde_json::Value>,
+    kind: &'static str,
+) -> Result<T, TokenError> {
+    let v = v
+        .filter(|v| !v.is_null())
+        .ok_or(TokenError::MissingStore { kind, field: name })?;
+    serde_json::from_value(v).map_err(|e| TokenError::Field {
+        field: name,
+        detail: e.to_string(),
+    })
 }
 
 fn clean(name: &'static str, s: String) -> Result<String, TokenError> {
@@ -380,7 +509,10 @@ fn clean(name: &'static str, s: String) -> Result<String, TokenError> {
 fn nonempty(name: &'static str, s: String) -> Result<String, TokenError> {
     let s = clean(name, s)?;
     if s.trim().is_empty() {
-        return Err(TokenError::Field { field: name, detail: "is empty".into() });
+        return Err(TokenError::Field {
+            field: name,
+            detail: "is empty".into(),
+        });
     }
     Ok(s)
 }
@@ -403,7 +535,11 @@ impl RawToken {
                     key: secret("aws.s3_key", a.s3_key)?,
                     key_secret: secret("aws.s3_key_secret", a.s3_key_secret)?,
                     token: secret("aws.s3_token", a.s3_token)?,
-                    kms_key_id: a.s3_kms_key_id.map(|k| clean("aws.s3_kms_key_id", k)).transpose()?.filter(|k| !k.is_empty()),
+                    kms_key_id: a
+                        .s3_kms_key_id
+                        .map(|k| clean("aws.s3_kms_key_id", k))
+                        .transpose()?
+                        .filter(|k| !k.is_empty()),
                 })
             }
             "azure" => {
@@ -414,7 +550,10 @@ impl RawToken {
                     other => {
                         return Err(TokenError::Field {
                             field: "azure.azure_key_type",
-                            detail: format!("unknown key type \"{}\" (expected shared or sas)", other.escape_debug()),
+                            detail: format!(
+                                "unknown key type \"{}\" (expected shared or sas)",
+                                other.escape_debug()
+                            ),
                         })
                     }
                 };
@@ -434,20 +573,30 @@ impl RawToken {
             "gcs" => {
                 let g: RawGcp = field("gcp", self.gcp, "gcs")?;
                 let credential = match (g.gcs_token, g.gcs_key) {
-                    (Some(t), _) if !t.trim().is_empty() => GcsCredential::Token(secret("gcp.gcs_token", t)?),
+                    (Some(t), _) if !t.trim().is_empty() => {
+                        GcsCredential::Token(secret("gcp.gcs_token", t)?)
+                    }
                     (_, Some(serde_json::Value::String(s))) if !s.trim().is_empty() => {
                         GcsCredential::ServiceKey(SecretString::from(s))
                     }
-                    (_, Some(v @ serde_json::Value::Object(_))) => GcsCredential::ServiceKey(SecretString::from(v.to_string())),
+                    (_, Some(v @ serde_json::Value::Object(_))) => {
+                        GcsCredential::ServiceKey(SecretString::from(v.to_string()))
+                    }
                     _ => return Err(TokenError::NoGcsCredential),
                 };
-                Store::Gcs(GcsStore { bucket: nonempty("gcp.gcs_bucket", g.gcs_bucket)?, credential })
+                Store::Gcs(GcsStore {
+                    bucket: nonempty("gcp.gcs_bucket", g.gcs_bucket)?,
+                    credential,
+                })
             }
             other => return Err(TokenError::UnknownType(other.escape_debug().to_string())),
         };
         Ok(BackupToken {
             id: clean("id", self.id)?,
-            cluster_id: clean("cluster_id", self.cluster_id.unwrap_or_else(|| requested.to_string()))?,
+            cluster_id: clean(
+                "cluster_id",
+                self.cluster_id.unwrap_or_else(|| requested.to_string()),
+            )?,
             team_id: clean("team_id", self.team_id.unwrap_or_default())?,
             repo_path: nonempty("repo_path", self.repo_path)?,
             stanza: self.stanza,
@@ -461,7 +610,10 @@ mod tests {
     use super::*;
 
     fn decode_token(json: &str) -> Result<BackupToken, TokenError> {
-        let raw: RawToken = serde_json::from_str(json).map_err(|e| TokenError::Field { field: "(body)", detail: e.to_string() })?;
+        let raw: RawToken = serde_json::from_str(json).map_err(|e| TokenError::Field {
+            field: "(body)",
+            detail: e.to_string(),
+        })?;
         raw.into_token("rvf73a77ozfsvcttryebfrnlem")
     }
 
@@ -471,7 +623,9 @@ mod tests {
     fn documented_s3_example_decodes_and_ignores_unknown_fields() {
         let t = decode_token(S3).unwrap();
         assert_eq!(t.stanza, "2qc6yv2ztfcw7a7yoripu4zlsm");
-        let Store::S3(s) = t.store else { panic!("not s3") };
+        let Store::S3(s) = t.store else {
+            panic!("not s3")
+        };
         assert_eq!(s.bucket, "the-bucket");
         assert_eq!(s.key_secret.expose_secret(), "secret");
         assert!(s.kms_key_id.is_none());
@@ -487,16 +641,36 @@ mod tests {
     #[test]
     fn line_breaks_in_values_are_refused() {
         let json = S3.replace("the-bucket", "b\\nrepo1-type=posix");
-        assert!(matches!(decode_token(&json), Err(TokenError::BadValue("aws.s3_bucket"))));
+        assert!(matches!(
+            decode_token(&json),
+            Err(TokenError::BadValue("aws.s3_bucket"))
+        ));
     }
 
     #[test]
     fn gcs_forms() {
         let base = r#"{"id":"x","repo_path":"/p","stanza":"s","type":"gcs","gcp":GCP}"#;
-        let tok = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b","gcs_token":"ya29.t"}"#)).unwrap();
-        assert!(matches!(tok.store, Store::Gcs(GcsStore { credential: GcsCredential::Token(_), .. })));
-        let key = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b","gcs_key":{"type":"service_account"}}"#)).unwrap();
-        let Store::Gcs(GcsStore { credential: GcsCredential::ServiceKey(k), .. }) = key.store else { panic!("not a key") };
+        let tok = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b","gcs_token":"ya29.t"}"#))
+            .unwrap();
+        assert!(matches!(
+            tok.store,
+            Store::Gcs(GcsStore {
+                credential: GcsCredential::Token(_),
+                ..
+            })
+        ));
+        let key = decode_token(&base.replace(
+            "GCP",
+            r#"{"gcs_bucket":"b","gcs_key":{"type":"service_account"}}"#,
+        ))
+        .unwrap();
+        let Store::Gcs(GcsStore {
+            credential: GcsCredential::ServiceKey(k),
+            ..
+        }) = key.store
+        else {
+            panic!("not a key")
+        };
         assert_eq!(k.expose_secret(), r#"{"type":"service_account"}"#);
         let none = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b"}"#));
         assert!(matches!(none, Err(TokenError::NoGcsCredential)));
@@ -505,7 +679,9 @@ mod tests {
     #[test]
     fn sas_loses_leading_question_mark() {
         let json = r#"{"id":"x","repo_path":"/p","stanza":"s","type":"azure","azure":{"azure_account":"acct","azure_container":"c","azure_key":"?se=2026&sig=abc","azure_key_type":"sas"}}"#;
-        let Store::Azure(a) = decode_token(json).unwrap().store else { panic!("not azure") };
+        let Store::Azure(a) = decode_token(json).unwrap().store else {
+            panic!("not azure")
+        };
         assert_eq!(a.key.expose_secret(), "se=2026&sig=abc");
         assert_eq!(a.key_type, AzureKeyType::Sas);
     }

@@ -175,7 +175,13 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(state: SimState) -> Sim {
-        Sim { inner: Arc::new(Mutex::new(Inner { state, stats: Stats::default(), issued: Vec::new() })) }
+        Sim {
+            inner: Arc::new(Mutex::new(Inner {
+                state,
+                stats: Stats::default(),
+                issued: Vec::new(),
+            })),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -192,7 +198,13 @@ impl Sim {
 
     /// Replaces a cluster's token answer with raw JSON (or back to normal with `None`).
     pub fn set_token_override(&self, cluster: &str, raw: Option<Value>) {
-        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+        if let Some(c) = self
+            .lock()
+            .state
+            .clusters
+            .iter_mut()
+            .find(|c| c.id == cluster)
+        {
             c.token_override = raw;
         }
     }
@@ -204,7 +216,13 @@ impl Sim {
 
     /// Changes a cluster's store (e.g. to hand out GCS service keys instead of tokens).
     pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
-        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+        if let Some(c) = self
+            .lock()
+            .state
+            .clusters
+            .iter_mut()
+            .find(|c| c.id == cluster)
+        {
             c.store = store;
         }
     }
@@ -219,9 +237,15 @@ impl Sim {
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = axum::Router::new().fallback(handle).with_state(self);
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 
@@ -241,15 +265,31 @@ impl SimHandle {
         let addr = std_listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let s = sim.clone();
-        let thread = std::thread::Builder::new().name("bridge-sim".into()).spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async move {
-                if let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) {
-                    let _ = s.serve(listener, async move { let _ = rx.await; }).await;
-                }
-            });
-        })?;
-        Ok(SimHandle { sim, addr, stop: Some(tx), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("bridge-sim".into())
+            .spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) {
+                        let _ = s
+                            .serve(listener, async move {
+                                let _ = rx.await;
+                            })
+                            .await;
+                    }
+                });
+            })?;
+        Ok(SimHandle {
+            sim,
+            addr,
+            stop: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     pub fn url(&self) -> String {
@@ -269,7 +309,9 @@ impl Drop for SimHandle {
 }
 
 fn rand_str(n: usize, alphabet: &[u8]) -> String {
-    (0..n).map(|_| alphabet[fastrand::usize(..alphabet.len())] as char).collect()
+    (0..n)
+        .map(|_| alphabet[fastrand::usize(..alphabet.len())] as char)
+        .collect()
 }
 
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -290,10 +332,20 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn now_rfc3339() -> String {
-    OffsetDateTime::now_utc().replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }
 
-async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: HeaderMap, _body: Bytes) -> Response {
+async fn handle(
+    State(sim): State<Sim>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    _body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
     if let Some(admin) = path.strip_prefix("/_sim/") {
         return admin_route(&sim, &method, admin, _body);
@@ -302,12 +354,18 @@ async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: Heade
     let (latency, fault, authorized) = {
         let mut g = sim.lock();
         g.stats.requests += 1;
-        *g.stats.by_path.entry(format!("{method} {}", normalize(&path))).or_default() += 1;
+        *g.stats
+            .by_path
+            .entry(format!("{method} {}", normalize(&path)))
+            .or_default() += 1;
         if let Some(k) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
             g.stats.idempotency_keys.push(k.to_string());
         }
         let fault = take_fault(&mut g.state.faults, &method, &path);
-        let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
         let authorized = auth.is_some_and(|k| g.state.api_keys.iter().any(|a| a == k));
         (g.state.latency_ms, fault, authorized)
     };
@@ -317,7 +375,10 @@ async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: Heade
     match fault {
         Some(FaultKind::Unauthorized) => return error(StatusCode::UNAUTHORIZED, "Unauthorized."),
         Some(FaultKind::RateLimit { retry_after }) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded. Retry later.");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded. Retry later.",
+            );
             if let Ok(v) = retry_after.to_string().parse() {
                 r.headers_mut().insert("retry-after", v);
             }
@@ -327,9 +388,16 @@ async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: Heade
             let s = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return error(s, "Internal server error.");
         }
-        Some(FaultKind::Slow { delay_ms }) => tokio::time::sleep(Duration::from_millis(delay_ms)).await,
+        Some(FaultKind::Slow { delay_ms }) => {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await
+        }
         Some(FaultKind::Malformed) => {
-            return (StatusCode::OK, [("content-type", "application/json")], "{\"backups\": [ {\"name\": ").into_response()
+            return (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                "{\"backups\": [ {\"name\": ",
+            )
+                .into_response()
         }
         None => {}
     }
@@ -341,12 +409,24 @@ async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, headers: Heade
 
 /// `/clusters/abc/backups` → `/clusters/{id}/backups`, for stats.
 fn normalize(path: &str) -> String {
-    path.split('/').map(|seg| if seg.len() == 26 && crate::config::is_eid(seg) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(|seg| {
+            if seg.len() == 26 && crate::config::is_eid(seg) {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn take_fault(faults: &mut Vec<Fault>, method: &Method, path: &str) -> Option<FaultKind> {
     let i = faults.iter().position(|f| {
-        f.path.as_deref().is_none_or(|p| path.contains(p)) && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+        f.path.as_deref().is_none_or(|p| path.contains(p))
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
     })?;
     let kind = faults[i].kind.clone();
     if let Some(t) = &mut faults[i].times {
@@ -375,7 +455,9 @@ fn admin_route(sim: &Sim, method: &Method, path: &str, body: Bytes) -> Response 
 
 fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
     let mut g = sim.lock();
     let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
     match (method.as_str(), segs.as_slice()) {
@@ -391,14 +473,32 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
                 ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
                 ("GET", ["status"]) => {
                     let c = &g.state.clusters[i];
-                    let oldest = c.backups.iter().filter_map(|b| b.get("started_at").and_then(|v| v.as_str())).min();
+                    let oldest = c
+                        .backups
+                        .iter()
+                        .filter_map(|b| b.get("started_at").and_then(|v| v.as_str()))
+                        .min();
                     axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest, "ongoing_upgrade": null, "state": "ready"})).into_response()
                 }
-                ("GET", ["backups"]) => paginate(g.state.clusters[i].backups.clone(), &q, "backups", &["name"], "name"),
+                ("GET", ["backups"]) => paginate(
+                    g.state.clusters[i].backups.clone(),
+                    &q,
+                    "backups",
+                    &["name"],
+                    "name",
+                ),
                 ("PUT", ["actions", "start-backup"]) => {
                     let now = now_rfc3339();
                     let label = OffsetDateTime::now_utc();
-                    let name = format!("{:04}{:02}{:02}-{:02}{:02}{:02}F", label.year(), label.month() as u8, label.day(), label.hour(), label.minute(), label.second());
+                    let name = format!(
+                        "{:04}{:02}{:02}-{:02}{:02}{:02}F",
+                        label.year(),
+                        label.month() as u8,
+                        label.day(),
+                        label.hour(),
+                        label.minute(),
+                        label.second()
+                    );
                     g.state.clusters[i].backups.push(json!({"name": name, "started_at": now, "finished_at": now, "lsn_start": "0/2000028", "lsn_stop": "0/2000100", "size_bytes": 31_000_000, "type": "full"}));
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
@@ -425,17 +525,39 @@ fn cluster_json(c: &SimCluster) -> Value {
     })
 }
 
-fn paginate(mut items: Vec<Value>, q: &BTreeMap<String, String>, field: &str, fields: &[&str], default_field: &str) -> Response {
+fn paginate(
+    mut items: Vec<Value>,
+    q: &BTreeMap<String, String>,
+    field: &str,
+    fields: &[&str],
+    default_field: &str,
+) -> Response {
     let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
-        _ => return error(StatusCode::BAD_REQUEST, "limit must be an integer between 1 and 100."),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "limit must be an integer between 1 and 100.",
+            )
+        }
     };
-    let order_field = q.get("order_field").map(String::as_str).unwrap_or(default_field);
+    let order_field = q
+        .get("order_field")
+        .map(String::as_str)
+        .unwrap_or(default_field);
     if !fields.contains(&order_field) {
-        return error(StatusCode::BAD_REQUEST, &format!("order_field must be one of: {}.", fields.join(", ")));
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("order_field must be one of: {}.", fields.join(", ")),
+        );
     }
-    let key = |v: &Value| v.get(order_field).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let key = |v: &Value| {
+        v.get(order_field)
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
     items.sort_by_key(key);
     match q.get("order").map(String::as_str) {
         None | Some("asc") => {}
@@ -466,7 +588,11 @@ fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
     });
     let mut secrets = Vec::new();
     match &c.store {
-        StoreTemplate::S3 { bucket, region, kms_key_id } => {
+        StoreTemplate::S3 {
+            bucket,
+            region,
+            kms_key_id,
+        } => {
             let key = format!("ASIA{}", rand_str(16, UPPER_DIGITS));
             let secret = rand_str(40, B64);
             let token = format!("IQoJb3JpZ2luX2VjE{}", rand_str(120, B64));
@@ -474,13 +600,29 @@ fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
             t["type"] = json!("s3");
             t["aws"] = json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": kms_key_id, "s3_region": region, "s3_token": token});
         }
-        StoreTemplate::Azure { account, container, key_type, key } => {
+        StoreTemplate::Azure {
+            account,
+            container,
+            key_type,
+            key,
+        } => {
             let k = match (key, key_type.as_str()) {
                 (Some(k), _) => k.clone(),
                 (None, "shared") => format!("{}==", rand_str(86, B64)),
                 (None, _) => {
-                    let se = (OffsetDateTime::now_utc() + time::Duration::hours(4)).replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default();
-                    format!("se={}&sp=rl&sv=2021-08-06&sr=c&sig={}%3D", se.replace(':', "%3A"), rand_str(43, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))
+                    let se = (OffsetDateTime::now_utc() + time::Duration::hours(4))
+                        .replace_nanosecond(0)
+                        .ok()
+                        .and_then(|t| t.format(&Rfc3339).ok())
+                        .unwrap_or_default();
+                    format!(
+                        "se={}&sp=rl&sv=2021-08-06&sr=c&sig={}%3D",
+                        se.replace(':', "%3A"),
+                        rand_str(
+                            43,
+                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                        )
+                    )
                 }
             };
             if let Some(sig) = k.split('&').find_map(|p| p.strip_prefix("sig=")) {
@@ -513,7 +655,9 @@ fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
 /// A ready-made state: one cluster per store type with a week of daily backups, for the quick
 /// start. `n_extra` adds that many more S3 clusters (benchmarks).
 pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
-    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let backups = |seed: u64| -> Vec<Value> {
         (0..7)
             .map(|d| {
@@ -527,28 +671,81 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
     };
     let mut clusters = vec![
         SimCluster {
-            id: "rvf73a77ozfsvcttryebfrnlem".into(), name: "production".into(), team_id: default_team(), provider_id: "aws".into(),
-            region_id: "us-west-1".into(), major_version: 15, stanza: Some("2qc6yv2ztfcw7a7yoripu4zlsm".into()), repo_path: "/pgbackrest/production".into(),
-            backups: backups(1), store: StoreTemplate::S3 { bucket: "bridge-backups-usw1".into(), region: "us-west-1".into(), kms_key_id: None }, token_override: None,
+            id: "rvf73a77ozfsvcttryebfrnlem".into(),
+            name: "production".into(),
+            team_id: default_team(),
+            provider_id: "aws".into(),
+            region_id: "us-west-1".into(),
+            major_version: 15,
+            stanza: Some("2qc6yv2ztfcw7a7yoripu4zlsm".into()),
+            repo_path: "/pgbackrest/production".into(),
+            backups: backups(1),
+            store: StoreTemplate::S3 {
+                bucket: "bridge-backups-usw1".into(),
+                region: "us-west-1".into(),
+                kms_key_id: None,
+            },
+            token_override: None,
         },
         SimCluster {
-            id: "drsve2t4f5e5znkmef6hmchy2e".into(), name: "analytics".into(), team_id: default_team(), provider_id: "azure".into(),
-            region_id: "eastus".into(), major_version: 15, stanza: Some("k3pdw5mhbjfdtm4lc6bnmutoai".into()), repo_path: "/pgbackrest/analytics".into(),
-            backups: backups(2), store: StoreTemplate::Azure { account: "bridgebackups".into(), container: "analytics".into(), key_type: "sas".into(), key: None }, token_override: None,
+            id: "drsve2t4f5e5znkmef6hmchy2e".into(),
+            name: "analytics".into(),
+            team_id: default_team(),
+            provider_id: "azure".into(),
+            region_id: "eastus".into(),
+            major_version: 15,
+            stanza: Some("k3pdw5mhbjfdtm4lc6bnmutoai".into()),
+            repo_path: "/pgbackrest/analytics".into(),
+            backups: backups(2),
+            store: StoreTemplate::Azure {
+                account: "bridgebackups".into(),
+                container: "analytics".into(),
+                key_type: "sas".into(),
+                key: None,
+            },
+            token_override: None,
         },
         SimCluster {
-            id: "p56biajnfvgjhftvqs7lqymspe".into(), name: "staging".into(), team_id: default_team(), provider_id: "gcp".into(),
-            region_id: "us-central1".into(), major_version: 15, stanza: Some("n2dwhq6ze5bxxoqyyf3bnzcbwu".into()), repo_path: "/pgbackrest/staging".into(),
-            backups: backups(3), store: StoreTemplate::Gcs { bucket: "bridge-backups-usc1".into(), credential: "token".into() }, token_override: None,
+            id: "p56biajnfvgjhftvqs7lqymspe".into(),
+            name: "staging".into(),
+            team_id: default_team(),
+            provider_id: "gcp".into(),
+            region_id: "us-central1".into(),
+            major_version: 15,
+            stanza: Some("n2dwhq6ze5bxxoqyyf3bnzcbwu".into()),
+            repo_path: "/pgbackrest/staging".into(),
+            backups: backups(3),
+            store: StoreTemplate::Gcs {
+                bucket: "bridge-backups-usc1".into(),
+                credential: "token".into(),
+            },
+            token_override: None,
         },
     ];
     for i in 0..n_extra {
         let id = format!("{:0>25}a", format!("bench{i}"));
         clusters.push(SimCluster {
-            id: id.clone(), name: format!("bench-{i}"), team_id: default_team(), provider_id: "aws".into(), region_id: "us-east-1".into(),
-            major_version: 15, stanza: None, repo_path: format!("/pgbackrest/bench-{i}"), backups: Vec::new(),
-            store: StoreTemplate::S3 { bucket: "bench".into(), region: "us-east-1".into(), kms_key_id: None }, token_override: None,
+            id: id.clone(),
+            name: format!("bench-{i}"),
+            team_id: default_team(),
+            provider_id: "aws".into(),
+            region_id: "us-east-1".into(),
+            major_version: 15,
+            stanza: None,
+            repo_path: format!("/pgbackrest/bench-{i}"),
+            backups: Vec::new(),
+            store: StoreTemplate::S3 {
+                bucket: "bench".into(),
+                region: "us-east-1".into(),
+                kms_key_id: None,
+            },
+            token_override: None,
         });
     }
-    SimState { api_keys: vec![api_key.to_string()], clusters, faults: Vec::new(), latency_ms: 0 }
+    SimState {
+        api_keys: vec![api_key.to_string()],
+        clusters,
+        faults: Vec::new(),
+        latency_ms: 0,
+    }
 }

@@ -32,7 +32,12 @@ impl Env {
         let sim = SimHandle::start(state).unwrap();
         let config = dir.path().join("bridgerest.toml");
         let out = dir.path().join("conf.d/bridgerest.conf");
-        Env { dir, sim, config, out }
+        Env {
+            dir,
+            sim,
+            config,
+            out,
+        }
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -54,14 +59,18 @@ impl Env {
     pub fn write_config(&self, clusters: &[&str], extra: &str) {
         let mut text = self.base_config(extra);
         for c in clusters {
-            text.push_str(&format!("\n[[cluster]]\nid = \"{c}\"\npg1_path = \"/var/lib/postgresql/15/{c}\"\n"));
+            text.push_str(&format!(
+                "\n[[cluster]]\nid = \"{c}\"\npg1_path = \"/var/lib/postgresql/15/{c}\"\n"
+            ));
         }
         std::fs::write(&self.config, text).unwrap();
     }
 
     pub fn cmd(&self) -> std::process::Command {
         let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"));
-        c.env_remove("BRIDGEREST_API_KEY").env_remove("CREDENTIALS_DIRECTORY").env_remove("BRIDGEREST_LOG");
+        c.env_remove("BRIDGEREST_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("BRIDGEREST_LOG");
         c.arg("--config").arg(&self.config);
         c
     }
@@ -82,7 +91,10 @@ impl Env {
         let secrets = self.sim.sim.issued_secrets();
         assert!(!KEY.is_empty());
         for s in secrets.iter().map(String::as_str).chain([KEY]) {
-            assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "secret leaked in output:\n{run:?}");
+            assert!(
+                !run.stdout.contains(s) && !run.stderr.contains(s),
+                "secret leaked in output:\n{run:?}"
+            );
         }
     }
 
@@ -111,7 +123,11 @@ impl From<Output> for Run {
 impl Run {
     /// The single `error: ...` line on stderr.
     pub fn error_line(&self) -> &str {
-        let errs: Vec<&str> = self.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+        let errs: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .collect();
         assert_eq!(errs.len(), 1, "expected exactly one error line:\n{self:?}");
         errs[0]
     }

@@ -1,0 +1,120 @@
+//! Every shipped example config parses, and the effective config is what it says.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use bridgerest::config;
+
+#[test]
+fn example_config_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            config::load(&path).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no example config in {}", dir.display());
+}
+
+#[test]
+fn example_config_effective_values() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bridgerest.toml");
+    let cfg = config::load(&path).unwrap();
+    let c = &cfg.clusters[0];
+    let effective = format!(
+        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\n",
+        cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries,
+        cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, c.id, c.pg1_path.display(), c.options
+    );
+    insta::assert_snapshot!(effective);
+}
+
+#[test]
+fn defaults_when_almost_empty() {
+    let cfg = config::parse("", Path::new("x.toml")).unwrap();
+    assert_eq!(cfg.api.url.as_str(), "https://api.crunchybridge.com/");
+    assert_eq!(
+        cfg.pgbackrest.config,
+        Path::new("/etc/pgbackrest/conf.d/bridgerest.conf")
+    );
+    assert_eq!(cfg.pgbackrest.mode, 0o600);
+    assert!(cfg.clusters.is_empty());
+}
+
+fn err(text: &str) -> String {
+    format!(
+        "{:#}",
+        config::parse(text, Path::new("b.toml")).unwrap_err()
+    )
+}
+
+#[test]
+fn bad_configs_name_what_is_wrong() {
+    let cl = |extra: &str| {
+        format!("[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/x\"\n{extra}")
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[api]\nurl = \"http://api.crunchybridge.com\"\n".into(),
+            "must use https://",
+        ),
+        (
+            "[api]\nurl = \"http://127.0.0.1:8080\"\n[nope]\n".into(),
+            "b.toml:3:2: unknown field `nope`",
+        ),
+        (
+            "[pgbackrest]\nmode = \"0666\"\n".into(),
+            "would let every user read",
+        ),
+        ("[pgbackrest]\nmode = \"rw\"\n".into(), "not an octal mode"),
+        (
+            "[pgbackrest]\nconfig = \"relative.conf\"\n".into(),
+            "must be an absolute file path",
+        ),
+        (
+            "[api]\ntimeout = \"soon\"\n".into(),
+            "api.timeout = \"soon\" is not a duration",
+        ),
+        (
+            "[[cluster]]\nid = \"RVF73A77OZFSVCTTRYEBFRNLEM\"\npg1_path = \"/x\"\n".into(),
+            "not a Crunchy Bridge ID",
+        ),
+        (
+            "[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\n".into(),
+            "missing field `pg1_path`",
+        ),
+        (cl("") + &cl(""), "listed twice"),
+        (
+            cl("[cluster.options]\n\"Repo1 Path\" = \"x\"\n"),
+            "not a pgBackRest option name",
+        ),
+        (
+            cl("[cluster.options]\n\"pg1-path\" = \"/y\"\n"),
+            "pg1-path is set both",
+        ),
+        (
+            cl("[cluster.options]\n\"x\" = \"a\\nrepo1-type=posix\"\n"),
+            "line break",
+        ),
+        (cl("[cluster.options]\n\"x\" = 1.5\n"), "float"),
+        (cl("stanza = \"global\"\n"), "not a valid stanza name"),
+    ];
+    for (text, want) in cases {
+        let e = err(&text);
+        assert!(
+            e.contains(want),
+            "config:\n{text}\nerror: {e}\nwanted: {want}"
+        );
+        assert!(!e.contains('\n'), "multi-line error: {e}");
+    }
+}
+
+#[test]
+fn eids() {
+    assert!(config::is_eid("rvf73a77ozfsvcttryebfrnlem"));
+    assert!(!config::is_eid("rvf73a77ozfsvcttryebfrnleb")); // last char outside the final set
+    assert!(!config::is_eid("rvf73a77ozfsvcttryebfrnle"));
+}
