@@ -28,7 +28,9 @@ fn main() {
         dir.path().join("bridgerest.conf").display()
     );
     for id in &ids {
-        cfg.push_str(&format!("\n[[cluster]]\nid = \"{id}\"\npg1_path = \"/var/lib/postgresql/15/{id}\"\n"));
+        cfg.push_str(&format!(
+            "\n[[cluster]]\nid = \"{id}\"\npg1_path = \"/var/lib/postgresql/15/{id}\"\n"
+        ));
     }
     let config = dir.path().join("bridgerest.toml");
     std::fs::write(&config, cfg).unwrap();
@@ -45,7 +47,11 @@ fn main() {
             .output()
             .unwrap();
         let wall = start.elapsed();
-        assert!(out.status.success(), "refresh failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "refresh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let requests = sim.sim.stats().requests - before;
         assert_eq!(requests as usize, CLUSTERS, "one token request per cluster");
         walls.push(wall);
@@ -53,15 +59,27 @@ fn main() {
     walls.sort();
     let median = walls[RUNS / 2];
     // ru_maxrss of waited-for children: the largest peak RSS of any bridgerest run, in KiB.
-    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    let usage =
+        nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     let rss_mib = usage.max_rss() as f64 / 1024.0;
     let written = std::fs::read_to_string(dir.path().join("bridgerest.conf")).unwrap();
-    assert_eq!(written.matches("\n[").count(), CLUSTERS, "every stanza written");
+    assert_eq!(
+        written.matches("\n[").count(),
+        CLUSTERS,
+        "every stanza written"
+    );
 
     println!("refresh of {CLUSTERS} clusters, {LATENCY_MS} ms per request, concurrency {CONCURRENCY} ({RUNS} runs)");
-    println!("  wall time (median): {:>8.1} ms   (runs: {:?})", ms(median), walls.iter().map(|w| ms(*w).round()).collect::<Vec<_>>());
+    println!(
+        "  wall time (median): {:>8.1} ms   (runs: {:?})",
+        ms(median),
+        walls.iter().map(|w| ms(*w).round()).collect::<Vec<_>>()
+    );
     println!("  ideal:              {:>8.1} ms   ({CLUSTERS} requests x {LATENCY_MS} ms / {CONCURRENCY})", ms(ideal));
-    println!("  ratio:              {:>8.2}      (target <= 1.3)", median.as_secs_f64() / ideal.as_secs_f64());
+    println!(
+        "  ratio:              {:>8.2}      (target <= 1.3)",
+        median.as_secs_f64() / ideal.as_secs_f64()
+    );
     println!("  peak RSS:           {:>8.1} MiB  (target <= 30)", rss_mib);
 }
 
