@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -60,6 +61,13 @@ pub struct SimCluster {
     /// If set, `POST backup-tokens` answers exactly this JSON (to test odd tokens).
     #[serde(default)]
     pub token_override: Option<Value>,
+    /// How long the credentials of each token work (seconds).
+    #[serde(default = "default_lifetime")]
+    pub token_lifetime_secs: u64,
+}
+
+fn default_lifetime() -> u64 {
+    3600
 }
 
 fn default_team() -> String {
@@ -152,6 +160,31 @@ fn default_500() -> u16 {
     500
 }
 
+/// What an [`Issuer`] is asked for: credentials for one token of `cluster`.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub cluster: SimCluster,
+    pub token_id: String,
+    pub lifetime: Duration,
+}
+
+/// Credentials made by an [`Issuer`]: the store object of the token (`aws`, `azure` or `gcp`
+/// contents) and the secrets in it (for leak scans).
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub store: Value,
+    pub secrets: Vec<String>,
+}
+
+/// Makes the credentials a token carries. Without one the simulator makes random strings; the
+/// end-to-end tests plug in one that makes credentials a local object store really accepts,
+/// and revokes them when their lifetime ends.
+pub type Issuer = Arc<
+    dyn Fn(IssueRequest) -> Pin<Box<dyn Future<Output = Result<Issued, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Stats {
     pub requests: u64,
@@ -171,6 +204,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct Sim {
     inner: Arc<Mutex<Inner>>,
+    issuer: Option<Issuer>,
 }
 
 impl Sim {
@@ -181,6 +215,7 @@ impl Sim {
                 stats: Stats::default(),
                 issued: Vec::new(),
             })),
+            issuer: None,
         }
     }
 
@@ -259,7 +294,10 @@ pub struct SimHandle {
 
 impl SimHandle {
     pub fn start(state: SimState) -> std::io::Result<SimHandle> {
-        let sim = Sim::new(state);
+        SimHandle::start_sim(Sim::new(state))
+    }
+
+    pub fn start_sim(sim: Sim) -> std::io::Result<SimHandle> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -404,6 +442,14 @@ async fn handle(
     if !authorized {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized.");
     }
+    if method == Method::POST {
+        if let Some(id) = path
+            .strip_prefix("/clusters/")
+            .and_then(|p| p.strip_suffix("/backup-tokens"))
+        {
+            return create_token(&sim, id).await;
+        }
+    }
     route(&sim, &method, &path, uri.query().unwrap_or(""))
 }
 
@@ -502,12 +548,6 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
                     g.state.clusters[i].backups.push(json!({"name": name, "started_at": now, "finished_at": now, "lsn_start": "0/2000028", "lsn_stop": "0/2000100", "size_bytes": 31_000_000, "type": "full"}));
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
-                ("POST", ["backup-tokens"]) => {
-                    let c = g.state.clusters[i].clone();
-                    let (token, secrets) = issue_token(&c);
-                    g.issued.extend(secrets);
-                    (StatusCode::CREATED, axum::Json(token)).into_response()
-                }
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
             }
         }
@@ -577,17 +617,62 @@ fn paginate(
     axum::Json(json!({ field: page, "has_more": has_more, "next_cursor": next })).into_response()
 }
 
-/// A fresh token for a cluster, and the secrets in it.
-fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
-    if let Some(raw) = &c.token_override {
-        return (raw.clone(), Vec::new());
+/// `POST /clusters/{id}/backup-tokens`: a fresh token, its credentials from the issuer.
+async fn create_token(sim: &Sim, id: &str) -> Response {
+    let Some(cluster) = sim
+        .lock()
+        .state
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+    else {
+        return error(StatusCode::NOT_FOUND, "Cluster not found.");
+    };
+    if let Some(raw) = &cluster.token_override {
+        return (StatusCode::CREATED, axum::Json(raw.clone())).into_response();
     }
+    let token_id = new_eid();
     let mut t = json!({
-        "id": new_eid(), "cluster_id": c.id, "team_id": c.team_id, "repo_path": c.repo_path,
-        "stanza": c.stanza.clone().unwrap_or_else(|| c.id.clone()),
+        "id": token_id, "cluster_id": cluster.id, "team_id": cluster.team_id, "repo_path": cluster.repo_path,
+        "stanza": cluster.stanza.clone().unwrap_or_else(|| cluster.id.clone()),
     });
+    let (kind, field) = match &cluster.store {
+        StoreTemplate::S3 { .. } => ("s3", "aws"),
+        StoreTemplate::Azure { .. } => ("azure", "azure"),
+        StoreTemplate::Gcs { .. } => ("gcs", "gcp"),
+    };
+    let issued = match &sim.issuer {
+        Some(issuer) => {
+            let lifetime = Duration::from_secs(cluster.token_lifetime_secs);
+            match issuer(IssueRequest {
+                cluster: cluster.clone(),
+                token_id,
+                lifetime,
+            })
+            .await
+            {
+                Ok(i) => i,
+                Err(e) => {
+                    return error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("issuing credentials failed: {e}"),
+                    )
+                }
+            }
+        }
+        None => random_credentials(&cluster),
+    };
+    t["type"] = json!(kind);
+    t[field] = issued.store;
+    sim.lock().issued.extend(issued.secrets);
+    (StatusCode::CREATED, axum::Json(t)).into_response()
+}
+
+/// Random credentials of the right shape (they work nowhere).
+fn random_credentials(c: &SimCluster) -> Issued {
     let mut secrets = Vec::new();
-    match &c.store {
+    let store = match &c.store {
         StoreTemplate::S3 {
             bucket,
             region,
@@ -597,8 +682,7 @@ fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
             let secret = rand_str(40, B64);
             let token = format!("IQoJb3JpZ2luX2VjE{}", rand_str(120, B64));
             secrets.extend([key.clone(), secret.clone(), token.clone()]);
-            t["type"] = json!("s3");
-            t["aws"] = json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": kms_key_id, "s3_region": region, "s3_token": token});
+            json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": kms_key_id, "s3_region": region, "s3_token": token})
         }
         StoreTemplate::Azure {
             account,
@@ -629,27 +713,23 @@ fn issue_token(c: &SimCluster) -> (Value, Vec<String>) {
                 secrets.push(sig.to_string());
             }
             secrets.push(k.clone());
-            t["type"] = json!("azure");
-            t["azure"] = json!({"azure_account": account, "azure_container": container, "azure_key": k, "azure_key_type": key_type});
+            json!({"azure_account": account, "azure_container": container, "azure_key": k, "azure_key_type": key_type})
         }
-        StoreTemplate::Gcs { bucket, credential } => {
-            t["type"] = json!("gcs");
-            t["gcp"] = match credential.as_str() {
-                "key" => {
-                    let pk = rand_str(64, B64);
-                    secrets.push(pk.clone());
-                    json!({"gcs_bucket": bucket, "gcs_key": {"type": "service_account", "client_email": "restore@sim.iam.gserviceaccount.com", "private_key": format!("-----BEGIN PRIVATE KEY-----\n{pk}\n-----END PRIVATE KEY-----\n")}})
-                }
-                "none" => json!({"gcs_bucket": bucket}),
-                _ => {
-                    let tok = format!("ya29.{}", rand_str(60, B64));
-                    secrets.push(tok.clone());
-                    json!({"gcs_bucket": bucket, "gcs_token": tok})
-                }
-            };
-        }
-    }
-    (t, secrets)
+        StoreTemplate::Gcs { bucket, credential } => match credential.as_str() {
+            "key" => {
+                let pk = rand_str(64, B64);
+                secrets.push(pk.clone());
+                json!({"gcs_bucket": bucket, "gcs_key": {"type": "service_account", "client_email": "restore@sim.iam.gserviceaccount.com", "private_key": format!("-----BEGIN PRIVATE KEY-----\n{pk}\n-----END PRIVATE KEY-----\n")}})
+            }
+            "none" => json!({"gcs_bucket": bucket}),
+            _ => {
+                let tok = format!("ya29.{}", rand_str(60, B64));
+                secrets.push(tok.clone());
+                json!({"gcs_bucket": bucket, "gcs_token": tok})
+            }
+        },
+    };
+    Issued { store, secrets }
 }
 
 /// A ready-made state: one cluster per store type with a week of daily backups, for the quick
@@ -686,6 +766,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
                 kms_key_id: None,
             },
             token_override: None,
+            token_lifetime_secs: 3600,
         },
         SimCluster {
             id: "drsve2t4f5e5znkmef6hmchy2e".into(),
@@ -704,6 +785,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
                 key: None,
             },
             token_override: None,
+            token_lifetime_secs: 3600,
         },
         SimCluster {
             id: "p56biajnfvgjhftvqs7lqymspe".into(),
@@ -720,6 +802,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
                 credential: "token".into(),
             },
             token_override: None,
+            token_lifetime_secs: 3600,
         },
     ];
     for i in 0..n_extra {
@@ -740,6 +823,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
                 kms_key_id: None,
             },
             token_override: None,
+            token_lifetime_secs: 3600,
         });
     }
     SimState {
