@@ -1,0 +1,365 @@
+//! Real object stores on loopback, and the credential issuers that plug them into the
+//! simulator.
+//!
+//! - S3: moto (auth on) behind nginx (TLS). Each token gets real STS `AssumeRole` credentials;
+//!   when its lifetime ends, nginx refuses that access key with AWS's 400 `ExpiredToken` (moto
+//!   does not enforce `Expiration` itself).
+//! - Azure: Azurite over HTTPS. Each token is a container SAS whose `se=` is its lifetime;
+//!   Azurite itself refuses it afterwards (403 `AuthorizationFailure`).
+//! - GCS: the GCS emulator behind nginx (TLS); it checks no credentials.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridgerest::sim::{IssueRequest, Issued, Issuer, StoreTemplate};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::sign::{self, AwsCreds};
+use super::{free_port, tool, tools_dir, wait_until, Proc, TestDir, Tls};
+
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// Azurite's published development key.
+pub const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const BUCKET: &str = "bridge";
+
+/// What a test needs from a store: the simulator's template, the options a user would add for
+/// a local store, and the issuer.
+pub trait Store {
+    fn template(&self) -> StoreTemplate;
+    fn options(&self) -> Vec<(String, String)>;
+    fn issuer(&self) -> Issuer;
+}
+
+fn xml_tag(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    Some(body[start..end].to_string())
+}
+
+// --- nginx as a TLS front ---------------------------------------------------------------------
+
+/// What the expiry thread needs to make nginx refuse a key.
+pub struct NginxCtl {
+    pid: nix::unistd::Pid,
+    map: PathBuf,
+    port: u16,
+    ca: PathBuf,
+    alive: AtomicBool,
+}
+
+impl NginxCtl {
+    /// Makes nginx answer 400 ExpiredToken to every request signed with `access_key`, and waits
+    /// until it does.
+    pub fn expire(&self, access_key: &str) {
+        if !self.alive.load(Ordering::SeqCst) {
+            return;
+        }
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(&self.map).unwrap();
+        writeln!(f, "\"~Credential={access_key}/\" 1;").unwrap();
+        drop(f);
+        let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGHUP);
+        let rt = super::runtime();
+        let tls = Tls { ca: self.ca.clone(), cert: PathBuf::new(), key: PathBuf::new() };
+        let client = tls.client();
+        let url = format!("https://127.0.0.1:{}/{BUCKET}", self.port);
+        let auth = format!("AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0");
+        wait_until("nginx to refuse the expired key", Duration::from_secs(20), || {
+            !self.alive.load(Ordering::SeqCst)
+                || rt.block_on(client.get(&url).header("authorization", &auth).send()).is_ok_and(|r| r.status() == 400)
+        });
+    }
+}
+
+pub struct Nginx {
+    pub port: u16,
+    pub ctl: Arc<NginxCtl>,
+    _proc: Proc,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.ctl.alive.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Nginx {
+    pub fn start(dir: &Path, tls: &Tls, upstream: u16) -> Nginx {
+        let nginx = tool("/usr/sbin/nginx", "apt-get install nginx-light");
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let map = dir.join("expired.map");
+        std::fs::write(&map, "").unwrap();
+        let conf = format!(
+            r#"daemon off;
+user root;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  map $http_authorization $bridgerest_expired {{
+    default 0;
+    include {map};
+  }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / {{
+      if ($bridgerest_expired) {{
+        return 400 '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>\n';
+      }}
+      proxy_pass http://127.0.0.1:{upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header Connection "";
+      proxy_read_timeout 300s;
+    }}
+  }}
+}}
+"#,
+            d = dir.display(),
+            map = map.display(),
+            cert = tls.cert.display(),
+            key = tls.key.display(),
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut proc = Proc::spawn("nginx", Command::new(nginx).arg("-c").arg(&conf_path).arg("-e").arg(dir.join("error.log")), &dir.join("nginx.out"));
+        proc.wait_port(port);
+        let ctl = Arc::new(NginxCtl { pid: proc.pid(), map, port, ca: tls.ca.clone(), alive: AtomicBool::new(true) });
+        Nginx { port, ctl, _proc: proc }
+    }
+}
+
+// --- S3: moto -----------------------------------------------------------------------------------
+
+pub struct S3 {
+    pub moto_port: u16,
+    pub nginx: Nginx,
+    admin: Arc<AwsCreds>,
+    ca: PathBuf,
+    _moto: Proc,
+}
+
+async fn moto_call(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &str)]) -> String {
+    let body = sign::form(form);
+    let host = format!("127.0.0.1:{port}");
+    let headers = sign::sigv4(creds, service, "us-east-1", "POST", &host, "/", "", Some("application/x-www-form-urlencoded"), body.as_bytes());
+    let mut req = reqwest::Client::new().post(format!("http://{host}/")).body(body);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "moto {service} {form:?}: {status}: {text}");
+    text
+}
+
+impl S3 {
+    pub fn start(dir: &TestDir, tls: &Tls) -> S3 {
+        let moto = tool(tools_dir().join("venv/bin/moto_server"), "python3 -m venv $TOOLS/venv && $TOOLS/venv/bin/pip install 'moto[server]'");
+        let moto_port = free_port();
+        let mut proc = Proc::spawn("moto", Command::new(moto).args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]), &dir.path("moto.log"));
+        proc.wait_port(moto_port);
+        let rt = super::runtime();
+        // With auth still off: an admin user and key, a role to assume, the bucket.
+        let setup = AwsCreds { key: "AKIAIOSFODNN7EXAMPLE".into(), secret: "setup".into(), token: None };
+        let admin = rt.block_on(async {
+            moto_call(moto_port, &setup, "iam", &[("Action", "CreateUser"), ("UserName", "bridge-admin"), ("Version", "2010-05-08")]).await;
+            let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+            moto_call(moto_port, &setup, "iam", &[("Action", "PutUserPolicy"), ("UserName", "bridge-admin"), ("PolicyName", "all"), ("PolicyDocument", all), ("Version", "2010-05-08")]).await;
+            let key = moto_call(moto_port, &setup, "iam", &[("Action", "CreateAccessKey"), ("UserName", "bridge-admin"), ("Version", "2010-05-08")]).await;
+            let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+            moto_call(moto_port, &setup, "iam", &[("Action", "CreateRole"), ("RoleName", "bridge-restore"), ("AssumeRolePolicyDocument", trust), ("Version", "2010-05-08")]).await;
+            let s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+            moto_call(moto_port, &setup, "iam", &[("Action", "PutRolePolicy"), ("RoleName", "bridge-restore"), ("PolicyName", "s3"), ("PolicyDocument", s3), ("Version", "2010-05-08")]).await;
+            let host = format!("127.0.0.1:{moto_port}");
+            let headers = sign::sigv4(&setup, "s3", "us-east-1", "PUT", &host, &format!("/{BUCKET}"), "", None, b"");
+            let mut req = reqwest::Client::new().put(format!("http://{host}/{BUCKET}"));
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "create bucket: {}", r.text().await.unwrap_or_default());
+            // From here on moto checks every signature, key, session token and policy.
+            let r = reqwest::Client::new().post(format!("http://{host}/moto-api/reset-auth")).header("content-type", "text/plain").body("0").send().await.unwrap();
+            assert!(r.status().is_success(), "reset-auth: {}", r.status());
+            AwsCreds { key: xml_tag(&key, "AccessKeyId").unwrap(), secret: xml_tag(&key, "SecretAccessKey").unwrap(), token: None }
+        });
+        let nginx = Nginx::start(&dir.path("nginx-s3"), tls, moto_port);
+        S3 { moto_port, nginx, admin: Arc::new(admin), ca: tls.ca.clone(), _moto: proc }
+    }
+}
+
+impl Store for S3 {
+    fn template(&self) -> StoreTemplate {
+        StoreTemplate::S3 { bucket: BUCKET.into(), region: "us-east-1".into(), kms_key_id: None }
+    }
+
+    fn options(&self) -> Vec<(String, String)> {
+        vec![
+            ("repo1-s3-endpoint".into(), "127.0.0.1".into()),
+            ("repo1-storage-port".into(), self.nginx.port.to_string()),
+            ("repo1-s3-uri-style".into(), "path".into()),
+            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+        ]
+    }
+
+    fn issuer(&self) -> Issuer {
+        let (port, admin, ctl) = (self.moto_port, self.admin.clone(), self.nginx.ctl.clone());
+        Arc::new(move |req: IssueRequest| {
+            let (admin, ctl) = (admin.clone(), ctl.clone());
+            Box::pin(async move {
+                let session = format!("token-{}", req.token_id);
+                let body = moto_call(
+                    port,
+                    &admin,
+                    "sts",
+                    &[("Action", "AssumeRole"), ("RoleArn", "arn:aws:iam::123456789012:role/bridge-restore"), ("RoleSessionName", &session), ("DurationSeconds", "3600"), ("Version", "2011-06-15")],
+                )
+                .await;
+                let get = |t: &str| xml_tag(&body, t).ok_or_else(|| format!("AssumeRole answer lacks {t}"));
+                let (key, secret, token) = (get("AccessKeyId")?, get("SecretAccessKey")?, get("SessionToken")?);
+                let expire_key = key.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(req.lifetime);
+                    ctl.expire(&expire_key);
+                });
+                let StoreTemplate::S3 { bucket, region, .. } = req.cluster.store else { return Err("not an s3 cluster".to_string()) };
+                Ok(Issued {
+                    store: json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": null, "s3_region": region, "s3_token": token}),
+                    secrets: vec![key, secret, token],
+                })
+            })
+        })
+    }
+}
+
+// --- Azure: Azurite -----------------------------------------------------------------------------
+
+pub struct Azure {
+    pub port: u16,
+    ca: PathBuf,
+    _proc: Proc,
+}
+
+impl Azure {
+    pub fn start(dir: &TestDir, tls: &Tls) -> Azure {
+        let azurite = tool(tools_dir().join("node_modules/.bin/azurite-blob"), "cd $TOOLS && npm install azurite");
+        let port = free_port();
+        let data = dir.path("azurite");
+        std::fs::create_dir_all(&data).unwrap();
+        let mut proc = Proc::spawn(
+            "azurite",
+            Command::new(azurite)
+                .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--cert"])
+                .arg(&tls.cert)
+                .arg("--key")
+                .arg(&tls.key)
+                .arg("--location")
+                .arg(&data)
+                .args(["--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent"]),
+            &dir.path("azurite.log"),
+        );
+        proc.wait_port(port);
+        let sas = sign::account_sas(AZURITE_ACCOUNT, AZURITE_KEY, OffsetDateTime::now_utc() + Duration::from_secs(600));
+        let url = format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}/{BUCKET}?restype=container&{sas}");
+        let client = tls.client();
+        let r = super::runtime().block_on(client.put(&url).header("x-ms-version", "2018-11-09").header("content-length", "0").send()).unwrap();
+        assert_eq!(r.status().as_u16(), 201, "create container: {:?}", super::runtime().block_on(r.text()));
+        Azure { port, ca: tls.ca.clone(), _proc: proc }
+    }
+}
+
+impl Store for Azure {
+    fn template(&self) -> StoreTemplate {
+        StoreTemplate::Azure { account: AZURITE_ACCOUNT.into(), container: BUCKET.into(), key_type: "sas".into(), key: None }
+    }
+
+    fn options(&self) -> Vec<(String, String)> {
+        vec![
+            ("repo1-azure-endpoint".into(), "127.0.0.1".into()),
+            ("repo1-storage-port".into(), self.port.to_string()),
+            ("repo1-azure-uri-style".into(), "path".into()),
+            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+        ]
+    }
+
+    fn issuer(&self) -> Issuer {
+        Arc::new(move |req: IssueRequest| {
+            Box::pin(async move {
+                let StoreTemplate::Azure { account, container, key_type, .. } = req.cluster.store else { return Err("not an azure cluster".to_string()) };
+                let (key, secrets) = if key_type == "shared" {
+                    (AZURITE_KEY.to_string(), vec![])
+                } else {
+                    let sas = sign::container_sas(&account, AZURITE_KEY, &container, "racwdl", OffsetDateTime::now_utc() + req.lifetime);
+                    let sig = sas.split('&').find_map(|p| p.strip_prefix("sig=")).unwrap_or_default().to_string();
+                    (sas.clone(), vec![sas, sig])
+                };
+                Ok(Issued { store: json!({"azure_account": account, "azure_container": container, "azure_key": key, "azure_key_type": key_type}), secrets })
+            })
+        })
+    }
+}
+
+// --- GCS: gcp-storage-emulator ------------------------------------------------------------------
+
+pub struct Gcs {
+    pub nginx: Nginx,
+    ca: PathBuf,
+    _proc: Proc,
+}
+
+impl Gcs {
+    pub fn start(dir: &TestDir, tls: &Tls) -> Gcs {
+        let emu = tool(tools_dir().join("venv/bin/gcp-storage-emulator"), "$TOOLS/venv/bin/pip install gcp-storage-emulator");
+        let port = free_port();
+        let mut proc = Proc::spawn(
+            "gcp-storage-emulator",
+            Command::new(emu).args(["start", "--host", "127.0.0.1", "--port", &port.to_string(), "--default-bucket", BUCKET, "--in-memory"]),
+            &dir.path("gcs.log"),
+        );
+        proc.wait_port(port);
+        let nginx = Nginx::start(&dir.path("nginx-gcs"), tls, port);
+        Gcs { nginx, ca: tls.ca.clone(), _proc: proc }
+    }
+}
+
+impl Store for Gcs {
+    fn template(&self) -> StoreTemplate {
+        StoreTemplate::Gcs { bucket: BUCKET.into(), credential: "token".into() }
+    }
+
+    fn options(&self) -> Vec<(String, String)> {
+        vec![
+            // pgBackRest ignores repo1-storage-port for GCS: the port goes in the endpoint.
+            ("repo1-gcs-endpoint".into(), format!("127.0.0.1:{}", self.nginx.port)),
+            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+        ]
+    }
+
+    fn issuer(&self) -> Issuer {
+        Arc::new(move |_req: IssueRequest| {
+            Box::pin(async move {
+                let tok = format!("ya29.e2e-{}", bridgerest::sim::new_eid());
+                Ok(Issued { store: json!({"gcs_bucket": BUCKET, "gcs_token": tok}), secrets: vec![tok] })
+            })
+        })
+    }
+}
