@@ -223,6 +223,19 @@ impl Sim {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Uses `issuer` to make every token's credentials.
+    pub fn with_issuer(mut self, issuer: Issuer) -> Sim {
+        self.issuer = Some(issuer);
+        self
+    }
+
+    /// Sets how long each new token of `cluster` works.
+    pub fn set_token_lifetime(&self, cluster: &str, secs: u64) {
+        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+            c.token_lifetime_secs = secs;
+        }
+    }
+
     pub fn set_faults(&self, faults: Vec<Fault>) {
         self.lock().state.faults = faults;
     }

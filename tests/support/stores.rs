@@ -157,6 +157,10 @@ pub struct S3 {
 }
 
 async fn moto_call(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &str)]) -> String {
+    moto_try(port, creds, service, form).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn moto_try(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &str)]) -> Result<String, String> {
     let body = sign::form(form);
     let host = format!("127.0.0.1:{port}");
     let headers = sign::sigv4(creds, service, "us-east-1", "POST", &host, "/", "", Some("application/x-www-form-urlencoded"), body.as_bytes());
@@ -164,11 +168,13 @@ async fn moto_call(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &s
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    let resp = req.send().await.unwrap();
+    let resp = req.send().await.map_err(|e| format!("moto {service}: {e}"))?;
     let status = resp.status();
-    let text = resp.text().await.unwrap();
-    assert!(status.is_success(), "moto {service} {form:?}: {status}: {text}");
-    text
+    let text = resp.text().await.map_err(|e| format!("moto {service}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("moto {service} {:?}: {status}: {text}", form.first()));
+    }
+    Ok(text)
 }
 
 impl S3 {
@@ -185,7 +191,7 @@ impl S3 {
             let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
             moto_call(moto_port, &setup, "iam", &[("Action", "PutUserPolicy"), ("UserName", "bridge-admin"), ("PolicyName", "all"), ("PolicyDocument", all), ("Version", "2010-05-08")]).await;
             let key = moto_call(moto_port, &setup, "iam", &[("Action", "CreateAccessKey"), ("UserName", "bridge-admin"), ("Version", "2010-05-08")]).await;
-            let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+            let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/bridge-admin"},"Action":"sts:AssumeRole"}]}"#;
             moto_call(moto_port, &setup, "iam", &[("Action", "CreateRole"), ("RoleName", "bridge-restore"), ("AssumeRolePolicyDocument", trust), ("Version", "2010-05-08")]).await;
             let s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
             moto_call(moto_port, &setup, "iam", &[("Action", "PutRolePolicy"), ("RoleName", "bridge-restore"), ("PolicyName", "s3"), ("PolicyDocument", s3), ("Version", "2010-05-08")]).await;
@@ -227,13 +233,13 @@ impl Store for S3 {
             let (admin, ctl) = (admin.clone(), ctl.clone());
             Box::pin(async move {
                 let session = format!("token-{}", req.token_id);
-                let body = moto_call(
+                let body = moto_try(
                     port,
                     &admin,
                     "sts",
                     &[("Action", "AssumeRole"), ("RoleArn", "arn:aws:iam::123456789012:role/bridge-restore"), ("RoleSessionName", &session), ("DurationSeconds", "3600"), ("Version", "2011-06-15")],
                 )
-                .await;
+                .await?;
                 let get = |t: &str| xml_tag(&body, t).ok_or_else(|| format!("AssumeRole answer lacks {t}"));
                 let (key, secret, token) = (get("AccessKeyId")?, get("SecretAccessKey")?, get("SessionToken")?);
                 let expire_key = key.clone();

@@ -1,0 +1,268 @@
+//! A PostgreSQL 15 cluster run as the postgres user, stopped when dropped; and [`World`]: one
+//! test's store, simulator, bridgerest config, pgBackRest config and database.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use bridgerest::sim::{Sim, SimCluster, SimHandle, SimState};
+
+use super::stores::{Azure, Gcs, Store, S3};
+use super::{as_postgres, free_port, tool, wait_until, TestDir, Tls, Transcript};
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+pub const CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
+pub const STANZA: &str = "main";
+const API_KEY: &str = "cbkey_e2e_test_key_4f2e6760";
+
+pub struct Pg {
+    pub data: PathBuf,
+    pub port: u16,
+    pub sock: PathBuf,
+    log: PathBuf,
+    running: bool,
+    /// Restored copies start without archiving (their WAL must not go to the source's repo).
+    archive: bool,
+}
+
+impl Pg {
+    fn bin(name: &str) -> PathBuf {
+        tool(Path::new(PG_BIN).join(name), "apt-get install postgresql-15")
+    }
+
+    /// `initdb` a new cluster that archives through pgBackRest with `archive_command`.
+    pub fn init(data: &Path, sock: &Path, log: &Path, archive_command: &str) -> Pg {
+        let (ok, out, err) = as_postgres(Command::new(Pg::bin("initdb")).args(["-D"]).arg(data).args(["-U", "postgres", "--auth=trust", "--no-sync"]));
+        assert!(ok, "initdb failed: {out}{err}");
+        let port = free_port();
+        let conf = format!(
+            "\nport = {port}\nlisten_addresses = ''\nunix_socket_directories = '{}'\nwal_level = replica\narchive_mode = on\narchive_command = '{}'\nmax_wal_size = 64MB\nshared_buffers = 16MB\nfsync = off\n",
+            sock.display(),
+            archive_command.replace('\'', "''")
+        );
+        use std::io::Write;
+        std::fs::OpenOptions::new().append(true).open(data.join("postgresql.conf")).unwrap().write_all(conf.as_bytes()).unwrap();
+        Pg { data: data.to_path_buf(), port, sock: sock.to_path_buf(), log: log.to_path_buf(), running: false, archive: true }
+    }
+
+    /// A restored data directory, to be started on its own port without archiving.
+    pub fn restored(data: &Path, sock: &Path, log: &Path) -> Pg {
+        Pg { data: data.to_path_buf(), port: free_port(), sock: sock.to_path_buf(), log: log.to_path_buf(), running: false, archive: false }
+    }
+
+    pub fn start(&mut self) {
+        let mut opts = format!("-p {} -c unix_socket_directories={}", self.port, self.sock.display());
+        if !self.archive {
+            opts.push_str(" -c archive_mode=off");
+        }
+        let (ok, out, err) = as_postgres(Command::new(Pg::bin("pg_ctl")).arg("-D").arg(&self.data).arg("-l").arg(&self.log).args(["-w", "-t", "120", "-o", &opts, "start"]));
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert!(ok, "pg_ctl start failed: {out}{err}\n{log}");
+        self.running = true;
+    }
+
+    pub fn psql(&self, sql: &str) -> String {
+        let (ok, out, err) = as_postgres(Command::new(Pg::bin("psql")).arg("-h").arg(&self.sock).args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]));
+        assert!(ok, "psql {sql:?} failed: {err}");
+        out.trim().to_string()
+    }
+
+    pub fn stop(&mut self) {
+        if self.running {
+            let _ = as_postgres(Command::new(Pg::bin("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "immediate", "-w", "stop"]));
+            self.running = false;
+        }
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    S3,
+    Azure,
+    Gcs,
+}
+
+pub struct World {
+    // Drop order matters: the database stops before the stores and the simulator.
+    pub pg: Pg,
+    pub sim: SimHandle,
+    pub store: Box<dyn Store>,
+    pub tls: Tls,
+    pub config: PathBuf,
+    pub main_config: PathBuf,
+    pub confd: PathBuf,
+    pub transcript: Transcript,
+    pub dir: TestDir,
+}
+
+impl World {
+    pub fn new(kind: Kind, lifetime_secs: u64) -> World {
+        super::require_root();
+        bridgerest::init_tls();
+        let pgbackrest = tool("/usr/bin/pgbackrest", "apt-get install pgbackrest");
+        let dir = TestDir::new();
+        let tls = Tls::new(&dir.path("tls"));
+        let store: Box<dyn Store> = match kind {
+            Kind::S3 => Box::new(S3::start(&dir, &tls)),
+            Kind::Azure => Box::new(Azure::start(&dir, &tls)),
+            Kind::Gcs => Box::new(Gcs::start(&dir, &tls)),
+        };
+        let state = SimState {
+            api_keys: vec![API_KEY.into()],
+            clusters: vec![SimCluster {
+                id: CLUSTER.into(),
+                name: "production".into(),
+                team_id: "eaevtjiudzeq7bsqbbpiscund4".into(),
+                provider_id: "aws".into(),
+                region_id: "us-east-1".into(),
+                major_version: 15,
+                stanza: Some(STANZA.into()),
+                repo_path: "/pgbackrest/production".into(),
+                backups: vec![],
+                store: store.template(),
+                token_override: None,
+                token_lifetime_secs: lifetime_secs,
+            }],
+            faults: vec![],
+            latency_ms: 0,
+        };
+        let sim = SimHandle::start_sim(Sim::new(state).with_issuer(store.issuer())).unwrap();
+
+        let pgbr = dir.mkdir("pgbackrest", 0o755, true);
+        let confd = dir.mkdir("pgbackrest/conf.d", 0o700, true);
+        for sub in ["log", "lock", "spool"] {
+            dir.mkdir(&format!("pgbackrest/{sub}"), 0o700, true);
+        }
+        let main_config = pgbr.join("pgbackrest.conf");
+        std::fs::write(dir.path("api-key"), API_KEY).unwrap();
+        let data = dir.mkdir("pg/data", 0o700, true);
+        let sock = dir.mkdir("pg/sock", 0o755, true);
+        dir.mkdir("pg", 0o755, true);
+        let archive = format!("{} --config={} --config-include-path={} --stanza={STANZA} archive-push %p", pgbackrest.display(), main_config.display(), confd.display());
+        let pg = Pg::init(&data, &sock, &dir.path("pg/postgres.log"), &archive);
+        // The host's own settings live in the main config; bridgerest owns conf.d/bridgerest.conf.
+        std::fs::write(
+            &main_config,
+            format!(
+                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\n",
+                p = pgbr.display(),
+                port = pg.port,
+                sock = sock.display()
+            ),
+        )
+        .unwrap();
+        let (u, g) = super::postgres_ids();
+        nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
+
+        let mut cfg = format!(
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+            sim.url(),
+            dir.path("api-key").display(),
+            confd.join("bridgerest.conf").display(),
+            main_config.display(),
+            confd.display(),
+            data.display()
+        );
+        for (k, v) in store.options() {
+            cfg.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+        }
+        let config = dir.path("bridgerest.toml");
+        std::fs::write(&config, cfg).unwrap();
+        World { pg, sim, store, tls, config, main_config, confd, transcript: Transcript::default(), dir }
+    }
+
+    /// Runs the real bridgerest binary; its output joins the transcript and is checked for secrets.
+    pub fn bridgerest(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_bridgerest"))
+            .env_remove("BRIDGEREST_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env("BRIDGEREST_LOG", "info")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        self.transcript.push(&stdout);
+        self.transcript.push(&stderr);
+        self.assert_no_secrets();
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    pub fn refresh(&self) {
+        let (code, out, err) = self.bridgerest(&["refresh"]);
+        assert_eq!(code, 0, "bridgerest refresh failed:\n{out}{err}");
+    }
+
+    /// Every secret the simulator issued is absent from everything bridgerest printed.
+    pub fn assert_no_secrets(&self) {
+        let text = self.transcript.text();
+        let secrets = self.sim.sim.issued_secrets();
+        for s in secrets.iter().map(String::as_str).chain([API_KEY]) {
+            assert!(!text.contains(s), "an issued secret appeared in bridgerest's output");
+        }
+    }
+
+    /// Runs pgBackRest as postgres with the test's configs and the stanza.
+    pub fn pgbackrest(&self, args: &[&str]) -> (bool, String, String) {
+        let mut cmd = Command::new("/usr/bin/pgbackrest");
+        cmd.arg(format!("--config={}", self.main_config.display()))
+            .arg(format!("--config-include-path={}", self.confd.display()))
+            .arg(format!("--stanza={STANZA}"))
+            .args(args);
+        as_postgres(&mut cmd)
+    }
+
+    pub fn pgbackrest_ok(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.pgbackrest(args);
+        if !ok {
+            let log = std::fs::read_dir(self.dir.path("pgbackrest/log"))
+                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect::<Vec<_>>().join("\n"))
+                .unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!("pgbackrest {args:?} failed:\n{out}{err}\n--- log tail ---\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+        out
+    }
+
+    /// `pgbackrest info --output=json`: the stanza's (status code, message).
+    pub fn info_status(&self) -> (i64, String) {
+        let out = self.pgbackrest_ok(&["--output=json", "info"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("info JSON: {e}: {out}"));
+        let st = &v[0]["status"];
+        let repo_msgs: Vec<String> = v[0]["repo"].as_array().map(|a| a.iter().map(|r| r["status"]["message"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default();
+        (st["code"].as_i64().unwrap_or(-1), format!("{} {}", st["message"].as_str().unwrap_or(""), repo_msgs.join(" ")))
+    }
+
+    /// Inserts rows 1..=n in one transaction.
+    pub fn insert(&self, from: i32, to: i32) {
+        self.pg.psql(&format!("INSERT INTO restore_check SELECT g FROM generate_series({from}, {to}) g"));
+    }
+
+    /// The current time as pgBackRest's `--target` wants it (UTC, microseconds).
+    pub fn now_target(&self) -> String {
+        self.pg.psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'")
+    }
+
+    /// Waits for the token lifetime to pass and the store to refuse the old credentials.
+    pub fn wait_refused(&self, timeout: Duration) -> String {
+        let mut last = String::new();
+        wait_until("the store to refuse the expired credentials", timeout, || {
+            let (code, msg) = self.info_status();
+            last = msg;
+            code == 99
+        });
+        last
+    }
+
+    /// A new, empty data directory owned by postgres.
+    pub fn new_data_dir(&self, name: &str) -> PathBuf {
+        self.dir.mkdir(&format!("pg/{name}"), 0o700, true)
+    }
+}
