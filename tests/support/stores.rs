@@ -287,8 +287,11 @@ impl Azure {
         let sas = sign::account_sas(AZURITE_ACCOUNT, AZURITE_KEY, OffsetDateTime::now_utc() + Duration::from_secs(600));
         let url = format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}/{BUCKET}?restype=container&{sas}");
         let client = tls.client();
-        let r = super::runtime().block_on(client.put(&url).header("x-ms-version", "2018-11-09").header("content-length", "0").send()).unwrap();
-        assert_eq!(r.status().as_u16(), 201, "create container: {:?}", super::runtime().block_on(r.text()));
+        let (status, body) = super::runtime().block_on(async {
+            let r = client.put(&url).header("x-ms-version", "2018-11-09").header("content-length", "0").send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        });
+        assert_eq!(status, 201, "create container: {body}");
         Azure { port, ca: tls.ca.clone(), _proc: proc }
     }
 }
