@@ -15,7 +15,14 @@ fn pitr_round_trip(kind: Kind) {
     let mut w = World::new(kind, 3600);
     w.refresh();
     let rendered = std::fs::read_to_string(w.confd.join("bridgerest.conf")).unwrap();
-    assert!(rendered.contains(&format!("repo1-type={}", match kind { Kind::S3 => "s3", Kind::Azure => "azure", Kind::Gcs => "gcs" })));
+    assert!(rendered.contains(&format!(
+        "repo1-type={}",
+        match kind {
+            Kind::S3 => "s3",
+            Kind::Azure => "azure",
+            Kind::Gcs => "gcs",
+        }
+    )));
     w.pg.start();
     w.pgbackrest_ok(&["stanza-create"]);
     w.pgbackrest_ok(&["check"]);
@@ -33,11 +40,25 @@ fn pitr_round_trip(kind: Kind) {
     assert_eq!(code, 0);
 
     let restored = w.new_data_dir("restored");
-    w.pgbackrest_ok(&[&format!("--pg1-path={}", restored.display()), "--type=time", &format!("--target={target}"), "--target-action=promote", "restore"]);
+    w.pgbackrest_ok(&[
+        &format!("--pg1-path={}", restored.display()),
+        "--type=time",
+        &format!("--target={target}"),
+        "--target-action=promote",
+        "restore",
+    ]);
     let mut copy = Pg::restored(&restored, &w.pg.sock, &w.dir.path("pg/restored.log"));
     copy.start();
-    support::wait_until("the restored cluster to finish recovery", Duration::from_secs(120), || copy.psql("SELECT pg_is_in_recovery()") == "f");
-    assert_eq!(copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"), "100|1|100", "restore to {target}");
+    support::wait_until(
+        "the restored cluster to finish recovery",
+        Duration::from_secs(120),
+        || copy.psql("SELECT pg_is_in_recovery()") == "f",
+    );
+    assert_eq!(
+        copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"),
+        "100|1|100",
+        "restore to {target}"
+    );
     w.assert_no_secrets();
 }
 
@@ -67,14 +88,25 @@ fn expiry(kind: Kind, refusal: &str) {
     w.pgbackrest_ok(&["stanza-create"]);
     // Status 2 "no valid backups": the repository was read (there is no backup in this test).
     let (code, msg) = w.info_status();
-    assert_eq!((code, msg.contains("no valid backups")), (2, true), "fresh credentials work: {msg}");
+    assert_eq!(
+        (code, msg.contains("no valid backups")),
+        (2, true),
+        "fresh credentials work: {msg}"
+    );
     let msg = w.wait_refused(Duration::from_secs(lifetime + 60));
-    assert!(msg.contains(refusal), "expected the store's {refusal} refusal, got: {msg}");
+    assert!(
+        msg.contains(refusal),
+        "expected the store's {refusal} refusal, got: {msg}"
+    );
     w.refresh();
     let second = std::fs::read_to_string(w.confd.join("bridgerest.conf")).unwrap();
     assert_ne!(first, second, "refresh wrote new credentials");
     let (code, msg) = w.info_status();
-    assert_eq!((code, msg.contains("no valid backups")), (2, true), "new credentials work: {msg}");
+    assert_eq!(
+        (code, msg.contains("no valid backups")),
+        (2, true),
+        "new credentials work: {msg}"
+    );
     w.assert_no_secrets();
 }
 

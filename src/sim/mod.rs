@@ -231,7 +231,13 @@ impl Sim {
 
     /// Sets how long each new token of `cluster` works.
     pub fn set_token_lifetime(&self, cluster: &str, secs: u64) {
-        if let Some(c) = self.lock().state.clusters.iter_mut().find(|c| c.id == cluster) {
+        if let Some(c) = self
+            .lock()
+            .state
+            .clusters
+            .iter_mut()
+            .find(|c| c.id == cluster)
+        {
             c.token_lifetime_secs = secs;
         }
     }

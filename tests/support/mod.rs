@@ -19,14 +19,19 @@ use std::time::{Duration, Instant};
 
 /// Where `.ci/run` installs the tools that are not Debian packages.
 pub fn tools_dir() -> PathBuf {
-    std::env::var_os("BRIDGEREST_TEST_TOOLS").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/opt/bridgerest-test-tools"))
+    std::env::var_os("BRIDGEREST_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/bridgerest-test-tools"))
 }
 
 /// A tool's path, or a failure that says how to install it (never a silent skip).
 pub fn tool(path: impl AsRef<Path>, install: &str) -> PathBuf {
     let p = path.as_ref().to_path_buf();
     if !p.exists() {
-        panic!("{} not found: {install} (or run `bash .ci/run`, which installs every test tool)", p.display());
+        panic!(
+            "{} not found: {install} (or run `bash .ci/run`, which installs every test tool)",
+            p.display()
+        );
     }
     p
 }
@@ -38,13 +43,19 @@ pub fn require_root() {
 }
 
 pub fn postgres_ids() -> (nix::unistd::Uid, nix::unistd::Gid) {
-    let u = nix::unistd::User::from_name("postgres").unwrap().expect("no postgres user: apt-get install postgresql-15");
+    let u = nix::unistd::User::from_name("postgres")
+        .unwrap()
+        .expect("no postgres user: apt-get install postgresql-15");
     (u.uid, u.gid)
 }
 
 /// A free TCP port on 127.0.0.1 (the OS picks it; the server binds it right after).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Polls `ready` until it is true or `timeout` passes (then fails naming `what`).
@@ -73,9 +84,18 @@ impl Proc {
     pub fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Proc {
         let out = File::create(log).unwrap();
         let err = out.try_clone().unwrap();
-        cmd.stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name} ({:?}): {e}", cmd.get_program()));
-        Proc { name: name.to_string(), child, log: log.to_path_buf() }
+        cmd.stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({:?}): {e}", cmd.get_program()));
+        Proc {
+            name: name.to_string(),
+            child,
+            log: log.to_path_buf(),
+        }
     }
 
     pub fn pid(&self) -> nix::unistd::Pid {
@@ -86,7 +106,15 @@ impl Proc {
     pub fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(30)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
             panic!("{} exited ({status}):\n{tail}", self.name);
         }
     }
@@ -128,7 +156,10 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        let dir = tempfile::Builder::new().prefix("bridgerest-e2e-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("bridgerest-e2e-")
+            .tempdir()
+            .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         TestDir { dir }
     }
@@ -160,25 +191,93 @@ impl Tls {
     pub fn new(dir: &Path) -> Tls {
         std::fs::create_dir_all(dir).unwrap();
         let run = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl not found: apt-get install openssl");
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl not found: apt-get install openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-        run(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=bridgerest test CA"]].concat());
-        run(&[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]].concat());
-        std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
-        run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        run(&[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=bridgerest test CA",
+            ],
+        ]
+        .concat());
+        run(&[
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat());
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
         for f in ["ca.crt", "server.crt", "server.key"] {
             std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
         }
-        Tls { ca: dir.join("ca.crt"), cert: dir.join("server.crt"), key: dir.join("server.key") }
+        Tls {
+            ca: dir.join("ca.crt"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        }
     }
 
     /// An HTTP client that trusts only this CA.
     pub fn client(&self) -> reqwest::Client {
         bridgerest::init_tls();
         let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.ca).unwrap()).unwrap();
-        reqwest::Client::builder().tls_certs_only([ca]).timeout(Duration::from_secs(30)).build().unwrap()
+        reqwest::Client::builder()
+            .tls_certs_only([ca])
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
     }
 }
 
@@ -198,11 +297,23 @@ impl Transcript {
 /// Runs a command as the postgres user; returns (success, stdout, stderr).
 pub fn as_postgres(cmd: &mut Command) -> (bool, String, String) {
     let (u, g) = postgres_ids();
-    cmd.uid(u.as_raw()).gid(g.as_raw()).env("HOME", "/var/lib/postgresql").current_dir("/");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    cmd.uid(u.as_raw())
+        .gid(g.as_raw())
+        .env("HOME", "/var/lib/postgresql")
+        .current_dir("/");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

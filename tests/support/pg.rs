@@ -27,12 +27,20 @@ pub struct Pg {
 
 impl Pg {
     fn bin(name: &str) -> PathBuf {
-        tool(Path::new(PG_BIN).join(name), "apt-get install postgresql-15")
+        tool(
+            Path::new(PG_BIN).join(name),
+            "apt-get install postgresql-15",
+        )
     }
 
     /// `initdb` a new cluster that archives through pgBackRest with `archive_command`.
     pub fn init(data: &Path, sock: &Path, log: &Path, archive_command: &str) -> Pg {
-        let (ok, out, err) = as_postgres(Command::new(Pg::bin("initdb")).args(["-D"]).arg(data).args(["-U", "postgres", "--auth=trust", "--no-sync"]));
+        let (ok, out, err) = as_postgres(
+            Command::new(Pg::bin("initdb"))
+                .args(["-D"])
+                .arg(data)
+                .args(["-U", "postgres", "--auth=trust", "--no-sync"]),
+        );
         assert!(ok, "initdb failed: {out}{err}");
         let port = free_port();
         let conf = format!(
@@ -41,35 +49,87 @@ impl Pg {
             archive_command.replace('\'', "''")
         );
         use std::io::Write;
-        std::fs::OpenOptions::new().append(true).open(data.join("postgresql.conf")).unwrap().write_all(conf.as_bytes()).unwrap();
-        Pg { data: data.to_path_buf(), port, sock: sock.to_path_buf(), log: log.to_path_buf(), running: false, archive: true }
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.conf"))
+            .unwrap()
+            .write_all(conf.as_bytes())
+            .unwrap();
+        Pg {
+            data: data.to_path_buf(),
+            port,
+            sock: sock.to_path_buf(),
+            log: log.to_path_buf(),
+            running: false,
+            archive: true,
+        }
     }
 
     /// A restored data directory, to be started on its own port without archiving.
     pub fn restored(data: &Path, sock: &Path, log: &Path) -> Pg {
-        Pg { data: data.to_path_buf(), port: free_port(), sock: sock.to_path_buf(), log: log.to_path_buf(), running: false, archive: false }
+        Pg {
+            data: data.to_path_buf(),
+            port: free_port(),
+            sock: sock.to_path_buf(),
+            log: log.to_path_buf(),
+            running: false,
+            archive: false,
+        }
     }
 
     pub fn start(&mut self) {
-        let mut opts = format!("-p {} -c unix_socket_directories={}", self.port, self.sock.display());
+        let mut opts = format!(
+            "-p {} -c unix_socket_directories={}",
+            self.port,
+            self.sock.display()
+        );
         if !self.archive {
             opts.push_str(" -c archive_mode=off");
         }
-        let (ok, out, err) = as_postgres(Command::new(Pg::bin("pg_ctl")).arg("-D").arg(&self.data).arg("-l").arg(&self.log).args(["-w", "-t", "120", "-o", &opts, "start"]));
+        let (ok, out, err) = as_postgres(
+            Command::new(Pg::bin("pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .arg("-l")
+                .arg(&self.log)
+                .args(["-w", "-t", "120", "-o", &opts, "start"]),
+        );
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(ok, "pg_ctl start failed: {out}{err}\n{log}");
         self.running = true;
     }
 
     pub fn psql(&self, sql: &str) -> String {
-        let (ok, out, err) = as_postgres(Command::new(Pg::bin("psql")).arg("-h").arg(&self.sock).args(["-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", sql]));
+        let (ok, out, err) = as_postgres(
+            Command::new(Pg::bin("psql"))
+                .arg("-h")
+                .arg(&self.sock)
+                .args([
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-XAtq",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    sql,
+                ]),
+        );
         assert!(ok, "psql {sql:?} failed: {err}");
         out.trim().to_string()
     }
 
     pub fn stop(&mut self) {
         if self.running {
-            let _ = as_postgres(Command::new(Pg::bin("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "immediate", "-w", "stop"]));
+            let _ = as_postgres(
+                Command::new(Pg::bin("pg_ctl"))
+                    .arg("-D")
+                    .arg(&self.data)
+                    .args(["-m", "immediate", "-w", "stop"]),
+            );
             self.running = false;
         }
     }
@@ -144,7 +204,12 @@ impl World {
         let data = dir.mkdir("pg/data", 0o700, true);
         let sock = dir.mkdir("pg/sock", 0o755, true);
         dir.mkdir("pg", 0o755, true);
-        let archive = format!("{} --config={} --config-include-path={} --stanza={STANZA} archive-push %p", pgbackrest.display(), main_config.display(), confd.display());
+        let archive = format!(
+            "{} --config={} --config-include-path={} --stanza={STANZA} archive-push %p",
+            pgbackrest.display(),
+            main_config.display(),
+            confd.display()
+        );
         let pg = Pg::init(&data, &sock, &dir.path("pg/postgres.log"), &archive);
         // The host's own settings live in the main config; bridgerest owns conf.d/bridgerest.conf.
         std::fs::write(
@@ -174,7 +239,17 @@ impl World {
         }
         let config = dir.path("bridgerest.toml");
         std::fs::write(&config, cfg).unwrap();
-        World { pg, sim, store, tls, config, main_config, confd, transcript: Transcript::default(), dir }
+        World {
+            pg,
+            sim,
+            store,
+            tls,
+            config,
+            main_config,
+            confd,
+            transcript: Transcript::default(),
+            dir,
+        }
     }
 
     /// Runs the real bridgerest binary; its output joins the transcript and is checked for secrets.
@@ -188,7 +263,10 @@ impl World {
             .args(args)
             .output()
             .unwrap();
-        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
         self.transcript.push(&stdout);
         self.transcript.push(&stderr);
         self.assert_no_secrets();
@@ -205,7 +283,10 @@ impl World {
         let text = self.transcript.text();
         let secrets = self.sim.sim.issued_secrets();
         for s in secrets.iter().map(String::as_str).chain([API_KEY]) {
-            assert!(!text.contains(s), "an issued secret appeared in bridgerest's output");
+            assert!(
+                !text.contains(s),
+                "an issued secret appeared in bridgerest's output"
+            );
         }
     }
 
@@ -223,10 +304,18 @@ impl World {
         let (ok, out, err) = self.pgbackrest(args);
         if !ok {
             let log = std::fs::read_dir(self.dir.path("pgbackrest/log"))
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default()).collect::<Vec<_>>().join("\n"))
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
                 .unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            panic!("pgbackrest {args:?} failed:\n{out}{err}\n--- log tail ---\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            panic!(
+                "pgbackrest {args:?} failed:\n{out}{err}\n--- log tail ---\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
         }
         out
     }
@@ -234,15 +323,32 @@ impl World {
     /// `pgbackrest info --output=json`: the stanza's (status code, message).
     pub fn info_status(&self) -> (i64, String) {
         let out = self.pgbackrest_ok(&["--output=json", "info"]);
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("info JSON: {e}: {out}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("info JSON: {e}: {out}"));
         let st = &v[0]["status"];
-        let repo_msgs: Vec<String> = v[0]["repo"].as_array().map(|a| a.iter().map(|r| r["status"]["message"].as_str().unwrap_or("").to_string()).collect()).unwrap_or_default();
-        (st["code"].as_i64().unwrap_or(-1), format!("{} {}", st["message"].as_str().unwrap_or(""), repo_msgs.join(" ")))
+        let repo_msgs: Vec<String> = v[0]["repo"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["status"]["message"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            st["code"].as_i64().unwrap_or(-1),
+            format!(
+                "{} {}",
+                st["message"].as_str().unwrap_or(""),
+                repo_msgs.join(" ")
+            ),
+        )
     }
 
     /// Inserts rows 1..=n in one transaction.
     pub fn insert(&self, from: i32, to: i32) {
-        self.pg.psql(&format!("INSERT INTO restore_check SELECT g FROM generate_series({from}, {to}) g"));
+        self.pg.psql(&format!(
+            "INSERT INTO restore_check SELECT g FROM generate_series({from}, {to}) g"
+        ));
     }
 
     /// The current time as pgBackRest's `--target` wants it (UTC, microseconds).
@@ -253,11 +359,15 @@ impl World {
     /// Waits for the token lifetime to pass and the store to refuse the old credentials.
     pub fn wait_refused(&self, timeout: Duration) -> String {
         let mut last = String::new();
-        wait_until("the store to refuse the expired credentials", timeout, || {
-            let (code, msg) = self.info_status();
-            last = msg;
-            code == 99
-        });
+        wait_until(
+            "the store to refuse the expired credentials",
+            timeout,
+            || {
+                let (code, msg) = self.info_status();
+                last = msg;
+                code == 99
+            },
+        );
         last
     }
 

@@ -23,7 +23,8 @@ use super::{free_port, tool, tools_dir, wait_until, Proc, TestDir, Tls};
 
 pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's published development key.
-pub const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 pub const BUCKET: &str = "bridge";
 
 /// What a test needs from a store: the simulator's template, the options a user would add for
@@ -59,19 +60,32 @@ impl NginxCtl {
             return;
         }
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(&self.map).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.map)
+            .unwrap();
         writeln!(f, "\"~Credential={access_key}/\" 1;").unwrap();
         drop(f);
         let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGHUP);
         let rt = super::runtime();
-        let tls = Tls { ca: self.ca.clone(), cert: PathBuf::new(), key: PathBuf::new() };
+        let tls = Tls {
+            ca: self.ca.clone(),
+            cert: PathBuf::new(),
+            key: PathBuf::new(),
+        };
         let client = tls.client();
         let url = format!("https://127.0.0.1:{}/{BUCKET}", self.port);
         let auth = format!("AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0");
-        wait_until("nginx to refuse the expired key", Duration::from_secs(20), || {
-            !self.alive.load(Ordering::SeqCst)
-                || rt.block_on(client.get(&url).header("authorization", &auth).send()).is_ok_and(|r| r.status() == 400)
-        });
+        wait_until(
+            "nginx to refuse the expired key",
+            Duration::from_secs(20),
+            || {
+                !self.alive.load(Ordering::SeqCst)
+                    || rt
+                        .block_on(client.get(&url).header("authorization", &auth).send())
+                        .is_ok_and(|r| r.status() == 400)
+            },
+        );
     }
 }
 
@@ -139,10 +153,28 @@ http {{
         );
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let mut proc = Proc::spawn("nginx", Command::new(nginx).arg("-c").arg(&conf_path).arg("-e").arg(dir.join("error.log")), &dir.join("nginx.out"));
+        let mut proc = Proc::spawn(
+            "nginx",
+            Command::new(nginx)
+                .arg("-c")
+                .arg(&conf_path)
+                .arg("-e")
+                .arg(dir.join("error.log")),
+            &dir.join("nginx.out"),
+        );
         proc.wait_port(port);
-        let ctl = Arc::new(NginxCtl { pid: proc.pid(), map, port, ca: tls.ca.clone(), alive: AtomicBool::new(true) });
-        Nginx { port, ctl, _proc: proc }
+        let ctl = Arc::new(NginxCtl {
+            pid: proc.pid(),
+            map,
+            port,
+            ca: tls.ca.clone(),
+            alive: AtomicBool::new(true),
+        });
+        Nginx {
+            port,
+            ctl,
+            _proc: proc,
+        }
     }
 }
 
@@ -157,35 +189,74 @@ pub struct S3 {
 }
 
 async fn moto_call(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &str)]) -> String {
-    moto_try(port, creds, service, form).await.unwrap_or_else(|e| panic!("{e}"))
+    moto_try(port, creds, service, form)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn moto_try(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &str)]) -> Result<String, String> {
+async fn moto_try(
+    port: u16,
+    creds: &AwsCreds,
+    service: &str,
+    form: &[(&str, &str)],
+) -> Result<String, String> {
     let body = sign::form(form);
     let host = format!("127.0.0.1:{port}");
-    let headers = sign::sigv4(creds, service, "us-east-1", "POST", &host, "/", "", Some("application/x-www-form-urlencoded"), body.as_bytes());
-    let mut req = reqwest::Client::new().post(format!("http://{host}/")).body(body);
+    let headers = sign::sigv4(
+        creds,
+        service,
+        "us-east-1",
+        "POST",
+        &host,
+        "/",
+        "",
+        Some("application/x-www-form-urlencoded"),
+        body.as_bytes(),
+    );
+    let mut req = reqwest::Client::new()
+        .post(format!("http://{host}/"))
+        .body(body);
     for (k, v) in headers {
         req = req.header(k, v);
     }
-    let resp = req.send().await.map_err(|e| format!("moto {service}: {e}"))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("moto {service}: {e}"))?;
     let status = resp.status();
-    let text = resp.text().await.map_err(|e| format!("moto {service}: {e}"))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| format!("moto {service}: {e}"))?;
     if !status.is_success() {
-        return Err(format!("moto {service} {:?}: {status}: {text}", form.first()));
+        return Err(format!(
+            "moto {service} {:?}: {status}: {text}",
+            form.first()
+        ));
     }
     Ok(text)
 }
 
 impl S3 {
     pub fn start(dir: &TestDir, tls: &Tls) -> S3 {
-        let moto = tool(tools_dir().join("venv/bin/moto_server"), "python3 -m venv $TOOLS/venv && $TOOLS/venv/bin/pip install 'moto[server]'");
+        let moto = tool(
+            tools_dir().join("venv/bin/moto_server"),
+            "python3 -m venv $TOOLS/venv && $TOOLS/venv/bin/pip install 'moto[server]'",
+        );
         let moto_port = free_port();
-        let mut proc = Proc::spawn("moto", Command::new(moto).args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]), &dir.path("moto.log"));
+        let mut proc = Proc::spawn(
+            "moto",
+            Command::new(moto).args(["-H", "127.0.0.1", "-p", &moto_port.to_string()]),
+            &dir.path("moto.log"),
+        );
         proc.wait_port(moto_port);
         let rt = super::runtime();
         // With auth still off: an admin user and key, a role to assume, the bucket.
-        let setup = AwsCreds { key: "AKIAIOSFODNN7EXAMPLE".into(), secret: "setup".into(), token: None };
+        let setup = AwsCreds {
+            key: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret: "setup".into(),
+            token: None,
+        };
         let admin = rt.block_on(async {
             moto_call(moto_port, &setup, "iam", &[("Action", "CreateUser"), ("UserName", "bridge-admin"), ("Version", "2010-05-08")]).await;
             let all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -209,13 +280,23 @@ impl S3 {
             AwsCreds { key: xml_tag(&key, "AccessKeyId").unwrap(), secret: xml_tag(&key, "SecretAccessKey").unwrap(), token: None }
         });
         let nginx = Nginx::start(&dir.path("nginx-s3"), tls, moto_port);
-        S3 { moto_port, nginx, admin: Arc::new(admin), ca: tls.ca.clone(), _moto: proc }
+        S3 {
+            moto_port,
+            nginx,
+            admin: Arc::new(admin),
+            ca: tls.ca.clone(),
+            _moto: proc,
+        }
     }
 }
 
 impl Store for S3 {
     fn template(&self) -> StoreTemplate {
-        StoreTemplate::S3 { bucket: BUCKET.into(), region: "us-east-1".into(), kms_key_id: None }
+        StoreTemplate::S3 {
+            bucket: BUCKET.into(),
+            region: "us-east-1".into(),
+            kms_key_id: None,
+        }
     }
 
     fn options(&self) -> Vec<(String, String)> {
@@ -223,7 +304,10 @@ impl Store for S3 {
             ("repo1-s3-endpoint".into(), "127.0.0.1".into()),
             ("repo1-storage-port".into(), self.nginx.port.to_string()),
             ("repo1-s3-uri-style".into(), "path".into()),
-            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+            (
+                "repo1-storage-ca-file".into(),
+                self.ca.display().to_string(),
+            ),
         ]
     }
 
@@ -237,17 +321,31 @@ impl Store for S3 {
                     port,
                     &admin,
                     "sts",
-                    &[("Action", "AssumeRole"), ("RoleArn", "arn:aws:iam::123456789012:role/bridge-restore"), ("RoleSessionName", &session), ("DurationSeconds", "3600"), ("Version", "2011-06-15")],
+                    &[
+                        ("Action", "AssumeRole"),
+                        ("RoleArn", "arn:aws:iam::123456789012:role/bridge-restore"),
+                        ("RoleSessionName", &session),
+                        ("DurationSeconds", "3600"),
+                        ("Version", "2011-06-15"),
+                    ],
                 )
                 .await?;
-                let get = |t: &str| xml_tag(&body, t).ok_or_else(|| format!("AssumeRole answer lacks {t}"));
-                let (key, secret, token) = (get("AccessKeyId")?, get("SecretAccessKey")?, get("SessionToken")?);
+                let get = |t: &str| {
+                    xml_tag(&body, t).ok_or_else(|| format!("AssumeRole answer lacks {t}"))
+                };
+                let (key, secret, token) = (
+                    get("AccessKeyId")?,
+                    get("SecretAccessKey")?,
+                    get("SessionToken")?,
+                );
                 let expire_key = key.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(req.lifetime);
                     ctl.expire(&expire_key);
                 });
-                let StoreTemplate::S3 { bucket, region, .. } = req.cluster.store else { return Err("not an s3 cluster".to_string()) };
+                let StoreTemplate::S3 { bucket, region, .. } = req.cluster.store else {
+                    return Err("not an s3 cluster".to_string());
+                };
                 Ok(Issued {
                     store: json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": null, "s3_region": region, "s3_token": token}),
                     secrets: vec![key, secret, token],
@@ -267,38 +365,72 @@ pub struct Azure {
 
 impl Azure {
     pub fn start(dir: &TestDir, tls: &Tls) -> Azure {
-        let azurite = tool(tools_dir().join("node_modules/.bin/azurite-blob"), "cd $TOOLS && npm install azurite");
+        let azurite = tool(
+            tools_dir().join("node_modules/.bin/azurite-blob"),
+            "cd $TOOLS && npm install azurite",
+        );
         let port = free_port();
         let data = dir.path("azurite");
         std::fs::create_dir_all(&data).unwrap();
         let mut proc = Proc::spawn(
             "azurite",
             Command::new(azurite)
-                .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--cert"])
+                .args([
+                    "--blobHost",
+                    "127.0.0.1",
+                    "--blobPort",
+                    &port.to_string(),
+                    "--cert",
+                ])
                 .arg(&tls.cert)
                 .arg("--key")
                 .arg(&tls.key)
                 .arg("--location")
                 .arg(&data)
-                .args(["--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent"]),
+                .args([
+                    "--disableTelemetry",
+                    "--skipApiVersionCheck",
+                    "--loose",
+                    "--silent",
+                ]),
             &dir.path("azurite.log"),
         );
         proc.wait_port(port);
-        let sas = sign::account_sas(AZURITE_ACCOUNT, AZURITE_KEY, OffsetDateTime::now_utc() + Duration::from_secs(600));
-        let url = format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}/{BUCKET}?restype=container&{sas}");
+        let sas = sign::account_sas(
+            AZURITE_ACCOUNT,
+            AZURITE_KEY,
+            OffsetDateTime::now_utc() + Duration::from_secs(600),
+        );
+        let url =
+            format!("https://127.0.0.1:{port}/{AZURITE_ACCOUNT}/{BUCKET}?restype=container&{sas}");
         let client = tls.client();
         let (status, body) = super::runtime().block_on(async {
-            let r = client.put(&url).header("x-ms-version", "2018-11-09").header("content-length", "0").send().await.unwrap();
+            let r = client
+                .put(&url)
+                .header("x-ms-version", "2018-11-09")
+                .header("content-length", "0")
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap_or_default())
         });
         assert_eq!(status, 201, "create container: {body}");
-        Azure { port, ca: tls.ca.clone(), _proc: proc }
+        Azure {
+            port,
+            ca: tls.ca.clone(),
+            _proc: proc,
+        }
     }
 }
 
 impl Store for Azure {
     fn template(&self) -> StoreTemplate {
-        StoreTemplate::Azure { account: AZURITE_ACCOUNT.into(), container: BUCKET.into(), key_type: "sas".into(), key: None }
+        StoreTemplate::Azure {
+            account: AZURITE_ACCOUNT.into(),
+            container: BUCKET.into(),
+            key_type: "sas".into(),
+            key: None,
+        }
     }
 
     fn options(&self) -> Vec<(String, String)> {
@@ -306,22 +438,46 @@ impl Store for Azure {
             ("repo1-azure-endpoint".into(), "127.0.0.1".into()),
             ("repo1-storage-port".into(), self.port.to_string()),
             ("repo1-azure-uri-style".into(), "path".into()),
-            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+            (
+                "repo1-storage-ca-file".into(),
+                self.ca.display().to_string(),
+            ),
         ]
     }
 
     fn issuer(&self) -> Issuer {
         Arc::new(move |req: IssueRequest| {
             Box::pin(async move {
-                let StoreTemplate::Azure { account, container, key_type, .. } = req.cluster.store else { return Err("not an azure cluster".to_string()) };
+                let StoreTemplate::Azure {
+                    account,
+                    container,
+                    key_type,
+                    ..
+                } = req.cluster.store
+                else {
+                    return Err("not an azure cluster".to_string());
+                };
                 let (key, secrets) = if key_type == "shared" {
                     (AZURITE_KEY.to_string(), vec![])
                 } else {
-                    let sas = sign::container_sas(&account, AZURITE_KEY, &container, "racwdl", OffsetDateTime::now_utc() + req.lifetime);
-                    let sig = sas.split('&').find_map(|p| p.strip_prefix("sig=")).unwrap_or_default().to_string();
+                    let sas = sign::container_sas(
+                        &account,
+                        AZURITE_KEY,
+                        &container,
+                        "racwdl",
+                        OffsetDateTime::now_utc() + req.lifetime,
+                    );
+                    let sig = sas
+                        .split('&')
+                        .find_map(|p| p.strip_prefix("sig="))
+                        .unwrap_or_default()
+                        .to_string();
                     (sas.clone(), vec![sas, sig])
                 };
-                Ok(Issued { store: json!({"azure_account": account, "azure_container": container, "azure_key": key, "azure_key_type": key_type}), secrets })
+                Ok(Issued {
+                    store: json!({"azure_account": account, "azure_container": container, "azure_key": key, "azure_key_type": key_type}),
+                    secrets,
+                })
             })
         })
     }
@@ -337,29 +493,54 @@ pub struct Gcs {
 
 impl Gcs {
     pub fn start(dir: &TestDir, tls: &Tls) -> Gcs {
-        let emu = tool(tools_dir().join("venv/bin/gcp-storage-emulator"), "$TOOLS/venv/bin/pip install gcp-storage-emulator");
+        let emu = tool(
+            tools_dir().join("venv/bin/gcp-storage-emulator"),
+            "$TOOLS/venv/bin/pip install gcp-storage-emulator",
+        );
         let port = free_port();
         let mut proc = Proc::spawn(
             "gcp-storage-emulator",
-            Command::new(emu).args(["start", "--host", "127.0.0.1", "--port", &port.to_string(), "--default-bucket", BUCKET, "--in-memory"]),
+            Command::new(emu).args([
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--default-bucket",
+                BUCKET,
+                "--in-memory",
+            ]),
             &dir.path("gcs.log"),
         );
         proc.wait_port(port);
         let nginx = Nginx::start(&dir.path("nginx-gcs"), tls, port);
-        Gcs { nginx, ca: tls.ca.clone(), _proc: proc }
+        Gcs {
+            nginx,
+            ca: tls.ca.clone(),
+            _proc: proc,
+        }
     }
 }
 
 impl Store for Gcs {
     fn template(&self) -> StoreTemplate {
-        StoreTemplate::Gcs { bucket: BUCKET.into(), credential: "token".into() }
+        StoreTemplate::Gcs {
+            bucket: BUCKET.into(),
+            credential: "token".into(),
+        }
     }
 
     fn options(&self) -> Vec<(String, String)> {
         vec![
             // pgBackRest ignores repo1-storage-port for GCS: the port goes in the endpoint.
-            ("repo1-gcs-endpoint".into(), format!("127.0.0.1:{}", self.nginx.port)),
-            ("repo1-storage-ca-file".into(), self.ca.display().to_string()),
+            (
+                "repo1-gcs-endpoint".into(),
+                format!("127.0.0.1:{}", self.nginx.port),
+            ),
+            (
+                "repo1-storage-ca-file".into(),
+                self.ca.display().to_string(),
+            ),
         ]
     }
 
@@ -367,7 +548,10 @@ impl Store for Gcs {
         Arc::new(move |_req: IssueRequest| {
             Box::pin(async move {
                 let tok = format!("ya29.e2e-{}", bridgerest::sim::new_eid());
-                Ok(Issued { store: json!({"gcs_bucket": BUCKET, "gcs_token": tok}), secrets: vec![tok] })
+                Ok(Issued {
+                    store: json!({"gcs_bucket": BUCKET, "gcs_token": tok}),
+                    secrets: vec![tok],
+                })
             })
         })
     }
