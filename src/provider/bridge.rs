@@ -270,39 +270,14 @@ impl BridgeClient {
                 request = request.header("Idempotency-Key", k);
             }
             let retry_left = attempt <= self.retries;
-            let resp = match request.send().await {
+            let (status, retry_after, header_rid, body) = match Self::exchange(request).await {
                 Ok(r) => r,
-                Err(e) if retry_left && (e.is_connect() || e.is_timeout() || e.is_request()) => {
+                Err(e)
+                    if retry_left
+                        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) =>
+                {
                     let wait = self.backoff(attempt);
                     tracing::warn!(%method, %url, attempt, wait_ms = wait.as_millis() as u64, error = %chain(&e), "request failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                Err(e) => {
-                    return Err(ApiError::Transport {
-                        req: req(&method, &url),
-                        attempts: attempt,
-                        detail: chain(&e),
-                    })
-                }
-            };
-            let status = resp.status();
-            let retry_after = resp
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let header_rid = resp
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = match resp.text().await {
-                Ok(b) => b,
-                Err(e) if retry_left => {
-                    let wait = self.backoff(attempt);
-                    tracing::warn!(%method, %url, attempt, error = %chain(&e), "reading the response failed; retrying");
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -366,6 +341,25 @@ impl BridgeClient {
                 },
             });
         }
+    }
+
+    /// One request and its whole answer: status, `Retry-After`, `X-Request-Id`, body.
+    async fn exchange(
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, Option<Duration>, Option<String>, String), reqwest::Error> {
+        let resp = request.send().await?;
+        let status = resp.status();
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = header(header::RETRY_AFTER)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let request_id = header(header::HeaderName::from_static("x-request-id"));
+        Ok((status, retry_after, request_id, resp.text().await?))
     }
 
     /// Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped at 30 s.
