@@ -164,6 +164,16 @@ fn empty_api_key_file_and_env() {
 }
 
 #[test]
+fn no_cluster_configured() {
+    let env = Env::new();
+    env.write_config(&[], "");
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 2);
+    assert!(run.error_line().contains("lists no [[cluster]]"), "{run:?}");
+    assert!(!env.out.exists());
+}
+
+#[test]
 fn no_key_configured_anywhere() {
     let env = Env::new();
     let cfg = env.base_config("").replace(

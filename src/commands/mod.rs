@@ -22,8 +22,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         .config
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
     match cli.command {
-        Command::Refresh => refresh::run(&load(&path)?).await,
-        Command::Render(a) => render::run(&load(&path)?, a).await,
+        Command::Refresh => refresh::run(&load_with_clusters(&path)?).await,
+        Command::Render(a) => render::run(&load_with_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Check => check::run(&path).await,
@@ -33,6 +33,18 @@ pub async fn run(cli: Cli) -> Result<Exit> {
 /// Loads and validates the config; any problem is a usage error (exit 2).
 pub fn load(path: &std::path::Path) -> Result<Config> {
     config::load(path).map_err(usage)
+}
+
+/// Like [`load`], for commands that act on the configured clusters: none is a usage error.
+fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
+    let cfg = load(path)?;
+    if cfg.clusters.is_empty() {
+        return Err(usage(anyhow::anyhow!(
+            "{} lists no [[cluster]]: add one per Crunchy Bridge cluster (see config/bridgerest.toml; `bridgerest clusters` lists their ids)",
+            path.display()
+        )));
+    }
+    Ok(cfg)
 }
 
 /// Like [`load`], but commands that need no cluster list work without a config file when
