@@ -19,7 +19,7 @@ fn pitr_round_trip(kind: Kind) {
         "repo1-type={}",
         match kind {
             Kind::S3 => "s3",
-            Kind::Azure => "azure",
+            Kind::Azure | Kind::AzureShared => "azure",
             Kind::Gcs => "gcs",
         }
     )));
@@ -118,4 +118,25 @@ fn expiry_s3() {
 #[test]
 fn expiry_azure_sas() {
     expiry(Kind::Azure, "AuthorizationFailure");
+}
+
+/// The shared-key form of an Azure token works against Azurite too.
+#[test]
+fn azure_shared_key() {
+    let mut w = World::new(Kind::AzureShared, 3600);
+    w.refresh();
+    let rendered = std::fs::read_to_string(w.confd.join("bridgerest.conf")).unwrap();
+    assert!(
+        rendered.contains("repo1-azure-key-type=shared\n"),
+        "{rendered}"
+    );
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    let (code, msg) = w.info_status();
+    assert_eq!(
+        (code, msg.contains("no valid backups")),
+        (2, true),
+        "shared key works: {msg}"
+    );
+    w.assert_no_secrets();
 }

@@ -144,7 +144,10 @@ impl Drop for Pg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     S3,
+    /// Azure with a container SAS per token.
     Azure,
+    /// Azure with the account's shared key.
+    AzureShared,
     Gcs,
 }
 
@@ -170,7 +173,8 @@ impl World {
         let tls = Tls::new(&dir.path("tls"));
         let store: Box<dyn Store> = match kind {
             Kind::S3 => Box::new(S3::start(&dir, &tls)),
-            Kind::Azure => Box::new(Azure::start(&dir, &tls)),
+            Kind::Azure => Box::new(Azure::start(&dir, &tls, "sas")),
+            Kind::AzureShared => Box::new(Azure::start(&dir, &tls, "shared")),
             Kind::Gcs => Box::new(Gcs::start(&dir, &tls)),
         };
         let state = SimState {

@@ -359,12 +359,13 @@ impl Store for S3 {
 
 pub struct Azure {
     pub port: u16,
+    key_type: &'static str,
     ca: PathBuf,
     _proc: Proc,
 }
 
 impl Azure {
-    pub fn start(dir: &TestDir, tls: &Tls) -> Azure {
+    pub fn start(dir: &TestDir, tls: &Tls, key_type: &'static str) -> Azure {
         let azurite = tool(
             tools_dir().join("node_modules/.bin/azurite-blob"),
             "cd $TOOLS && npm install azurite",
@@ -417,6 +418,7 @@ impl Azure {
         assert_eq!(status, 201, "create container: {body}");
         Azure {
             port,
+            key_type,
             ca: tls.ca.clone(),
             _proc: proc,
         }
@@ -428,7 +430,7 @@ impl Store for Azure {
         StoreTemplate::Azure {
             account: AZURITE_ACCOUNT.into(),
             container: BUCKET.into(),
-            key_type: "sas".into(),
+            key_type: self.key_type.into(),
             key: None,
         }
     }
