@@ -29,8 +29,7 @@ pub struct Outcome {
     pub kept: bool,
 }
 
-/// What a refresh did or would do.
-#[derive(Debug)]
+/// What a refresh did or would do. Holds credentials: Debug shows only the outcomes.
 pub struct Plan {
     pub outcomes: Vec<Outcome>,
     /// The file's new text (with secrets), if anything changed for the better.
@@ -39,6 +38,15 @@ pub struct Plan {
     pub redacted: Option<String>,
     side_files: Vec<render::SideFile>,
     existing: Option<String>,
+}
+
+impl std::fmt::Debug for Plan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plan")
+            .field("outcomes", &self.outcomes)
+            .field("changes", &self.text.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Plan {
