@@ -229,8 +229,8 @@ impl Sim {
         self
     }
 
-    /// Sets how long each new token of `cluster` works.
-    pub fn set_token_lifetime(&self, cluster: &str, secs: u64) {
+    /// Changes one cluster of the state (no-op for an unknown id).
+    fn update_cluster(&self, cluster: &str, f: impl FnOnce(&mut SimCluster)) {
         if let Some(c) = self
             .lock()
             .state
@@ -238,7 +238,7 @@ impl Sim {
             .iter_mut()
             .find(|c| c.id == cluster)
         {
-            c.token_lifetime_secs = secs;
+            f(c);
         }
     }
 
@@ -246,21 +246,9 @@ impl Sim {
         self.lock().state.faults = faults;
     }
 
-    pub fn set_latency(&self, ms: u64) {
-        self.lock().state.latency_ms = ms;
-    }
-
     /// Replaces a cluster's token answer with raw JSON (or back to normal with `None`).
     pub fn set_token_override(&self, cluster: &str, raw: Option<Value>) {
-        if let Some(c) = self
-            .lock()
-            .state
-            .clusters
-            .iter_mut()
-            .find(|c| c.id == cluster)
-        {
-            c.token_override = raw;
-        }
+        self.update_cluster(cluster, |c| c.token_override = raw);
     }
 
     /// Forgets a cluster (its endpoints then answer 404).
@@ -270,15 +258,7 @@ impl Sim {
 
     /// Changes a cluster's store (e.g. to hand out GCS service keys instead of tokens).
     pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
-        if let Some(c) = self
-            .lock()
-            .state
-            .clusters
-            .iter_mut()
-            .find(|c| c.id == cluster)
-        {
-            c.store = store;
-        }
+        self.update_cluster(cluster, |c| c.store = store);
     }
 
     pub fn stats(&self) -> Stats {

@@ -348,6 +348,16 @@ impl World {
         )
     }
 
+    /// Asserts `info` reads the repository: status 2 "no valid backups" (no backup taken yet).
+    pub fn assert_repo_readable(&self, what: &str) {
+        let (code, msg) = self.info_status();
+        assert_eq!(
+            (code, msg.contains("no valid backups")),
+            (2, true),
+            "{what}: {msg}"
+        );
+    }
+
     /// Inserts rows 1..=n in one transaction.
     pub fn insert(&self, from: i32, to: i32) {
         self.pg.psql(&format!(
