@@ -368,6 +368,19 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, [("x-request-id", rid)], axum::Json(body)).into_response()
 }
 
+/// A pgBackRest full-backup label for a start time, like `20261121-003313F`.
+fn backup_label(t: OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}F",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn now_rfc3339() -> String {
     OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -535,15 +548,7 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
                 ("PUT", ["actions", "start-backup"]) => {
                     let now = now_rfc3339();
                     let label = OffsetDateTime::now_utc();
-                    let name = format!(
-                        "{:04}{:02}{:02}-{:02}{:02}{:02}F",
-                        label.year(),
-                        label.month() as u8,
-                        label.day(),
-                        label.hour(),
-                        label.minute(),
-                        label.second()
-                    );
+                    let name = backup_label(label);
                     g.state.clusters[i].backups.push(json!({"name": name, "started_at": now, "finished_at": now, "lsn_start": "0/2000028", "lsn_stop": "0/2000100", "size_bytes": 31_000_000, "type": "full"}));
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
@@ -742,7 +747,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
             .map(|d| {
                 let start = now - time::Duration::days(7 - d) + time::Duration::minutes((seed % 50) as i64);
                 let stop = start + time::Duration::minutes(3);
-                let name = format!("{:04}{:02}{:02}-{:02}{:02}{:02}F", start.year(), start.month() as u8, start.day(), start.hour(), start.minute(), start.second());
+                let name = backup_label(start);
                 json!({"name": name, "started_at": start.format(&Rfc3339).unwrap_or_default(), "finished_at": stop.format(&Rfc3339).unwrap_or_default(),
                        "lsn_start": format!("{d}/9E000028"), "lsn_stop": format!("{d}/A0051F10"), "size_bytes": 1_852_406_161u64 + d as u64 * 1_000_000, "type": "full"})
             })
