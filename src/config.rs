@@ -36,6 +36,7 @@ struct RawApi {
     timeout: Option<String>,
     retries: Option<u32>,
     retry_base: Option<String>,
+    token_lifetime: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -48,6 +49,7 @@ struct RawPgbackrest {
     bin: Option<PathBuf>,
     main_config: Option<PathBuf>,
     include_path: Option<PathBuf>,
+    s3_key_type: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +91,8 @@ pub struct ApiConfig {
     pub retries: u32,
     /// First backoff delay; doubles each retry, with full jitter.
     pub retry_base: Duration,
+    /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
+    pub token_lifetime: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +107,20 @@ pub struct PgbackrestConfig {
     pub main_config: PathBuf,
     /// pgBackRest's include directory (read by `check` for clashing options).
     pub include_path: PathBuf,
+    /// How S3 credentials reach pgBackRest.
+    pub s3_key_type: S3KeyType,
+}
+
+/// `pgbackrest.s3_key_type`: static keys in the file, or pgBackRest (2.59+) running
+/// `bridgerest credential-process` whenever it needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3KeyType {
+    /// `repo1-s3-key`, `-key-secret`, `-token` in the file (every pgBackRest version).
+    Shared,
+    /// `repo1-s3-key-type=process`; refused if the installed pgBackRest is older than 2.59.
+    Process,
+    /// `process` when the installed pgBackRest is 2.59 or newer, else `shared`.
+    Auto,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +214,7 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
             raw.retry_base.as_deref(),
             Duration::from_millis(500),
         )?,
+        token_lifetime: token_lifetime(raw.token_lifetime.as_deref())?,
     })
 }
 
@@ -227,6 +246,17 @@ fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration
         Some(t) => humantime::parse_duration(t)
             .with_context(|| format!("{key} = \"{t}\" is not a duration (e.g. \"30s\", \"2m\")")),
     }
+}
+
+fn token_lifetime(text: Option<&str>) -> Result<Duration> {
+    let d = duration("api.token_lifetime", text, Duration::from_secs(3600))?;
+    if d < Duration::from_secs(1) {
+        bail!(
+            "api.token_lifetime = \"{}\": must be at least 1s",
+            text.unwrap_or_default()
+        );
+    }
+    Ok(d)
 }
 
 fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
@@ -265,7 +295,16 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
     let include_path = raw
         .include_path
         .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/conf.d"));
+    let s3_key_type = match raw.s3_key_type.as_deref() {
+        None | Some("shared") => S3KeyType::Shared,
+        Some("process") => S3KeyType::Process,
+        Some("auto") => S3KeyType::Auto,
+        Some(other) => bail!(
+            "pgbackrest.s3_key_type = \"{other}\": use \"shared\" (keys in the file), \"process\" (pgBackRest 2.59+ runs `bridgerest credential-process`) or \"auto\""
+        ),
+    };
     Ok(PgbackrestConfig {
+        s3_key_type,
         config,
         owner: raw.owner,
         group: raw.group,

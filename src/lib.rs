@@ -8,6 +8,8 @@
 //! - [`provider`]: the token, backup and cluster types, and the Crunchy Bridge API client.
 //! - [`render`]: pure: tokens → `pgbackrest.conf` text; merging with an existing file.
 //! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
+//! - [`restore`]: target and backup choice, data directory checks, the pgbackrest child process.
+//! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
 //! - [`fsutil`]: atomic writes with mode and owner, and the advisory lock.
 //! - [`pgbackrest`]: finding pgBackRest and reading other pgBackRest config files.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
@@ -19,8 +21,10 @@ pub mod exit;
 pub mod fsutil;
 pub mod pgbackrest;
 pub mod provider;
+pub mod recovery;
 pub mod refresh;
 pub mod render;
+pub mod restore;
 pub mod sim;
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.

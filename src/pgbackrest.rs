@@ -26,6 +26,19 @@ pub fn version(bin: &Path) -> Result<String> {
     }
 }
 
+/// Whether a version string like "2.45" or "2.59.1dev" is at least `(major, minor)`.
+pub fn version_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version.split('.').map(|p| {
+        p.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse::<u32>()
+            .unwrap_or(0)
+    });
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have >= (major, minor)
+}
+
 /// The files pgBackRest reads besides ours: the main config and `include_path/*.conf`.
 pub fn other_config_files(main: &Path, include: &Path, own: &Path) -> Vec<PathBuf> {
     let own = std::fs::canonicalize(own).unwrap_or_else(|_| own.to_path_buf());
@@ -91,4 +104,20 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String>
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(version_at_least("2.59", (2, 59)));
+        assert!(version_at_least("2.60.1", (2, 59)));
+        assert!(version_at_least("3.0", (2, 59)));
+        assert!(version_at_least("2.59dev", (2, 59)));
+        assert!(!version_at_least("2.45", (2, 59)));
+        assert!(!version_at_least("2.5", (2, 59)));
+        assert!(!version_at_least("garbage", (2, 59)));
+    }
 }

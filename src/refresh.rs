@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::config::{ClusterConfig, Config};
+use crate::config::{ClusterConfig, Config, S3KeyType};
 use crate::fsutil::{self, FileLock, Owner};
 use crate::provider::bridge::BridgeClient;
 use crate::render::{self, Mode, RenderError, Stanza};
@@ -60,9 +60,78 @@ impl Plan {
     }
 }
 
-/// Fetches every cluster's token (at most `api.concurrency` at once) and renders its stanza.
-/// The result is in config order.
-pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, String>> {
+/// What a refresh covers, and how it renders S3 credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only this cluster; the others' stanzas stay exactly as they are. `None`: every cluster.
+    pub only: Option<String>,
+    /// The `repo1-s3-process-cmd` argument vector for S3 stanzas; static keys when `None`.
+    pub s3_process_cmd: Option<Vec<String>>,
+}
+
+impl Scope {
+    /// Every configured cluster, with S3 credentials as `pgbackrest.s3_key_type` asks.
+    pub fn all(cfg: &Config) -> Result<Scope> {
+        Ok(Scope {
+            only: None,
+            s3_process_cmd: s3_process_cmd(cfg)?,
+        })
+    }
+
+    /// One cluster (which must be in `cfg.clusters`).
+    pub fn cluster(cfg: &Config, id: &str) -> Result<Scope> {
+        Ok(Scope {
+            only: Some(id.to_string()),
+            ..Scope::all(cfg)?
+        })
+    }
+
+    fn covers(&self, id: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == id)
+    }
+}
+
+/// The first pgBackRest release with `repo1-s3-key-type=process`.
+pub const S3_PROCESS_SINCE: (u32, u32) = (2, 59);
+
+/// Whether S3 stanzas name `bridgerest credential-process` instead of holding keys.
+fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
+    let want = match cfg.pgbackrest.s3_key_type {
+        S3KeyType::Shared => return Ok(None),
+        S3KeyType::Process => true,
+        S3KeyType::Auto => false,
+    };
+    let version = crate::pgbackrest::version(&cfg.pgbackrest.bin);
+    let supported = match &version {
+        Ok(v) => crate::pgbackrest::version_at_least(v, S3_PROCESS_SINCE),
+        Err(_) => false,
+    };
+    if !supported {
+        if want {
+            let have = match version {
+                Ok(v) => format!("the installed pgBackRest is {v}"),
+                Err(e) => format!("{e:#}"),
+            };
+            anyhow::bail!("pgbackrest.s3_key_type = \"process\" needs pgBackRest 2.59 or newer, but {have}: set s3_key_type = \"shared\" (or \"auto\") in {}", cfg.path.display());
+        }
+        return Ok(None);
+    }
+    let exe = std::env::current_exe()
+        .context("finding the bridgerest executable for repo1-s3-process-cmd")?;
+    Ok(Some(vec![
+        exe.to_string_lossy().into_owned(),
+        format!("--config={}", cfg.path.display()),
+        "credential-process".to_string(),
+    ]))
+}
+
+/// Fetches the token of every cluster in `scope` (at most `api.concurrency` at once) and
+/// renders its stanza. The result is in config order; `None` for a cluster outside the scope.
+pub async fn fetch(
+    cfg: &Config,
+    client: &BridgeClient,
+    scope: &Scope,
+) -> Vec<Option<Result<Stanza, String>>> {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
     let out_dir = cfg
         .pgbackrest
@@ -72,15 +141,21 @@ pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, St
         .unwrap_or_default();
     let mut set = JoinSet::new();
     for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
+        if !scope.covers(&cluster.id) {
+            continue;
+        }
         let (sem, client, out_dir) = (sem.clone(), client.clone(), out_dir.clone());
+        let s3_cmd = scope.s3_process_cmd.clone().map(|mut v| {
+            v.push(format!("--cluster={}", cluster.id));
+            v
+        });
         let span = tracing::info_span!("refresh", cluster = %cluster.id);
         set.spawn(
             async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client.create_backup_token(&cluster.id).await {
-                    Ok(token) => {
-                        render::stanza(&cluster, &token, &out_dir).map_err(|e| e.to_string())
-                    }
+                    Ok(token) => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
+                        .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 };
                 match &res {
@@ -102,14 +177,20 @@ pub async fn fetch(cfg: &Config, client: &BridgeClient) -> Vec<Result<Stanza, St
     }
     results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err("internal error: refresh task failed".into())))
+        .zip(&cfg.clusters)
+        .map(|(r, c)| {
+            scope
+                .covers(&c.id)
+                .then(|| r.unwrap_or_else(|| Err("internal error: refresh task failed".into())))
+        })
         .collect()
 }
 
-/// Composes the new file from fresh stanzas and the existing file. Pure.
+/// Composes the new file from fresh stanzas and the existing file. Pure. A cluster outside the
+/// fetch's scope (`None`) keeps its stanza as it is, without an outcome.
 pub fn compose(
     cfg: &Config,
-    fetched: Vec<Result<Stanza, String>>,
+    fetched: Vec<Option<Result<Stanza, String>>>,
     existing: Option<String>,
 ) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
@@ -124,6 +205,16 @@ pub fn compose(
     let mut kept: Vec<Stanza> = Vec::new();
     let mut by_name: HashMap<String, String> = HashMap::new(); // stanza name -> cluster id
     for (cluster, res) in cfg.clusters.iter().zip(fetched) {
+        let Some(res) = res else {
+            if let Some(p) = previous
+                .get(&cluster.id)
+                .filter(|p| !by_name.contains_key(&p.name))
+            {
+                by_name.insert(p.name.clone(), cluster.id.clone());
+                kept.push(p.clone());
+            }
+            continue;
+        };
         let res = res.and_then(|s| match by_name.get(&s.name) {
             Some(other) => Err(RenderError::StanzaClash {
                 stanza: s.name.clone(),
@@ -236,8 +327,9 @@ pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
     }
 }
 
-/// A full refresh: fetch, lock, compose against the file as it is now, write if changed.
-pub async fn run(cfg: &Config, client: &BridgeClient) -> Result<Plan> {
+/// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
+/// write if changed.
+pub async fn run(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let owner = Owner::resolve(
         cfg.pgbackrest.owner.as_deref(),
@@ -246,7 +338,7 @@ pub async fn run(cfg: &Config, client: &BridgeClient) -> Result<Plan> {
     if let Some(dir) = path.parent() {
         fsutil::check_dir_writable(dir).context("cannot write the pgBackRest config")?;
     }
-    let fetched = fetch(cfg, client).await;
+    let fetched = fetch(cfg, client, scope).await;
     let _lock = FileLock::acquire(path).await?;
     let existing = read_existing(cfg)?;
     let plan = compose(cfg, fetched, existing)?;

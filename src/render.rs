@@ -112,6 +112,8 @@ fn token_keys(store: &Store) -> &'static [&'static str] {
             "repo1-s3-key-secret",
             "repo1-s3-token",
             "repo1-s3-kms-key-id",
+            "repo1-s3-key-type",
+            "repo1-s3-process-cmd",
         ],
         Store::Azure(_) => &[
             "repo1-type",
@@ -132,11 +134,13 @@ fn token_keys(store: &Store) -> &'static [&'static str] {
 }
 
 /// Renders one cluster's stanza from its token: token-derived options, defaults the user may
-/// override (the S3 endpoint), then the cluster's own options.
+/// override (the S3 endpoint), then the cluster's own options. With `s3_process_cmd`, an S3
+/// stanza names that command (pgBackRest 2.59+ runs it for credentials) instead of holding keys.
 pub fn stanza(
     cluster: &ClusterConfig,
     token: &BackupToken,
     out_dir: &Path,
+    s3_process_cmd: Option<&[String]>,
 ) -> Result<Stanza, RenderError> {
     let name = cluster
         .stanza
@@ -165,9 +169,19 @@ pub fn stanza(
                     &format!("s3.{}.amazonaws.com", s.region),
                 );
             }
-            put("repo1-s3-key", s.key.expose_secret());
-            put("repo1-s3-key-secret", s.key_secret.expose_secret());
-            put("repo1-s3-token", s.token.expose_secret());
+            match s3_process_cmd {
+                Some(argv) => {
+                    put("repo1-s3-key-type", "process");
+                    for arg in argv {
+                        put("repo1-s3-process-cmd", arg);
+                    }
+                }
+                None => {
+                    put("repo1-s3-key", s.key.expose_secret());
+                    put("repo1-s3-key-secret", s.key_secret.expose_secret());
+                    put("repo1-s3-token", s.token.expose_secret());
+                }
+            }
             if let Some(kms) = &s.kms_key_id {
                 put("repo1-s3-kms-key-id", kms);
             }
@@ -442,7 +456,13 @@ mod tests {
 
     #[test]
     fn s3_stanza() {
-        let s = stanza(&cluster(&[]), &token(s3(Some("arn:aws:kms:key/1"))), out()).unwrap();
+        let s = stanza(
+            &cluster(&[]),
+            &token(s3(Some("arn:aws:kms:key/1"))),
+            out(),
+            None,
+        )
+        .unwrap();
         insta::assert_snapshot!(owned_file(
             std::slice::from_ref(&s),
             Path::new("/etc/bridgerest/bridgerest.toml"),
@@ -459,13 +479,38 @@ mod tests {
     }
 
     #[test]
+    fn s3_process_keys_name_the_command_not_the_keys() {
+        let argv: Vec<String> = [
+            "/usr/bin/bridgerest",
+            "--config=/etc/b.toml",
+            "credential-process",
+            "--cluster=2qc6yv2ztfcw7a7yoripu4zlsm",
+        ]
+        .map(String::from)
+        .to_vec();
+        let s = stanza(&cluster(&[]), &token(s3(None)), out(), Some(&argv)).unwrap();
+        let plain = owned_file(
+            std::slice::from_ref(&s),
+            Path::new("/etc/bridgerest/bridgerest.toml"),
+            false,
+        );
+        assert!(plain.contains("repo1-s3-key-type=process\nrepo1-s3-process-cmd=/usr/bin/bridgerest\nrepo1-s3-process-cmd=--config=/etc/b.toml\nrepo1-s3-process-cmd=credential-process\nrepo1-s3-process-cmd=--cluster=2qc6yv2ztfcw7a7yoripu4zlsm\n"), "{plain}");
+        for secret in ["AKIAEXAMPLEKEY", "s3-secret-value", "s3-session-token"] {
+            assert!(!plain.contains(secret), "{secret} rendered");
+        }
+        // Read back (the list option repeats) for the keep-last-good path.
+        let back = previous_stanzas(&plain).unwrap();
+        assert_eq!(back["rvf73a77ozfsvcttryebfrnlem"].entries, s.entries);
+    }
+
+    #[test]
     fn s3_endpoint_override_and_options() {
         let c = cluster(&[
             ("repo1-s3-endpoint", "127.0.0.1"),
             ("repo1-s3-uri-style", "path"),
             ("process-max", "4"),
         ]);
-        let s = stanza(&c, &token(s3(None)), out()).unwrap();
+        let s = stanza(&c, &token(s3(None)), out(), None).unwrap();
         insta::assert_snapshot!(owned_file(
             &[s],
             Path::new("/etc/bridgerest/bridgerest.toml"),
@@ -475,7 +520,7 @@ mod tests {
 
     #[test]
     fn azure_sas_and_shared() {
-        let sas = stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap();
+        let sas = stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out(), None).unwrap();
         insta::assert_snapshot!(owned_file(
             std::slice::from_ref(&sas),
             Path::new("/etc/bridgerest/bridgerest.toml"),
@@ -485,7 +530,13 @@ mod tests {
             "repo1-azure-key".into(),
             "se=2026-11-23T00%3A00%3A00Z&sp=rl&sig=abc%3D".into()
         )));
-        let shared = stanza(&cluster(&[]), &token(azure(AzureKeyType::Shared)), out()).unwrap();
+        let shared = stanza(
+            &cluster(&[]),
+            &token(azure(AzureKeyType::Shared)),
+            out(),
+            None,
+        )
+        .unwrap();
         assert!(shared
             .entries
             .contains(&("repo1-azure-key-type".into(), "shared".into())));
@@ -497,7 +548,7 @@ mod tests {
             bucket: "b".into(),
             credential: GcsCredential::Token("ya29.tok".to_string().into()),
         });
-        let s = stanza(&cluster(&[]), &token(tok), out()).unwrap();
+        let s = stanza(&cluster(&[]), &token(tok), out(), None).unwrap();
         insta::assert_snapshot!(owned_file(
             std::slice::from_ref(&s),
             Path::new("/etc/bridgerest/bridgerest.toml"),
@@ -510,7 +561,7 @@ mod tests {
             bucket: "b".into(),
             credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()),
         });
-        let s = stanza(&cluster(&[]), &token(key), out()).unwrap();
+        let s = stanza(&cluster(&[]), &token(key), out(), None).unwrap();
         let path = "/etc/pgbackrest/conf.d/2qc6yv2ztfcw7a7yoripu4zlsm.gcs-key.json";
         assert!(s.entries.contains(&("repo1-gcs-key".into(), path.into())));
         assert!(s
@@ -526,6 +577,7 @@ mod tests {
             &cluster(&[("repo1-s3-bucket", "other")]),
             &token(s3(None)),
             out(),
+            None,
         )
         .unwrap_err();
         assert_eq!(
@@ -543,11 +595,12 @@ mod tests {
             &cluster(&[("repo1-cipher-pass", "cipher-secret")]),
             &token(s3(None)),
             out(),
+            None,
         )
         .unwrap();
         let az = Stanza {
             name: "az".into(),
-            ..stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out()).unwrap()
+            ..stanza(&cluster(&[]), &token(azure(AzureKeyType::Sas)), out(), None).unwrap()
         };
         let text = owned_file(
             &[s3s, az],
@@ -573,6 +626,7 @@ mod tests {
             &cluster(&[("recovery-option", "a=b")]),
             &token(s3(None)),
             out(),
+            None,
         )
         .unwrap();
         let text = owned_file(
@@ -605,7 +659,7 @@ mod tests {
     #[test]
     fn merge_keeps_everything_the_user_wrote() {
         let existing = "# my settings\n[global]\nlog-level-console=info\nprocess-max=2\n\n[2qc6yv2ztfcw7a7yoripu4zlsm]\n# archive settings\narchive-async=y\nrepo1-s3-key=OLDKEY\nrepo1-azure-key=stale\npg1-path=/old\n\n[other]\npg1-path=/x\n";
-        let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
+        let s = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
         let merged = merged_file(existing, std::slice::from_ref(&s), &[], false).unwrap();
         insta::assert_snapshot!(merged_file(existing, std::slice::from_ref(&s), &[], true).unwrap());
         assert!(
@@ -620,7 +674,7 @@ mod tests {
     #[test]
     fn merge_appends_new_stanzas_and_marks_kept_ones() {
         let existing = "[global]\nprocess-max=2\n\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n";
-        let s = stanza(&cluster(&[]), &token(s3(None)), out()).unwrap();
+        let s = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
         let merged = merged_file(
             existing,
             &[s],

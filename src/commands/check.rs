@@ -94,12 +94,16 @@ pub async fn run(path: &Path) -> Result<Exit> {
         Err(e) => r.fail(e.to_string()),
     }
 
-    let fetched = refresh::fetch(&cfg, &client).await;
+    let scope = refresh::Scope::all(&cfg).unwrap_or_else(|e| {
+        r.fail(format!("{e:#}"));
+        refresh::Scope::default()
+    });
+    let fetched = refresh::fetch(&cfg, &client, &scope).await;
     let stanzas: Vec<_> = cfg
         .clusters
         .iter()
         .zip(fetched)
-        .filter_map(|(c, res)| match res {
+        .filter_map(|(c, res)| match res? {
             Ok(s) => {
                 r.ok(format!(
                     "cluster {}: backup token for stanza [{}] renders",

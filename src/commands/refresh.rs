@@ -6,7 +6,7 @@ use crate::refresh::{self, Outcome};
 
 pub async fn run(cfg: &Config) -> Result<Exit> {
     let client = super::client(cfg)?;
-    let plan = refresh::run(cfg, &client).await?;
+    let plan = refresh::run(cfg, &client, &refresh::Scope::all(cfg)?).await?;
     print!("{}", outcome_lines(&plan.outcomes));
     print_errors(&plan.outcomes);
     Ok(match (plan.failed(), plan.outcomes.len()) {

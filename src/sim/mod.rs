@@ -257,6 +257,12 @@ impl Sim {
     }
 
     /// Changes a cluster's store (e.g. to hand out GCS service keys instead of tokens).
+    /// Replaces a cluster's backup list (the API's objects, oldest first), e.g. with the
+    /// backups a real pgBackRest repository holds.
+    pub fn set_backups(&self, cluster: &str, backups: Vec<Value>) {
+        self.update_cluster(cluster, |c| c.backups = backups);
+    }
+
     pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
         self.update_cluster(cluster, |c| c.store = store);
     }
