@@ -49,10 +49,86 @@ pub enum Command {
     Clusters(ListArgs),
     /// List a cluster's backups (every page).
     Backups(BackupsArgs),
+    /// Restore a cluster to a point in time (also `bridgerest --restore`).
+    ///
+    /// Checks the target against the cluster's backups, picks the newest backup that finished
+    /// before it, refreshes the stanza's credentials and runs `pgbackrest restore` with that
+    /// backup (`--set`). If the store refuses the credentials part way (they expired), fetches
+    /// new ones and runs it again with --delta, keeping the files already restored. With
+    /// --start, starts PostgreSQL and follows its recovery to the target.
+    #[command(long_flag = "restore")]
+    Restore(RestoreArgs),
+    /// Print a cluster's S3 credentials as AWS credential-process JSON.
+    ///
+    /// pgBackRest 2.59+ runs this itself when pgbackrest.s3_key_type is "process" (or "auto");
+    /// the output holds secrets and is meant for it, not for a terminal. Reuses the last
+    /// token while more than 10 minutes of api.token_lifetime remain.
+    CredentialProcess(CredentialArgs),
     /// Check the configuration, the API key, the output directory and pgBackRest.
     ///
     /// Each problem is printed on its own line with what to do. Exit code 0 only if all pass.
     Check,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["target_time", "target"])))]
+pub struct RestoreArgs {
+    /// The cluster's ID (see `bridgerest clusters`).
+    #[arg(long, value_name = "ID")]
+    pub cluster: String,
+    /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
+    /// (UTC when no zone is given).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub target_time: Option<time::OffsetDateTime>,
+    /// `latest` (the end of the archived WAL) or a time, as for --target-time.
+    #[arg(long, value_name = "latest|TIME", value_parser = crate::restore::parse_target)]
+    pub target: Option<crate::restore::Target>,
+    /// What PostgreSQL does at the target time.
+    #[arg(long, value_enum, default_value = "promote")]
+    pub target_action: crate::restore::TargetAction,
+    /// The data directory to restore into [default: the cluster's pg1_path in the config].
+    #[arg(long, value_name = "DIR")]
+    pub pg1_path: Option<PathBuf>,
+    /// Restore over a non-empty directory, keeping files that match the backup.
+    #[arg(long)]
+    pub delta: bool,
+    /// Restore over a non-empty directory, overwriting it.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the plan and the pgbackrest command, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// pgBackRest's --process-max [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub process_max: Option<u32>,
+    /// Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else
+    /// postgres; otherwise the current user].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Runs of pgbackrest restore in all, when the store refuses the credentials.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+    /// Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered,
+    /// keeping the credentials fresh meanwhile.
+    #[arg(long)]
+    pub start: bool,
+    /// With --start: a setting for the restored server (e.g. port=5433); repeatable.
+    #[arg(long = "pg-option", value_name = "NAME=VALUE", requires = "start")]
+    pub pg_options: Vec<String>,
+    /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
+}
+
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    crate::restore::parse_time(s)
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    /// The cluster's ID (an S3 cluster of the config).
+    #[arg(long, value_name = "ID")]
+    pub cluster: String,
 }
 
 #[derive(Debug, Args)]

@@ -4,12 +4,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use bridgerest::cli::Cli;
+use bridgerest::cli::{Cli, Command};
 use bridgerest::exit::{code_of, Exit};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // A restore is long: say what it does (attempts, refreshes, progress) without -v.
+    let restore = matches!(cli.command, Command::Restore(_));
+    init_logging(cli.verbose + u8::from(restore));
     bridgerest::init_tls();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,1 +1,201 @@
-//! placeholder
+//! After a restore: start the restored PostgreSQL (as the data directory's user, in its own
+//! session so it outlives bridgerest), keep the stanza's credentials fresh while it replays WAL
+//! (each `archive-get` reads the config file afresh), and wait until recovery ends.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::Config;
+use crate::provider::bridge::BridgeClient;
+use crate::refresh;
+use crate::restore::{RunAs, TargetAction};
+
+/// Where PostgreSQL's programs are: `--pg-bin`, else Debian's directory for the data
+/// directory's major version (`PG_VERSION`), else the `PATH`.
+pub fn bin_dir(data: &Path, flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(f) = flag {
+        return Some(f.to_path_buf());
+    }
+    let major = std::fs::read_to_string(data.join("PG_VERSION")).ok()?;
+    let dir = PathBuf::from(format!("/usr/lib/postgresql/{}/bin", major.trim()));
+    dir.join("postgres").exists().then_some(dir)
+}
+
+fn program(dir: Option<&Path>, name: &str) -> PathBuf {
+    dir.map_or_else(|| PathBuf::from(name), |d| d.join(name))
+}
+
+/// The log file PostgreSQL's output goes to when bridgerest starts it.
+pub fn log_path(data: &Path) -> PathBuf {
+    data.join("bridgerest-postgres.log")
+}
+
+/// The command a user runs to start the restored cluster by hand.
+pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
+    let mut argv = Vec::new();
+    if nix::unistd::Uid::effective() != user.uid {
+        argv.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
+    }
+    argv.extend([
+        program(bin, "pg_ctl").to_string_lossy().into_owned(),
+        "-D".into(),
+        data.to_string_lossy().into_owned(),
+        "-l".into(),
+        log_path(data).to_string_lossy().into_owned(),
+        "-o".into(),
+        "-c archive_mode=off".into(),
+        "start".into(),
+    ]);
+    argv
+}
+
+/// How recovery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// promoted, paused, or shut down.
+    pub state: &'static str,
+    /// The commit time of the last replayed transaction.
+    pub replayed_to: Option<String>,
+    /// The last replayed WAL location.
+    pub lsn: Option<String>,
+}
+
+pub struct Follow<'a> {
+    pub data: &'a Path,
+    pub user: &'a RunAs,
+    pub bin: Option<&'a Path>,
+    /// `NAME=VALUE` settings for the restored server (after `archive_mode=off`).
+    pub options: &'a [String],
+    pub action: TargetAction,
+    pub cfg: &'a Config,
+    pub client: &'a BridgeClient,
+    pub cluster: &'a str,
+}
+
+/// Starts PostgreSQL on the restored data directory and follows its recovery.
+pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
+    let log = log_path(f.data);
+    let file = open_log(&log, f.user)?;
+    let mut cmd = tokio::process::Command::new(program(f.bin, "postgres"));
+    cmd.arg("-D").arg(f.data).args(["-c", "archive_mode=off"]);
+    for o in f.options {
+        cmd.arg("-c").arg(o);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(
+            file.try_clone()
+                .context("duplicating the log file handle")?,
+        )
+        .stderr(file);
+    f.user.apply(&mut cmd, true);
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "cannot start {}: install PostgreSQL's server package or pass --pg-bin",
+            program(f.bin, "postgres").display()
+        )
+    })?;
+    tracing::info!(log = %log.display(), pid = child.id().unwrap_or(0), "PostgreSQL started; following its recovery");
+    let every = (f.cfg.api.token_lifetime / 2).max(Duration::from_secs(1));
+    let mut next_refresh = tokio::time::Instant::now() + every;
+    let scope = refresh::Scope::cluster(f.cfg, f.cluster)?;
+    loop {
+        if let Some(status) = child.try_wait().context("checking on PostgreSQL")? {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if f.action == TargetAction::Shutdown && text.contains("shutdown at recovery target") {
+                return Ok(Recovered {
+                    state: "shut down at the target",
+                    replayed_to: None,
+                    lsn: None,
+                });
+            }
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            bail!(
+                "PostgreSQL exited during recovery ({status}); the end of {}:\n{}",
+                log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        if tokio::time::Instant::now() >= next_refresh {
+            match refresh::run(f.cfg, f.client, &scope).await {
+                Ok(plan) => match plan.outcomes.iter().find_map(|o| o.error.as_ref()) {
+                    None => {
+                        tracing::info!(cluster = f.cluster, "credentials refreshed during recovery")
+                    }
+                    Some(e) => {
+                        tracing::warn!(cluster = f.cluster, error = %e, "refresh during recovery failed; the last good stanza stays")
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(cluster = f.cluster, error = %format!("{e:#}"), "refresh during recovery failed")
+                }
+            }
+            next_refresh = tokio::time::Instant::now() + every;
+        }
+        if let Some(r) = poll(f.data, f.user, f.bin).await {
+            return Ok(r);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    if nix::unistd::Uid::effective() != user.uid {
+        nix::unistd::fchown(&file, Some(user.uid), Some(user.gid))
+            .with_context(|| format!("giving {} to {}", path.display(), user.name))?;
+    }
+    Ok(file)
+}
+
+/// Asks the server where recovery is; `Some` once it has ended (promoted or paused).
+async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Recovered> {
+    let pid = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = pid.lines().collect();
+    let port = lines.get(3)?.trim();
+    let host = match lines.get(4).map(|s| s.trim()) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => lines.get(5)?.trim().to_string(),
+    };
+    let sql = "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp()";
+    let mut cmd = tokio::process::Command::new(program(bin, "psql"));
+    cmd.args([
+        "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
+    ])
+    .stdin(Stdio::null())
+    .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
+        .await
+        .ok()?
+        .ok()?;
+    if !out.status.success() {
+        return None; // not accepting connections yet
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.trim().split('|').collect();
+    let field = |i: usize| {
+        f.get(i)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let state = match (f.first().copied(), f.get(1).copied()) {
+        (Some("f"), _) => "promoted",
+        (Some("t"), Some("paused")) => "paused at the target",
+        _ => return None,
+    };
+    Some(Recovered {
+        state,
+        replayed_to: field(3),
+        lsn: field(2),
+    })
+}

@@ -267,20 +267,29 @@ impl RunAs {
         RunAs::lookup(&user.name)
     }
 
-    /// Makes `cmd` run as this user (from root): groups, gid, uid, in the child before exec.
-    pub fn apply(&self, cmd: &mut tokio::process::Command) {
-        if Uid::effective() == self.uid {
+    /// Makes `cmd` run as this user (from root: groups, gid, uid, set in the child before
+    /// exec), and with `new_session` in a session of its own (so it outlives bridgerest).
+    pub fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
+        let switch = Uid::effective() != self.uid;
+        if !switch && !new_session {
             return;
         }
         let (uid, gid, groups) = (self.uid, self.gid, self.groups.clone());
-        cmd.current_dir("/");
+        if switch {
+            cmd.current_dir("/");
+        }
         // SAFETY: only async-signal-safe system calls run between fork and exec; the group
         // list was built before the fork.
         unsafe {
             cmd.pre_exec(move || {
-                nix::unistd::setgroups(&groups)?;
-                nix::unistd::setgid(gid)?;
-                nix::unistd::setuid(uid)?;
+                if new_session {
+                    nix::unistd::setsid()?;
+                }
+                if switch {
+                    nix::unistd::setgroups(&groups)?;
+                    nix::unistd::setgid(gid)?;
+                    nix::unistd::setuid(uid)?;
+                }
                 Ok(())
             });
         }
@@ -671,7 +680,7 @@ pub async fn run_pgbackrest(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    user.apply(&mut cmd);
+    user.apply(&mut cmd, false);
     let mut child = cmd.spawn().with_context(|| {
         format!(
             "cannot run {bin}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin"

@@ -4,8 +4,10 @@
 pub mod backups;
 pub mod check;
 pub mod clusters;
+pub mod credential;
 pub mod refresh;
 pub mod render;
+pub mod restore;
 
 use std::path::PathBuf;
 
@@ -26,6 +28,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Render(a) => render::run(&load_with_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
+        Command::Restore(a) => restore::run(&path, a).await,
+        Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
         Command::Check => check::run(&path).await,
     }
 }

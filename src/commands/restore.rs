@@ -1,0 +1,312 @@
+//! `bridgerest restore`: check the target, choose the backup, check the data directory, print
+//! the plan; then refresh the credentials, run pgbackrest (again with --delta when the store
+//! refuses expired credentials), and optionally start PostgreSQL and follow its recovery.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use time::OffsetDateTime;
+
+use crate::cli::RestoreArgs;
+use crate::config::{self, ClusterConfig, Config};
+use crate::exit::{usage, Exit};
+use crate::provider::bridge::BridgeClient;
+use crate::recovery::{self, Follow};
+use crate::refresh::{self, Scope};
+use crate::render;
+use crate::restore::{self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction};
+
+pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
+    let mut cfg = super::load(path)?;
+    let id = args.cluster.clone();
+    if !config::is_eid(&id) {
+        return Err(usage(anyhow!(
+            "--cluster {id:?} is not a Crunchy Bridge cluster id (26 lowercase letters and digits): see `bridgerest clusters`"
+        )));
+    }
+    let target = match (args.target_time, args.target) {
+        (Some(t), _) => Target::Time(t),
+        (None, Some(t)) => t,
+        (None, None) => return Err(usage(anyhow!("give --target-time TIME or --target latest"))),
+    };
+    if target == Target::Latest && args.target_action != TargetAction::Promote {
+        return Err(usage(anyhow!(
+            "--target-action {} applies to a target time; --target latest always ends recovery at the end of the archived WAL and promotes",
+            args.target_action.as_str()
+        )));
+    }
+    let pg1 = data_dir(&mut cfg, &id, args.pg1_path.as_deref())?;
+    let user = run_as(&cfg, args.user.as_deref())?;
+    let client = super::client(&cfg)?;
+
+    // Check the target against the cluster's backups before anything is touched.
+    let (status, backups) = tokio::try_join!(client.cluster_status(&id), client.list_backups(&id))?;
+    let now = OffsetDateTime::now_utc();
+    let backup = restore::choose(&id, target, status.oldest_backup_at, &backups, now)
+        .map_err(|e| usage(anyhow!(e)))?
+        .clone();
+    let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
+
+    let stanza = if args.dry_run {
+        planned_stanza(&cfg, &client, &id).await?
+    } else {
+        if state == DirState::Missing {
+            create_dir(&pg1, &user)?;
+        }
+        refresh_cluster(&cfg, &client, &id).await?
+    };
+    let mut inv = Invocation {
+        bin: cfg.pgbackrest.bin.clone(),
+        main_config: cfg.pgbackrest.main_config.clone(),
+        include_path: cfg.pgbackrest.include_path.clone(),
+        stanza: stanza.clone(),
+        pg1_path: pg1.clone(),
+        set: restore::set_label(&backup.name).to_string(),
+        target,
+        action: args.target_action,
+        process_max: args
+            .process_max
+            .map(|n| n as usize)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        delta: args.delta,
+        force: args.force,
+    };
+    let when = match target {
+        Target::Time(t) => format!(
+            "{}, then {}",
+            restore::pgbackrest_time(t),
+            args.target_action.as_str()
+        ),
+        Target::Latest => "latest (the end of the archived WAL), then promote".to_string(),
+    };
+    let mut plan = String::new();
+    plan.push_str(&format!("cluster:   {id} (stanza {stanza})\n"));
+    plan.push_str(&format!("target:    {when}\n"));
+    plan.push_str(&format!(
+        "backup:    {} ({}), finished {}, {}\n",
+        backup.name,
+        backup
+            .kind
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("type not given"),
+        restore::show_time(backup.finished_at),
+        backup
+            .size_bytes
+            .map_or_else(|| "size not given".to_string(), size)
+    ));
+    plan.push_str(&format!(
+        "data dir:  {} ({state}), as {}\n",
+        pg1.display(),
+        user.name
+    ));
+    plan.push_str(&format!("command:   {}\n", inv.shown()));
+    print!("{plan}");
+    if args.dry_run {
+        return Ok(Exit::Success);
+    }
+
+    let mut progress = Progress::new(std::io::stderr().is_terminal());
+    let mut redactor = secrets(&cfg)?;
+    let max = args.attempts;
+    for attempt in 1..=max {
+        tracing::info!(
+            attempt,
+            of = max,
+            delta = inv.delta,
+            "running pgbackrest restore"
+        );
+        let res = restore::run_pgbackrest(&inv.argv(), &user, &mut progress, &redactor).await?;
+        if res.ok() {
+            break;
+        }
+        match res.refusal {
+            Some(why) if attempt < max => {
+                tracing::warn!(
+                    "attempt {attempt} of {max}: the store refused the credentials ({why}) at {:.1}%: fetching a new token, then running again with --delta (files already restored are kept)",
+                    res.percent
+                );
+                refresh_cluster(&cfg, &client, &id).await?;
+                redactor = secrets(&cfg)?;
+                inv.delta = true;
+            }
+            Some(why) => {
+                progress.finish();
+                bail!(
+                    "pgbackrest restore failed {max} times; the store still refuses fresh credentials ({why}): {}",
+                    res.describe()
+                )
+            }
+            None => {
+                progress.finish();
+                bail!(
+                    "pgbackrest restore failed ({}); see pgBackRest's log for details (only a refusal of the credentials is retried)",
+                    res.describe()
+                )
+            }
+        }
+    }
+    progress.finish();
+    println!("restored:  {} into {}", inv.set, pg1.display());
+
+    let bin = recovery::bin_dir(&pg1, args.pg_bin.as_deref());
+    if !args.start {
+        let cmd = recovery::start_command(&pg1, &user, bin.as_deref());
+        println!(
+            "next:      check port and other settings in {}/postgresql.conf, then start it (or run again with --start):\n  {}",
+            pg1.display(),
+            restore::shell_line(&cmd)
+        );
+        return Ok(Exit::Success);
+    }
+    let done = recovery::start_and_follow(Follow {
+        data: &pg1,
+        user: &user,
+        bin: bin.as_deref(),
+        options: &args.pg_options,
+        action: args.target_action,
+        cfg: &cfg,
+        client: &client,
+        cluster: &id,
+    })
+    .await?;
+    println!("recovery:  {}", done.state);
+    if let Some(t) = &done.replayed_to {
+        println!("recovered to: {t} (last replayed transaction)");
+    }
+    if let Some(lsn) = &done.lsn {
+        println!("last replayed LSN: {lsn}");
+    }
+    Ok(Exit::Success)
+}
+
+/// The data directory (absolute), and the cluster in `cfg` (added for this run if the config
+/// does not list it, which needs --pg1-path).
+fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Result<PathBuf> {
+    let configured = cfg
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.pg1_path.clone());
+    let dir = match (flag, configured) {
+        (Some(f), _) => f.to_path_buf(),
+        (None, Some(c)) => c,
+        (None, None) => {
+            return Err(usage(anyhow!(
+                "cluster {id} is not in {}: pass --pg1-path DIR, or add a [[cluster]] for it",
+                cfg.path.display()
+            )))
+        }
+    };
+    let dir = std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))?;
+    if !cfg.clusters.iter().any(|c| c.id == id) {
+        tracing::warn!(cluster = id, "not in the config: its stanza is written for this restore, but `bridgerest refresh` and the daemon will not keep it fresh; add a [[cluster]] for it");
+        cfg.clusters.push(ClusterConfig {
+            id: id.to_string(),
+            pg1_path: dir.clone(),
+            stanza: None,
+            options: Default::default(),
+        });
+    }
+    Ok(dir)
+}
+
+/// Who runs pgBackRest and PostgreSQL.
+fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
+    let root = nix::unistd::Uid::effective().is_root();
+    let user = match flag {
+        Some(u) => RunAs::lookup(u).map_err(usage)?,
+        None if root => RunAs::lookup(cfg.pgbackrest.owner.as_deref().unwrap_or("postgres"))?,
+        None => RunAs::current()?,
+    };
+    if !root && user.uid != nix::unistd::Uid::effective() {
+        return Err(usage(anyhow!(
+            "--user {}: only root can run pgBackRest as another user; run bridgerest as {} instead",
+            user.name,
+            user.name
+        )));
+    }
+    Ok(user)
+}
+
+fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    if nix::unistd::Uid::effective() != user.uid {
+        nix::unistd::chown(dir, Some(user.uid), Some(user.gid))
+            .with_context(|| format!("giving {} to {}", dir.display(), user.name))?;
+    }
+    Ok(())
+}
+
+/// The stanza a restore will use, without writing anything: the configured name, the one in
+/// the file bridgerest wrote, or the one a fresh token names.
+async fn planned_stanza(cfg: &Config, client: &BridgeClient, id: &str) -> Result<String> {
+    if let Some(s) = cfg
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        .and_then(|c| c.stanza.clone())
+    {
+        return Ok(s);
+    }
+    if let Some(text) = refresh::read_existing(cfg)? {
+        if let Ok(prev) = render::previous_stanzas(&text) {
+            if let Some(s) = prev.get(id) {
+                return Ok(s.name.clone());
+            }
+        }
+    }
+    Ok(client.create_backup_token(id).await?.stanza)
+}
+
+/// Refreshes one cluster's stanza; its name, or the reason there are no credentials.
+async fn refresh_cluster(cfg: &Config, client: &BridgeClient, id: &str) -> Result<String> {
+    let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
+    let outcome = plan
+        .outcomes
+        .iter()
+        .find(|o| o.cluster_id == id)
+        .context("internal error: the refresh did not cover the cluster")?;
+    if let Some(e) = &outcome.error {
+        bail!("cannot get credentials for cluster {id}: {e}");
+    }
+    tracing::info!(cluster = id, path = %cfg.pgbackrest.config.display(), "credentials refreshed");
+    Ok(outcome.stanza.clone().unwrap_or_default())
+}
+
+/// Every credential in the file bridgerest wrote, so none of pgBackRest's output shows one.
+fn secrets(cfg: &Config) -> Result<Redactor> {
+    let text = refresh::read_existing(cfg)?.unwrap_or_default();
+    let stanzas = render::previous_stanzas(&text).unwrap_or_default();
+    Ok(Redactor::new(stanzas.into_values().flat_map(|s| {
+        s.entries
+            .into_iter()
+            .filter(|(k, _)| render::is_secret_key(k))
+            .flat_map(|(_, v)| {
+                let bare = v.strip_prefix("Bearer ").map(str::to_string);
+                std::iter::once(v).chain(bare)
+            })
+            .collect::<Vec<_>>()
+    })))
+}
+
+/// Bytes for people: 1.7 GiB.
+fn size(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
