@@ -135,7 +135,7 @@ pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
             next_refresh = tokio::time::Instant::now() + every;
         }
         if let Some(r) = poll(f.data, f.user, f.bin).await {
-            return Ok(r);
+            return r;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -156,8 +156,9 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
     Ok(file)
 }
 
-/// Asks the server where recovery is; `Some` once it has ended (promoted or paused).
-async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Recovered> {
+/// Asks the server where recovery is; `Some` once it has ended (promoted or paused), or when
+/// the question itself fails (not merely because the server does not accept connections yet).
+async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Recovered>> {
     let pid = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
     let lines: Vec<&str> = pid.lines().collect();
     let port = lines.get(3)?.trim();
@@ -165,7 +166,8 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Recovered
         Some(s) if !s.is_empty() => s.to_string(),
         _ => lines.get(5)?.trim().to_string(),
     };
-    let sql = "SELECT pg_is_in_recovery(), pg_get_wal_replay_pause_state(), pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp()";
+    // pg_get_wal_replay_pause_state() is an error once recovery has ended.
+    let sql = "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END, pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp()";
     let mut cmd = tokio::process::Command::new(program(bin, "psql"));
     cmd.args([
         "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
@@ -178,6 +180,13 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Recovered
         .ok()?
         .ok()?;
     if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("ERROR:") {
+            return Some(Err(anyhow::anyhow!(
+                "asking PostgreSQL about its recovery failed: {}",
+                err.trim()
+            )));
+        }
         return None; // not accepting connections yet
     }
     let text = String::from_utf8_lossy(&out.stdout);
@@ -193,9 +202,9 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Recovered
         (Some("t"), Some("paused")) => "paused at the target",
         _ => return None,
     };
-    Some(Recovered {
+    Some(Ok(Recovered {
         state,
         replayed_to: field(3),
         lsn: field(2),
-    })
+    }))
 }

@@ -504,7 +504,7 @@ pub fn shell_line(argv: &[String]) -> String {
 }
 
 /// What in pgBackRest's output says the object store refused the credentials: the store's error
-/// codes, and the HTTP statuses pgBackRest reports them with.
+/// codes (most telling first), then the HTTP statuses pgBackRest reports them with.
 const REFUSALS: &[&str] = &[
     "ExpiredToken",
     "InvalidAccessKeyId",
@@ -518,6 +518,11 @@ const REFUSALS: &[&str] = &[
     "failed with 403",
     "failed with 400",
 ];
+
+/// Whether a refusal is only an HTTP status (a store's error code says more).
+fn is_status(refusal: &str) -> bool {
+    refusal.starts_with("failed with")
+}
 
 /// The refusal a line of pgBackRest output reports, if any.
 pub fn refusal(line: &str) -> Option<&'static str> {
@@ -587,6 +592,8 @@ pub enum Progress {
     Log {
         last: Option<Instant>,
         every: Duration,
+        /// 100% has been logged (this run).
+        done: bool,
     },
 }
 
@@ -604,6 +611,7 @@ impl Progress {
             Progress::Log {
                 last: None,
                 every: Duration::from_secs(5),
+                done: false,
             }
         }
     }
@@ -611,10 +619,12 @@ impl Progress {
     fn update(&mut self, pct: f64) {
         match self {
             Progress::Bar(b) => b.set_position((pct * 100.0) as u64),
-            Progress::Log { last, every } => {
-                if last.is_none_or(|l| l.elapsed() >= *every) || pct >= 100.0 {
+            Progress::Log { last, every, done } => {
+                let finished = pct >= 100.0;
+                if !*done && (finished || last.is_none_or(|l| l.elapsed() >= *every)) {
                     tracing::info!("restore {pct:.1}% done");
                     *last = Some(Instant::now());
+                    *done = finished;
                 }
             }
         }
@@ -694,6 +704,9 @@ pub async fn run_pgbackrest(
         tokio::spawn(forward_lines(BufReader::new(err), tx.clone()));
     }
     drop(tx);
+    if let Progress::Log { done, .. } = progress {
+        *done = false;
+    }
     let mut res = RunResult::default();
     while let Some(line) = rx.recv().await {
         if let Some(p) = progress_percent(&line) {
@@ -701,8 +714,13 @@ pub async fn run_pgbackrest(
             progress.update(p);
             continue;
         }
-        if res.refusal.is_none() {
-            res.refusal = refusal(&line);
+        // Keep the store's error code over the bare HTTP status that precedes it.
+        if res.refusal.is_none_or(is_status) {
+            if let Some(r) = refusal(&line) {
+                if res.refusal.is_none() || !is_status(r) {
+                    res.refusal = Some(r);
+                }
+            }
         }
         let shown = redactor.apply(&line);
         if line.contains("ERROR:") {

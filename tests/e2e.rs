@@ -6,11 +6,14 @@
 
 mod support;
 
+use std::path::Path;
 use std::time::Duration;
 
-use support::pg::{Kind, Pg, World};
+use support::free_port;
+use support::pg::{Kind, Pg, World, CLUSTER};
 
-/// Backup, then restore to a time between two batches of rows: exactly the first batch is back.
+/// Backup, then `bridgerest restore --start` to a time between two batches of rows: exactly
+/// the first batch is back, and recovery is reported.
 fn pitr_round_trip(kind: Kind) {
     let mut w = World::new(kind, 3600);
     w.refresh();
@@ -28,9 +31,42 @@ fn pitr_round_trip(kind: Kind) {
     w.pgbackrest_ok(&["check"]);
     w.pg.psql("CREATE TABLE restore_check (i int)");
     w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+
+    let restored = w.new_data_dir("restored");
+    let port = free_port();
+    let args = restore_args(&w, &target, &restored, port, &[]);
+    let (code, out, err) = w.bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "bridgerest restore failed:\n{out}{err}");
+    let copy = Pg::adopt(
+        &restored,
+        &w.pg.sock,
+        port,
+        &restored.join("bridgerest-postgres.log"),
+    );
+    assert_eq!(
+        copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"),
+        "100|1|100",
+        "restore to {target}"
+    );
+    for line in [
+        "recovery:  promoted\n",
+        "recovered to: ",
+        "last replayed LSN: ",
+        " --set=",
+        "restored:  ",
+    ] {
+        assert!(out.contains(line), "{line:?} missing from:\n{out}");
+    }
+    assert!(err.contains("credentials refreshed"), "{err}");
+    w.assert_no_secrets();
+}
+
+/// Inserts rows 1..=100, then (after a whole second, as pgBackRest compares backup stop times
+/// in seconds) takes the target time, then rows 101..=250, and archives the WAL.
+fn rows_around_target(w: &World) -> String {
     w.insert(1, 100);
-    // pgBackRest records backup stop times in whole seconds and wants one strictly before the
-    // target: keep the target out of the backup's last second, as any real target is.
     w.pg.psql("SELECT pg_sleep(1.1)");
     let target = w.now_target();
     w.pg.psql("SELECT pg_sleep(0.05)");
@@ -38,27 +74,92 @@ fn pitr_round_trip(kind: Kind) {
     w.pgbackrest_ok(&["check"]); // switches WAL and waits until it is archived
     let (code, _) = w.info_status();
     assert_eq!(code, 0);
+    target
+}
+
+fn restore_args(w: &World, target: &str, dir: &Path, port: u16, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target-time",
+        target,
+        "--pg1-path",
+        &dir.display().to_string(),
+        "--start",
+        "--pg-option",
+        &format!("port={port}"),
+        "--pg-option",
+        &format!("unix_socket_directories={}", w.pg.sock.display()),
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn tree_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => tree_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The store refuses the credentials while pgBackRest is half way through the restore:
+/// bridgerest fetches a new token, runs the restore again with --delta, and the cluster comes
+/// back with exactly the rows before the target.
+#[test]
+fn expiry_mid_restore_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    for t in 0..16 {
+        w.pg.psql(&format!(
+            "CREATE TABLE bulk_{t} AS SELECT g, md5(g::text) || md5((g * {t})::text) AS v FROM generate_series(1, 40000) g"
+        ));
+    }
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+    let total = tree_size(&w.pg.data.join("base"));
 
     let restored = w.new_data_dir("restored");
-    w.pgbackrest_ok(&[
-        &format!("--pg1-path={}", restored.display()),
-        "--type=time",
-        &format!("--target={target}"),
-        "--target-action=promote",
-        "restore",
-    ]);
-    let mut copy = Pg::restored(&restored, &w.pg.sock, &w.dir.path("pg/restored.log"));
-    copy.start();
+    let port = free_port();
+    let args = restore_args(&w, &target, &restored, port, &["--process-max", "1"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = w.spawn_bridgerest(&args);
     support::wait_until(
-        "the restored cluster to finish recovery",
+        "the restore to be a third done",
         Duration::from_secs(120),
-        || copy.psql("SELECT pg_is_in_recovery()") == "f",
+        || tree_size(&restored) > total / 3,
+    );
+    w.store.revoke_all();
+    let (code, out, err) = w.finish(child);
+    assert_eq!(code, 0, "bridgerest restore failed:\n{out}{err}");
+    assert!(
+        err.contains("attempt 1 of 3: the store refused the credentials (ExpiredToken)")
+            && err.contains("running again with --delta"),
+        "no refresh and --delta rerun in the log:\n{err}"
+    );
+    let copy = Pg::adopt(
+        &restored,
+        &w.pg.sock,
+        port,
+        &restored.join("bridgerest-postgres.log"),
     );
     assert_eq!(
         copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"),
-        "100|1|100",
-        "restore to {target}"
+        "100|1|100"
     );
+    assert_eq!(copy.psql("SELECT count(*) FROM bulk_15"), "40000");
     w.assert_no_secrets();
 }
 

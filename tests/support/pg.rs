@@ -77,6 +77,18 @@ impl Pg {
         }
     }
 
+    /// A cluster started by someone else (bridgerest restore --start); stopped when dropped.
+    pub fn adopt(data: &Path, sock: &Path, port: u16, log: &Path) -> Pg {
+        Pg {
+            data: data.to_path_buf(),
+            port,
+            sock: sock.to_path_buf(),
+            log: log.to_path_buf(),
+            running: true,
+            archive: false,
+        }
+    }
+
     pub fn start(&mut self) {
         let mut opts = format!(
             "-p {} -c unix_socket_directories={}",
@@ -275,6 +287,61 @@ impl World {
         self.transcript.push(&stderr);
         self.assert_no_secrets();
         (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    /// Starts the real bridgerest binary with `args`; finish with [`World::finish`].
+    pub fn spawn_bridgerest(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_bridgerest"))
+            .env_remove("BRIDGEREST_API_KEY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env("BRIDGEREST_LOG", "info")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits for a spawned bridgerest; its output joins the transcript, checked for secrets.
+    pub fn finish(&self, child: std::process::Child) -> (i32, String, String) {
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        self.transcript.push(&stdout);
+        self.transcript.push(&stderr);
+        self.assert_no_secrets();
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+
+    /// Makes the simulator's backup list what the repository holds (as Bridge's API reports
+    /// the backups pgBackRest took).
+    pub fn sync_backups(&self) {
+        let out = self.pgbackrest_ok(&["--output=json", "info"]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let rfc = |secs: &serde_json::Value| {
+            time::OffsetDateTime::from_unix_timestamp(secs.as_i64().unwrap())
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let backups: Vec<serde_json::Value> = v[0]["backup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "name": b["label"], "type": b["type"],
+                    "started_at": rfc(&b["timestamp"]["start"]), "finished_at": rfc(&b["timestamp"]["stop"]),
+                    "lsn_start": b["lsn"]["start"], "lsn_stop": b["lsn"]["stop"], "size_bytes": b["info"]["size"],
+                })
+            })
+            .collect();
+        assert!(!backups.is_empty(), "no backup in the repository: {out}");
+        self.sim.sim.set_backups(CLUSTER, backups);
     }
 
     pub fn refresh(&self) {

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bridgerest::sim::{IssueRequest, Issued, Issuer, StoreTemplate};
@@ -33,6 +33,10 @@ pub trait Store {
     fn template(&self) -> StoreTemplate;
     fn options(&self) -> Vec<(String, String)>;
     fn issuer(&self) -> Issuer;
+    /// Makes the store refuse every credential issued so far (only S3 can).
+    fn revoke_all(&self) {
+        panic!("this store cannot revoke credentials on demand");
+    }
 }
 
 fn xml_tag(body: &str, tag: &str) -> Option<String> {
@@ -82,7 +86,9 @@ impl NginxCtl {
             || {
                 !self.alive.load(Ordering::SeqCst)
                     || rt
-                        .block_on(client.get(&url).header("authorization", &auth).send())
+                        .block_on(async {
+                            client.get(&url).header("authorization", &auth).send().await
+                        })
                         .is_ok_and(|r| r.status() == 400)
             },
         );
@@ -91,6 +97,8 @@ impl NginxCtl {
 
 pub struct Nginx {
     pub port: u16,
+    /// One line per request: method, status, body bytes sent.
+    pub access_log: PathBuf,
     pub ctl: Arc<NginxCtl>,
     _proc: Proc,
 }
@@ -116,7 +124,8 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-  access_log off;
+  log_format bytes '$request_method $status $body_bytes_sent';
+  access_log {d}/access.log bytes;
   client_body_temp_path {d}/body;
   proxy_temp_path {d}/proxy;
   fastcgi_temp_path {d}/fastcgi;
@@ -172,6 +181,7 @@ http {{
         });
         Nginx {
             port,
+            access_log: dir.join("access.log"),
             ctl,
             _proc: proc,
         }
@@ -184,6 +194,7 @@ pub struct S3 {
     pub moto_port: u16,
     pub nginx: Nginx,
     admin: Arc<AwsCreds>,
+    issued: Arc<Mutex<Vec<String>>>,
     ca: PathBuf,
     _moto: Proc,
 }
@@ -284,6 +295,7 @@ impl S3 {
             moto_port,
             nginx,
             admin: Arc::new(admin),
+            issued: Arc::default(),
             ca: tls.ca.clone(),
             _moto: proc,
         }
@@ -291,6 +303,13 @@ impl S3 {
 }
 
 impl Store for S3 {
+    fn revoke_all(&self) {
+        let keys = self.issued.lock().unwrap().clone();
+        for k in keys {
+            self.nginx.ctl.expire(&k);
+        }
+    }
+
     fn template(&self) -> StoreTemplate {
         StoreTemplate::S3 {
             bucket: BUCKET.into(),
@@ -313,8 +332,9 @@ impl Store for S3 {
 
     fn issuer(&self) -> Issuer {
         let (port, admin, ctl) = (self.moto_port, self.admin.clone(), self.nginx.ctl.clone());
+        let issued = self.issued.clone();
         Arc::new(move |req: IssueRequest| {
-            let (admin, ctl) = (admin.clone(), ctl.clone());
+            let (admin, ctl, issued) = (admin.clone(), ctl.clone(), issued.clone());
             Box::pin(async move {
                 let session = format!("token-{}", req.token_id);
                 let body = moto_try(
@@ -338,6 +358,7 @@ impl Store for S3 {
                     get("SecretAccessKey")?,
                     get("SessionToken")?,
                 );
+                issued.lock().unwrap().push(key.clone());
                 let expire_key = key.clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(req.lifetime);
