@@ -228,10 +228,12 @@ impl World {
         );
         let pg = Pg::init(&data, &sock, &dir.path("pg/postgres.log"), &archive);
         // The host's own settings live in the main config; bridgerest owns conf.d/bridgerest.conf.
+        // job-retry=0: a refused file fails the restore at once instead of after pgBackRest's own
+        // retries (0 s, then 15 s), which only slow the credential-expiry tests down.
         std::fs::write(
             &main_config,
             format!(
-                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\n",
+                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\njob-retry=0\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\n",
                 p = pgbr.display(),
                 port = pg.port,
                 sock = sock.display()

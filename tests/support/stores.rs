@@ -120,6 +120,7 @@ impl Nginx {
             r#"daemon off;
 user root;
 worker_processes 1;
+worker_shutdown_timeout 1s;
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
