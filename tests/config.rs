@@ -25,9 +25,9 @@ fn example_config_effective_values() {
     let cfg = config::load(&path).unwrap();
     let c = &cfg.clusters[0];
     let effective = format!(
-        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\n",
-        cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries,
-        cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, c.id, c.pg1_path.display(), c.options
+        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\n",
+        cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries, cfg.api.token_lifetime,
+        cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type, c.id, c.pg1_path.display(), c.options
     );
     insta::assert_snapshot!(effective);
 }

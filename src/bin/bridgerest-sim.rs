@@ -171,6 +171,31 @@ pg1_path = "/var/lib/postgresql/15/staging"
         &config,
         &["backups", "rvf73a77ozfsvcttryebfrnlem"],
     )?;
+    // "As it was at 09:14 yesterday": the plan and the exact pgBackRest command (a dry run:
+    // there is no repository behind the simulator's credentials).
+    let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
+    let target = today - time::Duration::days(1) + time::Duration::minutes(9 * 60 + 14);
+    let target = target
+        .format(&time::format_description::well_known::Rfc3339)
+        .context("formatting the target")?;
+    let restore_dir = dir.path().join("restore").display().to_string();
+    let me = bridgerest::fsutil::current_user_name();
+    run(
+        &bridgerest,
+        &config,
+        &[
+            "restore",
+            "--cluster",
+            "rvf73a77ozfsvcttryebfrnlem",
+            "--target-time",
+            &target,
+            "--pg1-path",
+            &restore_dir,
+            "--user",
+            &me,
+            "--dry-run",
+        ],
+    )?;
     Ok(())
 }
 

@@ -37,6 +37,10 @@ pub trait Store {
     fn revoke_all(&self) {
         panic!("this store cannot revoke credentials on demand");
     }
+    /// The TLS front's access log (method, status, body bytes), if the store has one.
+    fn access_log(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 fn xml_tag(body: &str, tag: &str) -> Option<String> {
@@ -304,6 +308,10 @@ impl S3 {
 }
 
 impl Store for S3 {
+    fn access_log(&self) -> Option<PathBuf> {
+        Some(self.nginx.access_log.clone())
+    }
+
     fn revoke_all(&self) {
         let keys = self.issued.lock().unwrap().clone();
         for k in keys {

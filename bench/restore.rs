@@ -1,0 +1,164 @@
+//! `cargo bench --bench restore` (as root, with the tools `.ci/run` installs): one full backup
+//! of a few hundred MiB on the real S3 stack (moto behind nginx TLS, pgBackRest 2.45,
+//! PostgreSQL 15), then:
+//!
+//! 1. overhead: wall time of `bridgerest restore` ÷ wall time of the bare `pgbackrest restore`
+//!    command it prints (same arguments, another empty directory); best of two each, alternated
+//!    (target ≤ 1.03);
+//! 2. resumption: a `bridgerest restore --process-max 1` whose credentials are revoked at about
+//!    half way; bytes the `--delta` rerun fetched from the store (nginx's access log) ÷ the
+//!    backup's repository size (target ≤ 0.6).
+//!
+//! Figures only: nothing here passes or fails on timing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::pg::{Kind, World, CLUSTER};
+
+const TABLES: usize = 24;
+const ROWS: usize = 100_000;
+
+fn tree_size(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => tree_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Body bytes of successful GETs in the access log after byte offset `from`.
+fn fetched_since(log: &Path, from: usize) -> u64 {
+    let text = std::fs::read_to_string(log).unwrap();
+    text[from..]
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3 && f[0] == "GET" && f[1] == "200").then(|| f[2].parse::<u64>().ok())?
+        })
+        .sum()
+}
+
+fn restore_args(target: &str, dir: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["restore", "--cluster", CLUSTER, "--target-time", target]
+        .map(String::from)
+        .to_vec();
+    a.push("--pg1-path".into());
+    a.push(dir.display().to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn main() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    for t in 0..TABLES {
+        w.pg.psql(&format!(
+            "CREATE TABLE bulk_{t} AS SELECT g, md5(g::text) || md5((g + {t})::text) || md5((g * 7 + {t})::text) AS v FROM generate_series(1, {ROWS}) g"
+        ));
+    }
+    let t = Instant::now();
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let backup_time = t.elapsed();
+    w.insert(1, 100);
+    w.pg.psql("SELECT pg_sleep(1.1)");
+    let target = w.now_target();
+    w.pgbackrest_ok(&["check"]);
+    w.sync_backups();
+    let info: serde_json::Value =
+        serde_json::from_str(&w.pgbackrest_ok(&["--output=json", "info"])).unwrap();
+    let repo_size = info[0]["backup"][0]["info"]["repository"]["size"]
+        .as_u64()
+        .unwrap();
+    let db_size = info[0]["backup"][0]["info"]["size"].as_u64().unwrap();
+    println!(
+        "backup: {:.0} MiB of data, {:.0} MiB in the repository, taken in {:.1} s",
+        db_size as f64 / 1048576.0,
+        repo_size as f64 / 1048576.0,
+        backup_time.as_secs_f64()
+    );
+
+    // 1. Overhead of bridgerest over the pgbackrest command it runs.
+    let mut ours = Vec::new();
+    let mut bare = Vec::new();
+    let mut command = String::new();
+    for round in 0..2 {
+        let dir = w.new_data_dir(&format!("bridgerest-{round}"));
+        let args = restore_args(&target, &dir, &[]);
+        let t = Instant::now();
+        let (code, out, err) = w.bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        ours.push(t.elapsed());
+        assert_eq!(code, 0, "{out}{err}");
+        command = out
+            .lines()
+            .find_map(|l| l.strip_prefix("command:   "))
+            .unwrap()
+            .to_string();
+
+        let dir2 = w.new_data_dir(&format!("bare-{round}"));
+        // The printed command, with the other directory; its only quoted word is the target.
+        let (head, tail) = command.split_once(" '--target=").unwrap();
+        let (tval, rest) = tail.split_once("' ").unwrap();
+        let mut argv: Vec<String> = head.split(' ').map(String::from).collect();
+        argv.push(format!("--target={tval}"));
+        argv.extend(rest.split(' ').map(String::from));
+        for a in argv.iter_mut() {
+            if a.starts_with("--pg1-path=") {
+                *a = format!("--pg1-path={}", dir2.display());
+            }
+        }
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        let t = Instant::now();
+        let (ok, out, err) = support::as_postgres(&mut cmd);
+        bare.push(t.elapsed());
+        assert!(ok, "{out}{err}");
+    }
+    let best = |v: &[Duration]| v.iter().min().copied().unwrap();
+    println!("command: {command}");
+    println!(
+        "overhead: bridgerest restore {:.2} s, bare pgbackrest restore {:.2} s, ratio {:.3} (target <= 1.03)",
+        best(&ours).as_secs_f64(),
+        best(&bare).as_secs_f64(),
+        best(&ours).as_secs_f64() / best(&bare).as_secs_f64()
+    );
+
+    // 2. A restore interrupted at about half way by revoked credentials.
+    let log = w.store.access_log().unwrap();
+    let total = tree_size(&w.pg.data);
+    let dir = w.new_data_dir("interrupted");
+    let args = restore_args(&target, &dir, &["--process-max", "1"]);
+    let child = w.spawn_bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    support::wait_until(
+        "the restore to be half done",
+        Duration::from_secs(600),
+        || tree_size(&dir) >= total / 2,
+    );
+    let restored_at_revoke = tree_size(&dir);
+    w.store.revoke_all();
+    let mark = std::fs::metadata(&log).unwrap().len() as usize;
+    let (code, out, err) = w.finish(child);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("running again with --delta"), "{err}");
+    let rerun = fetched_since(&log, mark);
+    println!(
+        "resumption: revoked with {:.0}% of the data directory restored; the --delta rerun fetched {:.1} MiB of {:.1} MiB: ratio {:.2} (target <= 0.6)",
+        100.0 * restored_at_revoke as f64 / total as f64,
+        rerun as f64 / 1048576.0,
+        repo_size as f64 / 1048576.0,
+        rerun as f64 / repo_size as f64
+    );
+}
