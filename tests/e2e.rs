@@ -34,6 +34,25 @@ fn pitr_round_trip(kind: Kind) {
     let target = rows_around_target(&w);
     w.sync_backups();
 
+    // The source's own, running data directory is refused before anything is touched.
+    let live = w.pg.data.display().to_string();
+    let (code, _, err) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target-time",
+        &target,
+        "--pg1-path",
+        &live,
+        "--delta",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("error: PostgreSQL is running in {live}")),
+        "{err}"
+    );
+    assert_eq!(w.pg.psql("SELECT count(*) FROM restore_check"), "250");
+
     let restored = w.new_data_dir("restored");
     let port = free_port();
     let args = restore_args(&w, &target, &restored, port, &[]);

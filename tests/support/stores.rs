@@ -101,7 +101,7 @@ impl NginxCtl {
 
 pub struct Nginx {
     pub port: u16,
-    /// One line per request: method, status, body bytes sent.
+    /// One line per request: method, status, body bytes sent, Authorization header.
     pub access_log: PathBuf,
     pub ctl: Arc<NginxCtl>,
     _proc: Proc,
@@ -129,7 +129,7 @@ pid {d}/nginx.pid;
 error_log {d}/error.log warn;
 events {{ worker_connections 256; }}
 http {{
-  log_format bytes '$request_method $status $body_bytes_sent';
+  log_format bytes '$request_method $status $body_bytes_sent $http_authorization';
   access_log {d}/access.log bytes;
   client_body_temp_path {d}/body;
   proxy_temp_path {d}/proxy;
