@@ -10,6 +10,7 @@
 //! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
 //! - [`restore`]: target and backup choice, data directory checks, the pgbackrest child process.
 //! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
+//! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
 //! - [`fsutil`]: atomic writes with mode and owner, and the advisory lock.
 //! - [`pgbackrest`]: finding pgBackRest and reading other pgBackRest config files.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
@@ -25,6 +26,7 @@ pub mod recovery;
 pub mod refresh;
 pub mod render;
 pub mod restore;
+pub mod schedule;
 pub mod sim;
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.

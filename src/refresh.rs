@@ -63,8 +63,8 @@ impl Plan {
 /// What a refresh covers, and how it renders S3 credentials.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
-    /// Only this cluster; the others' stanzas stay exactly as they are. `None`: every cluster.
-    pub only: Option<String>,
+    /// Only these clusters; the others' stanzas stay exactly as they are. `None`: every cluster.
+    pub only: Option<Vec<String>>,
     /// The `repo1-s3-process-cmd` argument vector for S3 stanzas; static keys when `None`.
     pub s3_process_cmd: Option<Vec<String>>,
 }
@@ -81,13 +81,13 @@ impl Scope {
     /// One cluster (which must be in `cfg.clusters`).
     pub fn cluster(cfg: &Config, id: &str) -> Result<Scope> {
         Ok(Scope {
-            only: Some(id.to_string()),
+            only: Some(vec![id.to_string()]),
             ..Scope::all(cfg)?
         })
     }
 
     fn covers(&self, id: &str) -> bool {
-        self.only.as_deref().is_none_or(|o| o == id)
+        self.only.as_ref().is_none_or(|o| o.iter().any(|x| x == id))
     }
 }
 

@@ -1,0 +1,468 @@
+//! The daemon's refresh loop: every cluster is refreshed on the cron tick and, on its own,
+//! at a fraction of its credentials' lifetime (the configured `api.token_lifetime`, or the
+//! expiry an Azure SAS token states in `se=`, whichever is sooner). A failed refresh is retried
+//! with backoff and jitter, and logged once per change of state. The loop takes its events
+//! (cron ticks, reloads, shutdown) from a channel, so tests drive it under paused time.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::config::Config;
+
+/// When and how often to refresh.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub lifetime: Duration,
+    /// Refresh at this fraction of the lifetime (0 < f < 1).
+    pub fraction: f64,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+/// The expiry stated by an Azure SAS token (`se=`), if `key` is one.
+pub fn sas_expiry(key: &str) -> Option<OffsetDateTime> {
+    let se = url::form_urlencoded::parse(key.trim_start_matches('?').as_bytes())
+        .find(|(k, _)| k == "se")?
+        .1;
+    OffsetDateTime::parse(&se, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// How long after a successful fetch the credentials stop working.
+pub fn valid_for(t: &Timing, stated: Option<Duration>) -> Duration {
+    stated.map_or(t.lifetime, |s| s.min(t.lifetime))
+}
+
+/// The delay before retry number `failures` (1, 2, ...): `retry_base` doubling up to
+/// `retry_max`, with jitter (`rand` in [0, 1)) taking it down to half; never later than
+/// half of what is left of `left` (the time until the credentials expire), so retries come
+/// well before expiry.
+pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>) -> Duration {
+    let exp = t
+        .retry_base
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(20))
+        .min(t.retry_max);
+    let jittered = exp.mul_f64(0.5 + 0.5 * rand.clamp(0.0, 1.0));
+    match left {
+        Some(l) if l / 2 < jittered => (l / 2).max(Duration::from_millis(100)),
+        _ => jittered,
+    }
+}
+
+/// What the refresher reports for one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    pub cluster: String,
+    /// `Ok(stated expiry)` or the error.
+    pub result: Result<Option<OffsetDateTime>, String>,
+}
+
+/// Does the refreshes: the real one writes the pgBackRest config; tests count calls.
+pub trait Refresher {
+    /// Refreshes `only` these clusters (every configured one when `None`).
+    fn refresh(
+        &mut self,
+        cfg: &Config,
+        only: Option<Vec<String>>,
+    ) -> impl Future<Output = Vec<Refreshed>>;
+}
+
+/// What the loop is told from outside.
+#[derive(Debug)]
+pub enum Event {
+    /// The cron schedule fired: refresh every cluster.
+    Tick,
+    /// A new, already validated config (SIGHUP).
+    Reload(Box<Config>),
+    /// Stop after the refresh in progress (SIGTERM/SIGINT).
+    Shutdown,
+}
+
+/// One cluster's state, as the status file shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClusterStatus {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_success: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_error_at: Option<OffsetDateTime>,
+    /// When the credentials in the file are expected to stop working.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub next_refresh: Option<OffsetDateTime>,
+}
+
+/// The daemon's status file (no secrets).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub pid: u32,
+    pub clusters: Vec<ClusterStatus>,
+}
+
+impl Status {
+    pub fn failing(&self) -> usize {
+        self.clusters
+            .iter()
+            .filter(|c| c.last_error.is_some())
+            .count()
+    }
+
+    /// One line for systemd's STATUS=.
+    pub fn summary(&self) -> String {
+        let next = self
+            .clusters
+            .iter()
+            .filter_map(|c| c.next_refresh)
+            .min()
+            .map(crate::restore::show_time)
+            .unwrap_or_else(|| "none".into());
+        format!(
+            "{} clusters: {} ok, {} failing; next refresh {next}",
+            self.clusters.len(),
+            self.clusters.len() - self.failing(),
+            self.failing()
+        )
+    }
+}
+
+struct Slot {
+    status: ClusterStatus,
+    next: Instant,
+    failures: u32,
+}
+
+/// Runs until [`Event::Shutdown`] or the channel closes. After each round of refreshes,
+/// `report` gets the status (to write the status file and tell systemd); `ready` is called once,
+/// after the first round.
+pub async fn run<R: Refresher>(
+    mut cfg: Config,
+    timing: impl Fn(&Config) -> Timing,
+    refresher: &mut R,
+    mut events: mpsc::Receiver<Event>,
+    mut report: impl FnMut(&Status),
+    mut ready: impl FnMut(&Status),
+) {
+    let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
+    sync_slots(&cfg, &mut slots);
+    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+    let st = status(&slots);
+    report(&st);
+    ready(&st);
+    loop {
+        let due = slots
+            .values()
+            .map(|s| s.next)
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            ev = events.recv() => match ev {
+                None | Some(Event::Shutdown) => break,
+                Some(Event::Tick) => {
+                    tracing::info!("scheduled refresh of every cluster");
+                    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+                }
+                Some(Event::Reload(new)) => {
+                    cfg = *new;
+                    sync_slots(&cfg, &mut slots);
+                    tracing::info!(clusters = cfg.clusters.len(), "config reloaded");
+                    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+                }
+            },
+            _ = tokio::time::sleep_until(due) => {
+                let now = Instant::now();
+                let only: Vec<String> = slots.iter().filter(|(_, s)| s.next <= now).map(|(id, _)| id.clone()).collect();
+                round(&cfg, &timing(&cfg), refresher, &mut slots, Some(only)).await;
+            }
+        }
+        report(&status(&slots));
+    }
+}
+
+/// Keeps a slot per configured cluster (new ones due now, removed ones dropped).
+fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
+    slots.retain(|id, _| cfg.clusters.iter().any(|c| &c.id == id));
+    for c in &cfg.clusters {
+        slots.entry(c.id.clone()).or_insert_with(|| Slot {
+            status: ClusterStatus {
+                id: c.id.clone(),
+                ..Default::default()
+            },
+            next: Instant::now(),
+            failures: 0,
+        });
+    }
+}
+
+async fn round<R: Refresher>(
+    cfg: &Config,
+    t: &Timing,
+    refresher: &mut R,
+    slots: &mut BTreeMap<String, Slot>,
+    only: Option<Vec<String>>,
+) {
+    if only.as_ref().is_some_and(|o| o.is_empty()) {
+        return;
+    }
+    let results = refresher.refresh(cfg, only).await;
+    let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+    for r in results {
+        let Some(slot) = slots.get_mut(&r.cluster) else {
+            continue;
+        };
+        let st = &mut slot.status;
+        match r.result {
+            Ok(stated) => {
+                if st.last_error.is_some() {
+                    tracing::info!(cluster = %r.cluster, "refresh works again");
+                }
+                let stated = stated.map(|e| Duration::try_from(e - wall).unwrap_or_default());
+                let valid = valid_for(t, stated);
+                slot.failures = 0;
+                slot.next = now + valid.mul_f64(t.fraction);
+                st.last_success = Some(wall);
+                st.last_error = None;
+                st.last_error_at = None;
+                st.expires_at = Some(wall + valid);
+            }
+            Err(e) => {
+                if st.last_error.as_deref() != Some(e.as_str()) {
+                    tracing::error!(cluster = %r.cluster, error = %e, "refresh failed; the last good stanza stays; retrying with backoff");
+                }
+                slot.failures += 1;
+                let left = st
+                    .expires_at
+                    .map(|x| Duration::try_from(x - wall).unwrap_or_default());
+                slot.next = now + retry_delay(t, slot.failures, fastrand::f64(), left);
+                st.last_error = Some(e);
+                st.last_error_at = Some(wall);
+            }
+        }
+        st.next_refresh = Some(wall + (slot.next - now));
+    }
+}
+
+fn status(slots: &BTreeMap<String, Slot>) -> Status {
+    Status {
+        updated_at: OffsetDateTime::now_utc(),
+        pid: std::process::id(),
+        clusters: slots.values().map(|s| s.status.clone()).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing() -> Timing {
+        Timing {
+            lifetime: Duration::from_secs(3600),
+            fraction: 0.5,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+
+    /// Records when each cluster was refreshed; fails a cluster while `failing` says so.
+    struct Fake {
+        calls: Vec<(Duration, String)>,
+        start: Instant,
+        failing: Box<dyn FnMut(&str, usize) -> bool>,
+    }
+
+    impl Refresher for Fake {
+        async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
+            let mut out = Vec::new();
+            for c in &cfg.clusters {
+                if only.as_ref().is_some_and(|o| !o.contains(&c.id)) {
+                    continue;
+                }
+                let n = self.calls.iter().filter(|(_, id)| id == &c.id).count();
+                self.calls.push((self.start.elapsed(), c.id.clone()));
+                let fail = (self.failing)(&c.id, n);
+                out.push(Refreshed {
+                    cluster: c.id.clone(),
+                    result: if fail {
+                        Err("HTTP 503".into())
+                    } else {
+                        Ok(None)
+                    },
+                });
+            }
+            out
+        }
+    }
+
+    fn cfg(ids: &[&str]) -> Config {
+        let mut t = String::new();
+        for id in ids {
+            t.push_str(&format!(
+                "[[cluster]]\nid = \"{id}\"\npg1_path = \"/x/{id}\"\n"
+            ));
+        }
+        crate::config::parse(&t, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    const A: &str = "rvf73a77ozfsvcttryebfrnlem";
+    const B: &str = "drsve2t4f5e5znkmef6hmchy2e";
+
+    /// Runs the loop for `span` of (paused) time, feeding it `ticks` cron ticks `every` apart.
+    async fn drive(
+        t: Timing,
+        fake: &mut Fake,
+        span: Duration,
+        tick_every: Option<Duration>,
+    ) -> Vec<Status> {
+        let (tx, rx) = mpsc::channel(8);
+        let mut reports = Vec::new();
+        let driver = async {
+            let start = Instant::now();
+            loop {
+                let step = tick_every.unwrap_or(span);
+                tokio::time::sleep(step).await;
+                if start.elapsed() >= span {
+                    break;
+                }
+                if tick_every.is_some() {
+                    tx.send(Event::Tick).await.unwrap();
+                }
+            }
+            tx.send(Event::Shutdown).await.unwrap();
+        };
+        let lp = run(
+            cfg(&[A, B]),
+            |_| t,
+            fake,
+            rx,
+            |s| reports.push(s.clone()),
+            |_| {},
+        );
+        tokio::join!(driver, lp);
+        reports
+    }
+
+    fn gaps(calls: &[(Duration, String)], id: &str) -> Vec<Duration> {
+        let at: Vec<Duration> = calls
+            .iter()
+            .filter(|(_, c)| c == id)
+            .map(|(d, _)| *d)
+            .collect();
+        at.windows(2).map(|w| w[1] - w[0]).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lifetime_driven_refresh_comes_before_expiry() {
+        let mut fake = Fake {
+            calls: vec![],
+            start: Instant::now(),
+            failing: Box::new(|_, _| false),
+        };
+        let reports = drive(
+            timing(),
+            &mut fake,
+            Duration::from_secs(5 * 3600 + 60),
+            None,
+        )
+        .await;
+        for id in [A, B] {
+            let g = gaps(&fake.calls, id);
+            assert_eq!(g.len(), 10, "{id}: {g:?}"); // every 30 min for 5 h
+            assert!(g.iter().all(|d| *d == Duration::from_secs(1800)), "{g:?}");
+        }
+        let last = reports.last().unwrap();
+        assert_eq!(last.failing(), 0);
+        let c = &last.clusters[0];
+        assert!(c.next_refresh.unwrap() < c.expires_at.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cron_ticks_refresh_every_cluster() {
+        let t = Timing {
+            lifetime: Duration::from_secs(36 * 3600),
+            ..timing()
+        };
+        let mut fake = Fake {
+            calls: vec![],
+            start: Instant::now(),
+            failing: Box::new(|_, _| false),
+        };
+        drive(
+            t,
+            &mut fake,
+            Duration::from_secs(3600),
+            Some(Duration::from_secs(1200)),
+        )
+        .await;
+        for id in [A, B] {
+            // the first round, then ticks at 20 and 40 min (the 60 min one is the shutdown)
+            assert_eq!(
+                gaps(&fake.calls, id),
+                vec![Duration::from_secs(1200); 2],
+                "{id}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_back_off_then_recover() {
+        // A fails its first four attempts; B never fails.
+        let mut fake = Fake {
+            calls: vec![],
+            start: Instant::now(),
+            failing: Box::new(|id, n| id == A && n < 4),
+        };
+        let reports = drive(timing(), &mut fake, Duration::from_secs(3000), None).await;
+        let g = gaps(&fake.calls, A);
+        // 3 growing retry delays (10 s doubling, jittered down to half at most), then success
+        // and the next refresh at half the lifetime.
+        for (i, d) in g.iter().take(4).enumerate() {
+            let full = Duration::from_secs(10 << i);
+            assert!(*d >= full / 2 && *d <= full, "retry {i}: {d:?}");
+        }
+        assert_eq!(g[4], Duration::from_secs(1800));
+        let of_a = |r: &Status| r.clusters.iter().find(|c| c.id == A).unwrap().clone();
+        assert!(reports
+            .iter()
+            .any(|r| of_a(r).last_error.as_deref() == Some("HTTP 503")));
+        let last = reports.last().unwrap();
+        assert_eq!(
+            last.clusters.iter().find(|c| c.id == A).unwrap().last_error,
+            None
+        );
+        assert_eq!(gaps(&fake.calls, B), vec![Duration::from_secs(1800)]);
+    }
+
+    #[test]
+    fn sas_expiry_is_read_from_se() {
+        let e = sas_expiry("sv=2018-11-09&sr=c&se=2026-11-22T03%3A00%3A00Z&sp=rl&sig=abc").unwrap();
+        assert_eq!(e, time::macros::datetime!(2026-11-22 03:00:00 UTC));
+        assert_eq!(sas_expiry("not a sas"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stays_before_expiry() {
+        let t = timing();
+        assert_eq!(retry_delay(&t, 1, 0.999_999, None).as_secs(), 9);
+        assert_eq!(retry_delay(&t, 1, 0.0, None), Duration::from_secs(5));
+        assert_eq!(retry_delay(&t, 3, 0.0, None), Duration::from_secs(20));
+        assert_eq!(retry_delay(&t, 30, 0.0, None), Duration::from_secs(150));
+        assert_eq!(
+            retry_delay(&t, 5, 0.0, Some(Duration::from_secs(40))),
+            Duration::from_secs(20)
+        );
+        assert_eq!(
+            valid_for(&t, Some(Duration::from_secs(600))),
+            Duration::from_secs(600)
+        );
+        assert_eq!(valid_for(&t, Some(Duration::from_secs(7200))), t.lifetime);
+    }
+}
