@@ -272,11 +272,14 @@ mod tests {
         }
     }
 
+    /// (cluster, how many earlier attempts) → fail this one?
+    type FailWhen = dyn FnMut(&str, usize) -> bool;
+
     /// Records when each cluster was refreshed; fails a cluster while `failing` says so.
     struct Fake {
         calls: Vec<(Duration, String)>,
         start: Instant,
-        failing: Box<dyn FnMut(&str, usize) -> bool>,
+        failing: Box<FailWhen>,
     }
 
     impl Refresher for Fake {
