@@ -49,6 +49,17 @@ pub enum Command {
     Clusters(ListArgs),
     /// List a cluster's backups (every page).
     Backups(BackupsArgs),
+    /// Keep refreshing, as a service: on the cron schedule and before credentials expire.
+    ///
+    /// Refreshes every cluster on `daemon.schedule` and each one at `daemon.refresh_at` of its
+    /// credentials' lifetime; retries failures with backoff (the last good stanza stays).
+    /// SIGHUP re-reads the config (a bad one is refused, the old one keeps running);
+    /// SIGTERM/SIGINT stop after the write in progress. Tells systemd READY=1 after the first
+    /// refresh (Type=notify) and writes `daemon.status_file`.
+    Daemon,
+    /// Show the daemon's status file; exit 1 if any credentials expired or will before the
+    /// next refresh.
+    Status(ListArgs),
     /// Restore a cluster to a point in time (also `bridgerest --restore`).
     ///
     /// Checks the target against the cluster's backups, picks the newest backup that finished

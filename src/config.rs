@@ -23,8 +23,19 @@ struct RawConfig {
     api: RawApi,
     #[serde(default)]
     pgbackrest: RawPgbackrest,
+    #[serde(default)]
+    daemon: RawDaemon,
     #[serde(default, rename = "cluster")]
     clusters: Vec<RawCluster>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDaemon {
+    schedule: Option<String>,
+    refresh_at: Option<f64>,
+    retry_max: Option<String>,
+    status_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -76,7 +87,21 @@ pub struct Config {
     pub path: PathBuf,
     pub api: ApiConfig,
     pub pgbackrest: PgbackrestConfig,
+    pub daemon: DaemonConfig,
     pub clusters: Vec<ClusterConfig>,
+}
+
+/// `[daemon]`: when `bridgerest daemon` refreshes, and where it reports.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// Cron expression with seconds (tokio-cron-scheduler), UTC.
+    pub schedule: String,
+    /// Each cluster is also refreshed at this fraction of its credentials' lifetime.
+    pub refresh_at: f64,
+    /// The longest wait between retries of a failing cluster.
+    pub retry_max: Duration,
+    /// The status file (`bridgerest status` reads it).
+    pub status_file: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +191,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
 fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     let api = resolve_api(raw.api)?;
     let pgbackrest = resolve_pgbackrest(raw.pgbackrest)?;
+    let daemon = resolve_daemon(raw.daemon)?;
     let mut clusters = Vec::with_capacity(raw.clusters.len());
     let mut ids = HashSet::new();
     let mut stanzas = HashSet::new();
@@ -188,7 +214,31 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         path: path.to_path_buf(),
         api,
         pgbackrest,
+        daemon,
         clusters,
+    })
+}
+
+fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
+    let refresh_at = raw.refresh_at.unwrap_or(0.5);
+    if !(0.05..=0.9).contains(&refresh_at) {
+        bail!("daemon.refresh_at = {refresh_at}: must be between 0.05 and 0.9 (a fraction of api.token_lifetime)");
+    }
+    let schedule = raw.schedule.unwrap_or_else(|| "0 */20 * * * *".into());
+    if schedule.split_whitespace().count() < 6 {
+        bail!("daemon.schedule = \"{schedule}\": use a cron expression with seconds, e.g. \"0 */20 * * * *\" (every 20 minutes)");
+    }
+    Ok(DaemonConfig {
+        schedule,
+        refresh_at,
+        retry_max: duration(
+            "daemon.retry_max",
+            raw.retry_max.as_deref(),
+            Duration::from_secs(300),
+        )?,
+        status_file: raw
+            .status_file
+            .unwrap_or_else(|| PathBuf::from("/var/lib/bridgerest/status.json")),
     })
 }
 

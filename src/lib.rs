@@ -11,6 +11,7 @@
 //! - [`restore`]: target and backup choice, data directory checks, the pgbackrest child process.
 //! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
 //! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
+//! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
 //! - [`fsutil`]: atomic writes with mode and owner, and the advisory lock.
 //! - [`pgbackrest`]: finding pgBackRest and reading other pgBackRest config files.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
@@ -20,6 +21,7 @@ pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod fsutil;
+pub mod notify;
 pub mod pgbackrest;
 pub mod provider;
 pub mod recovery;

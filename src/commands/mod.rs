@@ -5,9 +5,11 @@ pub mod backups;
 pub mod check;
 pub mod clusters;
 pub mod credential;
+pub mod daemon;
 pub mod refresh;
 pub mod render;
 pub mod restore;
+pub mod status;
 
 use std::path::PathBuf;
 
@@ -30,6 +32,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Restore(a) => restore::run(&path, a).await,
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
+        Command::Daemon => daemon::run(&path).await,
+        Command::Status(a) => status::run(&load(&path)?, a),
         Command::Check => check::run(&path).await,
     }
 }
@@ -40,7 +44,7 @@ pub fn load(path: &std::path::Path) -> Result<Config> {
 }
 
 /// Like [`load`], for commands that act on the configured clusters: none is a usage error.
-fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
+pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load(path)?;
     if cfg.clusters.is_empty() {
         return Err(usage(anyhow::anyhow!(

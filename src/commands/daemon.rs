@@ -1,0 +1,178 @@
+//! `bridgerest daemon`: the refresh loop of [`crate::schedule`] with its real inputs: the cron
+//! schedule (tokio-cron-scheduler), SIGHUP (re-read the config; a bad one is refused and the old
+//! one keeps running), SIGTERM/SIGINT (stop after the write in progress), systemd notifications,
+//! and the status file.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::config::Config;
+use crate::exit::{usage, Exit};
+use crate::fsutil::{self, Owner};
+use crate::notify::{notify, watchdog_interval};
+use crate::provider::bridge::BridgeClient;
+use crate::refresh::{self, Scope};
+use crate::render;
+use crate::schedule::{self, Event, Refreshed, Refresher, Status, Timing};
+
+struct Real {
+    client: BridgeClient,
+}
+
+impl Refresher for Real {
+    async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
+        let wanted: Vec<String> = cfg
+            .clusters
+            .iter()
+            .map(|c| c.id.clone())
+            .filter(|id| only.as_ref().is_none_or(|o| o.contains(id)))
+            .collect();
+        let res = match Scope::all(cfg) {
+            Ok(scope) => refresh::run(cfg, &self.client, &Scope { only, ..scope }).await,
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(plan) => {
+                let stanzas = plan
+                    .text()
+                    .and_then(|t| render::previous_stanzas(t).ok())
+                    .unwrap_or_default();
+                plan.outcomes
+                    .iter()
+                    .map(|o| Refreshed {
+                        cluster: o.cluster_id.clone(),
+                        result: match &o.error {
+                            Some(e) => Err(e.clone()),
+                            None => Ok(stanzas.get(&o.cluster_id).and_then(|s| {
+                                s.entries
+                                    .iter()
+                                    .find(|(k, _)| k == "repo1-azure-key")
+                                    .and_then(|(_, v)| schedule::sas_expiry(v))
+                            })),
+                        },
+                    })
+                    .collect()
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                wanted
+                    .into_iter()
+                    .map(|cluster| Refreshed {
+                        cluster,
+                        result: Err(msg.clone()),
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+fn timing(cfg: &Config) -> Timing {
+    Timing {
+        lifetime: cfg.api.token_lifetime,
+        fraction: cfg.daemon.refresh_at,
+        retry_base: cfg.api.retry_base.max(std::time::Duration::from_secs(1)),
+        retry_max: cfg.daemon.retry_max,
+    }
+}
+
+fn write_status(cfg: &Config, st: &Status) {
+    let path = &cfg.daemon.status_file;
+    let res = serde_json::to_vec_pretty(st)
+        .context("encoding the status")
+        .and_then(|json| fsutil::write_atomic(path, &json, 0o644, Owner::default()));
+    if let Err(e) = res {
+        tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "cannot write the status file");
+    }
+}
+
+pub async fn run(path: &Path) -> Result<Exit> {
+    let cfg = super::load_with_clusters(path)?;
+    let client = super::client(&cfg)?;
+    // Signal streams first, so none is missed once the loop runs.
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let (tx, rx) = mpsc::channel::<Event>(16);
+
+    let sched = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    let tick = tx.clone();
+    let job = Job::new_async(cfg.daemon.schedule.as_str(), move |_, _| {
+        let tick = tick.clone();
+        Box::pin(async move {
+            let _ = tick.send(Event::Tick).await;
+        })
+    })
+    .map_err(|e| {
+        usage(anyhow::anyhow!(
+            "daemon.schedule = \"{}\" in {} is not a cron expression ({e}): e.g. \"0 */20 * * * *\"",
+            cfg.daemon.schedule,
+            path.display()
+        ))
+    })?;
+    sched.add(job).await.context("scheduling the refresh")?;
+    sched.start().await.context("starting the scheduler")?;
+
+    let signals = {
+        let (tx, path) = (tx.clone(), path.to_path_buf());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = hup.recv() => match crate::config::load(&path) {
+                        Ok(c) if !c.clusters.is_empty() => {
+                            tracing::info!(path = %path.display(), "SIGHUP: config re-read");
+                            let _ = tx.send(Event::Reload(Box::new(c))).await;
+                        }
+                        Ok(_) => tracing::error!(path = %path.display(), "SIGHUP: the new config lists no [[cluster]]; refused, the old one keeps running"),
+                        Err(e) => tracing::error!("SIGHUP: the new config is refused, the old one keeps running: {e:#}"),
+                    },
+                    _ = term.recv() => break,
+                    _ = int.recv() => break,
+                }
+            }
+            tracing::info!("stopping after the refresh in progress");
+            let _ = tx.send(Event::Shutdown).await;
+        })
+    };
+    if let Some(every) = watchdog_interval() {
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(every / 2);
+            loop {
+                t.tick().await;
+                notify("WATCHDOG=1");
+            }
+        });
+    }
+    drop(tx);
+
+    let status_cfg = std::sync::Mutex::new(cfg.clone());
+    let mut real = Real { client };
+    schedule::run(
+        cfg,
+        timing,
+        &mut real,
+        rx,
+        |st| {
+            if let Ok(c) = status_cfg.lock() {
+                write_status(&c, st);
+            }
+            notify(&format!("STATUS={}", st.summary()));
+        },
+        |st| {
+            tracing::info!("{}", st.summary());
+            notify("READY=1");
+        },
+    )
+    .await;
+    notify("STOPPING=1");
+    signals.abort();
+    let mut sched = sched;
+    let _ = sched.shutdown().await;
+    Ok(Exit::Success)
+}
