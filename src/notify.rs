@@ -5,17 +5,20 @@ use std::os::unix::net::UnixDatagram;
 
 /// Sends `msg` (e.g. `READY=1`, `STATUS=...`, `WATCHDOG=1`); errors are logged, not fatal.
 pub fn notify(msg: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        return;
-    };
-    let path = path.to_string_lossy().into_owned();
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        notify_to(&path.to_string_lossy(), msg);
+    }
+}
+
+/// Sends `msg` to the socket at `path` (`@name`: an abstract socket).
+pub fn notify_to(path: &str, msg: &str) {
     let sent = UnixDatagram::unbound().and_then(|sock| {
         if let Some(name) = path.strip_prefix('@') {
             use std::os::linux::net::SocketAddrExt;
             let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
             sock.send_to_addr(msg.as_bytes(), &addr)
         } else {
-            sock.send_to(msg.as_bytes(), &path)
+            sock.send_to(msg.as_bytes(), path)
         }
     });
     if let Err(e) = sent {
@@ -43,10 +46,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify");
         let server = UnixDatagram::bind(&path).unwrap();
-        // Only this test reads NOTIFY_SOCKET.
-        std::env::set_var("NOTIFY_SOCKET", &path);
-        notify("READY=1");
-        std::env::remove_var("NOTIFY_SOCKET");
+        notify_to(&path.to_string_lossy(), "READY=1");
         let mut buf = [0u8; 64];
         let n = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"READY=1");
