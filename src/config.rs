@@ -136,6 +136,16 @@ pub struct PgbackrestConfig {
     pub s3_key_type: S3KeyType,
 }
 
+impl PgbackrestConfig {
+    /// The directory of the file bridgerest writes (its side files and caches go beside it).
+    pub fn dir(&self) -> PathBuf {
+        self.config
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
 /// `pgbackrest.s3_key_type`: static keys in the file, or pgBackRest (2.59+) running
 /// `bridgerest credential-process` whenever it needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -133,12 +133,7 @@ pub async fn fetch(
     scope: &Scope,
 ) -> Vec<Option<Result<Stanza, String>>> {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
-    let out_dir = cfg
-        .pgbackrest
-        .config
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
+    let out_dir = cfg.pgbackrest.dir();
     let mut set = JoinSet::new();
     for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
         if !scope.covers(&cluster.id) {

@@ -33,13 +33,9 @@ struct ProcessCredentials {
 }
 
 fn cache_path(cfg: &Config, id: &str) -> PathBuf {
-    let dir = cfg
-        .pgbackrest
-        .config
-        .parent()
-        .map(|p| p.to_path_buf())
-        .unwrap_or_default();
-    dir.join(format!("bridgerest-{id}.s3-credentials.json"))
+    cfg.pgbackrest
+        .dir()
+        .join(format!("bridgerest-{id}.s3-credentials.json"))
 }
 
 fn cached(cfg: &Config, id: &str, now: OffsetDateTime) -> Option<String> {

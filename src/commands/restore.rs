@@ -48,8 +48,11 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         .clone();
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
 
-    let stanza = if args.dry_run {
-        planned_stanza(&cfg, &client, &id).await?
+    let (stanza, mut redactor) = if args.dry_run {
+        (
+            planned_stanza(&cfg, &client, &id).await?,
+            Redactor::default(),
+        )
     } else {
         if state == DirState::Missing {
             create_dir(&pg1, &user)?;
@@ -94,7 +97,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         restore::show_time(backup.finished_at),
         backup
             .size_bytes
-            .map_or_else(|| "size not given".to_string(), size)
+            .map_or_else(|| "size not given".to_string(), super::backups::human_size)
     ));
     plan.push_str(&format!(
         "data dir:  {} ({state}), as {}\n",
@@ -108,7 +111,6 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     }
 
     let mut progress = Progress::new(std::io::stderr().is_terminal());
-    let mut redactor = secrets(&cfg)?;
     let max = args.attempts;
     for attempt in 1..=max {
         tracing::info!(
@@ -127,8 +129,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
                     "attempt {attempt} of {max}: the store refused the credentials ({why}) at {:.1}%: fetching a new token, then running again with --delta (files already restored are kept)",
                     res.percent
                 );
-                refresh_cluster(&cfg, &client, &id).await?;
-                redactor = secrets(&cfg)?;
+                redactor = refresh_cluster(&cfg, &client, &id).await?.1;
                 inv.delta = true;
             }
             Some(why) => {
@@ -264,8 +265,13 @@ async fn planned_stanza(cfg: &Config, client: &BridgeClient, id: &str) -> Result
     Ok(client.create_backup_token(id).await?.stanza)
 }
 
-/// Refreshes one cluster's stanza; its name, or the reason there are no credentials.
-async fn refresh_cluster(cfg: &Config, client: &BridgeClient, id: &str) -> Result<String> {
+/// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
+/// written, or the reason there are no credentials.
+async fn refresh_cluster(
+    cfg: &Config,
+    client: &BridgeClient,
+    id: &str,
+) -> Result<(String, Redactor)> {
     let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
     let outcome = plan
         .outcomes
@@ -276,14 +282,14 @@ async fn refresh_cluster(cfg: &Config, client: &BridgeClient, id: &str) -> Resul
         bail!("cannot get credentials for cluster {id}: {e}");
     }
     tracing::info!(cluster = id, path = %cfg.pgbackrest.config.display(), "credentials refreshed");
-    Ok(outcome.stanza.clone().unwrap_or_default())
+    let stanza = outcome.stanza.clone().unwrap_or_default();
+    Ok((stanza, secrets(plan.text().unwrap_or_default())))
 }
 
-/// Every credential in the file bridgerest wrote, so none of pgBackRest's output shows one.
-fn secrets(cfg: &Config) -> Result<Redactor> {
-    let text = refresh::read_existing(cfg)?.unwrap_or_default();
-    let stanzas = render::previous_stanzas(&text).unwrap_or_default();
-    Ok(Redactor::new(stanzas.into_values().flat_map(|s| {
+/// Every credential in the file's text, so none of pgBackRest's output shows one.
+fn secrets(text: &str) -> Redactor {
+    let stanzas = render::previous_stanzas(text).unwrap_or_default();
+    Redactor::new(stanzas.into_values().flat_map(|s| {
         s.entries
             .into_iter()
             .filter(|(k, _)| render::is_secret_key(k))
@@ -292,21 +298,5 @@ fn secrets(cfg: &Config) -> Result<Redactor> {
                 std::iter::once(v).chain(bare)
             })
             .collect::<Vec<_>>()
-    })))
-}
-
-/// Bytes for people: 1.7 GiB.
-fn size(bytes: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
+    }))
 }
