@@ -20,22 +20,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::pg::{Kind, World, CLUSTER};
+use support::tree_size;
 
 const TABLES: usize = 24;
 const ROWS: usize = 100_000;
-
-fn tree_size(dir: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => tree_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
 
 /// The access key a request was signed with (`Credential=KEY/...`).
 fn access_key(line: &str) -> Option<&str> {

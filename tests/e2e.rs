@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use support::free_port;
-use support::pg::{Kind, Pg, World, CLUSTER};
+use support::pg::{Kind, World, CLUSTER};
+use support::tree_size;
 
 /// Backup, then `bridgerest restore --start` to a time between two batches of rows: exactly
 /// the first batch is back, and recovery is reported.
@@ -58,12 +59,7 @@ fn pitr_round_trip(kind: Kind) {
     let args = restore_args(&w, &target, &restored, port, &[]);
     let (code, out, err) = w.bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "bridgerest restore failed:\n{out}{err}");
-    let copy = Pg::adopt(
-        &restored,
-        &w.pg.sock,
-        port,
-        &restored.join("bridgerest-postgres.log"),
-    );
+    let copy = w.adopt_restored(&restored, port);
     assert_eq!(
         copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"),
         "100|1|100",
@@ -117,19 +113,6 @@ fn restore_args(w: &World, target: &str, dir: &Path, port: u16, extra: &[&str]) 
     a
 }
 
-fn tree_size(dir: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => tree_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
-}
-
 /// The store refuses the credentials while pgBackRest is half way through the restore:
 /// bridgerest fetches a new token, runs the restore again with --delta, and the cluster comes
 /// back with exactly the rows before the target.
@@ -168,12 +151,7 @@ fn expiry_mid_restore_s3() {
             && err.contains("running again with --delta"),
         "no refresh and --delta rerun in the log:\n{err}"
     );
-    let copy = Pg::adopt(
-        &restored,
-        &w.pg.sock,
-        port,
-        &restored.join("bridgerest-postgres.log"),
-    );
+    let copy = w.adopt_restored(&restored, port);
     assert_eq!(
         copy.psql("SELECT count(*), min(i), max(i) FROM restore_check"),
         "100|1|100"

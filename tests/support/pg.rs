@@ -272,23 +272,7 @@ impl World {
 
     /// Runs the real bridgerest binary; its output joins the transcript and is checked for secrets.
     pub fn bridgerest(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_bridgerest"))
-            .env_remove("BRIDGEREST_API_KEY")
-            .env_remove("CREDENTIALS_DIRECTORY")
-            .env("BRIDGEREST_LOG", "info")
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .unwrap();
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        self.transcript.push(&stdout);
-        self.transcript.push(&stderr);
-        self.assert_no_secrets();
-        (out.status.code().unwrap_or(-1), stdout, stderr)
+        self.finish(self.spawn_bridgerest(args))
     }
 
     /// Starts the real bridgerest binary with `args`; finish with [`World::finish`].
@@ -452,6 +436,16 @@ impl World {
             },
         );
         last
+    }
+
+    /// The PostgreSQL that `bridgerest restore --start` left running in `dir` on `port`.
+    pub fn adopt_restored(&self, dir: &Path, port: u16) -> Pg {
+        Pg::adopt(
+            dir,
+            &self.pg.sock,
+            port,
+            &bridgerest::recovery::log_path(dir),
+        )
     }
 
     /// A new, empty data directory owned by postgres.
