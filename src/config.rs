@@ -36,6 +36,7 @@ struct RawDaemon {
     refresh_at: Option<f64>,
     retry_max: Option<String>,
     status_file: Option<PathBuf>,
+    prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -102,6 +103,8 @@ pub struct DaemonConfig {
     pub retry_max: Duration,
     /// The status file (`bridgerest status` reads it).
     pub status_file: PathBuf,
+    /// The same figures for node_exporter's textfile collector (off unless set).
+    pub prometheus_textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -235,8 +238,17 @@ fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
         bail!("daemon.refresh_at = {refresh_at}: must be between 0.05 and 0.9 (a fraction of api.token_lifetime)");
     }
     let schedule = raw.schedule.unwrap_or_else(|| "0 */20 * * * *".into());
-    if schedule.split_whitespace().count() < 6 {
-        bail!("daemon.schedule = \"{schedule}\": use a cron expression with seconds, e.g. \"0 */20 * * * *\" (every 20 minutes)");
+    // The scheduler's own parser decides, so a schedule `check` accepts is one the daemon runs.
+    if schedule.split_whitespace().count() < 6
+        || tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
+            .is_err()
+    {
+        bail!("daemon.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 */20 * * * *\" (every 20 minutes)");
+    }
+    if let Some(p) = &raw.prometheus_textfile {
+        if p.extension().and_then(|e| e.to_str()) != Some("prom") {
+            bail!("daemon.prometheus_textfile = \"{}\": node_exporter's textfile collector reads only files ending in .prom", p.display());
+        }
     }
     Ok(DaemonConfig {
         schedule,
@@ -249,6 +261,7 @@ fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
         status_file: raw
             .status_file
             .unwrap_or_else(|| PathBuf::from("/var/lib/bridgerest/status.json")),
+        prometheus_textfile: raw.prometheus_textfile,
     })
 }
 

@@ -130,6 +130,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
     Ok(())
 }
 
+/// Removes the temporary files [`write_atomic`] leaves beside `path` when the writer is killed
+/// between creating and renaming one. Call it only under the [`FileLock`] of every writer of
+/// `path`, so no write in progress loses its file. Returns how many were removed.
+pub fn remove_stale_temps(path: &Path) -> usize {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return 0;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(parent(path)) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix) && n.ends_with(".tmp") && n.len() > prefix.len() + 4
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// An exclusive advisory lock on `<path>.lock`, held until dropped.
 pub struct FileLock {
     _lock: Flock<File>,
@@ -185,6 +207,28 @@ mod tests {
             .filter(|e| e.file_name() != "x.conf")
             .collect();
         assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    }
+
+    #[test]
+    fn stale_temps_of_that_file_only_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.conf");
+        for n in [
+            ".x.conf.a1B2c3.tmp",
+            ".x.conf.zz.tmp",
+            ".y.conf.a1.tmp",
+            "x.conf",
+            ".x.conf.tmp",
+        ] {
+            std::fs::write(dir.path().join(n), "s").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&p), 2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".x.conf.tmp", ".y.conf.a1.tmp", "x.conf"]);
     }
 
     #[test]

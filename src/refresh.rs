@@ -337,6 +337,17 @@ pub async fn run(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Result<P
     let _lock = FileLock::acquire(path).await?;
     let existing = read_existing(cfg)?;
     let plan = compose(cfg, fetched, existing)?;
+    // What a writer killed mid-write left behind (it may hold secrets): gone, under the lock.
+    let stale: usize = std::iter::once(path.as_path())
+        .chain(plan.side_files.iter().map(|f| f.path.as_path()))
+        .map(fsutil::remove_stale_temps)
+        .sum();
+    if stale > 0 {
+        tracing::info!(
+            files = stale,
+            "removed temporary files left by an interrupted write"
+        );
+    }
     if let Some(text) = &plan.text {
         if plan.existing.as_deref() != Some(text.as_str()) {
             for f in &plan.side_files {

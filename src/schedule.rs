@@ -133,6 +133,63 @@ impl Status {
             self.failing()
         )
     }
+
+    /// The same figures in Prometheus' text format, for node_exporter's textfile collector.
+    pub fn prometheus(&self) -> String {
+        fn secs(t: Option<OffsetDateTime>) -> Option<i64> {
+            t.map(OffsetDateTime::unix_timestamp)
+        }
+        fn label(id: &str) -> String {
+            id.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        }
+        type Metric = (
+            &'static str,
+            &'static str,
+            fn(&ClusterStatus) -> Option<i64>,
+        );
+        let metrics: [Metric; 4] = [
+            (
+                "bridgerest_refresh_ok",
+                "1 if the cluster's last refresh succeeded, 0 if it failed.",
+                |c| {
+                    Some(i64::from(
+                        c.last_error.is_none() && c.last_success.is_some(),
+                    ))
+                },
+            ),
+            (
+                "bridgerest_last_success_timestamp_seconds",
+                "When the cluster's credentials were last refreshed.",
+                |c| secs(c.last_success),
+            ),
+            (
+                "bridgerest_credentials_expiry_timestamp_seconds",
+                "When the credentials in the pgBackRest config are expected to stop working.",
+                |c| secs(c.expires_at),
+            ),
+            (
+                "bridgerest_next_refresh_timestamp_seconds",
+                "When the daemon next refreshes the cluster.",
+                |c| secs(c.next_refresh),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, value) in metrics {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for c in &self.clusters {
+                if let Some(v) = value(c) {
+                    out.push_str(&format!("{name}{{cluster=\"{}\"}} {v}\n", label(&c.id)));
+                }
+            }
+        }
+        out.push_str(&format!(
+            "# HELP bridgerest_status_updated_timestamp_seconds When the daemon last wrote its status.\n# TYPE bridgerest_status_updated_timestamp_seconds gauge\nbridgerest_status_updated_timestamp_seconds {}\n",
+            self.updated_at.unix_timestamp()
+        ));
+        out
+    }
 }
 
 struct Slot {
@@ -142,22 +199,22 @@ struct Slot {
 }
 
 /// Runs until [`Event::Shutdown`] or the channel closes. After each round of refreshes,
-/// `report` gets the status (to write the status file and tell systemd); `ready` is called once,
-/// after the first round.
+/// `report` gets the config in force and the status (to write the status file and tell
+/// systemd); `ready` is called once, after the first round.
 pub async fn run<R: Refresher>(
     mut cfg: Config,
     timing: impl Fn(&Config) -> Timing,
     refresher: &mut R,
     mut events: mpsc::Receiver<Event>,
-    mut report: impl FnMut(&Status),
-    mut ready: impl FnMut(&Status),
+    mut report: impl FnMut(&Config, &Status),
+    mut ready: impl FnMut(&Config, &Status),
 ) {
     let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
     sync_slots(&cfg, &mut slots);
     round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
     let st = status(&slots);
-    report(&st);
-    ready(&st);
+    report(&cfg, &st);
+    ready(&cfg, &st);
     loop {
         let due = slots
             .values()
@@ -184,7 +241,7 @@ pub async fn run<R: Refresher>(
                 round(&cfg, &timing(&cfg), refresher, &mut slots, Some(only)).await;
             }
         }
-        report(&status(&slots));
+        report(&cfg, &status(&slots));
     }
 }
 
@@ -346,8 +403,8 @@ mod tests {
             |_| t,
             fake,
             rx,
-            |s| reports.push(s.clone()),
-            |_| {},
+            |_, s| reports.push(s.clone()),
+            |_, _| {},
         );
         tokio::join!(driver, lp);
         reports
@@ -467,5 +524,47 @@ mod tests {
             Duration::from_secs(600)
         );
         assert_eq!(valid_for(&t, Some(Duration::from_secs(7200))), t.lifetime);
+    }
+
+    #[test]
+    fn prometheus_text_has_a_gauge_per_figure() {
+        use time::macros::datetime;
+        let st = Status {
+            updated_at: datetime!(2026-11-22 10:00:00 UTC),
+            pid: 7,
+            clusters: vec![
+                ClusterStatus {
+                    id: "ok1".into(),
+                    last_success: Some(datetime!(2026-11-22 09:40:00 UTC)),
+                    expires_at: Some(datetime!(2026-11-22 10:40:00 UTC)),
+                    next_refresh: Some(datetime!(2026-11-22 10:10:00 UTC)),
+                    ..Default::default()
+                },
+                ClusterStatus {
+                    id: "bad\"2".into(),
+                    last_error: Some("HTTP 500".into()),
+                    next_refresh: Some(datetime!(2026-11-22 10:00:05 UTC)),
+                    ..Default::default()
+                },
+            ],
+        };
+        let text = st.prometheus();
+        for line in [
+            "# TYPE bridgerest_refresh_ok gauge",
+            "bridgerest_refresh_ok{cluster=\"ok1\"} 1",
+            "bridgerest_refresh_ok{cluster=\"bad\\\"2\"} 0",
+            "bridgerest_last_success_timestamp_seconds{cluster=\"ok1\"} 1795340400",
+            "bridgerest_credentials_expiry_timestamp_seconds{cluster=\"ok1\"} 1795344000",
+            "bridgerest_next_refresh_timestamp_seconds{cluster=\"bad\\\"2\"} 1795341605",
+            "bridgerest_status_updated_timestamp_seconds 1795341600",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in:\n{text}"
+            );
+        }
+        // A figure a cluster does not have is left out, not written as 0.
+        assert!(!text.contains("bridgerest_last_success_timestamp_seconds{cluster=\"bad"));
+        assert!(text.ends_with('\n'));
     }
 }

@@ -101,6 +101,22 @@ fn bad_configs_name_what_is_wrong() {
         ),
         (cl("[cluster.options]\n\"x\" = 1.5\n"), "float"),
         (cl("stanza = \"global\"\n"), "not a valid stanza name"),
+        (
+            "[daemon]\nschedule = \"*/20 * * * *\"\n".into(),
+            "daemon.schedule = \"*/20 * * * *\": not a cron expression with seconds",
+        ),
+        (
+            "[daemon]\nschedule = \"0 61 * * * *\"\n".into(),
+            "not a cron expression with seconds (sec min hour day month weekday, UTC)",
+        ),
+        (
+            "[daemon]\nrefresh_at = 0.95\n".into(),
+            "must be between 0.05 and 0.9",
+        ),
+        (
+            "[daemon]\nprometheus_textfile = \"/var/lib/node/bridgerest.txt\"\n".into(),
+            "reads only files ending in .prom",
+        ),
     ];
     for (text, want) in cases {
         let e = err(&text);

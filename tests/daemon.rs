@@ -22,18 +22,27 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 fn config(env: &Env, clusters: &[&str]) {
-    let status = env.path("status.json");
+    config_at(
+        env,
+        &env.config,
+        clusters,
+        "1h",
+        "status_file = \"{dir}/status.json\"",
+    );
+}
+
+/// Writes a config to `at` for `clusters`, with `api.token_lifetime = lifetime` and `daemon`
+/// lines (`{dir}` in them stands for the env's directory).
+fn config_at(env: &Env, at: &std::path::Path, clusters: &[&str], lifetime: &str, daemon: &str) {
     env.write_config(clusters, "");
     let text = std::fs::read_to_string(&env.config).unwrap();
+    let daemon = daemon.replace("{dir}", &env.dir.path().display().to_string());
     let text = text.replacen(
         "\n[pgbackrest]",
-        &format!(
-            "token_lifetime = \"1h\"\n\n[daemon]\nstatus_file = \"{}\"\n\n[pgbackrest]",
-            status.display()
-        ),
+        &format!("token_lifetime = \"{lifetime}\"\n\n[daemon]\n{daemon}\n\n[pgbackrest]"),
         1,
     );
-    std::fs::write(&env.config, text).unwrap();
+    std::fs::write(at, text).unwrap();
 }
 
 fn signal(child: &Child, sig: Signal) {
@@ -61,12 +70,34 @@ fn daemon_renders_reloads_refuses_bad_config_and_stops_on_sigterm() {
     assert_eq!(st.code, 0, "{st:?}");
     assert!(st.stdout.contains(&format!("{S3_CLUSTER}  ok ")), "{st:?}");
 
-    // SIGHUP with a second cluster: its stanza appears.
-    config(&env, &[S3_CLUSTER, AZURE_CLUSTER]);
+    // SIGHUP with a second cluster, a new status file and a Prometheus text file: its stanza
+    // appears, and both files follow the new config.
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER, AZURE_CLUSTER],
+        "1h",
+        "status_file = \"{dir}/status2.json\"\nprometheus_textfile = \"{dir}/bridgerest.prom\"\nschedule = \"0 0 * * * *\"",
+    );
     signal(&child, Signal::SIGHUP);
     wait_for("the reloaded config's stanza", || {
         env.read_out().contains("repo1-type=azure")
     });
+    let prom = env.path("bridgerest.prom");
+    wait_for("the Prometheus text file", || prom.exists());
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    for c in [S3_CLUSTER, AZURE_CLUSTER] {
+        assert!(
+            metrics.contains(&format!("bridgerest_refresh_ok{{cluster=\"{c}\"}} 1\n")),
+            "{metrics}"
+        );
+    }
+    assert_eq!(mode_of(&prom), 0o644);
+    let st2 = std::fs::read_to_string(env.path("status2.json")).unwrap();
+    assert!(
+        st2.contains(AZURE_CLUSTER) && st2.contains(S3_CLUSTER),
+        "{st2}"
+    );
 
     // SIGHUP with a broken config: refused, the file keeps both stanzas.
     std::fs::write(&env.config, "[api]\nurl = 3\n").unwrap();
@@ -95,6 +126,7 @@ fn daemon_renders_reloads_refuses_bad_config_and_stops_on_sigterm() {
         err.contains("SIGHUP: the new config is refused, the old one keeps running"),
         "{err}"
     );
+    assert!(err.contains("SIGHUP: new refresh schedule"), "{err}");
     for s in env.sim.sim.issued_secrets() {
         assert!(!err.contains(&s), "secret in the daemon's log");
     }
@@ -129,4 +161,173 @@ fn status_exit_codes() {
     let r = env.run(&["status", "--json"]);
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("\"expires_at\""));
+}
+
+/// Stanza sections of a pgBackRest config, which must parse.
+fn sections(text: &str) -> std::collections::BTreeSet<String> {
+    let ini = ini::Ini::load_from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"));
+    ini.sections().flatten().map(str::to_string).collect()
+}
+
+#[test]
+fn daemon_and_two_refreshes_never_lose_each_others_writes() {
+    // One pgbackrest.conf shared by three writers, each managing its own cluster: the daemon
+    // (refreshing every 50 ms) and two `bridgerest refresh` loops with their own configs. Each
+    // rewrites the whole file from what it reads, so without the lock one writer's stanza could
+    // vanish under another's write. A reader checks that a stanza, once there, stays.
+    let env = Env::new();
+    std::fs::write(&env.out, "[global]\nstart-fast=y\n").unwrap(); // user's file: merged
+    let daemon_cfg = env.path("daemon.toml");
+    config_at(
+        &env,
+        &daemon_cfg,
+        &[S3_CLUSTER],
+        "1s",
+        "refresh_at = 0.05\nstatus_file = \"{dir}/status.json\"",
+    );
+    let others = [
+        (AZURE_CLUSTER, env.path("a.toml")),
+        (GCS_CLUSTER, env.path("g.toml")),
+    ];
+    for (c, p) in &others {
+        config_at(&env, p, &[c], "1h", "status_file = \"{dir}/unused.json\"");
+    }
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
+        .env_remove("BRIDGEREST_LOG")
+        .arg("--config")
+        .arg(&daemon_cfg)
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (reads, seen) = std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let now = sections(&std::fs::read_to_string(&env.out).unwrap());
+                let lost: Vec<_> = seen.difference(&now).collect();
+                assert!(
+                    lost.is_empty(),
+                    "stanzas {lost:?} vanished (interleaved writes)"
+                );
+                seen = now;
+                reads += 1;
+            }
+            (reads, seen)
+        });
+        let writers: Vec<_> = others
+            .iter()
+            .map(|(_, p)| {
+                let p = p.clone();
+                s.spawn(move || {
+                    for _ in 0..25 {
+                        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
+                            .env_remove("BRIDGEREST_LOG")
+                            .arg("--config")
+                            .arg(&p)
+                            .arg("refresh")
+                            .output()
+                            .unwrap();
+                        assert!(out.status.success(), "{out:?}");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        reader.join().unwrap()
+    });
+    signal(&daemon, Signal::SIGTERM);
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    assert!(reads > 50, "only {reads} reads");
+    let text = env.read_out();
+    assert!(
+        text.contains("start-fast=y"),
+        "the user's [global] option is gone"
+    );
+    assert_eq!(seen.len(), 4, "{seen:?}"); // global + three stanzas
+    for kind in ["s3", "azure", "gcs"] {
+        assert!(
+            text.contains(&format!("repo1-type={kind}")),
+            "no {kind} stanza"
+        );
+    }
+}
+
+/// Each section's keys (the file must parse; failures do not print it: it holds secrets).
+fn shape(text: &str) -> Vec<(String, Vec<String>)> {
+    let ini = ini::Ini::load_from_str(text).unwrap_or_else(|e| panic!("does not parse: {e}"));
+    ini.iter()
+        .map(|(sec, props)| {
+            let mut keys: Vec<String> = props.iter().map(|(k, _)| k.to_string()).collect();
+            keys.sort();
+            (sec.unwrap_or("").to_string(), keys)
+        })
+        .collect()
+}
+
+#[test]
+fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
+    let env = Env::new();
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER, AZURE_CLUSTER, GCS_CLUSTER],
+        "1s",
+        "refresh_at = 0.05\nstatus_file = \"{dir}/status.json\"",
+    );
+    let first = env.run(&["refresh"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let want = shape(&env.read_out());
+    assert_eq!(want.len(), 4, "{want:?}"); // the general section and three stanzas
+    let (mut changed, mut stale_temps) = (0, 0);
+    for i in 0..40u64 {
+        let old = env.read_out();
+        let mut child = env
+            .cmd()
+            .arg("daemon")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + (i * 37) % 300));
+        signal(&child, Signal::SIGKILL);
+        child.wait().unwrap();
+        let now = env.read_out();
+        assert_eq!(shape(&now), want, "kill {i} left a file of another shape");
+        let secret = now
+            .lines()
+            .find_map(|l| l.strip_prefix("repo1-s3-key-secret="))
+            .unwrap();
+        assert!(env.sim.sim.issued_secrets().iter().any(|s| s == secret));
+        changed += usize::from(now != old);
+        stale_temps += std::fs::read_dir(env.path("conf.d"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+    }
+    assert!(
+        changed >= 20,
+        "only {changed} of 40 kills came after a write"
+    );
+    eprintln!("40 kills: {changed} after a new write; {stale_temps} temp files seen");
+    // The next writer removes whatever temporary files the kills left.
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    let temps: Vec<_> = std::fs::read_dir(env.path("conf.d"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
 }

@@ -80,14 +80,41 @@ fn timing(cfg: &Config) -> Timing {
     }
 }
 
+/// Writes the status file, and the Prometheus text file if one is configured (both atomic,
+/// neither holds a secret). A failure is logged and the loop goes on.
 fn write_status(cfg: &Config, st: &Status) {
-    let path = &cfg.daemon.status_file;
-    let res = serde_json::to_vec_pretty(st)
-        .context("encoding the status")
-        .and_then(|json| fsutil::write_atomic(path, &json, 0o644, Owner::default()));
-    if let Err(e) = res {
-        tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "cannot write the status file");
+    let files = [
+        (
+            Some(&cfg.daemon.status_file),
+            serde_json::to_vec_pretty(st).unwrap_or_default(),
+        ),
+        (
+            cfg.daemon.prometheus_textfile.as_ref(),
+            st.prometheus().into_bytes(),
+        ),
+    ];
+    for (path, bytes) in files {
+        let Some(path) = path else { continue };
+        if let Err(e) = fsutil::write_atomic(path, &bytes, 0o644, Owner::default()) {
+            tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "cannot write the status file");
+        }
     }
+}
+
+/// The cron job that sends a tick on every firing of `schedule` (already validated).
+fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
+    let tick = tx.clone();
+    Job::new_async(schedule, move |_, _| {
+        let tick = tick.clone();
+        Box::pin(async move {
+            let _ = tick.send(Event::Tick).await;
+        })
+    })
+    .map_err(|e| {
+        usage(anyhow::anyhow!(
+            "daemon.schedule = \"{schedule}\" is not a cron expression ({e}): e.g. \"0 */20 * * * *\""
+        ))
+    })
 }
 
 pub async fn run(path: &Path) -> Result<Exit> {
@@ -102,31 +129,30 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let sched = JobScheduler::new()
         .await
         .context("starting the scheduler")?;
-    let tick = tx.clone();
-    let job = Job::new_async(cfg.daemon.schedule.as_str(), move |_, _| {
-        let tick = tick.clone();
-        Box::pin(async move {
-            let _ = tick.send(Event::Tick).await;
-        })
-    })
-    .map_err(|e| {
-        usage(anyhow::anyhow!(
-            "daemon.schedule = \"{}\" in {} is not a cron expression ({e}): e.g. \"0 */20 * * * *\"",
-            cfg.daemon.schedule,
-            path.display()
-        ))
-    })?;
-    sched.add(job).await.context("scheduling the refresh")?;
+    let mut job_id = sched
+        .add(tick_job(&cfg.daemon.schedule, &tx)?)
+        .await
+        .context("scheduling the refresh")?;
     sched.start().await.context("starting the scheduler")?;
 
     let signals = {
-        let (tx, path) = (tx.clone(), path.to_path_buf());
+        let (tx, path, sched) = (tx.clone(), path.to_path_buf(), sched.clone());
+        let mut schedule = cfg.daemon.schedule.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
                     _ = hup.recv() => match crate::config::load(&path) {
                         Ok(c) if !c.clusters.is_empty() => {
                             tracing::info!(path = %path.display(), "SIGHUP: config re-read");
+                            if c.daemon.schedule != schedule {
+                                match reschedule(&sched, job_id, &c.daemon.schedule, &tx).await {
+                                    Ok(id) => {
+                                        tracing::info!(schedule = %c.daemon.schedule, "SIGHUP: new refresh schedule");
+                                        (job_id, schedule) = (id, c.daemon.schedule.clone());
+                                    }
+                                    Err(e) => tracing::error!("SIGHUP: the new schedule is refused, the old one keeps running: {e:#}"),
+                                }
+                            }
                             let _ = tx.send(Event::Reload(Box::new(c))).await;
                         }
                         Ok(_) => tracing::error!(path = %path.display(), "SIGHUP: the new config lists no [[cluster]]; refused, the old one keeps running"),
@@ -151,20 +177,17 @@ pub async fn run(path: &Path) -> Result<Exit> {
     }
     drop(tx);
 
-    let status_cfg = std::sync::Mutex::new(cfg.clone());
     let mut real = Real { client };
     schedule::run(
         cfg,
         timing,
         &mut real,
         rx,
-        |st| {
-            if let Ok(c) = status_cfg.lock() {
-                write_status(&c, st);
-            }
+        |cfg, st| {
+            write_status(cfg, st);
             notify(&format!("STATUS={}", st.summary()));
         },
-        |st| {
+        |_, st| {
             tracing::info!("{}", st.summary());
             notify("READY=1");
         },
@@ -175,4 +198,22 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let mut sched = sched;
     let _ = sched.shutdown().await;
     Ok(Exit::Success)
+}
+
+/// Replaces the cron job `old` with one for `schedule`; the old one stays if that fails.
+async fn reschedule(
+    sched: &JobScheduler,
+    old: uuid::Uuid,
+    schedule: &str,
+    tx: &mpsc::Sender<Event>,
+) -> Result<uuid::Uuid> {
+    let id = sched
+        .add(tick_job(schedule, tx)?)
+        .await
+        .context("scheduling the refresh")?;
+    sched
+        .remove(&old)
+        .await
+        .context("removing the old schedule")?;
+    Ok(id)
 }
