@@ -4,6 +4,64 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The files bridgerest uses, for `--help` and the man page.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "/etc/bridgerest/bridgerest.toml",
+        "the configuration (--config, $BRIDGEREST_CONFIG)",
+    ),
+    (
+        "/etc/pgbackrest/conf.d/bridgerest.conf",
+        "the stanzas written (pgbackrest.config)",
+    ),
+    (
+        "/var/lib/bridgerest/status.json",
+        "the daemon's status (daemon.status_file)",
+    ),
+];
+
+/// The environment variables bridgerest reads.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("BRIDGEREST_CONFIG", "the configuration file, if --config is not given"),
+    (
+        "BRIDGEREST_API_KEY",
+        "the Crunchy Bridge API key (else api.key_file, or the systemd credential api-key from LoadCredential=)",
+    ),
+    ("BRIDGEREST_LOG", "the log filter, e.g. info or bridgerest=debug"),
+];
+
+/// The exit codes (see [`crate::exit::Exit`]).
+pub const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "success"),
+    ("1", "failed: the API, a file, or pgBackRest"),
+    (
+        "2",
+        "bad invocation or configuration; nothing was attempted",
+    ),
+    (
+        "3",
+        "some clusters were refreshed, others failed (their previous stanzas kept)",
+    ),
+];
+
+/// The three tables as the end of `--help`.
+fn after_help() -> String {
+    let mut out = String::new();
+    for (title, rows) in [
+        ("Files", FILES),
+        ("Environment", ENVIRONMENT),
+        ("Exit status", EXIT_STATUS),
+    ] {
+        let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        out.push_str(&format!("{title}:\n"));
+        for (k, v) in rows {
+            out.push_str(&format!("  {k:w$}  {v}\n"));
+        }
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
 /// Keeps pgBackRest supplied with fresh Crunchy Bridge backup credentials.
 ///
 /// bridgerest asks the Crunchy Bridge API for short-lived backup tokens and writes them as
@@ -14,7 +72,8 @@ use clap::{Args, Parser, Subcommand};
     name = "bridgerest",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = after_help()
 )]
 pub struct Cli {
     /// Configuration file [default: /etc/bridgerest/bridgerest.toml].
@@ -79,6 +138,27 @@ pub enum Command {
     ///
     /// Each problem is printed on its own line with what to do. Exit code 0 only if all pass.
     Check,
+    /// Print a shell completion script.
+    ///
+    /// bash: `bridgerest completions bash > /etc/bash_completion.d/bridgerest`;
+    /// zsh: `> "${fpath[1]}/_bridgerest"`; fish: `> ~/.config/fish/completions/bridgerest.fish`.
+    /// The Debian package installs them.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The completion script for `shell`, generated from these definitions.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "bridgerest", &mut out);
+    out
 }
 
 #[derive(Debug, Args)]

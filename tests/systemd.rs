@@ -21,6 +21,9 @@ fn units_verify_and_are_hardened() {
     let mut units = Vec::new();
     for e in std::fs::read_dir(&src).unwrap() {
         let e = e.unwrap();
+        if e.path().is_dir() {
+            continue;
+        }
         let text = std::fs::read_to_string(e.path())
             .unwrap()
             .replace("/usr/bin/bridgerest", env!("CARGO_BIN_EXE_bridgerest"));
@@ -41,7 +44,15 @@ fn units_verify_and_are_hardened() {
             "bridgerest.service"
         ]
     );
+    // verify also runs `man` for each Documentation=man: page: point it at the generated ones.
+    let man1 = dir.path().join("man/man1");
+    std::fs::create_dir_all(&man1).unwrap();
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/man")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), man1.join(e.file_name())).unwrap();
+    }
     let out = Command::new(analyze())
+        .env("MANPATH", dir.path().join("man"))
         .arg("verify")
         .args(&units)
         .output()

@@ -35,6 +35,13 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Daemon => daemon::run(&path).await,
         Command::Status(a) => status::run(&load(&path)?, a),
         Command::Check => check::run(&path).await,
+        Command::Completions(a) => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&crate::cli::completions(a.shell))
+                .map_err(anyhow::Error::from)?;
+            Ok(Exit::Success)
+        }
     }
 }
 

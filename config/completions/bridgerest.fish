@@ -1,0 +1,113 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_bridgerest_global_optspecs
+    string join \n c/config= v/verbose h/help V/version
+end
+
+function __fish_bridgerest_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_bridgerest_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_bridgerest_using_subcommand
+    set -l cmd (__fish_bridgerest_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "render" -d 'Print what `refresh` would write, without writing it'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "clusters" -d 'List the clusters the API key can see'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "backups" -d 'List a cluster\'s backups (every page)'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "restore" -d 'Restore a cluster to a point in time (also `bridgerest --restore`)'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "check" -d 'Check the configuration, the API key, the output directory and pgBackRest'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -l show-secrets -d 'Print the credentials instead of [redacted]'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL) or a time, as for --target-time' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-action -d 'What PostgreSQL does at the target time' -r -f -a "promote\t'End recovery and accept writes'
+pause\t'Stay in recovery, read-only, so the state can be inspected first'
+shutdown\t'Stop PostgreSQL'"
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg1-path -d 'The data directory to restore into [default: the cluster\'s pg1_path in the config]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l process-max -d 'pgBackRest\'s --process-max [default: the number of cores]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l user -d 'Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else postgres; otherwise the current user]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l attempts -d 'Runs of pgbackrest restore in all, when the store refuses the credentials' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-option -d 'With --start: a setting for the restored server (e.g. port=5433); repeatable' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-bin -d 'Directory of PostgreSQL\'s programs [default: /usr/lib/postgresql/<PG_VERSION>/bin]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -l cluster -d 'The cluster\'s ID (an S3 cluster of the config)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "render" -d 'Print what `refresh` would write, without writing it'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "clusters" -d 'List the clusters the API key can see'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "backups" -d 'List a cluster\'s backups (every page)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "restore" -d 'Restore a cluster to a point in time (also `bridgerest --restore`)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "check" -d 'Check the configuration, the API key, the output directory and pgBackRest'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
