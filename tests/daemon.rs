@@ -331,3 +331,33 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
         .collect();
     assert!(temps.is_empty(), "{temps:?}");
 }
+
+#[test]
+fn sighup_picks_up_a_rotated_api_key() {
+    let env = Env::new();
+    config(&env, &[S3_CLUSTER]);
+    let key = env.path("api-key");
+    std::fs::write(&key, "cbkey_revoked_0000000000000000\n").unwrap();
+    let child = env
+        .cmd()
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = env.path("status.json");
+    wait_for("the first (failed) round's status", || status.exists());
+    let st = env.run(&["status"]);
+    assert_eq!(st.code, 1, "{st:?}");
+    assert!(!env.out.exists(), "a stanza without a valid key");
+
+    // The operator puts the new key in place and reloads: the next round uses it.
+    std::fs::write(&key, format!("{KEY}\n")).unwrap();
+    signal(&child, Signal::SIGHUP);
+    wait_for("the stanza fetched with the new key", || env.out.exists());
+    assert!(env.read_out().contains(&format!("[{S3_STANZA}]")));
+    wait_for("status ok", || env.run(&["status"]).code == 0);
+    signal(&child, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

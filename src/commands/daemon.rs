@@ -4,6 +4,7 @@
 //! and the status file.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
@@ -21,10 +22,15 @@ use crate::schedule::{self, Event, Refreshed, Refresher, Status, Timing};
 
 struct Real {
     client: BridgeClient,
+    /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
+    next: Arc<Mutex<Option<BridgeClient>>>,
 }
 
 impl Refresher for Real {
     async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
+        if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
+            self.client = c;
+        }
         let wanted: Vec<String> = cfg
             .clusters
             .iter()
@@ -120,6 +126,7 @@ fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
 pub async fn run(path: &Path) -> Result<Exit> {
     let cfg = super::load_with_clusters(path)?;
     let client = super::client(&cfg)?;
+    let next_client = Arc::new(Mutex::new(None));
     // Signal streams first, so none is missed once the loop runs.
     let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
@@ -137,13 +144,18 @@ pub async fn run(path: &Path) -> Result<Exit> {
 
     let signals = {
         let (tx, path, sched) = (tx.clone(), path.to_path_buf(), sched.clone());
+        let next_client = next_client.clone();
         let mut schedule = cfg.daemon.schedule.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = hup.recv() => match crate::config::load(&path) {
-                        Ok(c) if !c.clusters.is_empty() => {
+                    // The whole new config must work, API key included, before it replaces the old.
+                    _ = hup.recv() => match super::load_with_clusters(&path).and_then(|c| super::client(&c).map(|cl| (c, cl))) {
+                        Ok((c, client)) => {
                             tracing::info!(path = %path.display(), "SIGHUP: config re-read");
+                            if let Ok(mut n) = next_client.lock() {
+                                *n = Some(client);
+                            }
                             if c.daemon.schedule != schedule {
                                 match reschedule(&sched, job_id, &c.daemon.schedule, &tx).await {
                                     Ok(id) => {
@@ -155,7 +167,6 @@ pub async fn run(path: &Path) -> Result<Exit> {
                             }
                             let _ = tx.send(Event::Reload(Box::new(c))).await;
                         }
-                        Ok(_) => tracing::error!(path = %path.display(), "SIGHUP: the new config lists no [[cluster]]; refused, the old one keeps running"),
                         Err(e) => tracing::error!("SIGHUP: the new config is refused, the old one keeps running: {e:#}"),
                     },
                     _ = term.recv() => break,
@@ -177,7 +188,10 @@ pub async fn run(path: &Path) -> Result<Exit> {
     }
     drop(tx);
 
-    let mut real = Real { client };
+    let mut real = Real {
+        client,
+        next: next_client,
+    };
     schedule::run(
         cfg,
         timing,
