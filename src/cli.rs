@@ -112,9 +112,9 @@ pub enum Command {
     ///
     /// Refreshes every cluster on `daemon.schedule` and each one at `daemon.refresh_at` of its
     /// credentials' lifetime; retries failures with backoff (the last good stanza stays).
-    /// SIGHUP re-reads the config (a bad one is refused, the old one keeps running);
-    /// SIGTERM/SIGINT stop after the write in progress. Tells systemd READY=1 after the first
-    /// refresh (Type=notify) and writes `daemon.status_file`.
+    /// SIGHUP re-reads the config and the API key (a bad one is refused, the old one keeps
+    /// running); SIGTERM/SIGINT stop after the write in progress. Tells systemd READY=1 after
+    /// the first refresh (Type=notify) and writes `daemon.status_file`.
     Daemon,
     /// Show the daemon's status file; exit 1 if any credentials expired or will before the
     /// next refresh.
