@@ -9,7 +9,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bridgerest::sim::{sample_state, SimHandle};
+#[path = "common.rs"]
+mod common;
+use common::Bench;
 
 const CLUSTERS: usize = 10;
 /// `BRIDGEREST_BENCH_CYCLES` overrides, to look for growth over a longer run.
@@ -20,7 +22,6 @@ fn cycles_wanted() -> u64 {
         .unwrap_or(100)
 }
 const WARMUP: u64 = 10;
-const KEY: &str = "cbkey_bench";
 
 /// (VmRSS, VmHWM) in KiB and user+system CPU time of a process.
 fn sample(pid: u32) -> (u64, u64, Duration) {
@@ -54,29 +55,17 @@ fn sample(pid: u32) -> (u64, u64, Duration) {
 }
 
 fn main() {
-    let state = sample_state(KEY, CLUSTERS - 3);
-    let ids: Vec<String> = state.clusters.iter().map(|c| c.id.clone()).collect();
-    let sim = SimHandle::start(state).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key"), KEY).unwrap();
-    let mut cfg = format!(
-        "[api]\nurl = \"{}\"\nkey_file = \"{}\"\ntoken_lifetime = \"1s\"\n\n[daemon]\nrefresh_at = 0.2\nstatus_file = \"{}\"\n\n[pgbackrest]\nconfig = \"{}\"\n",
-        sim.url(),
-        dir.path().join("key").display(),
-        dir.path().join("status.json").display(),
-        dir.path().join("bridgerest.conf").display()
+    let b = Bench::new(
+        CLUSTERS,
+        0,
+        "token_lifetime = \"1s\"",
+        "[daemon]\nrefresh_at = 0.2\nstatus_file = \"{dir}/status.json\"",
     );
-    for id in &ids {
-        cfg.push_str(&format!(
-            "\n[[cluster]]\nid = \"{id}\"\npg1_path = \"/var/lib/postgresql/15/{id}\"\n"
-        ));
-    }
-    let config = dir.path().join("bridgerest.toml");
-    std::fs::write(&config, cfg).unwrap();
+    let (sim, config) = (&b.sim, &b.config);
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("daemon")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -106,7 +95,7 @@ fn main() {
     )
     .unwrap();
     assert!(child.wait().unwrap().success(), "the daemon did not exit 0");
-    let written = std::fs::read_to_string(dir.path().join("bridgerest.conf")).unwrap();
+    let written = b.written();
     assert_eq!(
         written.matches("\n[").count(),
         CLUSTERS,

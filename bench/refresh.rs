@@ -6,34 +6,23 @@
 
 use std::time::{Duration, Instant};
 
-use bridgerest::sim::{sample_state, SimHandle};
+#[path = "common.rs"]
+mod common;
+use common::Bench;
 
 const CLUSTERS: usize = 500;
 const LATENCY_MS: u64 = 20;
 const CONCURRENCY: usize = 16;
 const RUNS: usize = 3;
-const KEY: &str = "cbkey_bench";
 
 fn main() {
-    let mut state = sample_state(KEY, CLUSTERS - 3);
-    state.latency_ms = LATENCY_MS;
-    let ids: Vec<String> = state.clusters.iter().map(|c| c.id.clone()).collect();
-    let sim = SimHandle::start(state).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("key"), KEY).unwrap();
-    let mut cfg = format!(
-        "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nconcurrency = {CONCURRENCY}\n\n[pgbackrest]\nconfig = \"{}\"\n",
-        sim.url(),
-        dir.path().join("key").display(),
-        dir.path().join("bridgerest.conf").display()
+    let b = Bench::new(
+        CLUSTERS,
+        LATENCY_MS,
+        &format!("concurrency = {CONCURRENCY}"),
+        "",
     );
-    for id in &ids {
-        cfg.push_str(&format!(
-            "\n[[cluster]]\nid = \"{id}\"\npg1_path = \"/var/lib/postgresql/15/{id}\"\n"
-        ));
-    }
-    let config = dir.path().join("bridgerest.toml");
-    std::fs::write(&config, cfg).unwrap();
+    let (sim, config) = (&b.sim, &b.config);
 
     let ideal = Duration::from_millis(LATENCY_MS * CLUSTERS as u64 / CONCURRENCY as u64);
     let mut walls = Vec::new();
@@ -42,7 +31,7 @@ fn main() {
         let start = Instant::now();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
             .arg("--config")
-            .arg(&config)
+            .arg(config)
             .arg("refresh")
             .output()
             .unwrap();
@@ -62,7 +51,7 @@ fn main() {
     let usage =
         nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     let rss_mib = usage.max_rss() as f64 / 1024.0;
-    let written = std::fs::read_to_string(dir.path().join("bridgerest.conf")).unwrap();
+    let written = b.written();
     assert_eq!(
         written.matches("\n[").count(),
         CLUSTERS,

@@ -45,6 +45,27 @@ fn config_at(env: &Env, at: &std::path::Path, clusters: &[&str], lifetime: &str,
     std::fs::write(at, text).unwrap();
 }
 
+/// The real binary with `config`, none of the caller's bridgerest environment.
+fn bridgerest(config: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"));
+    c.env_remove("BRIDGEREST_LOG")
+        .env_remove("BRIDGEREST_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .arg("--config")
+        .arg(config);
+    c
+}
+
+/// `bridgerest daemon` with `config`, its output discarded.
+fn quiet_daemon(config: &std::path::Path) -> Child {
+    bridgerest(config)
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn signal(child: &Child, sig: Signal) {
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
 }
@@ -192,15 +213,7 @@ fn daemon_and_two_refreshes_never_lose_each_others_writes() {
     for (c, p) in &others {
         config_at(&env, p, &[c], "1h", "status_file = \"{dir}/unused.json\"");
     }
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
-        .env_remove("BRIDGEREST_LOG")
-        .arg("--config")
-        .arg(&daemon_cfg)
-        .arg("daemon")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = quiet_daemon(&daemon_cfg);
     let done = std::sync::atomic::AtomicBool::new(false);
     let (reads, seen) = std::thread::scope(|s| {
         let reader = s.spawn(|| {
@@ -224,13 +237,7 @@ fn daemon_and_two_refreshes_never_lose_each_others_writes() {
                 let p = p.clone();
                 s.spawn(move || {
                     for _ in 0..25 {
-                        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest"))
-                            .env_remove("BRIDGEREST_LOG")
-                            .arg("--config")
-                            .arg(&p)
-                            .arg("refresh")
-                            .output()
-                            .unwrap();
+                        let out = bridgerest(&p).arg("refresh").output().unwrap();
                         assert!(out.status.success(), "{out:?}");
                     }
                 })
@@ -288,13 +295,7 @@ fn kill_9_mid_write_leaves_the_old_or_the_new_file() {
     let (mut changed, mut stale_temps) = (0, 0);
     for i in 0..40u64 {
         let old = env.read_out();
-        let mut child = env
-            .cmd()
-            .arg("daemon")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = quiet_daemon(&env.config);
         std::thread::sleep(Duration::from_millis(20 + (i * 37) % 300));
         signal(&child, Signal::SIGKILL);
         child.wait().unwrap();
@@ -338,13 +339,7 @@ fn sighup_picks_up_a_rotated_api_key() {
     config(&env, &[S3_CLUSTER]);
     let key = env.path("api-key");
     std::fs::write(&key, "cbkey_revoked_0000000000000000\n").unwrap();
-    let child = env
-        .cmd()
-        .arg("daemon")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = quiet_daemon(&env.config);
     let status = env.path("status.json");
     wait_for("the first (failed) round's status", || status.exists());
     let st = env.run(&["status"]);
