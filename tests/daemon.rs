@@ -356,3 +356,32 @@ fn sighup_picks_up_a_rotated_api_key() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn an_unwritable_status_file_is_logged_once_not_every_round() {
+    let env = Env::new();
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER],
+        "1s",
+        "refresh_at = 0.05\nstatus_file = \"{dir}/missing/status.json\"",
+    );
+    let child = bridgerest(&env.config)
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("a few rounds", || env.sim.sim.stats().requests >= 10);
+    signal(&child, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("cannot write the status file").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("missing does not exist"), "{err}");
+}

@@ -87,23 +87,28 @@ fn timing(cfg: &Config) -> Timing {
 }
 
 /// Writes the status file, and the Prometheus text file if one is configured (both atomic,
-/// neither holds a secret). A failure is logged and the loop goes on.
-fn write_status(cfg: &Config, st: &Status) {
+/// neither holds a secret). Returns what failed, for the caller to log once per change.
+fn write_status(cfg: &Config, st: &Status) -> Result<(), String> {
+    let json = serde_json::to_vec_pretty(st).map_err(|e| format!("encoding the status: {e}"))?;
     let files = [
-        (
-            Some(&cfg.daemon.status_file),
-            serde_json::to_vec_pretty(st).unwrap_or_default(),
-        ),
+        (Some(&cfg.daemon.status_file), json),
         (
             cfg.daemon.prometheus_textfile.as_ref(),
             st.prometheus().into_bytes(),
         ),
     ];
-    for (path, bytes) in files {
-        let Some(path) = path else { continue };
-        if let Err(e) = fsutil::write_atomic(path, &bytes, 0o644, Owner::default()) {
-            tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "cannot write the status file");
-        }
+    let errors: Vec<String> = files
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let path = (*path)?;
+            fsutil::write_atomic(path, bytes, 0o644, Owner::default())
+                .err()
+                .map(|e| format!("{e:#}"))
+        })
+        .collect();
+    match errors.is_empty() {
+        true => Ok(()),
+        false => Err(errors.join("; ")),
     }
 }
 
@@ -188,6 +193,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     }
     drop(tx);
 
+    let mut status_written: Result<(), String> = Ok(());
     let mut real = Real {
         client,
         next: next_client,
@@ -198,7 +204,14 @@ pub async fn run(path: &Path) -> Result<Exit> {
         &mut real,
         rx,
         |cfg, st| {
-            write_status(cfg, st);
+            let res = write_status(cfg, st);
+            if res != status_written {
+                match &res {
+                    Err(e) => tracing::warn!("cannot write the status file: {e}"),
+                    Ok(()) => tracing::info!("the status file is written again"),
+                }
+                status_written = res;
+            }
             notify(&format!("STATUS={}", st.summary()));
         },
         |_, st| {
