@@ -147,6 +147,22 @@ impl PgbackrestConfig {
             .map(Path::to_path_buf)
             .unwrap_or_default()
     }
+
+    /// Why a `pgbackrest` run with `--config=main_config --config-include-path=include_path`
+    /// would not read the file bridgerest writes, if it would not.
+    pub fn unread_by_pgbackrest(&self) -> Option<String> {
+        let in_include = self.config.parent() == Some(self.include_path.as_path())
+            && self.config.extension().is_some_and(|e| e == "conf");
+        (self.config != self.main_config && !in_include).then(|| {
+            format!(
+                "pgbackrest.config = {} is neither pgbackrest.main_config ({}) nor a .conf file in pgbackrest.include_path ({}), so pgBackRest would not read its stanzas: move it into {} or set include_path to its directory",
+                self.config.display(),
+                self.main_config.display(),
+                self.include_path.display(),
+                self.include_path.display()
+            )
+        })
+    }
 }
 
 /// `pgbackrest.s3_key_type`: static keys in the file, or pgBackRest (2.59+) running

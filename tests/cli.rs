@@ -788,4 +788,34 @@ fn check_reports_each_problem_on_its_own_line() {
     std::fs::remove_file(env.path("pgbackrest.conf")).unwrap();
     let ok = env.run(&["check"]);
     assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(ok.stdout.contains("ok    pgBackRest reads "), "{ok:?}");
+
+    // The file written outside the include path: check says pgBackRest would not read it, and
+    // restore refuses before asking the API anything.
+    let text = std::fs::read_to_string(&env.config).unwrap().replace(
+        &format!("include_path = \"{}\"", env.path("conf.d").display()),
+        &format!("include_path = \"{}\"", env.path("other.d").display()),
+    );
+    std::fs::write(&env.config, text).unwrap();
+    let bad = env.run(&["check"]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    let why = "so pgBackRest would not read its stanzas: move it into";
+    assert!(
+        bad.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains(why)),
+        "{bad:?}"
+    );
+    let before = env.sim.sim.stats().requests;
+    let r = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.error_line().contains(why), "{r:?}");
+    assert_eq!(env.sim.sim.stats().requests, before);
 }

@@ -127,6 +127,8 @@ fn demo() -> Result<()> {
     std::fs::write(&key_file, DEMO_KEY)?;
     let out = dir.path().join("conf.d").join("bridgerest.conf");
     std::fs::create_dir(dir.path().join("conf.d"))?;
+    let main_config = dir.path().join("pgbackrest.conf");
+    std::fs::write(&main_config, "")?;
     let config = dir.path().join("bridgerest.toml");
     std::fs::write(
         &config,
@@ -137,6 +139,8 @@ key_file = "{key}"
 
 [pgbackrest]
 config = "{out}"
+main_config = "{main}"
+include_path = "{include}"
 
 [[cluster]]
 id = "rvf73a77ozfsvcttryebfrnlem"     # s3
@@ -154,7 +158,9 @@ pg1_path = "/var/lib/postgresql/15/staging"
 "#,
             url = sim.url(),
             key = key_file.display(),
-            out = out.display()
+            out = out.display(),
+            main = main_config.display(),
+            include = dir.path().join("conf.d").display(),
         ),
     )?;
     println!(

@@ -66,6 +66,15 @@ pub async fn run(path: &Path) -> Result<Exit> {
             )
         },
     );
+    match cfg.pgbackrest.unread_by_pgbackrest() {
+        None => r.ok(format!(
+            "pgBackRest reads {} (with --config={} --config-include-path={})",
+            out.display(),
+            cfg.pgbackrest.main_config.display(),
+            cfg.pgbackrest.include_path.display()
+        )),
+        Some(why) => r.fail(why),
+    }
     r.result(pgbackrest::version(&cfg.pgbackrest.bin), |v| {
         format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display())
     });

@@ -37,6 +37,9 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         )));
     }
     let pg1 = data_dir(&mut cfg, &id, args.pg1_path.as_deref())?;
+    if let Some(why) = cfg.pgbackrest.unread_by_pgbackrest() {
+        return Err(usage(anyhow!(why)));
+    }
     let user = run_as(&cfg, args.user.as_deref())?;
     let client = super::client(&cfg)?;
 
