@@ -155,12 +155,7 @@ fn empty_api_key_file_and_env() {
             .output()
             .unwrap(),
     );
-    assert_eq!(run.code, 2);
-    assert!(
-        run.error_line()
-            .contains("$BRIDGEREST_API_KEY is set but empty"),
-        "{run:?}"
-    );
+    run.assert_error(2, "$BRIDGEREST_API_KEY is set but empty");
 }
 
 #[test]
@@ -186,11 +181,7 @@ fn no_key_configured_anywhere() {
     )
     .unwrap();
     let run = env.run(&["refresh"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.error_line().contains("no API key: set api.key_file"),
-        "{run:?}"
-    );
+    run.assert_error(2, "no API key: set api.key_file");
 }
 
 #[test]
@@ -370,13 +361,9 @@ fn output_directory_missing() {
         .replace("conf.d/bridgerest.conf", "nowhere/bridgerest.conf");
     std::fs::write(&env.config, t).unwrap();
     let run = env.run(&["refresh"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.error_line().contains(&format!(
-            "directory {} does not exist",
-            env.path("nowhere").display()
-        )),
-        "{run:?}"
+    run.assert_error(
+        1,
+        &format!("directory {} does not exist", env.path("nowhere").display()),
     );
     assert_eq!(
         env.sim.sim.stats().requests,
@@ -531,11 +518,8 @@ fn server_errors_are_retried_then_reported() {
         kind: FaultKind::ServerError { status: 502 },
     }]);
     let run = env.run(&["refresh"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.error_line().contains("502") && run.error_line().contains("4 times"),
-        "{run:?}"
-    );
+    run.assert_error(1, "502");
+    assert!(run.error_line().contains("4 times"), "{run:?}");
 }
 
 #[test]
@@ -668,12 +652,7 @@ fn owner_group_and_mode_are_applied() {
     }
     env.write_config(&[S3_CLUSTER], "mode = \"0644\"\n");
     let run = env.run(&["refresh"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.error_line()
-            .contains("would let every user read the credentials"),
-        "{run:?}"
-    );
+    run.assert_error(2, "would let every user read the credentials");
 }
 
 #[test]
@@ -709,12 +688,9 @@ fn user_option_clashing_with_rendered_one_is_refused() {
     let t = std::fs::read_to_string(&env.config).unwrap();
     std::fs::write(&env.config, format!("{t}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n[cluster.options]\n\"repo1-s3-bucket\" = \"mine\"\n\"repo1-s3-endpoint\" = \"127.0.0.1\"\n")).unwrap();
     let run = env.run(&["refresh"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.error_line().contains(
-            "option \"repo1-s3-bucket\" in [cluster.options] clashes with repo1-s3-bucket"
-        ),
-        "{run:?}"
+    run.assert_error(
+        1,
+        "option \"repo1-s3-bucket\" in [cluster.options] clashes with repo1-s3-bucket",
     );
     assert!(!env.out.exists());
 }

@@ -173,12 +173,7 @@ fn targets_outside_the_window_are_refused_with_the_window() {
         "--target-action",
         "pause",
     ]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.error_line()
-            .contains("--target-action pause applies to a target time"),
-        "{run:?}"
-    );
+    run.assert_error(2, "--target-action pause applies to a target time");
 }
 
 #[test]

@@ -121,6 +121,12 @@ impl From<Output> for Run {
 }
 
 impl Run {
+    /// Asserts the exit code, and that the single `error: ...` line contains `text`.
+    pub fn assert_error(&self, code: i32, text: &str) {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.error_line().contains(text), "{self:?}");
+    }
+
     /// The single `error: ...` line on stderr.
     pub fn error_line(&self) -> &str {
         let errs: Vec<&str> = self
