@@ -88,6 +88,12 @@ fn parent(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
+/// The names of [`write_atomic`]'s temporary files for a file named `name`: `.{name}.XXXXXX.tmp`.
+/// The leading '.' and the suffix keep pgBackRest's conf.d glob (`*.conf`) away from them.
+fn temp_affixes(name: &str) -> (String, &'static str) {
+    (format!(".{name}."), ".tmp")
+}
+
 /// Writes `bytes` to `path` atomically: a temp file in the same directory gets the mode and
 /// owner first, then the bytes, is fsynced, renamed over `path`, and the directory is fsynced.
 /// Readers see the old file or the new one, never a mix; a crash leaves at most a temp file.
@@ -98,10 +104,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // The prefix starts with '.' and the suffix is not ".conf", so pgBackRest's conf.d glob skips it.
+    let (prefix, suffix) = temp_affixes(&name);
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(suffix)
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
@@ -137,7 +143,7 @@ pub fn remove_stale_temps(path: &Path) -> usize {
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return 0;
     };
-    let prefix = format!(".{name}.");
+    let (prefix, suffix) = temp_affixes(&name);
     let Ok(entries) = std::fs::read_dir(parent(path)) else {
         return 0;
     };
@@ -146,7 +152,7 @@ pub fn remove_stale_temps(path: &Path) -> usize {
         .filter(|e| {
             let n = e.file_name();
             let n = n.to_string_lossy();
-            n.starts_with(&prefix) && n.ends_with(".tmp") && n.len() > prefix.len() + 4
+            n.starts_with(&prefix) && n.ends_with(suffix) && n.len() > prefix.len() + suffix.len()
         })
         .filter(|e| std::fs::remove_file(e.path()).is_ok())
         .count()
