@@ -62,6 +62,7 @@ struct RawPgbackrest {
     main_config: Option<PathBuf>,
     include_path: Option<PathBuf>,
     s3_key_type: Option<String>,
+    lock_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +138,8 @@ pub struct PgbackrestConfig {
     pub include_path: PathBuf,
     /// How S3 credentials reach pgBackRest.
     pub s3_key_type: S3KeyType,
+    /// How long a writer waits for another's `<config>.lock` before giving up.
+    pub lock_timeout: Duration,
 }
 
 impl PgbackrestConfig {
@@ -144,8 +147,8 @@ impl PgbackrestConfig {
     pub fn dir(&self) -> PathBuf {
         self.config
             .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     }
 
     /// Why a `pgbackrest` run with `--config=main_config --config-include-path=include_path`
@@ -266,7 +269,7 @@ fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
     Ok(DaemonConfig {
         schedule,
         refresh_at,
-        retry_max: duration(
+        retry_max: positive(
             "daemon.retry_max",
             raw.retry_max.as_deref(),
             Duration::from_secs(300),
@@ -289,7 +292,7 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
         url,
         key_file: raw.key_file,
         concurrency,
-        timeout: duration(
+        timeout: positive(
             "api.timeout",
             raw.timeout.as_deref(),
             Duration::from_secs(30),
@@ -306,7 +309,14 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
 
 /// The API must be reached over HTTPS, except on a loopback address (the simulator).
 pub fn parse_api_url(text: &str) -> Result<Url> {
-    let url = Url::parse(text).with_context(|| format!("api.url \"{text}\" is not a URL"))?;
+    let url = Url::parse(text).map_err(|e| match text.contains('@') {
+        true => anyhow::anyhow!("api.url is not a URL ({e})"), // may hold a password: not echoed
+        false => anyhow::anyhow!("api.url \"{text}\" is not a URL"),
+    })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Never echo it: the password would end up in logs and journals.
+        bail!("api.url contains a user name or password: remove them (the API key goes in api.key_file, $BRIDGEREST_API_KEY or a systemd credential)");
+    }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -332,6 +342,18 @@ fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration
         Some(t) => humantime::parse_duration(t)
             .with_context(|| format!("{key} = \"{t}\" is not a duration (e.g. \"30s\", \"2m\")")),
     }
+}
+
+/// A duration that must not be zero (a zero timeout or wait makes every attempt fail at once).
+fn positive(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
+    let d = duration(key, text, default)?;
+    if d.is_zero() {
+        bail!(
+            "{key} = \"{}\": must be longer than zero",
+            text.unwrap_or_default()
+        );
+    }
+    Ok(d)
 }
 
 fn token_lifetime(text: Option<&str>) -> Result<Duration> {
@@ -375,6 +397,18 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
             "pgbackrest.mode = {mode:04o}: the owner must be able to read the file (0600 or 0640)"
         );
     }
+    if mode & 0o070 != 0 && raw.group.is_none() {
+        bail!("pgbackrest.mode = {mode:04o} gives a group access to the credentials, but pgbackrest.group is not set (the file would go to bridgerest's own group): set pgbackrest.group (e.g. \"postgres\"), or use 0600");
+    }
+    let bin = raw.bin.unwrap_or_else(|| PathBuf::from("pgbackrest"));
+    if !bin.is_absolute() && bin.components().count() != 1 {
+        bail!("pgbackrest.bin = \"{}\" is a relative path, which would depend on the directory bridgerest runs in: use an absolute path (e.g. /usr/bin/pgbackrest) or a bare name found in PATH", bin.display());
+    }
+    let lock_timeout = positive(
+        "pgbackrest.lock_timeout",
+        raw.lock_timeout.as_deref(),
+        Duration::from_secs(60),
+    )?;
     let main_config = raw
         .main_config
         .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/pgbackrest.conf"));
@@ -395,9 +429,10 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         owner: raw.owner,
         group: raw.group,
         mode,
-        bin: raw.bin.unwrap_or_else(|| PathBuf::from("pgbackrest")),
+        bin,
         main_config,
         include_path,
+        lock_timeout,
     })
 }
 
@@ -506,6 +541,20 @@ impl std::fmt::Display for KeySource {
     }
 }
 
+/// Why the key file at `path` is not private, if it is readable by every user.
+pub fn key_file_exposed(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mode = std::fs::metadata(path).ok()?.mode();
+    (mode & 0o004 != 0).then(|| {
+        format!(
+            "the API key file {} is readable by every user (mode {:04o}): chmod 0600 {}",
+            path.display(),
+            mode & 0o7777,
+            path.display()
+        )
+    })
+}
+
 /// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
 /// (systemd `LoadCredential=`), then `api.key_file`.
 pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
@@ -526,6 +575,9 @@ pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read the API key from {source}: create it with the key from the Crunchy Bridge dashboard (Settings → API keys), mode 0600"))?;
+    if let Some(problem) = key_file_exposed(&path) {
+        tracing::warn!("{problem}");
+    }
     let key = text.trim();
     if key.is_empty() {
         bail!("the API key in {source} is empty: write the Crunchy Bridge API key into it");

@@ -12,6 +12,8 @@ use crate::render::Stanza;
 /// Runs `pgbackrest version` and returns e.g. "2.45".
 pub fn version(bin: &Path) -> Result<String> {
     let out = std::process::Command::new(bin)
+        .env_clear()
+        .envs(crate::restore::child_env(None))
         .arg("version")
         .output()
         .with_context(|| format!("cannot run {}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin", bin.display()))?;
@@ -58,14 +60,25 @@ pub fn other_config_files(main: &Path, include: &Path, own: &Path) -> Vec<PathBu
     files
 }
 
-/// One problem line per option that another file sets in a section bridgerest writes.
-pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String> {
+/// A problem with another pgBackRest config file: an option it sets in a section bridgerest
+/// writes (`stanza` names the section), or a file that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    pub stanza: Option<String>,
+    pub text: String,
+}
+
+/// One problem per option that another file sets in a section bridgerest writes.
+pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<Clash> {
     let mut problems = Vec::new();
     for file in files {
         let text = match std::fs::read_to_string(file) {
             Ok(t) => t,
             Err(e) => {
-                problems.push(format!("cannot read {}: {e}", file.display()));
+                problems.push(Clash {
+                    stanza: None,
+                    text: format!("cannot read {}: {e}", file.display()),
+                });
                 continue;
             }
         };
@@ -77,10 +90,13 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String>
         let ini = match Ini::load_from_str_opt(&text, opt) {
             Ok(i) => i,
             Err(e) => {
-                problems.push(format!(
-                    "{} is not valid INI ({e}): pgBackRest will refuse it too; fix it",
-                    file.display()
-                ));
+                problems.push(Clash {
+                    stanza: None,
+                    text: format!(
+                        "{} is not valid INI ({e}): pgBackRest will refuse it too; fix it",
+                        file.display()
+                    ),
+                });
                 continue;
             }
         };
@@ -92,13 +108,16 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<String>
             let mut seen = HashSet::new();
             for (k, _) in section.iter() {
                 if ours.contains(k) && seen.insert(k) {
-                    problems.push(format!(
-                        "{} sets {k} in [{}], which bridgerest writes to {}: pgBackRest refuses an option set twice (error 31); remove it from {}",
-                        file.display(),
-                        s.name,
-                        own.display(),
-                        file.display()
-                    ));
+                    problems.push(Clash {
+                        stanza: Some(s.name.clone()),
+                        text: format!(
+                            "{} sets {k} in [{}], which bridgerest writes to {}: pgBackRest refuses an option set twice (error 31); remove it from {}",
+                            file.display(),
+                            s.name,
+                            own.display(),
+                            file.display()
+                        ),
+                    });
                 }
             }
         }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use anyhow::{Context, Result};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -27,7 +29,37 @@ pub struct Outcome {
     pub error: Option<String>,
     /// Whether a failed cluster's previous stanza was kept.
     pub kept: bool,
+    /// When a fresh stanza's credentials stop working, if the token said.
+    pub expires_at: Option<OffsetDateTime>,
+    /// The failure was a credential that had expired before it arrived (back off, don't spin).
+    pub expired: bool,
 }
+
+/// Why one cluster's refresh failed: the message shown, and whether the credential the API
+/// handed out was already expired (a hostile API, or this host's clock ahead of the API's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterError {
+    pub message: String,
+    pub expired: bool,
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for ClusterError {
+    fn from(message: String) -> Self {
+        ClusterError {
+            message,
+            expired: false,
+        }
+    }
+}
+
+/// The message of a credential that expired before it arrived (the daemon reports it once).
+pub const ALREADY_EXPIRED: &str = "credential from the API is already expired (clock skew?)";
 
 /// What a refresh did or would do. Holds credentials: Debug shows only the outcomes.
 pub struct Plan {
@@ -131,7 +163,7 @@ pub async fn fetch(
     cfg: &Config,
     client: &BridgeClient,
     scope: &Scope,
-) -> Vec<Option<Result<Stanza, String>>> {
+) -> Fetched {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
     let out_dir = cfg.pgbackrest.dir();
     let mut set = JoinSet::new();
@@ -149,9 +181,19 @@ pub async fn fetch(
             async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client.create_backup_token(&cluster.id).await {
-                    Ok(token) => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(token) => match token.expires_at {
+                        Some(at) if at <= OffsetDateTime::now_utc() => Err(ClusterError {
+                            message: format!(
+                                "{ALREADY_EXPIRED}: it says it expired at {}, and this host's clock says {}; check the clock (timedatectl); the last good stanza stays",
+                                crate::restore::show_time(at),
+                                crate::restore::show_time(OffsetDateTime::now_utc())
+                            ),
+                            expired: true,
+                        }),
+                        _ => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
+                            .map_err(|e| e.to_string().into()),
+                    },
+                    Err(e) => Err(e.to_string().into()),
                 };
                 match &res {
                     Ok(s) => tracing::info!(stanza = %s.name, "token fetched"),
@@ -162,8 +204,7 @@ pub async fn fetch(
             .instrument(span),
         );
     }
-    let mut results: Vec<Option<Result<Stanza, String>>> =
-        (0..cfg.clusters.len()).map(|_| None).collect();
+    let mut results: Fetched = (0..cfg.clusters.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, res)) => results[i] = Some(res),
@@ -176,20 +217,50 @@ pub async fn fetch(
         .map(|(r, c)| {
             scope
                 .covers(&c.id)
-                .then(|| r.unwrap_or_else(|| Err("internal error: refresh task failed".into())))
+                .then(|| {
+                    r.unwrap_or_else(|| Err(String::from("internal error: refresh task failed").into()))
+                })
         })
         .collect()
 }
 
+/// Each configured cluster's fetched stanza or error, in config order; `None` outside the scope.
+pub type Fetched = Vec<Option<Result<Stanza, ClusterError>>>;
+
+/// Fails every fetched stanza that another pgBackRest config file would clash with: the same
+/// section there sets an option the stanza renders (pgBackRest's error 31, "cannot be set
+/// multiple times"). Reads the main config and `include_path/*.conf`, except the file written.
+pub fn refuse_clashes_elsewhere(cfg: &Config, fetched: &mut Fetched) {
+    let p = &cfg.pgbackrest;
+    let files = crate::pgbackrest::other_config_files(&p.main_config, &p.include_path, &p.config);
+    if files.is_empty() {
+        return;
+    }
+    for res in fetched.iter_mut().flatten() {
+        let Ok(stanza) = res else { continue };
+        let clashes = crate::pgbackrest::clashes(std::slice::from_ref(stanza), &files, &p.config);
+        if let Some(first) = clashes.into_iter().find(|c| c.stanza.is_some()) {
+            *res = Err(format!(
+                "{}; or set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry",
+                first.text
+            )
+            .into());
+        }
+    }
+}
+
 /// Composes the new file from fresh stanzas and the existing file. Pure. A cluster outside the
-/// fetch's scope (`None`) keeps its stanza as it is, without an outcome.
-pub fn compose(
-    cfg: &Config,
-    fetched: Vec<Option<Result<Stanza, String>>>,
-    existing: Option<String>,
-) -> Result<Plan> {
+/// fetch's scope (`None`) keeps its stanza as it is, without an outcome. In a file shared with
+/// the user, a fresh stanza whose name is a section bridgerest did not mark as its own (or
+/// marked for a cluster this config does not manage) fails that cluster: it is not taken over.
+pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let mode = render::mode_for(path, existing.as_deref());
+    let sections = match &existing {
+        Some(text) => render::sections(text)
+            .with_context(|| format!("reading the existing {}", path.display()))?,
+        None => vec![],
+    };
     let previous: HashMap<String, Stanza> = match &existing {
         Some(text) => render::previous_stanzas(text)
             .with_context(|| format!("reading the existing {}", path.display()))?,
@@ -215,8 +286,18 @@ pub fn compose(
                 stanza: s.name.clone(),
                 other: other.clone(),
             }
-            .to_string()),
+            .to_string()
+            .into()),
             None => Ok(s),
+        });
+        let res = res.and_then(|s| {
+            let clash = (mode == Mode::Merged)
+                .then(|| render::section_clash(&sections, &s.name, &cluster.id, path))
+                .flatten();
+            match clash {
+                Some(e) => Err(e.to_string().into()),
+                None => Ok(s),
+            }
         });
         match res {
             Ok(s) => {
@@ -231,10 +312,12 @@ pub fn compose(
                         .map(|(_, v)| store_kind(v)),
                     error: None,
                     kept: false,
+                    expires_at: s.expires_at,
+                    expired: false,
                 });
                 fresh.push(s);
             }
-            Err(error) => {
+            Err(ClusterError { message, expired }) => {
                 let prev = previous
                     .get(&cluster.id)
                     .filter(|p| !by_name.contains_key(&p.name));
@@ -248,8 +331,10 @@ pub fn compose(
                         .map(|p| p.name.clone())
                         .or_else(|| cluster.stanza.clone()),
                     kind: None,
-                    error: Some(error),
+                    error: Some(message),
                     kept: prev.is_some(),
+                    expires_at: None,
+                    expired,
                 });
             }
         }
@@ -312,29 +397,37 @@ fn store_kind(v: &str) -> &'static str {
     }
 }
 
-/// Reads the current file; `None` if it does not exist.
+/// The owner the config asks for the written files.
+pub fn owner(cfg: &Config) -> Result<Owner> {
+    Owner::resolve(
+        cfg.pgbackrest.owner.as_deref(),
+        cfg.pgbackrest.group.as_deref(),
+    )
+}
+
+/// Reads the current file; `None` if it does not exist. A symlink, FIFO, device or a file owned
+/// by anyone but root, this user or `pgbackrest.owner` is refused (never followed or trusted).
 pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
     let path = &cfg.pgbackrest.config;
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    fsutil::read_trusted(path, owner(cfg)?).context("cannot use the existing pgBackRest config")
 }
 
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
 /// write if changed.
 pub async fn run(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
-    let owner = Owner::resolve(
-        cfg.pgbackrest.owner.as_deref(),
-        cfg.pgbackrest.group.as_deref(),
-    )?;
-    if let Some(dir) = path.parent() {
-        fsutil::check_dir_writable(dir).context("cannot write the pgBackRest config")?;
-    }
-    let fetched = fetch(cfg, client, scope).await;
-    let _lock = FileLock::acquire(path).await?;
+    let owner = owner(cfg)?;
+    fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner)
+        .context("cannot write the pgBackRest config")?;
+    let mut fetched = fetch(cfg, client, scope).await;
+    refuse_clashes_elsewhere(cfg, &mut fetched);
+    let _lock = FileLock::acquire(
+        path,
+        owner,
+        cfg.pgbackrest.mode,
+        cfg.pgbackrest.lock_timeout,
+    )
+    .await?;
     let existing = read_existing(cfg)?;
     let plan = compose(cfg, fetched, existing)?;
     // What a writer killed mid-write left behind (it may hold secrets): gone, under the lock.

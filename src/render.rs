@@ -28,6 +28,14 @@ pub enum RenderError {
     StanzaClash { stanza: String, other: String },
     #[error("the existing file is not valid INI ({0}); fix or remove it first")]
     BadExisting(String),
+    #[error("stanza \"{stanza}\" is a section bridgerest did not write in {file}: bridgerest changes only sections it marked as its own; set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry, or remove that section")]
+    UserSection { stanza: String, file: String },
+    #[error("stanza \"{stanza}\" is bridgerest's section for cluster {other} in {file}, which this config does not manage: set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry")]
+    OtherCluster {
+        stanza: String,
+        other: String,
+        file: String,
+    },
 }
 
 /// One rendered stanza. Values include secrets: Debug shows only names and keys.
@@ -40,6 +48,8 @@ pub struct Stanza {
     pub entries: Vec<(String, String)>,
     /// Files the stanza refers to that must exist before it is written (a GCS service key).
     pub files: Vec<SideFile>,
+    /// When its credentials stop working, if the token says (see [`BackupToken::expires_at`]).
+    pub expires_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Clone)]
@@ -74,25 +84,46 @@ impl std::fmt::Debug for Stanza {
     }
 }
 
-/// Option names whose values are secrets (pgBackRest refuses them on the command line).
+/// Option names whose values are secrets: every option pgBackRest marks secure (it refuses them
+/// on the command line), for any repository index, plus the internal `cipher-pass`.
 pub fn is_secret_key(key: &str) -> bool {
-    let Some(rest) = key
+    let key = key.trim();
+    let option = key
         .strip_prefix("repo")
         .map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit()))
-    else {
-        return false;
-    };
+        .and_then(|r| r.strip_prefix('-'))
+        .unwrap_or(key);
     matches!(
-        rest,
-        "-s3-key"
-            | "-s3-key-secret"
-            | "-s3-token"
-            | "-azure-account"
-            | "-azure-key"
-            | "-gcs-key"
-            | "-cipher-pass"
-            | "-host-key"
+        option,
+        "s3-key"
+            | "s3-key-secret"
+            | "s3-token"
+            | "s3-sse-customer-key"
+            | "azure-account"
+            | "azure-key"
+            | "gcs-key"
+            | "cipher-pass"
+            | "sftp-private-key-passphrase"
+            | "host-key"
     )
+}
+
+/// `text` with the value of every secret option (by name, whatever section or file it is in)
+/// replaced by [`REDACTED`].
+pub fn redact_options(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some((k, _)) if !line.trim_start().starts_with('#') && is_secret_key(k) => {
+                out.push_str(k);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Where a cluster's GCS service-account key is written: beside the config, 0600, own file.
@@ -227,6 +258,7 @@ pub fn stanza(
         note: format!("{} repository, token {}", token.store.kind(), token.id),
         entries: e,
         files,
+        expires_at: token.expires_at,
     })
 }
 
@@ -239,6 +271,9 @@ pub fn owned_file(stanzas: &[Stanza], source: &Path, redact: bool) -> String {
     for s in stanzas {
         out.push('\n');
         push_stanza(&mut out, s, redact);
+    }
+    if redact {
+        out = redact_options(&out);
     }
     out
 }
@@ -292,44 +327,88 @@ fn parse_ini(text: &str) -> Result<Ini, RenderError> {
     Ini::load_from_str_opt(text, opt).map_err(|e| RenderError::BadExisting(e.to_string()))
 }
 
-/// The stanzas bridgerest wrote into an existing file, by cluster id, read back with rust-ini.
-pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderError> {
-    let ini = parse_ini(text)?;
-    let mut owners: Vec<(String, String)> = Vec::new(); // (cluster id, section)
+/// One section of a file as pgBackRest reads it, with the cluster bridgerest marked it for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    /// The cluster id of the `# bridgerest: cluster ID` line right before the header, if any.
+    pub marked_for: Option<String>,
+    /// `key=value` lines, split at the first '=': the key trimmed, the value exactly as written
+    /// (rust-ini would join a line ending in '\\' to the next and trim the value).
+    pub entries: Vec<(String, String)>,
+}
+
+/// Every section of `text`, in order (a file rust-ini cannot read is refused first).
+pub fn sections(text: &str) -> Result<Vec<Section>, RenderError> {
+    parse_ini(text)?;
+    let mut out: Vec<Section> = Vec::new();
     let mut pending: Option<String> = None;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix(&format!("{MARK} cluster ")) {
             pending = rest.split_whitespace().next().map(str::to_string);
-        } else if let Some(sec) = line
-            .trim()
-            .strip_prefix('[')
-            .and_then(|l| l.strip_suffix(']'))
-        {
-            if let Some(id) = pending.take() {
-                owners.push((id, sec.to_string()));
-            }
+            continue;
+        }
+        let trimmed = line.trim();
+        if let Some(sec) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            out.push(Section {
+                name: sec.to_string(),
+                marked_for: pending.take(),
+                entries: vec![],
+            });
+            continue;
+        }
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if let (Some(sec), Some((k, v))) = (out.last_mut(), line.split_once('=')) {
+            sec.entries.push((k.trim().to_string(), v.to_string()));
         }
     }
-    let mut map = HashMap::new();
-    for (id, sec) in owners {
-        if let Some(props) = ini.section(Some(sec.as_str())) {
-            let entries = props
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            map.insert(
+    Ok(out)
+}
+
+/// The stanzas bridgerest wrote into an existing file, by cluster id, values exactly as written.
+pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderError> {
+    Ok(sections(text)?
+        .into_iter()
+        .filter_map(|sec| {
+            let id = sec.marked_for?;
+            Some((
                 id.clone(),
                 Stanza {
-                    name: sec,
+                    name: sec.name,
                     cluster_id: id,
                     note: "kept from the last good refresh".into(),
-                    entries,
+                    entries: sec.entries,
                     files: vec![],
+                    expires_at: None,
                 },
-            );
-        }
+            ))
+        })
+        .collect())
+}
+
+/// Why `stanza` (fresh for `cluster`) may not be written into the existing file: a section of
+/// that name that bridgerest did not mark, or marked for another cluster.
+pub fn section_clash(
+    existing: &[Section],
+    stanza: &str,
+    cluster: &str,
+    file: &Path,
+) -> Option<RenderError> {
+    let sec = existing.iter().find(|s| s.name == stanza)?;
+    match &sec.marked_for {
+        None => Some(RenderError::UserSection {
+            stanza: stanza.to_string(),
+            file: file.display().to_string(),
+        }),
+        Some(other) if other != cluster => Some(RenderError::OtherCluster {
+            stanza: stanza.to_string(),
+            other: other.clone(),
+            file: file.display().to_string(),
+        }),
+        Some(_) => None,
     }
-    Ok(map)
 }
 
 /// Options bridgerest owns in a stanza it maintains in a shared file: everything it renders now,
@@ -346,7 +425,10 @@ fn owned_in_merge(key: &str, rendered: &HashSet<&str>) -> bool {
 
 /// Merges bridgerest's stanzas into a file the user shares: every line outside them is kept as
 /// it was, comments included; in its stanzas, lines bridgerest owns are replaced. Stanzas of
-/// clusters that failed (`kept`) are left exactly as they are.
+/// clusters that failed (`kept`) are left exactly as they are, and so are the marks of sections
+/// another bridgerest config keeps here. A section bridgerest marked for a cluster that now has
+/// a stanza of another name (a rename) loses the options bridgerest owns, and goes if nothing
+/// the user wrote is left in it. With `redact`, every secret option's value is hidden.
 pub fn merged_file(
     existing: &str,
     fresh: &[Stanza],
@@ -355,49 +437,93 @@ pub fn merged_file(
 ) -> Result<String, RenderError> {
     parse_ini(existing)?; // refuse to rewrite a file pgBackRest could not read either
     let by_name: BTreeMap<&str, &Stanza> = fresh.iter().map(|s| (s.name.as_str(), s)).collect();
+    let renamed: HashSet<&str> = fresh.iter().map(|s| s.cluster_id.as_str()).collect();
     let kept_by_name: HashMap<&str, &str> = kept
         .iter()
         .map(|(id, name)| (name.as_str(), id.as_str()))
         .collect();
+    enum Current<'a> {
+        Other,
+        Replaced(HashSet<&'a str>),
+        /// A renamed stanza's old section: its header and the user's lines in it.
+        Retired(String, Vec<String>),
+    }
+    fn flush(out: &mut String, current: &mut Current) {
+        if let Current::Retired(header, lines) = std::mem::replace(current, Current::Other) {
+            if lines.iter().any(|l| !l.trim().is_empty() && !l.trim().starts_with('#')) {
+                out.push_str(&header);
+                out.push('\n');
+                for l in lines {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    let no_keys = HashSet::new();
     let mut out = String::new();
     out.push_str(MERGED_HEADER);
     out.push('\n');
     let mut seen: HashSet<&str> = HashSet::new();
-    let mut current: Option<(&Stanza, HashSet<&str>)> = None;
+    let mut current = Current::Other;
+    let mut mark: Option<&str> = None; // a `# bridgerest: cluster` line waiting for its header
     for line in existing.lines() {
         if line.starts_with(MARK) {
+            mark = line.strip_prefix(&format!("{MARK} cluster ")).map(|_| line);
             continue;
         }
         let trimmed = line.trim();
         if let Some(sec) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            current = None;
+            flush(&mut out, &mut current);
+            let marked_for = mark.take().and_then(|m| {
+                let id = m.strip_prefix(&format!("{MARK} cluster "))?;
+                Some((id.split_whitespace().next()?, m))
+            });
             if let Some(s) = by_name.get(sec) {
                 seen.insert(s.name.as_str());
-                push_stanza(&mut out, s, redact);
-                current = Some((s, s.entries.iter().map(|(k, _)| k.as_str()).collect()));
+                push_stanza(&mut out, s, false);
+                current = Current::Replaced(s.entries.iter().map(|(k, _)| k.as_str()).collect());
                 continue;
             }
             if let Some(id) = kept_by_name.get(sec) {
                 out.push_str(&format!(
                     "{MARK} cluster {id} (kept from the last good refresh)\n"
                 ));
+            } else if let Some((id, mark_line)) = marked_for {
+                if renamed.contains(id) {
+                    current = Current::Retired(line.to_string(), vec![]);
+                    continue;
+                }
+                out.push_str(mark_line);
+                out.push('\n');
             }
-        } else if let Some((_, rendered)) = &current {
+        } else {
             let key = trimmed.split('=').next().unwrap_or("").trim();
-            if !trimmed.starts_with('#') && !key.is_empty() && owned_in_merge(key, rendered) {
-                continue;
+            let owned = |rendered: &HashSet<&str>| {
+                !trimmed.starts_with('#') && !key.is_empty() && owned_in_merge(key, rendered)
+            };
+            match &mut current {
+                Current::Replaced(rendered) if owned(rendered) => continue,
+                Current::Retired(_, lines) => {
+                    if !owned(&no_keys) {
+                        lines.push(line.to_string());
+                    }
+                    continue;
+                }
+                _ => {}
             }
         }
         out.push_str(line);
         out.push('\n');
     }
+    flush(&mut out, &mut current);
     for s in fresh.iter().filter(|s| !seen.contains(s.name.as_str())) {
         if !out.ends_with("\n\n") {
             out.push('\n');
         }
-        push_stanza(&mut out, s, redact);
+        push_stanza(&mut out, s, false);
     }
-    Ok(out)
+    Ok(if redact { redact_options(&out) } else { out })
 }
 
 #[cfg(test)]
@@ -425,6 +551,7 @@ mod tests {
             repo_path: "/the-path".into(),
             stanza: "2qc6yv2ztfcw7a7yoripu4zlsm".into(),
             store,
+            expires_at: None,
         }
     }
 
@@ -682,12 +809,97 @@ mod tests {
             true,
         )
         .unwrap();
-        assert!(merged.contains("# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (kept from the last good refresh)\n[kept]\npg1-path=/k\nrepo1-s3-key=K\n"), "{merged}");
+        // Redacted by option name: a kept stanza's secrets are not in the fresh stanzas' values.
+        assert!(merged.contains("# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (kept from the last good refresh)\n[kept]\npg1-path=/k\nrepo1-s3-key=[redacted]\n"), "{merged}");
         assert!(merged.ends_with("repo1-s3-token=[redacted]\n"), "{merged}");
         assert!(
             merged.contains("\n\n# bridgerest: cluster rvf73a77ozfsvcttryebfrnlem"),
             "{merged}"
         );
+    }
+
+    #[test]
+    fn redaction_is_by_option_name_everywhere_in_the_file() {
+        let existing = "[global]\nrepo2-type=s3\nrepo2-s3-key-secret=USERSECRET\nrepo2-cipher-pass=CIPHER\n# repo1-s3-key=comment stays\n\n[mine]\nrepo3-azure-key=AZ\nrepo1-s3-sse-customer-key=SSE\npg1-path=/p\n";
+        let s = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
+        let red = merged_file(existing, &[s], &[], true).unwrap();
+        for secret in ["USERSECRET", "CIPHER", "AZ\n", "SSE", "AKIAEXAMPLEKEY"] {
+            assert!(!red.contains(secret), "{secret} shown:\n{red}");
+        }
+        assert!(red.contains("repo2-type=s3\n") && red.contains("pg1-path=/p\n"));
+        assert!(red.contains("# repo1-s3-key=comment stays\n"), "{red}");
+    }
+
+    #[test]
+    fn kept_values_round_trip_exactly() {
+        // rust-ini would join a line ending in '\\' to the next and trim the value.
+        let mut s = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
+        for (k, v) in s.entries.iter_mut() {
+            if k == "repo1-s3-token" {
+                *v = "tok\\".into();
+            }
+            if k == "repo1-s3-key" {
+                *v = "  padded key  ".into();
+            }
+        }
+        let text = owned_file(std::slice::from_ref(&s), Path::new("/b.toml"), false);
+        let back = &previous_stanzas(&text).unwrap()["rvf73a77ozfsvcttryebfrnlem"];
+        assert_eq!(back.entries, s.entries);
+        let again = owned_file(std::slice::from_ref(back), Path::new("/b.toml"), false);
+        let back2 = &previous_stanzas(&again).unwrap()["rvf73a77ozfsvcttryebfrnlem"];
+        assert_eq!(back2.entries, s.entries);
+    }
+
+    #[test]
+    fn a_renamed_stanza_leaves_no_old_section_and_other_marks_stay() {
+        let old = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
+        let base = format!(
+            "[global]\nprocess-max=2\n\n# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (another config)\n[theirs]\nrepo1-type=azure\n"
+        );
+        let first = merged_file(&base, std::slice::from_ref(&old), &[], false).unwrap();
+        let renamed = Stanza {
+            name: "s2".into(),
+            ..old.clone()
+        };
+        let text = merged_file(&first, &[renamed], &[], false).unwrap();
+        let secs = sections(&text).unwrap();
+        let names: Vec<&str> = secs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["global", "theirs", "s2"], "{text}");
+        assert_eq!(
+            secs[1].marked_for.as_deref(),
+            Some("drsve2t4f5e5znkmef6hmchy2e"),
+            "another config's mark is kept:\n{text}"
+        );
+        assert!(!text.contains("AKIAEXAMPLEKEY\n[") && text.matches("repo1-s3-key=").count() == 1);
+        // A user's own line in the old section keeps the section, without bridgerest's options.
+        let with_user = first.replace("[2qc6yv2ztfcw7a7yoripu4zlsm]\n", "[2qc6yv2ztfcw7a7yoripu4zlsm]\narchive-async=y\n");
+        let renamed = Stanza {
+            name: "s2".into(),
+            ..old
+        };
+        let text = merged_file(&with_user, &[renamed], &[], false).unwrap();
+        let secs = sections(&text).unwrap();
+        let old_sec = secs.iter().find(|s| s.name == "2qc6yv2ztfcw7a7yoripu4zlsm").unwrap();
+        assert_eq!(old_sec.entries, [("archive-async".to_string(), "y".to_string())]);
+        assert_eq!(old_sec.marked_for, None);
+    }
+
+    #[test]
+    fn clashes_with_unmarked_or_foreign_sections() {
+        let text = "[prod]\nrepo1-type=posix\n\n# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (x)\n[az]\nrepo1-type=azure\n";
+        let secs = sections(text).unwrap();
+        let f = Path::new("/etc/pgbackrest/pgbackrest.conf");
+        let me = "rvf73a77ozfsvcttryebfrnlem";
+        assert!(matches!(
+            section_clash(&secs, "prod", me, f),
+            Some(RenderError::UserSection { .. })
+        ));
+        assert!(matches!(
+            section_clash(&secs, "az", me, f),
+            Some(RenderError::OtherCluster { .. })
+        ));
+        assert_eq!(section_clash(&secs, "az", "drsve2t4f5e5znkmef6hmchy2e", f), None);
+        assert_eq!(section_clash(&secs, "new", me, f), None);
     }
 
     #[test]
@@ -707,6 +919,10 @@ mod tests {
             "repo1-azure-key",
             "repo1-gcs-key",
             "repo12-cipher-pass",
+            "repo2-azure-account",
+            "repo1-s3-sse-customer-key",
+            "repo3-sftp-private-key-passphrase",
+            "cipher-pass",
         ] {
             assert!(is_secret_key(k), "{k}");
         }

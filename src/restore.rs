@@ -183,22 +183,26 @@ pub fn choose<'a>(
     backups: &'a [Backup],
     now: OffsetDateTime,
 ) -> Result<&'a Backup, TargetError> {
-    let mut finished: Vec<&Backup> = backups.iter().collect();
-    finished.sort_by_key(|b| b.finished_at);
+    // A backup still running (no finished_at) cannot be restored from.
+    let mut finished: Vec<(OffsetDateTime, &Backup)> = backups
+        .iter()
+        .filter_map(|b| Some((b.finished_at?, b)))
+        .collect();
+    finished.sort_by_key(|(at, _)| *at);
     let no_backups = || TargetError::NoBackups {
         cluster: cluster.to_string(),
     };
-    let (Some(oldest), Some(first)) = (oldest_backup_at, finished.first()) else {
+    let (Some(oldest), Some(&(first_at, first))) = (oldest_backup_at, finished.first()) else {
         return Err(no_backups());
     };
     // The earliest restorable instant: a second after the first backup's stop second.
-    let first_stop = first.finished_at.unix_timestamp();
+    let first_stop = first_at.unix_timestamp();
     let start = OffsetDateTime::from_unix_timestamp(first_stop + 1)
         .map(|s| s.max(oldest))
         .unwrap_or(oldest);
     let (start_s, now_s) = (show_time(start), show_time(now));
     let t = match target {
-        Target::Latest => return finished.last().copied().ok_or_else(no_backups),
+        Target::Latest => return finished.last().map(|(_, b)| *b).ok_or_else(no_backups),
         Target::Time(t) => t,
     };
     let target_s = pgbackrest_time(t);
@@ -220,18 +224,45 @@ pub fn choose<'a>(
     finished
         .iter()
         .rev()
-        .find(|b| b.finished_at.unix_timestamp() < t.unix_timestamp())
-        .copied()
+        .find(|(at, _)| at.unix_timestamp() < t.unix_timestamp())
+        .map(|(_, b)| *b)
         .ok_or_else(|| TargetError::BeforeFirstFinished {
             target: target_s,
-            first: first.name.clone(),
-            finished: show_time(first.finished_at),
+            first: crate::provider::excerpt(&first.name, 80),
+            finished: show_time(first_at),
             start: start_s,
             now: now_s,
         })
 }
 
 // --- who runs pgBackRest, and the data directory -----------------------------------------------
+
+/// The environment of every program bridgerest starts (pgBackRest, PostgreSQL, psql): a fixed
+/// PATH, the user's HOME/USER/LOGNAME, the locale, TZ and TERM, and `PGBACKREST_*` (options the
+/// operator set for pgBackRest on purpose). Nothing else of bridgerest's: not
+/// `BRIDGEREST_API_KEY`, not `CREDENTIALS_DIRECTORY`, not `NOTIFY_SOCKET`. PostgreSQL started by
+/// `--start` outlives bridgerest and hands its environment to every `archive-get`.
+pub fn child_env(user: Option<&RunAs>) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = vec![(
+        "PATH".into(),
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    )];
+    if let Some(u) = user {
+        env.push(("HOME".into(), u.home.clone().into_os_string()));
+        env.push(("USER".into(), u.name.clone().into()));
+        env.push(("LOGNAME".into(), u.name.clone().into()));
+    }
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        let keep = matches!(name.as_ref(), "LANG" | "LANGUAGE" | "TZ" | "TERM")
+            || name.starts_with("LC_")
+            || name.starts_with("PGBACKREST_");
+        if keep {
+            env.push((k, v));
+        }
+    }
+    env
+}
 
 /// The user pgBackRest and PostgreSQL run as.
 #[derive(Debug, Clone)]
@@ -240,6 +271,7 @@ pub struct RunAs {
     pub uid: Uid,
     pub gid: Gid,
     pub groups: Vec<Gid>,
+    pub home: PathBuf,
 }
 
 impl RunAs {
@@ -255,6 +287,7 @@ impl RunAs {
             uid: user.uid,
             gid: user.gid,
             groups,
+            home: user.dir,
         })
     }
 
@@ -268,8 +301,10 @@ impl RunAs {
     }
 
     /// Makes `cmd` run as this user (from root: groups, gid, uid, set in the child before
-    /// exec), and with `new_session` in a session of its own (so it outlives bridgerest).
+    /// exec), and with `new_session` in a session of its own (so it outlives bridgerest), with
+    /// [`child_env`] for its environment, not bridgerest's.
     pub fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
+        cmd.env_clear().envs(child_env(Some(self)));
         let switch = Uid::effective() != self.uid;
         if !switch && !new_session {
             return;

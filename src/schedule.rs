@@ -25,12 +25,13 @@ pub struct Timing {
     pub retry_max: Duration,
 }
 
-/// The expiry stated by an Azure SAS token (`se=`), if `key` is one.
-pub fn sas_expiry(key: &str) -> Option<OffsetDateTime> {
-    let se = url::form_urlencoded::parse(key.trim_start_matches('?').as_bytes())
-        .find(|(k, _)| k == "se")?
-        .1;
-    OffsetDateTime::parse(&se, &time::format_description::well_known::Rfc3339).ok()
+impl Timing {
+    /// The shortest wait between two refreshes of one cluster: a minute, or the regular interval
+    /// if that is shorter. A token that expires at once (a hostile API, a skewed clock) must not
+    /// make the daemon ask again and again.
+    pub fn floor(&self) -> Duration {
+        Duration::from_secs(60).min(self.lifetime.mul_f64(self.fraction))
+    }
 }
 
 /// How long after a successful fetch the credentials stop working.
@@ -41,7 +42,8 @@ pub fn valid_for(t: &Timing, stated: Option<Duration>) -> Duration {
 /// The delay before retry number `failures` (1, 2, ...): `retry_base` doubling up to
 /// `retry_max`, with jitter (`rand` in [0, 1)) taking it down to half; never later than
 /// half of what is left of `left` (the time until the credentials expire), so retries come
-/// well before expiry.
+/// well before expiry. Once less than `retry_base` is left (or the credentials have expired),
+/// hurrying helps no one: the plain backoff applies.
 pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>) -> Duration {
     let exp = t
         .retry_base
@@ -49,7 +51,7 @@ pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>)
         .min(t.retry_max);
     let jittered = exp.mul_f64(0.5 + 0.5 * rand.clamp(0.0, 1.0));
     match left {
-        Some(l) if l / 2 < jittered => (l / 2).max(Duration::from_millis(100)),
+        Some(l) if l / 2 >= t.retry_base && l / 2 < jittered => l / 2,
         _ => jittered,
     }
 }
@@ -58,8 +60,26 @@ pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refreshed {
     pub cluster: String,
-    /// `Ok(stated expiry)` or the error.
-    pub result: Result<Option<OffsetDateTime>, String>,
+    /// `Ok(stated expiry)` or the failure.
+    pub result: Result<Option<OffsetDateTime>, Failed>,
+}
+
+/// A failed refresh of one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failed {
+    pub message: String,
+    /// The API handed out a credential that had already expired: wait at least
+    /// [`Timing::floor`] (with backoff) before asking again.
+    pub expired: bool,
+}
+
+impl From<&str> for Failed {
+    fn from(message: &str) -> Self {
+        Failed {
+            message: message.to_string(),
+            expired: false,
+        }
+    }
 }
 
 /// Does the refreshes: the real one writes the pgBackRest config; tests count calls.
@@ -285,22 +305,32 @@ async fn round<R: Refresher>(
                 let stated = stated.map(|e| Duration::try_from(e - wall).unwrap_or_default());
                 let valid = valid_for(t, stated);
                 slot.failures = 0;
-                slot.next = now + valid.mul_f64(t.fraction);
+                slot.next = now + valid.mul_f64(t.fraction).max(t.floor());
                 st.last_success = Some(wall);
                 st.last_error = None;
                 st.last_error_at = None;
                 st.expires_at = Some(wall + valid);
             }
-            Err(e) => {
-                if st.last_error.as_deref() != Some(e.as_str()) {
-                    tracing::error!(cluster = %r.cluster, error = %e, "refresh failed; the last good stanza stays; retrying with backoff");
+            Err(Failed { message, expired }) => {
+                // Logged once per change; an expired credential's message names the times, so
+                // compare only what stays the same from one round to the next.
+                let same = |m: &str| match expired {
+                    true => m.starts_with(crate::refresh::ALREADY_EXPIRED),
+                    false => m == message,
+                };
+                if !st.last_error.as_deref().is_some_and(same) {
+                    tracing::error!(cluster = %r.cluster, error = %message, "refresh failed; the last good stanza stays; retrying with backoff");
                 }
                 slot.failures += 1;
                 let left = st
                     .expires_at
                     .map(|x| Duration::try_from(x - wall).unwrap_or_default());
-                slot.next = now + retry_delay(t, slot.failures, fastrand::f64(), left);
-                st.last_error = Some(e);
+                let mut delay = retry_delay(t, slot.failures, fastrand::f64(), left);
+                if expired {
+                    delay = delay.max(t.floor().mul_f64(1.0 + 0.25 * fastrand::f64()));
+                }
+                slot.next = now + delay;
+                st.last_error = Some(message);
                 st.last_error_at = Some(wall);
             }
         }
@@ -499,13 +529,6 @@ mod tests {
             None
         );
         assert_eq!(gaps(&fake.calls, B), vec![Duration::from_secs(1800)]);
-    }
-
-    #[test]
-    fn sas_expiry_is_read_from_se() {
-        let e = sas_expiry("sv=2018-11-09&sr=c&se=2026-11-22T03%3A00%3A00Z&sp=rl&sig=abc").unwrap();
-        assert_eq!(e, time::macros::datetime!(2026-11-22 03:00:00 UTC));
-        assert_eq!(sas_expiry("not a sas"), None);
     }
 
     #[test]

@@ -4,16 +4,18 @@ use time::format_description::well_known::Rfc3339;
 use crate::cli::BackupsArgs;
 use crate::config::{is_eid, Config};
 use crate::exit::{usage, Exit};
+use crate::provider::excerpt;
 
 pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
     if !is_eid(&args.cluster) {
         return Err(usage(anyhow::anyhow!(
             "\"{}\" is not a Crunchy Bridge cluster ID (26 lowercase letters and digits): see `bridgerest clusters`",
-            args.cluster
+            excerpt(&args.cluster, 80)
         )));
     }
     let mut backups = super::client(cfg)?.list_backups(&args.cluster).await?;
-    backups.sort_by_key(|b| b.finished_at);
+    // Finished ones by finish time; one still running (finished_at null) last.
+    backups.sort_by_key(|b| (b.finished_at.is_none(), b.finished_at, b.started_at));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&backups)?);
         return Ok(Exit::Success);
@@ -29,13 +31,13 @@ pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
         .iter()
         .map(|b| {
             vec![
-                b.name.clone(),
+                excerpt(&b.name, 80),
                 b.kind
-                    .clone()
+                    .as_deref()
                     .filter(|k| !k.is_empty())
-                    .unwrap_or_else(|| "-".into()),
+                    .map_or_else(|| "-".into(), |k| excerpt(k, 20)),
                 fmt(b.started_at),
-                fmt(b.finished_at),
+                b.finished_at.map_or_else(|| "(running)".into(), fmt),
                 b.size_bytes.map(human_size).unwrap_or_else(|| "-".into()),
             ]
         })

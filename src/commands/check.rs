@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::config::{self, Config};
 use crate::exit::Exit;
-use crate::fsutil::{self, Owner};
+use crate::fsutil;
 use crate::provider::bridge::BridgeClient;
 use crate::{pgbackrest, refresh};
 
@@ -46,26 +46,32 @@ pub async fn run(path: &Path) -> Result<Exit> {
         return Ok(Exit::Failure);
     };
     let out = &cfg.pgbackrest.config;
-    if let Some(dir) = out.parent() {
-        r.result(fsutil::check_dir_writable(dir), |_| {
-            format!("output directory {} is writable", dir.display())
-        });
-    }
+    let owner = r.result(refresh::owner(&cfg), |_| {
+        format!(
+            "{} will be owned by {}:{} with mode {:04o}",
+            out.display(),
+            cfg.pgbackrest.owner.as_deref().unwrap_or("(this user)"),
+            cfg.pgbackrest.group.as_deref().unwrap_or("(this group)"),
+            cfg.pgbackrest.mode
+        )
+    });
+    let dir = cfg.pgbackrest.dir();
     r.result(
-        Owner::resolve(
-            cfg.pgbackrest.owner.as_deref(),
-            cfg.pgbackrest.group.as_deref(),
-        ),
+        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()),
         |_| {
             format!(
-                "{} will be owned by {}:{} with mode {:04o}",
-                out.display(),
-                cfg.pgbackrest.owner.as_deref().unwrap_or("(this user)"),
-                cfg.pgbackrest.group.as_deref().unwrap_or("(this group)"),
-                cfg.pgbackrest.mode
+                "output directory {} is writable, and only by root or the file's owner",
+                dir.display()
             )
         },
     );
+    r.result(refresh::read_existing(&cfg), |existing| match existing {
+        Some(_) => format!("{} is a regular file bridgerest may replace", out.display()),
+        None => format!("{} does not exist yet", out.display()),
+    });
+    if let Some(problem) = cfg.api.key_file.as_deref().and_then(config::key_file_exposed) {
+        r.fail(problem);
+    }
     match cfg.pgbackrest.unread_by_pgbackrest() {
         None => r.ok(format!(
             "pgBackRest reads {} (with --config={} --config-include-path={})",
@@ -139,7 +145,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
         ));
     }
     for c in clashes {
-        r.fail(c);
+        r.fail(c.text);
     }
     Ok(if r.failed == 0 {
         Exit::Success

@@ -3,6 +3,7 @@ use anyhow::Result;
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit::Exit;
+use crate::provider::excerpt;
 
 pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
     let clusters = super::client(cfg)?.list_clusters().await?;
@@ -14,10 +15,10 @@ pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
         .iter()
         .map(|c| {
             vec![
-                c.id.clone(),
-                c.name.clone(),
-                c.provider_id.clone().unwrap_or_default(),
-                c.region_id.clone().unwrap_or_default(),
+                excerpt(&c.id, 40),
+                excerpt(&c.name, 80),
+                excerpt(c.provider_id.as_deref().unwrap_or_default(), 40),
+                excerpt(c.region_id.as_deref().unwrap_or_default(), 40),
                 c.major_version.map(|v| v.to_string()).unwrap_or_default(),
             ]
         })

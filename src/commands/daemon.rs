@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::config::Config;
@@ -17,13 +17,15 @@ use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
 use crate::provider::bridge::BridgeClient;
 use crate::refresh::{self, Scope};
-use crate::render;
-use crate::schedule::{self, Event, Refreshed, Refresher, Status, Timing};
+use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Status, Timing};
 
 struct Real {
     client: BridgeClient,
     /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
     next: Arc<Mutex<Option<BridgeClient>>>,
+    /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
+    /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
+    stop: watch::Receiver<bool>,
 }
 
 impl Refresher for Real {
@@ -37,39 +39,40 @@ impl Refresher for Real {
             .map(|c| c.id.clone())
             .filter(|id| only.as_ref().is_none_or(|o| o.contains(id)))
             .collect();
-        let res = match Scope::all(cfg) {
-            Ok(scope) => refresh::run(cfg, &self.client, &Scope { only, ..scope }).await,
-            Err(e) => Err(e),
+        let run = async {
+            let scope = Scope::all(cfg)?;
+            refresh::run(cfg, &self.client, &Scope { only, ..scope }).await
+        };
+        let mut stop = self.stop.clone();
+        let res = tokio::select! {
+            res = run => res,
+            _ = stop.wait_for(|s| *s) => {
+                tracing::info!("refresh in progress cancelled");
+                return vec![];
+            }
         };
         match res {
-            Ok(plan) => {
-                let stanzas = plan
-                    .text()
-                    .and_then(|t| render::previous_stanzas(t).ok())
-                    .unwrap_or_default();
-                plan.outcomes
-                    .iter()
-                    .map(|o| Refreshed {
-                        cluster: o.cluster_id.clone(),
-                        result: match &o.error {
-                            Some(e) => Err(e.clone()),
-                            None => Ok(stanzas.get(&o.cluster_id).and_then(|s| {
-                                s.entries
-                                    .iter()
-                                    .find(|(k, _)| k == "repo1-azure-key")
-                                    .and_then(|(_, v)| schedule::sas_expiry(v))
-                            })),
-                        },
-                    })
-                    .collect()
-            }
+            Ok(plan) => plan
+                .outcomes
+                .iter()
+                .map(|o| Refreshed {
+                    cluster: o.cluster_id.clone(),
+                    result: match &o.error {
+                        Some(e) => Err(Failed {
+                            message: e.clone(),
+                            expired: o.expired,
+                        }),
+                        None => Ok(o.expires_at),
+                    },
+                })
+                .collect(),
             Err(e) => {
                 let msg = format!("{e:#}");
                 wanted
                     .into_iter()
                     .map(|cluster| Refreshed {
                         cluster,
-                        result: Err(msg.clone()),
+                        result: Err(msg.as_str().into()),
                     })
                     .collect()
             }
@@ -128,6 +131,9 @@ fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
     })
 }
 
+/// How long the first round may take before READY=1 is sent anyway.
+const FIRST_ROUND_READY: std::time::Duration = std::time::Duration::from_secs(20);
+
 pub async fn run(path: &Path) -> Result<Exit> {
     let cfg = super::load_with_clusters(path)?;
     let client = super::client(&cfg)?;
@@ -137,6 +143,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let (tx, rx) = mpsc::channel::<Event>(16);
+    let (stop_tx, stop_rx) = watch::channel(false);
 
     let sched = JobScheduler::new()
         .await
@@ -178,7 +185,8 @@ pub async fn run(path: &Path) -> Result<Exit> {
                     _ = int.recv() => break,
                 }
             }
-            tracing::info!("stopping after the refresh in progress");
+            tracing::info!("stopping (a write in progress completes first)");
+            let _ = stop_tx.send(true);
             let _ = tx.send(Event::Shutdown).await;
         })
     };
@@ -192,11 +200,26 @@ pub async fn run(path: &Path) -> Result<Exit> {
         });
     }
     drop(tx);
+    // systemd waits for READY=1 (TimeoutStartSec=, 90 s by default): a first round held up by
+    // a slow or silent API must not get the service killed, so READY=1 comes after it or after
+    // FIRST_ROUND_READY, whichever is first; STATUS= says the round is still running.
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let early_ready = {
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(FIRST_ROUND_READY).await;
+            if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                tracing::warn!("the first refresh is taking long; telling systemd the daemon is ready");
+                notify("READY=1\nSTATUS=first refresh still running");
+            }
+        })
+    };
 
     let mut status_written: Result<(), String> = Ok(());
     let mut real = Real {
         client,
         next: next_client,
+        stop: stop_rx,
     };
     schedule::run(
         cfg,
@@ -216,10 +239,13 @@ pub async fn run(path: &Path) -> Result<Exit> {
         },
         |_, st| {
             tracing::info!("{}", st.summary());
-            notify("READY=1");
+            if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                notify("READY=1");
+            }
         },
     )
     .await;
+    early_ready.abort();
     notify("STOPPING=1");
     signals.abort();
     let mut sched = sched;

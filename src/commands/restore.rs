@@ -12,6 +12,7 @@ use crate::cli::RestoreArgs;
 use crate::config::{self, ClusterConfig, Config};
 use crate::exit::{usage, Exit};
 use crate::provider::bridge::BridgeClient;
+use crate::provider::excerpt;
 use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
 use crate::render;
@@ -49,6 +50,17 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     let backup = restore::choose(&id, target, status.oldest_backup_at, &backups, now)
         .map_err(|e| usage(anyhow!(e)))?
         .clone();
+    let label = restore::set_label(&backup.name);
+    if label.is_empty()
+        || !label
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
+        bail!(
+            "backup {:?} from the API has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest; report it to the provider",
+            excerpt(&backup.name, 80)
+        );
+    }
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
 
     let (stanza, mut redactor) = if args.dry_run {
@@ -91,13 +103,15 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     plan.push_str(&format!("target:    {when}\n"));
     plan.push_str(&format!(
         "backup:    {} ({}), finished {}, {}\n",
-        backup.name,
+        excerpt(&backup.name, 80),
         backup
             .kind
             .as_deref()
             .filter(|k| !k.is_empty())
-            .unwrap_or("type not given"),
-        restore::show_time(backup.finished_at),
+            .map_or_else(|| "type not given".into(), |k| excerpt(k, 20)),
+        backup
+            .finished_at
+            .map_or_else(|| "(running)".into(), restore::show_time),
         backup
             .size_bytes
             .map_or_else(|| "size not given".to_string(), super::backups::human_size)
@@ -204,6 +218,12 @@ fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Result<PathBuf> 
         }
     };
     let dir = std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))?;
+    if let Some(why) = crate::fsutil::system_dir(&dir) {
+        return Err(usage(anyhow!(
+            "data directory {}: {why}; a restore would overwrite it: pass --pg1-path with a directory of its own (e.g. /var/lib/postgresql/15/restore)",
+            dir.display()
+        )));
+    }
     if !cfg.clusters.iter().any(|c| c.id == id) {
         tracing::warn!(cluster = id, "not in the config: its stanza is written for this restore, but `bridgerest refresh` and the daemon will not keep it fresh; add a [[cluster]] for it");
         cfg.clusters.push(ClusterConfig {

@@ -10,13 +10,19 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential, GcsStore,
+    excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential, GcsStore,
     S3Store, Store,
 };
 use crate::config::{is_stanza_name, ApiConfig};
 
 /// Longest `Retry-After` bridgerest will honour before giving up on a 429.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// The largest response body read (the API's answers are kilobytes); more is an error.
+pub const MAX_BODY: usize = 4 << 20;
+/// The most pages one list may take (100 items each): a loop or a flood is an error.
+pub const MAX_PAGES: usize = 1000;
+/// The most characters of any text from the API that an error, log line or status repeats.
+pub const EXCERPT: usize = 200;
 
 /// Why an API call failed. The variant decides what the caller does (retry, re-auth, give up).
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +65,12 @@ pub enum ApiError {
     },
     #[error("{req}: the API answered with a body bridgerest cannot read: {detail}")]
     Malformed { req: String, detail: String },
+    #[error("{req}: the API answered with a redirect ({status}) to {location}; bridgerest does not follow redirects (the API uses none, and credentials must come from api.url itself): check api.url")]
+    Redirect {
+        req: String,
+        status: StatusCode,
+        location: String,
+    },
     #[error("backup token for cluster {cluster}: {source}")]
     Token { cluster: String, source: TokenError },
 }
@@ -129,6 +141,7 @@ impl BridgeClient {
             .user_agent(concat!("bridgerest/", env!("CARGO_PKG_VERSION")))
             .timeout(api.timeout)
             .connect_timeout(api.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(api.concurrency)
             .build()?;
         Ok(Self {
@@ -204,7 +217,8 @@ impl BridgeClient {
     ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
-        loop {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
             let mut query = vec![("limit", "100".to_string())];
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
@@ -219,7 +233,7 @@ impl BridgeClient {
             let mut batch: Vec<T> =
                 serde_json::from_value(list).map_err(|e| ApiError::Malformed {
                     req: req(&Method::GET, &url),
-                    detail: format!("field `{field}`: {e}"),
+                    detail: format!("field `{field}`: {}", serde_detail(&e)),
                 })?;
             items.append(&mut batch);
             let has_more = page
@@ -231,16 +245,20 @@ impl BridgeClient {
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
             match (has_more, next) {
-                (true, Some(n)) if cursor.as_deref() != Some(n.as_str()) => cursor = Some(n),
+                (true, Some(n)) if seen.insert(n.clone()) => cursor = Some(n),
                 (true, _) => {
                     return Err(ApiError::Malformed {
                         req: req(&Method::GET, &url),
-                        detail: "has_more is true but next_cursor is missing or repeats".into(),
+                        detail: "has_more is true but next_cursor is missing or one seen before (a pagination loop)".into(),
                     })
                 }
                 (false, _) => return Ok(items),
             }
         }
+        Err(ApiError::Malformed {
+            req: req(&Method::GET, &self.url(path)),
+            detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+        })
     }
 
     /// Sends one logical request, retrying what may succeed later. Returns the final URL and body.
@@ -270,8 +288,14 @@ impl BridgeClient {
                 request = request.header("Idempotency-Key", k);
             }
             let retry_left = attempt <= self.retries;
-            let (status, retry_after, header_rid, body) = match Self::exchange(request).await {
-                Ok(r) => r,
+            let (status, retry_after, header_rid, location, body) = match Self::exchange(request).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(too_big)) => {
+                    return Err(ApiError::Malformed {
+                        req: req(&method, &url),
+                        detail: too_big,
+                    })
+                }
                 Err(e)
                     if retry_left
                         && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) =>
@@ -291,6 +315,13 @@ impl BridgeClient {
             };
             if status.is_success() {
                 return Ok((url, body));
+            }
+            if status.is_redirection() {
+                return Err(ApiError::Redirect {
+                    req: req(&method, &url),
+                    status,
+                    location: location.unwrap_or_else(|| "(no Location)".into()),
+                });
             }
             let (message, body_rid) = error_body(&body, status);
             let request_id = body_rid.or(header_rid);
@@ -343,11 +374,25 @@ impl BridgeClient {
         }
     }
 
-    /// One request and its whole answer: status, `Retry-After`, `X-Request-Id`, body.
+    /// One request and its whole answer: status, `Retry-After`, `X-Request-Id`, `Location`
+    /// (an excerpt), body. A body over [`MAX_BODY`] is not read on: the inner error says so.
+    #[allow(clippy::type_complexity)]
     async fn exchange(
         request: reqwest::RequestBuilder,
-    ) -> Result<(StatusCode, Option<Duration>, Option<String>, String), reqwest::Error> {
-        let resp = request.send().await?;
+    ) -> Result<
+        Result<
+            (
+                StatusCode,
+                Option<Duration>,
+                Option<String>,
+                Option<String>,
+                String,
+            ),
+            String,
+        >,
+        reqwest::Error,
+    > {
+        let mut resp = request.send().await?;
         let status = resp.status();
         let header = |name| {
             resp.headers()
@@ -358,8 +403,21 @@ impl BridgeClient {
         let retry_after = header(header::RETRY_AFTER)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let request_id = header(header::HeaderName::from_static("x-request-id"));
-        Ok((status, retry_after, request_id, resp.text().await?))
+        let request_id = header(header::HeaderName::from_static("x-request-id")).map(|r| excerpt(&r, 80));
+        let location = header(header::LOCATION).map(|l| excerpt(&l, EXCERPT));
+        let too_big = || format!("{status} with a body larger than {} MiB; bridgerest reads no further", MAX_BODY >> 20);
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Ok(Err(too_big()));
+        }
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Ok(Err(too_big()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Ok(Ok((status, retry_after, request_id, location, body)))
     }
 
     /// Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped at 30 s.
@@ -384,16 +442,16 @@ fn error_body(body: &str, status: StatusCode) -> (String, Option<String>) {
         Ok(ErrBody {
             message: Some(m),
             request_id,
-        }) => (m, request_id),
+        }) => (excerpt(&m, EXCERPT), request_id.map(|r| excerpt(&r, 80))),
         Ok(ErrBody {
             message: None,
             request_id,
         }) => (
             status.canonical_reason().unwrap_or("error").to_string(),
-            request_id,
+            request_id.map(|r| excerpt(&r, 80)),
         ),
         Err(_) => {
-            let text: String = body.chars().filter(|c| !c.is_control()).take(120).collect();
+            let text = excerpt(body, 120);
             let text = if text.trim().is_empty() {
                 status.canonical_reason().unwrap_or("error").to_string()
             } else {
@@ -407,8 +465,26 @@ fn error_body(body: &str, status: StatusCode) -> (String, Option<String>) {
 fn decode<T: DeserializeOwned>(method: &Method, url: &Url, body: &str) -> Result<T, ApiError> {
     serde_json::from_str(body).map_err(|e| ApiError::Malformed {
         req: req(method, url),
-        detail: e.to_string(),
+        detail: serde_detail(&e),
     })
+}
+
+/// serde_json's message without the value it quotes: `invalid type: string "s3cr3t", expected
+/// u64` names what the value was, never the value (it may be a secret).
+pub fn serde_detail(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    for lead in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(lead) {
+            if let Some(cut) = rest.rfind(", expected ") {
+                let what = rest[..cut].split([' ', ':']).next().unwrap_or("value");
+                return format!("{lead}{what}{}", &rest[cut..]);
+            }
+        }
+    }
+    if msg.starts_with("unknown variant") {
+        return format!("unknown variant at line {} column {}", e.line(), e.column());
+    }
+    excerpt(&msg, EXCERPT)
 }
 
 /// An error's causes on one line.
@@ -489,7 +565,7 @@ fn field<T: DeserializeOwned>(
         .ok_or(TokenError::MissingStore { kind, field: name })?;
     serde_json::from_value(v).map_err(|e| TokenError::Field {
         field: name,
-        detail: e.to_string(),
+        detail: serde_detail(&e),
     })
 }
 
@@ -585,7 +661,14 @@ impl RawToken {
             }
             other => return Err(TokenError::UnknownType(other.escape_debug().to_string())),
         };
+        let expires_at = match &store {
+            Store::Azure(a) if a.key_type == AzureKeyType::Sas => {
+                super::sas_expiry(a.key.expose_secret())
+            }
+            _ => None,
+        };
         Ok(BackupToken {
+            expires_at,
             id: clean("id", self.id)?,
             cluster_id: clean(
                 "cluster_id",

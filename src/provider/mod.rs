@@ -16,6 +16,35 @@ pub struct BackupToken {
     pub repo_path: String,
     pub stanza: String,
     pub store: Store,
+    /// When the credentials stop working, where the token itself says so (an Azure SAS's `se=`);
+    /// `None`: the token states no expiry (Bridge documents none; `api.token_lifetime` applies).
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// At most `max` characters of text from an API, control characters (terminal escapes, line
+/// breaks) shown escaped, "…" where it was cut: how any API-supplied text is shown.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The expiry stated by an Azure SAS token (`se=`), if `key` is one.
+pub fn sas_expiry(key: &str) -> Option<OffsetDateTime> {
+    let se = url::form_urlencoded::parse(key.trim_start_matches('?').as_bytes())
+        .find(|(k, _)| k == "se")?
+        .1;
+    OffsetDateTime::parse(&se, &time::format_description::well_known::Rfc3339).ok()
 }
 
 #[derive(Debug, Clone)]
@@ -83,14 +112,26 @@ pub enum GcsCredential {
     ServiceKey(SecretString),
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sas_expiry_is_read_from_se() {
+        let e = super::sas_expiry("sv=2018-11-09&sr=c&se=2026-11-22T03%3A00%3A00Z&sp=rl&sig=abc")
+            .unwrap();
+        assert_eq!(e, time::macros::datetime!(2026-11-22 03:00:00 UTC));
+        assert_eq!(super::sas_expiry("not a sas"), None);
+    }
+}
+
 /// One backup, as the backups list reports it (the API's fields, unknown ones kept for `--json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Backup {
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub finished_at: OffsetDateTime,
+    /// `null` (or absent) while the backup is still running: such a backup is listed, never chosen.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub lsn_start: Option<String>,
     #[serde(default)]

@@ -29,6 +29,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         std::fs::write(dir.path().join("api-key"), format!("{KEY}\n")).unwrap();
+        set_mode(&dir.path().join("api-key"), 0o600);
         let sim = SimHandle::start(state).unwrap();
         let config = dir.path().join("bridgerest.toml");
         let out = dir.path().join("conf.d/bridgerest.conf");
@@ -137,6 +138,11 @@ impl Run {
         assert_eq!(errs.len(), 1, "expected exactly one error line:\n{self:?}");
         errs[0]
     }
+}
+
+pub fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 pub fn mode_of(p: &Path) -> u32 {
