@@ -600,6 +600,17 @@ fn main_pgbackrest_conf_is_merged_not_replaced() {
     .unwrap();
     let user = format!("[global]\n# keep me\nlog-level-file=detail\n\n[{S3_STANZA}]\narchive-async=y\nrepo1-s3-key=OLD\n\n[{S3_STANZA}:restore]\nprocess-max=8\n");
     std::fs::write(&main, &user).unwrap();
+    // A section the user wrote is not taken over, even when the token names it.
+    let refused = env.run(&["refresh"]);
+    refused.assert_error(1, &format!("stanza \"{S3_STANZA}\" is a section bridgerest did not write in {}", main.display()));
+    assert!(refused.error_line().contains("set `stanza = "), "{refused:?}");
+    assert_eq!(std::fs::read_to_string(&main).unwrap(), user, "file changed");
+    // Handed over with bridgerest's mark, it is merged: the user's other lines stay.
+    let user = user.replace(
+        &format!("[{S3_STANZA}]\n"),
+        &format!("# bridgerest: cluster {S3_CLUSTER}\n[{S3_STANZA}]\n"),
+    );
+    std::fs::write(&main, &user).unwrap();
     assert_eq!(env.run(&["refresh"]).code, 0);
     let text = std::fs::read_to_string(&main).unwrap();
     for keep in [
