@@ -154,6 +154,21 @@ pub enum FaultKind {
     Slow { delay_ms: u64 },
     /// 200 with a body that is not JSON.
     Malformed,
+    /// Hostile or broken answers the documented API never gives, for hardening tests:
+    /// a redirect (`status`, default 307) to `location`.
+    Redirect {
+        location: String,
+        #[serde(default = "default_307")]
+        status: u16,
+    },
+    /// 200 with a body of `bytes` bytes (the start of a JSON object that never ends).
+    HugeBody { bytes: usize },
+    /// A list page that always says `has_more` with a cursor alternating between "A" and "B".
+    CursorLoop,
+}
+
+fn default_307() -> u16 {
+    307
 }
 
 fn default_500() -> u16 {
@@ -454,6 +469,26 @@ async fn handle(
                 "{\"backups\": [ {\"name\": ",
             )
                 .into_response()
+        }
+        Some(FaultKind::Redirect { location, status }) => {
+            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+            return (s, [("location", location)], "").into_response();
+        }
+        Some(FaultKind::HugeBody { bytes }) => {
+            let mut body = b"{\"message\": \"".to_vec();
+            body.resize(bytes.max(body.len()), b'x');
+            return (StatusCode::OK, [("content-type", "application/json")], body)
+                .into_response();
+        }
+        Some(FaultKind::CursorLoop) => {
+            let next = if uri.query().unwrap_or("").contains("cursor=A") {
+                "B"
+            } else {
+                "A"
+            };
+            let field = path.rsplit('/').next().unwrap_or("clusters");
+            return axum::Json(json!({ field: [], "has_more": true, "next_cursor": next }))
+                .into_response();
         }
         None => {}
     }

@@ -1,0 +1,612 @@
+//! Attacks on bridgerest, each reproduced against the real binary: from the `postgres` user or
+//! another local user (links, FIFOs, devices and foreign files where bridgerest writes as root;
+//! a held lock; a section the user wrote), from a hostile or broken API (redirects, floods,
+//! pagination loops, expired credentials, control characters, values where objects belong),
+//! and from what children inherit. Each test fails without the fix it names. Runs as root, as
+//! CI does (some attacks need a second user).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use bridgerest::sim::{sample_state, Fault, FaultKind};
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::json;
+
+const NOBODY: u32 = 65534;
+
+fn require_root() {
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "the security tests play a second user and must run as root (CI does): sudo cargo test"
+    );
+}
+
+fn token_requests(env: &Env) -> u64 {
+    env.sim
+        .sim
+        .stats()
+        .by_path
+        .get("POST /clusters/{id}/backup-tokens")
+        .copied()
+        .unwrap_or(0)
+}
+
+fn fault(path: &str, kind: FaultKind) -> Fault {
+    Fault {
+        path: Some(path.into()),
+        method: None,
+        times: None,
+        kind,
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it and fails if it is still running.
+fn wait_within(child: &mut Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn spawn_daemon(env: &Env) -> Child {
+    env.cmd()
+        .env("BRIDGEREST_LOG", "info")
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(child: &mut Child, limit: Duration) -> String {
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let st = wait_within(child, limit, "daemon after SIGTERM");
+    assert!(st.success(), "daemon exit: {st:?}");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    err
+}
+
+// --- High 1: links, FIFOs and devices where bridgerest writes ---------------------------------
+
+#[test]
+fn a_symlinked_output_file_is_neither_read_nor_replaced() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let shadow = env.path("shadow");
+    std::fs::write(&shadow, "root:$6$saltsalt$HASHHASHHASH:19000:0:99999:7:::\n").unwrap();
+    set_mode(&shadow, 0o600);
+    std::os::unix::fs::symlink(&shadow, &env.out).unwrap();
+    for cmd in ["refresh", "render"] {
+        let run = env.run(&[cmd]);
+        run.assert_error(1, "bridgerest.conf is a symbolic link");
+    }
+    assert!(std::fs::symlink_metadata(&env.out)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&shadow).unwrap().starts_with("root:$6$"));
+    for e in std::fs::read_dir(env.path("conf.d")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() && !p.is_symlink() {
+            assert!(
+                !std::fs::read_to_string(&p).unwrap().contains("HASHHASH"),
+                "{} holds the link target's text",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_symlinked_lock_file_is_refused_and_its_target_not_created() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let victim = env.path("victim");
+    std::os::unix::fs::symlink(&victim, env.path("conf.d/bridgerest.conf.lock")).unwrap();
+    env.run(&["refresh"])
+        .assert_error(1, "bridgerest.conf.lock is a symbolic link");
+    assert!(!victim.exists(), "root created the link's target");
+    assert!(!env.out.exists());
+}
+
+#[test]
+fn a_fifo_or_device_output_is_refused_without_hanging() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    nix::unistd::mkfifo(&env.out, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = env
+        .cmd()
+        .arg("refresh")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let st = wait_within(&mut child, Duration::from_secs(20), "refresh of a FIFO");
+    assert_eq!(st.code(), Some(1));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("bridgerest.conf is a FIFO"), "{err}");
+    assert!(std::fs::symlink_metadata(&env.out).unwrap().file_type().is_fifo());
+
+    std::fs::remove_file(&env.out).unwrap();
+    nix::sys::stat::mknod(
+        &env.out,
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+        nix::sys::stat::makedev(1, 3),
+    )
+    .unwrap();
+    env.run(&["refresh"])
+        .assert_error(1, "bridgerest.conf is a device node");
+    assert!(std::fs::symlink_metadata(&env.out)
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}
+
+// --- Medium 10: another user's file or an open directory ----------------------------------------
+
+#[test]
+fn a_file_planted_by_another_user_is_not_adopted() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let confd = env.path("conf.d");
+    set_mode(&confd, 0o777);
+    env.run(&["refresh"])
+        .assert_error(1, "is writable by every user (mode 0777)");
+    assert!(!env.out.exists());
+
+    // Sticky, like /tmp: the directory is usable, but a file another user made there is not.
+    set_mode(&confd, 0o1777);
+    let planted = format!("[{S3_STANZA}]\nrepo1-storage-host=evil.example\n");
+    std::fs::write(&env.out, &planted).unwrap();
+    nix::unistd::chown(&env.out, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    env.run(&["refresh"])
+        .assert_error(1, "is owned by nobody (uid 65534), not by root or the configured owner");
+    assert_eq!(env.read_out(), planted);
+    let check = env.run(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert!(check.stdout.contains("FAIL  ") && check.stdout.contains("is owned by nobody"));
+
+    // The configured owner's file is the one bridgerest keeps writing.
+    std::fs::remove_file(&env.out).unwrap();
+    set_mode(&confd, 0o700);
+    env.write_config(&[S3_CLUSTER], "owner = \"nobody\"\n");
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    assert_eq!(std::fs::metadata(&env.out).unwrap().uid(), NOBODY);
+    assert_eq!(env.run(&["refresh"]).code, 0);
+}
+
+// --- Medium 8 and 9: the lock ---------------------------------------------------------------------
+
+#[test]
+fn a_held_lock_is_waited_for_with_a_limit_and_its_holder_named() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "lock_timeout = \"1s\"\n");
+    let lock = std::fs::File::create(env.path("conf.d/bridgerest.conf.lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let t0 = Instant::now();
+    let run = env.run(&["refresh"]);
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    run.assert_error(1, "waited 1s for the lock on");
+    assert!(
+        run.error_line()
+            .contains(&format!("held by pid {}", std::process::id())),
+        "{run:?}"
+    );
+    assert!(!env.out.exists());
+
+    // A daemon waiting for it (default limit: a minute) still stops on SIGTERM at once.
+    env.write_config(
+        &[S3_CLUSTER],
+        &format!("\n[daemon]\nstatus_file = \"{}\"\n", env.path("status.json").display()),
+    );
+    let mut daemon = spawn_daemon(&env);
+    std::thread::sleep(Duration::from_millis(1500));
+    let t0 = Instant::now();
+    let err = stop(&mut daemon, Duration::from_secs(5));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(err.contains("waiting for the lock"), "{err}");
+    drop(held);
+}
+
+#[test]
+fn a_lock_file_a_root_refresh_made_belongs_to_the_files_owner() {
+    require_root();
+    let env = Env::new();
+    env.write_config(
+        &[S3_CLUSTER],
+        "owner = \"nobody\"\ngroup = \"nogroup\"\nmode = \"0640\"\n",
+    );
+    // As an earlier version left it: root:root 0644.
+    let lock = env.path("conf.d/bridgerest.conf.lock");
+    std::fs::write(&lock, "").unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    let meta = std::fs::metadata(&lock).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o777),
+        (NOBODY, NOBODY, 0o640)
+    );
+}
+
+// --- High 2: a stanza bridgerest does not own ----------------------------------------------------
+
+#[test]
+fn a_stanza_the_user_wrote_elsewhere_is_not_doubled() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // conf.d mode: the same section in the main config with an option bridgerest renders would
+    // be pgBackRest's error 31 for every command.
+    std::fs::write(
+        env.path("pgbackrest.conf"),
+        format!("[{S3_STANZA}]\nrepo1-type=posix\nrepo1-path=/var/lib/pgbackrest\n"),
+    )
+    .unwrap();
+    let run = env.run(&["refresh"]);
+    run.assert_error(1, "sets repo1-type in [2qc6yv2ztfcw7a7yoripu4zlsm]");
+    assert!(run.error_line().contains("error 31"), "{run:?}");
+    assert!(run.error_line().contains("set `stanza = "), "{run:?}");
+    assert!(!env.out.exists());
+    // The way out: a stanza name of its own.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{text}stanza = \"bridge-prod\"\n")).unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    assert!(env.read_out().contains("[bridge-prod]\n"));
+}
+
+#[test]
+fn a_renamed_stanza_leaves_no_old_section_in_a_shared_file() {
+    let env = Env::new();
+    let main = env.path("pgbackrest.conf");
+    let base = env
+        .base_config("")
+        .replace(&env.out.display().to_string(), &main.display().to_string());
+    let cluster = format!("\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n");
+    std::fs::write(&env.config, format!("{base}{cluster}")).unwrap();
+    std::fs::write(&main, "[global]\nstart-fast=y\n").unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    assert!(std::fs::read_to_string(&main)
+        .unwrap()
+        .contains(&format!("[{S3_STANZA}]\n")));
+    std::fs::write(&env.config, format!("{base}{cluster}stanza = \"s2\"\n")).unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    let text = std::fs::read_to_string(&main).unwrap();
+    assert!(!text.contains(S3_STANZA), "old section left:\n{text}");
+    assert!(text.contains("[s2]\n") && text.contains("start-fast=y\n"), "{text}");
+    assert_eq!(text.matches("repo1-s3-key=").count(), 1, "{text}");
+}
+
+// --- High 3: a credential that is already expired ------------------------------------------------
+
+#[test]
+fn an_expired_credential_does_not_make_the_daemon_spin() {
+    let env = Env::new();
+    env.write_config(
+        &[AZURE_CLUSTER],
+        &format!("\n[daemon]\nstatus_file = \"{}\"\n", env.path("status.json").display()),
+    );
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    let good = env.read_out();
+    env.sim.sim.set_token_override(
+        AZURE_CLUSTER,
+        Some(json!({"id": "agaqf6fanse45vspjcctakuyky", "repo_path": "/p", "stanza": "k3pdw5mhbjfdtm4lc6bnmutoai", "type": "azure",
+                    "azure": {"azure_account": "acct", "azure_container": "c", "azure_key_type": "sas",
+                              "azure_key": "sv=2022-11-02&se=2020-01-01T00%3A00%3A00Z&sr=c&sp=rl&sig=EXPIREDSIG"}})),
+    );
+    let before = token_requests(&env);
+    let mut daemon = spawn_daemon(&env);
+    std::thread::sleep(Duration::from_secs(5));
+    let status = env.run(&["status"]);
+    let err = stop(&mut daemon, Duration::from_secs(5));
+    let asked = token_requests(&env) - before;
+    assert!(asked <= 3, "{asked} token requests in 5 s");
+    let reported = err
+        .lines()
+        .filter(|l| l.contains("ERROR") && l.contains("credential from the API is already expired (clock skew?)"))
+        .count();
+    assert_eq!(reported, 1, "{err}");
+    assert_eq!(env.read_out(), good, "the working stanza was replaced");
+    assert_eq!(status.code, 1, "{status:?}");
+    assert!(status.stdout.contains("already expired"), "{status:?}");
+}
+
+// --- High 4: what children inherit ----------------------------------------------------------------
+
+#[test]
+fn children_get_a_minimal_environment() {
+    require_root();
+    let mut state = sample_state(KEY, 0);
+    state.clusters[0].backups = vec![json!({"name": "2026/20260701-010000F", "started_at": "2026-07-01T01:00:00Z", "finished_at": "2026-07-01T01:04:00Z", "type": "full"})];
+    let env = Env::with_state(state);
+    set_mode(env.dir.path(), 0o755);
+    // Fake pgbackrest and postgres that record their environment where postgres may write.
+    let bin = env.path("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let seen = env.path("seen");
+    std::fs::create_dir(&seen).unwrap();
+    set_mode(&seen, 0o777);
+    for (name, then) in [("pgbackrest", "exit 0"), ("postgres", "exit 1")] {
+        let script = bin.join(name);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ntr '\\0' '\\n' < /proc/$$/environ > {}/{name}.env\n{then}\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        set_mode(&script, 0o755);
+    }
+    env.write_config(&[], &format!("bin = \"{}\"\n", bin.join("pgbackrest").display()));
+    let data = env.path("data");
+    let run = env
+        .cmd()
+        .env("BRIDGEREST_API_KEY", KEY)
+        .env("CREDENTIALS_DIRECTORY", env.dir.path())
+        .env("BRIDGEREST_LOG", "info")
+        .args(["restore", "--cluster", S3_CLUSTER, "--target", "latest", "--start"])
+        .arg("--pg1-path")
+        .arg(&data)
+        .arg("--pg-bin")
+        .arg(&bin)
+        .output()
+        .unwrap();
+    let run = Run::from(run);
+    for name in ["pgbackrest", "postgres"] {
+        let text = std::fs::read_to_string(seen.join(format!("{name}.env")))
+            .unwrap_or_else(|e| panic!("{name} did not run ({e}): {run:?}"));
+        assert!(!text.contains(KEY), "{name} got the API key:\n{text}");
+        for var in ["BRIDGEREST_", "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET"] {
+            assert!(!text.contains(var), "{name} got {var}:\n{text}");
+        }
+        assert!(text.lines().any(|l| l.starts_with("PATH=/")), "{text}");
+        assert!(text.lines().any(|l| l == "USER=postgres"), "{text}");
+    }
+}
+
+// --- Medium 5, 6, 7: redirects, floods, loops ------------------------------------------------------
+
+#[test]
+fn a_redirect_to_plain_http_is_not_followed() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    env.sim.sim.set_faults(vec![fault(
+        "backup-tokens",
+        FaultKind::Redirect {
+            location: format!("http://127.0.0.2:{}/evil", env.sim.addr.port()),
+            status: 307,
+        },
+    )]);
+    let run = env.run(&["refresh"]);
+    run.assert_error(1, "the API answered with a redirect (307 Temporary Redirect) to http://127.0.0.2");
+    assert!(run.error_line().contains("does not follow redirects"), "{run:?}");
+    assert!(!env.out.exists());
+    assert_eq!(env.sim.sim.stats().by_path.get("POST /evil"), None);
+}
+
+#[test]
+fn huge_bodies_are_cut_short_and_never_echoed() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    env.sim.sim.set_faults(vec![fault(
+        "backup-tokens",
+        FaultKind::HugeBody { bytes: 64 << 20 },
+    )]);
+    let run = env.run(&["refresh"]);
+    run.assert_error(1, "with a body larger than 4 MiB; bridgerest reads no further");
+    assert!(run.stderr.len() < 2000, "{} bytes of stderr", run.stderr.len());
+    assert!(!run.stderr.contains("xxxxxxxxxx"));
+    assert!(!env.out.exists());
+}
+
+#[test]
+fn a_pagination_loop_is_detected() {
+    let env = Env::new();
+    env.write_config(&[], "");
+    env.sim
+        .sim
+        .set_faults(vec![fault("/clusters", FaultKind::CursorLoop)]);
+    let t0 = Instant::now();
+    let run = env.run(&["clusters"]);
+    run.assert_error(1, "next_cursor is missing or one seen before (a pagination loop)");
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert!(env.sim.sim.stats().requests <= 3, "{:?}", env.sim.sim.stats());
+}
+
+// --- Medium 11: render in a shared file -----------------------------------------------------------
+
+#[test]
+fn render_hides_every_secret_option_of_a_shared_file() {
+    let env = Env::new();
+    let main = env.path("pgbackrest.conf");
+    let base = env
+        .base_config("")
+        .replace(&env.out.display().to_string(), &main.display().to_string());
+    let clusters = format!(
+        "\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"{AZURE_CLUSTER}\"\npg1_path = \"/y\"\n"
+    );
+    std::fs::write(&env.config, format!("{base}{clusters}")).unwrap();
+    std::fs::write(
+        &main,
+        "[global]\nrepo2-type=s3\nrepo2-s3-key=USERKEYID\nrepo2-s3-key-secret=USERSECRET\nrepo2-cipher-pass=USERCIPHER\n",
+    )
+    .unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    // The Azure cluster fails now: its last good stanza (and its secrets) is kept and shown.
+    env.sim.sim.set_faults(vec![fault(
+        &format!("{AZURE_CLUSTER}/backup-tokens"),
+        FaultKind::ServerError { status: 503 },
+    )]);
+    let run = env.run(&["render"]); // scans for every issued secret, the kept ones too
+    assert_eq!(run.code, 3, "{run:?}");
+    for s in ["USERKEYID", "USERSECRET", "USERCIPHER"] {
+        assert!(!run.stdout.contains(s), "{s} shown:\n{}", run.stdout);
+    }
+    assert!(run.stdout.contains("repo2-s3-key-secret=[redacted]"), "{}", run.stdout);
+    assert!(run.stdout.contains("repo1-azure-key=[redacted]"), "{}", run.stdout);
+}
+
+// --- Medium 12: SIGTERM against a silent API -------------------------------------------------------
+
+#[test]
+fn sigterm_does_not_wait_for_a_silent_api() {
+    let env = Env::new();
+    // Defaults as shipped (30 s timeout, 5 retries), an API that answers after a minute.
+    std::fs::write(
+        &env.config,
+        env.base_config("")
+            .replace("retry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n", "")
+            + &format!(
+                "\n[daemon]\nstatus_file = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n",
+                env.path("status.json").display()
+            ),
+    )
+    .unwrap();
+    env.sim
+        .sim
+        .set_faults(vec![fault("backup-tokens", FaultKind::Slow { delay_ms: 60_000 })]);
+    let mut daemon = spawn_daemon(&env);
+    std::thread::sleep(Duration::from_secs(1));
+    let t0 = Instant::now();
+    stop(&mut daemon, Duration::from_secs(10));
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+// --- Medium 13: a backup still running ------------------------------------------------------------
+
+#[test]
+fn a_running_backup_is_listed_but_never_chosen() {
+    require_root();
+    let env = Env::new();
+    env.sim.sim.set_backups(
+        S3_CLUSTER,
+        vec![
+            json!({"name": "2026/20260701-010000F", "started_at": "2026-07-01T01:00:00Z", "finished_at": "2026-07-01T01:04:00Z", "type": "full"}),
+            json!({"name": "2026/20260702-010000F", "started_at": "2026-07-02T01:00:00Z", "finished_at": null, "type": "full"}),
+        ],
+    );
+    env.write_config(&[], "");
+    let list = env.run(&["backups", S3_CLUSTER]);
+    assert_eq!(list.code, 0, "{list:?}");
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with("2026/20260702-010000F") && l.contains("(running)")),
+        "{list:?}"
+    );
+    let dir = env.path("restore");
+    let plan = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+        "--pg1-path",
+        &dir.display().to_string(),
+    ]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(plan.stdout.contains("--set=20260701-010000F"), "{plan:?}");
+}
+
+// --- Low (14): what the API says, shown; what the config allows -------------------------------------
+
+#[test]
+fn control_characters_from_the_api_are_shown_escaped() {
+    let mut state = sample_state(KEY, 0);
+    state.clusters[0].name = "prod\u{1b}]0;pwned\u{7}\u{1b}[2J".into();
+    let env = Env::with_state(state);
+    env.write_config(&[], "");
+    let run = env.run(&["clusters"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'));
+    assert!(run.stdout.contains("prod\\u{1b}]0;pwned"), "{}", run.stdout);
+}
+
+#[test]
+fn a_value_where_an_object_belongs_is_not_echoed() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    env.sim.sim.set_token_override(
+        S3_CLUSTER,
+        Some(json!({"id": "x", "repo_path": "/p", "stanza": "s", "type": "s3", "aws": "AKIASECRET:VERYSECRETVALUE"})),
+    );
+    let run = env.run(&["refresh"]);
+    run.assert_error(1, "field `aws`: invalid type: string, expected struct RawAws");
+    assert!(!run.stderr.contains("VERYSECRETVALUE"), "{run:?}");
+}
+
+#[test]
+fn a_world_readable_key_file_is_warned_about_and_fails_check() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    set_mode(&env.path("api-key"), 0o644);
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("is readable by every user (mode 0644): chmod 0600"),
+        "{run:?}"
+    );
+    let check = env.run(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert!(check
+        .stdout
+        .lines()
+        .any(|l| l.starts_with("FAIL") && l.contains("api-key is readable by every user")));
+}
+
+#[test]
+fn risky_settings_are_refused_by_name() {
+    let env = Env::new();
+    let cases: [(&str, &str, &str); 3] = [
+        ("timeout = \"5s\"", "timeout = \"0s\"", "api.timeout = \"0s\": must be longer than zero"),
+        ("[pgbackrest]\n", "[pgbackrest]\nmode = \"0640\"\n", "gives a group access to the credentials, but pgbackrest.group is not set"),
+        ("[pgbackrest]\n", "[pgbackrest]\nbin = \"bin/pgbackrest\"\n", "pgbackrest.bin = \"bin/pgbackrest\" is a relative path"),
+    ];
+    for (from, to, want) in cases {
+        env.write_config(&[S3_CLUSTER], "");
+        let text = std::fs::read_to_string(&env.config).unwrap();
+        std::fs::write(&env.config, text.replacen(from, to, 1)).unwrap();
+        env.run(&["refresh"]).assert_error(2, want);
+    }
+    env.write_config(&[S3_CLUSTER], "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(
+        &env.config,
+        text.replacen("url = \"http://", "url = \"http://ops:hunter2@", 1),
+    )
+    .unwrap();
+    let run = env.run(&["refresh"]);
+    run.assert_error(2, "api.url contains a user name or password");
+    assert!(!run.stderr.contains("hunter2"), "{run:?}");
+}
+
+#[test]
+fn system_directories_are_never_restore_targets() {
+    let env = Env::new();
+    env.write_config(&[], "");
+    for dir in ["/", "/etc", "/proc/self", "/usr/lib/postgresql"] {
+        let before = env.sim.sim.stats().requests;
+        let run = env.run(&[
+            "restore", "--cluster", S3_CLUSTER, "--target", "latest", "--dry-run", "--pg1-path", dir,
+        ]);
+        run.assert_error(2, "a system directory; a restore would overwrite it");
+        assert_eq!(env.sim.sim.stats().requests, before, "asked the API for {dir}");
+    }
+}
