@@ -219,10 +219,36 @@ pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
 /// far as the path exists.
 pub fn system_dir(dir: &Path) -> Option<String> {
     const EXACT: &[&str] = &[
-        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
-        "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp",
-        "/usr", "/usr/local", "/var", "/var/lib", "/var/lib/postgresql", "/var/log", "/var/tmp",
-        "/var/cache", "/var/spool", "/var/backups",
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/usr/local",
+        "/var",
+        "/var/lib",
+        "/var/lib/postgresql",
+        "/var/log",
+        "/var/tmp",
+        "/var/cache",
+        "/var/spool",
+        "/var/backups",
     ];
     const UNDER: &[&str] = &[
         "/proc", "/sys", "/dev", "/etc", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
@@ -436,8 +462,11 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
             .with_context(|| format!("setting the owner of lock file {}", path.display()))?;
     }
     if meta.uid() == Uid::effective().as_raw() && meta.mode() & 0o777 != mode & 0o666 {
-        nix::sys::stat::fchmod(&file, nix::sys::stat::Mode::from_bits_truncate(mode & 0o666))
-            .with_context(|| format!("setting the mode of lock file {}", path.display()))?;
+        nix::sys::stat::fchmod(
+            &file,
+            nix::sys::stat::Mode::from_bits_truncate(mode & 0o666),
+        )
+        .with_context(|| format!("setting the mode of lock file {}", path.display()))?;
     }
     Ok(file)
 }
@@ -550,7 +579,14 @@ mod tests {
 
     #[test]
     fn system_directories_are_named() {
-        for d in ["/", "/etc", "/proc/1/root", "/usr/lib/x", "/var/lib", "/etc/../etc/ssh"] {
+        for d in [
+            "/",
+            "/etc",
+            "/proc/1/root",
+            "/usr/lib/x",
+            "/var/lib",
+            "/etc/../etc/ssh",
+        ] {
             assert!(system_dir(Path::new(d)).is_some(), "{d}");
         }
         for d in ["/var/lib/postgresql/15/restore", "/srv/pg/restore", "/data"] {
@@ -590,7 +626,10 @@ mod tests {
             .unwrap();
         assert!(t0.elapsed() < Duration::from_secs(5));
         let msg = format!("{err:#}");
-        assert!(msg.contains("for the lock on") && msg.contains("x.conf.lock"), "{msg}");
+        assert!(
+            msg.contains("for the lock on") && msg.contains("x.conf.lock"),
+            "{msg}"
+        );
         assert!(
             msg.contains(&format!("pid {}", std::process::id())),
             "the holder is this test process: {msg}"
@@ -610,9 +649,16 @@ mod tests {
             uid: Some(Uid::from_raw(65534)),
             gid: Some(Gid::from_raw(65534)),
         };
-        drop(FileLock::acquire(&target, nobody, 0o640, Duration::from_secs(1)).await.unwrap());
+        drop(
+            FileLock::acquire(&target, nobody, 0o640, Duration::from_secs(1))
+                .await
+                .unwrap(),
+        );
         let meta = std::fs::metadata(&lock).unwrap();
-        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65534, 65534, 0o640));
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o777),
+            (65534, 65534, 0o640)
+        );
     }
 
     #[tokio::test]
@@ -641,7 +687,10 @@ mod tests {
         let err = write_atomic(&link, b"new", 0o600, Owner::default()).unwrap_err();
         assert!(err.to_string().contains("is a symbolic link"), "{err}");
         assert_eq!(std::fs::read_to_string(&secret).unwrap(), "root:$6$hash");
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
 
         let fifo = dir.path().join("fifo.conf");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
@@ -676,7 +725,11 @@ mod tests {
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
         let err = check_dir_safe(&open, Owner::default()).unwrap_err();
-        assert!(err.to_string().contains("writable by every user (mode 0777)"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("writable by every user (mode 0777)"),
+            "{err}"
+        );
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
         check_dir_safe(&open, Owner::default()).unwrap();
         nix::unistd::chown(&open, Some(Uid::from_raw(65534)), None).unwrap();

@@ -159,11 +159,7 @@ fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
 
 /// Fetches the token of every cluster in `scope` (at most `api.concurrency` at once) and
 /// renders its stanza. The result is in config order; `None` for a cluster outside the scope.
-pub async fn fetch(
-    cfg: &Config,
-    client: &BridgeClient,
-    scope: &Scope,
-) -> Fetched {
+pub async fn fetch(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Fetched {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
     let out_dir = cfg.pgbackrest.dir();
     let mut set = JoinSet::new();
@@ -215,11 +211,9 @@ pub async fn fetch(
         .into_iter()
         .zip(&cfg.clusters)
         .map(|(r, c)| {
-            scope
-                .covers(&c.id)
-                .then(|| {
-                    r.unwrap_or_else(|| Err(String::from("internal error: refresh task failed").into()))
-                })
+            scope.covers(&c.id).then(|| {
+                r.unwrap_or_else(|| Err(String::from("internal error: refresh task failed").into()))
+            })
         })
         .collect()
 }

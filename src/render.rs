@@ -450,7 +450,10 @@ pub fn merged_file(
     }
     fn flush(out: &mut String, current: &mut Current) {
         if let Current::Retired(header, lines) = std::mem::replace(current, Current::Other) {
-            if lines.iter().any(|l| !l.trim().is_empty() && !l.trim().starts_with('#')) {
+            if lines
+                .iter()
+                .any(|l| !l.trim().is_empty() && !l.trim().starts_with('#'))
+            {
                 out.push_str(&header);
                 out.push('\n');
                 for l in lines {
@@ -853,10 +856,8 @@ mod tests {
     #[test]
     fn a_renamed_stanza_leaves_no_old_section_and_other_marks_stay() {
         let old = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
-        let base = format!(
-            "[global]\nprocess-max=2\n\n# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (another config)\n[theirs]\nrepo1-type=azure\n"
-        );
-        let first = merged_file(&base, std::slice::from_ref(&old), &[], false).unwrap();
+        let base = "[global]\nprocess-max=2\n\n# bridgerest: cluster drsve2t4f5e5znkmef6hmchy2e (another config)\n[theirs]\nrepo1-type=azure\n";
+        let first = merged_file(base, std::slice::from_ref(&old), &[], false).unwrap();
         let renamed = Stanza {
             name: "s2".into(),
             ..old.clone()
@@ -872,15 +873,24 @@ mod tests {
         );
         assert!(!text.contains("AKIAEXAMPLEKEY\n[") && text.matches("repo1-s3-key=").count() == 1);
         // A user's own line in the old section keeps the section, without bridgerest's options.
-        let with_user = first.replace("[2qc6yv2ztfcw7a7yoripu4zlsm]\n", "[2qc6yv2ztfcw7a7yoripu4zlsm]\narchive-async=y\n");
+        let with_user = first.replace(
+            "[2qc6yv2ztfcw7a7yoripu4zlsm]\n",
+            "[2qc6yv2ztfcw7a7yoripu4zlsm]\narchive-async=y\n",
+        );
         let renamed = Stanza {
             name: "s2".into(),
             ..old
         };
         let text = merged_file(&with_user, &[renamed], &[], false).unwrap();
         let secs = sections(&text).unwrap();
-        let old_sec = secs.iter().find(|s| s.name == "2qc6yv2ztfcw7a7yoripu4zlsm").unwrap();
-        assert_eq!(old_sec.entries, [("archive-async".to_string(), "y".to_string())]);
+        let old_sec = secs
+            .iter()
+            .find(|s| s.name == "2qc6yv2ztfcw7a7yoripu4zlsm")
+            .unwrap();
+        assert_eq!(
+            old_sec.entries,
+            [("archive-async".to_string(), "y".to_string())]
+        );
         assert_eq!(old_sec.marked_for, None);
     }
 
@@ -898,7 +908,10 @@ mod tests {
             section_clash(&secs, "az", me, f),
             Some(RenderError::OtherCluster { .. })
         ));
-        assert_eq!(section_clash(&secs, "az", "drsve2t4f5e5znkmef6hmchy2e", f), None);
+        assert_eq!(
+            section_clash(&secs, "az", "drsve2t4f5e5znkmef6hmchy2e", f),
+            None
+        );
         assert_eq!(section_clash(&secs, "new", me, f), None);
     }
 

@@ -602,9 +602,22 @@ fn main_pgbackrest_conf_is_merged_not_replaced() {
     std::fs::write(&main, &user).unwrap();
     // A section the user wrote is not taken over, even when the token names it.
     let refused = env.run(&["refresh"]);
-    refused.assert_error(1, &format!("stanza \"{S3_STANZA}\" is a section bridgerest did not write in {}", main.display()));
-    assert!(refused.error_line().contains("set `stanza = "), "{refused:?}");
-    assert_eq!(std::fs::read_to_string(&main).unwrap(), user, "file changed");
+    refused.assert_error(
+        1,
+        &format!(
+            "stanza \"{S3_STANZA}\" is a section bridgerest did not write in {}",
+            main.display()
+        ),
+    );
+    assert!(
+        refused.error_line().contains("set `stanza = "),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&main).unwrap(),
+        user,
+        "file changed"
+    );
     // Handed over with bridgerest's mark, it is merged: the user's other lines stay.
     let user = user.replace(
         &format!("[{S3_STANZA}]\n"),

@@ -87,7 +87,11 @@ fn a_symlinked_output_file_is_neither_read_nor_replaced() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
     let shadow = env.path("shadow");
-    std::fs::write(&shadow, "root:$6$saltsalt$HASHHASHHASH:19000:0:99999:7:::\n").unwrap();
+    std::fs::write(
+        &shadow,
+        "root:$6$saltsalt$HASHHASHHASH:19000:0:99999:7:::\n",
+    )
+    .unwrap();
     set_mode(&shadow, 0o600);
     std::os::unix::fs::symlink(&shadow, &env.out).unwrap();
     for cmd in ["refresh", "render"] {
@@ -98,7 +102,9 @@ fn a_symlinked_output_file_is_neither_read_nor_replaced() {
         .unwrap()
         .file_type()
         .is_symlink());
-    assert!(std::fs::read_to_string(&shadow).unwrap().starts_with("root:$6$"));
+    assert!(std::fs::read_to_string(&shadow)
+        .unwrap()
+        .starts_with("root:$6$"));
     for e in std::fs::read_dir(env.path("conf.d")).unwrap() {
         let p = e.unwrap().path();
         if p.is_file() && !p.is_symlink() {
@@ -141,7 +147,10 @@ fn a_fifo_or_device_output_is_refused_without_hanging() {
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(err.contains("bridgerest.conf is a FIFO"), "{err}");
-    assert!(std::fs::symlink_metadata(&env.out).unwrap().file_type().is_fifo());
+    assert!(std::fs::symlink_metadata(&env.out)
+        .unwrap()
+        .file_type()
+        .is_fifo());
 
     std::fs::remove_file(&env.out).unwrap();
     nix::sys::stat::mknod(
@@ -177,8 +186,10 @@ fn a_file_planted_by_another_user_is_not_adopted() {
     let planted = format!("[{S3_STANZA}]\nrepo1-storage-host=evil.example\n");
     std::fs::write(&env.out, &planted).unwrap();
     nix::unistd::chown(&env.out, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
-    env.run(&["refresh"])
-        .assert_error(1, "is owned by nobody (uid 65534), not by root or the configured owner");
+    env.run(&["refresh"]).assert_error(
+        1,
+        "is owned by nobody (uid 65534), not by root or the configured owner",
+    );
     assert_eq!(env.read_out(), planted);
     let check = env.run(&["check"]);
     assert_eq!(check.code, 1, "{check:?}");
@@ -215,7 +226,10 @@ fn a_held_lock_is_waited_for_with_a_limit_and_its_holder_named() {
     // A daemon waiting for it (default limit: a minute) still stops on SIGTERM at once.
     env.write_config(
         &[S3_CLUSTER],
-        &format!("\n[daemon]\nstatus_file = \"{}\"\n", env.path("status.json").display()),
+        &format!(
+            "\n[daemon]\nstatus_file = \"{}\"\n",
+            env.path("status.json").display()
+        ),
     );
     let mut daemon = spawn_daemon(&env);
     std::thread::sleep(Duration::from_millis(1500));
@@ -288,7 +302,10 @@ fn a_renamed_stanza_leaves_no_old_section_in_a_shared_file() {
     assert_eq!(env.run(&["refresh"]).code, 0);
     let text = std::fs::read_to_string(&main).unwrap();
     assert!(!text.contains(S3_STANZA), "old section left:\n{text}");
-    assert!(text.contains("[s2]\n") && text.contains("start-fast=y\n"), "{text}");
+    assert!(
+        text.contains("[s2]\n") && text.contains("start-fast=y\n"),
+        "{text}"
+    );
     assert_eq!(text.matches("repo1-s3-key=").count(), 1, "{text}");
 }
 
@@ -299,7 +316,10 @@ fn an_expired_credential_does_not_make_the_daemon_spin() {
     let env = Env::new();
     env.write_config(
         &[AZURE_CLUSTER],
-        &format!("\n[daemon]\nstatus_file = \"{}\"\n", env.path("status.json").display()),
+        &format!(
+            "\n[daemon]\nstatus_file = \"{}\"\n",
+            env.path("status.json").display()
+        ),
     );
     assert_eq!(env.run(&["refresh"]).code, 0);
     let good = env.read_out();
@@ -318,7 +338,10 @@ fn an_expired_credential_does_not_make_the_daemon_spin() {
     assert!(asked <= 3, "{asked} token requests in 5 s");
     let reported = err
         .lines()
-        .filter(|l| l.contains("ERROR") && l.contains("credential from the API is already expired (clock skew?)"))
+        .filter(|l| {
+            l.contains("ERROR")
+                && l.contains("credential from the API is already expired (clock skew?)")
+        })
         .count();
     assert_eq!(reported, 1, "{err}");
     assert_eq!(env.read_out(), good, "the working stanza was replaced");
@@ -332,7 +355,9 @@ fn an_expired_credential_does_not_make_the_daemon_spin() {
 fn children_get_a_minimal_environment() {
     require_root();
     let mut state = sample_state(KEY, 0);
-    state.clusters[0].backups = vec![json!({"name": "2026/20260701-010000F", "started_at": "2026-07-01T01:00:00Z", "finished_at": "2026-07-01T01:04:00Z", "type": "full"})];
+    state.clusters[0].backups = vec![
+        json!({"name": "2026/20260701-010000F", "started_at": "2026-07-01T01:00:00Z", "finished_at": "2026-07-01T01:04:00Z", "type": "full"}),
+    ];
     let env = Env::with_state(state);
     set_mode(env.dir.path(), 0o755);
     // Fake pgbackrest and postgres that record their environment where postgres may write.
@@ -353,14 +378,24 @@ fn children_get_a_minimal_environment() {
         .unwrap();
         set_mode(&script, 0o755);
     }
-    env.write_config(&[], &format!("bin = \"{}\"\n", bin.join("pgbackrest").display()));
+    env.write_config(
+        &[],
+        &format!("bin = \"{}\"\n", bin.join("pgbackrest").display()),
+    );
     let data = env.path("data");
     let run = env
         .cmd()
         .env("BRIDGEREST_API_KEY", KEY)
         .env("CREDENTIALS_DIRECTORY", env.dir.path())
         .env("BRIDGEREST_LOG", "info")
-        .args(["restore", "--cluster", S3_CLUSTER, "--target", "latest", "--start"])
+        .args([
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target",
+            "latest",
+            "--start",
+        ])
         .arg("--pg1-path")
         .arg(&data)
         .arg("--pg-bin")
@@ -394,8 +429,14 @@ fn a_redirect_to_plain_http_is_not_followed() {
         },
     )]);
     let run = env.run(&["refresh"]);
-    run.assert_error(1, "the API answered with a redirect (307 Temporary Redirect) to http://127.0.0.2");
-    assert!(run.error_line().contains("does not follow redirects"), "{run:?}");
+    run.assert_error(
+        1,
+        "the API answered with a redirect (307 Temporary Redirect) to http://127.0.0.2",
+    );
+    assert!(
+        run.error_line().contains("does not follow redirects"),
+        "{run:?}"
+    );
     assert!(!env.out.exists());
     assert_eq!(env.sim.sim.stats().by_path.get("POST /evil"), None);
 }
@@ -409,8 +450,15 @@ fn huge_bodies_are_cut_short_and_never_echoed() {
         FaultKind::HugeBody { bytes: 64 << 20 },
     )]);
     let run = env.run(&["refresh"]);
-    run.assert_error(1, "with a body larger than 4 MiB; bridgerest reads no further");
-    assert!(run.stderr.len() < 2000, "{} bytes of stderr", run.stderr.len());
+    run.assert_error(
+        1,
+        "with a body larger than 4 MiB; bridgerest reads no further",
+    );
+    assert!(
+        run.stderr.len() < 2000,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
     assert!(!run.stderr.contains("xxxxxxxxxx"));
     assert!(!env.out.exists());
 }
@@ -424,9 +472,16 @@ fn a_pagination_loop_is_detected() {
         .set_faults(vec![fault("/clusters", FaultKind::CursorLoop)]);
     let t0 = Instant::now();
     let run = env.run(&["clusters"]);
-    run.assert_error(1, "next_cursor is missing or one seen before (a pagination loop)");
+    run.assert_error(
+        1,
+        "next_cursor is missing or one seen before (a pagination loop)",
+    );
     assert!(t0.elapsed() < Duration::from_secs(10));
-    assert!(env.sim.sim.stats().requests <= 3, "{:?}", env.sim.sim.stats());
+    assert!(
+        env.sim.sim.stats().requests <= 3,
+        "{:?}",
+        env.sim.sim.stats()
+    );
 }
 
 // --- Medium 11: render in a shared file -----------------------------------------------------------
@@ -458,8 +513,16 @@ fn render_hides_every_secret_option_of_a_shared_file() {
     for s in ["USERKEYID", "USERSECRET", "USERCIPHER"] {
         assert!(!run.stdout.contains(s), "{s} shown:\n{}", run.stdout);
     }
-    assert!(run.stdout.contains("repo2-s3-key-secret=[redacted]"), "{}", run.stdout);
-    assert!(run.stdout.contains("repo1-azure-key=[redacted]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("repo2-s3-key-secret=[redacted]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("repo1-azure-key=[redacted]"),
+        "{}",
+        run.stdout
+    );
 }
 
 // --- Medium 12: SIGTERM against a silent API -------------------------------------------------------
@@ -478,9 +541,10 @@ fn sigterm_does_not_wait_for_a_silent_api() {
             ),
     )
     .unwrap();
-    env.sim
-        .sim
-        .set_faults(vec![fault("backup-tokens", FaultKind::Slow { delay_ms: 60_000 })]);
+    env.sim.sim.set_faults(vec![fault(
+        "backup-tokens",
+        FaultKind::Slow { delay_ms: 60_000 },
+    )]);
     let mut daemon = spawn_daemon(&env);
     std::thread::sleep(Duration::from_secs(1));
     let t0 = Instant::now();
@@ -548,7 +612,10 @@ fn a_value_where_an_object_belongs_is_not_echoed() {
         Some(json!({"id": "x", "repo_path": "/p", "stanza": "s", "type": "s3", "aws": "AKIASECRET:VERYSECRETVALUE"})),
     );
     let run = env.run(&["refresh"]);
-    run.assert_error(1, "field `aws`: invalid type: string, expected struct RawAws");
+    run.assert_error(
+        1,
+        "field `aws`: invalid type: string, expected struct RawAws",
+    );
     assert!(!run.stderr.contains("VERYSECRETVALUE"), "{run:?}");
 }
 
@@ -560,7 +627,8 @@ fn a_world_readable_key_file_is_warned_about_and_fails_check() {
     let run = env.run(&["refresh"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr.contains("is readable by every user (mode 0644): chmod 0600"),
+        run.stderr
+            .contains("is readable by every user (mode 0644): chmod 0600"),
         "{run:?}"
     );
     let check = env.run(&["check"]);
@@ -575,9 +643,21 @@ fn a_world_readable_key_file_is_warned_about_and_fails_check() {
 fn risky_settings_are_refused_by_name() {
     let env = Env::new();
     let cases: [(&str, &str, &str); 3] = [
-        ("timeout = \"5s\"", "timeout = \"0s\"", "api.timeout = \"0s\": must be longer than zero"),
-        ("[pgbackrest]\n", "[pgbackrest]\nmode = \"0640\"\n", "gives a group access to the credentials, but pgbackrest.group is not set"),
-        ("[pgbackrest]\n", "[pgbackrest]\nbin = \"bin/pgbackrest\"\n", "pgbackrest.bin = \"bin/pgbackrest\" is a relative path"),
+        (
+            "timeout = \"5s\"",
+            "timeout = \"0s\"",
+            "api.timeout = \"0s\": must be longer than zero",
+        ),
+        (
+            "[pgbackrest]\n",
+            "[pgbackrest]\nmode = \"0640\"\n",
+            "gives a group access to the credentials, but pgbackrest.group is not set",
+        ),
+        (
+            "[pgbackrest]\n",
+            "[pgbackrest]\nbin = \"bin/pgbackrest\"\n",
+            "pgbackrest.bin = \"bin/pgbackrest\" is a relative path",
+        ),
     ];
     for (from, to, want) in cases {
         env.write_config(&[S3_CLUSTER], "");
@@ -604,9 +684,20 @@ fn system_directories_are_never_restore_targets() {
     for dir in ["/", "/etc", "/proc/self", "/usr/lib/postgresql"] {
         let before = env.sim.sim.stats().requests;
         let run = env.run(&[
-            "restore", "--cluster", S3_CLUSTER, "--target", "latest", "--dry-run", "--pg1-path", dir,
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target",
+            "latest",
+            "--dry-run",
+            "--pg1-path",
+            dir,
         ]);
         run.assert_error(2, "a system directory; a restore would overwrite it");
-        assert_eq!(env.sim.sim.stats().requests, before, "asked the API for {dir}");
+        assert_eq!(
+            env.sim.sim.stats().requests,
+            before,
+            "asked the API for {dir}"
+        );
     }
 }

@@ -69,7 +69,12 @@ pub async fn run(path: &Path) -> Result<Exit> {
         Some(_) => format!("{} is a regular file bridgerest may replace", out.display()),
         None => format!("{} does not exist yet", out.display()),
     });
-    if let Some(problem) = cfg.api.key_file.as_deref().and_then(config::key_file_exposed) {
+    if let Some(problem) = cfg
+        .api
+        .key_file
+        .as_deref()
+        .and_then(config::key_file_exposed)
+    {
         r.fail(problem);
     }
     match cfg.pgbackrest.unread_by_pgbackrest() {

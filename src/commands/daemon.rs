@@ -209,7 +209,9 @@ pub async fn run(path: &Path) -> Result<Exit> {
         tokio::spawn(async move {
             tokio::time::sleep(FIRST_ROUND_READY).await;
             if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                tracing::warn!("the first refresh is taking long; telling systemd the daemon is ready");
+                tracing::warn!(
+                    "the first refresh is taking long; telling systemd the daemon is ready"
+                );
                 notify("READY=1\nSTATUS=first refresh still running");
             }
         })

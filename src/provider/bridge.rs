@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential, GcsStore,
-    S3Store, Store,
+    excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential,
+    GcsStore, S3Store, Store,
 };
 use crate::config::{is_stanza_name, ApiConfig};
 
@@ -288,7 +288,9 @@ impl BridgeClient {
                 request = request.header("Idempotency-Key", k);
             }
             let retry_left = attempt <= self.retries;
-            let (status, retry_after, header_rid, location, body) = match Self::exchange(request).await {
+            let (status, retry_after, header_rid, location, body) = match Self::exchange(request)
+                .await
+            {
                 Ok(Ok(r)) => r,
                 Ok(Err(too_big)) => {
                     return Err(ApiError::Malformed {
@@ -403,9 +405,15 @@ impl BridgeClient {
         let retry_after = header(header::RETRY_AFTER)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let request_id = header(header::HeaderName::from_static("x-request-id")).map(|r| excerpt(&r, 80));
+        let request_id =
+            header(header::HeaderName::from_static("x-request-id")).map(|r| excerpt(&r, 80));
         let location = header(header::LOCATION).map(|l| excerpt(&l, EXCERPT));
-        let too_big = || format!("{status} with a body larger than {} MiB; bridgerest reads no further", MAX_BODY >> 20);
+        let too_big = || {
+            format!(
+                "{status} with a body larger than {} MiB; bridgerest reads no further",
+                MAX_BODY >> 20
+            )
+        };
         if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
             return Ok(Err(too_big()));
         }

@@ -477,8 +477,7 @@ async fn handle(
         Some(FaultKind::HugeBody { bytes }) => {
             let mut body = b"{\"message\": \"".to_vec();
             body.resize(bytes.max(body.len()), b'x');
-            return (StatusCode::OK, [("content-type", "application/json")], body)
-                .into_response();
+            return (StatusCode::OK, [("content-type", "application/json")], body).into_response();
         }
         Some(FaultKind::CursorLoop) => {
             let next = if uri.query().unwrap_or("").contains("cursor=A") {

@@ -217,8 +217,11 @@ impl World {
         }
         let main_config = pgbr.join("pgbackrest.conf");
         std::fs::write(dir.path("api-key"), API_KEY).unwrap();
-        std::fs::set_permissions(dir.path("api-key"), std::os::unix::fs::PermissionsExt::from_mode(0o600))
-            .unwrap();
+        std::fs::set_permissions(
+            dir.path("api-key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
         let data = dir.mkdir("pg/data", 0o700, true);
         let sock = dir.mkdir("pg/sock", 0o755, true);
         dir.mkdir("pg", 0o755, true);
