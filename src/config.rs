@@ -447,8 +447,10 @@ pub fn is_eid(s: &str) -> bool {
 }
 
 /// A name pgBackRest accepts as a stanza and that cannot break out of an INI section header.
+/// At most 255 bytes: pgBackRest makes it a directory name in the repository.
 pub fn is_stanza_name(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= 255
         && s != "global"
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))

@@ -602,7 +602,7 @@ fn secret(name: &'static str, s: String) -> Result<SecretString, TokenError> {
 impl RawToken {
     fn into_token(self, requested: &str) -> Result<BackupToken, TokenError> {
         if !is_stanza_name(&self.stanza) {
-            return Err(TokenError::BadStanza(self.stanza));
+            return Err(TokenError::BadStanza(excerpt(&self.stanza, 80)));
         }
         let store = match self.kind.as_str() {
             "s3" => {
@@ -630,7 +630,7 @@ impl RawToken {
                             field: "azure.azure_key_type",
                             detail: format!(
                                 "unknown key type \"{}\" (expected shared or sas)",
-                                other.escape_debug()
+                                excerpt(other, 40)
                             ),
                         })
                     }
@@ -667,7 +667,7 @@ impl RawToken {
                     credential,
                 })
             }
-            other => return Err(TokenError::UnknownType(other.escape_debug().to_string())),
+            other => return Err(TokenError::UnknownType(excerpt(other, 40))),
         };
         let expires_at = match &store {
             Store::Azure(a) if a.key_type == AzureKeyType::Sas => {
@@ -759,6 +759,20 @@ mod tests {
         assert_eq!(k.expose_secret(), r#"{"type":"service_account"}"#);
         let none = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b"}"#));
         assert!(matches!(none, Err(TokenError::NoGcsCredential)));
+    }
+
+    #[test]
+    fn api_text_in_errors_is_short_and_escaped() {
+        let long = "x".repeat(100_000);
+        let json = S3.replace(r#""type":"s3""#, &format!(r#""type":"\u001b[2J{long}""#));
+        let err = decode_token(&json).unwrap_err().to_string();
+        assert!(
+            err.len() < 300 && !err.contains('\u{1b}'),
+            "{}",
+            &err[..300.min(err.len())]
+        );
+        let json = S3.replace("2qc6yv2ztfcw7a7yoripu4zlsm", &long);
+        assert!(decode_token(&json).unwrap_err().to_string().len() < 300);
     }
 
     #[test]
