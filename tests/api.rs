@@ -101,3 +101,74 @@ fn simulator_state_file_round_trips() {
         .to_string()
         .contains("api_keyz"));
 }
+
+/// The README's fault example, sent as JSON over HTTP, takes effect.
+#[tokio::test]
+async fn faults_are_set_over_http_as_the_readme_shows() {
+    let sim = SimHandle::start(sample_state(KEY, 0)).unwrap();
+    let http = reqwest::Client::new();
+    let put = |body: &'static str| {
+        http.put(format!("{}/_sim/faults", sim.url()))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let ok = put(r#"[{"kind":"rate_limit","retry_after":2,"times":3,"path":"backup-tokens"}]"#)
+        .await
+        .unwrap();
+    assert!(ok.status().is_success(), "{:?}", ok.text().await);
+    let resp = http
+        .post(format!(
+            "{}/clusters/rvf73a77ozfsvcttryebfrnlem/backup-tokens",
+            sim.url()
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "2");
+    // A typo is refused by name, not taken for another fault.
+    let bad = put(r#"[{"kind":"slow","delay":5}]"#).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("delay"));
+}
+
+/// Faults in a `--state` file are read by `bridgerest-sim serve`.
+#[test]
+fn faults_in_a_state_file_are_served() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = serde_json::to_value(sample_state(KEY, 0)).unwrap();
+    state["faults"] = serde_json::json!([{"kind": "server_error", "status": 503, "path": "/clusters"}]);
+    let file = dir.path().join("state.json");
+    std::fs::write(&file, state.to_string()).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest-sim"))
+        .args(["serve", "--state"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{url}/clusters"))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    let _ = child.kill();
+    assert_eq!(status, 503);
+    // And an unknown field in one is an error naming it.
+    state["faults"] = serde_json::json!([{"kind": "slow", "delay": 5}]);
+    let err = serde_json::from_value::<SimState>(state).unwrap_err().to_string();
+    assert!(err.contains("delay"), "{err}");
+}

@@ -121,25 +121,25 @@ fn default_gcs_credential() -> String {
     "token".into()
 }
 
-/// A fault injected into matching requests.
+/// A fault injected into matching requests. In JSON (`PUT /_sim/faults`, a state file's
+/// `faults`) one flat object: `kind` and its fields beside `path`, `method`, `times`, e.g.
+/// `{"kind":"rate_limit","retry_after":2,"times":3,"path":"backup-tokens"}`. Unknown fields are
+/// refused by name (serde cannot combine `deny_unknown_fields` with a flattened tagged enum, so
+/// the flat form is its own struct).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawFault", into = "RawFault")]
 pub struct Fault {
     /// Applies to requests whose path contains this (all requests if unset).
-    #[serde(default)]
     pub path: Option<String>,
     /// Applies only to this method (all if unset).
-    #[serde(default)]
     pub method: Option<String>,
     /// How many requests it hits before it is used up (forever if unset).
-    #[serde(default)]
     pub times: Option<u32>,
-    #[serde(flatten)]
     pub kind: FaultKind,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FaultKind {
     /// 401 with the documented error body.
     Unauthorized,
@@ -165,6 +165,48 @@ pub enum FaultKind {
     HugeBody { bytes: usize },
     /// A list page that always says `has_more` with a cursor alternating between "A" and "B".
     CursorLoop,
+}
+
+/// The flat JSON form of a [`Fault`].
+#[derive(Serialize, Deserialize)]
+struct RawFault {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    times: Option<u32>,
+    /// `kind` and the fields of that kind.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
+}
+
+impl TryFrom<RawFault> for Fault {
+    type Error = String;
+    fn try_from(raw: RawFault) -> Result<Self, String> {
+        let kind = serde_json::from_value(Value::Object(raw.rest)).map_err(|e| e.to_string())?;
+        Ok(Fault {
+            path: raw.path,
+            method: raw.method,
+            times: raw.times,
+            kind,
+        })
+    }
+}
+
+impl From<Fault> for RawFault {
+    fn from(f: Fault) -> Self {
+        let rest = match serde_json::to_value(&f.kind) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        RawFault {
+            path: f.path,
+            method: f.method,
+            times: f.times,
+            rest,
+        }
+    }
 }
 
 fn default_307() -> u16 {
