@@ -140,7 +140,8 @@ fn faults_in_a_state_file_are_served() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let mut state = serde_json::to_value(sample_state(KEY, 0)).unwrap();
-    state["faults"] = serde_json::json!([{"kind": "server_error", "status": 503, "path": "/clusters"}]);
+    state["faults"] =
+        serde_json::json!([{"kind": "server_error", "status": 503, "path": "/clusters"}]);
     let file = dir.path().join("state.json");
     std::fs::write(&file, state.to_string()).unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest-sim"))
@@ -154,7 +155,11 @@ fn faults_in_a_state_file_are_served() {
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let url = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let status = rt.block_on(async {
         reqwest::Client::new()
@@ -166,9 +171,161 @@ fn faults_in_a_state_file_are_served() {
             .status()
     });
     let _ = child.kill();
+    let _ = child.wait();
     assert_eq!(status, 503);
     // And an unknown field in one is an error naming it.
     state["faults"] = serde_json::json!([{"kind": "slow", "delay": 5}]);
-    let err = serde_json::from_value::<SimState>(state).unwrap_err().to_string();
+    let err = serde_json::from_value::<SimState>(state)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("delay"), "{err}");
+}
+
+/// A state with an organisation team (the GCS cluster moved into it) and a cluster in a team
+/// the key cannot see.
+fn teams_state() -> SimState {
+    let mut st = sample_state(KEY, 0);
+    st.teams.push(bridgerest::sim::SimTeam {
+        id: "tuhdn4u2nfdyhjuqsbntltxw6a".into(),
+        name: "Acme Ops".into(),
+        role: Some("member".into()),
+        is_personal: false,
+    });
+    st.clusters[2].team_id = "tuhdn4u2nfdyhjuqsbntltxw6a".into();
+    let mut hidden = st.clusters[0].clone();
+    hidden.id = "hhhhhhhhhhhhhhhhhhhhhhhhhe".into();
+    hidden.name = "someone else's".into();
+    hidden.team_id = "ooooooooooooooooooooooooom".into();
+    st.clusters.push(hidden);
+    st
+}
+
+#[tokio::test]
+async fn clusters_of_every_team_and_403_for_the_others() {
+    let sim = SimHandle::start(teams_state()).unwrap();
+    let c = client(&sim, KEY);
+    // Seed 004: without team_id, the personal team only.
+    let personal = c.list_clusters().await.unwrap();
+    assert_eq!(personal.len(), 2);
+    let all = c.list_all_clusters().await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|(c, _)| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(!ids.contains(&"hhhhhhhhhhhhhhhhhhhhhhhhhe"));
+    let (_, team) = all
+        .iter()
+        .find(|(c, _)| c.id == "p56biajnfvgjhftvqs7lqymspe")
+        .unwrap();
+    assert_eq!(team.as_ref().unwrap().shown(), "Acme Ops");
+    match c.get_cluster("hhhhhhhhhhhhhhhhhhhhhhhhhe").await {
+        Err(e @ ApiError::NoAccess { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("no such cluster, or this API key has no access to it (403"),
+                "{msg}"
+            );
+            assert!(!msg.contains("refused"), "{msg}");
+        }
+        other => panic!("expected NoAccess, got {other:?}"),
+    }
+}
+
+/// What the official Crunchy Bridge client reads, served as it expects it.
+#[tokio::test]
+async fn the_simulator_serves_what_real_clients_read() {
+    let mut st = sample_state(KEY, 0);
+    st.backup_duration_ms = 300;
+    let sim = SimHandle::start(st).unwrap();
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", sim.url());
+    // An access token for the key, then used as the Bearer.
+    let tok: serde_json::Value = http
+        .post(url("/access-tokens"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=client_credential&client_secret={KEY}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let at = tok["access_token"].as_str().unwrap().to_string();
+    assert!(
+        at.starts_with("cbat_") && tok["expires_at"].is_string(),
+        "{tok}"
+    );
+    let get = |p: &str| {
+        let (http, at, u) = (http.clone(), at.clone(), url(p));
+        async move {
+            let r = http.get(u).bearer_auth(at).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let account = get("/account").await;
+    assert!(
+        account["id"].is_string() && account["email"].is_string() && account["name"].is_string()
+    );
+    let teams = get("/teams").await;
+    let team = &teams["teams"][0];
+    assert_eq!(team["is_personal"], true);
+    assert_eq!(
+        get(&format!("/teams/{}", team["id"].as_str().unwrap())).await["id"],
+        team["id"]
+    );
+    let clusters = get("/clusters").await;
+    let first = &clusters["clusters"][0];
+    assert!(
+        first["host"].is_string() && first["tailscale_active"].is_boolean(),
+        "{first}"
+    );
+    let rules = get(&format!(
+        "/networks/{}/firewall-rules",
+        first["network_id"].as_str().unwrap()
+    ))
+    .await;
+    assert!(rules["firewall_rules"][0]["rule"].is_string(), "{rules}");
+    // Backups: documented names, and no has_more (the documented example has none).
+    let id = "rvf73a77ozfsvcttryebfrnlem";
+    let page = get(&format!("/clusters/{id}/backups")).await;
+    assert!(page.get("has_more").is_none(), "{page}");
+    let name = page["backups"][0]["name"].as_str().unwrap();
+    assert!(
+        name.len() == 21 && &name[4..5] == "/" && name.ends_with('F'),
+        "{name}"
+    );
+    // Idempotency: the same key and request → the same answer; another request → 409.
+    let post = |path: String, key: &'static str| {
+        http.post(url(&path))
+            .bearer_auth(KEY)
+            .header("Idempotency-Key", key)
+            .send()
+    };
+    let a = post(format!("/clusters/{id}/backup-tokens"), "k1")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let b = post(format!("/clusters/{id}/backup-tokens"), "k1")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(a, b, "a replayed key gives the first answer");
+    let other = post(
+        "/clusters/drsve2t4f5e5znkmef6hmchy2e/backup-tokens".into(),
+        "k1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(other.status(), 409);
+    // start-backup is asynchronous: running first, finished later.
+    let c = client(&sim, KEY);
+    c.start_backup(id).await.unwrap();
+    let running = c.list_backups(id).await.unwrap();
+    assert!(running.last().unwrap().finished_at.is_none());
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let done = c.list_backups(id).await.unwrap();
+    assert!(done.iter().all(|b| b.finished_at.is_some()));
 }

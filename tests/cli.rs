@@ -819,3 +819,39 @@ fn check_reports_each_problem_on_its_own_line() {
     assert!(r.error_line().contains(why), "{r:?}");
     assert_eq!(env.sim.sim.stats().requests, before);
 }
+
+#[test]
+fn clusters_lists_every_team_and_403_says_no_access() {
+    let mut st = sample_state(KEY, 0);
+    st.teams.push(bridgerest::sim::SimTeam {
+        id: "tuhdn4u2nfdyhjuqsbntltxw6a".into(),
+        name: "Acme Ops".into(),
+        role: Some("member".into()),
+        is_personal: false,
+    });
+    st.clusters[2].team_id = "tuhdn4u2nfdyhjuqsbntltxw6a".into();
+    let mut hidden = st.clusters[0].clone();
+    hidden.id = "hhhhhhhhhhhhhhhhhhhhhhhhhe".into();
+    hidden.team_id = "ooooooooooooooooooooooooom".into();
+    st.clusters.push(hidden);
+    let env = Env::with_state(st);
+    env.write_config(&[], "");
+    let run = env.run(&["clusters"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with(GCS_CLUSTER) && l.contains("Acme Ops")),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("hhhhhhhh"), "{run:?}");
+    env.run(&["backups", "hhhhhhhhhhhhhhhhhhhhhhhhhe"])
+        .assert_error(
+            1,
+            "no such cluster, or this API key has no access to it (403",
+        );
+    // check sees a cluster of an organisation team.
+    env.write_config(&[GCS_CLUSTER], "");
+    let check = env.run(&["check"]);
+    assert!(!check.stdout.contains("in none of the teams"), "{check:?}");
+}

@@ -98,16 +98,16 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let Some((client, _)) = client else {
         return Ok(Exit::Failure);
     };
-    match client.list_clusters().await {
+    match client.list_all_clusters().await {
         Ok(list) => {
             r.ok(format!(
-                "API {} accepted the key ({} clusters visible)",
+                "API {} accepted the key ({} clusters visible in its teams)",
                 cfg.api.url,
                 list.len()
             ));
             for c in &cfg.clusters {
-                if !list.iter().any(|l| l.id == c.id) {
-                    r.fail(format!("cluster {} is not visible to this API key: check the id with `bridgerest clusters`", c.id));
+                if !list.iter().any(|(l, _)| l.id == c.id) {
+                    r.fail(format!("cluster {} is in none of the teams this API key can see: check the id with `bridgerest clusters`, and that the key's user is in the cluster's team", c.id));
                 }
             }
         }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{
     excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential,
-    GcsStore, S3Store, Store,
+    GcsStore, S3Store, Store, Team,
 };
 use crate::config::{is_stanza_name, ApiConfig};
 
@@ -34,7 +34,13 @@ pub enum ApiError {
         message: String,
         request_id: Option<String>,
     },
-    #[error("{req}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters`", rid = rid(.request_id))]
+    #[error("{req}: no such cluster, or this API key has no access to it (403: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see), and that the key's user is in the cluster's team", rid = rid(.request_id))]
+    NoAccess {
+        req: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see)", rid = rid(.request_id))]
     NotFound {
         req: String,
         message: String,
@@ -160,9 +166,33 @@ impl BridgeClient {
         url
     }
 
-    /// `GET /clusters`, every page.
+    /// `GET /clusters`, every page: the caller's personal team only (seed 004).
     pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ApiError> {
-        self.list_all("/clusters", "clusters").await
+        self.list_all("/clusters", "clusters", &[]).await
+    }
+
+    /// `GET /teams`, every page.
+    pub async fn list_teams(&self) -> Result<Vec<Team>, ApiError> {
+        self.list_all("/teams", "teams", &[]).await
+    }
+
+    /// Every cluster the key can see: `GET /teams`, then `GET /clusters?team_id=` for each team
+    /// (every page), each with its team. A cluster listed by two teams is shown once.
+    pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        let teams = self.list_teams().await?;
+        let mut out: Vec<(Cluster, Option<Team>)> = Vec::new();
+        for team in teams {
+            let q = [("team_id", team.id.clone())];
+            for c in self
+                .list_all::<Cluster>("/clusters", "clusters", &q)
+                .await?
+            {
+                if !out.iter().any(|(o, _)| o.id == c.id) {
+                    out.push((c, Some(team.clone())));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `GET /clusters/{id}`.
@@ -183,7 +213,7 @@ impl BridgeClient {
 
     /// `GET /clusters/{id}/backups`, every page.
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_all(&format!("/clusters/{id}/backups"), "backups")
+        self.list_all(&format!("/clusters/{id}/backups"), "backups", &[])
             .await
     }
 
@@ -210,16 +240,22 @@ impl BridgeClient {
         })
     }
 
+    /// Every page of a list: follows `next_cursor` until `has_more` is false, or, where a list
+    /// leaves `has_more` out (the backups list's documented example shows only `backups`),
+    /// until there is no `next_cursor`. A cursor seen before, or more than [`MAX_PAGES`], is an
+    /// error.
     async fn list_all<T: DeserializeOwned>(
         &self,
         path: &str,
         field: &str,
+        extra: &[(&'static str, String)],
     ) -> Result<Vec<T>, ApiError> {
         let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
             let mut query = vec![("limit", "100".to_string())];
+            query.extend(extra.iter().cloned());
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
             }
@@ -236,14 +272,15 @@ impl BridgeClient {
                     detail: format!("field `{field}`: {}", serde_detail(&e)),
                 })?;
             items.append(&mut batch);
-            let has_more = page
-                .get("has_more")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false);
             let next = page
                 .get("next_cursor")
                 .and_then(|v| v.as_str())
+                .filter(|c| !c.is_empty())
                 .map(str::to_string);
+            let has_more = page
+                .get("has_more")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(next.is_some());
             match (has_more, next) {
                 (true, Some(n)) if seen.insert(n.clone()) => cursor = Some(n),
                 (true, _) => {
@@ -355,7 +392,14 @@ impl BridgeClient {
                 });
             }
             return Err(match status {
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ApiError::Unauthorized {
+                // 403: the official client reads it as "does not exist, or you do not have
+                // access to it"; the API does not say which. 401 is the refused key.
+                StatusCode::FORBIDDEN => ApiError::NoAccess {
+                    req: req(&method, &url),
+                    message,
+                    request_id,
+                },
+                StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
                     req: req(&method, &url),
                     status,
                     message,

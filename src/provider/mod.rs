@@ -161,6 +161,29 @@ pub struct Cluster {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A team (`GET /teams`): the API's fields, unknown ones kept for `--json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub is_personal: bool,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Team {
+    /// How a table shows it: "personal" for the personal team, as the official client does.
+    pub fn shown(&self) -> String {
+        match self.is_personal {
+            true => "personal".into(),
+            false => excerpt(&self.name, 40),
+        }
+    }
+}
+
 /// `GET /clusters/{id}/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterStatus {

@@ -5,7 +5,9 @@
 //! with Retry-After, 5xx, slow answers, malformed JSON). Admin endpoints under `/_sim/` (no
 //! auth) change faults at run time and report what was issued, so tests can scan for leaks.
 
-use std::collections::BTreeMap;
+pub mod account;
+
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,6 +23,8 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+pub use account::SimTeam;
+
 /// Everything the simulator serves.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +35,13 @@ pub struct SimState {
     pub clusters: Vec<SimCluster>,
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// The teams the keys see (default: one personal team). `GET /clusters` without `team_id`
+    /// lists the personal team's clusters only; a cluster of a team not listed answers 403.
+    #[serde(default = "account::default_teams")]
+    pub teams: Vec<SimTeam>,
+    /// How long a backup started with `start-backup` runs (listed with `finished_at: null`).
+    #[serde(default = "default_backup_ms")]
+    pub backup_duration_ms: u64,
     /// Added to every answer.
     #[serde(default)]
     pub latency_ms: u64,
@@ -209,6 +220,10 @@ impl From<Fault> for RawFault {
     }
 }
 
+fn default_backup_ms() -> u64 {
+    2000
+}
+
 fn default_307() -> u16 {
     307
 }
@@ -250,11 +265,18 @@ pub struct Stats {
 }
 
 #[derive(Debug)]
-struct Inner {
-    state: SimState,
+pub(crate) struct Inner {
+    pub(crate) state: SimState,
     stats: Stats,
     /// Every secret handed out, for leak scans.
     issued: Vec<String>,
+    /// Access tokens from `POST /access-tokens`, with their expiry.
+    access_tokens: Vec<(String, OffsetDateTime)>,
+    /// `Idempotency-Key` → the request it came with and the answer given (replayed for the
+    /// same request, 409 for another).
+    idempotency: HashMap<String, (String, StatusCode, Bytes)>,
+    /// Backups started with `start-backup`: (cluster, name, when they finish).
+    running: Vec<(String, String, OffsetDateTime)>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -271,6 +293,9 @@ impl Sim {
                 state,
                 stats: Stats::default(),
                 issued: Vec::new(),
+                access_tokens: Vec::new(),
+                idempotency: HashMap::new(),
+                running: Vec::new(),
             })),
             issuer: None,
         }
@@ -425,16 +450,18 @@ pub fn new_eid() -> String {
     s
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     let rid = new_eid();
     let body = json!({"code": status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "_"), "is_transient": status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS, "message": message, "request_id": rid});
     (status, [("x-request-id", rid)], axum::Json(body)).into_response()
 }
 
 /// A pgBackRest full-backup label for a start time, like `20261121-003313F`.
+/// A backup's name as Bridge documents it: `YYYY/<pgBackRest label>` (e.g. `2020/20200913-195337F`).
 fn backup_label(t: OffsetDateTime) -> String {
     format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}F",
+        "{:04}/{:04}{:02}{:02}-{:02}{:02}{:02}F",
+        t.year(),
         t.year(),
         t.month() as u8,
         t.day(),
@@ -457,11 +484,11 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    _body: Bytes,
+    body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
     if let Some(admin) = path.strip_prefix("/_sim/") {
-        return admin_route(&sim, &method, admin, _body);
+        return admin_route(&sim, &method, admin, body);
     }
     // Count, pick a fault, take the latency; then answer.
     let (latency, fault, authorized) = {
@@ -479,7 +506,7 @@ async fn handle(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let authorized = auth.is_some_and(|k| g.state.api_keys.iter().any(|a| a == k));
+        let authorized = auth.is_some_and(|k| account::authorized(&g, k));
         (g.state.latency_ms, fault, authorized)
     };
     if latency > 0 {
@@ -533,18 +560,52 @@ async fn handle(
         }
         None => {}
     }
+    if method == Method::POST && path == "/access-tokens" {
+        return account::create_access_token(&mut sim.lock(), &body);
+    }
     if !authorized {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized.");
     }
-    if method == Method::POST {
-        if let Some(id) = path
-            .strip_prefix("/clusters/")
-            .and_then(|p| p.strip_suffix("/backup-tokens"))
-        {
-            return create_token(&sim, id).await;
+    // Idempotency (provider-apis.md): the same key and request → the first answer again; the
+    // same key with another request → 409. Answers of 5xx are not kept (a retry may succeed).
+    let idem = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| method != Method::GET)
+        .map(str::to_string);
+    let request = format!("{method} {path}\n{}", String::from_utf8_lossy(&body));
+    if let Some(key) = &idem {
+        if let Some((seen, status, bytes)) = sim.lock().idempotency.get(key).cloned() {
+            if seen != request {
+                return error(
+                    StatusCode::CONFLICT,
+                    "Idempotency key reused with a different request.",
+                );
+            }
+            return (status, [("content-type", "application/json")], bytes).into_response();
         }
     }
-    route(&sim, &method, &path, uri.query().unwrap_or(""))
+    let resp = match (
+        method.as_str(),
+        path.strip_prefix("/clusters/")
+            .and_then(|p| p.strip_suffix("/backup-tokens")),
+    ) {
+        ("POST", Some(id)) => create_token(&sim, id).await,
+        _ => route(&sim, &method, &path, uri.query().unwrap_or("")),
+    };
+    match idem {
+        Some(key) if !resp.status().is_server_error() => {
+            let status = resp.status();
+            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap_or_default();
+            sim.lock()
+                .idempotency
+                .insert(key, (request, status, bytes.clone()));
+            (status, [("content-type", "application/json")], bytes).into_response()
+        }
+        _ => resp,
+    }
 }
 
 /// `/clusters/abc/backups` → `/clusters/{id}/backups`, for stats.
@@ -599,16 +660,36 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
         .into_owned()
         .collect();
     let mut g = sim.lock();
+    settle_backups(&mut g);
     let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
+    if method == Method::GET {
+        if let Some(r) = account::route(&g, &segs, &q) {
+            return r;
+        }
+    }
     match (method.as_str(), segs.as_slice()) {
         ("GET", ["clusters"]) => {
-            let items: Vec<Value> = g.state.clusters.iter().map(cluster_json).collect();
+            let team = match account::clusters_team(&g, &q) {
+                Ok(t) => t,
+                Err(r) => return *r,
+            };
+            let items: Vec<Value> = g
+                .state
+                .clusters
+                .iter()
+                .filter(|c| c.team_id == team)
+                .map(cluster_json)
+                .collect();
             paginate(items, &q, "clusters", &["id", "name"], "name")
         }
         (m, ["clusters", id, rest @ ..]) => {
             let Some(i) = find(&g, id) else {
                 return error(StatusCode::NOT_FOUND, "Cluster not found.");
             };
+            // What the official client reads as "does not exist, or you do not have access".
+            if !account::visible(&g, &g.state.clusters[i].team_id) {
+                return error(StatusCode::FORBIDDEN, "Forbidden.");
+            }
             match (m, rest) {
                 ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
                 ("GET", ["status"]) => {
@@ -620,18 +701,32 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
                         .min();
                     axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest, "ongoing_upgrade": null, "state": "ready"})).into_response()
                 }
-                ("GET", ["backups"]) => paginate(
+                // The documented example of this list shows `backups` alone: no `has_more`.
+                // More pages are announced by `next_cursor` only (clients must follow it).
+                ("GET", ["backups"]) => match page_json(
                     g.state.clusters[i].backups.clone(),
                     &q,
                     "backups",
                     &["name"],
                     "name",
-                ),
+                ) {
+                    Ok(mut page) => {
+                        if let Some(m) = page.as_object_mut() {
+                            m.remove("has_more");
+                        }
+                        axum::Json(page).into_response()
+                    }
+                    Err(r) => *r,
+                },
                 ("PUT", ["actions", "start-backup"]) => {
-                    let now = now_rfc3339();
-                    let label = OffsetDateTime::now_utc();
-                    let name = backup_label(label);
-                    g.state.clusters[i].backups.push(json!({"name": name, "started_at": now, "finished_at": now, "lsn_start": "0/2000028", "lsn_stop": "0/2000100", "size_bytes": 31_000_000, "type": "full"}));
+                    // Asynchronous, as on Bridge: listed as running (finished_at null) until
+                    // backup_duration_ms have passed.
+                    let now = OffsetDateTime::now_utc();
+                    let name = backup_label(now);
+                    let done = now + Duration::from_millis(g.state.backup_duration_ms);
+                    g.state.clusters[i].backups.push(json!({"name": name, "started_at": now_rfc3339(), "finished_at": null, "lsn_start": "0/2000028", "lsn_stop": null, "size_bytes": null, "type": "full"}));
+                    let id = g.state.clusters[i].id.clone();
+                    g.running.push((id, name, done));
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
@@ -641,31 +736,60 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
     }
 }
 
+/// Marks the backups whose run is over as finished.
+fn settle_backups(g: &mut Inner) {
+    let now = OffsetDateTime::now_utc();
+    let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut g.running)
+        .into_iter()
+        .partition(|(_, _, at)| *at <= now);
+    g.running = running;
+    for (cluster, name, at) in done {
+        let Some(c) = g.state.clusters.iter_mut().find(|c| c.id == cluster) else {
+            continue;
+        };
+        if let Some(b) = c.backups.iter_mut().find(|b| b["name"] == name.as_str()) {
+            b["finished_at"] = json!(at.format(&Rfc3339).unwrap_or_default());
+            b["lsn_stop"] = json!("0/2000100");
+            b["size_bytes"] = json!(31_000_000);
+        }
+    }
+}
+
+impl SimCluster {
+    /// The network every simulated cluster is on.
+    pub fn network_id(&self) -> &'static str {
+        "p56biajnfvgjhftvqs7lqymspe"
+    }
+}
+
 fn cluster_json(c: &SimCluster) -> Value {
     json!({
         "cluster_id": null, "cpu": 2, "created_at": "2026-01-01T00:00:00Z", "disk_usage": null,
+        "host": format!("p.{}.db.postgresbridge.com", c.id), "tailscale_active": false,
         "id": c.id, "is_ha": false, "is_suspended": false, "maintenance_window_start": null,
-        "major_version": c.major_version, "memory": 4, "name": c.name, "network_id": "p56biajnfvgjhftvqs7lqymspe",
+        "major_version": c.major_version, "memory": 4, "name": c.name, "network_id": c.network_id(),
         "plan_id": "standard-4", "postgres_version_id": "6ibnzig5avgutdgdzei2jwvvt4", "provider_id": c.provider_id,
         "region_id": c.region_id, "replicas": [], "storage": 100, "team_id": c.team_id, "updated_at": "2026-01-01T00:00:00Z"
     })
 }
 
-fn paginate(
+/// One page of a cursor-paginated list, as JSON (`field`, `has_more`, `next_cursor`), or the
+/// 400 answer for bad query parameters.
+pub(crate) fn page_json(
     mut items: Vec<Value>,
     q: &BTreeMap<String, String>,
     field: &str,
     fields: &[&str],
     default_field: &str,
-) -> Response {
+) -> Result<Value, Box<Response>> {
     let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
         None => 100,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
         _ => {
-            return error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "limit must be an integer between 1 and 100.",
-            )
+            )))
         }
     };
     let order_field = q
@@ -673,10 +797,10 @@ fn paginate(
         .map(String::as_str)
         .unwrap_or(default_field);
     if !fields.contains(&order_field) {
-        return error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             &format!("order_field must be one of: {}.", fields.join(", ")),
-        );
+        )));
     }
     let key = |v: &Value| {
         v.get(order_field)
@@ -688,19 +812,37 @@ fn paginate(
     match q.get("order").map(String::as_str) {
         None | Some("asc") => {}
         Some("desc") => items.reverse(),
-        Some(_) => return error(StatusCode::BAD_REQUEST, "order must be asc or desc."),
+        Some(_) => {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "order must be asc or desc.",
+            )))
+        }
     }
     let start = match q.get("cursor") {
         None => 0,
         Some(c) => match items.iter().position(|v| &key(v) == c) {
             Some(p) => p + 1,
-            None => return error(StatusCode::BAD_REQUEST, "Invalid cursor."),
+            None => return Err(Box::new(error(StatusCode::BAD_REQUEST, "Invalid cursor."))),
         },
     };
     let page: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
     let has_more = start + page.len() < items.len();
     let next = if has_more { page.last().map(key) } else { None };
-    axum::Json(json!({ field: page, "has_more": has_more, "next_cursor": next })).into_response()
+    Ok(json!({ field: page, "has_more": has_more, "next_cursor": next }))
+}
+
+pub(crate) fn paginate(
+    items: Vec<Value>,
+    q: &BTreeMap<String, String>,
+    field: &str,
+    fields: &[&str],
+    default_field: &str,
+) -> Response {
+    match page_json(items, q, field, fields, default_field) {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(r) => *r,
+    }
 }
 
 /// `POST /clusters/{id}/backup-tokens`: a fresh token, its credentials from the issuer.
@@ -916,6 +1058,8 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         api_keys: vec![api_key.to_string()],
         clusters,
         faults: Vec::new(),
+        teams: account::default_teams(),
+        backup_duration_ms: default_backup_ms(),
         latency_ms: 0,
     }
 }

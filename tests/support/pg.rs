@@ -206,6 +206,8 @@ impl World {
                 token_lifetime_secs: lifetime_secs,
             }],
             faults: vec![],
+            teams: bridgerest::sim::account::default_teams(),
+            backup_duration_ms: 2000,
             latency_ms: 0,
         };
         let sim = SimHandle::start_sim(Sim::new(state).with_issuer(store.issuer())).unwrap();
