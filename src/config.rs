@@ -132,10 +132,17 @@ pub struct PgbackrestConfig {
     pub group: Option<String>,
     pub mode: u32,
     pub bin: PathBuf,
-    /// pgBackRest's own main config file (read by `check` for clashing options).
+    /// pgBackRest's own main config file: as configured, or where pgBackRest itself finds it
+    /// ([`crate::pgbackrest::default_main_config`]: Debian's package ships the older
+    /// `/etc/pgbackrest.conf`).
     pub main_config: PathBuf,
-    /// pgBackRest's include directory (read by `check` for clashing options).
+    /// pgBackRest's include directory.
     pub include_path: PathBuf,
+    /// Whether `main_config` / `include_path` were set in the config: only then does a
+    /// `pgbackrest` command bridgerest runs or prints get `--config` / `--config-include-path`
+    /// (otherwise pgBackRest's own defaults apply, which find the same files).
+    pub main_config_set: bool,
+    pub include_path_set: bool,
     /// How S3 credentials reach pgBackRest.
     pub s3_key_type: S3KeyType,
     /// How long a writer waits for another's `<config>.lock` before giving up.
@@ -152,10 +159,18 @@ impl PgbackrestConfig {
     }
 
     /// Why a `pgbackrest` run with `--config=main_config --config-include-path=include_path`
-    /// would not read the file bridgerest writes, if it would not.
+    /// would not read the file bridgerest writes, or would read it twice, if so.
     pub fn unread_by_pgbackrest(&self) -> Option<String> {
         let in_include = self.config.parent() == Some(self.include_path.as_path())
             && self.config.extension().is_some_and(|e| e == "conf");
+        if in_include && self.config == self.main_config {
+            return Some(format!(
+                "pgbackrest.config = {} is pgbackrest.main_config and also a .conf file in pgbackrest.include_path ({}), so pgBackRest would read it twice and refuse every option in it as set twice (error 31): write a conf.d file of its own (e.g. {}/bridgerest.conf) or move the main config out of the include path",
+                self.config.display(),
+                self.include_path.display(),
+                self.include_path.display()
+            ));
+        }
         (self.config != self.main_config && !in_include).then(|| {
             format!(
                 "pgbackrest.config = {} is neither pgbackrest.main_config ({}) nor a .conf file in pgbackrest.include_path ({}), so pgBackRest would not read its stanzas: move it into {} or set include_path to its directory",
@@ -409,12 +424,14 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         raw.lock_timeout.as_deref(),
         Duration::from_secs(60),
     )?;
+    let (main_config_set, include_path_set) =
+        (raw.main_config.is_some(), raw.include_path.is_some());
     let main_config = raw
         .main_config
-        .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/pgbackrest.conf"));
+        .unwrap_or_else(|| crate::pgbackrest::default_main_config(Path::new("/")));
     let include_path = raw
         .include_path
-        .unwrap_or_else(|| PathBuf::from("/etc/pgbackrest/conf.d"));
+        .unwrap_or_else(|| PathBuf::from(crate::pgbackrest::DEFAULT_INCLUDE_PATH));
     let s3_key_type = match raw.s3_key_type.as_deref() {
         None | Some("shared") => S3KeyType::Shared,
         Some("process") => S3KeyType::Process,
@@ -432,6 +449,8 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         bin,
         main_config,
         include_path,
+        main_config_set,
+        include_path_set,
         lock_timeout,
     })
 }

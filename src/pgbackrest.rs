@@ -9,6 +9,25 @@ use ini::{Ini, ParseOption};
 
 use crate::render::Stanza;
 
+/// pgBackRest's default main config, and the one it falls back to when that does not exist
+/// (Debian's package ships the older one, and no `/etc/pgbackrest/` directory).
+pub const DEFAULT_MAIN_CONFIG: &str = "etc/pgbackrest/pgbackrest.conf";
+pub const ORIGINAL_MAIN_CONFIG: &str = "etc/pgbackrest.conf";
+pub const DEFAULT_INCLUDE_PATH: &str = "/etc/pgbackrest/conf.d";
+
+/// The main config file a `pgbackrest` run without `--config` reads (under `root`, `/` on a
+/// host): `/etc/pgbackrest/pgbackrest.conf`, or, if that does not exist but the older
+/// `/etc/pgbackrest.conf` does, that one, as pgBackRest itself decides.
+pub fn default_main_config(root: &Path) -> PathBuf {
+    let new = root.join(DEFAULT_MAIN_CONFIG);
+    let old = root.join(ORIGINAL_MAIN_CONFIG);
+    if !new.exists() && old.exists() {
+        old
+    } else {
+        new
+    }
+}
+
 /// Runs `pgbackrest version` and returns e.g. "2.45".
 pub fn version(bin: &Path) -> Result<String> {
     let out = std::process::Command::new(bin)
@@ -128,6 +147,24 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<Clash> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_main_config_is_found_where_pgbackrest_looks() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        assert_eq!(
+            default_main_config(r),
+            r.join("etc/pgbackrest/pgbackrest.conf")
+        );
+        std::fs::create_dir_all(r.join("etc/pgbackrest")).unwrap();
+        std::fs::write(r.join("etc/pgbackrest.conf"), "[global]\n").unwrap(); // stock Debian 12
+        assert_eq!(default_main_config(r), r.join("etc/pgbackrest.conf"));
+        std::fs::write(r.join("etc/pgbackrest/pgbackrest.conf"), "").unwrap(); // pgBackRest's own
+        assert_eq!(
+            default_main_config(r),
+            r.join("etc/pgbackrest/pgbackrest.conf")
+        );
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -469,8 +469,9 @@ pub fn check_data_dir(path: &Path, user: &RunAs, overwrite: bool) -> Result<DirS
 #[derive(Debug, Clone)]
 pub struct Invocation {
     pub bin: PathBuf,
-    pub main_config: PathBuf,
-    pub include_path: PathBuf,
+    /// `--config` / `--config-include-path`, when the config sets them (else pgBackRest's own).
+    pub main_config: Option<PathBuf>,
+    pub include_path: Option<PathBuf>,
     pub stanza: String,
     pub pg1_path: PathBuf,
     pub set: String,
@@ -484,14 +485,18 @@ pub struct Invocation {
 impl Invocation {
     /// The argument vector (no secrets: those stay in the config file).
     pub fn argv(&self) -> Vec<String> {
-        let mut a = vec![
-            self.bin.to_string_lossy().into_owned(),
-            format!("--config={}", self.main_config.display()),
-            format!("--config-include-path={}", self.include_path.display()),
+        let mut a = vec![self.bin.to_string_lossy().into_owned()];
+        if let Some(c) = &self.main_config {
+            a.push(format!("--config={}", c.display()));
+        }
+        if let Some(i) = &self.include_path {
+            a.push(format!("--config-include-path={}", i.display()));
+        }
+        a.extend([
             format!("--stanza={}", self.stanza),
             format!("--pg1-path={}", self.pg1_path.display()),
             format!("--set={}", self.set),
-        ];
+        ]);
         match self.target {
             Target::Time(t) => {
                 a.push("--type=time".into());
@@ -940,8 +945,8 @@ mod tests {
     fn command_line_has_the_set_and_no_shell() {
         let inv = Invocation {
             bin: "/usr/bin/pgbackrest".into(),
-            main_config: "/etc/pgbackrest/pgbackrest.conf".into(),
-            include_path: "/etc/pgbackrest/conf.d".into(),
+            main_config: Some("/etc/pgbackrest/pgbackrest.conf".into()),
+            include_path: Some("/etc/pgbackrest/conf.d".into()),
             stanza: "main".into(),
             pg1_path: "/var/lib/postgresql/15/restore".into(),
             set: "20261121-010000F".into(),

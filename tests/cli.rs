@@ -785,7 +785,7 @@ fn check_reports_each_problem_on_its_own_line() {
         "pgBackRest must be installed for this test (apt-get install pgbackrest): {run:?}"
     );
 
-    std::fs::remove_file(env.path("pgbackrest.conf")).unwrap();
+    std::fs::write(env.path("pgbackrest.conf"), "").unwrap();
     let ok = env.run(&["check"]);
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(ok.stdout.contains("ok    pgBackRest reads "), "{ok:?}");

@@ -398,3 +398,56 @@ fn s3_key_type_process_follows_the_pgbackrest_version() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(env.read_out().contains("repo1-s3-key-secret="));
 }
+
+/// Debian's pgbackrest package ships /etc/pgbackrest.conf and no /etc/pgbackrest/: without
+/// `main_config` in the config, the printed command has no `--config` (pgBackRest finds its
+/// file itself); with one that does not exist, restore stops before anything is created.
+#[test]
+fn the_main_config_is_passed_only_when_configured_and_must_exist() {
+    let (env, pg) = env();
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let main_line = format!(
+        "main_config = \"{}\"\n",
+        env.path("pgbackrest.conf").display()
+    );
+    let include_line = format!("include_path = \"{}\"\n", env.path("conf.d").display());
+    assert!(text.contains(&main_line) && text.contains(&include_line));
+    let args = [
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+    ];
+
+    std::fs::write(
+        &env.config,
+        text.replace(&main_line, "").replace(&include_line, ""),
+    )
+    .unwrap();
+    let conf_d = env.path("conf.d").display().to_string();
+    // The written file must stay where pgBackRest's default include path finds it.
+    let moved = std::fs::read_to_string(&env.config).unwrap().replace(
+        &format!("{conf_d}/bridgerest.conf"),
+        "/etc/pgbackrest/conf.d/bridgerest.conf",
+    );
+    std::fs::write(&env.config, moved).unwrap();
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let cmd = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("command:"))
+        .unwrap();
+    assert!(!cmd.contains("--config"), "{cmd}");
+
+    std::fs::write(&env.config, &text).unwrap();
+    std::fs::remove_file(env.path("pgbackrest.conf")).unwrap();
+    let data = pg.join("restore");
+    let run = env.run(&["restore", "--cluster", S3_CLUSTER, "--target", "latest"]);
+    run.assert_error(2, "pgbackrest.main_config");
+    assert!(run.error_line().contains("does not exist"), "{run:?}");
+    assert!(!data.exists(), "the data directory was created");
+    assert_eq!(token_requests(&env), 0);
+}

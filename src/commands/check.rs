@@ -77,12 +77,25 @@ pub async fn run(path: &Path) -> Result<Exit> {
     {
         r.fail(problem);
     }
-    match cfg.pgbackrest.unread_by_pgbackrest() {
+    let p = &cfg.pgbackrest;
+    let main = p.main_config.display();
+    match (p.main_config.exists(), p.main_config_set) {
+        (true, set) => r.ok(format!(
+            "pgBackRest's main config is {main} ({})",
+            if set { "pgbackrest.main_config" } else { "found where pgBackRest looks" }
+        )),
+        (false, true) => r.fail(format!(
+            "pgbackrest.main_config = {main} does not exist: every pgbackrest command given --config={main} stops with error 55; create it, or remove main_config from the config to use pgBackRest's default"
+        )),
+        (false, false) => r.ok(format!(
+            "no main pgBackRest config ({main} or /etc/pgbackrest.conf); pgBackRest runs without one"
+        )),
+    }
+    match p.unread_by_pgbackrest() {
         None => r.ok(format!(
-            "pgBackRest reads {} (with --config={} --config-include-path={})",
+            "pgBackRest reads {} (main config {main}, include path {})",
             out.display(),
-            cfg.pgbackrest.main_config.display(),
-            cfg.pgbackrest.include_path.display()
+            p.include_path.display()
         )),
         Some(why) => r.fail(why),
     }

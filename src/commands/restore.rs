@@ -41,6 +41,13 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     if let Some(why) = cfg.pgbackrest.unread_by_pgbackrest() {
         return Err(usage(anyhow!(why)));
     }
+    if cfg.pgbackrest.main_config_set && !cfg.pgbackrest.main_config.exists() {
+        return Err(usage(anyhow!(
+            "pgbackrest.main_config = {} does not exist, and pgBackRest given --config with a missing file stops (error 55): create it, or remove main_config from {} to use pgBackRest's default (/etc/pgbackrest/pgbackrest.conf, else /etc/pgbackrest.conf)",
+            cfg.pgbackrest.main_config.display(),
+            cfg.path.display()
+        )));
+    }
     let user = run_as(&cfg, args.user.as_deref())?;
     let client = super::client(&cfg)?;
 
@@ -76,8 +83,14 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     };
     let mut inv = Invocation {
         bin: cfg.pgbackrest.bin.clone(),
-        main_config: cfg.pgbackrest.main_config.clone(),
-        include_path: cfg.pgbackrest.include_path.clone(),
+        main_config: cfg
+            .pgbackrest
+            .main_config_set
+            .then(|| cfg.pgbackrest.main_config.clone()),
+        include_path: cfg
+            .pgbackrest
+            .include_path_set
+            .then(|| cfg.pgbackrest.include_path.clone()),
         stanza: stanza.clone(),
         pg1_path: pg1.clone(),
         set: restore::set_label(&backup.name).to_string(),

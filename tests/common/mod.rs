@@ -30,6 +30,8 @@ impl Env {
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         std::fs::write(dir.path().join("api-key"), format!("{KEY}\n")).unwrap();
         set_mode(&dir.path().join("api-key"), 0o600);
+        // pgBackRest's main config (pgbackrest.main_config names it: it must exist).
+        std::fs::write(dir.path().join("pgbackrest.conf"), "").unwrap();
         let sim = SimHandle::start(state).unwrap();
         let config = dir.path().join("bridgerest.toml");
         let out = dir.path().join("conf.d/bridgerest.conf");
