@@ -118,7 +118,7 @@ pub enum Command {
     Daemon,
     /// Show the daemon's status file; exit 1 if any credentials expired or will before the
     /// next refresh.
-    Status(ListArgs),
+    Status(StatusArgs),
     /// Restore a cluster to a point in time (also `bridgerest --restore`).
     ///
     /// Checks the target against the cluster's backups, picks the newest backup that finished
@@ -232,6 +232,13 @@ pub struct RenderArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Print the API's JSON objects (every page) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status file's JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }

@@ -149,7 +149,7 @@ pub fn set_label(name: &str) -> &str {
 pub enum TargetError {
     #[error("cluster {cluster} has no finished backup yet: there is nothing to restore from")]
     NoBackups { cluster: String },
-    #[error("target {target} is before the cluster's oldest backup ({oldest}): choose a time from {start} to now ({now})")]
+    #[error("target {target} is before {start}, the earliest time the cluster can be restored to (its oldest backup is from {oldest}): choose a time from {start} to now ({now})")]
     BeforeOldest {
         target: String,
         oldest: String,

@@ -25,23 +25,73 @@ fn generated() -> BTreeMap<String, Vec<u8>> {
         files.insert(format!("completions/{name}"), completions(shell));
     }
     let dir = tempfile::tempdir().unwrap();
-    clap_mangen::generate_to(Cli::command(), dir.path()).unwrap();
+    clap_mangen::generate_to(man_command(), dir.path()).unwrap();
     std::fs::write(dir.path().join("bridgerest.1"), root_page()).unwrap();
+    let values = value_names(&Cli::command());
     for e in std::fs::read_dir(dir.path()).unwrap() {
         let e = e.unwrap();
+        let text = String::from_utf8(std::fs::read(e.path()).unwrap()).unwrap();
         files.insert(
             format!("man/{}", e.file_name().to_string_lossy()),
-            std::fs::read(e.path()).unwrap(),
+            synopsis_with_values(&text, &values).into_bytes(),
         );
     }
     files
+}
+
+/// The command the man pages describe: without clap's `help` subcommand, which has no page
+/// (`bridgerest help X` still works; the pages point at `--help`).
+fn man_command() -> clap::Command {
+    Cli::command().disable_help_subcommand(true)
+}
+
+/// (long option, value name) of every option that takes a value, in the whole command tree.
+fn value_names(cmd: &clap::Command) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = cmd
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values() && !a.is_positional())
+        .filter_map(|a| {
+            let long = a.get_long()?.to_string();
+            let value = a
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| a.get_id().as_str().to_uppercase());
+            Some((long, value))
+        })
+        .collect();
+    for sub in cmd.get_subcommands() {
+        out.extend(value_names(sub));
+    }
+    out
+}
+
+/// clap_mangen's SYNOPSIS shows `[--config]` for an option that takes a value: show the value.
+fn synopsis_with_values(page: &str, values: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut in_synopsis = false;
+    for line in page.lines() {
+        let mut line = line.to_string();
+        if line.starts_with(".SH") {
+            in_synopsis = line == ".SH SYNOPSIS";
+        } else if in_synopsis {
+            for (long, value) in values {
+                let from = format!("\\fB\\-\\-{}\\fR]", long.replace('-', "\\-"));
+                let to = format!("\\fB\\-\\-{}\\fR \\fI{value}\\fR]", long.replace('-', "\\-"));
+                line = line.replace(&from, &to);
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// bridgerest(1): clap_mangen's sections, then FILES, ENVIRONMENT and EXIT STATUS from the
 /// same tables `--help` prints, and SEE ALSO.
 fn root_page() -> Vec<u8> {
     use roff::{bold, roman, Roff};
-    let man = clap_mangen::Man::new(Cli::command());
+    let man = clap_mangen::Man::new(man_command());
     let mut out = Vec::new();
     man.render_title(&mut out).unwrap();
     man.render_name_section(&mut out).unwrap();
@@ -148,4 +198,23 @@ fn bash_completes_subcommands_and_restore_flags() {
         ["promote", "pause", "shutdown"],
         "{actions}"
     );
+}
+
+#[test]
+fn man_pages_name_only_pages_that_exist_and_show_option_values() {
+    let files = generated();
+    let root = String::from_utf8(files["man/bridgerest.1"].clone()).unwrap();
+    for cap in root.split("bridgerest\\-").skip(1) {
+        let name = cap.split('(').next().unwrap().replace("\\-", "-");
+        if cap.contains("(1)") && !name.contains(' ') {
+            assert!(
+                files.contains_key(&format!("man/bridgerest-{name}.1")),
+                "bridgerest(1) names bridgerest-{name}(1), which has no page"
+            );
+        }
+    }
+    let restore = String::from_utf8(files["man/bridgerest-restore.1"].clone()).unwrap();
+    assert!(restore.contains("[\\fB\\-c\\fR|\\fB\\-\\-config\\fR \\fIPATH\\fR]"), "{restore}");
+    let status = String::from_utf8(files["man/bridgerest-status.1"].clone()).unwrap();
+    assert!(!status.contains("every page"), "{status}");
 }

@@ -138,7 +138,7 @@ fn targets_outside_the_window_are_refused_with_the_window() {
         .format(&Rfc3339)
         .unwrap();
     for (target, says) in [
-        ("2026-06-30T12:00:00Z", "is before the cluster's oldest backup (2026-07-01T01:00:00Z)"),
+        ("2026-06-30T12:00:00Z", "is before 2026-07-01T01:04:01Z, the earliest time the cluster can be restored to (its oldest backup is from 2026-07-01T01:00:00Z)"),
         (future.as_str(), "is in the future"),
         ("2026-07-01T01:02:00Z", "no backup finished before target 2026-07-01 01:02:00+00 (the first, 20260701-010000F, finished at 2026-07-01T01:04:00Z"),
     ] {

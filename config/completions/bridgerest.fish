@@ -63,7 +63,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l ve
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -l json -d 'Print the status file\'s JSON instead of a table'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l version -d 'Print version'

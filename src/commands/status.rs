@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
 
-use crate::cli::ListArgs;
+use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::exit::Exit;
 use crate::restore::show_time;
@@ -21,7 +21,7 @@ pub fn problem(c: &ClusterStatus, now: OffsetDateTime) -> Option<&'static str> {
     }
 }
 
-pub fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
+pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     let path = &cfg.daemon.status_file;
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
