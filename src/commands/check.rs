@@ -34,6 +34,9 @@ impl Report {
     }
 }
 
+/// How long `check` waits for one API request (and twice that for the cluster list).
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn run(path: &Path) -> Result<Exit> {
     let mut r = Report { failed: 0 };
     let Some(cfg) = r.result(config::load(path), |c: &Config| {
@@ -103,15 +106,34 @@ pub async fn run(path: &Path) -> Result<Exit> {
         format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display())
     });
 
+    // A report, not a service: one attempt per request, a short timeout, one line per check.
+    let mut api = cfg.api.clone();
+    api.retries = 0;
+    api.timeout = api.timeout.min(CHECK_TIMEOUT);
     let client = r.result(
         config::load_api_key(&cfg.api)
-            .and_then(|(key, source)| Ok((BridgeClient::new(&cfg.api, key)?, source))),
+            .and_then(|(key, source)| Ok((BridgeClient::new(&api, key)?, source))),
         |(_, source)| format!("API key found in {source}"),
     );
     let Some((client, _)) = client else {
         return Ok(Exit::Failure);
     };
-    match client.list_all_clusters().await {
+    let listed = tokio::time::timeout(CHECK_TIMEOUT * 2, client.list_all_clusters()).await;
+    let Ok(listed) = listed else {
+        r.fail(format!(
+            "API {} did not answer within {} s: check api.url and the network (no cluster was checked)",
+            cfg.api.url,
+            (CHECK_TIMEOUT * 2).as_secs()
+        ));
+        return Ok(Exit::Failure);
+    };
+    if let Err(e) = &listed {
+        if e.is_transient() {
+            r.fail(e.to_string());
+            return Ok(Exit::Failure);
+        }
+    }
+    match listed {
         Ok(list) => {
             r.ok(format!(
                 "API {} accepted the key ({} clusters visible in its teams)",
