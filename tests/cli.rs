@@ -866,18 +866,23 @@ fn check_with_an_unreachable_api_is_short_and_one_line_per_check() {
         .local_addr()
         .unwrap()
         .port();
-    let text = std::fs::read_to_string(&env.config).unwrap().replace(
-        &env.sim.url(),
-        &format!("http://127.0.0.1:{port}"),
-    );
+    let text = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace(&env.sim.url(), &format!("http://127.0.0.1:{port}"));
     std::fs::write(&env.config, text).unwrap();
     let t0 = std::time::Instant::now();
     let run = env.run(&["check"]);
-    assert!(t0.elapsed() < std::time::Duration::from_secs(12), "{:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(12),
+        "{:?}",
+        t0.elapsed()
+    );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!run.stderr.contains("retrying"), "{run:?}");
     assert!(
-        run.stdout.lines().all(|l| l.starts_with("ok    ") || l.starts_with("FAIL  ")),
+        run.stdout
+            .lines()
+            .all(|l| l.starts_with("ok    ") || l.starts_with("FAIL  ")),
         "{run:?}"
     );
     assert!(run.stdout.contains("FAIL  GET http://127.0.0.1"), "{run:?}");

@@ -77,7 +77,10 @@ fn synopsis_with_values(page: &str, values: &[(String, String)]) -> String {
         } else if in_synopsis {
             for (long, value) in values {
                 let from = format!("\\fB\\-\\-{}\\fR]", long.replace('-', "\\-"));
-                let to = format!("\\fB\\-\\-{}\\fR \\fI{value}\\fR]", long.replace('-', "\\-"));
+                let to = format!(
+                    "\\fB\\-\\-{}\\fR \\fI{value}\\fR]",
+                    long.replace('-', "\\-")
+                );
                 line = line.replace(&from, &to);
             }
         }
@@ -214,7 +217,10 @@ fn man_pages_name_only_pages_that_exist_and_show_option_values() {
         }
     }
     let restore = String::from_utf8(files["man/bridgerest-restore.1"].clone()).unwrap();
-    assert!(restore.contains("[\\fB\\-c\\fR|\\fB\\-\\-config\\fR \\fIPATH\\fR]"), "{restore}");
+    assert!(
+        restore.contains("[\\fB\\-c\\fR|\\fB\\-\\-config\\fR \\fIPATH\\fR]"),
+        "{restore}"
+    );
     let status = String::from_utf8(files["man/bridgerest-status.1"].clone()).unwrap();
     assert!(!status.contains("every page"), "{status}");
 }

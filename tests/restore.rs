@@ -451,3 +451,37 @@ fn the_main_config_is_passed_only_when_configured_and_must_exist() {
     assert!(!data.exists(), "the data directory was created");
     assert_eq!(token_requests(&env), 0);
 }
+
+/// The plan shows the source cluster's state and version, and warns before anything is
+/// downloaded when this host has no PostgreSQL of that major version.
+#[test]
+fn the_plan_warns_about_a_postgres_version_this_host_lacks() {
+    require_root();
+    let mut state = sample_state(KEY, 0);
+    state.clusters[0].backups = daily_backups();
+    state.clusters[0].major_version = 14;
+    let env = Env::with_state(state);
+    env.write_config(&[], "");
+    let dir = env.path("restore");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+        "--pg1-path",
+        &dir.display().to_string(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("source:    production, PostgreSQL 14, state ready\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("warning:   the cluster runs PostgreSQL 14, which is not installed here"),
+        "{run:?}"
+    );
+}

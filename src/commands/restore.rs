@@ -52,7 +52,11 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     let client = super::client(&cfg)?;
 
     // Check the target against the cluster's backups before anything is touched.
-    let (status, backups) = tokio::try_join!(client.cluster_status(&id), client.list_backups(&id))?;
+    let (status, backups, detail) = tokio::try_join!(
+        client.cluster_status(&id),
+        client.list_backups(&id),
+        client.get_cluster(&id)
+    )?;
     let now = OffsetDateTime::now_utc();
     let backup = restore::choose(&id, target, status.oldest_backup_at, &backups, now)
         .map_err(|e| usage(anyhow!(e)))?
@@ -113,6 +117,22 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     };
     let mut plan = String::new();
     plan.push_str(&format!("cluster:   {id} (stanza {stanza})\n"));
+    plan.push_str(&format!(
+        "source:    {}, PostgreSQL {}, state {}{}\n",
+        excerpt(&detail.name, 80),
+        detail
+            .major_version
+            .map_or_else(|| "(version not given)".to_string(), |v| v.to_string()),
+        excerpt(&status.state, 40),
+        match status.extra.get("ongoing_upgrade") {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(u) => format!(", upgrade in progress: {}", excerpt(&u.to_string(), 120)),
+        }
+    ));
+    if let Some(w) = version_warning(detail.major_version, args.pg_bin.as_deref()) {
+        tracing::warn!("{w}");
+        plan.push_str(&format!("warning:   {w}\n"));
+    }
     plan.push_str(&format!("target:    {when}\n"));
     plan.push_str(&format!(
         "backup:    {} ({}), finished {}, {}\n",
@@ -247,6 +267,41 @@ fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Result<PathBuf> 
         });
     }
     Ok(dir)
+}
+
+/// Why the PostgreSQL programs here may not run the restored cluster (a major version other
+/// than the source's, or none installed), if so: said before anything is downloaded.
+fn version_warning(source: Option<u32>, pg_bin: Option<&Path>) -> Option<String> {
+    let major = source?;
+    let local = match pg_bin {
+        Some(dir) => {
+            let out = std::process::Command::new(dir.join("postgres"))
+                .arg("--version")
+                .env_clear()
+                .envs(restore::child_env(None))
+                .output()
+                .ok()?;
+            // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .nth(2)
+                .and_then(|v| v.split('.').next())
+                .and_then(|v| v.parse::<u32>().ok())
+        }
+        None => Path::new(&format!("/usr/lib/postgresql/{major}/bin/postgres"))
+            .exists()
+            .then_some(major),
+    };
+    match local {
+        Some(l) if l == major => None,
+        Some(l) => Some(format!(
+            "the cluster runs PostgreSQL {major}, but {} is PostgreSQL {l}: the restored data directory needs PostgreSQL {major}'s programs (--pg-bin)",
+            pg_bin.map(|d| d.display().to_string()).unwrap_or_default()
+        )),
+        None => Some(format!(
+            "the cluster runs PostgreSQL {major}, which is not installed here (/usr/lib/postgresql/{major}/bin): the restore works, but starting it needs apt-get install postgresql-{major} (or --pg-bin)"
+        )),
+    }
 }
 
 /// Who runs pgBackRest and PostgreSQL.
