@@ -9,7 +9,7 @@ use ini::{Ini, ParseOption};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::ClusterConfig;
-use crate::provider::{BackupToken, GcsCredential, Store};
+use crate::provider::{BackupToken, GcsCredential, GcsStore, Store};
 
 /// First line of a file bridgerest owns whole.
 pub const OWNED_HEADER: &str =
@@ -26,6 +26,8 @@ pub enum RenderError {
     OptionClash { key: String },
     #[error("stanza \"{stanza}\" is also used by cluster {other}; set a distinct `stanza` for one of them in the config")]
     StanzaClash { stanza: String, other: String },
+    #[error("the backup token carries no GCS credential (Bridge documents none for GCP clusters): give this cluster a service-account key in its [cluster.options]: \"repo1-gcs-key-type\" = \"service\" and \"repo1-gcs-key\" = \"/etc/bridgerest/gcs-key.json\" (a key file pgBackRest's user can read)")]
+    NoGcsCredential,
     #[error("the existing file is not valid INI ({0}); fix or remove it first")]
     BadExisting(String),
     #[error("stanza \"{stanza}\" is a section bridgerest did not write in {file}: bridgerest changes only sections it marked as its own; set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry, or remove that section")]
@@ -131,8 +133,15 @@ pub fn gcs_key_path(out_dir: &Path, stanza: &str) -> PathBuf {
     out_dir.join(format!("{stanza}.gcs-key.json"))
 }
 
-/// The keys a token-derived stanza owns (the user may not set them in [cluster.options]).
+/// The keys a token-derived stanza owns (the user may not set them in [cluster.options]). A GCS
+/// token without a credential leaves the key and its type to the user.
 fn token_keys(store: &Store) -> &'static [&'static str] {
+    if let Store::Gcs(GcsStore {
+        credential: None, ..
+    }) = store
+    {
+        return &["repo1-type", "repo1-path", "repo1-gcs-bucket"];
+    }
     match store {
         Store::S3(_) => &[
             "repo1-type",
@@ -226,7 +235,20 @@ pub fn stanza(
         Store::Gcs(g) => {
             put("repo1-gcs-bucket", &g.bucket);
             match &g.credential {
-                GcsCredential::Token(t) => {
+                None => {
+                    let key_type = cluster
+                        .options
+                        .get("repo1-gcs-key-type")
+                        .and_then(|v| v.first())
+                        .map(String::as_str);
+                    let has_key = cluster.options.contains_key("repo1-gcs-key");
+                    match key_type {
+                        Some("auto") => {}
+                        Some(_) if has_key => {}
+                        _ => return Err(RenderError::NoGcsCredential),
+                    }
+                }
+                Some(GcsCredential::Token(t)) => {
                     put("repo1-gcs-key-type", "token");
                     let t = t.expose_secret();
                     if t.starts_with("Bearer ") {
@@ -235,7 +257,7 @@ pub fn stanza(
                         put("repo1-gcs-key", &format!("Bearer {t}"));
                     }
                 }
-                GcsCredential::ServiceKey(k) => {
+                Some(GcsCredential::ServiceKey(k)) => {
                     let path = gcs_key_path(out_dir, &name);
                     put("repo1-gcs-key-type", "service");
                     put("repo1-gcs-key", &path.to_string_lossy());
@@ -676,7 +698,7 @@ mod tests {
     fn gcs_token_and_service_key() {
         let tok = Store::Gcs(GcsStore {
             bucket: "b".into(),
-            credential: GcsCredential::Token("ya29.tok".to_string().into()),
+            credential: Some(GcsCredential::Token("ya29.tok".to_string().into())),
         });
         let s = stanza(&cluster(&[]), &token(tok), out(), None).unwrap();
         insta::assert_snapshot!(owned_file(
@@ -689,7 +711,7 @@ mod tests {
             .contains(&("repo1-gcs-key".into(), "Bearer ya29.tok".into())));
         let key = Store::Gcs(GcsStore {
             bucket: "b".into(),
-            credential: GcsCredential::ServiceKey("{\"k\":1}".to_string().into()),
+            credential: Some(GcsCredential::ServiceKey("{\"k\":1}".to_string().into())),
         });
         let s = stanza(&cluster(&[]), &token(key), out(), None).unwrap();
         let path = "/etc/pgbackrest/conf.d/2qc6yv2ztfcw7a7yoripu4zlsm.gcs-key.json";
@@ -699,6 +721,32 @@ mod tests {
             .contains(&("repo1-gcs-key-type".into(), "service".into())));
         assert_eq!(s.files.len(), 1);
         assert_eq!(s.files[0].path, Path::new(path));
+    }
+
+    #[test]
+    fn gcs_without_a_credential_uses_the_users_key() {
+        let bare = Store::Gcs(GcsStore {
+            bucket: "b".into(),
+            credential: None,
+        });
+        let err = stanza(&cluster(&[]), &token(bare.clone()), out(), None).unwrap_err();
+        assert_eq!(err, RenderError::NoGcsCredential);
+        assert!(err
+            .to_string()
+            .contains("\"repo1-gcs-key-type\" = \"service\""));
+        let c = cluster(&[
+            ("repo1-gcs-key-type", "service"),
+            ("repo1-gcs-key", "/etc/bridgerest/gcs-key.json"),
+        ]);
+        let s = stanza(&c, &token(bare), out(), None).unwrap();
+        let text = owned_file(&[s], Path::new("/b.toml"), false);
+        assert!(text.contains("repo1-gcs-bucket=b\n"), "{text}");
+        assert!(text.contains("repo1-gcs-key-type=service\n"), "{text}");
+        assert!(
+            text.contains("repo1-gcs-key=/etc/bridgerest/gcs-key.json\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("repo1-gcs-key=").count(), 1);
     }
 
     #[test]

@@ -306,7 +306,37 @@ fn gcs_token_without_credential() {
             )
         },
         1,
-        &["no usable GCS credential"],
+        &[
+            "the backup token carries no GCS credential",
+            "\"repo1-gcs-key-type\" = \"service\"",
+        ],
+    );
+}
+
+/// As Bridge documents a GCP cluster's token (`gcp.gcs_bucket` alone, under a type string it
+/// does not document): the stanza uses the key the user configured for the cluster.
+#[test]
+fn gcs_token_as_documented_uses_the_configured_key() {
+    let env = Env::new();
+    env.sim.sim.set_token_override(
+        GCS_CLUSTER,
+        Some(json!({"id": "agaqf6fanse45vspjcctakuyky", "cluster_id": GCS_CLUSTER, "team_id": "eaevtjiudzeq7bsqbbpiscund4",
+                    "repo_path": "/pgbackrest/staging", "stanza": "n2dwhq6ze5bxxoqyyf3bnzcbwu", "type": "gcp",
+                    "gcp": {"gcs_bucket": "bridge-backups-gcs"}})),
+    );
+    env.write_config(&[], "");
+    let t = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{t}\n[[cluster]]\nid = \"{GCS_CLUSTER}\"\npg1_path = \"/x\"\n[cluster.options]\n\"repo1-gcs-key-type\" = \"service\"\n\"repo1-gcs-key\" = \"/etc/bridgerest/gcs-key.json\"\n")).unwrap();
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let conf = ini(&env.read_out());
+    let sec = conf.section(Some("n2dwhq6ze5bxxoqyyf3bnzcbwu")).unwrap();
+    assert_eq!(sec.get("repo1-type"), Some("gcs"));
+    assert_eq!(sec.get("repo1-gcs-bucket"), Some("bridge-backups-gcs"));
+    assert_eq!(sec.get("repo1-gcs-key-type"), Some("service"));
+    assert_eq!(
+        sec.get("repo1-gcs-key"),
+        Some("/etc/bridgerest/gcs-key.json")
     );
 }
 

@@ -108,8 +108,8 @@ pub enum TokenError {
     BadValue(&'static str),
     #[error("stanza \"{0}\" is not a valid pgBackRest stanza name: set `stanza` for this cluster in the config")]
     BadStanza(String),
-    #[error("type is gcs but the token carries no usable GCS credential (neither `gcp.gcs_token` nor `gcp.gcs_key`): bridgerest cannot render a working repository for it")]
-    NoGcsCredential,
+    #[error("field `gcp.gcs_key` is neither a JSON object nor a string holding one")]
+    BadGcsKey,
 }
 
 impl ApiError {
@@ -692,19 +692,28 @@ impl RawToken {
                     key_type,
                 })
             }
-            "gcs" => {
+            // Bridge documents only `s3` and `azure`: a GCP cluster's type string is unknown
+            // (`gcs` or `gcp`), so a `gcp` object decides, whatever the type says.
+            kind if kind == "gcs"
+                || kind == "gcp"
+                || self.gcp.as_ref().is_some_and(|v| v.is_object()) =>
+            {
                 let g: RawGcp = field("gcp", self.gcp, "gcs")?;
+                // Documented: `gcs_bucket` alone. Two undocumented credential forms are
+                // accepted should a token carry one; without one, the user's key is used.
                 let credential = match (g.gcs_token, g.gcs_key) {
                     (Some(t), _) if !t.trim().is_empty() => {
-                        GcsCredential::Token(secret("gcp.gcs_token", t)?)
+                        Some(GcsCredential::Token(secret("gcp.gcs_token", t)?))
                     }
                     (_, Some(serde_json::Value::String(s))) if !s.trim().is_empty() => {
-                        GcsCredential::ServiceKey(SecretString::from(s))
+                        Some(GcsCredential::ServiceKey(SecretString::from(s)))
                     }
                     (_, Some(v @ serde_json::Value::Object(_))) => {
-                        GcsCredential::ServiceKey(SecretString::from(v.to_string()))
+                        Some(GcsCredential::ServiceKey(SecretString::from(v.to_string())))
                     }
-                    _ => return Err(TokenError::NoGcsCredential),
+                    (_, None | Some(serde_json::Value::Null)) => None,
+                    (_, Some(serde_json::Value::String(_))) => None,
+                    (_, Some(_)) => return Err(TokenError::BadGcsKey),
                 };
                 Store::Gcs(GcsStore {
                     bucket: nonempty("gcp.gcs_bucket", g.gcs_bucket)?,
@@ -784,7 +793,7 @@ mod tests {
         assert!(matches!(
             tok.store,
             Store::Gcs(GcsStore {
-                credential: GcsCredential::Token(_),
+                credential: Some(GcsCredential::Token(_)),
                 ..
             })
         ));
@@ -794,15 +803,24 @@ mod tests {
         ))
         .unwrap();
         let Store::Gcs(GcsStore {
-            credential: GcsCredential::ServiceKey(k),
+            credential: Some(GcsCredential::ServiceKey(k)),
             ..
         }) = key.store
         else {
             panic!("not a key")
         };
         assert_eq!(k.expose_secret(), r#"{"type":"service_account"}"#);
-        let none = decode_token(&base.replace("GCP", r#"{"gcs_bucket":"b"}"#));
-        assert!(matches!(none, Err(TokenError::NoGcsCredential)));
+        // As documented: a bucket and no credential, under either type string.
+        for ty in ["gcs", "gcp", "google"] {
+            let json = base
+                .replace("GCP", r#"{"gcs_bucket":"b"}"#)
+                .replace(r#""type":"gcs""#, &format!(r#""type":"{ty}""#));
+            let none = decode_token(&json).unwrap();
+            assert!(
+                matches!(&none.store, Store::Gcs(GcsStore { credential: None, bucket }) if bucket == "b"),
+                "{ty}"
+            );
+        }
     }
 
     #[test]

@@ -101,7 +101,9 @@ impl AzureKeyType {
 #[derive(Debug, Clone)]
 pub struct GcsStore {
     pub bucket: String,
-    pub credential: GcsCredential,
+    /// `None`: the token carries no credential, as Bridge documents it for GCP clusters; the
+    /// user's own service-account key (in `[cluster.options]`) is used.
+    pub credential: Option<GcsCredential>,
 }
 
 #[derive(Debug, Clone)]
