@@ -160,7 +160,11 @@ pub enum Kind {
     Azure,
     /// Azure with the account's shared key.
     AzureShared,
+    /// GCS with a credential in the token (an OAuth token: a form Bridge does not document).
     Gcs,
+    /// GCS as Bridge documents it: no credential in the token; the user's service-account key,
+    /// exchanged by pgBackRest for an access token at the key's `token_uri`.
+    GcsServiceKey,
 }
 
 pub struct World {
@@ -187,7 +191,8 @@ impl World {
             Kind::S3 => Box::new(S3::start(&dir, &tls)),
             Kind::Azure => Box::new(Azure::start(&dir, &tls, "sas")),
             Kind::AzureShared => Box::new(Azure::start(&dir, &tls, "shared")),
-            Kind::Gcs => Box::new(Gcs::start(&dir, &tls)),
+            Kind::Gcs => Box::new(Gcs::start(&dir, &tls, false)),
+            Kind::GcsServiceKey => Box::new(Gcs::start(&dir, &tls, true)),
         };
         let state = SimState {
             api_keys: vec![API_KEY.into()],

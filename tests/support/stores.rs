@@ -114,7 +114,12 @@ impl Drop for Nginx {
 }
 
 impl Nginx {
-    pub fn start(dir: &Path, tls: &Tls, upstream: u16) -> Nginx {
+    /// A TLS front for `upstream`; with `bearer`, every request without
+    /// `Authorization: Bearer <bearer>` is answered 401.
+    pub fn start(dir: &Path, tls: &Tls, upstream: u16, bearer: Option<&str>) -> Nginx {
+        let require = bearer
+            .map(|b| format!("if ($http_authorization != \"Bearer {b}\") {{ return 401; }}"))
+            .unwrap_or_default();
         let nginx = tool("/usr/sbin/nginx", "apt-get install nginx-light");
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
@@ -148,6 +153,7 @@ http {{
     proxy_request_buffering off;
     proxy_buffering off;
     location / {{
+      {require}
       if ($bridgerest_expired) {{
         return 400 '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>\n';
       }}
@@ -162,6 +168,7 @@ http {{
 "#,
             d = dir.display(),
             map = map.display(),
+            require = require,
             cert = tls.cert.display(),
             key = tls.key.display(),
         );
@@ -295,7 +302,7 @@ impl S3 {
             assert!(r.status().is_success(), "reset-auth: {}", r.status());
             AwsCreds { key: xml_tag(&key, "AccessKeyId").unwrap(), secret: xml_tag(&key, "SecretAccessKey").unwrap(), token: None }
         });
-        let nginx = Nginx::start(&dir.path("nginx-s3"), tls, moto_port);
+        let nginx = Nginx::start(&dir.path("nginx-s3"), tls, moto_port, None);
         S3 {
             moto_port,
             nginx,
@@ -520,11 +527,18 @@ impl Store for Azure {
 pub struct Gcs {
     pub nginx: Nginx,
     ca: PathBuf,
+    /// With a service-account key: the OAuth endpoint pgBackRest gets its access token from
+    /// (the token carries no credential, as Bridge documents a GCP cluster's token).
+    pub oauth: Option<super::oauth::TokenEndpoint>,
     _proc: Proc,
 }
 
 impl Gcs {
-    pub fn start(dir: &TestDir, tls: &Tls) -> Gcs {
+    /// The emulator behind nginx; with `service_key`, nginx accepts only the access token an
+    /// OAuth exchange signed with a real service-account key gets.
+    pub fn start(dir: &TestDir, tls: &Tls, service_key: bool) -> Gcs {
+        let oauth =
+            service_key.then(|| super::oauth::TokenEndpoint::start(&dir.path("oauth"), tls));
         let emu = tool(
             tools_dir().join("venv/bin/gcp-storage-emulator"),
             "$TOOLS/venv/bin/pip install gcp-storage-emulator",
@@ -545,10 +559,12 @@ impl Gcs {
             &dir.path("gcs.log"),
         );
         proc.wait_port(port);
-        let nginx = Nginx::start(&dir.path("nginx-gcs"), tls, port);
+        let bearer = oauth.as_ref().map(|o| o.token.clone());
+        let nginx = Nginx::start(&dir.path("nginx-gcs"), tls, port, bearer.as_deref());
         Gcs {
             nginx,
             ca: tls.ca.clone(),
+            oauth,
             _proc: proc,
         }
     }
@@ -558,12 +574,23 @@ impl Store for Gcs {
     fn template(&self) -> StoreTemplate {
         StoreTemplate::Gcs {
             bucket: BUCKET.into(),
-            credential: "token".into(),
+            credential: if self.oauth.is_some() {
+                "none"
+            } else {
+                "token"
+            }
+            .into(),
         }
     }
 
     fn options(&self) -> Vec<(String, String)> {
-        vec![
+        let key = self.oauth.iter().flat_map(|o| {
+            [
+                ("repo1-gcs-key-type".to_string(), "service".to_string()),
+                ("repo1-gcs-key".into(), o.key_file.display().to_string()),
+            ]
+        });
+        key.chain([
             // pgBackRest ignores repo1-storage-port for GCS: the port goes in the endpoint.
             (
                 "repo1-gcs-endpoint".into(),
@@ -573,12 +600,21 @@ impl Store for Gcs {
                 "repo1-storage-ca-file".into(),
                 self.ca.display().to_string(),
             ),
-        ]
+        ])
+        .collect()
     }
 
     fn issuer(&self) -> Issuer {
+        let documented = self.oauth.is_some();
         Arc::new(move |_req: IssueRequest| {
             Box::pin(async move {
+                if documented {
+                    // As Bridge documents it: the bucket, no credential.
+                    return Ok(Issued {
+                        store: json!({"gcs_bucket": BUCKET}),
+                        secrets: vec![],
+                    });
+                }
                 let tok = format!("ya29.e2e-{}", bridgerest::sim::new_eid());
                 Ok(Issued {
                     store: json!({"gcs_bucket": BUCKET, "gcs_token": tok}),
