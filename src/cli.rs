@@ -189,6 +189,10 @@ pub struct RestoreArgs {
     /// Print the plan and the pgbackrest command, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Restore this backup (its pgBackRest label, as `pgbackrest info` or `bridgerest backups`
+    /// shows it) instead of the newest that finished before the target.
+    #[arg(long, value_name = "LABEL")]
+    pub set: Option<String>,
     /// pgBackRest's --process-max [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub process_max: Option<u32>,

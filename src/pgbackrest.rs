@@ -28,6 +28,48 @@ pub fn default_main_config(root: &Path) -> PathBuf {
     }
 }
 
+/// One backup as pgBackRest's own repository lists it (`pgbackrest info --output=json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoBackup {
+    pub label: String,
+    /// `timestamp.stop`, epoch seconds.
+    pub stop: i64,
+}
+
+/// The backups of `stanza` in `pgbackrest info --output=json` output, oldest first. The
+/// stanza's `status.code` must be 0 (pgBackRest exits 0 even when the store refused it):
+/// otherwise its `status.message` is the error.
+pub fn parse_info(json: &str, stanza: &str) -> Result<Vec<RepoBackup>> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).context("pgbackrest info printed no JSON")?;
+    let st = v
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"] == stanza))
+        .with_context(|| format!("pgbackrest info lists no stanza {stanza}"))?;
+    let code = st["status"]["code"].as_i64().unwrap_or(-1);
+    if code != 0 {
+        bail!(
+            "pgbackrest info for stanza {stanza}: status {code}: {}",
+            crate::provider::excerpt(st["status"]["message"].as_str().unwrap_or(""), 300)
+        );
+    }
+    let mut out: Vec<RepoBackup> = st["backup"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|b| {
+                    Some(RepoBackup {
+                        label: b["label"].as_str()?.to_string(),
+                        stop: b["timestamp"]["stop"].as_i64()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by_key(|b| b.stop);
+    Ok(out)
+}
+
 /// Runs `pgbackrest version` and returns e.g. "2.45".
 pub fn version(bin: &Path) -> Result<String> {
     let out = std::process::Command::new(bin)
@@ -164,6 +206,22 @@ mod tests {
             default_main_config(r),
             r.join("etc/pgbackrest/pgbackrest.conf")
         );
+    }
+
+    #[test]
+    fn info_json_is_read_and_a_refused_store_is_an_error() {
+        let ok = r#"[{"name":"main","status":{"code":0,"message":"ok"},"backup":[
+            {"label":"20261121-010000F_20261122-010000I","timestamp":{"start":1763773200,"stop":1763773260}},
+            {"label":"20261121-010000F","timestamp":{"start":1763686800,"stop":1763686900}}]}]"#;
+        let b = parse_info(ok, "main").unwrap();
+        assert_eq!(
+            b.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(),
+            ["20261121-010000F", "20261121-010000F_20261122-010000I"]
+        );
+        let refused = r#"[{"name":"main","status":{"code":99,"message":"other: HTTP request failed with 403 (Forbidden)"},"backup":[]}]"#;
+        let e = parse_info(refused, "main").unwrap_err().to_string();
+        assert!(e.contains("status 99") && e.contains("403"), "{e}");
+        assert!(parse_info(ok, "other").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nix::unistd::{Gid, Uid, User};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -142,6 +142,68 @@ pub fn show_time(t: OffsetDateTime) -> String {
 /// The pgBackRest backup label in a backup's name (`2020/20200913-195337F` → `20200913-195337F`).
 pub fn set_label(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
+}
+
+/// Which backup pgBackRest restores, after checking the API's choice against the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetChoice {
+    /// `--set LABEL`: the API's backup is in the repository and stopped before the target, or
+    /// the user named it.
+    Set(String),
+    /// No `--set`: pgBackRest picks (`why` the API's backup was not used; `pick` is what the
+    /// repository's own list says pgBackRest will use).
+    Own { why: String, pick: String },
+}
+
+/// Checks `label` (the API's choice, or the user's `--set` when `user_set`) against the
+/// repository's backups (`repo`, oldest first). Bridge's backup names are `YYYY/<label>`: that
+/// the part after `/` is pgBackRest's label is an inference, so the repository decides.
+pub fn reconcile(
+    label: &str,
+    user_set: bool,
+    target: Target,
+    repo: &[crate::pgbackrest::RepoBackup],
+) -> Result<SetChoice, String> {
+    let before = |stop: i64| match target {
+        Target::Latest => true,
+        Target::Time(t) => stop < t.unix_timestamp(),
+    };
+    let found = repo.iter().find(|b| b.label == label);
+    if user_set {
+        return match found {
+            Some(_) => Ok(SetChoice::Set(label.to_string())),
+            None => Err(format!(
+                "--set {label}: no such backup in the repository; it has {}",
+                repo.iter()
+                    .map(|b| b.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        };
+    }
+    let why = match found {
+        Some(b) if before(b.stop) => return Ok(SetChoice::Set(label.to_string())),
+        Some(b) => format!(
+            "the API's backup {label} stopped at {} in the repository, not before the target",
+            show_time(
+                OffsetDateTime::from_unix_timestamp(b.stop).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            )
+        ),
+        None => format!("the API's backup {label} is not in the repository"),
+    };
+    match repo.iter().rev().find(|b| before(b.stop)) {
+        Some(b) => Ok(SetChoice::Own {
+            why,
+            pick: format!(
+                "{} (stopped {})",
+                b.label,
+                show_time(OffsetDateTime::from_unix_timestamp(b.stop).unwrap_or(OffsetDateTime::UNIX_EPOCH))
+            ),
+        }),
+        None => Err(format!(
+            "{why}, and no backup in the repository stopped before the target: pgBackRest would fail with error 75; choose a later target"
+        )),
+    }
 }
 
 /// Why a target cannot be restored. Each names the valid window.
@@ -474,7 +536,8 @@ pub struct Invocation {
     pub include_path: Option<PathBuf>,
     pub stanza: String,
     pub pg1_path: PathBuf,
-    pub set: String,
+    /// `--set`: the backup to restore; `None` lets pgBackRest choose.
+    pub set: Option<String>,
     pub target: Target,
     pub action: TargetAction,
     pub process_max: usize,
@@ -483,6 +546,23 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// `pgbackrest info --output=json` for the same stanza and config files.
+    pub fn info_argv(&self) -> Vec<String> {
+        let mut a = vec![self.bin.to_string_lossy().into_owned()];
+        if let Some(c) = &self.main_config {
+            a.push(format!("--config={}", c.display()));
+        }
+        if let Some(i) = &self.include_path {
+            a.push(format!("--config-include-path={}", i.display()));
+        }
+        a.extend([
+            format!("--stanza={}", self.stanza),
+            "--output=json".into(),
+            "info".into(),
+        ]);
+        a
+    }
+
     /// The argument vector (no secrets: those stay in the config file).
     pub fn argv(&self) -> Vec<String> {
         let mut a = vec![self.bin.to_string_lossy().into_owned()];
@@ -495,8 +575,10 @@ impl Invocation {
         a.extend([
             format!("--stanza={}", self.stanza),
             format!("--pg1-path={}", self.pg1_path.display()),
-            format!("--set={}", self.set),
         ]);
+        if let Some(set) = &self.set {
+            a.push(format!("--set={set}"));
+        }
         match self.target {
             Target::Time(t) => {
                 a.push("--type=time".into());
@@ -715,6 +797,34 @@ impl RunResult {
     }
 }
 
+/// The repository's own list of the stanza's backups (`pgbackrest info` as `user`).
+pub async fn repo_backups(
+    inv: &Invocation,
+    user: &RunAs,
+) -> Result<Vec<crate::pgbackrest::RepoBackup>> {
+    let argv = inv.info_argv();
+    let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .context("pgbackrest info took over 2 minutes")?
+        .with_context(|| format!("cannot run {bin}"))?;
+    if !out.status.success() {
+        bail!(
+            "pgbackrest info failed ({}): {}",
+            out.status,
+            crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
+        );
+    }
+    crate::pgbackrest::parse_info(&String::from_utf8_lossy(&out.stdout), &inv.stanza)
+}
+
 /// Runs `argv` (never through a shell) as `user`, shows its progress, forwards its warnings and
 /// errors (redacted), and reports how it ended.
 pub async fn run_pgbackrest(
@@ -792,6 +902,51 @@ async fn forward_lines<R: tokio::io::AsyncBufRead + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_repository_decides_which_backup_is_restored() {
+        use crate::pgbackrest::RepoBackup;
+        let repo = [
+            RepoBackup {
+                label: "20261120-010000F".into(),
+                stop: 1_763_600_500,
+            },
+            RepoBackup {
+                label: "20261121-010000F".into(),
+                stop: 1_763_686_900,
+            },
+        ];
+        let t = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_690_000).unwrap());
+        assert_eq!(
+            reconcile("20261121-010000F", false, t, &repo),
+            Ok(SetChoice::Set("20261121-010000F".into()))
+        );
+        // A name that matches no label: pgBackRest's own choice, named from its list.
+        match reconcile("20990101-000000F", false, t, &repo) {
+            Ok(SetChoice::Own { why, pick }) => {
+                assert!(why.contains("is not in the repository"), "{why}");
+                assert!(pick.starts_with("20261121-010000F (stopped "), "{pick}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // In the repository but stopped after the target (the API's times disagree).
+        let early = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_686_900).unwrap());
+        match reconcile("20261121-010000F", false, early, &repo) {
+            Ok(SetChoice::Own { why, pick }) => {
+                assert!(why.contains("not before the target"), "{why}");
+                assert!(pick.starts_with("20261120-010000F"), "{pick}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The user's --set must exist; nothing before the target is an error 75 ahead.
+        assert!(reconcile("nope", true, t, &repo)
+            .unwrap_err()
+            .contains("no such backup"));
+        let before_all = Target::Time(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+        assert!(reconcile("x", false, before_all, &repo)
+            .unwrap_err()
+            .contains("error 75"));
+    }
     use time::macros::datetime;
 
     fn backup(name: &str, started: OffsetDateTime, finished: OffsetDateTime) -> Backup {
@@ -949,7 +1104,7 @@ mod tests {
             include_path: Some("/etc/pgbackrest/conf.d".into()),
             stanza: "main".into(),
             pg1_path: "/var/lib/postgresql/15/restore".into(),
-            set: "20261121-010000F".into(),
+            set: Some("20261121-010000F".into()),
             target: Target::Time(datetime!(2026-11-21 09:14:00 UTC)),
             action: TargetAction::Promote,
             process_max: 2,

@@ -230,3 +230,53 @@ fn azure_shared_key() {
     w.assert_repo_readable("shared key works");
     w.assert_no_secrets();
 }
+
+/// Bridge's backup names are `YYYY/<label>`; that the label is pgBackRest's is an inference.
+/// A name that matches no backup in the repository is said, and the restore goes ahead with
+/// pgBackRest's own choice (no `--set`), named from the repository's list.
+#[test]
+fn a_backup_name_that_matches_no_label_falls_back_to_pgbackrests_choice() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+    let mut backups = w.sim.sim.backups(CLUSTER);
+    let label = backups[0]["name"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    backups[0]["name"] = serde_json::json!("2026/20990101-000000F");
+    w.sim.sim.set_backups(CLUSTER, backups);
+
+    let restored = w.new_data_dir("restored");
+    let dir = restored.display().to_string();
+    let (code, out, err) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target-time",
+        &target,
+        "--pg1-path",
+        &dir,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("note:      the API's backup 20990101-000000F is not in the repository; pgBackRest chooses itself: ")
+            && out.contains(&label),
+        "{out}"
+    );
+    let cmd = out.lines().find(|l| l.starts_with("command:")).unwrap();
+    assert!(!cmd.contains("--set"), "{cmd}");
+    assert!(
+        out.contains("restored:  the backup pgBackRest chose"),
+        "{out}"
+    );
+    w.assert_no_secrets();
+}

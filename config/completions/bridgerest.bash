@@ -459,7 +459,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --target-time --target --target-action --pg1-path --delta --force --dry-run --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --pg1-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -74,6 +74,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target
 pause\t'Stay in recovery, read-only, so the state can be inspected first'
 shutdown\t'Stop PostgreSQL'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg1-path -d 'The data directory to restore into [default: the cluster\'s pg1_path in the config]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l set -d 'Restore this backup (its pgBackRest label, as `pgbackrest info` or `bridgerest backups` shows it) instead of the newest that finished before the target' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l process-max -d 'pgBackRest\'s --process-max [default: the number of cores]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l user -d 'Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else postgres; otherwise the current user]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l attempts -d 'Runs of pgbackrest restore in all, when the store refuses the credentials' -r

@@ -61,15 +61,19 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     let backup = restore::choose(&id, target, status.oldest_backup_at, &backups, now)
         .map_err(|e| usage(anyhow!(e)))?
         .clone();
-    let label = restore::set_label(&backup.name);
+    let user_set = args.set.is_some();
+    let label = match &args.set {
+        Some(s) => restore::set_label(s),
+        None => restore::set_label(&backup.name),
+    };
     if label.is_empty()
         || !label
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
     {
         bail!(
-            "backup {:?} from the API has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest; report it to the provider",
-            excerpt(&backup.name, 80)
+            "backup {:?} has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest",
+            excerpt(args.set.as_deref().unwrap_or(&backup.name), 80)
         );
     }
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
@@ -97,7 +101,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             .then(|| cfg.pgbackrest.include_path.clone()),
         stanza: stanza.clone(),
         pg1_path: pg1.clone(),
-        set: restore::set_label(&backup.name).to_string(),
+        set: Some(label.to_string()),
         target,
         action: args.target_action,
         process_max: args
@@ -107,6 +111,25 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         delta: args.delta,
         force: args.force,
     };
+    // The API's backup names are `YYYY/<label>`: that the label is pgBackRest's is an
+    // inference, so the repository's own list decides (credentials are fresh by now).
+    let mut note = None;
+    if !args.dry_run {
+        match restore::repo_backups(&inv, &user).await {
+            Ok(repo) => match restore::reconcile(label, user_set, target, &repo) {
+                Ok(restore::SetChoice::Set(_)) => {}
+                Ok(restore::SetChoice::Own { why, pick }) => {
+                    tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
+                    note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
+                    inv.set = None;
+                }
+                Err(e) => bail!("{e}"),
+            },
+            Err(e) => tracing::warn!(
+                "cannot check backup {label} against the repository ({e:#}); restoring it with --set"
+            ),
+        }
+    }
     let when = match target {
         Target::Time(t) => format!(
             "{}, then {}",
@@ -134,21 +157,28 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         plan.push_str(&format!("warning:   {w}\n"));
     }
     plan.push_str(&format!("target:    {when}\n"));
-    plan.push_str(&format!(
-        "backup:    {} ({}), finished {}, {}\n",
-        excerpt(&backup.name, 80),
-        backup
-            .kind
-            .as_deref()
-            .filter(|k| !k.is_empty())
-            .map_or_else(|| "type not given".into(), |k| excerpt(k, 20)),
-        backup
-            .finished_at
-            .map_or_else(|| "(running)".into(), restore::show_time),
-        backup
-            .size_bytes
-            .map_or_else(|| "size not given".to_string(), super::backups::human_size)
-    ));
+    if user_set {
+        plan.push_str(&format!("backup:    {label} (--set)\n"));
+    } else {
+        plan.push_str(&format!(
+            "backup:    {} ({}), finished {}, {}\n",
+            excerpt(&backup.name, 80),
+            backup
+                .kind
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map_or_else(|| "type not given".into(), |k| excerpt(k, 20)),
+            backup
+                .finished_at
+                .map_or_else(|| "(running)".into(), restore::show_time),
+            backup
+                .size_bytes
+                .map_or_else(|| "size not given".to_string(), super::backups::human_size)
+        ));
+    }
+    if let Some(n) = &note {
+        plan.push_str(&format!("note:      {n}\n"));
+    }
     plan.push_str(&format!(
         "data dir:  {} ({state}), as {}\n",
         pg1.display(),
@@ -191,15 +221,24 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             }
             None => {
                 progress.finish();
+                let hint = if res.errors.iter().any(|e| e.contains("[075]")) {
+                    format!(" (error 75: pgBackRest found no valid backup set for this target in the repository: the backup must have finished before the target; `pgbackrest --stanza={} info` lists what it has, and --set LABEL picks one)", inv.stanza)
+                } else {
+                    String::new()
+                };
                 bail!(
-                    "pgbackrest restore failed ({}); see pgBackRest's log for details (only a refusal of the credentials is retried)",
+                    "pgbackrest restore failed ({}){hint}; see pgBackRest's log for details (only a refusal of the credentials is retried)",
                     res.describe()
                 )
             }
         }
     }
     progress.finish();
-    println!("restored:  {} into {}", inv.set, pg1.display());
+    println!(
+        "restored:  {} into {}",
+        inv.set.as_deref().unwrap_or("the backup pgBackRest chose"),
+        pg1.display()
+    );
 
     let bin = recovery::bin_dir(&pg1, args.pg_bin.as_deref());
     if !args.start {

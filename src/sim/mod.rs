@@ -345,6 +345,17 @@ impl Sim {
         self.update_cluster(cluster, |c| c.backups = backups);
     }
 
+    /// A cluster's backup list as served (empty for an unknown id).
+    pub fn backups(&self, cluster: &str) -> Vec<Value> {
+        self.lock()
+            .state
+            .clusters
+            .iter()
+            .find(|c| c.id == cluster)
+            .map(|c| c.backups.clone())
+            .unwrap_or_default()
+    }
+
     pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
         self.update_cluster(cluster, |c| c.store = store);
     }

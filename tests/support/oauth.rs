@@ -33,8 +33,12 @@ pub struct TokenEndpoint {
 const CLIENT_EMAIL: &str = "bridgerest-e2e@bridgerest-test.iam.gserviceaccount.com";
 
 fn openssl(args: &[&str]) {
-    let st = Command::new("openssl").args(args).status().unwrap();
-    assert!(st.success(), "openssl {args:?}");
+    let out = Command::new("openssl").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl TokenEndpoint {

@@ -317,6 +317,8 @@ impl World {
 
     /// Makes the simulator's backup list what the repository holds (as Bridge's API reports
     /// the backups pgBackRest took).
+    /// Gives the simulator the repository's backups, named as Bridge documents them:
+    /// `YYYY/<label>` (e.g. `2020/20200913-195337F`).
     pub fn sync_backups(&self) {
         let out = self.pgbackrest_ok(&["--output=json", "info"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -331,8 +333,9 @@ impl World {
             .unwrap()
             .iter()
             .map(|b| {
+                let label = b["label"].as_str().unwrap();
                 serde_json::json!({
-                    "name": b["label"], "type": b["type"],
+                    "name": format!("{}/{label}", &label[..4]), "type": b["type"],
                     "started_at": rfc(&b["timestamp"]["start"]), "finished_at": rfc(&b["timestamp"]["stop"]),
                     "lsn_start": b["lsn"]["start"], "lsn_stop": b["lsn"]["stop"], "size_bytes": b["info"]["size"],
                 })
