@@ -331,13 +331,17 @@ fn version_warning(source: Option<u32>, pg_bin: Option<&Path>) -> Option<String>
             .exists()
             .then_some(major),
     };
-    match local {
-        Some(l) if l == major => None,
-        Some(l) => Some(format!(
-            "the cluster runs PostgreSQL {major}, but {} is PostgreSQL {l}: the restored data directory needs PostgreSQL {major}'s programs (--pg-bin)",
-            pg_bin.map(|d| d.display().to_string()).unwrap_or_default()
+    match (local, pg_bin) {
+        (Some(l), _) if l == major => None,
+        (Some(l), dir) => Some(format!(
+            "the cluster runs PostgreSQL {major}, but {}/postgres is PostgreSQL {l}: the restored data directory needs PostgreSQL {major}'s programs (--pg-bin)",
+            dir.map(|d| d.display().to_string()).unwrap_or_default()
         )),
-        None => Some(format!(
+        (None, Some(dir)) => Some(format!(
+            "the cluster runs PostgreSQL {major}, and {}/postgres --version does not say which version it is: check --pg-bin",
+            dir.display()
+        )),
+        (None, None) => Some(format!(
             "the cluster runs PostgreSQL {major}, which is not installed here (/usr/lib/postgresql/{major}/bin): the restore works, but starting it needs apt-get install postgresql-{major} (or --pg-bin)"
         )),
     }
