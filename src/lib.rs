@@ -10,10 +10,11 @@
 //! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
 //! - [`restore`]: target and backup choice, data directory checks, the pgbackrest child process.
 //! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
+//! - [`wal`]: the end of the archived WAL (the last transaction a recovery can reach).
 //! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
 //! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
-//! - [`fsutil`]: atomic writes with mode and owner, and the advisory lock.
-//! - [`pgbackrest`]: finding pgBackRest and reading other pgBackRest config files.
+//! - [`fsutil`]: atomic writes with mode and owner, safe reads, the advisory lock.
+//! - [`pgbackrest`]: finding pgBackRest, its config files, and `pgbackrest info`.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
 
 pub mod cli;
@@ -30,6 +31,7 @@ pub mod render;
 pub mod restore;
 pub mod schedule;
 pub mod sim;
+pub mod wal;
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.
 pub fn init_tls() {

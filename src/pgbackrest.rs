@@ -36,10 +36,19 @@ pub struct RepoBackup {
     pub stop: i64,
 }
 
-/// The backups of `stanza` in `pgbackrest info --output=json` output, oldest first. The
-/// stanza's `status.code` must be 0 (pgBackRest exits 0 even when the store refused it):
-/// otherwise its `status.message` is the error.
-pub fn parse_info(json: &str, stanza: &str) -> Result<Vec<RepoBackup>> {
+/// What `pgbackrest info` says of a stanza's repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// Oldest first.
+    pub backups: Vec<RepoBackup>,
+    /// The newest archived WAL segment (`archive[].max`), if any.
+    pub archive_max: Option<String>,
+}
+
+/// The backups of `stanza` in `pgbackrest info --output=json` output, oldest first, and its
+/// newest archived WAL segment. The stanza's `status.code` must be 0 (pgBackRest exits 0 even
+/// when the store refused it): otherwise its `status.message` is the error.
+pub fn parse_info(json: &str, stanza: &str) -> Result<RepoInfo> {
     let v: serde_json::Value =
         serde_json::from_str(json).context("pgbackrest info printed no JSON")?;
     let st = v
@@ -67,7 +76,18 @@ pub fn parse_info(json: &str, stanza: &str) -> Result<Vec<RepoBackup>> {
         })
         .unwrap_or_default();
     out.sort_by_key(|b| b.stop);
-    Ok(out)
+    let archive_max = st["archive"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["max"].as_str())
+        .filter(|m| m.len() == 24 && m.bytes().all(|c| c.is_ascii_hexdigit()))
+        .max()
+        .map(str::to_string);
+    Ok(RepoInfo {
+        backups: out,
+        archive_max,
+    })
 }
 
 /// Runs `pgbackrest version` and returns e.g. "2.45".
@@ -213,7 +233,7 @@ mod tests {
         let ok = r#"[{"name":"main","status":{"code":0,"message":"ok"},"backup":[
             {"label":"20261121-010000F_20261122-010000I","timestamp":{"start":1763773200,"stop":1763773260}},
             {"label":"20261121-010000F","timestamp":{"start":1763686800,"stop":1763686900}}]}]"#;
-        let b = parse_info(ok, "main").unwrap();
+        let b = parse_info(ok, "main").unwrap().backups;
         assert_eq!(
             b.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(),
             ["20261121-010000F", "20261121-010000F_20261122-010000I"]

@@ -234,6 +234,14 @@ pub enum TargetError {
     },
 }
 
+/// The earliest restorable instant: a second after the first backup's stop second (pgBackRest
+/// compares whole seconds), and not before `oldest_backup_at`.
+pub fn window_start(oldest: OffsetDateTime, first_stop: OffsetDateTime) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(first_stop.unix_timestamp() + 1)
+        .map(|s| s.max(oldest))
+        .unwrap_or(oldest)
+}
+
 /// Picks the backup to restore: for a time, the newest that finished in a second before the
 /// target's (pgBackRest compares whole seconds and wants a stop time strictly before the
 /// target), after checking the target lies between `oldest_backup_at` and `now`; for `latest`,
@@ -257,11 +265,7 @@ pub fn choose<'a>(
     let (Some(oldest), Some(&(first_at, first))) = (oldest_backup_at, finished.first()) else {
         return Err(no_backups());
     };
-    // The earliest restorable instant: a second after the first backup's stop second.
-    let first_stop = first_at.unix_timestamp();
-    let start = OffsetDateTime::from_unix_timestamp(first_stop + 1)
-        .map(|s| s.max(oldest))
-        .unwrap_or(oldest);
+    let start = window_start(oldest, first_at);
     let (start_s, now_s) = (show_time(start), show_time(now));
     let t = match target {
         Target::Latest => return finished.last().map(|(_, b)| *b).ok_or_else(no_backups),
@@ -563,6 +567,18 @@ impl Invocation {
         a
     }
 
+    /// `pgbackrest archive-get SEGMENT DEST` for the same stanza and config files.
+    pub fn archive_get_argv(&self, segment: &str, dest: &Path) -> Vec<String> {
+        let mut a = self.info_argv();
+        a.truncate(a.len() - 2); // without --output=json info
+        a.extend([
+            "archive-get".into(),
+            segment.to_string(),
+            dest.to_string_lossy().into_owned(),
+        ]);
+        a
+    }
+
     /// The argument vector (no secrets: those stay in the config file).
     pub fn argv(&self) -> Vec<String> {
         let mut a = vec![self.bin.to_string_lossy().into_owned()];
@@ -797,11 +813,8 @@ impl RunResult {
     }
 }
 
-/// The repository's own list of the stanza's backups (`pgbackrest info` as `user`).
-pub async fn repo_backups(
-    inv: &Invocation,
-    user: &RunAs,
-) -> Result<Vec<crate::pgbackrest::RepoBackup>> {
+/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
+pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
     let argv = inv.info_argv();
     let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
     let mut cmd = tokio::process::Command::new(bin);

@@ -66,6 +66,7 @@ fn pitr_round_trip(kind: Kind) {
         "restore to {target}"
     );
     for line in [
+        "(the last archived transaction)\n",
         "recovery:  promoted\n",
         "recovered to: ",
         "last replayed LSN: ",
@@ -255,8 +256,34 @@ fn a_backup_name_that_matches_no_label_falls_back_to_pgbackrests_choice() {
     backups[0]["name"] = serde_json::json!("2026/20990101-000000F");
     w.sim.sim.set_backups(CLUSTER, backups);
 
+    // A target after the last archived transaction cannot be reached: refused, naming it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let late = time::OffsetDateTime::now_utc() - time::Duration::milliseconds(300);
+    let late = format!(
+        "{}+00",
+        late.format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap()
+    );
     let restored = w.new_data_dir("restored");
     let dir = restored.display().to_string();
+    let (code, out, err) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target-time",
+        &late,
+        "--pg1-path",
+        &dir,
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("is after the last transaction in the archived WAL ("),
+        "{err}"
+    );
+    assert!(err.contains("or --target latest"), "{err}");
+
     let (code, out, err) = w.bridgerest(&[
         "restore",
         "--cluster",

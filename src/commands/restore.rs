@@ -84,9 +84,6 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             Redactor::default(),
         )
     } else {
-        if state == DirState::Missing {
-            create_dir(&pg1, &user)?;
-        }
         refresh_cluster(&cfg, &client, &id).await?
     };
     let mut inv = Invocation {
@@ -113,18 +110,28 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     };
     // The API's backup names are `YYYY/<label>`: that the label is pgBackRest's is an
     // inference, so the repository's own list decides (credentials are fresh by now).
+    // A dry run writes nothing: it reads the repository only with credentials already there.
     let mut note = None;
-    if !args.dry_run {
-        match restore::repo_backups(&inv, &user).await {
-            Ok(repo) => match restore::reconcile(label, user_set, target, &repo) {
-                Ok(restore::SetChoice::Set(_)) => {}
-                Ok(restore::SetChoice::Own { why, pick }) => {
-                    tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
-                    note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
-                    inv.set = None;
+    let mut window_end: Option<String> = None;
+    let in_file = refresh::read_existing(&cfg)
+        .ok()
+        .flatten()
+        .and_then(|t| render::previous_stanzas(&t).ok())
+        .is_some_and(|p| p.contains_key(&id));
+    if !args.dry_run || in_file {
+        match restore::repo_info(&inv, &user).await {
+            Ok(repo) => {
+                match restore::reconcile(label, user_set, target, &repo.backups) {
+                    Ok(restore::SetChoice::Set(_)) => {}
+                    Ok(restore::SetChoice::Own { why, pick }) => {
+                        tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
+                        note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
+                        inv.set = None;
+                    }
+                    Err(e) => return Err(usage(anyhow!("{e}"))),
                 }
-                Err(e) => bail!("{e}"),
-            },
+                window_end = archive_end(&inv, &user, &repo, target, &detail, args.pg_bin.as_deref()).await?;
+            }
             Err(e) => tracing::warn!(
                 "cannot check backup {label} against the repository ({e:#}); restoring it with --set"
             ),
@@ -136,7 +143,10 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             restore::pgbackrest_time(t),
             args.target_action.as_str()
         ),
-        Target::Latest => "latest (the end of the archived WAL), then promote".to_string(),
+        Target::Latest => match &window_end {
+            Some(end) => format!("latest: {end}, then promote"),
+            None => "latest (the end of the archived WAL), then promote".to_string(),
+        },
     };
     let mut plan = String::new();
     plan.push_str(&format!("cluster:   {id} (stanza {stanza})\n"));
@@ -180,6 +190,21 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         plan.push_str(&format!("note:      {n}\n"));
     }
     plan.push_str(&format!(
+        "window:    {} .. {}\n",
+        backups
+            .iter()
+            .filter_map(|b| b.finished_at)
+            .min()
+            .zip(status.oldest_backup_at)
+            .map_or_else(
+                || "?".to_string(),
+                |(first, oldest)| restore::show_time(restore::window_start(oldest, first))
+            ),
+        window_end
+            .as_deref()
+            .unwrap_or("now (the last archived transaction is checked when the restore runs)")
+    ));
+    plan.push_str(&format!(
         "data dir:  {} ({state}), as {}\n",
         pg1.display(),
         user.name
@@ -190,6 +215,10 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
 
+    // Every check that can fail has passed: only now is anything created.
+    if state == DirState::Missing {
+        create_dir(&pg1, &user)?;
+    }
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     let max = args.attempts;
     for attempt in 1..=max {
@@ -344,6 +373,57 @@ fn version_warning(source: Option<u32>, pg_bin: Option<&Path>) -> Option<String>
         (None, None) => Some(format!(
             "the cluster runs PostgreSQL {major}, which is not installed here (/usr/lib/postgresql/{major}/bin): the restore works, but starting it needs apt-get install postgresql-{major} (or --pg-bin)"
         )),
+    }
+}
+
+/// The last transaction in the archived WAL, as the plan shows it ("<time> (the last archived
+/// transaction)"); a target after it is refused, since recovery cannot reach it. `None` when
+/// it cannot be read (said in a warning; the restore goes ahead).
+async fn archive_end(
+    inv: &Invocation,
+    user: &RunAs,
+    repo: &crate::pgbackrest::RepoInfo,
+    target: Target,
+    detail: &crate::provider::Cluster,
+    pg_bin: Option<&Path>,
+) -> Result<Option<String>> {
+    let Some(newest) = &repo.archive_max else {
+        tracing::warn!("the repository lists no archived WAL: recovery ends with the backup");
+        return Ok(None);
+    };
+    let bin = pg_bin.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from(format!(
+            "/usr/lib/postgresql/{}/bin",
+            detail.major_version.unwrap_or(15)
+        ))
+    });
+    match crate::wal::last_archived_commit(inv, user, &bin, newest).await {
+        Ok(Some((last, segment))) => {
+            if let Target::Time(t) = target {
+                if t > last {
+                    return Err(usage(anyhow!(
+                        "target {} is after the last transaction in the archived WAL ({}, in segment {segment}): recovery cannot reach it; choose a time up to {}, or --target latest",
+                        restore::pgbackrest_time(t),
+                        restore::show_time(last),
+                        restore::show_time(last)
+                    )));
+                }
+            }
+            Ok(Some(format!(
+                "{} (the last archived transaction)",
+                restore::show_time(last)
+            )))
+        }
+        Ok(None) => {
+            tracing::warn!(
+                "no transaction found in the newest archived WAL segments (from {newest} back)"
+            );
+            Ok(None)
+        }
+        Err(e) => {
+            tracing::warn!("cannot read the end of the archived WAL ({e:#}); the target is not checked against it");
+            Ok(None)
+        }
     }
 }
 

@@ -1,0 +1,161 @@
+//! The end of the archived WAL: the commit time of the last transaction a point-in-time
+//! recovery can reach. PostgreSQL says a later target cannot be reached only after replaying
+//! everything ("recovery ended before configured recovery target was reached"); this finds it
+//! first: the newest archived segment (`pgbackrest info`), fetched with `archive-get` into a
+//! temporary directory, read with `pg_waldump` (which ships with PostgreSQL), going back a few
+//! segments when the newest holds no commit (a segment switch, a checkpoint).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use time::OffsetDateTime;
+
+use crate::restore::{Invocation, RunAs};
+
+/// How many segments back from the newest are read at most.
+const SEGMENTS_BACK: usize = 8;
+/// Segments per log file with the default 16 MiB segment size.
+const SEGMENTS_PER_ID: u32 = 0x100;
+
+/// The segment before `name` (`TTTTTTTTXXXXXXXXYYYYYYYY`, 16 MiB segments), on the same
+/// timeline; `None` before the first.
+pub fn previous_segment(name: &str) -> Option<String> {
+    if name.len() != 24 || !name.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let tli = &name[..8];
+    let log = u32::from_str_radix(&name[8..16], 16).ok()?;
+    let seg = u32::from_str_radix(&name[16..], 16).ok()?;
+    let (log, seg) = match seg {
+        0 => (log.checked_sub(1)?, SEGMENTS_PER_ID - 1),
+        s => (log, s - 1),
+    };
+    Some(format!("{tli}{log:08X}{seg:08X}"))
+}
+
+/// The commit time of the last `COMMIT` record in `pg_waldump` output (which prints them as
+/// `desc: COMMIT 2026-11-23 07:01:11.239879 UTC; ...`).
+pub fn last_commit(waldump: &str) -> Option<OffsetDateTime> {
+    waldump
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split("desc: COMMIT ").nth(1)?;
+            let mut f = rest.split([' ', ';']);
+            let (date, time, zone) = (f.next()?, f.next()?, f.next()?);
+            if !matches!(zone, "UTC" | "GMT" | "+00") {
+                return None;
+            }
+            crate::restore::parse_time(&format!("{date} {time}+00")).ok()
+        })
+        .max()
+}
+
+/// Reads the archived WAL back from `newest` (at most [`SEGMENTS_BACK`] segments) and returns
+/// the last commit time found and the segment it is in; `None` if none of them holds a commit.
+/// `pg_waldump` comes from `pg_bin`.
+pub async fn last_archived_commit(
+    inv: &Invocation,
+    user: &RunAs,
+    pg_bin: &Path,
+    newest: &str,
+) -> Result<Option<(OffsetDateTime, String)>> {
+    let waldump = pg_bin.join("pg_waldump");
+    if !waldump.exists() {
+        bail!(
+            "{} not found: install PostgreSQL's server package for the cluster's version, or pass --pg-bin",
+            waldump.display()
+        );
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("bridgerest-wal.")
+        .tempdir()
+        .context("creating a temporary directory for a WAL segment")?;
+    if nix::unistd::Uid::effective() != user.uid {
+        nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid))
+            .with_context(|| format!("giving {} to {}", dir.path().display(), user.name))?;
+    }
+    let mut segment = newest.to_string();
+    for _ in 0..SEGMENTS_BACK {
+        let file = dir.path().join(&segment);
+        let mut get = inv.archive_get_argv(&segment, &file);
+        let (bin, args) = get.split_first_mut().context("empty pgbackrest command")?;
+        let out = run(bin, args, user, &[]).await?;
+        if !out.status.success() {
+            bail!(
+                "pgbackrest archive-get {segment} failed ({}): {}",
+                out.status,
+                crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
+            );
+        }
+        // pg_waldump stops with an error at the zero-filled end of a switched segment: its
+        // exit status says nothing; the records it printed do.
+        let path = file.to_string_lossy().into_owned();
+        let dump = run(&waldump.to_string_lossy(), &[path], user, &[("TZ", "UTC")]).await?;
+        let _ = std::fs::remove_file(&file);
+        if let Some(t) = last_commit(&String::from_utf8_lossy(&dump.stdout)) {
+            return Ok(Some((t, segment)));
+        }
+        match previous_segment(&segment) {
+            Some(p) => segment = p,
+            None => break,
+        }
+    }
+    Ok(None)
+}
+
+async fn run(
+    bin: &str,
+    args: &[String],
+    user: &RunAs,
+    env: &[(&str, &str)],
+) -> Result<std::process::Output> {
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    cmd.envs(env.iter().copied());
+    tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .with_context(|| format!("{bin} took over 2 minutes"))?
+        .with_context(|| format!("cannot run {bin}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_count_back_across_log_files() {
+        assert_eq!(
+            previous_segment("000000010000000000000005").as_deref(),
+            Some("000000010000000000000004")
+        );
+        assert_eq!(
+            previous_segment("0000000200000003000000A0").as_deref(),
+            Some("00000002000000030000009F")
+        );
+        assert_eq!(
+            previous_segment("000000010000000100000000").as_deref(),
+            Some("0000000100000000000000FF")
+        );
+        assert_eq!(previous_segment("000000010000000000000000"), None);
+        assert_eq!(previous_segment("00000001.history"), None);
+    }
+
+    #[test]
+    fn the_last_commit_is_read_from_pg_waldump() {
+        let dump = "rmgr: Transaction len (rec/tot):     66/    66, tx:        723, lsn: 0/015006D0, prev 0/01500630, desc: COMMIT 2026-11-23 07:01:10.899513 UTC; inval msgs: snapshot 2396
+rmgr: Heap        len (rec/tot):     59/    59, tx:        724, lsn: 0/01500718, prev 0/015006D0, desc: INSERT off 1 flags 0x08
+rmgr: Transaction len (rec/tot):     34/    34, tx:        724, lsn: 0/01516598, prev 0/01500718, desc: COMMIT 2026-11-23 07:01:11.239879 UTC
+rmgr: Transaction len (rec/tot):     34/    34, tx:        725, lsn: 0/015165D8, prev 0/01516598, desc: ABORT 2026-11-23 07:01:12.000000 UTC
+rmgr: XLOG        len (rec/tot):     24/    24, tx:          0, lsn: 0/01516600, prev 0/015165D8, desc: SWITCH";
+        let t = last_commit(dump).unwrap();
+        assert_eq!(t, time::macros::datetime!(2026-11-23 07:01:11.239879 UTC));
+        assert_eq!(last_commit("rmgr: XLOG desc: SWITCH"), None);
+    }
+}
