@@ -917,3 +917,62 @@ fn check_with_an_unreachable_api_is_short_and_one_line_per_check() {
     );
     assert!(run.stdout.contains("FAIL  GET http://127.0.0.1"), "{run:?}");
 }
+
+/// The README's quick start: `bridgerest-sim demo` runs every step against the simulator,
+/// says what each shows, redacts every secret, and keeps the files it wrote.
+#[test]
+fn the_quick_start_demo_works_as_the_readme_says() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bridgerest-sim"))
+        .arg("demo")
+        .env_remove("BRIDGEREST_API_KEY")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{run:?}");
+    for step in [
+        "# 1. ",
+        "# 2. ",
+        "# 3. ",
+        "# 4. ",
+        "# 5. ",
+        "window:    ",
+        "command:   pgbackrest ",
+    ] {
+        assert!(
+            run.stdout.contains(step),
+            "{step:?} missing:\n{}",
+            run.stdout
+        );
+    }
+    for secret in [
+        "repo1-s3-key=",
+        "repo1-s3-key-secret=",
+        "repo1-s3-token=",
+        "repo1-azure-key=",
+        "repo1-gcs-key=",
+    ] {
+        let shown: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(secret))
+            .collect();
+        assert!(
+            !shown.is_empty() && shown.iter().all(|l| l.ends_with("=[redacted]")),
+            "{secret}: {shown:?}"
+        );
+    }
+    assert!(!run.stderr.contains("WARN"), "{}", run.stderr);
+    let kept = run
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# The files are kept in "))
+        .and_then(|l| l.split(':').next())
+        .unwrap();
+    let file = std::path::Path::new(kept).join("conf.d/bridgerest.conf");
+    assert_eq!(mode_of(&file), 0o600);
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("[2qc6yv2ztfcw7a7yoripu4zlsm]"));
+    std::fs::remove_dir_all(kept).unwrap();
+}

@@ -19,10 +19,27 @@ fn example_config_parses() {
     assert!(n >= 1, "no example config in {}", dir.display());
 }
 
+/// The example ships no cluster (an id must come from `bridgerest clusters`); its commented
+/// `[[cluster]]` block, uncommented as the comment says, is a valid one.
 #[test]
 fn example_config_effective_values() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bridgerest.toml");
-    let cfg = config::load(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(config::parse(&text, &path).unwrap().clusters.is_empty());
+    let marker = "\n# [[cluster]]\n";
+    let at = text
+        .find(marker)
+        .expect("the example has a commented [[cluster]] block");
+    let mut uncommented = text[..at + 1].to_string();
+    for line in text[at + 1..].lines() {
+        let line = match line.strip_prefix("# ") {
+            Some(rest) if !rest.starts_with('#') => rest,
+            _ => line,
+        };
+        uncommented.push_str(line);
+        uncommented.push('\n');
+    }
+    let cfg = config::parse(&uncommented, &path).unwrap();
     let c = &cfg.clusters[0];
     let effective = format!(
         "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\n",

@@ -122,14 +122,37 @@ fn demo() -> Result<()> {
         );
     }
     let sim = SimHandle::start(sample_state(DEMO_KEY, 0))?;
-    let dir = tempfile::tempdir()?;
-    let key_file = dir.path().join("api-key");
-    std::fs::write(&key_file, DEMO_KEY)?;
-    let out = dir.path().join("conf.d").join("bridgerest.conf");
-    std::fs::create_dir(dir.path().join("conf.d"))?;
-    let main_config = dir.path().join("pgbackrest.conf");
+    // The GCS cluster's token as Bridge documents it: a bucket and no credential; the config
+    // names the service-account key for it.
+    sim.sim.set_store(
+        "p56biajnfvgjhftvqs7lqymspe",
+        bridgerest::sim::StoreTemplate::Gcs {
+            bucket: "bridge-backups-usc1".into(),
+            credential: "none".into(),
+        },
+    );
+    // Kept after the demo, so the files it wrote can be opened.
+    let dir = tempfile::Builder::new()
+        .prefix("bridgerest-demo.")
+        .tempdir()?
+        .keep();
+    let key_file = dir.join("api-key");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&key_file)?
+            .write_all(DEMO_KEY.as_bytes())?;
+    }
+    let out = dir.join("conf.d").join("bridgerest.conf");
+    std::fs::create_dir(dir.join("conf.d"))?;
+    let main_config = dir.join("pgbackrest.conf");
     std::fs::write(&main_config, "")?;
-    let config = dir.path().join("bridgerest.toml");
+    let config = dir.join("bridgerest.toml");
     std::fs::write(
         &config,
         format!(
@@ -151,27 +174,32 @@ id = "drsve2t4f5e5znkmef6hmchy2e"     # azure (SAS)
 pg1_path = "/var/lib/postgresql/15/analytics"
 
 [[cluster]]
-id = "p56biajnfvgjhftvqs7lqymspe"     # gcs
+id = "p56biajnfvgjhftvqs7lqymspe"     # gcs: its token carries no credential
 pg1_path = "/var/lib/postgresql/15/staging"
 [cluster.options]
 "process-max" = 4
+"repo1-gcs-key-type" = "service"
+"repo1-gcs-key" = "{gcs_key}"
 "#,
             url = sim.url(),
             key = key_file.display(),
             out = out.display(),
             main = main_config.display(),
-            include = dir.path().join("conf.d").display(),
+            include = dir.join("conf.d").display(),
+            gcs_key = dir.join("gcs-key.json").display(),
         ),
     )?;
     println!(
-        "# simulator: {}  (config: {})\n",
+        "# The built-in Crunchy Bridge API simulator runs at {}; bridgerest's config for it is\n# {}:\n",
         sim.url(),
         config.display()
     );
     println!("{}", std::fs::read_to_string(&config)?);
+    println!(
+        "# 1. The clusters the API key can see, in every team (their ids go into [[cluster]])."
+    );
     run(&bridgerest, &config, &["clusters"])?;
-    run(&bridgerest, &config, &["refresh"])?;
-    run(&bridgerest, &config, &["render"])?;
+    println!("# 2. A cluster's backups, every page.");
     run(
         &bridgerest,
         &config,
@@ -184,7 +212,8 @@ pg1_path = "/var/lib/postgresql/15/staging"
     let target = target
         .format(&time::format_description::well_known::Rfc3339)
         .context("formatting the target")?;
-    let restore_dir = dir.path().join("restore").display().to_string();
+    let restore_dir = dir.join("restore").display().to_string();
+    println!("# 3. A restore of the S3 cluster as it was at 09:14 yesterday, planned (--dry-run): the\n#    window, the backup chosen, and the exact pgbackrest command.");
     let me = bridgerest::fsutil::current_user_name();
     run(
         &bridgerest,
@@ -202,6 +231,14 @@ pg1_path = "/var/lib/postgresql/15/staging"
             "--dry-run",
         ],
     )?;
+    println!("# 4. Fresh backup tokens for every cluster, written as pgBackRest stanzas (S3, Azure, GCS).");
+    run(&bridgerest, &config, &["refresh"])?;
+    println!("# 5. What refresh writes, secrets shown as [redacted] (`render --show-secrets` shows them).");
+    run(&bridgerest, &config, &["render"])?;
+    println!(
+        "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600). Remove them with\n#   rm -r {d}",
+        d = dir.display()
+    );
     Ok(())
 }
 

@@ -984,7 +984,9 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
                 let stop = start + time::Duration::minutes(3);
                 let name = backup_label(start);
                 json!({"name": name, "started_at": start.format(&Rfc3339).unwrap_or_default(), "finished_at": stop.format(&Rfc3339).unwrap_or_default(),
-                       "lsn_start": format!("{d}/9E000028"), "lsn_stop": format!("{d}/A0051F10"), "size_bytes": 1_852_406_161u64 + d as u64 * 1_000_000, "type": "full"})
+                       "lsn_start": format!("{d}/9E000028"), "lsn_stop": format!("{d}/A0051F10"), "size_bytes": 1_852_406_161u64 + d as u64 * 1_000_000,
+                       // Documented as possibly empty: the oldest backup's is.
+                       "type": if d == 0 { "" } else { "full" }})
             })
             .collect()
     };
