@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::config::{ClusterConfig, Config, S3KeyType};
 use crate::fsutil::{self, FileLock, Owner};
 use crate::provider::bridge::BridgeClient;
+use crate::provider::FailureKind;
 use crate::render::{self, Mode, RenderError, Stanza};
 
 /// What happened to one cluster.
@@ -31,16 +32,17 @@ pub struct Outcome {
     pub kept: bool,
     /// When a fresh stanza's credentials stop working, if the token said.
     pub expires_at: Option<OffsetDateTime>,
-    /// The failure was a credential that had expired before it arrived (back off, don't spin).
-    pub expired: bool,
+    /// What kind of failure, if this cluster failed (the daemon's next step depends on it).
+    pub kind_of_error: Option<FailureKind>,
 }
 
-/// Why one cluster's refresh failed: the message shown, and whether the credential the API
-/// handed out was already expired (a hostile API, or this host's clock ahead of the API's).
+/// Why one cluster's refresh failed: the message shown, and what kind of failure it is (a
+/// refused key, a transient failure, a credential that was already expired: a hostile API, or
+/// this host's clock ahead of the API's, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterError {
     pub message: String,
-    pub expired: bool,
+    pub kind: FailureKind,
 }
 
 impl std::fmt::Display for ClusterError {
@@ -50,10 +52,11 @@ impl std::fmt::Display for ClusterError {
 }
 
 impl From<String> for ClusterError {
+    /// A failure on this host (a clash, a render error).
     fn from(message: String) -> Self {
         ClusterError {
             message,
-            expired: false,
+            kind: FailureKind::Local,
         }
     }
 }
@@ -184,12 +187,15 @@ pub async fn fetch(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Fetche
                                 crate::restore::show_time(at),
                                 crate::restore::show_time(OffsetDateTime::now_utc())
                             ),
-                            expired: true,
+                            kind: FailureKind::Expired,
                         }),
                         _ => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
                             .map_err(|e| e.to_string().into()),
                     },
-                    Err(e) => Err(e.to_string().into()),
+                    Err(e) => Err(ClusterError {
+                        message: e.to_string(),
+                        kind: e.kind(),
+                    }),
                 };
                 match &res {
                     Ok(s) => tracing::info!(stanza = %s.name, "token fetched"),
@@ -307,11 +313,11 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                     error: None,
                     kept: false,
                     expires_at: s.expires_at,
-                    expired: false,
+                    kind_of_error: None,
                 });
                 fresh.push(s);
             }
-            Err(ClusterError { message, expired }) => {
+            Err(ClusterError { message, kind }) => {
                 let prev = previous
                     .get(&cluster.id)
                     .filter(|p| !by_name.contains_key(&p.name));
@@ -328,7 +334,7 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                     error: Some(message),
                     kept: prev.is_some(),
                     expires_at: None,
-                    expired,
+                    kind_of_error: Some(kind),
                 });
             }
         }

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::provider::FailureKind;
 
 /// When and how often to refresh.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,20 +65,45 @@ pub struct Refreshed {
     pub result: Result<Option<OffsetDateTime>, Failed>,
 }
 
-/// A failed refresh of one cluster.
+/// A failed refresh of one cluster, and what kind of failure: it decides the next attempt
+/// ([`next_attempt`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failed {
     pub message: String,
-    /// The API handed out a credential that had already expired: wait at least
-    /// [`Timing::floor`] (with backoff) before asking again.
-    pub expired: bool,
+    pub kind: FailureKind,
 }
 
 impl From<&str> for Failed {
+    /// A transient failure (retried with backoff).
     fn from(message: &str) -> Self {
         Failed {
             message: message.to_string(),
-            expired: false,
+            kind: FailureKind::Transient,
+        }
+    }
+}
+
+/// The delay before the next attempt after failure number `failures` of `kind` (`rand` in
+/// [0, 1) for jitter; `left` until the credentials in the file expire):
+/// - transient (network, 5xx, 429): [`retry_delay`], hurrying while the file's credentials
+///   still work;
+/// - a refused key or a cluster the key cannot see: `retry_max` (a 401 is not a 503: asking
+///   again soon only hammers the API; a rotated key takes effect on SIGHUP at once);
+/// - anything else (an expired or unusable credential, a local problem): the backoff, never
+///   sooner than [`Timing::floor`].
+pub fn next_attempt(
+    t: &Timing,
+    kind: FailureKind,
+    failures: u32,
+    rand: f64,
+    left: Option<Duration>,
+) -> Duration {
+    let rand = rand.clamp(0.0, 1.0);
+    match kind {
+        FailureKind::Transient => retry_delay(t, failures, rand, left),
+        FailureKind::Auth | FailureKind::NotFound => t.retry_max.mul_f64(0.75 + 0.25 * rand),
+        FailureKind::Expired | FailureKind::Malformed | FailureKind::Local => {
+            retry_delay(t, failures, rand, None).max(t.floor().mul_f64(1.0 + 0.25 * rand))
         }
     }
 }
@@ -113,6 +139,9 @@ pub struct ClusterStatus {
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub last_error_at: Option<OffsetDateTime>,
+    /// What kind of failure the last error is (`auth`, `transient`, ...).
+    #[serde(default)]
+    pub last_error_kind: Option<FailureKind>,
     /// When the credentials in the file are expected to stop working.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub expires_at: Option<OffsetDateTime>,
@@ -202,6 +231,16 @@ impl Status {
                 if let Some(v) = value(c) {
                     out.push_str(&format!("{name}{{cluster=\"{}\"}} {v}\n", label(&c.id)));
                 }
+            }
+        }
+        out.push_str("# HELP bridgerest_refresh_failing 1 for a failing cluster, labelled with the kind of failure (auth, not_found, transient, malformed, expired, local).\n# TYPE bridgerest_refresh_failing gauge\n");
+        for c in &self.clusters {
+            if let Some(k) = c.last_error_kind {
+                out.push_str(&format!(
+                    "bridgerest_refresh_failing{{cluster=\"{}\",kind=\"{}\"}} 1\n",
+                    label(&c.id),
+                    k.as_str()
+                ));
             }
         }
         out.push_str(&format!(
@@ -309,29 +348,28 @@ async fn round<R: Refresher>(
                 st.last_success = Some(wall);
                 st.last_error = None;
                 st.last_error_at = None;
+                st.last_error_kind = None;
                 st.expires_at = Some(wall + valid);
             }
-            Err(Failed { message, expired }) => {
+            Err(Failed { message, kind }) => {
                 // Logged once per change; an expired credential's message names the times, so
                 // compare only what stays the same from one round to the next.
-                let same = |m: &str| match expired {
-                    true => m.starts_with(crate::refresh::ALREADY_EXPIRED),
-                    false => m == message,
+                let same = |m: &str| match kind {
+                    FailureKind::Expired => m.starts_with(crate::refresh::ALREADY_EXPIRED),
+                    _ => m == message,
                 };
-                if !st.last_error.as_deref().is_some_and(same) {
-                    tracing::error!(cluster = %r.cluster, error = %message, "refresh failed; the last good stanza stays; retrying with backoff");
-                }
                 slot.failures += 1;
                 let left = st
                     .expires_at
                     .map(|x| Duration::try_from(x - wall).unwrap_or_default());
-                let mut delay = retry_delay(t, slot.failures, fastrand::f64(), left);
-                if expired {
-                    delay = delay.max(t.floor().mul_f64(1.0 + 0.25 * fastrand::f64()));
+                let delay = next_attempt(t, kind, slot.failures, fastrand::f64(), left);
+                if !st.last_error.as_deref().is_some_and(same) {
+                    tracing::error!(cluster = %r.cluster, error = %message, kind = kind.as_str(), retry_in_s = delay.as_secs(), "refresh failed; the last good stanza stays");
                 }
                 slot.next = now + delay;
                 st.last_error = Some(message);
                 st.last_error_at = Some(wall);
+                st.last_error_kind = Some(kind);
             }
         }
         st.next_refresh = Some(wall + (slot.next - now));
@@ -529,6 +567,18 @@ mod tests {
             None
         );
         assert_eq!(gaps(&fake.calls, B), vec![Duration::from_secs(1800)]);
+    }
+
+    #[test]
+    fn a_refused_key_is_not_retried_like_a_503() {
+        let t = timing();
+        let transient = next_attempt(&t, FailureKind::Transient, 1, 0.0, None);
+        let auth = next_attempt(&t, FailureKind::Auth, 1, 0.0, None);
+        let expired = next_attempt(&t, FailureKind::Expired, 1, 0.0, None);
+        assert_eq!(transient, Duration::from_secs(5));
+        assert!(auth >= t.retry_max * 3 / 4, "{auth:?}");
+        assert!(expired >= t.floor(), "{expired:?}");
+        assert!(transient < expired && expired <= auth);
     }
 
     #[test]

@@ -385,3 +385,67 @@ fn an_unwritable_status_file_is_logged_once_not_every_round() {
     );
     assert!(err.contains("missing does not exist"), "{err}");
 }
+
+/// A refused key (401) is "auth": shown as such by `status` and the Prometheus file, and not
+/// retried like a 503, which is "transient" and retried with backoff.
+#[test]
+fn a_refused_key_is_auth_not_retried_like_a_503() {
+    use bridgerest::sim::{Fault, FaultKind};
+    let token_requests = |env: &Env| {
+        env.sim
+            .sim
+            .stats()
+            .by_path
+            .get("POST /clusters/{id}/backup-tokens")
+            .copied()
+            .unwrap_or(0)
+    };
+    let mut seen = Vec::new();
+    for (kind, fault) in [
+        ("auth", FaultKind::Unauthorized),
+        ("transient", FaultKind::ServerError { status: 503 }),
+    ] {
+        let env = Env::new();
+        config_at(
+            &env,
+            &env.config,
+            &[S3_CLUSTER],
+            "1h",
+            "status_file = \"{dir}/status.json\"\nprometheus_textfile = \"{dir}/b.prom\"",
+        );
+        env.sim.sim.set_faults(vec![Fault {
+            path: Some("backup-tokens".into()),
+            method: None,
+            times: None,
+            kind: fault,
+        }]);
+        let mut child = quiet_daemon(&env.config);
+        std::thread::sleep(Duration::from_secs(4));
+        signal(&child, Signal::SIGTERM);
+        assert!(child.wait().unwrap().success());
+        let st: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(env.path("status.json")).unwrap())
+                .unwrap();
+        assert_eq!(st["clusters"][0]["last_error_kind"], kind, "{st}");
+        let table = env.run(&["status"]);
+        assert!(
+            table
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(S3_CLUSTER) && l.contains(&format!("  {kind}  "))),
+            "{table:?}"
+        );
+        let prom = std::fs::read_to_string(env.path("b.prom")).unwrap();
+        assert!(
+            prom.contains(&format!(
+                "bridgerest_refresh_failing{{cluster=\"{S3_CLUSTER}\",kind=\"{kind}\"}} 1"
+            )),
+            "{prom}"
+        );
+        seen.push(token_requests(&env));
+    }
+    // auth: one request in 4 s (the next round is daemon.retry_max away); transient: the client
+    // retries each round (api.retries = 3) and the daemon rounds again within seconds.
+    assert_eq!(seen[0], 1, "auth: {seen:?}");
+    assert!(seen[1] >= 8, "transient: {seen:?}");
+}

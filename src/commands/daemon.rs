@@ -16,6 +16,7 @@ use crate::exit::{usage, Exit};
 use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
 use crate::provider::bridge::BridgeClient;
+use crate::provider::FailureKind;
 use crate::refresh::{self, Scope};
 use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Status, Timing};
 
@@ -60,7 +61,7 @@ impl Refresher for Real {
                     result: match &o.error {
                         Some(e) => Err(Failed {
                             message: e.clone(),
-                            expired: o.expired,
+                            kind: o.kind_of_error.unwrap_or(FailureKind::Local),
                         }),
                         None => Ok(o.expires_at),
                     },
@@ -72,7 +73,10 @@ impl Refresher for Real {
                     .into_iter()
                     .map(|cluster| Refreshed {
                         cluster,
-                        result: Err(msg.as_str().into()),
+                        result: Err(Failed {
+                            message: msg.clone(),
+                            kind: FailureKind::Local,
+                        }),
                     })
                     .collect()
             }

@@ -51,6 +51,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                     t(c.last_success),
                     t(c.expires_at),
                     t(c.next_refresh),
+                    c.last_error_kind.map_or("-", |k| k.as_str()).to_string(),
                     c.last_error.clone().unwrap_or_default(),
                 ]
             })
@@ -64,6 +65,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                     "LAST SUCCESS",
                     "EXPIRES",
                     "NEXT REFRESH",
+                    "FAILURE",
                     "LAST ERROR"
                 ],
                 &rows

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::{
-    excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, GcsCredential,
-    GcsStore, S3Store, Store, Team,
+    excerpt, AzureKeyType, AzureStore, Backup, BackupToken, Cluster, ClusterStatus, FailureKind,
+    GcsCredential, GcsStore, S3Store, Store, Team,
 };
 use crate::config::{is_stanza_name, ApiConfig};
 
@@ -115,10 +115,22 @@ pub enum TokenError {
 impl ApiError {
     /// Whether a later attempt (the next scheduled refresh) may succeed without a change here.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. }
-        )
+        self.kind() == FailureKind::Transient
+    }
+
+    /// What kind of failure this is (what the daemon does next).
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ApiError::Unauthorized { .. } => FailureKind::Auth,
+            ApiError::NoAccess { .. } | ApiError::NotFound { .. } => FailureKind::NotFound,
+            ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. } => {
+                FailureKind::Transient
+            }
+            ApiError::Malformed { .. } | ApiError::Redirect { .. } | ApiError::Token { .. } => {
+                FailureKind::Malformed
+            }
+            ApiError::Client { .. } => FailureKind::Malformed,
+        }
     }
 }
 

@@ -7,6 +7,39 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// What kind of failure an API call (or a refresh) ended in. The variant decides what the
+/// daemon does next and how `status` and the Prometheus file show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The API key was refused (401): asking again soon will not help; fix or rotate the key
+    /// (SIGHUP picks a new one up at once).
+    Auth,
+    /// No such cluster, or no access to it (403, 404).
+    NotFound,
+    /// The network or the API failed, or rate-limited us: retried with backoff.
+    Transient,
+    /// The API answered something unusable (a malformed body, a token without a usable store).
+    Malformed,
+    /// The credential had expired before it arrived (clock skew, or a broken API).
+    Expired,
+    /// A problem on this host: a clashing option or section, a file that cannot be written.
+    Local,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Auth => "auth",
+            FailureKind::NotFound => "not_found",
+            FailureKind::Transient => "transient",
+            FailureKind::Malformed => "malformed",
+            FailureKind::Expired => "expired",
+            FailureKind::Local => "local",
+        }
+    }
+}
+
 /// A decoded backup token: where the cluster's pgBackRest repository is, and how to get in.
 #[derive(Debug, Clone)]
 pub struct BackupToken {
