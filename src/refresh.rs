@@ -73,6 +73,8 @@ pub struct Plan {
     pub redacted: Option<String>,
     side_files: Vec<render::SideFile>,
     existing: Option<String>,
+    /// Every secret value in the new file (fresh and kept stanzas), for redaction.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Plan {
@@ -87,6 +89,11 @@ impl std::fmt::Debug for Plan {
 impl Plan {
     pub fn failed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.error.is_some()).count()
+    }
+
+    /// Every secret value the new file holds (never shown: for redacting other output).
+    pub fn secrets(&self) -> &[String] {
+        &self.secrets
     }
 
     /// The new text with secrets, for `render --show-secrets`.
@@ -305,11 +312,7 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                 outcomes.push(Outcome {
                     cluster_id: cluster.id.clone(),
                     stanza: Some(s.name.clone()),
-                    kind: s
-                        .entries
-                        .iter()
-                        .find(|(k, _)| k == "repo1-type")
-                        .map(|(_, v)| store_kind(v)),
+                    kind: s.kind,
                     error: None,
                     kept: false,
                     expires_at: s.expires_at,
@@ -379,23 +382,21 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
         }
     };
     let side_files = fresh.iter().flat_map(|s| s.files.iter().cloned()).collect();
+    let secrets = fresh
+        .iter()
+        .chain(kept.iter())
+        .flat_map(Stanza::secret_values)
+        .collect();
     Ok(Plan {
         outcomes,
         text,
         redacted,
         side_files,
         existing,
+        secrets,
     })
 }
 
-fn store_kind(v: &str) -> &'static str {
-    match v {
-        "s3" => "s3",
-        "azure" => "azure",
-        "gcs" => "gcs",
-        _ => "?",
-    }
-}
 
 /// The owner the config asks for the written files.
 pub fn owner(cfg: &Config) -> Result<Owner> {

@@ -52,6 +52,22 @@ pub struct Stanza {
     pub files: Vec<SideFile>,
     /// When its credentials stop working, if the token says (see [`BackupToken::expires_at`]).
     pub expires_at: Option<time::OffsetDateTime>,
+    /// The store type (`s3`, `azure`, `gcs`) of a stanza rendered from a token; `None` for one
+    /// read back from a file.
+    pub kind: Option<&'static str>,
+}
+
+impl Stanza {
+    /// The values of its secret options (and a `Bearer` token's bare form), for redaction.
+    pub fn secret_values(&self) -> impl Iterator<Item = String> + '_ {
+        self.entries
+            .iter()
+            .filter(|(k, _)| is_secret_key(k))
+            .flat_map(|(_, v)| {
+                let bare = v.strip_prefix("Bearer ").map(str::to_string);
+                std::iter::once(v.clone()).chain(bare)
+            })
+    }
 }
 
 #[derive(Clone)]
@@ -281,6 +297,7 @@ pub fn stanza(
         entries: e,
         files,
         expires_at: token.expires_at,
+        kind: Some(token.store.kind()),
     })
 }
 
@@ -404,6 +421,7 @@ pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderErr
                     entries: sec.entries,
                     files: vec![],
                     expires_at: None,
+                    kind: None,
                 },
             ))
         })

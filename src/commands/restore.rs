@@ -497,20 +497,6 @@ async fn refresh_cluster(
     }
     tracing::info!(cluster = id, path = %cfg.pgbackrest.config.display(), "credentials refreshed");
     let stanza = outcome.stanza.clone().unwrap_or_default();
-    Ok((stanza, secrets(plan.text().unwrap_or_default())))
-}
-
-/// Every credential in the file's text, so none of pgBackRest's output shows one.
-fn secrets(text: &str) -> Redactor {
-    let stanzas = render::previous_stanzas(text).unwrap_or_default();
-    Redactor::new(stanzas.into_values().flat_map(|s| {
-        s.entries
-            .into_iter()
-            .filter(|(k, _)| render::is_secret_key(k))
-            .flat_map(|(_, v)| {
-                let bare = v.strip_prefix("Bearer ").map(str::to_string);
-                std::iter::once(v).chain(bare)
-            })
-            .collect::<Vec<_>>()
-    }))
+    // Every credential the file holds, so none of pgBackRest's output shows one.
+    Ok((stanza, Redactor::new(plan.secrets().iter().cloned())))
 }
