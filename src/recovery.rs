@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::config::Config;
-use crate::provider::bridge::BridgeClient;
+use crate::provider::Client;
 use crate::refresh;
 use crate::restore::{RunAs, TargetAction};
 
@@ -71,7 +71,7 @@ pub struct Follow<'a> {
     pub options: &'a [String],
     pub action: TargetAction,
     pub cfg: &'a Config,
-    pub client: &'a BridgeClient,
+    pub client: &'a Client,
     pub cluster: &'a str,
 }
 

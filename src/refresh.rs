@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::config::{ClusterConfig, Config, S3KeyType};
 use crate::fsutil::{self, FileLock, Owner};
-use crate::provider::bridge::BridgeClient;
+use crate::provider::Client;
 use crate::provider::FailureKind;
 use crate::render::{self, Mode, RenderError, Stanza};
 
@@ -169,7 +169,7 @@ fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
 
 /// Fetches the token of every cluster in `scope` (at most `api.concurrency` at once) and
 /// renders its stanza. The result is in config order; `None` for a cluster outside the scope.
-pub async fn fetch(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Fetched {
+pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
     let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
     let out_dir = cfg.pgbackrest.dir();
     let mut set = JoinSet::new();
@@ -397,7 +397,6 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
     })
 }
 
-
 /// The owner the config asks for the written files.
 pub fn owner(cfg: &Config) -> Result<Owner> {
     Owner::resolve(
@@ -415,7 +414,7 @@ pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
 
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
 /// write if changed.
-pub async fn run(cfg: &Config, client: &BridgeClient, scope: &Scope) -> Result<Plan> {
+pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let owner = owner(cfg)?;
     fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner)

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::config::{self, Config};
 use crate::exit::Exit;
 use crate::fsutil;
-use crate::provider::bridge::BridgeClient;
+use crate::provider::Client;
 use crate::{pgbackrest, refresh};
 
 struct Report {
@@ -112,7 +112,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     api.timeout = api.timeout.min(CHECK_TIMEOUT);
     let client = r.result(
         config::load_api_key(&cfg.api)
-            .and_then(|(key, source)| Ok((BridgeClient::new(&api, key)?, source))),
+            .and_then(|(key, source)| Ok((Client::bridge(&api, key)?, source))),
         |(_, source)| format!("API key found in {source}"),
     );
     let Some((client, _)) = client else {

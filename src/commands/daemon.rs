@@ -15,15 +15,15 @@ use crate::config::Config;
 use crate::exit::{usage, Exit};
 use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
-use crate::provider::bridge::BridgeClient;
+use crate::provider::Client;
 use crate::provider::FailureKind;
 use crate::refresh::{self, Scope};
 use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Status, Timing};
 
 struct Real {
-    client: BridgeClient,
+    client: Client,
     /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
-    next: Arc<Mutex<Option<BridgeClient>>>,
+    next: Arc<Mutex<Option<Client>>>,
     /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
     /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
     stop: watch::Receiver<bool>,

@@ -18,7 +18,7 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::exit::{usage, Exit};
-use crate::provider::bridge::BridgeClient;
+use crate::provider::Client;
 
 pub async fn run(cli: Cli) -> Result<Exit> {
     let explicit = cli.config.is_some();
@@ -72,10 +72,10 @@ fn load_or_default(path: &std::path::Path, explicit: bool) -> Result<Config> {
 }
 
 /// The API client with the configured key; a missing key is a usage error.
-pub fn client(cfg: &Config) -> Result<BridgeClient> {
+pub fn client(cfg: &Config) -> Result<Client> {
     let (key, source) = config::load_api_key(&cfg.api).map_err(usage)?;
     tracing::debug!(%source, "API key loaded");
-    BridgeClient::new(&cfg.api, key)
+    Client::bridge(&cfg.api, key)
 }
 
 /// Left-aligned columns, two spaces apart.

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use crate::cli::RestoreArgs;
 use crate::config::{self, ClusterConfig, Config};
 use crate::exit::{usage, Exit};
-use crate::provider::bridge::BridgeClient;
 use crate::provider::excerpt;
+use crate::provider::Client;
 use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
 use crate::render;
@@ -460,7 +460,7 @@ fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
 
 /// The stanza a restore will use, without writing anything: the configured name, the one in
 /// the file bridgerest wrote, or the one a fresh token names.
-async fn planned_stanza(cfg: &Config, client: &BridgeClient, id: &str) -> Result<String> {
+async fn planned_stanza(cfg: &Config, client: &Client, id: &str) -> Result<String> {
     if let Some(s) = cfg
         .clusters
         .iter()
@@ -481,11 +481,7 @@ async fn planned_stanza(cfg: &Config, client: &BridgeClient, id: &str) -> Result
 
 /// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
 /// written, or the reason there are no credentials.
-async fn refresh_cluster(
-    cfg: &Config,
-    client: &BridgeClient,
-    id: &str,
-) -> Result<(String, Redactor)> {
+async fn refresh_cluster(cfg: &Config, client: &Client, id: &str) -> Result<(String, Redactor)> {
     let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
     let outcome = plan
         .outcomes

@@ -1,7 +1,60 @@
 //! What the providers hand out: backup tokens (repository location and credentials), backups,
-//! clusters. [`bridge`] is the Crunchy Bridge API client.
+//! clusters, and [`Client`], the one type the rest of bridgerest talks to a provider through.
+//! [`bridge`] is the Crunchy Bridge API client.
 
 pub mod bridge;
+
+pub use bridge::ApiError;
+
+/// The provider a configuration's clusters live at. Commands, the refresh and the recovery ask
+/// it for what they need (the catalog: clusters, backups, status; repository credentials); they
+/// never name a provider's own client. Crunchy Bridge is the only provider so far: another is a
+/// new variant, with its own client under `provider/`.
+#[derive(Clone, Debug)]
+pub enum Client {
+    Bridge(bridge::BridgeClient),
+}
+
+impl Client {
+    /// A Crunchy Bridge client for `api` with `key`.
+    pub fn bridge(api: &crate::config::ApiConfig, key: SecretString) -> anyhow::Result<Client> {
+        Ok(Client::Bridge(bridge::BridgeClient::new(api, key)?))
+    }
+
+    /// Every cluster the credentials can see, with its team where the provider has teams.
+    pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        match self {
+            Client::Bridge(c) => c.list_all_clusters().await,
+        }
+    }
+
+    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        match self {
+            Client::Bridge(c) => c.get_cluster(id).await,
+        }
+    }
+
+    /// The cluster's state and the start of its recovery window.
+    pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
+        match self {
+            Client::Bridge(c) => c.cluster_status(id).await,
+        }
+    }
+
+    /// The cluster's backups, every page.
+    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        match self {
+            Client::Bridge(c) => c.list_backups(id).await,
+        }
+    }
+
+    /// Fresh credentials for the cluster's pgBackRest repository.
+    pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
+        match self {
+            Client::Bridge(c) => c.create_backup_token(id).await,
+        }
+    }
+}
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
