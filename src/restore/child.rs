@@ -1,0 +1,467 @@
+//! The `pgbackrest` child processes: the command line, `info`, and the restore itself (its
+//! progress, its errors, redaction of credentials in its output, and whether the store refused
+//! the credentials).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::*;
+
+/// Everything the `pgbackrest restore` command line is made of.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub bin: PathBuf,
+    /// `--config` / `--config-include-path`, when the config sets them (else pgBackRest's own).
+    pub main_config: Option<PathBuf>,
+    pub include_path: Option<PathBuf>,
+    pub stanza: String,
+    pub pg1_path: PathBuf,
+    /// `--set`: the backup to restore; `None` lets pgBackRest choose.
+    pub set: Option<String>,
+    pub target: Target,
+    pub action: TargetAction,
+    pub process_max: usize,
+    pub delta: bool,
+    pub force: bool,
+}
+
+impl Invocation {
+    /// `pgbackrest info --output=json` for the same stanza and config files.
+    pub fn info_argv(&self) -> Vec<String> {
+        let mut a = vec![self.bin.to_string_lossy().into_owned()];
+        if let Some(c) = &self.main_config {
+            a.push(format!("--config={}", c.display()));
+        }
+        if let Some(i) = &self.include_path {
+            a.push(format!("--config-include-path={}", i.display()));
+        }
+        a.extend([
+            format!("--stanza={}", self.stanza),
+            "--output=json".into(),
+            "info".into(),
+        ]);
+        a
+    }
+
+    /// `pgbackrest archive-get SEGMENT DEST` for the same stanza and config files.
+    pub fn archive_get_argv(&self, segment: &str, dest: &Path) -> Vec<String> {
+        let mut a = self.info_argv();
+        a.truncate(a.len() - 2); // without --output=json info
+        a.extend([
+            "archive-get".into(),
+            segment.to_string(),
+            dest.to_string_lossy().into_owned(),
+        ]);
+        a
+    }
+
+    /// The argument vector (no secrets: those stay in the config file).
+    pub fn argv(&self) -> Vec<String> {
+        let mut a = vec![self.bin.to_string_lossy().into_owned()];
+        if let Some(c) = &self.main_config {
+            a.push(format!("--config={}", c.display()));
+        }
+        if let Some(i) = &self.include_path {
+            a.push(format!("--config-include-path={}", i.display()));
+        }
+        a.extend([
+            format!("--stanza={}", self.stanza),
+            format!("--pg1-path={}", self.pg1_path.display()),
+        ]);
+        if let Some(set) = &self.set {
+            a.push(format!("--set={set}"));
+        }
+        match self.target {
+            Target::Time(t) => {
+                a.push("--type=time".into());
+                a.push(format!("--target={}", pgbackrest_time(t)));
+                a.push(format!("--target-action={}", self.action.as_str()));
+            }
+            Target::Latest => {
+                a.push("--type=default".into());
+                // PostgreSQL's default at the end of WAL is to promote; other actions apply to
+                // a target only, so pgBackRest takes them with --type=default too (2.45 refuses
+                // --target-action there).
+            }
+        }
+        a.push(format!("--process-max={}", self.process_max));
+        a.push("--log-level-console=detail".into());
+        if self.delta {
+            a.push("--delta".into());
+        }
+        if self.force {
+            a.push("--force".into());
+        }
+        a.push("restore".into());
+        a
+    }
+
+    /// The command line as a user would type it (shell-quoted where needed).
+    pub fn shown(&self) -> String {
+        shell_line(&self.argv())
+    }
+}
+
+/// Joins arguments for display, quoting those a shell would split.
+pub fn shell_line(argv: &[String]) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-/.,:=+@%".contains(c);
+    argv.iter()
+        .map(|a| {
+            if !a.is_empty() && a.chars().all(plain) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What in pgBackRest's output says the object store refused the credentials: the store's error
+/// codes (most telling first), then the HTTP statuses pgBackRest reports them with.
+const REFUSALS: &[&str] = &[
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "AccessDenied",
+    "SignatureDoesNotMatch",
+    "AuthorizationFailure",
+    "AuthenticationFailed",
+    "AuthorizationPermissionMismatch",
+    "failed with 401",
+    "failed with 403",
+    "failed with 400",
+];
+
+/// Whether a refusal is only an HTTP status (a store's error code says more).
+fn is_status(refusal: &str) -> bool {
+    refusal.starts_with("failed with")
+}
+
+/// The refusal a line of pgBackRest output reports, if any.
+pub fn refusal(line: &str) -> Option<&'static str> {
+    let lower = line.to_ascii_lowercase();
+    REFUSALS
+        .iter()
+        .find(|r| lower.contains(&r.to_ascii_lowercase()))
+        .copied()
+}
+
+/// The running percentage in a `restore file ... (8KB, 45.12%)` detail line.
+pub fn progress_percent(line: &str) -> Option<f64> {
+    if !line.contains("restore file ") {
+        return None;
+    }
+    let end = line.find("%)")?;
+    let start = line[..end].rfind([' ', '('])? + 1;
+    line[start..end].parse().ok()
+}
+
+/// pgBackRest's error code in an `ERROR: [075]: ...` line.
+pub fn error_code(line: &str) -> Option<u32> {
+    let rest = &line[line.find("ERROR: [")? + 8..];
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// Hides credentials that may appear in pgBackRest's output (an Azure SAS `sig=`, or any value
+/// the caller knows to be secret).
+#[derive(Debug, Default, Clone)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(secrets: impl IntoIterator<Item = String>) -> Redactor {
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
+        let encoded: Vec<String> = secrets
+            .iter()
+            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
+            .collect();
+        secrets.extend(encoded);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        Redactor { secrets }
+    }
+
+    pub fn apply(&self, line: &str) -> String {
+        let mut out = line.to_string();
+        for s in &self.secrets {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), crate::render::REDACTED);
+            }
+        }
+        if let Some(i) = out.find("sig=") {
+            let end = out[i + 4..]
+                .find(|c: char| c == '&' || c.is_whitespace())
+                .map_or(out.len(), |e| i + 4 + e);
+            out.replace_range(i + 4..end, crate::render::REDACTED);
+        }
+        out
+    }
+}
+
+/// How progress is shown: a bar on a terminal, a log line now and then otherwise.
+pub enum Progress {
+    Bar(indicatif::ProgressBar),
+    Log {
+        last: Option<Instant>,
+        every: Duration,
+        /// 100% has been logged (this run).
+        done: bool,
+    },
+}
+
+impl Progress {
+    pub fn new(terminal: bool) -> Progress {
+        if terminal {
+            let bar = indicatif::ProgressBar::new(10_000);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "restore [{bar:40}] {percent:>3}% {elapsed_precise} {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            Progress::Bar(bar)
+        } else {
+            Progress::Log {
+                last: None,
+                every: Duration::from_secs(5),
+                done: false,
+            }
+        }
+    }
+
+    fn update(&mut self, pct: f64) {
+        match self {
+            Progress::Bar(b) => b.set_position((pct * 100.0) as u64),
+            Progress::Log { last, every, done } => {
+                let finished = pct >= 100.0;
+                if !*done && (finished || last.is_none_or(|l| l.elapsed() >= *every)) {
+                    tracing::info!("restore {pct:.1}% done");
+                    *last = Some(Instant::now());
+                    *done = finished;
+                }
+            }
+        }
+    }
+
+    fn message(&self, line: &str) {
+        match self {
+            Progress::Bar(b) => b.println(line),
+            Progress::Log { .. } => eprintln!("{line}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Progress::Bar(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// How one `pgbackrest restore` run ended.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// The exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// The first refusal of the credentials seen in its output.
+    pub refusal: Option<&'static str>,
+    /// Its `ERROR:` lines, redacted.
+    pub errors: Vec<String>,
+    /// The last progress percentage it reported.
+    pub percent: f64,
+}
+
+impl RunResult {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// One line for the user: pgBackRest's error (with its code), or the exit status.
+    pub fn describe(&self) -> String {
+        let status = match self.code {
+            Some(c) => format!("exit {c}"),
+            None => "killed by a signal".into(),
+        };
+        match self.errors.first() {
+            Some(e) => format!("{status}: {}", e.trim()),
+            None => status,
+        }
+    }
+}
+
+/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
+pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
+    let argv = inv.info_argv();
+    let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .context("pgbackrest info took over 2 minutes")?
+        .with_context(|| format!("cannot run {bin}"))?;
+    if !out.status.success() {
+        bail!(
+            "pgbackrest info failed ({}): {}",
+            out.status,
+            crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
+        );
+    }
+    crate::pgbackrest::parse_info(&String::from_utf8_lossy(&out.stdout), &inv.stanza)
+}
+
+/// Runs `argv` (never through a shell) as `user`, shows its progress, forwards its warnings and
+/// errors (redacted), and reports how it ended.
+pub async fn run_pgbackrest(
+    argv: &[String],
+    user: &RunAs,
+    progress: &mut Progress,
+    redactor: &Redactor,
+) -> Result<RunResult> {
+    let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    let mut child = cmd.spawn().with_context(|| {
+        format!(
+            "cannot run {bin}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin"
+        )
+    })?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(forward_lines(BufReader::new(out), tx.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(forward_lines(BufReader::new(err), tx.clone()));
+    }
+    drop(tx);
+    if let Progress::Log { done, .. } = progress {
+        *done = false;
+    }
+    let mut res = RunResult::default();
+    while let Some(line) = rx.recv().await {
+        if let Some(p) = progress_percent(&line) {
+            res.percent = p;
+            progress.update(p);
+            continue;
+        }
+        // Keep the store's error code over the bare HTTP status that precedes it.
+        if res.refusal.is_none_or(is_status) {
+            if let Some(r) = refusal(&line) {
+                if res.refusal.is_none() || !is_status(r) {
+                    res.refusal = Some(r);
+                }
+            }
+        }
+        let shown = redactor.apply(&line);
+        if line.contains("ERROR:") {
+            res.errors.push(shown.clone());
+            progress.message(&format!("pgbackrest: {}", shown.trim()));
+        } else if line.contains("WARN:") {
+            progress.message(&format!("pgbackrest: {}", shown.trim()));
+        } else {
+            tracing::debug!("pgbackrest: {}", shown.trim());
+        }
+    }
+    let status = child.wait().await.context("waiting for pgbackrest")?;
+    res.code = status.code();
+    Ok(res)
+}
+
+async fn forward_lines<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: R,
+    tx: tokio::sync::mpsc::Sender<String>,
+) {
+    let mut lines = reader.lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if tx.send(line).await.is_err() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn reads_pgbackrest_output() {
+        assert_eq!(
+            progress_percent(
+                "P01 DETAIL: restore file /r/base/5/1249 (440KB, 12.34%) checksum 0d2f5c"
+            ),
+            Some(12.34)
+        );
+        assert_eq!(
+            progress_percent(
+                "P00 DETAIL: restore file /r/global/pg_control (8KB, 100.00%) checksum a"
+            ),
+            Some(100.0)
+        );
+        assert_eq!(
+            progress_percent("P00 INFO: restore size = 22.2MB, file total = 970"),
+            None
+        );
+        assert_eq!(
+            error_code("P00  ERROR: [075]: unable to find backup set with stop time less than '2026-11-21 09:14:00+00'"),
+            Some(75)
+        );
+        for line in [
+            "P00   WARN: repo1: [FileReadError] HTTP request failed with 403 (Forbidden):",
+            "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message></Error>",
+            "P01  ERROR: [039]: HTTP request failed with 400 (Bad Request):",
+            "<Code>AuthorizationFailure</Code>",
+        ] {
+            assert!(refusal(line).is_some(), "{line}");
+        }
+        assert_eq!(
+            refusal("P00  ERROR: [040]: unable to restore to path '/x' because it contains files"),
+            None
+        );
+    }
+
+    #[test]
+    fn redacts_known_secrets_and_sas_signatures() {
+        let r = Redactor::new(["s3cr/et+key".to_string()]);
+        assert_eq!(
+            r.apply("key s3cr/et+key and s3cr%2Fet%2Bkey"),
+            "key [redacted] and [redacted]"
+        );
+        assert_eq!(
+            r.apply("/c/x?sv=2018-11-09&sig=abc%2Fdef&se=2026"),
+            "/c/x?sv=2018-11-09&sig=[redacted]&se=2026"
+        );
+    }
+
+    #[test]
+    fn command_line_has_the_set_and_no_shell() {
+        let inv = Invocation {
+            bin: "/usr/bin/pgbackrest".into(),
+            main_config: Some("/etc/pgbackrest/pgbackrest.conf".into()),
+            include_path: Some("/etc/pgbackrest/conf.d".into()),
+            stanza: "main".into(),
+            pg1_path: "/var/lib/postgresql/15/restore".into(),
+            set: Some("20261121-010000F".into()),
+            target: Target::Time(datetime!(2026-11-21 09:14:00 UTC)),
+            action: TargetAction::Promote,
+            process_max: 2,
+            delta: true,
+            force: false,
+        };
+        assert_eq!(inv.shown(), "/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=main --pg1-path=/var/lib/postgresql/15/restore --set=20261121-010000F --type=time '--target=2026-11-21 09:14:00+00' --target-action=promote --process-max=2 --log-level-console=detail --delta restore");
+        assert_eq!(inv.argv()[7], "--target=2026-11-21 09:14:00+00");
+    }
+}

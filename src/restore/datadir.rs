@@ -1,0 +1,305 @@
+//! Who runs pgBackRest and PostgreSQL (the run-as user, the environment their processes get),
+//! and the checks on the data directory before anything is touched.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use nix::unistd::{Gid, Uid, User};
+
+use crate::config::{ClusterConfig, Config};
+use crate::exit::usage;
+
+/// The environment of every program bridgerest starts (pgBackRest, PostgreSQL, psql): a fixed
+/// PATH, the user's HOME/USER/LOGNAME, the locale, TZ and TERM, and `PGBACKREST_*` (options the
+/// operator set for pgBackRest on purpose). Nothing else of bridgerest's: not
+/// `BRIDGEREST_API_KEY`, not `CREDENTIALS_DIRECTORY`, not `NOTIFY_SOCKET`. PostgreSQL started by
+/// `--start` outlives bridgerest and hands its environment to every `archive-get`.
+pub fn child_env(user: Option<&RunAs>) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = vec![(
+        "PATH".into(),
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    )];
+    if let Some(u) = user {
+        env.push(("HOME".into(), u.home.clone().into_os_string()));
+        env.push(("USER".into(), u.name.clone().into()));
+        env.push(("LOGNAME".into(), u.name.clone().into()));
+    }
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        let keep = matches!(name.as_ref(), "LANG" | "LANGUAGE" | "TZ" | "TERM")
+            || name.starts_with("LC_")
+            || name.starts_with("PGBACKREST_");
+        if keep {
+            env.push((k, v));
+        }
+    }
+    env
+}
+
+/// The user pgBackRest and PostgreSQL run as.
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    pub home: PathBuf,
+}
+
+impl RunAs {
+    pub fn lookup(name: &str) -> Result<RunAs> {
+        let user = User::from_name(name)
+            .with_context(|| format!("looking up user {name}"))?
+            .with_context(|| format!("no user named {name} on this host: pass --user with the user that owns PostgreSQL's files (usually postgres)"))?;
+        let cname = std::ffi::CString::new(name).context("user name with a NUL byte")?;
+        let groups = nix::unistd::getgrouplist(&cname, user.gid)
+            .with_context(|| format!("reading the groups of {name}"))?;
+        Ok(RunAs {
+            name: name.to_string(),
+            uid: user.uid,
+            gid: user.gid,
+            groups,
+            home: user.dir,
+        })
+    }
+
+    /// The user this process runs as.
+    pub fn current() -> Result<RunAs> {
+        let uid = Uid::effective();
+        let user = User::from_uid(uid)
+            .context("looking up the current user")?
+            .with_context(|| format!("uid {uid} has no passwd entry"))?;
+        RunAs::lookup(&user.name)
+    }
+
+    /// Makes `cmd` run as this user (from root: groups, gid, uid, set in the child before
+    /// exec), and with `new_session` in a session of its own (so it outlives bridgerest), with
+    /// [`child_env`] for its environment, not bridgerest's.
+    pub fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
+        cmd.env_clear().envs(child_env(Some(self)));
+        let switch = Uid::effective() != self.uid;
+        if !switch && !new_session {
+            return;
+        }
+        let (uid, gid, groups) = (self.uid, self.gid, self.groups.clone());
+        if switch {
+            cmd.current_dir("/");
+        }
+        // SAFETY: only async-signal-safe system calls run between fork and exec; the group
+        // list was built before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                if new_session {
+                    nix::unistd::setsid()?;
+                }
+                if switch {
+                    nix::unistd::setgroups(&groups)?;
+                    nix::unistd::setgid(gid)?;
+                    nix::unistd::setuid(uid)?;
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Whether this user may do `bits` (0o2 write, 0o1 search) on a file with `meta`.
+    fn may(&self, meta: &std::fs::Metadata, bits: u32) -> bool {
+        if self.uid.is_root() {
+            return true;
+        }
+        let mode = meta.mode();
+        let shift = if meta.uid() == self.uid.as_raw() {
+            6
+        } else if meta.gid() == self.gid.as_raw()
+            || self.groups.iter().any(|g| g.as_raw() == meta.gid())
+        {
+            3
+        } else {
+            0
+        };
+        mode & (bits << shift) == bits << shift
+    }
+}
+
+/// The data directory before the restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirState {
+    Missing,
+    Empty,
+    NonEmpty(usize),
+}
+
+impl std::fmt::Display for DirState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DirState::Missing => write!(f, "does not exist; will be created"),
+            DirState::Empty => write!(f, "empty"),
+            DirState::NonEmpty(n) => write!(f, "{n} entries; restored over with --delta/--force"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    #[error("PostgreSQL is running in {path} (postmaster.pid names live process {pid}): stop it first (pg_ctl -D {path} stop) or restore into another directory")]
+    Running { path: String, pid: i32 },
+    #[error("{path} is not empty ({entries} entries): pass --delta to restore over it (files that match the backup are kept), --force to overwrite it, or choose an empty directory")]
+    NotEmpty { path: String, entries: usize },
+    #[error("{user} cannot {what} {path}, so pgBackRest (run as {user}) could not restore into it: {fix}")]
+    Denied {
+        user: String,
+        what: &'static str,
+        path: String,
+        fix: String,
+    },
+    #[error("{path} exists and is not a directory: choose a directory for --pg1-path")]
+    NotADir { path: String },
+    #[error("{path} does not exist: create it, or choose another --pg1-path")]
+    NoParent { path: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The process a `postmaster.pid` names, if it is alive.
+pub fn live_postmaster(dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+    if pid <= 0 {
+        return None;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => Some(pid),
+        Err(_) => None,
+    }
+}
+
+/// Refuses, before anything is touched, a data directory pgBackRest must not or cannot restore
+/// into: PostgreSQL running in it, not empty without `overwrite`, not writable by `user`.
+pub fn check_data_dir(path: &Path, user: &RunAs, overwrite: bool) -> Result<DirState, DirError> {
+    let shown = path.display().to_string();
+    let io = |source| DirError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let denied = |what: &'static str, at: &Path| DirError::Denied {
+        user: user.name.clone(),
+        what,
+        path: at.display().to_string(),
+        fix: format!(
+            "give {} access (chown {} {}), or choose a directory it can write",
+            user.name,
+            user.name,
+            at.display()
+        ),
+    };
+    // Every ancestor must be searchable by the user.
+    let mut ancestors: Vec<&Path> = path.ancestors().skip(1).collect();
+    ancestors.reverse();
+    for a in ancestors {
+        match std::fs::metadata(a) {
+            Ok(m) if !user.may(&m, 0o1) => return Err(denied("enter", a)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(DirError::NoParent {
+                    path: a.display().to_string(),
+                })
+            }
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DirState::Missing),
+        Err(e) => return Err(io(e)),
+    };
+    if !meta.is_dir() {
+        return Err(DirError::NotADir { path: shown });
+    }
+    if let Some(pid) = live_postmaster(path) {
+        return Err(DirError::Running { path: shown, pid });
+    }
+    if !user.may(&meta, 0o3) {
+        return Err(denied("write", path));
+    }
+    let entries = std::fs::read_dir(path).map_err(io)?.count();
+    match entries {
+        0 => Ok(DirState::Empty),
+        n if overwrite => Ok(DirState::NonEmpty(n)),
+        n => Err(DirError::NotEmpty {
+            path: shown,
+            entries: n,
+        }),
+    }
+}
+
+/// The data directory (absolute), and the cluster in `cfg` (added for this run if the config
+/// does not list it, which needs --pg1-path).
+pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Result<PathBuf> {
+    let configured = cfg
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.pg1_path.clone());
+    let dir = match (flag, configured) {
+        (Some(f), _) => f.to_path_buf(),
+        (None, Some(c)) => c,
+        (None, None) => {
+            return Err(usage(anyhow!(
+                "cluster {id} is not in {}: pass --pg1-path DIR, or add a [[cluster]] for it",
+                cfg.path.display()
+            )))
+        }
+    };
+    let dir = std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))?;
+    if let Some(why) = crate::fsutil::system_dir(&dir) {
+        return Err(usage(anyhow!(
+            "data directory {}: {why}; a restore would overwrite it: pass --pg1-path with a directory of its own (e.g. /var/lib/postgresql/15/restore)",
+            dir.display()
+        )));
+    }
+    if !cfg.clusters.iter().any(|c| c.id == id) {
+        tracing::warn!(cluster = id, "not in the config: its stanza is written for this restore, but `bridgerest refresh` and the daemon will not keep it fresh; add a [[cluster]] for it");
+        cfg.clusters.push(ClusterConfig {
+            id: id.to_string(),
+            pg1_path: dir.clone(),
+            stanza: None,
+            options: Default::default(),
+        });
+    }
+    Ok(dir)
+}
+
+/// Who runs pgBackRest and PostgreSQL.
+pub(super) fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
+    let root = nix::unistd::Uid::effective().is_root();
+    let user = match flag {
+        Some(u) => RunAs::lookup(u).map_err(usage)?,
+        None if root => RunAs::lookup(cfg.pgbackrest.owner.as_deref().unwrap_or("postgres"))?,
+        None => RunAs::current()?,
+    };
+    if !root && user.uid != nix::unistd::Uid::effective() {
+        return Err(usage(anyhow!(
+            "--user {}: only root can run pgBackRest as another user; run bridgerest as {} instead",
+            user.name,
+            user.name
+        )));
+    }
+    Ok(user)
+}
+
+pub(super) fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    if nix::unistd::Uid::effective() != user.uid {
+        nix::unistd::chown(dir, Some(user.uid), Some(user.gid))
+            .with_context(|| format!("giving {} to {}", dir.display(), user.name))?;
+    }
+    Ok(())
+}
