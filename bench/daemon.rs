@@ -9,9 +9,9 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-#[path = "common.rs"]
-mod common;
-use common::Bench;
+#[path = "sim_only.rs"]
+mod sim_only;
+use sim_only::Bench;
 
 const CLUSTERS: usize = 10;
 /// `BRIDGEREST_BENCH_CYCLES` overrides, to look for growth over a longer run.

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-#[path = "common.rs"]
-mod common;
-use common::Bench;
+#[path = "sim_only.rs"]
+mod sim_only;
+use sim_only::Bench;
 
 const CLUSTERS: usize = 500;
 const LATENCY_MS: u64 = 20;

@@ -12,15 +12,15 @@
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+#[path = "../tests/real_stores/mod.rs"]
+mod real_stores;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::pg::{Kind, World, CLUSTER};
-use support::tree_size;
+use real_stores::pg::{Kind, World, CLUSTER};
+use real_stores::tree_size;
 
 const TABLES: usize = 24;
 const ROWS: usize = 100_000;
@@ -146,7 +146,7 @@ fn main() {
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
         let mut res = (false, String::new(), String::new());
-        bare.push(timed(|| res = support::as_postgres(&mut cmd)));
+        bare.push(timed(|| res = real_stores::as_postgres(&mut cmd)));
         let (ok, out, err) = res;
         assert!(ok, "{out}{err}");
         if round == 1 {
@@ -168,7 +168,7 @@ fn main() {
     let dir = w.new_data_dir("interrupted");
     let args = restore_args(&target, &dir, &["--process-max", "1"]);
     let child = w.spawn_bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    support::wait_until(
+    real_stores::wait_until(
         "the restore to be half done",
         Duration::from_secs(600),
         || tree_size(&dir.join("base")) >= total / 2,

@@ -2,6 +2,7 @@
 //! bridgerest keeps pgBackRest supplied with fresh Crunchy Bridge backup credentials.
 //!
 //! Module map:
+//! - [`backoff`]: the one backoff rule (API retries, the daemon's retries).
 //! - [`cli`]: the clap definitions; doc comments are the `--help` text.
 //! - [`commands`]: one thin file per subcommand.
 //! - [`config`]: the TOML model, loaded and validated into a resolved [`config::Config`].
@@ -17,6 +18,7 @@
 //! - [`pgbackrest`]: finding pgBackRest, its config files, and `pgbackrest info`.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
 
+pub mod backoff;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -30,6 +32,7 @@ pub mod refresh;
 pub mod render;
 pub mod restore;
 pub mod schedule;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod wal;
 

@@ -46,11 +46,7 @@ pub fn valid_for(t: &Timing, stated: Option<Duration>) -> Duration {
 /// well before expiry. Once less than `retry_base` is left (or the credentials have expired),
 /// hurrying helps no one: the plain backoff applies.
 pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>) -> Duration {
-    let exp = t
-        .retry_base
-        .saturating_mul(1u32 << failures.saturating_sub(1).min(20))
-        .min(t.retry_max);
-    let jittered = exp.mul_f64(0.5 + 0.5 * rand.clamp(0.0, 1.0));
+    let jittered = crate::backoff::delay(t.retry_base, failures, t.retry_max, rand);
     match left {
         Some(l) if l / 2 >= t.retry_base && l / 2 < jittered => l / 2,
         _ => jittered,

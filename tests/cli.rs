@@ -2,11 +2,11 @@
 //! survive (one error line, non-zero exit, previous file byte-for-byte unchanged), faults.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod sim_only;
 
 use bridgerest::sim::{sample_state, Fault, FaultKind, StoreTemplate};
-use common::*;
 use serde_json::json;
+use sim_only::*;
 
 fn ini(text: &str) -> ini::Ini {
     let opt = ini::ParseOption {

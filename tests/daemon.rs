@@ -1,14 +1,14 @@
 //! `bridgerest daemon` and `bridgerest status` with the real binary against the simulator.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod sim_only;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use sim_only::*;
 
 fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();

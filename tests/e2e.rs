@@ -4,14 +4,14 @@
 //! `.ci/run` installs; a missing tool fails the test with how to install it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+mod real_stores;
 
 use std::path::Path;
 use std::time::Duration;
 
-use support::free_port;
-use support::pg::{Kind, World, CLUSTER};
-use support::tree_size;
+use real_stores::free_port;
+use real_stores::pg::{Kind, World, CLUSTER};
+use real_stores::tree_size;
 
 /// Backup, then `bridgerest restore --start` to a time between two batches of rows: exactly
 /// the first batch is back, and recovery is reported.
@@ -139,7 +139,7 @@ fn expiry_mid_restore_s3() {
     let args = restore_args(&w, &target, &restored, port, &["--process-max", "1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let child = w.spawn_bridgerest(&args);
-    support::wait_until(
+    real_stores::wait_until(
         "the restore to be a third done",
         Duration::from_secs(120),
         || tree_size(&restored) > total / 3,

@@ -3,14 +3,14 @@
 //! Runs as root (the restore runs pgBackRest as another user), as CI does.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod sim_only;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use bridgerest::sim::sample_state;
-use common::*;
 use serde_json::{json, Value};
+use sim_only::*;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::OffsetDateTime;

@@ -6,17 +6,17 @@
 //! CI does (some attacks need a second user).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+mod sim_only;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use bridgerest::sim::{sample_state, Fault, FaultKind};
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::json;
+use sim_only::*;
 
 const NOBODY: u32 = 65534;
 

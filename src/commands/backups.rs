@@ -1,5 +1,4 @@
 use anyhow::Result;
-use time::format_description::well_known::Rfc3339;
 
 use crate::cli::BackupsArgs;
 use crate::config::{is_eid, Config};
@@ -26,7 +25,7 @@ pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
             args.cluster
         );
     }
-    let fmt = |t: time::OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
+    let fmt = crate::restore::show_time;
     let rows: Vec<Vec<String>> = backups
         .iter()
         .map(|b| {

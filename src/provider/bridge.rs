@@ -486,12 +486,12 @@ impl BridgeClient {
 
     /// Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped at 30 s.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .retry_base
-            .saturating_mul(1u32 << (attempt - 1).min(16));
-        let cap = exp.min(Duration::from_secs(30));
-        let half = cap / 2;
-        half + half.mul_f64(fastrand::f64())
+        crate::backoff::delay(
+            self.retry_base,
+            attempt,
+            Duration::from_secs(30),
+            fastrand::f64(),
+        )
     }
 }
 

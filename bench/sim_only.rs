@@ -1,4 +1,5 @@
-//! What the simulator benchmarks share: the simulator with `n` clusters, and a config for all
+//! The simulator-only benchmark harness (bench/refresh.rs, bench/daemon.rs; bench/restore.rs
+//! uses tests/real_stores): the simulator with `n` clusters, and a config for all
 //! of them in a temporary directory.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -1,5 +1,7 @@
-//! Shared test harness: a temp directory, the Bridge API simulator, a config, and a runner for
-//! the real `bridgerest` binary that scans everything it prints for issued secrets.
+//! The simulator-only test harness (tests/cli.rs, daemon.rs, restore.rs, security.rs): a temp
+//! directory, the Bridge API simulator, a config, and a runner for the real `bridgerest` binary
+//! that scans everything it prints for issued secrets. No object store, no PostgreSQL: for
+//! those, tests/real_stores (the end-to-end harness).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
