@@ -455,15 +455,8 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
     })
 }
 
-/// Crunchy Bridge IDs: 26 characters of lowercase base32.
-pub fn is_eid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 26
-        && b[..25]
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && b"4aeimquy".contains(&b[25])
-}
+/// Crunchy Bridge IDs (the rule lives with the Bridge client).
+pub use crate::provider::bridge::is_eid;
 
 /// A name pgBackRest accepts as a stanza and that cannot break out of an INI section header.
 /// At most 255 bytes: pgBackRest makes it a directory name in the repository.

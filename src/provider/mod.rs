@@ -3,6 +3,7 @@
 //! [`bridge`] is the Crunchy Bridge API client.
 
 pub mod bridge;
+pub mod http;
 
 pub use bridge::ApiError;
 

@@ -1,0 +1,177 @@
+//! The Crunchy Bridge API client: the endpoints bridgerest uses (clusters of every team, a
+//! cluster and its status, backups, backup tokens), cursor pagination, and the EID rule; the
+//! HTTP transport is [`super::http`], the backup token's wire format [`wire`].
+
+mod wire;
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use super::http::ApiError;
+use super::http::{decode, req, serde_detail, Transport};
+use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
+use crate::config::ApiConfig;
+use wire::RawToken;
+pub use wire::TokenError;
+
+/// The most pages one list may take (100 items each): a loop or a flood is an error.
+pub const MAX_PAGES: usize = 1000;
+
+/// Crunchy Bridge IDs (EIDs): 26 characters of lowercase base32, the last one of `4aeimquy`.
+pub fn is_eid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 26
+        && b[..25]
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && b"4aeimquy".contains(&b[25])
+}
+
+/// The Crunchy Bridge API client. Cheap to clone; clones share the connection pool.
+#[derive(Clone, Debug)]
+pub struct BridgeClient {
+    t: Transport,
+}
+
+impl BridgeClient {
+    pub fn new(api: &ApiConfig, key: SecretString) -> anyhow::Result<Self> {
+        Ok(Self {
+            t: Transport::new(api, key)?,
+        })
+    }
+
+    /// `GET /clusters`, every page: the caller's personal team only (seed 004).
+    pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ApiError> {
+        self.list_all("/clusters", "clusters", &[]).await
+    }
+
+    /// `GET /teams`, every page.
+    pub async fn list_teams(&self) -> Result<Vec<Team>, ApiError> {
+        self.list_all("/teams", "teams", &[]).await
+    }
+
+    /// Every cluster the key can see: `GET /teams`, then `GET /clusters?team_id=` for each team
+    /// (every page), each with its team. A cluster listed by two teams is shown once.
+    pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        let teams = self.list_teams().await?;
+        let mut out: Vec<(Cluster, Option<Team>)> = Vec::new();
+        for team in teams {
+            let q = [("team_id", team.id.clone())];
+            for c in self
+                .list_all::<Cluster>("/clusters", "clusters", &q)
+                .await?
+            {
+                if !out.iter().any(|(o, _)| o.id == c.id) {
+                    out.push((c, Some(team.clone())));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `GET /clusters/{id}`.
+    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        let (url, body) = self
+            .t
+            .send(Method::GET, &format!("/clusters/{id}"), &[], false)
+            .await?;
+        decode(&Method::GET, &url, &body)
+    }
+
+    /// `GET /clusters/{id}/status`.
+    pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
+        let (url, body) = self
+            .t
+            .send(Method::GET, &format!("/clusters/{id}/status"), &[], false)
+            .await?;
+        decode(&Method::GET, &url, &body)
+    }
+
+    /// `GET /clusters/{id}/backups`, every page.
+    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        self.list_all(&format!("/clusters/{id}/backups"), "backups", &[])
+            .await
+    }
+
+    /// `PUT /clusters/{id}/actions/start-backup`; returns the API's message.
+    pub async fn start_backup(&self, id: &str) -> Result<String, ApiError> {
+        #[derive(Deserialize)]
+        struct Msg {
+            #[serde(default)]
+            message: String,
+        }
+        let path = format!("/clusters/{id}/actions/start-backup");
+        let (url, body) = self.t.send(Method::PUT, &path, &[], true).await?;
+        Ok(decode::<Msg>(&Method::PUT, &url, &body)?.message)
+    }
+
+    /// `POST /clusters/{id}/backup-tokens`, decoded and checked.
+    pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
+        let path = format!("/clusters/{id}/backup-tokens");
+        let (url, body) = self.t.send(Method::POST, &path, &[], true).await?;
+        let raw: RawToken = decode(&Method::POST, &url, &body)?;
+        raw.into_token(id).map_err(|source| ApiError::Token {
+            cluster: id.to_string(),
+            source,
+        })
+    }
+    /// Every page of a list: follows `next_cursor` until `has_more` is false, or, where a list
+    /// leaves `has_more` out (the backups list's documented example shows only `backups`),
+    /// until there is no `next_cursor`. A cursor seen before, or more than [`MAX_PAGES`], is an
+    /// error.
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: &str,
+        extra: &[(&'static str, String)],
+    ) -> Result<Vec<T>, ApiError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("limit", "100".to_string())];
+            query.extend(extra.iter().cloned());
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let (url, body) = self.t.send(Method::GET, path, &query, false).await?;
+            let mut page: serde_json::Map<String, serde_json::Value> =
+                decode(&Method::GET, &url, &body)?;
+            let list = page.remove(field).ok_or_else(|| ApiError::Malformed {
+                req: req(&Method::GET, &url),
+                detail: format!("missing field `{field}`"),
+            })?;
+            let mut batch: Vec<T> =
+                serde_json::from_value(list).map_err(|e| ApiError::Malformed {
+                    req: req(&Method::GET, &url),
+                    detail: format!("field `{field}`: {}", serde_detail(&e)),
+                })?;
+            items.append(&mut batch);
+            let next = page
+                .get("next_cursor")
+                .and_then(|v| v.as_str())
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
+            let has_more = page
+                .get("has_more")
+                .and_then(|v| v.as_bool())
+                .unwrap_or(next.is_some());
+            match (has_more, next) {
+                (true, Some(n)) if seen.insert(n.clone()) => cursor = Some(n),
+                (true, _) => {
+                    return Err(ApiError::Malformed {
+                        req: req(&Method::GET, &url),
+                        detail: "has_more is true but next_cursor is missing or one seen before (a pagination loop)".into(),
+                    })
+                }
+                (false, _) => return Ok(items),
+            }
+        }
+        Err(ApiError::Malformed {
+            req: req(&Method::GET, &self.t.url(path)),
+            detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+        })
+    }
+}

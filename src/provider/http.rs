@@ -1,0 +1,420 @@
+//! The HTTP transport every provider client shares: one reqwest client (rustls, no redirects
+//! followed), Bearer auth, retries with backoff and jitter on connect errors, timeouts and 5xx,
+//! `Retry-After` on 429, an `Idempotency-Key` per logical POST reused on its retries, request
+//! ids, bodies capped at [`MAX_BODY`]; and [`ApiError`], whose variants decide what callers do.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::{header, Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::bridge::TokenError;
+use super::{excerpt, FailureKind};
+use crate::config::ApiConfig;
+
+/// Longest `Retry-After` bridgerest will honour before giving up on a 429.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// The largest response body read (the API's answers are kilobytes); more is an error.
+pub const MAX_BODY: usize = 4 << 20;
+/// The most characters of any text from the API that an error, log line or status repeats.
+pub const EXCERPT: usize = 200;
+
+/// Why an API call failed. The variant decides what the caller does (retry, re-auth, give up).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{req}: the API key was refused ({status}: {message}{rid}): check the key (api.key_file, $BRIDGEREST_API_KEY or the systemd credential) and that it is still active in the Crunchy Bridge dashboard", rid = rid(.request_id))]
+    Unauthorized {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: no such cluster, or this API key has no access to it (403: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see), and that the key's user is in the cluster's team", rid = rid(.request_id))]
+    NoAccess {
+        req: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see)", rid = rid(.request_id))]
+    NotFound {
+        req: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: the API refused the request ({status}: {message}{rid})", rid = rid(.request_id))]
+    Client {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+    },
+    #[error("{req}: the API failed ({status}: {message}{rid}) {attempts} times; try again later", rid = rid(.request_id))]
+    Server {
+        req: String,
+        status: StatusCode,
+        message: String,
+        request_id: Option<String>,
+        attempts: u32,
+    },
+    #[error("{req}: still rate limited (429) after {attempts} attempts; lower api.concurrency or try again later")]
+    RateLimited { req: String, attempts: u32 },
+    #[error("{req}: cannot reach the API after {attempts} attempts: {detail}: check api.url and the network")]
+    Transport {
+        req: String,
+        attempts: u32,
+        detail: String,
+    },
+    #[error("{req}: the API answered with a body bridgerest cannot read: {detail}")]
+    Malformed { req: String, detail: String },
+    #[error("{req}: the API answered with a redirect ({status}) to {location}; bridgerest does not follow redirects (the API uses none, and credentials must come from api.url itself): check api.url")]
+    Redirect {
+        req: String,
+        status: StatusCode,
+        location: String,
+    },
+    #[error("backup token for cluster {cluster}: {source}")]
+    Token { cluster: String, source: TokenError },
+}
+
+pub(crate) fn req(method: &Method, url: &Url) -> String {
+    format!("{method} {url}")
+}
+
+fn rid(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map(|r| format!(", request_id {r}"))
+        .unwrap_or_default()
+}
+
+impl ApiError {
+    /// Whether a later attempt (the next scheduled refresh) may succeed without a change here.
+    pub fn is_transient(&self) -> bool {
+        self.kind() == FailureKind::Transient
+    }
+
+    /// What kind of failure this is (what the daemon does next).
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ApiError::Unauthorized { .. } => FailureKind::Auth,
+            ApiError::NoAccess { .. } | ApiError::NotFound { .. } => FailureKind::NotFound,
+            ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. } => {
+                FailureKind::Transient
+            }
+            ApiError::Malformed { .. } | ApiError::Redirect { .. } | ApiError::Token { .. } => {
+                FailureKind::Malformed
+            }
+            ApiError::Client { .. } => FailureKind::Malformed,
+        }
+    }
+}
+
+/// One provider API's HTTP client. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    base: Url,
+    key: SecretString,
+    retries: u32,
+    retry_base: Duration,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub fn new(api: &ApiConfig, key: SecretString) -> anyhow::Result<Self> {
+        crate::init_tls();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("bridgerest/", env!("CARGO_PKG_VERSION")))
+            .timeout(api.timeout)
+            .connect_timeout(api.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(api.concurrency)
+            .build()?;
+        Ok(Self {
+            http,
+            base: api.url.clone(),
+            key,
+            retries: api.retries,
+            retry_base: api.retry_base,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}{}", self.base.path().trim_end_matches('/'), path);
+        url.set_path(&joined);
+        url
+    }
+
+    /// Sends one logical request, retrying what may succeed later. Returns the final URL and body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        idempotent_key: bool,
+    ) -> Result<(Url, String), ApiError> {
+        let mut url = self.url(path);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        // One key per logical request, reused on every retry, so a retried POST is not repeated.
+        let idem = idempotent_key.then(|| uuid::Uuid::new_v4().to_string());
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(self.key.expose_secret())
+                .header(header::ACCEPT, "application/json");
+            if let Some(k) = &idem {
+                request = request.header("Idempotency-Key", k);
+            }
+            let retry_left = attempt <= self.retries;
+            let (status, retry_after, header_rid, location, body) = match Self::exchange(request)
+                .await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(too_big)) => {
+                    return Err(ApiError::Malformed {
+                        req: req(&method, &url),
+                        detail: too_big,
+                    })
+                }
+                Err(e)
+                    if retry_left
+                        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) =>
+                {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(%method, %url, attempt, wait_ms = wait.as_millis() as u64, error = %chain(&e), "request failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(ApiError::Transport {
+                        req: req(&method, &url),
+                        attempts: attempt,
+                        detail: chain(&e),
+                    })
+                }
+            };
+            if status.is_success() {
+                return Ok((url, body));
+            }
+            if status.is_redirection() {
+                return Err(ApiError::Redirect {
+                    req: req(&method, &url),
+                    status,
+                    location: location.unwrap_or_else(|| "(no Location)".into()),
+                });
+            }
+            let (message, body_rid) = error_body(&body, status);
+            let request_id = body_rid.or(header_rid);
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
+                if !retry_left || wait > MAX_RETRY_AFTER {
+                    return Err(ApiError::RateLimited {
+                        req: req(&method, &url),
+                        attempts: attempt,
+                    });
+                }
+                tracing::warn!(%method, %url, attempt, wait_s = wait.as_secs_f64(), "rate limited (429); waiting as Retry-After asks");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status.is_server_error() {
+                if retry_left {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(%method, %url, attempt, %status, wait_ms = wait.as_millis() as u64, "server error; retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(ApiError::Server {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                    attempts: attempt,
+                });
+            }
+            return Err(match status {
+                // 403: the official client reads it as "does not exist, or you do not have
+                // access to it"; the API does not say which. 401 is the refused key.
+                StatusCode::FORBIDDEN => ApiError::NoAccess {
+                    req: req(&method, &url),
+                    message,
+                    request_id,
+                },
+                StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                },
+                StatusCode::NOT_FOUND => ApiError::NotFound {
+                    req: req(&method, &url),
+                    message,
+                    request_id,
+                },
+                _ => ApiError::Client {
+                    req: req(&method, &url),
+                    status,
+                    message,
+                    request_id,
+                },
+            });
+        }
+    }
+
+    /// One request and its whole answer: status, `Retry-After`, `X-Request-Id`, `Location`
+    /// (an excerpt), body. A body over [`MAX_BODY`] is not read on: the inner error says so.
+    #[allow(clippy::type_complexity)]
+    async fn exchange(
+        request: reqwest::RequestBuilder,
+    ) -> Result<
+        Result<
+            (
+                StatusCode,
+                Option<Duration>,
+                Option<String>,
+                Option<String>,
+                String,
+            ),
+            String,
+        >,
+        reqwest::Error,
+    > {
+        let mut resp = request.send().await?;
+        let status = resp.status();
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = header(header::RETRY_AFTER)
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let request_id =
+            header(header::HeaderName::from_static("x-request-id")).map(|r| excerpt(&r, 80));
+        let location = header(header::LOCATION).map(|l| excerpt(&l, EXCERPT));
+        let too_big = || {
+            format!(
+                "{status} with a body larger than {} MiB; bridgerest reads no further",
+                MAX_BODY >> 20
+            )
+        };
+        if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+            return Ok(Err(too_big()));
+        }
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(chunk) = resp.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Ok(Err(too_big()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        Ok(Ok((status, retry_after, request_id, location, body)))
+    }
+
+    /// Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped at 30 s.
+    fn backoff(&self, attempt: u32) -> Duration {
+        crate::backoff::delay(
+            self.retry_base,
+            attempt,
+            Duration::from_secs(30),
+            fastrand::f64(),
+        )
+    }
+}
+
+/// The API's error body: `message` (always) and `request_id`.
+fn error_body(body: &str, status: StatusCode) -> (String, Option<String>) {
+    #[derive(Deserialize)]
+    struct ErrBody {
+        message: Option<String>,
+        request_id: Option<String>,
+    }
+    match serde_json::from_str::<ErrBody>(body) {
+        Ok(ErrBody {
+            message: Some(m),
+            request_id,
+        }) => (excerpt(&m, EXCERPT), request_id.map(|r| excerpt(&r, 80))),
+        Ok(ErrBody {
+            message: None,
+            request_id,
+        }) => (
+            status.canonical_reason().unwrap_or("error").to_string(),
+            request_id.map(|r| excerpt(&r, 80)),
+        ),
+        Err(_) => {
+            let text = excerpt(body, 120);
+            let text = if text.trim().is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text
+            };
+            (text, None)
+        }
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(
+    method: &Method,
+    url: &Url,
+    body: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::Malformed {
+        req: req(method, url),
+        detail: serde_detail(&e),
+    })
+}
+
+/// serde_json's message without the value it quotes: `invalid type: string "s3cr3t", expected
+/// u64` names what the value was, never the value (it may be a secret).
+pub fn serde_detail(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    for lead in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = msg.strip_prefix(lead) {
+            if let Some(cut) = rest.rfind(", expected ") {
+                let what = rest[..cut].split([' ', ':']).next().unwrap_or("value");
+                return format!("{lead}{what}{}", &rest[cut..]);
+            }
+        }
+    }
+    if msg.starts_with("unknown variant") {
+        return format!("unknown variant at line {} column {}", e.line(), e.column());
+    }
+    excerpt(&msg, EXCERPT)
+}
+
+/// An error's causes on one line.
+/// reqwest's own message only repeats the URL, so its causes are used when there are any.
+fn chain(e: &reqwest::Error) -> String {
+    let mut parts = Vec::new();
+    let mut src = e.source();
+    while let Some(c) = src {
+        parts.push(c.to_string());
+        src = c.source();
+    }
+    if parts.is_empty() {
+        if e.is_timeout() {
+            return "timed out (api.timeout)".into();
+        }
+        return e.to_string();
+    }
+    parts.join(": ")
+}
