@@ -1,0 +1,180 @@
+//! The sample state (the quick start's and the tests' clusters: S3, Azure, GCS, and any number
+//! of extra S3 ones for benchmarks) and the random credentials handed out without an issuer.
+
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{
+    account, backup_label, default_backup_ms, default_team, rand_str, Issued, SimCluster, SimState,
+    StoreTemplate, B64, UPPER_DIGITS,
+};
+
+/// Random credentials of the right shape (they work nowhere).
+pub(super) fn random_credentials(c: &SimCluster) -> Issued {
+    let mut secrets = Vec::new();
+    let store = match &c.store {
+        StoreTemplate::S3 {
+            bucket,
+            region,
+            kms_key_id,
+        } => {
+            let key = format!("ASIA{}", rand_str(16, UPPER_DIGITS));
+            let secret = rand_str(40, B64);
+            let token = format!("IQoJb3JpZ2luX2VjE{}", rand_str(120, B64));
+            secrets.extend([key.clone(), secret.clone(), token.clone()]);
+            json!({"s3_bucket": bucket, "s3_key": key, "s3_key_secret": secret, "s3_kms_key_id": kms_key_id, "s3_region": region, "s3_token": token})
+        }
+        StoreTemplate::Azure {
+            account,
+            container,
+            key_type,
+            key,
+        } => {
+            let k = match (key, key_type.as_str()) {
+                (Some(k), _) => k.clone(),
+                (None, "shared") => format!("{}==", rand_str(86, B64)),
+                (None, _) => {
+                    let se = (OffsetDateTime::now_utc() + time::Duration::hours(4))
+                        .replace_nanosecond(0)
+                        .ok()
+                        .and_then(|t| t.format(&Rfc3339).ok())
+                        .unwrap_or_default();
+                    format!(
+                        "se={}&sp=rl&sv=2021-08-06&sr=c&sig={}%3D",
+                        se.replace(':', "%3A"),
+                        rand_str(
+                            43,
+                            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                        )
+                    )
+                }
+            };
+            if let Some(sig) = k.split('&').find_map(|p| p.strip_prefix("sig=")) {
+                secrets.push(sig.to_string());
+            }
+            secrets.push(k.clone());
+            json!({"azure_account": account, "azure_container": container, "azure_key": k, "azure_key_type": key_type})
+        }
+        StoreTemplate::Gcs { bucket, credential } => match credential.as_str() {
+            "key" => {
+                let pk = rand_str(64, B64);
+                secrets.push(pk.clone());
+                json!({"gcs_bucket": bucket, "gcs_key": {"type": "service_account", "client_email": "restore@sim.iam.gserviceaccount.com", "private_key": format!("-----BEGIN PRIVATE KEY-----\n{pk}\n-----END PRIVATE KEY-----\n")}})
+            }
+            "none" => json!({"gcs_bucket": bucket}),
+            _ => {
+                let tok = format!("ya29.{}", rand_str(60, B64));
+                secrets.push(tok.clone());
+                json!({"gcs_bucket": bucket, "gcs_token": tok})
+            }
+        },
+    };
+    Issued { store, secrets }
+}
+
+/// A ready-made state: one cluster per store type with a week of daily backups, for the quick
+/// start. `n_extra` adds that many more S3 clusters (benchmarks).
+pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let backups = |seed: u64| -> Vec<Value> {
+        (0..7)
+            .map(|d| {
+                let start = now - time::Duration::days(7 - d) + time::Duration::minutes((seed % 50) as i64);
+                let stop = start + time::Duration::minutes(3);
+                let name = backup_label(start);
+                json!({"name": name, "started_at": start.format(&Rfc3339).unwrap_or_default(), "finished_at": stop.format(&Rfc3339).unwrap_or_default(),
+                       "lsn_start": format!("{d}/9E000028"), "lsn_stop": format!("{d}/A0051F10"), "size_bytes": 1_852_406_161u64 + d as u64 * 1_000_000,
+                       // Documented as possibly empty: the oldest backup's is.
+                       "type": if d == 0 { "" } else { "full" }})
+            })
+            .collect()
+    };
+    let mut clusters = vec![
+        SimCluster {
+            id: "rvf73a77ozfsvcttryebfrnlem".into(),
+            name: "production".into(),
+            team_id: default_team(),
+            provider_id: "aws".into(),
+            region_id: "us-west-1".into(),
+            major_version: 15,
+            stanza: Some("2qc6yv2ztfcw7a7yoripu4zlsm".into()),
+            repo_path: "/pgbackrest/production".into(),
+            backups: backups(1),
+            store: StoreTemplate::S3 {
+                bucket: "bridge-backups-usw1".into(),
+                region: "us-west-1".into(),
+                kms_key_id: None,
+            },
+            token_override: None,
+            token_lifetime_secs: 3600,
+        },
+        SimCluster {
+            id: "drsve2t4f5e5znkmef6hmchy2e".into(),
+            name: "analytics".into(),
+            team_id: default_team(),
+            provider_id: "azure".into(),
+            region_id: "eastus".into(),
+            major_version: 15,
+            stanza: Some("k3pdw5mhbjfdtm4lc6bnmutoai".into()),
+            repo_path: "/pgbackrest/analytics".into(),
+            backups: backups(2),
+            store: StoreTemplate::Azure {
+                account: "bridgebackups".into(),
+                container: "analytics".into(),
+                key_type: "sas".into(),
+                key: None,
+            },
+            token_override: None,
+            token_lifetime_secs: 3600,
+        },
+        SimCluster {
+            id: "p56biajnfvgjhftvqs7lqymspe".into(),
+            name: "staging".into(),
+            team_id: default_team(),
+            provider_id: "gcp".into(),
+            region_id: "us-central1".into(),
+            major_version: 15,
+            stanza: Some("n2dwhq6ze5bxxoqyyf3bnzcbwu".into()),
+            repo_path: "/pgbackrest/staging".into(),
+            backups: backups(3),
+            store: StoreTemplate::Gcs {
+                bucket: "bridge-backups-usc1".into(),
+                credential: "token".into(),
+            },
+            token_override: None,
+            token_lifetime_secs: 3600,
+        },
+    ];
+    for i in 0..n_extra {
+        let id = format!("{:0>25}a", format!("bench{i}"));
+        clusters.push(SimCluster {
+            id: id.clone(),
+            name: format!("bench-{i}"),
+            team_id: default_team(),
+            provider_id: "aws".into(),
+            region_id: "us-east-1".into(),
+            major_version: 15,
+            stanza: None,
+            repo_path: format!("/pgbackrest/bench-{i}"),
+            backups: Vec::new(),
+            store: StoreTemplate::S3 {
+                bucket: "bench".into(),
+                region: "us-east-1".into(),
+                kms_key_id: None,
+            },
+            token_override: None,
+            token_lifetime_secs: 3600,
+        });
+    }
+    SimState {
+        api_keys: vec![api_key.to_string()],
+        clusters,
+        faults: Vec::new(),
+        teams: account::default_teams(),
+        backup_duration_ms: default_backup_ms(),
+        latency_ms: 0,
+    }
+}
