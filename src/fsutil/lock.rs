@@ -1,0 +1,158 @@
+//! The advisory lock on `<file>.lock` that every writer of a pgBackRest config takes: opened
+//! without following a link, owned like the file it guards, waited for with a limit, and its
+//! holder named from /proc/locks.
+
+use std::fs::File;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::unistd::Uid;
+
+use super::{check_regular, parent, Owner};
+
+/// An exclusive advisory lock on `<path>.lock`, held until dropped.
+pub struct FileLock {
+    _lock: Flock<File>,
+    pub path: PathBuf,
+}
+
+/// How often a waiting [`FileLock::acquire`] tries again, and when it first says it waits.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+const LOCK_SAY_AFTER: Duration = Duration::from_secs(1);
+
+impl FileLock {
+    /// The lock file of `target`.
+    pub fn path_for(target: &Path) -> PathBuf {
+        let mut name = target.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        parent(target).join(name)
+    }
+
+    /// Takes the lock, waiting at most `timeout` for another holder (and saying who it is after
+    /// a second). The lock file is opened without following a link and must be a regular file
+    /// owned by root, this user or `owner`; it gets `owner` and `mode` (those of the file it
+    /// guards), so a root `refresh` and a daemon running as `owner` can both open it. Dropping
+    /// the future stops the wait at once (the daemon's SIGTERM).
+    pub async fn acquire(
+        target: &Path,
+        owner: Owner,
+        mode: u32,
+        timeout: Duration,
+    ) -> Result<FileLock> {
+        let path = Self::path_for(target);
+        let file = open_lock_file(&path, owner, mode)?;
+        let started = tokio::time::Instant::now();
+        let mut said = false;
+        let mut file = file;
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => {
+                    if said {
+                        tracing::info!(lock = %path.display(), "lock taken");
+                    }
+                    return Ok(FileLock { _lock: lock, path });
+                }
+                Err((f, nix::errno::Errno::EWOULDBLOCK)) => file = f,
+                Err((_, e)) => {
+                    return Err(e).with_context(|| format!("locking {}", path.display()))
+                }
+            }
+            let waited = started.elapsed();
+            if waited >= timeout {
+                bail!(
+                    "waited {} for the lock on {}, held by {}: another writer of the pgBackRest config is stuck or slow; try again, or stop it (pgbackrest.lock_timeout sets the wait)",
+                    humantime::format_duration(Duration::from_secs(waited.as_secs())),
+                    path.display(),
+                    lock_holder(&file)
+                );
+            }
+            if !said && waited >= LOCK_SAY_AFTER {
+                tracing::warn!(lock = %path.display(), holder = %lock_holder(&file), timeout_s = timeout.as_secs(), "waiting for the lock");
+                said = true;
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+        }
+    }
+}
+
+fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        check_regular(path, &meta, owner)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(mode & 0o666)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading lock file {}", path.display()))?;
+    check_regular(path, &meta, owner)?;
+    // A lock file created (or left) by root gets the guarded file's owner and mode, so the
+    // daemon running as that owner can open it later.
+    let owner = owner.applicable();
+    let uid_differs = owner.uid.is_some_and(|u| u.as_raw() != meta.uid());
+    let gid_differs = owner.gid.is_some_and(|g| g.as_raw() != meta.gid());
+    if uid_differs || gid_differs {
+        nix::unistd::fchown(&file, owner.uid, owner.gid)
+            .with_context(|| format!("setting the owner of lock file {}", path.display()))?;
+    }
+    if meta.uid() == Uid::effective().as_raw() && meta.mode() & 0o777 != mode & 0o666 {
+        nix::sys::stat::fchmod(
+            &file,
+            nix::sys::stat::Mode::from_bits_truncate(mode & 0o666),
+        )
+        .with_context(|| format!("setting the mode of lock file {}", path.display()))?;
+    }
+    Ok(file)
+}
+
+/// Who holds the flock on `file`, from /proc/locks: "pid N (command line)", or "another process".
+fn lock_holder(file: &File) -> String {
+    let Ok(meta) = file.metadata() else {
+        return "another process".into();
+    };
+    let dev = meta.dev();
+    let want = format!(
+        "{:02x}:{:02x}:{}",
+        nix::sys::stat::major(dev),
+        nix::sys::stat::minor(dev),
+        meta.ino()
+    );
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    let pid = locks.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (a waiter's line has "->" first)
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&want.as_str()))
+            .then(|| f.get(4).map(|p| p.to_string()))
+            .flatten()
+    });
+    match pid {
+        Some(pid) => {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|b| {
+                    let s: String = String::from_utf8_lossy(&b)
+                        .replace('\0', " ")
+                        .trim()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(80)
+                        .collect();
+                    s
+                })
+                .unwrap_or_default();
+            if cmd.is_empty() {
+                format!("pid {pid}")
+            } else {
+                format!("pid {pid} ({cmd})")
+            }
+        }
+        None => "another process".into(),
+    }
+}

@@ -1,0 +1,377 @@
+//! File-system helpers for a process that runs as root in directories other users may write:
+//! atomic writes with mode and owner set before the rename, reads that never follow a symlink
+//! or open a device, and the advisory lock that keeps two writers from interleaving.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use nix::fcntl::OFlag;
+use nix::unistd::{Gid, Group, Uid, User};
+
+/// The largest file bridgerest reads back before replacing it (a pgbackrest.conf is kilobytes).
+pub const MAX_READ: u64 = 16 << 20;
+
+/// Who should own a written file (`None`: leave as the writing process makes it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: Option<Uid>,
+    pub gid: Option<Gid>,
+}
+
+impl Owner {
+    /// Looks up user and group names (or numeric ids).
+    pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Owner> {
+        let uid = user
+            .map(|u| match u.parse::<u32>() {
+                Ok(n) => Ok(Uid::from_raw(n)),
+                Err(_) => User::from_name(u)
+                    .with_context(|| format!("looking up user {u}"))?
+                    .map(|u| u.uid)
+                    .with_context(|| format!("pgbackrest.owner: no user named \"{u}\" on this host; create it or change the owner")),
+            })
+            .transpose()?;
+        let gid = group
+            .map(|g| match g.parse::<u32>() {
+                Ok(n) => Ok(Gid::from_raw(n)),
+                Err(_) => Group::from_name(g)
+                    .with_context(|| format!("looking up group {g}"))?
+                    .map(|g| g.gid)
+                    .with_context(|| format!("pgbackrest.group: no group named \"{g}\" on this host; create it or change the group")),
+            })
+            .transpose()?;
+        Ok(Owner { uid, gid })
+    }
+
+    /// Whether a file owned by `uid` may be read back and replaced: root's, this process's user's,
+    /// or the configured owner's. Anyone else's file may hold what that user wants root to trust.
+    pub fn trusts(&self, uid: u32) -> bool {
+        uid == 0 || uid == Uid::effective().as_raw() || self.uid.is_some_and(|u| u.as_raw() == uid)
+    }
+
+    /// The owner as the caller may apply it: a process that is not root cannot give files away,
+    /// so for it `None`/its own ids are the same.
+    pub fn applicable(self) -> Owner {
+        if Uid::effective().is_root() {
+            self
+        } else {
+            Owner::default()
+        }
+    }
+}
+
+fn user_name(uid: u32) -> String {
+    User::from_uid(Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| format!("{} (uid {uid})", u.name))
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device node"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Checks that `meta` (from `lstat` or `fstat`) is a regular file that `owner` trusts.
+fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<()> {
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        bail!(
+            "{} is {}: bridgerest reads and replaces only regular files (it never follows a link); remove it, or point the config at another path",
+            path.display(),
+            kind_of(ft)
+        );
+    }
+    if !owner.trusts(meta.uid()) {
+        bail!(
+            "{} is owned by {}, not by root or the configured owner (pgbackrest.owner): bridgerest will not trust or replace another user's file; remove it or chown it",
+            path.display(),
+            user_name(meta.uid())
+        );
+    }
+    Ok(())
+}
+
+/// The file at `path` if it exists, opened without following a symlink and without blocking on
+/// a FIFO, after checking it is a regular file owned by root, this user or `owner`.
+pub fn open_trusted(path: &Path, owner: Owner) -> Result<Option<File>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    check_regular(path, &meta, owner)?;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let now = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    check_regular(path, &now, owner)?;
+    if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+        bail!(
+            "{} changed while bridgerest opened it (another process is replacing it): try again",
+            path.display()
+        );
+    }
+    Ok(Some(file))
+}
+
+/// Reads `path` as [`open_trusted`] opens it; `None` if it does not exist. At most [`MAX_READ`].
+pub fn read_trusted(path: &Path, owner: Owner) -> Result<Option<String>> {
+    let Some(file) = open_trusted(path, owner)? else {
+        return Ok(None);
+    };
+    let mut text = String::new();
+    file.take(MAX_READ + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if text.len() as u64 > MAX_READ {
+        bail!(
+            "{} is larger than {} MiB: that is no pgBackRest config; move it away",
+            path.display(),
+            MAX_READ >> 20
+        );
+    }
+    Ok(Some(text))
+}
+
+/// Checks that `dir` exists, is a directory, and that this process may create files in it.
+pub fn check_dir_writable(dir: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "directory {} does not exist: create it (install -d -m 0750 -o postgres {}) or change pgbackrest.config",
+            dir.display(),
+            dir.display()
+        ),
+        Err(e) => bail!("cannot use directory {}: {e}", dir.display()),
+    };
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory: change pgbackrest.config",
+            dir.display()
+        );
+    }
+    if nix::unistd::access(
+        dir,
+        nix::unistd::AccessFlags::W_OK | nix::unistd::AccessFlags::X_OK,
+    )
+    .is_err()
+    {
+        bail!(
+            "directory {} is not writable by user {}: run bridgerest as its owner, or fix its permissions",
+            dir.display(),
+            current_user_name()
+        );
+    }
+    Ok(())
+}
+
+/// Checks that nobody but root, this user and `owner` can swap files in `dir`: it must be owned
+/// by one of them and not writable by every user (unless sticky, like /tmp: then only the owner
+/// of a file there can replace it, and [`open_trusted`] checks that owner).
+pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
+    check_dir_writable(dir)?;
+    let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if !owner.trusts(meta.uid()) {
+        bail!(
+            "directory {} is owned by {}, who could replace what bridgerest writes there: give it to root or pgbackrest.owner (chown), or write elsewhere",
+            dir.display(),
+            user_name(meta.uid())
+        );
+    }
+    let mode = meta.mode();
+    if mode & 0o002 != 0 && mode & 0o1000 == 0 {
+        bail!(
+            "directory {} is writable by every user (mode {:04o}), who could replace what bridgerest writes there: chmod o-w {}",
+            dir.display(),
+            mode & 0o7777,
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Why `dir` can never be a PostgreSQL data directory to restore into (a system directory, or
+/// one inside the kernel's or the system's own trees), if it is one. Symlinks are resolved as
+/// far as the path exists.
+pub fn system_dir(dir: &Path) -> Option<String> {
+    const EXACT: &[&str] = &[
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/usr/local",
+        "/var",
+        "/var/lib",
+        "/var/lib/postgresql",
+        "/var/log",
+        "/var/tmp",
+        "/var/cache",
+        "/var/spool",
+        "/var/backups",
+    ];
+    const UNDER: &[&str] = &[
+        "/proc", "/sys", "/dev", "/etc", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
+        "/run", "/usr",
+    ];
+    // The longest existing prefix, resolved, plus the rest as written.
+    let mut real = dir.to_path_buf();
+    let mut rest = Vec::new();
+    while !real.exists() {
+        match (real.parent(), real.file_name()) {
+            (Some(p), Some(n)) => {
+                rest.push(n.to_os_string());
+                real = p.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut real = std::fs::canonicalize(&real).unwrap_or(real);
+    real.extend(rest.iter().rev());
+    let shown = real.display().to_string();
+    let shown = shown.trim_end_matches('/');
+    let shown = if shown.is_empty() { "/" } else { shown };
+    if EXACT.contains(&shown) {
+        return Some(format!("{shown} is a system directory"));
+    }
+    UNDER
+        .iter()
+        .find(|u| shown.starts_with(&format!("{u}/")))
+        .map(|u| format!("{shown} is inside {u}, a system directory"))
+}
+
+pub fn current_user_name() -> String {
+    let uid = Uid::effective();
+    User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// The names of [`write_atomic`]'s temporary files for a file named `name`: `.{name}.XXXXXX.tmp`.
+/// The leading '.' and the suffix keep pgBackRest's conf.d glob (`*.conf`) away from them.
+fn temp_affixes(name: &str) -> (String, &'static str) {
+    (format!(".{name}."), ".tmp")
+}
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory (created with
+/// `O_EXCL`, so never through a link) gets the mode and owner first, then the bytes, is fsynced,
+/// renamed over `path`, and the directory is fsynced. Readers see the old file or the new one,
+/// never a mix; a crash leaves at most a temp file. An existing `path` that is not a regular
+/// file owned by root, this user or `owner` (a symlink, a FIFO, a device, another user's file)
+/// is refused, not replaced.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
+    let dir = parent(path);
+    check_dir_writable(dir)?;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        check_regular(path, &meta, owner)?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (prefix, suffix) = temp_affixes(&name);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(suffix)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let file = tmp.as_file();
+    if owner.uid.is_some() || owner.gid.is_some() {
+        nix::unistd::fchown(file, owner.uid, owner.gid).with_context(|| {
+            format!(
+                "setting the owner of {} (bridgerest must run as root to give it to another user)",
+                path.display()
+            )
+        })?;
+    }
+    nix::sys::stat::fchmod(file, nix::sys::stat::Mode::from_bits_truncate(mode))
+        .with_context(|| format!("setting the mode of {}", path.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))?;
+    Ok(())
+}
+
+/// Removes the temporary files [`write_atomic`] leaves beside `path` when the writer is killed
+/// between creating and renaming one. Call it only under the [`FileLock`] of every writer of
+/// `path`, so no write in progress loses its file. Returns how many were removed.
+pub fn remove_stale_temps(path: &Path) -> usize {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return 0;
+    };
+    let (prefix, suffix) = temp_affixes(&name);
+    let Ok(entries) = std::fs::read_dir(parent(path)) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&prefix) && n.ends_with(suffix) && n.len() > prefix.len() + suffix.len()
+        })
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
+mod lock;
+pub use lock::FileLock;
+
+#[cfg(test)]
+mod tests;

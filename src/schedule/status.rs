@@ -1,0 +1,129 @@
+//! What the daemon reports: each cluster's state, the status file (`bridgerest status` reads
+//! it), systemd's STATUS= line, and the Prometheus text file.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::provider::FailureKind;
+
+/// One cluster's state, as the status file shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClusterStatus {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_success: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_error_at: Option<OffsetDateTime>,
+    /// What kind of failure the last error is (`auth`, `transient`, ...).
+    #[serde(default)]
+    pub last_error_kind: Option<FailureKind>,
+    /// When the credentials in the file are expected to stop working.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub next_refresh: Option<OffsetDateTime>,
+}
+
+/// The daemon's status file (no secrets).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub pid: u32,
+    pub clusters: Vec<ClusterStatus>,
+}
+
+impl Status {
+    pub fn failing(&self) -> usize {
+        self.clusters
+            .iter()
+            .filter(|c| c.last_error.is_some())
+            .count()
+    }
+
+    /// One line for systemd's STATUS=.
+    pub fn summary(&self) -> String {
+        let next = self
+            .clusters
+            .iter()
+            .filter_map(|c| c.next_refresh)
+            .min()
+            .map(crate::restore::show_time)
+            .unwrap_or_else(|| "none".into());
+        format!(
+            "{} clusters: {} ok, {} failing; next refresh {next}",
+            self.clusters.len(),
+            self.clusters.len() - self.failing(),
+            self.failing()
+        )
+    }
+
+    /// The same figures in Prometheus' text format, for node_exporter's textfile collector.
+    pub fn prometheus(&self) -> String {
+        fn secs(t: Option<OffsetDateTime>) -> Option<i64> {
+            t.map(OffsetDateTime::unix_timestamp)
+        }
+        fn label(id: &str) -> String {
+            id.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        }
+        type Metric = (
+            &'static str,
+            &'static str,
+            fn(&ClusterStatus) -> Option<i64>,
+        );
+        let metrics: [Metric; 4] = [
+            (
+                "bridgerest_refresh_ok",
+                "1 if the cluster's last refresh succeeded, 0 if it failed.",
+                |c| {
+                    Some(i64::from(
+                        c.last_error.is_none() && c.last_success.is_some(),
+                    ))
+                },
+            ),
+            (
+                "bridgerest_last_success_timestamp_seconds",
+                "When the cluster's credentials were last refreshed.",
+                |c| secs(c.last_success),
+            ),
+            (
+                "bridgerest_credentials_expiry_timestamp_seconds",
+                "When the credentials in the pgBackRest config are expected to stop working.",
+                |c| secs(c.expires_at),
+            ),
+            (
+                "bridgerest_next_refresh_timestamp_seconds",
+                "When the daemon next refreshes the cluster.",
+                |c| secs(c.next_refresh),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, value) in metrics {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for c in &self.clusters {
+                if let Some(v) = value(c) {
+                    out.push_str(&format!("{name}{{cluster=\"{}\"}} {v}\n", label(&c.id)));
+                }
+            }
+        }
+        out.push_str("# HELP bridgerest_refresh_failing 1 for a failing cluster, labelled with the kind of failure (auth, not_found, transient, malformed, expired, local).\n# TYPE bridgerest_refresh_failing gauge\n");
+        for c in &self.clusters {
+            if let Some(k) = c.last_error_kind {
+                out.push_str(&format!(
+                    "bridgerest_refresh_failing{{cluster=\"{}\",kind=\"{}\"}} 1\n",
+                    label(&c.id),
+                    k.as_str()
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "# HELP bridgerest_status_updated_timestamp_seconds When the daemon last wrote its status.\n# TYPE bridgerest_status_updated_timestamp_seconds gauge\nbridgerest_status_updated_timestamp_seconds {}\n",
+            self.updated_at.unix_timestamp()
+        ));
+        out
+    }
+}
