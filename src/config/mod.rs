@@ -8,80 +8,17 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use reqwest::Url;
-use secrecy::SecretString;
-use serde::Deserialize;
+
+mod key;
+mod raw;
+
+pub use key::{key_file_exposed, load_api_key, KeySource};
+use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
 pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
 pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
 pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    #[serde(default)]
-    api: RawApi,
-    #[serde(default)]
-    pgbackrest: RawPgbackrest,
-    #[serde(default)]
-    daemon: RawDaemon,
-    #[serde(default, rename = "cluster")]
-    clusters: Vec<RawCluster>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawDaemon {
-    schedule: Option<String>,
-    refresh_at: Option<f64>,
-    retry_max: Option<String>,
-    status_file: Option<PathBuf>,
-    prometheus_textfile: Option<PathBuf>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawApi {
-    url: Option<String>,
-    key_file: Option<PathBuf>,
-    concurrency: Option<usize>,
-    timeout: Option<String>,
-    retries: Option<u32>,
-    retry_base: Option<String>,
-    token_lifetime: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawPgbackrest {
-    config: Option<PathBuf>,
-    owner: Option<String>,
-    group: Option<String>,
-    mode: Option<RawMode>,
-    bin: Option<PathBuf>,
-    main_config: Option<PathBuf>,
-    include_path: Option<PathBuf>,
-    s3_key_type: Option<String>,
-    lock_timeout: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawMode {
-    Int(u32),
-    Str(String),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCluster {
-    id: String,
-    pg1_path: PathBuf,
-    stanza: Option<String>,
-    #[serde(default)]
-    options: BTreeMap<String, toml::Value>,
-}
-
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -535,69 +472,4 @@ fn option_values(v: &toml::Value) -> Result<Vec<String>> {
         toml::Value::Array(items) => items.iter().map(one).collect(),
         other => Ok(vec![one(other)?]),
     }
-}
-
-/// Where the API key was found, for messages (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    Env,
-    Credential(PathBuf),
-    File(PathBuf),
-}
-
-impl std::fmt::Display for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeySource::Env => write!(f, "${API_KEY_ENV}"),
-            KeySource::Credential(p) => write!(f, "systemd credential {}", p.display()),
-            KeySource::File(p) => write!(f, "key file {}", p.display()),
-        }
-    }
-}
-
-/// Why the key file at `path` is not private, if it is readable by every user.
-pub fn key_file_exposed(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let mode = std::fs::metadata(path).ok()?.mode();
-    (mode & 0o004 != 0).then(|| {
-        format!(
-            "the API key file {} is readable by every user (mode {:04o}): chmod 0600 {}",
-            path.display(),
-            mode & 0o7777,
-            path.display()
-        )
-    })
-}
-
-/// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
-/// (systemd `LoadCredential=`), then `api.key_file`.
-pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
-    if let Some(v) = std::env::var_os(API_KEY_ENV) {
-        let v = v.to_string_lossy().trim().to_string();
-        if v.is_empty() {
-            bail!("${API_KEY_ENV} is set but empty: put the Crunchy Bridge API key in it, or unset it to use api.key_file");
-        }
-        return Ok((SecretString::from(v), KeySource::Env));
-    }
-    let cred = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("api-key"));
-    let (path, source) = match (cred, &api.key_file) {
-        (Some(c), _) if c.exists() => (c.clone(), KeySource::Credential(c)),
-        (_, Some(f)) => (f.clone(), KeySource::File(f.clone())),
-        (_, None) => bail!(
-            "no API key: set api.key_file in the config, or ${API_KEY_ENV}, or LoadCredential=api-key:... in the systemd unit"
-        ),
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the API key from {source}: create it with the key from the Crunchy Bridge dashboard (Settings → API keys), mode 0600"))?;
-    if let Some(problem) = key_file_exposed(&path) {
-        tracing::warn!("{problem}");
-    }
-    let key = text.trim();
-    if key.is_empty() {
-        bail!("the API key in {source} is empty: write the Crunchy Bridge API key into it");
-    }
-    if key.contains(char::is_whitespace) {
-        bail!("the API key in {source} contains whitespace: it must hold only the key");
-    }
-    Ok((SecretString::from(key.to_string()), source))
 }

@@ -1,0 +1,72 @@
+//! The configuration file as serde reads it: every table and key, unknown ones refused by name.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) api: RawApi,
+    #[serde(default)]
+    pub(super) pgbackrest: RawPgbackrest,
+    #[serde(default)]
+    pub(super) daemon: RawDaemon,
+    #[serde(default, rename = "cluster")]
+    pub(super) clusters: Vec<RawCluster>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDaemon {
+    pub(super) schedule: Option<String>,
+    pub(super) refresh_at: Option<f64>,
+    pub(super) retry_max: Option<String>,
+    pub(super) status_file: Option<PathBuf>,
+    pub(super) prometheus_textfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApi {
+    pub(super) url: Option<String>,
+    pub(super) key_file: Option<PathBuf>,
+    pub(super) concurrency: Option<usize>,
+    pub(super) timeout: Option<String>,
+    pub(super) retries: Option<u32>,
+    pub(super) retry_base: Option<String>,
+    pub(super) token_lifetime: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPgbackrest {
+    pub(super) config: Option<PathBuf>,
+    pub(super) owner: Option<String>,
+    pub(super) group: Option<String>,
+    pub(super) mode: Option<RawMode>,
+    pub(super) bin: Option<PathBuf>,
+    pub(super) main_config: Option<PathBuf>,
+    pub(super) include_path: Option<PathBuf>,
+    pub(super) s3_key_type: Option<String>,
+    pub(super) lock_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawMode {
+    Int(u32),
+    Str(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCluster {
+    pub(super) id: String,
+    pub(super) pg1_path: PathBuf,
+    pub(super) stanza: Option<String>,
+    #[serde(default)]
+    pub(super) options: BTreeMap<String, toml::Value>,
+}
