@@ -1,4 +1,3 @@
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 //! bridgerest keeps pgBackRest supplied with fresh Crunchy Bridge backup credentials.
 //!
 //! Module map:
@@ -6,17 +5,23 @@
 //! - [`cli`]: the clap definitions; doc comments are the `--help` text.
 //! - [`commands`]: one thin file per subcommand.
 //! - [`config`]: the TOML model, loaded and validated into a resolved [`config::Config`].
-//! - [`provider`]: the token, backup and cluster types, and the Crunchy Bridge API client.
+//! - [`provider`]: what providers hand out (clusters, backups, tokens), failure kinds,
+//!   [`provider::Client`] (the one way to a provider), the shared HTTP transport, and the
+//!   Crunchy Bridge client.
 //! - [`render`]: pure: tokens → `pgbackrest.conf` text; merging with an existing file.
 //! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
-//! - [`restore`]: target and backup choice, data directory checks, the pgbackrest child process.
+//! - [`restore`]: the restore: target and backup choice, data directory checks, the pgbackrest
+//!   children, the checks against the source and the repository, the workflow.
 //! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
 //! - [`wal`]: the end of the archived WAL (the last transaction a recovery can reach).
 //! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
 //! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
 //! - [`fsutil`]: atomic writes with mode and owner, safe reads, the advisory lock.
 //! - [`pgbackrest`]: finding pgBackRest, its config files, and `pgbackrest info`.
-//! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start.
+//! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start (feature
+//!   `sim`, on by default).
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod backoff;
 pub mod cli;

@@ -1,3 +1,6 @@
+//! The `bridgerest` binary: parse the command line, set up logging, run the command, print
+//! its error once, and exit with its code.
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 

@@ -1,3 +1,5 @@
+//! `bridgerest backups CLUSTER`: a cluster's backups, every page (a running one last).
+
 use anyhow::Result;
 
 use crate::cli::BackupsArgs;

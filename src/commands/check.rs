@@ -1,3 +1,6 @@
+//! `bridgerest check`: one line per check (config, key, output directory, pgBackRest and its
+//! config files, the API and each cluster's token, options set twice); exit 1 if any failed.
+
 use std::path::Path;
 
 use anyhow::Result;

@@ -1,3 +1,5 @@
+//! `bridgerest refresh`: one refresh of every configured cluster, a line per cluster.
+
 use anyhow::Result;
 
 use crate::config::Config;

@@ -1,3 +1,5 @@
+//! `bridgerest render`: what `refresh` would write, redacted unless `--show-secrets`.
+
 use anyhow::Result;
 
 use crate::cli::RenderArgs;

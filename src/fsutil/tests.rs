@@ -1,3 +1,5 @@
+//! Tests of the atomic write, the trusted reads and directory checks, and the lock.
+
 use super::*;
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! Snapshot and property tests of rendering, merging and redaction.
+
 use super::*;
 use crate::provider::{AzureKeyType, AzureStore, GcsStore, S3Store};
 

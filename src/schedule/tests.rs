@@ -1,3 +1,5 @@
+//! The refresh loop under paused time: lifetime- and cron-driven refreshes, backoff, kinds.
+
 use super::*;
 
 fn timing() -> Timing {
