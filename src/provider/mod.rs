@@ -7,6 +7,38 @@ pub mod http;
 
 pub use bridge::ApiError;
 
+/// What every provider can tell about its clusters: the catalog.
+pub trait Catalog {
+    /// Every cluster the credentials can see, with its team where the provider has teams.
+    fn list_all_clusters(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Vec<(Cluster, Option<Team>)>, ApiError>> + Send;
+    fn get_cluster(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Cluster, ApiError>> + Send;
+    /// The cluster's state and the start of its recovery window.
+    fn cluster_status(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<ClusterStatus, ApiError>> + Send;
+    /// The cluster's backups, every page.
+    fn list_backups(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Backup>, ApiError>> + Send;
+}
+
+/// Providers that hand out credentials for a cluster's pgBackRest repository, so that a restore
+/// can run here. (Providers that restore server-side only will implement a trait of their own
+/// for that, and not this one.)
+pub trait RepoCredentials {
+    fn create_backup_token(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<BackupToken, ApiError>> + Send;
+}
+
 /// The provider a configuration's clusters live at. Commands, the refresh and the recovery ask
 /// it for what they need (the catalog: clusters, backups, status; repository credentials); they
 /// never name a provider's own client. Crunchy Bridge is the only provider so far: another is a
@@ -25,34 +57,34 @@ impl Client {
     /// Every cluster the credentials can see, with its team where the provider has teams.
     pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
         match self {
-            Client::Bridge(c) => c.list_all_clusters().await,
+            Client::Bridge(c) => Catalog::list_all_clusters(c).await,
         }
     }
 
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
         match self {
-            Client::Bridge(c) => c.get_cluster(id).await,
+            Client::Bridge(c) => Catalog::get_cluster(c, id).await,
         }
     }
 
     /// The cluster's state and the start of its recovery window.
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
         match self {
-            Client::Bridge(c) => c.cluster_status(id).await,
+            Client::Bridge(c) => Catalog::cluster_status(c, id).await,
         }
     }
 
     /// The cluster's backups, every page.
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
         match self {
-            Client::Bridge(c) => c.list_backups(id).await,
+            Client::Bridge(c) => Catalog::list_backups(c, id).await,
         }
     }
 
     /// Fresh credentials for the cluster's pgBackRest repository.
     pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
         match self {
-            Client::Bridge(c) => c.create_backup_token(id).await,
+            Client::Bridge(c) => RepoCredentials::create_backup_token(c, id).await,
         }
     }
 }

@@ -29,6 +29,27 @@ pub fn is_eid(s: &str) -> bool {
         && b"4aeimquy".contains(&b[25])
 }
 
+impl super::Catalog for BridgeClient {
+    async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        BridgeClient::list_all_clusters(self).await
+    }
+    async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        BridgeClient::get_cluster(self, id).await
+    }
+    async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
+        BridgeClient::cluster_status(self, id).await
+    }
+    async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        BridgeClient::list_backups(self, id).await
+    }
+}
+
+impl super::RepoCredentials for BridgeClient {
+    async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
+        BridgeClient::create_backup_token(self, id).await
+    }
+}
+
 /// The Crunchy Bridge API client. Cheap to clone; clones share the connection pool.
 #[derive(Clone, Debug)]
 pub struct BridgeClient {
