@@ -1,15 +1,14 @@
 //! Point-in-time restore, in its parts: [`target`] (the target and the backup it needs, pure),
-//! [`datadir`] (who runs it, and the data directory checks), [`child`] (the `pgbackrest`
-//! children), `checks` (the source's PostgreSQL version, the archived WAL's end), and the
+//! [`datadir`] (who runs it, and the data directory checks), the `pgbackrest` children
+//! ([`crate::pgbackrest::child`], re-exported here), `checks` (the source's PostgreSQL version, the archived WAL's end), and the
 //! workflow that puts them together ([`run`], in [`workflow`]).
 
 mod checks;
-pub mod child;
 pub mod datadir;
 pub mod target;
 pub mod workflow;
 
-pub use child::*;
+pub use crate::pgbackrest::child::*;
 pub use datadir::*;
 pub use target::*;
 pub use workflow::run;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::*;
+use crate::restore::{pgbackrest_time, RunAs, Target, TargetAction};
 
 /// Everything the `pgbackrest restore` command line is made of.
 #[derive(Debug, Clone)]

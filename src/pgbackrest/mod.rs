@@ -1,5 +1,8 @@
-//! The installed pgBackRest: finding it and its version, and reading the other config files it
-//! joins with ours (a key set twice in one section is its error 31).
+//! Everything bridgerest knows of pgBackRest in one place: finding it and its version, its
+//! main config and the other config files it joins with ours (a key set twice in one section
+//! is its error 31), `pgbackrest info`, and its child processes ([`child`]).
+
+pub mod child;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
