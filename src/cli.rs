@@ -122,10 +122,12 @@ pub enum Command {
     /// Restore a cluster to a point in time (also `bridgerest --restore`).
     ///
     /// Checks the target against the cluster's backups, picks the newest backup that finished
-    /// before it, refreshes the stanza's credentials and runs `pgbackrest restore` with that
-    /// backup (`--set`). If the store refuses the credentials part way (they expired), fetches
-    /// new ones and runs it again with --delta, keeping the files already restored. With
-    /// --start, starts PostgreSQL and follows its recovery to the target.
+    /// before it, refreshes the stanza's credentials, confirms that backup in the repository
+    /// (`pgbackrest info`; otherwise says so and lets pgBackRest choose) and the target against
+    /// the last transaction in the archived WAL, and runs `pgbackrest restore` with that backup
+    /// (`--set`). If the store refuses the credentials part way (they expired), fetches new ones
+    /// and runs it again with --delta, keeping the files already restored. With --start, starts
+    /// PostgreSQL and follows its recovery to the target.
     #[command(long_flag = "restore")]
     Restore(RestoreArgs),
     /// Print a cluster's S3 credentials as AWS credential-process JSON.
