@@ -26,14 +26,12 @@ pub struct Outcome {
     pub stanza: Option<String>,
     /// The store type of a fresh token.
     pub kind: Option<&'static str>,
-    /// The error, if this cluster failed.
-    pub error: Option<String>,
+    /// The error and its kind, if this cluster failed (the daemon's next step depends on it).
+    pub error: Option<ClusterError>,
     /// Whether a failed cluster's previous stanza was kept.
     pub kept: bool,
     /// When a fresh stanza's credentials stop working, if the token said.
     pub expires_at: Option<OffsetDateTime>,
-    /// What kind of failure, if this cluster failed (the daemon's next step depends on it).
-    pub kind_of_error: Option<FailureKind>,
 }
 
 /// Why one cluster's refresh failed: the message shown, and what kind of failure it is (a
@@ -268,11 +266,7 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
             .with_context(|| format!("reading the existing {}", path.display()))?,
         None => vec![],
     };
-    let previous: HashMap<String, Stanza> = match &existing {
-        Some(text) => render::previous_stanzas(text)
-            .with_context(|| format!("reading the existing {}", path.display()))?,
-        None => HashMap::new(),
-    };
+    let previous: HashMap<String, Stanza> = render::marked_stanzas(&sections);
     let mut outcomes = Vec::new();
     let mut fresh: Vec<Stanza> = Vec::new();
     let mut kept: Vec<Stanza> = Vec::new();
@@ -316,11 +310,10 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                     error: None,
                     kept: false,
                     expires_at: s.expires_at,
-                    kind_of_error: None,
                 });
                 fresh.push(s);
             }
-            Err(ClusterError { message, kind }) => {
+            Err(error) => {
                 let prev = previous
                     .get(&cluster.id)
                     .filter(|p| !by_name.contains_key(&p.name));
@@ -334,10 +327,9 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                         .map(|p| p.name.clone())
                         .or_else(|| cluster.stanza.clone()),
                     kind: None,
-                    error: Some(message),
+                    error: Some(error),
                     kept: prev.is_some(),
                     expires_at: None,
-                    kind_of_error: Some(kind),
                 });
             }
         }
@@ -408,8 +400,13 @@ pub fn owner(cfg: &Config) -> Result<Owner> {
 /// Reads the current file; `None` if it does not exist. A symlink, FIFO, device or a file owned
 /// by anyone but root, this user or `pgbackrest.owner` is refused (never followed or trusted).
 pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
-    let path = &cfg.pgbackrest.config;
-    fsutil::read_trusted(path, owner(cfg)?).context("cannot use the existing pgBackRest config")
+    read_existing_as(cfg, owner(cfg)?)
+}
+
+/// [`read_existing`] with the owner already resolved.
+fn read_existing_as(cfg: &Config, owner: Owner) -> Result<Option<String>> {
+    fsutil::read_trusted(&cfg.pgbackrest.config, owner)
+        .context("cannot use the existing pgBackRest config")
 }
 
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
@@ -428,7 +425,7 @@ pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
         cfg.pgbackrest.lock_timeout,
     )
     .await?;
-    let existing = read_existing(cfg)?;
+    let existing = read_existing_as(cfg, owner)?;
     let plan = compose(cfg, fetched, existing)?;
     // What a writer killed mid-write left behind (it may hold secrets): gone, under the lock.
     let stale: usize = std::iter::once(path.as_path())

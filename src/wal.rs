@@ -6,12 +6,11 @@
 //! segments when the newest holds no commit (a segment switch, a checkpoint).
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use time::OffsetDateTime;
 
+use crate::pgbackrest::child::output_as;
 use crate::restore::{Invocation, RunAs};
 
 /// How many segments back from the newest are read at most.
@@ -79,9 +78,7 @@ pub async fn last_archived_commit(
     let mut segment = newest.to_string();
     for _ in 0..SEGMENTS_BACK {
         let file = dir.path().join(&segment);
-        let mut get = inv.archive_get_argv(&segment, &file);
-        let (bin, args) = get.split_first_mut().context("empty pgbackrest command")?;
-        let out = run(bin, args, user, &[]).await?;
+        let out = output_as(&inv.archive_get_argv(&segment, &file), user, &[]).await?;
         if !out.status.success() {
             bail!(
                 "pgbackrest archive-get {segment} failed ({}): {}",
@@ -91,8 +88,11 @@ pub async fn last_archived_commit(
         }
         // pg_waldump stops with an error at the zero-filled end of a switched segment: its
         // exit status says nothing; the records it printed do.
-        let path = file.to_string_lossy().into_owned();
-        let dump = run(&waldump.to_string_lossy(), &[path], user, &[("TZ", "UTC")]).await?;
+        let argv = [
+            waldump.to_string_lossy().into_owned(),
+            file.to_string_lossy().into_owned(),
+        ];
+        let dump = output_as(&argv, user, &[("TZ", "UTC")]).await?;
         let _ = std::fs::remove_file(&file);
         if let Some(t) = last_commit(&String::from_utf8_lossy(&dump.stdout)) {
             return Ok(Some((t, segment)));
@@ -103,26 +103,6 @@ pub async fn last_archived_commit(
         }
     }
     Ok(None)
-}
-
-async fn run(
-    bin: &str,
-    args: &[String],
-    user: &RunAs,
-    env: &[(&str, &str)],
-) -> Result<std::process::Output> {
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    user.apply(&mut cmd, false);
-    cmd.envs(env.iter().copied());
-    tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .with_context(|| format!("{bin} took over 2 minutes"))?
-        .with_context(|| format!("cannot run {bin}"))
 }
 
 #[cfg(test)]

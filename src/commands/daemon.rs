@@ -60,8 +60,8 @@ impl Refresher for Real {
                     cluster: o.cluster_id.clone(),
                     result: match &o.error {
                         Some(e) => Err(Failed {
-                            message: e.clone(),
-                            kind: o.kind_of_error.unwrap_or(FailureKind::Local),
+                            message: e.message.clone(),
+                            kind: e.kind,
                         }),
                         None => Ok(o.expires_at),
                     },

@@ -30,8 +30,8 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    /// `pgbackrest info --output=json` for the same stanza and config files.
-    pub fn info_argv(&self) -> Vec<String> {
+    /// The binary, the config files when set, and the stanza: what every command here starts with.
+    fn base_argv(&self) -> Vec<String> {
         let mut a = vec![self.bin.to_string_lossy().into_owned()];
         if let Some(c) = &self.main_config {
             a.push(format!("--config={}", c.display()));
@@ -39,18 +39,20 @@ impl Invocation {
         if let Some(i) = &self.include_path {
             a.push(format!("--config-include-path={}", i.display()));
         }
-        a.extend([
-            format!("--stanza={}", self.stanza),
-            "--output=json".into(),
-            "info".into(),
-        ]);
+        a.push(format!("--stanza={}", self.stanza));
+        a
+    }
+
+    /// `pgbackrest info --output=json` for the same stanza and config files.
+    pub fn info_argv(&self) -> Vec<String> {
+        let mut a = self.base_argv();
+        a.extend(["--output=json".into(), "info".into()]);
         a
     }
 
     /// `pgbackrest archive-get SEGMENT DEST` for the same stanza and config files.
     pub fn archive_get_argv(&self, segment: &str, dest: &Path) -> Vec<String> {
-        let mut a = self.info_argv();
-        a.truncate(a.len() - 2); // without --output=json info
+        let mut a = self.base_argv();
         a.extend([
             "archive-get".into(),
             segment.to_string(),
@@ -61,17 +63,8 @@ impl Invocation {
 
     /// The argument vector (no secrets: those stay in the config file).
     pub fn argv(&self) -> Vec<String> {
-        let mut a = vec![self.bin.to_string_lossy().into_owned()];
-        if let Some(c) = &self.main_config {
-            a.push(format!("--config={}", c.display()));
-        }
-        if let Some(i) = &self.include_path {
-            a.push(format!("--config-include-path={}", i.display()));
-        }
-        a.extend([
-            format!("--stanza={}", self.stanza),
-            format!("--pg1-path={}", self.pg1_path.display()),
-        ]);
+        let mut a = self.base_argv();
+        a.push(format!("--pg1-path={}", self.pg1_path.display()));
         if let Some(set) = &self.set {
             a.push(format!("--set={set}"));
         }
@@ -293,10 +286,14 @@ impl RunResult {
     }
 }
 
-/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
-pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
-    let argv = inv.info_argv();
-    let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
+/// Runs `argv` (never through a shell) as `user` with the [`crate::restore::child_env`]
+/// environment plus `env`, and returns its output; at most two minutes.
+pub async fn output_as(
+    argv: &[String],
+    user: &RunAs,
+    env: &[(&str, &str)],
+) -> Result<std::process::Output> {
+    let (bin, args) = argv.split_first().context("empty command")?;
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -304,10 +301,16 @@ pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackre
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     user.apply(&mut cmd, false);
-    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+    cmd.envs(env.iter().copied());
+    tokio::time::timeout(Duration::from_secs(120), cmd.output())
         .await
-        .context("pgbackrest info took over 2 minutes")?
-        .with_context(|| format!("cannot run {bin}"))?;
+        .with_context(|| format!("{bin} took over 2 minutes"))?
+        .with_context(|| format!("cannot run {bin}"))
+}
+
+/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
+pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
+    let out = output_as(&inv.info_argv(), user, &[]).await?;
     if !out.status.success() {
         bail!(
             "pgbackrest info failed ({}): {}",

@@ -85,8 +85,14 @@ pub fn sections(text: &str) -> Result<Vec<Section>, RenderError> {
 
 /// The stanzas bridgerest wrote into an existing file, by cluster id, values exactly as written.
 pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderError> {
-    Ok(sections(text)?
-        .into_iter()
+    Ok(marked_stanzas(&sections(text)?))
+}
+
+/// The sections bridgerest marked as its own, as stanzas by cluster id.
+pub fn marked_stanzas(sections: &[Section]) -> HashMap<String, Stanza> {
+    sections
+        .iter()
+        .cloned()
         .filter_map(|sec| {
             let id = sec.marked_for?;
             Some((
@@ -102,7 +108,7 @@ pub fn previous_stanzas(text: &str) -> Result<HashMap<String, Stanza>, RenderErr
                 },
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// Why `stanza` (fresh for `cluster`) may not be written into the existing file: a section of
