@@ -181,28 +181,9 @@ fn faults_in_a_state_file_are_served() {
     assert!(err.contains("delay"), "{err}");
 }
 
-/// A state with an organisation team (the GCS cluster moved into it) and a cluster in a team
-/// the key cannot see.
-fn teams_state() -> SimState {
-    let mut st = sample_state(KEY, 0);
-    st.teams.push(bridgerest::sim::SimTeam {
-        id: "tuhdn4u2nfdyhjuqsbntltxw6a".into(),
-        name: "Acme Ops".into(),
-        role: Some("member".into()),
-        is_personal: false,
-    });
-    st.clusters[2].team_id = "tuhdn4u2nfdyhjuqsbntltxw6a".into();
-    let mut hidden = st.clusters[0].clone();
-    hidden.id = "hhhhhhhhhhhhhhhhhhhhhhhhhe".into();
-    hidden.name = "someone else's".into();
-    hidden.team_id = "ooooooooooooooooooooooooom".into();
-    st.clusters.push(hidden);
-    st
-}
-
 #[tokio::test]
 async fn clusters_of_every_team_and_403_for_the_others() {
-    let sim = SimHandle::start(teams_state()).unwrap();
+    let sim = SimHandle::start(bridgerest::sim::sample_state_with_teams(KEY)).unwrap();
     let c = client(&sim, KEY);
     // Seed 004: without team_id, the personal team only.
     let personal = c.list_clusters().await.unwrap();

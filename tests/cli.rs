@@ -619,10 +619,7 @@ fn clusters_table_and_json() {
 #[test]
 fn main_pgbackrest_conf_is_merged_not_replaced() {
     let env = Env::new();
-    let main = env.path("pgbackrest.conf");
-    let cfg = env
-        .base_config("")
-        .replace(&env.out.display().to_string(), &main.display().to_string());
+    let (main, cfg) = env.merged_base_config();
     std::fs::write(
         &env.config,
         format!("{cfg}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n"),
@@ -852,18 +849,7 @@ fn check_reports_each_problem_on_its_own_line() {
 
 #[test]
 fn clusters_lists_every_team_and_403_says_no_access() {
-    let mut st = sample_state(KEY, 0);
-    st.teams.push(bridgerest::sim::SimTeam {
-        id: "tuhdn4u2nfdyhjuqsbntltxw6a".into(),
-        name: "Acme Ops".into(),
-        role: Some("member".into()),
-        is_personal: false,
-    });
-    st.clusters[2].team_id = "tuhdn4u2nfdyhjuqsbntltxw6a".into();
-    let mut hidden = st.clusters[0].clone();
-    hidden.id = "hhhhhhhhhhhhhhhhhhhhhhhhhe".into();
-    hidden.team_id = "ooooooooooooooooooooooooom".into();
-    st.clusters.push(hidden);
+    let st = bridgerest::sim::sample_state_with_teams(KEY);
     let env = Env::with_state(st);
     env.write_config(&[], "");
     let run = env.run(&["clusters"]);

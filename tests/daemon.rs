@@ -391,15 +391,6 @@ fn an_unwritable_status_file_is_logged_once_not_every_round() {
 #[test]
 fn a_refused_key_is_auth_not_retried_like_a_503() {
     use bridgerest::sim::{Fault, FaultKind};
-    let token_requests = |env: &Env| {
-        env.sim
-            .sim
-            .stats()
-            .by_path
-            .get("POST /clusters/{id}/backup-tokens")
-            .copied()
-            .unwrap_or(0)
-    };
     let mut seen = Vec::new();
     for (kind, fault) in [
         ("auth", FaultKind::Unauthorized),
@@ -442,7 +433,7 @@ fn a_refused_key_is_auth_not_retried_like_a_503() {
             )),
             "{prom}"
         );
-        seen.push(token_requests(&env));
+        seen.push(env.token_requests());
     }
     // auth: one request in 4 s (the next round is daemon.retry_max away); transient: the client
     // retries each round (api.retries = 3) and the daemon rounds again within seconds.

@@ -67,16 +67,6 @@ fn postgres_dir(path: &Path) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
-fn token_requests(env: &Env) -> u64 {
-    env.sim
-        .sim
-        .stats()
-        .by_path
-        .get("POST /clusters/{id}/backup-tokens")
-        .copied()
-        .unwrap_or(0)
-}
-
 #[test]
 fn dry_run_prints_the_plan_and_the_exact_command() {
     let (env, pg) = env();
@@ -101,7 +91,7 @@ fn dry_run_prints_the_plan_and_the_exact_command() {
     // Nothing touched: no data directory, no pgBackRest config, no token requested.
     assert!(!pg.join("restore").exists());
     assert!(!env.out.exists());
-    assert_eq!(token_requests(&env), 0);
+    assert_eq!(env.token_requests(), 0);
     // A target in a backup's last second takes the backup before it (pgBackRest compares
     // whole seconds); `latest` takes the newest, on the list's second page.
     let run = env.run(&[
@@ -150,7 +140,7 @@ fn targets_outside_the_window_are_refused_with_the_window() {
     }
     assert!(!pg.join("restore").exists());
     assert!(!env.out.exists());
-    assert_eq!(token_requests(&env), 0);
+    assert_eq!(env.token_requests(), 0);
 
     let run = env.run(&[
         "restore",
@@ -282,7 +272,7 @@ fn unsafe_data_directories_are_refused_untouched() {
     assert!(!hidden.exists());
 
     assert!(!env.out.exists(), "no credentials were written");
-    assert_eq!(token_requests(&env), 0);
+    assert_eq!(env.token_requests(), 0);
 }
 
 #[test]
@@ -325,12 +315,12 @@ fn credential_process_prints_aws_json_and_reuses_it() {
         "{lifetime}"
     );
     assert!(run.stderr.is_empty(), "{run:?}");
-    assert_eq!(token_requests(&env), 1);
+    assert_eq!(env.token_requests(), 1);
 
     // Reused from the 0600 cache while more than ten minutes remain.
     let again = env.run_unscanned(&["credential-process", "--cluster", S3_CLUSTER]);
     assert_eq!(again.stdout, run.stdout);
-    assert_eq!(token_requests(&env), 1);
+    assert_eq!(env.token_requests(), 1);
     let cache = env.path(&format!(
         "conf.d/bridgerest-{S3_CLUSTER}.s3-credentials.json"
     ));
@@ -344,7 +334,7 @@ fn credential_process_prints_aws_json_and_reuses_it() {
     assert_ne!(fresh.stdout, run.stdout);
     let fresher = env.run_unscanned(&["credential-process", "--cluster", S3_CLUSTER]);
     assert_ne!(fresher.stdout, fresh.stdout);
-    assert_eq!(token_requests(&env), 3);
+    assert_eq!(env.token_requests(), 3);
 
     // Not an S3 cluster: a clear error, nothing on stdout.
     let az = env.run(&["credential-process", "--cluster", AZURE_CLUSTER]);
@@ -449,7 +439,7 @@ fn the_main_config_is_passed_only_when_configured_and_must_exist() {
     run.assert_error(2, "pgbackrest.main_config");
     assert!(run.error_line().contains("does not exist"), "{run:?}");
     assert!(!data.exists(), "the data directory was created");
-    assert_eq!(token_requests(&env), 0);
+    assert_eq!(env.token_requests(), 0);
 }
 
 /// The plan shows the source cluster's state and version, and warns before anything is

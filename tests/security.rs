@@ -27,16 +27,6 @@ fn require_root() {
     );
 }
 
-fn token_requests(env: &Env) -> u64 {
-    env.sim
-        .sim
-        .stats()
-        .by_path
-        .get("POST /clusters/{id}/backup-tokens")
-        .copied()
-        .unwrap_or(0)
-}
-
 fn fault(path: &str, kind: FaultKind) -> Fault {
     Fault {
         path: Some(path.into()),
@@ -287,10 +277,7 @@ fn a_stanza_the_user_wrote_elsewhere_is_not_doubled() {
 #[test]
 fn a_renamed_stanza_leaves_no_old_section_in_a_shared_file() {
     let env = Env::new();
-    let main = env.path("pgbackrest.conf");
-    let base = env
-        .base_config("")
-        .replace(&env.out.display().to_string(), &main.display().to_string());
+    let (main, base) = env.merged_base_config();
     let cluster = format!("\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n");
     std::fs::write(&env.config, format!("{base}{cluster}")).unwrap();
     std::fs::write(&main, "[global]\nstart-fast=y\n").unwrap();
@@ -329,12 +316,12 @@ fn an_expired_credential_does_not_make_the_daemon_spin() {
                     "azure": {"azure_account": "acct", "azure_container": "c", "azure_key_type": "sas",
                               "azure_key": "sv=2022-11-02&se=2020-01-01T00%3A00%3A00Z&sr=c&sp=rl&sig=EXPIREDSIG"}})),
     );
-    let before = token_requests(&env);
+    let before = env.token_requests();
     let mut daemon = spawn_daemon(&env);
     std::thread::sleep(Duration::from_secs(5));
     let status = env.run(&["status"]);
     let err = stop(&mut daemon, Duration::from_secs(5));
-    let asked = token_requests(&env) - before;
+    let asked = env.token_requests() - before;
     assert!(asked <= 3, "{asked} token requests in 5 s");
     let reported = err
         .lines()
@@ -493,10 +480,7 @@ fn a_pagination_loop_is_detected() {
 #[test]
 fn render_hides_every_secret_option_of_a_shared_file() {
     let env = Env::new();
-    let main = env.path("pgbackrest.conf");
-    let base = env
-        .base_config("")
-        .replace(&env.out.display().to_string(), &main.display().to_string());
+    let (main, base) = env.merged_base_config();
     let clusters = format!(
         "\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"{AZURE_CLUSTER}\"\npg1_path = \"/y\"\n"
     );

@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 
 pub use account::SimTeam;
 pub use faults::{Fault, FaultKind};
-pub use sample::sample_state;
+pub use sample::{sample_state, sample_state_with_teams, HIDDEN_CLUSTER, ORG_TEAM};
 
 /// Everything the simulator serves.
 #[derive(Debug, Clone, Serialize, Deserialize)]

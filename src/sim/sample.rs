@@ -178,3 +178,26 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         latency_ms: 0,
     }
 }
+
+/// The organisation team of [`sample_state_with_teams`], and its cluster the key cannot see.
+pub const ORG_TEAM: &str = "tuhdn4u2nfdyhjuqsbntltxw6a";
+pub const HIDDEN_CLUSTER: &str = "hhhhhhhhhhhhhhhhhhhhhhhhhe";
+
+/// The sample state with teams: the GCS cluster moved into an organisation team ("Acme Ops",
+/// [`ORG_TEAM`]), and [`HIDDEN_CLUSTER`] in a team the key cannot see (it answers 403).
+pub fn sample_state_with_teams(api_key: &str) -> SimState {
+    let mut st = sample_state(api_key, 0);
+    st.teams.push(account::SimTeam {
+        id: ORG_TEAM.into(),
+        name: "Acme Ops".into(),
+        role: Some("member".into()),
+        is_personal: false,
+    });
+    st.clusters[2].team_id = ORG_TEAM.into();
+    let mut hidden = st.clusters[0].clone();
+    hidden.id = HIDDEN_CLUSTER.into();
+    hidden.name = "someone else's".into();
+    hidden.team_id = "ooooooooooooooooooooooooom".into();
+    st.clusters.push(hidden);
+    st
+}

@@ -61,6 +61,27 @@ impl Env {
         )
     }
 
+    /// [`Env::base_config`] with `pgbackrest.config` pointed at the main `pgbackrest.conf` (a
+    /// file shared with the user: merged, not owned), and that file's path.
+    pub fn merged_base_config(&self) -> (PathBuf, String) {
+        let main = self.path("pgbackrest.conf");
+        let cfg = self
+            .base_config("")
+            .replace(&self.out.display().to_string(), &main.display().to_string());
+        (main, cfg)
+    }
+
+    /// How many backup tokens the simulator has handed out.
+    pub fn token_requests(&self) -> u64 {
+        self.sim
+            .sim
+            .stats()
+            .by_path
+            .get("POST /clusters/{id}/backup-tokens")
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn write_config(&self, clusters: &[&str], extra: &str) {
         let mut text = self.base_config(extra);
         for c in clusters {
