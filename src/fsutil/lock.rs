@@ -113,7 +113,7 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
     Ok(file)
 }
 
-/// Who holds the flock on `file`, from /proc/locks: "pid N (command line)", or "another process".
+/// Who holds the flock on `file`, from /proc/locks: "pid N (program)", or "another process".
 fn lock_holder(file: &File) -> String {
     let Ok(meta) = file.metadata() else {
         return "another process".into();
@@ -135,17 +135,9 @@ fn lock_holder(file: &File) -> String {
     });
     match pid {
         Some(pid) => {
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|b| {
-                    let s: String = String::from_utf8_lossy(&b)
-                        .replace('\0', " ")
-                        .trim()
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(80)
-                        .collect();
-                    s
-                })
+            // The program's name only: another process's arguments may hold its secrets.
+            let cmd = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .map(|c| crate::provider::excerpt(c.trim(), 32))
                 .unwrap_or_default();
             if cmd.is_empty() {
                 format!("pid {pid}")
