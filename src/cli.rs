@@ -27,6 +27,18 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "BRIDGEREST_API_KEY",
         "the Crunchy Bridge API key (else api.key_file, or the systemd credential api-key from LoadCredential=)",
     ),
+    (
+        "BRIDGEREST_IONOS_PASSWORD",
+        "the IONOS password (else ionos.password_file, or the credential ionos-password)",
+    ),
+    (
+        "BRIDGEREST_IONOS_TOKEN",
+        "the IONOS token, with ionos.token_file set (else that file, or the credential ionos-token)",
+    ),
+    (
+        "BRIDGEREST_LAUNCHER_KEY",
+        "the Launcher service key (else launcher.key_file, or the credential launcher-key)",
+    ),
     ("BRIDGEREST_LOG", "the log filter, e.g. info or bridgerest=debug"),
 ];
 
@@ -41,6 +53,10 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "3",
         "some clusters were refreshed, others failed (their previous stanzas kept)",
+    ),
+    (
+        "130",
+        "interrupted while waiting for a restore at the provider (which goes on)",
     ),
 ];
 
@@ -95,6 +111,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of the restore's options does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Refresh every configured cluster's credentials once, then exit.
     ///
@@ -104,9 +122,10 @@ pub enum Command {
     Refresh,
     /// Print what `refresh` would write, without writing it.
     Render(RenderArgs),
-    /// List the clusters the API key can see.
+    /// List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and
+    /// Launcher too where the config has their section).
     Clusters(ListArgs),
-    /// List a cluster's backups (every page).
+    /// List a cluster's backups (every page; IONOS: its backup chains).
     Backups(BackupsArgs),
     /// Keep refreshing, as a service: on the cron schedule and before credentials expire.
     ///
@@ -119,15 +138,20 @@ pub enum Command {
     /// Show the daemon's status file; exit 1 if any credentials expired or will before the
     /// next refresh.
     Status(StatusArgs),
-    /// Restore a cluster to a point in time (also `bridgerest --restore`).
+    /// Restore a cluster to a point in time, here or at the provider (also `bridgerest --restore`).
     ///
-    /// Checks the target against the cluster's backups, picks the newest backup that finished
-    /// before it, refreshes the stanza's credentials, confirms that backup in the repository
-    /// (`pgbackrest info`; otherwise says so and lets pgBackRest choose) and the target against
-    /// the last transaction in the archived WAL, and runs `pgbackrest restore` with that backup
-    /// (`--set`). If the store refuses the credentials part way (they expired), fetches new ones
-    /// and runs it again with --delta, keeping the files already restored. With --start, starts
-    /// PostgreSQL and follows its recovery to the target.
+    /// Here (Crunchy Bridge): checks the target against the cluster's backups, picks the newest
+    /// backup that finished before it, refreshes the stanza's credentials, confirms that backup
+    /// in the repository (`pgbackrest info`; otherwise says so and lets pgBackRest choose) and
+    /// the target against the last transaction in the archived WAL, and runs `pgbackrest
+    /// restore` with that backup (`--set`). If the store refuses the credentials part way (they
+    /// expired), fetches new ones and runs it again with --delta, keeping the files already
+    /// restored. With --start, starts PostgreSQL and follows its recovery to the target.
+    ///
+    /// At the provider (--into NAME, or --in-place --confirm ID): checks the target against the
+    /// provider's recovery window, sends one request (a Bridge fork, an IONOS cluster from the
+    /// backup chain, a Launcher pitr-clone; in place: IONOS restore, Launcher pitr), and waits
+    /// until the cluster is ready, printing its id, name and host.
     #[command(long_flag = "restore")]
     Restore(RestoreArgs),
     /// Print a cluster's S3 credentials as AWS credential-process JSON.
@@ -169,6 +193,31 @@ pub struct RestoreArgs {
     /// The cluster's ID (see `bridgerest clusters`).
     #[arg(long, value_name = "ID")]
     pub cluster: String,
+    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<crate::provider::ProviderKind>,
+    /// Restore at the provider into a new cluster of this name (Bridge: a fork).
+    #[arg(long, value_name = "NAME", conflicts_with_all = LOCAL_ONLY)]
+    pub into: Option<String>,
+    /// Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm.
+    #[arg(long, conflicts_with_all = LOCAL_ONLY, conflicts_with = "into")]
+    pub in_place: bool,
+    /// With --in-place: the cluster's ID again, to confirm that it is overwritten.
+    #[arg(long, value_name = "ID", requires = "in_place")]
+    pub confirm: Option<String>,
+    /// With --into: the new cluster's plan [default: the source's] (Bridge).
+    #[arg(long, value_name = "PLAN", requires = "into")]
+    pub plan: Option<String>,
+    /// With --into: the new cluster's region [default: the source's] (Bridge, IONOS).
+    #[arg(long, value_name = "REGION", requires = "into")]
+    pub region: Option<String>,
+    /// With --into: the new cluster's storage in GB [default: the source's] (Bridge, IONOS).
+    #[arg(long, value_name = "GB", requires = "into", value_parser = clap::value_parser!(u32).range(1..))]
+    pub storage: Option<u32>,
+    /// At the provider: return once the request is accepted instead of waiting for the
+    /// cluster to be ready.
+    #[arg(long)]
+    pub no_wait: bool,
     /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
     /// (UTC when no zone is given).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -217,6 +266,19 @@ pub struct RestoreArgs {
     pub pg_bin: Option<PathBuf>,
 }
 
+/// The options of a restore here, which a restore at the provider does not take.
+const LOCAL_ONLY: [&str; 9] = [
+    "pg1_path",
+    "delta",
+    "force",
+    "set",
+    "process_max",
+    "user",
+    "start",
+    "pg_options",
+    "pg_bin",
+];
+
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
     crate::restore::parse_time(s)
 }
@@ -237,9 +299,14 @@ pub struct RenderArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Print the API's JSON objects (every page) instead of a table.
+    /// Print the API's JSON objects (every page) instead of a table; with several providers,
+    /// an object of lists keyed by provider.
     #[arg(long)]
     pub json: bool,
+    /// List this provider's clusters only [default: Crunchy Bridge, and IONOS and Launcher
+    /// where the config has their section].
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<crate::provider::ProviderKind>,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +320,9 @@ pub struct StatusArgs {
 pub struct BackupsArgs {
     /// The cluster's ID (see `bridgerest clusters`).
     pub cluster: String,
+    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<crate::provider::ProviderKind>,
     /// Print the API's JSON objects (every page) instead of a table.
     #[arg(long)]
     pub json: bool,

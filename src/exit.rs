@@ -12,6 +12,8 @@ pub enum Exit {
     Usage = 2,
     /// Some clusters were refreshed, others failed (their previous stanzas were kept).
     Partial = 3,
+    /// Interrupted (Ctrl-C) while waiting; what was started goes on.
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

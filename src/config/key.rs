@@ -1,5 +1,5 @@
-//! The API key: where it is looked for (the environment, a systemd credential, the key file),
-//! and whether its file is private.
+//! Secrets (the API key, the IONOS password or token, the Launcher key): where each is looked
+//! for (the environment, a systemd credential, a file), and whether its file is private.
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +8,10 @@ use secrecy::SecretString;
 
 use super::{ApiConfig, API_KEY_ENV};
 
-/// Where the API key was found, for messages (never the key itself).
+/// Where a secret was found, for messages (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
-    Env,
+    Env(&'static str),
     Credential(PathBuf),
     File(PathBuf),
 }
@@ -19,7 +19,7 @@ pub enum KeySource {
 impl std::fmt::Display for KeySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KeySource::Env => write!(f, "${API_KEY_ENV}"),
+            KeySource::Env(name) => write!(f, "${name}"),
             KeySource::Credential(p) => write!(f, "systemd credential {}", p.display()),
             KeySource::File(p) => write!(f, "key file {}", p.display()),
         }
@@ -32,7 +32,7 @@ pub fn key_file_exposed(path: &Path) -> Option<String> {
     let mode = std::fs::metadata(path).ok()?.mode();
     (mode & 0o004 != 0).then(|| {
         format!(
-            "the API key file {} is readable by every user (mode {:04o}): chmod 0600 {}",
+            "the secret file {} is readable by every user (mode {:04o}): chmod 0600 {}",
             path.display(),
             mode & 0o7777,
             path.display()
@@ -40,35 +40,71 @@ pub fn key_file_exposed(path: &Path) -> Option<String> {
     })
 }
 
+/// Where one secret is looked for, in this order: the environment variable `env`, the systemd
+/// credential `credential` (`$CREDENTIALS_DIRECTORY/<credential>`, from `LoadCredential=`),
+/// the file `file` (the config key `file_key`).
+pub struct SecretSpec<'a> {
+    /// What it is, in messages ("the Crunchy Bridge API key").
+    pub what: &'static str,
+    pub env: &'static str,
+    pub credential: &'static str,
+    pub file: Option<&'a Path>,
+    pub file_key: &'static str,
+    /// Where to get one, for a missing or empty file.
+    pub get_one: &'static str,
+}
+
 /// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
 /// (systemd `LoadCredential=`), then `api.key_file`.
 pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
-    if let Some(v) = std::env::var_os(API_KEY_ENV) {
+    load_secret(&SecretSpec {
+        what: "the API key",
+        env: API_KEY_ENV,
+        credential: "api-key",
+        file: api.key_file.as_deref(),
+        file_key: "api.key_file",
+        get_one: "the key from the Crunchy Bridge dashboard (Settings → API keys)",
+    })
+}
+
+/// Finds one secret as `spec` says. It must be one word (no whitespace inside).
+pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
+    let SecretSpec {
+        what,
+        env,
+        credential,
+        file_key,
+        get_one,
+        ..
+    } = spec;
+    if let Some(v) = std::env::var_os(env) {
         let v = v.to_string_lossy().trim().to_string();
         if v.is_empty() {
-            bail!("${API_KEY_ENV} is set but empty: put the Crunchy Bridge API key in it, or unset it to use api.key_file");
+            bail!("${env} is set but empty: put {what} in it, or unset it to use {file_key}");
         }
-        return Ok((SecretString::from(v), KeySource::Env));
+        return Ok((SecretString::from(v), KeySource::Env(env)));
     }
-    let cred = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("api-key"));
-    let (path, source) = match (cred, &api.key_file) {
+    let cred = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join(credential));
+    let (path, source) = match (cred, spec.file) {
         (Some(c), _) if c.exists() => (c.clone(), KeySource::Credential(c)),
-        (_, Some(f)) => (f.clone(), KeySource::File(f.clone())),
+        (_, Some(f)) => (f.to_path_buf(), KeySource::File(f.to_path_buf())),
         (_, None) => bail!(
-            "no API key: set api.key_file in the config, or ${API_KEY_ENV}, or LoadCredential=api-key:... in the systemd unit"
+            "no {}: set {file_key} in the config, or ${env}, or LoadCredential={credential}:... in the systemd unit",
+            what.trim_start_matches("the ")
         ),
     };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the API key from {source}: create it with the key from the Crunchy Bridge dashboard (Settings → API keys), mode 0600"))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("cannot read {what} from {source}: create it with {get_one}, mode 0600")
+    })?;
     if let Some(problem) = key_file_exposed(&path) {
         tracing::warn!("{problem}");
     }
     let key = text.trim();
     if key.is_empty() {
-        bail!("the API key in {source} is empty: write the Crunchy Bridge API key into it");
+        bail!("{what} in {source} is empty: write {get_one} into it");
     }
     if key.contains(char::is_whitespace) {
-        bail!("the API key in {source} contains whitespace: it must hold only the key");
+        bail!("{what} in {source} contains whitespace: it must hold only the secret");
     }
     Ok((SecretString::from(key.to_string()), source))
 }

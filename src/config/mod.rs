@@ -12,13 +12,17 @@ use reqwest::Url;
 mod key;
 mod raw;
 
-pub use key::{key_file_exposed, load_api_key, KeySource};
+use crate::provider::ProviderKind;
+pub use key::{key_file_exposed, load_api_key, load_secret, KeySource, SecretSpec};
 use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
 pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
 pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
 pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
+pub const DEFAULT_IONOS_URL: &str = "https://api.ionos.com/databases/postgresql";
+pub const IONOS_PASSWORD_ENV: &str = "BRIDGEREST_IONOS_PASSWORD";
+pub const LAUNCHER_KEY_ENV: &str = "BRIDGEREST_LAUNCHER_KEY";
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -27,7 +31,66 @@ pub struct Config {
     pub api: ApiConfig,
     pub pgbackrest: PgbackrestConfig,
     pub daemon: DaemonConfig,
+    /// `[ionos]` (its defaults when the section is absent).
+    pub ionos: IonosConfig,
+    /// `[launcher]`, if the config has one (its url has no default).
+    pub launcher: Option<LauncherConfig>,
+    /// The Crunchy Bridge clusters: their credentials are refreshed and they can be restored
+    /// here.
     pub clusters: Vec<ClusterConfig>,
+    /// The clusters of providers that restore server-side only (IONOS, Launcher): their
+    /// backups are watched.
+    pub remote: Vec<RemoteCluster>,
+}
+
+impl Config {
+    /// Every configured cluster with its provider, Bridge ones first.
+    pub fn all_clusters(&self) -> Vec<(ProviderKind, String)> {
+        self.clusters
+            .iter()
+            .map(|c| (ProviderKind::Bridge, c.id.clone()))
+            .chain(self.remote.iter().map(|r| (r.provider, r.id.clone())))
+            .collect()
+    }
+
+    /// The provider a `[[cluster]]` entry names for `id`, if it is listed.
+    pub fn provider_of(&self, id: &str) -> Option<ProviderKind> {
+        self.all_clusters()
+            .into_iter()
+            .find(|(_, c)| c == id)
+            .map(|(p, _)| p)
+    }
+}
+
+/// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
+#[derive(Debug, Clone)]
+pub struct IonosConfig {
+    pub url: Url,
+    /// Basic auth user name (with the password from $BRIDGEREST_IONOS_PASSWORD, the
+    /// credential ionos-password, or password_file).
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// A Bearer token file instead of Basic auth.
+    pub token_file: Option<PathBuf>,
+    /// Whether the config has an `[ionos]` section.
+    pub section: bool,
+}
+
+/// `[launcher]`: the Launcher platform API.
+#[derive(Debug, Clone)]
+pub struct LauncherConfig {
+    /// The tenant's base URL (`https://plane.lnchr.cloud/<tenant>`); the API is under /api/v1.
+    pub url: Url,
+    /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
+    /// launcher-key).
+    pub key_file: Option<PathBuf>,
+}
+
+/// A cluster of a provider that hands out no repository credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCluster {
+    pub provider: ProviderKind,
+    pub id: String,
 }
 
 /// `[daemon]`: when `bridgerest daemon` refreshes, and where it reports.
@@ -43,6 +106,8 @@ pub struct DaemonConfig {
     pub status_file: PathBuf,
     /// The same figures for node_exporter's textfile collector (off unless set).
     pub prometheus_textfile: Option<PathBuf>,
+    /// A cluster whose newest backup is older than this is flagged (`status` exits 1).
+    pub max_backup_age: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -176,17 +241,35 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     let api = resolve_api(raw.api)?;
     let pgbackrest = resolve_pgbackrest(raw.pgbackrest)?;
     let daemon = resolve_daemon(raw.daemon)?;
+    let ionos_section = raw.ionos.is_some();
+    let mut ionos = resolve_ionos(raw.ionos.unwrap_or_default())?;
+    ionos.section = ionos_section;
+    let launcher = raw.launcher.map(resolve_launcher).transpose()?;
     let mut clusters = Vec::with_capacity(raw.clusters.len());
+    let mut remote = Vec::new();
     let mut ids = HashSet::new();
     let mut stanzas = HashSet::new();
     for c in raw.clusters {
-        let cluster = resolve_cluster(c)?;
-        if !ids.insert(cluster.id.clone()) {
+        if !ids.insert(c.id.clone()) {
             bail!(
                 "cluster {} is listed twice; keep one [[cluster]] entry for it",
-                cluster.id
+                crate::provider::excerpt(&c.id, 80)
             );
         }
+        let provider = match c.provider.as_deref() {
+            None => ProviderKind::Bridge,
+            Some(p) => ProviderKind::parse(p).with_context(|| {
+                format!(
+                    "cluster {}: provider = \"{p}\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
+                    crate::provider::excerpt(&c.id, 80)
+                )
+            })?,
+        };
+        if provider != ProviderKind::Bridge {
+            remote.push(resolve_remote(provider, c, launcher.is_some())?);
+            continue;
+        }
+        let cluster = resolve_cluster(c)?;
         if let Some(s) = &cluster.stanza {
             if !stanzas.insert(s.clone()) {
                 bail!("stanza name \"{s}\" is used by two clusters; give each its own");
@@ -199,7 +282,76 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         api,
         pgbackrest,
         daemon,
+        ionos,
+        launcher,
         clusters,
+        remote,
+    })
+}
+
+/// A cluster of IONOS or Launcher: its id in the provider's format, its provider's section
+/// present, and none of the keys that only a local restore uses.
+fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Result<RemoteCluster> {
+    provider
+        .check_id(&c.id)
+        .map_err(|e| anyhow::anyhow!("cluster id {e}"))?;
+    let local_only = [
+        ("pg1_path", c.pg1_path.is_some()),
+        ("stanza", c.stanza.is_some()),
+        ("options", !c.options.is_empty()),
+    ];
+    if let Some((key, _)) = local_only.iter().find(|(_, set)| *set) {
+        bail!(
+            "cluster {}: {key} is set, but {} hands out no repository credentials, so there is no local restore (and no stanza) for it: remove {key}; restore it server-side with `bridgerest restore --cluster {} --target-time T --into NAME`",
+            c.id,
+            provider.title(),
+            c.id
+        );
+    }
+    if provider == ProviderKind::Launcher && !launcher {
+        bail!(
+            "cluster {} uses provider \"launcher\", but the config has no [launcher] section: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
+            c.id
+        );
+    }
+    Ok(RemoteCluster { provider, id: c.id })
+}
+
+fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
+    let url = parse_url(
+        "ionos.url",
+        raw.url.as_deref().unwrap_or(DEFAULT_IONOS_URL),
+        "ionos.password_file or ionos.token_file",
+    )?;
+    if raw.token_file.is_some() && (raw.username.is_some() || raw.password_file.is_some()) {
+        bail!("[ionos] sets token_file and also username/password_file: use either a token (Bearer) or a user name and password (Basic), not both");
+    }
+    if raw.password_file.is_some() && raw.username.is_none() {
+        bail!("[ionos] sets password_file but no username: add username = \"the IONOS login (e-mail)\"");
+    }
+    if raw
+        .username
+        .as_deref()
+        .is_some_and(|u| u.is_empty() || u.contains([':', '\n', '\r']))
+    {
+        bail!("ionos.username must be a non-empty login without ':' or line breaks");
+    }
+    Ok(IonosConfig {
+        url,
+        username: raw.username,
+        password_file: raw.password_file,
+        token_file: raw.token_file,
+        section: false,
+    })
+}
+
+fn resolve_launcher(raw: RawLauncher) -> Result<LauncherConfig> {
+    let Some(text) = raw.url else {
+        bail!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
+    };
+    Ok(LauncherConfig {
+        url: parse_url("launcher.url", &text, "launcher.key_file")?,
+        key_file: raw.key_file,
     })
 }
 
@@ -230,6 +382,11 @@ fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
             .status_file
             .unwrap_or_else(|| PathBuf::from("/var/lib/bridgerest/status.json")),
         prometheus_textfile: raw.prometheus_textfile,
+        max_backup_age: positive(
+            "daemon.max_backup_age",
+            raw.max_backup_age.as_deref(),
+            Duration::from_secs(26 * 3600),
+        )?,
     })
 }
 
@@ -261,13 +418,23 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
 
 /// The API must be reached over HTTPS, except on a loopback address (the simulator).
 pub fn parse_api_url(text: &str) -> Result<Url> {
+    parse_url(
+        "api.url",
+        text,
+        "api.key_file, $BRIDGEREST_API_KEY or a systemd credential",
+    )
+}
+
+/// A provider API's URL (`key`): HTTPS except on loopback, no user name or password in it
+/// (they belong in `secret_home`).
+pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| match text.contains('@') {
-        true => anyhow::anyhow!("api.url is not a URL ({e})"), // may hold a password: not echoed
-        false => anyhow::anyhow!("api.url \"{text}\" is not a URL"),
+        true => anyhow::anyhow!("{key} is not a URL ({e})"), // may hold a password: not echoed
+        false => anyhow::anyhow!("{key} \"{text}\" is not a URL"),
     })?;
     if !url.username().is_empty() || url.password().is_some() {
         // Never echo it: the password would end up in logs and journals.
-        bail!("api.url contains a user name or password: remove them (the API key goes in api.key_file, $BRIDGEREST_API_KEY or a systemd credential)");
+        bail!("{key} contains a user name or password: remove them (secrets go in {secret_home})");
     }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
@@ -279,11 +446,11 @@ pub fn parse_api_url(text: &str) -> Result<Url> {
         "https" => {}
         "http" if loopback => {}
         _ => bail!(
-            "api.url \"{text}\" must use https:// (plain http is allowed only on a loopback address)"
+            "{key} \"{text}\" must use https:// (plain http is allowed only on a loopback address)"
         ),
     }
     if url.host().is_none() {
-        bail!("api.url \"{text}\" has no host");
+        bail!("{key} \"{text}\" has no host");
     }
     Ok(url)
 }
@@ -408,18 +575,28 @@ pub fn is_stanza_name(s: &str) -> bool {
 fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     if !is_eid(&raw.id) {
         bail!(
-            "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`",
-            raw.id
+            "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`{}",
+            crate::provider::excerpt(&raw.id, 80),
+            match crate::provider::is_uuid(&raw.id) {
+                true => " (a UUID is an IONOS or Launcher id: add provider = \"ionos\" or \"launcher\")",
+                false => "",
+            }
         );
     }
-    if !raw.pg1_path.is_absolute() {
+    let Some(pg1_path) = raw.pg1_path else {
+        bail!(
+            "cluster {}: pg1_path is missing: set it to the data directory a restore of this cluster goes to (pgBackRest's pg1-path)",
+            raw.id
+        );
+    };
+    if !pg1_path.is_absolute() {
         bail!(
             "cluster {}: pg1_path \"{}\" must be an absolute path",
             raw.id,
-            raw.pg1_path.display()
+            pg1_path.display()
         );
     }
-    if raw.pg1_path.to_string_lossy().contains(['\n', '\r']) {
+    if pg1_path.to_string_lossy().contains(['\n', '\r']) {
         bail!("cluster {}: pg1_path contains a line break", raw.id);
     }
     if let Some(s) = &raw.stanza {
@@ -445,7 +622,7 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     }
     Ok(ClusterConfig {
         id: raw.id,
-        pg1_path: raw.pg1_path,
+        pg1_path,
         stanza: raw.stanza,
         options,
     })

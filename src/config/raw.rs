@@ -14,6 +14,8 @@ pub(super) struct RawConfig {
     pub(super) pgbackrest: RawPgbackrest,
     #[serde(default)]
     pub(super) daemon: RawDaemon,
+    pub(super) ionos: Option<RawIonos>,
+    pub(super) launcher: Option<RawLauncher>,
     #[serde(default, rename = "cluster")]
     pub(super) clusters: Vec<RawCluster>,
 }
@@ -26,6 +28,23 @@ pub(super) struct RawDaemon {
     pub(super) retry_max: Option<String>,
     pub(super) status_file: Option<PathBuf>,
     pub(super) prometheus_textfile: Option<PathBuf>,
+    pub(super) max_backup_age: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIonos {
+    pub(super) url: Option<String>,
+    pub(super) username: Option<String>,
+    pub(super) password_file: Option<PathBuf>,
+    pub(super) token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLauncher {
+    pub(super) url: Option<String>,
+    pub(super) key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -64,8 +83,9 @@ pub(super) enum RawMode {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCluster {
+    pub(super) provider: Option<String>,
     pub(super) id: String,
-    pub(super) pg1_path: PathBuf,
+    pub(super) pg1_path: Option<PathBuf>,
     pub(super) stanza: Option<String>,
     #[serde(default)]
     pub(super) options: BTreeMap<String, toml::Value>,

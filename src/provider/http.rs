@@ -1,7 +1,9 @@
 //! The HTTP transport every provider client shares: one reqwest client (rustls, no redirects
-//! followed), Bearer auth, retries with backoff and jitter on connect errors, timeouts and 5xx,
-//! `Retry-After` on 429, an `Idempotency-Key` per logical POST reused on its retries, request
-//! ids, bodies capped at [`MAX_BODY`]; and [`ApiError`], whose variants decide what callers do.
+//! followed), the provider's auth ([`Auth`]: Bearer, Basic, or a key header), retries with
+//! backoff and jitter on connect errors, timeouts and 5xx, `Retry-After` on 429, an
+//! `Idempotency-Key` per logical POST reused on its retries where the provider has one (and no
+//! blind retry of a POST where it has none: [`Retry::Once`]), request ids, bodies capped at
+//! [`MAX_BODY`]; and [`ApiError`], whose variants decide what callers do.
 
 use std::error::Error as _;
 use std::time::Duration;
@@ -9,7 +11,6 @@ use std::time::Duration;
 use reqwest::{header, Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 
 use super::bridge::TokenError;
 use super::{excerpt, FailureKind};
@@ -25,24 +26,27 @@ pub const EXCERPT: usize = 200;
 /// Why an API call failed. The variant decides what the caller does (retry, re-auth, give up).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{req}: the API key was refused ({status}: {message}{rid}): check the key (api.key_file, $BRIDGEREST_API_KEY or the systemd credential) and that it is still active in the Crunchy Bridge dashboard", rid = rid(.request_id))]
+    #[error("{req}: {} ({status}: {message}{rid}): {}", .hints.refused, .hints.refused_fix, rid = rid(.request_id))]
     Unauthorized {
         req: String,
         status: StatusCode,
         message: String,
         request_id: Option<String>,
+        hints: &'static Hints,
     },
-    #[error("{req}: no such cluster, or this API key has no access to it (403: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see), and that the key's user is in the cluster's team", rid = rid(.request_id))]
+    #[error("{req}: {} (403: {message}{rid}): {}", .hints.no_access, .hints.no_access_fix, rid = rid(.request_id))]
     NoAccess {
         req: String,
         message: String,
         request_id: Option<String>,
+        hints: &'static Hints,
     },
-    #[error("{req}: not found (404: {message}{rid}): check the cluster id with `bridgerest clusters` (it lists every team the key can see)", rid = rid(.request_id))]
+    #[error("{req}: not found (404: {message}{rid}): {}", .hints.lookup, rid = rid(.request_id))]
     NotFound {
         req: String,
         message: String,
         request_id: Option<String>,
+        hints: &'static Hints,
     },
     #[error("{req}: the API refused the request ({status}: {message}{rid})", rid = rid(.request_id))]
     Client {
@@ -79,6 +83,51 @@ pub enum ApiError {
     Token { cluster: String, source: TokenError },
 }
 
+/// What a provider's errors tell the user to do: the texts of [`ApiError`]'s access errors.
+#[derive(Debug)]
+pub struct Hints {
+    /// What a 401 means, e.g. "the API key was refused".
+    pub refused: &'static str,
+    /// What to check after a 401.
+    pub refused_fix: &'static str,
+    /// What a 403 means.
+    pub no_access: &'static str,
+    /// What to check after a 403.
+    pub no_access_fix: &'static str,
+    /// How to find the right id after a 404.
+    pub lookup: &'static str,
+}
+
+/// How a provider wants to be authenticated. Every form is a secret: never shown.
+#[derive(Clone)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>` (Bridge API keys and access tokens, IONOS tokens,
+    /// Launcher JWTs).
+    Bearer(SecretString),
+    /// `Authorization: Basic base64(user:password)` (IONOS).
+    Basic {
+        user: String,
+        password: SecretString,
+    },
+    /// A header of the provider's own (Launcher's `x-lnchr-key`).
+    Header(&'static str, SecretString),
+}
+
+/// Whether a request may be sent again after it failed in a way that leaves open whether the
+/// provider acted on it (a timeout, a 5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads (GET): always safe to repeat.
+    Read,
+    /// A write with an `Idempotency-Key` (Bridge): repeated with the same key, which the API
+    /// answers once.
+    Keyed,
+    /// A write the provider documents no idempotency key for (IONOS, Launcher): repeated only
+    /// where it cannot have been acted on (a 429, a connection that was never made). After a
+    /// timeout or a 5xx the caller decides (looks for what it asked to create first).
+    Once,
+}
+
 pub(crate) fn req(method: &Method, url: &Url) -> String {
     format!("{method} {url}")
 }
@@ -110,6 +159,13 @@ impl ApiError {
             ApiError::Client { .. } => FailureKind::Malformed,
         }
     }
+
+    /// Whether the request may have reached the provider and been acted on although no answer
+    /// said so (a timeout, a 5xx): a write without an idempotency key must not be sent again
+    /// before checking.
+    pub fn maybe_acted(&self) -> bool {
+        matches!(self, ApiError::Server { .. } | ApiError::Transport { .. })
+    }
 }
 
 /// One provider API's HTTP client. Cheap to clone; clones share the connection pool.
@@ -117,7 +173,8 @@ impl ApiError {
 pub struct Transport {
     http: reqwest::Client,
     base: Url,
-    key: SecretString,
+    auth: Auth,
+    hints: &'static Hints,
     retries: u32,
     retry_base: Duration,
 }
@@ -131,7 +188,14 @@ impl std::fmt::Debug for Transport {
 }
 
 impl Transport {
-    pub fn new(api: &ApiConfig, key: SecretString) -> anyhow::Result<Self> {
+    /// A transport for the API at `base`, with `api`'s timeout, retries and concurrency
+    /// (`[api]` sets them for every provider).
+    pub fn new(
+        api: &ApiConfig,
+        base: Url,
+        auth: Auth,
+        hints: &'static Hints,
+    ) -> anyhow::Result<Self> {
         crate::init_tls();
         let http = reqwest::Client::builder()
             .user_agent(concat!("bridgerest/", env!("CARGO_PKG_VERSION")))
@@ -142,8 +206,9 @@ impl Transport {
             .build()?;
         Ok(Self {
             http,
-            base: api.url.clone(),
-            key,
+            base,
+            auth,
+            hints,
             retries: api.retries,
             retry_base: api.retry_base,
         })
@@ -156,13 +221,26 @@ impl Transport {
         url
     }
 
-    /// Sends one logical request, retrying what may succeed later. Returns the final URL and body.
+    /// Sends one logical request without a body, retrying what may succeed later (as `retry`
+    /// allows). Returns the final URL and body.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
-        idempotent_key: bool,
+        retry: Retry,
+    ) -> Result<(Url, String), ApiError> {
+        self.send_json(method, path, query, None, retry).await
+    }
+
+    /// Like [`Transport::send`], with a JSON body.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        json: Option<&serde_json::Value>,
+        retry: Retry,
     ) -> Result<(Url, String), ApiError> {
         let mut url = self.url(path);
         if !query.is_empty() {
@@ -170,19 +248,30 @@ impl Transport {
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
         // One key per logical request, reused on every retry, so a retried POST is not repeated.
-        let idem = idempotent_key.then(|| uuid::Uuid::new_v4().to_string());
+        let idem = (retry == Retry::Keyed).then(|| uuid::Uuid::new_v4().to_string());
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
             let mut request = self
                 .http
                 .request(method.clone(), url.clone())
-                .bearer_auth(self.key.expose_secret())
                 .header(header::ACCEPT, "application/json");
+            request = match &self.auth {
+                Auth::Bearer(k) => request.bearer_auth(k.expose_secret()),
+                Auth::Basic { user, password } => {
+                    request.basic_auth(user, Some(password.expose_secret()))
+                }
+                Auth::Header(name, k) => request.header(*name, k.expose_secret()),
+            };
+            if let Some(body) = json {
+                request = request.json(body);
+            }
             if let Some(k) = &idem {
                 request = request.header("Idempotency-Key", k);
             }
             let retry_left = attempt <= self.retries;
+            // A timeout or 5xx of a write without a key is not repeated: it may have been done.
+            let blind_ok = retry_left && retry != Retry::Once;
             let (status, retry_after, header_rid, location, body) = match Self::exchange(request)
                 .await
             {
@@ -194,8 +283,9 @@ impl Transport {
                     })
                 }
                 Err(e)
-                    if retry_left
-                        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) =>
+                    if (blind_ok
+                        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()))
+                        || (retry_left && e.is_connect()) =>
                 {
                     let wait = self.backoff(attempt);
                     tracing::warn!(%method, %url, attempt, wait_ms = wait.as_millis() as u64, error = %chain(&e), "request failed; retrying");
@@ -235,7 +325,7 @@ impl Transport {
                 continue;
             }
             if status.is_server_error() {
-                if retry_left {
+                if blind_ok {
                     let wait = self.backoff(attempt);
                     tracing::warn!(%method, %url, attempt, %status, wait_ms = wait.as_millis() as u64, "server error; retrying");
                     tokio::time::sleep(wait).await;
@@ -256,17 +346,20 @@ impl Transport {
                     req: req(&method, &url),
                     message,
                     request_id,
+                    hints: self.hints,
                 },
                 StatusCode::UNAUTHORIZED => ApiError::Unauthorized {
                     req: req(&method, &url),
                     status,
                     message,
                     request_id,
+                    hints: self.hints,
                 },
                 StatusCode::NOT_FOUND => ApiError::NotFound {
                     req: req(&method, &url),
                     message,
                     request_id,
+                    hints: self.hints,
                 },
                 _ => ApiError::Client {
                     req: req(&method, &url),
@@ -341,35 +434,47 @@ impl Transport {
     }
 }
 
-/// The API's error body: `message` (always) and `request_id`.
+/// The error body's message and request id, in whichever provider's shape it comes: Bridge
+/// `{message, request_id}`, IONOS `{httpStatus, messages: [{errorCode, message}]}`, Launcher
+/// `{success: false, error: {code, message}}`. Anything else: an excerpt of the body.
 fn error_body(body: &str, status: StatusCode) -> (String, Option<String>) {
-    #[derive(Deserialize)]
-    struct ErrBody {
-        message: Option<String>,
-        request_id: Option<String>,
-    }
-    match serde_json::from_str::<ErrBody>(body) {
-        Ok(ErrBody {
-            message: Some(m),
-            request_id,
-        }) => (excerpt(&m, EXCERPT), request_id.map(|r| excerpt(&r, 80))),
-        Ok(ErrBody {
-            message: None,
-            request_id,
-        }) => (
-            status.canonical_reason().unwrap_or("error").to_string(),
-            request_id.map(|r| excerpt(&r, 80)),
-        ),
-        Err(_) => {
-            let text = excerpt(body, 120);
-            let text = if text.trim().is_empty() {
-                status.canonical_reason().unwrap_or("error").to_string()
-            } else {
-                text
-            };
-            (text, None)
-        }
-    }
+    let fallback = || status.canonical_reason().unwrap_or("error").to_string();
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        let text = excerpt(body, 120);
+        return match text.trim().is_empty() {
+            true => (fallback(), None),
+            false => (text, None),
+        };
+    };
+    let s = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let request_id = v.get("request_id").and_then(s).map(|r| excerpt(&r, 80));
+    let coded = |code: Option<String>, msg: Option<String>| match (code, msg) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (None, m) => m,
+        (Some(c), None) => Some(c),
+    };
+    let message = v
+        .get("message")
+        .and_then(s)
+        .or_else(|| {
+            let list = v.get("messages")?.as_array()?;
+            let parts: Vec<String> = list
+                .iter()
+                .filter_map(|m| coded(m.get("errorCode").and_then(s), m.get("message").and_then(s)))
+                .collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        })
+        .or_else(|| {
+            let e = v.get("error")?;
+            match e.as_str() {
+                Some(m) => Some(m.to_string()),
+                None => coded(e.get("code").and_then(s), e.get("message").and_then(s)),
+            }
+        });
+    (
+        message.map_or_else(fallback, |m| excerpt(&m, EXCERPT)),
+        request_id,
+    )
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(

@@ -1,11 +1,96 @@
 //! What the providers hand out: backup tokens (repository location and credentials), backups,
-//! clusters, and [`Client`], the one type the rest of bridgerest talks to a provider through.
-//! [`bridge`] is the Crunchy Bridge API client.
+//! clusters, server-side restores, and [`Client`], the one type the rest of bridgerest talks to
+//! a provider through. [`bridge`] is the Crunchy Bridge API client, [`ionos`] IONOS DBaaS
+//! PostgreSQL's, [`launcher`] Launcher's; [`server`] the provider-neutral server-side restore.
 
 pub mod bridge;
 pub mod http;
+pub mod ionos;
+pub mod launcher;
+pub mod server;
 
 pub use bridge::ApiError;
+pub use server::{BackupWatch, Call, Dest, Phase, Restored, Window};
+
+/// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum ProviderKind {
+    /// Crunchy Bridge: repository credentials (local restores) and forks.
+    Bridge,
+    /// IONOS Cloud DBaaS PostgreSQL: server-side restores only.
+    Ionos,
+    /// Launcher: server-side restores only.
+    Launcher,
+}
+
+impl ProviderKind {
+    pub const ALL: [ProviderKind; 3] = [
+        ProviderKind::Bridge,
+        ProviderKind::Ionos,
+        ProviderKind::Launcher,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Bridge => "bridge",
+            ProviderKind::Ionos => "ionos",
+            ProviderKind::Launcher => "launcher",
+        }
+    }
+
+    /// The provider's name in messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProviderKind::Bridge => "Crunchy Bridge",
+            ProviderKind::Ionos => "IONOS DBaaS",
+            ProviderKind::Launcher => "Launcher",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Why `id` is not one of this provider's cluster ids, if it is not.
+    pub fn check_id(self, id: &str) -> Result<(), String> {
+        let shown = excerpt(id, 80);
+        match self {
+            ProviderKind::Bridge if !bridge::is_eid(id) => Err(format!(
+                "\"{shown}\" is not a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): see `bridgerest clusters`"
+            )),
+            ProviderKind::Ionos | ProviderKind::Launcher if !is_uuid(id) => Err(format!(
+                "\"{shown}\" is not {} ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e): see `bridgerest clusters --provider {}`",
+                match self {
+                    ProviderKind::Ionos => "an IONOS DBaaS cluster",
+                    _ => "a Launcher database",
+                },
+                self.as_str()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the provider hands out pgBackRest repository credentials (a local restore).
+    pub fn has_repo_credentials(self) -> bool {
+        self == ProviderKind::Bridge
+    }
+}
+
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A UUID in its usual text form (8-4-4-4-12 hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
 
 /// What every provider can tell about its clusters: the catalog.
 pub trait Catalog {
@@ -30,8 +115,7 @@ pub trait Catalog {
 }
 
 /// Providers that hand out credentials for a cluster's pgBackRest repository, so that a restore
-/// can run here. (Providers that restore server-side only will implement a trait of their own
-/// for that, and not this one.)
+/// can run here (Crunchy Bridge only; the others restore server-side).
 pub trait RepoCredentials {
     fn create_backup_token(
         &self,
@@ -39,13 +123,25 @@ pub trait RepoCredentials {
     ) -> impl std::future::Future<Output = Result<BackupToken, ApiError>> + Send;
 }
 
-/// The provider a configuration's clusters live at. Commands, the refresh and the recovery ask
-/// it for what they need (the catalog: clusters, backups, status; repository credentials); they
-/// never name a provider's own client. Crunchy Bridge is the only provider so far: another is a
-/// new variant, with its own client under `provider/`.
+/// The provider a cluster lives at. Commands, the refresh, the restores and the daemon ask it
+/// for what they need (the catalog, repository credentials, server-side restores); they never
+/// name a provider's own client.
 #[derive(Clone, Debug)]
 pub enum Client {
     Bridge(bridge::BridgeClient),
+    Ionos(ionos::IonosClient),
+    Launcher(launcher::LauncherClient),
+}
+
+/// One call on whichever client it is.
+macro_rules! each {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            Client::Bridge($c) => $e,
+            Client::Ionos($c) => $e,
+            Client::Launcher($c) => $e,
+        }
+    };
 }
 
 impl Client {
@@ -54,38 +150,117 @@ impl Client {
         Ok(Client::Bridge(bridge::BridgeClient::new(api, key)?))
     }
 
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Client::Bridge(_) => ProviderKind::Bridge,
+            Client::Ionos(_) => ProviderKind::Ionos,
+            Client::Launcher(_) => ProviderKind::Launcher,
+        }
+    }
+
     /// Every cluster the credentials can see, with its team where the provider has teams.
     pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
         match self {
             Client::Bridge(c) => Catalog::list_all_clusters(c).await,
+            Client::Ionos(c) => Ok(c
+                .list_clusters()
+                .await?
+                .into_iter()
+                .map(|c| (c, None))
+                .collect()),
+            Client::Launcher(c) => Ok(c
+                .list_clusters()
+                .await?
+                .into_iter()
+                .map(|c| (c, None))
+                .collect()),
         }
     }
 
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        match self {
-            Client::Bridge(c) => Catalog::get_cluster(c, id).await,
-        }
+        each!(self, c => c.get_cluster(id).await)
     }
 
-    /// The cluster's state and the start of its recovery window.
+    /// The cluster's state and the start of its recovery window (Crunchy Bridge).
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
         match self {
             Client::Bridge(c) => Catalog::cluster_status(c, id).await,
+            Client::Ionos(_) | Client::Launcher(_) => {
+                let w = self.window(id).await?;
+                Ok(ClusterStatus {
+                    oldest_backup_at: w.start,
+                    state: String::new(),
+                    extra: Default::default(),
+                })
+            }
         }
     }
 
-    /// The cluster's backups, every page.
+    /// The cluster's backups, every page (IONOS: its backup chains).
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        match self {
-            Client::Bridge(c) => Catalog::list_backups(c, id).await,
-        }
+        each!(self, c => c.list_backups(id).await)
     }
 
-    /// Fresh credentials for the cluster's pgBackRest repository.
+    /// Fresh credentials for the cluster's pgBackRest repository (Crunchy Bridge only; callers
+    /// check [`ProviderKind::has_repo_credentials`] first).
     pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
         match self {
             Client::Bridge(c) => RepoCredentials::create_backup_token(c, id).await,
+            other => Err(ApiError::Malformed {
+                req: format!("cluster {id}"),
+                detail: format!(
+                    "{} hands out no repository credentials",
+                    other.kind().title()
+                ),
+            }),
         }
+    }
+
+    /// The times the provider can restore the cluster to.
+    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        each!(self, c => c.window(id).await)
+    }
+
+    /// The newest backup and the start of the recovery window, for the daemon.
+    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        each!(self, c => c.watch(id).await)
+    }
+
+    /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
+    /// `None`: the provider has no such request (Bridge in place).
+    pub async fn restore_call(
+        &self,
+        id: &str,
+        target: OffsetDateTime,
+        dest: &Dest,
+        window: &Window,
+    ) -> Result<Option<Call>, ApiError> {
+        match self {
+            Client::Bridge(c) => c.restore_call(id, target, dest).await,
+            Client::Ionos(c) => c.restore_call(id, target, dest, window).await.map(Some),
+            Client::Launcher(c) => Ok(Some(c.restore_call(id, target, dest))),
+        }
+    }
+
+    /// Sends a restore request; the new cluster's id when the answer names one.
+    pub async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
+        each!(self, c => c.send(call).await)
+    }
+
+    /// The id of the cluster named `name`, if there is one (to find what a request that timed
+    /// out may have created).
+    pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
+        each!(self, c => c.find_named(name).await)
+    }
+
+    /// How far the cluster being restored has come.
+    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
+        each!(self, c => c.phase(id).await)
+    }
+
+    /// The restored cluster's id, name and host.
+    pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
+        each!(self, c => c.restored(id).await)
     }
 }
 
@@ -263,6 +438,36 @@ pub struct Backup {
     pub kind: Option<String>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// IONOS: the backup chain this entry is (IONOS lists chains, not base backups).
+    #[serde(skip)]
+    pub chain: Option<Chain>,
+    /// The provider's own object, where it is not Bridge's shape (what `--json` prints).
+    #[serde(skip)]
+    pub raw: Option<serde_json::Value>,
+}
+
+impl Backup {
+    /// The provider's own object, for `--json`.
+    pub fn json(&self) -> serde_json::Value {
+        self.raw
+            .clone()
+            .unwrap_or_else(|| serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
+/// An IONOS backup chain: base backups and WAL of one cluster and PostgreSQL version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// The cluster still writes to it.
+    pub active: bool,
+    /// `earliestRecoveryTargetTime`: the start of its window.
+    pub earliest: Option<OffsetDateTime>,
+    /// `metadata.state`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED, UNKNOWN.
+    pub state: String,
+    /// `properties.size`, in MB as IONOS reports it.
+    pub size_mb: Option<u64>,
+    pub version: Option<String>,
+    pub location: Option<String>,
 }
 
 /// A cluster, as the clusters list reports it. Only what bridgerest shows is typed.
@@ -278,8 +483,26 @@ pub struct Cluster {
     pub major_version: Option<u32>,
     #[serde(default)]
     pub team_id: Option<String>,
+    /// Where to connect to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The provider's state for it, where the cluster object carries one (IONOS, Launcher).
+    #[serde(skip)]
+    pub state: Option<String>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// The provider's own object, where it is not Bridge's shape (what `--json` prints).
+    #[serde(skip)]
+    pub raw: Option<serde_json::Value>,
+}
+
+impl Cluster {
+    /// The provider's own object, for `--json`.
+    pub fn json(&self) -> serde_json::Value {
+        self.raw
+            .clone()
+            .unwrap_or_else(|| serde_json::to_value(self).unwrap_or_default())
+    }
 }
 
 /// A team (`GET /teams`): the API's fields, unknown ones kept for `--json`.

@@ -1,10 +1,12 @@
 //! Point-in-time restore, in its parts: [`target`] (the target and the backup it needs, pure),
 //! [`datadir`] (who runs it, and the data directory checks), the `pgbackrest` children
 //! ([`crate::pgbackrest::child`], re-exported here), `checks` (the source's PostgreSQL version, the archived WAL's end), and the
-//! workflow that puts them together ([`run`], in [`workflow`]).
+//! workflow that puts them together ([`run`], in [`workflow`]); [`server`] is the restore at
+//! the provider.
 
 mod checks;
 pub mod datadir;
+pub mod server;
 pub mod target;
 pub mod workflow;
 

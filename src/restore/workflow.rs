@@ -24,6 +24,16 @@ use crate::restore::{self, DirState, Invocation, Progress, Redactor, Target, Tar
 pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     let mut cfg = crate::commands::load(path)?;
     let id = args.cluster.clone();
+    let provider = crate::commands::provider_for(&cfg, &id, args.provider)?;
+    if args.into.is_some() || args.in_place {
+        return crate::restore::server::run(&cfg, &args, provider).await;
+    }
+    if !provider.has_repo_credentials() {
+        return Err(usage(anyhow!(
+            "{} hands out no repository credentials, so cluster {id} cannot be restored here (--pg1-path): restore it at the provider into a new cluster with --into NAME, or over itself with --in-place --confirm {id}",
+            provider.title()
+        )));
+    }
     if !config::is_eid(&id) {
         return Err(usage(anyhow!(
             "--cluster {id:?} is not a Crunchy Bridge cluster id (26 lowercase letters and digits): see `bridgerest clusters`"

@@ -37,6 +37,9 @@ pub enum FaultKind {
     },
     /// Answers after `delay_ms`.
     Slow { delay_ms: u64 },
+    /// Does what was asked, then answers after `delay_ms`: a client that times out meanwhile
+    /// has created what it asked for without hearing so.
+    LateAnswer { delay_ms: u64 },
     /// 200 with a body that is not JSON.
     Malformed,
     /// Hostile or broken answers the documented API never gives, for hardening tests:

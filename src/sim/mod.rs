@@ -1,12 +1,18 @@
-//! A simulator of the Crunchy Bridge API, for tests, benchmarks and the quick start.
+//! A simulator of the provider APIs, for tests, benchmarks and the quick start: Crunchy Bridge
+//! at the root, IONOS DBaaS under `/ionos` ([`ionos`]), Launcher under
+//! `/launcher/<tenant>/api/v1` ([`launcher`]).
 //!
-//! It serves the documented endpoints from a [`SimState`]: Bearer auth, cursor pagination, the
-//! documented error body, fresh credentials per backup token, and switchable faults (401, 429
-//! with Retry-After, 5xx, slow answers, malformed JSON). Admin endpoints under `/_sim/` (no
-//! auth) change faults at run time and report what was issued, so tests can scan for leaks.
+//! It serves the documented endpoints from a [`SimState`]: each API's auth, pagination and
+//! error body, fresh credentials per Bridge backup token, server-side restores that take
+//! `restore_ms` (Bridge forks, IONOS, Launcher), and switchable faults (401, 429 with
+//! Retry-After, 5xx, slow or late answers, malformed JSON), in each API's error shape. Admin
+//! endpoints under `/_sim/` (no auth) change faults at run time and report what was issued, so
+//! tests can scan for leaks.
 
 pub mod account;
 pub mod faults;
+pub mod ionos;
+pub mod launcher;
 mod routes;
 mod sample;
 
@@ -49,6 +55,20 @@ pub struct SimState {
     /// Added to every answer.
     #[serde(default)]
     pub latency_ms: u64,
+    /// How long a server-side restore takes (a Bridge fork is `creating`, an IONOS cluster
+    /// BUSY, a Launcher database `creating`/`restoring` meanwhile).
+    #[serde(default = "default_restore_ms")]
+    pub restore_ms: u64,
+    /// The IONOS DBaaS API under `/ionos` (404 there if unset).
+    #[serde(default)]
+    pub ionos: Option<ionos::IonosSim>,
+    /// The Launcher API under `/launcher/<tenant>/api/v1` (404 there if unset).
+    #[serde(default)]
+    pub launcher: Option<launcher::LauncherSim>,
+}
+
+fn default_restore_ms() -> u64 {
+    3000
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -185,6 +205,8 @@ pub(crate) struct Inner {
     idempotency: HashMap<String, (String, StatusCode, Bytes)>,
     /// Backups started with `start-backup`: (cluster, name, when they finish).
     running: Vec<(String, String, OffsetDateTime)>,
+    /// Forks being created: cluster id → when they are ready.
+    creating: HashMap<String, OffsetDateTime>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -204,6 +226,7 @@ impl Sim {
                 access_tokens: Vec::new(),
                 idempotency: HashMap::new(),
                 running: Vec::new(),
+                creating: HashMap::new(),
             })),
             issuer: None,
         }
@@ -266,6 +289,42 @@ impl Sim {
 
     pub fn set_store(&self, cluster: &str, store: StoreTemplate) {
         self.update_cluster(cluster, |c| c.store = store);
+    }
+
+    /// The simulated IONOS clusters as they are now (restores included).
+    pub fn ionos_clusters(&self) -> Vec<ionos::IonosCluster> {
+        self.lock()
+            .state
+            .ionos
+            .as_ref()
+            .map(|i| i.clusters.clone())
+            .unwrap_or_default()
+    }
+
+    /// The simulated Launcher databases as they are now.
+    pub fn launcher_databases(&self) -> Vec<launcher::LauncherDb> {
+        self.lock()
+            .state
+            .launcher
+            .as_ref()
+            .map(|l| l.databases.clone())
+            .unwrap_or_default()
+    }
+
+    /// The Bridge clusters as they are now (forks included).
+    pub fn clusters(&self) -> Vec<SimCluster> {
+        self.lock().state.clusters.clone()
+    }
+
+    /// Lets every IONOS and Launcher restore end failed with `message` (or succeed: `None`).
+    pub fn fail_restores(&self, message: Option<&str>) {
+        let mut g = self.lock();
+        if let Some(i) = g.state.ionos.as_mut() {
+            i.fail_restores = message.map(str::to_string);
+        }
+        if let Some(l) = g.state.launcher.as_mut() {
+            l.fail_restores = message.map(str::to_string);
+        }
     }
 
     pub fn stats(&self) -> Stats {

@@ -31,6 +31,8 @@ pub(super) async fn handle(
     if let Some(admin) = path.strip_prefix("/_sim/") {
         return admin_route(&sim, &method, admin, body);
     }
+    let api = Api::of(&path);
+    let error = |status: StatusCode, message: &str| api.error(status, message);
     // Count, pick a fault, take the latency; then answer.
     let (latency, fault, authorized) = {
         let mut g = sim.lock();
@@ -43,11 +45,22 @@ pub(super) async fn handle(
             g.stats.idempotency_keys.push(k.to_string());
         }
         let fault = take_fault(&mut g.state.faults, &method, &path);
-        let auth = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let authorized = auth.is_some_and(|k| account::authorized(&g, k));
+        let authorized =
+            match &api {
+                Api::Bridge => headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .is_some_and(|k| account::authorized(&g, k)),
+                Api::Ionos(_) => g
+                    .state
+                    .ionos
+                    .as_ref()
+                    .is_some_and(|i| super::ionos::authorized(i, &headers)),
+                Api::Launcher(tenant, _) => g.state.launcher.as_ref().is_some_and(|l| {
+                    &l.tenant == tenant && super::launcher::authorized(l, &headers)
+                }),
+            };
         (g.state.latency_ms, fault, authorized)
     };
     if latency > 0 {
@@ -72,6 +85,7 @@ pub(super) async fn handle(
         Some(FaultKind::Slow { delay_ms }) => {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await
         }
+        Some(FaultKind::LateAnswer { .. }) => {}
         Some(FaultKind::Malformed) => {
             return (
                 StatusCode::OK,
@@ -101,11 +115,42 @@ pub(super) async fn handle(
         }
         None => {}
     }
+    let late = match fault {
+        Some(FaultKind::LateAnswer { delay_ms }) => Duration::from_millis(delay_ms),
+        _ => Duration::ZERO,
+    };
     if method == Method::POST && path == "/access-tokens" {
         return account::create_access_token(&mut sim.lock(), &body);
     }
     if !authorized {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized.");
+    }
+    let q = || -> BTreeMap<String, String> {
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect()
+    };
+    let other = match &api {
+        Api::Ionos(rest) => Some(super::ionos::route(
+            &mut sim.lock(),
+            method.as_str(),
+            rest,
+            &q(),
+            &body,
+        )),
+        Api::Launcher(_, rest) => Some(super::launcher::route(
+            &mut sim.lock(),
+            method.as_str(),
+            rest,
+            &q(),
+            &body,
+        )),
+        Api::Bridge => None,
+    };
+    if let Some(resp) = other {
+        // The work is done; a late answer comes after it (the client may have given up).
+        tokio::time::sleep(late).await;
+        return resp;
     }
     // Idempotency (provider-apis.md): the same key and request → the first answer again; the
     // same key with another request → 409. Answers of 5xx are not kept (a retry may succeed).
@@ -132,8 +177,9 @@ pub(super) async fn handle(
             .and_then(|p| p.strip_suffix("/backup-tokens")),
     ) {
         ("POST", Some(id)) => create_token(&sim, id).await,
-        _ => route(&sim, &method, &path, uri.query().unwrap_or("")),
+        _ => route(&sim, &method, &path, uri.query().unwrap_or(""), &body),
     };
+    tokio::time::sleep(late).await;
     match idem {
         Some(key) if !resp.status().is_server_error() => {
             let status = resp.status();
@@ -149,11 +195,43 @@ pub(super) async fn handle(
     }
 }
 
-/// `/clusters/abc/backups` → `/clusters/{id}/backups`, for stats.
+/// Which API a path is for: Bridge at the root, IONOS under `/ionos`, Launcher under
+/// `/launcher/<tenant>/api/v1`. The IONOS and Launcher variants hold the path below that.
+enum Api {
+    Bridge,
+    Ionos(String),
+    Launcher(String, String),
+}
+
+impl Api {
+    fn of(path: &str) -> Api {
+        if let Some(rest) = path.strip_prefix("/ionos") {
+            return Api::Ionos(rest.to_string());
+        }
+        if let Some(rest) = path.strip_prefix("/launcher/") {
+            let (tenant, below) = rest.split_once('/').unwrap_or((rest, ""));
+            let below = format!("/{below}");
+            let api_path = below.strip_prefix("/api/v1").unwrap_or("/-").to_string();
+            return Api::Launcher(tenant.to_string(), api_path);
+        }
+        Api::Bridge
+    }
+
+    /// The API's own error body.
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        match self {
+            Api::Bridge => error(status, message),
+            Api::Ionos(_) => super::ionos::error(status, message),
+            Api::Launcher(..) => super::launcher::error(status, message),
+        }
+    }
+}
+
+/// `/clusters/abc/backups` → `/clusters/{id}/backups`, for stats (EIDs and UUIDs).
 fn normalize(path: &str) -> String {
     path.split('/')
         .map(|seg| {
-            if seg.len() == 26 && crate::config::is_eid(seg) {
+            if (seg.len() == 26 && crate::config::is_eid(seg)) || crate::provider::is_uuid(seg) {
                 "{id}"
             } else {
                 seg
@@ -178,13 +256,15 @@ fn admin_route(sim: &Sim, method: &Method, path: &str, body: Bytes) -> Response 
     }
 }
 
-fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
+fn route(sim: &Sim, method: &Method, path: &str, query: &str, body: &[u8]) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
     let mut g = sim.lock();
     settle_backups(&mut g);
+    let now = OffsetDateTime::now_utc();
+    g.creating.retain(|_, at| *at > now);
     let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
     if method == Method::GET {
         if let Some(r) = account::route(&g, &segs, &q) {
@@ -218,13 +298,13 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
                 ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
                 ("GET", ["status"]) => {
                     let c = &g.state.clusters[i];
-                    let oldest = c
-                        .backups
-                        .iter()
-                        .filter_map(|b| b.get("started_at").and_then(|v| v.as_str()))
-                        .min();
-                    axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest, "ongoing_upgrade": null, "state": "ready"})).into_response()
+                    let state = match g.creating.contains_key(&c.id) {
+                        true => "creating",
+                        false => "ready",
+                    };
+                    axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": state})).into_response()
                 }
+                ("POST", ["forks"]) => fork(&mut g, i, body),
                 // The documented example of this list shows `backups` alone: no `has_more`.
                 // More pages are announced by `next_cursor` only (clients must follow it).
                 ("GET", ["backups"]) => match page_json(
@@ -258,6 +338,67 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str) -> Response {
         }
         _ => error(StatusCode::NOT_FOUND, "Not found."),
     }
+}
+
+/// The start of a cluster's window: its oldest backup's start.
+fn oldest_backup(c: &SimCluster) -> Option<String> {
+    c.backups
+        .iter()
+        .filter_map(|b| b.get("started_at").and_then(|v| v.as_str()))
+        .min()
+        .map(str::to_string)
+}
+
+/// `POST /clusters/{id}/forks` (seed 004): `name` and, if given, `target_time` between the
+/// oldest backup and now; the fork is `creating` for `restore_ms`, then `ready`.
+fn fork(g: &mut Inner, i: usize, body: &[u8]) -> Response {
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "Request body must be JSON."),
+    };
+    let src = g.state.clusters[i].clone();
+    if let Some(t) = req
+        .get("target_time")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    {
+        let t = OffsetDateTime::parse(t, &Rfc3339).ok();
+        let oldest = oldest_backup(&src).and_then(|o| OffsetDateTime::parse(&o, &Rfc3339).ok());
+        match (t, oldest) {
+            (Some(t), Some(o)) if t >= o && t <= OffsetDateTime::now_utc() => {}
+            (None, _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "target_time must be an RFC 3339 time.",
+                )
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "target_time must be between the cluster's oldest backup and the current time.",
+                )
+            }
+        }
+    }
+    let Some(name) = req
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return error(StatusCode::BAD_REQUEST, "name is required.");
+    };
+    let mut c = src.clone();
+    c.id = new_eid();
+    c.name = name.to_string();
+    c.backups = Vec::new();
+    if let Some(r) = req.get("region_id").and_then(Value::as_str) {
+        c.region_id = r.to_string();
+    }
+    let ready = OffsetDateTime::now_utc() + Duration::from_millis(g.state.restore_ms);
+    g.creating.insert(c.id.clone(), ready);
+    let out = cluster_json(&c);
+    g.state.clusters.push(c);
+    (StatusCode::CREATED, axum::Json(out)).into_response()
 }
 
 /// Marks the backups whose run is over as finished.

@@ -1,5 +1,5 @@
-//! The sample state (the quick start's and the tests' clusters: S3, Azure, GCS, and any number
-//! of extra S3 ones for benchmarks) and the random credentials handed out without an issuer.
+//! The sample state (the quick start's and the tests' clusters: Bridge's S3, Azure, GCS, and
+//! any number of extra S3 ones for benchmarks; an IONOS cluster and a Launcher database) and the random credentials handed out without an issuer.
 
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -176,6 +176,9 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         teams: account::default_teams(),
         backup_duration_ms: default_backup_ms(),
         latency_ms: 0,
+        restore_ms: super::default_restore_ms(),
+        ionos: Some(super::ionos::sample()),
+        launcher: Some(super::launcher::sample()),
     }
 }
 

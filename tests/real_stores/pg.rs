@@ -213,6 +213,9 @@ impl World {
             faults: vec![],
             teams: bridgerest::sim::account::default_teams(),
             backup_duration_ms: 2000,
+            restore_ms: 3000,
+            ionos: None,
+            launcher: None,
             latency_ms: 0,
         };
         let sim = SimHandle::start_sim(Sim::new(state).with_issuer(store.issuer())).unwrap();

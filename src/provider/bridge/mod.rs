@@ -10,11 +10,21 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use super::http::ApiError;
-use super::http::{decode, req, serde_detail, Transport};
+use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
+use super::server::{BackupWatch, Call, Dest, Phase, Restored, Window};
 use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
 use crate::config::ApiConfig;
 use wire::RawToken;
 pub use wire::TokenError;
+
+/// What Bridge's access errors tell the user.
+pub static HINTS: Hints = Hints {
+    refused: "the API key was refused",
+    refused_fix: "check the key (api.key_file, $BRIDGEREST_API_KEY or the systemd credential) and that it is still active in the Crunchy Bridge dashboard",
+    no_access: "no such cluster, or this API key has no access to it",
+    no_access_fix: "check the cluster id with `bridgerest clusters` (it lists every team the key can see), and that the key's user is in the cluster's team",
+    lookup: "check the cluster id with `bridgerest clusters` (it lists every team the key can see)",
+};
 
 /// The most pages one list may take (100 items each): a loop or a flood is an error.
 pub const MAX_PAGES: usize = 1000;
@@ -59,7 +69,7 @@ pub struct BridgeClient {
 impl BridgeClient {
     pub fn new(api: &ApiConfig, key: SecretString) -> anyhow::Result<Self> {
         Ok(Self {
-            t: Transport::new(api, key)?,
+            t: Transport::new(api, api.url.clone(), Auth::Bearer(key), &HINTS)?,
         })
     }
 
@@ -96,7 +106,7 @@ impl BridgeClient {
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
         let (url, body) = self
             .t
-            .send(Method::GET, &format!("/clusters/{id}"), &[], false)
+            .send(Method::GET, &format!("/clusters/{id}"), &[], Retry::Read)
             .await?;
         decode(&Method::GET, &url, &body)
     }
@@ -105,7 +115,12 @@ impl BridgeClient {
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
         let (url, body) = self
             .t
-            .send(Method::GET, &format!("/clusters/{id}/status"), &[], false)
+            .send(
+                Method::GET,
+                &format!("/clusters/{id}/status"),
+                &[],
+                Retry::Read,
+            )
             .await?;
         decode(&Method::GET, &url, &body)
     }
@@ -124,14 +139,14 @@ impl BridgeClient {
             message: String,
         }
         let path = format!("/clusters/{id}/actions/start-backup");
-        let (url, body) = self.t.send(Method::PUT, &path, &[], true).await?;
+        let (url, body) = self.t.send(Method::PUT, &path, &[], Retry::Keyed).await?;
         Ok(decode::<Msg>(&Method::PUT, &url, &body)?.message)
     }
 
     /// `POST /clusters/{id}/backup-tokens`, decoded and checked.
     pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
         let path = format!("/clusters/{id}/backup-tokens");
-        let (url, body) = self.t.send(Method::POST, &path, &[], true).await?;
+        let (url, body) = self.t.send(Method::POST, &path, &[], Retry::Keyed).await?;
         let raw: RawToken = decode(&Method::POST, &url, &body)?;
         raw.into_token(id).map_err(|source| ApiError::Token {
             cluster: id.to_string(),
@@ -157,7 +172,7 @@ impl BridgeClient {
             if let Some(c) = &cursor {
                 query.push(("cursor", c.clone()));
             }
-            let (url, body) = self.t.send(Method::GET, path, &query, false).await?;
+            let (url, body) = self.t.send(Method::GET, path, &query, Retry::Read).await?;
             let mut page: serde_json::Map<String, serde_json::Value> =
                 decode(&Method::GET, &url, &body)?;
             let list = page.remove(field).ok_or_else(|| ApiError::Malformed {
@@ -193,6 +208,126 @@ impl BridgeClient {
         Err(ApiError::Malformed {
             req: req(&Method::GET, &self.t.url(path)),
             detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+        })
+    }
+
+    /// The window a fork or a local restore can reach: `oldest_backup_at` .. now (seed 004).
+    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        let st = self.cluster_status(id).await?;
+        Ok(Window {
+            start: st.oldest_backup_at,
+            end: None,
+            from: "the cluster's oldest_backup_at".into(),
+            backup_id: None,
+        })
+    }
+
+    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
+        Ok(BackupWatch {
+            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
+            window_start: st.oldest_backup_at,
+            problem: None,
+        })
+    }
+
+    /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied
+    /// from the source unless given (the network is left out: a fork gets a network of its
+    /// own). Bridge has no in-place restore: `None`.
+    pub async fn restore_call(
+        &self,
+        id: &str,
+        target: time::OffsetDateTime,
+        dest: &Dest,
+    ) -> Result<Option<Call>, ApiError> {
+        let Dest::New {
+            name,
+            plan,
+            region,
+            storage,
+        } = dest
+        else {
+            return Ok(None);
+        };
+        let src = self.get_cluster(id).await?;
+        let field = |k: &str| src.extra.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let mut body = serde_json::Map::new();
+        body.insert("name".into(), name.clone().into());
+        body.insert(
+            "plan_id".into(),
+            plan.clone().map_or_else(|| field("plan_id"), Into::into),
+        );
+        body.insert("provider_id".into(), src.provider_id.clone().into());
+        body.insert(
+            "region_id".into(),
+            region
+                .clone()
+                .map_or_else(|| src.region_id.clone().into(), Into::into),
+        );
+        body.insert(
+            "storage".into(),
+            storage.map_or_else(|| field("storage"), Into::into),
+        );
+        body.insert("is_ha".into(), field("is_ha"));
+        body.insert(
+            "target_time".into(),
+            target
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+                .into(),
+        );
+        body.retain(|_, v| !v.is_null());
+        let path = format!("/clusters/{id}/forks");
+        Ok(Some(Call {
+            method: Method::POST,
+            url: self.t.url(&path).to_string(),
+            path,
+            body: body.into(),
+            retry: Retry::Keyed,
+            cluster: None,
+        }))
+    }
+
+    /// Sends the fork request (with an `Idempotency-Key`); the new cluster's id.
+    pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
+        let (url, body) = self
+            .t
+            .send_json(
+                call.method.clone(),
+                &call.path,
+                &[],
+                Some(&call.body),
+                call.retry,
+            )
+            .await?;
+        let c: Cluster = decode(&call.method, &url, &body)?;
+        Ok(Some(c.id))
+    }
+
+    pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
+        Ok(self
+            .list_all_clusters()
+            .await?
+            .into_iter()
+            .find(|(c, _)| c.name == name)
+            .map(|(c, _)| c.id))
+    }
+
+    /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
+    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
+        let st = self.cluster_status(id).await?;
+        Ok(match st.state.as_str() {
+            "ready" => Phase::Ready,
+            other => Phase::Working(super::excerpt(other, 40)),
+        })
+    }
+
+    pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
+        let c = self.get_cluster(id).await?;
+        Ok(Restored {
+            id: c.id,
+            name: c.name,
+            host: c.host,
         })
     }
 }

@@ -1,0 +1,140 @@
+//! Server-side point-in-time restores, for every provider: the recovery window a target is
+//! checked against, the one request that asks the provider to restore (a Bridge fork, an IONOS
+//! cluster made `fromBackup` or an in-place restore, a Launcher `pitr-clone` or `pitr`), and
+//! the phases of the cluster being made, which bridgerest follows until it is ready.
+
+use reqwest::Method;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::http::Retry;
+
+/// Where a server-side restore goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    /// A new cluster named `name`; the other settings are copied from the source unless given.
+    New {
+        name: String,
+        plan: Option<String>,
+        region: Option<String>,
+        storage: Option<u32>,
+    },
+    /// Over the source cluster itself (IONOS, Launcher; Bridge has no such request).
+    InPlace,
+}
+
+/// The times a provider can restore a cluster to: `start` ..= `end` (`None`: now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub start: Option<OffsetDateTime>,
+    pub end: Option<OffsetDateTime>,
+    /// Where the window comes from, for messages ("oldest_backup_at", "backup chain ...").
+    pub from: String,
+    /// The backup (IONOS: the backup chain) the restore is made from, where the request names
+    /// one.
+    pub backup_id: Option<String>,
+}
+
+impl Window {
+    /// Why `t` is outside the window, if it is.
+    pub fn refuses(&self, t: OffsetDateTime, now: OffsetDateTime) -> Option<String> {
+        let show = crate::restore::show_time;
+        let end = self.end.unwrap_or(now).min(now);
+        let shown = format!(
+            "{} .. {}",
+            self.start.map_or_else(|| "(none)".into(), show),
+            match self.end {
+                Some(e) => show(e),
+                None => format!("now ({})", show(now)),
+            }
+        );
+        match self.start {
+            None => Some(format!(
+                "there is no recovery window yet ({}: no backup has finished); the provider can restore once the first backup is done",
+                self.from
+            )),
+            Some(s) if t < s => Some(format!(
+                "--target-time {} is before the recovery window {shown} (from {}): choose a later time",
+                show(t),
+                self.from
+            )),
+            Some(_) if t > end => Some(format!(
+                "--target-time {} is after the recovery window {shown} (from {}): choose an earlier time",
+                show(t),
+                self.from
+            )),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The one request that starts a server-side restore, as it will be sent (no credentials).
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: Method,
+    /// The path under the provider's base URL (what is sent).
+    pub path: String,
+    /// The full URL (what is shown).
+    pub url: String,
+    pub body: Value,
+    /// Whether it may be repeated blindly (Bridge: it carries an `Idempotency-Key`).
+    pub retry: Retry,
+    /// The cluster it works on when that is known before it is sent (in place: the source).
+    pub cluster: Option<String>,
+}
+
+/// How far a cluster being restored has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Phase {
+    /// Still working, in the provider's words (e.g. `creating`, `BUSY`).
+    Working(String),
+    /// Ready to use.
+    Ready,
+    /// Failed: the provider's state and message.
+    Failed(String),
+}
+
+/// A restored cluster, as the end of a restore reports it.
+#[derive(Debug, Clone, Default)]
+pub struct Restored {
+    pub id: String,
+    pub name: String,
+    pub host: Option<String>,
+}
+
+/// What the daemon shows about a cluster's backups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BackupWatch {
+    /// When the newest backup finished (where the provider reports it).
+    pub last_backup: Option<OffsetDateTime>,
+    /// The start of the recovery window.
+    pub window_start: Option<OffsetDateTime>,
+    /// Why backups are in trouble regardless of their age (IONOS: no active backup chain).
+    pub problem: Option<String>,
+}
+
+/// A JSON string field, looked for under each of `names` in turn (for APIs whose field names
+/// are not documented, or differ between versions).
+pub(crate) fn first_str<'a>(v: &'a Value, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| v.get(*n).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+}
+
+/// A JSON time field (RFC 3339), looked for under each of `names`; a value that is not a time
+/// is an error naming the field.
+pub(crate) fn first_time(v: &Value, names: &[&str]) -> Result<Option<OffsetDateTime>, String> {
+    for n in names {
+        match v.get(*n) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => {
+                return OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map(Some)
+                    .map_err(|_| format!("field `{n}` is not an RFC 3339 time"))
+            }
+            Some(_) => return Err(format!("field `{n}` is not a string")),
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,325 @@
+//! A restore at the provider (`restore --into NAME`, `restore --in-place --confirm ID`): check
+//! the target against the provider's recovery window, print the plan and the exact request,
+//! send it once (a write without an idempotency key is never repeated blindly: after a timeout
+//! or a 5xx, bridgerest first looks for what it asked for), then follow the cluster until it
+//! is ready.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Result};
+use time::OffsetDateTime;
+
+use crate::cli::RestoreArgs;
+use crate::config::Config;
+use crate::exit::{usage, Exit, ExitError};
+use crate::provider::http::Retry;
+use crate::provider::{excerpt, Call, Client, Dest, Phase, ProviderKind};
+use crate::restore::{show_time, Target};
+
+/// The first wait between two looks at the cluster being restored; it grows to [`POLL_MAX`].
+const POLL_FIRST: Duration = Duration::from_millis(500);
+const POLL_MAX: Duration = Duration::from_secs(15);
+/// Looks at a cluster that report an error in a row before the wait gives up.
+const POLL_ERRORS: u32 = 5;
+
+pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Result<Exit> {
+    let id = args.cluster.as_str();
+    let target = match (args.target_time, args.target) {
+        (Some(t), _) | (None, Some(Target::Time(t))) => t,
+        _ => {
+            return Err(usage(anyhow!(
+                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end)"
+            )))
+        }
+    };
+    let dest = destination(args, provider)?;
+    let client = crate::commands::client_for(cfg, provider)?;
+    let title = provider.title();
+
+    let window = client.window(id).await?;
+    let now = OffsetDateTime::now_utc();
+    if let Some(why) = window.refuses(target, now) {
+        return Err(usage(anyhow!("cluster {id}: {why}")));
+    }
+    if let Dest::New { name, .. } = &dest {
+        if let Some(other) = client.find_named(name).await? {
+            return Err(usage(anyhow!(
+                "a {title} cluster named \"{}\" exists already ({other}): choose another --into name (bridgerest tells its new cluster apart by name)",
+                excerpt(name, 80)
+            )));
+        }
+    }
+    let Some(call) = client.restore_call(id, target, &dest, &window).await? else {
+        return Err(usage(anyhow!(
+            "{title} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
+        )));
+    };
+    print_plan(provider, id, target, &dest, &window, now, &call);
+    if args.dry_run {
+        println!("(dry run: nothing was sent)");
+        return Ok(Exit::Success);
+    }
+    let started = Instant::now();
+    let new_id = submit(cfg, &client, &call, id, &dest).await?;
+    let follow = format!(
+        "follow it with `bridgerest clusters --provider {provider}` (cluster {new_id}) or in the {title} console"
+    );
+    if args.no_wait {
+        println!("accepted: {title} is restoring into cluster {new_id}; {follow}");
+        return Ok(Exit::Success);
+    }
+    let watched = tokio::select! {
+        r = wait(&client, &new_id, dest == Dest::InPlace) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
+            return Err(ExitError { code: Exit::Interrupted, inner: anyhow!("interrupted while waiting for cluster {new_id}") }.into());
+        }
+    };
+    watched?;
+    let done = client.restored(&new_id).await?;
+    println!(
+        "ready: cluster {} \"{}\", host {}, after {}",
+        done.id,
+        excerpt(&done.name, 80),
+        done.host
+            .as_deref()
+            .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
+        elapsed(started.elapsed())
+    );
+    Ok(Exit::Success)
+}
+
+/// Where the restore goes, from the flags; `--in-place` only with `--confirm` repeating the id.
+fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
+    let id = args.cluster.as_str();
+    if args.in_place {
+        if provider == ProviderKind::Bridge {
+            return Err(usage(anyhow!(
+                "Crunchy Bridge has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
+            )));
+        }
+        return match args.confirm.as_deref() {
+            Some(c) if c == id => Ok(Dest::InPlace),
+            Some(c) => Err(usage(anyhow!(
+                "--confirm {} is not the cluster being overwritten ({id}): --in-place replaces cluster {id}'s data with its state at the target time; repeat its id to confirm",
+                excerpt(c, 80)
+            ))),
+            None => Err(usage(anyhow!(
+                "--in-place overwrites cluster {id} with its state at the target time (everything after it is lost): add --confirm {id} to go ahead, or restore into a new cluster with --into NAME"
+            ))),
+        };
+    }
+    let Some(name) = args.into.clone() else {
+        bail!("neither --into nor --in-place");
+    };
+    if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(usage(anyhow!(
+            "--into {:?}: the new cluster's name must be 1 to 100 characters, without control characters",
+            excerpt(&name, 100)
+        )));
+    }
+    if args.plan.is_some() && provider != ProviderKind::Bridge {
+        return Err(usage(anyhow!(
+            "--plan applies to Crunchy Bridge forks; {} copies the source's size (use the provider's console to resize)",
+            provider.title()
+        )));
+    }
+    if (args.region.is_some() || args.storage.is_some()) && provider == ProviderKind::Launcher {
+        return Err(usage(anyhow!(
+            "Launcher's pitr-clone takes only a name and a time: --region and --storage do not apply"
+        )));
+    }
+    Ok(Dest::New {
+        name,
+        plan: args.plan.clone(),
+        region: args.region.clone(),
+        storage: args.storage,
+    })
+}
+
+fn print_plan(
+    provider: ProviderKind,
+    id: &str,
+    target: OffsetDateTime,
+    dest: &Dest,
+    window: &crate::provider::Window,
+    now: OffsetDateTime,
+    call: &Call,
+) {
+    println!(
+        "Restore {} cluster {id} to {} at the provider",
+        provider.title(),
+        show_time(target)
+    );
+    println!(
+        "  window:  {} .. {} (from {})",
+        window.start.map_or_else(|| "-".into(), show_time),
+        window
+            .end
+            .map_or_else(|| format!("now ({})", show_time(now)), show_time),
+        window.from
+    );
+    match dest {
+        Dest::New { name, .. } => println!("  into:    a new cluster \"{}\"", excerpt(name, 100)),
+        Dest::InPlace => println!(
+            "  in place: cluster {id} is overwritten with its state at {}",
+            show_time(target)
+        ),
+    }
+    println!(
+        "  request: {} {}{}",
+        call.method,
+        call.url,
+        match call.retry {
+            Retry::Keyed => " (with an Idempotency-Key)",
+            _ => "",
+        }
+    );
+    let body = serde_json::to_string_pretty(&call.body).unwrap_or_default();
+    for line in body.lines() {
+        println!("    {line}");
+    }
+}
+
+/// Sends the request; returns the id of the cluster being restored. A request the provider
+/// may have acted on although it did not say so is not sent again before looking: for a new
+/// cluster, by its name; in place, at the cluster's state.
+async fn submit(
+    cfg: &Config,
+    client: &Client,
+    call: &Call,
+    id: &str,
+    dest: &Dest,
+) -> Result<String> {
+    let title = client.kind().title();
+    let attempts = cfg.api.retries + 1;
+    for attempt in 1..=attempts {
+        let err = match client.send_restore(call).await {
+            Ok(Some(new)) => return Ok(new),
+            Ok(None) => match dest {
+                Dest::InPlace => return Ok(id.to_string()),
+                Dest::New { name, .. } => return appeared(client, name).await,
+            },
+            Err(e) if call.retry == Retry::Once && e.maybe_acted() => e,
+            Err(e) => return Err(e.into()),
+        };
+        eprintln!("the request got no clear answer ({err}); {title} may have acted on it, so bridgerest looks before sending it again");
+        match dest {
+            Dest::New { name, .. } => {
+                if let Some(found) = client.find_named(name).await? {
+                    eprintln!(
+                        "cluster \"{}\" exists ({found}): the request was accepted; following it",
+                        excerpt(name, 80)
+                    );
+                    return Ok(found);
+                }
+            }
+            Dest::InPlace => {
+                if let Phase::Working(state) = client.phase(id).await? {
+                    eprintln!("cluster {id} is {state}: the request was accepted; following it");
+                    return Ok(id.to_string());
+                }
+            }
+        }
+        if attempt == attempts {
+            return Err(anyhow!(err).context(format!(
+                "{title} did not accept the restore after {attempts} attempts, and nothing was created: try again later"
+            )));
+        }
+        let wait = crate::backoff::delay(
+            cfg.api.retry_base,
+            attempt,
+            Duration::from_secs(30),
+            fastrand::f64(),
+        );
+        eprintln!("nothing was created: sending it again in {}", elapsed(wait));
+        tokio::time::sleep(wait).await;
+    }
+    unreachable!("the loop returns")
+}
+
+/// The id of the cluster named `name`, once it is listed (an accepted request whose answer
+/// named none); it is looked for for about a minute.
+async fn appeared(client: &Client, name: &str) -> Result<String> {
+    let mut delay = POLL_FIRST;
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(id) = client.find_named(name).await? {
+            return Ok(id);
+        }
+        if Instant::now() > until {
+            bail!(
+                "{} accepted the restore but named no new cluster, and none called \"{}\" is listed after a minute: look in the provider's console",
+                client.kind().title(),
+                excerpt(name, 80)
+            );
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(POLL_MAX);
+    }
+}
+
+/// Follows the cluster until it is ready: a line per state on a log, one updated line on a
+/// terminal. In place, a cluster still reported ready at the first looks may not have started
+/// yet: it counts as done once it was seen working, or after three looks.
+async fn wait(client: &Client, id: &str, in_place: bool) -> Result<()> {
+    let started = Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut delay = POLL_FIRST;
+    let (mut last, mut seen_working, mut looks, mut errors) = (String::new(), false, 0u32, 0u32);
+    loop {
+        looks += 1;
+        let state = match client.phase(id).await {
+            Ok(Phase::Ready) if !in_place || seen_working || looks >= 3 => break,
+            Ok(Phase::Ready) => "waiting for the restore to start".to_string(),
+            Ok(Phase::Failed(msg)) => {
+                if tty {
+                    eprintln!();
+                }
+                bail!(
+                    "the restore into cluster {id} failed at {}: {msg}",
+                    client.kind().title()
+                );
+            }
+            Ok(Phase::Working(s)) => {
+                seen_working = true;
+                errors = 0;
+                s
+            }
+            Err(e) if errors + 1 < POLL_ERRORS && e.is_transient() => {
+                errors += 1;
+                format!("(cannot read its state: {e})")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let shown = elapsed(started.elapsed());
+        if tty {
+            const SPIN: [char; 4] = ['|', '/', '-', '\\'];
+            eprint!(
+                "\r{} cluster {id}: {state}, {shown} \x1b[K",
+                SPIN[looks as usize % 4]
+            );
+            let _ = std::io::stderr().flush();
+        } else if state != last {
+            eprintln!("cluster {id}: {state} ({shown})");
+        }
+        last = state;
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(POLL_MAX);
+    }
+    if tty {
+        eprintln!();
+    }
+    Ok(())
+}
+
+/// A duration as people read it: `4.2 s`, `3 min 12 s`, `1 h 5 min`.
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=59 => format!("{:.1} s", d.as_secs_f64()),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}

@@ -1,0 +1,435 @@
+//! The simulator's IONOS DBaaS PostgreSQL API, under `/ionos` (seed 002, provider-apis.md):
+//! Basic or Bearer auth, clusters and backup chains in offset/limit pages (the backup lists
+//! with the deprecated `links`, the cluster list with `_links`), the IONOS error body, and
+//! point-in-time restores (a new cluster `fromBackup`, or `POST /clusters/{id}/restore` in
+//! place) that go BUSY → AVAILABLE (or FAILED) after `restore_ms`.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::Inner;
+
+/// The IONOS side of the simulator's state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IonosSim {
+    /// Basic auth.
+    pub username: String,
+    pub password: String,
+    /// Accepted Bearer tokens.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    #[serde(default)]
+    pub clusters: Vec<IonosCluster>,
+    /// If set, every restore ends FAILED with this message.
+    #[serde(default)]
+    pub fail_restores: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IonosCluster {
+    pub id: String,
+    pub name: String,
+    /// `metadata.state`.
+    #[serde(default = "available")]
+    pub state: String,
+    #[serde(default = "default_location")]
+    pub location: String,
+    #[serde(default = "default_version")]
+    pub postgres_version: String,
+    #[serde(default)]
+    pub chains: Vec<IonosChain>,
+    /// When a restore into it is over, and the state it then takes.
+    #[serde(skip)]
+    pending: Option<(OffsetDateTime, String)>,
+    /// What it was restored from (`fromBackup` or an in-place restore), for tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<Value>,
+}
+
+/// A backup chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IonosChain {
+    pub id: String,
+    pub created: String,
+    /// `earliestRecoveryTargetTime`.
+    pub earliest: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+    #[serde(default = "available")]
+    pub state: String,
+    #[serde(default)]
+    pub size_mb: u64,
+}
+
+fn available() -> String {
+    "AVAILABLE".into()
+}
+fn yes() -> bool {
+    true
+}
+fn default_location() -> String {
+    "de/fra".into()
+}
+fn default_version() -> String {
+    "15".into()
+}
+
+impl IonosCluster {
+    pub fn new(id: &str, name: &str, chains: Vec<IonosChain>) -> IonosCluster {
+        IonosCluster {
+            id: id.into(),
+            name: name.into(),
+            state: available(),
+            location: default_location(),
+            postgres_version: default_version(),
+            chains,
+            pending: None,
+            restored_from: None,
+        }
+    }
+}
+
+/// The IONOS error body: `{httpStatus, messages: [{errorCode, message}]}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    let code = format!("paas-{}", status.as_u16());
+    (
+        status,
+        axum::Json(json!({"httpStatus": status.as_u16(), "messages": [{"errorCode": code, "message": message}]})),
+    )
+        .into_response()
+}
+
+/// Whether the request carries the configured Basic credentials or a Bearer token.
+pub(crate) fn authorized(io: &IonosSim, headers: &HeaderMap) -> bool {
+    let Some(h) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if let Some(t) = h.strip_prefix("Bearer ") {
+        return io.tokens.iter().any(|k| k == t);
+    }
+    let Some(b) = h.strip_prefix("Basic ") else {
+        return false;
+    };
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(b)
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .is_some_and(|up| up == format!("{}:{}", io.username, io.password))
+}
+
+/// Ends the restores whose time is up.
+fn settle(io: &mut IonosSim) {
+    let now = OffsetDateTime::now_utc();
+    for c in &mut io.clusters {
+        if let Some((at, state)) = &c.pending {
+            if *at <= now {
+                c.state = state.clone();
+                c.pending = None;
+            }
+        }
+    }
+}
+
+fn cluster_json(c: &IonosCluster) -> Value {
+    let n = c.id.split('-').next().unwrap_or("0");
+    json!({
+        "type": "cluster", "id": c.id, "href": format!("/clusters/{}", c.id),
+        "metadata": {"createdDate": "2026-01-01T00:00:00Z", "createdBy": "ops@example.com", "state": c.state},
+        "properties": {
+            "displayName": c.name, "postgresVersion": c.postgres_version, "location": c.location,
+            "backupLocation": "eu-central-2", "instances": 1, "cores": 2, "ram": 4096,
+            "storageSize": 20480, "storageType": "SSD",
+            "connections": [{"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2", "cidr": "192.168.1.100/24"}],
+            "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
+            "synchronizationMode": "ASYNCHRONOUS",
+            "dnsName": format!("pg-{n}.postgresql.de-fra.ionos.com")
+        }
+    })
+}
+
+fn chain_json(cluster: &str, b: &IonosChain) -> Value {
+    json!({
+        "type": "backup", "id": b.id,
+        "metadata": {"createdDate": b.created, "state": b.state},
+        "properties": {"clusterId": cluster, "version": "15", "isActive": b.active,
+                       "earliestRecoveryTargetTime": b.earliest, "size": b.size_mb, "location": "eu-central-2"}
+    })
+}
+
+/// One offset/limit page: `items`, `offset`, `limit`, and the links (`links` in the
+/// deprecated schema the backup lists use, `_links` elsewhere), `next` only when more remain.
+fn page(
+    kind: &str,
+    path: &str,
+    items: Vec<Value>,
+    q: &BTreeMap<String, String>,
+    deprecated: bool,
+) -> Response {
+    let num = |k: &str, d: usize| q.get(k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(d);
+    let (offset, limit) = (num("offset", 0), num("limit", 100));
+    if !(1..=1000).contains(&limit) {
+        return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000");
+    }
+    let total = items.len();
+    let slice: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
+    let mut links = json!({"self": format!("{path}?offset={offset}&limit={limit}")});
+    if offset > 0 {
+        links["prev"] = json!(format!(
+            "{path}?offset={}&limit={limit}",
+            offset.saturating_sub(limit)
+        ));
+    }
+    if offset + limit < total {
+        links["next"] = json!(format!("{path}?offset={}&limit={limit}", offset + limit));
+    }
+    let key = if deprecated { "links" } else { "_links" };
+    axum::Json(json!({"type": "collection", "id": kind, "items": slice, "offset": offset, "limit": limit, key: links})).into_response()
+}
+
+/// Answers one IONOS request (`path` without the `/ionos` prefix), already authorized.
+pub(crate) fn route(
+    g: &mut Inner,
+    method: &str,
+    path: &str,
+    q: &BTreeMap<String, String>,
+    body: &[u8],
+) -> Response {
+    let restore_ms = g.state.restore_ms;
+    let Some(io) = g.state.ionos.as_mut() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "IONOS is not simulated in this state.",
+        );
+    };
+    settle(io);
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let find = |io: &IonosSim, id: &str| io.clusters.iter().position(|c| c.id == id);
+    match (method, segs.as_slice()) {
+        ("GET", ["clusters"]) => {
+            let items = io.clusters.iter().map(cluster_json).collect();
+            page("clusters", "/clusters", items, q, false)
+        }
+        ("GET", ["clusters", "backups"]) => {
+            let items = io
+                .clusters
+                .iter()
+                .flat_map(|c| c.chains.iter().map(|b| chain_json(&c.id, b)))
+                .collect();
+            page("backups", "/clusters/backups", items, q, true)
+        }
+        ("GET", ["clusters", "backups", id]) => {
+            match io.clusters.iter().find_map(|c| {
+                c.chains
+                    .iter()
+                    .find(|b| b.id == *id)
+                    .map(|b| chain_json(&c.id, b))
+            }) {
+                Some(b) => axum::Json(b).into_response(),
+                None => error(StatusCode::NOT_FOUND, "The requested backup was not found."),
+            }
+        }
+        ("GET", ["clusters", id]) => match find(io, id) {
+            Some(i) => axum::Json(cluster_json(&io.clusters[i])).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "The requested cluster was not found.",
+            ),
+        },
+        ("GET", ["clusters", id, "backups"]) => match find(io, id) {
+            Some(i) => {
+                let c = &io.clusters[i];
+                let items = c.chains.iter().map(|b| chain_json(&c.id, b)).collect();
+                page(
+                    "backups",
+                    &format!("/clusters/{id}/backups"),
+                    items,
+                    q,
+                    true,
+                )
+            }
+            None => error(
+                StatusCode::NOT_FOUND,
+                "The requested cluster was not found.",
+            ),
+        },
+        ("POST", ["clusters"]) => create(io, body, restore_ms),
+        ("POST", ["clusters", id, "restore"]) => {
+            let Some(i) = find(io, id) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "The requested cluster was not found.",
+                );
+            };
+            let req: Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+            };
+            if let Err(r) = check_from(io, &req) {
+                return *r;
+            }
+            if io.clusters[i].state != "AVAILABLE" {
+                return error(
+                    StatusCode::CONFLICT,
+                    "The cluster is not AVAILABLE; a restore is already running.",
+                );
+            }
+            let end = io.fail_restores.is_some();
+            let c = &mut io.clusters[i];
+            c.state = "BUSY".into();
+            c.pending = Some((
+                done_at(restore_ms),
+                if end { "FAILED".into() } else { available() },
+            ));
+            c.restored_from = Some(req);
+            // IONOS answers the restore with an empty body and no operation id.
+            StatusCode::ACCEPTED.into_response()
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not found."),
+    }
+}
+
+fn done_at(ms: u64) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + std::time::Duration::from_millis(ms)
+}
+
+/// A `{backupId, recoveryTargetTime}` that names a chain and a time inside its window.
+fn check_from(io: &IonosSim, from: &Value) -> Result<(), Box<Response>> {
+    let bad = |m: &str| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, m));
+    let id = from
+        .get("backupId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("backupId is required"))?;
+    let chain = io
+        .clusters
+        .iter()
+        .flat_map(|c| c.chains.iter())
+        .find(|b| b.id == id)
+        .ok_or_else(|| bad("The backup was not found."))?;
+    let t = from
+        .get("recoveryTargetTime")
+        .and_then(Value::as_str)
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        .ok_or_else(|| bad("recoveryTargetTime must be an RFC 3339 time"))?;
+    let earliest =
+        OffsetDateTime::parse(&chain.earliest, &Rfc3339).map_err(|_| bad("bad chain"))?;
+    if t < earliest || t > OffsetDateTime::now_utc() {
+        return Err(bad(
+            "recoveryTargetTime is outside the backup's recovery window.",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /clusters`: only a cluster made `fromBackup` is simulated.
+fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
+    let req: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
+    };
+    let p = req.get("properties").cloned().unwrap_or(Value::Null);
+    let Some(name) = p
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "properties.displayName is required",
+        );
+    };
+    for k in [
+        "postgresVersion",
+        "instances",
+        "cores",
+        "ram",
+        "storageSize",
+        "storageType",
+        "connections",
+        "location",
+        "synchronizationMode",
+    ] {
+        if p.get(k).is_none() {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("properties.{k} is required"),
+            );
+        }
+    }
+    let Some(from) = p.get("fromBackup") else {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the simulator creates clusters from a backup only (properties.fromBackup)",
+        );
+    };
+    if let Err(r) = check_from(io, from) {
+        return *r;
+    }
+    let mut c = IonosCluster::new(&uuid::Uuid::new_v4().to_string(), name, vec![]);
+    c.state = "BUSY".into();
+    c.location = p
+        .get("location")
+        .and_then(Value::as_str)
+        .unwrap_or("de/fra")
+        .into();
+    let end = if io.fail_restores.is_some() {
+        "FAILED"
+    } else {
+        "AVAILABLE"
+    };
+    c.pending = Some((done_at(restore_ms), end.into()));
+    c.restored_from = Some(from.clone());
+    let out = cluster_json(&c);
+    io.clusters.push(c);
+    (StatusCode::CREATED, axum::Json(out)).into_response()
+}
+
+/// The sample IONOS cluster: an active chain from a week ago and an older inactive one.
+pub fn sample() -> IonosSim {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let t = |days: i64| {
+        (now - time::Duration::days(days))
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    };
+    let id = "498ae72f-411f-11eb-9d07-046c59cc737e";
+    IonosSim {
+        username: "ops@example.com".into(),
+        password: "ionos-simulator-password".into(),
+        tokens: vec!["ionos-simulator-token".into()],
+        clusters: vec![IonosCluster::new(
+            id,
+            "shop-production",
+            vec![
+                IonosChain {
+                    id: format!("{id}-4oymiqu-11"),
+                    created: t(40),
+                    earliest: t(40),
+                    active: false,
+                    state: available(),
+                    size_mb: 1830,
+                },
+                IonosChain {
+                    id: format!("{id}-4oymiqu-12"),
+                    created: t(7),
+                    earliest: t(7),
+                    active: true,
+                    state: available(),
+                    size_mb: 2104,
+                },
+            ],
+        )],
+        fail_restores: None,
+    }
+}

@@ -1,0 +1,278 @@
+//! The simulator's Launcher API, under `/launcher/<tenant>/api/v1` (seed 003,
+//! provider-apis.md): `x-lnchr-key` or Bearer auth, the `{success, data}` envelope and
+//! `{success: false, error: {code, message}}` errors, databases and their backups in pages,
+//! the recovery window, and `pitr-clone` / `pitr` that take `restore_ms`.
+//!
+//! Launcher leaves much undocumented: the database list, pagination (`page`, `limit`, a
+//! `pagination` object with `total`), the database and backup fields, the recovery window's
+//! shape (`earliest`, `latest` here) and the answers to `pitr`/`pitr-clone` (the database,
+//! here). The simulator picks one plausible form of each; bridgerest accepts several.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::Inner;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LauncherSim {
+    /// The tenant id in the path (`/launcher/<tenant>/api/v1/...`).
+    pub tenant: String,
+    /// Accepted service keys (`x-lnchr-key`).
+    pub keys: Vec<String>,
+    /// Accepted Bearer JWTs.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    #[serde(default)]
+    pub databases: Vec<LauncherDb>,
+    /// If set, every restore ends `failed` with this message.
+    #[serde(default)]
+    pub fail_restores: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LauncherDb {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "running")]
+    pub status: String,
+    /// Backup objects, verbatim.
+    #[serde(default)]
+    pub backups: Vec<Value>,
+    /// The start of the recovery window (RFC 3339); none: no window yet.
+    #[serde(default)]
+    pub earliest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    #[serde(skip)]
+    pending: Option<(OffsetDateTime, String)>,
+    /// What it was restored to (the request body), for tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<Value>,
+}
+
+fn running() -> String {
+    "running".into()
+}
+
+impl LauncherDb {
+    pub fn new(id: &str, name: &str, backups: Vec<Value>, earliest: Option<String>) -> LauncherDb {
+        LauncherDb {
+            id: id.into(),
+            name: name.into(),
+            status: running(),
+            backups,
+            earliest,
+            status_message: None,
+            pending: None,
+            restored_from: None,
+        }
+    }
+}
+
+/// The documented error envelope; `code` is the documented name of the status.
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
+    let code = match status.as_u16() {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        409 => "CONFLICT",
+        429 => "TOO_MANY_REQUESTS",
+        503 => "SERVICE_UNAVAILABLE",
+        _ => "INTERNAL_ERROR",
+    };
+    (
+        status,
+        axum::Json(json!({"success": false, "error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+fn ok(status: StatusCode, data: Value) -> Response {
+    (status, axum::Json(json!({"success": true, "data": data}))).into_response()
+}
+
+pub(crate) fn authorized(l: &LauncherSim, headers: &HeaderMap) -> bool {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    h("x-lnchr-key").is_some_and(|k| l.keys.iter().any(|x| x == k))
+        || h("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| l.tokens.iter().any(|x| x == t))
+}
+
+fn settle(l: &mut LauncherSim) {
+    let now = OffsetDateTime::now_utc();
+    let msg = l.fail_restores.clone();
+    for d in &mut l.databases {
+        if let Some((at, state)) = &d.pending {
+            if *at <= now {
+                d.status = state.clone();
+                if state == "failed" {
+                    d.status_message = msg.clone();
+                }
+                d.pending = None;
+            }
+        }
+    }
+}
+
+fn db_json(d: &LauncherDb) -> Value {
+    let short = d.id.split('-').next().unwrap_or("db");
+    json!({"id": d.id, "name": d.name, "engine": "postgresql", "version": "16", "status": d.status,
+           "status_message": d.status_message, "host": format!("{short}.db.lnchr.cloud"), "port": 5432,
+           "region": "eu-west", "created_at": "2026-01-01T00:00:00Z"})
+}
+
+/// One page: `?page=` (from 1) and `?limit=`, with `pagination: {page, limit, total}`.
+fn page(items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
+    let num = |k: &str, d: usize| q.get(k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(d);
+    let (page, limit) = (num("page", 1).max(1), num("limit", 20).clamp(1, 100));
+    let total = items.len();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
+    axum::Json(json!({"success": true, "data": slice, "pagination": {"page": page, "limit": limit, "total": total}})).into_response()
+}
+
+/// The target time of a restore request, checked against the database's window.
+fn target(d: &LauncherDb, body: &Value) -> Result<OffsetDateTime, Box<Response>> {
+    let bad = |m: &str| Box::new(error(StatusCode::BAD_REQUEST, m));
+    let t = body
+        .get("target_time")
+        .and_then(Value::as_str)
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+        .ok_or_else(|| bad("target_time must be an RFC 3339 time"))?;
+    let earliest = d
+        .earliest
+        .as_deref()
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+    match earliest {
+        Some(e) if t >= e && t <= OffsetDateTime::now_utc() => Ok(t),
+        _ => Err(bad("target_time is outside the recovery window")),
+    }
+}
+
+/// Answers one Launcher request (`path` below `/api/v1`), already authorized.
+pub(crate) fn route(
+    g: &mut Inner,
+    method: &str,
+    path: &str,
+    q: &BTreeMap<String, String>,
+    body: &[u8],
+) -> Response {
+    let restore_ms = g.state.restore_ms;
+    let Some(l) = g.state.launcher.as_mut() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Launcher is not simulated in this state.",
+        );
+    };
+    settle(l);
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let find = |l: &LauncherSim, id: &str| l.databases.iter().position(|d| d.id == id);
+    let done = OffsetDateTime::now_utc() + std::time::Duration::from_millis(restore_ms);
+    let end = if l.fail_restores.is_some() {
+        "failed"
+    } else {
+        "running"
+    };
+    match (method, segs.as_slice()) {
+        ("GET", ["databases"]) => page(l.databases.iter().map(db_json).collect(), q),
+        ("GET", ["databases", id, rest @ ..]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let d = &l.databases[i];
+            match rest {
+                [] => ok(StatusCode::OK, db_json(d)),
+                ["backups"] => page(d.backups.clone(), q),
+                ["recovery-window"] => ok(
+                    StatusCode::OK,
+                    json!({"earliest": d.earliest, "latest": super::now_rfc3339()}),
+                ),
+                _ => error(StatusCode::NOT_FOUND, "Not found"),
+            }
+        }
+        ("POST", ["databases", id, action @ ("pitr" | "pitr-clone")]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let req: Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(_) => return error(StatusCode::BAD_REQUEST, "body must be JSON"),
+            };
+            if let Err(r) = target(&l.databases[i], &req) {
+                return *r;
+            }
+            if *action == "pitr" {
+                let d = &mut l.databases[i];
+                if d.status != "running" {
+                    return error(StatusCode::CONFLICT, "a restore is already running");
+                }
+                d.status = "restoring".into();
+                d.pending = Some((done, end.into()));
+                d.restored_from = Some(req);
+                return ok(StatusCode::ACCEPTED, db_json(d));
+            }
+            let Some(name) = req
+                .get("new_name")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            else {
+                return error(StatusCode::BAD_REQUEST, "new_name is required");
+            };
+            if l.databases.iter().any(|d| d.name == name) {
+                return error(StatusCode::CONFLICT, "a database with this name exists");
+            }
+            let mut d = LauncherDb::new(&uuid::Uuid::new_v4().to_string(), name, vec![], None);
+            d.status = "creating".into();
+            d.pending = Some((done, end.into()));
+            d.restored_from = Some(req);
+            let out = db_json(&d);
+            l.databases.push(d);
+            ok(StatusCode::CREATED, out)
+        }
+        _ => error(StatusCode::NOT_FOUND, "Not found"),
+    }
+}
+
+/// The sample Launcher database: daily backups for a week, a window from the oldest.
+pub fn sample() -> LauncherSim {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let t = |m: i64| {
+        (now - time::Duration::minutes(m))
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    };
+    let backups = (0..7)
+        .map(|d| {
+            let start = (7 - d) * 24 * 60;
+            json!({"id": uuid::Uuid::new_v4().to_string(), "type": "full", "status": "completed",
+                   "size_bytes": 512_000_000u64 + d as u64 * 1_000_000, "created_at": t(start), "completed_at": t(start - 4)})
+        })
+        .collect();
+    LauncherSim {
+        tenant: "sim-tenant".into(),
+        keys: vec!["lnchr_simulator_key".into()],
+        tokens: vec![],
+        databases: vec![LauncherDb::new(
+            "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b",
+            "billing",
+            backups,
+            Some(t(7 * 24 * 60)),
+        )],
+        fail_restores: None,
+    }
+}
