@@ -101,7 +101,7 @@ fn bad_configs_name_what_is_wrong() {
         ),
         (
             "[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\n".into(),
-            "missing field `pg1_path`",
+            "pg1_path is missing",
         ),
         (cl("") + &cl(""), "listed twice"),
         (
@@ -134,6 +134,55 @@ fn bad_configs_name_what_is_wrong() {
             "[daemon]\nprometheus_textfile = \"/var/lib/node/bridgerest.txt\"\n".into(),
             "reads only files ending in .prom",
         ),
+        (
+            "[daemon]\nmax_backup_age = \"0s\"\n".into(),
+            "daemon.max_backup_age = \"0s\": must be longer than zero",
+        ),
+        // Providers: each checks its own id; keys of a local restore only where one exists.
+        (
+            format!("[[cluster]]\nprovider = \"ionos\"\nid = \"rvf73a77ozfsvcttryebfrnlem\"\n"),
+            "is not an IONOS DBaaS cluster ID (a UUID",
+        ),
+        (
+            format!("[[cluster]]\nid = \"{IONOS}\"\npg1_path = \"/x\"\n"),
+            "a UUID is an IONOS or Launcher id: add provider = \"ionos\" or \"launcher\"",
+        ),
+        (
+            format!("[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS}\"\npg1_path = \"/x\"\n"),
+            "pg1_path is set, but IONOS DBaaS hands out no repository credentials",
+        ),
+        (
+            format!("[[cluster]]\nprovider = \"launcher\"\nid = \"{IONOS}\"\n"),
+            "uses provider \"launcher\", but the config has no [launcher] section",
+        ),
+        (
+            format!("[[cluster]]\nprovider = \"heroku\"\nid = \"{IONOS}\"\n"),
+            "provider = \"heroku\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
+        ),
+        (
+            "[launcher]\nkey_file = \"/k\"\n".into(),
+            "[launcher] has no url",
+        ),
+        (
+            "[launcher]\nurl = \"http://plane.lnchr.cloud/t\"\n".into(),
+            "launcher.url \"http://plane.lnchr.cloud/t\" must use https://",
+        ),
+        (
+            "[ionos]\nurl = \"https://me:pw@api.ionos.com/databases/postgresql\"\n".into(),
+            "ionos.url contains a user name or password",
+        ),
+        (
+            "[ionos]\npassword_file = \"/p\"\n".into(),
+            "sets password_file but no username",
+        ),
+        (
+            "[ionos]\nusername = \"a\"\ntoken_file = \"/t\"\n".into(),
+            "use either a token (Bearer) or a user name and password (Basic)",
+        ),
+        (
+            "[ionos]\nregion = \"de\"\n".into(),
+            "unknown field `region`",
+        ),
     ];
     for (text, want) in cases {
         let e = err(&text);
@@ -143,6 +192,39 @@ fn bad_configs_name_what_is_wrong() {
         );
         assert!(!e.contains('\n'), "multi-line error: {e}");
     }
+}
+
+const IONOS: &str = "498ae72f-411f-11eb-9d07-046c59cc737e";
+
+#[test]
+fn provider_sections_and_clusters_resolve() {
+    let cfg = config::parse(
+        &format!(
+            "[ionos]\nusername = \"ops@example.com\"\npassword_file = \"/etc/bridgerest/ionos-password\"\n\
+             [launcher]\nurl = \"https://plane.lnchr.cloud/t1\"\nkey_file = \"/etc/bridgerest/launcher-key\"\n\
+             [[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/x\"\n\
+             [[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS}\"\n\
+             [[cluster]]\nprovider = \"launcher\"\nid = \"0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b\"\n"
+        ),
+        Path::new("b.toml"),
+    )
+    .unwrap();
+    assert_eq!(cfg.ionos.url.as_str(), config::DEFAULT_IONOS_URL);
+    assert!(cfg.ionos.section);
+    assert_eq!(
+        cfg.launcher.unwrap().url.as_str(),
+        "https://plane.lnchr.cloud/t1"
+    );
+    assert_eq!(cfg.clusters.len(), 1);
+    let kinds: Vec<_> = cfg.remote.iter().map(|r| r.provider.as_str()).collect();
+    assert_eq!(kinds, ["ionos", "launcher"]);
+    assert_eq!(
+        cfg.daemon.max_backup_age,
+        std::time::Duration::from_secs(26 * 3600)
+    );
+    // Without the sections: IONOS has its default URL, Launcher none.
+    let bare = config::parse("", Path::new("b.toml")).unwrap();
+    assert!(!bare.ionos.section && bare.launcher.is_none());
 }
 
 #[test]

@@ -15,21 +15,25 @@ use crate::config::Config;
 use crate::exit::{usage, Exit};
 use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
-use crate::provider::Client;
-use crate::provider::FailureKind;
+use crate::provider::{Client, FailureKind, ProviderKind};
 use crate::refresh::{self, Scope};
 use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Status, Timing};
 
 struct Real {
-    client: Client,
+    /// The Crunchy Bridge client (none when the config lists no Bridge cluster).
+    client: Option<Client>,
     /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
-    next: Arc<Mutex<Option<Client>>>,
+    next: Arc<Mutex<Option<Option<Client>>>>,
     /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
     /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
     stop: watch::Receiver<bool>,
 }
 
 impl Refresher for Real {
+    async fn watch(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+        self.watch_all(cfg).await
+    }
+
     async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
         if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
             self.client = c;
@@ -40,9 +44,12 @@ impl Refresher for Real {
             .map(|c| c.id.clone())
             .filter(|id| only.as_ref().is_none_or(|o| o.contains(id)))
             .collect();
+        let Some(client) = self.client.clone().filter(|_| !wanted.is_empty()) else {
+            return vec![];
+        };
         let run = async {
             let scope = Scope::all(cfg)?;
-            refresh::run(cfg, &self.client, &Scope { only, ..scope }).await
+            refresh::run(cfg, &client, &Scope { only, ..scope }).await
         };
         let mut stop = self.stop.clone();
         let res = tokio::select! {
@@ -79,6 +86,45 @@ impl Refresher for Real {
                         }),
                     })
                     .collect()
+            }
+        }
+    }
+}
+
+impl Real {
+    /// One cluster's backups, with a client for its provider.
+    async fn watch_one(
+        cfg: &Config,
+        provider: ProviderKind,
+        id: &str,
+    ) -> Result<crate::provider::BackupWatch, String> {
+        let client = super::client_for(cfg, provider).map_err(|e| format!("{e:#}"))?;
+        client.watch(id).await.map_err(|e| e.to_string())
+    }
+}
+
+impl Real {
+    async fn watch_all(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+        let mut set = tokio::task::JoinSet::new();
+        let sem = Arc::new(tokio::sync::Semaphore::new(cfg.api.concurrency));
+        for (provider, id) in cfg.all_clusters() {
+            let (cfg, sem) = (cfg.clone(), sem.clone());
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let res = Real::watch_one(&cfg, provider, &id).await;
+                (id, res)
+            });
+        }
+        let mut stop = self.stop.clone();
+        let mut out = Vec::new();
+        loop {
+            tokio::select! {
+                next = set.join_next() => match next {
+                    Some(Ok(w)) => out.push(w),
+                    Some(Err(_)) => continue,
+                    None => return out,
+                },
+                _ = stop.wait_for(|s| *s) => return out,
             }
         }
     }
@@ -140,7 +186,7 @@ const FIRST_ROUND_READY: std::time::Duration = std::time::Duration::from_secs(20
 
 pub async fn run(path: &Path) -> Result<Exit> {
     let cfg = super::load_with_clusters(path)?;
-    let client = super::client(&cfg)?;
+    let client = bridge_client(&cfg)?;
     let next_client = Arc::new(Mutex::new(None));
     // Signal streams first, so none is missed once the loop runs.
     let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
@@ -166,7 +212,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
             loop {
                 tokio::select! {
                     // The whole new config must work, API key included, before it replaces the old.
-                    _ = hup.recv() => match super::load_with_clusters(&path).and_then(|c| super::client(&c).map(|cl| (c, cl))) {
+                    _ = hup.recv() => match super::load_with_clusters(&path).and_then(|c| bridge_client(&c).map(|cl| (c, cl))) {
                         Ok((c, client)) => {
                             tracing::info!(path = %path.display(), "SIGHUP: config re-read");
                             if let Ok(mut n) = next_client.lock() {
@@ -257,6 +303,14 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let mut sched = sched;
     let _ = sched.shutdown().await;
     Ok(Exit::Success)
+}
+
+/// The Bridge client, if the config lists a Bridge cluster (whose credentials are refreshed).
+fn bridge_client(cfg: &Config) -> Result<Option<Client>> {
+    match cfg.clusters.is_empty() {
+        true => Ok(None),
+        false => super::client(cfg).map(Some),
+    }
 }
 
 /// Replaces the cron job `old` with one for `schedule`; the old one stays if that fails.

@@ -26,8 +26,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         .config
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
     match cli.command {
-        Command::Refresh => refresh::run(&load_with_clusters(&path)?).await,
-        Command::Render(a) => render::run(&load_with_clusters(&path)?, a).await,
+        Command::Refresh => refresh::run(&load_with_bridge_clusters(&path)?).await,
+        Command::Render(a) => render::run(&load_with_bridge_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Restore(a) => restore::run(&path, a).await,
@@ -55,7 +55,19 @@ pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load(path)?;
     if cfg.clusters.is_empty() && cfg.remote.is_empty() {
         return Err(usage(anyhow::anyhow!(
-            "{} lists no [[cluster]]: add one per Crunchy Bridge cluster (see config/bridgerest.toml; `bridgerest clusters` lists their ids)",
+            "{} lists no [[cluster]]: add one per cluster (see config/bridgerest.toml; `bridgerest clusters` lists their ids)",
+            path.display()
+        )));
+    }
+    Ok(cfg)
+}
+
+/// Like [`load_with_clusters`], for commands that write credentials: Crunchy Bridge clusters.
+pub fn load_with_bridge_clusters(path: &std::path::Path) -> Result<Config> {
+    let cfg = load_with_clusters(path)?;
+    if cfg.clusters.is_empty() {
+        return Err(usage(anyhow::anyhow!(
+            "{} lists no Crunchy Bridge [[cluster]]: only Bridge hands out repository credentials to write (its IONOS and Launcher clusters restore at the provider: `bridgerest restore --into`)",
             path.display()
         )));
     }

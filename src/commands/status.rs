@@ -1,6 +1,7 @@
 //! `bridgerest status`: the daemon's status file as a table or JSON. Exit code 1 if any
 //! cluster's credentials have expired, will expire before its next refresh, or were never
-//! fetched.
+//! fetched, or if its backups need attention (the newest older than `daemon.max_backup_age`,
+//! no active IONOS chain, or they could not be listed).
 
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
@@ -11,14 +12,29 @@ use crate::exit::Exit;
 use crate::restore::show_time;
 use crate::schedule::{ClusterStatus, Status};
 
-/// Why a cluster needs attention, if it does.
+/// Why a cluster's credentials need attention, if they do (none for a watched-only cluster).
 pub fn problem(c: &ClusterStatus, now: OffsetDateTime) -> Option<&'static str> {
+    if c.watch_only {
+        return None;
+    }
     match (c.expires_at, c.next_refresh) {
         (None, _) => Some("never refreshed"),
         (Some(e), _) if e <= now => Some("expired"),
         (Some(e), Some(n)) if e <= n => Some("expires before the next refresh"),
         _ => None,
     }
+}
+
+/// Why a cluster's backups need attention, if they do: what the daemon saw, or a newest
+/// backup that has grown too old since.
+pub fn backup_problem(
+    c: &ClusterStatus,
+    now: OffsetDateTime,
+    max_age: std::time::Duration,
+) -> Option<String> {
+    c.backup_problem
+        .clone()
+        .or_else(|| crate::schedule::stale(c.last_backup, now, max_age))
 }
 
 pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
@@ -32,10 +48,11 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     let st: Status = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
     let now = OffsetDateTime::now_utc();
+    let max_age = cfg.daemon.max_backup_age;
     let bad = st
         .clusters
         .iter()
-        .filter(|c| problem(c, now).is_some())
+        .filter(|c| problem(c, now).is_some() || backup_problem(c, now, max_age).is_some())
         .count();
     if args.json {
         println!("{}", text.trim_end());
@@ -45,14 +62,30 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
             .clusters
             .iter()
             .map(|c| {
+                let backups = backup_problem(c, now, max_age);
                 vec![
                     c.id.clone(),
-                    problem(c, now).unwrap_or("ok").to_string(),
-                    t(c.last_success),
+                    match (problem(c, now), &backups) {
+                        (Some(p), _) => p,
+                        (None, Some(_)) => "backups",
+                        (None, None) => "ok",
+                    }
+                    .to_string(),
+                    c.provider.map_or("bridge", |p| p.as_str()).to_string(),
+                    match c.watch_only {
+                        true => "(server-side only)".to_string(),
+                        false => t(c.last_success),
+                    },
                     t(c.expires_at),
                     t(c.next_refresh),
+                    t(c.last_backup),
+                    t(c.window_start),
                     c.last_error_kind.map_or("-", |k| k.as_str()).to_string(),
-                    c.last_error.clone().unwrap_or_default(),
+                    [c.last_error.clone(), backups]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ]
             })
             .collect();
@@ -62,9 +95,12 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                 &[
                     "CLUSTER",
                     "STATE",
+                    "PROVIDER",
                     "LAST SUCCESS",
                     "EXPIRES",
                     "NEXT REFRESH",
+                    "LAST BACKUP",
+                    "WINDOW FROM",
                     "FAILURE",
                     "LAST ERROR"
                 ],

@@ -13,7 +13,20 @@ pub use bridge::ApiError;
 pub use server::{BackupWatch, Call, Dest, Phase, Restored, Window};
 
 /// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    clap::ValueEnum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum ProviderKind {
     /// Crunchy Bridge: repository credentials (local restores) and forks.
     Bridge,

@@ -1,8 +1,10 @@
 //! The daemon's refresh loop: every cluster is refreshed on the cron tick and, on its own,
 //! at a fraction of its credentials' lifetime (the configured `api.token_lifetime`, or the
 //! expiry an Azure SAS token states in `se=`, whichever is sooner). A failed refresh is retried
-//! with backoff and jitter, and logged once per change of state. The loop takes its events
-//! (cron ticks, reloads, shutdown) from a channel, so tests drive it under paused time.
+//! with backoff and jitter, and logged once per change of state. On each tick (and at start and
+//! reload) it also looks at every cluster's backups, of every provider, and flags one whose
+//! newest backup is older than `daemon.max_backup_age`. The loop takes its events (cron ticks,
+//! reloads, shutdown) from a channel, so tests drive it under paused time.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -103,8 +105,16 @@ pub fn next_attempt(
     }
 }
 
+/// One cluster's backups as the daemon last saw them, or why it could not look.
+pub type Watched = (String, Result<crate::provider::BackupWatch, String>);
+
 /// Does the refreshes: the real one writes the pgBackRest config; tests count calls.
 pub trait Refresher {
+    /// Looks at every configured cluster's backups, of every provider (none by default).
+    fn watch(&mut self, _cfg: &Config) -> impl Future<Output = Vec<Watched>> {
+        std::future::ready(Vec::new())
+    }
+
     /// Refreshes `only` these clusters (every configured one when `None`).
     fn refresh(
         &mut self,
@@ -147,6 +157,7 @@ pub async fn run<R: Refresher>(
     let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
     sync_slots(&cfg, &mut slots);
     round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+    watch(&cfg, refresher, &mut slots).await;
     let st = status(&slots);
     report(&cfg, &st);
     ready(&cfg, &st);
@@ -162,12 +173,14 @@ pub async fn run<R: Refresher>(
                 Some(Event::Tick) => {
                     tracing::info!("scheduled refresh of every cluster");
                     round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+                    watch(&cfg, refresher, &mut slots).await;
                 }
                 Some(Event::Reload(new)) => {
                     cfg = *new;
                     sync_slots(&cfg, &mut slots);
-                    tracing::info!(clusters = cfg.clusters.len(), "config reloaded");
+                    tracing::info!(clusters = cfg.clusters.len() + cfg.remote.len(), "config reloaded");
                     round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
+                    watch(&cfg, refresher, &mut slots).await;
                 }
             },
             _ = tokio::time::sleep_until(due) => {
@@ -182,17 +195,71 @@ pub async fn run<R: Refresher>(
 
 /// Keeps a slot per configured cluster (new ones due now, removed ones dropped).
 fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
-    slots.retain(|id, _| cfg.clusters.iter().any(|c| &c.id == id));
-    for c in &cfg.clusters {
-        slots.entry(c.id.clone()).or_insert_with(|| Slot {
+    let all = cfg.all_clusters();
+    slots.retain(|id, _| all.iter().any(|(_, c)| c == id));
+    for (provider, id) in all {
+        // A cluster without repository credentials is never due for a refresh.
+        let watch_only = !provider.has_repo_credentials();
+        slots.entry(id.clone()).or_insert_with(|| Slot {
             status: ClusterStatus {
-                id: c.id.clone(),
+                id,
+                provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
+                watch_only,
                 ..Default::default()
             },
-            next: Instant::now(),
+            next: match watch_only {
+                true => Instant::now() + NEVER,
+                false => Instant::now(),
+            },
             failures: 0,
         });
     }
+}
+
+/// "Not before the next reload": when a slot that is never refreshed is due.
+const NEVER: Duration = Duration::from_secs(10 * 365 * 86400);
+
+/// Looks at every cluster's backups and records what was seen; flags a newest backup older
+/// than `daemon.max_backup_age`.
+async fn watch<R: Refresher>(cfg: &Config, refresher: &mut R, slots: &mut BTreeMap<String, Slot>) {
+    let seen = refresher.watch(cfg).await;
+    let wall = OffsetDateTime::now_utc();
+    for (id, res) in seen {
+        let Some(slot) = slots.get_mut(&id) else {
+            continue;
+        };
+        let st = &mut slot.status;
+        st.backups_checked_at = Some(wall);
+        let before = st.backup_problem.clone();
+        match res {
+            Ok(w) => {
+                st.last_backup = w.last_backup;
+                st.window_start = w.window_start;
+                st.backup_problem = w
+                    .problem
+                    .or_else(|| stale(w.last_backup, wall, cfg.daemon.max_backup_age));
+            }
+            Err(e) => st.backup_problem = Some(format!("cannot look at its backups: {e}")),
+        }
+        if st.backup_problem != before {
+            match &st.backup_problem {
+                Some(p) => tracing::warn!(cluster = %id, problem = %p, "backups need attention"),
+                None => tracing::info!(cluster = %id, "backups are fine again"),
+            }
+        }
+    }
+}
+
+/// Why a newest backup finished at `last` is too old, if it is.
+pub fn stale(last: Option<OffsetDateTime>, now: OffsetDateTime, max: Duration) -> Option<String> {
+    let age = Duration::try_from(now - last?).unwrap_or_default();
+    (age > max).then(|| {
+        format!(
+            "the newest backup is {} old (daemon.max_backup_age {})",
+            humantime::format_duration(Duration::from_secs(age.as_secs() / 60 * 60)),
+            humantime::format_duration(max)
+        )
+    })
 }
 
 async fn round<R: Refresher>(

@@ -24,6 +24,23 @@ pub struct ClusterStatus {
     pub expires_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub next_refresh: Option<OffsetDateTime>,
+    /// The cluster's provider, where it is not Crunchy Bridge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<crate::provider::ProviderKind>,
+    /// Its provider hands out no credentials: only its backups are watched.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub watch_only: bool,
+    /// When its newest backup finished (where the provider reports it).
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_backup: Option<OffsetDateTime>,
+    /// The start of its recovery window.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub window_start: Option<OffsetDateTime>,
+    /// What is wrong with its backups (too old, no active chain, cannot be listed).
+    #[serde(default)]
+    pub backup_problem: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub backups_checked_at: Option<OffsetDateTime>,
 }
 
 /// The daemon's status file (no secrets).
@@ -75,12 +92,12 @@ impl Status {
             &'static str,
             fn(&ClusterStatus) -> Option<i64>,
         );
-        let metrics: [Metric; 4] = [
+        let metrics: [Metric; 7] = [
             (
                 "bridgerest_refresh_ok",
                 "1 if the cluster's last refresh succeeded, 0 if it failed.",
                 |c| {
-                    Some(i64::from(
+                    (!c.watch_only).then_some(i64::from(
                         c.last_error.is_none() && c.last_success.is_some(),
                     ))
                 },
@@ -98,7 +115,22 @@ impl Status {
             (
                 "bridgerest_next_refresh_timestamp_seconds",
                 "When the daemon next refreshes the cluster.",
-                |c| secs(c.next_refresh),
+                |c| secs(c.next_refresh).filter(|_| !c.watch_only),
+            ),
+            (
+                "bridgerest_last_backup_timestamp_seconds",
+                "When the cluster's newest backup finished (absent where the provider does not say: IONOS).",
+                |c| secs(c.last_backup),
+            ),
+            (
+                "bridgerest_recovery_window_start_timestamp_seconds",
+                "The earliest time the cluster can be restored to.",
+                |c| secs(c.window_start),
+            ),
+            (
+                "bridgerest_backup_ok",
+                "0 if the cluster's backups need attention (older than daemon.max_backup_age, no active chain, or not listable), else 1.",
+                |c| c.backups_checked_at.map(|_| i64::from(c.backup_problem.is_none())),
             ),
         ];
         let mut out = String::new();

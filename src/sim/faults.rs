@@ -40,6 +40,8 @@ pub enum FaultKind {
     /// Does what was asked, then answers after `delay_ms`: a client that times out meanwhile
     /// has created what it asked for without hearing so.
     LateAnswer { delay_ms: u64 },
+    /// An error answer: `status` with `message`, in the API's error shape (e.g. 403, 404).
+    Error { status: u16, message: String },
     /// 200 with a body that is not JSON.
     Malformed,
     /// Hostile or broken answers the documented API never gives, for hardening tests:

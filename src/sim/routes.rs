@@ -86,6 +86,10 @@ pub(super) async fn handle(
             tokio::time::sleep(Duration::from_millis(delay_ms)).await
         }
         Some(FaultKind::LateAnswer { .. }) => {}
+        Some(FaultKind::Error { status, message }) => {
+            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            return error(s, &message);
+        }
         Some(FaultKind::Malformed) => {
             return (
                 StatusCode::OK,

@@ -14,6 +14,15 @@ pub const S3_CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
 pub const AZURE_CLUSTER: &str = "drsve2t4f5e5znkmef6hmchy2e";
 pub const GCS_CLUSTER: &str = "p56biajnfvgjhftvqs7lqymspe";
 pub const S3_STANZA: &str = "2qc6yv2ztfcw7a7yoripu4zlsm";
+/// The sample IONOS cluster and Launcher database (bridgerest::sim::{ionos, launcher}::sample).
+pub const IONOS_CLUSTER: &str = "498ae72f-411f-11eb-9d07-046c59cc737e";
+pub const LAUNCHER_DB: &str = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b";
+/// The sample state's IONOS password and token, and Launcher key: scanned for like the rest.
+pub const PROVIDER_SECRETS: [&str; 3] = [
+    "ionos-simulator-password",
+    "ionos-simulator-token",
+    "lnchr_simulator_key",
+];
 
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -30,8 +39,15 @@ impl Env {
     pub fn with_state(state: SimState) -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
-        std::fs::write(dir.path().join("api-key"), format!("{KEY}\n")).unwrap();
-        set_mode(&dir.path().join("api-key"), 0o600);
+        for (file, secret) in [
+            ("api-key", KEY),
+            ("ionos-password", PROVIDER_SECRETS[0]),
+            ("ionos-token", PROVIDER_SECRETS[1]),
+            ("launcher-key", PROVIDER_SECRETS[2]),
+        ] {
+            std::fs::write(dir.path().join(file), format!("{secret}\n")).unwrap();
+            set_mode(&dir.path().join(file), 0o600);
+        }
         // pgBackRest's main config (pgbackrest.main_config names it: it must exist).
         std::fs::write(dir.path().join("pgbackrest.conf"), "").unwrap();
         let sim = SimHandle::start(state).unwrap();
@@ -69,6 +85,23 @@ impl Env {
             .base_config("")
             .replace(&self.out.display().to_string(), &main.display().to_string());
         (main, cfg)
+    }
+
+    /// [`Env::base_config`] with `[ionos]` (Basic auth) and `[launcher]` pointing at the
+    /// simulator, and the sample IONOS cluster and Launcher database as `[[cluster]]`s.
+    pub fn providers_config(&self, extra: &str) -> String {
+        format!(
+            "{}\n[ionos]\nurl = \"{url}/ionos\"\nusername = \"ops@example.com\"\npassword_file = \"{}\"\n\n[launcher]\nurl = \"{url}/launcher/sim-tenant\"\nkey_file = \"{}\"\n\n[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS_CLUSTER}\"\n\n[[cluster]]\nprovider = \"launcher\"\nid = \"{LAUNCHER_DB}\"\n",
+            self.base_config(extra),
+            self.path("ionos-password").display(),
+            self.path("launcher-key").display(),
+            url = self.sim.url(),
+        )
+    }
+
+    /// How many requests matching `what` ("POST /ionos/clusters", ids as `{id}`) were made.
+    pub fn requests(&self, what: &str) -> u64 {
+        self.sim.sim.stats().by_path.get(what).copied().unwrap_or(0)
     }
 
     /// How many backup tokens the simulator has handed out.
@@ -116,7 +149,12 @@ impl Env {
     pub fn assert_no_secrets(&self, run: &Run) {
         let secrets = self.sim.sim.issued_secrets();
         assert!(!KEY.is_empty());
-        for s in secrets.iter().map(String::as_str).chain([KEY]) {
+        for s in secrets
+            .iter()
+            .map(String::as_str)
+            .chain([KEY])
+            .chain(PROVIDER_SECRETS)
+        {
             assert!(
                 !run.stdout.contains(s) && !run.stderr.contains(s),
                 "secret leaked in output:\n{run:?}"

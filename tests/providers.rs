@@ -1,0 +1,590 @@
+//! Every provider against the simulator, with the real binary: IONOS DBaaS and Launcher
+//! clusters (backups across pages, the recovery window), and server-side restores for all three
+//! (Bridge forks, IONOS, Launcher): the dry-run plan, waiting through the states, no duplicate
+//! after a timeout, a failed restore, `--in-place` confirmation, and each API's error answers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sim_only;
+
+use bridgerest::sim::ionos::IonosChain;
+use bridgerest::sim::{sample_state, Fault, FaultKind, SimState};
+use serde_json::json;
+use sim_only::*;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn at(days_ago: f64) -> String {
+    (OffsetDateTime::now_utc() - time::Duration::seconds_f64(days_ago * 86400.0))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+/// A state whose restores take `ms`.
+fn state(ms: u64) -> SimState {
+    let mut st = sample_state(KEY, 0);
+    st.restore_ms = ms;
+    st
+}
+
+fn env_with(st: SimState, extra: &str) -> Env {
+    let env = Env::with_state(st);
+    std::fs::write(&env.config, env.providers_config(extra)).unwrap();
+    env
+}
+
+fn fault(path: &str, method: &str, times: u32, kind: FaultKind) -> Fault {
+    Fault {
+        path: Some(path.into()),
+        method: Some(method.into()),
+        times: Some(times),
+        kind,
+    }
+}
+
+#[test]
+fn ionos_and_launcher_backups_every_page() {
+    let mut st = state(500);
+    let ionos = st.ionos.as_mut().unwrap();
+    ionos.clusters[0].chains = (0..230)
+        .map(|i| IonosChain {
+            id: format!("{IONOS_CLUSTER}-chain-{i:03}"),
+            created: at(300.0 - i as f64),
+            earliest: at(300.0 - i as f64),
+            active: i == 229,
+            state: "AVAILABLE".into(),
+            size_mb: 100 + i,
+        })
+        .collect();
+    let launcher = st.launcher.as_mut().unwrap();
+    launcher.databases[0].backups = (0..130)
+        .map(|i| json!({"id": format!("b-{i:03}"), "type": "full", "status": "completed", "size_bytes": 1000,
+                       "created_at": at(200.0 - i as f64), "completed_at": at(199.9 - i as f64)}))
+        .collect();
+    let env = env_with(st, "");
+
+    let run = env.run(&["backups", IONOS_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("CHAIN "), "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 231, "{run:?}");
+    assert!(run.stdout.contains("-chain-229  yes"), "{run:?}");
+    // 230 chains at 100 a page: three pages, following the deprecated `links.next`.
+    assert_eq!(env.requests("GET /ionos/clusters/{id}/backups"), 3);
+
+    let run = env.run(&["backups", LAUNCHER_DB, "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list.len(), 130);
+    // The provider's own objects.
+    assert_eq!(list[0]["status"], "completed");
+    assert_eq!(
+        env.requests("GET /launcher/sim-tenant/api/v1/databases/{id}/backups"),
+        2
+    );
+
+    // `clusters` lists all three providers.
+    let run = env.run(&["clusters"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for want in [
+        "# Crunchy Bridge",
+        "# IONOS DBaaS",
+        "# Launcher",
+        IONOS_CLUSTER,
+        LAUNCHER_DB,
+        S3_CLUSTER,
+    ] {
+        assert!(run.stdout.contains(want), "{want}: {run:?}");
+    }
+    let run = env.run(&["clusters", "--provider", "ionos", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list[0]["properties"]["displayName"], "shop-production");
+}
+
+#[test]
+fn the_window_refuses_targets_before_and_after_it_for_every_provider() {
+    let env = env_with(state(500), "");
+    let long_ago = "2020-01-01T00:00:00Z";
+    let future = &(OffsetDateTime::now_utc() + time::Duration::hours(2))
+        .format(&Rfc3339)
+        .unwrap();
+    for id in [S3_CLUSTER, IONOS_CLUSTER, LAUNCHER_DB] {
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            long_ago,
+            "--into",
+            "copy",
+        ]);
+        run.assert_error(2, "is before the recovery window");
+        assert!(
+            run.error_line().contains(".. "),
+            "the window is shown: {run:?}"
+        );
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            future,
+            "--into",
+            "copy",
+        ]);
+        run.assert_error(2, "is after the recovery window");
+    }
+    // Nothing was asked to restore.
+    let posts: u64 = env
+        .sim
+        .sim
+        .stats()
+        .by_path
+        .iter()
+        .filter(|(k, _)| k.starts_with("POST"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(posts, 0);
+}
+
+/// The dry run's plan with the simulator's address and the times made stable.
+fn stable(text: &str, env: &Env, target: &str) -> String {
+    let mut out = text
+        .replace(&env.sim.url(), "http://SIM")
+        .replace(target, "TARGET");
+    // Window times (from the sample's "now") vary per run.
+    let re_time = |s: &str| -> String {
+        let mut o = String::new();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < s.len() {
+            let t = &s[i..];
+            if t.len() >= 20
+                && b[i].is_ascii_digit()
+                && t.as_bytes()[4] == b'-'
+                && t.as_bytes()[10] == b'T'
+                && t.as_bytes()[19] == b'Z'
+            {
+                o.push_str("TIME");
+                i += 20;
+            } else {
+                let c = t.chars().next().unwrap();
+                o.push(c);
+                i += c.len_utf8();
+            }
+        }
+        o
+    };
+    out = re_time(&out);
+    out
+}
+
+#[test]
+fn dry_runs_print_each_providers_exact_request_and_send_nothing() {
+    let env = env_with(state(500), "");
+    let target = at(1.0);
+    let mut shown = String::new();
+    for (id, flags) in [
+        (S3_CLUSTER, vec!["--into", "prod-copy", "--storage", "200"]),
+        (IONOS_CLUSTER, vec!["--into", "shop-copy"]),
+        (LAUNCHER_DB, vec!["--into", "billing-copy"]),
+        (
+            IONOS_CLUSTER,
+            vec!["--in-place", "--confirm", IONOS_CLUSTER],
+        ),
+        (LAUNCHER_DB, vec!["--in-place", "--confirm", LAUNCHER_DB]),
+    ] {
+        let mut args = vec!["restore", "--cluster", id, "--target-time", &target];
+        args.extend(flags);
+        args.push("--dry-run");
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.ends_with("(dry run: nothing was sent)\n"),
+            "{run:?}"
+        );
+        shown.push_str(&format!(
+            "$ bridgerest {}\n{}\n",
+            args.join(" ").replace(&target, "TARGET"),
+            stable(&run.stdout, &env, &target)
+        ));
+    }
+    insta::assert_snapshot!(shown);
+    let stats = env.sim.sim.stats();
+    assert!(
+        stats.by_path.keys().all(|k| k.starts_with("GET")),
+        "a dry run only reads: {:?}",
+        stats.by_path
+    );
+}
+
+#[test]
+fn server_side_restores_wait_through_the_states_and_report_the_new_cluster() {
+    let env = env_with(state(1500), "");
+    let target = at(2.0);
+    let cases = [
+        (S3_CLUSTER, "prod-copy", "creating"),
+        (IONOS_CLUSTER, "shop-copy", "BUSY"),
+        (LAUNCHER_DB, "billing-copy", "creating"),
+    ];
+    for (id, name, working) in cases {
+        let started = std::time::Instant::now();
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &target,
+            "--into",
+            name,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(1400),
+            "it waited for the restore: {run:?}"
+        );
+        assert!(
+            run.stderr.contains(&format!(": {working} (")),
+            "the working state is shown: {run:?}"
+        );
+        let ready = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("ready: cluster "))
+            .unwrap_or_else(|| panic!("{run:?}"));
+        assert!(ready.contains(&format!("\"{name}\", host ")), "{ready}");
+        assert!(ready.contains(" after "), "{ready}");
+    }
+    // Each provider made exactly one cluster, from the chosen time.
+    let forks: Vec<_> = env
+        .sim
+        .sim
+        .clusters()
+        .into_iter()
+        .filter(|c| c.name == "prod-copy")
+        .collect();
+    assert_eq!(forks.len(), 1);
+    let ionos: Vec<_> = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .filter(|c| c.name == "shop-copy")
+        .collect();
+    assert_eq!(ionos.len(), 1);
+    assert_eq!(ionos[0].state, "AVAILABLE");
+    let from = ionos[0].restored_from.clone().unwrap();
+    assert_eq!(from["recoveryTargetTime"], target.as_str());
+    assert_eq!(
+        from["backupId"],
+        format!("{IONOS_CLUSTER}-4oymiqu-12"),
+        "the active chain"
+    );
+    let db: Vec<_> = env
+        .sim
+        .sim
+        .launcher_databases()
+        .into_iter()
+        .filter(|d| d.name == "billing-copy")
+        .collect();
+    assert_eq!(db.len(), 1);
+    assert_eq!(db[0].status, "running");
+    // The fork carried an Idempotency-Key; a name in use is refused before anything is sent.
+    assert!(!env.sim.sim.stats().idempotency_keys.is_empty());
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "shop-copy",
+    ]);
+    run.assert_error(2, "named \"shop-copy\" exists already");
+
+    // In place, with --confirm; --no-wait returns once accepted.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target-time",
+        &target,
+        "--in-place",
+        "--confirm",
+        LAUNCHER_DB,
+        "--no-wait",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("accepted: Launcher is restoring into cluster"),
+        "{run:?}"
+    );
+    let billing = env
+        .sim
+        .sim
+        .launcher_databases()
+        .into_iter()
+        .find(|d| d.id == LAUNCHER_DB)
+        .unwrap();
+    assert_eq!(billing.status, "restoring");
+}
+
+#[test]
+fn in_place_needs_confirm_and_bridge_has_none() {
+    let env = env_with(state(500), "");
+    let target = at(1.0);
+    let base = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &target,
+        "--in-place",
+    ];
+    env.run(&base)
+        .assert_error(2, &format!("add --confirm {IONOS_CLUSTER} to go ahead"));
+    let mut wrong = base.to_vec();
+    wrong.extend(["--confirm", LAUNCHER_DB]);
+    env.run(&wrong)
+        .assert_error(2, "is not the cluster being overwritten");
+    env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--in-place",
+        "--confirm",
+        S3_CLUSTER,
+    ])
+    .assert_error(2, "Crunchy Bridge has no in-place restore");
+    // A local restore of a provider without repository credentials names --into.
+    env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target-time",
+        &target,
+        "--pg1-path",
+        "/tmp/x",
+    ])
+    .assert_error(2, "Launcher hands out no repository credentials");
+    let posts = env.requests("POST /ionos/clusters/{id}/restore");
+    assert_eq!(posts, 0);
+}
+
+#[test]
+fn a_timeout_after_the_post_does_not_create_a_second_cluster() {
+    // IONOS and Launcher document no idempotency key: the request is not sent twice.
+    for (id, name, post) in [
+        (IONOS_CLUSTER, "shop-copy", "POST /ionos/clusters"),
+        (
+            LAUNCHER_DB,
+            "billing-copy",
+            "POST /launcher/sim-tenant/api/v1/databases/{id}/pitr-clone",
+        ),
+    ] {
+        let env = env_with(state(300), "");
+        let path = post.split(' ').nth(1).unwrap().replace("{id}", id);
+        env.sim.sim.set_faults(vec![fault(
+            &path,
+            "POST",
+            1,
+            FaultKind::LateAnswer { delay_ms: 7000 },
+        )]);
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &at(1.0),
+            "--into",
+            name,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("looks before sending it again"),
+            "{run:?}"
+        );
+        assert!(
+            run.stderr
+                .contains("the request was accepted; following it"),
+            "{run:?}"
+        );
+        assert_eq!(env.requests(post), 1, "sent once: {run:?}");
+        let made = match id {
+            IONOS_CLUSTER => env
+                .sim
+                .sim
+                .ionos_clusters()
+                .iter()
+                .filter(|c| c.name == name)
+                .count(),
+            _ => env
+                .sim
+                .sim
+                .launcher_databases()
+                .iter()
+                .filter(|d| d.name == name)
+                .count(),
+        };
+        assert_eq!(made, 1, "{run:?}");
+
+        // A 503 that did nothing: looked for, not found, sent again, one cluster.
+        let again = format!("{name}-2");
+        env.sim.sim.set_faults(vec![fault(
+            &path,
+            "POST",
+            1,
+            FaultKind::ServerError { status: 503 },
+        )]);
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &at(1.0),
+            "--into",
+            &again,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("nothing was created: sending it again"),
+            "{run:?}"
+        );
+        assert_eq!(env.requests(post), 3, "{run:?}");
+    }
+}
+
+#[test]
+fn a_restore_that_fails_at_the_provider_is_an_error_with_its_message() {
+    let env = env_with(state(300), "");
+    env.sim.sim.fail_restores(Some("out of storage in de/fra"));
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &at(1.0),
+        "--into",
+        "shop-copy",
+    ]);
+    run.assert_error(1, "failed at IONOS DBaaS: metadata.state FAILED");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target-time",
+        &at(1.0),
+        "--into",
+        "billing-copy",
+    ]);
+    run.assert_error(
+        1,
+        "failed at Launcher: status failed: out of storage in de/fra",
+    );
+}
+
+#[test]
+fn api_errors_of_ionos_and_launcher_are_one_clear_line() {
+    let env = env_with(state(300), "");
+    let cases: [(&str, FaultKind, &str); 5] = [
+        ("401", FaultKind::Unauthorized, " refused the "),
+        (
+            "403",
+            FaultKind::Error {
+                status: 403,
+                message: "Access denied.".into(),
+            },
+            "denied access to it (403",
+        ),
+        (
+            "404",
+            FaultKind::Error {
+                status: 404,
+                message: "No such cluster.".into(),
+            },
+            "not found (404",
+        ),
+        (
+            "429",
+            FaultKind::RateLimit { retry_after: 0 },
+            "still rate limited (429) after 4 attempts",
+        ),
+        (
+            "500",
+            FaultKind::ServerError { status: 500 },
+            "the API failed (500",
+        ),
+    ];
+    for (provider, id, hint) in [
+        ("ionos", IONOS_CLUSTER, "[ionos] username and password_file"),
+        ("launcher", LAUNCHER_DB, "[launcher] key_file"),
+    ] {
+        for (what, kind, want) in &cases {
+            env.sim.sim.set_faults(vec![Fault {
+                path: Some(format!("/{provider}/")),
+                method: None,
+                times: None,
+                kind: kind.clone(),
+            }]);
+            let run = env.run(&["backups", id]);
+            run.assert_error(1, want);
+            if *what == "401" {
+                assert!(run.error_line().contains(hint), "{run:?}");
+            }
+            if *what == "403" || *what == "404" {
+                assert!(
+                    run.error_line().contains(if *what == "403" {
+                        "Access denied."
+                    } else {
+                        "No such cluster."
+                    }),
+                    "the provider's message, from its error shape: {run:?}"
+                );
+            }
+        }
+    }
+    env.sim.sim.set_faults(vec![]);
+    // Without faults, wrong credentials are the 401 of each API.
+    std::fs::write(env.path("ionos-password"), "wrong\n").unwrap();
+    env.run(&["backups", IONOS_CLUSTER]).assert_error(
+        1,
+        "IONOS refused the credentials (401 Unauthorized: paas-401: Unauthorized.)",
+    );
+    std::fs::write(env.path("launcher-key"), "wrong\n").unwrap();
+    env.run(&["backups", LAUNCHER_DB]).assert_error(
+        1,
+        "Launcher refused the service key (401 Unauthorized: UNAUTHORIZED: Unauthorized.)",
+    );
+}
+
+#[test]
+fn ionos_bearer_token_and_credentials_from_the_environment() {
+    let env = Env::with_state(state(300));
+    let text = env.providers_config("").replace(
+        &format!(
+            "username = \"ops@example.com\"\npassword_file = \"{}\"",
+            env.path("ionos-password").display()
+        ),
+        &format!("token_file = \"{}\"", env.path("ionos-token").display()),
+    );
+    std::fs::write(&env.config, text).unwrap();
+    let run = env.run(&["backups", IONOS_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // $BRIDGEREST_LAUNCHER_KEY wins over key_file.
+    std::fs::write(env.path("launcher-key"), "wrong\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["backups", LAUNCHER_DB])
+        .env("BRIDGEREST_LAUNCHER_KEY", PROVIDER_SECRETS[2])
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    env.assert_no_secrets(&run);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A UUID not in the config, with both sections there, needs --provider.
+    env.run(&["backups", "11111111-2222-3333-4444-555555555555"])
+        .assert_error(2, "say which with --provider ionos or --provider launcher");
+}
