@@ -149,33 +149,33 @@ fn the_window_refuses_targets_before_and_after_it_for_every_provider() {
 
 /// The dry run's plan with the simulator's address and the times made stable.
 fn stable(text: &str, env: &Env, target: &str) -> String {
-    let mut out = text
-        .replace(&env.sim.url(), "http://SIM")
-        .replace(target, "TARGET");
-    // Window times (from the sample's "now") vary per run.
-    let re_time = |s: &str| -> String {
-        let mut o = String::new();
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < s.len() {
-            let t = &s[i..];
-            if t.len() >= 20
-                && b[i].is_ascii_digit()
-                && t.as_bytes()[4] == b'-'
-                && t.as_bytes()[10] == b'T'
-                && t.as_bytes()[19] == b'Z'
-            {
-                o.push_str("TIME");
-                i += 20;
-            } else {
-                let c = t.chars().next().unwrap();
-                o.push(c);
-                i += c.len_utf8();
-            }
+    mask_times(
+        &text
+            .replace(&env.sim.url(), "http://SIM")
+            .replace(target, "TARGET"),
+    )
+}
+
+/// Every RFC 3339 time (`2026-11-23T08:50:17Z`) as `TIME`: the window's ends move with now.
+fn mask_times(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < s.len() {
+        let is_time = b.len() >= i + 20
+            && b[i].is_ascii_digit()
+            && b[i + 4] == b'-'
+            && b[i + 10] == b'T'
+            && b[i + 19] == b'Z';
+        if is_time {
+            out.push_str("TIME");
+            i += 20;
+        } else {
+            let c = s[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
         }
-        o
-    };
-    out = re_time(&out);
+    }
     out
 }
 
