@@ -140,7 +140,7 @@ fn bad_configs_name_what_is_wrong() {
         ),
         // Providers: each checks its own id; keys of a local restore only where one exists.
         (
-            format!("[[cluster]]\nprovider = \"ionos\"\nid = \"rvf73a77ozfsvcttryebfrnlem\"\n"),
+            "[[cluster]]\nprovider = \"ionos\"\nid = \"rvf73a77ozfsvcttryebfrnlem\"\n".to_string(),
             "is not an IONOS DBaaS cluster ID (a UUID",
         ),
         (
