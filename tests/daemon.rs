@@ -440,3 +440,119 @@ fn a_refused_key_is_auth_not_retried_like_a_503() {
     assert_eq!(seen[0], 1, "auth: {seen:?}");
     assert!(seen[1] >= 8, "transient: {seen:?}");
 }
+
+#[test]
+fn the_daemon_watches_every_providers_backups_and_flags_old_ones() {
+    let env = Env::new();
+    let daemon = |max_age: &str| {
+        let dir = env.dir.path().display().to_string();
+        let text = env.providers_config(&format!(
+            "\n[daemon]\nstatus_file = \"{dir}/status.json\"\nprometheus_textfile = \"{dir}/b.prom\"\nmax_backup_age = \"{max_age}\"\n"
+        ));
+        std::fs::write(
+            &env.config,
+            format!("{text}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/var/lib/postgresql/15/p\"\n"),
+        )
+        .unwrap();
+    };
+    // The sample's newest Bridge and Launcher backups finished about a day ago; IONOS has an
+    // active chain (it reports no per-backup times).
+    daemon("12h");
+    let mut child = quiet_daemon(&env.config);
+    let status = env.path("status.json");
+    let read = || -> serde_json::Value {
+        std::fs::read_to_string(&status)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    let checked = |st: &serde_json::Value| {
+        st["clusters"]
+            .as_array()
+            .is_some_and(|c| c.len() == 3 && c.iter().all(|c| !c["backups_checked_at"].is_null()))
+    };
+    wait_for("every cluster's backups looked at", || checked(&read()));
+    let st = read();
+    let by_id = |id: &str| {
+        st["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let bridge = by_id(S3_CLUSTER);
+    assert!(
+        bridge["backup_problem"]
+            .as_str()
+            .unwrap()
+            .contains("(daemon.max_backup_age 12h)"),
+        "{bridge}"
+    );
+    assert!(!bridge["last_backup"].is_null() && !bridge["window_start"].is_null());
+    let launcher = by_id(LAUNCHER_DB);
+    assert_eq!(launcher["provider"], "launcher");
+    assert_eq!(launcher["watch_only"], true);
+    assert!(launcher["backup_problem"].is_string(), "{launcher}");
+    let ionos = by_id(IONOS_CLUSTER);
+    assert!(ionos["backup_problem"].is_null(), "{ionos}");
+    assert!(ionos["last_backup"].is_null() && !ionos["window_start"].is_null());
+
+    let table = env.run(&["status"]);
+    assert_eq!(table.code, 1, "{table:?}");
+    let line = |id: &str| {
+        table
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{table:?}"))
+            .to_string()
+    };
+    assert!(
+        line(S3_CLUSTER).contains("  backups  bridge  "),
+        "{table:?}"
+    );
+    assert!(
+        line(LAUNCHER_DB).contains("  backups  launcher  "),
+        "{table:?}"
+    );
+    assert!(line(IONOS_CLUSTER).contains("  ok  "), "{table:?}");
+    assert!(
+        line(IONOS_CLUSTER).contains("(server-side only)"),
+        "{table:?}"
+    );
+
+    let prom = std::fs::read_to_string(env.path("b.prom")).unwrap();
+    for want in [
+        format!("bridgerest_last_backup_timestamp_seconds{{cluster=\"{S3_CLUSTER}\"}} "),
+        format!("bridgerest_last_backup_timestamp_seconds{{cluster=\"{LAUNCHER_DB}\"}} "),
+        format!(
+            "bridgerest_recovery_window_start_timestamp_seconds{{cluster=\"{IONOS_CLUSTER}\"}} "
+        ),
+        format!("bridgerest_backup_ok{{cluster=\"{S3_CLUSTER}\"}} 0"),
+        format!("bridgerest_backup_ok{{cluster=\"{IONOS_CLUSTER}\"}} 1"),
+    ] {
+        assert!(prom.contains(&want), "{want}\n{prom}");
+    }
+    // A server-side-only cluster has no refresh metrics.
+    assert!(
+        !prom.contains(&format!(
+            "bridgerest_refresh_ok{{cluster=\"{IONOS_CLUSTER}\"}}"
+        )),
+        "{prom}"
+    );
+
+    // A longer max_backup_age (SIGHUP): the day-old backups are fine.
+    daemon("48h");
+    signal(&child, Signal::SIGHUP);
+    wait_for("the flag to clear", || {
+        let st = read();
+        st["clusters"]
+            .as_array()
+            .is_some_and(|c| c.iter().all(|c| c["backup_problem"].is_null()))
+    });
+    assert_eq!(env.run(&["status"]).code, 0);
+    signal(&child, Signal::SIGTERM);
+    assert!(child.wait().unwrap().success());
+}

@@ -588,3 +588,24 @@ fn ionos_bearer_token_and_credentials_from_the_environment() {
     env.run(&["backups", "11111111-2222-3333-4444-555555555555"])
         .assert_error(2, "say which with --provider ionos or --provider launcher");
 }
+
+#[test]
+fn check_covers_ionos_and_launcher() {
+    let env = env_with(state(300), "");
+    let run = env.run(&["check"]);
+    for want in [
+        "ok    the IONOS DBaaS API accepted the credentials (1 clusters visible)",
+        "ok    the Launcher API accepted the credentials (1 clusters visible)",
+    ] {
+        assert!(run.stdout.contains(want), "{want}: {run:?}");
+    }
+    std::fs::write(env.path("launcher-key"), "wrong\n").unwrap();
+    let run = env.run(&["check"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("Launcher refused the service key")),
+        "{run:?}"
+    );
+}

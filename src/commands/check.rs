@@ -1,5 +1,6 @@
 //! `bridgerest check`: one line per check (config, key, output directory, pgBackRest and its
-//! config files, the API and each cluster's token, options set twice); exit 1 if any failed.
+//! config files, each provider's API and credentials, each Bridge cluster's token, options set
+//! twice); exit 1 if any failed.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use anyhow::Result;
 use crate::config::{self, Config};
 use crate::exit::Exit;
 use crate::fsutil;
-use crate::provider::Client;
+use crate::provider::{Client, ProviderKind};
 use crate::{pgbackrest, refresh};
 
 struct Report {
@@ -46,7 +47,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
         format!(
             "config {} is valid ({} clusters)",
             path.display(),
-            c.clusters.len()
+            c.clusters.len() + c.remote.len()
         )
     }) else {
         return Ok(Exit::Failure);
@@ -113,6 +114,26 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let mut api = cfg.api.clone();
     api.retries = 0;
     api.timeout = api.timeout.min(CHECK_TIMEOUT);
+    let quick = Config {
+        api: api.clone(),
+        ..cfg.clone()
+    };
+    let uses = |p: ProviderKind| cfg.remote.iter().any(|c| c.provider == p);
+    if cfg.ionos.section || uses(ProviderKind::Ionos) {
+        check_provider(&mut r, &quick, ProviderKind::Ionos).await;
+    }
+    if cfg.launcher.is_some() {
+        check_provider(&mut r, &quick, ProviderKind::Launcher).await;
+    }
+    if cfg.clusters.is_empty() && !cfg.remote.is_empty() && config::load_api_key(&cfg.api).is_err()
+    {
+        r.ok("no Crunchy Bridge cluster and no Bridge API key: Crunchy Bridge not checked");
+        return Ok(if r.failed == 0 {
+            Exit::Success
+        } else {
+            Exit::Failure
+        });
+    }
     let client = r.result(
         config::load_api_key(&cfg.api)
             .and_then(|(key, source)| Ok((Client::bridge(&api, key)?, source))),
@@ -195,4 +216,35 @@ pub async fn run(path: &Path) -> Result<Exit> {
     } else {
         Exit::Failure
     })
+}
+
+/// The credentials of IONOS or Launcher, their API, and that it lists the configured clusters.
+async fn check_provider(r: &mut Report, cfg: &Config, p: ProviderKind) {
+    let title = p.title();
+    let Some(client) = r.result(super::client_for(cfg, p), |_| {
+        format!("{title} credentials found")
+    }) else {
+        return;
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT * 2, client.list_all_clusters()).await {
+        Err(_) => r.fail(format!(
+            "the {title} API did not answer within {} s: check its url and the network",
+            (CHECK_TIMEOUT * 2).as_secs()
+        )),
+        Ok(Err(e)) => r.fail(e.to_string()),
+        Ok(Ok(list)) => {
+            r.ok(format!(
+                "the {title} API accepted the credentials ({} clusters visible)",
+                list.len()
+            ));
+            for c in cfg.remote.iter().filter(|c| c.provider == p) {
+                if !list.iter().any(|(l, _)| l.id == c.id) {
+                    r.fail(format!(
+                        "cluster {} is not among the clusters the {title} credentials can see: check the id with `bridgerest clusters --provider {p}`",
+                        c.id
+                    ));
+                }
+            }
+        }
+    }
 }
