@@ -922,8 +922,14 @@ fn the_quick_start_demo_works_as_the_readme_says() {
         "# 3. ",
         "# 4. ",
         "# 5. ",
+        "# 6. ",
         "window:    ",
         "command:   pgbackrest ",
+        // One cluster of each provider, and a restore at the provider followed to its end.
+        "# IONOS DBaaS\n",
+        "# Launcher\n",
+        "498ae72f-411f-11eb-9d07-046c59cc737e-4oymiqu-12  yes",
+        "\"billing-as-of-yesterday\", host ",
     ] {
         assert!(
             run.stdout.contains(step),

@@ -1,5 +1,6 @@
-//! `bridgerest-sim`: the Crunchy Bridge API simulator, and the quick-start demo that runs the
-//! real `bridgerest` binary against it.
+//! `bridgerest-sim`: the provider API simulator (Crunchy Bridge at the root, IONOS DBaaS under
+//! /ionos, Launcher under /launcher/<tenant>), and the quick-start demo that runs the real
+//! `bridgerest` binary against it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use bridgerest::sim::{sample_state, Sim, SimHandle, SimState};
 
-/// A local simulator of the Crunchy Bridge API (no account needed).
+/// A local simulator of the Crunchy Bridge, IONOS DBaaS and Launcher APIs (no account needed).
 #[derive(Debug, Parser)]
 #[command(name = "bridgerest-sim", version)]
 struct Cli {
@@ -21,8 +22,10 @@ struct Cli {
 enum Cmd {
     /// Serve the API on a loopback address until interrupted.
     ///
-    /// Prints `listening on http://ADDR` as its first line. Faults can be switched at run time
-    /// with `PUT /_sim/faults` (a JSON list), and `GET /_sim/stats` counts requests.
+    /// Prints `listening on http://ADDR` as its first line, then where each API is: Crunchy
+    /// Bridge at http://ADDR, IONOS DBaaS at http://ADDR/ionos, Launcher at
+    /// http://ADDR/launcher/<tenant>. Faults can be switched at run time with
+    /// `PUT /_sim/faults` (a JSON list), and `GET /_sim/stats` counts requests.
     Serve {
         /// JSON state file (api_keys, clusters, faults, latency_ms); the sample state if unset.
         #[arg(long, value_name = "FILE")]
@@ -99,13 +102,27 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
-        println!("listening on http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        println!("listening on http://{addr}");
+        println!("  Crunchy Bridge  http://{addr}  (Bearer: the state's api_keys)");
+        if let Some(i) = &st.ionos {
+            println!(
+                "  IONOS DBaaS     http://{addr}/ionos  (Basic: {} and the state's password, or Bearer)",
+                i.username
+            );
+        }
+        if let Some(l) = &st.launcher {
+            println!(
+                "  Launcher        http://{addr}/launcher/{}  (x-lnchr-key: the state's keys)",
+                l.tenant
+            );
+        }
         use std::io::Write;
         std::io::stdout().flush()?;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        Sim::new(st)
+        Sim::new(st.clone())
             .serve(listener, shutdown)
             .await
             .context("serving")
@@ -121,7 +138,21 @@ fn demo() -> Result<()> {
             bridgerest.display()
         );
     }
-    let sim = SimHandle::start(sample_state(DEMO_KEY, 0))?;
+    let mut state = sample_state(DEMO_KEY, 0);
+    state.restore_ms = 2000;
+    let (ionos_user, ionos_password, launcher_tenant, launcher_key) = {
+        let (i, l) = (
+            state.ionos.as_ref().context("sample IONOS state")?,
+            state.launcher.as_ref().context("sample Launcher state")?,
+        );
+        (
+            i.username.clone(),
+            i.password.clone(),
+            l.tenant.clone(),
+            l.keys.first().cloned().unwrap_or_default(),
+        )
+    };
+    let sim = SimHandle::start(state)?;
     // The GCS cluster's token as Bridge documents it: a bucket and no credential; the config
     // names the service-account key for it.
     sim.sim.set_store(
@@ -137,7 +168,11 @@ fn demo() -> Result<()> {
         .tempdir()?
         .keep();
     let key_file = dir.join("api-key");
-    {
+    for (file, secret) in [
+        (&key_file, DEMO_KEY),
+        (&dir.join("ionos-password"), ionos_password.as_str()),
+        (&dir.join("launcher-key"), launcher_key.as_str()),
+    ] {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -145,8 +180,8 @@ fn demo() -> Result<()> {
             .truncate(true)
             .write(true)
             .mode(0o600)
-            .open(&key_file)?
-            .write_all(DEMO_KEY.as_bytes())?;
+            .open(file)?
+            .write_all(secret.as_bytes())?;
     }
     let out = dir.join("conf.d").join("bridgerest.conf");
     std::fs::create_dir(dir.join("conf.d"))?;
@@ -159,6 +194,15 @@ fn demo() -> Result<()> {
             r#"[api]
 url = "{url}"
 key_file = "{key}"
+
+[ionos]
+url = "{url}/ionos"
+username = "{ionos_user}"
+password_file = "{dir}/ionos-password"
+
+[launcher]
+url = "{url}/launcher/{launcher_tenant}"
+key_file = "{dir}/launcher-key"
 
 [pgbackrest]
 config = "{out}"
@@ -180,6 +224,14 @@ pg1_path = "/var/lib/postgresql/15/staging"
 "process-max" = 4
 "repo1-gcs-key-type" = "service"
 "repo1-gcs-key" = "{gcs_key}"
+
+[[cluster]]
+provider = "ionos"                    # restored at the provider only
+id = "498ae72f-411f-11eb-9d07-046c59cc737e"
+
+[[cluster]]
+provider = "launcher"                 # restored at the provider only
+id = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b"
 "#,
             url = sim.url(),
             key = key_file.display(),
@@ -187,23 +239,29 @@ pg1_path = "/var/lib/postgresql/15/staging"
             main = main_config.display(),
             include = dir.join("conf.d").display(),
             gcs_key = dir.join("gcs-key.json").display(),
+            dir = dir.display(),
         ),
     )?;
     println!(
-        "# The built-in Crunchy Bridge API simulator runs at {}; bridgerest's config for it is\n# {}:\n",
+        "# The built-in simulator of the Crunchy Bridge, IONOS DBaaS and Launcher APIs runs at\n# {}; bridgerest's config for it is {}:\n",
         sim.url(),
         config.display()
     );
     println!("{}", std::fs::read_to_string(&config)?);
     println!(
-        "# 1. The clusters the API key can see, in every team (their ids go into [[cluster]])."
+        "# 1. The clusters the credentials can see: Crunchy Bridge (every team), IONOS, Launcher\n#    (their ids go into [[cluster]])."
     );
     run(&bridgerest, &config, &["clusters"])?;
-    println!("# 2. A cluster's backups, every page.");
+    println!("# 2. A cluster's backups, every page: a Bridge cluster's, then an IONOS cluster's\n#    backup chains (IONOS lists chains of base backups and WAL, not single backups).");
     run(
         &bridgerest,
         &config,
         &["backups", "rvf73a77ozfsvcttryebfrnlem"],
+    )?;
+    run(
+        &bridgerest,
+        &config,
+        &["backups", "498ae72f-411f-11eb-9d07-046c59cc737e"],
     )?;
     // "As it was at 09:14 yesterday": the plan and the exact pgBackRest command (a dry run:
     // there is no repository behind the simulator's credentials).
@@ -231,9 +289,23 @@ pg1_path = "/var/lib/postgresql/15/staging"
             "--dry-run",
         ],
     )?;
-    println!("# 4. Fresh backup tokens for every cluster, written as pgBackRest stanzas (S3, Azure, GCS).");
+    println!("# 4. The same time, restored at the provider: the Launcher database into a new one\n#    (pitr-clone), followed until it is ready. (IONOS: a cluster from its backup chain;\n#    Bridge: a fork. `--dry-run` shows the request without sending it.)");
+    run(
+        &bridgerest,
+        &config,
+        &[
+            "restore",
+            "--cluster",
+            "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b",
+            "--target-time",
+            &target,
+            "--into",
+            "billing-as-of-yesterday",
+        ],
+    )?;
+    println!("# 5. Fresh backup tokens for every Bridge cluster, written as pgBackRest stanzas (S3,\n#    Azure, GCS). IONOS and Launcher hand out none: they restore at the provider.");
     run(&bridgerest, &config, &["refresh"])?;
-    println!("# 5. What refresh writes, secrets shown as [redacted] (`render --show-secrets` shows them).");
+    println!("# 6. What refresh writes, secrets shown as [redacted] (`render --show-secrets` shows them).");
     run(&bridgerest, &config, &["render"])?;
     println!(
         "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600). Remove them with\n#   rm -r {d}",
