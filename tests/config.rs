@@ -26,25 +26,42 @@ fn example_config_effective_values() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bridgerest.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(config::parse(&text, &path).unwrap().clusters.is_empty());
-    let marker = "\n# [[cluster]]\n";
+    // Uncommented as the comments say: `# key` lines, not `# # prose` lines.
+    let uncomment = |block: &str| -> String {
+        let mut out = String::new();
+        for line in block.lines() {
+            let line = match line.strip_prefix("# ") {
+                Some(rest) if !rest.starts_with('#') => rest,
+                _ => line,
+            };
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    };
     let at = text
-        .find(marker)
+        .find("\n# [[cluster]]\n")
         .expect("the example has a commented [[cluster]] block");
-    let mut uncommented = text[..at + 1].to_string();
-    for line in text[at + 1..].lines() {
-        let line = match line.strip_prefix("# ") {
-            Some(rest) if !rest.starts_with('#') => rest,
-            _ => line,
-        };
-        uncommented.push_str(line);
-        uncommented.push('\n');
-    }
+    let providers = text
+        .find("\n# [ionos]\n")
+        .expect("the example has a commented [ionos] block");
+    let providers_end = providers + 1 + text[providers + 1..].find("\n\n").unwrap();
+    let uncommented = format!(
+        "{}{}{}{}",
+        &text[..providers + 1],
+        uncomment(&text[providers + 1..providers_end]),
+        &text[providers_end..at + 1],
+        uncomment(&text[at + 1..])
+    );
     let cfg = config::parse(&uncommented, &path).unwrap();
     let c = &cfg.clusters[0];
+    let launcher = cfg.launcher.as_ref().unwrap();
     let effective = format!(
-        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\n",
+        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
         cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries, cfg.api.token_lifetime,
-        cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type, c.id, c.pg1_path.display(), c.options
+        cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type,
+        cfg.daemon.max_backup_age, cfg.ionos.url, cfg.ionos.username, cfg.ionos.password_file, launcher.url, launcher.key_file,
+        c.id, c.pg1_path.display(), c.options, cfg.remote
     );
     insta::assert_snapshot!(effective);
 }

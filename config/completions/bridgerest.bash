@@ -111,12 +111,16 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__backups)
-            opts="-c -v -h -V --json --config --verbose --help --version"
+            opts="-c -v -h -V --provider --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -155,12 +159,16 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__clusters)
-            opts="-c -v -h -V --json --config --verbose --help --version"
+            opts="-c -v -h -V --json --provider --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -459,13 +467,37 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --into --in-place --confirm --plan --region --storage --no-wait --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    return 0
+                    ;;
+                --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

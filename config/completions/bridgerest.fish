@@ -30,11 +30,11 @@ complete -c bridgerest -n "__fish_bridgerest_needs_command" -s h -l help -d 'Pri
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "render" -d 'Print what `refresh` would write, without writing it'
-complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "clusters" -d 'List the clusters the API key can see'
-complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "backups" -d 'List a cluster\'s backups (every page)'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "clusters" -d 'List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and Launcher too where the config has their section)'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "backups" -d 'List a cluster\'s backups (every page; IONOS: its backup chains)'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
-complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "restore" -d 'Restore a cluster to a point in time (also `bridgerest --restore`)'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "restore" -d 'Restore a cluster to a point in time, here or at the provider (also `bridgerest --restore`)'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "check" -d 'Check the configuration, the API key, the output directory and pgBackRest'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -48,15 +48,21 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -l show-se
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l provider -d 'List this provider\'s clusters only [default: Crunchy Bridge, and IONOS and Launcher where the config has their section]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
+ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
+launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table; with several providers, an object of lists keyed by provider'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
+ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
+launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
@@ -68,6 +74,14 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l ve
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
+ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
+launcher\t'Launcher: server-side restores only'"
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -d 'Restore at the provider into a new cluster of this name (Bridge: a fork)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID again, to confirm that it is overwritten' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL) or a time, as for --target-time' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-action -d 'What PostgreSQL does at the target time' -r -f -a "promote\t'End recovery and accept writes'
@@ -81,6 +95,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l attemp
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-option -d 'With --start: a setting for the restored server (e.g. port=5433); repeatable' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-bin -d 'Directory of PostgreSQL\'s programs [default: /usr/lib/postgresql/<PG_VERSION>/bin]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l in-place -d 'Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l no-wait -d 'At the provider: return once the request is accepted instead of waiting for the cluster to be ready'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
@@ -103,11 +119,11 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s h 
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "render" -d 'Print what `refresh` would write, without writing it'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "clusters" -d 'List the clusters the API key can see'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "backups" -d 'List a cluster\'s backups (every page)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "clusters" -d 'List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and Launcher too where the config has their section)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "backups" -d 'List a cluster\'s backups (every page; IONOS: its backup chains)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "restore" -d 'Restore a cluster to a point in time (also `bridgerest --restore`)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "restore" -d 'Restore a cluster to a point in time, here or at the provider (also `bridgerest --restore`)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "check" -d 'Check the configuration, the API key, the output directory and pgBackRest'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore credential-process check completions help" -f -a "completions" -d 'Print a shell completion script'
