@@ -523,3 +523,39 @@ fn chain(e: &reqwest::Error) -> String {
     }
     parts.join(": ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_of_every_provider_give_their_message() {
+        let s = StatusCode::FORBIDDEN;
+        assert_eq!(
+            error_body(r#"{"message": "Forbidden.", "request_id": "r1"}"#, s),
+            ("Forbidden.".into(), Some("r1".into()))
+        );
+        assert_eq!(
+            error_body(
+                r#"{"httpStatus": 403, "messages": [{"errorCode": "paas-auth-1", "message": "No access."}, {"message": "Ask an admin."}]}"#,
+                s
+            )
+            .0,
+            "paas-auth-1: No access.; Ask an admin."
+        );
+        assert_eq!(
+            error_body(
+                r#"{"success": false, "error": {"code": "FORBIDDEN", "message": "Nope."}}"#,
+                s
+            )
+            .0,
+            "FORBIDDEN: Nope."
+        );
+        assert_eq!(error_body("", s).0, "Forbidden");
+        assert_eq!(error_body("{}", s).0, "Forbidden");
+        assert_eq!(
+            error_body("<html>\nbad gateway", s).0,
+            "<html>\\nbad gateway"
+        );
+    }
+}

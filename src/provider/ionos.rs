@@ -365,3 +365,37 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
         raw: Some(v),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_chain_maps_to_the_common_model() {
+        let url =
+            reqwest::Url::parse("https://api.ionos.com/databases/postgresql/clusters/backups")
+                .unwrap();
+        let b = to_backup(
+            json!({"id": "c-1", "metadata": {"createdDate": "2026-11-16T00:00:00Z", "state": "AVAILABLE"},
+                   "properties": {"isActive": true, "earliestRecoveryTargetTime": "2026-11-16T00:05:00Z", "size": 2048, "version": 15}}),
+            &url,
+        )
+        .unwrap();
+        let c = b.chain.unwrap();
+        assert!(c.active);
+        assert_eq!(c.size_mb, Some(2048));
+        assert_eq!(c.version.as_deref(), Some("15"));
+        assert_eq!(b.finished_at, None);
+        let e = to_backup(json!({"id": "c-2", "metadata": {}}), &url)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("backup c-2: missing metadata.createdDate"),
+            "{e}"
+        );
+        let e = to_backup(json!({"id": "c-3", "metadata": {"createdDate": 5}}), &url)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("metadata.`createdDate` is not a string"), "{e}");
+    }
+}

@@ -373,3 +373,53 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
         raw: Some(v),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url() -> reqwest::Url {
+        reqwest::Url::parse("https://plane.lnchr.cloud/t/api/v1/databases/x/backups").unwrap()
+    }
+
+    #[test]
+    fn backups_in_any_plausible_spelling() {
+        let done = to_backup(
+            json!({"id": "b1", "created_at": "2026-11-22T00:00:00Z", "finished_at": "2026-11-22T00:04:00Z", "status": "Completed", "size": 7}),
+            &url(),
+        )
+        .unwrap();
+        assert!(done.finished_at.is_some());
+        assert_eq!(done.size_bytes, Some(7));
+        // A failed or running backup is not finished, whatever its times say.
+        let failed = to_backup(
+            json!({"id": "b2", "started_at": "2026-11-22T00:00:00Z", "completed_at": "2026-11-22T00:04:00Z", "status": "failed"}),
+            &url(),
+        )
+        .unwrap();
+        assert_eq!(failed.finished_at, None);
+        let e = to_backup(json!({"id": "b3"}), &url())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no start time (looked for started_at, created_at, createdAt)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn success_false_is_an_error_with_its_code_and_message() {
+        let e = LauncherClient::data(
+            &Method::GET,
+            &url(),
+            r#"{"success": false, "error": {"code": "CONFLICT", "message": "busy"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("success: false (CONFLICT: busy)"), "{e}");
+        let e = LauncherClient::data(&Method::GET, &url(), r#"{"items": []}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `data`"), "{e}");
+    }
+}

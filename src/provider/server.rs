@@ -138,3 +138,61 @@ pub(crate) fn first_time(v: &Value, names: &[&str]) -> Result<Option<OffsetDateT
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_window_refuses_before_after_and_without_a_start() {
+        let now = datetime!(2026-11-23 12:00 UTC);
+        let w = Window {
+            start: Some(datetime!(2026-11-16 00:00 UTC)),
+            end: None,
+            from: "oldest_backup_at".into(),
+            backup_id: None,
+        };
+        assert_eq!(w.refuses(datetime!(2026-11-20 00:00 UTC), now), None);
+        let before = w.refuses(datetime!(2026-11-01 00:00 UTC), now).unwrap();
+        assert!(
+            before.contains(
+                "is before the recovery window 2026-11-16T00:00:00Z .. now (2026-11-23T12:00:00Z)"
+            ),
+            "{before}"
+        );
+        let after = w.refuses(datetime!(2026-11-24 00:00 UTC), now).unwrap();
+        assert!(after.contains("is after the recovery window"), "{after}");
+        // A stated end bounds it too.
+        let ended = Window {
+            end: Some(datetime!(2026-11-20 00:00 UTC)),
+            ..w.clone()
+        };
+        assert!(ended
+            .refuses(datetime!(2026-11-21 00:00 UTC), now)
+            .is_some());
+        let none = Window { start: None, ..w };
+        assert!(none
+            .refuses(now, now)
+            .unwrap()
+            .contains("no recovery window yet"));
+    }
+
+    #[test]
+    fn fields_are_found_under_any_of_their_names() {
+        let v = serde_json::json!({"earliest_time": "2026-11-16T00:00:00Z", "latest": 5});
+        assert_eq!(
+            first_time(&v, &["earliest", "earliest_time"]).unwrap(),
+            Some(datetime!(2026-11-16 00:00 UTC))
+        );
+        assert_eq!(first_time(&v, &["nothing"]).unwrap(), None);
+        assert_eq!(
+            first_time(&v, &["latest"]).unwrap_err(),
+            "field `latest` is not a string"
+        );
+        assert_eq!(
+            first_str(&serde_json::json!({"state": "BUSY"}), &["status", "state"]),
+            Some("BUSY")
+        );
+    }
+}
