@@ -609,3 +609,43 @@ fn check_covers_ionos_and_launcher() {
         "{run:?}"
     );
 }
+
+#[test]
+fn ctrl_c_while_waiting_says_the_provider_goes_on() {
+    let env = env_with(state(60_000), "");
+    let child = env
+        .cmd()
+        .args([
+            "restore",
+            "--cluster",
+            IONOS_CLUSTER,
+            "--target-time",
+            &at(1.0),
+            "--into",
+            "shop-copy",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the cluster is being made (the request is in), interrupt.
+    let start = std::time::Instant::now();
+    while !env.sim.sim.ionos_clusters().iter().any(|c| c.name == "shop-copy") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let run = Run::from(child.wait_with_output().unwrap());
+    env.assert_no_secrets(&run);
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(
+        run.stderr.contains("IONOS DBaaS goes on with the restore, bridgerest only stopped watching"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("bridgerest clusters --provider ionos"), "{run:?}");
+}
