@@ -69,11 +69,20 @@ impl Status {
             .min()
             .map(crate::restore::show_time)
             .unwrap_or_else(|| "none".into());
+        let backups = self
+            .clusters
+            .iter()
+            .filter(|c| c.backup_problem.is_some())
+            .count();
         format!(
-            "{} clusters: {} ok, {} failing; next refresh {next}",
+            "{} clusters: {} ok, {} failing; next refresh {next}{}",
             self.clusters.len(),
             self.clusters.len() - self.failing(),
-            self.failing()
+            self.failing(),
+            match backups {
+                0 => String::new(),
+                n => format!("; backups need attention on {n}"),
+            }
         )
     }
 
