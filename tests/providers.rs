@@ -630,7 +630,13 @@ fn ctrl_c_while_waiting_says_the_provider_goes_on() {
         .unwrap();
     // Once the cluster is being made (the request is in), interrupt.
     let start = std::time::Instant::now();
-    while !env.sim.sim.ionos_clusters().iter().any(|c| c.name == "shop-copy") {
+    while !env
+        .sim
+        .sim
+        .ionos_clusters()
+        .iter()
+        .any(|c| c.name == "shop-copy")
+    {
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
@@ -644,8 +650,12 @@ fn ctrl_c_while_waiting_says_the_provider_goes_on() {
     env.assert_no_secrets(&run);
     assert_eq!(run.code, 130, "{run:?}");
     assert!(
-        run.stderr.contains("IONOS DBaaS goes on with the restore, bridgerest only stopped watching"),
+        run.stderr
+            .contains("IONOS DBaaS goes on with the restore, bridgerest only stopped watching"),
         "{run:?}"
     );
-    assert!(run.stderr.contains("bridgerest clusters --provider ionos"), "{run:?}");
+    assert!(
+        run.stderr.contains("bridgerest clusters --provider ionos"),
+        "{run:?}"
+    );
 }

@@ -233,6 +233,36 @@ impl Transport {
         self.send_json(method, path, query, None, retry).await
     }
 
+    /// Sends a server-side restore's request as it was planned.
+    pub async fn send_call(&self, call: &super::Call) -> Result<(Url, String), ApiError> {
+        self.send_json(
+            call.method.clone(),
+            &call.path,
+            &[],
+            Some(&call.body),
+            call.retry,
+        )
+        .await
+    }
+
+    /// A POST of `body` to `path`, planned (shown by a dry run, sent by [`Transport::send_call`]).
+    pub fn post(
+        &self,
+        path: String,
+        body: serde_json::Value,
+        retry: Retry,
+        cluster: Option<String>,
+    ) -> super::Call {
+        super::Call {
+            method: Method::POST,
+            url: self.url(&path).to_string(),
+            path,
+            body,
+            retry,
+            cluster,
+        }
+    }
+
     /// Like [`Transport::send`], with a JSON body.
     pub async fn send_json(
         &self,

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
-use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Restored, Window};
+use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, Chain, Cluster};
 use crate::config::ApiConfig;
 
@@ -170,14 +170,12 @@ impl IonosClient {
         let backup_id = window.backup_id.clone().unwrap_or_default();
         let from = json!({"backupId": backup_id, "recoveryTargetTime": rfc3339(target)});
         match dest {
-            Dest::InPlace => Ok(Call {
-                method: Method::POST,
-                path: format!("/clusters/{id}/restore"),
-                url: self.url(&format!("/clusters/{id}/restore")),
-                body: from,
-                retry: Retry::Once,
-                cluster: Some(id.to_string()),
-            }),
+            Dest::InPlace => Ok(self.t.post(
+                format!("/clusters/{id}/restore"),
+                from,
+                Retry::Once,
+                Some(id.to_string()),
+            )),
             Dest::New {
                 name,
                 plan: _,
@@ -202,14 +200,12 @@ impl IonosClient {
                     props.insert("storageSize".into(), json!(u64::from(*s) * 1024));
                 }
                 props.insert("fromBackup".into(), from);
-                Ok(Call {
-                    method: Method::POST,
-                    path: "/clusters".into(),
-                    url: self.url("/clusters"),
-                    body: json!({"properties": props}),
-                    retry: Retry::Once,
-                    cluster: None,
-                })
+                Ok(self.t.post(
+                    "/clusters".into(),
+                    json!({"properties": props}),
+                    Retry::Once,
+                    None,
+                ))
             }
         }
     }
@@ -217,29 +213,10 @@ impl IonosClient {
     /// Sends the restore request; returns the new cluster's id when the answer names one (the
     /// in-place restore answers with an empty body).
     pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        let (_, body) = self
-            .t
-            .send_json(
-                call.method.clone(),
-                &call.path,
-                &[],
-                Some(&call.body),
-                call.retry,
-            )
-            .await?;
+        let (_, body) = self.t.send_call(call).await?;
         Ok(serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
-    }
-
-    /// The id of the cluster named `name`, if there is one.
-    pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .list_clusters()
-            .await?
-            .into_iter()
-            .find(|c| c.name == name)
-            .map(|c| c.id))
     }
 
     /// `metadata.state`: BUSY (and anything else not final) → working, AVAILABLE → ready,
@@ -263,15 +240,6 @@ impl IonosClient {
                 .unwrap_or_default()
             )),
             _ => Phase::Working(state),
-        })
-    }
-
-    pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
-        let c = self.get_cluster(id).await?;
-        Ok(Restored {
-            id: c.id,
-            name: c.name,
-            host: c.host,
         })
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
-use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Restored, Window};
+use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, Cluster};
 use crate::config::ApiConfig;
 
@@ -239,29 +239,13 @@ impl LauncherClient {
                 None,
             ),
         };
-        Call {
-            method: Method::POST,
-            url: self.url(&path),
-            path,
-            body,
-            retry: Retry::Once,
-            cluster,
-        }
+        self.t.post(path, body, Retry::Once, cluster)
     }
 
     /// Sends the restore request; the new database's id if the answer names one (`data.id`,
     /// `data.database_id`, `data.database.id`; undocumented).
     pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        let (url, body) = self
-            .t
-            .send_json(
-                call.method.clone(),
-                &call.path,
-                &[],
-                Some(&call.body),
-                call.retry,
-            )
-            .await?;
+        let (url, body) = self.t.send_call(call).await?;
         if body.trim().is_empty() {
             return Ok(None);
         }
@@ -269,15 +253,6 @@ impl LauncherClient {
         Ok(first_str(&d, &["id", "database_id", "new_database_id"])
             .or_else(|| d.get("database").and_then(|db| first_str(db, &["id"])))
             .map(str::to_string))
-    }
-
-    pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .list_clusters()
-            .await?
-            .into_iter()
-            .find(|c| c.name == name)
-            .map(|c| c.id))
     }
 
     /// The database's `status` (or `state`): running/ready/available/active/healthy → ready;
@@ -294,15 +269,6 @@ impl LauncherClient {
                     .unwrap_or_default()
             )),
             _ => Phase::Working(state),
-        })
-    }
-
-    pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
-        let c = self.get_cluster(id).await?;
-        Ok(Restored {
-            id: c.id,
-            name: c.name,
-            host: c.host,
         })
     }
 }

@@ -263,7 +263,12 @@ impl Client {
     /// The id of the cluster named `name`, if there is one (to find what a request that timed
     /// out may have created).
     pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
-        each!(self, c => c.find_named(name).await)
+        Ok(self
+            .list_all_clusters()
+            .await?
+            .into_iter()
+            .find(|(c, _)| c.name == name)
+            .map(|(c, _)| c.id))
     }
 
     /// How far the cluster being restored has come.
@@ -273,7 +278,12 @@ impl Client {
 
     /// The restored cluster's id, name and host.
     pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
-        each!(self, c => c.restored(id).await)
+        let c = self.get_cluster(id).await?;
+        Ok(Restored {
+            id: c.id,
+            name: c.name,
+            host: c.host,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 pub use super::http::ApiError;
 use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
-use super::server::{BackupWatch, Call, Dest, Phase, Restored, Window};
+use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
 use crate::config::ApiConfig;
 use wire::RawToken;
@@ -277,40 +277,19 @@ impl BridgeClient {
                 .into(),
         );
         body.retain(|_, v| !v.is_null());
-        let path = format!("/clusters/{id}/forks");
-        Ok(Some(Call {
-            method: Method::POST,
-            url: self.t.url(&path).to_string(),
-            path,
-            body: body.into(),
-            retry: Retry::Keyed,
-            cluster: None,
-        }))
+        Ok(Some(self.t.post(
+            format!("/clusters/{id}/forks"),
+            body.into(),
+            Retry::Keyed,
+            None,
+        )))
     }
 
     /// Sends the fork request (with an `Idempotency-Key`); the new cluster's id.
     pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        let (url, body) = self
-            .t
-            .send_json(
-                call.method.clone(),
-                &call.path,
-                &[],
-                Some(&call.body),
-                call.retry,
-            )
-            .await?;
+        let (url, body) = self.t.send_call(call).await?;
         let c: Cluster = decode(&call.method, &url, &body)?;
         Ok(Some(c.id))
-    }
-
-    pub async fn find_named(&self, name: &str) -> Result<Option<String>, ApiError> {
-        Ok(self
-            .list_all_clusters()
-            .await?
-            .into_iter()
-            .find(|(c, _)| c.name == name)
-            .map(|(c, _)| c.id))
     }
 
     /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
@@ -319,15 +298,6 @@ impl BridgeClient {
         Ok(match st.state.as_str() {
             "ready" => Phase::Ready,
             other => Phase::Working(super::excerpt(other, 40)),
-        })
-    }
-
-    pub async fn restored(&self, id: &str) -> Result<Restored, ApiError> {
-        let c = self.get_cluster(id).await?;
-        Ok(Restored {
-            id: c.id,
-            name: c.name,
-            host: c.host,
         })
     }
 }
