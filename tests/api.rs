@@ -138,6 +138,7 @@ async fn faults_are_set_over_http_as_the_readme_shows() {
 #[test]
 fn faults_in_a_state_file_are_served() {
     use std::io::BufRead;
+    bridgerest::init_tls();
     let dir = tempfile::tempdir().unwrap();
     let mut state = serde_json::to_value(sample_state(KEY, 0)).unwrap();
     state["faults"] =

@@ -103,22 +103,28 @@ fn serve(
             .await
             .with_context(|| format!("binding {addr}"))?;
         let addr = listener.local_addr()?;
-        println!("listening on http://{addr}");
-        println!("  Crunchy Bridge  http://{addr}  (Bearer: the state's api_keys)");
+        // One write: a reader that takes the first line and closes the pipe (as scripts and
+        // tests do) must not make a later line fail.
+        let mut text = format!(
+            "listening on http://{addr}\n  Crunchy Bridge  http://{addr}  (Bearer: the state's api_keys)\n"
+        );
         if let Some(i) = &st.ionos {
-            println!(
-                "  IONOS DBaaS     http://{addr}/ionos  (Basic: {} and the state's password, or Bearer)",
+            text.push_str(&format!(
+                "  IONOS DBaaS     http://{addr}/ionos  (Basic: {} and the state's password, or Bearer)\n",
                 i.username
-            );
+            ));
         }
         if let Some(l) = &st.launcher {
-            println!(
-                "  Launcher        http://{addr}/launcher/{}  (x-lnchr-key: the state's keys)",
+            text.push_str(&format!(
+                "  Launcher        http://{addr}/launcher/{}  (x-lnchr-key: the state's keys)\n",
                 l.tenant
-            );
+            ));
         }
-        use std::io::Write;
-        std::io::stdout().flush()?;
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
