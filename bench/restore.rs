@@ -56,6 +56,35 @@ fn fetched_with_new_keys(log: &Path, old: &[String]) -> u64 {
         .sum()
 }
 
+/// The words of a command line as `shell_line` prints it: plain words, and words in single
+/// quotes (a quote inside written `'\''`).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => quoted = !quoted,
+            '\\' if !quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ' ' if !quoted => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
 /// Runs `f` with the page cache flushed first, and returns its wall time.
 fn timed(f: impl FnOnce()) -> Duration {
     nix::unistd::sync();
@@ -132,15 +161,22 @@ fn main() {
         }
 
         let dir2 = w.new_data_dir(&format!("bare-{round}"));
-        // The printed command, with the other directory; its only quoted word is the target.
-        let (head, tail) = command.split_once(" '--target=").unwrap();
-        let (tval, rest) = tail.split_once("' ").unwrap();
-        let mut argv: Vec<String> = head.split(' ').map(String::from).collect();
-        argv.push(format!("--target={tval}"));
-        argv.extend(rest.split(' ').map(String::from));
+        // The printed command, with the other directory (and its WAL spool).
+        let mut argv = shell_words(&command);
         for a in argv.iter_mut() {
             if a.starts_with("--pg1-path=") {
                 *a = format!("--pg1-path={}", dir2.display());
+            }
+            if a.starts_with("--recovery-option=restore_command=") {
+                let theirs = format!("{}.wal-spool", dir2.display());
+                *a = a
+                    .split(' ')
+                    .map(|w| match w.strip_prefix("--spool-path=") {
+                        Some(_) => format!("--spool-path={theirs}"),
+                        None => w.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
             }
         }
         let mut cmd = Command::new(&argv[0]);

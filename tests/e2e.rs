@@ -65,7 +65,20 @@ fn pitr_round_trip(kind: Kind) {
         "100|1|100",
         "restore to {target}"
     );
+    // WAL came through pgBackRest's asynchronous archive-get; this world's pgBackRest config
+    // sets spool-path, which wins over bridgerest's own spool.
+    let auto = std::fs::read_to_string(restored.join("postgresql.auto.conf")).unwrap();
+    assert!(
+        auto.contains("--archive-async --archive-get-queue-max=512MiB --process-max=")
+            && !auto.contains("--spool-path="),
+        "{auto}"
+    );
+    assert!(
+        out.contains("(archive-async, spool spool-path in [global] of "),
+        "{out}"
+    );
     for line in [
+        "wal:       prefetched: up to 512MiB ahead",
         "(the last archived transaction)\n",
         "recovery:  promoted\n",
         "recovered to: ",

@@ -27,6 +27,23 @@ pub struct Invocation {
     pub process_max: usize,
     pub delta: bool,
     pub force: bool,
+    /// WAL fetched ahead, in parallel, during the recovery (`None`: pgBackRest's own
+    /// `restore_command`, one segment per `archive-get`).
+    pub prefetch: Option<Prefetch>,
+}
+
+/// How the restored server's `restore_command` fetches WAL: pgBackRest's asynchronous
+/// `archive-get`, which keeps up to `queue_max` of the next segments in `spool`, fetched by
+/// `process_max` processes, so PostgreSQL seldom waits on the store for a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefetch {
+    /// The pgbackrest binary, absolute (PostgreSQL runs the command with its own PATH).
+    pub bin: PathBuf,
+    /// `None`: the user's own `spool-path` applies.
+    pub spool: Option<PathBuf>,
+    pub process_max: usize,
+    /// `None`: the user's own `archive-get-queue-max` applies.
+    pub queue_max: Option<&'static str>,
 }
 
 impl Invocation {
@@ -82,6 +99,9 @@ impl Invocation {
             }
         }
         a.push(format!("--process-max={}", self.process_max));
+        if let Some(cmd) = self.restore_command() {
+            a.push(format!("--recovery-option=restore_command={cmd}"));
+        }
         a.push("--log-level-console=detail".into());
         if self.delta {
             a.push("--delta".into());
@@ -97,6 +117,40 @@ impl Invocation {
     pub fn shown(&self) -> String {
         shell_line(&self.argv())
     }
+
+    /// The `restore_command` written for the restored server when WAL is prefetched: the
+    /// same config files, stanza and data directory, asynchronous. Every word is plain (no quoting: the
+    /// command goes through pgBackRest into `postgresql.auto.conf`, then through a shell);
+    /// [`Prefetch`] is only made for paths that are.
+    pub fn restore_command(&self) -> Option<String> {
+        let p = self.prefetch.as_ref()?;
+        let mut a = self.base_argv();
+        a[0] = p.bin.to_string_lossy().into_owned();
+        // archive-get checks that PostgreSQL runs it in pg1-path (error 32 otherwise), as the
+        // restore_command pgBackRest writes itself says.
+        a.push(format!("--pg1-path={}", self.pg1_path.display()));
+        a.push("--archive-async".to_string());
+        if let Some(s) = &p.spool {
+            a.push(format!("--spool-path={}", s.display()));
+        }
+        if let Some(q) = p.queue_max {
+            a.push(format!("--archive-get-queue-max={q}"));
+        }
+        a.extend([
+            format!("--process-max={}", p.process_max),
+            "archive-get".to_string(),
+        ]);
+        a.iter()
+            .all(|w| is_plain(w))
+            .then(|| format!("{} %f \"%p\"", a.join(" ")))
+    }
+}
+
+/// A word a shell and `postgresql.auto.conf` take as it is.
+pub fn is_plain(w: &str) -> bool {
+    !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.,:=+@".contains(c))
 }
 
 /// Joins arguments for display, quoting those a shell would split.
@@ -463,8 +517,24 @@ mod tests {
             process_max: 2,
             delta: true,
             force: false,
+            prefetch: None,
         };
         assert_eq!(inv.shown(), "/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=main --pg1-path=/var/lib/postgresql/15/restore --set=20261121-010000F --type=time '--target=2026-11-21 09:14:00+00' --target-action=promote --process-max=2 --log-level-console=detail --delta restore");
         assert_eq!(inv.argv()[7], "--target=2026-11-21 09:14:00+00");
+        // With prefetch, the restored server's restore_command is asynchronous, with the same
+        // config files and stanza; a path a shell would split gets none.
+        let mut p = Invocation {
+            prefetch: Some(Prefetch {
+                bin: "/usr/bin/pgbackrest".into(),
+                spool: Some("/var/spool/pgbackrest".into()),
+                process_max: 4,
+                queue_max: Some("512MiB"),
+            }),
+            ..inv
+        };
+        assert!(p.argv().contains(&"--recovery-option=restore_command=/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=main --pg1-path=/var/lib/postgresql/15/restore --archive-async --spool-path=/var/spool/pgbackrest --archive-get-queue-max=512MiB --process-max=4 archive-get %f \"%p\"".to_string()));
+        p.main_config = Some("/etc/my pgbackrest.conf".into());
+        assert_eq!(p.restore_command(), None);
+        assert!(!p.argv().iter().any(|a| a.starts_with("--recovery-option")));
     }
 }

@@ -3,8 +3,9 @@
 //! is its error 31), `pgbackrest info`, and its child processes ([`child`]).
 
 pub mod child;
+pub use child::Prefetch;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -209,9 +210,83 @@ pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<Clash> 
     problems
 }
 
+/// The options that decide how `archive-get` fetches WAL during a recovery
+/// (`restore_command` stands for a `recovery-option` that sets it).
+pub const WAL_GET_OPTIONS: [&str; 4] = [
+    "archive-async",
+    "spool-path",
+    "archive-get-queue-max",
+    "restore_command",
+];
+
+/// Which of [`WAL_GET_OPTIONS`] `files` set for `stanza` (in `[global]`, `[global:archive-get]`,
+/// `[global:restore]`, `[STANZA]`, `[STANZA:archive-get]` or `[STANZA:restore]`), each with
+/// where: the user's own WAL settings, which win over bridgerest's.
+pub fn wal_get_settings(files: &[PathBuf], stanza: &str) -> BTreeMap<&'static str, String> {
+    let opt = || ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ParseOption::default()
+    };
+    let sections = [
+        "global".to_string(),
+        "global:archive-get".to_string(),
+        "global:restore".to_string(),
+        stanza.to_string(),
+        format!("{stanza}:archive-get"),
+        format!("{stanza}:restore"),
+    ];
+    let mut found = BTreeMap::new();
+    for file in files {
+        let Some(ini) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|t| Ini::load_from_str_opt(&t, opt()).ok())
+        else {
+            continue;
+        };
+        for name in &sections {
+            let Some(section) = ini.section(Some(name.as_str())) else {
+                continue;
+            };
+            for (k, v) in section.iter() {
+                let key = match (k, v.trim_start().starts_with("restore_command=")) {
+                    ("recovery-option", true) => "restore_command",
+                    _ => match WAL_GET_OPTIONS.iter().find(|o| **o == k) {
+                        Some(o) => *o,
+                        None => continue,
+                    },
+                };
+                found
+                    .entry(key)
+                    .or_insert_with(|| format!("{k} in [{name}] of {}", file.display()));
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_users_wal_settings_are_found_where_pgbackrest_reads_them() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("pgbackrest.conf");
+        let found = |text: &str| {
+            std::fs::write(&f, text).unwrap();
+            wal_get_settings(std::slice::from_ref(&f), "main")
+        };
+        assert!(found("[global]\nlog-level-file=info\n[other]\narchive-async=y\n").is_empty());
+        let s = found("[main:archive-get]\narchive-get-queue-max=1GiB\n[global]\nspool-path=/s\n");
+        assert_eq!(
+            s.keys().copied().collect::<Vec<_>>(),
+            ["archive-get-queue-max", "spool-path"]
+        );
+        assert!(s["spool-path"].starts_with("spool-path in [global] of "));
+        let s = found("[global]\nrecovery-option=restore_command=/bin/true\n");
+        assert!(s.contains_key("restore_command"));
+    }
 
     #[test]
     fn the_main_config_is_found_where_pgbackrest_looks() {

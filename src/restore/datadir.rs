@@ -291,6 +291,15 @@ pub(super) fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     Ok(user)
 }
 
+/// Makes `dir` (0700, for `user`) unless it is a directory already.
+pub(super) fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => anyhow::bail!("{} exists and is not a directory", dir.display()),
+        Err(_) => create_dir(dir, user),
+    }
+}
+
 pub(super) fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()

@@ -6,6 +6,7 @@
 
 mod checks;
 pub mod datadir;
+pub mod prefetch;
 pub mod server;
 pub mod target;
 pub mod workflow;

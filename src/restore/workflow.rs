@@ -18,7 +18,7 @@ use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
 use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
-use crate::restore::datadir::{create_dir, data_dir, run_as};
+use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
 use crate::restore::{self, DirState, Invocation, Progress, Redactor, Target, TargetAction};
 
 pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
@@ -120,7 +120,10 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         delta: args.delta,
         force: args.force,
+        prefetch: None,
     };
+    let (prefetch, wal_line) = restore::prefetch::choose(&cfg, &id, &stanza, &pg1, inv.process_max);
+    inv.prefetch = prefetch;
     // The API's backup names are `YYYY/<label>`: that the label is pgBackRest's is an
     // inference, so the repository's own list decides (credentials are fresh by now).
     // A dry run writes nothing: it reads the repository only with credentials already there.
@@ -223,6 +226,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         pg1.display(),
         user.name
     ));
+    plan.push_str(&format!("wal:       {wal_line}\n"));
     plan.push_str(&format!("command:   {}\n", inv.shown()));
     print!("{plan}");
     if args.dry_run {
@@ -232,6 +236,9 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     // Every check that can fail has passed: only now is anything created.
     if state == DirState::Missing {
         create_dir(&pg1, &user)?;
+    }
+    if let Some(spool) = inv.prefetch.as_ref().and_then(|p| p.spool.as_ref()) {
+        ensure_dir(spool, &user)?;
     }
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     let max = args.attempts;
@@ -305,6 +312,13 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     })
     .await?;
     println!("recovery:  {}", done.state);
+    // A promoted server asks for no more WAL: its spool can go (a paused one still may).
+    let ours = inv.prefetch.as_ref().and_then(|p| p.spool.as_ref());
+    if let (Some(spool), "promoted") = (ours, done.state) {
+        if let Err(e) = std::fs::remove_dir_all(spool) {
+            tracing::warn!("cannot remove the WAL spool {}: {e}", spool.display());
+        }
+    }
     if let Some(t) = &done.replayed_to {
         println!("recovered to: {t} (last replayed transaction)");
     }
