@@ -182,13 +182,18 @@ pub struct World {
 
 impl World {
     pub fn new(kind: Kind, lifetime_secs: u64) -> World {
+        World::with_latency(kind, lifetime_secs, std::time::Duration::ZERO)
+    }
+
+    /// Like [`World::new`], with every request to an S3 store `latency` slower.
+    pub fn with_latency(kind: Kind, lifetime_secs: u64, latency: std::time::Duration) -> World {
         super::require_root();
         bridgerest::init_tls();
         let pgbackrest = tool("/usr/bin/pgbackrest", "apt-get install pgbackrest");
         let dir = TestDir::new();
         let tls = Tls::new(&dir.path("tls"));
         let store: Box<dyn Store> = match kind {
-            Kind::S3 => Box::new(S3::start(&dir, &tls)),
+            Kind::S3 => Box::new(S3::start_with_latency(&dir, &tls, latency)),
             Kind::Azure => Box::new(Azure::start(&dir, &tls, "sas")),
             Kind::AzureShared => Box::new(Azure::start(&dir, &tls, "shared")),
             Kind::Gcs => Box::new(Gcs::start(&dir, &tls, false)),

@@ -260,8 +260,56 @@ async fn moto_try(
     Ok(text)
 }
 
+/// A TCP proxy that holds every new connection for `delay` before passing it to `upstream`:
+/// nginx opens one upstream connection per request (no upstream keepalive), so each request
+/// to the store takes `delay` longer, like a store farther away. Runs until the process ends.
+pub struct DelayProxy {
+    pub port: u16,
+}
+
+impl DelayProxy {
+    pub fn start(upstream: u16, delay: std::time::Duration) -> DelayProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::Builder::new()
+            .name("delay-proxy".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    loop {
+                        let Ok((mut inbound, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            if let Ok(mut out) =
+                                tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                            {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                            }
+                        });
+                    }
+                });
+            })
+            .unwrap();
+        DelayProxy { port }
+    }
+}
+
 impl S3 {
     pub fn start(dir: &TestDir, tls: &Tls) -> S3 {
+        S3::start_with_latency(dir, tls, std::time::Duration::ZERO)
+    }
+
+    /// Like [`S3::start`], each request to the store `latency` slower (a [`DelayProxy`]
+    /// between nginx and moto).
+    pub fn start_with_latency(dir: &TestDir, tls: &Tls, latency: std::time::Duration) -> S3 {
         let moto = tool(
             tools_dir().join("venv/bin/moto_server"),
             "python3 -m venv $TOOLS/venv && $TOOLS/venv/bin/pip install 'moto[server]'",
@@ -302,7 +350,11 @@ impl S3 {
             assert!(r.status().is_success(), "reset-auth: {}", r.status());
             AwsCreds { key: xml_tag(&key, "AccessKeyId").unwrap(), secret: xml_tag(&key, "SecretAccessKey").unwrap(), token: None }
         });
-        let nginx = Nginx::start(&dir.path("nginx-s3"), tls, moto_port, None);
+        let upstream = match latency.is_zero() {
+            true => moto_port,
+            false => DelayProxy::start(moto_port, latency).port,
+        };
+        let nginx = Nginx::start(&dir.path("nginx-s3"), tls, upstream, None);
         S3 {
             moto_port,
             nginx,
