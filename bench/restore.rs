@@ -6,8 +6,9 @@
 //!    command it prints (same arguments, another empty directory); best of two each, alternated
 //!    (target ≤ 1.03);
 //! 2. resumption: a `bridgerest restore --process-max 1` whose credentials are revoked at about
-//!    half way; bytes the `--delta` rerun fetched from the store (nginx's access log) ÷ the
-//!    backup's repository size (target ≤ 0.6).
+//!    half way; the bytes fetched from the store across all its attempts (nginx's access log)
+//!    ÷ the backup's repository size (target ≤ 1.05; a rerun from scratch would be about 1.5),
+//!    and, of those, what the `--delta` rerun fetched.
 //!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -44,10 +45,12 @@ fn keys_in(log: &Path) -> Vec<String> {
     keys
 }
 
-/// Body bytes of successful GETs signed with a key not in `old`.
-fn fetched_with_new_keys(log: &Path, old: &[String]) -> u64 {
+/// Body bytes of successful GETs after the first `skip` lines of the log, signed with a key
+/// not in `old`.
+fn fetched(log: &Path, skip: usize, old: &[String]) -> u64 {
     let text = std::fs::read_to_string(log).unwrap();
     text.lines()
+        .skip(skip)
         .filter(|l| access_key(l).is_some_and(|k| !old.iter().any(|o| o == k)))
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
@@ -120,6 +123,10 @@ fn main() {
     w.insert(1, 100);
     w.pg.psql("SELECT pg_sleep(1.1)");
     let target = w.now_target();
+    // A transaction after the target, so the archived WAL reaches past it (a target after the
+    // last archived transaction is refused).
+    w.pg.psql("SELECT pg_sleep(0.05)");
+    w.insert(101, 110);
     w.pgbackrest_ok(&["check"]);
     w.sync_backups();
     let info: serde_json::Value =
@@ -171,9 +178,14 @@ fn main() {
                 let theirs = format!("{}.wal-spool", dir2.display());
                 *a = a
                     .split(' ')
-                    .map(|w| match w.strip_prefix("--spool-path=") {
-                        Some(_) => format!("--spool-path={theirs}"),
-                        None => w.to_string(),
+                    .map(|w| {
+                        if w.starts_with("--spool-path=") {
+                            format!("--spool-path={theirs}")
+                        } else if w.starts_with("--pg1-path=") {
+                            format!("--pg1-path={}", dir2.display())
+                        } else {
+                            w.to_string()
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join(" ");
@@ -203,6 +215,7 @@ fn main() {
     let total = tree_size(&w.pg.data.join("base"));
     let dir = w.new_data_dir("interrupted");
     let args = restore_args(&target, &dir, &["--process-max", "1"]);
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
     let child = w.spawn_bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
     real_stores::wait_until(
         "the restore to be half done",
@@ -215,12 +228,14 @@ fn main() {
     let (code, out, err) = w.finish(child);
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("running again with --delta"), "{err}");
-    let rerun = fetched_with_new_keys(&log, &old_keys);
+    let rerun = fetched(&log, before, &old_keys);
+    let all = fetched(&log, before, &[]);
     println!(
-        "resumption: revoked with {:.0}% of base/ restored; the --delta rerun fetched {:.1} MiB of {:.1} MiB: ratio {:.2} (target <= 0.6)",
+        "resumption: revoked with {:.0}% of base/ restored; all attempts fetched {:.1} MiB of a {:.1} MiB repository: ratio {:.2} (target <= 1.05), of which the --delta rerun {:.1} MiB",
         100.0 * restored_at_revoke as f64 / total as f64,
-        rerun as f64 / 1048576.0,
+        all as f64 / 1048576.0,
         repo_size as f64 / 1048576.0,
-        rerun as f64 / repo_size as f64
+        all as f64 / repo_size as f64,
+        rerun as f64 / 1048576.0
     );
 }
