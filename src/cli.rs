@@ -36,6 +36,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "the IONOS token, with ionos.token_file set (else that file, or the credential ionos-token)",
     ),
     (
+        "BRIDGEREST_IONOS_DB_PASSWORD",
+        "the database password of a cluster IONOS makes for restore --into (else ionos.db_password_file, or the credential ionos-db-password)",
+    ),
+    (
         "BRIDGEREST_LAUNCHER_KEY",
         "the Launcher service key (else launcher.key_file, or the credential launcher-key)",
     ),

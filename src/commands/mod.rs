@@ -170,6 +170,29 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
     }
 }
 
+/// The database user of a cluster IONOS makes for `restore --into` (its create request
+/// requires `credentials`): `[ionos] db_username` and the password from
+/// $BRIDGEREST_IONOS_DB_PASSWORD, the credential ionos-db-password, or `db_password_file`.
+pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
+    let Some(username) = cfg.ionos.db_username.clone() else {
+        return Err(usage(anyhow::anyhow!(
+            "IONOS requires a database user for the new cluster, and returns none of the source's: set [ionos] db_username (and db_password_file, $BRIDGEREST_IONOS_DB_PASSWORD or the systemd credential ionos-db-password) in {}",
+            cfg.path.display()
+        )));
+    };
+    let (password, source) = config::load_secret(&SecretSpec {
+        what: "the new IONOS cluster's database password",
+        env: "BRIDGEREST_IONOS_DB_PASSWORD",
+        credential: "ionos-db-password",
+        file: cfg.ionos.db_password_file.as_deref(),
+        file_key: "ionos.db_password_file",
+        get_one: "the password the restored cluster's database user (ionos.db_username) gets",
+    })
+    .map_err(usage)?;
+    tracing::debug!(%source, "IONOS database password loaded");
+    Ok(crate::provider::DbUser { username, password })
+}
+
 /// The provider of cluster `id`: `--provider`, else its `[[cluster]]` entry, else its id's
 /// shape (an EID is Bridge's; a UUID belongs to whichever of `[ionos]`/`[launcher]` the config
 /// has, if just one). Its id must be in the provider's format.

@@ -72,6 +72,10 @@ pub struct IonosConfig {
     pub password_file: Option<PathBuf>,
     /// A Bearer token file instead of Basic auth.
     pub token_file: Option<PathBuf>,
+    /// The database user a cluster made by `restore --into` gets (IONOS requires one), and
+    /// its password's file ($BRIDGEREST_IONOS_DB_PASSWORD, credential ionos-db-password).
+    pub db_username: Option<String>,
+    pub db_password_file: Option<PathBuf>,
     /// Whether the config has an `[ionos]` section.
     pub section: bool,
 }
@@ -341,6 +345,8 @@ fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         username: raw.username,
         password_file: raw.password_file,
         token_file: raw.token_file,
+        db_username: raw.db_username,
+        db_password_file: raw.db_password_file,
         section: false,
     })
 }

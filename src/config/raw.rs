@@ -38,6 +38,8 @@ pub(super) struct RawIonos {
     pub(super) username: Option<String>,
     pub(super) password_file: Option<PathBuf>,
     pub(super) token_file: Option<PathBuf>,
+    pub(super) db_username: Option<String>,
+    pub(super) db_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]

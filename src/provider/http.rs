@@ -257,6 +257,7 @@ impl Transport {
             method: Method::POST,
             url: self.url(&path).to_string(),
             path,
+            shown: body.clone(),
             body,
             retry,
             cluster,

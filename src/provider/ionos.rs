@@ -4,6 +4,7 @@
 //! IONOS hands out no repository credentials: no local restore.
 
 use reqwest::Method;
+use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
@@ -178,9 +179,10 @@ impl IonosClient {
             )),
             Dest::New {
                 name,
-                plan: _,
                 region,
                 storage,
+                db_user,
+                ..
             } => {
                 let src = self.cluster_json(id).await?;
                 let mut props: Map<String, Value> = src
@@ -200,12 +202,32 @@ impl IonosClient {
                     props.insert("storageSize".into(), json!(u64::from(*s) * 1024));
                 }
                 props.insert("fromBackup".into(), from);
-                Ok(self.t.post(
+                // IONOS requires the new cluster's database user (`credentials`), and returns
+                // none of the source's: it comes from [ionos] db_username / db_password_file.
+                let Some(user) = db_user else {
+                    return Err(ApiError::Malformed {
+                        req: format!("POST {}", self.url("/clusters")),
+                        detail: "IONOS requires credentials for a new cluster and none were given"
+                            .into(),
+                    });
+                };
+                let mut shown = props.clone();
+                shown.insert(
+                    "credentials".into(),
+                    json!({"username": user.username, "password": "[redacted]"}),
+                );
+                props.insert(
+                    "credentials".into(),
+                    json!({"username": user.username, "password": user.password.expose_secret()}),
+                );
+                let mut call = self.t.post(
                     "/clusters".into(),
                     json!({"properties": props}),
                     Retry::Once,
                     None,
-                ))
+                );
+                call.shown = json!({"properties": shown});
+                Ok(call)
             }
         }
     }

@@ -10,7 +10,7 @@ pub mod launcher;
 pub mod server;
 
 pub use bridge::ApiError;
-pub use server::{BackupWatch, Call, Dest, Phase, Restored, Window};
+pub use server::{BackupWatch, Call, DbUser, Dest, Phase, Restored, Window};
 
 /// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them.
 #[derive(

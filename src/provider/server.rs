@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::http::Retry;
 
 /// Where a server-side restore goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Dest {
     /// A new cluster named `name`; the other settings are copied from the source unless given.
     New {
@@ -18,9 +18,19 @@ pub enum Dest {
         plan: Option<String>,
         region: Option<String>,
         storage: Option<u32>,
+        /// The new cluster's database user, where the provider wants one (IONOS requires
+        /// `credentials` in a create request).
+        db_user: Option<DbUser>,
     },
     /// Over the source cluster itself (IONOS, Launcher; Bridge has no such request).
     InPlace,
+}
+
+/// A database user name and password for a new cluster (a secret: never shown).
+#[derive(Debug, Clone)]
+pub struct DbUser {
+    pub username: String,
+    pub password: secrecy::SecretString,
 }
 
 /// The times a provider can restore a cluster to: `start` ..= `end` (`None`: now).
@@ -68,19 +78,34 @@ impl Window {
     }
 }
 
-/// The one request that starts a server-side restore, as it will be sent (no credentials).
-#[derive(Debug, Clone)]
+/// The one request that starts a server-side restore, as it will be sent. Its body may hold
+/// a secret (a new cluster's database password): `shown` is the body with it redacted, and
+/// Debug prints only that.
+#[derive(Clone)]
 pub struct Call {
     pub method: Method,
     /// The path under the provider's base URL (what is sent).
     pub path: String,
     /// The full URL (what is shown).
     pub url: String,
+    /// What is sent.
     pub body: Value,
+    /// What is shown: `body` with secrets as `[redacted]`.
+    pub shown: Value,
     /// Whether it may be repeated blindly (Bridge: it carries an `Idempotency-Key`).
     pub retry: Retry,
     /// The cluster it works on when that is known before it is sent (in place: the source).
     pub cluster: Option<String>,
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.shown)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How far a cluster being restored has come.

@@ -33,7 +33,10 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             )))
         }
     };
-    let dest = destination(args, provider)?;
+    let mut dest = destination(args, provider)?;
+    if let (Dest::New { db_user, .. }, ProviderKind::Ionos) = (&mut dest, provider) {
+        *db_user = Some(crate::commands::ionos_db_user(cfg)?);
+    }
     let client = crate::commands::client_for(cfg, provider)?;
     let title = provider.title();
 
@@ -70,7 +73,7 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
         return Ok(Exit::Success);
     }
     let watched = tokio::select! {
-        r = wait(&client, &new_id, dest == Dest::InPlace) => r,
+        r = wait(&client, &new_id, matches!(dest, Dest::InPlace)) => r,
         _ = tokio::signal::ctrl_c() => {
             eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
             return Err(ExitError { code: Exit::Interrupted, inner: anyhow!("interrupted while waiting for cluster {new_id}") }.into());
@@ -135,6 +138,7 @@ fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
         plan: args.plan.clone(),
         region: args.region.clone(),
         storage: args.storage,
+        db_user: None,
     })
 }
 
@@ -176,7 +180,7 @@ fn print_plan(
             _ => "",
         }
     );
-    let body = serde_json::to_string_pretty(&call.body).unwrap_or_default();
+    let body = serde_json::to_string_pretty(&call.shown).unwrap_or_default();
     for line in body.lines() {
         println!("    {line}");
     }

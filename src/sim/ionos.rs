@@ -365,6 +365,14 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
             );
         }
     }
+    let user = p.pointer("/credentials/username").and_then(Value::as_str);
+    let pass = p.pointer("/credentials/password").and_then(Value::as_str);
+    if user.is_none_or(str::is_empty) || pass.is_none_or(str::is_empty) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "properties.credentials needs username and password",
+        );
+    }
     let Some(from) = p.get("fromBackup") else {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,

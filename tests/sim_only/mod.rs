@@ -18,10 +18,11 @@ pub const S3_STANZA: &str = "2qc6yv2ztfcw7a7yoripu4zlsm";
 pub const IONOS_CLUSTER: &str = "498ae72f-411f-11eb-9d07-046c59cc737e";
 pub const LAUNCHER_DB: &str = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b";
 /// The sample state's IONOS password and token, and Launcher key: scanned for like the rest.
-pub const PROVIDER_SECRETS: [&str; 3] = [
+pub const PROVIDER_SECRETS: [&str; 4] = [
     "ionos-simulator-password",
     "ionos-simulator-token",
     "lnchr_simulator_key",
+    "db-password-for-restored-clusters",
 ];
 
 pub struct Env {
@@ -44,6 +45,7 @@ impl Env {
             ("ionos-password", PROVIDER_SECRETS[0]),
             ("ionos-token", PROVIDER_SECRETS[1]),
             ("launcher-key", PROVIDER_SECRETS[2]),
+            ("ionos-db-password", PROVIDER_SECRETS[3]),
         ] {
             std::fs::write(dir.path().join(file), format!("{secret}\n")).unwrap();
             set_mode(&dir.path().join(file), 0o600);
@@ -91,9 +93,10 @@ impl Env {
     /// simulator, and the sample IONOS cluster and Launcher database as `[[cluster]]`s.
     pub fn providers_config(&self, extra: &str) -> String {
         format!(
-            "{}\n[ionos]\nurl = \"{url}/ionos\"\nusername = \"ops@example.com\"\npassword_file = \"{}\"\n\n[launcher]\nurl = \"{url}/launcher/sim-tenant\"\nkey_file = \"{}\"\n\n[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS_CLUSTER}\"\n\n[[cluster]]\nprovider = \"launcher\"\nid = \"{LAUNCHER_DB}\"\n",
+            "{}\n[ionos]\nurl = \"{url}/ionos\"\nusername = \"ops@example.com\"\npassword_file = \"{}\"\ndb_username = \"restore_admin\"\ndb_password_file = \"{}\"\n\n[launcher]\nurl = \"{url}/launcher/sim-tenant\"\nkey_file = \"{}\"\n\n[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS_CLUSTER}\"\n\n[[cluster]]\nprovider = \"launcher\"\nid = \"{LAUNCHER_DB}\"\n",
             self.base_config(extra),
             self.path("ionos-password").display(),
+            self.path("ionos-db-password").display(),
             self.path("launcher-key").display(),
             url = self.sim.url(),
         )

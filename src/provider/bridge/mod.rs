@@ -245,6 +245,7 @@ impl BridgeClient {
             plan,
             region,
             storage,
+            ..
         } = dest
         else {
             return Ok(None);
