@@ -136,7 +136,7 @@ impl IonosClient {
                 from: format!(
                     "{} backup chain {} (earliestRecoveryTargetTime)",
                     if c.active { "active" } else { "inactive" },
-                    b.name
+                    super::excerpt(&b.name, 80)
                 ),
                 backup_id: Some(b.name.clone()),
             },
@@ -245,11 +245,12 @@ impl IonosClient {
     /// FAILED or DEGRADED → failed.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.cluster_json(id).await?;
-        let state = v
-            .pointer("/metadata/state")
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN")
-            .to_string();
+        let state = super::excerpt(
+            v.pointer("/metadata/state")
+                .and_then(Value::as_str)
+                .unwrap_or("UNKNOWN"),
+            40,
+        );
         Ok(match state.as_str() {
             "AVAILABLE" => Phase::Ready,
             "FAILED" | "DEGRADED" => Phase::Failed(format!(

@@ -259,7 +259,7 @@ impl LauncherClient {
     /// failed/error/degraded → failed; anything else → still working.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.get(&format!("/databases/{id}")).await?;
-        let state = first_str(&v, STATE).unwrap_or("unknown").to_string();
+        let state = super::excerpt(first_str(&v, STATE).unwrap_or("unknown"), 40);
         Ok(match state.to_ascii_lowercase().as_str() {
             "running" | "ready" | "available" | "active" | "healthy" | "online" => Phase::Ready,
             "failed" | "error" | "degraded" | "crashed" => Phase::Failed(format!(
