@@ -10,6 +10,10 @@
 //!    ÷ the backup's repository size (target ≤ 1.05; a rerun from scratch would be about 1.5),
 //!    and, of those, what the `--delta` rerun fetched.
 //!
+//! 3. throughput: the bare restore's bytes per second (repository size ÷ its best time) ÷ the
+//!    bytes per second of fetching the same repository files, with the same parallelism, by
+//!    plain signed GETs through the same TLS front (the store's ceiling here; target ≥ 0.8).
+//!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -203,11 +207,29 @@ fn main() {
     }
     let best = |v: &[Duration]| v.iter().min().copied().unwrap();
     println!("command: {command}");
+    // 3. The store's ceiling: the same files, the same parallelism, plain GETs.
+    let label = info[0]["backup"][0]["label"].as_str().unwrap();
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let prefix = format!("pgbackrest/production/backup/main/{label}/");
+    let (bytes, files, took) = w.store.fetch_all(&prefix, parallel);
+    let ceiling = bytes as f64 / took.as_secs_f64();
+    let rate = repo_size as f64 / best(&bare).as_secs_f64();
     println!(
         "overhead: bridgerest restore {:.2} s, bare pgbackrest restore {:.2} s, ratio {:.3} (target <= 1.03)",
         best(&ours).as_secs_f64(),
         best(&bare).as_secs_f64(),
         best(&ours).as_secs_f64() / best(&bare).as_secs_f64()
+    );
+
+    println!(
+        "throughput: restore {:.1} MiB/s (the {:.1} MiB repository in {:.2} s), plain GETs of its {files} files, {parallel} at a time, {:.1} MiB/s ({:.1} MiB in {:.2} s): ratio {:.2} (target >= 0.8)",
+        rate / 1048576.0,
+        repo_size as f64 / 1048576.0,
+        best(&bare).as_secs_f64(),
+        ceiling / 1048576.0,
+        bytes as f64 / 1048576.0,
+        took.as_secs_f64(),
+        rate / ceiling
     );
 
     // 2. A restore interrupted at about half way by revoked credentials.
