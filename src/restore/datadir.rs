@@ -291,9 +291,23 @@ pub(super) fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     Ok(user)
 }
 
-/// Makes `dir` (0700, for `user`) unless it is a directory already.
+/// Makes `dir` (0700, for `user`) unless it is a directory already. An existing one must be
+/// `user`'s (or root's) and writable by no one else: what is queued in a WAL spool is
+/// replayed, so a spool someone else could fill is refused.
 pub(super) fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
     match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() && m.uid() != user.uid.as_raw() && m.uid() != 0 => anyhow::bail!(
+            "{} exists and belongs to uid {}, not {}: WAL queued there would be replayed; remove it, or restore elsewhere",
+            dir.display(),
+            m.uid(),
+            user.name
+        ),
+        Ok(m) if m.is_dir() && m.mode() & 0o022 != 0 => anyhow::bail!(
+            "{} exists and others may write it (mode {:04o}): WAL queued there would be replayed; remove it, or chmod go-w",
+            dir.display(),
+            m.mode() & 0o7777
+        ),
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => anyhow::bail!("{} exists and is not a directory", dir.display()),
         Err(_) => create_dir(dir, user),
@@ -311,4 +325,26 @@ pub(super) fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
             .with_context(|| format!("giving {} to {}", dir.display(), user.name))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_someone_else_could_fill_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let me = RunAs::current().unwrap();
+        let spool = d.path().join("restore.wal-spool");
+        ensure_dir(&spool, &me).unwrap();
+        ensure_dir(&spool, &me).unwrap(); // ours, 0700: kept
+        std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = ensure_dir(&spool, &me).unwrap_err().to_string();
+        assert!(e.contains("others may write it (mode 0777)"), "{e}");
+        std::fs::remove_dir(&spool).unwrap();
+        std::os::unix::fs::symlink(d.path(), &spool).unwrap();
+        let e = ensure_dir(&spool, &me).unwrap_err().to_string();
+        assert!(e.contains("is not a directory"), "{e}");
+    }
 }
