@@ -158,6 +158,17 @@ pub enum Command {
     /// until the cluster is ready, printing its id, name and host.
     #[command(long_flag = "restore")]
     Restore(RestoreArgs),
+    /// Prove a cluster's backups restore: restore into a scratch directory, recover, check.
+    ///
+    /// Restores the backup the target needs from nothing into drill.scratch (default
+    /// /var/lib/bridgerest/drill/<stanza>, emptied first, its free space checked against the
+    /// backup's size), starts PostgreSQL there on a private socket (archive_mode=off), waits
+    /// until recovery ends, then checks that it recovered to the target, and runs pg_amcheck
+    /// (drill.amcheck), pgbackrest verify (drill.verify) and drill.queries. Prints the report
+    /// (or JSON), writes it to drill.reports and the status and Prometheus files, and removes
+    /// the copy unless --keep. Exit code 0 only if every check passed. Holds the same lock as a
+    /// restore of the cluster; the daemon runs drills on drill.schedule.
+    Drill(DrillArgs),
     /// Print a cluster's S3 credentials as AWS credential-process JSON.
     ///
     /// pgBackRest 2.59+ runs this itself when pgbackrest.s3_key_type is "process" (or "auto");
@@ -285,6 +296,31 @@ const LOCAL_ONLY: [&str; 9] = [
 
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
     crate::restore::parse_time(s)
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The cluster's ID (a Crunchy Bridge [[cluster]] of the config).
+    #[arg(long, value_name = "ID")]
+    pub cluster: String,
+    /// `latest` (the end of the archived WAL), `random` (a time drawn from the recovery
+    /// window) or a time, as for restore --target-time [default: drill.target, else random].
+    #[arg(long, value_name = "latest|random|TIME", value_parser = crate::drill::parse_target)]
+    pub target: Option<crate::drill::DrillTarget>,
+    /// Leave the copy and its PostgreSQL running (the report says how to reach and stop it;
+    /// the next drill removes it).
+    #[arg(long)]
+    pub keep: bool,
+    /// Print the report as one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else
+    /// postgres; otherwise the current user].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
+    #[arg(long, value_name = "DIR")]
+    pub pg_bin: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

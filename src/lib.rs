@@ -13,6 +13,7 @@
 //! - [`restore`]: the restore: target and backup choice, data directory checks, the pgbackrest
 //!   children, the checks against the source and the repository, the workflow.
 //! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
+//! - [`drill`]: restore drills: restore, recover, check, report.
 //! - [`wal`]: the end of the archived WAL (the last transaction a recovery can reach).
 //! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
 //! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
@@ -27,6 +28,7 @@ pub mod backoff;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod drill;
 pub mod exit;
 pub mod fsutil;
 pub mod notify;

@@ -35,6 +35,8 @@ pub struct Config {
     pub ionos: IonosConfig,
     /// `[launcher]`, if the config has one (its url has no default).
     pub launcher: Option<LauncherConfig>,
+    /// `[drill]` (its defaults when the section is absent; `section` says which).
+    pub drill: DrillConfig,
     /// The Crunchy Bridge clusters: their credentials are refreshed and they can be restored
     /// here.
     pub clusters: Vec<ClusterConfig>,
@@ -61,6 +63,38 @@ impl Config {
             .map(|(p, _)| p)
     }
 }
+
+/// `[drill]`: restore drills (`bridgerest drill`, and the daemon's on `schedule`).
+#[derive(Debug, Clone)]
+pub struct DrillConfig {
+    /// When the daemon drills every Crunchy Bridge cluster, one after another (cron with
+    /// seconds, UTC); none: the daemon runs no drills.
+    pub schedule: Option<String>,
+    /// The directory the copy is restored into (always emptied first); `None`:
+    /// `/var/lib/bridgerest/drill/<stanza>`.
+    pub scratch: Option<PathBuf>,
+    /// `pg_amcheck --all --install-missing` on the copy.
+    pub amcheck: bool,
+    /// `pgbackrest verify`: the checksum of every file in the repository, WAL included.
+    pub verify: bool,
+    /// SQL that must succeed on the copy, each with a first value that is not false, 0 or empty.
+    pub queries: Vec<String>,
+    /// The database the queries run in.
+    pub database: String,
+    /// The daemon's drills' target: latest, random or a time.
+    pub target: crate::drill::DrillTarget,
+    /// Where a JSON report per drill is written.
+    pub reports: PathBuf,
+    /// How many reports per cluster are kept.
+    pub keep_reports: usize,
+    /// `status` exits 1 when a cluster's last drill is older than this (or failed).
+    pub max_age: Duration,
+    /// Whether the config has a `[drill]` section (only then does `status` look at drills).
+    pub section: bool,
+}
+
+pub const DEFAULT_DRILL_ROOT: &str = "/var/lib/bridgerest/drill";
+pub const DEFAULT_DRILL_REPORTS: &str = "/var/lib/bridgerest/drills";
 
 /// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
 #[derive(Debug, Clone)]
@@ -249,6 +283,9 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     let mut ionos = resolve_ionos(raw.ionos.unwrap_or_default())?;
     ionos.section = ionos_section;
     let launcher = raw.launcher.map(resolve_launcher).transpose()?;
+    let drill_section = raw.drill.is_some();
+    let mut drill = resolve_drill(raw.drill.unwrap_or_default())?;
+    drill.section = drill_section;
     let mut clusters = Vec::with_capacity(raw.clusters.len());
     let mut remote = Vec::new();
     let mut ids = HashSet::new();
@@ -288,8 +325,63 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         daemon,
         ionos,
         launcher,
+        drill,
         clusters,
         remote,
+    })
+}
+
+fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
+    if let Some(schedule) = &raw.schedule {
+        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {})).is_err() {
+            bail!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
+        }
+    }
+    for (key, p) in [("drill.scratch", &raw.scratch), ("drill.reports", &raw.reports)] {
+        if let Some(p) = p {
+            if !p.is_absolute() {
+                bail!("{key} = \"{}\": must be an absolute path", p.display());
+            }
+            if let Some(why) = crate::fsutil::system_dir(p) {
+                bail!("{key} = \"{}\": {why}; a drill empties it: give a directory of its own (e.g. /var/lib/bridgerest/drill/main)", p.display());
+            }
+        }
+    }
+    let queries = raw.queries.unwrap_or_default();
+    if let Some((i, _)) = queries.iter().enumerate().find(|(_, q)| q.trim().is_empty()) {
+        bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
+    }
+    let database = raw.database.unwrap_or_else(|| "postgres".into());
+    if database.is_empty() || database.contains(['\0', '=']) {
+        bail!("drill.database = {database:?}: give a database name");
+    }
+    let target = match raw.target.as_deref() {
+        None => crate::drill::DrillTarget::Random,
+        Some(t) => crate::drill::parse_target(t)
+            .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
+    };
+    let keep_reports = raw.keep_reports.unwrap_or(30);
+    if keep_reports == 0 {
+        bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
+    }
+    Ok(DrillConfig {
+        schedule: raw.schedule,
+        scratch: raw.scratch,
+        amcheck: raw.amcheck.unwrap_or(true),
+        verify: raw.verify.unwrap_or(false),
+        queries,
+        database,
+        target,
+        reports: raw
+            .reports
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DRILL_REPORTS)),
+        keep_reports,
+        max_age: positive(
+            "drill.max_age",
+            raw.max_age.as_deref(),
+            Duration::from_secs(8 * 86400),
+        )?,
+        section: false,
     })
 }
 

@@ -16,6 +16,7 @@ pub(super) struct RawConfig {
     pub(super) daemon: RawDaemon,
     pub(super) ionos: Option<RawIonos>,
     pub(super) launcher: Option<RawLauncher>,
+    pub(super) drill: Option<RawDrill>,
     #[serde(default, rename = "cluster")]
     pub(super) clusters: Vec<RawCluster>,
 }
@@ -29,6 +30,21 @@ pub(super) struct RawDaemon {
     pub(super) status_file: Option<PathBuf>,
     pub(super) prometheus_textfile: Option<PathBuf>,
     pub(super) max_backup_age: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDrill {
+    pub(super) schedule: Option<String>,
+    pub(super) scratch: Option<PathBuf>,
+    pub(super) amcheck: Option<bool>,
+    pub(super) verify: Option<bool>,
+    pub(super) queries: Option<Vec<String>>,
+    pub(super) database: Option<String>,
+    pub(super) target: Option<String>,
+    pub(super) reports: Option<PathBuf>,
+    pub(super) keep_reports: Option<usize>,
+    pub(super) max_age: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

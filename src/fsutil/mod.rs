@@ -288,7 +288,7 @@ pub fn current_user_name() -> String {
         .unwrap_or_else(|| uid.to_string())
 }
 
-fn parent(path: &Path) -> &Path {
+pub fn parent(path: &Path) -> &Path {
     path.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))

@@ -33,11 +33,21 @@ pub fn default_main_config(root: &Path) -> PathBuf {
 }
 
 /// One backup as pgBackRest's own repository lists it (`pgbackrest info --output=json`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepoBackup {
     pub label: String,
     /// `timestamp.stop`, epoch seconds.
     pub stop: i64,
+    /// `timestamp.start`, epoch seconds.
+    pub start: i64,
+    /// `info.size`: the database's size, what a restore writes.
+    pub size: Option<u64>,
+    /// `info.repository.size`: the backup set's bytes in the repository (the files it
+    /// references in earlier backups included), what a restore from nothing fetches.
+    pub repo_size: Option<u64>,
+    /// `archive.start` / `archive.stop`: the WAL the backup needs to be consistent.
+    pub archive_start: Option<String>,
+    pub archive_stop: Option<String>,
 }
 
 /// What `pgbackrest info` says of a stanza's repository.
@@ -47,6 +57,15 @@ pub struct RepoInfo {
     pub backups: Vec<RepoBackup>,
     /// The newest archived WAL segment (`archive[].max`), if any.
     pub archive_max: Option<String>,
+    /// The archive id it is in (`archive[].id`, e.g. `15-1`).
+    pub archive_id: Option<String>,
+}
+
+/// A WAL segment name from pgBackRest's JSON (24 hex digits), if that is what it is.
+fn segment_name(v: &serde_json::Value) -> Option<String> {
+    v.as_str()
+        .filter(|m| m.len() == 24 && m.bytes().all(|c| c.is_ascii_hexdigit()))
+        .map(str::to_string)
 }
 
 /// The backups of `stanza` in `pgbackrest info --output=json` output, oldest first, and its
@@ -74,24 +93,37 @@ pub fn parse_info(json: &str, stanza: &str) -> Result<RepoInfo> {
                     Some(RepoBackup {
                         label: b["label"].as_str()?.to_string(),
                         stop: b["timestamp"]["stop"].as_i64()?,
+                        start: b["timestamp"]["start"].as_i64().unwrap_or_default(),
+                        size: b["info"]["size"].as_u64(),
+                        repo_size: b["info"]["repository"]["size"].as_u64(),
+                        archive_start: segment_name(&b["archive"]["start"]),
+                        archive_stop: segment_name(&b["archive"]["stop"]),
                     })
                 })
                 .collect()
         })
         .unwrap_or_default();
     out.sort_by_key(|b| b.stop);
-    let archive_max = st["archive"]
+    let newest = st["archive"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|a| a["max"].as_str())
-        .filter(|m| m.len() == 24 && m.bytes().all(|c| c.is_ascii_hexdigit()))
-        .max()
-        .map(str::to_string);
+        .filter_map(|a| Some((segment_name(&a["max"])?, a["id"].as_str())))
+        .max();
     Ok(RepoInfo {
         backups: out,
-        archive_max,
+        archive_id: newest
+            .as_ref()
+            .and_then(|(_, id)| id.filter(|i| is_archive_id(i)).map(str::to_string)),
+        archive_max: newest.map(|(m, _)| m),
     })
+}
+
+/// An archive id as pgBackRest names them (`<major>-<n>`): safe in a repository path.
+pub fn is_archive_id(s: &str) -> bool {
+    let mut parts = s.split('-');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(a), Some(b), None)
+        if !a.is_empty() && !b.is_empty() && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()))
 }
 
 /// Runs `pgbackrest version` and returns e.g. "2.45".

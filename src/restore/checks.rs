@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Result};
+use time::OffsetDateTime;
 
-use crate::exit::usage;
-use crate::restore::{self, Invocation, RunAs, Target};
+use crate::restore::{self, Invocation, RunAs};
 
 /// Why the PostgreSQL programs here may not run the restored cluster (a major version other
 /// than the source's, or none installed), if so: said before anything is downloaded.
@@ -47,20 +46,19 @@ pub(super) fn version_warning(source: Option<u32>, pg_bin: Option<&Path>) -> Opt
     }
 }
 
-/// The last transaction in the archived WAL, as the plan shows it ("<time> (the last archived
-/// transaction)"); a target after it is refused, since recovery cannot reach it. `None` when
-/// it cannot be read (said in a warning; the restore goes ahead).
+/// The last transaction in the archived WAL and the segment it is in (the window's upper
+/// bound: a target after it cannot be reached). `None` when it cannot be read (said in a
+/// warning; the restore goes ahead).
 pub(super) async fn archive_end(
     inv: &Invocation,
     user: &RunAs,
     repo: &crate::pgbackrest::RepoInfo,
-    target: Target,
     detail: &crate::provider::Cluster,
     pg_bin: Option<&Path>,
-) -> Result<Option<String>> {
+) -> Option<(OffsetDateTime, String)> {
     let Some(newest) = &repo.archive_max else {
         tracing::warn!("the repository lists no archived WAL: recovery ends with the backup");
-        return Ok(None);
+        return None;
     };
     let bin = pg_bin.map(Path::to_path_buf).unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -69,31 +67,16 @@ pub(super) async fn archive_end(
         ))
     });
     match crate::wal::last_archived_commit(inv, user, &bin, newest).await {
-        Ok(Some((last, segment))) => {
-            if let Target::Time(t) = target {
-                if t > last {
-                    return Err(usage(anyhow!(
-                        "target {} is after the last transaction in the archived WAL ({}, in segment {segment}): recovery cannot reach it; choose a time up to {}, or --target latest",
-                        restore::pgbackrest_time(t),
-                        restore::show_time(last),
-                        restore::show_time(last)
-                    )));
-                }
-            }
-            Ok(Some(format!(
-                "{} (the last archived transaction)",
-                restore::show_time(last)
-            )))
-        }
+        Ok(Some(found)) => Some(found),
         Ok(None) => {
             tracing::warn!(
                 "no transaction found in the newest archived WAL segments (from {newest} back)"
             );
-            Ok(None)
+            None
         }
         Err(e) => {
             tracing::warn!("cannot read the end of the archived WAL ({e:#}); the target is not checked against it");
-            Ok(None)
+            None
         }
     }
 }

@@ -294,7 +294,7 @@ pub(super) fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
 /// Makes `dir` (0700, for `user`) unless it is a directory already. An existing one must be
 /// `user`'s (or root's) and writable by no one else: what is queued in a WAL spool is
 /// replayed, so a spool someone else could fill is refused.
-pub(super) fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
+pub fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     match std::fs::symlink_metadata(dir) {
         Ok(m) if m.is_dir() && m.uid() != user.uid.as_raw() && m.uid() != 0 => anyhow::bail!(

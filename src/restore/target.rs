@@ -197,6 +197,15 @@ pub fn reconcile(
     }
 }
 
+/// The backup pgBackRest itself picks for `target` without `--set`: the newest that stopped
+/// before it (any for `latest`).
+pub fn repo_pick(target: Target, repo: &[crate::pgbackrest::RepoBackup]) -> Option<&crate::pgbackrest::RepoBackup> {
+    repo.iter().rev().find(|b| match target {
+        Target::Latest => true,
+        Target::Time(t) => b.stop < t.unix_timestamp(),
+    })
+}
+
 /// Why a target cannot be restored. Each names the valid window.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TargetError {
@@ -303,10 +312,12 @@ mod tests {
             RepoBackup {
                 label: "20261120-010000F".into(),
                 stop: 1_763_600_500,
+                ..RepoBackup::default()
             },
             RepoBackup {
                 label: "20261121-010000F".into(),
                 stop: 1_763_686_900,
+                ..RepoBackup::default()
             },
         ];
         let t = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_690_000).unwrap());

@@ -4,7 +4,7 @@
 //! optionally start PostgreSQL and follow its recovery.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use time::OffsetDateTime;
@@ -13,38 +13,161 @@ use crate::cli::RestoreArgs;
 use crate::config::{self, Config};
 use crate::exit::{usage, Exit};
 use crate::provider::excerpt;
-use crate::provider::Client;
+use crate::pgbackrest::{RepoBackup, RepoInfo};
+use crate::provider::{Backup, Client};
 use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
 use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
-use crate::restore::{self, DirState, Invocation, Progress, Redactor, Target, TargetAction};
+use crate::restore::{
+    self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction,
+};
+
+/// How the target is given: by the command line, or (a drill) a time drawn uniformly from
+/// the recovery window once the repository has said where the archived WAL ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    Given,
+    Random,
+}
+
+/// A restore here, checked and planned, nothing written yet but the refreshed stanza.
+pub struct Prepared {
+    pub cfg: Config,
+    pub id: String,
+    pub client: Client,
+    pub user: RunAs,
+    pub pg1: PathBuf,
+    pub state: DirState,
+    pub inv: Invocation,
+    pub redactor: Redactor,
+    /// The plan, as printed (one `name: value` line each).
+    pub plan: String,
+    /// The target's time: the one given (or drawn), or for `latest` the last archived
+    /// transaction where the repository could be read.
+    pub target_time: Option<OffsetDateTime>,
+    /// The API's backup the target needs.
+    pub backup: Backup,
+    /// The repository's entry for the set restored, where it could be read.
+    pub repo_backup: Option<RepoBackup>,
+    pub repo: Option<RepoInfo>,
+}
 
 pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
-    let mut cfg = crate::commands::load(path)?;
-    let id = args.cluster.clone();
-    let provider = crate::commands::provider_for(&cfg, &id, args.provider)?;
+    let cfg = crate::commands::load(path)?;
+    let provider = crate::commands::provider_for(&cfg, &args.cluster, args.provider)?;
     if args.into.is_some() || args.in_place {
         return crate::restore::server::run(&cfg, &args, provider).await;
     }
     if !provider.has_repo_credentials() {
         return Err(usage(anyhow!(
-            "{} hands out no repository credentials, so cluster {id} cannot be restored here (--pg1-path): restore it at the provider into a new cluster with --into NAME, or over itself with --in-place --confirm {id}",
-            provider.title()
+            "{} hands out no repository credentials, so cluster {} cannot be restored here (--pg1-path): restore it at the provider into a new cluster with --into NAME, or over itself with --in-place --confirm {}",
+            provider.title(), args.cluster, args.cluster
         )));
     }
+    let mut p = prepare(cfg, &args, Pick::Given).await?;
+    print!("{}", p.plan);
+    if args.dry_run {
+        return Ok(Exit::Success);
+    }
+    let _lock = restore_lock(&p.cfg, &p.id, "restore").await?;
+    let mut progress = Progress::new(std::io::stderr().is_terminal());
+    restore_files(&mut p, args.attempts, &mut progress).await?;
+    println!(
+        "restored:  {} into {}",
+        p.inv.set.as_deref().unwrap_or("the backup pgBackRest chose"),
+        p.pg1.display()
+    );
+
+    let bin = recovery::bin_dir(&p.pg1, args.pg_bin.as_deref());
+    if !args.start {
+        let cmd = recovery::start_command(&p.pg1, &p.user, bin.as_deref());
+        println!(
+            "next:      check port and other settings in {}/postgresql.conf, then start it (or run again with --start):\n  {}",
+            p.pg1.display(),
+            restore::shell_line(&cmd)
+        );
+        return Ok(Exit::Success);
+    }
+    let done = recovery::start_and_follow(Follow {
+        data: &p.pg1,
+        user: &p.user,
+        bin: bin.as_deref(),
+        options: &args.pg_options,
+        action: args.target_action,
+        cfg: &p.cfg,
+        client: &p.client,
+        cluster: &p.id,
+    })
+    .await?;
+    println!("recovery:  {}", done.state);
+    if done.state == "promoted" {
+        remove_spool(&p);
+    }
+    if let Some(t) = &done.replayed_to {
+        println!("recovered to: {t} (last replayed transaction)");
+    }
+    if let Some(lsn) = &done.lsn {
+        println!("last replayed LSN: {lsn}");
+    }
+    Ok(Exit::Success)
+}
+
+/// Removes the restore's own WAL spool: a promoted server asks for no more WAL (a paused one
+/// still may).
+pub fn remove_spool(p: &Prepared) {
+    if let Some(spool) = p.inv.prefetch.as_ref().and_then(|f| f.spool.as_ref()) {
+        if let Err(e) = std::fs::remove_dir_all(spool) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!("cannot remove the WAL spool {}: {e}", spool.display());
+            }
+        }
+    }
+}
+
+/// The lock a restore (or drill) of a cluster holds while it runs, so a drill never starts
+/// while a `restore` of the same cluster (hence stanza) runs, nor two of either: an exclusive
+/// flock on `restore-<id>.lock` beside the status file. Refused at once if it is held.
+pub async fn restore_lock(cfg: &Config, id: &str, what: &str) -> Result<crate::fsutil::FileLock> {
+    let dir = crate::fsutil::parent(&cfg.daemon.status_file).to_path_buf();
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).with_context(|| {
+            format!("creating {} (the daemon's state directory, daemon.status_file)", dir.display())
+        })?;
+    }
+    let target = dir.join(format!("restore-{id}"));
+    crate::fsutil::FileLock::acquire(
+        &target,
+        crate::fsutil::Owner::default(),
+        0o600,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .map_err(|e| {
+        anyhow!(
+            "another restore or drill of cluster {id} is running, so this {what} does not start: {e:#}"
+        )
+    })
+}
+
+/// Checks everything that can be checked before the restore: the target, the backup it needs,
+/// the data directory, the stanza's credentials (refreshed, unless a dry run), the backup and
+/// the window's end in the repository; and writes the plan.
+pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<Prepared> {
+    let id = args.cluster.clone();
     if !config::is_eid(&id) {
         return Err(usage(anyhow!(
             "--cluster {id:?} is not a Crunchy Bridge cluster id (26 lowercase letters and digits): see `bridgerest clusters`"
         )));
     }
-    let target = match (args.target_time, args.target) {
-        (Some(t), _) => Target::Time(t),
-        (None, Some(t)) => t,
-        (None, None) => return Err(usage(anyhow!("give --target-time TIME or --target latest"))),
+    let given = match (pick, args.target_time, args.target) {
+        (Pick::Random, _, _) => None,
+        (_, Some(t), _) => Some(Target::Time(t)),
+        (_, None, Some(t)) => Some(t),
+        (_, None, None) => return Err(usage(anyhow!("give --target-time TIME or --target latest"))),
     };
-    if target == Target::Latest && args.target_action != TargetAction::Promote {
+    if given == Some(Target::Latest) && args.target_action != TargetAction::Promote {
         return Err(usage(anyhow!(
             "--target-action {} applies to a target time; --target latest always ends recovery at the end of the archived WAL and promotes",
             args.target_action.as_str()
@@ -71,27 +194,17 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         client.get_cluster(&id)
     )?;
     let now = OffsetDateTime::now_utc();
-    let backup = restore::choose(&id, target, status.oldest_backup_at, &backups, now)
-        .map_err(|e| usage(anyhow!(e)))?
-        .clone();
-    let user_set = args.set.is_some();
-    let label = match &args.set {
-        Some(s) => restore::set_label(s),
-        None => restore::set_label(&backup.name),
+    let choose = |target: Target| -> Result<Backup> {
+        Ok(restore::choose(&id, target, status.oldest_backup_at, &backups, now)
+            .map_err(|e| usage(anyhow!(e)))?
+            .clone())
     };
-    if label.is_empty()
-        || !label
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-    {
-        bail!(
-            "backup {:?} has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest",
-            excerpt(args.set.as_deref().unwrap_or(&backup.name), 80)
-        );
-    }
+    // A given target is checked at once; a drawn one once the window's end is known (the
+    // window itself must have a backup either way).
+    let early = choose(given.unwrap_or(Target::Latest))?;
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
 
-    let (stanza, mut redactor) = if args.dry_run {
+    let (stanza, redactor) = if args.dry_run {
         (
             planned_stanza(&cfg, &client, &id).await?,
             Redactor::default(),
@@ -111,8 +224,8 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             .then(|| cfg.pgbackrest.include_path.clone()),
         stanza: stanza.clone(),
         pg1_path: pg1.clone(),
-        set: Some(label.to_string()),
-        target,
+        set: None,
+        target: given.unwrap_or(Target::Latest),
         action: args.target_action,
         process_max: args
             .process_max
@@ -124,42 +237,103 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     };
     let (prefetch, wal_line) = restore::prefetch::choose(&cfg, &id, &stanza, &pg1, inv.process_max);
     inv.prefetch = prefetch;
-    // The API's backup names are `YYYY/<label>`: that the label is pgBackRest's is an
-    // inference, so the repository's own list decides (credentials are fresh by now).
-    // A dry run writes nothing: it reads the repository only with credentials already there.
-    let mut note = None;
-    let mut window_end: Option<String> = None;
+    // The repository (credentials are fresh by now) says where the archived WAL ends. A dry
+    // run writes nothing: it reads the repository only with credentials already there.
     let in_file = refresh::read_existing(&cfg)
         .ok()
         .flatten()
         .and_then(|t| render::previous_stanzas(&t).ok())
         .is_some_and(|p| p.contains_key(&id));
+    let mut repo = None;
+    let mut archive_last: Option<(OffsetDateTime, String)> = None;
     if !args.dry_run || in_file {
         match restore::repo_info(&inv, &user).await {
-            Ok(repo) => {
-                match restore::reconcile(label, user_set, target, &repo.backups) {
-                    Ok(restore::SetChoice::Set(_)) => {}
-                    Ok(restore::SetChoice::Own { why, pick }) => {
-                        tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
-                        note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
-                        inv.set = None;
-                    }
-                    Err(e) => return Err(usage(anyhow!("{e}"))),
-                }
-                window_end = archive_end(&inv, &user, &repo, target, &detail, args.pg_bin.as_deref()).await?;
+            Ok(r) => {
+                archive_last = archive_end(&inv, &user, &r, &detail, args.pg_bin.as_deref()).await;
+                repo = Some(r);
             }
             Err(e) => tracing::warn!(
-                "cannot check backup {label} against the repository ({e:#}); restoring it with --set"
+                "cannot read the stanza's repository ({e:#}); the backup is restored with --set, unchecked"
             ),
         }
     }
-    let when = match target {
-        Target::Time(t) => format!(
+    let first_finished = backups.iter().filter_map(|b| b.finished_at).min();
+    let start = first_finished
+        .zip(status.oldest_backup_at)
+        .map(|(first, oldest)| restore::window_start(oldest, first));
+    let target = match given {
+        Some(t) => t,
+        None => {
+            let end = archive_last.as_ref().map_or(now, |(t, _)| *t);
+            let from = start.unwrap_or(end);
+            Target::Time(draw(from, end, fastrand::f64()))
+        }
+    };
+    inv.target = target;
+    if let (Target::Time(t), Some((last, segment))) = (target, &archive_last) {
+        if t > *last {
+            return Err(usage(anyhow!(
+                "target {} is after the last transaction in the archived WAL ({}, in segment {segment}): recovery cannot reach it; choose a time up to {}, or --target latest",
+                restore::pgbackrest_time(t),
+                restore::show_time(*last),
+                restore::show_time(*last)
+            )));
+        }
+    }
+    let backup = match given {
+        Some(_) => early,
+        None => choose(target)?,
+    };
+    let user_set = args.set.is_some();
+    let label = match &args.set {
+        Some(s) => restore::set_label(s),
+        None => restore::set_label(&backup.name),
+    }
+    .to_string();
+    if label.is_empty()
+        || !label
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
+        bail!(
+            "backup {:?} has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest",
+            excerpt(args.set.as_deref().unwrap_or(&backup.name), 80)
+        );
+    }
+    // The API's backup names are `YYYY/<label>`: that the label is pgBackRest's is an
+    // inference, so the repository's own list decides.
+    inv.set = Some(label.clone());
+    let mut note = None;
+    let mut repo_backup = None;
+    if let Some(r) = &repo {
+        match restore::reconcile(&label, user_set, target, &r.backups) {
+            Ok(restore::SetChoice::Set(s)) => {
+                repo_backup = r.backups.iter().find(|b| b.label == s).cloned();
+            }
+            Ok(restore::SetChoice::Own { why, pick }) => {
+                tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
+                note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
+                repo_backup = restore::repo_pick(target, &r.backups).cloned();
+                inv.set = None;
+            }
+            Err(e) => return Err(usage(anyhow!("{e}"))),
+        }
+    }
+    let window_end = archive_last.as_ref().map(|(t, _)| {
+        format!("{} (the last archived transaction)", restore::show_time(*t))
+    });
+    let when = match (target, pick) {
+        (Target::Time(t), Pick::Random) => format!(
+            "{} (drawn at random from the window), then {}",
+            restore::pgbackrest_time(t),
+            args.target_action.as_str()
+        ),
+        (Target::Time(t), Pick::Given) => format!(
             "{}, then {}",
             restore::pgbackrest_time(t),
             args.target_action.as_str()
         ),
-        Target::Latest => match &window_end {
+        (Target::Latest, _) => match &window_end {
             Some(end) => format!("latest: {end}, then promote"),
             None => "latest (the end of the archived WAL), then promote".to_string(),
         },
@@ -208,15 +382,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     }
     plan.push_str(&format!(
         "window:    {} .. {}\n",
-        backups
-            .iter()
-            .filter_map(|b| b.finished_at)
-            .min()
-            .zip(status.oldest_backup_at)
-            .map_or_else(
-                || "?".to_string(),
-                |(first, oldest)| restore::show_time(restore::window_start(oldest, first))
-            ),
+        start.map_or_else(|| "?".to_string(), restore::show_time),
         window_end
             .as_deref()
             .unwrap_or("now (the last archived transaction is checked when the restore runs)")
@@ -228,30 +394,61 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     ));
     plan.push_str(&format!("wal:       {wal_line}\n"));
     plan.push_str(&format!("command:   {}\n", inv.shown()));
-    print!("{plan}");
-    if args.dry_run {
-        return Ok(Exit::Success);
-    }
+    let target_time = match target {
+        Target::Time(t) => Some(t),
+        Target::Latest => archive_last.map(|(t, _)| t),
+    };
+    Ok(Prepared {
+        cfg,
+        id,
+        client,
+        user,
+        pg1,
+        state,
+        inv,
+        redactor,
+        plan,
+        target_time,
+        backup,
+        repo_backup,
+        repo,
+    })
+}
 
+/// A time drawn uniformly (`rand` in [0, 1)) from `from` to `to`, to the second (pgBackRest's
+/// targets are whole seconds here); `from` when the window is empty.
+pub fn draw(from: OffsetDateTime, to: OffsetDateTime, rand: f64) -> OffsetDateTime {
+    let (a, b) = (from.unix_timestamp(), to.unix_timestamp());
+    if b <= a {
+        return from;
+    }
+    let span = (b - a) as f64;
+    let off = ((span + 1.0) * rand.clamp(0.0, 1.0)).floor().min(span) as i64;
+    OffsetDateTime::from_unix_timestamp(a + off).unwrap_or(from)
+}
+
+/// Runs `pgbackrest restore` (again with --delta when the store refuses the credentials part
+/// way, with fresh ones) after making the data directory and the WAL spool. Returns the runs
+/// it took.
+pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) -> Result<u32> {
     // Every check that can fail has passed: only now is anything created.
-    if state == DirState::Missing {
-        create_dir(&pg1, &user)?;
+    if p.state == DirState::Missing {
+        create_dir(&p.pg1, &p.user)?;
     }
-    if let Some(spool) = inv.prefetch.as_ref().and_then(|p| p.spool.as_ref()) {
-        ensure_dir(spool, &user)?;
+    if let Some(spool) = p.inv.prefetch.as_ref().and_then(|f| f.spool.as_ref()) {
+        ensure_dir(spool, &p.user)?;
     }
-    let mut progress = Progress::new(std::io::stderr().is_terminal());
-    let max = args.attempts;
     for attempt in 1..=max {
         tracing::info!(
             attempt,
             of = max,
-            delta = inv.delta,
+            delta = p.inv.delta,
             "running pgbackrest restore"
         );
-        let res = restore::run_pgbackrest(&inv.argv(), &user, &mut progress, &redactor).await?;
+        let res = restore::run_pgbackrest(&p.inv.argv(), &p.user, progress, &p.redactor).await?;
         if res.ok() {
-            break;
+            progress.finish();
+            return Ok(attempt);
         }
         match res.refusal {
             Some(why) if attempt < max => {
@@ -259,8 +456,8 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
                     "attempt {attempt} of {max}: the store refused the credentials ({why}) at {:.1}%: fetching a new token, then running again with --delta (files already restored are kept)",
                     res.percent
                 );
-                redactor = refresh_cluster(&cfg, &client, &id).await?.1;
-                inv.delta = true;
+                p.redactor = refresh_cluster(&p.cfg, &p.client, &p.id).await?.1;
+                p.inv.delta = true;
             }
             Some(why) => {
                 progress.finish();
@@ -272,7 +469,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
             None => {
                 progress.finish();
                 let hint = if res.errors.iter().any(|e| e.contains("[075]")) {
-                    format!(" (error 75: pgBackRest found no valid backup set for this target in the repository: the backup must have finished before the target; `pgbackrest --stanza={} info` lists what it has, and --set LABEL picks one)", inv.stanza)
+                    format!(" (error 75: pgBackRest found no valid backup set for this target in the repository: the backup must have finished before the target; `pgbackrest --stanza={} info` lists what it has, and --set LABEL picks one)", p.inv.stanza)
                 } else {
                     String::new()
                 };
@@ -284,48 +481,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
         }
     }
     progress.finish();
-    println!(
-        "restored:  {} into {}",
-        inv.set.as_deref().unwrap_or("the backup pgBackRest chose"),
-        pg1.display()
-    );
-
-    let bin = recovery::bin_dir(&pg1, args.pg_bin.as_deref());
-    if !args.start {
-        let cmd = recovery::start_command(&pg1, &user, bin.as_deref());
-        println!(
-            "next:      check port and other settings in {}/postgresql.conf, then start it (or run again with --start):\n  {}",
-            pg1.display(),
-            restore::shell_line(&cmd)
-        );
-        return Ok(Exit::Success);
-    }
-    let done = recovery::start_and_follow(Follow {
-        data: &pg1,
-        user: &user,
-        bin: bin.as_deref(),
-        options: &args.pg_options,
-        action: args.target_action,
-        cfg: &cfg,
-        client: &client,
-        cluster: &id,
-    })
-    .await?;
-    println!("recovery:  {}", done.state);
-    // A promoted server asks for no more WAL: its spool can go (a paused one still may).
-    let ours = inv.prefetch.as_ref().and_then(|p| p.spool.as_ref());
-    if let (Some(spool), "promoted") = (ours, done.state) {
-        if let Err(e) = std::fs::remove_dir_all(spool) {
-            tracing::warn!("cannot remove the WAL spool {}: {e}", spool.display());
-        }
-    }
-    if let Some(t) = &done.replayed_to {
-        println!("recovered to: {t} (last replayed transaction)");
-    }
-    if let Some(lsn) = &done.lsn {
-        println!("last replayed LSN: {lsn}");
-    }
-    Ok(Exit::Success)
+    bail!("pgbackrest restore was not run (--attempts 0)")
 }
 
 /// The stanza a restore will use, without writing anything: the configured name, the one in
@@ -351,7 +507,7 @@ async fn planned_stanza(cfg: &Config, client: &Client, id: &str) -> Result<Strin
 
 /// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
 /// written, or the reason there are no credentials.
-async fn refresh_cluster(cfg: &Config, client: &Client, id: &str) -> Result<(String, Redactor)> {
+pub async fn refresh_cluster(cfg: &Config, client: &Client, id: &str) -> Result<(String, Redactor)> {
     let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
     let outcome = plan
         .outcomes

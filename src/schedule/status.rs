@@ -41,6 +41,9 @@ pub struct ClusterStatus {
     pub backup_problem: Option<String>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub backups_checked_at: Option<OffsetDateTime>,
+    /// Its last restore drill (from the reports in `drill.reports`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::drill::report::DrillSummary>,
 }
 
 /// The daemon's status file (no secrets).
@@ -161,10 +164,72 @@ impl Status {
                 ));
             }
         }
+        out.push_str(&self.drill_metrics());
         out.push_str(&format!(
             "# HELP bridgerest_status_updated_timestamp_seconds When the daemon last wrote its status.\n# TYPE bridgerest_status_updated_timestamp_seconds gauge\nbridgerest_status_updated_timestamp_seconds {}\n",
             self.updated_at.unix_timestamp()
         ));
+        out
+    }
+
+    /// The drills' figures (clusters drilled at least once).
+    fn drill_metrics(&self) -> String {
+        let drilled: Vec<(&str, &crate::drill::report::DrillSummary)> = self
+            .clusters
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), c.drill.as_ref()?)))
+            .collect();
+        if drilled.is_empty() {
+            return String::new();
+        }
+        let label = |id: &str| id.replace('\\', "\\\\").replace('"', "\\\"");
+        let mut out = String::new();
+        let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for (labels, v) in rows {
+                out.push_str(&format!("{name}{{{labels}}} {v}\n"));
+            }
+        };
+        gauge(
+            "bridgerest_drill_success",
+            "1 if the cluster's last restore drill passed every check, else 0.",
+            drilled
+                .iter()
+                .map(|(id, d)| (format!("cluster=\"{}\"", label(id)), f64::from(u8::from(d.ok))))
+                .collect(),
+        );
+        gauge(
+            "bridgerest_drill_duration_seconds",
+            "How long the last drill's restore (pgbackrest restore) and recovery (start to promoted) took.",
+            drilled
+                .iter()
+                .flat_map(|(id, d)| {
+                    [("restore", d.restore_seconds), ("recovery", d.recovery_seconds)]
+                        .into_iter()
+                        .filter_map(move |(phase, s)| {
+                            Some((format!("cluster=\"{}\",phase=\"{phase}\"", label(id)), s?))
+                        })
+                })
+                .collect(),
+        );
+        gauge(
+            "bridgerest_drill_last_success_timestamp_seconds",
+            "When the cluster's last successful drill ended.",
+            drilled
+                .iter()
+                .filter_map(|(id, d)| {
+                    Some((format!("cluster=\"{}\"", label(id)), d.last_success?.unix_timestamp() as f64))
+                })
+                .collect(),
+        );
+        gauge(
+            "bridgerest_drill_recovery_lag_seconds",
+            "How far the last drill's last replayed transaction fell short of its target.",
+            drilled
+                .iter()
+                .filter_map(|(id, d)| Some((format!("cluster=\"{}\"", label(id)), d.lag_seconds?)))
+                .collect(),
+        );
         out
     }
 }

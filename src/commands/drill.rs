@@ -1,0 +1,48 @@
+//! `bridgerest drill`: one restore drill ([`crate::drill`]), its report printed and recorded.
+
+use anyhow::Result;
+
+use crate::cli::DrillArgs;
+use crate::config::Config;
+use crate::drill::{self, Request};
+use crate::exit::Exit;
+
+pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
+    let req = Request {
+        cluster: args.cluster,
+        target: args.target.unwrap_or(cfg.drill.target),
+        keep: args.keep,
+        user: args.user,
+        pg_bin: args.pg_bin,
+    };
+    let rep = drill::run(cfg, &req).await?;
+    let written = record(cfg, &rep);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        if !rep.plan.is_empty() {
+            print!("{}\n", rep.plan);
+        }
+        print!("{}", rep.table());
+        if let Some(p) = &written {
+            println!("report:    {}", p.display());
+        }
+    }
+    Ok(if rep.ok { Exit::Success } else { Exit::Failure })
+}
+
+/// Writes the report file and publishes the drill to the status and Prometheus files; what
+/// fails is logged (the drill's verdict stands).
+pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
+    let path = match drill::report::write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!("cannot write the drill report: {e:#}");
+            None
+        }
+    };
+    if let Err(e) = drill::report::publish(cfg) {
+        tracing::warn!("cannot publish the drill to the status file: {e:#}");
+    }
+    path
+}

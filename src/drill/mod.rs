@@ -1,0 +1,744 @@
+//! Restore drills: restore a cluster into a scratch directory from nothing, start it on a
+//! private socket, let it recover to a target (the latest, a given or a random time in the
+//! window), check it (recovered to the target, `pg_amcheck`, `pgbackrest verify`, the user's
+//! queries), record a report, and remove it. The restore is [`crate::restore::workflow`]'s, so
+//! a drill proves what a real restore would do; it holds the same per-cluster lock.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use time::OffsetDateTime;
+
+use crate::cli::RestoreArgs;
+use crate::config::Config;
+use crate::exit::usage;
+use crate::recovery::{self, Follow};
+use crate::restore::workflow::{self, Pick, Prepared};
+use crate::restore::{Progress, RunAs, Target, TargetAction};
+
+pub mod report;
+pub use report::{Check, Report};
+
+/// The time a drill recovers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrillTarget {
+    /// The end of the archived WAL.
+    Latest,
+    /// A time drawn uniformly from the recovery window, so that over many drills every part
+    /// of the WAL chain is replayed.
+    Random,
+    Time(OffsetDateTime),
+}
+
+impl std::fmt::Display for DrillTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DrillTarget::Latest => write!(f, "latest"),
+            DrillTarget::Random => write!(f, "random"),
+            DrillTarget::Time(t) => write!(f, "{}", crate::restore::pgbackrest_time(*t)),
+        }
+    }
+}
+
+/// `latest`, `random`, or a time as `restore --target-time` takes it.
+pub fn parse_target(text: &str) -> Result<DrillTarget, String> {
+    match text {
+        "latest" => Ok(DrillTarget::Latest),
+        "random" => Ok(DrillTarget::Random),
+        t => crate::restore::parse_time(t)
+            .map(DrillTarget::Time)
+            .map_err(|e| format!("{e}; or latest, or random")),
+    }
+}
+
+/// One drill asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub cluster: String,
+    pub target: DrillTarget,
+    /// Leave the copy (and its PostgreSQL) in place.
+    pub keep: bool,
+    pub user: Option<String>,
+    pub pg_bin: Option<PathBuf>,
+}
+
+/// The directory a drill of `stanza` restores into.
+pub fn scratch_for(cfg: &Config, stanza: &str) -> PathBuf {
+    cfg.drill.scratch.clone().unwrap_or_else(|| {
+        PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza)
+    })
+}
+
+/// The private socket directory inside the copy (`unix_socket_directories`, with its own
+/// `pg_hba.conf`: only its owner and root can reach it).
+fn socket_dir(scratch: &Path) -> PathBuf {
+    scratch.join("bridgerest-drill")
+}
+
+/// The socket's port number: no TCP listens (`listen_addresses` is empty), so it only names
+/// the socket in the private directory.
+const PORT: u16 = 5432;
+
+/// Runs one drill. Errors before the drill starts (a cluster not in the config, another
+/// restore or drill of it running) are `Err`; every failure after that is a failed
+/// [`Report`], recorded like a success.
+pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
+    let id = req.cluster.clone();
+    let Some(cluster) = cfg.clusters.iter().find(|c| c.id == id) else {
+        return Err(usage(anyhow!(
+            "cluster {id} is not a Crunchy Bridge [[cluster]] of {}: a drill keeps its stanza fresh during the recovery like the daemon does, so add a [[cluster]] for it (`bridgerest clusters` lists the ids)",
+            cfg.path.display()
+        )));
+    };
+    let stanza = match &cluster.stanza {
+        Some(s) => s.clone(),
+        None => known_stanza(cfg, &id).await?,
+    };
+    let scratch = scratch_for(cfg, &stanza);
+    let _lock = workflow::restore_lock(cfg, &id, "drill").await?;
+    let root = crate::fsutil::parent(&scratch).to_path_buf();
+    if cfg.drill.scratch.is_none() && !root.exists() {
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+    }
+    // Another cluster's drill may share a configured scratch directory.
+    let _scratch_lock = crate::fsutil::FileLock::acquire(
+        &scratch,
+        crate::fsutil::Owner::default(),
+        0o600,
+        Duration::ZERO,
+    )
+    .await
+    .map_err(|e| anyhow!("another drill uses {}: {e:#}", scratch.display()))?;
+    let started_at = OffsetDateTime::now_utc();
+    let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
+    clean_scratch(&scratch).await?;
+    match drill(cfg, req, &scratch, &mut rep).await {
+        Ok(()) => {}
+        Err(e) => rep.fail("drill", format!("{e:#}")),
+    }
+    if req.keep {
+        rep.kept.get_or_insert_with(|| scratch.display().to_string());
+    } else if let Err(e) = clean_scratch(&scratch).await {
+        rep.fail("cleanup", format!("{e:#}"));
+    }
+    rep.finish();
+    Ok(rep)
+}
+
+/// The stanza name bridgerest last wrote for `id`, else the one a token names.
+async fn known_stanza(cfg: &Config, id: &str) -> Result<String> {
+    if let Some(text) = crate::refresh::read_existing(cfg)? {
+        if let Ok(prev) = crate::render::previous_stanzas(&text) {
+            if let Some(s) = prev.get(id) {
+                return Ok(s.name.clone());
+            }
+        }
+    }
+    let client = crate::commands::client(cfg)?;
+    Ok(client.create_backup_token(id).await?.stanza)
+}
+
+async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) -> Result<()> {
+    let args = RestoreArgs {
+        cluster: req.cluster.clone(),
+        provider: None,
+        into: None,
+        in_place: false,
+        confirm: None,
+        plan: None,
+        region: None,
+        storage: None,
+        no_wait: false,
+        target_time: match req.target {
+            DrillTarget::Time(t) => Some(t),
+            _ => None,
+        },
+        target: (req.target == DrillTarget::Latest).then_some(Target::Latest),
+        target_action: TargetAction::Promote,
+        pg1_path: Some(scratch.to_path_buf()),
+        delta: false,
+        force: false,
+        dry_run: false,
+        set: None,
+        process_max: None,
+        user: req.user.clone(),
+        attempts: 3,
+        start: true,
+        pg_options: vec![],
+        pg_bin: req.pg_bin.clone(),
+    };
+    let pick = match req.target {
+        DrillTarget::Random => Pick::Random,
+        _ => Pick::Given,
+    };
+    let mut p = match workflow::prepare(cfg.clone(), &args, pick).await {
+        Ok(p) => p,
+        Err(e) => {
+            rep.check("plan", false, format!("{e:#}"));
+            return Ok(());
+        }
+    };
+    rep.plan = p.plan.clone();
+    rep.target_time = p.target_time;
+    rep.backup = p
+        .inv
+        .set
+        .clone()
+        .or_else(|| p.repo_backup.as_ref().map(|b| b.label.clone()));
+    tracing::info!(cluster = %p.id, target = %rep.target_shown(), backup = rep.backup.as_deref().unwrap_or("?"), "drill planned");
+
+    // The copy must fit: the database's size as the repository states it (else the API's).
+    let need = p
+        .repo_backup
+        .as_ref()
+        .and_then(|b| b.size)
+        .or(p.backup.size_bytes);
+    let free = free_bytes(crate::fsutil::parent(scratch))?;
+    match need {
+        Some(n) if n > free => {
+            rep.check(
+                "space",
+                false,
+                format!(
+                    "the backup restores to {} but {} has {} free: free space, or set drill.scratch to a larger file system",
+                    human(n),
+                    crate::fsutil::parent(scratch).display(),
+                    human(free)
+                ),
+            );
+            return Ok(());
+        }
+        Some(n) => rep.check("space", true, format!("{} needed, {} free", human(n), human(free))),
+        None => rep.check(
+            "space",
+            true,
+            format!("size not stated by the repository or the API; {} free", human(free)),
+        ),
+    }
+
+    let t0 = Instant::now();
+    let mut progress = Progress::new(false);
+    let restored = workflow::restore_files(&mut p, args.attempts, &mut progress).await;
+    rep.restore_seconds = Some(t0.elapsed().as_secs_f64());
+    match restored {
+        Ok(runs) => rep.check(
+            "restore",
+            true,
+            format!(
+                "{} restored from nothing in {:.1} s{}",
+                rep.backup.as_deref().unwrap_or("the backup"),
+                t0.elapsed().as_secs_f64(),
+                match runs {
+                    1 => String::new(),
+                    n => format!(" ({n} runs: the store refused expired credentials)"),
+                }
+            ),
+        ),
+        Err(e) => {
+            rep.check("restore", false, format!("{e:#}"));
+            return Ok(());
+        }
+    }
+
+    let sock = socket_dir(scratch);
+    private_socket(&sock, &p.user)?;
+    let options = vec![
+        "listen_addresses=".to_string(),
+        format!("port={PORT}"),
+        format!("unix_socket_directories={}", sock.display()),
+        format!("hba_file={}", sock.join("pg_hba.conf").display()),
+        "ssl=off".to_string(),
+        "hot_standby=on".to_string(),
+    ];
+    let bin = recovery::bin_dir(&p.pg1, req.pg_bin.as_deref());
+    let t1 = Instant::now();
+    let followed = recovery::start_and_follow(Follow {
+        data: &p.pg1,
+        user: &p.user,
+        bin: bin.as_deref(),
+        options: &options,
+        action: TargetAction::Promote,
+        cfg: &p.cfg,
+        client: &p.client,
+        cluster: &p.id,
+    })
+    .await;
+    rep.recovery_seconds = Some(t1.elapsed().as_secs_f64());
+    let done = match followed {
+        Ok(d) => d,
+        Err(e) => {
+            let missing = missing_wal(&recovery::log_path(&p.pg1));
+            rep.check(
+                "recovery",
+                false,
+                match missing {
+                    Some(m) => format!("{m}; {e:#}"),
+                    None => format!("{e:#}"),
+                },
+            );
+            return Ok(());
+        }
+    };
+    rep.check(
+        "recovery",
+        done.state == "promoted",
+        format!(
+            "{} after {:.1} s, last replayed LSN {}",
+            done.state,
+            t1.elapsed().as_secs_f64(),
+            done.lsn.as_deref().unwrap_or("?")
+        ),
+    );
+    workflow::remove_spool(&p);
+    rep.recovered_to = done
+        .replayed_to
+        .as_deref()
+        .and_then(|t| crate::restore::parse_time(t).ok());
+    let (ok, detail) = recovered_check(&p, rep.recovered_to, &recovery::log_path(&p.pg1));
+    if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
+        rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
+    }
+    rep.check("recovered_to", ok, detail);
+    rep.bytes_fetched = bytes_fetched(&p, done.lsn.as_deref()).await;
+
+    let t2 = Instant::now();
+    let conn = Conn {
+        sock: sock.clone(),
+        user: p.user.clone(),
+        bin: bin.clone(),
+    };
+    if cfg.drill.amcheck {
+        let (ok, detail) = conn.amcheck().await;
+        rep.check("amcheck", ok, detail);
+    }
+    if cfg.drill.verify {
+        let (ok, detail) = verify(&p).await;
+        rep.check("verify", ok, detail);
+    }
+    for (i, q) in cfg.drill.queries.iter().enumerate() {
+        let (ok, detail) = conn.query(&cfg.drill.database, q).await;
+        rep.check(&format!("query {}", i + 1), ok, detail);
+    }
+    rep.checks_seconds = Some(t2.elapsed().as_secs_f64());
+    if req.keep {
+        rep.kept = Some(format!(
+            "{} (PostgreSQL running; connect: {}; stop: {})",
+            scratch.display(),
+            crate::restore::shell_line(&conn.psql_argv("postgres", None)),
+            crate::restore::shell_line(&stop_command(scratch, &p.user, bin.as_deref()))
+        ));
+    }
+    Ok(())
+}
+
+/// The free bytes of the file system `dir` is on (for an unprivileged writer).
+pub fn free_bytes(dir: &Path) -> Result<u64> {
+    let st = nix::sys::statvfs::statvfs(dir)
+        .with_context(|| format!("reading the free space of {}", dir.display()))?;
+    #[allow(clippy::unnecessary_cast)]
+    Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
+}
+
+/// Bytes as the reports show them (MiB / GiB with one decimal).
+pub fn human(n: u64) -> String {
+    crate::commands::backups::human_size(n)
+}
+
+/// Makes the socket directory (0700, the user's) and its `pg_hba.conf`: trust on that socket
+/// only, which nobody but the user and root can open, and nothing over TCP.
+fn private_socket(dir: &Path, user: &RunAs) -> Result<()> {
+    crate::restore::datadir::ensure_dir(dir, user)?;
+    let hba = dir.join("pg_hba.conf");
+    crate::fsutil::write_atomic(
+        &hba,
+        b"# bridgerest drill: the private socket only\nlocal all all trust\n",
+        0o600,
+        crate::fsutil::Owner {
+            uid: Some(user.uid),
+            gid: Some(user.gid),
+        },
+    )
+}
+
+/// Whether the copy recovered to the target: the last replayed commit at or before it and not
+/// before the backup, and by how much it falls short.
+fn recovered_check(
+    p: &Prepared,
+    recovered: Option<OffsetDateTime>,
+    log: &Path,
+) -> (bool, String) {
+    let backup_start = p
+        .repo_backup
+        .as_ref()
+        .and_then(|b| OffsetDateTime::from_unix_timestamp(b.start).ok())
+        .filter(|t| t.unix_timestamp() > 0)
+        .unwrap_or(p.backup.started_at);
+    let show = crate::restore::show_time;
+    let latest = p.inv.target == Target::Latest;
+    match (recovered, p.target_time) {
+        (Some(r), Some(t)) => {
+            let short = t - r;
+            let short_s = short.as_seconds_f64().max(0.0);
+            let missing = missing_wal(log).map(|m| format!(": {m}")).unwrap_or_default();
+            if r > t + time::Duration::milliseconds(1) {
+                (false, format!("recovered to {}, after the target {}", show(r), show(t)))
+            } else if r < backup_start {
+                (false, format!("recovered to {}, before the backup started ({})", show(r), show(backup_start)))
+            } else if latest && short_s > 0.001 {
+                (false, format!("recovered to {}, {} short of the last archived transaction ({}){missing}", show(r), secs(short_s), show(t)))
+            } else {
+                (true, format!("recovered to {} ({} before the target {})", show(r), secs(short_s), show(t)))
+            }
+        }
+        (Some(r), None) => (true, format!("recovered to {} (the end of the archived WAL could not be read to compare)", show(r))),
+        (None, Some(t)) if latest && t >= backup_start => (
+            false,
+            format!("no transaction replayed, but the archive's last is at {}{}", show(t), missing_wal(log).map(|m| format!(": {m}")).unwrap_or_default()),
+        ),
+        (None, _) => (true, "no transaction committed between the backup's start and the target: nothing to replay".to_string()),
+    }
+}
+
+fn secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else {
+        humantime::format_duration(Duration::from_secs(s.round() as u64)).to_string()
+    }
+}
+
+/// What `archive-get` said it could not find, from PostgreSQL's log of the copy: the WAL
+/// segment missing from the repository.
+pub fn missing_wal(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().find(|l| {
+        l.contains("unable to find") || (l.contains("ERROR: [") && l.contains("archive"))
+    })?;
+    let at = line.find("ERROR:").or_else(|| line.find("unable")).unwrap_or(0);
+    Some(format!(
+        "WAL missing or unreadable in the repository: {}",
+        crate::provider::excerpt(line[at..].trim(), 300)
+    ))
+}
+
+/// The repository's bytes of the backup set, plus the archived WAL from the backup's start to
+/// the last segment replayed (what a restore from nothing fetches; WAL fetched ahead and not
+/// replayed is not counted).
+async fn bytes_fetched(p: &Prepared, lsn: Option<&str>) -> Option<u64> {
+    let b = p.repo_backup.as_ref()?;
+    let set = b.repo_size?;
+    let wal = async {
+        let (Some(repo), Some(from)) = (p.repo.as_ref(), b.archive_start.as_deref()) else {
+            return None;
+        };
+        let id = repo.archive_id.as_deref()?;
+        let to = segment_of(&from[..8], lsn?)?;
+        let mut argv = vec![p.inv.bin.to_string_lossy().into_owned()];
+        argv.extend(p.inv.info_argv().into_iter().skip(1).filter(|a| a.starts_with("--config") || a.starts_with("--stanza")));
+        argv.extend([
+            "--output=json".into(),
+            "--recurse".into(),
+            "repo-ls".into(),
+            format!("archive/{}/{id}", p.inv.stanza),
+        ]);
+        let out = crate::restore::output_as(&argv, &p.user, &[]).await.ok()?;
+        if !out.status.success() {
+            tracing::warn!("cannot list the archived WAL: {}", crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 200));
+            return None;
+        }
+        wal_bytes(&String::from_utf8_lossy(&out.stdout), from, &to)
+    };
+    Some(set + wal.await.unwrap_or(0))
+}
+
+/// The sum of the sizes in `repo-ls --recurse --output=json` of the WAL segments from `from`
+/// to `to` (names compared as pgBackRest's are: fixed-width hex).
+pub fn wal_bytes(json: &str, from: &str, to: &str) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let total = v
+        .as_object()?
+        .iter()
+        .filter(|(_, f)| f["type"] == "file")
+        .filter_map(|(name, f)| {
+            let base = name.rsplit('/').next()?;
+            let seg = base.get(..24)?;
+            (seg.bytes().all(|c| c.is_ascii_hexdigit()) && seg >= from && seg <= to)
+                .then(|| f["size"].as_u64())
+                .flatten()
+        })
+        .sum();
+    Some(total)
+}
+
+/// The name of the 16 MiB WAL segment holding `lsn` ("0/3000060") on `timeline` (8 hex
+/// digits).
+pub fn segment_of(timeline: &str, lsn: &str) -> Option<String> {
+    let (hi, lo) = lsn.split_once('/')?;
+    let hi = u32::from_str_radix(hi, 16).ok()?;
+    let lo = u32::from_str_radix(lo, 16).ok()?;
+    Some(format!("{}{hi:08X}{:08X}", timeline.to_ascii_uppercase(), lo >> 24))
+}
+
+/// `pgbackrest verify` of the stanza's repository: 2.45 has no `--set` for it, so every
+/// backup and every archived WAL file is read and checked against its checksum.
+async fn verify(p: &Prepared) -> (bool, String) {
+    let mut argv: Vec<String> = p
+        .inv
+        .info_argv()
+        .into_iter()
+        .filter(|a| a != "--output=json" && a != "info")
+        .collect();
+    argv.extend(["--output=text".into(), "verify".into()]);
+    let out = match output_long(&argv, &p.user).await {
+        Ok(o) => o,
+        Err(e) => return (false, format!("{e:#}")),
+    };
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let problems: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.contains("ERROR:")
+                || l.starts_with("status: error")
+                || (l.contains("invalid") && !l.contains("invalid: 0"))
+                || (l.contains("missing:") && !l.contains("missing: 0"))
+        })
+        .collect();
+    let ok = out.status.success() && !text.contains("status: error") && problems.is_empty();
+    match ok {
+        true => (true, "every backup and archived WAL file matches its checksum".into()),
+        false => (
+            false,
+            crate::provider::excerpt(
+                &match problems.is_empty() {
+                    true => format!("pgbackrest verify failed ({})", out.status),
+                    false => problems.join("; "),
+                },
+                600,
+            ),
+        ),
+    }
+}
+
+/// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
+async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
+    let (bin, args) = argv.split_first().context("empty command")?;
+    let mut cmd = tokio::process::Command::new(bin);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    user.apply(&mut cmd, false);
+    cmd.output().await.with_context(|| format!("cannot run {bin}"))
+}
+
+/// The copy's server, over its private socket.
+struct Conn {
+    sock: PathBuf,
+    user: RunAs,
+    bin: Option<PathBuf>,
+}
+
+impl Conn {
+    fn program(&self, name: &str) -> String {
+        self.bin
+            .as_ref()
+            .map_or_else(|| name.to_string(), |b| b.join(name).to_string_lossy().into_owned())
+    }
+
+    fn psql_argv(&self, db: &str, sql: Option<&str>) -> Vec<String> {
+        let mut a = vec![
+            self.program("psql"),
+            "-X".into(),
+            "-h".into(),
+            self.sock.to_string_lossy().into_owned(),
+            "-p".into(),
+            PORT.to_string(),
+            "-d".into(),
+            db.into(),
+        ];
+        if let Some(sql) = sql {
+            a.extend([
+                "-A".into(),
+                "-t".into(),
+                "-q".into(),
+                "-v".into(),
+                "ON_ERROR_STOP=1".into(),
+                "-c".into(),
+                sql.into(),
+            ]);
+        }
+        a
+    }
+
+    /// `pg_amcheck --all --install-missing`: every index (B-tree) and table of every database;
+    /// the amcheck extension is created in the copy only.
+    async fn amcheck(&self) -> (bool, String) {
+        let argv = vec![
+            self.program("pg_amcheck"),
+            "--all".into(),
+            "--install-missing".into(),
+            "--progress".into(),
+            "-h".into(),
+            self.sock.to_string_lossy().into_owned(),
+            "-p".into(),
+            PORT.to_string(),
+        ];
+        match output_long(&argv, &self.user).await {
+            Err(e) => (false, format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)")),
+            Ok(o) => {
+                let out = String::from_utf8_lossy(&o.stdout);
+                let err = String::from_utf8_lossy(&o.stderr);
+                // --progress ends with "N/N relations (100%), M/M pages (100%)".
+                let last = err
+                    .split(['\r', '\n'])
+                    .map(str::trim)
+                    .filter(|l| l.contains("relations"))
+                    .last()
+                    .unwrap_or("")
+                    .to_string();
+                if o.status.success() && out.trim().is_empty() {
+                    (true, format!("no corruption found: {last}"))
+                } else {
+                    let text: Vec<&str> = out
+                        .lines()
+                        .chain(err.split(['\r', '\n']))
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.contains("relations ("))
+                        .take(5)
+                        .collect();
+                    (false, crate::provider::excerpt(&format!("pg_amcheck {}: {}", o.status, text.join("; ")), 600))
+                }
+            }
+        }
+    }
+
+    /// Runs `sql` in `db`: it must succeed and its first value must not be false, 0 or empty
+    /// (so `SELECT count(*) FROM orders` fails on an empty table).
+    async fn query(&self, db: &str, sql: &str) -> (bool, String) {
+        let shown = crate::provider::excerpt(sql, 80);
+        match output_long(&self.psql_argv(db, Some(sql)), &self.user).await {
+            Err(e) => (false, format!("{shown}: {e:#}")),
+            Ok(o) if !o.status.success() => (
+                false,
+                format!("{shown}: {}", crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)),
+            ),
+            Ok(o) => {
+                let out = String::from_utf8_lossy(&o.stdout);
+                let first = out.lines().next().unwrap_or("").split('|').next().unwrap_or("").trim().to_string();
+                let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
+                let said = match first.is_empty() {
+                    true => "no rows, or an empty value".to_string(),
+                    false => crate::provider::excerpt(&first, 60),
+                };
+                (ok, format!("{shown} → {said}"))
+            }
+        }
+    }
+}
+
+/// The command that stops a kept copy.
+fn stop_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
+    let mut a = Vec::new();
+    if nix::unistd::Uid::effective() != user.uid {
+        a.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
+    }
+    a.extend([
+        bin.map_or_else(|| "pg_ctl".into(), |b| b.join("pg_ctl").to_string_lossy().into_owned()),
+        "-D".into(),
+        data.to_string_lossy().into_owned(),
+        "stop".into(),
+    ]);
+    a
+}
+
+/// Empties the scratch directory: a PostgreSQL still running there (a drill killed half way,
+/// or a kept copy) is stopped first, then the copy and its WAL spool are removed. Only a
+/// process whose working directory is the copy is signalled (PostgreSQL's is its data
+/// directory), so a stale `postmaster.pid` naming a reused pid harms no one.
+pub async fn clean_scratch(scratch: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(scratch) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => bail!("cannot read {}: {e}", scratch.display()),
+        Ok(m) if !m.is_dir() => bail!(
+            "{} is not a directory (a link or a file): a drill restores into a directory of its own; remove it or set drill.scratch",
+            scratch.display()
+        ),
+        Ok(_) => {
+            if let Some(pid) = postmaster_in(scratch) {
+                tracing::warn!(pid, dir = %scratch.display(), "PostgreSQL of an earlier drill is still running there; stopping it");
+                stop_postmaster(pid).await?;
+            }
+            std::fs::remove_dir_all(scratch)
+                .with_context(|| format!("removing the earlier copy in {}", scratch.display()))?;
+        }
+    }
+    let mut spool = scratch.as_os_str().to_os_string();
+    spool.push(".wal-spool");
+    let spool = PathBuf::from(spool);
+    if std::fs::symlink_metadata(&spool).is_ok_and(|m| m.is_dir()) {
+        std::fs::remove_dir_all(&spool).with_context(|| format!("removing {}", spool.display()))?;
+    }
+    Ok(())
+}
+
+/// The live PostgreSQL whose data directory is `dir`, if `postmaster.pid` names one.
+fn postmaster_in(dir: &Path) -> Option<i32> {
+    let pid = crate::restore::live_postmaster(dir)?;
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    let real = std::fs::canonicalize(dir).ok()?;
+    (cwd == real).then_some(pid)
+}
+
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name in parentheses; a zombie has exited.
+        Ok(s) => s
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Stops a postmaster: a fast shutdown (SIGINT), then an immediate one (SIGQUIT) after 60 s,
+/// then SIGKILL.
+pub async fn stop_postmaster(pid: i32) -> Result<()> {
+    use nix::sys::signal::{kill, Signal};
+    let target = nix::unistd::Pid::from_raw(pid);
+    for (sig, wait) in [
+        (Signal::SIGINT, Duration::from_secs(60)),
+        (Signal::SIGQUIT, Duration::from_secs(10)),
+        (Signal::SIGKILL, Duration::from_secs(10)),
+    ] {
+        if !alive(pid) {
+            return Ok(());
+        }
+        let _ = kill(target, sig);
+        let until = Instant::now() + wait;
+        while alive(pid) && Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    match alive(pid) {
+        true => bail!("PostgreSQL (pid {pid}) does not stop, even on SIGKILL"),
+        false => Ok(()),
+    }
+}
+
+/// Stops the copy's PostgreSQL, if one runs in `scratch`.
+pub async fn stop_copy(scratch: &Path) -> Result<()> {
+    match postmaster_in(scratch) {
+        Some(pid) => stop_postmaster(pid).await,
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,357 @@
+//! A drill's report: what it restored, how long each phase took, each check; printed as a
+//! table or JSON, written as one JSON file per drill (the last `drill.keep_reports` kept per
+//! cluster), and summed up in the status file and the Prometheus file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::DrillTarget;
+use crate::config::Config;
+use crate::fsutil::{self, Owner};
+use crate::restore::show_time;
+
+/// One check of a drill.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What one drill did and found (no secrets: the plan's command line holds none either).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub cluster: String,
+    pub stanza: String,
+    /// The time recovered to (RFC 3339): the one given, the one drawn, or for `latest` the
+    /// last archived transaction; the kind as asked where it was never resolved.
+    pub target: String,
+    /// `latest`, `random` or `time`.
+    pub target_kind: String,
+    /// The backup restored (its pgBackRest label).
+    pub backup: Option<String>,
+    /// Every check passed.
+    pub ok: bool,
+    pub checks: Vec<Check>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub finished_at: Option<OffsetDateTime>,
+    pub restore_seconds: Option<f64>,
+    pub recovery_seconds: Option<f64>,
+    pub checks_seconds: Option<f64>,
+    pub total_seconds: Option<f64>,
+    /// The commit time of the last transaction replayed.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub recovered_to: Option<OffsetDateTime>,
+    /// How far `recovered_to` falls short of the target.
+    pub lag_seconds: Option<f64>,
+    /// The backup set's bytes in the repository plus the archived WAL replayed.
+    pub bytes_fetched: Option<u64>,
+    pub scratch: String,
+    /// Where the copy was left (`--keep`).
+    #[serde(default)]
+    pub kept: Option<String>,
+    /// The restore's plan as `restore` prints it (for the table; not in the JSON).
+    #[serde(skip)]
+    pub plan: String,
+    #[serde(skip)]
+    pub target_time: Option<OffsetDateTime>,
+}
+
+impl Report {
+    pub fn new(
+        cluster: &str,
+        stanza: &str,
+        target: DrillTarget,
+        started_at: OffsetDateTime,
+        scratch: &Path,
+    ) -> Report {
+        Report {
+            cluster: cluster.into(),
+            stanza: stanza.into(),
+            target: target.to_string(),
+            target_kind: match target {
+                DrillTarget::Latest => "latest",
+                DrillTarget::Random => "random",
+                DrillTarget::Time(_) => "time",
+            }
+            .into(),
+            backup: None,
+            ok: false,
+            checks: vec![],
+            started_at,
+            finished_at: None,
+            restore_seconds: None,
+            recovery_seconds: None,
+            checks_seconds: None,
+            total_seconds: None,
+            recovered_to: None,
+            lag_seconds: None,
+            bytes_fetched: None,
+            scratch: scratch.display().to_string(),
+            kept: None,
+            plan: String::new(),
+            target_time: None,
+        }
+    }
+
+    pub fn check(&mut self, name: &str, ok: bool, detail: String) {
+        match ok {
+            true => tracing::info!(check = name, %detail, "drill check passed"),
+            false => tracing::error!(check = name, %detail, "drill check failed"),
+        }
+        self.checks.push(Check {
+            name: name.into(),
+            ok,
+            detail,
+        });
+    }
+
+    pub fn fail(&mut self, name: &str, detail: String) {
+        self.check(name, false, detail);
+    }
+
+    /// Every check passed (and there was at least the restore).
+    pub fn ok(&self) -> bool {
+        self.checks.iter().any(|c| c.name == "restore") && self.checks.iter().all(|c| c.ok)
+    }
+
+    pub fn target_shown(&self) -> String {
+        match self.target_time {
+            Some(t) => format!("{} ({})", show_time(t), self.target_kind),
+            None => self.target.clone(),
+        }
+    }
+
+    /// Closes the report: the verdict, the end time, the resolved target.
+    pub fn finish(&mut self) {
+        let now = OffsetDateTime::now_utc();
+        self.ok = self.ok();
+        self.finished_at = Some(now);
+        self.total_seconds = Some((now - self.started_at).as_seconds_f64());
+        if let Some(t) = self.target_time {
+            self.target = t
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+        }
+    }
+
+    /// The first failed check, as one line.
+    pub fn problem(&self) -> Option<String> {
+        self.checks
+            .iter()
+            .find(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+    }
+
+    /// The report as a table for a terminal.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let secs = |s: Option<f64>| s.map_or_else(|| "-".into(), |s| format!("{s:.1} s"));
+        out.push_str(&format!(
+            "drill:     cluster {} (stanza {}): {}\n",
+            self.cluster,
+            self.stanza,
+            if self.ok { "ok" } else { "FAILED" }
+        ));
+        out.push_str(&format!("target:    {}\n", self.target_shown()));
+        out.push_str(&format!(
+            "backup:    {}\n",
+            self.backup.as_deref().unwrap_or("-")
+        ));
+        out.push_str(&format!(
+            "recovered: {}\n",
+            match (self.recovered_to, self.lag_seconds) {
+                (Some(r), Some(l)) => format!("{} ({l:.1} s before the target)", show_time(r)),
+                (Some(r), None) => show_time(r),
+                (None, _) => "-".into(),
+            }
+        ));
+        out.push_str(&format!(
+            "fetched:   {}\n",
+            self.bytes_fetched
+                .map_or_else(|| "-".into(), crate::commands::backups::human_size)
+        ));
+        out.push_str(&format!(
+            "time:      restore {}, recovery {}, checks {}, total {}\n",
+            secs(self.restore_seconds),
+            secs(self.recovery_seconds),
+            secs(self.checks_seconds),
+            secs(self.total_seconds)
+        ));
+        if let Some(k) = &self.kept {
+            out.push_str(&format!("kept:      {k}\n"));
+        }
+        let rows: Vec<Vec<String>> = self
+            .checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.name.clone(),
+                    if c.ok { "ok" } else { "FAILED" }.into(),
+                    c.detail.replace('\n', " | "),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::commands::table(&["CHECK", "RESULT", "DETAIL"], &rows));
+        out
+    }
+}
+
+/// The file a report is written to: `<reports>/<cluster>-<started, UTC, to the second>.json`.
+pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    dir.join(format!(
+        "{}-{}.json",
+        r.cluster,
+        r.started_at.format(&fmt).unwrap_or_default()
+    ))
+}
+
+/// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
+/// oldest beyond `keep`.
+pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let path = report_path(dir, r);
+    let json = serde_json::to_vec_pretty(r).context("encoding the drill report")?;
+    fsutil::write_atomic(&path, &json, 0o644, Owner::default())?;
+    let mut mine = reports_of(dir, &r.cluster);
+    while mine.len() > keep {
+        let old = mine.remove(0);
+        if let Err(e) = std::fs::remove_file(&old) {
+            tracing::warn!("cannot remove the old drill report {}: {e}", old.display());
+        }
+    }
+    Ok(path)
+}
+
+/// The cluster's report files, oldest first (the names sort by time).
+fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
+    let prefix = format!("{cluster}-");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json") && n.len() == prefix.len() + 21)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The cluster's last report, if there is one that reads.
+pub fn latest(dir: &Path, cluster: &str) -> Option<Report> {
+    let path = reports_of(dir, cluster).pop()?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    serde_json::from_str(&text)
+        .map_err(|e| tracing::warn!("{} is not a drill report: {e}", path.display()))
+        .ok()
+}
+
+/// A cluster's last drill as the status file keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DrillSummary {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub ok: bool,
+    pub target: String,
+    pub backup: Option<String>,
+    pub restore_seconds: Option<f64>,
+    pub recovery_seconds: Option<f64>,
+    pub lag_seconds: Option<f64>,
+    /// The first failed check.
+    pub problem: Option<String>,
+    /// When the cluster's last successful drill ended (from the reports kept).
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub last_success: Option<OffsetDateTime>,
+}
+
+/// The cluster's last drill, from its reports.
+pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
+    let files = reports_of(dir, cluster);
+    let last = latest(dir, cluster)?;
+    let last_success = files
+        .iter()
+        .rev()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|t| serde_json::from_str::<Report>(&t).ok())
+        .find(|r| r.ok)
+        .and_then(|r| r.finished_at);
+    Some(DrillSummary {
+        at: last.finished_at.unwrap_or(last.started_at),
+        ok: last.ok,
+        target: last.target.clone(),
+        backup: last.backup.clone(),
+        restore_seconds: last.restore_seconds,
+        recovery_seconds: last.recovery_seconds,
+        lag_seconds: last.lag_seconds,
+        problem: last.problem(),
+        last_success,
+    })
+}
+
+/// Why a cluster's drills need attention, if they do: the last failed, or is older than
+/// `drill.max_age`.
+pub fn drill_problem(
+    d: Option<&DrillSummary>,
+    now: OffsetDateTime,
+    max_age: std::time::Duration,
+) -> Option<String> {
+    let d = d?;
+    if !d.ok {
+        return Some(format!(
+            "the last drill ({}) failed: {}",
+            show_time(d.at),
+            d.problem.as_deref().unwrap_or("see its report")
+        ));
+    }
+    let age = std::time::Duration::try_from(now - d.at).unwrap_or_default();
+    (age > max_age).then(|| {
+        format!(
+            "the last drill is {} old (drill.max_age {})",
+            humantime::format_duration(std::time::Duration::from_secs(age.as_secs() / 60 * 60)),
+            humantime::format_duration(max_age)
+        )
+    })
+}
+
+/// Puts every cluster's last drill into the status file (if the daemon has written one) and
+/// rewrites the Prometheus file from it, so a one-shot drill shows at once.
+pub fn publish(cfg: &Config) -> Result<()> {
+    let path = &cfg.daemon.status_file;
+    let Ok(text) = std::fs::read_to_string(path) else {
+        tracing::info!(
+            "no status file at {} (the daemon is not running): the drill report is the record",
+            path.display()
+        );
+        return Ok(());
+    };
+    let mut st: crate::schedule::Status = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
+    fill(cfg, &mut st);
+    let json = serde_json::to_vec_pretty(&st).context("encoding the status")?;
+    fsutil::write_atomic(path, &json, 0o644, Owner::default())?;
+    if let Some(prom) = &cfg.daemon.prometheus_textfile {
+        fsutil::write_atomic(prom, st.prometheus().as_bytes(), 0o644, Owner::default())?;
+    }
+    Ok(())
+}
+
+/// Sets each Bridge cluster's `drill` in `st` from its reports.
+pub fn fill(cfg: &Config, st: &mut crate::schedule::Status) {
+    for c in &mut st.clusters {
+        if cfg.clusters.iter().any(|k| k.id == c.id) {
+            c.drill = summary(&cfg.drill.reports, &c.id);
+        }
+    }
+}
