@@ -89,7 +89,65 @@ fn pitr_round_trip(kind: Kind) {
         assert!(out.contains(line), "{line:?} missing from:\n{out}");
     }
     assert!(err.contains("credentials refreshed"), "{err}");
+    copy_drill(&w, &target);
     w.assert_no_secrets();
+}
+
+/// A drill of the same backup to the same target: restored from nothing into the scratch
+/// directory, recovered, checked (amcheck, verify, a query seeing exactly the first batch),
+/// reported, and removed.
+fn copy_drill(w: &World, target: &str) {
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", target, "--json"]);
+    assert_eq!(code, 0, "drill failed:\n{out}{err}");
+    if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
+        eprintln!("{out}\n{err}");
+    }
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["ok"], true, "{out}");
+    assert_eq!(rep["cluster"], CLUSTER);
+    let names: Vec<&str> = rep["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["space", "restore", "recovery", "recovered_to", "amcheck", "verify", "query 1"], "{out}");
+    let check = |name: &str| rep["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["detail"].as_str().unwrap().to_string();
+    assert!(check("query 1").ends_with("→ 100"), "{out}");
+    assert!(check("amcheck").starts_with("no corruption found"), "{out}");
+    assert!(check("verify").contains("matches its checksum"), "{out}");
+    let t = bridgerest::restore::parse_time(target).unwrap();
+    let got = time::OffsetDateTime::parse(rep["recovered_to"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(got <= t && t - got < time::Duration::seconds(3), "{out}");
+    assert!(rep["lag_seconds"].as_f64().unwrap() < 3.0, "{out}");
+    assert!(rep["bytes_fetched"].as_u64().unwrap() > 1_000_000, "{out}");
+    assert!(rep["restore_seconds"].as_f64().unwrap() > 0.0 && rep["recovery_seconds"].as_f64().unwrap() > 0.0, "{out}");
+    assert!(!w.dir.path("drill/copy").exists(), "the copy is removed");
+    assert_nothing_runs_in(&w.dir.path("drill"));
+    let reports: Vec<_> = std::fs::read_dir(w.dir.path("state/drills")).unwrap().collect();
+    assert_eq!(reports.len(), 1);
+    assert!(err.contains("credentials refreshed"), "{err}");
+}
+
+/// No process runs in or names `dir` (PostgreSQL, pgBackRest's async archive-get).
+fn assert_nothing_runs_in(dir: &Path) {
+    let want = dir.display().to_string();
+    let mut found = vec![];
+    for _ in 0..50 {
+        found = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().bytes().all(|c| c.is_ascii_digit()))
+            .filter_map(|e| {
+                let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
+                let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+                let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+                let zombie = stat.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'));
+                (!zombie && (cwd.starts_with(dir) || cmd.contains(&want))).then(|| format!("{}: {cmd}", e.file_name().to_string_lossy()))
+            })
+            .collect();
+        if found.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("still running in {want}: {found:?}");
 }
 
 /// Inserts rows 1..=100, then (after a whole second, as pgBackRest compares backup stop times

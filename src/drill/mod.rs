@@ -103,14 +103,14 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     }
     // Another cluster's drill may share a configured scratch directory.
-    let _scratch_lock = crate::fsutil::FileLock::acquire(
-        &scratch,
-        crate::fsutil::Owner::default(),
-        0o600,
-        Duration::ZERO,
-    )
-    .await
-    .map_err(|e| anyhow!("another drill uses {}: {e:#}", scratch.display()))?;
+    let _scratch_lock =
+        match crate::fsutil::FileLock::try_acquire(&scratch, crate::fsutil::Owner::default(), 0o600)? {
+            Ok(l) => l,
+            Err(holder) => bail!(
+                "another drill ({holder}) uses {}: this one does not start; give each cluster its own drill.scratch, or try again later",
+                scratch.display()
+            ),
+        };
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     clean_scratch(&scratch).await?;
@@ -120,8 +120,14 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     }
     if req.keep {
         rep.kept.get_or_insert_with(|| scratch.display().to_string());
-    } else if let Err(e) = clean_scratch(&scratch).await {
-        rep.fail("cleanup", format!("{e:#}"));
+    } else {
+        let cleaned = async {
+            stop_copy(&scratch).await?;
+            clean_scratch(&scratch).await
+        };
+        if let Err(e) = cleaned.await {
+            rep.fail("cleanup", format!("{e:#}"));
+        }
     }
     rep.finish();
     Ok(rep)

@@ -31,6 +31,18 @@ impl FileLock {
         parent(target).join(name)
     }
 
+    /// Takes the lock if it is free; `Err(holder)` ("pid N (program)") when another process
+    /// holds it. The lock file is opened as [`FileLock::acquire`] opens it.
+    pub fn try_acquire(target: &Path, owner: Owner, mode: u32) -> Result<Result<FileLock, String>> {
+        let path = Self::path_for(target);
+        let file = open_lock_file(&path, owner, mode)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Ok(FileLock { _lock: lock, path })),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) => Ok(Err(lock_holder(&f))),
+            Err((_, e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+    }
+
     /// Takes the lock, waiting at most `timeout` for another holder (and saying who it is after
     /// a second). The lock file is opened without following a link and must be a regular file
     /// owned by root, this user or `owner`; it gets `owner` and `mode` (those of the file it

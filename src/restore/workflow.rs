@@ -128,27 +128,39 @@ pub fn remove_spool(p: &Prepared) {
 
 /// The lock a restore (or drill) of a cluster holds while it runs, so a drill never starts
 /// while a `restore` of the same cluster (hence stanza) runs, nor two of either: an exclusive
-/// flock on `restore-<id>.lock` beside the status file. Refused at once if it is held.
-pub async fn restore_lock(cfg: &Config, id: &str, what: &str) -> Result<crate::fsutil::FileLock> {
+/// flock on `restore-<id>.lock` beside the status file. Refused at once if it is held. A user
+/// other than root who cannot write that directory restores without it (said in a warning):
+/// drills run as root.
+pub async fn restore_lock(
+    cfg: &Config,
+    id: &str,
+    what: &str,
+) -> Result<Option<crate::fsutil::FileLock>> {
     let dir = crate::fsutil::parent(&cfg.daemon.status_file).to_path_buf();
+    let root = nix::unistd::Uid::effective().is_root();
     if !dir.exists() {
-        std::fs::create_dir_all(&dir).with_context(|| {
-            format!("creating {} (the daemon's state directory, daemon.status_file)", dir.display())
-        })?;
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            if !root {
+                tracing::warn!("cannot create {} ({e}): restoring without the lock that keeps drills of cluster {id} away", dir.display());
+                return Ok(None);
+            }
+            return Err(e).with_context(|| {
+                format!("creating {} (the daemon's state directory, daemon.status_file)", dir.display())
+            });
+        }
+    }
+    if !root && nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_err() {
+        tracing::warn!("{} is not writable: restoring without the lock that keeps drills of cluster {id} away", dir.display());
+        return Ok(None);
     }
     let target = dir.join(format!("restore-{id}"));
-    crate::fsutil::FileLock::acquire(
-        &target,
-        crate::fsutil::Owner::default(),
-        0o600,
-        std::time::Duration::ZERO,
-    )
-    .await
-    .map_err(|e| {
-        anyhow!(
-            "another restore or drill of cluster {id} is running, so this {what} does not start: {e:#}"
-        )
-    })
+    match crate::fsutil::FileLock::try_acquire(&target, crate::fsutil::Owner::default(), 0o600)? {
+        Ok(lock) => Ok(Some(lock)),
+        Err(holder) => bail!(
+            "a restore or drill of cluster {id} is running ({holder} holds {}): this {what} does not start; try again when it has finished",
+            crate::fsutil::FileLock::path_for(&target).display()
+        ),
+    }
 }
 
 /// Checks everything that can be checked before the restore: the target, the backup it needs,

@@ -264,14 +264,17 @@ impl World {
         nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
 
         let mut cfg = format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM restore_check\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
             sim.url(),
             dir.path("api-key").display(),
             confd.join("bridgerest.conf").display(),
             main_config.display(),
             confd.display(),
-            data.display()
+            data.display(),
+            state = dir.path("state").display(),
+            drill = dir.path("drill/copy").display(),
         );
+        dir.mkdir("drill", 0o755, false);
         for (k, v) in store.options() {
             cfg.push_str(&format!("\"{k}\" = \"{v}\"\n"));
         }

@@ -69,8 +69,13 @@ impl Env {
 
     /// The `[api]` and `[pgbackrest]` tables pointing at this env, plus `extra` TOML.
     pub fn base_config(&self, extra: &str) -> String {
+        // The state directory (a restore's lock is beside the status file) is this env's own.
+        let daemon = match extra.contains("[daemon]") {
+            true => String::new(),
+            false => format!("\n[daemon]\nstatus_file = \"{}\"\n", self.path("state/status.json").display()),
+        };
         format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n\n[pgbackrest]\nconfig = \"{}\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n{extra}",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n\n[pgbackrest]\nconfig = \"{}\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n{extra}{daemon}",
             self.sim.url(),
             self.path("api-key").display(),
             self.out.display(),
