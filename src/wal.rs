@@ -34,6 +34,21 @@ pub fn previous_segment(name: &str) -> Option<String> {
     Some(format!("{tli}{log:08X}{seg:08X}"))
 }
 
+/// The segment after `name` (16 MiB segments: 256 per log file), for a segment name.
+pub fn next_segment(name: &str) -> Option<String> {
+    if name.len() != 24 || !name.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let tli = &name[..8];
+    let log = u32::from_str_radix(&name[8..16], 16).ok()?;
+    let seg = u32::from_str_radix(&name[16..], 16).ok()?;
+    let (log, seg) = match seg {
+        s if s == SEGMENTS_PER_ID - 1 => (log.checked_add(1)?, 0),
+        s => (log, s + 1),
+    };
+    Some(format!("{tli}{log:08X}{seg:08X}"))
+}
+
 /// The commit time of the last `COMMIT` record in `pg_waldump` output (which prints them as
 /// `desc: COMMIT 2026-11-23 07:01:11.239879 UTC; ...`).
 pub fn last_commit(waldump: &str) -> Option<OffsetDateTime> {

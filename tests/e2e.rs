@@ -378,3 +378,103 @@ fn a_backup_name_that_matches_no_label_falls_back_to_pgbackrests_choice() {
     );
     w.assert_no_secrets();
 }
+
+/// The daemon drills on drill.schedule and records it (status, Prometheus); then broken
+/// repositories fail their drills with the cause: a WAL segment missing in the middle of the
+/// chain (recovery stops short, naming the segment), and a corrupted file of the backup (the
+/// restore fails). Each failure is in the report, the metric and `status`, and leaves nothing
+/// running in the scratch directory.
+#[test]
+fn drills_by_the_daemon_and_of_broken_backups_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.insert(1, 10);
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    // A chain of WAL after the backup: four segments with rows in each.
+    for i in 0..4 {
+        w.insert(100 * i + 11, 100 * i + 110);
+        w.pg.psql("SELECT pg_switch_wal()");
+    }
+    w.pgbackrest_ok(&["check"]);
+    w.sync_backups();
+
+    // The daemon's drill, on its schedule.
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    std::fs::write(&w.config, text.replace("[drill]\n", "[drill]\nschedule = \"*/2 * * * * *\"\ntarget = \"latest\"\n")).unwrap();
+    let daemon = w.spawn_bridgerest(&["daemon"]);
+    let reports = w.dir.path("state/drills");
+    let until = std::time::Instant::now() + Duration::from_secs(180);
+    let drilled = loop {
+        let done = std::fs::read_dir(&reports).is_ok_and(|d| d.count() > 0)
+            && std::fs::read_to_string(w.dir.path("state/status.json")).is_ok_and(|s| s.contains("\"drill\""));
+        if done || std::time::Instant::now() > until {
+            break done;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let (code, _, err) = w.finish(daemon);
+    assert!(drilled, "no drill report after 180 s:\n{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("scheduled drill") && err.contains("drill passed"), "{err}");
+    std::fs::write(&w.config, &text).unwrap();
+    let (code, out, err) = w.bridgerest(&["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("LAST DRILL") && out.contains(" ok 20"), "{out}");
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    for line in [
+        format!("bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 1"),
+        format!("bridgerest_drill_duration_seconds{{cluster=\"{CLUSTER}\",phase=\"restore\"}} "),
+        format!("bridgerest_drill_duration_seconds{{cluster=\"{CLUSTER}\",phase=\"recovery\"}} "),
+        format!("bridgerest_drill_last_success_timestamp_seconds{{cluster=\"{CLUSTER}\"}} "),
+        format!("bridgerest_drill_recovery_lag_seconds{{cluster=\"{CLUSTER}\"}} 0"),
+    ] {
+        assert!(prom.contains(&line), "{line} missing from:\n{prom}");
+    }
+    assert_nothing_runs_in(&w.dir.path("drill"));
+
+    // A WAL segment in the middle of the chain is gone.
+    let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "archive/main"]);
+    let v: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    let mut wal: Vec<&String> = v.as_object().unwrap().keys().filter(|k| k.ends_with(".gz") && !k.contains(".backup")).collect();
+    wal.sort();
+    assert!(wal.len() >= 5, "{listing}");
+    let gone = wal[wal.len() - 3].clone();
+    let segment = gone.rsplit('/').next().unwrap()[..24].to_string();
+    w.pgbackrest_ok(&["repo-rm", &format!("archive/main/{gone}")]);
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["ok"], false);
+    let failed: Vec<&serde_json::Value> = rep["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert_eq!(failed[0]["name"], "recovered_to", "{out}");
+    let detail = failed[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("short of the last archived transaction") && detail.contains(&format!("WAL segment {segment} is missing from the repository")), "{detail}");
+    assert!(rep["lag_seconds"].as_f64().unwrap() > 0.0, "{out}");
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    assert!(prom.contains(&format!("bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 0")), "{prom}");
+    let (code, out, _) = w.bridgerest(&["status"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("the last drill (") && out.contains(&segment), "{out}");
+    assert_nothing_runs_in(&w.dir.path("drill"));
+    assert!(!w.dir.path("drill/copy").exists());
+
+    // A file of the backup is corrupted (emptied): the restore fails, naming it.
+    let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "backup/main"]);
+    let v: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    let file = v.as_object().unwrap().iter().filter(|(k, f)| k.contains("/pg_data/base/") && f["type"] == "file" && f["size"].as_u64().unwrap_or(0) > 1000).map(|(k, _)| k.clone()).next().unwrap();
+    w.pgbackrest_ok(&["repo-put", &format!("backup/main/{file}")]);
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("drill:     cluster") && out.contains("FAILED"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("restore ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("FAILED") && line.contains("pgbackrest restore failed"), "{line}");
+    assert_nothing_runs_in(&w.dir.path("drill"));
+    assert!(!w.dir.path("drill/copy").exists());
+    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 3);
+    w.assert_no_secrets();
+}

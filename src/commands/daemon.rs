@@ -142,6 +142,9 @@ fn timing(cfg: &Config) -> Timing {
 /// Writes the status file, and the Prometheus text file if one is configured (both atomic,
 /// neither holds a secret). Returns what failed, for the caller to log once per change.
 fn write_status(cfg: &Config, st: &Status) -> Result<(), String> {
+    let mut st = st.clone();
+    crate::drill::report::fill(cfg, &mut st);
+    let st = &st;
     let json = serde_json::to_vec_pretty(st).map_err(|e| format!("encoding the status: {e}"))?;
     let files = [
         (Some(&cfg.daemon.status_file), json),
@@ -181,6 +184,71 @@ fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
     })
 }
 
+/// The cron job that asks the drill worker for a round of drills (dropped while one runs:
+/// never two at once).
+fn drill_job(schedule: &str, tx: &mpsc::Sender<()>) -> Result<Job> {
+    let tick = tx.clone();
+    Job::new_async(schedule, move |_, _| {
+        let tick = tick.clone();
+        Box::pin(async move {
+            if tick.try_send(()).is_err() {
+                tracing::warn!("drill schedule fired while drills are still running: skipped");
+            }
+        })
+    })
+    .map_err(|e| {
+        usage(anyhow::anyhow!(
+            "drill.schedule = \"{schedule}\" is not a cron expression ({e}): e.g. \"0 30 3 * * Sun\""
+        ))
+    })
+}
+
+/// Runs a drill of every Crunchy Bridge cluster, one after another, on each request; the
+/// config is the one in force when the round starts. A round is abandoned on SIGTERM (the
+/// next drill cleans up its scratch directory).
+async fn drill_worker(
+    mut rx: mpsc::Receiver<()>,
+    cfg: watch::Receiver<Config>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            got = rx.recv() => if got.is_none() { return },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let cfg = cfg.borrow().clone();
+        let round = async {
+            for c in &cfg.clusters {
+                let req = crate::drill::Request {
+                    cluster: c.id.clone(),
+                    target: cfg.drill.target,
+                    keep: false,
+                    user: None,
+                    pg_bin: None,
+                };
+                tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
+                match crate::drill::run(&cfg, &req).await {
+                    Ok(rep) => {
+                        let path = super::drill::record(&cfg, &rep);
+                        match rep.ok {
+                            true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
+                            false => tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed"),
+                        }
+                    }
+                    Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
+                }
+            }
+        };
+        tokio::select! {
+            () = round => {}
+            _ = stop.wait_for(|s| *s) => {
+                tracing::info!("drill in progress abandoned (the next drill cleans up its scratch directory)");
+                return;
+            }
+        }
+    }
+}
+
 /// How long the first round may take before READY=1 is sent anyway.
 const FIRST_ROUND_READY: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -194,6 +262,9 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let (tx, rx) = mpsc::channel::<Event>(16);
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (drill_tx, drill_rx) = mpsc::channel::<()>(1);
+    let (cfg_tx, cfg_rx) = watch::channel(cfg.clone());
+    let drills = tokio::spawn(drill_worker(drill_rx, cfg_rx, stop_rx.clone()));
 
     let sched = JobScheduler::new()
         .await
@@ -202,12 +273,17 @@ pub async fn run(path: &Path) -> Result<Exit> {
         .add(tick_job(&cfg.daemon.schedule, &tx)?)
         .await
         .context("scheduling the refresh")?;
+    let mut drill_job_id = match &cfg.drill.schedule {
+        Some(s) => Some(sched.add(drill_job(s, &drill_tx)?).await.context("scheduling the drills")?),
+        None => None,
+    };
     sched.start().await.context("starting the scheduler")?;
 
     let signals = {
         let (tx, path, sched) = (tx.clone(), path.to_path_buf(), sched.clone());
         let next_client = next_client.clone();
         let mut schedule = cfg.daemon.schedule.clone();
+        let mut drill_schedule = cfg.drill.schedule.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
@@ -227,6 +303,16 @@ pub async fn run(path: &Path) -> Result<Exit> {
                                     Err(e) => tracing::error!("SIGHUP: the new schedule is refused, the old one keeps running: {e:#}"),
                                 }
                             }
+                            if c.drill.schedule != drill_schedule {
+                                match redrill(&sched, drill_job_id, c.drill.schedule.as_deref(), &drill_tx).await {
+                                    Ok(id) => {
+                                        tracing::info!(schedule = ?c.drill.schedule, "SIGHUP: new drill schedule");
+                                        (drill_job_id, drill_schedule) = (id, c.drill.schedule.clone());
+                                    }
+                                    Err(e) => tracing::error!("SIGHUP: the new drill schedule is refused, the old one keeps running: {e:#}"),
+                                }
+                            }
+                            let _ = cfg_tx.send(c.clone());
                             let _ = tx.send(Event::Reload(Box::new(c))).await;
                         }
                         Err(e) => tracing::error!("SIGHUP: the new config is refused, the old one keeps running: {e:#}"),
@@ -298,6 +384,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     )
     .await;
     early_ready.abort();
+    let _ = drills.await;
     notify("STOPPING=1");
     signals.abort();
     let mut sched = sched;
@@ -311,6 +398,23 @@ fn bridge_client(cfg: &Config) -> Result<Option<Client>> {
         true => Ok(None),
         false => super::client(cfg).map(Some),
     }
+}
+
+/// Replaces the drill job `old` (if any) with one for `schedule` (if any).
+async fn redrill(
+    sched: &JobScheduler,
+    old: Option<uuid::Uuid>,
+    schedule: Option<&str>,
+    tx: &mpsc::Sender<()>,
+) -> Result<Option<uuid::Uuid>> {
+    let id = match schedule {
+        Some(s) => Some(sched.add(drill_job(s, tx)?).await.context("scheduling the drills")?),
+        None => None,
+    };
+    if let Some(old) = old {
+        sched.remove(&old).await.context("removing the old drill schedule")?;
+    }
+    Ok(id)
 }
 
 /// Replaces the cron job `old` with one for `schedule`; the old one stays if that fails.

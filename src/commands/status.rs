@@ -1,7 +1,8 @@
 //! `bridgerest status`: the daemon's status file as a table or JSON. Exit code 1 if any
 //! cluster's credentials have expired, will expire before its next refresh, or were never
 //! fetched, or if its backups need attention (the newest older than `daemon.max_backup_age`,
-//! no active IONOS chain, or they could not be listed).
+//! no active IONOS chain, or they could not be listed), or, with a `[drill]` section, if its
+//! last drill failed or is older than `drill.max_age`.
 
 use anyhow::{Context, Result};
 use time::OffsetDateTime;
@@ -45,17 +46,27 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
             path.display()
         )
     })?;
-    let st: Status = serde_json::from_str(&text)
+    let mut st: Status = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
+    // The drill reports are the record: a drill that ended after the daemon last wrote counts.
+    crate::drill::report::fill(cfg, &mut st);
     let now = OffsetDateTime::now_utc();
     let max_age = cfg.daemon.max_backup_age;
+    let drill_problem = |c: &ClusterStatus| match cfg.drill.section {
+        true => crate::drill::report::drill_problem(c.drill.as_ref(), now, cfg.drill.max_age),
+        false => None,
+    };
     let bad = st
         .clusters
         .iter()
-        .filter(|c| problem(c, now).is_some() || backup_problem(c, now, max_age).is_some())
+        .filter(|c| {
+            problem(c, now).is_some()
+                || backup_problem(c, now, max_age).is_some()
+                || drill_problem(c).is_some()
+        })
         .count();
     if args.json {
-        println!("{}", text.trim_end());
+        println!("{}", serde_json::to_string_pretty(&st)?);
     } else {
         let t = |o: Option<OffsetDateTime>| o.map_or_else(|| "-".to_string(), show_time);
         let rows: Vec<Vec<String>> = st
@@ -63,12 +74,14 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
             .iter()
             .map(|c| {
                 let backups = backup_problem(c, now, max_age);
+                let drill = drill_problem(c);
                 vec![
                     c.id.clone(),
-                    match (problem(c, now), &backups) {
-                        (Some(p), _) => p,
-                        (None, Some(_)) => "backups",
-                        (None, None) => "ok",
+                    match (problem(c, now), &backups, &drill) {
+                        (Some(p), _, _) => p,
+                        (None, Some(_), _) => "backups",
+                        (None, None, Some(_)) => "drill",
+                        (None, None, None) => "ok",
                     }
                     .to_string(),
                     c.provider.map_or("bridge", |p| p.as_str()).to_string(),
@@ -80,8 +93,12 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                     t(c.next_refresh),
                     t(c.last_backup),
                     t(c.window_start),
+                    c.drill.as_ref().map_or_else(
+                        || "-".to_string(),
+                        |d| format!("{} {}", if d.ok { "ok" } else { "failed" }, show_time(d.at)),
+                    ),
                     c.last_error_kind.map_or("-", |k| k.as_str()).to_string(),
-                    [c.last_error.clone(), backups]
+                    [c.last_error.clone(), backups, drill]
                         .into_iter()
                         .flatten()
                         .collect::<Vec<_>>()
@@ -101,6 +118,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                     "NEXT REFRESH",
                     "LAST BACKUP",
                     "WINDOW FROM",
+                    "LAST DRILL",
                     "FAILURE",
                     "LAST ERROR"
                 ],

@@ -275,11 +275,15 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
     let done = match followed {
         Ok(d) => d,
         Err(e) => {
-            let missing = missing_wal(&recovery::log_path(&p.pg1));
+            let log = recovery::log_path(&p.pg1);
+            let listing = archived_wal(&p).await;
+            let gap = redo_done_at(&log)
+                .and_then(|lsn| gap_after(&p, listing.as_deref(), &lsn))
+                .or_else(|| missing_wal(&log));
             rep.check(
                 "recovery",
                 false,
-                match missing {
+                match gap {
                     Some(m) => format!("{m}; {e:#}"),
                     None => format!("{e:#}"),
                 },
@@ -302,12 +306,18 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         .replayed_to
         .as_deref()
         .and_then(|t| crate::restore::parse_time(t).ok());
-    let (ok, detail) = recovered_check(&p, rep.recovered_to, &recovery::log_path(&p.pg1));
+    let listing = archived_wal(&p).await;
+    let gap = done
+        .lsn
+        .as_deref()
+        .and_then(|lsn| gap_after(&p, listing.as_deref(), lsn))
+        .or_else(|| missing_wal(&recovery::log_path(&p.pg1)));
+    let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
     }
     rep.check("recovered_to", ok, detail);
-    rep.bytes_fetched = bytes_fetched(&p, done.lsn.as_deref()).await;
+    rep.bytes_fetched = bytes_fetched(&p, listing.as_deref(), done.lsn.as_deref());
 
     let t2 = Instant::now();
     let conn = Conn {
@@ -373,7 +383,7 @@ fn private_socket(dir: &Path, user: &RunAs) -> Result<()> {
 fn recovered_check(
     p: &Prepared,
     recovered: Option<OffsetDateTime>,
-    log: &Path,
+    gap: Option<String>,
 ) -> (bool, String) {
     let backup_start = p
         .repo_backup
@@ -387,7 +397,7 @@ fn recovered_check(
         (Some(r), Some(t)) => {
             let short = t - r;
             let short_s = short.as_seconds_f64().max(0.0);
-            let missing = missing_wal(log).map(|m| format!(": {m}")).unwrap_or_default();
+            let missing = gap.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
             if r > t + time::Duration::milliseconds(1) {
                 (false, format!("recovered to {}, after the target {}", show(r), show(t)))
             } else if r < backup_start {
@@ -401,7 +411,7 @@ fn recovered_check(
         (Some(r), None) => (true, format!("recovered to {} (the end of the archived WAL could not be read to compare)", show(r))),
         (None, Some(t)) if latest && t >= backup_start => (
             false,
-            format!("no transaction replayed, but the archive's last is at {}{}", show(t), missing_wal(log).map(|m| format!(": {m}")).unwrap_or_default()),
+            format!("no transaction replayed, but the archive's last is at {}{}", show(t), gap.map(|m| format!(": {m}")).unwrap_or_default()),
         ),
         (None, _) => (true, "no transaction committed between the backup's start and the target: nothing to replay".to_string()),
     }
@@ -430,61 +440,108 @@ pub fn missing_wal(log: &Path) -> Option<String> {
 }
 
 /// The repository's bytes of the backup set, plus the archived WAL from the backup's start to
-/// the last segment replayed (what a restore from nothing fetches; WAL fetched ahead and not
-/// replayed is not counted).
-async fn bytes_fetched(p: &Prepared, lsn: Option<&str>) -> Option<u64> {
+/// the segment of `lsn`, the last replayed (what a restore from nothing fetches; WAL fetched
+/// ahead and not replayed is not counted).
+fn bytes_fetched(p: &Prepared, listing: Option<&[(String, u64)]>, lsn: Option<&str>) -> Option<u64> {
     let b = p.repo_backup.as_ref()?;
     let set = b.repo_size?;
-    let wal = async {
-        let (Some(repo), Some(from)) = (p.repo.as_ref(), b.archive_start.as_deref()) else {
-            return None;
-        };
-        let id = repo.archive_id.as_deref()?;
+    let wal = (|| {
+        let from = b.archive_start.as_deref()?;
         let to = segment_of(&from[..8], lsn?)?;
-        let mut argv = vec![p.inv.bin.to_string_lossy().into_owned()];
-        argv.extend(p.inv.info_argv().into_iter().skip(1).filter(|a| a.starts_with("--config") || a.starts_with("--stanza")));
-        argv.extend([
-            "--output=json".into(),
-            "--recurse".into(),
-            "repo-ls".into(),
-            format!("archive/{}/{id}", p.inv.stanza),
-        ]);
-        let out = crate::restore::output_as(&argv, &p.user, &[]).await.ok()?;
-        if !out.status.success() {
-            tracing::warn!("cannot list the archived WAL: {}", crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 200));
-            return None;
-        }
-        wal_bytes(&String::from_utf8_lossy(&out.stdout), from, &to)
-    };
-    Some(set + wal.await.unwrap_or(0))
+        Some(
+            listing?
+                .iter()
+                .filter(|(seg, _)| seg.as_str() >= from && seg.as_str() <= to.as_str())
+                .map(|(_, n)| n)
+                .sum::<u64>(),
+        )
+    })();
+    Some(set + wal.unwrap_or(0))
 }
 
-/// The sum of the sizes in `repo-ls --recurse --output=json` of the WAL segments from `from`
-/// to `to` (names compared as pgBackRest's are: fixed-width hex).
-pub fn wal_bytes(json: &str, from: &str, to: &str) -> Option<u64> {
+/// The stanza's archived WAL segments (name, bytes in the repository), sorted, from
+/// `pgbackrest repo-ls` of the archive id the repository's info names.
+async fn archived_wal(p: &Prepared) -> Option<Vec<(String, u64)>> {
+    let id = p.repo.as_ref()?.archive_id.as_deref()?;
+    let mut argv: Vec<String> = p
+        .inv
+        .info_argv()
+        .into_iter()
+        .filter(|a| a != "--output=json" && a != "info")
+        .collect();
+    argv.extend([
+        "--output=json".into(),
+        "--recurse".into(),
+        "repo-ls".into(),
+        format!("archive/{}/{id}", p.inv.stanza),
+    ]);
+    let out = crate::restore::output_as(&argv, &p.user, &[]).await.ok()?;
+    if !out.status.success() {
+        tracing::warn!(
+            "cannot list the archived WAL: {}",
+            crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 200)
+        );
+        return None;
+    }
+    wal_files(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The WAL segments in `repo-ls --recurse --output=json` output: (name, bytes), sorted.
+pub fn wal_files(json: &str) -> Option<Vec<(String, u64)>> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let total = v
+    let mut out: Vec<(String, u64)> = v
         .as_object()?
         .iter()
         .filter(|(_, f)| f["type"] == "file")
         .filter_map(|(name, f)| {
-            let base = name.rsplit('/').next()?;
-            let seg = base.get(..24)?;
-            (seg.bytes().all(|c| c.is_ascii_hexdigit()) && seg >= from && seg <= to)
-                .then(|| f["size"].as_u64())
-                .flatten()
+            let seg = name.rsplit('/').next()?.get(..24)?;
+            seg.bytes()
+                .all(|c| c.is_ascii_hexdigit())
+                .then(|| (seg.to_ascii_uppercase(), f["size"].as_u64().unwrap_or(0)))
         })
-        .sum();
-    Some(total)
+        .collect();
+    out.sort();
+    Some(out)
 }
 
-/// The name of the 16 MiB WAL segment holding `lsn` ("0/3000060") on `timeline` (8 hex
-/// digits).
+/// Why recovery stopped after the segment of `lsn`: the next segment is missing from the
+/// repository (with later ones there: a broken chain), or it is there and could not be used.
+fn gap_after(p: &Prepared, listing: Option<&[(String, u64)]>, lsn: &str) -> Option<String> {
+    let listing = listing?;
+    let tli = p.repo_backup.as_ref()?.archive_start.as_deref()?.get(..8)?;
+    let at = segment_of(tli, lsn)?;
+    let next = crate::wal::next_segment(&at)?;
+    let later = listing.iter().filter(|(s, _)| *s > next).count();
+    if listing.iter().any(|(s, _)| *s == next) {
+        Some(format!("WAL segment {next} is in the repository, but recovery stopped before it (replay ended in {at} at {lsn}): it may be corrupt (drill.verify checks every file)"))
+    } else if later > 0 {
+        Some(format!("WAL segment {next} is missing from the repository ({later} later segments are there: the WAL chain is broken after {at}, so recovery cannot pass {lsn})"))
+    } else {
+        None
+    }
+}
+
+/// The LSN PostgreSQL's log says replay ended at ("redo done at 0/5000060").
+fn redo_done_at(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().rev().find(|l| l.contains("redo done at "))?;
+    let rest = line.split("redo done at ").nth(1)?;
+    Some(rest.split_whitespace().next()?.to_string())
+}
+
+/// The name of the 16 MiB WAL segment on `timeline` (8 hex digits) that holds the byte just
+/// before `lsn` ("0/6000000"): replay positions are record ends, so a position on a segment
+/// boundary means the segment before it was replayed to its end.
 pub fn segment_of(timeline: &str, lsn: &str) -> Option<String> {
     let (hi, lo) = lsn.split_once('/')?;
-    let hi = u32::from_str_radix(hi, 16).ok()?;
-    let lo = u32::from_str_radix(lo, 16).ok()?;
-    Some(format!("{}{hi:08X}{:08X}", timeline.to_ascii_uppercase(), lo >> 24))
+    let pos = (u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?;
+    let pos = pos.saturating_sub(1);
+    Some(format!(
+        "{}{:08X}{:08X}",
+        timeline.to_ascii_uppercase(),
+        pos >> 32,
+        (pos & 0xFFFF_FFFF) >> 24
+    ))
 }
 
 /// `pgbackrest verify` of the stanza's repository: 2.45 has no `--set` for it, so every

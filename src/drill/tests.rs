@@ -1,0 +1,158 @@
+use super::*;
+use time::macros::datetime;
+
+#[test]
+fn targets_parse() {
+    assert_eq!(parse_target("latest"), Ok(DrillTarget::Latest));
+    assert_eq!(parse_target("random"), Ok(DrillTarget::Random));
+    assert_eq!(
+        parse_target("2026-11-21T09:14:00Z"),
+        Ok(DrillTarget::Time(datetime!(2026-11-21 09:14:00 UTC)))
+    );
+    let e = parse_target("yesterday").unwrap_err();
+    assert!(e.ends_with("; or latest, or random"), "{e}");
+}
+
+#[test]
+fn a_random_target_is_drawn_from_the_whole_window() {
+    use crate::restore::workflow::draw;
+    let (a, b) = (datetime!(2026-11-20 00:00:00 UTC), datetime!(2026-11-21 00:00:00 UTC));
+    assert_eq!(draw(a, b, 0.0), a);
+    assert_eq!(draw(a, b, 0.999_999_999), b);
+    assert_eq!(draw(a, b, 0.5), datetime!(2026-11-20 12:00:00 UTC));
+    assert_eq!(draw(b, a, 0.7), b, "an empty window gives its start");
+    for i in 0..100 {
+        let t = draw(a, b, f64::from(i) / 100.0);
+        assert!(a <= t && t <= b);
+    }
+}
+
+#[test]
+fn wal_positions_name_their_segments() {
+    // A replay position on a boundary means the segment before it was replayed to its end.
+    assert_eq!(segment_of("00000001", "0/6000000").as_deref(), Some("000000010000000000000005"));
+    assert_eq!(segment_of("00000001", "0/4003EE8").as_deref(), Some("000000010000000000000004"));
+    assert_eq!(segment_of("00000002", "1/0").as_deref(), Some("0000000200000000000000FF"));
+    assert_eq!(segment_of("00000001", "A/1F000001").as_deref(), Some("000000010000000A0000001F"));
+    assert_eq!(segment_of("00000001", "nonsense"), None);
+    assert_eq!(crate::wal::next_segment("0000000100000000000000FF").as_deref(), Some("000000010000000100000000"));
+    assert_eq!(crate::wal::next_segment("000000010000000000000005").as_deref(), Some("000000010000000000000006"));
+}
+
+#[test]
+fn archived_wal_is_read_from_repo_ls() {
+    let json = r#"{".":{"type":"path"},
+        "0000000100000000":{"type":"path"},
+        "0000000100000000/000000010000000000000003-1a2b.gz":{"type":"file","size":1000},
+        "0000000100000000/000000010000000000000003.00000028.backup":{"type":"file","size":370},
+        "0000000100000000/000000010000000000000004-3c4d.gz":{"type":"file","size":2000},
+        "0000000100000000/000000010000000000000006-5e6f.gz":{"type":"file","size":4000},
+        "00000002.history":{"type":"file","size":42}}"#;
+    let files = wal_files(json).unwrap();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "000000010000000000000003",
+            "000000010000000000000003",
+            "000000010000000000000004",
+            "000000010000000000000006"
+        ]
+    );
+    assert_eq!(wal_files("not json"), None);
+}
+
+#[test]
+fn a_report_fails_on_any_failed_check_and_shows_each() {
+    let mut r = Report::new(
+        "abc",
+        "main",
+        DrillTarget::Latest,
+        datetime!(2026-11-23 03:30:00 UTC),
+        Path::new("/var/lib/bridgerest/drill/main"),
+    );
+    assert!(!r.ok(), "no restore, no success");
+    r.check("restore", true, "restored".into());
+    r.check("amcheck", true, "no corruption found".into());
+    assert!(r.ok());
+    r.check("query 1", false, "SELECT count(*) FROM orders → 0".into());
+    r.finish();
+    assert!(!r.ok);
+    assert_eq!(r.problem().as_deref(), Some("query 1: SELECT count(*) FROM orders → 0"));
+    let t = r.table();
+    assert!(t.contains("drill:     cluster abc (stanza main): FAILED"), "{t}");
+    assert!(t.lines().any(|l| l.starts_with("query 1") && l.contains("FAILED")), "{t}");
+    // The JSON has the fields scripts read.
+    let v = serde_json::to_value(&r).unwrap();
+    for k in ["cluster", "target", "backup", "ok", "checks", "restore_seconds", "recovery_seconds", "recovered_to", "bytes_fetched"] {
+        assert!(v.get(k).is_some(), "{k} missing: {v}");
+    }
+    assert_eq!(v["checks"][2]["name"], "query 1");
+}
+
+#[test]
+fn reports_are_kept_per_cluster_and_summed_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut last = None;
+    for (i, ok) in [true, true, false, true, false].into_iter().enumerate() {
+        let mut r = Report::new(
+            "abc",
+            "main",
+            DrillTarget::Random,
+            datetime!(2026-11-23 03:30:00 UTC) + time::Duration::days(i as i64),
+            dir.path(),
+        );
+        r.check("restore", ok, format!("run {i}"));
+        r.finish();
+        r.finished_at = Some(r.started_at + time::Duration::minutes(5));
+        report::write(dir.path(), &r, 3).unwrap();
+        last = Some(r);
+    }
+    // Another cluster's reports are not counted against this one's.
+    let mut other = Report::new("xyz", "other", DrillTarget::Latest, datetime!(2026-11-01 00:00:00 UTC), dir.path());
+    other.check("restore", true, String::new());
+    other.finish();
+    other.finished_at = Some(other.started_at + time::Duration::minutes(5));
+    report::write(dir.path(), &other, 3).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.iter().filter(|n| n.starts_with("abc-")).count(), 3, "{names:?}");
+    assert_eq!(report::latest(dir.path(), "abc"), last);
+    let s = report::summary(dir.path(), "abc").unwrap();
+    assert!(!s.ok);
+    assert_eq!(s.problem.as_deref(), Some("restore: run 4"));
+    assert_eq!(s.last_success, Some(datetime!(2026-11-26 03:35:00 UTC)));
+    let now = datetime!(2026-11-28 00:00:00 UTC);
+    let p = report::drill_problem(Some(&s), now, Duration::from_secs(8 * 86400)).unwrap();
+    assert!(p.starts_with("the last drill (2026-11-27T03:35:00Z) failed: restore: run 4"), "{p}");
+    let ok = report::summary(dir.path(), "xyz").unwrap();
+    assert_eq!(report::drill_problem(Some(&ok), now, Duration::from_secs(30 * 86400)), None);
+    let p = report::drill_problem(Some(&ok), now, Duration::from_secs(8 * 86400)).unwrap();
+    assert!(p.starts_with("the last drill is 26days 23h 55m old (drill.max_age 8days)"), "{p}");
+    assert_eq!(report::drill_problem(None, now, Duration::from_secs(1)), None);
+}
+
+#[test]
+fn a_leftover_copy_is_removed_and_a_link_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("copy");
+    std::fs::create_dir_all(copy.join("base/1")).unwrap();
+    std::fs::write(copy.join("postmaster.pid"), "999999999\n").unwrap(); // stale: no such process
+    std::fs::create_dir(d.path().join("copy.wal-spool")).unwrap();
+    rt.block_on(clean_scratch(&copy)).unwrap();
+    assert!(!copy.exists() && !d.path().join("copy.wal-spool").exists());
+    rt.block_on(clean_scratch(&copy)).unwrap(); // nothing there: fine
+    let elsewhere = d.path().join("precious");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("data"), "keep").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &copy).unwrap();
+    let e = rt.block_on(clean_scratch(&copy)).unwrap_err().to_string();
+    assert!(e.contains("is not a directory (a link or a file)"), "{e}");
+    assert_eq!(std::fs::read_to_string(elsewhere.join("data")).unwrap(), "keep");
+}
+
+#[test]
+fn space_is_reported_in_units_people_read() {
+    assert_eq!(human(23_000_000), "21.9 MiB");
+    assert!(free_bytes(Path::new("/")).unwrap() > 0);
+}

@@ -275,6 +275,7 @@ impl World {
             drill = dir.path("drill/copy").display(),
         );
         dir.mkdir("drill", 0o755, false);
+        dir.mkdir("state", 0o755, false);
         for (k, v) in store.options() {
             cfg.push_str(&format!("\"{k}\" = \"{v}\"\n"));
         }
