@@ -447,6 +447,9 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     w.pgbackrest_ok(&["repo-rm", &format!("archive/main/{gone}")]);
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest", "--json"]);
     assert_eq!(code, 1, "{out}{err}");
+    if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
+        eprintln!("{out}");
+    }
     let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rep["ok"], false);
     let failed: Vec<&serde_json::Value> = rep["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).collect();
@@ -470,9 +473,15 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     w.pgbackrest_ok(&["repo-put", &format!("backup/main/{file}")]);
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
     assert_eq!(code, 1, "{out}{err}");
+    if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
+        eprintln!("{out}");
+    }
     assert!(out.contains("drill:     cluster") && out.contains("FAILED"), "{out}");
     let line = out.lines().find(|l| l.starts_with("restore ")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("FAILED") && line.contains("pgbackrest restore failed"), "{line}");
+    // pgbackrest verify, run after the failed restore, names the file.
+    let line = out.lines().find(|l| l.starts_with("verify ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("FAILED") && line.contains(&format!("invalid checksum '{file}'")), "{line}");
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());
     assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 3);

@@ -244,6 +244,9 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         ),
         Err(e) => {
             rep.check("restore", false, format!("{e:#}"));
+            // A failed restore is when the repository's checksums say most: which file is bad.
+            let (ok, detail) = verify(&p).await;
+            rep.check("verify", ok, detail);
             return Ok(());
         }
     }
@@ -545,7 +548,9 @@ pub fn segment_of(timeline: &str, lsn: &str) -> Option<String> {
 }
 
 /// `pgbackrest verify` of the stanza's repository: 2.45 has no `--set` for it, so every
-/// backup and every archived WAL file is read and checked against its checksum.
+/// backup and every archived WAL file is read and checked against its checksum. pgBackRest
+/// exits 0 whatever it finds: its summary (`status: error`) and its log lines name the bad
+/// files.
 async fn verify(p: &Prepared) -> (bool, String) {
     let mut argv: Vec<String> = p
         .inv
@@ -553,39 +558,45 @@ async fn verify(p: &Prepared) -> (bool, String) {
         .into_iter()
         .filter(|a| a != "--output=json" && a != "info")
         .collect();
-    argv.extend(["--output=text".into(), "verify".into()]);
+    argv.extend([
+        "--output=text".into(),
+        "--log-level-console=info".into(),
+        "verify".into(),
+    ]);
     let out = match output_long(&argv, &p.user).await {
         Ok(o) => o,
         Err(e) => return (false, format!("{e:#}")),
     };
-    let text = format!(
+    let text = p.redactor.apply(&format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
-    let problems: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.contains("ERROR:")
-                || l.starts_with("status: error")
-                || (l.contains("invalid") && !l.contains("invalid: 0"))
-                || (l.contains("missing:") && !l.contains("missing: 0"))
-        })
-        .collect();
-    let ok = out.status.success() && !text.contains("status: error") && problems.is_empty();
-    match ok {
-        true => (true, "every backup and archived WAL file matches its checksum".into()),
-        false => (
-            false,
-            crate::provider::excerpt(
-                &match problems.is_empty() {
-                    true => format!("pgbackrest verify failed ({})", out.status),
-                    false => problems.join("; "),
-                },
-                600,
-            ),
-        ),
+    ));
+    verify_result(out.status.success(), &text)
+}
+
+/// The verdict and the findings in `pgbackrest verify --output=text --log-level-console=info`
+/// output.
+pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
+    let mut found: Vec<String> = vec![];
+    for l in text.lines() {
+        let l = l.trim();
+        if let Some((_, msg)) = l.split_once("INFO: ") {
+            if !msg.starts_with("verify command") && !msg.starts_with("stanza:") {
+                found.push(msg.trim().to_string());
+            }
+        } else if let Some((_, msg)) = l.split_once("ERROR: ").or_else(|| l.split_once("WARN: ")) {
+            found.push(msg.trim().to_string());
+        } else if (l.starts_with("backup:") || l.starts_with("archiveId:")) && l.contains("status: invalid") {
+            found.push(l.to_string());
+        }
+    }
+    found.dedup();
+    let error = !exited_ok || text.lines().any(|l| l.trim() == "status: error");
+    match (error, found.is_empty()) {
+        (false, _) => (true, "every backup and archived WAL file matches its checksum".into()),
+        (true, true) => (false, "pgbackrest verify failed and named no file: see pgBackRest's log".into()),
+        (true, false) => (false, crate::provider::excerpt(&found.join("; "), 600)),
     }
 }
 

@@ -156,3 +156,23 @@ fn space_is_reported_in_units_people_read() {
     assert_eq!(human(23_000_000), "21.9 MiB");
     assert!(free_bytes(Path::new("/")).unwrap() > 0);
 }
+
+#[test]
+fn verify_findings_name_the_bad_files() {
+    let bad = "2026-11-23 12:32:19.900 P00   INFO: verify command begin 2.45: --repo1-s3-key=<redacted> --stanza=main
+2026-11-23 12:32:20.468 P01   INFO: invalid checksum '20261123-123135F/pg_data/base/1/1247.gz'
+2026-11-23 12:32:25.745 P00   INFO: stanza: main
+stanza: main
+status: error
+  archiveId: 15-1, total WAL checked: 6, total valid WAL: 6
+    missing: 0, checksum invalid: 0, size invalid: 0, other: 0
+  backup: 20261123-123135F, status: invalid, total files checked: 965, total valid files: 964
+    missing: 0, checksum invalid: 1, size invalid: 0, other: 0
+2026-11-23 12:32:25.745 P00   INFO: verify command end: completed successfully (5849ms)";
+    let (ok, detail) = verify_result(true, bad);
+    assert!(!ok);
+    assert_eq!(detail, "invalid checksum '20261123-123135F/pg_data/base/1/1247.gz'; backup: 20261123-123135F, status: invalid, total files checked: 965, total valid files: 964");
+    let good = "stanza: main\nstatus: ok\n  archiveId: 15-1, total WAL checked: 6, total valid WAL: 6\n";
+    assert_eq!(verify_result(true, good), (true, "every backup and archived WAL file matches its checksum".into()));
+    assert!(!verify_result(false, "").0);
+}
