@@ -97,7 +97,8 @@ fn pitr_round_trip(kind: Kind) {
 /// directory, recovered, checked (amcheck, verify, a query seeing exactly the first batch),
 /// reported, and removed.
 fn copy_drill(w: &World, target: &str) {
-    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", target, "--json"]);
+    let (code, out, err) =
+        w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", target, "--json"]);
     assert_eq!(code, 0, "drill failed:\n{out}{err}");
     if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
         eprintln!("{out}\n{err}");
@@ -105,23 +106,76 @@ fn copy_drill(w: &World, target: &str) {
     let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rep["ok"], true, "{out}");
     assert_eq!(rep["cluster"], CLUSTER);
-    let names: Vec<&str> = rep["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["space", "restore", "recovery", "recovered_to", "amcheck", "verify", "query 1"], "{out}");
-    let check = |name: &str| rep["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["detail"].as_str().unwrap().to_string();
+    let names: Vec<&str> = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "space",
+            "restore",
+            "recovery",
+            "recovered_to",
+            "amcheck",
+            "verify",
+            "query 1"
+        ],
+        "{out}"
+    );
+    let check = |name: &str| {
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert!(check("query 1").ends_with("→ 100"), "{out}");
     assert!(check("amcheck").starts_with("no corruption found"), "{out}");
     assert!(check("verify").contains("matches its checksum"), "{out}");
     let t = bridgerest::restore::parse_time(target).unwrap();
-    let got = time::OffsetDateTime::parse(rep["recovered_to"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let got = time::OffsetDateTime::parse(
+        rep["recovered_to"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     assert!(got <= t && t - got < time::Duration::seconds(3), "{out}");
     assert!(rep["lag_seconds"].as_f64().unwrap() < 3.0, "{out}");
     assert!(rep["bytes_fetched"].as_u64().unwrap() > 1_000_000, "{out}");
-    assert!(rep["restore_seconds"].as_f64().unwrap() > 0.0 && rep["recovery_seconds"].as_f64().unwrap() > 0.0, "{out}");
+    assert!(
+        rep["restore_seconds"].as_f64().unwrap() > 0.0
+            && rep["recovery_seconds"].as_f64().unwrap() > 0.0,
+        "{out}"
+    );
     assert!(!w.dir.path("drill/copy").exists(), "the copy is removed");
     assert_nothing_runs_in(&w.dir.path("drill"));
-    let reports: Vec<_> = std::fs::read_dir(w.dir.path("state/drills")).unwrap().collect();
+    let reports: Vec<_> = std::fs::read_dir(w.dir.path("state/drills"))
+        .unwrap()
+        .collect();
     assert_eq!(reports.len(), 1);
     assert!(err.contains("credentials refreshed"), "{err}");
+}
+
+/// The live postmaster of `dir`, from its postmaster.pid.
+fn live_postmaster(dir: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(dir.join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    (!stat
+        .rsplit_once(") ")
+        .is_some_and(|(_, r)| r.starts_with('Z')))
+    .then_some(pid)
 }
 
 /// No process runs in or names `dir` (PostgreSQL, pgBackRest's async archive-get).
@@ -132,14 +186,22 @@ fn assert_nothing_runs_in(dir: &Path) {
         found = std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().bytes().all(|c| c.is_ascii_digit()))
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .bytes()
+                    .all(|c| c.is_ascii_digit())
+            })
             .filter_map(|e| {
                 let cwd = std::fs::read_link(e.path().join("cwd")).ok()?;
                 let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
                 let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
                 let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-                let zombie = stat.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('Z'));
-                (!zombie && (cwd.starts_with(dir) || cmd.contains(&want))).then(|| format!("{}: {cmd}", e.file_name().to_string_lossy()))
+                let zombie = stat
+                    .rsplit_once(") ")
+                    .is_some_and(|(_, r)| r.starts_with('Z'));
+                (!zombie && (cwd.starts_with(dir) || cmd.contains(&want)))
+                    .then(|| format!("{}: {cmd}", e.file_name().to_string_lossy()))
             })
             .collect();
         if found.is_empty() {
@@ -403,27 +465,45 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
 
     // The daemon's drill, on its schedule.
     let text = std::fs::read_to_string(&w.config).unwrap();
-    std::fs::write(&w.config, text.replace("[drill]\n", "[drill]\nschedule = \"*/2 * * * * *\"\ntarget = \"latest\"\n")).unwrap();
+    std::fs::write(
+        &w.config,
+        text.replace(
+            "[drill]\n",
+            "[drill]\nschedule = \"*/2 * * * * *\"\ntarget = \"latest\"\n",
+        ),
+    )
+    .unwrap();
     let daemon = w.spawn_bridgerest(&["daemon"]);
     let reports = w.dir.path("state/drills");
     let until = std::time::Instant::now() + Duration::from_secs(180);
     let drilled = loop {
         let done = std::fs::read_dir(&reports).is_ok_and(|d| d.count() > 0)
-            && std::fs::read_to_string(w.dir.path("state/status.json")).is_ok_and(|s| s.contains("\"drill\""));
+            && std::fs::read_to_string(w.dir.path("state/status.json"))
+                .is_ok_and(|s| s.contains("\"drill\""));
         if done || std::time::Instant::now() > until {
             break done;
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(daemon.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let (code, _, err) = w.finish(daemon);
     assert!(drilled, "no drill report after 180 s:\n{err}");
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("scheduled drill") && err.contains("drill passed"), "{err}");
+    assert!(
+        err.contains("scheduled drill") && err.contains("drill passed"),
+        "{err}"
+    );
     std::fs::write(&w.config, &text).unwrap();
     let (code, out, err) = w.bridgerest(&["status"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("LAST DRILL") && out.contains(" ok 20"), "{out}");
+    assert!(
+        out.contains("LAST DRILL") && out.contains(" ok 20"),
+        "{out}"
+    );
     let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
     for line in [
         format!("bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 1"),
@@ -436,54 +516,167 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     }
     assert_nothing_runs_in(&w.dir.path("drill"));
 
+    // A restore or drill of the cluster holds its lock: another drill does not start.
+    {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(w.dir.path(&format!("state/restore-{CLUSTER}.lock")))
+            .unwrap();
+        let _held =
+            nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+        let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(
+            err.contains(&format!(
+                "error: a restore or drill of cluster {CLUSTER} is running (pid "
+            )),
+            "{err}"
+        );
+        assert!(!w.dir.path("drill/copy").exists());
+    }
+
+    // A kept copy stays up; a drill killed half way leaves its PostgreSQL running: the next
+    // drill stops both and starts from an empty directory.
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--keep"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("kept:      ") && out.contains("(PostgreSQL running; connect: "),
+        "{out}"
+    );
+    let pid = live_postmaster(&w.dir.path("drill/copy")).expect("the kept copy runs");
+    assert!(std::fs::read_dir(&reports).unwrap().count() >= 2);
+    let killed = w.spawn_bridgerest(&["drill", "--cluster", CLUSTER]);
+    // The kept copy is stopped and removed first; the new copy's server starts later.
+    real_stores::wait_until(
+        "the killed drill's PostgreSQL",
+        Duration::from_secs(120),
+        || live_postmaster(&w.dir.path("drill/copy")).is_some_and(|p| p != pid),
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(killed.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = w.finish(killed);
+    let orphan = live_postmaster(&w.dir.path("drill/copy"))
+        .expect("the killed drill's PostgreSQL outlives it");
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_err(),
+        "the kept copy was stopped"
+    );
+
     // A WAL segment in the middle of the chain is gone.
     let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "archive/main"]);
     let v: serde_json::Value = serde_json::from_str(&listing).unwrap();
-    let mut wal: Vec<&String> = v.as_object().unwrap().keys().filter(|k| k.ends_with(".gz") && !k.contains(".backup")).collect();
+    let mut wal: Vec<&String> = v
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.ends_with(".gz") && !k.contains(".backup"))
+        .collect();
     wal.sort();
     assert!(wal.len() >= 5, "{listing}");
     let gone = wal[wal.len() - 3].clone();
     let segment = gone.rsplit('/').next().unwrap()[..24].to_string();
     w.pgbackrest_ok(&["repo-rm", &format!("archive/main/{gone}")]);
-    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest", "--json"]);
+    let (code, out, err) = w.bridgerest(&[
+        "drill",
+        "--cluster",
+        CLUSTER,
+        "--target",
+        "latest",
+        "--json",
+    ]);
     assert_eq!(code, 1, "{out}{err}");
     if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
         eprintln!("{out}");
     }
     let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(rep["ok"], false);
-    let failed: Vec<&serde_json::Value> = rep["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).collect();
+    let failed: Vec<&serde_json::Value> = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
     assert_eq!(failed.len(), 1, "{out}");
     assert_eq!(failed[0]["name"], "recovered_to", "{out}");
     let detail = failed[0]["detail"].as_str().unwrap();
-    assert!(detail.contains("short of the last archived transaction") && detail.contains(&format!("WAL segment {segment} is missing from the repository")), "{detail}");
+    assert!(
+        detail.contains("short of the last archived transaction")
+            && detail.contains(&format!(
+                "WAL segment {segment} is missing from the repository"
+            )),
+        "{detail}"
+    );
     assert!(rep["lag_seconds"].as_f64().unwrap() > 0.0, "{out}");
     let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
-    assert!(prom.contains(&format!("bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 0")), "{prom}");
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 0"
+        )),
+        "{prom}"
+    );
     let (code, out, _) = w.bridgerest(&["status"]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("the last drill (") && out.contains(&segment), "{out}");
+    assert!(
+        out.contains("the last drill (") && out.contains(&segment),
+        "{out}"
+    );
+    assert!(
+        std::fs::read_to_string(format!("/proc/{orphan}/stat")).is_err(),
+        "the orphan was stopped"
+    );
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());
 
     // A file of the backup is corrupted (emptied): the restore fails, naming it.
     let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "backup/main"]);
     let v: serde_json::Value = serde_json::from_str(&listing).unwrap();
-    let file = v.as_object().unwrap().iter().filter(|(k, f)| k.contains("/pg_data/base/") && f["type"] == "file" && f["size"].as_u64().unwrap_or(0) > 1000).map(|(k, _)| k.clone()).next().unwrap();
+    let file = v
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, f)| {
+            k.contains("/pg_data/base/")
+                && f["type"] == "file"
+                && f["size"].as_u64().unwrap_or(0) > 1000
+        })
+        .map(|(k, _)| k.clone())
+        .next()
+        .unwrap();
     w.pgbackrest_ok(&["repo-put", &format!("backup/main/{file}")]);
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
     assert_eq!(code, 1, "{out}{err}");
     if std::env::var_os("BRIDGEREST_SHOW_DRILL").is_some() {
         eprintln!("{out}");
     }
-    assert!(out.contains("drill:     cluster") && out.contains("FAILED"), "{out}");
-    let line = out.lines().find(|l| l.starts_with("restore ")).unwrap_or_else(|| panic!("{out}"));
-    assert!(line.contains("FAILED") && line.contains("pgbackrest restore failed"), "{line}");
+    assert!(
+        out.contains("drill:     cluster") && out.contains("FAILED"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("restore "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("FAILED") && line.contains("pgbackrest restore failed"),
+        "{line}"
+    );
     // pgbackrest verify, run after the failed restore, names the file.
-    let line = out.lines().find(|l| l.starts_with("verify ")).unwrap_or_else(|| panic!("{out}"));
-    assert!(line.contains("FAILED") && line.contains(&format!("invalid checksum '{file}'")), "{line}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("verify "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("FAILED") && line.contains(&format!("invalid checksum '{file}'")),
+        "{line}"
+    );
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());
-    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 3);
+    // The daemon's, the kept one, the WAL gap, the corrupt file (the killed drill wrote none).
+    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 4);
     w.assert_no_secrets();
 }

@@ -232,7 +232,9 @@ async fn drill_worker(
                         let path = super::drill::record(&cfg, &rep);
                         match rep.ok {
                             true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
-                            false => tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed"),
+                            false => {
+                                tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
+                            }
                         }
                     }
                     Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
@@ -274,7 +276,12 @@ pub async fn run(path: &Path) -> Result<Exit> {
         .await
         .context("scheduling the refresh")?;
     let mut drill_job_id = match &cfg.drill.schedule {
-        Some(s) => Some(sched.add(drill_job(s, &drill_tx)?).await.context("scheduling the drills")?),
+        Some(s) => Some(
+            sched
+                .add(drill_job(s, &drill_tx)?)
+                .await
+                .context("scheduling the drills")?,
+        ),
         None => None,
     };
     sched.start().await.context("starting the scheduler")?;
@@ -408,11 +415,19 @@ async fn redrill(
     tx: &mpsc::Sender<()>,
 ) -> Result<Option<uuid::Uuid>> {
     let id = match schedule {
-        Some(s) => Some(sched.add(drill_job(s, tx)?).await.context("scheduling the drills")?),
+        Some(s) => Some(
+            sched
+                .add(drill_job(s, tx)?)
+                .await
+                .context("scheduling the drills")?,
+        ),
         None => None,
     };
     if let Some(old) = old {
-        sched.remove(&old).await.context("removing the old drill schedule")?;
+        sched
+            .remove(&old)
+            .await
+            .context("removing the old drill schedule")?;
     }
     Ok(id)
 }

@@ -333,11 +333,16 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
 
 fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     if let Some(schedule) = &raw.schedule {
-        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {})).is_err() {
+        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
+            .is_err()
+        {
             bail!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
         }
     }
-    for (key, p) in [("drill.scratch", &raw.scratch), ("drill.reports", &raw.reports)] {
+    for (key, p) in [
+        ("drill.scratch", &raw.scratch),
+        ("drill.reports", &raw.reports),
+    ] {
         if let Some(p) = p {
             if !p.is_absolute() {
                 bail!("{key} = \"{}\": must be an absolute path", p.display());
@@ -348,7 +353,11 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         }
     }
     let queries = raw.queries.unwrap_or_default();
-    if let Some((i, _)) = queries.iter().enumerate().find(|(_, q)| q.trim().is_empty()) {
+    if let Some((i, _)) = queries
+        .iter()
+        .enumerate()
+        .find(|(_, q)| q.trim().is_empty())
+    {
         bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
     }
     let database = raw.database.unwrap_or_else(|| "postgres".into());

@@ -66,9 +66,10 @@ pub struct Request {
 
 /// The directory a drill of `stanza` restores into.
 pub fn scratch_for(cfg: &Config, stanza: &str) -> PathBuf {
-    cfg.drill.scratch.clone().unwrap_or_else(|| {
-        PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza)
-    })
+    cfg.drill
+        .scratch
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza))
 }
 
 /// The private socket directory inside the copy (`unix_socket_directories`, with its own
@@ -119,7 +120,8 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         Err(e) => rep.fail("drill", format!("{e:#}")),
     }
     if req.keep {
-        rep.kept.get_or_insert_with(|| scratch.display().to_string());
+        rep.kept
+            .get_or_insert_with(|| scratch.display().to_string());
     } else {
         let cleaned = async {
             stop_copy(&scratch).await?;
@@ -202,26 +204,10 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         .and_then(|b| b.size)
         .or(p.backup.size_bytes);
     let free = free_bytes(crate::fsutil::parent(scratch))?;
-    match need {
-        Some(n) if n > free => {
-            rep.check(
-                "space",
-                false,
-                format!(
-                    "the backup restores to {} but {} has {} free: free space, or set drill.scratch to a larger file system",
-                    human(n),
-                    crate::fsutil::parent(scratch).display(),
-                    human(free)
-                ),
-            );
-            return Ok(());
-        }
-        Some(n) => rep.check("space", true, format!("{} needed, {} free", human(n), human(free))),
-        None => rep.check(
-            "space",
-            true,
-            format!("size not stated by the repository or the API; {} free", human(free)),
-        ),
+    let (fits, detail) = space_check(need, free, crate::fsutil::parent(scratch));
+    rep.check("space", fits, detail);
+    if !fits {
+        return Ok(());
     }
 
     let t0 = Instant::now();
@@ -352,6 +338,26 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
     Ok(())
 }
 
+/// Whether a copy of `need` bytes (unknown: `None`) fits in the `free` bytes of `dir`.
+pub fn space_check(need: Option<u64>, free: u64, dir: &Path) -> (bool, String) {
+    match need {
+        Some(n) if n > free => (
+            false,
+            format!(
+                "the backup restores to {} but {} has {} free: free space, or set drill.scratch to a larger file system",
+                human(n),
+                dir.display(),
+                human(free)
+            ),
+        ),
+        Some(n) => (true, format!("{} needed, {} free", human(n), human(free))),
+        None => (
+            true,
+            format!("size not stated by the repository or the API; {} free", human(free)),
+        ),
+    }
+}
+
 /// The free bytes of the file system `dir` is on (for an unprivileged writer).
 pub fn free_bytes(dir: &Path) -> Result<u64> {
     let st = nix::sys::statvfs::statvfs(dir)
@@ -402,21 +408,61 @@ fn recovered_check(
             let short_s = short.as_seconds_f64().max(0.0);
             let missing = gap.as_ref().map(|m| format!(": {m}")).unwrap_or_default();
             if r > t + time::Duration::milliseconds(1) {
-                (false, format!("recovered to {}, after the target {}", show(r), show(t)))
+                (
+                    false,
+                    format!("recovered to {}, after the target {}", show(r), show(t)),
+                )
             } else if r < backup_start {
-                (false, format!("recovered to {}, before the backup started ({})", show(r), show(backup_start)))
+                (
+                    false,
+                    format!(
+                        "recovered to {}, before the backup started ({})",
+                        show(r),
+                        show(backup_start)
+                    ),
+                )
             } else if latest && short_s > 0.001 {
-                (false, format!("recovered to {}, {} short of the last archived transaction ({}){missing}", show(r), secs(short_s), show(t)))
+                (
+                    false,
+                    format!(
+                        "recovered to {}, {} short of the last archived transaction ({}){missing}",
+                        show(r),
+                        secs(short_s),
+                        show(t)
+                    ),
+                )
             } else {
-                (true, format!("recovered to {} ({} before the target {})", show(r), secs(short_s), show(t)))
+                (
+                    true,
+                    format!(
+                        "recovered to {} ({} before the target {})",
+                        show(r),
+                        secs(short_s),
+                        show(t)
+                    ),
+                )
             }
         }
-        (Some(r), None) => (true, format!("recovered to {} (the end of the archived WAL could not be read to compare)", show(r))),
+        (Some(r), None) => (
+            true,
+            format!(
+                "recovered to {} (the end of the archived WAL could not be read to compare)",
+                show(r)
+            ),
+        ),
         (None, Some(t)) if latest && t >= backup_start => (
             false,
-            format!("no transaction replayed, but the archive's last is at {}{}", show(t), gap.map(|m| format!(": {m}")).unwrap_or_default()),
+            format!(
+                "no transaction replayed, but the archive's last is at {}{}",
+                show(t),
+                gap.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
         ),
-        (None, _) => (true, "no transaction committed between the backup's start and the target: nothing to replay".to_string()),
+        (None, _) => (
+            true,
+            "no transaction committed between the backup's start and the target: nothing to replay"
+                .to_string(),
+        ),
     }
 }
 
@@ -435,7 +481,10 @@ pub fn missing_wal(log: &Path) -> Option<String> {
     let line = text.lines().find(|l| {
         l.contains("unable to find") || (l.contains("ERROR: [") && l.contains("archive"))
     })?;
-    let at = line.find("ERROR:").or_else(|| line.find("unable")).unwrap_or(0);
+    let at = line
+        .find("ERROR:")
+        .or_else(|| line.find("unable"))
+        .unwrap_or(0);
     Some(format!(
         "WAL missing or unreadable in the repository: {}",
         crate::provider::excerpt(line[at..].trim(), 300)
@@ -445,7 +494,11 @@ pub fn missing_wal(log: &Path) -> Option<String> {
 /// The repository's bytes of the backup set, plus the archived WAL from the backup's start to
 /// the segment of `lsn`, the last replayed (what a restore from nothing fetches; WAL fetched
 /// ahead and not replayed is not counted).
-fn bytes_fetched(p: &Prepared, listing: Option<&[(String, u64)]>, lsn: Option<&str>) -> Option<u64> {
+fn bytes_fetched(
+    p: &Prepared,
+    listing: Option<&[(String, u64)]>,
+    lsn: Option<&str>,
+) -> Option<u64> {
     let b = p.repo_backup.as_ref()?;
     let set = b.repo_size?;
     let wal = (|| {
@@ -587,15 +640,23 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
             }
         } else if let Some((_, msg)) = l.split_once("ERROR: ").or_else(|| l.split_once("WARN: ")) {
             found.push(msg.trim().to_string());
-        } else if (l.starts_with("backup:") || l.starts_with("archiveId:")) && l.contains("status: invalid") {
+        } else if (l.starts_with("backup:") || l.starts_with("archiveId:"))
+            && l.contains("status: invalid")
+        {
             found.push(l.to_string());
         }
     }
     found.dedup();
     let error = !exited_ok || text.lines().any(|l| l.trim() == "status: error");
     match (error, found.is_empty()) {
-        (false, _) => (true, "every backup and archived WAL file matches its checksum".into()),
-        (true, true) => (false, "pgbackrest verify failed and named no file: see pgBackRest's log".into()),
+        (false, _) => (
+            true,
+            "every backup and archived WAL file matches its checksum".into(),
+        ),
+        (true, true) => (
+            false,
+            "pgbackrest verify failed and named no file: see pgBackRest's log".into(),
+        ),
         (true, false) => (false, crate::provider::excerpt(&found.join("; "), 600)),
     }
 }
@@ -610,7 +671,9 @@ async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Outp
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     user.apply(&mut cmd, false);
-    cmd.output().await.with_context(|| format!("cannot run {bin}"))
+    cmd.output()
+        .await
+        .with_context(|| format!("cannot run {bin}"))
 }
 
 /// The copy's server, over its private socket.
@@ -622,9 +685,10 @@ struct Conn {
 
 impl Conn {
     fn program(&self, name: &str) -> String {
-        self.bin
-            .as_ref()
-            .map_or_else(|| name.to_string(), |b| b.join(name).to_string_lossy().into_owned())
+        self.bin.as_ref().map_or_else(
+            || name.to_string(),
+            |b| b.join(name).to_string_lossy().into_owned(),
+        )
     }
 
     fn psql_argv(&self, db: &str, sql: Option<&str>) -> Vec<String> {
@@ -666,7 +730,10 @@ impl Conn {
             PORT.to_string(),
         ];
         match output_long(&argv, &self.user).await {
-            Err(e) => (false, format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)")),
+            Err(e) => (
+                false,
+                format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)"),
+            ),
             Ok(o) => {
                 let out = String::from_utf8_lossy(&o.stdout);
                 let err = String::from_utf8_lossy(&o.stderr);
@@ -688,7 +755,13 @@ impl Conn {
                         .filter(|l| !l.is_empty() && !l.contains("relations ("))
                         .take(5)
                         .collect();
-                    (false, crate::provider::excerpt(&format!("pg_amcheck {}: {}", o.status, text.join("; ")), 600))
+                    (
+                        false,
+                        crate::provider::excerpt(
+                            &format!("pg_amcheck {}: {}", o.status, text.join("; ")),
+                            600,
+                        ),
+                    )
                 }
             }
         }
@@ -702,11 +775,22 @@ impl Conn {
             Err(e) => (false, format!("{shown}: {e:#}")),
             Ok(o) if !o.status.success() => (
                 false,
-                format!("{shown}: {}", crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)),
+                format!(
+                    "{shown}: {}",
+                    crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+                ),
             ),
             Ok(o) => {
                 let out = String::from_utf8_lossy(&o.stdout);
-                let first = out.lines().next().unwrap_or("").split('|').next().unwrap_or("").trim().to_string();
+                let first = out
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .split('|')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
                 let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
                 let said = match first.is_empty() {
                     true => "no rows, or an empty value".to_string(),
@@ -725,7 +809,10 @@ fn stop_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
         a.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
     }
     a.extend([
-        bin.map_or_else(|| "pg_ctl".into(), |b| b.join("pg_ctl").to_string_lossy().into_owned()),
+        bin.map_or_else(
+            || "pg_ctl".into(),
+            |b| b.join("pg_ctl").to_string_lossy().into_owned(),
+        ),
         "-D".into(),
         data.to_string_lossy().into_owned(),
         "stop".into(),

@@ -197,7 +197,10 @@ impl Report {
                 ]
             })
             .collect();
-        out.push_str(&crate::commands::table(&["CHECK", "RESULT", "DETAIL"], &rows));
+        out.push_str(&crate::commands::table(
+            &["CHECK", "RESULT", "DETAIL"],
+            &rows,
+        ));
         out
     }
 }
@@ -240,9 +243,9 @@ fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".json") && n.len() == prefix.len() + 21)
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&prefix) && n.ends_with(".json") && n.len() == prefix.len() + 21
+            })
         })
         .collect();
     v.sort();

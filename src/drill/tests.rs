@@ -16,7 +16,10 @@ fn targets_parse() {
 #[test]
 fn a_random_target_is_drawn_from_the_whole_window() {
     use crate::restore::workflow::draw;
-    let (a, b) = (datetime!(2026-11-20 00:00:00 UTC), datetime!(2026-11-21 00:00:00 UTC));
+    let (a, b) = (
+        datetime!(2026-11-20 00:00:00 UTC),
+        datetime!(2026-11-21 00:00:00 UTC),
+    );
     assert_eq!(draw(a, b, 0.0), a);
     assert_eq!(draw(a, b, 0.999_999_999), b);
     assert_eq!(draw(a, b, 0.5), datetime!(2026-11-20 12:00:00 UTC));
@@ -30,13 +33,31 @@ fn a_random_target_is_drawn_from_the_whole_window() {
 #[test]
 fn wal_positions_name_their_segments() {
     // A replay position on a boundary means the segment before it was replayed to its end.
-    assert_eq!(segment_of("00000001", "0/6000000").as_deref(), Some("000000010000000000000005"));
-    assert_eq!(segment_of("00000001", "0/4003EE8").as_deref(), Some("000000010000000000000004"));
-    assert_eq!(segment_of("00000002", "1/0").as_deref(), Some("0000000200000000000000FF"));
-    assert_eq!(segment_of("00000001", "A/1F000001").as_deref(), Some("000000010000000A0000001F"));
+    assert_eq!(
+        segment_of("00000001", "0/6000000").as_deref(),
+        Some("000000010000000000000005")
+    );
+    assert_eq!(
+        segment_of("00000001", "0/4003EE8").as_deref(),
+        Some("000000010000000000000004")
+    );
+    assert_eq!(
+        segment_of("00000002", "1/0").as_deref(),
+        Some("0000000200000000000000FF")
+    );
+    assert_eq!(
+        segment_of("00000001", "A/1F000001").as_deref(),
+        Some("000000010000000A0000001F")
+    );
     assert_eq!(segment_of("00000001", "nonsense"), None);
-    assert_eq!(crate::wal::next_segment("0000000100000000000000FF").as_deref(), Some("000000010000000100000000"));
-    assert_eq!(crate::wal::next_segment("000000010000000000000005").as_deref(), Some("000000010000000000000006"));
+    assert_eq!(
+        crate::wal::next_segment("0000000100000000000000FF").as_deref(),
+        Some("000000010000000100000000")
+    );
+    assert_eq!(
+        crate::wal::next_segment("000000010000000000000005").as_deref(),
+        Some("000000010000000000000006")
+    );
 }
 
 #[test]
@@ -78,13 +99,33 @@ fn a_report_fails_on_any_failed_check_and_shows_each() {
     r.check("query 1", false, "SELECT count(*) FROM orders → 0".into());
     r.finish();
     assert!(!r.ok);
-    assert_eq!(r.problem().as_deref(), Some("query 1: SELECT count(*) FROM orders → 0"));
+    assert_eq!(
+        r.problem().as_deref(),
+        Some("query 1: SELECT count(*) FROM orders → 0")
+    );
     let t = r.table();
-    assert!(t.contains("drill:     cluster abc (stanza main): FAILED"), "{t}");
-    assert!(t.lines().any(|l| l.starts_with("query 1") && l.contains("FAILED")), "{t}");
+    assert!(
+        t.contains("drill:     cluster abc (stanza main): FAILED"),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.starts_with("query 1") && l.contains("FAILED")),
+        "{t}"
+    );
     // The JSON has the fields scripts read.
     let v = serde_json::to_value(&r).unwrap();
-    for k in ["cluster", "target", "backup", "ok", "checks", "restore_seconds", "recovery_seconds", "recovered_to", "bytes_fetched"] {
+    for k in [
+        "cluster",
+        "target",
+        "backup",
+        "ok",
+        "checks",
+        "restore_seconds",
+        "recovery_seconds",
+        "recovered_to",
+        "bytes_fetched",
+    ] {
         assert!(v.get(k).is_some(), "{k} missing: {v}");
     }
     assert_eq!(v["checks"][2]["name"], "query 1");
@@ -109,13 +150,26 @@ fn reports_are_kept_per_cluster_and_summed_up() {
         last = Some(r);
     }
     // Another cluster's reports are not counted against this one's.
-    let mut other = Report::new("xyz", "other", DrillTarget::Latest, datetime!(2026-11-01 00:00:00 UTC), dir.path());
+    let mut other = Report::new(
+        "xyz",
+        "other",
+        DrillTarget::Latest,
+        datetime!(2026-11-01 00:00:00 UTC),
+        dir.path(),
+    );
     other.check("restore", true, String::new());
     other.finish();
     other.finished_at = Some(other.started_at + time::Duration::minutes(5));
     report::write(dir.path(), &other, 3).unwrap();
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(names.iter().filter(|n| n.starts_with("abc-")).count(), 3, "{names:?}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("abc-")).count(),
+        3,
+        "{names:?}"
+    );
     assert_eq!(report::latest(dir.path(), "abc"), last);
     let s = report::summary(dir.path(), "abc").unwrap();
     assert!(!s.ok);
@@ -123,17 +177,32 @@ fn reports_are_kept_per_cluster_and_summed_up() {
     assert_eq!(s.last_success, Some(datetime!(2026-11-26 03:35:00 UTC)));
     let now = datetime!(2026-11-28 00:00:00 UTC);
     let p = report::drill_problem(Some(&s), now, Duration::from_secs(8 * 86400)).unwrap();
-    assert!(p.starts_with("the last drill (2026-11-27T03:35:00Z) failed: restore: run 4"), "{p}");
+    assert!(
+        p.starts_with("the last drill (2026-11-27T03:35:00Z) failed: restore: run 4"),
+        "{p}"
+    );
     let ok = report::summary(dir.path(), "xyz").unwrap();
-    assert_eq!(report::drill_problem(Some(&ok), now, Duration::from_secs(30 * 86400)), None);
+    assert_eq!(
+        report::drill_problem(Some(&ok), now, Duration::from_secs(30 * 86400)),
+        None
+    );
     let p = report::drill_problem(Some(&ok), now, Duration::from_secs(8 * 86400)).unwrap();
-    assert!(p.starts_with("the last drill is 26days 23h 55m old (drill.max_age 8days)"), "{p}");
-    assert_eq!(report::drill_problem(None, now, Duration::from_secs(1)), None);
+    assert!(
+        p.starts_with("the last drill is 26days 23h 55m old (drill.max_age 8days)"),
+        "{p}"
+    );
+    assert_eq!(
+        report::drill_problem(None, now, Duration::from_secs(1)),
+        None
+    );
 }
 
 #[test]
 fn a_leftover_copy_is_removed_and_a_link_refused() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let d = tempfile::tempdir().unwrap();
     let copy = d.path().join("copy");
     std::fs::create_dir_all(copy.join("base/1")).unwrap();
@@ -148,12 +217,23 @@ fn a_leftover_copy_is_removed_and_a_link_refused() {
     std::os::unix::fs::symlink(&elsewhere, &copy).unwrap();
     let e = rt.block_on(clean_scratch(&copy)).unwrap_err().to_string();
     assert!(e.contains("is not a directory (a link or a file)"), "{e}");
-    assert_eq!(std::fs::read_to_string(elsewhere.join("data")).unwrap(), "keep");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("data")).unwrap(),
+        "keep"
+    );
 }
 
 #[test]
-fn space_is_reported_in_units_people_read() {
-    assert_eq!(human(23_000_000), "21.9 MiB");
+fn a_copy_that_cannot_fit_is_refused_with_both_figures() {
+    let dir = Path::new("/var/lib/bridgerest/drill");
+    let (ok, d) = space_check(Some(23_000_000), 5 << 20, dir);
+    assert!(!ok);
+    assert_eq!(d, "the backup restores to 21.9 MiB but /var/lib/bridgerest/drill has 5.0 MiB free: free space, or set drill.scratch to a larger file system");
+    assert_eq!(
+        space_check(Some(23_000_000), 1 << 30, dir),
+        (true, "21.9 MiB needed, 1.0 GiB free".into())
+    );
+    assert!(space_check(None, 1 << 30, dir).0);
     assert!(free_bytes(Path::new("/")).unwrap() > 0);
 }
 
@@ -172,7 +252,14 @@ status: error
     let (ok, detail) = verify_result(true, bad);
     assert!(!ok);
     assert_eq!(detail, "invalid checksum '20261123-123135F/pg_data/base/1/1247.gz'; backup: 20261123-123135F, status: invalid, total files checked: 965, total valid files: 964");
-    let good = "stanza: main\nstatus: ok\n  archiveId: 15-1, total WAL checked: 6, total valid WAL: 6\n";
-    assert_eq!(verify_result(true, good), (true, "every backup and archived WAL file matches its checksum".into()));
+    let good =
+        "stanza: main\nstatus: ok\n  archiveId: 15-1, total WAL checked: 6, total valid WAL: 6\n";
+    assert_eq!(
+        verify_result(true, good),
+        (
+            true,
+            "every backup and archived WAL file matches its checksum".into()
+        )
+    );
     assert!(!verify_result(false, "").0);
 }

@@ -199,7 +199,10 @@ pub fn reconcile(
 
 /// The backup pgBackRest itself picks for `target` without `--set`: the newest that stopped
 /// before it (any for `latest`).
-pub fn repo_pick(target: Target, repo: &[crate::pgbackrest::RepoBackup]) -> Option<&crate::pgbackrest::RepoBackup> {
+pub fn repo_pick(
+    target: Target,
+    repo: &[crate::pgbackrest::RepoBackup],
+) -> Option<&crate::pgbackrest::RepoBackup> {
     repo.iter().rev().find(|b| match target {
         Target::Latest => true,
         Target::Time(t) => b.stop < t.unix_timestamp(),

@@ -12,17 +12,15 @@ use time::OffsetDateTime;
 use crate::cli::RestoreArgs;
 use crate::config::{self, Config};
 use crate::exit::{usage, Exit};
-use crate::provider::excerpt;
 use crate::pgbackrest::{RepoBackup, RepoInfo};
+use crate::provider::excerpt;
 use crate::provider::{Backup, Client};
 use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
 use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
-use crate::restore::{
-    self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction,
-};
+use crate::restore::{self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction};
 
 /// How the target is given: by the command line, or (a drill) a time drawn uniformly from
 /// the recovery window once the repository has said where the archived WAL ends.
@@ -76,7 +74,10 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     restore_files(&mut p, args.attempts, &mut progress).await?;
     println!(
         "restored:  {} into {}",
-        p.inv.set.as_deref().unwrap_or("the backup pgBackRest chose"),
+        p.inv
+            .set
+            .as_deref()
+            .unwrap_or("the backup pgBackRest chose"),
         p.pg1.display()
     );
 
@@ -145,12 +146,18 @@ pub async fn restore_lock(
                 return Ok(None);
             }
             return Err(e).with_context(|| {
-                format!("creating {} (the daemon's state directory, daemon.status_file)", dir.display())
+                format!(
+                    "creating {} (the daemon's state directory, daemon.status_file)",
+                    dir.display()
+                )
             });
         }
     }
     if !root && nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_err() {
-        tracing::warn!("{} is not writable: restoring without the lock that keeps drills of cluster {id} away", dir.display());
+        tracing::warn!(
+            "{} is not writable: restoring without the lock that keeps drills of cluster {id} away",
+            dir.display()
+        );
         return Ok(None);
     }
     let target = dir.join(format!("restore-{id}"));
@@ -177,7 +184,9 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
         (Pick::Random, _, _) => None,
         (_, Some(t), _) => Some(Target::Time(t)),
         (_, None, Some(t)) => Some(t),
-        (_, None, None) => return Err(usage(anyhow!("give --target-time TIME or --target latest"))),
+        (_, None, None) => {
+            return Err(usage(anyhow!("give --target-time TIME or --target latest")))
+        }
     };
     if given == Some(Target::Latest) && args.target_action != TargetAction::Promote {
         return Err(usage(anyhow!(
@@ -207,9 +216,11 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
     )?;
     let now = OffsetDateTime::now_utc();
     let choose = |target: Target| -> Result<Backup> {
-        Ok(restore::choose(&id, target, status.oldest_backup_at, &backups, now)
-            .map_err(|e| usage(anyhow!(e)))?
-            .clone())
+        Ok(
+            restore::choose(&id, target, status.oldest_backup_at, &backups, now)
+                .map_err(|e| usage(anyhow!(e)))?
+                .clone(),
+        )
     };
     // A given target is checked at once; a drawn one once the window's end is known (the
     // window itself must have a backup either way).
@@ -278,7 +289,12 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
         None => {
             let end = archive_last.as_ref().map_or(now, |(t, _)| *t);
             let from = start.unwrap_or(end);
-            Target::Time(draw(from, end, fastrand::f64()))
+            // No whole second after the first backup's stop (pgBackRest's window starts a
+            // second after it) up to the last transaction: only the end can be drawn.
+            match end.unix_timestamp() < from.unix_timestamp() {
+                true => Target::Latest,
+                false => Target::Time(draw(from, end, fastrand::f64())),
+            }
         }
     };
     inv.target = target;
@@ -331,9 +347,9 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
             Err(e) => return Err(usage(anyhow!("{e}"))),
         }
     }
-    let window_end = archive_last.as_ref().map(|(t, _)| {
-        format!("{} (the last archived transaction)", restore::show_time(*t))
-    });
+    let window_end = archive_last
+        .as_ref()
+        .map(|(t, _)| format!("{} (the last archived transaction)", restore::show_time(*t)));
     let when = match (target, pick) {
         (Target::Time(t), Pick::Random) => format!(
             "{} (drawn at random from the window), then {}",
@@ -344,6 +360,13 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
             "{}, then {}",
             restore::pgbackrest_time(t),
             args.target_action.as_str()
+        ),
+        (Target::Latest, Pick::Random) => format!(
+            "latest (drawn at random, from a window of less than a second){}, then promote",
+            window_end
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         ),
         (Target::Latest, _) => match &window_end {
             Some(end) => format!("latest: {end}, then promote"),
@@ -519,7 +542,11 @@ async fn planned_stanza(cfg: &Config, client: &Client, id: &str) -> Result<Strin
 
 /// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
 /// written, or the reason there are no credentials.
-pub async fn refresh_cluster(cfg: &Config, client: &Client, id: &str) -> Result<(String, Redactor)> {
+pub async fn refresh_cluster(
+    cfg: &Config,
+    client: &Client,
+    id: &str,
+) -> Result<(String, Redactor)> {
     let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
     let outcome = plan
         .outcomes

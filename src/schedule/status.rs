@@ -195,7 +195,12 @@ impl Status {
             "1 if the cluster's last restore drill passed every check, else 0.",
             drilled
                 .iter()
-                .map(|(id, d)| (format!("cluster=\"{}\"", label(id)), f64::from(u8::from(d.ok))))
+                .map(|(id, d)| {
+                    (
+                        format!("cluster=\"{}\"", label(id)),
+                        f64::from(u8::from(d.ok)),
+                    )
+                })
                 .collect(),
         );
         gauge(
@@ -218,7 +223,10 @@ impl Status {
             drilled
                 .iter()
                 .filter_map(|(id, d)| {
-                    Some((format!("cluster=\"{}\"", label(id)), d.last_success?.unix_timestamp() as f64))
+                    Some((
+                        format!("cluster=\"{}\"", label(id)),
+                        d.last_success?.unix_timestamp() as f64,
+                    ))
                 })
                 .collect(),
         );

@@ -72,7 +72,10 @@ impl Env {
         // The state directory (a restore's lock is beside the status file) is this env's own.
         let daemon = match extra.contains("[daemon]") {
             true => String::new(),
-            false => format!("\n[daemon]\nstatus_file = \"{}\"\n", self.path("state/status.json").display()),
+            false => format!(
+                "\n[daemon]\nstatus_file = \"{}\"\n",
+                self.path("state/status.json").display()
+            ),
         };
         format!(
             "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n\n[pgbackrest]\nconfig = \"{}\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n{extra}{daemon}",
