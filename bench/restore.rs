@@ -14,6 +14,10 @@
 //!    bytes per second of fetching the same repository files, with the same parallelism, by
 //!    plain signed GETs through the same TLS front (the store's ceiling here; target ≥ 0.8).
 //!
+//! 4. drill: `bridgerest drill` of the same backup to the same target (restore from nothing,
+//!    recovery, then amcheck, verify and a query), its wall time split into restore, recovery
+//!    and checks, from its JSON report.
+//!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -259,5 +263,27 @@ fn main() {
         repo_size as f64 / 1048576.0,
         all as f64 / repo_size as f64,
         rerun as f64 / 1048576.0
+    );
+
+    // 4. A drill of the same backup.
+    let (code, out, err) =
+        w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", &target, "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = |k: &str| rep[k].as_f64().unwrap_or(f64::NAN);
+    let checks: Vec<String> = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    println!(
+        "drill: {:.1} s in all: restore {:.1} s, recovery {:.1} s, checks {:.1} s ({}); {:.1} MiB fetched",
+        f("total_seconds"),
+        f("restore_seconds"),
+        f("recovery_seconds"),
+        f("checks_seconds"),
+        checks.join(", "),
+        rep["bytes_fetched"].as_u64().unwrap_or(0) as f64 / 1048576.0
     );
 }

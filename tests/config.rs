@@ -46,9 +46,16 @@ fn example_config_effective_values() {
         .find("\n# [ionos]\n")
         .expect("the example has a commented [ionos] block");
     let providers_end = providers + 1 + text[providers + 1..].find("\n\n").unwrap();
+    let drill = text
+        .find("\n# [drill]\n")
+        .expect("the example has a commented [drill] block");
+    let drill_end = drill + 1 + text[drill + 1..].find("\n\n").unwrap();
+    assert!(drill_end < providers && providers < at);
     let uncommented = format!(
-        "{}{}{}{}",
-        &text[..providers + 1],
+        "{}{}{}{}{}{}",
+        &text[..drill + 1],
+        uncomment(&text[drill + 1..drill_end]),
+        &text[drill_end..providers + 1],
         uncomment(&text[providers + 1..providers_end]),
         &text[providers_end..at + 1],
         uncomment(&text[at + 1..])
@@ -57,10 +64,12 @@ fn example_config_effective_values() {
     let c = &cfg.clusters[0];
     let launcher = cfg.launcher.as_ref().unwrap();
     let effective = format!(
-        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
+        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ndrill.schedule = {:?}\ndrill.target = {}\ndrill.scratch = {:?}\ndrill.amcheck = {}\ndrill.verify = {}\ndrill.queries = {:?}\ndrill.database = {}\ndrill.reports = {}\ndrill.keep_reports = {}\ndrill.max_age = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
         cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries, cfg.api.token_lifetime,
         cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type,
         cfg.daemon.max_backup_age, cfg.ionos.url, cfg.ionos.username, cfg.ionos.password_file, launcher.url, launcher.key_file,
+        cfg.drill.schedule, cfg.drill.target, cfg.drill.scratch, cfg.drill.amcheck, cfg.drill.verify, cfg.drill.queries,
+        cfg.drill.database, cfg.drill.reports.display(), cfg.drill.keep_reports, cfg.drill.max_age,
         c.id, c.pg1_path.display(), c.options, cfg.remote
     );
     insta::assert_snapshot!(effective);
@@ -104,6 +113,35 @@ fn bad_configs_name_what_is_wrong() {
             "would let every user read",
         ),
         ("[pgbackrest]\nmode = \"rw\"\n".into(), "not an octal mode"),
+        (
+            "[drill]\nschedule = \"weekly\"\n".into(),
+            "drill.schedule = \"weekly\": not a cron expression with seconds",
+        ),
+        (
+            "[drill]\nscratch = \"/var/lib\"\n".into(),
+            "drill.scratch = \"/var/lib\": ",
+        ),
+        (
+            "[drill]\nscratch = \"drill\"\n".into(),
+            "drill.scratch = \"drill\": must be an absolute path",
+        ),
+        (
+            "[drill]\ntarget = \"soon\"\n".into(),
+            "drill.target = \"soon\": ",
+        ),
+        (
+            "[drill]\nqueries = [\"SELECT 1\", \" \"]\n".into(),
+            "drill.queries[1] is empty",
+        ),
+        (
+            "[drill]\nkeep_reports = 0\n".into(),
+            "drill.keep_reports = 0: keep at least 1",
+        ),
+        ("[drill]\nmax_age = \"often\"\n".into(), "drill.max_age"),
+        (
+            "[drill]\nreport = \"/x\"\n".into(),
+            "unknown field `report`",
+        ),
         (
             "[pgbackrest]\nconfig = \"relative.conf\"\n".into(),
             "must be an absolute file path",

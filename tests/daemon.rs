@@ -34,7 +34,8 @@ fn config(env: &Env, clusters: &[&str]) {
 /// Writes a config to `at` for `clusters`, with `api.token_lifetime = lifetime` and `daemon`
 /// lines (`{dir}` in them stands for the env's directory).
 fn config_at(env: &Env, at: &std::path::Path, clusters: &[&str], lifetime: &str, daemon: &str) {
-    env.write_config(clusters, "");
+    // A [daemon] table of its own, so none from the env.
+    env.write_config(clusters, "\n# status_file set below\n");
     let text = std::fs::read_to_string(&env.config).unwrap();
     let daemon = daemon.replace("{dir}", &env.dir.path().display().to_string());
     let text = text.replacen(

@@ -523,10 +523,7 @@ fn sigterm_does_not_wait_for_a_silent_api() {
         &env.config,
         env.base_config("")
             .replace("retry_base = \"20ms\"\nretries = 3\ntimeout = \"5s\"\n", "")
-            + &format!(
-                "\n[daemon]\nstatus_file = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n",
-                env.path("status.json").display()
-            ),
+            + &format!("\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n"),
     )
     .unwrap();
     env.sim.sim.set_faults(vec![fault(

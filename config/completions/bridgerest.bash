@@ -34,6 +34,9 @@ _bridgerest() {
             bridgerest,daemon)
                 cmd="bridgerest__subcmd__daemon"
                 ;;
+            bridgerest,drill)
+                cmd="bridgerest__subcmd__drill"
+                ;;
             bridgerest,help)
                 cmd="bridgerest__subcmd__help"
                 ;;
@@ -67,6 +70,9 @@ _bridgerest() {
             bridgerest__subcmd__help,daemon)
                 cmd="bridgerest__subcmd__help__subcmd__daemon"
                 ;;
+            bridgerest__subcmd__help,drill)
+                cmd="bridgerest__subcmd__help__subcmd__drill"
+                ;;
             bridgerest__subcmd__help,help)
                 cmd="bridgerest__subcmd__help__subcmd__help"
                 ;;
@@ -89,7 +95,7 @@ _bridgerest() {
 
     case "${cmd}" in
         bridgerest)
-            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore credential-process check completions help"
+            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill credential-process check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,8 +260,46 @@ _bridgerest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bridgerest__subcmd__drill)
+            opts="-c -v -h -V --cluster --target --keep --json --user --pg-bin --config --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pg-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bridgerest__subcmd__help)
-            opts="refresh render clusters backups daemon status restore credential-process check completions help"
+            opts="refresh render clusters backups daemon status restore drill credential-process check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +383,20 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__help__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__help__subcmd__drill)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -21,7 +21,7 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         if !rep.plan.is_empty() {
-            print!("{}\n", rep.plan);
+            println!("{}", rep.plan);
         }
         print!("{}", rep.table());
         if let Some(p) = &written {

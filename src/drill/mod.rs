@@ -246,6 +246,8 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         format!("hba_file={}", sock.join("pg_hba.conf").display()),
         "ssl=off".to_string(),
         "hot_standby=on".to_string(),
+        // The daemon's unit denies memory both writable and executable, which JIT needs.
+        "jit=off".to_string(),
     ];
     let bin = recovery::bin_dir(&p.pg1, req.pg_bin.as_deref());
     let t1 = Instant::now();
@@ -741,8 +743,7 @@ impl Conn {
                 let last = err
                     .split(['\r', '\n'])
                     .map(str::trim)
-                    .filter(|l| l.contains("relations"))
-                    .last()
+                    .rfind(|l| l.contains("relations"))
                     .unwrap_or("")
                     .to_string();
                 if o.status.success() && out.trim().is_empty() {

@@ -70,7 +70,7 @@ impl Env {
     /// The `[api]` and `[pgbackrest]` tables pointing at this env, plus `extra` TOML.
     pub fn base_config(&self, extra: &str) -> String {
         // The state directory (a restore's lock is beside the status file) is this env's own.
-        let daemon = match extra.contains("[daemon]") {
+        let daemon = match extra.contains("[daemon]") || extra.contains("status_file") {
             true => String::new(),
             false => format!(
                 "\n[daemon]\nstatus_file = \"{}\"\n",
