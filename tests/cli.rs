@@ -817,6 +817,30 @@ fn check_reports_each_problem_on_its_own_line() {
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(ok.stdout.contains("ok    pgBackRest reads "), "{ok:?}");
 
+    // With a [drill] section, check also looks at what drills need.
+    let with_drill = std::fs::read_to_string(&env.config).unwrap().replace(
+        "\n[daemon]\n",
+        &format!(
+            "\n[drill]\nscratch = \"{}\"\nreports = \"{}\"\n\n[daemon]\n",
+            env.path("drill/copy").display(),
+            env.path("reports").display()
+        ),
+    );
+    std::fs::write(&env.config, &with_drill).unwrap();
+    let drill = env.run(&["check"]);
+    assert_eq!(drill.code, 0, "{drill:?}");
+    for line in [
+        "ok    drills can start PostgreSQL (/usr/lib/postgresql/15/bin)".to_string(),
+        format!(
+            "ok    drill reports: {} is writable ({} is made there)",
+            env.dir.path().display(),
+            env.path("reports").display()
+        ),
+        "ok    drill scratch space: ".to_string(),
+    ] {
+        assert!(drill.stdout.contains(&line), "{line} missing: {drill:?}");
+    }
+
     // The file written outside the include path: check says pgBackRest would not read it, and
     // restore refuses before asking the API anything.
     let text = std::fs::read_to_string(&env.config).unwrap().replace(

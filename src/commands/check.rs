@@ -211,6 +211,9 @@ pub async fn run(path: &Path) -> Result<Exit> {
     for c in clashes {
         r.fail(c.text);
     }
+    if cfg.drill.section {
+        check_drill(&mut r, &cfg);
+    }
     Ok(if r.failed == 0 {
         Exit::Success
     } else {
@@ -246,5 +249,79 @@ async fn check_provider(r: &mut Report, cfg: &Config, p: ProviderKind) {
                 }
             }
         }
+    }
+}
+
+/// What drills need on this host: PostgreSQL's programs (pg_amcheck when drill.amcheck), and a
+/// place for the copy and the reports.
+fn check_drill(r: &mut Report, cfg: &Config) {
+    let bin = std::path::PathBuf::from("/usr/lib/postgresql/15/bin");
+    let mut needed = vec!["postgres", "psql"];
+    if cfg.drill.amcheck {
+        needed.push("pg_amcheck");
+    }
+    let found: Vec<String> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|d| needed.iter().all(|n| d.join(n).exists()))
+        .map(|d| d.display().to_string())
+        .collect();
+    match found.is_empty() {
+        true => r.fail(format!(
+            "drills need PostgreSQL's programs ({}) of the clusters' major version, e.g. {}: apt-get install postgresql-15",
+            needed.join(", "),
+            bin.display()
+        )),
+        false => r.ok(format!("drills can start PostgreSQL ({})", found.join(", "))),
+    }
+    let scratch = cfg
+        .drill
+        .scratch
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(config::DEFAULT_DRILL_ROOT).join("STANZA"));
+    for (what, dir) in [
+        (
+            "drill scratch directory",
+            fsutil::parent(&scratch).to_path_buf(),
+        ),
+        ("drill reports", cfg.drill.reports.clone()),
+    ] {
+        // The nearest existing ancestor must be a directory this user can write.
+        let existing = dir.ancestors().find(|a| a.exists()).map(Path::to_path_buf);
+        match existing {
+            Some(a) if nix::unistd::access(&a, nix::unistd::AccessFlags::W_OK).is_ok() => {
+                r.ok(format!(
+                    "{what}: {} is writable{}",
+                    a.display(),
+                    if a == dir {
+                        String::new()
+                    } else {
+                        format!(" ({} is made there)", dir.display())
+                    }
+                ))
+            }
+            Some(a) => r.fail(format!(
+                "{what}: {} is not writable by this user: create {} for the user drills run as",
+                a.display(),
+                dir.display()
+            )),
+            None => r.fail(format!("{what}: no part of {} exists", dir.display())),
+        }
+    }
+    if let Some(free) = crate::drill::free_bytes(fsutil::parent(&scratch))
+        .ok()
+        .or_else(|| {
+            scratch
+                .ancestors()
+                .find(|a| a.exists())
+                .and_then(|a| crate::drill::free_bytes(a).ok())
+        })
+    {
+        r.ok(format!(
+            "drill scratch space: {} free (each drill checks it against the backup's size)",
+            crate::drill::human(free)
+        ));
     }
 }

@@ -98,14 +98,15 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         None => known_stanza(cfg, &id).await?,
     };
     let scratch = scratch_for(cfg, &stanza);
-    let _lock = workflow::restore_lock(cfg, &id, "drill").await?;
+    let user = crate::restore::run_as(cfg, req.user.as_deref())?;
+    let _lock = workflow::restore_lock(cfg, &id, "drill", &user).await?;
     let root = crate::fsutil::parent(&scratch).to_path_buf();
     if cfg.drill.scratch.is_none() && !root.exists() {
-        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        make_dir(&root, &user)?;
     }
     // Another cluster's drill may share a configured scratch directory.
     let _scratch_lock =
-        match crate::fsutil::FileLock::try_acquire(&scratch, crate::fsutil::Owner::default(), 0o600)? {
+        match crate::fsutil::FileLock::try_acquire(&scratch, user.owner(), 0o600)? {
             Ok(l) => l,
             Err(holder) => bail!(
                 "another drill ({holder}) uses {}: this one does not start; give each cluster its own drill.scratch, or try again later",
@@ -114,6 +115,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         };
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
+    rep.owner = Some(user.clone());
     clean_scratch(&scratch).await?;
     match drill(cfg, req, &scratch, &mut rep).await {
         Ok(()) => {}
@@ -133,6 +135,21 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     }
     rep.finish();
     Ok(rep)
+}
+
+/// Makes `dir` and its missing parents (0755), the drilling user's when run as root, so the
+/// daemon running as that user can use what a root drill made.
+pub fn make_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    let mut missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    missing.reverse();
+    for d in missing {
+        std::fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
+        if nix::unistd::Uid::effective().is_root() && !user.uid.is_root() {
+            nix::unistd::chown(d, Some(user.uid), Some(user.gid))
+                .with_context(|| format!("giving {} to {}", d.display(), user.name))?;
+        }
+    }
+    Ok(())
 }
 
 /// The stanza name bridgerest last wrote for `id`, else the one a token names.

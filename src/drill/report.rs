@@ -60,6 +60,9 @@ pub struct Report {
     pub plan: String,
     #[serde(skip)]
     pub target_time: Option<OffsetDateTime>,
+    /// Who drilled: the report files and their directory are that user's.
+    #[serde(skip)]
+    pub owner: Option<crate::restore::RunAs>,
 }
 
 impl Report {
@@ -96,6 +99,7 @@ impl Report {
             kept: None,
             plan: String::new(),
             target_time: None,
+            owner: None,
         }
     }
 
@@ -218,12 +222,17 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
 /// oldest beyond `keep`.
 pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
+    let owner = r.owner.as_ref().map_or_else(Owner::default, |u| u.owner());
     if !dir.exists() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        match &r.owner {
+            Some(u) => super::make_dir(dir, u)?,
+            None => std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating {}", dir.display()))?,
+        }
     }
     let path = report_path(dir, r);
     let json = serde_json::to_vec_pretty(r).context("encoding the drill report")?;
-    fsutil::write_atomic(&path, &json, 0o644, Owner::default())?;
+    fsutil::write_atomic(&path, &json, 0o644, owner)?;
     let mut mine = reports_of(dir, &r.cluster);
     while mine.len() > keep {
         let old = mine.remove(0);

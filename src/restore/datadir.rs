@@ -38,7 +38,7 @@ pub fn child_env(user: Option<&RunAs>) -> Vec<(std::ffi::OsString, std::ffi::OsS
 }
 
 /// The user pgBackRest and PostgreSQL run as.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunAs {
     pub name: String,
     pub uid: Uid,
@@ -48,6 +48,14 @@ pub struct RunAs {
 }
 
 impl RunAs {
+    /// As the owner of files bridgerest makes for this user (applied only when running as root).
+    pub fn owner(&self) -> crate::fsutil::Owner {
+        crate::fsutil::Owner {
+            uid: Some(self.uid),
+            gid: Some(self.gid),
+        }
+    }
+
     pub fn lookup(name: &str) -> Result<RunAs> {
         let user = User::from_name(name)
             .with_context(|| format!("looking up user {name}"))?
@@ -274,7 +282,7 @@ pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Resul
 }
 
 /// Who runs pgBackRest and PostgreSQL.
-pub(super) fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
+pub fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     let root = nix::unistd::Uid::effective().is_root();
     let user = match flag {
         Some(u) => RunAs::lookup(u).map_err(usage)?,

@@ -69,7 +69,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     if args.dry_run {
         return Ok(Exit::Success);
     }
-    let _lock = restore_lock(&p.cfg, &p.id, "restore").await?;
+    let _lock = restore_lock(&p.cfg, &p.id, "restore", &p.user).await?;
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     restore_files(&mut p, args.attempts, &mut progress).await?;
     println!(
@@ -136,6 +136,7 @@ pub async fn restore_lock(
     cfg: &Config,
     id: &str,
     what: &str,
+    user: &RunAs,
 ) -> Result<Option<crate::fsutil::FileLock>> {
     let dir = crate::fsutil::parent(&cfg.daemon.status_file).to_path_buf();
     let root = nix::unistd::Uid::effective().is_root();
@@ -161,7 +162,9 @@ pub async fn restore_lock(
         return Ok(None);
     }
     let target = dir.join(format!("restore-{id}"));
-    match crate::fsutil::FileLock::try_acquire(&target, crate::fsutil::Owner::default(), 0o600)? {
+    // The lock file is the restoring user's, so a daemon running as that user can take it
+    // after a root restore made it.
+    match crate::fsutil::FileLock::try_acquire(&target, user.owner(), 0o600)? {
         Ok(lock) => Ok(Some(lock)),
         Err(holder) => bail!(
             "a restore or drill of cluster {id} is running ({holder} holds {}): this {what} does not start; try again when it has finished",
