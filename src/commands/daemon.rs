@@ -92,26 +92,24 @@ impl Refresher for Real {
 }
 
 impl Real {
-    /// One cluster's backups, with a client for its provider.
-    async fn watch_one(
-        cfg: &Config,
-        provider: ProviderKind,
-        id: &str,
-    ) -> Result<crate::provider::BackupWatch, String> {
-        let client = super::client_for(cfg, provider).map_err(|e| format!("{e:#}"))?;
-        client.watch(id).await.map_err(|e| e.to_string())
-    }
-}
-
-impl Real {
+    /// Every configured cluster's backups, with one client per provider for the round.
     async fn watch_all(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+        let mut clients: std::collections::BTreeMap<ProviderKind, Result<Client, String>> =
+            Default::default();
         let mut set = tokio::task::JoinSet::new();
         let sem = Arc::new(tokio::sync::Semaphore::new(cfg.api.concurrency));
         for (provider, id) in cfg.all_clusters() {
-            let (cfg, sem) = (cfg.clone(), sem.clone());
+            let client = clients
+                .entry(provider)
+                .or_insert_with(|| super::client_for(cfg, provider).map_err(|e| format!("{e:#}")))
+                .clone();
+            let sem = sem.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
-                let res = Real::watch_one(&cfg, provider, &id).await;
+                let res = match client {
+                    Ok(c) => c.watch(&id).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
                 (id, res)
             });
         }

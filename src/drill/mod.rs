@@ -5,7 +5,6 @@
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -538,18 +537,10 @@ fn bytes_fetched(
 /// `pgbackrest repo-ls` of the archive id the repository's info names.
 async fn archived_wal(p: &Prepared) -> Option<Vec<(String, u64)>> {
     let id = p.repo.as_ref()?.archive_id.as_deref()?;
-    let mut argv: Vec<String> = p
+    let path = format!("archive/{}/{id}", p.inv.stanza);
+    let argv = p
         .inv
-        .info_argv()
-        .into_iter()
-        .filter(|a| a != "--output=json" && a != "info")
-        .collect();
-    argv.extend([
-        "--output=json".into(),
-        "--recurse".into(),
-        "repo-ls".into(),
-        format!("archive/{}/{id}", p.inv.stanza),
-    ]);
+        .command_argv(&["--output=json", "--recurse", "repo-ls", &path]);
     let out = crate::restore::output_as(&argv, &p.user, &[]).await.ok()?;
     if !out.status.success() {
         tracing::warn!(
@@ -624,17 +615,9 @@ pub fn segment_of(timeline: &str, lsn: &str) -> Option<String> {
 /// exits 0 whatever it finds: its summary (`status: error`) and its log lines name the bad
 /// files.
 async fn verify(p: &Prepared) -> (bool, String) {
-    let mut argv: Vec<String> = p
+    let argv = p
         .inv
-        .info_argv()
-        .into_iter()
-        .filter(|a| a != "--output=json" && a != "info")
-        .collect();
-    argv.extend([
-        "--output=text".into(),
-        "--log-level-console=info".into(),
-        "verify".into(),
-    ]);
+        .command_argv(&["--output=text", "--log-level-console=info", "verify"]);
     let out = match output_long(&argv, &p.user).await {
         Ok(o) => o,
         Err(e) => return (false, format!("{e:#}")),
@@ -682,17 +665,7 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
 
 /// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
 async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
-    let (bin, args) = argv.split_first().context("empty command")?;
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    user.apply(&mut cmd, false);
-    cmd.output()
-        .await
-        .with_context(|| format!("cannot run {bin}"))
+    crate::restore::output_within(argv, user, &[], None).await
 }
 
 /// The copy's server, over its private socket.

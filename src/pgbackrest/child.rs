@@ -60,11 +60,16 @@ impl Invocation {
         a
     }
 
+    /// `pgbackrest <args>` for the same stanza and config files (the repository commands).
+    pub fn command_argv(&self, args: &[&str]) -> Vec<String> {
+        let mut a = self.base_argv();
+        a.extend(args.iter().map(|s| s.to_string()));
+        a
+    }
+
     /// `pgbackrest info --output=json` for the same stanza and config files.
     pub fn info_argv(&self) -> Vec<String> {
-        let mut a = self.base_argv();
-        a.extend(["--output=json".into(), "info".into()]);
-        a
+        self.command_argv(&["--output=json", "info"])
     }
 
     /// `pgbackrest archive-get SEGMENT DEST` for the same stanza and config files.
@@ -347,6 +352,16 @@ pub async fn output_as(
     user: &RunAs,
     env: &[(&str, &str)],
 ) -> Result<std::process::Output> {
+    output_within(argv, user, env, Some(Duration::from_secs(120))).await
+}
+
+/// Like [`output_as`], within `limit` (`None`: no limit of its own).
+pub async fn output_within(
+    argv: &[String],
+    user: &RunAs,
+    env: &[(&str, &str)],
+    limit: Option<Duration>,
+) -> Result<std::process::Output> {
     let (bin, args) = argv.split_first().context("empty command")?;
     let mut cmd = tokio::process::Command::new(bin);
     cmd.args(args)
@@ -356,10 +371,13 @@ pub async fn output_as(
         .kill_on_drop(true);
     user.apply(&mut cmd, false);
     cmd.envs(env.iter().copied());
-    tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .with_context(|| format!("{bin} took over 2 minutes"))?
-        .with_context(|| format!("cannot run {bin}"))
+    match limit {
+        Some(l) => tokio::time::timeout(l, cmd.output())
+            .await
+            .with_context(|| format!("{bin} took over {}", humantime::format_duration(l)))?,
+        None => cmd.output().await,
+    }
+    .with_context(|| format!("cannot run {bin}"))
 }
 
 /// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
