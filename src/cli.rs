@@ -60,7 +60,7 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "130",
-        "interrupted while waiting for a restore at the provider (which goes on)",
+        "interrupted while waiting for a restore at the provider (which goes on), or during a drill (its copy is removed)",
     ),
 ];
 

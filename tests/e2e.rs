@@ -538,7 +538,7 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     }
 
     // A kept copy stays up; a drill killed half way leaves its PostgreSQL running: the next
-    // drill stops both and starts from an empty directory.
+    // drill stops it and starts from an empty directory (here, one then interrupted).
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--keep"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
@@ -566,6 +566,29 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
         std::fs::read_to_string(format!("/proc/{pid}/stat")).is_err(),
         "the kept copy was stopped"
     );
+    // SIGTERM (or Ctrl-C) during a drill: it stops its copy's PostgreSQL and removes the copy.
+    let termed = w.spawn_bridgerest(&["drill", "--cluster", CLUSTER]);
+    real_stores::wait_until("the drill's PostgreSQL", Duration::from_secs(120), || {
+        live_postmaster(&w.dir.path("drill/copy")).is_some_and(|p| p != orphan)
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(termed.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let (code, out, err) = w.finish(termed);
+    assert_eq!(code, 130, "{out}{err}");
+    let removed = format!(
+        "error: interrupted; the copy in {} is removed",
+        w.dir.path("drill/copy").display()
+    );
+    assert!(err.contains(&removed), "{err}");
+    assert!(!w.dir.path("drill/copy").exists());
+    assert!(
+        std::fs::read_to_string(format!("/proc/{orphan}/stat")).is_err(),
+        "the orphan was stopped"
+    );
+    assert_nothing_runs_in(&w.dir.path("drill"));
 
     // A WAL segment in the middle of the chain is gone.
     let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "archive/main"]);
@@ -624,10 +647,6 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     assert!(
         out.contains("the last drill (") && out.contains(&segment),
         "{out}"
-    );
-    assert!(
-        std::fs::read_to_string(format!("/proc/{orphan}/stat")).is_err(),
-        "the orphan was stopped"
     );
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());

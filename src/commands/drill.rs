@@ -15,7 +15,15 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         user: args.user,
         pg_bin: args.pg_bin,
     };
-    let rep = drill::run(cfg, &req).await?;
+    // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
+    // a session of its own: stop it and remove the copy (else the next drill does).
+    let scratch = drill::known_scratch(cfg, &req.cluster);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let rep = tokio::select! {
+        r = drill::run(cfg, &req) => r?,
+        _ = tokio::signal::ctrl_c() => return interrupted(scratch).await,
+        _ = term.recv() => return interrupted(scratch).await,
+    };
     let written = record(cfg, &rep);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
@@ -45,4 +53,31 @@ pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
         tracing::warn!("cannot publish the drill to the status file: {e:#}");
     }
     path
+}
+
+async fn interrupted(scratch: Option<std::path::PathBuf>) -> Result<Exit> {
+    let Some(dir) = scratch else {
+        return Err(crate::exit::ExitError {
+            code: Exit::Interrupted,
+            inner: anyhow::anyhow!("interrupted: the next drill cleans up its scratch directory"),
+        }
+        .into());
+    };
+    tracing::warn!(dir = %dir.display(), "interrupted: stopping the copy and removing it");
+    let cleaned = async {
+        drill::stop_copy(&dir).await?;
+        drill::clean_scratch(&dir).await
+    };
+    let said = match cleaned.await {
+        Ok(()) => format!("interrupted; the copy in {} is removed", dir.display()),
+        Err(e) => format!(
+            "interrupted; cleaning up {} failed ({e:#}): the next drill tries again",
+            dir.display()
+        ),
+    };
+    Err(crate::exit::ExitError {
+        code: Exit::Interrupted,
+        inner: anyhow::anyhow!(said),
+    }
+    .into())
 }

@@ -151,6 +151,23 @@ pub fn make_dir(dir: &Path, user: &RunAs) -> Result<()> {
     Ok(())
 }
 
+/// The scratch directory of `id`'s drill where it is known without asking the API (its
+/// configured stanza, or the one in the file bridgerest wrote).
+pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
+    let configured = cfg.clusters.iter().find(|c| c.id == id)?.stanza.clone();
+    let stanza = configured.or_else(|| {
+        let text = crate::refresh::read_existing(cfg).ok()??;
+        Some(
+            crate::render::previous_stanzas(&text)
+                .ok()?
+                .get(id)?
+                .name
+                .clone(),
+        )
+    })?;
+    Some(scratch_for(cfg, &stanza))
+}
+
 /// The stanza name bridgerest last wrote for `id`, else the one a token names.
 async fn known_stanza(cfg: &Config, id: &str) -> Result<String> {
     if let Some(text) = crate::refresh::read_existing(cfg)? {
