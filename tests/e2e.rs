@@ -492,6 +492,8 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     .unwrap();
     let (code, _, err) = w.finish(daemon);
     assert!(drilled, "no drill report after 180 s:\n{err}");
+    // The next drill was under way: SIGTERM stopped it and removed its copy.
+    assert!(!w.dir.path("drill/copy").exists(), "{err}");
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("scheduled drill") && err.contains("drill passed"),

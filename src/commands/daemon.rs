@@ -215,8 +215,12 @@ async fn drill_worker(
             _ = stop.wait_for(|s| *s) => return,
         }
         let cfg = cfg.borrow().clone();
+        let current = std::sync::Mutex::new(None::<String>);
         let round = async {
             for c in &cfg.clusters {
+                if let Ok(mut cur) = current.lock() {
+                    *cur = Some(c.id.clone());
+                }
                 let req = crate::drill::Request {
                     cluster: c.id.clone(),
                     target: cfg.drill.target,
@@ -239,12 +243,32 @@ async fn drill_worker(
                 }
             }
         };
-        tokio::select! {
-            () = round => {}
-            _ = stop.wait_for(|s| *s) => {
-                tracing::info!("drill in progress abandoned (the next drill cleans up its scratch directory)");
-                return;
+        let abandoned = tokio::select! {
+            () = round => false,
+            r = stop.wait_for(|s| *s) => r.is_ok(),
+        };
+        if abandoned {
+            // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
+            let id = current.lock().ok().and_then(|c| c.clone());
+            match id.and_then(|id| crate::drill::known_scratch(&cfg, &id)) {
+                Some(dir) => {
+                    tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
+                    let cleaned = async {
+                        crate::drill::stop_copy(&dir).await?;
+                        crate::drill::clean_scratch(&dir).await
+                    };
+                    if let Err(e) = cleaned.await {
+                        tracing::warn!(
+                            "cannot clean up {} ({e:#}): the next drill tries again",
+                            dir.display()
+                        );
+                    }
+                }
+                None => tracing::info!(
+                    "drill in progress abandoned (the next drill cleans up its scratch directory)"
+                ),
             }
+            return;
         }
     }
 }
