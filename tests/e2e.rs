@@ -97,6 +97,20 @@ fn pitr_round_trip(kind: Kind) {
 /// directory, recovered, checked (amcheck, verify, a query seeing exactly the first batch),
 /// reported, and removed.
 fn copy_drill(w: &World, target: &str) {
+    // A target the window does not hold is refused, not recorded as a failed drill.
+    let (code, out, err) = w.bridgerest(&[
+        "drill",
+        "--cluster",
+        CLUSTER,
+        "--target",
+        "2099-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("error: target 2099-01-01 00:00:00+00 is in the future"),
+        "{err}"
+    );
+    assert!(!w.dir.path("state/drills").exists());
     let (code, out, err) =
         w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", target, "--json"]);
     assert_eq!(code, 0, "drill failed:\n{out}{err}");

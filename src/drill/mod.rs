@@ -82,7 +82,8 @@ fn socket_dir(scratch: &Path) -> PathBuf {
 const PORT: u16 = 5432;
 
 /// Runs one drill. Errors before the drill starts (a cluster not in the config, another
-/// restore or drill of it running) are `Err`; every failure after that is a failed
+/// restore or drill of it running, a target outside the window) are `Err`; every failure
+/// after that (the API, the repository, pgBackRest, PostgreSQL, a check) is a failed
 /// [`Report`], recorded like a success.
 pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let id = req.cluster.clone();
@@ -118,6 +119,9 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     clean_scratch(&scratch).await?;
     match drill(cfg, req, &scratch, &mut rep).await {
         Ok(()) => {}
+        // A target outside the window and the like: the asking was wrong, not the backups;
+        // refused (exit 2) and not recorded as a drill.
+        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => return Err(e),
         Err(e) => rep.fail("drill", format!("{e:#}")),
     }
     if req.keep {
@@ -216,6 +220,7 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
     };
     let mut p = match workflow::prepare(cfg.clone(), &args, pick).await {
         Ok(p) => p,
+        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => return Err(e),
         Err(e) => {
             rep.check("plan", false, format!("{e:#}"));
             return Ok(());

@@ -254,3 +254,59 @@ fn prometheus_text_has_a_gauge_per_figure() {
     assert!(!text.contains("bridgerest_last_success_timestamp_seconds{cluster=\"bad"));
     assert!(text.ends_with('\n'));
 }
+
+#[test]
+fn prometheus_text_has_the_drills() {
+    use crate::drill::report::DrillSummary;
+    use time::macros::datetime;
+    let drilled = |id: &str, ok: bool| ClusterStatus {
+        id: id.into(),
+        drill: Some(DrillSummary {
+            at: datetime!(2026-11-22 03:40:00 UTC),
+            ok,
+            target: "2026-11-21T17:00:00Z".into(),
+            backup: Some("20261121-010000F".into()),
+            restore_seconds: Some(6.5),
+            recovery_seconds: if ok { Some(1.25) } else { None },
+            lag_seconds: if ok { Some(0.5) } else { None },
+            problem: (!ok).then(|| "restore: pgbackrest restore failed".into()),
+            last_success: Some(datetime!(2026-11-15 03:40:00 UTC)),
+        }),
+        ..Default::default()
+    };
+    let st = Status {
+        updated_at: datetime!(2026-11-22 10:00:00 UTC),
+        pid: 7,
+        clusters: vec![
+            drilled("good", true),
+            drilled("broken", false),
+            ClusterStatus {
+                id: "never".into(),
+                ..Default::default()
+            },
+        ],
+    };
+    let text = st.prometheus();
+    for line in [
+        "# TYPE bridgerest_drill_success gauge",
+        "bridgerest_drill_success{cluster=\"good\"} 1",
+        "bridgerest_drill_success{cluster=\"broken\"} 0",
+        "bridgerest_drill_duration_seconds{cluster=\"good\",phase=\"restore\"} 6.5",
+        "bridgerest_drill_duration_seconds{cluster=\"good\",phase=\"recovery\"} 1.25",
+        "bridgerest_drill_duration_seconds{cluster=\"broken\",phase=\"restore\"} 6.5",
+        "bridgerest_drill_last_success_timestamp_seconds{cluster=\"good\"} 1794714000",
+        "bridgerest_drill_recovery_lag_seconds{cluster=\"good\"} 0.5",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in:\n{text}"
+        );
+    }
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("bridgerest_drill") && l.contains("\"never\"")),
+        "a cluster never drilled has no drill figures:\n{text}"
+    );
+    assert!(!text.contains("cluster=\"broken\",phase=\"recovery\""));
+}
