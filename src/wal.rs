@@ -18,35 +18,53 @@ const SEGMENTS_BACK: usize = 8;
 /// Segments per log file with the default 16 MiB segment size.
 const SEGMENTS_PER_ID: u32 = 0x100;
 
-/// The segment before `name` (`TTTTTTTTXXXXXXXXYYYYYYYY`, 16 MiB segments), on the same
-/// timeline; `None` before the first.
-pub fn previous_segment(name: &str) -> Option<String> {
+/// A segment name (`TTTTTTTTXXXXXXXXYYYYYYYY`) as its timeline, log file and segment.
+fn parse_segment(name: &str) -> Option<(&str, u32, u32)> {
     if name.len() != 24 || !name.bytes().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
-    let tli = &name[..8];
     let log = u32::from_str_radix(&name[8..16], 16).ok()?;
     let seg = u32::from_str_radix(&name[16..], 16).ok()?;
+    Some((&name[..8], log, seg))
+}
+
+fn segment_name(timeline: &str, log: u32, seg: u32) -> String {
+    format!("{timeline}{log:08X}{seg:08X}")
+}
+
+/// The segment before `name` (16 MiB segments), on the same timeline; `None` before the first.
+pub fn previous_segment(name: &str) -> Option<String> {
+    let (tli, log, seg) = parse_segment(name)?;
     let (log, seg) = match seg {
         0 => (log.checked_sub(1)?, SEGMENTS_PER_ID - 1),
         s => (log, s - 1),
     };
-    Some(format!("{tli}{log:08X}{seg:08X}"))
+    Some(segment_name(tli, log, seg))
 }
 
-/// The segment after `name` (16 MiB segments: 256 per log file), for a segment name.
+/// The segment after `name` (16 MiB segments: 256 per log file), on the same timeline.
 pub fn next_segment(name: &str) -> Option<String> {
-    if name.len() != 24 || !name.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let tli = &name[..8];
-    let log = u32::from_str_radix(&name[8..16], 16).ok()?;
-    let seg = u32::from_str_radix(&name[16..], 16).ok()?;
+    let (tli, log, seg) = parse_segment(name)?;
     let (log, seg) = match seg {
         s if s == SEGMENTS_PER_ID - 1 => (log.checked_add(1)?, 0),
         s => (log, s + 1),
     };
-    Some(format!("{tli}{log:08X}{seg:08X}"))
+    Some(segment_name(tli, log, seg))
+}
+
+/// The name of the 16 MiB WAL segment on `timeline` (8 hex digits) that holds the byte just
+/// before `lsn` ("0/6000000"): replay positions are record ends, so a position on a segment
+/// boundary means the segment before it was replayed to its end.
+pub fn segment_before(timeline: &str, lsn: &str) -> Option<String> {
+    let (hi, lo) = lsn.split_once('/')?;
+    let pos = (u64::from(u32::from_str_radix(hi, 16).ok()?) << 32)
+        | u64::from(u32::from_str_radix(lo, 16).ok()?);
+    let pos = pos.saturating_sub(1);
+    Some(segment_name(
+        &timeline.to_ascii_uppercase(),
+        (pos >> 32) as u32,
+        ((pos & 0xFFFF_FFFF) >> 24) as u32,
+    ))
 }
 
 /// The commit time of the last `COMMIT` record in `pg_waldump` output (which prints them as

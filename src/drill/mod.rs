@@ -543,7 +543,7 @@ fn bytes_fetched(
     let set = b.repo_size?;
     let wal = (|| {
         let from = b.archive_start.as_deref()?;
-        let to = segment_of(&from[..8], lsn?)?;
+        let to = crate::wal::segment_before(&from[..8], lsn?)?;
         Some(
             listing?
                 .iter()
@@ -597,7 +597,7 @@ pub fn wal_files(json: &str) -> Option<Vec<(String, u64)>> {
 fn gap_after(p: &Prepared, listing: Option<&[(String, u64)]>, lsn: &str) -> Option<String> {
     let listing = listing?;
     let tli = p.repo_backup.as_ref()?.archive_start.as_deref()?.get(..8)?;
-    let at = segment_of(tli, lsn)?;
+    let at = crate::wal::segment_before(tli, lsn)?;
     let next = crate::wal::next_segment(&at)?;
     let later = listing.iter().filter(|(s, _)| *s > next).count();
     if listing.iter().any(|(s, _)| *s == next) {
@@ -615,21 +615,6 @@ fn redo_done_at(log: &Path) -> Option<String> {
     let line = text.lines().rev().find(|l| l.contains("redo done at "))?;
     let rest = line.split("redo done at ").nth(1)?;
     Some(rest.split_whitespace().next()?.to_string())
-}
-
-/// The name of the 16 MiB WAL segment on `timeline` (8 hex digits) that holds the byte just
-/// before `lsn` ("0/6000000"): replay positions are record ends, so a position on a segment
-/// boundary means the segment before it was replayed to its end.
-pub fn segment_of(timeline: &str, lsn: &str) -> Option<String> {
-    let (hi, lo) = lsn.split_once('/')?;
-    let pos = (u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?;
-    let pos = pos.saturating_sub(1);
-    Some(format!(
-        "{}{:08X}{:08X}",
-        timeline.to_ascii_uppercase(),
-        pos >> 32,
-        (pos & 0xFFFF_FFFF) >> 24
-    ))
 }
 
 /// `pgbackrest verify` of the stanza's repository: 2.45 has no `--set` for it, so every

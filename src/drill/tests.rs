@@ -34,22 +34,22 @@ fn a_random_target_is_drawn_from_the_whole_window() {
 fn wal_positions_name_their_segments() {
     // A replay position on a boundary means the segment before it was replayed to its end.
     assert_eq!(
-        segment_of("00000001", "0/6000000").as_deref(),
+        crate::wal::segment_before("00000001", "0/6000000").as_deref(),
         Some("000000010000000000000005")
     );
     assert_eq!(
-        segment_of("00000001", "0/4003EE8").as_deref(),
+        crate::wal::segment_before("00000001", "0/4003EE8").as_deref(),
         Some("000000010000000000000004")
     );
     assert_eq!(
-        segment_of("00000002", "1/0").as_deref(),
+        crate::wal::segment_before("00000002", "1/0").as_deref(),
         Some("0000000200000000000000FF")
     );
     assert_eq!(
-        segment_of("00000001", "A/1F000001").as_deref(),
+        crate::wal::segment_before("00000001", "A/1F000001").as_deref(),
         Some("000000010000000A0000001F")
     );
-    assert_eq!(segment_of("00000001", "nonsense"), None);
+    assert_eq!(crate::wal::segment_before("00000001", "nonsense"), None);
     assert_eq!(
         crate::wal::next_segment("0000000100000000000000FF").as_deref(),
         Some("000000010000000100000000")
