@@ -253,11 +253,7 @@ async fn drill_worker(
             match id.and_then(|id| crate::drill::known_scratch(&cfg, &id)) {
                 Some(dir) => {
                     tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
-                    let cleaned = async {
-                        crate::drill::stop_copy(&dir).await?;
-                        crate::drill::clean_scratch(&dir).await
-                    };
-                    if let Err(e) = cleaned.await {
+                    if let Err(e) = crate::drill::remove_copy(&dir).await {
                         tracing::warn!(
                             "cannot clean up {} ({e:#}): the next drill tries again",
                             dir.display()

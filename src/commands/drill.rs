@@ -64,11 +64,7 @@ async fn interrupted(scratch: Option<std::path::PathBuf>) -> Result<Exit> {
         .into());
     };
     tracing::warn!(dir = %dir.display(), "interrupted: stopping the copy and removing it");
-    let cleaned = async {
-        drill::stop_copy(&dir).await?;
-        drill::clean_scratch(&dir).await
-    };
-    let said = match cleaned.await {
+    let said = match drill::remove_copy(&dir).await {
         Ok(()) => format!("interrupted; the copy in {} is removed", dir.display()),
         Err(e) => format!(
             "interrupted; cleaning up {} failed ({e:#}): the next drill tries again",

@@ -11,6 +11,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use time::OffsetDateTime;
 
 use crate::cli::RestoreArgs;
+use crate::commands::backups::human_size;
 use crate::config::Config;
 use crate::exit::usage;
 use crate::recovery::{self, Follow};
@@ -93,9 +94,14 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
             cfg.path.display()
         )));
     };
-    let stanza = match &cluster.stanza {
-        Some(s) => s.clone(),
-        None => known_stanza(cfg, &id).await?,
+    let stanza = match workflow::written_stanza(cfg, &cluster.id)? {
+        Some(s) => s,
+        None => {
+            crate::commands::client(cfg)?
+                .create_backup_token(&id)
+                .await?
+                .stanza
+        }
     };
     let scratch = scratch_for(cfg, &stanza);
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
@@ -127,14 +133,8 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     if req.keep {
         rep.kept
             .get_or_insert_with(|| scratch.display().to_string());
-    } else {
-        let cleaned = async {
-            stop_copy(&scratch).await?;
-            clean_scratch(&scratch).await
-        };
-        if let Err(e) = cleaned.await {
-            rep.fail("cleanup", format!("{e:#}"));
-        }
+    } else if let Err(e) = remove_copy(&scratch).await {
+        rep.fail("cleanup", format!("{e:#}"));
     }
     rep.finish();
     Ok(rep)
@@ -155,34 +155,16 @@ pub fn make_dir(dir: &Path, user: &RunAs) -> Result<()> {
     Ok(())
 }
 
-/// The scratch directory of `id`'s drill where it is known without asking the API (its
-/// configured stanza, or the one in the file bridgerest wrote).
+/// The scratch directory of `id`'s drill where it is known without asking the API.
 pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
-    let configured = cfg.clusters.iter().find(|c| c.id == id)?.stanza.clone();
-    let stanza = configured.or_else(|| {
-        let text = crate::refresh::read_existing(cfg).ok()??;
-        Some(
-            crate::render::previous_stanzas(&text)
-                .ok()?
-                .get(id)?
-                .name
-                .clone(),
-        )
-    })?;
+    let stanza = workflow::written_stanza(cfg, id).ok()??;
     Some(scratch_for(cfg, &stanza))
 }
 
-/// The stanza name bridgerest last wrote for `id`, else the one a token names.
-async fn known_stanza(cfg: &Config, id: &str) -> Result<String> {
-    if let Some(text) = crate::refresh::read_existing(cfg)? {
-        if let Ok(prev) = crate::render::previous_stanzas(&text) {
-            if let Some(s) = prev.get(id) {
-                return Ok(s.name.clone());
-            }
-        }
-    }
-    let client = crate::commands::client(cfg)?;
-    Ok(client.create_backup_token(id).await?.stanza)
+/// Stops the copy's PostgreSQL, if one runs, and removes the copy and its WAL spool.
+pub async fn remove_copy(scratch: &Path) -> Result<()> {
+    stop_copy(scratch).await?;
+    clean_scratch(scratch).await
 }
 
 async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) -> Result<()> {
@@ -385,15 +367,15 @@ pub fn space_check(need: Option<u64>, free: u64, dir: &Path) -> (bool, String) {
             false,
             format!(
                 "the backup restores to {} but {} has {} free: free space, or set drill.scratch to a larger file system",
-                human(n),
+                human_size(n),
                 dir.display(),
-                human(free)
+                human_size(free)
             ),
         ),
-        Some(n) => (true, format!("{} needed, {} free", human(n), human(free))),
+        Some(n) => (true, format!("{} needed, {} free", human_size(n), human_size(free))),
         None => (
             true,
-            format!("size not stated by the repository or the API; {} free", human(free)),
+            format!("size not stated by the repository or the API; {} free", human_size(free)),
         ),
     }
 }
@@ -404,11 +386,6 @@ pub fn free_bytes(dir: &Path) -> Result<u64> {
         .with_context(|| format!("reading the free space of {}", dir.display()))?;
     #[allow(clippy::unnecessary_cast)]
     Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
-}
-
-/// Bytes as the reports show them (MiB / GiB with one decimal).
-pub fn human(n: u64) -> String {
-    crate::commands::backups::human_size(n)
 }
 
 /// Makes the socket directory (0700, the user's) and its `pg_hba.conf`: trust on that socket
@@ -892,7 +869,7 @@ pub async fn stop_postmaster(pid: i32) -> Result<()> {
 }
 
 /// Stops the copy's PostgreSQL, if one runs in `scratch`.
-pub async fn stop_copy(scratch: &Path) -> Result<()> {
+async fn stop_copy(scratch: &Path) -> Result<()> {
     match postmaster_in(scratch) {
         Some(pid) => stop_postmaster(pid).await,
         None => Ok(()),

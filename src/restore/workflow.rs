@@ -525,22 +525,26 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
 /// The stanza a restore will use, without writing anything: the configured name, the one in
 /// the file bridgerest wrote, or the one a fresh token names.
 async fn planned_stanza(cfg: &Config, client: &Client, id: &str) -> Result<String> {
+    match written_stanza(cfg, id)? {
+        Some(s) => Ok(s),
+        None => Ok(client.create_backup_token(id).await?.stanza),
+    }
+}
+
+/// The stanza name of `id` known without asking the API: the configured one, else the one in
+/// the file bridgerest wrote.
+pub fn written_stanza(cfg: &Config, id: &str) -> Result<Option<String>> {
     if let Some(s) = cfg
         .clusters
         .iter()
         .find(|c| c.id == id)
         .and_then(|c| c.stanza.clone())
     {
-        return Ok(s);
+        return Ok(Some(s));
     }
-    if let Some(text) = refresh::read_existing(cfg)? {
-        if let Ok(prev) = render::previous_stanzas(&text) {
-            if let Some(s) = prev.get(id) {
-                return Ok(s.name.clone());
-            }
-        }
-    }
-    Ok(client.create_backup_token(id).await?.stanza)
+    Ok(refresh::read_existing(cfg)?
+        .and_then(|text| render::previous_stanzas(&text).ok())
+        .and_then(|prev| prev.get(id).map(|s| s.name.clone())))
 }
 
 /// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
