@@ -33,6 +33,30 @@ pub fn log_path(data: &Path) -> PathBuf {
     data.join("bridgerest-postgres.log")
 }
 
+/// How much of the end of PostgreSQL's log is read back.
+const LOG_TAIL: u64 = 1 << 20;
+
+/// The end of PostgreSQL's log in the restored directory (at most [`LOG_TAIL`] bytes), opened
+/// without following a link and only if it is the restoring user's (or root's) regular file:
+/// the directory is that user's to write. Empty when it cannot be read.
+pub fn log_tail(data: &Path, user: &RunAs) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let path = log_path(data);
+    let Ok(Some(mut file)) = crate::fsutil::open_trusted(&path, user.owner()) else {
+        return String::new();
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    if file
+        .seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL)))
+        .is_err()
+    {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.take(LOG_TAIL).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// The command a user runs to start the restored cluster by hand.
 pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
     let mut argv = Vec::new();
@@ -103,7 +127,7 @@ pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
     let scope = refresh::Scope::cluster(f.cfg, f.cluster)?;
     loop {
         if let Some(status) = child.try_wait().context("checking on PostgreSQL")? {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let text = log_tail(f.data, f.user);
             if f.action == TargetAction::Shutdown && text.contains("shutdown at recovery target") {
                 return Ok(Recovered {
                     state: "shut down at the target",
@@ -143,10 +167,12 @@ pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
 
 fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
+    // Not through a link: the directory is the user's, and the file is given to the user.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
     if nix::unistd::Uid::effective() != user.uid {
@@ -159,7 +185,7 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
 /// Asks the server where recovery is; `Some` once it has ended (promoted or paused), or when
 /// the question itself fails (not merely because the server does not accept connections yet).
 async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Recovered>> {
-    let pid = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid = crate::fsutil::read_small(&data.join("postmaster.pid"), 4096)?;
     let lines: Vec<&str> = pid.lines().collect();
     let port = lines.get(3)?.trim();
     let host = match lines.get(4).map(|s| s.trim()) {

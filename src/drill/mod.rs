@@ -286,11 +286,8 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
     let done = match followed {
         Ok(d) => d,
         Err(e) => {
-            let log = recovery::log_path(&p.pg1);
-            let listing = archived_wal(&p).await;
-            let gap = redo_done_at(&log)
-                .and_then(|lsn| gap_after(&p, listing.as_deref(), &lsn))
-                .or_else(|| missing_wal(&log));
+            let log = recovery::log_tail(&p.pg1, &p.user);
+            let (_, gap) = wal_gap(&p, redo_done_at(&log).as_deref(), &log).await;
             rep.check(
                 "recovery",
                 false,
@@ -317,12 +314,8 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         .replayed_to
         .as_deref()
         .and_then(|t| crate::restore::parse_time(t).ok());
-    let listing = archived_wal(&p).await;
-    let gap = done
-        .lsn
-        .as_deref()
-        .and_then(|lsn| gap_after(&p, listing.as_deref(), lsn))
-        .or_else(|| missing_wal(&recovery::log_path(&p.pg1)));
+    let log = recovery::log_tail(&p.pg1, &p.user);
+    let (listing, gap) = wal_gap(&p, done.lsn.as_deref(), &log).await;
     let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
@@ -491,10 +484,23 @@ fn secs(s: f64) -> String {
     }
 }
 
+/// Why replay stopped after `lsn` (its last position), as far as the repository (listed
+/// here, and returned) or PostgreSQL's `log` of the copy say.
+async fn wal_gap(
+    p: &Prepared,
+    lsn: Option<&str>,
+    log: &str,
+) -> (Option<Vec<(String, u64)>>, Option<String>) {
+    let listing = archived_wal(p).await;
+    let gap = lsn
+        .and_then(|lsn| gap_after(p, listing.as_deref(), lsn))
+        .or_else(|| missing_wal(log));
+    (listing, gap)
+}
+
 /// What `archive-get` said it could not find, from PostgreSQL's log of the copy: the WAL
 /// segment missing from the repository.
-pub fn missing_wal(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
+pub fn missing_wal(text: &str) -> Option<String> {
     let line = text.lines().find(|l| {
         l.contains("unable to find") || (l.contains("ERROR: [") && l.contains("archive"))
     })?;
@@ -587,8 +593,7 @@ fn gap_after(p: &Prepared, listing: Option<&[(String, u64)]>, lsn: &str) -> Opti
 }
 
 /// The LSN PostgreSQL's log says replay ended at ("redo done at 0/5000060").
-fn redo_done_at(log: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
+fn redo_done_at(text: &str) -> Option<String> {
     let line = text.lines().rev().find(|l| l.contains("redo done at "))?;
     let rest = line.split("redo done at ").nth(1)?;
     Some(rest.split_whitespace().next()?.to_string())

@@ -156,6 +156,23 @@ pub fn read_trusted(path: &Path, owner: Owner) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
+/// At most `max` bytes of the regular file at `path` (whoever owns it), opened without following
+/// a link or blocking on a FIFO: for small files a server writes in a directory its user owns
+/// (`postmaster.pid`). `None` if it is absent, not a regular file, or unreadable.
+pub fn read_small(path: &Path, max: u64) -> Option<String> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(max).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Checks that `dir` exists, is a directory, and that this process may create files in it.
 pub fn check_dir_writable(dir: &Path) -> Result<()> {
     let meta = match std::fs::metadata(dir) {

@@ -224,3 +224,16 @@ fn another_users_file_or_directory_is_not_trusted() {
     let err = check_dir_safe(&open, Owner::default()).unwrap_err();
     assert!(err.to_string().contains("is owned by"), "{err}");
 }
+
+#[test]
+fn small_reads_are_bounded_and_follow_no_link() {
+    let d = tempfile::tempdir().unwrap();
+    let pid = d.path().join("postmaster.pid");
+    std::fs::write(&pid, "4242\n/var/lib/postgresql/15/main\n").unwrap();
+    assert_eq!(read_small(&pid, 5).as_deref(), Some("4242\n"));
+    std::fs::remove_file(&pid).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &pid).unwrap();
+    assert_eq!(read_small(&pid, 4096), None, "a link is not followed");
+    assert_eq!(read_small(d.path(), 4096), None, "a directory is not read");
+    assert_eq!(read_small(&d.path().join("absent"), 4096), None);
+}

@@ -174,7 +174,7 @@ pub enum DirError {
 
 /// The process a `postmaster.pid` names, if it is alive.
 pub fn live_postmaster(dir: &Path) -> Option<i32> {
-    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    let text = crate::fsutil::read_small(&dir.join("postmaster.pid"), 4096)?;
     let pid: i32 = text.lines().next()?.trim().parse().ok()?;
     if pid <= 0 {
         return None;
