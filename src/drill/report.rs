@@ -263,8 +263,12 @@ fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
 
 /// The cluster's last report, if there is one that reads.
 pub fn latest(dir: &Path, cluster: &str) -> Option<Report> {
-    let path = reports_of(dir, cluster).pop()?;
-    let text = std::fs::read_to_string(&path).ok()?;
+    read_report(&reports_of(dir, cluster).pop()?)
+}
+
+/// A report file (the directory is the drilling user's: read bounded, not through a link).
+fn read_report(path: &Path) -> Option<Report> {
+    let text = fsutil::read_small(path, 1 << 20)?;
     serde_json::from_str(&text)
         .map_err(|e| tracing::warn!("{} is not a drill report: {e}", path.display()))
         .ok()
@@ -288,17 +292,17 @@ pub struct DrillSummary {
     pub last_success: Option<OffsetDateTime>,
 }
 
-/// The cluster's last drill, from its reports.
+/// The cluster's last drill, from its reports (read newest first, until a success).
 pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
-    let files = reports_of(dir, cluster);
-    let last = latest(dir, cluster)?;
-    let last_success = files
-        .iter()
-        .rev()
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|t| serde_json::from_str::<Report>(&t).ok())
-        .find(|r| r.ok)
-        .and_then(|r| r.finished_at);
+    let mut files = reports_of(dir, cluster).into_iter().rev();
+    let last = read_report(&files.next()?)?;
+    let last_success = match last.ok {
+        true => last.finished_at,
+        false => files
+            .filter_map(|p| read_report(&p))
+            .find(|r| r.ok)
+            .and_then(|r| r.finished_at),
+    };
     Some(DrillSummary {
         at: last.finished_at.unwrap_or(last.started_at),
         ok: last.ok,
@@ -324,7 +328,11 @@ pub fn drill_problem(
         return Some(format!(
             "the last drill ({}) failed: {}",
             show_time(d.at),
-            d.problem.as_deref().unwrap_or("see its report")
+            // Read back from a file the drilling user could write: shown as an excerpt.
+            d.problem.as_deref().map_or_else(
+                || "see its report".into(),
+                |p| crate::provider::excerpt(p, 600)
+            )
         ));
     }
     let age = std::time::Duration::try_from(now - d.at).unwrap_or_default();
