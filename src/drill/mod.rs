@@ -105,7 +105,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     };
     let scratch = scratch_for(cfg, &stanza);
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
-    let _lock = workflow::restore_lock(cfg, &id, "drill", &user).await?;
+    let _lock = workflow::restore_lock(cfg, &id, "drill", &user)?;
     let root = crate::fsutil::parent(&scratch).to_path_buf();
     if cfg.drill.scratch.is_none() && !root.exists() {
         make_dir(&root, &user)?;
@@ -821,9 +821,9 @@ pub async fn clean_scratch(scratch: &Path) -> Result<()> {
                 .with_context(|| format!("removing the earlier copy in {}", scratch.display()))?;
         }
     }
-    let mut spool = scratch.as_os_str().to_os_string();
-    spool.push(".wal-spool");
-    let spool = PathBuf::from(spool);
+    let Some(spool) = crate::restore::prefetch::spool_path(scratch) else {
+        return Ok(());
+    };
     if std::fs::symlink_metadata(&spool).is_ok_and(|m| m.is_dir()) {
         std::fs::remove_dir_all(&spool).with_context(|| format!("removing {}", spool.display()))?;
     }

@@ -97,16 +97,22 @@ pub fn choose(
     (Some(p), line)
 }
 
+/// Where the spool of a restore into `pg1` is: `<data dir>.wal-spool`, beside it.
+pub fn spool_path(pg1: &Path) -> Option<PathBuf> {
+    let parent = pg1.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let mut name = pg1.file_name()?.to_os_string();
+    name.push(".wal-spool");
+    Some(parent.join(name))
+}
+
 /// The spool directory of this restore: `<data dir>.wal-spool`, beside the data directory,
 /// made for the restoring user after the restore. One per data directory, never pgBackRest's
 /// shared `/var/spool/pgbackrest`: two recoveries of the same stanza (a drill beside a restore,
 /// two copies of one cluster) must not take each other's queued segments. `None` if it cannot
 /// be made (its parent is not ours to write).
 pub fn spool_for(pg1: &Path) -> Option<PathBuf> {
-    let parent = pg1.parent().filter(|p| !p.as_os_str().is_empty())?;
-    let mut name = pg1.file_name()?.to_os_string();
-    name.push(".wal-spool");
-    let spool = parent.join(name);
+    let spool = spool_path(pg1)?;
+    let parent = crate::fsutil::parent(&spool);
     let writable = nix::unistd::Uid::effective().is_root()
         || nix::unistd::access(
             parent,

@@ -69,7 +69,7 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     if args.dry_run {
         return Ok(Exit::Success);
     }
-    let _lock = restore_lock(&p.cfg, &p.id, "restore", &p.user).await?;
+    let _lock = restore_lock(&p.cfg, &p.id, "restore", &p.user)?;
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     restore_files(&mut p, args.attempts, &mut progress).await?;
     println!(
@@ -131,8 +131,8 @@ pub fn remove_spool(p: &Prepared) {
 /// while a `restore` of the same cluster (hence stanza) runs, nor two of either: an exclusive
 /// flock on `restore-<id>.lock` beside the status file. Refused at once if it is held. A user
 /// other than root who cannot write that directory restores without it (said in a warning):
-/// drills run as root.
-pub async fn restore_lock(
+/// drills run as root or as the daemon's user, who can.
+pub fn restore_lock(
     cfg: &Config,
     id: &str,
     what: &str,
