@@ -223,6 +223,37 @@ async fn moto_call(port: u16, creds: &AwsCreds, service: &str, form: &[(&str, &s
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// An S3 request without a body, signed with `creds` for `host` (`scheme` http or https).
+fn s3_request(
+    client: &reqwest::Client,
+    creds: &AwsCreds,
+    method: reqwest::Method,
+    scheme: &str,
+    host: &str,
+    path: &str,
+    query: &str,
+) -> reqwest::RequestBuilder {
+    let url = match query {
+        "" => format!("{scheme}://{host}{path}"),
+        q => format!("{scheme}://{host}{path}?{q}"),
+    };
+    let mut req = client.request(method.clone(), url);
+    for (k, v) in sign::sigv4(
+        creds,
+        "s3",
+        "us-east-1",
+        method.as_str(),
+        host,
+        path,
+        query,
+        None,
+        b"",
+    ) {
+        req = req.header(k, v);
+    }
+    req
+}
+
 async fn moto_try(
     port: u16,
     creds: &AwsCreds,
@@ -344,12 +375,7 @@ impl S3 {
             let s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
             moto_call(moto_port, &setup, "iam", &[("Action", "PutRolePolicy"), ("RoleName", "bridge-restore"), ("PolicyName", "s3"), ("PolicyDocument", s3), ("Version", "2010-05-08")]).await;
             let host = format!("127.0.0.1:{moto_port}");
-            let headers = sign::sigv4(&setup, "s3", "us-east-1", "PUT", &host, &format!("/{BUCKET}"), "", None, b"");
-            let mut req = reqwest::Client::new().put(format!("http://{host}/{BUCKET}"));
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
-            let r = req.send().await.unwrap();
+            let r = s3_request(&reqwest::Client::new(), &setup, reqwest::Method::PUT, "http", &host, &format!("/{BUCKET}"), "").send().await.unwrap();
             assert!(r.status().is_success(), "create bucket: {}", r.text().await.unwrap_or_default());
             // From here on moto checks every signature, key, session token and policy.
             let r = reqwest::Client::new().post(format!("http://{host}/moto-api/reset-auth")).header("content-type", "text/plain").body("0").send().await.unwrap();
@@ -408,20 +434,15 @@ impl Store for S3 {
                 query.push_str(&format!("list-type=2&prefix={}", enc(prefix)));
                 let host = format!("127.0.0.1:{moto}");
                 let path = format!("/{BUCKET}");
-                let mut req = reqwest::Client::new().get(format!("http://{host}{path}?{query}"));
-                for (k, v) in sign::sigv4(
+                let req = s3_request(
+                    &reqwest::Client::new(),
                     &admin,
-                    "s3",
-                    "us-east-1",
-                    "GET",
+                    reqwest::Method::GET,
+                    "http",
                     &host,
                     &path,
                     &query,
-                    None,
-                    b"",
-                ) {
-                    req = req.header(k, v);
-                }
+                );
                 let body = req.send().await.unwrap().text().await.unwrap();
                 let mut rest = body.as_str();
                 while let Some(i) = rest.find("<Key>") {
@@ -449,20 +470,15 @@ impl Store for S3 {
                     let _permit = sem.acquire_owned().await.unwrap();
                     let host = format!("127.0.0.1:{front}");
                     let path = format!("/{BUCKET}/{key}");
-                    let mut req = client.get(format!("https://{host}{path}"));
-                    for (k, v) in sign::sigv4(
+                    let req = s3_request(
+                        &client,
                         &admin,
-                        "s3",
-                        "us-east-1",
-                        "GET",
+                        reqwest::Method::GET,
+                        "https",
                         &host,
                         &path,
                         "",
-                        None,
-                        b"",
-                    ) {
-                        req = req.header(k, v);
-                    }
+                    );
                     let r = req.send().await.unwrap();
                     assert!(r.status().is_success(), "GET {path}: {}", r.status());
                     r.bytes().await.unwrap().len() as u64
