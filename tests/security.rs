@@ -686,3 +686,81 @@ fn system_directories_are_never_restore_targets() {
         );
     }
 }
+
+// --- Drills and restores as root: what the postgres user can write must not steer them -------
+
+/// A directory with a file in it, which no drill may delete.
+fn victim(env: &Env, name: &str) -> std::path::PathBuf {
+    let v = env.path(name);
+    std::fs::create_dir_all(&v).unwrap();
+    std::fs::write(v.join("precious"), "keep me\n").unwrap();
+    v
+}
+
+#[test]
+fn a_stanza_section_renamed_to_a_path_does_not_pick_what_a_drill_deletes() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    let rendered = env.read_out();
+    let header = format!("[{S3_STANZA}]");
+    assert!(rendered.contains(&header), "{rendered}");
+    // The file's owner (pgbackrest.owner, postgres on a real host) renames the section to an
+    // absolute path, or to "..": a drill's scratch directory is named after the stanza.
+    let v = victim(&env, "victim");
+    for name in [v.display().to_string(), "..".to_string()] {
+        std::fs::write(&env.out, rendered.replace(&header, &format!("[{name}]"))).unwrap();
+        let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+        run.assert_error(1, "which is not a pgBackRest stanza name");
+        assert!(run.error_line().contains("bridgerest.conf"), "{run:?}");
+        assert!(
+            v.join("precious").exists(),
+            "the drill deleted {}",
+            v.display()
+        );
+    }
+}
+
+#[test]
+fn a_drill_scratch_over_a_data_directory_or_the_state_is_refused_at_load() {
+    let env = Env::new();
+    let pg1 = "/var/lib/postgresql/15/main";
+    let state = env.path("state");
+    for (scratch, says) in [
+        (pg1.to_string(), "is the data directory of cluster"),
+        (
+            format!("{pg1}/copy"),
+            "is inside the data directory of cluster",
+        ),
+        (
+            "/var/lib/postgresql/15".to_string(),
+            "contains the data directory of cluster",
+        ),
+        (state.display().to_string(), "is the status directory"),
+        (
+            env.dir.path().display().to_string(),
+            "is the directory of this config file",
+        ),
+        (
+            env.path("conf.d/..").display().to_string(),
+            "is the directory of this config file",
+        ),
+    ] {
+        let text = format!(
+            "{}\n[drill]\nscratch = \"{scratch}\"\nreports = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"{pg1}\"\n",
+            env.base_config(""),
+            env.path("reports").display()
+        );
+        std::fs::write(&env.config, text).unwrap();
+        let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+        run.assert_error(2, says);
+        // Both paths are named.
+        assert!(
+            run.error_line()
+                .contains(&format!("drill.scratch = \"{scratch}\"")),
+            "{run:?}"
+        );
+        assert_eq!(env.token_requests(), 0);
+    }
+}

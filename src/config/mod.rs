@@ -318,6 +318,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         }
         clusters.push(cluster);
     }
+    check_drill_paths(path, &drill, &clusters, &pgbackrest, &daemon)?;
     Ok(Config {
         path: path.to_path_buf(),
         api,
@@ -329,6 +330,92 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         clusters,
         remote,
     })
+}
+
+/// A drill empties its scratch directory (`drill.scratch`, or each stanza's directory in the
+/// default root) and restores into it, so it must neither hold nor lie inside a cluster's data
+/// directory or a directory of the configuration; nor hold (or be) the status or reports
+/// directory, which the default layout puts beside it.
+fn check_drill_paths(
+    file: &Path,
+    drill: &DrillConfig,
+    clusters: &[ClusterConfig],
+    pgbackrest: &PgbackrestConfig,
+    daemon: &DaemonConfig,
+) -> Result<()> {
+    use crate::fsutil::{parent, resolved};
+    let (key, scratch) = match &drill.scratch {
+        Some(s) => ("drill.scratch", s.clone()),
+        None => (
+            "the drill root (drill.scratch unset)",
+            PathBuf::from(DEFAULT_DRILL_ROOT),
+        ),
+    };
+    let s = resolved(&scratch);
+    // A copy inside a data directory would restore into a live cluster's tree.
+    let both_ways: Vec<(String, PathBuf)> = clusters
+        .iter()
+        .map(|c| {
+            (
+                format!("the data directory of cluster {}", c.id),
+                c.pg1_path.clone(),
+            )
+        })
+        .collect();
+    // These only must not be emptied: a scratch directory below one of them (the default
+    // root is below the status directory) removes nothing of theirs.
+    let holds_only = [
+        (
+            "the directory of this config file".to_string(),
+            parent(file).to_path_buf(),
+        ),
+        (
+            "the directory of pgbackrest.config".into(),
+            parent(&pgbackrest.config).to_path_buf(),
+        ),
+        (
+            "the directory of pgbackrest.main_config".into(),
+            parent(&pgbackrest.main_config).to_path_buf(),
+        ),
+        (
+            "pgbackrest.include_path".into(),
+            pgbackrest.include_path.clone(),
+        ),
+        (
+            "the status directory (daemon.status_file's)".into(),
+            parent(&daemon.status_file).to_path_buf(),
+        ),
+        ("drill.reports".into(), drill.reports.clone()),
+    ];
+    let refuse = |what: &str, other: &Path, how: &str| {
+        anyhow::anyhow!(
+            "{key} = \"{}\" {how} {what} ({}): a drill empties its scratch directory and restores into it, so it would destroy what is there; give drills a directory of their own (e.g. /var/lib/bridgerest/drill)",
+            scratch.display(),
+            other.display()
+        )
+    };
+    for (what, other) in &both_ways {
+        let o = resolved(other);
+        if s == o {
+            return Err(refuse(what, other, "is"));
+        }
+        if o.starts_with(&s) {
+            return Err(refuse(what, other, "contains"));
+        }
+        if s.starts_with(&o) {
+            return Err(refuse(what, other, "is inside"));
+        }
+    }
+    for (what, other) in &holds_only {
+        let o = resolved(other);
+        if s == o {
+            return Err(refuse(what, other, "is"));
+        }
+        if o.starts_with(&s) {
+            return Err(refuse(what, other, "contains"));
+        }
+    }
+    Ok(())
 }
 
 fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
@@ -361,8 +448,15 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
     }
     let database = raw.database.unwrap_or_else(|| "postgres".into());
-    if database.is_empty() || database.contains(['\0', '=']) {
-        bail!("drill.database = {database:?}: give a database name");
+    // psql takes a -d with '=' or a postgres:// URI as a connection string, which could point
+    // the drill's queries at another server: only a plain name (at most 63 bytes) is taken.
+    if database.is_empty()
+        || database.len() > 63
+        || database.contains(['\0', '=', '\n', '\r'])
+        || database.starts_with("postgres://")
+        || database.starts_with("postgresql://")
+    {
+        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::provider::excerpt(&database, 80));
     }
     let target = match raw.target.as_deref() {
         None => crate::drill::DrillTarget::Random,
@@ -670,11 +764,17 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
 pub use crate::provider::bridge::is_eid;
 
 /// A name pgBackRest accepts as a stanza and that cannot break out of an INI section header.
-/// At most 255 bytes: pgBackRest makes it a directory name in the repository.
+/// At most 255 bytes: pgBackRest makes it a directory name in the repository, and bridgerest
+/// names a drill's scratch directory after it, so `.` and `..` (which a path join would turn
+/// into the parent) are refused like `/`. The alphabet is pgBackRest's documented one for
+/// stanzas in practice (letters, digits, `-`, `_`, `.`): its docs name none, so this is the
+/// narrowest that every real stanza (Bridge's are cluster ids) fits.
 pub fn is_stanza_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 255
         && s != "global"
+        && s != "."
+        && s != ".."
         && s.bytes()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
@@ -708,7 +808,7 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     }
     if let Some(s) = &raw.stanza {
         if !is_stanza_name(s) {
-            bail!("cluster {}: stanza \"{s}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\")", raw.id);
+            bail!("cluster {}: stanza \"{}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\", \".\" or \"..\")", raw.id, crate::provider::excerpt(s, 80));
         }
     }
     let mut options = BTreeMap::new();

@@ -64,12 +64,20 @@ pub struct Request {
     pub pg_bin: Option<PathBuf>,
 }
 
-/// The directory a drill of `stanza` restores into.
-pub fn scratch_for(cfg: &Config, stanza: &str) -> PathBuf {
-    cfg.drill
-        .scratch
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza))
+/// The directory a drill of `stanza` restores into: `drill.scratch`, else a directory named
+/// after the stanza in the default root. The name is checked here too, whatever checked it
+/// before: a name like `/etc` or `..` joined to the root would name another directory.
+pub fn scratch_for(cfg: &Config, stanza: &str) -> Result<PathBuf> {
+    if let Some(s) = &cfg.drill.scratch {
+        return Ok(s.clone());
+    }
+    if !crate::config::is_stanza_name(stanza) {
+        bail!(
+            "stanza {:?} is not a pgBackRest stanza name: no scratch directory is named after it",
+            crate::provider::excerpt(stanza, 80)
+        );
+    }
+    Ok(PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza))
 }
 
 /// The private socket directory inside the copy (`unix_socket_directories`, with its own
@@ -103,7 +111,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
                 .stanza
         }
     };
-    let scratch = scratch_for(cfg, &stanza);
+    let scratch = scratch_for(cfg, &stanza)?;
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
     let _lock = workflow::restore_lock(cfg, &id, "drill", &user)?;
     let root = crate::fsutil::parent(&scratch).to_path_buf();
@@ -158,7 +166,7 @@ pub fn make_dir(dir: &Path, user: &RunAs) -> Result<()> {
 /// The scratch directory of `id`'s drill where it is known without asking the API.
 pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
     let stanza = workflow::written_stanza(cfg, id).ok()??;
-    Some(scratch_for(cfg, &stanza))
+    scratch_for(cfg, &stanza).ok()
 }
 
 /// Stops the copy's PostgreSQL, if one runs, and removes the copy and its WAL spool.

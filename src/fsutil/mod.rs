@@ -270,8 +270,24 @@ pub fn system_dir(dir: &Path) -> Option<String> {
         "/proc", "/sys", "/dev", "/etc", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
         "/run", "/usr",
     ];
-    // The longest existing prefix, resolved, plus the rest as written.
-    let mut real = dir.to_path_buf();
+    let real = resolved(dir);
+    let shown = real.display().to_string();
+    let shown = shown.trim_end_matches('/');
+    let shown = if shown.is_empty() { "/" } else { shown };
+    if EXACT.contains(&shown) {
+        return Some(format!("{shown} is a system directory"));
+    }
+    UNDER
+        .iter()
+        .find(|u| shown.starts_with(&format!("{u}/")))
+        .map(|u| format!("{shown} is inside {u}, a system directory"))
+}
+
+/// `path` made absolute, with `.`/`..` folded and its longest existing prefix resolved
+/// (links followed), plus the rest as written: what two paths are compared as when one must
+/// not hold the other.
+pub fn resolved(path: &Path) -> std::path::PathBuf {
+    let mut real = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut rest = Vec::new();
     while !real.exists() {
         match (real.parent(), real.file_name()) {
@@ -283,17 +299,16 @@ pub fn system_dir(dir: &Path) -> Option<String> {
         }
     }
     let mut real = std::fs::canonicalize(&real).unwrap_or(real);
-    real.extend(rest.iter().rev());
-    let shown = real.display().to_string();
-    let shown = shown.trim_end_matches('/');
-    let shown = if shown.is_empty() { "/" } else { shown };
-    if EXACT.contains(&shown) {
-        return Some(format!("{shown} is a system directory"));
+    for n in rest.iter().rev() {
+        match n.to_str() {
+            Some("..") => {
+                real.pop();
+            }
+            Some(".") => {}
+            _ => real.push(n),
+        }
     }
-    UNDER
-        .iter()
-        .find(|u| shown.starts_with(&format!("{u}/")))
-        .map(|u| format!("{shown} is inside {u}, a system directory"))
+    real
 }
 
 pub fn current_user_name() -> String {

@@ -542,9 +542,23 @@ pub fn written_stanza(cfg: &Config, id: &str) -> Result<Option<String>> {
     {
         return Ok(Some(s));
     }
-    Ok(refresh::read_existing(cfg)?
+    let Some(name) = refresh::read_existing(cfg)?
         .and_then(|text| render::previous_stanzas(&text).ok())
-        .and_then(|prev| prev.get(id).map(|s| s.name.clone())))
+        .and_then(|prev| prev.get(id).map(|s| s.name.clone()))
+    else {
+        return Ok(None);
+    };
+    // The file may be another user's to write (pgbackrest.owner): its section name is input,
+    // and a drill names its scratch directory after it.
+    if !config::is_stanza_name(&name) {
+        bail!(
+            "{}: the section bridgerest marked for cluster {id} is named [{}], which is not a pgBackRest stanza name (letters, digits, '-', '_', '.'; not \".\", \"..\" or \"global\"): someone changed the file; run `bridgerest refresh` to rewrite it, or set `stanza` for the cluster in {}",
+            cfg.pgbackrest.config.display(),
+            excerpt(&name, 80),
+            cfg.path.display()
+        );
+    }
+    Ok(Some(name))
 }
 
 /// Refreshes one cluster's stanza: its name and a redactor for every credential in the file
