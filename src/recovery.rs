@@ -19,8 +19,14 @@ pub fn bin_dir(data: &Path, flag: Option<&Path>) -> Option<PathBuf> {
     if let Some(f) = flag {
         return Some(f.to_path_buf());
     }
-    let major = std::fs::read_to_string(data.join("PG_VERSION")).ok()?;
-    let dir = PathBuf::from(format!("/usr/lib/postgresql/{}/bin", major.trim()));
+    // The data directory is the restoring user's: PG_VERSION is read bounded, never through
+    // a link, and must be a major version number before it names a directory.
+    let major = crate::fsutil::read_small(&data.join("PG_VERSION"), 64)?;
+    let major = major.trim();
+    if major.is_empty() || major.len() > 4 || !major.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let dir = PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"));
     dir.join("postgres").exists().then_some(dir)
 }
 
@@ -101,6 +107,13 @@ pub struct Follow<'a> {
 
 /// Starts PostgreSQL on the restored data directory and follows its recovery.
 pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
+    let child = start(&f)?;
+    follow(&f, child).await
+}
+
+/// Starts PostgreSQL on the restored data directory (in a session of its own: it outlives
+/// bridgerest), its output appended to [`log_path`].
+pub fn start(f: &Follow<'_>) -> Result<tokio::process::Child> {
     let log = log_path(f.data);
     let file = open_log(&log, f.user)?;
     let mut cmd = tokio::process::Command::new(program(f.bin, "postgres"));
@@ -115,13 +128,19 @@ pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
         )
         .stderr(file);
     f.user.apply(&mut cmd, true);
-    let mut child = cmd.spawn().with_context(|| {
+    let child = cmd.spawn().with_context(|| {
         format!(
             "cannot start {}: install PostgreSQL's server package or pass --pg-bin",
             program(f.bin, "postgres").display()
         )
     })?;
     tracing::info!(log = %log.display(), pid = child.id().unwrap_or(0), "PostgreSQL started; following its recovery");
+    Ok(child)
+}
+
+/// Follows the recovery of the PostgreSQL [`start`] started until it ends.
+pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<Recovered> {
+    let log = log_path(f.data);
     let every = (f.cfg.api.token_lifetime / 2).max(Duration::from_secs(1));
     let mut next_refresh = tokio::time::Instant::now() + every;
     let scope = refresh::Scope::cluster(f.cfg, f.cluster)?;
@@ -172,10 +191,24 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
-    if nix::unistd::Uid::effective() != user.uid {
+    // What was opened may be a file the user planted under that name: a FIFO, or a second
+    // name of another file (a hard link to /etc/shadow), which a chown would give away.
+    use std::os::unix::fs::MetadataExt;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() || meta.nlink() != 1 || (meta.uid() != 0 && meta.uid() != user.uid.as_raw())
+    {
+        bail!(
+            "{} is not a regular file of {} with one name (a FIFO, a hard link or another user's file was put there): remove it, then start again",
+            path.display(),
+            user.name
+        );
+    }
+    if nix::unistd::Uid::effective() != user.uid && meta.uid() != user.uid.as_raw() {
         nix::unistd::fchown(&file, Some(user.uid), Some(user.gid))
             .with_context(|| format!("giving {} to {}", path.display(), user.name))?;
     }

@@ -764,3 +764,126 @@ fn a_drill_scratch_over_a_data_directory_or_the_state_is_refused_at_load() {
         assert_eq!(env.token_requests(), 0);
     }
 }
+
+/// `[drill]` with `scratch` (and reports and state of the env's own), for `S3_CLUSTER`.
+fn drill_config(env: &Env, scratch: &std::path::Path) {
+    let text = format!(
+        "{}\n[drill]\nscratch = \"{}\"\nreports = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/var/lib/postgresql/15/main\"\n",
+        env.base_config(""),
+        scratch.display(),
+        env.path("state/drills").display()
+    );
+    std::fs::write(&env.config, text).unwrap();
+}
+
+#[test]
+fn a_scratch_directory_no_drill_made_is_not_emptied() {
+    require_root();
+    let env = Env::new();
+    let scratch = victim(&env, "drill/copy");
+    drill_config(&env, &scratch);
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    run.assert_error(1, "is not empty and no drill of bridgerest made it");
+    assert!(scratch.join("precious").exists());
+}
+
+#[test]
+fn a_link_or_a_foreign_directory_on_the_way_to_the_scratch_changes_nothing() {
+    require_root();
+    let env = Env::new();
+    // A component swapped for a link to another tree: not followed.
+    let elsewhere = env.path("elsewhere");
+    victim(&env, "elsewhere/copy");
+    std::os::unix::fs::symlink(&elsewhere, env.path("link")).unwrap();
+    drill_config(&env, &env.path("link/copy"));
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    run.assert_error(1, "link is a symbolic link or not a directory");
+    assert!(elsewhere.join("copy/precious").exists());
+    assert!(!env.path("state/drills").exists());
+    // A directory on the way that a third user owns: they could swap what is below.
+    let theirs = env.path("theirs");
+    victim(&env, "theirs/copy");
+    nix::unistd::chown(&theirs, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    drill_config(&env, &theirs.join("copy"));
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    run.assert_error(1, "theirs is owned by nobody (uid 65534), neither root nor");
+    assert!(theirs.join("copy/precious").exists());
+}
+
+#[test]
+fn only_the_postmaster_a_drill_recorded_is_ever_signalled() {
+    require_root();
+    let env = Env::new();
+    let scratch = env.path("drill/copy");
+    std::fs::create_dir_all(env.path("drill")).unwrap();
+    drill_config(&env, &scratch);
+    // A drill that fails at its plan (the API's backups fail), its copy kept: a directory a
+    // drill made, marked as such beside it.
+    let backups = format!("/clusters/{S3_CLUSTER}/backups");
+    env.sim.sim.set_faults(vec![fault(
+        &backups,
+        FaultKind::ServerError { status: 500 },
+    )]);
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER, "--keep"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("plan"), "{run:?}");
+    let marker = env.path("drill/.copy.bridgerest-drill");
+    assert!(marker.is_file() && scratch.is_dir(), "{run:?}");
+    // The copy's user (here: a process in it) names a process of its choosing in
+    // postmaster.pid: one whose working directory is the copy, as a postmaster's is.
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .current_dir(&scratch)
+        .spawn()
+        .unwrap();
+    let pid = other.id() as i32;
+    std::fs::write(scratch.join("postmaster.pid"), format!("{pid}\n")).unwrap();
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    run.assert_error(
+        1,
+        &format!("a PostgreSQL (pid {pid}) that no drill started runs in"),
+    );
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "root signalled pid {pid}"
+    );
+    // A marker forged by another user, naming that process: ignored, the copy left alone.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&marker).unwrap()).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let start: u64 = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::fs::remove_file(&marker).unwrap();
+    std::fs::write(
+        &marker,
+        json!({"dev": m["dev"], "ino": m["ino"], "postmaster": {"pid": pid, "start": start}})
+            .to_string(),
+    )
+    .unwrap();
+    nix::unistd::chown(&marker, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    run.assert_error(1, "no drill of bridgerest made it");
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "root signalled pid {pid}"
+    );
+    other.kill().unwrap();
+    let _ = other.wait();
+    // The process gone and the real marker back: the copy is a drill's, emptied.
+    std::fs::remove_file(&marker).unwrap();
+    std::fs::write(&marker, m.to_string()).unwrap();
+    env.sim.sim.set_faults(vec![fault(
+        &backups,
+        FaultKind::ServerError { status: 500 },
+    )]);
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(!scratch.exists() && !marker.exists(), "{run:?}");
+}

@@ -250,10 +250,14 @@ async fn drill_worker(
         if abandoned {
             // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
             let id = current.lock().ok().and_then(|c| c.clone());
-            match id.and_then(|id| crate::drill::known_scratch(&cfg, &id)) {
-                Some(dir) => {
+            let user = crate::restore::run_as(&cfg, None);
+            match id
+                .and_then(|id| crate::drill::known_scratch(&cfg, &id))
+                .zip(user.ok())
+            {
+                Some((dir, user)) => {
                     tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
-                    if let Err(e) = crate::drill::remove_copy(&dir).await {
+                    if let Err(e) = crate::drill::remove_copy(&dir, &user).await {
                         tracing::warn!(
                             "cannot clean up {} ({e:#}): the next drill tries again",
                             dir.display()

@@ -17,7 +17,8 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     };
     // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
     // a session of its own: stop it and remove the copy (else the next drill does).
-    let scratch = drill::known_scratch(cfg, &req.cluster);
+    let scratch = drill::known_scratch(cfg, &req.cluster)
+        .zip(crate::restore::run_as(cfg, req.user.as_deref()).ok());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let rep = tokio::select! {
         r = drill::run(cfg, &req) => r?,
@@ -55,8 +56,8 @@ pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
     path
 }
 
-async fn interrupted(scratch: Option<std::path::PathBuf>) -> Result<Exit> {
-    let Some(dir) = scratch else {
+async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {
+    let Some((dir, user)) = scratch else {
         return Err(crate::exit::ExitError {
             code: Exit::Interrupted,
             inner: anyhow::anyhow!("interrupted: the next drill cleans up its scratch directory"),
@@ -64,7 +65,7 @@ async fn interrupted(scratch: Option<std::path::PathBuf>) -> Result<Exit> {
         .into());
     };
     tracing::warn!(dir = %dir.display(), "interrupted: stopping the copy and removing it");
-    let said = match drill::remove_copy(&dir).await {
+    let said = match drill::remove_copy(&dir, &user).await {
         Ok(()) => format!("interrupted; the copy in {} is removed", dir.display()),
         Err(e) => format!(
             "interrupted; cleaning up {} failed ({e:#}): the next drill tries again",

@@ -18,7 +18,9 @@ use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick, Prepared};
 use crate::restore::{Progress, RunAs, Target, TargetAction};
 
+pub mod copy;
 pub mod report;
+pub use copy::Copy;
 pub use report::{Check, Report};
 
 /// The time a drill recovers to.
@@ -80,11 +82,9 @@ pub fn scratch_for(cfg: &Config, stanza: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza))
 }
 
-/// The private socket directory inside the copy (`unix_socket_directories`, with its own
-/// `pg_hba.conf`: only its owner and root can reach it).
-fn socket_dir(scratch: &Path) -> PathBuf {
-    scratch.join("bridgerest-drill")
-}
+/// The private socket directory's name inside the copy (`unix_socket_directories`, with its
+/// own `pg_hba.conf`: only its owner and root can reach it).
+const SOCKET_DIR: &str = "bridgerest-drill";
 
 /// The socket's port number: no TCP listens (`listen_addresses` is empty), so it only names
 /// the socket in the private directory.
@@ -114,13 +114,10 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let scratch = scratch_for(cfg, &stanza)?;
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
     let _lock = workflow::restore_lock(cfg, &id, "drill", &user)?;
-    let root = crate::fsutil::parent(&scratch).to_path_buf();
-    if cfg.drill.scratch.is_none() && !root.exists() {
-        make_dir(&root, &user)?;
-    }
+    let copy = Copy::open(&scratch, &user, cfg.drill.scratch.is_none())?;
     // Another cluster's drill may share a configured scratch directory.
     let _scratch_lock =
-        match crate::fsutil::FileLock::try_acquire(&scratch, user.owner(), 0o600)? {
+        match copy.try_lock()? {
             Ok(l) => l,
             Err(holder) => bail!(
                 "another drill ({holder}) uses {}: this one does not start; give each cluster its own drill.scratch, or try again later",
@@ -130,37 +127,27 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     rep.owner = Some(user.clone());
-    clean_scratch(&scratch).await?;
-    match drill(cfg, req, &scratch, &mut rep).await {
+    copy.fresh().await?;
+    match drill(cfg, req, &copy, &mut rep).await {
         Ok(()) => {}
         // A target outside the window and the like: the asking was wrong, not the backups;
         // refused (exit 2) and not recorded as a drill.
-        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => return Err(e),
+        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => {
+            if let Err(c) = copy.remove().await {
+                tracing::warn!("cannot remove the copy: {c:#}");
+            }
+            return Err(e);
+        }
         Err(e) => rep.fail("drill", format!("{e:#}")),
     }
     if req.keep {
         rep.kept
             .get_or_insert_with(|| scratch.display().to_string());
-    } else if let Err(e) = remove_copy(&scratch).await {
+    } else if let Err(e) = copy.remove().await {
         rep.fail("cleanup", format!("{e:#}"));
     }
     rep.finish();
     Ok(rep)
-}
-
-/// Makes `dir` and its missing parents (0755), the drilling user's when run as root, so the
-/// daemon running as that user can use what a root drill made.
-pub fn make_dir(dir: &Path, user: &RunAs) -> Result<()> {
-    let mut missing: Vec<&Path> = dir.ancestors().take_while(|a| !a.exists()).collect();
-    missing.reverse();
-    for d in missing {
-        std::fs::create_dir(d).with_context(|| format!("creating {}", d.display()))?;
-        if nix::unistd::Uid::effective().is_root() && !user.uid.is_root() {
-            nix::unistd::chown(d, Some(user.uid), Some(user.gid))
-                .with_context(|| format!("giving {} to {}", d.display(), user.name))?;
-        }
-    }
-    Ok(())
 }
 
 /// The scratch directory of `id`'s drill where it is known without asking the API.
@@ -169,13 +156,14 @@ pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
     scratch_for(cfg, &stanza).ok()
 }
 
-/// Stops the copy's PostgreSQL, if one runs, and removes the copy and its WAL spool.
-pub async fn remove_copy(scratch: &Path) -> Result<()> {
-    stop_copy(scratch).await?;
-    clean_scratch(scratch).await
+/// Stops the copy's PostgreSQL (the one the drill recorded, if it still runs) and removes the
+/// copy and its WAL spool: a drill interrupted (Ctrl-C, the daemon's SIGTERM).
+pub async fn remove_copy(scratch: &Path, user: &RunAs) -> Result<()> {
+    Copy::open(scratch, user, false)?.remove().await
 }
 
-async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) -> Result<()> {
+async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Result<()> {
+    let scratch = copy.path.as_path();
     let args = RestoreArgs {
         cluster: req.cluster.clone(),
         provider: None,
@@ -265,8 +253,7 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         }
     }
 
-    let sock = socket_dir(scratch);
-    private_socket(&sock, &p.user)?;
+    let sock = private_socket(&copy.held()?, &p.user)?;
     let options = vec![
         "listen_addresses=".to_string(),
         format!("port={PORT}"),
@@ -279,7 +266,7 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
     ];
     let bin = recovery::bin_dir(&p.pg1, req.pg_bin.as_deref());
     let t1 = Instant::now();
-    let followed = recovery::start_and_follow(Follow {
+    let follow = Follow {
         data: &p.pg1,
         user: &p.user,
         bin: bin.as_deref(),
@@ -288,8 +275,11 @@ async fn drill(cfg: &Config, req: &Request, scratch: &Path, rep: &mut Report) ->
         cfg: &p.cfg,
         client: &p.client,
         cluster: &p.id,
-    })
-    .await;
+    };
+    let child = recovery::start(&follow)?;
+    // Recorded at once: only this process is ever signalled by a later cleanup.
+    copy.record_postmaster(child.id().unwrap_or(0))?;
+    let followed = recovery::follow(&follow, child).await;
     rep.recovery_seconds = Some(t1.elapsed().as_secs_f64());
     let done = match followed {
         Ok(d) => d,
@@ -389,20 +379,18 @@ pub fn free_bytes(dir: &Path) -> Result<u64> {
     Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
 }
 
-/// Makes the socket directory (0700, the user's) and its `pg_hba.conf`: trust on that socket
-/// only, which nobody but the user and root can open, and nothing over TCP.
-fn private_socket(dir: &Path, user: &RunAs) -> Result<()> {
-    crate::restore::datadir::ensure_dir(dir, user)?;
-    let hba = dir.join("pg_hba.conf");
-    crate::fsutil::write_atomic(
-        &hba,
+/// Makes the socket directory in the copy (0700, the user's: made through the copy's
+/// descriptor) and its `pg_hba.conf`: trust on that socket only, which nobody but the user
+/// and root can open, and nothing over TCP. Returns its path.
+fn private_socket(copy: &crate::fsutil::Dir, user: &RunAs) -> Result<PathBuf> {
+    let dir = copy.make_dir(SOCKET_DIR, 0o700, user.owner())?;
+    dir.write_file(
+        "pg_hba.conf",
         b"# bridgerest drill: the private socket only\nlocal all all trust\n",
         0o600,
-        crate::fsutil::Owner {
-            uid: Some(user.uid),
-            gid: Some(user.gid),
-        },
-    )
+        user.owner(),
+    )?;
+    Ok(dir.path.clone())
 }
 
 /// Whether the copy recovered to the target: the last replayed commit at or before it and not
@@ -806,87 +794,6 @@ fn stop_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
         "stop".into(),
     ]);
     a
-}
-
-/// Empties the scratch directory: a PostgreSQL still running there (a drill killed half way,
-/// or a kept copy) is stopped first, then the copy and its WAL spool are removed. Only a
-/// process whose working directory is the copy is signalled (PostgreSQL's is its data
-/// directory), so a stale `postmaster.pid` naming a reused pid harms no one.
-pub async fn clean_scratch(scratch: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(scratch) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => bail!("cannot read {}: {e}", scratch.display()),
-        Ok(m) if !m.is_dir() => bail!(
-            "{} is not a directory (a link or a file): a drill restores into a directory of its own; remove it or set drill.scratch",
-            scratch.display()
-        ),
-        Ok(_) => {
-            if let Some(pid) = postmaster_in(scratch) {
-                tracing::warn!(pid, dir = %scratch.display(), "PostgreSQL of an earlier drill is still running there; stopping it");
-                stop_postmaster(pid).await?;
-            }
-            std::fs::remove_dir_all(scratch)
-                .with_context(|| format!("removing the earlier copy in {}", scratch.display()))?;
-        }
-    }
-    let Some(spool) = crate::restore::prefetch::spool_path(scratch) else {
-        return Ok(());
-    };
-    if std::fs::symlink_metadata(&spool).is_ok_and(|m| m.is_dir()) {
-        std::fs::remove_dir_all(&spool).with_context(|| format!("removing {}", spool.display()))?;
-    }
-    Ok(())
-}
-
-/// The live PostgreSQL whose data directory is `dir`, if `postmaster.pid` names one.
-fn postmaster_in(dir: &Path) -> Option<i32> {
-    let pid = crate::restore::live_postmaster(dir)?;
-    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
-    let real = std::fs::canonicalize(dir).ok()?;
-    (cwd == real).then_some(pid)
-}
-
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name in parentheses; a zombie has exited.
-        Ok(s) => s
-            .rsplit_once(") ")
-            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
-/// Stops a postmaster: a fast shutdown (SIGINT), then an immediate one (SIGQUIT) after 60 s,
-/// then SIGKILL.
-pub async fn stop_postmaster(pid: i32) -> Result<()> {
-    use nix::sys::signal::{kill, Signal};
-    let target = nix::unistd::Pid::from_raw(pid);
-    for (sig, wait) in [
-        (Signal::SIGINT, Duration::from_secs(60)),
-        (Signal::SIGQUIT, Duration::from_secs(10)),
-        (Signal::SIGKILL, Duration::from_secs(10)),
-    ] {
-        if !alive(pid) {
-            return Ok(());
-        }
-        let _ = kill(target, sig);
-        let until = Instant::now() + wait;
-        while alive(pid) && Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    match alive(pid) {
-        true => bail!("PostgreSQL (pid {pid}) does not stop, even on SIGKILL"),
-        false => Ok(()),
-    }
-}
-
-/// Stops the copy's PostgreSQL, if one runs in `scratch`.
-async fn stop_copy(scratch: &Path) -> Result<()> {
-    match postmaster_in(scratch) {
-        Some(pid) => stop_postmaster(pid).await,
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

@@ -220,24 +220,34 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
 }
 
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
-/// oldest beyond `keep`.
+/// oldest beyond `keep`. The directory is made (for the drilling user) and written through
+/// its descriptor: it is that user's, so no path through it is trusted.
 pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
     let owner = r.owner.as_ref().map_or_else(Owner::default, |u| u.owner());
-    if !dir.exists() {
-        match &r.owner {
-            Some(u) => super::make_dir(dir, u)?,
-            None => std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating {}", dir.display()))?,
-        }
-    }
+    let trust = r
+        .owner
+        .as_ref()
+        .map_or_else(nix::unistd::Uid::effective, |u| u.uid);
+    let held = fsutil::Dir::open(dir, trust, Some(owner))
+        .with_context(|| format!("the drill reports directory {}", dir.display()))?;
     let path = report_path(dir, r);
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("internal error: a report file name")?;
     let json = serde_json::to_vec_pretty(r).context("encoding the drill report")?;
-    fsutil::write_atomic(&path, &json, 0o644, owner)?;
+    held.write_file(name, &json, 0o644, owner)?;
     let mut mine = reports_of(dir, &r.cluster);
     while mine.len() > keep {
         let old = mine.remove(0);
-        if let Err(e) = std::fs::remove_file(&old) {
-            tracing::warn!("cannot remove the old drill report {}: {e}", old.display());
+        let Some(n) = old.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if let Err(e) = held.remove(n) {
+            tracing::warn!(
+                "cannot remove the old drill report {}: {e:#}",
+                old.display()
+            );
         }
     }
     Ok(path)

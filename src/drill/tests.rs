@@ -198,29 +198,54 @@ fn reports_are_kept_per_cluster_and_summed_up() {
 }
 
 #[test]
-fn a_leftover_copy_is_removed_and_a_link_refused() {
+fn only_a_marked_copy_is_emptied_and_a_link_refused() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    let me = crate::restore::RunAs::current().unwrap();
     let d = tempfile::tempdir().unwrap();
     let copy = d.path().join("copy");
+    let c = Copy::open(&copy, &me, false).unwrap();
+    let held = rt.block_on(c.fresh()).unwrap();
+    assert!(held.is_empty().unwrap());
+    assert!(d.path().join(".copy.bridgerest-drill").is_file());
     std::fs::create_dir_all(copy.join("base/1")).unwrap();
-    std::fs::write(copy.join("postmaster.pid"), "999999999\n").unwrap(); // stale: no such process
-    std::fs::create_dir(d.path().join("copy.wal-spool")).unwrap();
-    rt.block_on(clean_scratch(&copy)).unwrap();
+    std::fs::write(copy.join("postmaster.pid"), "1\n").unwrap(); // names init: never signalled
+    rt.block_on(c.fresh()).unwrap(); // marked: emptied and made again
+    assert!(!copy.join("base").exists());
+    rt.block_on(c.remove()).unwrap();
     assert!(!copy.exists() && !d.path().join("copy.wal-spool").exists());
-    rt.block_on(clean_scratch(&copy)).unwrap(); // nothing there: fine
+    assert!(!d.path().join(".copy.bridgerest-drill").exists());
+    rt.block_on(c.remove()).unwrap(); // nothing there: fine
+                                      // Not made by a drill: left alone.
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::write(copy.join("data"), "keep").unwrap();
+    let e = rt.block_on(c.fresh()).unwrap_err().to_string();
+    assert!(e.contains("no drill of bridgerest made it"), "{e}");
+    assert!(copy.join("data").exists());
+    std::fs::remove_dir_all(&copy).unwrap();
     let elsewhere = d.path().join("precious");
     std::fs::create_dir(&elsewhere).unwrap();
     std::fs::write(elsewhere.join("data"), "keep").unwrap();
     std::os::unix::fs::symlink(&elsewhere, &copy).unwrap();
-    let e = rt.block_on(clean_scratch(&copy)).unwrap_err().to_string();
+    let e = rt.block_on(c.fresh()).unwrap_err().to_string();
     assert!(e.contains("is not a directory (a link or a file)"), "{e}");
     assert_eq!(
         std::fs::read_to_string(elsewhere.join("data")).unwrap(),
         "keep"
     );
+}
+
+#[test]
+fn a_process_is_known_by_its_pid_and_start_time() {
+    let me = copy::Proc::of(std::process::id() as i32).unwrap();
+    assert!(me.running());
+    let other = copy::Proc {
+        pid: me.pid,
+        start: me.start + 1,
+    };
+    assert!(!other.running(), "a reused pid is another process");
 }
 
 #[test]

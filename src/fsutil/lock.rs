@@ -43,6 +43,30 @@ impl FileLock {
         }
     }
 
+    /// [`FileLock::try_acquire`] of the lock file `name` in the directory held open as `dir`.
+    pub fn try_acquire_in(
+        dir: &super::Dir,
+        name: &str,
+        owner: Owner,
+        mode: u32,
+    ) -> Result<Result<FileLock, String>> {
+        let path = dir.join(name);
+        if let Some(st) = dir.stat_of(name)? {
+            if !super::anchor::is_regular(&st) {
+                bail!(
+                    "{} is not a regular file (a link, a FIFO or a directory): bridgerest opens only its own lock files; remove it",
+                    path.display()
+                );
+            }
+        }
+        let file = adopt_lock_file(&path, dir.open_for_lock(name, mode)?, owner, mode)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(Ok(FileLock { _lock: lock, path })),
+            Err((f, nix::errno::Errno::EWOULDBLOCK)) => Ok(Err(lock_holder(&f))),
+            Err((_, e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+    }
+
     /// Takes the lock, waiting at most `timeout` for another holder (and saying who it is after
     /// a second). The lock file is opened without following a link and must be a regular file
     /// owned by root, this user or `owner`; it gets `owner` and `mode` (those of the file it
@@ -102,6 +126,12 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
         .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
         .open(path)
         .with_context(|| format!("opening lock file {}", path.display()))?;
+    adopt_lock_file(path, file, owner, mode)
+}
+
+/// Checks an opened lock file (a regular file of one name, owned by root, this user or
+/// `owner`) and gives it `owner` and `mode`.
+fn adopt_lock_file(path: &Path, file: File, owner: Owner, mode: u32) -> Result<File> {
     let meta = file
         .metadata()
         .with_context(|| format!("reading lock file {}", path.display()))?;

@@ -96,6 +96,15 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<
             kind_of(ft)
         );
     }
+    // Another name of a file elsewhere (/etc/shadow, say): what bridgerest chowns or rewrites
+    // through this name would change that file.
+    if meta.nlink() > 1 {
+        bail!(
+            "{} has {} hard links: bridgerest reads, replaces and chowns only files with one name; remove it",
+            path.display(),
+            meta.nlink()
+        );
+    }
     if !owner.trusts(meta.uid()) {
         bail!(
             "{} is owned by {}, not by root or the configured owner (pgbackrest.owner): bridgerest will not trust or replace another user's file; remove it or chown it",
@@ -402,7 +411,9 @@ pub fn remove_stale_temps(path: &Path) -> usize {
         .count()
 }
 
+pub mod anchor;
 mod lock;
+pub use anchor::Dir;
 pub use lock::FileLock;
 
 #[cfg(test)]

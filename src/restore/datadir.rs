@@ -299,40 +299,55 @@ pub fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     Ok(user)
 }
 
+/// The directory `dir` is in, held open (anchored: see [`crate::fsutil::anchor`]), and the
+/// name of `dir` in it.
+fn anchored_parent(dir: &Path, user: &RunAs) -> Result<(crate::fsutil::Dir, String)> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: a directory needs a plain last name", dir.display()))?
+        .to_string();
+    let parent = crate::fsutil::Dir::open(crate::fsutil::parent(dir), user.uid, None)?;
+    Ok((parent, name))
+}
+
 /// Makes `dir` (0700, for `user`) unless it is a directory already. An existing one must be
 /// `user`'s (or root's) and writable by no one else: what is queued in a WAL spool is
-/// replayed, so a spool someone else could fill is refused.
+/// replayed, so a spool someone else could fill is refused. Worked through its parent's
+/// descriptor: never through a link.
 pub fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    match std::fs::symlink_metadata(dir) {
-        Ok(m) if m.is_dir() && m.uid() != user.uid.as_raw() && m.uid() != 0 => anyhow::bail!(
+    let (parent, name) = anchored_parent(dir, user)?;
+    match parent.stat_of(&name)? {
+        None => parent.make_dir(&name, 0o700, user.owner()).map(drop),
+        Some(st) if !crate::fsutil::anchor::is_dir(&st) => {
+            anyhow::bail!("{} exists and is not a directory", dir.display())
+        }
+        Some(st) if st.st_uid != user.uid.as_raw() && st.st_uid != 0 => anyhow::bail!(
             "{} exists and belongs to uid {}, not {}: WAL queued there would be replayed; remove it, or restore elsewhere",
             dir.display(),
-            m.uid(),
+            st.st_uid,
             user.name
         ),
-        Ok(m) if m.is_dir() && m.mode() & 0o022 != 0 => anyhow::bail!(
+        Some(st) if st.st_mode & 0o022 != 0 => anyhow::bail!(
             "{} exists and others may write it (mode {:04o}): WAL queued there would be replayed; remove it, or chmod go-w",
             dir.display(),
-            m.mode() & 0o7777
+            st.st_mode & 0o7777
         ),
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => anyhow::bail!("{} exists and is not a directory", dir.display()),
-        Err(_) => create_dir(dir, user),
+        Some(_) => Ok(()),
     }
 }
 
+/// Makes the directory `dir` (0700, given to `user` through its descriptor, in its parent
+/// held open).
 pub(super) fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))?;
-    if nix::unistd::Uid::effective() != user.uid {
-        nix::unistd::chown(dir, Some(user.uid), Some(user.gid))
-            .with_context(|| format!("giving {} to {}", dir.display(), user.name))?;
-    }
-    Ok(())
+    let (parent, name) = anchored_parent(dir, user)?;
+    parent.make_dir(&name, 0o700, user.owner()).map(drop)
+}
+
+/// Removes the directory `dir` and what it holds, through its parent's descriptor.
+pub fn remove_dir(dir: &Path, user: &RunAs) -> Result<()> {
+    let (parent, name) = anchored_parent(dir, user)?;
+    parent.remove(&name)
 }
 
 #[cfg(test)]

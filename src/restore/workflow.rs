@@ -119,10 +119,8 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
 /// still may).
 pub fn remove_spool(p: &Prepared) {
     if let Some(spool) = p.inv.prefetch.as_ref().and_then(|f| f.spool.as_ref()) {
-        if let Err(e) = std::fs::remove_dir_all(spool) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!("cannot remove the WAL spool {}: {e}", spool.display());
-            }
+        if let Err(e) = crate::restore::datadir::remove_dir(spool, &p.user) {
+            tracing::warn!("cannot remove the WAL spool {}: {e:#}", spool.display());
         }
     }
 }
