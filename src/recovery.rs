@@ -87,8 +87,8 @@ pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<Strin
 pub struct Recovered {
     /// promoted, paused, or shut down.
     pub state: &'static str,
-    /// The commit time of the last replayed transaction.
-    pub replayed_to: Option<String>,
+    /// The commit time of the last replayed transaction (read as an epoch: no DateStyle).
+    pub replayed_to: Option<time::OffsetDateTime>,
     /// The last replayed WAL location.
     pub lsn: Option<String>,
 }
@@ -215,6 +215,22 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
     Ok(file)
 }
 
+/// A time PostgreSQL gave as seconds since the epoch (`extract(epoch from ...)`: microseconds
+/// after the point).
+pub fn epoch(text: &str) -> Option<time::OffsetDateTime> {
+    let (secs, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+    let secs: i64 = secs.parse().ok()?;
+    let mut micros = 0i64;
+    for (i, c) in frac.bytes().take(6).enumerate() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        micros += i64::from(c - b'0') * 10i64.pow(5 - i as u32);
+    }
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    Some(t + time::Duration::microseconds(if secs < 0 { -micros } else { micros }))
+}
+
 /// Asks the server where recovery is; `Some` once it has ended (promoted or paused), or when
 /// the question itself fails (not merely because the server does not accept connections yet).
 async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Recovered>> {
@@ -226,7 +242,7 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
         _ => lines.get(5)?.trim().to_string(),
     };
     // pg_get_wal_replay_pause_state() is an error once recovery has ended.
-    let sql = "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END, pg_last_wal_replay_lsn(), pg_last_xact_replay_timestamp()";
+    let sql = "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END, pg_last_wal_replay_lsn(), extract(epoch from pg_last_xact_replay_timestamp())";
     let mut cmd = tokio::process::Command::new(program(bin, "psql"));
     cmd.args([
         "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
@@ -263,7 +279,7 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
     };
     Some(Ok(Recovered {
         state,
-        replayed_to: field(3),
+        replayed_to: field(3).and_then(|e| epoch(&e)),
         lsn: field(2),
     }))
 }

@@ -887,3 +887,34 @@ fn only_the_postmaster_a_drill_recorded_is_ever_signalled() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!scratch.exists() && !marker.exists(), "{run:?}");
 }
+
+#[test]
+fn a_status_file_swapped_for_a_fifo_or_a_link_is_not_read() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    std::fs::create_dir_all(env.path("state")).unwrap();
+    let status = env.path("state/status.json");
+    // The daemon's user owns the state directory: a FIFO there would hang `status` forever.
+    nix::unistd::mkfifo(&status, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let mut child = env
+        .cmd()
+        .arg("status")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let st = wait_within(&mut child, Duration::from_secs(10), "status on a FIFO");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(st.code(), Some(1), "{err}");
+    assert!(err.contains("status.json is a FIFO"), "{err}");
+    // A link to a file root can read: not followed, its text never shown.
+    std::fs::remove_file(&status).unwrap();
+    let secret = env.path("root-only");
+    std::fs::write(&secret, "{\"not\": \"yours\"}").unwrap();
+    set_mode(&secret, 0o600);
+    std::os::unix::fs::symlink(&secret, &status).unwrap();
+    let run = env.run(&["status"]);
+    run.assert_error(1, "status.json is a symbolic link");
+    assert!(!run.stderr.contains("yours"), "{run:?}");
+}

@@ -39,7 +39,7 @@ fn cache_path(cfg: &Config, id: &str) -> PathBuf {
 }
 
 fn cached(cfg: &Config, id: &str, now: OffsetDateTime) -> Option<String> {
-    let text = std::fs::read_to_string(cache_path(cfg, id)).ok()?;
+    let text = crate::fsutil::read_regular(&cache_path(cfg, id), 64 << 10).ok()??;
     let doc: ProcessCredentials = serde_json::from_str(&text).ok()?;
     let expires = OffsetDateTime::parse(&doc.expiration, &Rfc3339).ok()?;
     (expires - now > REUSE_MARGIN).then_some(text)

@@ -40,7 +40,8 @@ pub fn backup_problem(
 
 pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     let path = &cfg.daemon.status_file;
-    let text = std::fs::read_to_string(path).with_context(|| {
+    // The daemon's user writes it (postgres): read bounded, and only a regular file.
+    let text = crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)?.with_context(|| {
         format!(
             "cannot read the status file {}: is `bridgerest daemon` running with this config?",
             path.display()

@@ -213,14 +213,33 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         .or_else(|| p.repo_backup.as_ref().map(|b| b.label.clone()));
     tracing::info!(cluster = %p.id, target = %rep.target_shown(), backup = rep.backup.as_deref().unwrap_or("?"), "drill planned");
 
-    // The copy must fit: the database's size as the repository states it (else the API's).
-    let need = p
-        .repo_backup
-        .as_ref()
-        .and_then(|b| b.size)
-        .or(p.backup.size_bytes);
+    // The copy must fit: the database's size as the repository states it (else the API's),
+    // the WAL recovery keeps on disk, the spool's queue beside the copy, and a margin.
+    let listing = archived_wal(&p).await;
+    let segments = listing.as_deref().map(|l| {
+        let from = p
+            .repo_backup
+            .as_ref()
+            .and_then(|b| b.archive_start.as_deref())
+            .unwrap_or("");
+        l.iter().filter(|(s, _)| s.as_str() >= from).count() as u64
+    });
+    let need = Need {
+        backup: p
+            .repo_backup
+            .as_ref()
+            .and_then(|b| b.size)
+            .or(p.backup.size_bytes),
+        wal: segments.map(|n| (n * WAL_SEGMENT).min(WAL_ON_DISK_MAX)),
+        spool: p
+            .inv
+            .prefetch
+            .as_ref()
+            .filter(|f| f.spool.is_some())
+            .map_or(0, |_| SPOOL_BYTES),
+    };
     let free = free_bytes(crate::fsutil::parent(scratch))?;
-    let (fits, detail) = space_check(need, free, crate::fsutil::parent(scratch));
+    let (fits, detail) = space_check(&need, free, crate::fsutil::parent(scratch));
     rep.check("space", fits, detail);
     if !fits {
         return Ok(());
@@ -308,10 +327,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         ),
     );
     workflow::remove_spool(&p);
-    rep.recovered_to = done
-        .replayed_to
-        .as_deref()
-        .and_then(|t| crate::restore::parse_time(t).ok());
+    rep.recovered_to = done.replayed_to;
     let log = recovery::log_tail(&p.pg1, &p.user);
     let (listing, gap) = wal_gap(&p, done.lsn.as_deref(), &log).await;
     let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
@@ -351,22 +367,71 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     Ok(())
 }
 
-/// Whether a copy of `need` bytes (unknown: `None`) fits in the `free` bytes of `dir`.
-pub fn space_check(need: Option<u64>, free: u64, dir: &Path) -> (bool, String) {
-    match need {
+/// A WAL segment (PostgreSQL's default size, Bridge's).
+const WAL_SEGMENT: u64 = 16 << 20;
+/// The most WAL recovery keeps in pg_wal at once (restartpoints recycle the rest): the
+/// default max_wal_size.
+const WAL_ON_DISK_MAX: u64 = 1 << 30;
+/// The spool's queue beside the copy (`archive-get-queue-max`, [`crate::restore::prefetch`]).
+const SPOOL_BYTES: u64 = 512 << 20;
+
+/// What a drill's copy takes on disk, as far as it is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    /// The database's size (the repository's, else the API's); `None`: stated by neither.
+    pub backup: Option<u64>,
+    /// The archived WAL recovery keeps in pg_wal (segments after the backup's start, at most
+    /// [`WAL_ON_DISK_MAX`]); `None`: the repository could not be listed.
+    pub wal: Option<u64>,
+    /// The prefetch spool's queue beside the copy (0: none there).
+    pub spool: u64,
+}
+
+impl Need {
+    /// The total with a tenth more for what no one states (the server's logs, temp files).
+    pub fn total(&self) -> Option<u64> {
+        let sum = self.backup? + self.wal.unwrap_or(0) + self.spool;
+        Some(sum + sum / 10)
+    }
+
+    fn shown(&self) -> String {
+        format!(
+            "backup {} + WAL {} + spool {} + 10% margin",
+            self.backup.map_or_else(|| "?".into(), human_size),
+            self.wal.map_or_else(|| "? (not listed)".into(), human_size),
+            human_size(self.spool)
+        )
+    }
+}
+
+/// Whether a copy needing `need` fits in the `free` bytes of `dir`, and what was counted.
+pub fn space_check(need: &Need, free: u64, dir: &Path) -> (bool, String) {
+    match need.total() {
         Some(n) if n > free => (
             false,
             format!(
-                "the backup restores to {} but {} has {} free: free space, or set drill.scratch to a larger file system",
+                "the copy needs {} ({}) but {} has {} free: free space, or set drill.scratch to a larger file system",
                 human_size(n),
+                need.shown(),
                 dir.display(),
                 human_size(free)
             ),
         ),
-        Some(n) => (true, format!("{} needed, {} free", human_size(n), human_size(free))),
+        Some(n) => (
+            true,
+            format!(
+                "{} needed ({}), {} free",
+                human_size(n),
+                need.shown(),
+                human_size(free)
+            ),
+        ),
         None => (
             true,
-            format!("size not stated by the repository or the API; {} free", human_size(free)),
+            format!(
+                "size not stated by the repository or the API; {} free",
+                human_size(free)
+            ),
         ),
     }
 }
@@ -406,9 +471,28 @@ fn recovered_check(
         .and_then(|b| OffsetDateTime::from_unix_timestamp(b.start).ok())
         .filter(|t| t.unix_timestamp() > 0)
         .unwrap_or(p.backup.started_at);
+    recovered_verdict(
+        p.inv.target == Target::Latest,
+        backup_start,
+        recovered,
+        p.target_time,
+        gap,
+    )
+}
+
+/// The `recovered_to` check: `recovered` is the last replayed commit, `target` the target's
+/// time (for `latest`, the last archived commit, if it could be read), `gap` what the
+/// repository says of the WAL after where replay stopped. A `latest` drill passes only when
+/// it is shown to have reached the end: an unknown end or a gap is no proof.
+pub fn recovered_verdict(
+    latest: bool,
+    backup_start: OffsetDateTime,
+    recovered: Option<OffsetDateTime>,
+    target: Option<OffsetDateTime>,
+    gap: Option<String>,
+) -> (bool, String) {
     let show = crate::restore::show_time;
-    let latest = p.inv.target == Target::Latest;
-    match (recovered, p.target_time) {
+    match (recovered, target) {
         (Some(r), Some(t)) => {
             let short = t - r;
             let short_s = short.as_seconds_f64().max(0.0);
@@ -425,6 +509,14 @@ fn recovered_check(
                         "recovered to {}, before the backup started ({})",
                         show(r),
                         show(backup_start)
+                    ),
+                )
+            } else if latest && gap.is_some() {
+                (
+                    false,
+                    format!(
+                        "recovered to {}, but the WAL chain has a gap{missing}",
+                        show(r)
                     ),
                 )
             } else if latest && short_s > 0.001 {
@@ -449,11 +541,21 @@ fn recovered_check(
                 )
             }
         }
+        // `latest` with the archive's end unknown (pg_waldump missing, archive-get failed):
+        // that recovery reached the end is not shown, so the drill proves nothing.
         (Some(r), None) => (
-            true,
+            !latest,
             format!(
-                "recovered to {} (the end of the archived WAL could not be read to compare)",
-                show(r)
+                "inconclusive: recovered to {}, but the end of the archived WAL could not be read (pg_waldump and the repository's last segment), so whether recovery reached it is unknown{}",
+                show(r),
+                gap.map(|m| format!("; {m}")).unwrap_or_default()
+            ),
+        ),
+        (None, None) if latest => (
+            false,
+            format!(
+                "inconclusive: no transaction was replayed and the end of the archived WAL could not be read (pg_waldump and the repository's last segment; an idle cluster archives no commit), so that recovery reached it is unknown{}",
+                gap.map(|m| format!("; {m}")).unwrap_or_default()
             ),
         ),
         (None, Some(t)) if latest && t >= backup_start => (

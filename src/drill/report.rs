@@ -359,7 +359,7 @@ pub fn drill_problem(
 /// rewrites the Prometheus file from it, so a one-shot drill shows at once.
 pub fn publish(cfg: &Config) -> Result<()> {
     let path = &cfg.daemon.status_file;
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Some(text) = fsutil::read_regular(path, fsutil::MAX_READ)? else {
         tracing::info!(
             "no status file at {} (the daemon is not running): the drill report is the record",
             path.display()

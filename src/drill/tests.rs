@@ -251,14 +251,29 @@ fn a_process_is_known_by_its_pid_and_start_time() {
 #[test]
 fn a_copy_that_cannot_fit_is_refused_with_both_figures() {
     let dir = Path::new("/var/lib/bridgerest/drill");
-    let (ok, d) = space_check(Some(23_000_000), 5 << 20, dir);
+    let need = Need {
+        backup: Some(100 << 20),
+        wal: Some(3 * (16 << 20)),
+        spool: 512 << 20,
+    };
+    // 660 MiB + a tenth.
+    assert_eq!(need.total(), Some((660 << 20) + (66 << 20)));
+    let (ok, d) = space_check(&need, 700 << 20, dir);
     assert!(!ok);
-    assert_eq!(d, "the backup restores to 21.9 MiB but /var/lib/bridgerest/drill has 5.0 MiB free: free space, or set drill.scratch to a larger file system");
+    assert_eq!(d, "the copy needs 726.0 MiB (backup 100.0 MiB + WAL 48.0 MiB + spool 512.0 MiB + 10% margin) but /var/lib/bridgerest/drill has 700.0 MiB free: free space, or set drill.scratch to a larger file system");
     assert_eq!(
-        space_check(Some(23_000_000), 1 << 30, dir),
-        (true, "21.9 MiB needed, 1.0 GiB free".into())
+        space_check(&need, 1 << 30, dir),
+        (
+            true,
+            "726.0 MiB needed (backup 100.0 MiB + WAL 48.0 MiB + spool 512.0 MiB + 10% margin), 1.0 GiB free".into()
+        )
     );
-    assert!(space_check(None, 1 << 30, dir).0);
+    let unknown = Need {
+        backup: None,
+        wal: None,
+        spool: 0,
+    };
+    assert!(space_check(&unknown, 1 << 30, dir).0);
     assert!(free_bytes(Path::new("/")).unwrap() > 0);
 }
 
@@ -287,4 +302,43 @@ status: error
         )
     );
     assert!(!verify_result(false, "").0);
+}
+
+#[test]
+fn a_latest_drill_passes_only_when_it_is_shown_to_reach_the_end() {
+    let start = datetime!(2026-11-21 09:00:00 UTC);
+    let end = datetime!(2026-11-21 10:00:00 UTC);
+    // Reached the last archived commit: a proof.
+    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), None);
+    assert!(ok, "{d}");
+    // The archive's end unknown (no pg_waldump, archive-get failed, an idle cluster).
+    let (ok, d) = recovered_verdict(true, start, Some(end), None, None);
+    assert!(!ok && d.starts_with("inconclusive: recovered to"), "{d}");
+    let (ok, d) = recovered_verdict(true, start, None, None, None);
+    assert!(!ok && d.starts_with("inconclusive: no transaction"), "{d}");
+    // A gap in the chain, even where the times agree.
+    let gap = Some("WAL segment 000000010000000000000005 is missing".to_string());
+    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), gap.clone());
+    assert!(
+        !ok && d.contains("the WAL chain has a gap: WAL segment"),
+        "{d}"
+    );
+    // A time target reached, later WAL unread: as before.
+    let t = datetime!(2026-11-21 09:30:00 UTC);
+    let (ok, d) = recovered_verdict(false, start, Some(t), Some(t), gap);
+    assert!(ok, "{d}");
+}
+
+#[test]
+fn replay_times_are_read_as_epochs() {
+    use crate::recovery::epoch;
+    assert_eq!(
+        epoch("1763716440.123456"),
+        Some(datetime!(2025-11-21 09:14:00.123456 UTC))
+    );
+    assert_eq!(
+        epoch("1763716440"),
+        Some(datetime!(2025-11-21 09:14:00 UTC))
+    );
+    assert_eq!(epoch("2025-11-21 09:14:00+00"), None);
 }

@@ -165,6 +165,48 @@ pub fn read_trusted(path: &Path, owner: Owner) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
+/// The regular file at `path` (whoever owns it), at most `max` bytes, opened without following
+/// a link or blocking on a FIFO, then checked with `fstat`: for files in directories another
+/// user can write (the status file, conf.d files, the credential cache). `None` if it does
+/// not exist; an error naming the file if it is a link, a FIFO, a device or too large.
+pub fn read_regular(path: &Path, max: u64) -> Result<Option<String>> {
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => bail!(
+            "{} is a symbolic link: bridgerest reads it only as a regular file; remove the link",
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let meta = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(
+            "{} is {}: bridgerest reads only regular files there; remove it",
+            path.display(),
+            kind_of(meta.file_type())
+        );
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > max {
+        bail!(
+            "{} is larger than {} KiB: that is not a file bridgerest wrote; move it away",
+            path.display(),
+            max >> 10
+        );
+    }
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
 /// At most `max` bytes of the regular file at `path` (whoever owns it), opened without following
 /// a link or blocking on a FIFO: for small files a server writes in a directory its user owns
 /// (`postmaster.pid`). `None` if it is absent, not a regular file, or unreadable.

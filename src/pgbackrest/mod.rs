@@ -189,12 +189,13 @@ pub struct Clash {
 pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<Clash> {
     let mut problems = Vec::new();
     for file in files {
-        let text = match std::fs::read_to_string(file) {
-            Ok(t) => t,
+        let text = match crate::fsutil::read_regular(file, crate::fsutil::MAX_READ) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
             Err(e) => {
                 problems.push(Clash {
                     stanza: None,
-                    text: format!("cannot read {}: {e}", file.display()),
+                    text: format!("cannot read {}: {e:#}", file.display()),
                 });
                 continue;
             }
@@ -270,8 +271,9 @@ pub fn wal_get_settings(files: &[PathBuf], stanza: &str) -> BTreeMap<&'static st
     ];
     let mut found = BTreeMap::new();
     for file in files {
-        let Some(ini) = std::fs::read_to_string(file)
+        let Some(ini) = crate::fsutil::read_regular(file, crate::fsutil::MAX_READ)
             .ok()
+            .flatten()
             .and_then(|t| Ini::load_from_str_opt(&t, opt()).ok())
         else {
             continue;

@@ -106,8 +106,11 @@ pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
     if done.state == "promoted" {
         remove_spool(&p);
     }
-    if let Some(t) = &done.replayed_to {
-        println!("recovered to: {t} (last replayed transaction)");
+    if let Some(t) = done.replayed_to {
+        println!(
+            "recovered to: {} (last replayed transaction)",
+            restore::show_time(t)
+        );
     }
     if let Some(lsn) = &done.lsn {
         println!("last replayed LSN: {lsn}");
