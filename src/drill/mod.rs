@@ -282,6 +282,9 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         "hot_standby=on".to_string(),
         // The daemon's unit denies memory both writable and executable, which JIT needs.
         "jit=off".to_string(),
+        // A subscription restored with the copy must not connect to its publisher once the
+        // copy is promoted (no apply worker starts).
+        "max_logical_replication_workers=0".to_string(),
     ];
     let bin = recovery::bin_dir(&p.pg1, req.pg_bin.as_deref());
     let t1 = Instant::now();

@@ -128,6 +128,14 @@ pub enum Retry {
     Once,
 }
 
+/// A secret as a header value marked sensitive (as `bearer_auth` marks its own), so that no
+/// debug output of the request shows it and HTTP/2 never indexes it.
+pub fn sensitive_value(secret: &SecretString) -> Option<header::HeaderValue> {
+    let mut v = header::HeaderValue::from_str(secret.expose_secret()).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
 pub(crate) fn req(method: &Method, url: &Url) -> String {
     format!("{method} {url}")
 }
@@ -292,7 +300,11 @@ impl Transport {
                 Auth::Basic { user, password } => {
                     request.basic_auth(user, Some(password.expose_secret()))
                 }
-                Auth::Header(name, k) => request.header(*name, k.expose_secret()),
+                Auth::Header(name, k) => match sensitive_value(k) {
+                    Some(v) => request.header(*name, v),
+                    // Not a valid header value: reqwest refuses the request as built.
+                    None => request.header(*name, k.expose_secret()),
+                },
             };
             if let Some(body) = json {
                 request = request.json(body);
@@ -558,6 +570,14 @@ fn chain(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_in_a_header_of_its_own_is_marked_sensitive() {
+        let v = sensitive_value(&SecretString::from("lnchr_key")).unwrap();
+        assert!(v.is_sensitive());
+        assert_eq!(format!("{v:?}"), "Sensitive");
+        assert!(sensitive_value(&SecretString::from("bad\nvalue")).is_none());
+    }
 
     #[test]
     fn error_bodies_of_every_provider_give_their_message() {
