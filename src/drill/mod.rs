@@ -514,14 +514,6 @@ pub fn recovered_verdict(
                         show(backup_start)
                     ),
                 )
-            } else if latest && gap.is_some() {
-                (
-                    false,
-                    format!(
-                        "recovered to {}, but the WAL chain has a gap{missing}",
-                        show(r)
-                    ),
-                )
             } else if latest && short_s > 0.001 {
                 (
                     false,
@@ -530,6 +522,14 @@ pub fn recovered_verdict(
                         show(r),
                         secs(short_s),
                         show(t)
+                    ),
+                )
+            } else if latest && gap.is_some() {
+                (
+                    false,
+                    format!(
+                        "recovered to {}, but the WAL chain has a gap{missing}",
+                        show(r)
                     ),
                 )
             } else {
