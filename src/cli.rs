@@ -161,13 +161,15 @@ pub enum Command {
     /// Prove a cluster's backups restore: restore into a scratch directory, recover, check.
     ///
     /// Restores the backup the target needs from nothing into drill.scratch (default
-    /// /var/lib/bridgerest/drill/<stanza>, emptied first, its free space checked against the
-    /// backup's size), starts PostgreSQL there on a private socket (archive_mode=off), waits
-    /// until recovery ends, then checks that it recovered to the target, and runs pg_amcheck
-    /// (drill.amcheck), pgbackrest verify (drill.verify) and drill.queries. Prints the report
-    /// (or JSON), writes it to drill.reports and the status and Prometheus files, and removes
-    /// the copy unless --keep. Exit code 0 only if every check passed. Holds the same lock as a
-    /// restore of the cluster; the daemon runs drills on drill.schedule.
+    /// /var/lib/bridgerest/drill/<stanza>; emptied first only if a drill made it, its free
+    /// space checked against the backup, the WAL and the spool), starts PostgreSQL there on a
+    /// private socket (archive_mode=off, no background work from extensions), waits until
+    /// recovery ends, then checks that it recovered to the target, and runs pg_amcheck
+    /// (drill.amcheck), pgbackrest verify (drill.verify) and drill.queries (as a role without
+    /// superuser). Prints the report (or JSON), writes it to drill.reports and the status and
+    /// Prometheus files, and removes the copy unless --keep. Exit code 0 only if every check
+    /// passed, within drill.timeout. Holds the same lock as a restore of the cluster, and gives
+    /// way to a restore of it; the daemon runs drills on drill.schedule.
     Drill(DrillArgs),
     /// Print a cluster's S3 credentials as AWS credential-process JSON.
     ///

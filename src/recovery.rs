@@ -256,13 +256,11 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
         .ok()?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("ERROR:") {
-            return Some(Err(anyhow::anyhow!(
-                "asking PostgreSQL about its recovery failed: {}",
-                err.trim()
-            )));
-        }
-        return None; // not accepting connections yet
+        return refused(&err).map(|why| {
+            Err(anyhow::anyhow!(
+                "asking PostgreSQL about its recovery failed: {why}"
+            ))
+        });
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = text.trim().split('|').collect();
@@ -282,4 +280,28 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
         replayed_to: field(3).and_then(|e| epoch(&e)),
         lsn: field(2),
     }))
+}
+
+/// Whether psql's `stderr` is an answer that waiting does not change (an `ERROR`, or a `FATAL`
+/// such as a role or database that does not exist, or no `pg_hba.conf` entry): `Some(what it
+/// said)`. A server that is starting up, not yet consistent, or not listening yet: `None`.
+pub fn refused(stderr: &str) -> Option<String> {
+    const WAIT: &[&str] = &[
+        "the database system is starting up",
+        "the database system is not yet accepting connections",
+        "the database system is in recovery mode",
+        "consistent recovery state has not been yet reached",
+        "the database system is shutting down",
+        "sorry, too many clients already",
+        "remaining connection slots are reserved",
+    ];
+    let lower = stderr.to_ascii_lowercase();
+    let said = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("ERROR:") || l.contains("FATAL:"))?;
+    if WAIT.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    Some(crate::provider::excerpt(said, 300))
 }

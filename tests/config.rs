@@ -64,12 +64,12 @@ fn example_config_effective_values() {
     let c = &cfg.clusters[0];
     let launcher = cfg.launcher.as_ref().unwrap();
     let effective = format!(
-        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ndrill.schedule = {:?}\ndrill.target = {}\ndrill.scratch = {:?}\ndrill.amcheck = {}\ndrill.verify = {}\ndrill.queries = {:?}\ndrill.database = {}\ndrill.reports = {}\ndrill.keep_reports = {}\ndrill.max_age = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
+        "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ndrill.schedule = {:?}\ndrill.target = {}\ndrill.scratch = {:?}\ndrill.amcheck = {}\ndrill.verify = {}\ndrill.queries = {:?}\ndrill.database = {}\ndrill.reports = {}\ndrill.keep_reports = {}\ndrill.max_age = {:?}\ndrill.preload = {:?}\ndrill.timeout = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
         cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries, cfg.api.token_lifetime,
         cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type,
         cfg.daemon.max_backup_age, cfg.ionos.url, cfg.ionos.username, cfg.ionos.password_file, launcher.url, launcher.key_file,
         cfg.drill.schedule, cfg.drill.target, cfg.drill.scratch, cfg.drill.amcheck, cfg.drill.verify, cfg.drill.queries,
-        cfg.drill.database, cfg.drill.reports.display(), cfg.drill.keep_reports, cfg.drill.max_age,
+        cfg.drill.database, cfg.drill.reports.display(), cfg.drill.keep_reports, cfg.drill.max_age, cfg.drill.preload, cfg.drill.timeout,
         c.id, c.pg1_path.display(), c.options, cfg.remote
     );
     insta::assert_snapshot!(effective);
@@ -136,6 +136,14 @@ fn bad_configs_name_what_is_wrong() {
         (
             "[drill]\nkeep_reports = 0\n".into(),
             "drill.keep_reports = 0: keep at least 1",
+        ),
+        (
+            "[drill]\npreload = [\"pg_cron,timescaledb\"]\n".into(),
+            "drill.preload has \"pg_cron,timescaledb\": give library names",
+        ),
+        (
+            "[drill]\ntimeout = \"0s\"\n".into(),
+            "drill.timeout = \"0s\": must be longer than zero",
         ),
         ("[drill]\nmax_age = \"often\"\n".into(), "drill.max_age"),
         (

@@ -131,11 +131,14 @@ fn copy_drill(w: &World, target: &str) {
         [
             "space",
             "restore",
+            "isolation",
             "recovery",
             "recovered_to",
             "amcheck",
             "verify",
-            "query 1"
+            "query 1",
+            "query 2",
+            "query 3"
         ],
         "{out}"
     );
@@ -151,6 +154,16 @@ fn copy_drill(w: &World, target: &str) {
             .to_string()
     };
     assert!(check("query 1").ends_with("→ 100"), "{out}");
+    // The queries ran as a role without superuser, names resolved in pg_catalog only, in a
+    // copy that preloads pg_stat_statements but not pg_prewarm (its autoprewarm worker).
+    assert!(check("query 2").ends_with("→ t"), "{out}");
+    assert!(check("query 3").ends_with("→ t"), "{out}");
+    assert!(
+        check("isolation").ends_with(
+            "preloaded: pg_stat_statements; left out of shared_preload_libraries: pg_prewarm (background work; drill.preload keeps one)"
+        ),
+        "{out}"
+    );
     assert!(check("amcheck").starts_with("no corruption found"), "{out}");
     assert!(check("verify").contains("matches its checksum"), "{out}");
     let t = bridgerest::restore::parse_time(target).unwrap();

@@ -767,9 +767,14 @@ fn a_drill_scratch_over_a_data_directory_or_the_state_is_refused_at_load() {
 
 /// `[drill]` with `scratch` (and reports and state of the env's own), for `S3_CLUSTER`.
 fn drill_config(env: &Env, scratch: &std::path::Path) {
+    drill_config_with(env, scratch, "", "");
+}
+
+/// [`drill_config`] with `pgbackrest` lines in `[pgbackrest]` and `drill` lines in `[drill]`.
+fn drill_config_with(env: &Env, scratch: &std::path::Path, pgbackrest: &str, drill: &str) {
     let text = format!(
-        "{}\n[drill]\nscratch = \"{}\"\nreports = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/var/lib/postgresql/15/main\"\n",
-        env.base_config(""),
+        "{}\n[drill]\nscratch = \"{}\"\nreports = \"{}\"\n{drill}\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/var/lib/postgresql/15/main\"\n",
+        env.base_config(pgbackrest),
         scratch.display(),
         env.path("state/drills").display()
     );
@@ -917,4 +922,148 @@ fn a_status_file_swapped_for_a_fifo_or_a_link_is_not_read() {
     let run = env.run(&["status"]);
     run.assert_error(1, "status.json is a symbolic link");
     assert!(!run.stderr.contains("yours"), "{run:?}");
+}
+
+#[test]
+fn a_drill_stops_at_its_deadline_and_removes_its_copy() {
+    require_root();
+    let env = Env::new();
+    let scratch = env.path("drill/copy");
+    std::fs::create_dir_all(env.path("drill")).unwrap();
+    drill_config_with(&env, &scratch, "", "timeout = \"2s\"\n");
+    // An API that answers after a minute (within api.timeout's reach of a slow answer).
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config)
+            .unwrap()
+            .replace("timeout = \"5s\"", "timeout = \"120s\""),
+    )
+    .unwrap();
+    env.sim.sim.set_faults(vec![fault(
+        &format!("/clusters/{S3_CLUSTER}/backups"),
+        FaultKind::Slow { delay_ms: 60_000 },
+    )]);
+    let started = Instant::now();
+    let run = env.run(&["drill", "--cluster", S3_CLUSTER, "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{run:?}");
+    let rep: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rep["ok"], false);
+    let timeout = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "timeout")
+        .unwrap_or_else(|| panic!("no timeout check: {run:?}"));
+    assert!(
+        timeout["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("the drill took longer than drill.timeout (2s"),
+        "{run:?}"
+    );
+    assert!(!scratch.exists(), "the copy is left: {run:?}");
+}
+
+#[test]
+fn a_real_restore_preempts_a_drill_of_its_cluster() {
+    require_root();
+    let env = Env::new();
+    // The restore runs pgBackRest as postgres, who must reach its files.
+    std::fs::set_permissions(
+        env.dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let scratch = env.path("drill/copy");
+    std::fs::create_dir_all(env.path("drill")).unwrap();
+    // A pgBackRest that names its version and refuses everything else, at once.
+    let fake = env.path("pgbackrest");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a; do last=$a; done\nif [ \"$last\" = version ]; then echo 'pgBackRest 2.45'; exit 0; fi\necho 'fake pgbackrest: no repository here' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    drill_config_with(
+        &env,
+        &scratch,
+        &format!("bin = \"{}\"\n", fake.display()),
+        "",
+    );
+    std::fs::write(
+        &env.config,
+        std::fs::read_to_string(&env.config)
+            .unwrap()
+            .replace("timeout = \"5s\"", "timeout = \"120s\""),
+    )
+    .unwrap();
+    // The drill's plan waits a minute for the API; the restore's list comes at once.
+    let mut slow = fault(
+        &format!("/clusters/{S3_CLUSTER}/backups"),
+        FaultKind::Slow { delay_ms: 60_000 },
+    );
+    slow.times = Some(1);
+    env.sim.sim.set_faults(vec![slow]);
+    let mut drill = env
+        .cmd()
+        .args(["drill", "--cluster", S3_CLUSTER, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = env.path("drill/.copy.bridgerest-drill");
+    let started = Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the drill made no copy"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let data = env.path("restored");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--pg1-path",
+        data.to_str().unwrap(),
+        "--attempts",
+        "1",
+    ]);
+    // The restore got past the lock (pgBackRest itself is what failed), having stopped the
+    // drill, well before the drill's minute was up.
+    assert!(
+        !run.stderr.contains("is running ("),
+        "the restore was refused: {run:?}"
+    );
+    assert!(
+        run.stdout.contains("the drill of cluster")
+            && run.stdout.contains("stopped and removed its copy"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("running pgbackrest restore"), "{run:?}");
+    let st = wait_within(&mut drill, Duration::from_secs(20), "the preempted drill");
+    assert_eq!(st.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(50));
+    let mut out = String::new();
+    std::io::Read::read_to_string(drill.stdout.as_mut().unwrap(), &mut out).unwrap();
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let pre = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "preempted")
+        .unwrap_or_else(|| panic!("no preempted check: {out}"));
+    assert!(
+        pre["detail"]
+            .as_str()
+            .unwrap()
+            .contains("started: the drill stopped and removed its copy"),
+        "{out}"
+    );
+    assert!(!scratch.exists() && !marker.exists(), "{out}");
 }

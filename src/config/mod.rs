@@ -70,7 +70,7 @@ pub struct DrillConfig {
     /// When the daemon drills every Crunchy Bridge cluster, one after another (cron with
     /// seconds, UTC); none: the daemon runs no drills.
     pub schedule: Option<String>,
-    /// The directory the copy is restored into (always emptied first); `None`:
+    /// The directory the copy is restored into (emptied first when a drill made it); `None`:
     /// `/var/lib/bridgerest/drill/<stanza>`.
     pub scratch: Option<PathBuf>,
     /// `pg_amcheck --all --install-missing` on the copy.
@@ -89,6 +89,12 @@ pub struct DrillConfig {
     pub keep_reports: usize,
     /// `status` exits 1 when a cluster's last drill is older than this (or failed).
     pub max_age: Duration,
+    /// Libraries of the copy's `shared_preload_libraries` kept beside
+    /// [`crate::drill::isolate::SAFE_PRELOAD`] (their background work runs in the copy).
+    pub preload: Vec<String>,
+    /// How long one drill may take, from its plan to its last check; past it the drill fails
+    /// and its copy is removed.
+    pub timeout: Duration,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -463,6 +469,13 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         Some(t) => crate::drill::parse_target(t)
             .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
     };
+    let preload = raw.preload.unwrap_or_default();
+    if let Some(bad) = preload
+        .iter()
+        .find(|l| !crate::drill::isolate::is_library_name(l))
+    {
+        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::provider::excerpt(bad, 80));
+    }
     let keep_reports = raw.keep_reports.unwrap_or(30);
     if keep_reports == 0 {
         bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
@@ -483,6 +496,12 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
             "drill.max_age",
             raw.max_age.as_deref(),
             Duration::from_secs(8 * 86400),
+        )?,
+        preload,
+        timeout: positive(
+            "drill.timeout",
+            raw.timeout.as_deref(),
+            Duration::from_secs(6 * 3600),
         )?,
         section: false,
     })

@@ -45,6 +45,8 @@ pub(super) struct RawDrill {
     pub(super) reports: Option<PathBuf>,
     pub(super) keep_reports: Option<usize>,
     pub(super) max_age: Option<String>,
+    pub(super) preload: Option<Vec<String>>,
+    pub(super) timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -19,6 +19,7 @@ use crate::restore::workflow::{self, Pick, Prepared};
 use crate::restore::{Progress, RunAs, Target, TargetAction};
 
 pub mod copy;
+pub mod isolate;
 pub mod report;
 pub use copy::Copy;
 pub use report::{Check, Report};
@@ -113,7 +114,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     };
     let scratch = scratch_for(cfg, &stanza)?;
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
-    let _lock = workflow::restore_lock(cfg, &id, "drill", &user)?;
+    let lock = workflow::restore_lock(cfg, &id, "drill", &user).await?;
     let copy = Copy::open(&scratch, &user, cfg.drill.scratch.is_none())?;
     // Another cluster's drill may share a configured scratch directory.
     let _scratch_lock =
@@ -128,7 +129,45 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     rep.owner = Some(user.clone());
     copy.fresh().await?;
-    match drill(cfg, req, &copy, &mut rep).await {
+    // A real restore of the cluster preempts the drill; drill.timeout bounds every step.
+    let preempt = async {
+        match &lock {
+            Some(_) => workflow::preempted(cfg, &id, &user).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut keep = req.keep;
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(cfg.drill.timeout, drill(cfg, req, &copy, &mut rep)) => r.map_err(|_| None),
+        holder = preempt => Err(Some(holder)),
+    };
+    let outcome = match outcome {
+        Ok(r) => r,
+        Err(None) => {
+            let last = rep
+                .checks
+                .last()
+                .map_or("nothing".to_string(), |c| format!("the {} check", c.name));
+            rep.fail(
+                "timeout",
+                format!(
+                    "the drill took longer than drill.timeout ({}; {} was done): it stopped there",
+                    humantime::format_duration(cfg.drill.timeout),
+                    last
+                ),
+            );
+            Ok(())
+        }
+        Err(Some(holder)) => {
+            keep = false;
+            rep.fail(
+                "preempted",
+                format!("a restore of cluster {id} ({holder}) started: the drill stopped and removed its copy, and proves nothing this time"),
+            );
+            Ok(())
+        }
+    };
+    match outcome {
         Ok(()) => {}
         // A target outside the window and the like: the asking was wrong, not the backups;
         // refused (exit 2) and not recorded as a drill.
@@ -140,7 +179,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         }
         Err(e) => rep.fail("drill", format!("{e:#}")),
     }
-    if req.keep {
+    if keep {
         rep.kept
             .get_or_insert_with(|| scratch.display().to_string());
     } else if let Err(e) = copy.remove().await {
@@ -273,26 +312,23 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     }
 
     let sock = private_socket(&copy.held()?, &p.user)?;
-    let options = vec![
-        "listen_addresses=".to_string(),
-        format!("port={PORT}"),
-        format!("unix_socket_directories={}", sock.display()),
-        format!("hba_file={}", sock.join("pg_hba.conf").display()),
-        "ssl=off".to_string(),
-        "hot_standby=on".to_string(),
-        // The daemon's unit denies memory both writable and executable, which JIT needs.
-        "jit=off".to_string(),
-        // A subscription restored with the copy must not connect to its publisher once the
-        // copy is promoted (no apply worker starts).
-        "max_logical_replication_workers=0".to_string(),
-    ];
     let bin = recovery::bin_dir(&p.pg1, req.pg_bin.as_deref());
+    let start = isolate::start_options(
+        &p.pg1,
+        &p.user,
+        bin.as_deref(),
+        &sock,
+        PORT,
+        &cfg.drill.preload,
+    )
+    .await;
+    rep.check("isolation", true, start.said);
     let t1 = Instant::now();
     let follow = Follow {
         data: &p.pg1,
         user: &p.user,
         bin: bin.as_deref(),
-        options: &options,
+        options: &start.options,
         action: TargetAction::Promote,
         cfg: &p.cfg,
         client: &p.client,
@@ -354,9 +390,18 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         let (ok, detail) = verify(&p).await;
         rep.check("verify", ok, detail);
     }
-    for (i, q) in cfg.drill.queries.iter().enumerate() {
-        let (ok, detail) = conn.query(&cfg.drill.database, q).await;
-        rep.check(&format!("query {}", i + 1), ok, detail);
+    if !cfg.drill.queries.is_empty() {
+        // The queries run as a role without superuser: production's data (its functions,
+        // operators and triggers) gets no superuser session to run in.
+        match conn.make_query_role().await {
+            Ok(()) => {
+                for (i, q) in cfg.drill.queries.iter().enumerate() {
+                    let (ok, detail) = conn.query(&cfg.drill.database, q).await;
+                    rep.check(&format!("query {}", i + 1), ok, detail);
+                }
+            }
+            Err(e) => rep.check("queries", false, e),
+        }
     }
     rep.checks_seconds = Some(t2.elapsed().as_secs_f64());
     if req.keep {
@@ -774,6 +819,10 @@ impl Conn {
     }
 
     fn psql_argv(&self, db: &str, sql: Option<&str>) -> Vec<String> {
+        self.psql_argv_as(None, db, sql)
+    }
+
+    fn psql_argv_as(&self, role: Option<&str>, db: &str, sql: Option<&str>) -> Vec<String> {
         let mut a = vec![
             self.program("psql"),
             "-X".into(),
@@ -784,6 +833,9 @@ impl Conn {
             "-d".into(),
             db.into(),
         ];
+        if let Some(r) = role {
+            a.extend(["-U".into(), r.into()]);
+        }
         if let Some(sql) = sql {
             a.extend([
                 "-A".into(),
@@ -848,11 +900,28 @@ impl Conn {
         }
     }
 
-    /// Runs `sql` in `db`: it must succeed and its first value must not be false, 0 or empty
-    /// (so `SELECT count(*) FROM orders` fails on an empty table).
+    /// Makes [`isolate::QUERY_ROLE`] in the copy (as its superuser, in `postgres`).
+    async fn make_query_role(&self) -> Result<(), String> {
+        let argv = self.psql_argv("postgres", Some(&isolate::query_role_sql()));
+        match output_long(&argv, &self.user).await {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!(
+                "the role the queries run as ({}, no superuser, pg_read_all_data: PostgreSQL 14 or later) could not be made: {}",
+                isolate::QUERY_ROLE,
+                crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+            )),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+
+    /// Runs `sql` in `db` as [`isolate::QUERY_ROLE`] with `search_path=pg_catalog`: it must
+    /// succeed and its first value must not be false, 0 or empty (so
+    /// `SELECT count(*) FROM public.orders` fails on an empty table).
     async fn query(&self, db: &str, sql: &str) -> (bool, String) {
         let shown = crate::provider::excerpt(sql, 80);
-        match output_long(&self.psql_argv(db, Some(sql)), &self.user).await {
+        let argv = self.psql_argv_as(Some(isolate::QUERY_ROLE), db, Some(sql));
+        let env = [("PGOPTIONS", isolate::QUERY_PGOPTIONS)];
+        match crate::restore::output_within(&argv, &self.user, &env, None).await {
             Err(e) => (false, format!("{shown}: {e:#}")),
             Ok(o) if !o.status.success() => (
                 false,

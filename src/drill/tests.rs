@@ -342,3 +342,45 @@ fn replay_times_are_read_as_epochs() {
     );
     assert_eq!(epoch("2025-11-21 09:14:00+00"), None);
 }
+
+#[test]
+fn only_libraries_without_background_work_are_preloaded_in_a_copy() {
+    use super::isolate::filter_preload;
+    let (kept, left) = filter_preload(
+        "pg_stat_statements, \"$libdir/pg_cron\", timescaledb,auto_explain.so,pg_stat_statements",
+        &[],
+    );
+    assert_eq!(kept, ["pg_stat_statements", "auto_explain"]);
+    assert_eq!(left, ["\"$libdir/pg_cron\"", "timescaledb"]);
+    // drill.preload keeps one; nothing of the copy's own text is passed on.
+    let (kept, left) = filter_preload("timescaledb,pg_cron", &["timescaledb".into()]);
+    assert_eq!(
+        (kept, left),
+        (vec!["timescaledb".to_string()], vec!["pg_cron".to_string()])
+    );
+    let (kept, left) = filter_preload("", &[]);
+    assert!(kept.is_empty() && left.is_empty());
+    assert!(!super::isolate::is_library_name("a,b"));
+    assert!(!super::isolate::is_library_name("../x"));
+    assert!(super::isolate::is_library_name("pg_partman_bgw"));
+}
+
+#[test]
+fn a_fatal_that_waiting_does_not_change_ends_the_wait() {
+    use crate::recovery::refused;
+    for waits in [
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: No such file or directory",
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  the database system is starting up",
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  the database system is not yet accepting connections\nDETAIL:  Consistent recovery state has not been yet reached.",
+    ] {
+        assert_eq!(refused(waits), None, "{waits}");
+    }
+    for fails in [
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  role \"postgres\" does not exist",
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  database \"postgres\" does not exist",
+        "ERROR:  recovery is not in progress",
+    ] {
+        let said = refused(fails).unwrap_or_default();
+        assert!(said.contains("FATAL:") || said.contains("ERROR:"), "{fails}");
+    }
+}

@@ -44,7 +44,7 @@ impl Pg {
         assert!(ok, "initdb failed: {out}{err}");
         let port = free_port();
         let conf = format!(
-            "\nport = {port}\nlisten_addresses = ''\nunix_socket_directories = '{}'\nwal_level = replica\narchive_mode = on\narchive_command = '{}'\nmax_wal_size = 64MB\nshared_buffers = 16MB\nfsync = off\n",
+            "\nport = {port}\nlisten_addresses = ''\nunix_socket_directories = '{}'\nwal_level = replica\narchive_mode = on\narchive_command = '{}'\nmax_wal_size = 64MB\nshared_buffers = 16MB\nfsync = off\nshared_preload_libraries = 'pg_stat_statements,pg_prewarm'\n",
             sock.display(),
             archive_command.replace('\'', "''")
         );
@@ -264,7 +264,7 @@ impl World {
         nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
 
         let mut cfg = format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM restore_check\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
             sim.url(),
             dir.path("api-key").display(),
             confd.join("bridgerest.conf").display(),
