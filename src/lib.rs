@@ -17,6 +17,8 @@
 //! - [`wal`]: the end of the archived WAL (the last transaction a recovery can reach).
 //! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
 //! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
+//! - [`redact`]: the one redactor: secrets registered as they are read, hidden from every
+//!   text from outside.
 //! - [`fsutil`]: atomic writes with mode and owner, safe reads, the advisory lock.
 //! - [`pgbackrest`]: finding pgBackRest, its config files, and `pgbackrest info`.
 //! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start (feature
@@ -35,6 +37,7 @@ pub mod notify;
 pub mod pgbackrest;
 pub mod provider;
 pub mod recovery;
+pub mod redact;
 pub mod refresh;
 pub mod render;
 pub mod restore;

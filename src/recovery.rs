@@ -60,7 +60,8 @@ pub fn log_tail(data: &Path, user: &RunAs) -> String {
     }
     let mut bytes = Vec::new();
     let _ = file.take(LOG_TAIL).read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+    // archive-get's errors (pgBackRest's, with the store's URLs) land in this log.
+    crate::redact::apply(&String::from_utf8_lossy(&bytes))
 }
 
 /// The command a user runs to start the restored cluster by hand.

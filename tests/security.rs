@@ -1067,3 +1067,43 @@ fn a_real_restore_preempts_a_drill_of_its_cluster() {
     );
     assert!(!scratch.exists() && !marker.exists(), "{out}");
 }
+
+#[test]
+fn an_error_body_that_echoes_the_request_shows_no_password() {
+    let env = Env::new();
+    std::fs::write(&env.config, env.providers_config("")).unwrap();
+    // IONOS refuses the create request and quotes it back, the new cluster's database
+    // password (PROVIDER_SECRETS[3]) with it.
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("/ionos/clusters".into()),
+        method: Some("POST".into()),
+        times: None,
+        kind: FaultKind::EchoBody {
+            status: 422,
+            field: Some("/properties/credentials".into()),
+        },
+    }]);
+    let when = (time::OffsetDateTime::now_utc() - time::Duration::days(2))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let run = env.run_unscanned(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &when,
+        "--into",
+        "shop-copy",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    // The refusal is shown, with what it quoted, the password hidden.
+    assert!(
+        run.stderr
+            .contains("[(root).properties.credentials] is not valid: {\"password\":\"[redacted]\""),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("[redacted]"), "{run:?}");
+    env.assert_no_secrets(&run);
+}

@@ -82,6 +82,7 @@ pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
         if v.is_empty() {
             bail!("${env} is set but empty: put {what} in it, or unset it to use {file_key}");
         }
+        crate::redact::register(&v);
         return Ok((SecretString::from(v), KeySource::Env(env)));
     }
     let cred = std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join(credential));
@@ -106,5 +107,6 @@ pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
     if key.contains(char::is_whitespace) {
         bail!("{what} in {source} contains whitespace: it must hold only the secret");
     }
+    crate::redact::register(key);
     Ok((SecretString::from(key.to_string()), source))
 }

@@ -104,6 +104,8 @@ impl Report {
     }
 
     pub fn check(&mut self, name: &str, ok: bool, detail: String) {
+        // Details quote pgBackRest, PostgreSQL and the API.
+        let detail = crate::redact::apply(&detail);
         match ok {
             true => tracing::info!(check = name, %detail, "drill check passed"),
             false => tracing::error!(check = name, %detail, "drill check failed"),

@@ -384,3 +384,25 @@ fn a_fatal_that_waiting_does_not_change_ends_the_wait() {
         assert!(said.contains("FATAL:") || said.contains("ERROR:"), "{fails}");
     }
 }
+
+#[test]
+fn a_reports_details_pass_through_the_redactor() {
+    crate::redact::register_issued("sv=2022&sig=s3cr3tSAS");
+    let mut rep = Report::new(
+        "c",
+        "main",
+        DrillTarget::Latest,
+        OffsetDateTime::UNIX_EPOCH,
+        Path::new("/x"),
+    );
+    rep.check(
+        "recovery",
+        false,
+        "archive-get: HTTP 403 for https://a.blob.core.windows.net/c/x?sv=2022&sig=s3cr3tSAS and {\"password\": \"pw-in-a-log\"}".into(),
+    );
+    let d = &rep.checks[0].detail;
+    assert!(
+        !d.contains("s3cr3tSAS") && !d.contains("pw-in-a-log"),
+        "{d}"
+    );
+}

@@ -219,40 +219,21 @@ pub fn error_code(line: &str) -> Option<u32> {
     rest[..rest.find(']')?].parse().ok()
 }
 
-/// Hides credentials that may appear in pgBackRest's output (an Azure SAS `sig=`, or any value
-/// the caller knows to be secret).
+/// Hides credentials that may appear in pgBackRest's output: [`crate::redact`]'s, which the
+/// secrets given here join (an Azure SAS `sig=` is hidden whoever's it is).
 #[derive(Debug, Default, Clone)]
-pub struct Redactor {
-    secrets: Vec<String>,
-}
+pub struct Redactor;
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Redactor {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.len() >= 4).collect();
-        let encoded: Vec<String> = secrets
-            .iter()
-            .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect())
-            .collect();
-        secrets.extend(encoded);
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        secrets.dedup();
-        Redactor { secrets }
+        for s in secrets {
+            crate::redact::register_issued(&s);
+        }
+        Redactor
     }
 
     pub fn apply(&self, line: &str) -> String {
-        let mut out = line.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), crate::render::REDACTED);
-            }
-        }
-        if let Some(i) = out.find("sig=") {
-            let end = out[i + 4..]
-                .find(|c: char| c == '&' || c.is_whitespace())
-                .map_or(out.len(), |e| i + 4 + e);
-            out.replace_range(i + 4..end, crate::render::REDACTED);
-        }
-        out
+        crate::redact::apply(line)
     }
 }
 

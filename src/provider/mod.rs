@@ -341,6 +341,7 @@ pub struct BackupToken {
 /// At most `max` characters of text from an API, control characters (terminal escapes, line
 /// breaks) shown escaped, "…" where it was cut: how any API-supplied text is shown.
 pub fn excerpt(text: &str, max: usize) -> String {
+    let text = crate::redact::apply(text);
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i == max {

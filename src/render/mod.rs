@@ -16,7 +16,7 @@ pub const OWNED_HEADER: &str =
 pub const MERGED_HEADER: &str =
     "# bridgerest: keeps the repository options of the stanzas marked below up to date; the rest of this file is yours.";
 const MARK: &str = "# bridgerest:";
-pub const REDACTED: &str = "[redacted]";
+pub const REDACTED: &str = crate::redact::REDACTED;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RenderError {

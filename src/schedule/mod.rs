@@ -295,6 +295,8 @@ async fn round<R: Refresher>(
                 st.expires_at = Some(wall + valid);
             }
             Err(Failed { message, kind }) => {
+                // It goes to the log and the status file.
+                let message = crate::redact::apply(&message);
                 // Logged once per change; an expired credential's message names the times, so
                 // compare only what stays the same from one round to the next.
                 let same = |m: &str| match kind {

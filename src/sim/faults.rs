@@ -55,6 +55,16 @@ pub enum FaultKind {
     HugeBody { bytes: usize },
     /// A list page that always says `has_more` with a cursor alternating between "A" and "B".
     CursorLoop,
+    /// An error answer (`status`, default 422) whose message repeats the request's body, or
+    /// the part of it at the JSON pointer `field` (`/properties/credentials`), as a validation
+    /// error may (IONOS's name the offending field and value): a client must not show the
+    /// secrets it sent.
+    EchoBody {
+        #[serde(default = "default_422")]
+        status: u16,
+        #[serde(default)]
+        field: Option<String>,
+    },
 }
 
 /// The flat JSON form of a [`Fault`].
@@ -105,6 +115,10 @@ fn default_307() -> u16 {
 
 fn default_500() -> u16 {
     500
+}
+
+fn default_422() -> u16 {
+    422
 }
 
 pub(crate) fn take_fault(

@@ -117,6 +117,21 @@ pub(super) async fn handle(
             return axum::Json(json!({ field: [], "has_more": true, "next_cursor": next }))
                 .into_response();
         }
+        Some(FaultKind::EchoBody { status, field }) => {
+            let s = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let sent = String::from_utf8_lossy(&body).into_owned();
+            let (at, quoted) = match field {
+                Some(f) => (
+                    format!("(root){}", f.replace('/', ".")),
+                    serde_json::from_str::<serde_json::Value>(&sent)
+                        .ok()
+                        .and_then(|v| v.pointer(&f).map(|x| x.to_string()))
+                        .unwrap_or_default(),
+                ),
+                None => ("(root)".to_string(), sent),
+            };
+            return api.error(s, &format!("[{at}] is not valid: {quoted}"));
+        }
         None => {}
     }
     let late = match fault {

@@ -112,8 +112,14 @@ fn nonempty(name: &'static str, s: String) -> Result<String, TokenError> {
     Ok(s)
 }
 
+/// A secret of a token: registered with the redactor as it arrives.
 fn secret(name: &'static str, s: String) -> Result<SecretString, TokenError> {
-    nonempty(name, s).map(SecretString::from)
+    nonempty(name, s).map(registered)
+}
+
+fn registered(s: String) -> SecretString {
+    crate::redact::register_issued(&s);
+    SecretString::from(s)
 }
 
 impl RawToken {
@@ -161,7 +167,7 @@ impl RawToken {
                 Store::Azure(AzureStore {
                     account: secret("azure.azure_account", a.azure_account)?,
                     container: nonempty("azure.azure_container", a.azure_container)?,
-                    key: SecretString::from(key),
+                    key: registered(key),
                     key_type,
                 })
             }
@@ -179,10 +185,10 @@ impl RawToken {
                         Some(GcsCredential::Token(secret("gcp.gcs_token", t)?))
                     }
                     (_, Some(serde_json::Value::String(s))) if !s.trim().is_empty() => {
-                        Some(GcsCredential::ServiceKey(SecretString::from(s)))
+                        Some(GcsCredential::ServiceKey(registered(s)))
                     }
                     (_, Some(v @ serde_json::Value::Object(_))) => {
-                        Some(GcsCredential::ServiceKey(SecretString::from(v.to_string())))
+                        Some(GcsCredential::ServiceKey(registered(v.to_string())))
                     }
                     (_, None | Some(serde_json::Value::Null)) => None,
                     (_, Some(serde_json::Value::String(_))) => None,
