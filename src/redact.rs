@@ -123,9 +123,8 @@ fn secret_name(name: &str) -> bool {
 fn json_fields(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    loop {
-        // The end of a quoted name followed by a colon: `name": "` or `name\": \"`.
-        let Some(colon) = rest.find(':') else { break };
+    // The end of a quoted name followed by a colon: `name": "` or `name\": \"`.
+    while let Some(colon) = rest.find(':') {
         let (before, after) = rest.split_at(colon);
         let quote = if before.ends_with("\\\"") {
             "\\\""

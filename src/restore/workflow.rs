@@ -340,10 +340,7 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
 
     let (stanza, redactor) = if args.dry_run {
-        (
-            planned_stanza(&cfg, &client, &id).await?,
-            Redactor::default(),
-        )
+        (planned_stanza(&cfg, &client, &id).await?, Redactor)
     } else {
         refresh_cluster(&cfg, &client, &id).await?
     };
