@@ -152,7 +152,7 @@ pub enum Command {
     /// expired), fetches new ones and runs it again with --delta, keeping the files already
     /// restored. With --start, starts PostgreSQL and follows its recovery to the target.
     ///
-    /// At the provider (--into NAME, or --in-place --confirm ID): checks the target against the
+    /// At the provider (--into NAME, or --in-place --confirm ID|NAME): checks the target against the
     /// provider's recovery window, sends one request (a Bridge fork, an IONOS cluster from the
     /// backup chain, a Launcher pitr-clone; in place: IONOS restore, Launcher pitr), and waits
     /// until the cluster is ready, printing its id, name and host.
@@ -219,8 +219,9 @@ pub struct RestoreArgs {
     /// Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm.
     #[arg(long, conflicts_with_all = LOCAL_ONLY, conflicts_with = "into")]
     pub in_place: bool,
-    /// With --in-place: the cluster's ID again, to confirm that it is overwritten.
-    #[arg(long, value_name = "ID", requires = "in_place")]
+    /// With --in-place: the cluster's ID or its name again, exactly, to confirm that it is
+    /// overwritten.
+    #[arg(long, value_name = "ID|NAME", requires = "in_place")]
     pub confirm: Option<String>,
     /// With --into: the new cluster's plan [default: the source's] (Bridge).
     #[arg(long, value_name = "PLAN", requires = "into")]

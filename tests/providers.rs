@@ -361,12 +361,35 @@ fn in_place_needs_confirm_and_bridge_has_none() {
         &target,
         "--in-place",
     ];
-    env.run(&base)
-        .assert_error(2, &format!("add --confirm {IONOS_CLUSTER} to go ahead"));
+    let name = env.sim.sim.ionos_clusters()[0].name.clone();
+    env.run(&base).assert_error(
+        2,
+        &format!("add --confirm with its id or its name (--confirm {IONOS_CLUSTER} or --confirm \"{name}\") to go ahead"),
+    );
     let mut wrong = base.to_vec();
     wrong.extend(["--confirm", LAUNCHER_DB]);
-    env.run(&wrong)
+    env.run(&wrong).assert_error(
+        2,
+        &format!("is not the cluster being overwritten ({IONOS_CLUSTER} \"{name}\")"),
+    );
+    // Its name confirms as well as its id; the plan names it and its state.
+    let mut by_name = base.to_vec();
+    by_name.extend(["--confirm", &name, "--dry-run"]);
+    let run = env.run(&by_name);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "  in place: cluster {IONOS_CLUSTER} \"{name}\" (state AVAILABLE) is overwritten"
+        )),
+        "{run:?}"
+    );
+    // A name that is only like it does not.
+    let mut near = base.to_vec();
+    let upper = name.to_uppercase();
+    near.extend(["--confirm", &upper]);
+    env.run(&near)
         .assert_error(2, "is not the cluster being overwritten");
+    assert_eq!(env.requests("POST /ionos/clusters/{id}/restore"), 0);
     env.run(&[
         "restore",
         "--cluster",

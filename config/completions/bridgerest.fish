@@ -79,7 +79,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l provid
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -d 'Restore at the provider into a new cluster of this name (Bridge: a fork)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID again, to confirm that it is overwritten' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID or its name again, exactly, to confirm that it is overwritten' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r

@@ -1,4 +1,4 @@
-//! A restore at the provider (`restore --into NAME`, `restore --in-place --confirm ID`): check
+//! A restore at the provider (`restore --into NAME`, `restore --in-place --confirm ID|NAME`): check
 //! the target against the provider's recovery window, print the plan and the exact request,
 //! send it once (a write without an idempotency key is never repeated blindly: after a timeout
 //! or a 5xx, bridgerest first looks for what it asked for), then follow the cluster until it
@@ -39,6 +39,15 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
     }
     let client = crate::commands::client_for(cfg, provider)?;
     let title = provider.title();
+    // The cluster overwritten, as the provider names it and its state now.
+    let overwritten = match dest {
+        Dest::InPlace => {
+            let c = client.get_cluster(id).await?;
+            confirm_in_place(args.confirm.as_deref(), &c)?;
+            Some(c)
+        }
+        Dest::New { .. } => None,
+    };
 
     let window = client.window(id).await?;
     let now = OffsetDateTime::now_utc();
@@ -58,7 +67,16 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             "{title} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
         )));
     };
-    print_plan(provider, id, target, &dest, &window, now, &call);
+    print_plan(
+        provider,
+        id,
+        target,
+        &dest,
+        overwritten.as_ref(),
+        &window,
+        now,
+        &call,
+    );
     if args.dry_run {
         println!("(dry run: nothing was sent)");
         return Ok(Exit::Success);
@@ -93,25 +111,41 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
     Ok(Exit::Success)
 }
 
-/// Where the restore goes, from the flags; `--in-place` only with `--confirm` repeating the id.
+/// An in-place restore goes ahead only with `--confirm` repeating the overwritten cluster's id
+/// or its name, exactly.
+fn confirm_in_place(confirm: Option<&str>, c: &crate::provider::Cluster) -> Result<()> {
+    let name = excerpt(&c.name, 80);
+    let either = match c.name.trim().is_empty() {
+        true => format!("its id ({})", c.id),
+        false => format!(
+            "its id or its name (--confirm {} or --confirm \"{name}\")",
+            c.id
+        ),
+    };
+    match confirm {
+        Some(x) if x == c.id || (!c.name.trim().is_empty() && x == c.name) => Ok(()),
+        Some(x) => Err(usage(anyhow!(
+            "--confirm {} is not the cluster being overwritten ({} \"{name}\"): --in-place replaces its data with its state at the target time; repeat {either} to confirm",
+            excerpt(x, 80),
+            c.id
+        ))),
+        None => Err(usage(anyhow!(
+            "--in-place overwrites cluster {} \"{name}\" with its state at the target time (everything after it is lost): add --confirm with {either} to go ahead, or restore into a new cluster with --into NAME",
+            c.id
+        ))),
+    }
+}
+
+/// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
 fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
-    let id = args.cluster.as_str();
     if args.in_place {
         if provider == ProviderKind::Bridge {
             return Err(usage(anyhow!(
                 "Crunchy Bridge has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
             )));
         }
-        return match args.confirm.as_deref() {
-            Some(c) if c == id => Ok(Dest::InPlace),
-            Some(c) => Err(usage(anyhow!(
-                "--confirm {} is not the cluster being overwritten ({id}): --in-place replaces cluster {id}'s data with its state at the target time; repeat its id to confirm",
-                excerpt(c, 80)
-            ))),
-            None => Err(usage(anyhow!(
-                "--in-place overwrites cluster {id} with its state at the target time (everything after it is lost): add --confirm {id} to go ahead, or restore into a new cluster with --into NAME"
-            ))),
-        };
+        // --confirm is checked against the cluster's id and name once it is read.
+        return Ok(Dest::InPlace);
     }
     let Some(name) = args.into.clone() else {
         bail!("neither --into nor --in-place");
@@ -147,6 +181,7 @@ fn print_plan(
     id: &str,
     target: OffsetDateTime,
     dest: &Dest,
+    overwritten: Option<&crate::provider::Cluster>,
     window: &crate::provider::Window,
     now: OffsetDateTime,
     call: &Call,
@@ -167,7 +202,11 @@ fn print_plan(
     match dest {
         Dest::New { name, .. } => println!("  into:    a new cluster \"{}\"", excerpt(name, 100)),
         Dest::InPlace => println!(
-            "  in place: cluster {id} is overwritten with its state at {}",
+            "  in place: cluster {id} \"{}\" (state {}) is overwritten with its state at {}",
+            overwritten.map_or_else(String::new, |c| excerpt(&c.name, 100)),
+            overwritten
+                .and_then(|c| c.state.as_deref())
+                .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
             show_time(target)
         ),
     }
