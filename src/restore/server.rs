@@ -67,16 +67,12 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             "{title} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
         )));
     };
-    print_plan(
+    let src = Source {
         provider,
         id,
-        target,
-        &dest,
-        overwritten.as_ref(),
-        &window,
-        now,
-        &call,
-    );
+        overwritten: overwritten.as_ref(),
+    };
+    print_plan(&src, target, &dest, &window, now, &call);
     if args.dry_run {
         println!("(dry run: nothing was sent)");
         return Ok(Exit::Success);
@@ -176,16 +172,23 @@ fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
     })
 }
 
-fn print_plan(
+/// The restore's source as the plan shows it: the provider, the cluster's id, and (in place)
+/// the cluster as the provider described it.
+struct Source<'a> {
     provider: ProviderKind,
-    id: &str,
+    id: &'a str,
+    overwritten: Option<&'a crate::provider::Cluster>,
+}
+
+fn print_plan(
+    src: &Source<'_>,
     target: OffsetDateTime,
     dest: &Dest,
-    overwritten: Option<&crate::provider::Cluster>,
     window: &crate::provider::Window,
     now: OffsetDateTime,
     call: &Call,
 ) {
+    let (provider, id, overwritten) = (src.provider, src.id, src.overwritten);
     println!(
         "Restore {} cluster {id} to {} at the provider",
         provider.title(),
