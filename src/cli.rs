@@ -234,8 +234,12 @@ pub struct RestoreArgs {
     pub storage: Option<u32>,
     /// At the provider: return once the request is accepted instead of waiting for the
     /// cluster to be ready.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wait_timeout")]
     pub no_wait: bool,
+    /// At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the
+    /// provider may still be working [default: api.wait_timeout, 6h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_timeout: Option<std::time::Duration>,
     /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
     /// (UTC when no zone is given).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -369,4 +373,13 @@ pub struct BackupsArgs {
     /// Print the API's JSON objects (every page) instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A duration as humantime reads it (`90m`, `6h`, `1h 30m`), longer than zero.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (e.g. 90m, 6h)")),
+    }
 }

@@ -47,16 +47,21 @@ async fn cluster_status_and_start_backup() {
         "PUT carries an Idempotency-Key"
     );
 
+    // An unknown cluster is 403, as one of another team (the API does not say which).
     match c.cluster_status("aaaaaaaaaaaaaaaaaaaaaaaaaa").await {
-        Err(ApiError::NotFound {
+        Err(ApiError::NoAccess {
             message,
             request_id,
             ..
         }) => {
-            assert_eq!(message, "Cluster not found.");
+            assert_eq!(message, "Forbidden.");
             assert!(request_id.is_some_and(|r| config::is_eid(&r)));
         }
-        other => panic!("expected NotFound, got {other:?}"),
+        other => panic!("expected NoAccess, got {other:?}"),
+    }
+    match c.create_backup_token("aaaaaaaaaaaaaaaaaaaaaaaaaa").await {
+        Err(ApiError::NoAccess { .. }) => {}
+        other => panic!("expected NoAccess, got {other:?}"),
     }
 }
 

@@ -238,12 +238,17 @@ fn unknown_config_key_is_named() {
 
 #[test]
 fn cluster_not_found() {
+    // Bridge answers 403 for a cluster that does not exist, as for one the key cannot see.
     let env = Env::new();
     assert_refresh_fails_leaving_file(
         &env,
         |e| e.sim.sim.remove_cluster(S3_CLUSTER),
         1,
-        &[S3_CLUSTER, "not found", "404"],
+        &[
+            S3_CLUSTER,
+            "no such cluster, or this API key has no access to it",
+            "403",
+        ],
     );
 }
 

@@ -775,3 +775,138 @@ except io.ApiException as e:
         assert!(run.stdout.contains(want), "{want}: {run:?}");
     }
 }
+
+/// The id of the Bridge fork named `name` in the simulator.
+fn fork_id(env: &Env, name: &str) -> String {
+    env.sim
+        .sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no fork {name}"))
+        .id
+}
+
+#[test]
+fn a_wait_has_a_limit_and_says_the_provider_goes_on() {
+    let env = env_with(state(20_000), "");
+    let target = at(1.0);
+    let started = std::time::Instant::now();
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "slow-copy",
+        "--wait-timeout",
+        "2s",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let id = fork_id(&env, "slow-copy");
+    assert!(
+        run.error_line().contains(&format!(
+            "bridgerest stopped waiting after 2s (--wait-timeout, api.wait_timeout): Crunchy Bridge may still be working on cluster {id}; follow it with"
+        )),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("ready:"), "{run:?}");
+    // The limit from the config, and a bad one named.
+    std::fs::write(
+        &env.config,
+        env.providers_config("").replace(
+            "timeout = \"5s\"",
+            "timeout = \"5s\"\nwait_timeout = \"never\"",
+        ),
+    )
+    .unwrap();
+    env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "x",
+    ])
+    .assert_error(2, "api.wait_timeout");
+}
+
+#[test]
+fn a_fork_that_leaves_creating_for_anything_but_ready_fails_naming_it() {
+    let env = env_with(state(300), "");
+    let target = at(1.0);
+    for (state, says) in [
+        (
+            "destroying",
+            "state destroying: the cluster is being deleted",
+        ),
+        (
+            "restarting",
+            "state restarting: the fork left creating for a state that is not ready",
+        ),
+    ] {
+        env.sim.sim.set_faults(vec![fault(
+            "/forks",
+            "POST",
+            1,
+            FaultKind::ForkEnds {
+                state: state.into(),
+            },
+        )]);
+        let name = format!("copy-{state}");
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target-time",
+            &target,
+            "--into",
+            &name,
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        let id = fork_id(&env, &name);
+        assert!(
+            run.error_line().contains(&format!(
+                "the restore into cluster {id} failed at Crunchy Bridge: {says}"
+            )),
+            "{run:?}"
+        );
+        assert!(!run.stdout.contains("ready:"), "{run:?}");
+    }
+    // A state Bridge does not document is not progress: waited through a while, then named.
+    env.sim.sim.set_faults(vec![fault(
+        "/forks",
+        "POST",
+        1,
+        FaultKind::ForkEnds {
+            state: "migrating".into(),
+        },
+    )]);
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "copy-migrating",
+        "--wait-timeout",
+        "4s",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.error_line()
+            .contains("has been in state migrating for 2.")
+            && run
+                .error_line()
+                .contains(" s, which Crunchy Bridge does not document as progress"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("migrating (not a documented state)"),
+        "{run:?}"
+    );
+}

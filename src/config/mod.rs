@@ -166,6 +166,8 @@ pub struct ApiConfig {
     pub retries: u32,
     /// First backoff delay; doubles each retry, with full jitter.
     pub retry_base: Duration,
+    /// How long `restore --into`/`--in-place` waits for the provider's cluster to be ready.
+    pub wait_timeout: Duration,
     /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
     pub token_lifetime: Duration,
 }
@@ -633,6 +635,11 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
             Duration::from_millis(500),
         )?,
         token_lifetime: token_lifetime(raw.token_lifetime.as_deref())?,
+        wait_timeout: positive(
+            "api.wait_timeout",
+            raw.wait_timeout.as_deref(),
+            Duration::from_secs(6 * 3600),
+        )?,
     })
 }
 

@@ -77,6 +77,7 @@ pub(super) struct RawApi {
     pub(super) retries: Option<u32>,
     pub(super) retry_base: Option<String>,
     pub(super) token_lifetime: Option<String>,
+    pub(super) wait_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -213,6 +213,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         region: None,
         storage: None,
         no_wait: false,
+        wait_timeout: None,
         target_time: match req.target {
             DrillTarget::Time(t) => Some(t),
             _ => None,

@@ -241,28 +241,26 @@ impl IonosClient {
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
     }
 
-    /// `metadata.state`: BUSY (and anything else not final) → working, AVAILABLE → ready,
-    /// FAILED or DEGRADED → failed.
+    /// `metadata.state` (the model's `State`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED,
+    /// UNKNOWN): BUSY → working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING →
+    /// failed (going away); UNKNOWN, a missing state or one outside the model → unknown. The
+    /// model has no message beside the state: none is shown.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.cluster_json(id).await?;
         let state = super::excerpt(
             v.pointer("/metadata/state")
                 .and_then(Value::as_str)
-                .unwrap_or("UNKNOWN"),
+                .unwrap_or("(none)"),
             40,
         );
         Ok(match state.as_str() {
             "AVAILABLE" => Phase::Ready,
-            "FAILED" | "DEGRADED" => Phase::Failed(format!(
-                "metadata.state {state}{}",
-                first_str(
-                    v.get("metadata").unwrap_or(&Value::Null),
-                    &["message", "stateMessage"]
-                )
-                .map(|m| format!(": {}", super::excerpt(m, 200)))
-                .unwrap_or_default()
-            )),
-            _ => Phase::Working(state),
+            "BUSY" => Phase::Working(state),
+            "FAILED" | "DEGRADED" => Phase::Failed(format!("metadata.state {state}")),
+            "DESTROYING" => {
+                Phase::Failed("metadata.state DESTROYING: the cluster is being deleted".into())
+            }
+            _ => Phase::Unknown(state),
         })
     }
 }

@@ -255,11 +255,14 @@ impl LauncherClient {
             .map(str::to_string))
     }
 
-    /// The database's `status` (or `state`): running/ready/available/active/healthy → ready;
-    /// failed/error/degraded → failed; anything else → still working.
+    /// The database's `status` (or `state`). Launcher documents no states: the words below are
+    /// the plausible ones, each read for what it says. running/ready/available/active/healthy
+    /// → ready; failed/error/degraded/crashed → failed; deleting/deleted/destroying/terminating
+    /// → failed (going away); creating/pending/provisioning/restoring/recovering/cloning/
+    /// starting/switching/updating → working; anything else → unknown.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.get(&format!("/databases/{id}")).await?;
-        let state = super::excerpt(first_str(&v, STATE).unwrap_or("unknown"), 40);
+        let state = super::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);
         Ok(match state.to_ascii_lowercase().as_str() {
             "running" | "ready" | "available" | "active" | "healthy" | "online" => Phase::Ready,
             "failed" | "error" | "degraded" | "crashed" => Phase::Failed(format!(
@@ -268,7 +271,12 @@ impl LauncherClient {
                     .map(|m| format!(": {}", super::excerpt(m, 200)))
                     .unwrap_or_default()
             )),
-            _ => Phase::Working(state),
+            "deleting" | "deleted" | "destroying" | "terminating" => {
+                Phase::Failed(format!("status {state}: the database is going away"))
+            }
+            "creating" | "pending" | "provisioning" | "restoring" | "recovering" | "cloning"
+            | "starting" | "switching" | "updating" => Phase::Working(state),
+            _ => Phase::Unknown(state),
         })
     }
 }

@@ -108,15 +108,18 @@ impl std::fmt::Debug for Call {
     }
 }
 
-/// How far a cluster being restored has come.
+/// How far a cluster being restored has come, by the states the provider documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
-    /// Still working, in the provider's words (e.g. `creating`, `BUSY`).
+    /// A documented state of progress, in the provider's words (e.g. `creating`, `BUSY`).
     Working(String),
     /// Ready to use.
     Ready,
-    /// Failed: the provider's state and message.
+    /// Failed, or going away (`destroying`): the provider's state, and what it says.
     Failed(String),
+    /// A state the provider does not document (or documents as unknown): not progress.
+    /// Waited through for a few minutes, then an error naming it.
+    Unknown(String),
 }
 
 /// A restored cluster, as the end of a restore reports it.

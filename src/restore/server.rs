@@ -86,14 +86,28 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
         println!("accepted: {title} is restoring into cluster {new_id}; {follow}");
         return Ok(Exit::Success);
     }
-    let watched = tokio::select! {
-        r = wait(&client, &new_id, matches!(dest, Dest::InPlace)) => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
-            return Err(ExitError { code: Exit::Interrupted, inner: anyhow!("interrupted while waiting for cluster {new_id}") }.into());
+    let limit = args.wait_timeout.unwrap_or(cfg.api.wait_timeout);
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let interrupted = || -> anyhow::Error {
+        eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
+        ExitError {
+            code: Exit::Interrupted,
+            inner: anyhow!("interrupted while waiting for cluster {new_id}"),
         }
+        .into()
     };
-    watched?;
+    let watched = tokio::select! {
+        r = tokio::time::timeout(limit, wait(&client, &new_id, matches!(dest, Dest::InPlace), limit)) => r,
+        _ = tokio::signal::ctrl_c() => return Err(interrupted()),
+        _ = term.recv() => return Err(interrupted()),
+    };
+    match watched {
+        Ok(r) => r?,
+        Err(_) => bail!(
+            "bridgerest stopped waiting after {} (--wait-timeout, api.wait_timeout): {title} may still be working on cluster {new_id}; {follow}",
+            humantime::format_duration(limit)
+        ),
+    }
     let done = client.restored(&new_id).await?;
     println!(
         "ready: cluster {} \"{}\", host {}, after {}",
@@ -306,32 +320,79 @@ async fn appeared(client: &Client, name: &str) -> Result<String> {
     }
 }
 
+/// How far past a grace's end its last look comes.
+const POLL_SLACK: Duration = Duration::from_millis(50);
+/// How long a state the provider does not document is waited through before it is an error.
+const UNKNOWN_GRACE: Duration = Duration::from_secs(180);
+/// How long an in-place restore may show no sign of having started (the cluster still ready,
+/// never seen working) before bridgerest says it saw none; at most the wait's own limit.
+const NO_SIGN: Duration = Duration::from_secs(300);
+
 /// Follows the cluster until it is ready: a line per state on a log, one updated line on a
-/// terminal. In place, a cluster still reported ready at the first looks may not have started
-/// yet: it counts as done once it was seen working, or after three looks.
-async fn wait(client: &Client, id: &str, in_place: bool) -> Result<()> {
+/// terminal. Only a documented state of progress counts as progress; a failed or vanishing
+/// cluster, or an undocumented state for more than [`UNKNOWN_GRACE`], is an error naming it.
+/// In place, the cluster is ready before the restore starts and after it ends: it counts as
+/// done only once it was seen working; ready all along for [`NO_SIGN`] is an error saying
+/// that no sign of the restore was seen. Both graces are at most half of `limit`, the wait's
+/// own bound, so that they are what a short `--wait-timeout` ends with.
+async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Result<()> {
+    let (no_sign, unknown_grace) = (NO_SIGN.min(limit / 2), UNKNOWN_GRACE.min(limit / 2));
     let started = Instant::now();
+    let title = client.kind().title();
     let tty = std::io::stderr().is_terminal();
     let mut delay = POLL_FIRST;
     let (mut last, mut seen_working, mut looks, mut errors) = (String::new(), false, 0u32, 0u32);
+    let mut unknown_since: Option<(String, Instant)> = None;
+    let end_line = || {
+        if tty {
+            eprintln!();
+        }
+    };
     loop {
         looks += 1;
-        let state = match client.phase(id).await {
-            Ok(Phase::Ready) if !in_place || seen_working || looks >= 3 => break,
-            Ok(Phase::Ready) => "waiting for the restore to start".to_string(),
-            Ok(Phase::Failed(msg)) => {
-                if tty {
-                    eprintln!();
+        let phase = client.phase(id).await;
+        if !matches!(phase, Ok(Phase::Unknown(_))) {
+            unknown_since = None;
+        }
+        let state = match phase {
+            Ok(Phase::Ready) if !in_place || seen_working => break,
+            Ok(Phase::Ready) => {
+                if started.elapsed() >= no_sign {
+                    end_line();
+                    bail!(
+                        "{title} accepted the restore but bridgerest saw no sign of it: cluster {id} was ready at every look for {} and was never seen restoring; check the cluster in the {title} console (or `bridgerest clusters --provider {}`) before relying on it",
+                        elapsed(started.elapsed()),
+                        client.kind()
+                    );
                 }
-                bail!(
-                    "the restore into cluster {id} failed at {}: {msg}",
-                    client.kind().title()
-                );
+                "ready; waiting for the restore to start".to_string()
+            }
+            Ok(Phase::Failed(msg)) => {
+                end_line();
+                bail!("the restore into cluster {id} failed at {title}: {msg}");
             }
             Ok(Phase::Working(s)) => {
                 seen_working = true;
                 errors = 0;
                 s
+            }
+            Ok(Phase::Unknown(s)) => {
+                errors = 0;
+                let since = match &unknown_since {
+                    Some((was, at)) if *was == s => *at,
+                    _ => {
+                        unknown_since = Some((s.clone(), Instant::now()));
+                        Instant::now()
+                    }
+                };
+                if since.elapsed() >= unknown_grace {
+                    end_line();
+                    bail!(
+                        "cluster {id} has been in state {s} for {}, which {title} does not document as progress: bridgerest stops waiting; look at it in the {title} console",
+                        elapsed(since.elapsed())
+                    );
+                }
+                format!("{s} (not a documented state)")
             }
             Err(e) if errors + 1 < POLL_ERRORS && e.is_transient() => {
                 errors += 1;
@@ -351,12 +412,18 @@ async fn wait(client: &Client, id: &str, in_place: bool) -> Result<()> {
             eprintln!("cluster {id}: {state} ({shown})");
         }
         last = state;
-        tokio::time::sleep(delay).await;
+        // The next look comes no later than a grace's end, so a grace ends on time.
+        let mut nap = delay;
+        if let Some((_, at)) = &unknown_since {
+            nap = nap.min(unknown_grace.saturating_sub(at.elapsed()) + POLL_SLACK);
+        }
+        if in_place && !seen_working {
+            nap = nap.min(no_sign.saturating_sub(started.elapsed()) + POLL_SLACK);
+        }
+        tokio::time::sleep(nap).await;
         delay = (delay * 3 / 2).min(POLL_MAX);
     }
-    if tty {
-        eprintln!();
-    }
+    end_line();
     Ok(())
 }
 

@@ -207,6 +207,8 @@ pub(crate) struct Inner {
     running: Vec<(String, String, OffsetDateTime)>,
     /// Forks being created: cluster id → when they are ready.
     creating: HashMap<String, OffsetDateTime>,
+    /// Forks that leave `creating` for another state than `ready` (a `fork_ends` fault).
+    ending: HashMap<String, String>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -227,6 +229,7 @@ impl Sim {
                 idempotency: HashMap::new(),
                 running: Vec::new(),
                 creating: HashMap::new(),
+                ending: HashMap::new(),
             })),
             issuer: None,
         }

@@ -117,6 +117,7 @@ pub(super) async fn handle(
             return axum::Json(json!({ field: [], "has_more": true, "next_cursor": next }))
                 .into_response();
         }
+        Some(FaultKind::ForkEnds { .. }) => {}
         Some(FaultKind::EchoBody { status, field }) => {
             let s = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let sent = String::from_utf8_lossy(&body).into_owned();
@@ -196,7 +197,13 @@ pub(super) async fn handle(
             .and_then(|p| p.strip_suffix("/backup-tokens")),
     ) {
         ("POST", Some(id)) => create_token(&sim, id).await,
-        _ => route(&sim, &method, &path, uri.query().unwrap_or(""), &body),
+        _ => {
+            let ends = match &fault {
+                Some(FaultKind::ForkEnds { state }) => Some(state.clone()),
+                _ => None,
+            };
+            route(&sim, &method, &path, uri.query().unwrap_or(""), &body, ends)
+        }
     };
     tokio::time::sleep(late).await;
     match idem {
@@ -275,7 +282,14 @@ fn admin_route(sim: &Sim, method: &Method, path: &str, body: Bytes) -> Response 
     }
 }
 
-fn route(sim: &Sim, method: &Method, path: &str, query: &str, body: &[u8]) -> Response {
+fn route(
+    sim: &Sim,
+    method: &Method,
+    path: &str,
+    query: &str,
+    body: &[u8],
+    fork_ends: Option<String>,
+) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
@@ -306,10 +320,11 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str, body: &[u8]) -> Re
             paginate(items, &q, "clusters", &["id", "name"], "name")
         }
         (m, ["clusters", id, rest @ ..]) => {
+            // 403 for a cluster that does not exist as for one of another team: the API does
+            // not reveal which (provider-apis.md; the official client reads it so).
             let Some(i) = find(&g, id) else {
-                return error(StatusCode::NOT_FOUND, "Cluster not found.");
+                return error(StatusCode::FORBIDDEN, "Forbidden.");
             };
-            // What the official client reads as "does not exist, or you do not have access".
             if !account::visible(&g, &g.state.clusters[i].team_id) {
                 return error(StatusCode::FORBIDDEN, "Forbidden.");
             }
@@ -317,13 +332,14 @@ fn route(sim: &Sim, method: &Method, path: &str, query: &str, body: &[u8]) -> Re
                 ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
                 ("GET", ["status"]) => {
                     let c = &g.state.clusters[i];
-                    let state = match g.creating.contains_key(&c.id) {
-                        true => "creating",
-                        false => "ready",
+                    let state = match (g.creating.contains_key(&c.id), g.ending.get(&c.id)) {
+                        (true, _) => "creating",
+                        (false, Some(s)) => s.as_str(),
+                        (false, None) => "ready",
                     };
                     axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": state})).into_response()
                 }
-                ("POST", ["forks"]) => fork(&mut g, i, body),
+                ("POST", ["forks"]) => fork(&mut g, i, body, fork_ends),
                 // The documented example of this list shows `backups` alone: no `has_more`.
                 // More pages are announced by `next_cursor` only (clients must follow it).
                 ("GET", ["backups"]) => match page_json(
@@ -370,7 +386,7 @@ fn oldest_backup(c: &SimCluster) -> Option<String> {
 
 /// `POST /clusters/{id}/forks` (seed 004): `name` and, if given, `target_time` between the
 /// oldest backup and now; the fork is `creating` for `restore_ms`, then `ready`.
-fn fork(g: &mut Inner, i: usize, body: &[u8]) -> Response {
+fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => return error(StatusCode::BAD_REQUEST, "Request body must be JSON."),
@@ -415,6 +431,9 @@ fn fork(g: &mut Inner, i: usize, body: &[u8]) -> Response {
     }
     let ready = OffsetDateTime::now_utc() + Duration::from_millis(g.state.restore_ms);
     g.creating.insert(c.id.clone(), ready);
+    if let Some(s) = ends {
+        g.ending.insert(c.id.clone(), s);
+    }
     let out = cluster_json(&c);
     g.state.clusters.push(c);
     (StatusCode::CREATED, axum::Json(out)).into_response()
@@ -531,15 +550,18 @@ pub(crate) fn paginate(
 
 /// `POST /clusters/{id}/backup-tokens`: a fresh token, its credentials from the issuer.
 async fn create_token(sim: &Sim, id: &str) -> Response {
-    let Some(cluster) = sim
-        .lock()
-        .state
-        .clusters
-        .iter()
-        .find(|c| c.id == id)
-        .cloned()
-    else {
-        return error(StatusCode::NOT_FOUND, "Cluster not found.");
+    let cluster = {
+        let g = sim.lock();
+        g.state
+            .clusters
+            .iter()
+            .find(|c| c.id == id)
+            .filter(|c| account::visible(&g, &c.team_id))
+            .cloned()
+    };
+    // Unknown, or another team's: 403 either way, as for every cluster route.
+    let Some(cluster) = cluster else {
+        return error(StatusCode::FORBIDDEN, "Forbidden.");
     };
     if let Some(raw) = &cluster.token_override {
         return (StatusCode::CREATED, axum::Json(raw.clone())).into_response();

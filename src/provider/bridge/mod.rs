@@ -294,11 +294,20 @@ impl BridgeClient {
     }
 
     /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
+    /// A fork's state (seed 004: `creating`, `destroying`, `ready`, `restarting`): it is made
+    /// in `creating` and must leave it for `ready`; any other documented state is an error
+    /// naming it, an undocumented one is [`Phase::Unknown`].
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let st = self.cluster_status(id).await?;
-        Ok(match st.state.as_str() {
+        let state = super::excerpt(&st.state, 40);
+        Ok(match state.as_str() {
             "ready" => Phase::Ready,
-            other => Phase::Working(super::excerpt(other, 40)),
+            "creating" => Phase::Working(state),
+            "destroying" => Phase::Failed("state destroying: the cluster is being deleted".into()),
+            "restarting" => Phase::Failed(
+                "state restarting: the fork left creating for a state that is not ready".into(),
+            ),
+            _ => Phase::Unknown(state),
         })
     }
 }
