@@ -205,7 +205,7 @@ pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("when").required(true).args(["target_time", "target"])))]
+#[command(group(clap::ArgGroup::new("when").args(["target_time", "target"])))]
 pub struct RestoreArgs {
     /// The cluster's ID (see `bridgerest clusters`).
     #[arg(long, value_name = "ID")]
@@ -219,6 +219,11 @@ pub struct RestoreArgs {
     /// Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm.
     #[arg(long, conflicts_with_all = LOCAL_ONLY, conflicts_with = "into")]
     pub in_place: bool,
+    /// With --in-place (Launcher): when the restore went into a side database, switch the
+    /// cluster to it once it is ready and wait until the cluster runs again. Without
+    /// --target-time: only switch to the side database an earlier restore made.
+    #[arg(long, requires = "in_place")]
+    pub switch: bool,
     /// With --in-place: the cluster's ID or its name again, exactly, to confirm that it is
     /// overwritten.
     #[arg(long, value_name = "ID|NAME", requires = "in_place")]
@@ -242,7 +247,7 @@ pub struct RestoreArgs {
     pub wait_timeout: Option<std::time::Duration>,
     /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
     /// (UTC when no zone is given).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time, required_unless_present_any = ["target", "switch"])]
     pub target_time: Option<time::OffsetDateTime>,
     /// `latest` (the end of the archived WAL) or a time, as for --target-time.
     #[arg(long, value_name = "latest|TIME", value_parser = crate::restore::parse_target)]

@@ -910,3 +910,157 @@ fn a_fork_that_leaves_creating_for_anything_but_ready_fails_naming_it() {
         "{run:?}"
     );
 }
+
+#[test]
+fn an_in_place_restore_is_ready_only_once_it_was_seen_restoring() {
+    // The cluster shows nothing for 1.5 s after the restore is accepted, then restores.
+    let mut st = state(1000);
+    st.restore_start_ms = 1500;
+    let env = env_with(st, "");
+    let target = at(1.0);
+    for id in [IONOS_CLUSTER, LAUNCHER_DB] {
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &target,
+            "--in-place",
+            "--confirm",
+            id,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr
+                .contains("ready; waiting for the restore to start"),
+            "{run:?}"
+        );
+        // It was seen working before it was called ready.
+        let working = run
+            .stderr
+            .find(if id == IONOS_CLUSTER {
+                ": BUSY ("
+            } else {
+                ": restoring ("
+            })
+            .unwrap_or_else(|| panic!("never seen restoring: {run:?}"));
+        assert!(working < run.stderr.len(), "{run:?}");
+        assert!(
+            run.stdout.contains(&format!("ready: cluster {id} ")),
+            "{run:?}"
+        );
+    }
+    // A restore that never shows: no `ready:` on a guess.
+    let mut st = state(1000);
+    st.restore_start_ms = 600_000;
+    let env = env_with(st, "");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target-time",
+        &target,
+        "--in-place",
+        "--confirm",
+        LAUNCHER_DB,
+        "--wait-timeout",
+        "4s",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.error_line()
+            .contains("Launcher accepted the restore but bridgerest saw no sign of it"),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("ready:"), "{run:?}");
+}
+
+#[test]
+fn a_launcher_restore_into_a_side_database_is_switched_to_only_when_asked() {
+    let mut st = state(500);
+    st.launcher.as_mut().unwrap().pitr_side = true;
+    let env = env_with(st, "");
+    let target = at(1.0);
+    let base = [
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target-time",
+        &target,
+        "--in-place",
+        "--confirm",
+        LAUNCHER_DB,
+    ];
+    let run = env.run(&base);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("restored:  into database ")
+            && run
+                .stdout
+                .contains(&format!("\"billing-pitr\" beside cluster {LAUNCHER_DB}")),
+        "{run:?}"
+    );
+    assert!(
+        run.error_line().contains(&format!(
+            "cluster {LAUNCHER_DB} is not rolled back yet: Launcher restored it into database "
+        )) && run.error_line().contains(&format!(
+            "switch with `bridgerest restore --cluster {LAUNCHER_DB} --in-place --confirm {LAUNCHER_DB} --switch`"
+        )),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains("ready:"), "{run:?}");
+    let source = |env: &Env| {
+        env.sim
+            .sim
+            .launcher_databases()
+            .into_iter()
+            .find(|d| d.id == LAUNCHER_DB)
+            .unwrap()
+    };
+    assert!(
+        source(&env).restored_from.is_none(),
+        "production was not rolled back"
+    );
+    // The offered command switches (no new restore); then the source runs the restored data.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--in-place",
+        "--confirm",
+        LAUNCHER_DB,
+        "--switch",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("switch:    POST "), "{run:?}");
+    assert!(run.stderr.contains(": switching ("), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("ready: cluster {LAUNCHER_DB} \"billing\"")),
+        "{run:?}"
+    );
+    assert!(source(&env).restored_from.is_some());
+    assert_eq!(
+        env.requests("POST /launcher/sim-tenant/api/v1/databases/{id}/pitr"),
+        1
+    );
+    // --switch with the restore does both; --switch elsewhere is refused by name.
+    let mut both = base.to_vec();
+    both.push("--switch");
+    let run = env.run(&both);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("restored:  into database ") && run.stdout.contains("ready: cluster "),
+        "{run:?}"
+    );
+    env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--in-place",
+        "--confirm",
+        IONOS_CLUSTER,
+        "--switch",
+    ])
+    .assert_error(2, "--switch is for Launcher");
+}

@@ -525,7 +525,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --provider --into --in-place --confirm --plan --region --storage --no-wait --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -556,6 +556,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

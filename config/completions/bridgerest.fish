@@ -83,6 +83,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confir
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL) or a time, as for --target-time' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-action -d 'What PostgreSQL does at the target time' -r -f -a "promote\t'End recovery and accept writes'
@@ -97,6 +98,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-opt
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-bin -d 'Directory of PostgreSQL\'s programs [default: /usr/lib/postgresql/<PG_VERSION>/bin]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l in-place -d 'Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l switch -d 'With --in-place (Launcher): when the restore went into a side database, switch the cluster to it once it is ready and wait until the cluster runs again. Without --target-time: only switch to the side database an earlier restore made'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l no-wait -d 'At the provider: return once the request is accepted instead of waiting for the cluster to be ready'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'

@@ -208,6 +208,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         provider: None,
         into: None,
         in_place: false,
+        switch: false,
         confirm: None,
         plan: None,
         region: None,

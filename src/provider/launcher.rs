@@ -242,6 +242,18 @@ impl LauncherClient {
         self.t.post(path, body, Retry::Once, cluster)
     }
 
+    /// `POST /databases/{id}/switch` ("Switch to restored database", seed 003): after a `pitr`
+    /// that restored into a side database, puts it in the database's place. Its body is not
+    /// documented: `{}` is sent. Sent once (no idempotency key is documented).
+    pub fn switch_call(&self, id: &str) -> Call {
+        self.t.post(
+            format!("/databases/{id}/switch"),
+            json!({}),
+            Retry::Once,
+            Some(id.to_string()),
+        )
+    }
+
     /// Sends the restore request; the new database's id if the answer names one (`data.id`,
     /// `data.database_id`, `data.database.id`; undocumented).
     pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {

@@ -255,6 +255,15 @@ impl Client {
         }
     }
 
+    /// The request that switches `id` to the database an in-place restore made beside it
+    /// (Launcher's `switch`); `None`: the provider has none.
+    pub fn switch_call(&self, id: &str) -> Option<Call> {
+        match self {
+            Client::Launcher(c) => Some(c.switch_call(id)),
+            Client::Bridge(_) | Client::Ionos(_) => None,
+        }
+    }
+
     /// Sends a restore request; the new cluster's id when the answer names one.
     pub async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
         each!(self, c => c.send(call).await)

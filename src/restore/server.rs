@@ -26,7 +26,8 @@ const POLL_ERRORS: u32 = 5;
 pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Result<Exit> {
     let id = args.cluster.as_str();
     let target = match (args.target_time, args.target) {
-        (Some(t), _) | (None, Some(Target::Time(t))) => t,
+        (Some(t), _) | (None, Some(Target::Time(t))) => Some(t),
+        (None, None) if args.switch => None,
         _ => {
             return Err(usage(anyhow!(
                 "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end)"
@@ -34,6 +35,12 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
         }
     };
     let mut dest = destination(args, provider)?;
+    if args.switch && provider != ProviderKind::Launcher {
+        return Err(usage(anyhow!(
+            "--switch is for Launcher, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
+            provider.title()
+        )));
+    }
     if let (Dest::New { db_user, .. }, ProviderKind::Ionos) = (&mut dest, provider) {
         *db_user = Some(crate::commands::ionos_db_user(cfg)?);
     }
@@ -47,6 +54,10 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             Some(c)
         }
         Dest::New { .. } => None,
+    };
+    let limit = args.wait_timeout.unwrap_or(cfg.api.wait_timeout);
+    let Some(target) = target else {
+        return switch_only(&client, id, overwritten.as_ref(), args.dry_run, limit).await;
     };
 
     let window = client.window(id).await?;
@@ -86,29 +97,37 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
         println!("accepted: {title} is restoring into cluster {new_id}; {follow}");
         return Ok(Exit::Success);
     }
-    let limit = args.wait_timeout.unwrap_or(cfg.api.wait_timeout);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let interrupted = || -> anyhow::Error {
-        eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
-        ExitError {
-            code: Exit::Interrupted,
-            inner: anyhow!("interrupted while waiting for cluster {new_id}"),
-        }
-        .into()
-    };
-    let watched = tokio::select! {
-        r = tokio::time::timeout(limit, wait(&client, &new_id, matches!(dest, Dest::InPlace), limit)) => r,
-        _ = tokio::signal::ctrl_c() => return Err(interrupted()),
-        _ = term.recv() => return Err(interrupted()),
-    };
-    match watched {
-        Ok(r) => r?,
-        Err(_) => bail!(
-            "bridgerest stopped waiting after {} (--wait-timeout, api.wait_timeout): {title} may still be working on cluster {new_id}; {follow}",
-            humantime::format_duration(limit)
-        ),
-    }
+    // An in-place restore that answers with another database went into a side database
+    // (Launcher): that one is followed as a new one, and the cluster is not rolled back yet.
+    let side = matches!(dest, Dest::InPlace) && new_id != id;
+    watch(
+        &client,
+        &new_id,
+        matches!(dest, Dest::InPlace) && !side,
+        limit,
+        &follow,
+    )
+    .await?;
     let done = client.restored(&new_id).await?;
+    if side {
+        println!(
+            "restored:  into database {} \"{}\" beside cluster {id} ({title} answered the restore with that database), after {}",
+            done.id,
+            excerpt(&done.name, 80),
+            elapsed(started.elapsed())
+        );
+        if !args.switch {
+            bail!(
+                "cluster {id} is not rolled back yet: {title} restored it into database {new_id} beside it, which it must be switched to; switch with `bridgerest restore --cluster {id} --in-place --confirm {id} --switch` (or give --switch with the restore)"
+            );
+        }
+        return switch(&client, id, limit, started).await;
+    }
+    print_ready(&done, started);
+    Ok(Exit::Success)
+}
+
+fn print_ready(done: &crate::provider::Restored, started: Instant) {
     println!(
         "ready: cluster {} \"{}\", host {}, after {}",
         done.id,
@@ -118,7 +137,83 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
         elapsed(started.elapsed())
     );
+}
+
+/// Follows cluster `id` ([`wait`]) for at most `limit`; Ctrl-C or SIGTERM stop the watching
+/// (the provider goes on), and so does the limit, each saying how to follow it.
+async fn watch(
+    client: &Client,
+    id: &str,
+    in_place: bool,
+    limit: Duration,
+    follow: &str,
+) -> Result<()> {
+    let title = client.kind().title();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let interrupted = || -> anyhow::Error {
+        eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
+        ExitError {
+            code: Exit::Interrupted,
+            inner: anyhow!("interrupted while waiting for cluster {id}"),
+        }
+        .into()
+    };
+    let watched = tokio::select! {
+        r = tokio::time::timeout(limit, wait(client, id, in_place, limit)) => r,
+        _ = tokio::signal::ctrl_c() => return Err(interrupted()),
+        _ = term.recv() => return Err(interrupted()),
+    };
+    match watched {
+        Ok(r) => r,
+        Err(_) => bail!(
+            "bridgerest stopped waiting after {} (--wait-timeout, api.wait_timeout): {title} may still be working on cluster {id}; {follow}",
+            humantime::format_duration(limit)
+        ),
+    }
+}
+
+/// `--switch`: sends the provider's switch request for `id` (once: it is not idempotent) and
+/// follows `id` until it was seen switching and is ready again.
+async fn switch(client: &Client, id: &str, limit: Duration, started: Instant) -> Result<Exit> {
+    let title = client.kind().title();
+    let Some(call) = client.switch_call(id) else {
+        bail!("{title} has no switch request");
+    };
+    println!("switch:    {} {}", call.method, call.url);
+    client.send_restore(&call).await?;
+    let follow = format!(
+        "follow it with `bridgerest clusters --provider {}` (cluster {id}) or in the {title} console",
+        client.kind()
+    );
+    watch(client, id, true, limit, &follow).await?;
+    print_ready(&client.restored(id).await?, started);
     Ok(Exit::Success)
+}
+
+/// `--in-place --switch` without a target: switch `id` to the database an earlier restore
+/// made beside it.
+async fn switch_only(
+    client: &Client,
+    id: &str,
+    c: Option<&crate::provider::Cluster>,
+    dry_run: bool,
+    limit: Duration,
+) -> Result<Exit> {
+    let title = client.kind().title();
+    println!(
+        "Switch {title} cluster {id} \"{}\" (state {}) to the database a restore made beside it",
+        c.map_or_else(String::new, |c| excerpt(&c.name, 100)),
+        c.and_then(|c| c.state.as_deref())
+            .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
+    );
+    if dry_run {
+        if let Some(call) = client.switch_call(id) {
+            println!("  request: {} {}", call.method, call.url);
+        }
+        println!("(dry run: nothing was sent)");
+        return Ok(Exit::Success);
+    }
+    switch(client, id, limit, Instant::now()).await
 }
 
 /// An in-place restore goes ahead only with `--confirm` repeating the overwritten cluster's id

@@ -48,7 +48,7 @@ pub struct IonosCluster {
     pub chains: Vec<IonosChain>,
     /// When a restore into it is over, and the state it then takes.
     #[serde(skip)]
-    pending: Option<(OffsetDateTime, String)>,
+    pending: Vec<(OffsetDateTime, String)>,
     /// What it was restored from (`fromBackup` or an in-place restore), for tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<Value>,
@@ -92,7 +92,7 @@ impl IonosCluster {
             location: default_location(),
             postgres_version: default_version(),
             chains,
-            pending: None,
+            pending: vec![],
             restored_from: None,
         }
     }
@@ -131,11 +131,8 @@ pub(crate) fn authorized(io: &IonosSim, headers: &HeaderMap) -> bool {
 fn settle(io: &mut IonosSim) {
     let now = OffsetDateTime::now_utc();
     for c in &mut io.clusters {
-        if let Some((at, state)) = &c.pending {
-            if *at <= now {
-                c.state = state.clone();
-                c.pending = None;
-            }
+        while c.pending.first().is_some_and(|(at, _)| *at <= now) {
+            c.state = c.pending.remove(0).1;
         }
     }
 }
@@ -205,6 +202,7 @@ pub(crate) fn route(
     body: &[u8],
 ) -> Response {
     let restore_ms = g.state.restore_ms;
+    let start_ms = g.state.restore_start_ms;
     let Some(io) = g.state.ionos.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -277,7 +275,7 @@ pub(crate) fn route(
             if let Err(r) = check_from(io, &req) {
                 return *r;
             }
-            if io.clusters[i].state != "AVAILABLE" {
+            if io.clusters[i].state != "AVAILABLE" || !io.clusters[i].pending.is_empty() {
                 return error(
                     StatusCode::CONFLICT,
                     "The cluster is not AVAILABLE; a restore is already running.",
@@ -285,11 +283,17 @@ pub(crate) fn route(
             }
             let end = io.fail_restores.is_some();
             let c = &mut io.clusters[i];
-            c.state = "BUSY".into();
-            c.pending = Some((
-                done_at(restore_ms),
-                if end { "FAILED".into() } else { available() },
-            ));
+            // AVAILABLE for `restore_start_ms`, BUSY for `restore_ms`, then the end.
+            c.pending = vec![
+                (done_at(start_ms), "BUSY".into()),
+                (
+                    done_at(start_ms + restore_ms),
+                    if end { "FAILED".into() } else { available() },
+                ),
+            ];
+            if start_ms == 0 {
+                c.state = "BUSY".into();
+            }
             c.restored_from = Some(req);
             // IONOS answers the restore with an empty body and no operation id.
             StatusCode::ACCEPTED.into_response()
@@ -394,7 +398,7 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     } else {
         "AVAILABLE"
     };
-    c.pending = Some((done_at(restore_ms), end.into()));
+    c.pending = vec![(done_at(restore_ms), end.into())];
     c.restored_from = Some(from.clone());
     let out = cluster_json(&c);
     io.clusters.push(c);

@@ -34,6 +34,13 @@ pub struct LauncherSim {
     /// If set, every restore ends `failed` with this message.
     #[serde(default)]
     pub fail_restores: Option<String>,
+    /// Which of the two plausible `pitr` forms is served (the seed lists `switch`, "Switch to
+    /// restored database", beside it). Off: `pitr` restores the database in place (it is
+    /// `restoring`, then `running`). On: `pitr` restores into a side database (`<name>-pitr`,
+    /// named in the answer) and the source is untouched until `POST /databases/:id/switch`,
+    /// which puts the side database's data in its place (`switching`, then `running`).
+    #[serde(default)]
+    pub pitr_side: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,8 +58,12 @@ pub struct LauncherDb {
     pub earliest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
+    /// The states to come, each from its time on.
     #[serde(skip)]
-    pending: Option<(OffsetDateTime, String)>,
+    pending: Vec<(OffsetDateTime, String)>,
+    /// The database this one was restored beside (a side database of `pitr_side`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side_of: Option<String>,
     /// What it was restored to (the request body), for tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<Value>,
@@ -71,7 +82,8 @@ impl LauncherDb {
             backups,
             earliest,
             status_message: None,
-            pending: None,
+            pending: vec![],
+            side_of: None,
             restored_from: None,
         }
     }
@@ -112,14 +124,12 @@ fn settle(l: &mut LauncherSim) {
     let now = OffsetDateTime::now_utc();
     let msg = l.fail_restores.clone();
     for d in &mut l.databases {
-        if let Some((at, state)) = &d.pending {
-            if *at <= now {
-                d.status = state.clone();
-                if state == "failed" {
-                    d.status_message = msg.clone();
-                }
-                d.pending = None;
+        while d.pending.first().is_some_and(|(at, _)| *at <= now) {
+            let (_, state) = d.pending.remove(0);
+            if state == "failed" {
+                d.status_message = msg.clone();
             }
+            d.status = state;
         }
     }
 }
@@ -171,6 +181,7 @@ pub(crate) fn route(
     body: &[u8],
 ) -> Response {
     let restore_ms = g.state.restore_ms;
+    let start_ms = g.state.restore_start_ms;
     let Some(l) = g.state.launcher.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -180,7 +191,10 @@ pub(crate) fn route(
     settle(l);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let find = |l: &LauncherSim, id: &str| l.databases.iter().position(|d| d.id == id);
-    let done = OffsetDateTime::now_utc() + std::time::Duration::from_millis(restore_ms);
+    let now = OffsetDateTime::now_utc();
+    // An accepted restore changes nothing for `restore_start_ms`, then works `restore_ms`.
+    let begins = now + std::time::Duration::from_millis(start_ms);
+    let done = begins + std::time::Duration::from_millis(restore_ms);
     let end = if l.fail_restores.is_some() {
         "failed"
     } else {
@@ -215,12 +229,31 @@ pub(crate) fn route(
                 return *r;
             }
             if *action == "pitr" {
-                let d = &mut l.databases[i];
-                if d.status != "running" {
+                if l.databases[i].status != "running" || !l.databases[i].pending.is_empty() {
                     return error(StatusCode::CONFLICT, "a restore is already running");
                 }
-                d.status = "restoring".into();
-                d.pending = Some((done, end.into()));
+                if l.pitr_side {
+                    let src = &l.databases[i];
+                    let mut side = LauncherDb::new(
+                        &uuid::Uuid::new_v4().to_string(),
+                        &format!("{}-pitr", src.name),
+                        vec![],
+                        None,
+                    );
+                    side.side_of = Some(src.id.clone());
+                    side.status = "creating".into();
+                    side.pending = vec![(done, end.into())];
+                    side.restored_from = Some(req);
+                    let out = db_json(&side);
+                    l.databases.retain(|d| d.side_of.as_deref() != Some(id));
+                    l.databases.push(side);
+                    return ok(StatusCode::ACCEPTED, out);
+                }
+                let d = &mut l.databases[i];
+                d.pending = vec![(begins, "restoring".into()), (done, end.into())];
+                if start_ms == 0 {
+                    d.status = "restoring".into();
+                }
                 d.restored_from = Some(req);
                 return ok(StatusCode::ACCEPTED, db_json(d));
             }
@@ -236,11 +269,36 @@ pub(crate) fn route(
             }
             let mut d = LauncherDb::new(&uuid::Uuid::new_v4().to_string(), name, vec![], None);
             d.status = "creating".into();
-            d.pending = Some((done, end.into()));
+            d.pending = vec![(done, end.into())];
             d.restored_from = Some(req);
             let out = db_json(&d);
             l.databases.push(d);
             ok(StatusCode::CREATED, out)
+        }
+        ("POST", ["databases", id, "switch"]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let side = l
+                .databases
+                .iter()
+                .position(|d| d.side_of.as_deref() == Some(*id) && d.status == "running");
+            let Some(s) = side else {
+                return error(
+                    StatusCode::CONFLICT,
+                    "there is no restored database to switch to",
+                );
+            };
+            let side = l.databases.remove(s);
+            let i = if s < i { i - 1 } else { i };
+            let d = &mut l.databases[i];
+            d.status = "switching".into();
+            d.pending = vec![(
+                now + std::time::Duration::from_millis(restore_ms),
+                "running".into(),
+            )];
+            d.restored_from = side.restored_from;
+            ok(StatusCode::ACCEPTED, db_json(d))
         }
         _ => error(StatusCode::NOT_FOUND, "Not found"),
     }
@@ -274,5 +332,6 @@ pub fn sample() -> LauncherSim {
             Some(t(7 * 24 * 60)),
         )],
         fail_restores: None,
+        pitr_side: false,
     }
 }

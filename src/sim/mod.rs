@@ -59,6 +59,10 @@ pub struct SimState {
     /// BUSY, a Launcher database `creating`/`restoring` meanwhile).
     #[serde(default = "default_restore_ms")]
     pub restore_ms: u64,
+    /// How long an accepted in-place restore (IONOS, Launcher) leaves the cluster as it was
+    /// before its state first changes (the real APIs answer before the work shows).
+    #[serde(default)]
+    pub restore_start_ms: u64,
     /// The IONOS DBaaS API under `/ionos` (404 there if unset).
     #[serde(default)]
     pub ionos: Option<ionos::IonosSim>,

@@ -177,6 +177,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         backup_duration_ms: default_backup_ms(),
         latency_ms: 0,
         restore_ms: super::default_restore_ms(),
+        restore_start_ms: 0,
         ionos: Some(super::ionos::sample()),
         launcher: Some(super::launcher::sample()),
     }

@@ -219,6 +219,7 @@ impl World {
             teams: bridgerest::sim::account::default_teams(),
             backup_duration_ms: 2000,
             restore_ms: 3000,
+            restore_start_ms: 0,
             ionos: None,
             launcher: None,
             latency_ms: 0,
