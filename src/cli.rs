@@ -234,6 +234,17 @@ pub struct RestoreArgs {
     /// With --into: the new cluster's region [default: the source's] (Bridge, IONOS).
     #[arg(long, value_name = "REGION", requires = "into")]
     pub region: Option<String>,
+    /// With --into (IONOS): the datacenter the new cluster's LAN is in [default:
+    /// ionos.datacenter_id]. IONOS needs --datacenter, --lan and --cidr for a new cluster.
+    #[arg(long, value_name = "ID", requires = "into")]
+    pub datacenter: Option<String>,
+    /// With --into (IONOS): the LAN the new cluster is attached to [default: ionos.lan_id].
+    #[arg(long, value_name = "ID", requires = "into")]
+    pub lan: Option<String>,
+    /// With --into (IONOS): the new cluster's own address and subnet on that LAN, e.g.
+    /// 192.168.1.20/24 [default: ionos.cidr].
+    #[arg(long, value_name = "ADDR/PREFIX", requires = "into")]
+    pub cidr: Option<String>,
     /// With --into: the new cluster's storage in GB [default: the source's] (Bridge, IONOS).
     #[arg(long, value_name = "GB", requires = "into", value_parser = clap::value_parser!(u32).range(1..))]
     pub storage: Option<u32>,

@@ -116,6 +116,11 @@ pub struct IonosConfig {
     /// its password's file ($BRIDGEREST_IONOS_DB_PASSWORD, credential ionos-db-password).
     pub db_username: Option<String>,
     pub db_password_file: Option<PathBuf>,
+    /// The default connection of a cluster made by `restore --into` (`--datacenter`, `--lan`,
+    /// `--cidr` override each): a datacenter, a LAN in it, and a free address there.
+    pub datacenter_id: Option<String>,
+    pub lan_id: Option<String>,
+    pub cidr: Option<String>,
     /// Whether the config has an `[ionos]` section.
     pub section: bool,
 }
@@ -556,6 +561,19 @@ fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
     {
         bail!("ionos.username must be a non-empty login without ':' or line breaks");
     }
+    if let Some(c) = &raw.cidr {
+        crate::provider::ionos::check_cidr(c).map_err(|e| anyhow::anyhow!("ionos.cidr = {e}"))?;
+    }
+    for (key, v) in [
+        ("ionos.datacenter_id", &raw.datacenter_id),
+        ("ionos.lan_id", &raw.lan_id),
+    ] {
+        if v.as_deref()
+            .is_some_and(|v| v.trim().is_empty() || v.chars().any(char::is_control))
+        {
+            bail!("{key} is empty: give the id IONOS shows for it (the Cloud API's datacenter or LAN id)");
+        }
+    }
     Ok(IonosConfig {
         url,
         username: raw.username,
@@ -563,6 +581,9 @@ fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         token_file: raw.token_file,
         db_username: raw.db_username,
         db_password_file: raw.db_password_file,
+        datacenter_id: raw.datacenter_id,
+        lan_id: raw.lan_id,
+        cidr: raw.cidr,
         section: false,
     })
 }

@@ -58,6 +58,9 @@ pub(super) struct RawIonos {
     pub(super) token_file: Option<PathBuf>,
     pub(super) db_username: Option<String>,
     pub(super) db_password_file: Option<PathBuf>,
+    pub(super) datacenter_id: Option<String>,
+    pub(super) lan_id: Option<String>,
+    pub(super) cidr: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

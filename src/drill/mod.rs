@@ -213,6 +213,9 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         plan: None,
         region: None,
         storage: None,
+        datacenter: None,
+        lan: None,
+        cidr: None,
         no_wait: false,
         wait_timeout: None,
         target_time: match req.target {

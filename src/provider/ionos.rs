@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
-use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
+use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::{Backup, Chain, Cluster};
 use crate::config::ApiConfig;
 
@@ -26,8 +26,154 @@ pub static HINTS: Hints = Hints {
 const LIMIT: usize = 100;
 /// The most pages one list may take.
 const MAX_PAGES: usize = 1000;
-/// Cluster properties the API reports but a create request must not carry (read-only).
-const READ_ONLY: &[&str] = &["dnsName"];
+/// The source's properties a new cluster copies: those of the create model
+/// (`CreateClusterProperties`) that describe its size and settings. The name, connection,
+/// credentials and `fromBackup` are the restore's own; nothing else is sent.
+const CREATE_COPIED: &[&str] = &[
+    "postgresVersion",
+    "instances",
+    "cores",
+    "ram",
+    "storageSize",
+    "storageType",
+    "location",
+    "backupLocation",
+    "maintenanceWindow",
+    "synchronizationMode",
+];
+
+/// User names IONOS keeps for itself (the model: 'Some system usernames are restricted (e.g.
+/// "postgres", "admin", "standby")'; the full list is not published).
+pub const RESERVED_USERS: &[&str] = &["postgres", "admin", "standby", "replicator", "root"];
+
+/// Addresses a cluster may not take (the model's `Connection.cidr`).
+const UNAVAILABLE: &[(&str, u8)] = &[
+    ("10.233.64.0", 18),
+    ("10.233.0.0", 18),
+    ("10.233.114.0", 24),
+];
+
+/// Whether `cidr` is an IPv4 `ADDR/PREFIX` a cluster may take; why not, if not.
+pub fn check_cidr(cidr: &str) -> Result<(), String> {
+    let bad = || {
+        format!(
+            "{:?} is not ADDR/PREFIX (e.g. 192.168.1.20/24)",
+            super::excerpt(cidr, 60)
+        )
+    };
+    let (addr, prefix) = cidr.split_once('/').ok_or_else(bad)?;
+    let addr: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let prefix: u8 = prefix
+        .parse()
+        .ok()
+        .filter(|p| (1..=32).contains(p))
+        .ok_or_else(bad)?;
+    let _ = prefix;
+    for (net, bits) in UNAVAILABLE {
+        let net: std::net::Ipv4Addr = net.parse().map_err(|_| bad())?;
+        let mask = u32::MAX << (32 - u32::from(*bits));
+        if u32::from(addr) & mask == u32::from(net) & mask {
+            return Err(format!(
+                "{cidr} is in {net}/{bits}, which IONOS keeps for itself (10.233.64.0/18, 10.233.0.0/18 and 10.233.114.0/24 are unavailable)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The create request's properties against the API's limits (the public model): what is out
+/// of range, named with the range.
+fn check_create(p: &Map<String, Value>, user: &str, password_len: usize) -> Result<(), String> {
+    let int = |k: &str| p.get(k).and_then(Value::as_u64);
+    let need =
+        |k: &str, what: &str| format!("the source reports no {k} for the new cluster ({what})");
+    let instances = int("instances").ok_or_else(|| need("instances", "1 to 5"))?;
+    if !(1..=5).contains(&instances) {
+        return Err(format!("instances {instances}: IONOS allows 1 to 5"));
+    }
+    let cores = int("cores").ok_or_else(|| need("cores", "at least 1"))?;
+    if cores < 1 {
+        return Err(format!("cores {cores}: IONOS needs at least 1"));
+    }
+    let ram = int("ram").ok_or_else(|| need("ram", "MB, a multiple of 1024 from 2048"))?;
+    if ram < 2048 || ram % 1024 != 0 {
+        return Err(format!(
+            "ram {ram} MB: IONOS needs a multiple of 1024 MB, at least 2048"
+        ));
+    }
+    let storage = int("storageSize").ok_or_else(|| need("storageSize", "2048 to 2097152 MB"))?;
+    if !(2048..=2_097_152).contains(&storage) {
+        return Err(format!(
+            "storageSize {storage} MB (--storage {} GB): IONOS allows 2048 to 2097152 MB (--storage 2 to 2048)",
+            storage / 1024
+        ));
+    }
+    if let Some(t) = p.get("storageType") {
+        if !t
+            .as_str()
+            .is_some_and(|t| ["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"].contains(&t))
+        {
+            return Err(format!(
+                "storageType {t}: IONOS knows HDD, SSD, SSD_STANDARD and SSD_PREMIUM"
+            ));
+        }
+    }
+    if let Some(m) = p.get("synchronizationMode") {
+        if !m
+            .as_str()
+            .is_some_and(|m| ["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"].contains(&m))
+        {
+            return Err(format!("synchronizationMode {m}: IONOS knows ASYNCHRONOUS, SYNCHRONOUS and STRICTLY_SYNCHRONOUS"));
+        }
+    }
+    let name = p.get("displayName").and_then(Value::as_str).unwrap_or("");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err("displayName: 1 to 100 characters".into());
+    }
+    if let Some(c) = p
+        .get("connections")
+        .and_then(|c| c.pointer("/0/cidr"))
+        .and_then(Value::as_str)
+    {
+        check_cidr(c)?;
+    }
+    if user.is_empty() || RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "database user {:?} (ionos.db_username): IONOS keeps {} for itself; choose another name",
+            super::excerpt(user, 63),
+            RESERVED_USERS.join(", ")
+        ));
+    }
+    if password_len < 10 {
+        return Err("the database password (ionos.db_password_file) has fewer than 10 characters, which IONOS refuses".into());
+    }
+    Ok(())
+}
+
+/// The chains' spans, for a message.
+fn spans_shown(spans: &[Span]) -> String {
+    if spans.is_empty() {
+        return "(no AVAILABLE chain)".into();
+    }
+    spans
+        .iter()
+        .map(|s| {
+            format!(
+                "{} .. {}",
+                rfc3339(s.start),
+                s.end.map_or_else(
+                    || if s.active {
+                        "now".to_string()
+                    } else {
+                        "its end".to_string()
+                    },
+                    rfc3339
+                )
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 #[derive(Clone, Debug)]
 pub struct IonosClient {
@@ -106,40 +252,72 @@ impl IonosClient {
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
         let path = format!("/clusters/{id}/backups");
         let url = self.t.url(&path);
-        self.list_all(&path)
+        Ok(self
+            .list_all(&path)
             .await?
             .into_iter()
             .map(|v| to_backup(v, &url))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
-    /// The chain a restore of `id` is made from: the active one (the cluster still writes to
-    /// it), else the newest. Its window is `earliestRecoveryTargetTime` .. now for an active
-    /// chain; IONOS reports no end for an inactive one (the provider refuses a time past it).
+    /// The window of `id`: every AVAILABLE backup chain, each from its
+    /// `earliestRecoveryTargetTime` to where the next one begins (the active chain: to now).
+    /// IONOS reports no end for an inactive chain; the next chain's start is taken for it, and
+    /// an inactive chain with none after it has an end that is not known (the provider refuses
+    /// a time past it). The chain covering a target is chosen when the request is made.
     pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let chains = self.list_backups(id).await?;
-        let chosen = chains
-            .iter()
-            .filter_map(|b| b.chain.as_ref().map(|c| (b, c)))
-            .filter(|(_, c)| c.state == "AVAILABLE")
-            .max_by_key(|(b, c)| (c.active, b.started_at));
-        Ok(match chosen {
+        let mut chains: Vec<(String, super::Chain)> = self
+            .list_backups(id)
+            .await?
+            .into_iter()
+            .filter_map(|b| b.chain.map(|c| (b.name, c)))
+            .filter(|(_, c)| c.state == "AVAILABLE" && c.earliest.is_some())
+            .collect();
+        chains.sort_by_key(|(_, c)| c.earliest);
+        let mut spans: Vec<Span> = Vec::new();
+        for (i, (name, c)) in chains.iter().enumerate() {
+            let Some(start) = c.earliest else { continue };
+            spans.push(Span {
+                backup_id: name.clone(),
+                start,
+                end: match c.active {
+                    true => None,
+                    false => chains.get(i + 1).and_then(|(_, n)| n.earliest),
+                },
+                active: c.active,
+                version: c.version.clone(),
+            });
+        }
+        Ok(match spans.first() {
             None => Window {
                 start: None,
                 end: None,
                 from: format!("no AVAILABLE backup chain of cluster {id}"),
                 backup_id: None,
+                spans,
             },
-            Some((b, c)) => Window {
-                start: c.earliest,
-                end: None,
-                from: format!(
-                    "{} backup chain {} (earliestRecoveryTargetTime)",
-                    if c.active { "active" } else { "inactive" },
-                    super::excerpt(&b.name, 80)
-                ),
-                backup_id: Some(b.name.clone()),
-            },
+            Some(first) => {
+                let last = spans.last().unwrap_or(first);
+                Window {
+                    start: Some(first.start),
+                    end: last.end,
+                    from: match spans.len() {
+                        1 => format!(
+                            "{} backup chain {} (earliestRecoveryTargetTime)",
+                            if last.active { "active" } else { "inactive" },
+                            super::excerpt(&last.backup_id, 80)
+                        ),
+                        n => format!(
+                            "{n} AVAILABLE backup chains (earliestRecoveryTargetTime; each ends where the next begins)"
+                        ),
+                    },
+                    backup_id: None,
+                    spans,
+                }
+            }
         })
     }
 
@@ -159,39 +337,103 @@ impl IonosClient {
         })
     }
 
-    /// The restore request: a new cluster with the source's properties and `fromBackup`, or
-    /// `POST /clusters/{id}/restore`. Neither carries an idempotency key (none is documented).
+    /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
+    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
+    /// cluster gets the source's size, version (the chain's), location and settings, the name,
+    /// the connection and the database user given, and nothing else (the create model's
+    /// fields only); it is checked against the API's limits before it is sent, and refused
+    /// naming the allowed range. Neither request carries an idempotency key (none is
+    /// documented).
     pub async fn restore_call(
         &self,
         id: &str,
         target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> Result<Call, ApiError> {
-        let backup_id = window.backup_id.clone().unwrap_or_default();
-        let from = json!({"backupId": backup_id, "recoveryTargetTime": rfc3339(target)});
+    ) -> anyhow::Result<Call> {
+        let Some(span) = window.span_for(target) else {
+            return Err(crate::exit::usage(anyhow::anyhow!(
+                "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
+                rfc3339(target),
+                spans_shown(&window.spans)
+            )));
+        };
+        let from = json!({"backupId": span.backup_id, "recoveryTargetTime": rfc3339(target)});
+        let src = self.cluster_json(id).await?;
+        let p = src.get("properties").cloned().unwrap_or(Value::Null);
+        let version = p
+            .get("postgresVersion")
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
         match dest {
-            Dest::InPlace => Ok(self.t.post(
-                format!("/clusters/{id}/restore"),
-                from,
-                Retry::Once,
-                Some(id.to_string()),
-            )),
+            Dest::InPlace => {
+                if let (Some(chain), Some(now)) = (&span.version, &version) {
+                    if chain != now {
+                        return Err(crate::exit::usage(anyhow::anyhow!(
+                            "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
+                            rfc3339(target),
+                            super::excerpt(&span.backup_id, 80)
+                        )));
+                    }
+                }
+                Ok(self.t.post(
+                    format!("/clusters/{id}/restore"),
+                    from,
+                    Retry::Once,
+                    Some(id.to_string()),
+                ))
+            }
             Dest::New {
                 name,
                 region,
                 storage,
                 db_user,
+                connection,
+                connection_given,
                 ..
             } => {
-                let src = self.cluster_json(id).await?;
-                let mut props: Map<String, Value> = src
-                    .get("properties")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                for k in READ_ONLY {
-                    props.remove(*k);
+                let source_conn = p
+                    .pointer("/connections/0")
+                    .map(|c| {
+                        format!(
+                            "datacenter {}, LAN {}, {}",
+                            super::excerpt(first_str(c, &["datacenterId"]).unwrap_or("?"), 60),
+                            super::excerpt(first_str(c, &["lanId"]).unwrap_or("?"), 20),
+                            super::excerpt(first_str(c, &["cidr"]).unwrap_or("?"), 40)
+                        )
+                    })
+                    .unwrap_or_else(|| "none reported".into());
+                let location = first_str(&p, &["location"]).unwrap_or("");
+                let Some(conn) = connection else {
+                    return Err(crate::exit::usage(anyhow::anyhow!(
+                        "a new IONOS cluster needs its own connection: give --datacenter ID --lan ID --cidr ADDR/PREFIX (or [ionos] datacenter_id, lan_id, cidr): a free address on a LAN of a datacenter in {}; the source's is {source_conn}, which the new cluster cannot share",
+                        if location.is_empty() { "the cluster's location" } else { location }
+                    )));
+                };
+                if let Some(r) = region.as_deref().filter(|r| *r != location) {
+                    if !connection_given {
+                        return Err(crate::exit::usage(anyhow::anyhow!(
+                            "--region {} moves the new cluster out of {location}: give --datacenter, --lan and --cidr of a datacenter in {} ([ionos]'s defaults are for the source's location; the source's connection is {source_conn})",
+                            super::excerpt(r, 40),
+                            super::excerpt(r, 40)
+                        )));
+                    }
+                }
+                // IONOS requires the new cluster's database user (`credentials`), and returns
+                // none of the source's: it comes from [ionos] db_username / db_password_file.
+                let Some(user) = db_user else {
+                    anyhow::bail!(
+                        "IONOS requires credentials for a new cluster and none were given"
+                    );
+                };
+                let mut props = Map::new();
+                for k in CREATE_COPIED {
+                    if let Some(v) = p.get(*k) {
+                        props.insert((*k).into(), v.clone());
+                    }
+                }
+                // The restored cluster runs the chain's major version.
+                if let Some(v) = &span.version {
+                    props.insert("postgresVersion".into(), json!(v));
                 }
                 props.insert("displayName".into(), json!(name));
                 if let Some(r) = region {
@@ -201,16 +443,13 @@ impl IonosClient {
                     // IONOS sizes storage in MB; --storage is in GB, as for Bridge.
                     props.insert("storageSize".into(), json!(u64::from(*s) * 1024));
                 }
+                props.insert(
+                    "connections".into(),
+                    json!([{"datacenterId": conn.datacenter_id, "lanId": conn.lan_id, "cidr": conn.cidr}]),
+                );
                 props.insert("fromBackup".into(), from);
-                // IONOS requires the new cluster's database user (`credentials`), and returns
-                // none of the source's: it comes from [ionos] db_username / db_password_file.
-                let Some(user) = db_user else {
-                    return Err(ApiError::Malformed {
-                        req: format!("POST {}", self.url("/clusters")),
-                        detail: "IONOS requires credentials for a new cluster and none were given"
-                            .into(),
-                    });
-                };
+                check_create(&props, &user.username, user.password.expose_secret().len())
+                    .map_err(|e| crate::exit::usage(anyhow::anyhow!("{e}")))?;
                 let mut shown = props.clone();
                 shown.insert(
                     "credentials".into(),
@@ -309,28 +548,32 @@ fn to_cluster(v: Value, url: &reqwest::Url) -> Result<Cluster, ApiError> {
 
 /// An IONOS backup chain in the common model: its id as the name, `metadata.createdDate` as
 /// the start; no finish time and no size in bytes (IONOS reports MB); the rest in [`Chain`].
-fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
+fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
     let bad = |d: String| malformed(url, d);
     let id = first_str(&v, &["id"])
         .ok_or_else(|| bad("a backup without `id`".into()))?
         .to_string();
     let meta = v.get("metadata").cloned().unwrap_or(Value::Null);
     let p = v.get("properties").cloned().unwrap_or(Value::Null);
-    let created = first_time(&meta, &["createdDate"])
-        .map_err(|e| {
-            bad(format!(
-                "backup {id}: metadata.{}",
-                e.trim_start_matches("field ")
-            ))
-        })?
-        .ok_or_else(|| bad(format!("backup {id}: missing metadata.createdDate")))?;
+    let created = first_time(&meta, &["createdDate"]).map_err(|e| {
+        bad(format!(
+            "backup {id}: metadata.{}",
+            e.trim_start_matches("field ")
+        ))
+    })?;
     let earliest = first_time(&p, &["earliestRecoveryTargetTime"]).map_err(|e| {
         bad(format!(
             "backup {id}: properties.{}",
             e.trim_start_matches("field ")
         ))
     })?;
-    Ok(Backup {
+    // `metadata.createdDate` is optional in the model: the chain's earliest recovery time
+    // stands in for it; a chain with neither has no time to list it by, and is left out.
+    let Some(created) = created.or(earliest) else {
+        tracing::warn!(backup = %super::excerpt(&id, 80), "an IONOS backup chain with neither metadata.createdDate nor properties.earliestRecoveryTargetTime is left out");
+        return Ok(None);
+    };
+    Ok(Some(Backup {
         name: id,
         started_at: created,
         finished_at: None,
@@ -352,7 +595,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
             location: first_str(&p, &["location"]).map(str::to_string),
         }),
         raw: Some(v),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -369,19 +612,25 @@ mod tests {
                    "properties": {"isActive": true, "earliestRecoveryTargetTime": "2026-11-16T00:05:00Z", "size": 2048, "version": 15}}),
             &url,
         )
+        .unwrap()
         .unwrap();
         let c = b.chain.unwrap();
         assert!(c.active);
         assert_eq!(c.size_mb, Some(2048));
         assert_eq!(c.version.as_deref(), Some("15"));
         assert_eq!(b.finished_at, None);
-        let e = to_backup(json!({"id": "c-2", "metadata": {}}), &url)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("backup c-2: missing metadata.createdDate"),
-            "{e}"
-        );
+        // createdDate is optional: the earliest recovery time stands in; with neither the
+        // chain is left out, and the list goes on.
+        let b = to_backup(
+            json!({"id": "c-2", "metadata": {"state": "AVAILABLE"}, "properties": {"earliestRecoveryTargetTime": "2026-11-16T00:05:00Z"}}),
+            &url,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(b.started_at, time::macros::datetime!(2026-11-16 00:05 UTC));
+        assert!(to_backup(json!({"id": "c-2", "metadata": {}}), &url)
+            .unwrap()
+            .is_none());
         let e = to_backup(json!({"id": "c-3", "metadata": {"createdDate": 5}}), &url)
             .unwrap_err()
             .to_string();

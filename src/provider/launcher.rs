@@ -209,6 +209,7 @@ impl LauncherClient {
             end,
             from: format!("GET {path}"),
             backup_id: None,
+            spans: vec![],
         })
     }
 

@@ -247,9 +247,9 @@ impl Client {
         target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> Result<Option<Call>, ApiError> {
+    ) -> anyhow::Result<Option<Call>> {
         match self {
-            Client::Bridge(c) => c.restore_call(id, target, dest).await,
+            Client::Bridge(c) => Ok(c.restore_call(id, target, dest).await?),
             Client::Ionos(c) => c.restore_call(id, target, dest, window).await.map(Some),
             Client::Launcher(c) => Ok(Some(c.restore_call(id, target, dest))),
         }

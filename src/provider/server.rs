@@ -21,9 +21,24 @@ pub enum Dest {
         /// The new cluster's database user, where the provider wants one (IONOS requires
         /// `credentials` in a create request).
         db_user: Option<DbUser>,
+        /// The new cluster's network (IONOS: one connection, required): `--datacenter`,
+        /// `--lan`, `--cidr`, each else from `[ionos]`.
+        connection: Option<Connection>,
+        /// Whether all three came from the flags (not `[ionos]`'s defaults, which are for the
+        /// source's location).
+        connection_given: bool,
     },
     /// Over the source cluster itself (IONOS, Launcher; Bridge has no such request).
     InPlace,
+}
+
+/// Where a new IONOS cluster is attached: a LAN of a datacenter, and its own address there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub datacenter_id: String,
+    pub lan_id: String,
+    /// `ADDR/PREFIX`: the cluster's IP and its subnet.
+    pub cidr: String,
 }
 
 /// A database user name and password for a new cluster (a secret: never shown).
@@ -43,6 +58,31 @@ pub struct Window {
     /// The backup (IONOS: the backup chain) the restore is made from, where the request names
     /// one.
     pub backup_id: Option<String>,
+    /// IONOS: every AVAILABLE backup chain, oldest first, each covering its own part of the
+    /// window (empty for the others).
+    pub spans: Vec<Span>,
+}
+
+/// The part of the window one backup chain covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub backup_id: String,
+    pub start: OffsetDateTime,
+    /// Where the next chain begins; `None`: now (the active chain), or not reported.
+    pub end: Option<OffsetDateTime>,
+    pub active: bool,
+    /// The chain's PostgreSQL major version, where it is reported.
+    pub version: Option<String>,
+}
+
+impl Window {
+    /// The chain that covers `t`: the newest that starts at or before it and ends after it.
+    pub fn span_for(&self, t: OffsetDateTime) -> Option<&Span> {
+        self.spans
+            .iter()
+            .rev()
+            .find(|s| s.start <= t && s.end.is_none_or(|e| t < e))
+    }
 }
 
 impl Window {
@@ -180,6 +220,7 @@ mod tests {
             end: None,
             from: "oldest_backup_at".into(),
             backup_id: None,
+            spans: vec![],
         };
         assert_eq!(w.refuses(datetime!(2026-11-20 00:00 UTC), now), None);
         let before = w.refuses(datetime!(2026-11-01 00:00 UTC), now).unwrap();

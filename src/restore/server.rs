@@ -41,7 +41,16 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
             provider.title()
         )));
     }
-    if let (Dest::New { db_user, .. }, ProviderKind::Ionos) = (&mut dest, provider) {
+    if let (
+        Dest::New {
+            db_user,
+            connection,
+            ..
+        },
+        ProviderKind::Ionos,
+    ) = (&mut dest, provider)
+    {
+        *connection = ionos_connection(cfg, args)?;
         *db_user = Some(crate::commands::ionos_db_user(cfg)?);
     }
     let client = crate::commands::client_for(cfg, provider)?;
@@ -241,6 +250,33 @@ fn confirm_in_place(confirm: Option<&str>, c: &crate::provider::Cluster) -> Resu
     }
 }
 
+/// A new IONOS cluster's connection: each of `--datacenter`, `--lan`, `--cidr`, else
+/// `[ionos]`'s `datacenter_id`, `lan_id`, `cidr`; `None` unless all three are there.
+fn ionos_connection(
+    cfg: &Config,
+    args: &RestoreArgs,
+) -> Result<Option<crate::provider::server::Connection>> {
+    let pick = |flag: &Option<String>, dflt: &Option<String>| flag.clone().or_else(|| dflt.clone());
+    let (d, l, c) = (
+        pick(&args.datacenter, &cfg.ionos.datacenter_id),
+        pick(&args.lan, &cfg.ionos.lan_id),
+        pick(&args.cidr, &cfg.ionos.cidr),
+    );
+    if let Some(c) = &c {
+        crate::provider::ionos::check_cidr(c).map_err(|e| usage(anyhow!("--cidr {e}")))?;
+    }
+    Ok(match (d, l, c) {
+        (Some(datacenter_id), Some(lan_id), Some(cidr)) => {
+            Some(crate::provider::server::Connection {
+                datacenter_id,
+                lan_id,
+                cidr,
+            })
+        }
+        _ => None,
+    })
+}
+
 /// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
 fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
     if args.in_place {
@@ -272,12 +308,21 @@ fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
             "Launcher's pitr-clone takes only a name and a time: --region and --storage do not apply"
         )));
     }
+    let flags = [&args.datacenter, &args.lan, &args.cidr];
+    if flags.iter().any(|f| f.is_some()) && provider != ProviderKind::Ionos {
+        return Err(usage(anyhow!(
+            "--datacenter, --lan and --cidr choose a new IONOS cluster's network; {} chooses its own",
+            provider.title()
+        )));
+    }
     Ok(Dest::New {
         name,
         plan: args.plan.clone(),
         region: args.region.clone(),
         storage: args.storage,
         db_user: None,
+        connection: None,
+        connection_given: flags.iter().all(|f| f.is_some()),
     })
 }
 
@@ -311,6 +356,23 @@ fn print_plan(
             .map_or_else(|| format!("now ({})", show_time(now)), show_time),
         window.from
     );
+    if let Some(s) = window.span_for(target) {
+        println!(
+            "  chain:   {} ({}, PostgreSQL {}, {} .. {})",
+            excerpt(&s.backup_id, 80),
+            if s.active { "active" } else { "inactive" },
+            s.version.as_deref().map_or("not reported", |v| v),
+            show_time(s.start),
+            s.end.map_or_else(
+                || if s.active {
+                    "now".to_string()
+                } else {
+                    "end not reported".to_string()
+                },
+                show_time
+            )
+        );
+    }
     match dest {
         Dest::New { name, .. } => println!("  into:    a new cluster \"{}\"", excerpt(name, 100)),
         Dest::InPlace => println!(

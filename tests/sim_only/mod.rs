@@ -101,7 +101,7 @@ impl Env {
     /// simulator, and the sample IONOS cluster and Launcher database as `[[cluster]]`s.
     pub fn providers_config(&self, extra: &str) -> String {
         format!(
-            "{}\n[ionos]\nurl = \"{url}/ionos\"\nusername = \"ops@example.com\"\npassword_file = \"{}\"\ndb_username = \"restore_admin\"\ndb_password_file = \"{}\"\n\n[launcher]\nurl = \"{url}/launcher/sim-tenant\"\nkey_file = \"{}\"\n\n[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS_CLUSTER}\"\n\n[[cluster]]\nprovider = \"launcher\"\nid = \"{LAUNCHER_DB}\"\n",
+            "{}\n[ionos]\nurl = \"{url}/ionos\"\nusername = \"ops@example.com\"\npassword_file = \"{}\"\ndb_username = \"restore_admin\"\ndb_password_file = \"{}\"\ndatacenter_id = \"b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11\"\nlan_id = \"2\"\ncidr = \"192.168.1.120/24\"\n\n[launcher]\nurl = \"{url}/launcher/sim-tenant\"\nkey_file = \"{}\"\n\n[[cluster]]\nprovider = \"ionos\"\nid = \"{IONOS_CLUSTER}\"\n\n[[cluster]]\nprovider = \"launcher\"\nid = \"{LAUNCHER_DB}\"\n",
             self.base_config(extra),
             self.path("ionos-password").display(),
             self.path("ionos-db-password").display(),

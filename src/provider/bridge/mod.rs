@@ -219,6 +219,7 @@ impl BridgeClient {
             end: None,
             from: "the cluster's oldest_backup_at".into(),
             backup_id: None,
+            spans: vec![],
         })
     }
 
