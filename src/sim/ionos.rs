@@ -46,6 +46,9 @@ pub struct IonosCluster {
     pub postgres_version: String,
     #[serde(default)]
     pub chains: Vec<IonosChain>,
+    /// `properties.connections[0]`: `{datacenterId, lanId, cidr}`.
+    #[serde(default = "default_connection")]
+    pub connection: Value,
     /// When a restore into it is over, and the state it then takes.
     #[serde(skip)]
     pending: Vec<(OffsetDateTime, String)>,
@@ -59,7 +62,9 @@ pub struct IonosCluster {
 #[serde(deny_unknown_fields)]
 pub struct IonosChain {
     pub id: String,
-    pub created: String,
+    /// `metadata.createdDate` (optional in the model: absent when `None`).
+    #[serde(default)]
+    pub created: Option<String>,
     /// `earliestRecoveryTargetTime`.
     pub earliest: String,
     #[serde(default = "yes")]
@@ -68,6 +73,9 @@ pub struct IonosChain {
     pub state: String,
     #[serde(default)]
     pub size_mb: u64,
+    /// `properties.version`: the chain's PostgreSQL major.
+    #[serde(default = "default_version")]
+    pub version: String,
 }
 
 fn available() -> String {
@@ -82,6 +90,9 @@ fn default_location() -> String {
 fn default_version() -> String {
     "15".into()
 }
+fn default_connection() -> Value {
+    json!({"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2", "cidr": "192.168.1.100/24"})
+}
 
 impl IonosCluster {
     pub fn new(id: &str, name: &str, chains: Vec<IonosChain>) -> IonosCluster {
@@ -92,6 +103,7 @@ impl IonosCluster {
             location: default_location(),
             postgres_version: default_version(),
             chains,
+            connection: default_connection(),
             pending: vec![],
             restored_from: None,
         }
@@ -146,7 +158,7 @@ fn cluster_json(c: &IonosCluster) -> Value {
             "displayName": c.name, "postgresVersion": c.postgres_version, "location": c.location,
             "backupLocation": "eu-central-2", "instances": 1, "cores": 2, "ram": 4096,
             "storageSize": 20480, "storageType": "SSD",
-            "connections": [{"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2", "cidr": "192.168.1.100/24"}],
+            "connections": [c.connection],
             "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
             "synchronizationMode": "ASYNCHRONOUS",
             "dnsName": format!("pg-{n}.postgresql.de-fra.ionos.com")
@@ -155,10 +167,14 @@ fn cluster_json(c: &IonosCluster) -> Value {
 }
 
 fn chain_json(cluster: &str, b: &IonosChain) -> Value {
+    let mut meta = json!({"state": b.state});
+    if let Some(c) = &b.created {
+        meta["createdDate"] = json!(c);
+    }
     json!({
         "type": "backup", "id": b.id,
-        "metadata": {"createdDate": b.created, "state": b.state},
-        "properties": {"clusterId": cluster, "version": "15", "isActive": b.active,
+        "metadata": meta,
+        "properties": {"clusterId": cluster, "version": b.version, "isActive": b.active,
                        "earliestRecoveryTargetTime": b.earliest, "size": b.size_mb, "location": "eu-central-2"}
     })
 }
@@ -272,8 +288,15 @@ pub(crate) fn route(
                 Ok(v) => v,
                 Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
             };
-            if let Err(r) = check_from(io, &req) {
-                return *r;
+            match check_from(io, &req) {
+                Err(r) => return *r,
+                Ok(v) if v != io.clusters[i].postgres_version => {
+                    return error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "The backup's PostgreSQL version differs from the cluster's.",
+                    )
+                }
+                Ok(_) => {}
             }
             if io.clusters[i].state != "AVAILABLE" || !io.clusters[i].pending.is_empty() {
                 return error(
@@ -306,19 +329,28 @@ fn done_at(ms: u64) -> OffsetDateTime {
     OffsetDateTime::now_utc() + std::time::Duration::from_millis(ms)
 }
 
-/// A `{backupId, recoveryTargetTime}` that names a chain and a time inside its window.
-fn check_from(io: &IonosSim, from: &Value) -> Result<(), Box<Response>> {
+/// A `{backupId, recoveryTargetTime}` that names a chain and a time inside its window (an
+/// inactive chain's ends where the cluster's next chain begins); the chain's version.
+fn check_from(io: &IonosSim, from: &Value) -> Result<String, Box<Response>> {
     let bad = |m: &str| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, m));
+    if let Some(k) = from
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !["backupId", "recoveryTargetTime"].contains(&k.as_str())))
+    {
+        return Err(bad(&format!("{k} is not a field of CreateRestoreRequest")));
+    }
     let id = from
         .get("backupId")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("backupId is required"))?;
-    let chain = io
+    let (cluster, chain) = io
         .clusters
         .iter()
-        .flat_map(|c| c.chains.iter())
-        .find(|b| b.id == id)
+        .find_map(|c| c.chains.iter().find(|b| b.id == id).map(|b| (c, b)))
         .ok_or_else(|| bad("The backup was not found."))?;
+    if chain.state != "AVAILABLE" {
+        return Err(bad("The backup is not AVAILABLE."));
+    }
     let t = from
         .get("recoveryTargetTime")
         .and_then(Value::as_str)
@@ -326,56 +358,160 @@ fn check_from(io: &IonosSim, from: &Value) -> Result<(), Box<Response>> {
         .ok_or_else(|| bad("recoveryTargetTime must be an RFC 3339 time"))?;
     let earliest =
         OffsetDateTime::parse(&chain.earliest, &Rfc3339).map_err(|_| bad("bad chain"))?;
-    if t < earliest || t > OffsetDateTime::now_utc() {
+    let next = cluster
+        .chains
+        .iter()
+        .filter_map(|b| OffsetDateTime::parse(&b.earliest, &Rfc3339).ok())
+        .filter(|e| *e > earliest)
+        .min();
+    let end = match (chain.active, next) {
+        (false, Some(n)) => n,
+        _ => OffsetDateTime::now_utc(),
+    };
+    if t < earliest || t > end {
         return Err(bad(
             "recoveryTargetTime is outside the backup's recovery window.",
         ));
     }
+    Ok(chain.version.clone())
+}
+
+/// The fields of the model's `CreateClusterProperties` (ionoscloud-dbaas-postgres 1.x).
+const CREATE_FIELDS: &[&str] = &[
+    "postgresVersion",
+    "instances",
+    "cores",
+    "ram",
+    "storageSize",
+    "storageType",
+    "connections",
+    "location",
+    "backupLocation",
+    "displayName",
+    "maintenanceWindow",
+    "credentials",
+    "synchronizationMode",
+    "fromBackup",
+];
+
+/// A create request's properties as the API checks them: the model's fields only, each of
+/// its type, enum and range, one connection on a valid and free address, a database user
+/// that is not reserved with a password of at least 10 characters. `Err`: the message.
+fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
+    let Some(o) = p.as_object() else {
+        return Err("properties must be an object".into());
+    };
+    if let Some(k) = o.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
+        return Err(format!("[(root).properties.{k}] is not a field of CreateClusterProperties"));
+    }
+    let s = |k: &str| -> Result<&str, String> {
+        o.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("[(root).properties.{k}] is required and must be a string"))
+    };
+    let int = |k: &str, lo: u64, hi: u64| -> Result<u64, String> {
+        let v = o
+            .get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("[(root).properties.{k}] is required and must be an integer"))?;
+        if v < lo || v > hi {
+            return Err(format!("[(root).properties.{k}] must be between {lo} and {hi}"));
+        }
+        Ok(v)
+    };
+    s("postgresVersion")?;
+    int("instances", 1, 5)?;
+    int("cores", 1, 62)?;
+    if int("ram", 2048, 1 << 20)? % 1024 != 0 {
+        return Err("[(root).properties.ram] must be a multiple of 1024".into());
+    }
+    int("storageSize", 2048, 2_097_152)?;
+    let one_of = |k: &str, allowed: &[&str]| -> Result<(), String> {
+        let v = s(k)?;
+        if !allowed.contains(&v) {
+            return Err(format!("[(root).properties.{k}] must be one of {}", allowed.join(", ")));
+        }
+        Ok(())
+    };
+    one_of("storageType", &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"])?;
+    one_of("synchronizationMode", &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"])?;
+    s("location")?;
+    if o.contains_key("backupLocation") {
+        s("backupLocation")?;
+    }
+    let name = s("displayName")?;
+    if name.chars().count() > 100 {
+        return Err("[(root).properties.displayName] must be at most 100 characters".into());
+    }
+    if let Some(m) = o.get("maintenanceWindow") {
+        let time_ok = m.get("time").and_then(Value::as_str).is_some_and(|t| {
+            let f: Vec<&str> = t.split(':').collect();
+            f.len() == 3 && f.iter().all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
+        });
+        let days = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+        let day_ok = m.get("dayOfTheWeek").and_then(Value::as_str).is_some_and(|d| days.contains(&d));
+        if !time_ok || !day_ok || m.as_object().is_some_and(|m| m.len() != 2) {
+            return Err("[(root).properties.maintenanceWindow] needs time (HH:MM:SS) and dayOfTheWeek (Sunday..Saturday), nothing else".into());
+        }
+    }
+    let conns = o
+        .get("connections")
+        .and_then(Value::as_array)
+        .filter(|c| c.len() == 1)
+        .ok_or_else(|| "[(root).properties.connections] must hold exactly one connection".to_string())?;
+    let c = &conns[0];
+    let field = |k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("[(root).properties.connections[0].{k}] is required and must be a string"))
+    };
+    let (dc, lan, cidr) = (field("datacenterId")?, field("lanId")?, field("cidr")?);
+    if c.as_object().is_some_and(|c| c.len() != 3) {
+        return Err("[(root).properties.connections[0]] has fields beside datacenterId, lanId and cidr".into());
+    }
+    crate::provider::ionos::check_cidr(cidr)
+        .map_err(|e| format!("[(root).properties.connections[0].cidr] {e}"))?;
+    let ip = |c: &str| c.split('/').next().unwrap_or("").to_string();
+    if let Some(other) = io.clusters.iter().find(|x| {
+        x.connection.get("datacenterId").and_then(Value::as_str) == Some(dc)
+            && x.connection.get("lanId").and_then(Value::as_str) == Some(lan)
+            && x.connection.get("cidr").and_then(Value::as_str).map(ip) == Some(ip(cidr))
+    }) {
+        return Err(format!(
+            "The IP address {} is already used by cluster {} in LAN {lan} of datacenter {dc}.",
+            ip(cidr),
+            other.id
+        ));
+    }
+    let user = p.pointer("/credentials/username").and_then(Value::as_str).unwrap_or("");
+    let pass = p.pointer("/credentials/password").and_then(Value::as_str).unwrap_or("");
+    if user.is_empty() || pass.len() < 10 {
+        return Err("[(root).properties.credentials] needs a username and a password of at least 10 characters".into());
+    }
+    if crate::provider::ionos::RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
+        return Err(format!("[(root).properties.credentials.username] {user} is a reserved user name"));
+    }
     Ok(())
 }
 
-/// `POST /clusters`: only a cluster made `fromBackup` is simulated.
+/// `POST /clusters`: only a cluster made `fromBackup` is simulated. It is BUSY for
+/// `restore_ms`, then AVAILABLE (FAILED with `fail_restores`).
 fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
     };
-    let p = req.get("properties").cloned().unwrap_or(Value::Null);
-    let Some(name) = p
-        .get("displayName")
-        .and_then(Value::as_str)
-        .filter(|n| !n.is_empty())
-    else {
+    if let Some(k) = req.as_object().and_then(|o| o.keys().find(|k| *k != "properties")) {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "properties.displayName is required",
+            &format!("[(root).{k}] is not a field of CreateClusterRequest"),
         );
-    };
-    for k in [
-        "postgresVersion",
-        "instances",
-        "cores",
-        "ram",
-        "storageSize",
-        "storageType",
-        "connections",
-        "location",
-        "synchronizationMode",
-    ] {
-        if p.get(k).is_none() {
-            return error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &format!("properties.{k} is required"),
-            );
-        }
     }
-    let user = p.pointer("/credentials/username").and_then(Value::as_str);
-    let pass = p.pointer("/credentials/password").and_then(Value::as_str);
-    if user.is_none_or(str::is_empty) || pass.is_none_or(str::is_empty) {
-        return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "properties.credentials needs username and password",
-        );
+    let p = req.get("properties").cloned().unwrap_or(Value::Null);
+    if let Err(m) = check_create(io, &p) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, &m);
     }
     let Some(from) = p.get("fromBackup") else {
         return error(
@@ -383,11 +519,21 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
             "the simulator creates clusters from a backup only (properties.fromBackup)",
         );
     };
-    if let Err(r) = check_from(io, from) {
-        return *r;
+    let version = match check_from(io, from) {
+        Ok(v) => v,
+        Err(r) => return *r,
+    };
+    if p.get("postgresVersion").and_then(Value::as_str) != Some(version.as_str()) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &format!("[(root).properties.postgresVersion] must be {version}, the backup's version"),
+        );
     }
+    let name = p.get("displayName").and_then(Value::as_str).unwrap_or("");
     let mut c = IonosCluster::new(&uuid::Uuid::new_v4().to_string(), name, vec![]);
     c.state = "BUSY".into();
+    c.postgres_version = version;
+    c.connection = p.pointer("/connections/0").cloned().unwrap_or(Value::Null);
     c.location = p
         .get("location")
         .and_then(Value::as_str)
@@ -426,19 +572,23 @@ pub fn sample() -> IonosSim {
             vec![
                 IonosChain {
                     id: format!("{id}-4oymiqu-11"),
-                    created: t(40),
+                    created: Some(t(40)),
                     earliest: t(40),
                     active: false,
                     state: available(),
                     size_mb: 1830,
+                    // Chains are per PostgreSQL version: a major upgrade a week ago began
+                    // the active one.
+                    version: "14".into(),
                 },
                 IonosChain {
                     id: format!("{id}-4oymiqu-12"),
-                    created: t(7),
+                    created: Some(t(7)),
                     earliest: t(7),
                     active: true,
                     state: available(),
                     size_mb: 2104,
+                    version: default_version(),
                 },
             ],
         )],
