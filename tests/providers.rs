@@ -1073,3 +1073,262 @@ fn a_launcher_restore_into_a_side_database_is_switched_to_only_when_asked() {
     ])
     .assert_error(2, "--switch is for Launcher");
 }
+
+/// The JSON body a dry run printed after `request:`.
+fn planned_body(stdout: &str) -> serde_json::Value {
+    let body: String = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("  request: "))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| format!("{}\n", &l[4..]))
+        .collect();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn an_ionos_copy_gets_its_own_connection_and_fits_the_apis_limits() {
+    let env = env_with(state(300), "");
+    let full = env.providers_config("");
+    let target = at(1.0);
+    let into = |extra: &[&str]| {
+        let mut a = vec![
+            "restore",
+            "--cluster",
+            IONOS_CLUSTER,
+            "--target-time",
+            &target,
+            "--into",
+            "c1",
+        ];
+        a.extend(extra);
+        env.run(&a)
+    };
+    // Without a connection (no flags, no [ionos] defaults): refused, the source's named.
+    let bare: String = full
+        .lines()
+        .filter(|l| {
+            !["datacenter_id", "lan_id", "cidr"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&env.config, &bare).unwrap();
+    let run = into(&[]);
+    run.assert_error(2, "a new IONOS cluster needs its own connection: give --datacenter ID --lan ID --cidr ADDR/PREFIX (or [ionos] datacenter_id, lan_id, cidr)");
+    assert!(
+        run.error_line().contains("the source's is datacenter b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11, LAN 2, 192.168.1.100/24"),
+        "{run:?}"
+    );
+    into(&[
+        "--datacenter",
+        "dc-1",
+        "--lan",
+        "3",
+        "--cidr",
+        "10.233.64.5/24",
+    ])
+    .assert_error(2, "is in 10.233.64.0/18, which IONOS keeps for itself");
+    into(&[
+        "--datacenter",
+        "dc-1",
+        "--lan",
+        "3",
+        "--cidr",
+        "192.168.7.5",
+    ])
+    .assert_error(2, "is not ADDR/PREFIX");
+    // The flags are sent as the connection, nothing of the source's.
+    let run = into(&[
+        "--datacenter",
+        "dc-1",
+        "--lan",
+        "3",
+        "--cidr",
+        "192.168.7.5/24",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        planned_body(&run.stdout)["properties"]["connections"],
+        json!([{"datacenterId": "dc-1", "lanId": "3", "cidr": "192.168.7.5/24"}])
+    );
+    // [ionos]'s defaults are for the source's location: another region needs the flags.
+    std::fs::write(&env.config, &full).unwrap();
+    into(&["--region", "de/txl"])
+        .assert_error(2, "--region de/txl moves the new cluster out of de/fra: give --datacenter, --lan and --cidr of a datacenter in de/txl");
+    // The API's limits, with the allowed range.
+    into(&["--storage", "1"]).assert_error(
+        2,
+        "storageSize 1024 MB (--storage 1 GB): IONOS allows 2048 to 2097152 MB (--storage 2 to 2048)",
+    );
+    into(&["--storage", "4096"]).assert_error(2, "storageSize 4194304 MB");
+    std::fs::write(
+        &env.config,
+        full.replace(
+            "db_username = \"restore_admin\"",
+            "db_username = \"postgres\"",
+        ),
+    )
+    .unwrap();
+    into(&[]).assert_error(
+        2,
+        "database user \"postgres\" (ionos.db_username): IONOS keeps postgres, admin",
+    );
+    assert_eq!(env.requests("POST /ionos/clusters"), 0);
+    std::fs::write(&env.config, &full).unwrap();
+    let run = into(&[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn an_ionos_target_only_an_older_chain_covers_restores_from_that_chain() {
+    let env = env_with(state(300), "");
+    let old = at(20.0);
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &old,
+        "--into",
+        "before-upgrade",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let chain = format!("{IONOS_CLUSTER}-4oymiqu-11");
+    assert!(
+        run.stdout
+            .contains(&format!("  chain:   {chain} (inactive, PostgreSQL 14, ")),
+        "{run:?}"
+    );
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["fromBackup"]["backupId"], json!(chain));
+    assert_eq!(body["properties"]["postgresVersion"], json!("14"));
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &old,
+        "--into",
+        "before-upgrade",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let made = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.name == "before-upgrade")
+        .unwrap();
+    assert_eq!(made.postgres_version, "14");
+    assert_eq!(made.restored_from.unwrap()["backupId"], json!(chain));
+    // In place, the cluster runs 15: a 14 chain cannot restore over it.
+    env.run(&[
+        "restore", "--cluster", IONOS_CLUSTER, "--target-time", &old, "--in-place", "--confirm",
+        IONOS_CLUSTER,
+    ])
+    .assert_error(2, &format!("is covered by backup chain {chain} of PostgreSQL 14, but cluster {IONOS_CLUSTER} runs PostgreSQL 15"));
+}
+
+/// bridgerest's own IONOS request bodies, read by the official SDK's models with client-side
+/// validation on (types, enums, ranges), and every field checked against the model's
+/// attributes: a misspelt field, a wrong type or an out-of-range value fails.
+#[test]
+fn the_official_ionos_sdk_accepts_bridgerests_request_bodies() {
+    let tools = std::env::var_os("BRIDGEREST_TEST_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/bridgerest-test-tools".into());
+    let python = tools.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run `bash .ci/run`",
+        python.display()
+    );
+    let env = env_with(state(300), "");
+    let mut bodies = Vec::new();
+    for (flags, model) in [
+        (
+            vec!["--into", "sdk-checked", "--storage", "30"],
+            "CreateClusterRequest",
+        ),
+        (
+            vec!["--in-place", "--confirm", IONOS_CLUSTER],
+            "CreateRestoreRequest",
+        ),
+    ] {
+        let target = at(1.0);
+        let mut args = vec![
+            "restore",
+            "--cluster",
+            IONOS_CLUSTER,
+            "--target-time",
+            &target,
+        ];
+        args.extend(flags);
+        args.push("--dry-run");
+        let run = env.run(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+        bodies.push(json!({"model": model, "body": planned_body(&run.stdout)}));
+    }
+    let script = env.path("models.py");
+    std::fs::write(
+        &script,
+        r#"import json, sys
+import ionoscloud_dbaas_postgres as io
+# Models made while deserializing take a fresh Configuration, whose client-side validation
+# is off by default: turned on for every one.
+plain_init = io.configuration.Configuration.__init__
+def validating_init(self, *a, **k):
+    plain_init(self, *a, **k)
+    self.client_side_validation = True
+io.configuration.Configuration.__init__ = validating_init
+client = io.ApiClient(io.Configuration())
+assert io.Configuration().client_side_validation
+class Answer:
+    def __init__(self, data): self.data = data
+def unknown(value, cls, path):
+    """Fields the model does not have, at any depth."""
+    if isinstance(value, list):
+        inner = cls[5:-1] if isinstance(cls, str) and cls.startswith("list[") else cls
+        return [u for i, v in enumerate(value) for u in unknown(v, inner, f"{path}[{i}]")]
+    model = getattr(io.models, cls, None) if isinstance(cls, str) else None
+    if model is None or not isinstance(value, dict):
+        return []
+    names = {v: k for k, v in model.attribute_map.items()}
+    out = [f"{path}.{k}" for k in value if k not in names]
+    for k, v in value.items():
+        if k in names:
+            out += unknown(v, model.openapi_types[names[k]], f"{path}.{k}")
+    return out
+for case in json.load(open(sys.argv[1])):
+    bad = unknown(case["body"], case["model"], "(root)")
+    assert not bad, f"{case['model']}: not in the model: {bad}"
+    obj = client.deserialize(Answer(json.dumps(case["body"])), case["model"])
+    print("valid", case["model"], type(obj).__name__)
+"#,
+    )
+    .unwrap();
+    let cases = env.path("bodies.json");
+    std::fs::write(&cases, serde_json::to_string(&bodies).unwrap()).unwrap();
+    let run = Run::from(
+        std::process::Command::new(&python)
+            .arg(&script)
+            .arg(&cases)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("valid CreateClusterRequest CreateClusterRequest"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("valid CreateRestoreRequest CreateRestoreRequest"),
+        "{run:?}"
+    );
+}

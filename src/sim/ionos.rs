@@ -333,10 +333,10 @@ fn done_at(ms: u64) -> OffsetDateTime {
 /// inactive chain's ends where the cluster's next chain begins); the chain's version.
 fn check_from(io: &IonosSim, from: &Value) -> Result<String, Box<Response>> {
     let bad = |m: &str| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, m));
-    if let Some(k) = from
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !["backupId", "recoveryTargetTime"].contains(&k.as_str())))
-    {
+    if let Some(k) = from.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["backupId", "recoveryTargetTime"].contains(&k.as_str()))
+    }) {
         return Err(bad(&format!("{k} is not a field of CreateRestoreRequest")));
     }
     let id = from
@@ -402,7 +402,9 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
         return Err("properties must be an object".into());
     };
     if let Some(k) = o.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
-        return Err(format!("[(root).properties.{k}] is not a field of CreateClusterProperties"));
+        return Err(format!(
+            "[(root).properties.{k}] is not a field of CreateClusterProperties"
+        ));
     }
     let s = |k: &str| -> Result<&str, String> {
         o.get(k)
@@ -416,7 +418,9 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
             .and_then(Value::as_u64)
             .ok_or_else(|| format!("[(root).properties.{k}] is required and must be an integer"))?;
         if v < lo || v > hi {
-            return Err(format!("[(root).properties.{k}] must be between {lo} and {hi}"));
+            return Err(format!(
+                "[(root).properties.{k}] must be between {lo} and {hi}"
+            ));
         }
         Ok(v)
     };
@@ -430,12 +434,21 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
     let one_of = |k: &str, allowed: &[&str]| -> Result<(), String> {
         let v = s(k)?;
         if !allowed.contains(&v) {
-            return Err(format!("[(root).properties.{k}] must be one of {}", allowed.join(", ")));
+            return Err(format!(
+                "[(root).properties.{k}] must be one of {}",
+                allowed.join(", ")
+            ));
         }
         Ok(())
     };
-    one_of("storageType", &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"])?;
-    one_of("synchronizationMode", &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"])?;
+    one_of(
+        "storageType",
+        &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"],
+    )?;
+    one_of(
+        "synchronizationMode",
+        &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"],
+    )?;
     s("location")?;
     if o.contains_key("backupLocation") {
         s("backupLocation")?;
@@ -447,10 +460,23 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
     if let Some(m) = o.get("maintenanceWindow") {
         let time_ok = m.get("time").and_then(Value::as_str).is_some_and(|t| {
             let f: Vec<&str> = t.split(':').collect();
-            f.len() == 3 && f.iter().all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
+            f.len() == 3
+                && f.iter()
+                    .all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
         });
-        let days = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-        let day_ok = m.get("dayOfTheWeek").and_then(Value::as_str).is_some_and(|d| days.contains(&d));
+        let days = [
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ];
+        let day_ok = m
+            .get("dayOfTheWeek")
+            .and_then(Value::as_str)
+            .is_some_and(|d| days.contains(&d));
         if !time_ok || !day_ok || m.as_object().is_some_and(|m| m.len() != 2) {
             return Err("[(root).properties.maintenanceWindow] needs time (HH:MM:SS) and dayOfTheWeek (Sunday..Saturday), nothing else".into());
         }
@@ -459,17 +485,24 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
         .get("connections")
         .and_then(Value::as_array)
         .filter(|c| c.len() == 1)
-        .ok_or_else(|| "[(root).properties.connections] must hold exactly one connection".to_string())?;
+        .ok_or_else(|| {
+            "[(root).properties.connections] must hold exactly one connection".to_string()
+        })?;
     let c = &conns[0];
     let field = |k: &str| {
         c.get(k)
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| format!("[(root).properties.connections[0].{k}] is required and must be a string"))
+            .ok_or_else(|| {
+                format!("[(root).properties.connections[0].{k}] is required and must be a string")
+            })
     };
     let (dc, lan, cidr) = (field("datacenterId")?, field("lanId")?, field("cidr")?);
     if c.as_object().is_some_and(|c| c.len() != 3) {
-        return Err("[(root).properties.connections[0]] has fields beside datacenterId, lanId and cidr".into());
+        return Err(
+            "[(root).properties.connections[0]] has fields beside datacenterId, lanId and cidr"
+                .into(),
+        );
     }
     crate::provider::ionos::check_cidr(cidr)
         .map_err(|e| format!("[(root).properties.connections[0].cidr] {e}"))?;
@@ -485,13 +518,21 @@ fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
             other.id
         ));
     }
-    let user = p.pointer("/credentials/username").and_then(Value::as_str).unwrap_or("");
-    let pass = p.pointer("/credentials/password").and_then(Value::as_str).unwrap_or("");
+    let user = p
+        .pointer("/credentials/username")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let pass = p
+        .pointer("/credentials/password")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if user.is_empty() || pass.len() < 10 {
         return Err("[(root).properties.credentials] needs a username and a password of at least 10 characters".into());
     }
     if crate::provider::ionos::RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
-        return Err(format!("[(root).properties.credentials.username] {user} is a reserved user name"));
+        return Err(format!(
+            "[(root).properties.credentials.username] {user} is a reserved user name"
+        ));
     }
     Ok(())
 }
@@ -503,7 +544,10 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
     };
-    if let Some(k) = req.as_object().and_then(|o| o.keys().find(|k| *k != "properties")) {
+    if let Some(k) = req
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "properties"))
+    {
         return error(
             StatusCode::UNPROCESSABLE_ENTITY,
             &format!("[(root).{k}] is not a field of CreateClusterRequest"),
