@@ -82,6 +82,9 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID or its name again, exactly, to confirm that it is overwritten' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l datacenter -d 'With --into (IONOS): the datacenter the new cluster\'s LAN is in [default: ionos.datacenter_id]. IONOS needs --datacenter, --lan and --cidr for a new cluster' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l lan -d 'With --into (IONOS): the LAN the new cluster is attached to [default: ionos.lan_id]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cidr -d 'With --into (IONOS): the new cluster\'s own address and subnet on that LAN, e.g. 192.168.1.20/24 [default: ionos.cidr]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
