@@ -1180,6 +1180,25 @@ fn an_ionos_copy_gets_its_own_connection_and_fits_the_apis_limits() {
     std::fs::write(&env.config, &full).unwrap();
     let run = into(&[]);
     assert_eq!(run.code, 0, "{run:?}");
+    // An address another cluster has: the API's 422, shown as it said it.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "c2",
+        "--cidr",
+        "192.168.1.100/24",
+    ]);
+    run.assert_error(1, "422");
+    assert!(
+        run.error_line().contains(&format!(
+            "The IP address 192.168.1.100 is already used by cluster {IONOS_CLUSTER} in LAN 2"
+        )),
+        "{run:?}"
+    );
 }
 
 #[test]
