@@ -44,6 +44,7 @@ pub mod restore;
 pub mod schedule;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod text;
 pub mod wal;
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.

@@ -304,5 +304,5 @@ pub fn refused(stderr: &str) -> Option<String> {
     if WAIT.iter().any(|w| lower.contains(w)) {
         return None;
     }
-    Some(crate::provider::excerpt(said, 300))
+    Some(crate::text::excerpt(said, 300))
 }

@@ -4,7 +4,7 @@
 //! from outside is passed through [`apply`] before it is shown, logged, or written to a report
 //! or the status file: API error bodies (an IONOS validation error may echo the create
 //! request, password and all), pgBackRest's output, PostgreSQL's log (where `archive-get`'s
-//! errors land). [`crate::provider::excerpt`], the shape every such text is shown in, applies it.
+//! errors land). [`crate::text::excerpt`], the shape every such text is shown in, applies it.
 //!
 //! Besides the registered secrets, two shapes are hidden whoever's secret they hold: a SAS
 //! signature (`sig=...`) and the value of a JSON field whose name ends in password, secret,

@@ -116,7 +116,7 @@ pub async fn last_archived_commit(
             bail!(
                 "pgbackrest archive-get {segment} failed ({}): {}",
                 out.status,
-                crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
+                crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
             );
         }
         // pg_waldump stops with an error at the zero-filled end of a switched segment: its

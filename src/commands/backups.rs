@@ -6,7 +6,8 @@ use anyhow::Result;
 use crate::cli::BackupsArgs;
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::provider::{excerpt, Backup, ProviderKind};
+use crate::provider::{Backup, ProviderKind};
+use crate::text::excerpt;
 
 pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
     let provider = super::provider_for(cfg, &args.cluster, args.provider)?;
@@ -75,27 +76,14 @@ pub async fn run(cfg: &Config, args: BackupsArgs) -> Result<Exit> {
                             .map_or_else(|| "-".into(), |k| excerpt(k, 20)),
                         fmt(b.started_at),
                         opt(b.finished_at, "(running)"),
-                        b.size_bytes.map(human_size).unwrap_or_else(|| "-".into()),
+                        b.size_bytes
+                            .map(crate::text::human_size)
+                            .unwrap_or_else(|| "-".into()),
                     ]
                 })
                 .collect(),
         ),
     };
-    print!("{}", super::table(header, &rows));
+    print!("{}", crate::text::table(header, &rows));
     Ok(Exit::Success)
-}
-
-pub fn human_size(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }

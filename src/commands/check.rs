@@ -321,7 +321,7 @@ fn check_drill(r: &mut Report, cfg: &Config) {
     {
         r.ok(format!(
             "drill scratch space: {} free (each drill checks it against the backup's size)",
-            crate::commands::backups::human_size(free)
+            crate::text::human_size(free)
         ));
     }
 }

@@ -7,7 +7,8 @@ use anyhow::Result;
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::provider::{excerpt, ProviderKind};
+use crate::provider::ProviderKind;
+use crate::text::excerpt;
 
 pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
     let providers = super::providers_listed(cfg, args.provider);
@@ -45,7 +46,7 @@ pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
             ProviderKind::Bridge => &["ID", "NAME", "TEAM", "PROVIDER", "REGION", "POSTGRES"],
             _ => &["ID", "NAME", "STATE", "LOCATION", "POSTGRES"],
         };
-        print!("{}", super::table(header, &rows));
+        print!("{}", crate::text::table(header, &rows));
     }
     if args.json {
         let out = match several {

@@ -240,30 +240,3 @@ pub fn providers_listed(cfg: &Config, flag: Option<ProviderKind>) -> Vec<Provide
     }
     out
 }
-
-/// Left-aligned columns, two spaces apart.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let n = cells.len();
-        let mut s = String::new();
-        for (i, (c, w)) in cells.into_iter().zip(&widths).enumerate() {
-            s.push_str(c);
-            if i + 1 < n {
-                s.push_str(&" ".repeat(w - c.chars().count() + 2));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(header.to_vec());
-    for r in rows {
-        out.push_str(&line(r.iter().map(String::as_str).collect()));
-    }
-    out
-}

@@ -37,7 +37,7 @@ pub fn outcome_lines(outcomes: &[Outcome]) -> String {
             ]
         })
         .collect();
-    super::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)
+    crate::text::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)
 }
 
 /// Each failed cluster's error, one line each on stderr.

@@ -109,7 +109,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
             .collect();
         print!(
             "{}",
-            super::table(
+            crate::text::table(
                 &[
                     "CLUSTER",
                     "STATE",

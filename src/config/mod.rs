@@ -307,7 +307,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         if !ids.insert(c.id.clone()) {
             bail!(
                 "cluster {} is listed twice; keep one [[cluster]] entry for it",
-                crate::provider::excerpt(&c.id, 80)
+                crate::text::excerpt(&c.id, 80)
             );
         }
         let provider = match c.provider.as_deref() {
@@ -315,7 +315,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
             Some(p) => ProviderKind::parse(p).with_context(|| {
                 format!(
                     "cluster {}: provider = \"{p}\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
-                    crate::provider::excerpt(&c.id, 80)
+                    crate::text::excerpt(&c.id, 80)
                 )
             })?,
         };
@@ -469,7 +469,7 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         || database.starts_with("postgres://")
         || database.starts_with("postgresql://")
     {
-        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::provider::excerpt(&database, 80));
+        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
     }
     let target = match raw.target.as_deref() {
         None => crate::drill::DrillTarget::Random,
@@ -481,7 +481,7 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         .iter()
         .find(|l| !crate::drill::isolate::is_library_name(l))
     {
-        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::provider::excerpt(bad, 80));
+        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
     }
     let keep_reports = raw.keep_reports.unwrap_or(30);
     if keep_reports == 0 {
@@ -830,7 +830,7 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     if !is_eid(&raw.id) {
         bail!(
             "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`{}",
-            crate::provider::excerpt(&raw.id, 80),
+            crate::text::excerpt(&raw.id, 80),
             match crate::provider::is_uuid(&raw.id) {
                 true => " (a UUID is an IONOS or Launcher id: add provider = \"ionos\" or \"launcher\")",
                 false => "",
@@ -855,7 +855,7 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     }
     if let Some(s) = &raw.stanza {
         if !is_stanza_name(s) {
-            bail!("cluster {}: stanza \"{}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\", \".\" or \"..\")", raw.id, crate::provider::excerpt(s, 80));
+            bail!("cluster {}: stanza \"{}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\", \".\" or \"..\")", raw.id, crate::text::excerpt(s, 80));
         }
     }
     let mut options = BTreeMap::new();

@@ -60,7 +60,7 @@ pub fn filter_preload(value: &str, extra: &[String]) -> (Vec<String>, Vec<String
         match safe {
             Some(s) if !kept.iter().any(|k| k == s) => kept.push(s.to_string()),
             Some(_) => {}
-            None => left.push(crate::provider::excerpt(entry, 64)),
+            None => left.push(crate::text::excerpt(entry, 64)),
         }
     }
     (kept, left)
@@ -114,14 +114,14 @@ pub async fn start_options(
             format!(
                 "nothing preloaded: postgres -C shared_preload_libraries failed ({}): {}",
                 o.status,
-                crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 200)
+                crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 200)
             ),
         ),
         Err(e) => (
             vec![],
             format!(
                 "nothing preloaded: cannot read shared_preload_libraries ({})",
-                crate::provider::excerpt(&format!("{e:#}"), 200)
+                crate::text::excerpt(&format!("{e:#}"), 200)
             ),
         ),
     };

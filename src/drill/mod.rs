@@ -11,12 +11,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use time::OffsetDateTime;
 
 use crate::cli::RestoreArgs;
-use crate::commands::backups::human_size;
 use crate::config::Config;
 use crate::exit::usage;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick, Prepared};
 use crate::restore::{Progress, RunAs, Target, TargetAction};
+use crate::text::human_size;
 
 pub mod copy;
 pub mod isolate;
@@ -77,7 +77,7 @@ pub fn scratch_for(cfg: &Config, stanza: &str) -> Result<PathBuf> {
     if !crate::config::is_stanza_name(stanza) {
         bail!(
             "stanza {:?} is not a pgBackRest stanza name: no scratch directory is named after it",
-            crate::provider::excerpt(stanza, 80)
+            crate::text::excerpt(stanza, 80)
         );
     }
     Ok(PathBuf::from(crate::config::DEFAULT_DRILL_ROOT).join(stanza))
@@ -661,7 +661,7 @@ pub fn missing_wal(text: &str) -> Option<String> {
         .unwrap_or(0);
     Some(format!(
         "WAL missing or unreadable in the repository: {}",
-        crate::provider::excerpt(line[at..].trim(), 300)
+        crate::text::excerpt(line[at..].trim(), 300)
     ))
 }
 
@@ -701,7 +701,7 @@ async fn archived_wal(p: &Prepared) -> Option<Vec<(String, u64)>> {
     if !out.status.success() {
         tracing::warn!(
             "cannot list the archived WAL: {}",
-            crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 200)
+            crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 200)
         );
         return None;
     }
@@ -799,7 +799,7 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
             false,
             "pgbackrest verify failed and named no file: see pgBackRest's log".into(),
         ),
-        (true, false) => (false, crate::provider::excerpt(&found.join("; "), 600)),
+        (true, false) => (false, crate::text::excerpt(&found.join("; "), 600)),
     }
 }
 
@@ -895,7 +895,7 @@ impl Conn {
                         .collect();
                     (
                         false,
-                        crate::provider::excerpt(
+                        crate::text::excerpt(
                             &format!("pg_amcheck {}: {}", o.status, text.join("; ")),
                             600,
                         ),
@@ -913,7 +913,7 @@ impl Conn {
             Ok(o) => Err(format!(
                 "the role the queries run as ({}, no superuser, pg_read_all_data: PostgreSQL 14 or later) could not be made: {}",
                 isolate::QUERY_ROLE,
-                crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+                crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
             )),
             Err(e) => Err(format!("{e:#}")),
         }
@@ -923,7 +923,7 @@ impl Conn {
     /// succeed and its first value must not be false, 0 or empty (so
     /// `SELECT count(*) FROM public.orders` fails on an empty table).
     async fn query(&self, db: &str, sql: &str) -> (bool, String) {
-        let shown = crate::provider::excerpt(sql, 80);
+        let shown = crate::text::excerpt(sql, 80);
         let argv = self.psql_argv_as(Some(isolate::QUERY_ROLE), db, Some(sql));
         let env = [("PGOPTIONS", isolate::QUERY_PGOPTIONS)];
         match crate::restore::output_within(&argv, &self.user, &env, None).await {
@@ -932,7 +932,7 @@ impl Conn {
                 false,
                 format!(
                     "{shown}: {}",
-                    crate::provider::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+                    crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
                 ),
             ),
             Ok(o) => {
@@ -949,7 +949,7 @@ impl Conn {
                 let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
                 let said = match first.is_empty() {
                     true => "no rows, or an empty value".to_string(),
-                    false => crate::provider::excerpt(&first, 60),
+                    false => crate::text::excerpt(&first, 60),
                 };
                 (ok, format!("{shown} → {said}"))
             }

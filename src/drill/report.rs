@@ -180,7 +180,7 @@ impl Report {
         out.push_str(&format!(
             "fetched:   {}\n",
             self.bytes_fetched
-                .map_or_else(|| "-".into(), crate::commands::backups::human_size)
+                .map_or_else(|| "-".into(), crate::text::human_size)
         ));
         out.push_str(&format!(
             "time:      restore {}, recovery {}, checks {}, total {}\n",
@@ -203,10 +203,7 @@ impl Report {
                 ]
             })
             .collect();
-        out.push_str(&crate::commands::table(
-            &["CHECK", "RESULT", "DETAIL"],
-            &rows,
-        ));
+        out.push_str(&crate::text::table(&["CHECK", "RESULT", "DETAIL"], &rows));
         out
     }
 }
@@ -341,10 +338,9 @@ pub fn drill_problem(
             "the last drill ({}) failed: {}",
             show_time(d.at),
             // Read back from a file the drilling user could write: shown as an excerpt.
-            d.problem.as_deref().map_or_else(
-                || "see its report".into(),
-                |p| crate::provider::excerpt(p, 600)
-            )
+            d.problem
+                .as_deref()
+                .map_or_else(|| "see its report".into(), |p| crate::text::excerpt(p, 600))
         ));
     }
     let age = std::time::Duration::try_from(now - d.at).unwrap_or_default();

@@ -179,7 +179,7 @@ fn lock_holder(file: &File) -> String {
         Some(pid) => {
             // The program's name only: another process's arguments may hold its secrets.
             let cmd = std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .map(|c| crate::provider::excerpt(c.trim(), 32))
+                .map(|c| crate::text::excerpt(c.trim(), 32))
                 .unwrap_or_default();
             if cmd.is_empty() {
                 format!("pid {pid}")

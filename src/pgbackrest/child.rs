@@ -368,7 +368,7 @@ pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackre
         bail!(
             "pgbackrest info failed ({}): {}",
             out.status,
-            crate::provider::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
+            crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
         );
     }
     crate::pgbackrest::parse_info(&String::from_utf8_lossy(&out.stdout), &inv.stanza)

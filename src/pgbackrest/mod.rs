@@ -82,7 +82,7 @@ pub fn parse_info(json: &str, stanza: &str) -> Result<RepoInfo> {
     if code != 0 {
         bail!(
             "pgbackrest info for stanza {stanza}: status {code}: {}",
-            crate::provider::excerpt(st["status"]["message"].as_str().unwrap_or(""), 300)
+            crate::text::excerpt(st["status"]["message"].as_str().unwrap_or(""), 300)
         );
     }
     let mut out: Vec<RepoBackup> = st["backup"]

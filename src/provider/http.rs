@@ -13,8 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use super::bridge::TokenError;
-use super::{excerpt, FailureKind};
+use super::FailureKind;
 use crate::config::ApiConfig;
+use crate::text::excerpt;
 
 /// Longest `Retry-After` bridgerest will honour before giving up on a 429.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);

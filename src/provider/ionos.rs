@@ -58,7 +58,7 @@ pub fn check_cidr(cidr: &str) -> Result<(), String> {
     let bad = || {
         format!(
             "{:?} is not ADDR/PREFIX (e.g. 192.168.1.20/24)",
-            super::excerpt(cidr, 60)
+            crate::text::excerpt(cidr, 60)
         )
     };
     let (addr, prefix) = cidr.split_once('/').ok_or_else(bad)?;
@@ -140,7 +140,7 @@ fn check_create(p: &Map<String, Value>, user: &str, password_len: usize) -> Resu
     if user.is_empty() || RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
         return Err(format!(
             "database user {:?} (ionos.db_username): IONOS keeps {} for itself; choose another name",
-            super::excerpt(user, 63),
+            crate::text::excerpt(user, 63),
             RESERVED_USERS.join(", ")
         ));
     }
@@ -308,7 +308,7 @@ impl IonosClient {
                         1 => format!(
                             "{} backup chain {} (earliestRecoveryTargetTime)",
                             if last.active { "active" } else { "inactive" },
-                            super::excerpt(&last.backup_id, 80)
+                            crate::text::excerpt(&last.backup_id, 80)
                         ),
                         n => format!(
                             "{n} AVAILABLE backup chains (earliestRecoveryTargetTime; each ends where the next begins)"
@@ -371,7 +371,7 @@ impl IonosClient {
                         return Err(crate::exit::usage(anyhow::anyhow!(
                             "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
                             rfc3339(target),
-                            super::excerpt(&span.backup_id, 80)
+                            crate::text::excerpt(&span.backup_id, 80)
                         )));
                     }
                 }
@@ -396,9 +396,12 @@ impl IonosClient {
                     .map(|c| {
                         format!(
                             "datacenter {}, LAN {}, {}",
-                            super::excerpt(first_str(c, &["datacenterId"]).unwrap_or("?"), 60),
-                            super::excerpt(first_str(c, &["lanId"]).unwrap_or("?"), 20),
-                            super::excerpt(first_str(c, &["cidr"]).unwrap_or("?"), 40)
+                            crate::text::excerpt(
+                                first_str(c, &["datacenterId"]).unwrap_or("?"),
+                                60
+                            ),
+                            crate::text::excerpt(first_str(c, &["lanId"]).unwrap_or("?"), 20),
+                            crate::text::excerpt(first_str(c, &["cidr"]).unwrap_or("?"), 40)
                         )
                     })
                     .unwrap_or_else(|| "none reported".into());
@@ -413,8 +416,8 @@ impl IonosClient {
                     if !connection_given {
                         return Err(crate::exit::usage(anyhow::anyhow!(
                             "--region {} moves the new cluster out of {location}: give --datacenter, --lan and --cidr of a datacenter in {} ([ionos]'s defaults are for the source's location; the source's connection is {source_conn})",
-                            super::excerpt(r, 40),
-                            super::excerpt(r, 40)
+                            crate::text::excerpt(r, 40),
+                            crate::text::excerpt(r, 40)
                         )));
                     }
                 }
@@ -486,7 +489,7 @@ impl IonosClient {
     /// model has no message beside the state: none is shown.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.cluster_json(id).await?;
-        let state = super::excerpt(
+        let state = crate::text::excerpt(
             v.pointer("/metadata/state")
                 .and_then(Value::as_str)
                 .unwrap_or("(none)"),
@@ -570,7 +573,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
     // `metadata.createdDate` is optional in the model: the chain's earliest recovery time
     // stands in for it; a chain with neither has no time to list it by, and is left out.
     let Some(created) = created.or(earliest) else {
-        tracing::warn!(backup = %super::excerpt(&id, 80), "an IONOS backup chain with neither metadata.createdDate nor properties.earliestRecoveryTargetTime is left out");
+        tracing::warn!(backup = %crate::text::excerpt(&id, 80), "an IONOS backup chain with neither metadata.createdDate nor properties.earliestRecoveryTargetTime is left out");
         return Ok(None);
     };
     Ok(Some(Backup {

@@ -80,7 +80,7 @@ impl LauncherClient {
                 detail: format!(
                     "the answer says success: false ({}: {})",
                     first_str(&e, &["code"]).unwrap_or("no code"),
-                    super::excerpt(first_str(&e, &["message"]).unwrap_or("no message"), 200)
+                    crate::text::excerpt(first_str(&e, &["message"]).unwrap_or("no message"), 200)
                 ),
             });
         }
@@ -275,13 +275,13 @@ impl LauncherClient {
     /// starting/switching/updating → working; anything else → unknown.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.get(&format!("/databases/{id}")).await?;
-        let state = super::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);
+        let state = crate::text::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);
         Ok(match state.to_ascii_lowercase().as_str() {
             "running" | "ready" | "available" | "active" | "healthy" | "online" => Phase::Ready,
             "failed" | "error" | "degraded" | "crashed" => Phase::Failed(format!(
                 "status {state}{}",
                 first_str(&v, &["status_message", "message", "error"])
-                    .map(|m| format!(": {}", super::excerpt(m, 200)))
+                    .map(|m| format!(": {}", crate::text::excerpt(m, 200)))
                     .unwrap_or_default()
             )),
             "deleting" | "deleted" | "destroying" | "terminating" => {

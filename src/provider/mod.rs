@@ -296,6 +296,7 @@ impl Client {
     }
 }
 
+use crate::text::excerpt;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -345,25 +346,6 @@ pub struct BackupToken {
     /// When the credentials stop working, where the token itself says so (an Azure SAS's `se=`);
     /// `None`: the token states no expiry (Bridge documents none; `api.token_lifetime` applies).
     pub expires_at: Option<OffsetDateTime>,
-}
-
-/// At most `max` characters of text from an API, control characters (terminal escapes, line
-/// breaks) shown escaped, "…" where it was cut: how any API-supplied text is shown.
-pub fn excerpt(text: &str, max: usize) -> String {
-    let text = crate::redact::apply(text);
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The expiry stated by an Azure SAS token (`se=`), if `key` is one.

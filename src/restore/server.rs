@@ -14,8 +14,9 @@ use crate::cli::RestoreArgs;
 use crate::config::Config;
 use crate::exit::{usage, Exit, ExitError};
 use crate::provider::http::Retry;
-use crate::provider::{excerpt, Call, Client, Dest, Phase, ProviderKind};
+use crate::provider::{Call, Client, Dest, Phase, ProviderKind};
 use crate::restore::{show_time, Target};
+use crate::text::excerpt;
 
 /// The first wait between two looks at the cluster being restored; it grows to [`POLL_MAX`].
 const POLL_FIRST: Duration = Duration::from_millis(500);

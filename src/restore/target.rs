@@ -297,7 +297,7 @@ pub fn choose<'a>(
         .map(|(_, b)| *b)
         .ok_or_else(|| TargetError::BeforeFirstFinished {
             target: target_s,
-            first: crate::provider::excerpt(&first.name, 80),
+            first: crate::text::excerpt(&first.name, 80),
             finished: show_time(first_at),
             start: start_s,
             now: now_s,

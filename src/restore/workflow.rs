@@ -14,7 +14,6 @@ use crate::cli::RestoreArgs;
 use crate::config::{self, Config};
 use crate::exit::{usage, Exit};
 use crate::pgbackrest::{RepoBackup, RepoInfo};
-use crate::provider::excerpt;
 use crate::provider::{Backup, Client};
 use crate::recovery::{self, Follow};
 use crate::refresh::{self, Scope};
@@ -22,6 +21,7 @@ use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
 use crate::restore::{self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction};
+use crate::text::excerpt;
 
 /// How the target is given: by the command line, or (a drill) a time drawn uniformly from
 /// the recovery window once the repository has said where the archived WAL ends.
@@ -515,10 +515,9 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
             backup
                 .finished_at
                 .map_or_else(|| "(running)".into(), restore::show_time),
-            backup.size_bytes.map_or_else(
-                || "size not given".to_string(),
-                crate::commands::backups::human_size
-            )
+            backup
+                .size_bytes
+                .map_or_else(|| "size not given".to_string(), crate::text::human_size)
         ));
     }
     if let Some(n) = &note {

@@ -300,7 +300,7 @@ impl BridgeClient {
     /// naming it, an undocumented one is [`Phase::Unknown`].
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let st = self.cluster_status(id).await?;
-        let state = super::excerpt(&st.state, 40);
+        let state = crate::text::excerpt(&st.state, 40);
         Ok(match state.as_str() {
             "ready" => Phase::Ready,
             "creating" => Phase::Working(state),

@@ -2,6 +2,7 @@
 //! checked into a [`BackupToken`]: where the documentation is silent (a GCP cluster's type
 //! string and credential), every plausible form is accepted.
 
+use crate::text::excerpt;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 use crate::config::is_stanza_name;
 use crate::provider::http::serde_detail;
 use crate::provider::{
-    excerpt, AzureKeyType, AzureStore, BackupToken, GcsCredential, GcsStore, S3Store, Store,
+    AzureKeyType, AzureStore, BackupToken, GcsCredential, GcsStore, S3Store, Store,
 };
 
 /// A backup token that does not describe a usable repository.

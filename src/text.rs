@@ -1,0 +1,63 @@
+//! Text as bridgerest shows it: excerpts of foreign text (redacted, escaped, cut), sizes, and
+//! tables. Ground floor: it uses nothing of the crate but the redactor.
+
+/// At most `max` characters of text from an API, control characters (terminal escapes, line
+/// breaks) shown escaped, "…" where it was cut: how any API-supplied text is shown.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let text = crate::redact::apply(text);
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn human_size(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Left-aligned columns, two spaces apart.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, (c, w)) in cells.into_iter().zip(&widths).enumerate() {
+            s.push_str(c);
+            if i + 1 < n {
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
