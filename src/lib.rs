@@ -33,6 +33,7 @@ pub mod config;
 pub mod drill;
 pub mod exit;
 pub mod fsutil;
+pub mod ids;
 pub mod notify;
 pub mod pgbackrest;
 pub mod provider;

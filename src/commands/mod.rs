@@ -203,7 +203,7 @@ pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Resul
         match flag.or_else(|| cfg.provider_of(id)) {
             Some(p) => p,
             None if config::is_eid(id) => ProviderKind::Bridge,
-            None if crate::provider::is_uuid(id) => {
+            None if crate::ids::is_uuid(id) => {
                 match (cfg.ionos.section, cfg.launcher.is_some()) {
                 (true, false) => ProviderKind::Ionos,
                 (false, true) => ProviderKind::Launcher,

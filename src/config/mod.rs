@@ -477,10 +477,7 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
             .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
     };
     let preload = raw.preload.unwrap_or_default();
-    if let Some(bad) = preload
-        .iter()
-        .find(|l| !crate::drill::isolate::is_library_name(l))
-    {
+    if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
         bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
     }
     let keep_reports = raw.keep_reports.unwrap_or(30);
@@ -807,31 +804,15 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
     })
 }
 
-/// Crunchy Bridge IDs (the rule lives with the Bridge client).
-pub use crate::provider::bridge::is_eid;
-
-/// A name pgBackRest accepts as a stanza and that cannot break out of an INI section header.
-/// At most 255 bytes: pgBackRest makes it a directory name in the repository, and bridgerest
-/// names a drill's scratch directory after it, so `.` and `..` (which a path join would turn
-/// into the parent) are refused like `/`. The alphabet is pgBackRest's documented one for
-/// stanzas in practice (letters, digits, `-`, `_`, `.`): its docs name none, so this is the
-/// narrowest that every real stanza (Bridge's are cluster ids) fits.
-pub fn is_stanza_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 255
-        && s != "global"
-        && s != "."
-        && s != ".."
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
-}
+/// The names and ids bridgerest checks (kept here for callers of `config::`).
+pub use crate::ids::{is_eid, is_stanza_name};
 
 fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     if !is_eid(&raw.id) {
         bail!(
             "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`{}",
             crate::text::excerpt(&raw.id, 80),
-            match crate::provider::is_uuid(&raw.id) {
+            match crate::ids::is_uuid(&raw.id) {
                 true => " (a UUID is an IONOS or Launcher id: add provider = \"ionos\" or \"launcher\")",
                 false => "",
             }

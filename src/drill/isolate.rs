@@ -26,15 +26,6 @@ pub const SAFE_PRELOAD: &[&str] = &[
 /// The role `drill.queries` run as in the copy: no superuser, reads every table.
 pub const QUERY_ROLE: &str = "bridgerest_drill";
 
-/// Whether `name` can be a library in `shared_preload_libraries` as `drill.preload` names it.
-pub fn is_library_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
-}
-
 /// The library an entry of `shared_preload_libraries` loads: its file name without a
 /// directory (`$libdir/pg_cron`) or `.so`.
 fn library_of(entry: &str) -> String {

@@ -74,7 +74,7 @@ pub fn scratch_for(cfg: &Config, stanza: &str) -> Result<PathBuf> {
     if let Some(s) = &cfg.drill.scratch {
         return Ok(s.clone());
     }
-    if !crate::config::is_stanza_name(stanza) {
+    if !crate::ids::is_stanza_name(stanza) {
         bail!(
             "stanza {:?} is not a pgBackRest stanza name: no scratch directory is named after it",
             crate::text::excerpt(stanza, 80)

@@ -360,9 +360,9 @@ fn only_libraries_without_background_work_are_preloaded_in_a_copy() {
     );
     let (kept, left) = filter_preload("", &[]);
     assert!(kept.is_empty() && left.is_empty());
-    assert!(!super::isolate::is_library_name("a,b"));
-    assert!(!super::isolate::is_library_name("../x"));
-    assert!(super::isolate::is_library_name("pg_partman_bgw"));
+    assert!(!crate::ids::is_library_name("a,b"));
+    assert!(!crate::ids::is_library_name("../x"));
+    assert!(crate::ids::is_library_name("pg_partman_bgw"));
 }
 
 #[test]

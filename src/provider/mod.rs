@@ -95,16 +95,6 @@ impl std::fmt::Display for ProviderKind {
     }
 }
 
-/// A UUID in its usual text form (8-4-4-4-12 hex digits).
-pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
 /// What every provider can tell about its clusters: the catalog.
 pub trait Catalog {
     /// Every cluster the credentials can see, with its team where the provider has teams.
@@ -296,6 +286,7 @@ impl Client {
     }
 }
 
+pub use crate::ids::is_uuid;
 use crate::text::excerpt;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};

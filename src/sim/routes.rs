@@ -257,7 +257,7 @@ impl Api {
 fn normalize(path: &str) -> String {
     path.split('/')
         .map(|seg| {
-            if (seg.len() == 26 && crate::config::is_eid(seg)) || crate::provider::is_uuid(seg) {
+            if (seg.len() == 26 && crate::ids::is_eid(seg)) || crate::ids::is_uuid(seg) {
                 "{id}"
             } else {
                 seg

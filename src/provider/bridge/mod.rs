@@ -29,15 +29,7 @@ pub static HINTS: Hints = Hints {
 /// The most pages one list may take (100 items each): a loop or a flood is an error.
 pub const MAX_PAGES: usize = 1000;
 
-/// Crunchy Bridge IDs (EIDs): 26 characters of lowercase base32, the last one of `4aeimquy`.
-pub fn is_eid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 26
-        && b[..25]
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && b"4aeimquy".contains(&b[25])
-}
+pub use crate::ids::is_eid;
 
 impl super::Catalog for BridgeClient {
     async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {

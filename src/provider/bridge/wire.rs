@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::config::is_stanza_name;
+use crate::ids::is_stanza_name;
 use crate::provider::http::serde_detail;
 use crate::provider::{
     AzureKeyType, AzureStore, BackupToken, GcsCredential, GcsStore, S3Store, Store,
