@@ -42,11 +42,13 @@ pub mod redact;
 pub mod refresh;
 pub mod render;
 pub mod restore;
+pub mod runas;
 pub mod schedule;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod text;
 pub mod wal;
+pub mod when;
 
 /// Installs the process-wide TLS crypto provider (ring). Safe to call more than once.
 pub fn init_tls() {

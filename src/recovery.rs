@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use crate::config::Config;
 use crate::provider::Client;
 use crate::refresh;
-use crate::restore::{RunAs, TargetAction};
+use crate::runas::RunAs;
+use crate::when::TargetAction;
 
 /// Where PostgreSQL's programs are: `--pg-bin`, else Debian's directory for the data
 /// directory's major version (`PG_VERSION`), else the `PATH`.

@@ -189,8 +189,8 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
                         Some(at) if at <= OffsetDateTime::now_utc() => Err(ClusterError {
                             message: format!(
                                 "{ALREADY_EXPIRED}: it says it expired at {}, and this host's clock says {}; check the clock (timedatectl); the last good stanza stays",
-                                crate::restore::show_time(at),
-                                crate::restore::show_time(OffsetDateTime::now_utc())
+                                crate::when::show_time(at),
+                                crate::when::show_time(OffsetDateTime::now_utc())
                             ),
                             kind: FailureKind::Expired,
                         }),

@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use time::OffsetDateTime;
 
 use crate::pgbackrest::child::output_as;
-use crate::restore::{Invocation, RunAs};
+use crate::pgbackrest::child::Invocation;
+use crate::runas::RunAs;
 
 /// How many segments back from the newest are read at most.
 const SEGMENTS_BACK: usize = 8;
@@ -79,7 +80,7 @@ pub fn last_commit(waldump: &str) -> Option<OffsetDateTime> {
             if !matches!(zone, "UTC" | "GMT" | "+00") {
                 return None;
             }
-            crate::restore::parse_time(&format!("{date} {time}+00")).ok()
+            crate::when::parse_time(&format!("{date} {time}+00")).ok()
         })
         .max()
 }

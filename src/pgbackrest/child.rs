@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::restore::{pgbackrest_time, RunAs, Target, TargetAction};
+use crate::runas::RunAs;
+use crate::when::{pgbackrest_time, Target, TargetAction};
 
 /// Everything the `pgbackrest restore` command line is made of.
 #[derive(Debug, Clone)]
@@ -326,7 +327,7 @@ impl RunResult {
     }
 }
 
-/// Runs `argv` (never through a shell) as `user` with the [`crate::restore::child_env`]
+/// Runs `argv` (never through a shell) as `user` with the [`crate::runas::child_env`]
 /// environment plus `env`, and returns its output; at most two minutes.
 pub async fn output_as(
     argv: &[String],

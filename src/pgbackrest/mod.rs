@@ -130,7 +130,7 @@ pub fn is_archive_id(s: &str) -> bool {
 pub fn version(bin: &Path) -> Result<String> {
     let out = std::process::Command::new(bin)
         .env_clear()
-        .envs(crate::restore::child_env(None))
+        .envs(crate::runas::child_env(None))
         .arg("version")
         .output()
         .with_context(|| format!("cannot run {}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin", bin.display()))?;

@@ -12,6 +12,7 @@ use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::{Backup, Chain, Cluster};
 use crate::config::ApiConfig;
+use crate::when::rfc3339;
 
 /// What IONOS's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -507,10 +508,6 @@ impl IonosClient {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
 
 fn malformed(url: &reqwest::Url, detail: String) -> ApiError {
     ApiError::Malformed {

@@ -88,7 +88,7 @@ impl Window {
 impl Window {
     /// Why `t` is outside the window, if it is.
     pub fn refuses(&self, t: OffsetDateTime, now: OffsetDateTime) -> Option<String> {
-        let show = crate::restore::show_time;
+        let show = crate::when::show_time;
         let end = self.end.unwrap_or(now).min(now);
         let shown = format!(
             "{} .. {}",

@@ -1,0 +1,128 @@
+//! Who runs pgBackRest and PostgreSQL: the run-as user, and the environment every child of
+//! bridgerest gets. Just above the ground: it uses fsutil's owner type only.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use nix::unistd::{Gid, Uid, User};
+
+/// The environment of every program bridgerest starts (pgBackRest, PostgreSQL, psql): a fixed
+/// PATH, the user's HOME/USER/LOGNAME, the locale, TZ and TERM, and `PGBACKREST_*` (options the
+/// operator set for pgBackRest on purpose). Nothing else of bridgerest's: not
+/// `BRIDGEREST_API_KEY`, not `CREDENTIALS_DIRECTORY`, not `NOTIFY_SOCKET`. PostgreSQL started by
+/// `--start` outlives bridgerest and hands its environment to every `archive-get`.
+pub fn child_env(user: Option<&RunAs>) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = vec![(
+        "PATH".into(),
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+    )];
+    if let Some(u) = user {
+        env.push(("HOME".into(), u.home.clone().into_os_string()));
+        env.push(("USER".into(), u.name.clone().into()));
+        env.push(("LOGNAME".into(), u.name.clone().into()));
+    }
+    for (k, v) in std::env::vars_os() {
+        let name = k.to_string_lossy();
+        let keep = matches!(name.as_ref(), "LANG" | "LANGUAGE" | "TZ" | "TERM")
+            || name.starts_with("LC_")
+            || name.starts_with("PGBACKREST_");
+        if keep {
+            env.push((k, v));
+        }
+    }
+    env
+}
+
+/// The user pgBackRest and PostgreSQL run as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+    pub home: PathBuf,
+}
+
+impl RunAs {
+    /// As the owner of files bridgerest makes for this user (applied only when running as root).
+    pub fn owner(&self) -> crate::fsutil::Owner {
+        crate::fsutil::Owner {
+            uid: Some(self.uid),
+            gid: Some(self.gid),
+        }
+    }
+
+    pub fn lookup(name: &str) -> Result<RunAs> {
+        let user = User::from_name(name)
+            .with_context(|| format!("looking up user {name}"))?
+            .with_context(|| format!("no user named {name} on this host: pass --user with the user that owns PostgreSQL's files (usually postgres)"))?;
+        let cname = std::ffi::CString::new(name).context("user name with a NUL byte")?;
+        let groups = nix::unistd::getgrouplist(&cname, user.gid)
+            .with_context(|| format!("reading the groups of {name}"))?;
+        Ok(RunAs {
+            name: name.to_string(),
+            uid: user.uid,
+            gid: user.gid,
+            groups,
+            home: user.dir,
+        })
+    }
+
+    /// The user this process runs as.
+    pub fn current() -> Result<RunAs> {
+        let uid = Uid::effective();
+        let user = User::from_uid(uid)
+            .context("looking up the current user")?
+            .with_context(|| format!("uid {uid} has no passwd entry"))?;
+        RunAs::lookup(&user.name)
+    }
+
+    /// Makes `cmd` run as this user (from root: groups, gid, uid, set in the child before
+    /// exec), and with `new_session` in a session of its own (so it outlives bridgerest), with
+    /// [`child_env`] for its environment, not bridgerest's.
+    pub fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
+        cmd.env_clear().envs(child_env(Some(self)));
+        let switch = Uid::effective() != self.uid;
+        if !switch && !new_session {
+            return;
+        }
+        let (uid, gid, groups) = (self.uid, self.gid, self.groups.clone());
+        if switch {
+            cmd.current_dir("/");
+        }
+        // SAFETY: only async-signal-safe system calls run between fork and exec; the group
+        // list was built before the fork.
+        unsafe {
+            cmd.pre_exec(move || {
+                if new_session {
+                    nix::unistd::setsid()?;
+                }
+                if switch {
+                    nix::unistd::setgroups(&groups)?;
+                    nix::unistd::setgid(gid)?;
+                    nix::unistd::setuid(uid)?;
+                }
+                Ok(())
+            });
+        }
+    }
+
+    /// Whether this user may do `bits` (0o2 write, 0o1 search) on a file with `meta`.
+    pub(crate) fn may(&self, meta: &std::fs::Metadata, bits: u32) -> bool {
+        if self.uid.is_root() {
+            return true;
+        }
+        let mode = meta.mode();
+        let shift = if meta.uid() == self.uid.as_raw() {
+            6
+        } else if meta.gid() == self.gid.as_raw()
+            || self.groups.iter().any(|g| g.as_raw() == meta.gid())
+        {
+            3
+        } else {
+            0
+        };
+        mode & (bits << shift) == bits << shift
+    }
+}
