@@ -159,23 +159,8 @@ pub struct DaemonConfig {
     pub max_backup_age: Duration,
 }
 
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    pub url: Url,
-    pub key_file: Option<PathBuf>,
-    /// How many clusters are talked to at once.
-    pub concurrency: usize,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retries after the first attempt, for connect errors, timeouts, 5xx and 429.
-    pub retries: u32,
-    /// First backoff delay; doubles each retry, with full jitter.
-    pub retry_base: Duration,
-    /// How long `restore --into`/`--in-place` waits for the provider's cluster to be ready.
-    pub wait_timeout: Duration,
-    /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
-    pub token_lifetime: Duration,
-}
+/// `[api]`: the provider's own settings type, parsed here.
+pub use crate::provider::ApiSettings as ApiConfig;
 
 #[derive(Debug, Clone)]
 pub struct PgbackrestConfig {

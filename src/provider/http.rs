@@ -14,7 +14,6 @@ use serde::de::DeserializeOwned;
 
 use super::bridge::TokenError;
 use super::FailureKind;
-use crate::config::ApiConfig;
 use crate::text::excerpt;
 
 /// Longest `Retry-After` bridgerest will honour before giving up on a 429.
@@ -196,11 +195,31 @@ impl std::fmt::Debug for Transport {
     }
 }
 
+/// `[api]`: where the Crunchy Bridge API is and its key, and how every provider's API is
+/// talked to (timeouts, retries, concurrency, waits). The config parses it; the providers own it.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub url: Url,
+    pub key_file: Option<std::path::PathBuf>,
+    /// How many clusters are talked to at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for connect errors, timeouts, 5xx and 429.
+    pub retries: u32,
+    /// First backoff delay; doubles each retry, with full jitter.
+    pub retry_base: Duration,
+    /// How long `restore --into`/`--in-place` waits for the provider's cluster to be ready.
+    pub wait_timeout: Duration,
+    /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
+    pub token_lifetime: Duration,
+}
+
 impl Transport {
     /// A transport for the API at `base`, with `api`'s timeout, retries and concurrency
     /// (`[api]` sets them for every provider).
     pub fn new(
-        api: &ApiConfig,
+        api: &ApiSettings,
         base: Url,
         auth: Auth,
         hints: &'static Hints,

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
+use super::ApiSettings;
 use super::{Backup, Chain, Cluster};
-use crate::config::ApiConfig;
 use crate::when::rfc3339;
 
 /// What IONOS's access errors tell the user.
@@ -182,7 +182,7 @@ pub struct IonosClient {
 }
 
 impl IonosClient {
-    pub fn new(api: &ApiConfig, url: reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, url: reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
         Ok(Self {
             t: Transport::new(api, url, auth, &HINTS)?,
         })
@@ -507,7 +507,6 @@ impl IonosClient {
         })
     }
 }
-
 
 fn malformed(url: &reqwest::Url, detail: String) -> ApiError {
     ApiError::Malformed {

@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
+use super::ApiSettings;
 use super::{Backup, Cluster};
-use crate::config::ApiConfig;
 
 /// What Launcher's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -58,7 +58,7 @@ pub struct LauncherClient {
 impl LauncherClient {
     /// `url` is the tenant's base (`https://plane.lnchr.cloud/<tenant>`); the API is under
     /// `/api/v1`.
-    pub fn new(api: &ApiConfig, url: &reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, url: &reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
         let mut base = url.clone();
         base.set_path(&format!("{}/api/v1", url.path().trim_end_matches('/')));
         Ok(Self {

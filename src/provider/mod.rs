@@ -149,7 +149,7 @@ macro_rules! each {
 
 impl Client {
     /// A Crunchy Bridge client for `api` with `key`.
-    pub fn bridge(api: &crate::config::ApiConfig, key: SecretString) -> anyhow::Result<Client> {
+    pub fn bridge(api: &ApiSettings, key: SecretString) -> anyhow::Result<Client> {
         Ok(Client::Bridge(bridge::BridgeClient::new(api, key)?))
     }
 
@@ -288,6 +288,7 @@ impl Client {
 
 pub use crate::ids::is_uuid;
 use crate::text::excerpt;
+pub use http::ApiSettings;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -13,7 +13,7 @@ pub use super::http::ApiError;
 use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
-use crate::config::ApiConfig;
+use crate::provider::ApiSettings;
 use wire::RawToken;
 pub use wire::TokenError;
 
@@ -59,7 +59,7 @@ pub struct BridgeClient {
 }
 
 impl BridgeClient {
-    pub fn new(api: &ApiConfig, key: SecretString) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, key: SecretString) -> anyhow::Result<Self> {
         Ok(Self {
             t: Transport::new(api, api.url.clone(), Auth::Bearer(key), &HINTS)?,
         })
