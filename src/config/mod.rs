@@ -233,15 +233,8 @@ pub enum S3KeyType {
     Auto,
 }
 
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    pub id: String,
-    pub pg1_path: PathBuf,
-    /// Section name to use instead of the token's `stanza`.
-    pub stanza: Option<String>,
-    /// Extra pgBackRest options, verbatim; a list value renders one line per item.
-    pub options: BTreeMap<String, Vec<String>>,
-}
+/// A `[[cluster]]`: what its stanza is rendered from (the type is render's).
+pub use crate::render::ClusterConfig;
 
 /// Where the config file comes from: `--config`, `BRIDGEREST_CONFIG`, or the default path.
 pub fn load(path: &Path) -> Result<Config> {

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::ClusterConfig;
 use crate::provider::{BackupToken, GcsCredential, GcsStore, Store};
 
 /// First line of a file bridgerest owns whole.
@@ -185,6 +184,17 @@ fn token_keys(store: &Store) -> &'static [&'static str] {
             "repo1-gcs-key-type",
         ],
     }
+}
+
+#[derive(Debug, Clone)]
+/// A `[[cluster]]` of Crunchy Bridge: its id, data directory, stanza name and options.
+pub struct ClusterConfig {
+    pub id: String,
+    pub pg1_path: std::path::PathBuf,
+    /// Section name to use instead of the token's `stanza`.
+    pub stanza: Option<String>,
+    /// Extra pgBackRest options, verbatim; a list value renders one line per item.
+    pub options: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Renders one cluster's stanza from its token: token-derived options, defaults the user may
