@@ -131,3 +131,35 @@ pub fn show_time(t: OffsetDateTime) -> String {
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
+
+/// The time a drill recovers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrillTarget {
+    /// The end of the archived WAL.
+    Latest,
+    /// A time drawn uniformly from the recovery window, so that over many drills every part
+    /// of the WAL chain is replayed.
+    Random,
+    Time(OffsetDateTime),
+}
+
+impl std::fmt::Display for DrillTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DrillTarget::Latest => write!(f, "latest"),
+            DrillTarget::Random => write!(f, "random"),
+            DrillTarget::Time(t) => write!(f, "{}", pgbackrest_time(*t)),
+        }
+    }
+}
+
+/// `latest`, `random`, or a time as `restore --target-time` takes it.
+pub fn parse_drill_target(text: &str) -> Result<DrillTarget, String> {
+    match text {
+        "latest" => Ok(DrillTarget::Latest),
+        "random" => Ok(DrillTarget::Random),
+        t => parse_time(t)
+            .map(DrillTarget::Time)
+            .map_err(|e| format!("{e}; or latest, or random")),
+    }
+}

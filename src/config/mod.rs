@@ -82,7 +82,7 @@ pub struct DrillConfig {
     /// The database the queries run in.
     pub database: String,
     /// The daemon's drills' target: latest, random or a time.
-    pub target: crate::drill::DrillTarget,
+    pub target: crate::when::DrillTarget,
     /// Where a JSON report per drill is written.
     pub reports: PathBuf,
     /// How many reports per cluster are kept.
@@ -90,7 +90,7 @@ pub struct DrillConfig {
     /// `status` exits 1 when a cluster's last drill is older than this (or failed).
     pub max_age: Duration,
     /// Libraries of the copy's `shared_preload_libraries` kept beside
-    /// [`crate::drill::isolate::SAFE_PRELOAD`] (their background work runs in the copy).
+    /// the drill's safe ones (their background work runs in the copy).
     pub preload: Vec<String>,
     /// How long one drill may take, from its plan to its last check; past it the drill fails
     /// and its copy is removed.
@@ -450,8 +450,8 @@ fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
     }
     let target = match raw.target.as_deref() {
-        None => crate::drill::DrillTarget::Random,
-        Some(t) => crate::drill::parse_target(t)
+        None => crate::when::DrillTarget::Random,
+        Some(t) => crate::when::parse_drill_target(t)
             .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
     };
     let preload = raw.preload.unwrap_or_default();

@@ -24,37 +24,7 @@ pub mod report;
 pub use copy::Copy;
 pub use report::{Check, Report};
 
-/// The time a drill recovers to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrillTarget {
-    /// The end of the archived WAL.
-    Latest,
-    /// A time drawn uniformly from the recovery window, so that over many drills every part
-    /// of the WAL chain is replayed.
-    Random,
-    Time(OffsetDateTime),
-}
-
-impl std::fmt::Display for DrillTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DrillTarget::Latest => write!(f, "latest"),
-            DrillTarget::Random => write!(f, "random"),
-            DrillTarget::Time(t) => write!(f, "{}", crate::restore::pgbackrest_time(*t)),
-        }
-    }
-}
-
-/// `latest`, `random`, or a time as `restore --target-time` takes it.
-pub fn parse_target(text: &str) -> Result<DrillTarget, String> {
-    match text {
-        "latest" => Ok(DrillTarget::Latest),
-        "random" => Ok(DrillTarget::Random),
-        t => crate::restore::parse_time(t)
-            .map(DrillTarget::Time)
-            .map_err(|e| format!("{e}; or latest, or random")),
-    }
-}
+pub use crate::when::{parse_drill_target as parse_target, DrillTarget};
 
 /// One drill asked for.
 #[derive(Debug, Clone)]
