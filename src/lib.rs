@@ -28,6 +28,7 @@
 
 pub mod backoff;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod config;
 pub mod drill;

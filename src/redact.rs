@@ -1,5 +1,5 @@
 //! The one redactor. Every secret bridgerest holds is registered here as it is read or received
-//! (the API key and the providers' passwords and keys from [`crate::config::key`], the
+//! (the API key and the providers' passwords and keys from the config's key loading, the
 //! repository credentials of each token from the Bridge client), and every text that comes
 //! from outside is passed through [`apply`] before it is shown, logged, or written to a report
 //! or the status file: API error bodies (an IONOS validation error may echo the create

@@ -76,7 +76,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let stanza = match workflow::written_stanza(cfg, &cluster.id)? {
         Some(s) => s,
         None => {
-            crate::commands::client(cfg)?
+            crate::clients::client(cfg)?
                 .create_backup_token(&id)
                 .await?
                 .stanza

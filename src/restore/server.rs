@@ -52,9 +52,9 @@ pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Re
     ) = (&mut dest, provider)
     {
         *connection = ionos_connection(cfg, args)?;
-        *db_user = Some(crate::commands::ionos_db_user(cfg)?);
+        *db_user = Some(crate::clients::ionos_db_user(cfg)?);
     }
-    let client = crate::commands::client_for(cfg, provider)?;
+    let client = crate::clients::client_for(cfg, provider)?;
     let title = provider.title();
     // The cluster overwritten, as the provider names it and its state now.
     let overwritten = match dest {

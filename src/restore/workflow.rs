@@ -54,8 +54,8 @@ pub struct Prepared {
 }
 
 pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
-    let cfg = crate::commands::load(path)?;
-    let provider = crate::commands::provider_for(&cfg, &args.cluster, args.provider)?;
+    let cfg = crate::config::load(path).map_err(usage)?;
+    let provider = crate::clients::provider_for(&cfg, &args.cluster, args.provider)?;
     if args.into.is_some() || args.in_place {
         return crate::restore::server::run(&cfg, &args, provider).await;
     }
@@ -318,7 +318,7 @@ pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<
         )));
     }
     let user = run_as(&cfg, args.user.as_deref())?;
-    let client = crate::commands::client(&cfg)?;
+    let client = crate::clients::client(&cfg)?;
 
     // Check the target against the cluster's backups before anything is touched.
     let (status, backups, detail) = tokio::try_join!(

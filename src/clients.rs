@@ -1,0 +1,165 @@
+//! The clients of the configured providers: each built from its config section with its
+//! credentials loaded, and the provider a cluster id belongs to. Above config and provider,
+//! below the domain modules (restore, drill, schedule) and the commands that use it.
+
+use anyhow::Result;
+
+use crate::config::{self, Config, SecretSpec};
+use crate::exit::usage;
+use crate::provider::{Client, ProviderKind};
+
+/// The Crunchy Bridge client with the configured key; a missing key is a usage error.
+pub fn client(cfg: &Config) -> Result<Client> {
+    client_for(cfg, ProviderKind::Bridge)
+}
+
+/// The client for `provider` with its configured credentials; missing ones are a usage error.
+pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
+    use crate::provider::http::Auth;
+    use crate::provider::{ionos::IonosClient, launcher::LauncherClient};
+    match provider {
+        ProviderKind::Bridge => {
+            let (key, source) = config::load_api_key(&cfg.api).map_err(usage)?;
+            tracing::debug!(%source, "API key loaded");
+            Client::bridge(&cfg.api, key)
+        }
+        ProviderKind::Ionos => {
+            let io = &cfg.ionos;
+            let auth = match (&io.token_file, &io.username) {
+                (Some(f), _) => {
+                    let (token, source) = config::load_secret(&SecretSpec {
+                        what: "the IONOS token",
+                        env: "BRIDGEREST_IONOS_TOKEN",
+                        credential: "ionos-token",
+                        file: Some(f),
+                        file_key: "ionos.token_file",
+                        get_one: "a token from the IONOS DCD (Token Manager) or `ionosctl token generate`",
+                    })
+                    .map_err(usage)?;
+                    tracing::debug!(%source, "IONOS token loaded");
+                    Auth::Bearer(token)
+                }
+                (None, Some(user)) => {
+                    let (password, source) = config::load_secret(&SecretSpec {
+                        what: "the IONOS password",
+                        env: config::IONOS_PASSWORD_ENV,
+                        credential: "ionos-password",
+                        file: io.password_file.as_deref(),
+                        file_key: "ionos.password_file",
+                        get_one: "the password of the IONOS user in [ionos] username",
+                    })
+                    .map_err(usage)?;
+                    tracing::debug!(%source, "IONOS password loaded");
+                    Auth::Basic {
+                        user: user.clone(),
+                        password,
+                    }
+                }
+                (None, None) => {
+                    return Err(usage(anyhow::anyhow!(
+                        "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
+                        config::IONOS_PASSWORD_ENV,
+                        cfg.path.display()
+                    )))
+                }
+            };
+            Ok(Client::Ionos(IonosClient::new(
+                &cfg.api,
+                io.url.clone(),
+                auth,
+            )?))
+        }
+        ProviderKind::Launcher => {
+            let Some(l) = &cfg.launcher else {
+                return Err(usage(anyhow::anyhow!(
+                    "no [launcher] section in {}: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
+                    cfg.path.display()
+                )));
+            };
+            let (key, source) = config::load_secret(&SecretSpec {
+                what: "the Launcher service key",
+                env: config::LAUNCHER_KEY_ENV,
+                credential: "launcher-key",
+                file: l.key_file.as_deref(),
+                file_key: "launcher.key_file",
+                get_one: "a service key from Launcher (Settings → API keys)",
+            })
+            .map_err(usage)?;
+            tracing::debug!(%source, "Launcher key loaded");
+            Ok(Client::Launcher(LauncherClient::new(
+                &cfg.api,
+                &l.url,
+                Auth::Header("x-lnchr-key", key),
+            )?))
+        }
+    }
+}
+
+/// The database user of a cluster IONOS makes for `restore --into` (its create request
+/// requires `credentials`): `[ionos] db_username` and the password from
+/// $BRIDGEREST_IONOS_DB_PASSWORD, the credential ionos-db-password, or `db_password_file`.
+pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
+    let Some(username) = cfg.ionos.db_username.clone() else {
+        return Err(usage(anyhow::anyhow!(
+            "IONOS requires a database user for the new cluster, and returns none of the source's: set [ionos] db_username (and db_password_file, $BRIDGEREST_IONOS_DB_PASSWORD or the systemd credential ionos-db-password) in {}",
+            cfg.path.display()
+        )));
+    };
+    let (password, source) = config::load_secret(&SecretSpec {
+        what: "the new IONOS cluster's database password",
+        env: "BRIDGEREST_IONOS_DB_PASSWORD",
+        credential: "ionos-db-password",
+        file: cfg.ionos.db_password_file.as_deref(),
+        file_key: "ionos.db_password_file",
+        get_one: "the password the restored cluster's database user (ionos.db_username) gets",
+    })
+    .map_err(usage)?;
+    tracing::debug!(%source, "IONOS database password loaded");
+    Ok(crate::provider::DbUser { username, password })
+}
+
+/// The provider of cluster `id`: `--provider`, else its `[[cluster]]` entry, else its id's
+/// shape (an EID is Bridge's; a UUID belongs to whichever of `[ionos]`/`[launcher]` the config
+/// has, if just one). Its id must be in the provider's format.
+pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Result<ProviderKind> {
+    let p =
+        match flag.or_else(|| cfg.provider_of(id)) {
+            Some(p) => p,
+            None if config::is_eid(id) => ProviderKind::Bridge,
+            None if crate::ids::is_uuid(id) => {
+                match (cfg.ionos.section, cfg.launcher.is_some()) {
+                (true, false) => ProviderKind::Ionos,
+                (false, true) => ProviderKind::Launcher,
+                _ => {
+                    return Err(usage(anyhow::anyhow!(
+                        "{id} is a UUID, which IONOS and Launcher both use, and it is not a [[cluster]] of {}: say which with --provider ionos or --provider launcher",
+                        cfg.path.display()
+                    )))
+                }
+            }
+            }
+            None => ProviderKind::Bridge,
+        };
+    p.check_id(id).map_err(|e| usage(anyhow::anyhow!(e)))?;
+    Ok(p)
+}
+
+/// The providers `clusters` lists: `--provider`, else each whose section the config has, and
+/// Crunchy Bridge unless the config names only other providers and no Bridge key is there.
+pub fn providers_listed(cfg: &Config, flag: Option<ProviderKind>) -> Vec<ProviderKind> {
+    if let Some(p) = flag {
+        return vec![p];
+    }
+    let mut out = Vec::new();
+    let others = cfg.ionos.section || cfg.launcher.is_some();
+    if !others || !cfg.clusters.is_empty() || config::load_api_key(&cfg.api).is_ok() {
+        out.push(ProviderKind::Bridge);
+    }
+    if cfg.ionos.section {
+        out.push(ProviderKind::Ionos);
+    }
+    if cfg.launcher.is_some() {
+        out.push(ProviderKind::Launcher);
+    }
+    out
+}
