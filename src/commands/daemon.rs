@@ -141,7 +141,7 @@ fn timing(cfg: &Config) -> Timing {
 /// neither holds a secret). Returns what failed, for the caller to log once per change.
 fn write_status(cfg: &Config, st: &Status) -> Result<(), String> {
     let mut st = st.clone();
-    crate::drill::report::fill(cfg, &mut st);
+    crate::schedule::fill_drills(cfg, &mut st);
     let st = &st;
     let json = serde_json::to_vec_pretty(st).map_err(|e| format!("encoding the status: {e}"))?;
     let files = [

@@ -50,7 +50,7 @@ pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
             None
         }
     };
-    if let Err(e) = drill::report::publish(cfg) {
+    if let Err(e) = crate::schedule::publish_drills(cfg) {
         tracing::warn!("cannot publish the drill to the status file: {e:#}");
     }
     path

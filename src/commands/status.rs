@@ -50,7 +50,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     let mut st: Status = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
     // The drill reports are the record: a drill that ended after the daemon last wrote counts.
-    crate::drill::report::fill(cfg, &mut st);
+    crate::schedule::fill_drills(cfg, &mut st);
     let now = OffsetDateTime::now_utc();
     let max_age = cfg.daemon.max_backup_age;
     let drill_problem = |c: &ClusterStatus| match cfg.drill.section {

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::DrillTarget;
-use crate::config::Config;
 use crate::fsutil::{self, Owner};
 use crate::restore::show_time;
 
@@ -351,35 +350,4 @@ pub fn drill_problem(
             humantime::format_duration(max_age)
         )
     })
-}
-
-/// Puts every cluster's last drill into the status file (if the daemon has written one) and
-/// rewrites the Prometheus file from it, so a one-shot drill shows at once.
-pub fn publish(cfg: &Config) -> Result<()> {
-    let path = &cfg.daemon.status_file;
-    let Some(text) = fsutil::read_regular(path, fsutil::MAX_READ)? else {
-        tracing::info!(
-            "no status file at {} (the daemon is not running): the drill report is the record",
-            path.display()
-        );
-        return Ok(());
-    };
-    let mut st: crate::schedule::Status = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
-    fill(cfg, &mut st);
-    let json = serde_json::to_vec_pretty(&st).context("encoding the status")?;
-    fsutil::write_atomic(path, &json, 0o644, Owner::default())?;
-    if let Some(prom) = &cfg.daemon.prometheus_textfile {
-        fsutil::write_atomic(prom, st.prometheus().as_bytes(), 0o644, Owner::default())?;
-    }
-    Ok(())
-}
-
-/// Sets each Bridge cluster's `drill` in `st` from its reports.
-pub fn fill(cfg: &Config, st: &mut crate::schedule::Status) {
-    for c in &mut st.clusters {
-        if cfg.clusters.iter().any(|k| k.id == c.id) {
-            c.drill = summary(&cfg.drill.reports, &c.id);
-        }
-    }
 }

@@ -135,7 +135,7 @@ pub enum Event {
 }
 
 mod status;
-pub use status::{ClusterStatus, Status};
+pub use status::{fill_drills, publish_drills, ClusterStatus, Status};
 
 struct Slot {
     status: ClusterStatus,

@@ -1,9 +1,11 @@
 //! What the daemon reports: each cluster's state, the status file (`bridgerest status` reads
 //! it), systemd's STATUS= line, and the Prometheus text file.
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::Config;
 use crate::provider::FailureKind;
 
 /// One cluster's state, as the status file shows it.
@@ -239,5 +241,41 @@ impl Status {
                 .collect(),
         );
         out
+    }
+}
+
+/// Puts every cluster's last drill into the status file (if the daemon has written one) and
+/// rewrites the Prometheus file from it, so a one-shot drill shows at once.
+pub fn publish_drills(cfg: &Config) -> anyhow::Result<()> {
+    let path = &cfg.daemon.status_file;
+    let Some(text) = crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)? else {
+        tracing::info!(
+            "no status file at {} (the daemon is not running): the drill report is the record",
+            path.display()
+        );
+        return Ok(());
+    };
+    let mut st: Status = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
+    fill_drills(cfg, &mut st);
+    let json = serde_json::to_vec_pretty(&st).context("encoding the status")?;
+    crate::fsutil::write_atomic(path, &json, 0o644, crate::fsutil::Owner::default())?;
+    if let Some(prom) = &cfg.daemon.prometheus_textfile {
+        crate::fsutil::write_atomic(
+            prom,
+            st.prometheus().as_bytes(),
+            0o644,
+            crate::fsutil::Owner::default(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets each Bridge cluster's `drill` in `st` from its reports.
+pub fn fill_drills(cfg: &Config, st: &mut Status) {
+    for c in &mut st.clusters {
+        if cfg.clusters.iter().any(|k| k.id == c.id) {
+            c.drill = crate::drill::report::summary(&cfg.drill.reports, &c.id);
+        }
     }
 }
