@@ -304,6 +304,41 @@ pub struct RestoreArgs {
     pub pg_bin: Option<PathBuf>,
 }
 
+impl From<RestoreArgs> for crate::restore::Request {
+    fn from(a: RestoreArgs) -> Self {
+        crate::restore::Request {
+            cluster: a.cluster,
+            provider: a.provider,
+            into: a.into,
+            in_place: a.in_place,
+            switch: a.switch,
+            confirm: a.confirm,
+            plan: a.plan,
+            region: a.region,
+            datacenter: a.datacenter,
+            lan: a.lan,
+            cidr: a.cidr,
+            storage: a.storage,
+            no_wait: a.no_wait,
+            wait_timeout: a.wait_timeout,
+            target_time: a.target_time,
+            target: a.target,
+            target_action: a.target_action,
+            pg1_path: a.pg1_path,
+            delta: a.delta,
+            force: a.force,
+            dry_run: a.dry_run,
+            set: a.set,
+            process_max: a.process_max,
+            user: a.user,
+            attempts: a.attempts,
+            start: a.start,
+            pg_options: a.pg_options,
+            pg_bin: a.pg_bin,
+        }
+    }
+}
+
 /// The options of a restore here, which a restore at the provider does not take.
 const LOCAL_ONLY: [&str; 9] = [
     "pg1_path",

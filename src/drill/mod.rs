@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use time::OffsetDateTime;
 
-use crate::cli::RestoreArgs;
 use crate::config::Config;
 use crate::exit::usage;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick, Prepared};
+use crate::restore::Request as RestoreRequest;
 use crate::restore::{Progress, RunAs, Target, TargetAction};
 use crate::text::human_size;
 
@@ -173,7 +173,7 @@ pub async fn remove_copy(scratch: &Path, user: &RunAs) -> Result<()> {
 
 async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Result<()> {
     let scratch = copy.path.as_path();
-    let args = RestoreArgs {
+    let args = RestoreRequest {
         cluster: req.cluster.clone(),
         provider: None,
         into: None,

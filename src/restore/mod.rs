@@ -7,11 +7,13 @@
 mod checks;
 pub mod datadir;
 pub mod prefetch;
+mod request;
 pub mod server;
 pub mod target;
 pub mod workflow;
 
 pub use crate::pgbackrest::child::*;
 pub use datadir::*;
+pub use request::Request;
 pub use target::*;
 pub use workflow::run;

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use time::OffsetDateTime;
 
-use crate::cli::RestoreArgs;
 use crate::config::Config;
 use crate::exit::{usage, Exit, ExitError};
 use crate::provider::http::Retry;
 use crate::provider::{Call, Client, Dest, Phase, ProviderKind};
+use crate::restore::Request;
 use crate::restore::{show_time, Target};
 use crate::text::excerpt;
 
@@ -24,7 +24,7 @@ const POLL_MAX: Duration = Duration::from_secs(15);
 /// Looks at a cluster that report an error in a row before the wait gives up.
 const POLL_ERRORS: u32 = 5;
 
-pub async fn run(cfg: &Config, args: &RestoreArgs, provider: ProviderKind) -> Result<Exit> {
+pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result<Exit> {
     let id = args.cluster.as_str();
     let target = match (args.target_time, args.target) {
         (Some(t), _) | (None, Some(Target::Time(t))) => Some(t),
@@ -255,7 +255,7 @@ fn confirm_in_place(confirm: Option<&str>, c: &crate::provider::Cluster) -> Resu
 /// `[ionos]`'s `datacenter_id`, `lan_id`, `cidr`; `None` unless all three are there.
 fn ionos_connection(
     cfg: &Config,
-    args: &RestoreArgs,
+    args: &Request,
 ) -> Result<Option<crate::provider::server::Connection>> {
     let pick = |flag: &Option<String>, dflt: &Option<String>| flag.clone().or_else(|| dflt.clone());
     let (d, l, c) = (
@@ -279,7 +279,7 @@ fn ionos_connection(
 }
 
 /// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
-fn destination(args: &RestoreArgs, provider: ProviderKind) -> Result<Dest> {
+fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     if args.in_place {
         if provider == ProviderKind::Bridge {
             return Err(usage(anyhow!(

@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use time::OffsetDateTime;
 
-use crate::cli::RestoreArgs;
 use crate::config::{self, Config};
 use crate::exit::{usage, Exit};
 use crate::pgbackrest::{RepoBackup, RepoInfo};
@@ -20,6 +19,7 @@ use crate::refresh::{self, Scope};
 use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
+use crate::restore::Request;
 use crate::restore::{self, DirState, Invocation, Progress, Redactor, RunAs, Target, TargetAction};
 use crate::text::excerpt;
 
@@ -53,7 +53,7 @@ pub struct Prepared {
     pub repo: Option<RepoInfo>,
 }
 
-pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
+pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     let cfg = crate::config::load(path).map_err(usage)?;
     let provider = crate::clients::provider_for(&cfg, &args.cluster, args.provider)?;
     if args.into.is_some() || args.in_place {
@@ -285,7 +285,7 @@ pub async fn preempted(cfg: &Config, id: &str, user: &RunAs) -> String {
 /// Checks everything that can be checked before the restore: the target, the backup it needs,
 /// the data directory, the stanza's credentials (refreshed, unless a dry run), the backup and
 /// the window's end in the repository; and writes the plan.
-pub async fn prepare(mut cfg: Config, args: &RestoreArgs, pick: Pick) -> Result<Prepared> {
+pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prepared> {
     let id = args.cluster.clone();
     if !config::is_eid(&id) {
         return Err(usage(anyhow!(
