@@ -12,7 +12,6 @@ use reqwest::{header, Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
-use super::bridge::TokenError;
 use super::FailureKind;
 use crate::text::excerpt;
 
@@ -585,6 +584,27 @@ fn chain(e: &reqwest::Error) -> String {
         return e.to_string();
     }
     parts.join(": ")
+}
+
+/// A backup token that does not describe a usable repository (Bridge's; an [`ApiError`]
+/// carries it, so it is defined beside it).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("unknown store type \"{0}\" (bridgerest knows s3, azure and gcs): upgrade bridgerest")]
+    UnknownType(String),
+    #[error("type is {kind} but the token has no `{field}` object")]
+    MissingStore {
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error("field `{field}`: {detail}")]
+    Field { field: &'static str, detail: String },
+    #[error("field `{0}` contains a line break or control character")]
+    BadValue(&'static str),
+    #[error("stanza \"{0}\" is not a valid pgBackRest stanza name: set `stanza` for this cluster in the config")]
+    BadStanza(String),
+    #[error("field `gcp.gcs_key` is neither a JSON object nor a string holding one")]
+    BadGcsKey,
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::routes::paginate;
+use super::pages::paginate;
 use super::{error, new_eid, Inner};
 
 /// The personal team of the sample state's key (every sample cluster is in it).

@@ -13,6 +13,7 @@ pub mod account;
 pub mod faults;
 pub mod ionos;
 pub mod launcher;
+mod pages;
 mod routes;
 mod sample;
 

@@ -10,12 +10,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use super::http::ApiError;
+pub use super::http::TokenError;
 use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
 use crate::provider::ApiSettings;
 use wire::RawToken;
-pub use wire::TokenError;
 
 /// What Bridge's access errors tell the user.
 pub static HINTS: Hints = Hints {
