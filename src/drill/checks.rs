@@ -1,0 +1,244 @@
+//! The checks run on a recovered copy: `pgbackrest verify`, `pg_amcheck`, the user's queries
+//! (over the copy's private socket, as a role without superuser), and how to stop a kept copy;
+//! the socket directory itself.
+
+use super::*;
+
+/// Makes the socket directory in the copy (0700, the user's: made through the copy's
+/// descriptor) and its `pg_hba.conf`: trust on that socket only, which nobody but the user
+/// and root can open, and nothing over TCP. Returns its path.
+pub(super) fn private_socket(copy: &crate::fsutil::Dir, user: &RunAs) -> Result<PathBuf> {
+    let dir = copy.make_dir(SOCKET_DIR, 0o700, user.owner())?;
+    dir.write_file(
+        "pg_hba.conf",
+        b"# bridgerest drill: the private socket only\nlocal all all trust\n",
+        0o600,
+        user.owner(),
+    )?;
+    Ok(dir.path.clone())
+}
+
+/// `pgbackrest verify` of the stanza's repository: 2.45 has no `--set` for it, so every
+/// backup and every archived WAL file is read and checked against its checksum. pgBackRest
+/// exits 0 whatever it finds: its summary (`status: error`) and its log lines name the bad
+/// files.
+pub(super) async fn verify(p: &Prepared) -> (bool, String) {
+    let argv = p
+        .inv
+        .command_argv(&["--output=text", "--log-level-console=info", "verify"]);
+    let out = match output_long(&argv, &p.user).await {
+        Ok(o) => o,
+        Err(e) => return (false, format!("{e:#}")),
+    };
+    let text = p.redactor.apply(&format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    verify_result(out.status.success(), &text)
+}
+
+/// The verdict and the findings in `pgbackrest verify --output=text --log-level-console=info`
+/// output.
+pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
+    let mut found: Vec<String> = vec![];
+    for l in text.lines() {
+        let l = l.trim();
+        if let Some((_, msg)) = l.split_once("INFO: ") {
+            if !msg.starts_with("verify command") && !msg.starts_with("stanza:") {
+                found.push(msg.trim().to_string());
+            }
+        } else if let Some((_, msg)) = l.split_once("ERROR: ").or_else(|| l.split_once("WARN: ")) {
+            found.push(msg.trim().to_string());
+        } else if (l.starts_with("backup:") || l.starts_with("archiveId:"))
+            && l.contains("status: invalid")
+        {
+            found.push(l.to_string());
+        }
+    }
+    found.dedup();
+    let error = !exited_ok || text.lines().any(|l| l.trim() == "status: error");
+    match (error, found.is_empty()) {
+        (false, _) => (
+            true,
+            "every backup and archived WAL file matches its checksum".into(),
+        ),
+        (true, true) => (
+            false,
+            "pgbackrest verify failed and named no file: see pgBackRest's log".into(),
+        ),
+        (true, false) => (false, crate::text::excerpt(&found.join("; "), 600)),
+    }
+}
+
+/// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
+pub(super) async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
+    crate::restore::output_within(argv, user, &[], None).await
+}
+
+/// The copy's server, over its private socket.
+pub(super) struct Conn {
+    pub(super) sock: PathBuf,
+    pub(super) user: RunAs,
+    pub(super) bin: Option<PathBuf>,
+}
+
+impl Conn {
+    fn program(&self, name: &str) -> String {
+        self.bin.as_ref().map_or_else(
+            || name.to_string(),
+            |b| b.join(name).to_string_lossy().into_owned(),
+        )
+    }
+
+    pub(super) fn psql_argv(&self, db: &str, sql: Option<&str>) -> Vec<String> {
+        self.psql_argv_as(None, db, sql)
+    }
+
+    fn psql_argv_as(&self, role: Option<&str>, db: &str, sql: Option<&str>) -> Vec<String> {
+        let mut a = vec![
+            self.program("psql"),
+            "-X".into(),
+            "-h".into(),
+            self.sock.to_string_lossy().into_owned(),
+            "-p".into(),
+            PORT.to_string(),
+            "-d".into(),
+            db.into(),
+        ];
+        if let Some(r) = role {
+            a.extend(["-U".into(), r.into()]);
+        }
+        if let Some(sql) = sql {
+            a.extend([
+                "-A".into(),
+                "-t".into(),
+                "-q".into(),
+                "-v".into(),
+                "ON_ERROR_STOP=1".into(),
+                "-c".into(),
+                sql.into(),
+            ]);
+        }
+        a
+    }
+
+    /// `pg_amcheck --all --install-missing`: every index (B-tree) and table of every database;
+    /// the amcheck extension is created in the copy only.
+    pub(super) async fn amcheck(&self) -> (bool, String) {
+        let argv = vec![
+            self.program("pg_amcheck"),
+            "--all".into(),
+            "--install-missing".into(),
+            "--progress".into(),
+            "-h".into(),
+            self.sock.to_string_lossy().into_owned(),
+            "-p".into(),
+            PORT.to_string(),
+        ];
+        match output_long(&argv, &self.user).await {
+            Err(e) => (
+                false,
+                format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)"),
+            ),
+            Ok(o) => {
+                let out = String::from_utf8_lossy(&o.stdout);
+                let err = String::from_utf8_lossy(&o.stderr);
+                // --progress ends with "N/N relations (100%), M/M pages (100%)".
+                let last = err
+                    .split(['\r', '\n'])
+                    .map(str::trim)
+                    .rfind(|l| l.contains("relations"))
+                    .unwrap_or("")
+                    .to_string();
+                if o.status.success() && out.trim().is_empty() {
+                    (true, format!("no corruption found: {last}"))
+                } else {
+                    let text: Vec<&str> = out
+                        .lines()
+                        .chain(err.split(['\r', '\n']))
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.contains("relations ("))
+                        .take(5)
+                        .collect();
+                    (
+                        false,
+                        crate::text::excerpt(
+                            &format!("pg_amcheck {}: {}", o.status, text.join("; ")),
+                            600,
+                        ),
+                    )
+                }
+            }
+        }
+    }
+
+    /// Makes [`isolate::QUERY_ROLE`] in the copy (as its superuser, in `postgres`).
+    pub(super) async fn make_query_role(&self) -> Result<(), String> {
+        let argv = self.psql_argv("postgres", Some(&isolate::query_role_sql()));
+        match output_long(&argv, &self.user).await {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!(
+                "the role the queries run as ({}, no superuser, pg_read_all_data: PostgreSQL 14 or later) could not be made: {}",
+                isolate::QUERY_ROLE,
+                crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+            )),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    }
+
+    /// Runs `sql` in `db` as [`isolate::QUERY_ROLE`] with `search_path=pg_catalog`: it must
+    /// succeed and its first value must not be false, 0 or empty (so
+    /// `SELECT count(*) FROM public.orders` fails on an empty table).
+    pub(super) async fn query(&self, db: &str, sql: &str) -> (bool, String) {
+        let shown = crate::text::excerpt(sql, 80);
+        let argv = self.psql_argv_as(Some(isolate::QUERY_ROLE), db, Some(sql));
+        let env = [("PGOPTIONS", isolate::QUERY_PGOPTIONS)];
+        match crate::restore::output_within(&argv, &self.user, &env, None).await {
+            Err(e) => (false, format!("{shown}: {e:#}")),
+            Ok(o) if !o.status.success() => (
+                false,
+                format!(
+                    "{shown}: {}",
+                    crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+                ),
+            ),
+            Ok(o) => {
+                let out = String::from_utf8_lossy(&o.stdout);
+                let first = out
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .split('|')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
+                let said = match first.is_empty() {
+                    true => "no rows, or an empty value".to_string(),
+                    false => crate::text::excerpt(&first, 60),
+                };
+                (ok, format!("{shown} → {said}"))
+            }
+        }
+    }
+}
+
+/// The command that stops a kept copy.
+pub(super) fn stop_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
+    let mut a = Vec::new();
+    if nix::unistd::Uid::effective() != user.uid {
+        a.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
+    }
+    a.extend([
+        bin.map_or_else(
+            || "pg_ctl".into(),
+            |b| b.join("pg_ctl").to_string_lossy().into_owned(),
+        ),
+        "-D".into(),
+        data.to_string_lossy().into_owned(),
+        "stop".into(),
+    ]);
+    a
+}
