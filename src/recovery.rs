@@ -84,11 +84,31 @@ pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<Strin
     argv
 }
 
+/// Where recovery ended, as the server said (or, shut down, its log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryEnd {
+    /// Out of recovery: the server accepts writes.
+    Promoted,
+    /// Paused at the target, read-only.
+    Paused,
+    /// Stopped at the target (`--target-action shutdown`).
+    ShutDown,
+}
+
+impl std::fmt::Display for RecoveryEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecoveryEnd::Promoted => "promoted",
+            RecoveryEnd::Paused => "paused at the target",
+            RecoveryEnd::ShutDown => "shut down at the target",
+        })
+    }
+}
+
 /// How recovery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
-    /// promoted, paused, or shut down.
-    pub state: &'static str,
+    pub state: RecoveryEnd,
     /// The commit time of the last replayed transaction (read as an epoch: no DateStyle).
     pub replayed_to: Option<time::OffsetDateTime>,
     /// The last replayed WAL location.
@@ -151,7 +171,7 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
             let text = log_tail(f.data, f.user);
             if f.action == TargetAction::Shutdown && text.contains("shutdown at recovery target") {
                 return Ok(Recovered {
-                    state: "shut down at the target",
+                    state: RecoveryEnd::ShutDown,
                     replayed_to: None,
                     lsn: None,
                 });
@@ -273,8 +293,8 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
             .map(str::to_string)
     };
     let state = match (f.first().copied(), f.get(1).copied()) {
-        (Some("f"), _) => "promoted",
-        (Some("t"), Some("paused")) => "paused at the target",
+        (Some("f"), _) => RecoveryEnd::Promoted,
+        (Some("t"), Some("paused")) => RecoveryEnd::Paused,
         _ => return None,
     };
     Some(Ok(Recovered {

@@ -344,7 +344,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     };
     rep.check(
         "recovery",
-        done.state == "promoted",
+        done.state == recovery::RecoveryEnd::Promoted,
         format!(
             "{} after {:.1} s, last replayed LSN {}",
             done.state,

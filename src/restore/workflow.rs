@@ -110,7 +110,7 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     })
     .await?;
     println!("recovery:  {}", done.state);
-    if done.state == "promoted" {
+    if done.state == recovery::RecoveryEnd::Promoted {
         remove_spool(&p);
     }
     if let Some(t) = done.replayed_to {
@@ -611,7 +611,11 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
             }
             None => {
                 progress.finish();
-                let hint = if res.errors.iter().any(|e| e.contains("[075]")) {
+                let hint = if res
+                    .errors
+                    .iter()
+                    .any(|e| crate::pgbackrest::child::error_code(e) == Some(75))
+                {
                     format!(" (error 75: pgBackRest found no valid backup set for this target in the repository: the backup must have finished before the target; `pgbackrest --stanza={} info` lists what it has, and --set LABEL picks one)", p.inv.stanza)
                 } else {
                     String::new()
