@@ -597,6 +597,49 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
     }))
 }
 
+impl super::Provider for IonosClient {
+    fn kind(&self) -> super::ProviderKind {
+        super::ProviderKind::Ionos
+    }
+    async fn clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
+        Ok(self
+            .list_clusters()
+            .await?
+            .into_iter()
+            .map(|c| (c, None))
+            .collect())
+    }
+    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        self.get_cluster(id).await
+    }
+    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        self.list_backups(id).await
+    }
+    async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        IonosClient::window(self, id).await
+    }
+    async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        IonosClient::watch(self, id).await
+    }
+    async fn restore_call(
+        &self,
+        id: &str,
+        target: time::OffsetDateTime,
+        dest: &Dest,
+        window: &Window,
+    ) -> anyhow::Result<Option<Call>> {
+        IonosClient::restore_call(self, id, target, dest, window)
+            .await
+            .map(Some)
+    }
+    async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
+        self.send(call).await
+    }
+    async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
+        IonosClient::phase(self, id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

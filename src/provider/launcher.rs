@@ -361,6 +361,50 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
     })
 }
 
+impl super::Provider for LauncherClient {
+    fn kind(&self) -> super::ProviderKind {
+        super::ProviderKind::Launcher
+    }
+    async fn clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
+        Ok(self
+            .list_clusters()
+            .await?
+            .into_iter()
+            .map(|c| (c, None))
+            .collect())
+    }
+    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        self.get_cluster(id).await
+    }
+    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        self.list_backups(id).await
+    }
+    async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        LauncherClient::window(self, id).await
+    }
+    async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        LauncherClient::watch(self, id).await
+    }
+    async fn restore_call(
+        &self,
+        id: &str,
+        target: time::OffsetDateTime,
+        dest: &Dest,
+        _window: &Window,
+    ) -> anyhow::Result<Option<Call>> {
+        Ok(Some(LauncherClient::restore_call(self, id, target, dest)))
+    }
+    fn switch_call(&self, id: &str) -> Option<Call> {
+        Some(LauncherClient::switch_call(self, id))
+    }
+    async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
+        self.send(call).await
+    }
+    async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
+        LauncherClient::phase(self, id).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

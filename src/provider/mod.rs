@@ -85,36 +85,120 @@ impl ProviderKind {
 
     /// Whether the provider hands out pgBackRest repository credentials (a local restore).
     pub fn has_repo_credentials(self) -> bool {
-        self == ProviderKind::Bridge
+        self.capabilities().repo_credentials
     }
+
+    /// What this provider can do.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            ProviderKind::Bridge => Capabilities {
+                repo_credentials: true,
+                in_place: false,
+                into_new: true,
+                plan: true,
+                region: true,
+                storage: true,
+                connection: false,
+                switch: false,
+            },
+            ProviderKind::Ionos => Capabilities {
+                repo_credentials: false,
+                in_place: true,
+                into_new: true,
+                plan: false,
+                region: true,
+                storage: true,
+                connection: true,
+                switch: false,
+            },
+            ProviderKind::Launcher => Capabilities {
+                repo_credentials: false,
+                in_place: true,
+                into_new: true,
+                plan: false,
+                region: false,
+                storage: false,
+                connection: false,
+                switch: true,
+            },
+        }
+    }
+}
+
+/// What a provider can do, so callers ask instead of naming providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Hands out credentials for the cluster's pgBackRest repository (a restore here).
+    pub repo_credentials: bool,
+    /// Restores over the cluster itself (`--in-place`).
+    pub in_place: bool,
+    /// Restores into a new cluster (`--into`).
+    pub into_new: bool,
+    /// A new cluster's plan can be chosen (`--plan`).
+    pub plan: bool,
+    /// A new cluster's region can be chosen (`--region`).
+    pub region: bool,
+    /// A new cluster's storage can be chosen (`--storage`).
+    pub storage: bool,
+    /// A new cluster needs a network connection chosen (`--datacenter`, `--lan`, `--cidr`).
+    pub connection: bool,
+    /// An in-place restore may go into a database beside it that is then switched to.
+    pub switch: bool,
+}
+
+/// One provider's API: what every command, restore and the daemon ask of it. Each provider's
+/// client (`bridge/`, `ionos.rs`, `launcher.rs`) implements it; [`Client`] holds one.
+pub trait Provider {
+    fn kind(&self) -> ProviderKind;
+    /// Every cluster the credentials can see, with its team where the provider has teams.
+    fn clusters(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Vec<(Cluster, Option<Team>)>, ApiError>> + Send;
+    fn cluster(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Cluster, ApiError>> + Send;
+    /// The cluster's backups, every page (IONOS: its backup chains).
+    fn backups(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Backup>, ApiError>> + Send;
+    /// The times the provider can restore the cluster to.
+    fn window(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Window, ApiError>> + Send;
+    /// The newest backup and the start of the recovery window, for the daemon.
+    fn watch(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<BackupWatch, ApiError>> + Send;
+    /// The request a server-side restore of `id` to `target` into `dest` sends; `None`: the
+    /// provider has no such request (see [`Capabilities`]).
+    fn restore_call(
+        &self,
+        id: &str,
+        target: OffsetDateTime,
+        dest: &Dest,
+        window: &Window,
+    ) -> impl std::future::Future<Output = anyhow::Result<Option<Call>>> + Send;
+    /// The request that switches `id` to the database a restore made beside it.
+    fn switch_call(&self, _id: &str) -> Option<Call> {
+        None
+    }
+    /// Sends a restore request; the new cluster's id when the answer names one.
+    fn send_restore(
+        &self,
+        call: &Call,
+    ) -> impl std::future::Future<Output = Result<Option<String>, ApiError>> + Send;
+    /// How far the cluster being restored has come.
+    fn phase(&self, id: &str) -> impl std::future::Future<Output = Result<Phase, ApiError>> + Send;
 }
 
 impl std::fmt::Display for ProviderKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What every provider can tell about its clusters: the catalog.
-pub trait Catalog {
-    /// Every cluster the credentials can see, with its team where the provider has teams.
-    fn list_all_clusters(
-        &self,
-    ) -> impl std::future::Future<Output = Result<Vec<(Cluster, Option<Team>)>, ApiError>> + Send;
-    fn get_cluster(
-        &self,
-        id: &str,
-    ) -> impl std::future::Future<Output = Result<Cluster, ApiError>> + Send;
-    /// The cluster's state and the start of its recovery window.
-    fn cluster_status(
-        &self,
-        id: &str,
-    ) -> impl std::future::Future<Output = Result<ClusterStatus, ApiError>> + Send;
-    /// The cluster's backups, every page.
-    fn list_backups(
-        &self,
-        id: &str,
-    ) -> impl std::future::Future<Output = Result<Vec<Backup>, ApiError>> + Send;
 }
 
 /// Providers that hand out credentials for a cluster's pgBackRest repository, so that a restore
@@ -154,40 +238,27 @@ impl Client {
     }
 
     pub fn kind(&self) -> ProviderKind {
-        match self {
-            Client::Bridge(_) => ProviderKind::Bridge,
-            Client::Ionos(_) => ProviderKind::Ionos,
-            Client::Launcher(_) => ProviderKind::Launcher,
-        }
+        each!(self, c => Provider::kind(c))
+    }
+
+    /// What the provider can do.
+    pub fn capabilities(&self) -> Capabilities {
+        self.kind().capabilities()
     }
 
     /// Every cluster the credentials can see, with its team where the provider has teams.
     pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        match self {
-            Client::Bridge(c) => Catalog::list_all_clusters(c).await,
-            Client::Ionos(c) => Ok(c
-                .list_clusters()
-                .await?
-                .into_iter()
-                .map(|c| (c, None))
-                .collect()),
-            Client::Launcher(c) => Ok(c
-                .list_clusters()
-                .await?
-                .into_iter()
-                .map(|c| (c, None))
-                .collect()),
-        }
+        each!(self, c => Provider::clusters(c).await)
     }
 
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        each!(self, c => c.get_cluster(id).await)
+        each!(self, c => Provider::cluster(c, id).await)
     }
 
     /// The cluster's state and the start of its recovery window (Crunchy Bridge).
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
         match self {
-            Client::Bridge(c) => Catalog::cluster_status(c, id).await,
+            Client::Bridge(c) => c.cluster_status(id).await,
             Client::Ionos(_) | Client::Launcher(_) => {
                 let w = self.window(id).await?;
                 Ok(ClusterStatus {
@@ -201,7 +272,7 @@ impl Client {
 
     /// The cluster's backups, every page (IONOS: its backup chains).
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        each!(self, c => c.list_backups(id).await)
+        each!(self, c => Provider::backups(c, id).await)
     }
 
     /// Fresh credentials for the cluster's pgBackRest repository (Crunchy Bridge only; callers
@@ -221,12 +292,12 @@ impl Client {
 
     /// The times the provider can restore the cluster to.
     pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        each!(self, c => c.window(id).await)
+        each!(self, c => Provider::window(c, id).await)
     }
 
     /// The newest backup and the start of the recovery window, for the daemon.
     pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        each!(self, c => c.watch(id).await)
+        each!(self, c => Provider::watch(c, id).await)
     }
 
     /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
@@ -238,25 +309,18 @@ impl Client {
         dest: &Dest,
         window: &Window,
     ) -> anyhow::Result<Option<Call>> {
-        match self {
-            Client::Bridge(c) => Ok(c.restore_call(id, target, dest).await?),
-            Client::Ionos(c) => c.restore_call(id, target, dest, window).await.map(Some),
-            Client::Launcher(c) => Ok(Some(c.restore_call(id, target, dest))),
-        }
+        each!(self, c => Provider::restore_call(c, id, target, dest, window).await)
     }
 
     /// The request that switches `id` to the database an in-place restore made beside it
     /// (Launcher's `switch`); `None`: the provider has none.
     pub fn switch_call(&self, id: &str) -> Option<Call> {
-        match self {
-            Client::Launcher(c) => Some(c.switch_call(id)),
-            Client::Bridge(_) | Client::Ionos(_) => None,
-        }
+        each!(self, c => Provider::switch_call(c, id))
     }
 
     /// Sends a restore request; the new cluster's id when the answer names one.
     pub async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        each!(self, c => c.send(call).await)
+        each!(self, c => Provider::send_restore(c, call).await)
     }
 
     /// The id of the cluster named `name`, if there is one (to find what a request that timed
@@ -272,7 +336,7 @@ impl Client {
 
     /// How far the cluster being restored has come.
     pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        each!(self, c => c.phase(id).await)
+        each!(self, c => Provider::phase(c, id).await)
     }
 
     /// The restored cluster's id, name and host.

@@ -36,7 +36,7 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
         }
     };
     let mut dest = destination(args, provider)?;
-    if args.switch && provider != ProviderKind::Launcher {
+    if args.switch && !provider.capabilities().switch {
         return Err(usage(anyhow!(
             "--switch is for Launcher, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
             provider.title()
@@ -280,10 +280,12 @@ fn ionos_connection(
 
 /// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
 fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
+    let can = provider.capabilities();
     if args.in_place {
-        if provider == ProviderKind::Bridge {
+        if !can.in_place {
             return Err(usage(anyhow!(
-                "Crunchy Bridge has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
+                "{} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it",
+                provider.title()
             )));
         }
         // --confirm is checked against the cluster's id and name once it is read.
@@ -298,19 +300,20 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
             excerpt(&name, 100)
         )));
     }
-    if args.plan.is_some() && provider != ProviderKind::Bridge {
+    if args.plan.is_some() && !can.plan {
         return Err(usage(anyhow!(
             "--plan applies to Crunchy Bridge forks; {} copies the source's size (use the provider's console to resize)",
             provider.title()
         )));
     }
-    if (args.region.is_some() || args.storage.is_some()) && provider == ProviderKind::Launcher {
+    if (args.region.is_some() && !can.region) || (args.storage.is_some() && !can.storage) {
         return Err(usage(anyhow!(
-            "Launcher's pitr-clone takes only a name and a time: --region and --storage do not apply"
+            "{}'s pitr-clone takes only a name and a time: --region and --storage do not apply",
+            provider.title()
         )));
     }
     let flags = [&args.datacenter, &args.lan, &args.cidr];
-    if flags.iter().any(|f| f.is_some()) && provider != ProviderKind::Ionos {
+    if flags.iter().any(|f| f.is_some()) && !can.connection {
         return Err(usage(anyhow!(
             "--datacenter, --lan and --cidr choose a new IONOS cluster's network; {} chooses its own",
             provider.title()

@@ -31,21 +31,6 @@ pub const MAX_PAGES: usize = 1000;
 
 pub use crate::ids::is_eid;
 
-impl super::Catalog for BridgeClient {
-    async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        BridgeClient::list_all_clusters(self).await
-    }
-    async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        BridgeClient::get_cluster(self, id).await
-    }
-    async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
-        BridgeClient::cluster_status(self, id).await
-    }
-    async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        BridgeClient::list_backups(self, id).await
-    }
-}
-
 impl super::RepoCredentials for BridgeClient {
     async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
         BridgeClient::create_backup_token(self, id).await
@@ -302,5 +287,40 @@ impl BridgeClient {
             ),
             _ => Phase::Unknown(state),
         })
+    }
+}
+impl super::Provider for BridgeClient {
+    fn kind(&self) -> super::ProviderKind {
+        super::ProviderKind::Bridge
+    }
+    async fn clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        BridgeClient::list_all_clusters(self).await
+    }
+    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        self.get_cluster(id).await
+    }
+    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        self.list_backups(id).await
+    }
+    async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        BridgeClient::window(self, id).await
+    }
+    async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        BridgeClient::watch(self, id).await
+    }
+    async fn restore_call(
+        &self,
+        id: &str,
+        target: time::OffsetDateTime,
+        dest: &Dest,
+        _window: &Window,
+    ) -> anyhow::Result<Option<Call>> {
+        Ok(BridgeClient::restore_call(self, id, target, dest).await?)
+    }
+    async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
+        self.send(call).await
+    }
+    async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
+        BridgeClient::phase(self, id).await
     }
 }
