@@ -9,11 +9,17 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use reqwest::Url;
 
+mod drill;
 mod key;
+mod providers;
 mod raw;
 
 use crate::provider::ProviderKind;
+use drill::{check_drill_paths, resolve_drill};
+pub use drill::{DrillConfig, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT};
 pub use key::{key_file_exposed, load_api_key, load_secret, KeySource, SecretSpec};
+use providers::{resolve_ionos, resolve_launcher};
+pub use providers::{IonosConfig, LauncherConfig};
 use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
@@ -62,77 +68,6 @@ impl Config {
             .find(|(_, c)| c == id)
             .map(|(p, _)| p)
     }
-}
-
-/// `[drill]`: restore drills (`bridgerest drill`, and the daemon's on `schedule`).
-#[derive(Debug, Clone)]
-pub struct DrillConfig {
-    /// When the daemon drills every Crunchy Bridge cluster, one after another (cron with
-    /// seconds, UTC); none: the daemon runs no drills.
-    pub schedule: Option<String>,
-    /// The directory the copy is restored into (emptied first when a drill made it); `None`:
-    /// `/var/lib/bridgerest/drill/<stanza>`.
-    pub scratch: Option<PathBuf>,
-    /// `pg_amcheck --all --install-missing` on the copy.
-    pub amcheck: bool,
-    /// `pgbackrest verify`: the checksum of every file in the repository, WAL included.
-    pub verify: bool,
-    /// SQL that must succeed on the copy, each with a first value that is not false, 0 or empty.
-    pub queries: Vec<String>,
-    /// The database the queries run in.
-    pub database: String,
-    /// The daemon's drills' target: latest, random or a time.
-    pub target: crate::when::DrillTarget,
-    /// Where a JSON report per drill is written.
-    pub reports: PathBuf,
-    /// How many reports per cluster are kept.
-    pub keep_reports: usize,
-    /// `status` exits 1 when a cluster's last drill is older than this (or failed).
-    pub max_age: Duration,
-    /// Libraries of the copy's `shared_preload_libraries` kept beside
-    /// the drill's safe ones (their background work runs in the copy).
-    pub preload: Vec<String>,
-    /// How long one drill may take, from its plan to its last check; past it the drill fails
-    /// and its copy is removed.
-    pub timeout: Duration,
-    /// Whether the config has a `[drill]` section (only then does `status` look at drills).
-    pub section: bool,
-}
-
-pub const DEFAULT_DRILL_ROOT: &str = "/var/lib/bridgerest/drill";
-pub const DEFAULT_DRILL_REPORTS: &str = "/var/lib/bridgerest/drills";
-
-/// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
-#[derive(Debug, Clone)]
-pub struct IonosConfig {
-    pub url: Url,
-    /// Basic auth user name (with the password from $BRIDGEREST_IONOS_PASSWORD, the
-    /// credential ionos-password, or password_file).
-    pub username: Option<String>,
-    pub password_file: Option<PathBuf>,
-    /// A Bearer token file instead of Basic auth.
-    pub token_file: Option<PathBuf>,
-    /// The database user a cluster made by `restore --into` gets (IONOS requires one), and
-    /// its password's file ($BRIDGEREST_IONOS_DB_PASSWORD, credential ionos-db-password).
-    pub db_username: Option<String>,
-    pub db_password_file: Option<PathBuf>,
-    /// The default connection of a cluster made by `restore --into` (`--datacenter`, `--lan`,
-    /// `--cidr` override each): a datacenter, a LAN in it, and a free address there.
-    pub datacenter_id: Option<String>,
-    pub lan_id: Option<String>,
-    pub cidr: Option<String>,
-    /// Whether the config has an `[ionos]` section.
-    pub section: bool,
-}
-
-/// `[launcher]`: the Launcher platform API.
-#[derive(Debug, Clone)]
-pub struct LauncherConfig {
-    /// The tenant's base URL (`https://plane.lnchr.cloud/<tenant>`); the API is under /api/v1.
-    pub url: Url,
-    /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
-    /// launcher-key).
-    pub key_file: Option<PathBuf>,
 }
 
 /// A cluster of a provider that hands out no repository credentials.
@@ -323,172 +258,6 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     })
 }
 
-/// A drill empties its scratch directory (`drill.scratch`, or each stanza's directory in the
-/// default root) and restores into it, so it must neither hold nor lie inside a cluster's data
-/// directory or a directory of the configuration; nor hold (or be) the status or reports
-/// directory, which the default layout puts beside it.
-fn check_drill_paths(
-    file: &Path,
-    drill: &DrillConfig,
-    clusters: &[ClusterConfig],
-    pgbackrest: &PgbackrestConfig,
-    daemon: &DaemonConfig,
-) -> Result<()> {
-    use crate::fsutil::{parent, resolved};
-    let (key, scratch) = match &drill.scratch {
-        Some(s) => ("drill.scratch", s.clone()),
-        None => (
-            "the drill root (drill.scratch unset)",
-            PathBuf::from(DEFAULT_DRILL_ROOT),
-        ),
-    };
-    let s = resolved(&scratch);
-    // A copy inside a data directory would restore into a live cluster's tree.
-    let both_ways: Vec<(String, PathBuf)> = clusters
-        .iter()
-        .map(|c| {
-            (
-                format!("the data directory of cluster {}", c.id),
-                c.pg1_path.clone(),
-            )
-        })
-        .collect();
-    // These only must not be emptied: a scratch directory below one of them (the default
-    // root is below the status directory) removes nothing of theirs.
-    let holds_only = [
-        (
-            "the directory of this config file".to_string(),
-            parent(file).to_path_buf(),
-        ),
-        (
-            "the directory of pgbackrest.config".into(),
-            parent(&pgbackrest.config).to_path_buf(),
-        ),
-        (
-            "the directory of pgbackrest.main_config".into(),
-            parent(&pgbackrest.main_config).to_path_buf(),
-        ),
-        (
-            "pgbackrest.include_path".into(),
-            pgbackrest.include_path.clone(),
-        ),
-        (
-            "the status directory (daemon.status_file's)".into(),
-            parent(&daemon.status_file).to_path_buf(),
-        ),
-        ("drill.reports".into(), drill.reports.clone()),
-    ];
-    let refuse = |what: &str, other: &Path, how: &str| {
-        anyhow::anyhow!(
-            "{key} = \"{}\" {how} {what} ({}): a drill empties its scratch directory and restores into it, so it would destroy what is there; give drills a directory of their own (e.g. /var/lib/bridgerest/drill)",
-            scratch.display(),
-            other.display()
-        )
-    };
-    for (what, other) in &both_ways {
-        let o = resolved(other);
-        if s == o {
-            return Err(refuse(what, other, "is"));
-        }
-        if o.starts_with(&s) {
-            return Err(refuse(what, other, "contains"));
-        }
-        if s.starts_with(&o) {
-            return Err(refuse(what, other, "is inside"));
-        }
-    }
-    for (what, other) in &holds_only {
-        let o = resolved(other);
-        if s == o {
-            return Err(refuse(what, other, "is"));
-        }
-        if o.starts_with(&s) {
-            return Err(refuse(what, other, "contains"));
-        }
-    }
-    Ok(())
-}
-
-fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
-    if let Some(schedule) = &raw.schedule {
-        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
-            .is_err()
-        {
-            bail!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
-        }
-    }
-    for (key, p) in [
-        ("drill.scratch", &raw.scratch),
-        ("drill.reports", &raw.reports),
-    ] {
-        if let Some(p) = p {
-            if !p.is_absolute() {
-                bail!("{key} = \"{}\": must be an absolute path", p.display());
-            }
-            if let Some(why) = crate::fsutil::system_dir(p) {
-                bail!("{key} = \"{}\": {why}; a drill empties it: give a directory of its own (e.g. /var/lib/bridgerest/drill/main)", p.display());
-            }
-        }
-    }
-    let queries = raw.queries.unwrap_or_default();
-    if let Some((i, _)) = queries
-        .iter()
-        .enumerate()
-        .find(|(_, q)| q.trim().is_empty())
-    {
-        bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
-    }
-    let database = raw.database.unwrap_or_else(|| "postgres".into());
-    // psql takes a -d with '=' or a postgres:// URI as a connection string, which could point
-    // the drill's queries at another server: only a plain name (at most 63 bytes) is taken.
-    if database.is_empty()
-        || database.len() > 63
-        || database.contains(['\0', '=', '\n', '\r'])
-        || database.starts_with("postgres://")
-        || database.starts_with("postgresql://")
-    {
-        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
-    }
-    let target = match raw.target.as_deref() {
-        None => crate::when::DrillTarget::Random,
-        Some(t) => crate::when::parse_drill_target(t)
-            .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
-    };
-    let preload = raw.preload.unwrap_or_default();
-    if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
-        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
-    }
-    let keep_reports = raw.keep_reports.unwrap_or(30);
-    if keep_reports == 0 {
-        bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
-    }
-    Ok(DrillConfig {
-        schedule: raw.schedule,
-        scratch: raw.scratch,
-        amcheck: raw.amcheck.unwrap_or(true),
-        verify: raw.verify.unwrap_or(false),
-        queries,
-        database,
-        target,
-        reports: raw
-            .reports
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DRILL_REPORTS)),
-        keep_reports,
-        max_age: positive(
-            "drill.max_age",
-            raw.max_age.as_deref(),
-            Duration::from_secs(8 * 86400),
-        )?,
-        preload,
-        timeout: positive(
-            "drill.timeout",
-            raw.timeout.as_deref(),
-            Duration::from_secs(6 * 3600),
-        )?,
-        section: false,
-    })
-}
-
 /// A cluster of IONOS or Launcher: its id in the provider's format, its provider's section
 /// present, and none of the keys that only a local restore uses.
 fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Result<RemoteCluster> {
@@ -515,62 +284,6 @@ fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Resu
         );
     }
     Ok(RemoteCluster { provider, id: c.id })
-}
-
-fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
-    let url = parse_url(
-        "ionos.url",
-        raw.url.as_deref().unwrap_or(DEFAULT_IONOS_URL),
-        "ionos.password_file or ionos.token_file",
-    )?;
-    if raw.token_file.is_some() && (raw.username.is_some() || raw.password_file.is_some()) {
-        bail!("[ionos] sets token_file and also username/password_file: use either a token (Bearer) or a user name and password (Basic), not both");
-    }
-    if raw.password_file.is_some() && raw.username.is_none() {
-        bail!("[ionos] sets password_file but no username: add username = \"the IONOS login (e-mail)\"");
-    }
-    if raw
-        .username
-        .as_deref()
-        .is_some_and(|u| u.is_empty() || u.contains([':', '\n', '\r']))
-    {
-        bail!("ionos.username must be a non-empty login without ':' or line breaks");
-    }
-    if let Some(c) = &raw.cidr {
-        crate::provider::ionos::check_cidr(c).map_err(|e| anyhow::anyhow!("ionos.cidr = {e}"))?;
-    }
-    for (key, v) in [
-        ("ionos.datacenter_id", &raw.datacenter_id),
-        ("ionos.lan_id", &raw.lan_id),
-    ] {
-        if v.as_deref()
-            .is_some_and(|v| v.trim().is_empty() || v.chars().any(char::is_control))
-        {
-            bail!("{key} is empty: give the id IONOS shows for it (the Cloud API's datacenter or LAN id)");
-        }
-    }
-    Ok(IonosConfig {
-        url,
-        username: raw.username,
-        password_file: raw.password_file,
-        token_file: raw.token_file,
-        db_username: raw.db_username,
-        db_password_file: raw.db_password_file,
-        datacenter_id: raw.datacenter_id,
-        lan_id: raw.lan_id,
-        cidr: raw.cidr,
-        section: false,
-    })
-}
-
-fn resolve_launcher(raw: RawLauncher) -> Result<LauncherConfig> {
-    let Some(text) = raw.url else {
-        bail!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
-    };
-    Ok(LauncherConfig {
-        url: parse_url("launcher.url", &text, "launcher.key_file")?,
-        key_file: raw.key_file,
-    })
 }
 
 fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {

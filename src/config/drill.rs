@@ -1,0 +1,213 @@
+//! `[drill]`: restore drills, and the paths a drill's scratch directory may not take.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::raw::*;
+use super::*;
+
+/// `[drill]`: restore drills (`bridgerest drill`, and the daemon's on `schedule`).
+#[derive(Debug, Clone)]
+pub struct DrillConfig {
+    /// When the daemon drills every Crunchy Bridge cluster, one after another (cron with
+    /// seconds, UTC); none: the daemon runs no drills.
+    pub schedule: Option<String>,
+    /// The directory the copy is restored into (emptied first when a drill made it); `None`:
+    /// `/var/lib/bridgerest/drill/<stanza>`.
+    pub scratch: Option<PathBuf>,
+    /// `pg_amcheck --all --install-missing` on the copy.
+    pub amcheck: bool,
+    /// `pgbackrest verify`: the checksum of every file in the repository, WAL included.
+    pub verify: bool,
+    /// SQL that must succeed on the copy, each with a first value that is not false, 0 or empty.
+    pub queries: Vec<String>,
+    /// The database the queries run in.
+    pub database: String,
+    /// The daemon's drills' target: latest, random or a time.
+    pub target: crate::when::DrillTarget,
+    /// Where a JSON report per drill is written.
+    pub reports: PathBuf,
+    /// How many reports per cluster are kept.
+    pub keep_reports: usize,
+    /// `status` exits 1 when a cluster's last drill is older than this (or failed).
+    pub max_age: Duration,
+    /// Libraries of the copy's `shared_preload_libraries` kept beside
+    /// the drill's safe ones (their background work runs in the copy).
+    pub preload: Vec<String>,
+    /// How long one drill may take, from its plan to its last check; past it the drill fails
+    /// and its copy is removed.
+    pub timeout: Duration,
+    /// Whether the config has a `[drill]` section (only then does `status` look at drills).
+    pub section: bool,
+}
+
+pub const DEFAULT_DRILL_ROOT: &str = "/var/lib/bridgerest/drill";
+pub const DEFAULT_DRILL_REPORTS: &str = "/var/lib/bridgerest/drills";
+
+/// A drill empties its scratch directory (`drill.scratch`, or each stanza's directory in the
+/// default root) and restores into it, so it must neither hold nor lie inside a cluster's data
+/// directory or a directory of the configuration; nor hold (or be) the status or reports
+/// directory, which the default layout puts beside it.
+pub(super) fn check_drill_paths(
+    file: &Path,
+    drill: &DrillConfig,
+    clusters: &[ClusterConfig],
+    pgbackrest: &PgbackrestConfig,
+    daemon: &DaemonConfig,
+) -> Result<()> {
+    use crate::fsutil::{parent, resolved};
+    let (key, scratch) = match &drill.scratch {
+        Some(s) => ("drill.scratch", s.clone()),
+        None => (
+            "the drill root (drill.scratch unset)",
+            PathBuf::from(DEFAULT_DRILL_ROOT),
+        ),
+    };
+    let s = resolved(&scratch);
+    // A copy inside a data directory would restore into a live cluster's tree.
+    let both_ways: Vec<(String, PathBuf)> = clusters
+        .iter()
+        .map(|c| {
+            (
+                format!("the data directory of cluster {}", c.id),
+                c.pg1_path.clone(),
+            )
+        })
+        .collect();
+    // These only must not be emptied: a scratch directory below one of them (the default
+    // root is below the status directory) removes nothing of theirs.
+    let holds_only = [
+        (
+            "the directory of this config file".to_string(),
+            parent(file).to_path_buf(),
+        ),
+        (
+            "the directory of pgbackrest.config".into(),
+            parent(&pgbackrest.config).to_path_buf(),
+        ),
+        (
+            "the directory of pgbackrest.main_config".into(),
+            parent(&pgbackrest.main_config).to_path_buf(),
+        ),
+        (
+            "pgbackrest.include_path".into(),
+            pgbackrest.include_path.clone(),
+        ),
+        (
+            "the status directory (daemon.status_file's)".into(),
+            parent(&daemon.status_file).to_path_buf(),
+        ),
+        ("drill.reports".into(), drill.reports.clone()),
+    ];
+    let refuse = |what: &str, other: &Path, how: &str| {
+        anyhow::anyhow!(
+            "{key} = \"{}\" {how} {what} ({}): a drill empties its scratch directory and restores into it, so it would destroy what is there; give drills a directory of their own (e.g. /var/lib/bridgerest/drill)",
+            scratch.display(),
+            other.display()
+        )
+    };
+    for (what, other) in &both_ways {
+        let o = resolved(other);
+        if s == o {
+            return Err(refuse(what, other, "is"));
+        }
+        if o.starts_with(&s) {
+            return Err(refuse(what, other, "contains"));
+        }
+        if s.starts_with(&o) {
+            return Err(refuse(what, other, "is inside"));
+        }
+    }
+    for (what, other) in &holds_only {
+        let o = resolved(other);
+        if s == o {
+            return Err(refuse(what, other, "is"));
+        }
+        if o.starts_with(&s) {
+            return Err(refuse(what, other, "contains"));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
+    if let Some(schedule) = &raw.schedule {
+        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
+            .is_err()
+        {
+            bail!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
+        }
+    }
+    for (key, p) in [
+        ("drill.scratch", &raw.scratch),
+        ("drill.reports", &raw.reports),
+    ] {
+        if let Some(p) = p {
+            if !p.is_absolute() {
+                bail!("{key} = \"{}\": must be an absolute path", p.display());
+            }
+            if let Some(why) = crate::fsutil::system_dir(p) {
+                bail!("{key} = \"{}\": {why}; a drill empties it: give a directory of its own (e.g. /var/lib/bridgerest/drill/main)", p.display());
+            }
+        }
+    }
+    let queries = raw.queries.unwrap_or_default();
+    if let Some((i, _)) = queries
+        .iter()
+        .enumerate()
+        .find(|(_, q)| q.trim().is_empty())
+    {
+        bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
+    }
+    let database = raw.database.unwrap_or_else(|| "postgres".into());
+    // psql takes a -d with '=' or a postgres:// URI as a connection string, which could point
+    // the drill's queries at another server: only a plain name (at most 63 bytes) is taken.
+    if database.is_empty()
+        || database.len() > 63
+        || database.contains(['\0', '=', '\n', '\r'])
+        || database.starts_with("postgres://")
+        || database.starts_with("postgresql://")
+    {
+        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
+    }
+    let target = match raw.target.as_deref() {
+        None => crate::when::DrillTarget::Random,
+        Some(t) => crate::when::parse_drill_target(t)
+            .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
+    };
+    let preload = raw.preload.unwrap_or_default();
+    if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
+        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
+    }
+    let keep_reports = raw.keep_reports.unwrap_or(30);
+    if keep_reports == 0 {
+        bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
+    }
+    Ok(DrillConfig {
+        schedule: raw.schedule,
+        scratch: raw.scratch,
+        amcheck: raw.amcheck.unwrap_or(true),
+        verify: raw.verify.unwrap_or(false),
+        queries,
+        database,
+        target,
+        reports: raw
+            .reports
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DRILL_REPORTS)),
+        keep_reports,
+        max_age: positive(
+            "drill.max_age",
+            raw.max_age.as_deref(),
+            Duration::from_secs(8 * 86400),
+        )?,
+        preload,
+        timeout: positive(
+            "drill.timeout",
+            raw.timeout.as_deref(),
+            Duration::from_secs(6 * 3600),
+        )?,
+        section: false,
+    })
+}

@@ -1,0 +1,98 @@
+//! `[ionos]` and `[launcher]`: the providers that restore at the provider only.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use reqwest::Url;
+
+use super::raw::*;
+use super::*;
+
+/// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
+#[derive(Debug, Clone)]
+pub struct IonosConfig {
+    pub url: Url,
+    /// Basic auth user name (with the password from $BRIDGEREST_IONOS_PASSWORD, the
+    /// credential ionos-password, or password_file).
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    /// A Bearer token file instead of Basic auth.
+    pub token_file: Option<PathBuf>,
+    /// The database user a cluster made by `restore --into` gets (IONOS requires one), and
+    /// its password's file ($BRIDGEREST_IONOS_DB_PASSWORD, credential ionos-db-password).
+    pub db_username: Option<String>,
+    pub db_password_file: Option<PathBuf>,
+    /// The default connection of a cluster made by `restore --into` (`--datacenter`, `--lan`,
+    /// `--cidr` override each): a datacenter, a LAN in it, and a free address there.
+    pub datacenter_id: Option<String>,
+    pub lan_id: Option<String>,
+    pub cidr: Option<String>,
+    /// Whether the config has an `[ionos]` section.
+    pub section: bool,
+}
+
+/// `[launcher]`: the Launcher platform API.
+#[derive(Debug, Clone)]
+pub struct LauncherConfig {
+    /// The tenant's base URL (`https://plane.lnchr.cloud/<tenant>`); the API is under /api/v1.
+    pub url: Url,
+    /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
+    /// launcher-key).
+    pub key_file: Option<PathBuf>,
+}
+
+pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
+    let url = parse_url(
+        "ionos.url",
+        raw.url.as_deref().unwrap_or(DEFAULT_IONOS_URL),
+        "ionos.password_file or ionos.token_file",
+    )?;
+    if raw.token_file.is_some() && (raw.username.is_some() || raw.password_file.is_some()) {
+        bail!("[ionos] sets token_file and also username/password_file: use either a token (Bearer) or a user name and password (Basic), not both");
+    }
+    if raw.password_file.is_some() && raw.username.is_none() {
+        bail!("[ionos] sets password_file but no username: add username = \"the IONOS login (e-mail)\"");
+    }
+    if raw
+        .username
+        .as_deref()
+        .is_some_and(|u| u.is_empty() || u.contains([':', '\n', '\r']))
+    {
+        bail!("ionos.username must be a non-empty login without ':' or line breaks");
+    }
+    if let Some(c) = &raw.cidr {
+        crate::provider::ionos::check_cidr(c).map_err(|e| anyhow::anyhow!("ionos.cidr = {e}"))?;
+    }
+    for (key, v) in [
+        ("ionos.datacenter_id", &raw.datacenter_id),
+        ("ionos.lan_id", &raw.lan_id),
+    ] {
+        if v.as_deref()
+            .is_some_and(|v| v.trim().is_empty() || v.chars().any(char::is_control))
+        {
+            bail!("{key} is empty: give the id IONOS shows for it (the Cloud API's datacenter or LAN id)");
+        }
+    }
+    Ok(IonosConfig {
+        url,
+        username: raw.username,
+        password_file: raw.password_file,
+        token_file: raw.token_file,
+        db_username: raw.db_username,
+        db_password_file: raw.db_password_file,
+        datacenter_id: raw.datacenter_id,
+        lan_id: raw.lan_id,
+        cidr: raw.cidr,
+        section: false,
+    })
+}
+
+pub(super) fn resolve_launcher(raw: RawLauncher) -> Result<LauncherConfig> {
+    let Some(text) = raw.url else {
+        bail!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
+    };
+    Ok(LauncherConfig {
+        url: parse_url("launcher.url", &text, "launcher.key_file")?,
+        key_file: raw.key_file,
+    })
+}
