@@ -96,7 +96,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     };
     let scratch = scratch_for(cfg, &stanza)?;
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
-    let lock = workflow::restore_lock(cfg, &id, "drill", &user).await?;
+    let lock = crate::restore::restore_lock(cfg, &id, "drill", &user).await?;
     let copy = Copy::open(&scratch, &user, cfg.drill.scratch.is_none())?;
     // Another cluster's drill may share a configured scratch directory.
     let _scratch_lock =
@@ -114,7 +114,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     // A real restore of the cluster preempts the drill; drill.timeout bounds every step.
     let preempt = async {
         match &lock {
-            Some(_) => workflow::preempted(cfg, &id, &user).await,
+            Some(_) => crate::restore::preempted(cfg, &id, &user).await,
             None => std::future::pending().await,
         }
     };

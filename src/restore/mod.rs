@@ -6,6 +6,7 @@
 
 mod checks;
 pub mod datadir;
+mod lock;
 pub mod prefetch;
 mod request;
 pub mod server;
@@ -14,6 +15,7 @@ pub mod workflow;
 
 pub use crate::pgbackrest::child::*;
 pub use datadir::*;
+pub use lock::{preempted, restore_lock, ClusterLock};
 pub use request::Request;
 pub use target::*;
 pub use workflow::run;
