@@ -14,6 +14,10 @@ use super::ApiSettings;
 use super::{Backup, Chain, Cluster};
 use crate::when::rfc3339;
 
+mod limits;
+use limits::check_create;
+pub use limits::{check_cidr, RESERVED_USERS};
+
 /// What IONOS's access errors tell the user.
 pub static HINTS: Hints = Hints {
     refused: "IONOS refused the credentials",
@@ -42,114 +46,6 @@ const CREATE_COPIED: &[&str] = &[
     "maintenanceWindow",
     "synchronizationMode",
 ];
-
-/// User names IONOS keeps for itself (the model: 'Some system usernames are restricted (e.g.
-/// "postgres", "admin", "standby")'; the full list is not published).
-pub const RESERVED_USERS: &[&str] = &["postgres", "admin", "standby", "replicator", "root"];
-
-/// Addresses a cluster may not take (the model's `Connection.cidr`).
-const UNAVAILABLE: &[(&str, u8)] = &[
-    ("10.233.64.0", 18),
-    ("10.233.0.0", 18),
-    ("10.233.114.0", 24),
-];
-
-/// Whether `cidr` is an IPv4 `ADDR/PREFIX` a cluster may take; why not, if not.
-pub fn check_cidr(cidr: &str) -> Result<(), String> {
-    let bad = || {
-        format!(
-            "{:?} is not ADDR/PREFIX (e.g. 192.168.1.20/24)",
-            crate::text::excerpt(cidr, 60)
-        )
-    };
-    let (addr, prefix) = cidr.split_once('/').ok_or_else(bad)?;
-    let addr: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
-    let prefix: u8 = prefix
-        .parse()
-        .ok()
-        .filter(|p| (1..=32).contains(p))
-        .ok_or_else(bad)?;
-    let _ = prefix;
-    for (net, bits) in UNAVAILABLE {
-        let net: std::net::Ipv4Addr = net.parse().map_err(|_| bad())?;
-        let mask = u32::MAX << (32 - u32::from(*bits));
-        if u32::from(addr) & mask == u32::from(net) & mask {
-            return Err(format!(
-                "{cidr} is in {net}/{bits}, which IONOS keeps for itself (10.233.64.0/18, 10.233.0.0/18 and 10.233.114.0/24 are unavailable)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The create request's properties against the API's limits (the public model): what is out
-/// of range, named with the range.
-fn check_create(p: &Map<String, Value>, user: &str, password_len: usize) -> Result<(), String> {
-    let int = |k: &str| p.get(k).and_then(Value::as_u64);
-    let need =
-        |k: &str, what: &str| format!("the source reports no {k} for the new cluster ({what})");
-    let instances = int("instances").ok_or_else(|| need("instances", "1 to 5"))?;
-    if !(1..=5).contains(&instances) {
-        return Err(format!("instances {instances}: IONOS allows 1 to 5"));
-    }
-    let cores = int("cores").ok_or_else(|| need("cores", "at least 1"))?;
-    if cores < 1 {
-        return Err(format!("cores {cores}: IONOS needs at least 1"));
-    }
-    let ram = int("ram").ok_or_else(|| need("ram", "MB, a multiple of 1024 from 2048"))?;
-    if ram < 2048 || ram % 1024 != 0 {
-        return Err(format!(
-            "ram {ram} MB: IONOS needs a multiple of 1024 MB, at least 2048"
-        ));
-    }
-    let storage = int("storageSize").ok_or_else(|| need("storageSize", "2048 to 2097152 MB"))?;
-    if !(2048..=2_097_152).contains(&storage) {
-        return Err(format!(
-            "storageSize {storage} MB (--storage {} GB): IONOS allows 2048 to 2097152 MB (--storage 2 to 2048)",
-            storage / 1024
-        ));
-    }
-    if let Some(t) = p.get("storageType") {
-        if !t
-            .as_str()
-            .is_some_and(|t| ["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"].contains(&t))
-        {
-            return Err(format!(
-                "storageType {t}: IONOS knows HDD, SSD, SSD_STANDARD and SSD_PREMIUM"
-            ));
-        }
-    }
-    if let Some(m) = p.get("synchronizationMode") {
-        if !m
-            .as_str()
-            .is_some_and(|m| ["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"].contains(&m))
-        {
-            return Err(format!("synchronizationMode {m}: IONOS knows ASYNCHRONOUS, SYNCHRONOUS and STRICTLY_SYNCHRONOUS"));
-        }
-    }
-    let name = p.get("displayName").and_then(Value::as_str).unwrap_or("");
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err("displayName: 1 to 100 characters".into());
-    }
-    if let Some(c) = p
-        .get("connections")
-        .and_then(|c| c.pointer("/0/cidr"))
-        .and_then(Value::as_str)
-    {
-        check_cidr(c)?;
-    }
-    if user.is_empty() || RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
-        return Err(format!(
-            "database user {:?} (ionos.db_username): IONOS keeps {} for itself; choose another name",
-            crate::text::excerpt(user, 63),
-            RESERVED_USERS.join(", ")
-        ));
-    }
-    if password_len < 10 {
-        return Err("the database password (ionos.db_password_file) has fewer than 10 characters, which IONOS refuses".into());
-    }
-    Ok(())
-}
 
 /// The chains' spans, for a message.
 fn spans_shown(spans: &[Span]) -> String {
