@@ -1,0 +1,168 @@
+//! What the simulated IONOS API checks in a create request, as the public model states it:
+//! fields, types, enums, ranges, one free connection, the database user.
+
+use serde_json::Value;
+
+use super::IonosSim;
+
+/// The fields of the model's `CreateClusterProperties` (ionoscloud-dbaas-postgres 1.x).
+const CREATE_FIELDS: &[&str] = &[
+    "postgresVersion",
+    "instances",
+    "cores",
+    "ram",
+    "storageSize",
+    "storageType",
+    "connections",
+    "location",
+    "backupLocation",
+    "displayName",
+    "maintenanceWindow",
+    "credentials",
+    "synchronizationMode",
+    "fromBackup",
+];
+
+/// A create request's properties as the API checks them: the model's fields only, each of
+/// its type, enum and range, one connection on a valid and free address, a database user
+/// that is not reserved with a password of at least 10 characters. `Err`: the message.
+pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
+    let Some(o) = p.as_object() else {
+        return Err("properties must be an object".into());
+    };
+    if let Some(k) = o.keys().find(|k| !CREATE_FIELDS.contains(&k.as_str())) {
+        return Err(format!(
+            "[(root).properties.{k}] is not a field of CreateClusterProperties"
+        ));
+    }
+    let s = |k: &str| -> Result<&str, String> {
+        o.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("[(root).properties.{k}] is required and must be a string"))
+    };
+    let int = |k: &str, lo: u64, hi: u64| -> Result<u64, String> {
+        let v = o
+            .get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("[(root).properties.{k}] is required and must be an integer"))?;
+        if v < lo || v > hi {
+            return Err(format!(
+                "[(root).properties.{k}] must be between {lo} and {hi}"
+            ));
+        }
+        Ok(v)
+    };
+    s("postgresVersion")?;
+    int("instances", 1, 5)?;
+    int("cores", 1, 62)?;
+    if int("ram", 2048, 1 << 20)? % 1024 != 0 {
+        return Err("[(root).properties.ram] must be a multiple of 1024".into());
+    }
+    int("storageSize", 2048, 2_097_152)?;
+    let one_of = |k: &str, allowed: &[&str]| -> Result<(), String> {
+        let v = s(k)?;
+        if !allowed.contains(&v) {
+            return Err(format!(
+                "[(root).properties.{k}] must be one of {}",
+                allowed.join(", ")
+            ));
+        }
+        Ok(())
+    };
+    one_of(
+        "storageType",
+        &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"],
+    )?;
+    one_of(
+        "synchronizationMode",
+        &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"],
+    )?;
+    s("location")?;
+    if o.contains_key("backupLocation") {
+        s("backupLocation")?;
+    }
+    let name = s("displayName")?;
+    if name.chars().count() > 100 {
+        return Err("[(root).properties.displayName] must be at most 100 characters".into());
+    }
+    if let Some(m) = o.get("maintenanceWindow") {
+        let time_ok = m.get("time").and_then(Value::as_str).is_some_and(|t| {
+            let f: Vec<&str> = t.split(':').collect();
+            f.len() == 3
+                && f.iter()
+                    .all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
+        });
+        let days = [
+            "Sunday",
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ];
+        let day_ok = m
+            .get("dayOfTheWeek")
+            .and_then(Value::as_str)
+            .is_some_and(|d| days.contains(&d));
+        if !time_ok || !day_ok || m.as_object().is_some_and(|m| m.len() != 2) {
+            return Err("[(root).properties.maintenanceWindow] needs time (HH:MM:SS) and dayOfTheWeek (Sunday..Saturday), nothing else".into());
+        }
+    }
+    let conns = o
+        .get("connections")
+        .and_then(Value::as_array)
+        .filter(|c| c.len() == 1)
+        .ok_or_else(|| {
+            "[(root).properties.connections] must hold exactly one connection".to_string()
+        })?;
+    let c = &conns[0];
+    let field = |k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                format!("[(root).properties.connections[0].{k}] is required and must be a string")
+            })
+    };
+    let (dc, lan, cidr) = (field("datacenterId")?, field("lanId")?, field("cidr")?);
+    if c.as_object().is_some_and(|c| c.len() != 3) {
+        return Err(
+            "[(root).properties.connections[0]] has fields beside datacenterId, lanId and cidr"
+                .into(),
+        );
+    }
+    crate::provider::ionos::check_cidr(cidr)
+        .map_err(|e| format!("[(root).properties.connections[0].cidr] {e}"))?;
+    let ip = |c: &str| c.split('/').next().unwrap_or("").to_string();
+    if let Some(other) = io.clusters.iter().find(|x| {
+        x.connection.get("datacenterId").and_then(Value::as_str) == Some(dc)
+            && x.connection.get("lanId").and_then(Value::as_str) == Some(lan)
+            && x.connection.get("cidr").and_then(Value::as_str).map(ip) == Some(ip(cidr))
+    }) {
+        return Err(format!(
+            "The IP address {} is already used by cluster {} in LAN {lan} of datacenter {dc}.",
+            ip(cidr),
+            other.id
+        ));
+    }
+    let user = p
+        .pointer("/credentials/username")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let pass = p
+        .pointer("/credentials/password")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if user.is_empty() || pass.len() < 10 {
+        return Err("[(root).properties.credentials] needs a username and a password of at least 10 characters".into());
+    }
+    if crate::provider::ionos::RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "[(root).properties.credentials.username] {user} is a reserved user name"
+        ));
+    }
+    Ok(())
+}
+
