@@ -10,6 +10,7 @@
 //! tests can scan for leaks.
 
 pub mod account;
+mod bridge;
 pub mod faults;
 pub mod ionos;
 pub mod launcher;

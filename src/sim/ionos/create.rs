@@ -165,4 +165,3 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
     }
     Ok(())
 }
-
