@@ -12,7 +12,7 @@ use reqwest::{header, Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
-use super::FailureKind;
+use super::{ApiSettings, FailureKind};
 use crate::text::excerpt;
 
 /// Longest `Retry-After` bridgerest will honour before giving up on a 429.
@@ -192,26 +192,6 @@ impl std::fmt::Debug for Transport {
             .field("base", &self.base.as_str())
             .finish_non_exhaustive()
     }
-}
-
-/// `[api]`: where the Crunchy Bridge API is and its key, and how every provider's API is
-/// talked to (timeouts, retries, concurrency, waits). The config parses it; the providers own it.
-#[derive(Debug, Clone)]
-pub struct ApiSettings {
-    pub url: Url,
-    pub key_file: Option<std::path::PathBuf>,
-    /// How many clusters are talked to at once.
-    pub concurrency: usize,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Retries after the first attempt, for connect errors, timeouts, 5xx and 429.
-    pub retries: u32,
-    /// First backoff delay; doubles each retry, with full jitter.
-    pub retry_base: Duration,
-    /// How long `restore --into`/`--in-place` waits for the provider's cluster to be ready.
-    pub wait_timeout: Duration,
-    /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
-    pub token_lifetime: Duration,
 }
 
 impl Transport {

@@ -352,10 +352,29 @@ impl Client {
 
 pub use crate::ids::is_uuid;
 use crate::text::excerpt;
-pub use http::ApiSettings;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+/// `[api]`: where the Crunchy Bridge API is and its key, and how every provider's API is
+/// talked to (timeouts, retries, concurrency, waits). The config parses it; the providers own it.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub url: reqwest::Url,
+    pub key_file: Option<std::path::PathBuf>,
+    /// How many clusters are talked to at once.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: std::time::Duration,
+    /// Retries after the first attempt, for connect errors, timeouts, 5xx and 429.
+    pub retries: u32,
+    /// First backoff delay; doubles each retry, with full jitter.
+    pub retry_base: std::time::Duration,
+    /// How long `restore --into`/`--in-place` waits for the provider's cluster to be ready.
+    pub wait_timeout: std::time::Duration,
+    /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
+    pub token_lifetime: std::time::Duration,
+}
 
 /// What kind of failure an API call (or a refresh) ended in. The variant decides what the
 /// daemon does next and how `status` and the Prometheus file show it.
