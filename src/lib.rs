@@ -1,28 +1,30 @@
-//! bridgerest keeps pgBackRest supplied with fresh Crunchy Bridge backup credentials.
+//! bridgerest keeps pgBackRest supplied with fresh backup credentials, restores from them, and
+//! proves with drills that the backups come back; for providers without credentials it
+//! restores at the provider.
 //!
-//! Module map:
-//! - [`backoff`]: the one backoff rule (API retries, the daemon's retries).
-//! - [`cli`]: the clap definitions; doc comments are the `--help` text.
-//! - [`commands`]: one thin file per subcommand.
-//! - [`config`]: the TOML model, loaded and validated into a resolved [`config::Config`].
-//! - [`provider`]: what providers hand out (clusters, backups, tokens), failure kinds,
-//!   [`provider::Client`] (the one way to a provider), the shared HTTP transport, and the
-//!   Crunchy Bridge client.
-//! - [`render`]: pure: tokens → `pgbackrest.conf` text; merging with an existing file.
-//! - [`refresh`]: one refresh of every configured cluster: fetch, render, lock, write.
-//! - [`restore`]: the restore: target and backup choice, data directory checks, the pgbackrest
-//!   children, the checks against the source and the repository, the workflow.
-//! - [`recovery`]: starting the restored PostgreSQL and following its recovery.
-//! - [`drill`]: restore drills: restore, recover, check, report.
-//! - [`wal`]: the end of the archived WAL (the last transaction a recovery can reach).
-//! - [`schedule`]: the daemon's refresh loop (cron ticks, expiry-driven refreshes, backoff).
-//! - [`notify`]: systemd notifications (READY, STATUS, WATCHDOG).
-//! - [`redact`]: the one redactor: secrets registered as they are read, hidden from every
-//!   text from outside.
-//! - [`fsutil`]: atomic writes with mode and owner, safe reads, the advisory lock.
-//! - [`pgbackrest`]: finding pgBackRest, its config files, and `pgbackrest info`.
-//! - [`sim`]: a simulator of the Crunchy Bridge API, for tests and the quick start (feature
-//!   `sim`, on by default).
+//! The layers, from the ground up; each imports only from the layers below it (no circles):
+//! 1. Ground: [`text`] (excerpts, sizes, tables), [`when`] (targets and times), [`ids`] (the
+//!    names and ids accepted), [`redact`] (the one redactor), [`exit`], [`backoff`],
+//!    [`notify`] (systemd).
+//! 2. [`fsutil`] (atomic writes, bounded reads, anchored directories, locks) and [`runas`]
+//!    (the run-as user, children's environment).
+//! 3. [`provider`]: one [`provider::Provider`] trait, [`provider::Capabilities`], a folder
+//!    per provider (`bridge/`, `ionos/`, `launcher/`) with its wire format and error bodies,
+//!    the shared HTTP transport; its own settings type.
+//! 4. [`render`] (tokens → `pgbackrest.conf` text) and [`pgbackrest`] (its config files, the
+//!    children that run it).
+//! 5. [`config`]: the TOML, loaded and validated (one file per section).
+//! 6. [`clients`]: a provider's client from its config section.
+//! 7. [`refresh`], [`wal`] (the archived WAL's end), [`recovery`] (starting and following a
+//!    restored PostgreSQL).
+//! 8. [`restore`] (here, or at the provider; it takes a [`restore::Request`]), then
+//!    [`drill`] (restore drills), then [`schedule`] (the daemon's loop, the status file's
+//!    one writer).
+//! 9. [`cli`] (the clap definitions; doc comments are the `--help` text), then [`commands`]
+//!    (one file per subcommand: the only layer that knows the command line).
+//!
+//! [`sim`] (feature `sim`, on by default: the tests, the benchmarks and the README's quick
+//! start use it) simulates the providers' APIs; only the tests and `bridgerest-sim` use it.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
