@@ -208,6 +208,7 @@ async fn drill_worker(
     mut rx: mpsc::Receiver<()>,
     cfg: watch::Receiver<Config>,
     mut stop: watch::Receiver<bool>,
+    events: mpsc::Sender<Event>,
 ) {
     loop {
         tokio::select! {
@@ -231,7 +232,14 @@ async fn drill_worker(
                 tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
                 match crate::drill::run(&cfg, &req).await {
                     Ok(rep) => {
-                        let path = super::drill::record(&cfg, &rep);
+                        // The report is the record; the loop, the status file's writer,
+                        // puts it there.
+                        let path = super::drill::write_report(&cfg, &rep);
+                        let _ = events
+                            .send(Event::Drilled {
+                                cluster: c.id.clone(),
+                            })
+                            .await;
                         match rep.ok {
                             true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
                             false => {
@@ -288,7 +296,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (drill_tx, drill_rx) = mpsc::channel::<()>(1);
     let (cfg_tx, cfg_rx) = watch::channel(cfg.clone());
-    let drills = tokio::spawn(drill_worker(drill_rx, cfg_rx, stop_rx.clone()));
+    let drills = tokio::spawn(drill_worker(drill_rx, cfg_rx, stop_rx.clone(), tx.clone()));
 
     let sched = JobScheduler::new()
         .await

@@ -132,6 +132,9 @@ pub enum Event {
     Reload(Box<Config>),
     /// Stop after the refresh in progress (SIGTERM/SIGINT).
     Shutdown,
+    /// A drill of `cluster` has written its report: the status file shows it (this loop is
+    /// the status file's only writer while the daemon runs).
+    Drilled { cluster: String },
 }
 
 mod status;
@@ -174,6 +177,9 @@ pub async fn run<R: Refresher>(
                     tracing::info!("scheduled refresh of every cluster");
                     round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
                     watch(&cfg, refresher, &mut slots).await;
+                }
+                Some(Event::Drilled { cluster }) => {
+                    tracing::debug!(%cluster, "drill recorded; the status file shows it");
                 }
                 Some(Event::Reload(new)) => {
                     cfg = *new;
