@@ -138,7 +138,7 @@ pub enum Event {
 }
 
 mod status;
-pub use status::{fill_drills, publish_drills, ClusterStatus, Status};
+pub use status::{fill_drills, publish_drills, ClusterStatus, DrillPolicy, Status};
 
 struct Slot {
     status: ClusterStatus,
@@ -332,6 +332,7 @@ fn status(slots: &BTreeMap<String, Slot>) -> Status {
         updated_at: OffsetDateTime::now_utc(),
         pid: std::process::id(),
         clusters: slots.values().map(|s| s.status.clone()).collect(),
+        drill_policy: None,
     }
 }
 

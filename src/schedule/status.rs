@@ -55,6 +55,19 @@ pub struct Status {
     pub updated_at: OffsetDateTime,
     pub pid: u32,
     pub clusters: Vec<ClusterStatus>,
+    /// The config's `[drill]` rules, where it has the section (for the alert rules: how old a
+    /// drill may be, and whether drills are scheduled at all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill_policy: Option<DrillPolicy>,
+}
+
+/// What `[drill]` asks of the Crunchy Bridge clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillPolicy {
+    /// `drill.max_age`, in seconds.
+    pub max_age_seconds: u64,
+    /// Whether `drill.schedule` is set (the daemon drills every Bridge cluster).
+    pub scheduled: bool,
 }
 
 impl Status {
@@ -174,18 +187,44 @@ impl Status {
         out
     }
 
-    /// The drills' figures (clusters drilled at least once).
+    /// The drills' figures (clusters drilled at least once), and the drill policy for every
+    /// Crunchy Bridge cluster where the config has `[drill]`.
     fn drill_metrics(&self) -> String {
         let drilled: Vec<(&str, &crate::drill::report::DrillSummary)> = self
             .clusters
             .iter()
             .filter_map(|c| Some((c.id.as_str(), c.drill.as_ref()?)))
             .collect();
-        if drilled.is_empty() {
-            return String::new();
-        }
         let label = |id: &str| id.replace('\\', "\\\\").replace('"', "\\\"");
         let mut out = String::new();
+        if let Some(p) = self.drill_policy {
+            let bridge: Vec<&str> = self
+                .clusters
+                .iter()
+                .filter(|c| !c.watch_only)
+                .map(|c| c.id.as_str())
+                .collect();
+            for (name, help, v) in [
+                (
+                    "bridgerest_drill_max_age_seconds",
+                    "drill.max_age: how old the last successful drill may be.",
+                    p.max_age_seconds,
+                ),
+                (
+                    "bridgerest_drill_scheduled",
+                    "1 if the daemon drills the cluster on drill.schedule, else 0.",
+                    u64::from(p.scheduled),
+                ),
+            ] {
+                out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+                for id in &bridge {
+                    out.push_str(&format!("{name}{{cluster=\"{}\"}} {v}\n", label(id)));
+                }
+            }
+        }
+        if drilled.is_empty() {
+            return out;
+        }
         let mut gauge = |name: &str, help: &str, rows: Vec<(String, f64)>| {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
             for (labels, v) in rows {
@@ -273,6 +312,10 @@ pub fn publish_drills(cfg: &Config) -> anyhow::Result<()> {
 
 /// Sets each Bridge cluster's `drill` in `st` from its reports.
 pub fn fill_drills(cfg: &Config, st: &mut Status) {
+    st.drill_policy = cfg.drill.section.then(|| DrillPolicy {
+        max_age_seconds: cfg.drill.max_age.as_secs(),
+        scheduled: cfg.drill.schedule.is_some(),
+    });
     for c in &mut st.clusters {
         if cfg.clusters.iter().any(|k| k.id == c.id) {
             c.drill = crate::drill::report::summary(&cfg.drill.reports, &c.id);

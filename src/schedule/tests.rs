@@ -234,6 +234,7 @@ fn prometheus_text_has_a_gauge_per_figure() {
                 ..Default::default()
             },
         ],
+        drill_policy: None,
     };
     let text = st.prometheus();
     for line in [
@@ -285,6 +286,7 @@ fn prometheus_text_has_the_drills() {
                 ..Default::default()
             },
         ],
+        drill_policy: None,
     };
     let text = st.prometheus();
     for line in [
@@ -309,4 +311,24 @@ fn prometheus_text_has_the_drills() {
         "a cluster never drilled has no drill figures:\n{text}"
     );
     assert!(!text.contains("cluster=\"broken\",phase=\"recovery\""));
+    // With [drill] in the config, every Bridge cluster gets the policy, drilled or not: what
+    // the alert rules compare against (stale, never run).
+    let st = Status {
+        drill_policy: Some(super::status::DrillPolicy {
+            max_age_seconds: 691_200,
+            scheduled: true,
+        }),
+        ..st
+    };
+    let text = st.prometheus();
+    for line in [
+        "bridgerest_drill_max_age_seconds{cluster=\"never\"} 691200",
+        "bridgerest_drill_scheduled{cluster=\"never\"} 1",
+        "bridgerest_drill_scheduled{cluster=\"good\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "no line {line:?} in:\n{text}"
+        );
+    }
 }

@@ -1,0 +1,118 @@
+//! The alert rules in contrib/prometheus: valid for Prometheus (`promtool check rules`), every
+//! alert unit-tested (`promtool test rules`), the alert names the contract lists, and every
+//! metric they read one that bridgerest writes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bridgerest::drill::report::DrillSummary;
+use bridgerest::schedule::{ClusterStatus, DrillPolicy, Status};
+use time::macros::datetime;
+
+/// The alert names scripts and routes rely on.
+const ALERTS: [&str; 7] = [
+    "BridgerestCredentialsExpiringSoon",
+    "BridgerestRefreshFailing",
+    "BridgerestBackupTooOld",
+    "BridgerestDrillFailed",
+    "BridgerestDrillStale",
+    "BridgerestDrillNeverRun",
+    "BridgerestStatusStale",
+];
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/prometheus")
+}
+
+fn promtool(args: &[&str]) -> (bool, String) {
+    let out = Command::new("promtool")
+        .args(args)
+        .current_dir(dir())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run promtool ({e}): apt-get install prometheus (or run `bash .ci/run`)")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_rules_are_valid_and_every_alert_is_unit_tested() {
+    let (ok, out) = promtool(&["check", "rules", "bridgerest-rules.yml"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
+    let (ok, out) = promtool(&["test", "rules", "bridgerest-rules.test.yml"]);
+    assert!(ok, "{out}");
+    let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
+    let tests = std::fs::read_to_string(dir().join("bridgerest-rules.test.yml")).unwrap();
+    for a in ALERTS {
+        assert!(
+            rules.contains(&format!("- alert: {a}\n")),
+            "{a} is not a rule"
+        );
+        // Fired with labels in some test, and each rule carries a severity.
+        assert!(
+            tests.contains(&format!("alertname: {a}\n        exp_alerts:")),
+            "no test where {a} fires"
+        );
+    }
+    assert_eq!(rules.matches("- alert: ").count(), ALERTS.len());
+    assert_eq!(rules.matches("severity: ").count(), ALERTS.len());
+}
+
+#[test]
+fn the_rules_read_only_metrics_bridgerest_writes() {
+    let summary = DrillSummary {
+        at: datetime!(2026-11-22 03:30:00 UTC),
+        ok: true,
+        target: "latest".into(),
+        backup: None,
+        restore_seconds: Some(6.0),
+        recovery_seconds: Some(2.0),
+        lag_seconds: Some(0.0),
+        problem: None,
+        last_success: Some(datetime!(2026-11-22 03:31:00 UTC)),
+    };
+    let st = Status {
+        updated_at: datetime!(2026-11-22 10:00:00 UTC),
+        pid: 1,
+        clusters: vec![
+            ClusterStatus {
+                id: "good".into(),
+                last_success: Some(datetime!(2026-11-22 09:40:00 UTC)),
+                expires_at: Some(datetime!(2026-11-22 10:40:00 UTC)),
+                backups_checked_at: Some(datetime!(2026-11-22 09:40:00 UTC)),
+                drill: Some(summary),
+                ..Default::default()
+            },
+            ClusterStatus {
+                id: "bad".into(),
+                last_error: Some("HTTP 500".into()),
+                last_error_kind: Some(bridgerest::provider::FailureKind::Transient),
+                ..Default::default()
+            },
+        ],
+        drill_policy: Some(DrillPolicy {
+            max_age_seconds: 691_200,
+            scheduled: true,
+        }),
+    };
+    let written = st.prometheus();
+    let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
+    let used: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("bridgerest_"))
+        .collect();
+    assert!(used.len() >= 9, "{used:?}");
+    for m in used {
+        assert!(
+            written.contains(&format!("# TYPE {m} gauge")),
+            "the rules read {m}, which bridgerest does not write:\n{written}"
+        );
+    }
+}
