@@ -65,8 +65,8 @@ fn the_rules_are_valid_and_every_alert_is_unit_tested() {
     assert_eq!(rules.matches("severity: ").count(), ALERTS.len());
 }
 
-#[test]
-fn the_rules_read_only_metrics_bridgerest_writes() {
+/// Every Prometheus file line bridgerest writes for a status with every figure set.
+fn written() -> String {
     let summary = DrillSummary {
         at: datetime!(2026-11-22 03:30:00 UTC),
         ok: true,
@@ -102,12 +102,21 @@ fn the_rules_read_only_metrics_bridgerest_writes() {
             scheduled: true,
         }),
     };
-    let written = st.prometheus();
-    let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
-    let used: Vec<&str> = rules
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    st.prometheus()
+}
+
+/// The `bridgerest_` metric names in `text`.
+fn metrics_in(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.starts_with("bridgerest_"))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_rules_read_only_metrics_bridgerest_writes() {
+    let written = written();
+    let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
+    let used = metrics_in(&rules);
     assert!(used.len() >= 9, "{used:?}");
     for m in used {
         assert!(
@@ -115,4 +124,56 @@ fn the_rules_read_only_metrics_bridgerest_writes() {
             "the rules read {m}, which bridgerest does not write:\n{written}"
         );
     }
+}
+
+/// contrib/grafana/bridgerest.json: Grafana's dashboard model with a Prometheus data-source
+/// variable; every panel's query parses as PromQL (promtool, as a recording rule) and reads
+/// only metrics bridgerest writes.
+#[test]
+fn the_dashboard_is_grafana_json_whose_queries_parse_and_read_bridgerest_metrics() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/grafana/bridgerest.json");
+    let d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(d["uid"], "bridgerest");
+    assert!(d["schemaVersion"].as_u64().unwrap() >= 30);
+    let vars = d["templating"]["list"].as_array().unwrap();
+    assert!(
+        vars.iter().any(|v| v["type"] == "datasource"
+            && v["query"] == "prometheus"
+            && v["name"] == "datasource"),
+        "no Prometheus data-source variable"
+    );
+    let panels = d["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    let written = written();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    let mut ids = std::collections::HashSet::new();
+    for p in panels {
+        assert!(ids.insert(p["id"].as_u64().unwrap()), "panel ids repeat");
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{p}");
+        assert!(p["gridPos"]["w"].as_u64().unwrap() > 0);
+        let targets = p["targets"].as_array().unwrap();
+        assert!(!targets.is_empty(), "panel {} has no query", p["title"]);
+        for t in targets {
+            let expr = t["expr"].as_str().unwrap();
+            for m in metrics_in(expr) {
+                assert!(
+                    written.contains(&format!("# TYPE {m} gauge")),
+                    "panel {} reads {m}, which bridgerest does not write",
+                    p["title"]
+                );
+            }
+            rules.push_str(&format!(
+                "      - record: dashboard:panel_{}_{}\n        expr: {}\n",
+                p["id"],
+                t["refId"].as_str().unwrap(),
+                serde_json::to_string(&expr.replace("$cluster", ".*")).unwrap()
+            ));
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("dashboard-rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    let (ok, out) = promtool(&["check", "rules", file.to_str().unwrap()]);
+    assert!(ok, "a panel's query is not PromQL: {out}");
 }
