@@ -171,6 +171,12 @@ pub enum Command {
     /// passed, within drill.timeout. Holds the same lock as a restore of the cluster, and gives
     /// way to a restore of it; the daemon runs drills on drill.schedule.
     Drill(DrillArgs),
+    /// List the kept drill reports: the restore-test record, per cluster.
+    ///
+    /// One line per drill (cluster, when, target, verdict, time per phase, recovery lag, bytes
+    /// fetched), oldest first, from drill.reports; --json or --csv for tools. Exit code 0
+    /// unless the reports cannot be read; a failed drill is shown, not an error.
+    Drills(DrillsArgs),
     /// Print a cluster's S3 credentials as AWS credential-process JSON.
     ///
     /// pgBackRest 2.59+ runs this itself when pgbackrest.s3_key_type is "process" (or "auto");
@@ -357,6 +363,23 @@ fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
 }
 
 #[derive(Debug, Args)]
+pub struct DrillsArgs {
+    /// Only this cluster's drills.
+    #[arg(long, value_name = "ID")]
+    pub cluster: Option<String>,
+    /// Only drills started at or after this date (2026-10-01, midnight UTC) or time (as
+    /// --target-time takes it).
+    #[arg(long, value_name = "DATE|TIME", value_parser = parse_since)]
+    pub since: Option<time::OffsetDateTime>,
+    /// The reports as a JSON array.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// One CSV row per drill, with a header.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DrillArgs {
     /// The cluster's ID (a Crunchy Bridge [[cluster]] of the config).
     #[arg(long, value_name = "ID")]
@@ -432,5 +455,14 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
         Ok(d) => Ok(d),
         Err(e) => Err(format!("{e} (e.g. 90m, 6h)")),
+    }
+}
+
+/// A date (`2026-10-01`: midnight UTC) or a time as `--target-time` takes it.
+fn parse_since(text: &str) -> Result<time::OffsetDateTime, String> {
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    match time::Date::parse(text.trim(), &date) {
+        Ok(d) => Ok(d.midnight().assume_utc()),
+        Err(_) => parse_time(text),
     }
 }

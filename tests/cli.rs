@@ -997,3 +997,96 @@ fn the_quick_start_demo_works_as_the_readme_says() {
         .contains("[2qc6yv2ztfcw7a7yoripu4zlsm]"));
     std::fs::remove_dir_all(kept).unwrap();
 }
+
+#[test]
+fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
+    use bridgerest::drill::{report, DrillTarget, Report};
+    use time::macros::datetime;
+    let env = Env::new();
+    let reports = env.path("reports");
+    std::fs::write(
+        &env.config,
+        format!(
+            "{}\n[drill]\nreports = \"{}\"\n",
+            env.base_config(""),
+            reports.display()
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["drills"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("no drill reports in "), "{run:?}");
+    let make = |cluster: &str, at: time::OffsetDateTime, ok: bool| {
+        let mut r = Report::new(
+            cluster,
+            "main",
+            DrillTarget::Latest,
+            at,
+            std::path::Path::new("/x"),
+        );
+        r.check("restore", true, "restored".into());
+        r.check(
+            "recovered_to",
+            ok,
+            if ok {
+                "at the target".into()
+            } else {
+                "short of the target, \"by 5s\"".into()
+            },
+        );
+        r.restore_seconds = Some(4.25);
+        r.recovery_seconds = Some(1.5);
+        r.bytes_fetched = Some(3 << 20);
+        r.finish();
+        report::write(&reports, &r, 100).unwrap();
+    };
+    make(S3_CLUSTER, datetime!(2026-11-01 03:30:00 UTC), true);
+    make(S3_CLUSTER, datetime!(2026-11-08 03:30:00 UTC), false);
+    make(AZURE_CLUSTER, datetime!(2026-11-02 03:30:00 UTC), true);
+    // A file another user put there under a name that is not its own cluster's: not listed.
+    std::fs::write(
+        reports.join("forged.json"),
+        std::fs::read(
+            std::fs::read_dir(&reports)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let run = env.run(&["drills"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{run:?}");
+    assert!(lines[0].starts_with("CLUSTER") && lines[0].contains("VERDICT"));
+    assert!(lines[1].starts_with(S3_CLUSTER) && lines[1].contains("2026-11-01T03:30:00Z"));
+    assert!(lines[2].starts_with(AZURE_CLUSTER));
+    assert!(
+        lines[3].contains("failed: recovered_to: short of the target") && lines[3].contains("4.2s"),
+        "{run:?}"
+    );
+    assert!(
+        lines[1].contains(" ok ") && lines[1].contains("3.0 MiB"),
+        "{run:?}"
+    );
+    // One cluster, since a date; JSON; CSV.
+    let run = env.run(&[
+        "drills",
+        "--cluster",
+        S3_CLUSTER,
+        "--since",
+        "2026-11-05",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{run:?}");
+    assert_eq!(v[0]["ok"], false);
+    let run = env.run(&["drills", "--csv"]);
+    let rows: Vec<&str> = run.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 4, "{run:?}");
+    assert!(rows[0].starts_with("\"CLUSTER\",\"STARTED\""), "{run:?}");
+    assert!(rows[3].contains("\"\"by 5s\"\""), "quotes doubled: {run:?}");
+}

@@ -37,6 +37,9 @@ _bridgerest() {
             bridgerest,drill)
                 cmd="bridgerest__subcmd__drill"
                 ;;
+            bridgerest,drills)
+                cmd="bridgerest__subcmd__drills"
+                ;;
             bridgerest,help)
                 cmd="bridgerest__subcmd__help"
                 ;;
@@ -73,6 +76,9 @@ _bridgerest() {
             bridgerest__subcmd__help,drill)
                 cmd="bridgerest__subcmd__help__subcmd__drill"
                 ;;
+            bridgerest__subcmd__help,drills)
+                cmd="bridgerest__subcmd__help__subcmd__drills"
+                ;;
             bridgerest__subcmd__help,help)
                 cmd="bridgerest__subcmd__help__subcmd__help"
                 ;;
@@ -95,7 +101,7 @@ _bridgerest() {
 
     case "${cmd}" in
         bridgerest)
-            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill credential-process check completions help"
+            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill drills credential-process check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,8 +304,38 @@ _bridgerest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bridgerest__subcmd__drills)
+            opts="-c -v -h -V --cluster --since --json --csv --config --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bridgerest__subcmd__help)
-            opts="refresh render clusters backups daemon status restore drill credential-process check completions help"
+            opts="refresh render clusters backups daemon status restore drill drills credential-process check completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -397,6 +433,20 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__help__subcmd__drill)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__help__subcmd__drills)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -7,6 +7,7 @@ pub mod clusters;
 pub mod credential;
 pub mod daemon;
 pub mod drill;
+pub mod drills;
 pub mod refresh;
 pub mod render;
 pub mod restore;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Restore(a) => restore::run(&path, a).await,
         Command::Drill(a) => drill::run(&load(&path)?, a).await,
+        Command::Drills(a) => drills::run(&load(&path)?, a),
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
         Command::Daemon => daemon::run(&path).await,
         Command::Status(a) => status::run(&load(&path)?, a),

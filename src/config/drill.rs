@@ -181,7 +181,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
         bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
     }
-    let keep_reports = raw.keep_reports.unwrap_or(30);
+    let keep_reports = raw.keep_reports.unwrap_or(100);
     if keep_reports == 0 {
         bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
     }

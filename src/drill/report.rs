@@ -269,6 +269,30 @@ fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
     v
 }
 
+/// Every kept report (of `cluster`, or of all clusters), oldest first, started at or after
+/// `since`. A file is taken only if its name is its own cluster's (`<cluster>-<time>.json`):
+/// the directory is the drilling user's.
+pub fn history(dir: &Path, cluster: Option<&str>, since: Option<OffsetDateTime>) -> Vec<Report> {
+    let mut out: Vec<Report> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|p| {
+            let r = read_report(&p)?;
+            let name = p.file_name()?.to_str()?;
+            let own =
+                name.len() == r.cluster.len() + 22 && name.starts_with(&format!("{}-", r.cluster));
+            own.then_some(r)
+        })
+        .filter(|r| cluster.is_none_or(|c| r.cluster == c))
+        .filter(|r| since.is_none_or(|s| r.started_at >= s))
+        .collect();
+    out.sort_by(|a, b| (a.started_at, &a.cluster).cmp(&(b.started_at, &b.cluster)));
+    out
+}
+
 /// The cluster's last report, if there is one that reads.
 pub fn latest(dir: &Path, cluster: &str) -> Option<Report> {
     read_report(&reports_of(dir, cluster).pop()?)
