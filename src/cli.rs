@@ -375,8 +375,12 @@ pub struct DrillsArgs {
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
     /// One CSV row per drill, with a header.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "html")]
     pub csv: bool,
+    /// Write one self-contained HTML page (history, verdicts, failing checks, charts of time
+    /// per phase and recovery lag, per cluster) to FILE, for an auditor: it opens offline.
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

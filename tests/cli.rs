@@ -1090,3 +1090,117 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
     assert!(rows[0].starts_with("\"CLUSTER\",\"STARTED\""), "{run:?}");
     assert!(rows[3].contains("\"\"by 5s\"\""), "quotes doubled: {run:?}");
 }
+
+/// Renders `url` in headless Chromium: a screenshot into `png`, and the DOM as text.
+fn chromium(url: &str, png: &std::path::Path) -> String {
+    let base = |extra: &[&str]| {
+        let mut c = std::process::Command::new("chromium");
+        c.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--window-size=1200,1500",
+        ])
+        .args(extra)
+        .arg(url);
+        c.output().unwrap_or_else(|e| {
+            panic!("cannot run chromium ({e}): apt-get install chromium (or run `bash .ci/run`)")
+        })
+    };
+    let shot = base(&[&format!("--screenshot={}", png.display())]);
+    assert!(
+        png.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let dom = base(&["--dump-dom"]);
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
+#[test]
+fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_verdict() {
+    use bridgerest::drill::{report, DrillTarget, Report};
+    let env = Env::new();
+    let reports = env.path("reports");
+    std::fs::write(
+        &env.config,
+        format!(
+            "{}\n[drill]\nreports = \"{}\"\n",
+            env.base_config(""),
+            reports.display()
+        ),
+    )
+    .unwrap();
+    let day = time::Duration::days(7);
+    let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
+    for (k, cluster) in [S3_CLUSTER, AZURE_CLUSTER].iter().enumerate() {
+        for i in 0..12u32 {
+            let ok = !(k == 1 && i == 9);
+            let mut r = Report::new(
+                cluster,
+                "main",
+                DrillTarget::Random,
+                start + day * i,
+                std::path::Path::new("/x"),
+            );
+            r.check("restore", true, "restored".into());
+            r.check(
+                "recovered_to",
+                ok,
+                match ok {
+                    true => "at the target".into(),
+                    // A detail the drilling user could have written: shown, never run.
+                    false => "short of the target <script>document.title='owned'</script>".into(),
+                },
+            );
+            r.restore_seconds = Some(20.0 + i as f64 * 3.0 + k as f64 * 10.0);
+            r.recovery_seconds = Some(5.0 + (i % 4) as f64);
+            r.checks_seconds = Some(2.0);
+            r.lag_seconds = Some((i % 5) as f64 * 0.4);
+            r.bytes_fetched = Some(u64::from(40 + i) << 20);
+            r.finish();
+            report::write(&reports, &r, 100).unwrap();
+        }
+    }
+    let html = env.path("drills.html");
+    let run = env.run(&["drills", "--html", html.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("(24 drills)"), "{run:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    // Self-contained: nothing to fetch, nothing to run.
+    for bad in ["<script", "src=", "href=", "@import", "url("] {
+        assert!(!page.contains(bad), "the page holds {bad:?}");
+    }
+    assert!(page.contains("&lt;script&gt;"), "the detail is escaped");
+    assert_eq!(page.matches("<svg").count(), 4, "two charts per cluster");
+    // Rendered as a browser shows it: every cluster and verdict there, and not blank.
+    let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drills-report.png");
+    let dom = chromium(&format!("file://{}", html.display()), &png);
+    for want in [
+        format!("Cluster {S3_CLUSTER}"),
+        format!("Cluster {AZURE_CLUSTER}"),
+        "12 drills, 12 passed, 0 failed".to_string(),
+        "12 drills, 11 passed, 1 failed".to_string(),
+        "recovered_to: short of the target".to_string(),
+    ] {
+        assert!(dom.contains(&want), "{want:?} not rendered");
+    }
+    assert!(
+        dom.contains("<title>bridgerest restore drills</title>"),
+        "a script ran"
+    );
+    let blank = env.path("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let blank_png = env.path("blank.png");
+    chromium(&format!("file://{}", blank.display()), &blank_png);
+    let (shot, empty) = (
+        std::fs::metadata(&png).unwrap().len(),
+        std::fs::metadata(&blank_png).unwrap().len(),
+    );
+    assert!(
+        shot > empty * 4,
+        "the screenshot looks blank: {shot} bytes against {empty}"
+    );
+}

@@ -305,7 +305,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drills)
-            opts="-c -v -h -V --cluster --since --json --csv --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --since --json --csv --html --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -316,6 +316,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --html)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

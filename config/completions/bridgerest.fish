@@ -123,6 +123,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s h -l hel
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l cluster -d 'Only this cluster\'s drills' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l since -d 'Only drills started at or after this date (2026-10-01, midnight UTC) or time (as --target-time takes it)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l html -d 'Write one self-contained HTML page (history, verdicts, failing checks, charts of time per phase and recovery lag, per cluster) to FILE, for an auditor: it opens offline' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l json -d 'The reports as a JSON array'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l csv -d 'One CSV row per drill, with a header'

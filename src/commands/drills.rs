@@ -11,6 +11,20 @@ use crate::text::{excerpt, human_size, table};
 
 pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
     let reports = history(&cfg.drill.reports, args.cluster.as_deref(), args.since);
+    if let Some(file) = &args.html {
+        let page = crate::drill::html::page(&reports, time::OffsetDateTime::now_utc());
+        crate::fsutil::write_atomic(
+            file,
+            page.as_bytes(),
+            0o644,
+            crate::fsutil::Owner::default(),
+        )
+        .map_err(|e| {
+            crate::exit::usage(anyhow::anyhow!("cannot write {}: {e:#}", file.display()))
+        })?;
+        println!("wrote {} ({} drills)", file.display(), reports.len());
+        return Ok(Exit::Success);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(Exit::Success);

@@ -19,6 +19,7 @@ use crate::restore::{Progress, RunAs, Target, TargetAction};
 
 mod checks;
 pub mod copy;
+pub mod html;
 pub mod isolate;
 pub mod report;
 mod space;
