@@ -545,6 +545,42 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     }
     assert_nothing_runs_in(&w.dir.path("drill"));
 
+    // The file as operators read it: a real node_exporter serving it, a real Prometheus with
+    // the alert rules; every dashboard panel's query returns a series.
+    let mon =
+        real_stores::monitoring::Monitoring::start(&w.dir.path("state"), &w.dir.path("prometheus"));
+    let success = format!("bridgerest_drill_success{{cluster=\"{CLUSTER}\"}}");
+    real_stores::wait_until(
+        "Prometheus to scrape the drill",
+        Duration::from_secs(60),
+        || {
+            mon.query(&success)
+                .first()
+                .is_some_and(|r| r["value"][1] == "1")
+        },
+    );
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/grafana/bridgerest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        let series: usize = panel["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                mon.query(&t["expr"].as_str().unwrap().replace("$cluster", ".*"))
+                    .len()
+            })
+            .sum();
+        assert!(series > 0, "the panel {} shows nothing", panel["title"]);
+    }
+    let drill_failed = ("BridgerestDrillFailed".to_string(), CLUSTER.to_string());
+    assert!(!mon.firing().contains(&drill_failed), "{:?}", mon.firing());
+
     // A restore or drill of the cluster holds its lock: another drill does not start.
     {
         let lock = std::fs::OpenOptions::new()
@@ -632,6 +668,8 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     assert!(wal.len() >= 5, "{listing}");
     let gone = wal[wal.len() - 3].clone();
     let segment = gone.rsplit('/').next().unwrap()[..24].to_string();
+    let saved = w.dir.path("saved-segment");
+    repo_file(&w, "repo-get", &format!("archive/main/{gone}"), &saved);
     w.pgbackrest_ok(&["repo-rm", &format!("archive/main/{gone}")]);
     let (code, out, err) = w.bridgerest(&[
         "drill",
@@ -682,6 +720,22 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     );
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());
+    // Prometheus fires BridgerestDrillFailed for the cluster; with the segment back, a good
+    // drill clears it.
+    real_stores::wait_until(
+        "BridgerestDrillFailed to fire",
+        Duration::from_secs(60),
+        || mon.firing().contains(&drill_failed),
+    );
+    repo_file(&w, "repo-put", &format!("archive/main/{gone}"), &saved);
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
+    assert_eq!(code, 0, "{out}{err}");
+    real_stores::wait_until(
+        "BridgerestDrillFailed to clear",
+        Duration::from_secs(60),
+        || !mon.firing().contains(&drill_failed),
+    );
+    drop(mon);
 
     // A file of the backup is corrupted (emptied): the restore fails, naming it.
     let listing = w.pgbackrest_ok(&["--output=json", "--recurse", "repo-ls", "backup/main"]);
@@ -727,7 +781,42 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     );
     assert_nothing_runs_in(&w.dir.path("drill"));
     assert!(!w.dir.path("drill/copy").exists());
-    // The daemon's, the kept one, the WAL gap, the corrupt file (the killed drill wrote none).
-    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 4);
+    // The daemon's, the kept one, the WAL gap, the good one after it, the corrupt file (the
+    // killed drill wrote none).
+    assert_eq!(std::fs::read_dir(&reports).unwrap().count(), 5);
     w.assert_no_secrets();
+}
+
+/// `pgbackrest repo-get PATH > file` or `repo-put PATH < file`, as postgres: a repository file
+/// saved and put back byte for byte.
+fn repo_file(w: &World, verb: &str, path: &str, file: &Path) {
+    use std::os::unix::process::CommandExt;
+    let (u, g) = real_stores::postgres_ids();
+    let mut cmd = std::process::Command::new("/usr/bin/pgbackrest");
+    cmd.arg(format!("--config={}", w.main_config.display()))
+        .arg(format!("--config-include-path={}", w.confd.display()))
+        .arg("--stanza=main")
+        .args([verb, path])
+        .uid(u.as_raw())
+        .gid(g.as_raw())
+        .env("HOME", "/var/lib/postgresql")
+        .current_dir("/");
+    let out = match verb {
+        "repo-get" => cmd.output().unwrap(),
+        _ => cmd
+            .stdin(std::fs::File::open(file).unwrap())
+            .output()
+            .unwrap(),
+    };
+    assert!(
+        out.status.success(),
+        "pgbackrest {verb} {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if verb == "repo-get" {
+        assert!(!out.stdout.is_empty(), "{path} is empty");
+        std::fs::write(file, &out.stdout).unwrap();
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
 }
