@@ -311,6 +311,9 @@ pub fn refused(stderr: &str) -> Option<String> {
     const WAIT: &[&str] = &[
         "the database system is starting up",
         "the database system is not yet accepting connections",
+        // hot_standby=off: no connections until recovery ends (PostgreSQL 14+).
+        "the database system is not accepting connections",
+        "hot standby mode is disabled",
         "the database system is in recovery mode",
         "consistent recovery state has not been yet reached",
         "the database system is shutting down",

@@ -372,6 +372,7 @@ fn a_fatal_that_waiting_does_not_change_ends_the_wait() {
         "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: No such file or directory",
         "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  the database system is starting up",
         "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  the database system is not yet accepting connections\nDETAIL:  Consistent recovery state has not been yet reached.",
+        "psql: error: connection to server on socket \"/x/.s.PGSQL.5432\" failed: FATAL:  the database system is not accepting connections\nDETAIL:  Hot standby mode is disabled.",
     ] {
         assert_eq!(refused(waits), None, "{waits}");
     }

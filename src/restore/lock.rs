@@ -78,7 +78,22 @@ pub async fn restore_lock(
         Err(holder) if what == "restore" => {
             // A drill holds its own lock as well; a restore holds only the cluster's.
             let drill_holder = match take(&drill)? {
-                Ok(_free) => return Err(held(holder)),
+                Ok(free) => {
+                    // A drill takes its own lock an instant after the cluster's: look again.
+                    drop(free);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if let Ok(lock) = take(&main)? {
+                        return Ok(Some(ClusterLock {
+                            _main: lock,
+                            _drill: None,
+                            want: None,
+                        }));
+                    }
+                    match take(&drill)? {
+                        Ok(_free) => return Err(held(holder)),
+                        Err(h) => h,
+                    }
+                }
                 Err(h) => h,
             };
             let want = lock_of(format!("restore-{id}.want"));
