@@ -112,7 +112,7 @@ pub struct Recovered {
     /// The commit time of the last replayed transaction (read as an epoch: no DateStyle).
     pub replayed_to: Option<time::OffsetDateTime>,
     /// The last replayed WAL location.
-    pub lsn: Option<String>,
+    pub lsn: Option<crate::wal::Lsn>,
 }
 
 pub struct Follow<'a> {
@@ -300,7 +300,7 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
     Some(Ok(Recovered {
         state,
         replayed_to: field(3).and_then(|e| epoch(&e)),
-        lsn: field(2),
+        lsn: field(2).and_then(|l| l.parse().ok()),
     }))
 }
 

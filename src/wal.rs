@@ -53,19 +53,50 @@ pub fn next_segment(name: &str) -> Option<String> {
     Some(segment_name(tli, log, seg))
 }
 
-/// The name of the 16 MiB WAL segment on `timeline` (8 hex digits) that holds the byte just
-/// before `lsn` ("0/6000000"): replay positions are record ends, so a position on a segment
-/// boundary means the segment before it was replayed to its end.
+/// A WAL location as PostgreSQL writes it (`0/4003EE8`: two hexadecimal halves), parsed once
+/// where it enters (the server's answer, its log) and shown the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Lsn(pub u64);
+
+impl std::str::FromStr for Lsn {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lsn, String> {
+        let bad = || {
+            format!(
+                "{:?} is not a WAL location (like 0/4003EE8)",
+                crate::text::excerpt(s, 40)
+            )
+        };
+        let (hi, lo) = s.trim().split_once('/').ok_or_else(bad)?;
+        let hi = u32::from_str_radix(hi, 16).map_err(|_| bad())?;
+        let lo = u32::from_str_radix(lo, 16).map_err(|_| bad())?;
+        Ok(Lsn((u64::from(hi) << 32) | u64::from(lo)))
+    }
+}
+
+impl std::fmt::Display for Lsn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:X}/{:X}", self.0 >> 32, self.0 & 0xFFFF_FFFF)
+    }
+}
+
+impl Lsn {
+    /// The name of the 16 MiB WAL segment on `timeline` (8 hex digits) that holds the byte
+    /// just before this position: replay positions are record ends, so a position on a
+    /// segment boundary means the segment before it was replayed to its end.
+    pub fn segment_before(self, timeline: &str) -> String {
+        let pos = self.0.saturating_sub(1);
+        segment_name(
+            &timeline.to_ascii_uppercase(),
+            (pos >> 32) as u32,
+            ((pos & 0xFFFF_FFFF) >> 24) as u32,
+        )
+    }
+}
+
+/// [`Lsn::segment_before`] of a location given as text; `None` if it is not one.
 pub fn segment_before(timeline: &str, lsn: &str) -> Option<String> {
-    let (hi, lo) = lsn.split_once('/')?;
-    let pos = (u64::from(u32::from_str_radix(hi, 16).ok()?) << 32)
-        | u64::from(u32::from_str_radix(lo, 16).ok()?);
-    let pos = pos.saturating_sub(1);
-    Some(segment_name(
-        &timeline.to_ascii_uppercase(),
-        (pos >> 32) as u32,
-        ((pos & 0xFFFF_FFFF) >> 24) as u32,
-    ))
+    Some(lsn.parse::<Lsn>().ok()?.segment_before(timeline))
 }
 
 /// The commit time of the last `COMMIT` record in `pg_waldump` output (which prints them as

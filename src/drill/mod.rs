@@ -331,7 +331,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         Ok(d) => d,
         Err(e) => {
             let log = recovery::log_tail(&p.pg1, &p.user);
-            let (_, gap) = wal_gap(&p, redo_done_at(&log).as_deref(), &log).await;
+            let (_, gap) = wal_gap(&p, redo_done_at(&log), &log).await;
             rep.check(
                 "recovery",
                 false,
@@ -350,19 +350,19 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             "{} after {:.1} s, last replayed LSN {}",
             done.state,
             t1.elapsed().as_secs_f64(),
-            done.lsn.as_deref().unwrap_or("?")
+            done.lsn.map_or_else(|| "?".to_string(), |l| l.to_string())
         ),
     );
     workflow::remove_spool(&p);
     rep.recovered_to = done.replayed_to;
     let log = recovery::log_tail(&p.pg1, &p.user);
-    let (listing, gap) = wal_gap(&p, done.lsn.as_deref(), &log).await;
+    let (listing, gap) = wal_gap(&p, done.lsn, &log).await;
     let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
     }
     rep.check("recovered_to", ok, detail);
-    rep.bytes_fetched = bytes_fetched(&p, listing.as_deref(), done.lsn.as_deref());
+    rep.bytes_fetched = bytes_fetched(&p, listing.as_deref(), done.lsn);
 
     let t2 = Instant::now();
     let conn = Conn {

@@ -407,3 +407,21 @@ fn a_reports_details_pass_through_the_redactor() {
         "{d}"
     );
 }
+
+#[test]
+fn a_wal_location_is_parsed_once_and_shown_as_postgresql_shows_it() {
+    use crate::wal::Lsn;
+    for text in ["0/4003EE8", "1/0", "A/1F000001", "FFFFFFFF/FFFFFFFF"] {
+        let l: Lsn = text.parse().unwrap();
+        assert_eq!(l.to_string(), text);
+    }
+    assert_eq!(
+        "0/6000000"
+            .parse::<Lsn>()
+            .unwrap()
+            .segment_before("00000001"),
+        "000000010000000000000005"
+    );
+    assert!("0/xyz".parse::<Lsn>().is_err() && "nonsense".parse::<Lsn>().is_err());
+    assert!("0/5000000".parse::<Lsn>().unwrap() < "1/0".parse::<Lsn>().unwrap());
+}

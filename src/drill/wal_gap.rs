@@ -2,12 +2,13 @@
 //! middle of the chain, the bytes fetched, where redo ended.
 
 use super::*;
+use crate::wal::Lsn;
 
 /// Why replay stopped after `lsn` (its last position), as far as the repository (listed
 /// here, and returned) or PostgreSQL's `log` of the copy say.
 pub(super) async fn wal_gap(
     p: &Prepared,
-    lsn: Option<&str>,
+    lsn: Option<Lsn>,
     log: &str,
 ) -> (Option<Vec<(String, u64)>>, Option<String>) {
     let listing = archived_wal(p).await;
@@ -39,13 +40,13 @@ pub fn missing_wal(text: &str) -> Option<String> {
 pub(super) fn bytes_fetched(
     p: &Prepared,
     listing: Option<&[(String, u64)]>,
-    lsn: Option<&str>,
+    lsn: Option<Lsn>,
 ) -> Option<u64> {
     let b = p.repo_backup.as_ref()?;
     let set = b.repo_size?;
     let wal = (|| {
         let from = b.archive_start.as_deref()?;
-        let to = crate::wal::segment_before(&from[..8], lsn?)?;
+        let to = lsn?.segment_before(from.get(..8)?);
         Some(
             listing?
                 .iter()
@@ -99,11 +100,11 @@ pub fn wal_files(json: &str) -> Option<Vec<(String, u64)>> {
 pub(super) fn gap_after(
     p: &Prepared,
     listing: Option<&[(String, u64)]>,
-    lsn: &str,
+    lsn: Lsn,
 ) -> Option<String> {
     let listing = listing?;
     let tli = p.repo_backup.as_ref()?.archive_start.as_deref()?.get(..8)?;
-    let at = crate::wal::segment_before(tli, lsn)?;
+    let at = lsn.segment_before(tli);
     let next = crate::wal::next_segment(&at)?;
     let later = listing.iter().filter(|(s, _)| *s > next).count();
     if listing.iter().any(|(s, _)| *s == next) {
@@ -116,8 +117,8 @@ pub(super) fn gap_after(
 }
 
 /// The LSN PostgreSQL's log says replay ended at ("redo done at 0/5000060").
-pub(super) fn redo_done_at(text: &str) -> Option<String> {
+pub(super) fn redo_done_at(text: &str) -> Option<Lsn> {
     let line = text.lines().rev().find(|l| l.contains("redo done at "))?;
     let rest = line.split("redo done at ").nth(1)?;
-    Some(rest.split_whitespace().next()?.to_string())
+    rest.split_whitespace().next()?.parse().ok()
 }
