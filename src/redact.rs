@@ -21,11 +21,28 @@ struct Secrets {
     /// Credentials handed out, oldest first: the last [`ISSUED_KEPT`] (a daemon gets new ones
     /// every refresh; the old ones have expired).
     issued: std::collections::VecDeque<String>,
+    /// Both, the longest first (so a secret that holds another is hidden whole): kept in
+    /// order when one is registered, which is rare, not on every [`apply`], which is not.
+    longest_first: Vec<String>,
+}
+
+impl Secrets {
+    fn reorder(&mut self) {
+        let mut all: Vec<String> = self
+            .held
+            .iter()
+            .chain(self.issued.iter())
+            .cloned()
+            .collect();
+        all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        self.longest_first = all;
+    }
 }
 
 static SECRETS: Mutex<Secrets> = Mutex::new(Secrets {
     held: Vec::new(),
     issued: std::collections::VecDeque::new(),
+    longest_first: Vec::new(),
 });
 
 /// How many handed-out credentials (each with its URL-encoded form) are remembered.
@@ -55,6 +72,7 @@ pub fn register(secret: &str) {
             s.held.push(v);
         }
     }
+    s.reorder();
 }
 
 /// Registers a credential a provider handed out (a token's keys, a SAS).
@@ -68,6 +86,7 @@ pub fn register_issued(secret: &str) {
     while s.issued.len() > ISSUED_KEPT {
         s.issued.pop_front();
     }
+    s.reorder();
 }
 
 /// `text` with every registered secret, every SAS signature and every secret-named JSON
@@ -76,10 +95,7 @@ pub fn apply(text: &str) -> String {
     let mut out = text.to_string();
     {
         let s = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-        let mut all: Vec<&String> = s.held.iter().chain(s.issued.iter()).collect();
-        // The longest first, so a secret that holds another is hidden whole.
-        all.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for v in all {
+        for v in &s.longest_first {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), REDACTED);
             }
