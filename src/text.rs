@@ -61,3 +61,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// A phase's length as reports show it (`4.2 s`), `-` where it is not known.
+pub fn seconds(s: Option<f64>) -> String {
+    s.map_or_else(|| "-".into(), |s| format!("{s:.1} s"))
+}

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use time::OffsetDateTime;
 
 use super::report::Report;
-use crate::text::human_size;
+use crate::text::{human_size, seconds as secs};
 use crate::when::show_time;
 
 /// Text made safe for HTML (element content and quoted attributes).
@@ -106,10 +106,6 @@ pub fn page(reports: &[Report], now: OffsetDateTime) -> String {
     }
     h.push_str("</body></html>\n");
     h
-}
-
-fn secs(s: Option<f64>) -> String {
-    s.map_or_else(|| "-".into(), |s| format!("{s:.1} s"))
 }
 
 const W: f64 = 720.0;

@@ -156,7 +156,7 @@ impl Report {
     /// The report as a table for a terminal.
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let secs = |s: Option<f64>| s.map_or_else(|| "-".into(), |s| format!("{s:.1} s"));
+        let secs = crate::text::seconds;
         out.push_str(&format!(
             "drill:     cluster {} (stanza {}): {}\n",
             self.cluster,
@@ -253,17 +253,12 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
 
 /// The cluster's report files, oldest first (the names sort by time).
 fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
-    let prefix = format!("{cluster}-");
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                n.starts_with(&prefix) && n.ends_with(".json") && n.len() == prefix.len() + 21
-            })
-        })
+        .filter(|p| is_report_of(p, cluster))
         .collect();
     v.sort();
     v
@@ -279,18 +274,21 @@ pub fn history(dir: &Path, cluster: Option<&str>, since: Option<OffsetDateTime>)
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter_map(|p| {
-            let r = read_report(&p)?;
-            let name = p.file_name()?.to_str()?;
-            let own =
-                name.len() == r.cluster.len() + 22 && name.starts_with(&format!("{}-", r.cluster));
-            own.then_some(r)
-        })
+        .filter_map(|p| read_report(&p).filter(|r| is_report_of(&p, &r.cluster)))
         .filter(|r| cluster.is_none_or(|c| r.cluster == c))
         .filter(|r| since.is_none_or(|s| r.started_at >= s))
         .collect();
     out.sort_by(|a, b| (a.started_at, &a.cluster).cmp(&(b.started_at, &b.cluster)));
     out
+}
+
+/// Whether `path` is named as a report of `cluster` is (`<cluster>-<time>.json`, as
+/// [`report_path`] names it).
+fn is_report_of(path: &Path, cluster: &str) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix(cluster)?.strip_prefix('-'))
+        .is_some_and(|rest| rest.ends_with(".json") && rest.len() == 21)
 }
 
 /// The cluster's last report, if there is one that reads.
