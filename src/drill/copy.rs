@@ -134,7 +134,7 @@ impl Copy {
     }
 
     /// The lock that keeps two drills out of this scratch directory (`NAME.lock` beside it).
-    pub fn try_lock(&self) -> Result<std::result::Result<FileLock, String>> {
+    pub fn try_lock(&self) -> Result<std::result::Result<FileLock, crate::fsutil::Holder>> {
         let name = format!("{}.lock", self.name);
         FileLock::try_acquire_in(&self.root, &name, self.user.owner(), 0o600)
     }

@@ -31,9 +31,8 @@ impl FileLock {
         parent(target).join(name)
     }
 
-    /// Takes the lock if it is free; `Err(holder)` ("pid N (program)") when another process
-    /// holds it. The lock file is opened as [`FileLock::acquire`] opens it.
-    pub fn try_acquire(target: &Path, owner: Owner, mode: u32) -> Result<Result<FileLock, String>> {
+    /// Takes the lock if it is free; `Err(holder)` when another process holds it. The lock file is opened as [`FileLock::acquire`] opens it.
+    pub fn try_acquire(target: &Path, owner: Owner, mode: u32) -> Result<Result<FileLock, Holder>> {
         let path = Self::path_for(target);
         let file = open_lock_file(&path, owner, mode)?;
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -49,7 +48,7 @@ impl FileLock {
         name: &str,
         owner: Owner,
         mode: u32,
-    ) -> Result<Result<FileLock, String>> {
+    ) -> Result<Result<FileLock, Holder>> {
         let path = dir.join(name);
         if let Some(st) = dir.stat_of(name)? {
             if !super::anchor::is_regular(&st) {
@@ -156,9 +155,9 @@ fn adopt_lock_file(path: &Path, file: File, owner: Owner, mode: u32) -> Result<F
 }
 
 /// Who holds the flock on `file`, from /proc/locks: "pid N (program)", or "another process".
-fn lock_holder(file: &File) -> String {
+fn lock_holder(file: &File) -> Holder {
     let Ok(meta) = file.metadata() else {
-        return "another process".into();
+        return Holder::Unknown;
     };
     let dev = meta.dev();
     let want = format!(
@@ -172,21 +171,42 @@ fn lock_holder(file: &File) -> String {
         let f: Vec<&str> = l.split_whitespace().collect();
         // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (a waiter's line has "->" first)
         (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&want.as_str()))
-            .then(|| f.get(4).map(|p| p.to_string()))
+            .then(|| f.get(4).and_then(|p| p.parse::<u32>().ok()))
             .flatten()
     });
     match pid {
         Some(pid) => {
             // The program's name only: another process's arguments may hold its secrets.
-            let cmd = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            let program = std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .map(|c| crate::text::excerpt(c.trim(), 32))
-                .unwrap_or_default();
-            if cmd.is_empty() {
-                format!("pid {pid}")
-            } else {
-                format!("pid {pid} ({cmd})")
-            }
+                .ok()
+                .filter(|c| !c.is_empty());
+            Holder::Process { pid, program }
         }
-        None => "another process".into(),
+        None => Holder::Unknown,
+    }
+}
+
+/// Who holds a lock, as far as /proc/locks tells; shown as "pid N (program)".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    Process {
+        pid: u32,
+        program: Option<String>,
+    },
+    /// Held, but /proc/locks does not say by whom (another mount namespace, no /proc).
+    Unknown,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Holder::Process {
+                pid,
+                program: Some(p),
+            } => write!(f, "pid {pid} ({p})"),
+            Holder::Process { pid, program: None } => write!(f, "pid {pid}"),
+            Holder::Unknown => f.write_str("another process"),
+        }
     }
 }

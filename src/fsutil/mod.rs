@@ -456,7 +456,7 @@ pub fn remove_stale_temps(path: &Path) -> usize {
 pub mod anchor;
 mod lock;
 pub use anchor::Dir;
-pub use lock::FileLock;
+pub use lock::{FileLock, Holder};
 
 #[cfg(test)]
 mod tests;

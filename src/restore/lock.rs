@@ -53,7 +53,7 @@ pub async fn restore_lock(
     // The lock files are the restoring user's, so a daemon running as that user can take
     // them after a root restore made them.
     let take = |target: &Path| crate::fsutil::FileLock::try_acquire(target, user.owner(), 0o600);
-    let held = |holder: String| {
+    let held = |holder: crate::fsutil::Holder| {
         anyhow!(
             "a restore or drill of cluster {id} is running ({holder} holds {}): this {what} does not start; try again when it has finished",
             crate::fsutil::FileLock::path_for(&main).display()
@@ -153,7 +153,7 @@ impl ClusterLock {
 /// Resolves when a `restore` of cluster `id` asks the drill holding its lock to give way
 /// (it holds `restore-<id>.want.lock`), with who asked; never when the lock directory is
 /// not there for this user.
-pub async fn preempted(cfg: &Config, id: &str, user: &RunAs) -> String {
+pub async fn preempted(cfg: &Config, id: &str, user: &RunAs) -> crate::fsutil::Holder {
     let want = crate::fsutil::parent(&cfg.daemon.status_file).join(format!("restore-{id}.want"));
     let mut warned = false;
     loop {
