@@ -65,21 +65,17 @@ impl ProviderKind {
     }
 
     /// Why `id` is not one of this provider's cluster ids, if it is not.
-    pub fn check_id(self, id: &str) -> Result<(), String> {
-        let shown = excerpt(id, 80);
-        match self {
-            ProviderKind::Bridge if !bridge::is_eid(id) => Err(format!(
-                "\"{shown}\" is not a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): see `bridgerest clusters`"
-            )),
-            ProviderKind::Ionos | ProviderKind::Launcher if !is_uuid(id) => Err(format!(
-                "\"{shown}\" is not {} ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e): see `bridgerest clusters --provider {}`",
-                match self {
-                    ProviderKind::Ionos => "an IONOS DBaaS cluster",
-                    _ => "a Launcher database",
-                },
-                self.as_str()
-            )),
-            _ => Ok(()),
+    pub fn check_id(self, id: &str) -> Result<(), BadId> {
+        let ok = match self {
+            ProviderKind::Bridge => bridge::is_eid(id),
+            ProviderKind::Ionos | ProviderKind::Launcher => is_uuid(id),
+        };
+        match ok {
+            true => Ok(()),
+            false => Err(BadId {
+                provider: self,
+                shown: excerpt(id, 80),
+            }),
         }
     }
 
@@ -374,6 +370,34 @@ pub struct ApiSettings {
     pub wait_timeout: std::time::Duration,
     /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
     pub token_lifetime: std::time::Duration,
+}
+
+/// An id that is not in its provider's format (shown bounded).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct BadId {
+    pub provider: ProviderKind,
+    pub shown: String,
+}
+
+impl std::fmt::Display for BadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = &self.shown;
+        match self.provider {
+            ProviderKind::Bridge => write!(
+                f,
+                "\"{shown}\" is not a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): see `bridgerest clusters`"
+            ),
+            p => write!(
+                f,
+                "\"{shown}\" is not {} ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e): see `bridgerest clusters --provider {}`",
+                match p {
+                    ProviderKind::Ionos => "an IONOS DBaaS cluster",
+                    _ => "a Launcher database",
+                },
+                p.as_str()
+            ),
+        }
+    }
 }
 
 /// What kind of failure an API call (or a refresh) ended in. The variant decides what the
