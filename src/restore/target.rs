@@ -5,6 +5,7 @@
 use anyhow::Result;
 use time::OffsetDateTime;
 
+use crate::pgbackrest::RepoBackup;
 use crate::provider::Backup;
 
 pub use crate::when::*;
@@ -20,9 +21,36 @@ pub enum SetChoice {
     /// `--set LABEL`: the API's backup is in the repository and stopped before the target, or
     /// the user named it.
     Set(String),
-    /// No `--set`: pgBackRest picks (`why` the API's backup was not used; `pick` is what the
-    /// repository's own list says pgBackRest will use).
-    Own { why: String, pick: String },
+    /// No `--set`: pgBackRest picks (`why` the API's backup was not used; `pick` is the
+    /// backup the repository's own list says pgBackRest will use).
+    Own { why: NotUsed, pick: RepoBackup },
+}
+
+/// Why the API's backup is not the one restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotUsed {
+    #[error("the API's backup {label} stopped at {} in the repository, not before the target", show_time(epoch(*.stop)))]
+    StoppedAfter { label: String, stop: i64 },
+    #[error("the API's backup {label} is not in the repository")]
+    Missing { label: String },
+}
+
+/// Why no backup of the repository fits the request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unreconciled {
+    #[error("--set {label}: no such backup in the repository; it has {}", .have.join(", "))]
+    NoSuchSet { label: String, have: Vec<String> },
+    #[error("{0}, and no backup in the repository stopped before the target: pgBackRest would fail with error 75; choose a later target")]
+    NoneBefore(NotUsed),
+}
+
+/// A repository backup as the plan names it: `LABEL (stopped TIME)`.
+pub fn stopped(b: &RepoBackup) -> String {
+    format!("{} (stopped {})", b.label, show_time(epoch(b.stop)))
+}
+
+fn epoch(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Checks `label` (the API's choice, or the user's `--set` when `user_set`) against the
@@ -32,56 +60,41 @@ pub fn reconcile(
     label: &str,
     user_set: bool,
     target: Target,
-    repo: &[crate::pgbackrest::RepoBackup],
-) -> Result<SetChoice, String> {
-    let before = |stop: i64| match target {
-        Target::Latest => true,
-        Target::Time(t) => stop < t.unix_timestamp(),
-    };
+    repo: &[RepoBackup],
+) -> Result<SetChoice, Unreconciled> {
     let found = repo.iter().find(|b| b.label == label);
     if user_set {
         return match found {
             Some(_) => Ok(SetChoice::Set(label.to_string())),
-            None => Err(format!(
-                "--set {label}: no such backup in the repository; it has {}",
-                repo.iter()
-                    .map(|b| b.label.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            None => Err(Unreconciled::NoSuchSet {
+                label: label.to_string(),
+                have: repo.iter().map(|b| b.label.clone()).collect(),
+            }),
         };
     }
+    let label = label.to_string();
     let why = match found {
-        Some(b) if before(b.stop) => return Ok(SetChoice::Set(label.to_string())),
-        Some(b) => format!(
-            "the API's backup {label} stopped at {} in the repository, not before the target",
-            show_time(
-                OffsetDateTime::from_unix_timestamp(b.stop).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-            )
-        ),
-        None => format!("the API's backup {label} is not in the repository"),
+        Some(b) if repo_pick(target, std::slice::from_ref(b)).is_some() => {
+            return Ok(SetChoice::Set(label))
+        }
+        Some(b) => NotUsed::StoppedAfter {
+            label,
+            stop: b.stop,
+        },
+        None => NotUsed::Missing { label },
     };
-    match repo.iter().rev().find(|b| before(b.stop)) {
+    match repo_pick(target, repo) {
         Some(b) => Ok(SetChoice::Own {
             why,
-            pick: format!(
-                "{} (stopped {})",
-                b.label,
-                show_time(OffsetDateTime::from_unix_timestamp(b.stop).unwrap_or(OffsetDateTime::UNIX_EPOCH))
-            ),
+            pick: b.clone(),
         }),
-        None => Err(format!(
-            "{why}, and no backup in the repository stopped before the target: pgBackRest would fail with error 75; choose a later target"
-        )),
+        None => Err(Unreconciled::NoneBefore(why)),
     }
 }
 
 /// The backup pgBackRest itself picks for `target` without `--set`: the newest that stopped
 /// before it (any for `latest`).
-pub fn repo_pick(
-    target: Target,
-    repo: &[crate::pgbackrest::RepoBackup],
-) -> Option<&crate::pgbackrest::RepoBackup> {
+pub fn repo_pick(target: Target, repo: &[RepoBackup]) -> Option<&RepoBackup> {
     repo.iter().rev().find(|b| match target {
         Target::Latest => true,
         Target::Time(t) => b.stop < t.unix_timestamp(),
@@ -211,6 +224,7 @@ mod tests {
         // A name that matches no label: pgBackRest's own choice, named from its list.
         match reconcile("20990101-000000F", false, t, &repo) {
             Ok(SetChoice::Own { why, pick }) => {
+                let (why, pick) = (why.to_string(), stopped(&pick));
                 assert!(why.contains("is not in the repository"), "{why}");
                 assert!(pick.starts_with("20261121-010000F (stopped "), "{pick}");
             }
@@ -220,6 +234,7 @@ mod tests {
         let early = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_686_900).unwrap());
         match reconcile("20261121-010000F", false, early, &repo) {
             Ok(SetChoice::Own { why, pick }) => {
+                let (why, pick) = (why.to_string(), stopped(&pick));
                 assert!(why.contains("not before the target"), "{why}");
                 assert!(pick.starts_with("20261120-010000F"), "{pick}");
             }
@@ -228,10 +243,12 @@ mod tests {
         // The user's --set must exist; nothing before the target is an error 75 ahead.
         assert!(reconcile("nope", true, t, &repo)
             .unwrap_err()
+            .to_string()
             .contains("no such backup"));
         let before_all = Target::Time(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
         assert!(reconcile("x", false, before_all, &repo)
             .unwrap_err()
+            .to_string()
             .contains("error 75"));
     }
     use time::macros::datetime;

@@ -303,9 +303,10 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
                 repo_backup = r.backups.iter().find(|b| b.label == s).cloned();
             }
             Ok(restore::SetChoice::Own { why, pick }) => {
-                tracing::warn!("{why}: restoring without --set; pgBackRest chooses {pick}");
-                note = Some(format!("{why}; pgBackRest chooses itself: {pick}"));
-                repo_backup = restore::repo_pick(target, &r.backups).cloned();
+                let shown = restore::stopped(&pick);
+                tracing::warn!("{why}: restoring without --set; pgBackRest chooses {shown}");
+                note = Some(format!("{why}; pgBackRest chooses itself: {shown}"));
+                repo_backup = Some(pick);
                 inv.set = None;
             }
             Err(e) => return Err(usage(anyhow!("{e}"))),
