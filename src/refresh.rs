@@ -17,6 +17,7 @@ use crate::fsutil::{self, FileLock, Owner};
 use crate::provider::Client;
 use crate::provider::FailureKind;
 use crate::render::{self, Mode, RenderError, Stanza};
+use crate::when::show_time;
 
 /// What happened to one cluster.
 #[derive(Debug)]
@@ -34,27 +35,40 @@ pub struct Outcome {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-/// Why one cluster's refresh failed: the message shown, and what kind of failure it is (a
-/// refused key, a transient failure, a credential that was already expired: a hostile API, or
-/// this host's clock ahead of the API's, ...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterError {
-    pub message: String,
-    pub kind: FailureKind,
+/// Why one cluster's refresh failed. The variant says what kind of failure it is
+/// ([`ClusterError::kind`]: a refused key, a transient failure, a credential that was already
+/// expired — a hostile API, or this host's clock ahead of the API's —, a problem here), and the
+/// daemon's next step depends on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClusterError {
+    /// The API call failed (its message, already bounded and redacted by the transport).
+    #[error("{message}")]
+    Api { message: String, kind: FailureKind },
+    /// The token's credential had expired before it arrived.
+    #[error("{ALREADY_EXPIRED}: it says it expired at {}, and this host's clock says {}; check the clock (timedatectl); the last good stanza stays", show_time(*.at), show_time(*.now))]
+    AlreadyExpired {
+        at: OffsetDateTime,
+        now: OffsetDateTime,
+    },
+    /// The stanza cannot be rendered or written beside what is in the file.
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// Another pgBackRest config file on this host sets an option the stanza renders.
+    #[error("{0}; or set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry")]
+    ClashElsewhere(String),
+    /// The cluster's refresh task ended without an answer (a panic).
+    #[error("internal error: refresh task failed")]
+    TaskFailed,
 }
 
-impl std::fmt::Display for ClusterError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl From<String> for ClusterError {
-    /// A failure on this host (a clash, a render error).
-    fn from(message: String) -> Self {
-        ClusterError {
-            message,
-            kind: FailureKind::Local,
+impl ClusterError {
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ClusterError::Api { kind, .. } => *kind,
+            ClusterError::AlreadyExpired { .. } => FailureKind::Expired,
+            ClusterError::Render(_)
+            | ClusterError::ClashElsewhere(_)
+            | ClusterError::TaskFailed => FailureKind::Local,
         }
     }
 }
@@ -186,18 +200,16 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
                 let _permit = sem.acquire_owned().await;
                 let res = match client.create_backup_token(&cluster.id).await {
                     Ok(token) => match token.expires_at {
-                        Some(at) if at <= OffsetDateTime::now_utc() => Err(ClusterError {
-                            message: format!(
-                                "{ALREADY_EXPIRED}: it says it expired at {}, and this host's clock says {}; check the clock (timedatectl); the last good stanza stays",
-                                crate::when::show_time(at),
-                                crate::when::show_time(OffsetDateTime::now_utc())
-                            ),
-                            kind: FailureKind::Expired,
-                        }),
+                        Some(at) if at <= OffsetDateTime::now_utc() => {
+                            Err(ClusterError::AlreadyExpired {
+                                at,
+                                now: OffsetDateTime::now_utc(),
+                            })
+                        }
                         _ => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
-                            .map_err(|e| e.to_string().into()),
+                            .map_err(ClusterError::Render),
                     },
-                    Err(e) => Err(ClusterError {
+                    Err(e) => Err(ClusterError::Api {
                         message: e.to_string(),
                         kind: e.kind(),
                     }),
@@ -222,9 +234,9 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
         .into_iter()
         .zip(&cfg.clusters)
         .map(|(r, c)| {
-            scope.covers(&c.id).then(|| {
-                r.unwrap_or_else(|| Err(String::from("internal error: refresh task failed").into()))
-            })
+            scope
+                .covers(&c.id)
+                .then(|| r.unwrap_or_else(|| Err(ClusterError::TaskFailed)))
         })
         .collect()
 }
@@ -245,11 +257,7 @@ pub fn refuse_clashes_elsewhere(cfg: &Config, fetched: &mut Fetched) {
         let Ok(stanza) = res else { continue };
         let clashes = crate::pgbackrest::clashes(std::slice::from_ref(stanza), &files, &p.config);
         if let Some(first) = clashes.into_iter().find(|c| c.stanza.is_some()) {
-            *res = Err(format!(
-                "{}; or set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry",
-                first.text
-            )
-            .into());
+            *res = Err(ClusterError::ClashElsewhere(first.text));
         }
     }
 }
@@ -283,12 +291,10 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
             continue;
         };
         let res = res.and_then(|s| match by_name.get(&s.name) {
-            Some(other) => Err(RenderError::StanzaClash {
+            Some(other) => Err(ClusterError::Render(RenderError::StanzaClash {
                 stanza: s.name.clone(),
                 other: other.clone(),
-            }
-            .to_string()
-            .into()),
+            })),
             None => Ok(s),
         });
         let res = res.and_then(|s| {
@@ -296,7 +302,7 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                 .then(|| render::section_clash(&sections, &s.name, &cluster.id, path))
                 .flatten();
             match clash {
-                Some(e) => Err(e.to_string().into()),
+                Some(e) => Err(ClusterError::Render(e)),
                 None => Ok(s),
             }
         });

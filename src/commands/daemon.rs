@@ -67,8 +67,8 @@ impl Refresher for Real {
                     cluster: o.cluster_id.clone(),
                     result: match &o.error {
                         Some(e) => Err(Failed {
-                            message: e.message.clone(),
-                            kind: e.kind,
+                            message: e.to_string(),
+                            kind: e.kind(),
                         }),
                         None => Ok(o.expires_at),
                     },
@@ -94,20 +94,28 @@ impl Refresher for Real {
 impl Real {
     /// Every configured cluster's backups, with one client per provider for the round.
     async fn watch_all(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
-        let mut clients: std::collections::BTreeMap<ProviderKind, Result<Client, String>> =
+        let mut clients: std::collections::BTreeMap<ProviderKind, Result<Client, Failed>> =
             Default::default();
         let mut set = tokio::task::JoinSet::new();
         let sem = Arc::new(tokio::sync::Semaphore::new(cfg.api.concurrency));
         for (provider, id) in cfg.all_clusters() {
             let client = clients
                 .entry(provider)
-                .or_insert_with(|| super::client_for(cfg, provider).map_err(|e| format!("{e:#}")))
+                .or_insert_with(|| {
+                    super::client_for(cfg, provider).map_err(|e| Failed {
+                        message: format!("{e:#}"),
+                        kind: FailureKind::Local,
+                    })
+                })
                 .clone();
             let sem = sem.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client {
-                    Ok(c) => c.watch(&id).await.map_err(|e| e.to_string()),
+                    Ok(c) => c.watch(&id).await.map_err(|e| Failed {
+                        message: e.to_string(),
+                        kind: e.kind(),
+                    }),
                     Err(e) => Err(e),
                 };
                 (id, res)

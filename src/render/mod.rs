@@ -17,7 +17,7 @@ pub const MERGED_HEADER: &str =
 const MARK: &str = "# bridgerest:";
 pub const REDACTED: &str = crate::redact::REDACTED;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RenderError {
     #[error("option \"{key}\" in [cluster.options] clashes with {key} that bridgerest renders from the backup token; remove it from the config")]
     OptionClash { key: String },

@@ -106,7 +106,7 @@ pub fn next_attempt(
 }
 
 /// One cluster's backups as the daemon last saw them, or why it could not look.
-pub type Watched = (String, Result<crate::provider::BackupWatch, String>);
+pub type Watched = (String, Result<crate::provider::BackupWatch, Failed>);
 
 /// Does the refreshes: the real one writes the pgBackRest config; tests count calls.
 pub trait Refresher {
@@ -245,7 +245,9 @@ async fn watch<R: Refresher>(cfg: &Config, refresher: &mut R, slots: &mut BTreeM
                     .problem
                     .or_else(|| stale(w.last_backup, wall, cfg.daemon.max_backup_age));
             }
-            Err(e) => st.backup_problem = Some(format!("cannot look at its backups: {e}")),
+            Err(e) => {
+                st.backup_problem = Some(format!("cannot look at its backups: {}", e.message))
+            }
         }
         if st.backup_problem != before {
             match &st.backup_problem {
@@ -304,17 +306,17 @@ async fn round<R: Refresher>(
                 // It goes to the log and the status file.
                 let message = crate::redact::apply(&message);
                 // Logged once per change; an expired credential's message names the times, so
-                // compare only what stays the same from one round to the next.
-                let same = |m: &str| match kind {
-                    FailureKind::Expired => m.starts_with(crate::refresh::ALREADY_EXPIRED),
-                    _ => m == message,
+                // its kind is what stays the same from one round to the next.
+                let same = match kind {
+                    FailureKind::Expired => st.last_error_kind == Some(FailureKind::Expired),
+                    _ => st.last_error.as_deref() == Some(message.as_str()),
                 };
                 slot.failures += 1;
                 let left = st
                     .expires_at
                     .map(|x| Duration::try_from(x - wall).unwrap_or_default());
                 let delay = next_attempt(t, kind, slot.failures, fastrand::f64(), left);
-                if !st.last_error.as_deref().is_some_and(same) {
+                if !same {
                     tracing::error!(cluster = %r.cluster, error = %message, kind = kind.as_str(), retry_in_s = delay.as_secs(), "refresh failed; the last good stanza stays");
                 }
                 slot.next = now + delay;
