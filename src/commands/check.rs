@@ -43,13 +43,16 @@ const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn run(path: &Path) -> Result<Exit> {
     let mut r = Report { failed: 0 };
-    let Some(cfg) = r.result(config::load(path), |c: &Config| {
-        format!(
-            "config {} is valid ({} clusters)",
-            path.display(),
-            c.clusters.len() + c.remote.len()
-        )
-    }) else {
+    let Some(cfg) = r.result(
+        config::load(path).map_err(anyhow::Error::from),
+        |c: &Config| {
+            format!(
+                "config {} is valid ({} clusters)",
+                path.display(),
+                c.clusters.len() + c.remote.len()
+            )
+        },
+    ) else {
         return Ok(Exit::Failure);
     };
     let out = &cfg.pgbackrest.config;
@@ -136,6 +139,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     }
     let client = r.result(
         config::load_api_key(&cfg.api)
+            .map_err(anyhow::Error::from)
             .and_then(|(key, source)| Ok((Client::bridge(&api, key)?, source))),
         |(_, source)| format!("API key found in {source}"),
     );

@@ -3,10 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
-
-use super::raw::*;
-use super::*;
+use super::raw::RawDrill;
+use super::{positive, ClusterConfig, DaemonConfig, Invalid, PgbackrestConfig, Result};
 
 /// `[drill]`: restore drills (`bridgerest drill`, and the daemon's on `schedule`).
 #[derive(Debug, Clone)]
@@ -102,11 +100,11 @@ pub(super) fn check_drill_paths(
         ("drill.reports".into(), drill.reports.clone()),
     ];
     let refuse = |what: &str, other: &Path, how: &str| {
-        anyhow::anyhow!(
+        Invalid(format!(
             "{key} = \"{}\" {how} {what} ({}): a drill empties its scratch directory and restores into it, so it would destroy what is there; give drills a directory of their own (e.g. /var/lib/bridgerest/drill)",
             scratch.display(),
             other.display()
-        )
+        ))
     };
     for (what, other) in &both_ways {
         let o = resolved(other);
@@ -137,7 +135,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
             .is_err()
         {
-            bail!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
+            invalid!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
         }
     }
     for (key, p) in [
@@ -146,10 +144,10 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     ] {
         if let Some(p) = p {
             if !p.is_absolute() {
-                bail!("{key} = \"{}\": must be an absolute path", p.display());
+                invalid!("{key} = \"{}\": must be an absolute path", p.display());
             }
             if let Some(why) = crate::fsutil::system_dir(p) {
-                bail!("{key} = \"{}\": {why}; a drill empties it: give a directory of its own (e.g. /var/lib/bridgerest/drill/main)", p.display());
+                invalid!("{key} = \"{}\": {why}; a drill empties it: give a directory of its own (e.g. /var/lib/bridgerest/drill/main)", p.display());
             }
         }
     }
@@ -159,7 +157,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         .enumerate()
         .find(|(_, q)| q.trim().is_empty())
     {
-        bail!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
+        invalid!("drill.queries[{i}] is empty: give SQL that must succeed, e.g. \"SELECT count(*) FROM orders\"");
     }
     let database = raw.database.unwrap_or_else(|| "postgres".into());
     // psql takes a -d with '=' or a postgres:// URI as a connection string, which could point
@@ -170,20 +168,20 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         || database.starts_with("postgres://")
         || database.starts_with("postgresql://")
     {
-        bail!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
+        invalid!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
     }
     let target = match raw.target.as_deref() {
         None => crate::when::DrillTarget::Random,
         Some(t) => crate::when::parse_drill_target(t)
-            .map_err(|e| anyhow::anyhow!("drill.target = \"{t}\": {e}"))?,
+            .map_err(|e| Invalid(format!("drill.target = \"{t}\": {e}")))?,
     };
     let preload = raw.preload.unwrap_or_default();
     if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
-        bail!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
+        invalid!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
     }
     let keep_reports = raw.keep_reports.unwrap_or(100);
     if keep_reports == 0 {
-        bail!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
+        invalid!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
     }
     Ok(DrillConfig {
         schedule: raw.schedule,

@@ -3,10 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use secrecy::SecretString;
 
-use super::{ApiConfig, API_KEY_ENV};
+use super::{ApiConfig, Error, Invalid, API_KEY_ENV};
+
+/// `return Err(Error::Secret(Invalid(format!(...))))`.
+macro_rules! refuse {
+    ($($t:tt)*) => { return Err(Error::Secret(Invalid(format!($($t)*)))) };
+}
 
 /// Where a secret was found, for messages (never the secret itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +60,7 @@ pub struct SecretSpec<'a> {
 
 /// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
 /// (systemd `LoadCredential=`), then `api.key_file`.
-pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
+pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource), Error> {
     load_secret(&SecretSpec {
         what: "the API key",
         env: API_KEY_ENV,
@@ -68,7 +72,7 @@ pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource)> {
 }
 
 /// Finds one secret as `spec` says. It must be one word (no whitespace inside).
-pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
+pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource), Error> {
     let SecretSpec {
         what,
         env,
@@ -80,7 +84,7 @@ pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
     if let Some(v) = std::env::var_os(env) {
         let v = v.to_string_lossy().trim().to_string();
         if v.is_empty() {
-            bail!("${env} is set but empty: put {what} in it, or unset it to use {file_key}");
+            refuse!("${env} is set but empty: put {what} in it, or unset it to use {file_key}");
         }
         crate::redact::register(&v);
         return Ok((SecretString::from(v), KeySource::Env(env)));
@@ -89,23 +93,26 @@ pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource)> {
     let (path, source) = match (cred, spec.file) {
         (Some(c), _) if c.exists() => (c.clone(), KeySource::Credential(c)),
         (_, Some(f)) => (f.to_path_buf(), KeySource::File(f.to_path_buf())),
-        (_, None) => bail!(
+        (_, None) => refuse!(
             "no {}: set {file_key} in the config, or ${env}, or LoadCredential={credential}:... in the systemd unit",
             what.trim_start_matches("the ")
         ),
     };
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!("cannot read {what} from {source}: create it with {get_one}, mode 0600")
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::SecretUnreadable {
+        what,
+        from: source.clone(),
+        get_one,
+        err: e,
     })?;
     if let Some(problem) = key_file_exposed(&path) {
         tracing::warn!("{problem}");
     }
     let key = text.trim();
     if key.is_empty() {
-        bail!("{what} in {source} is empty: write {get_one} into it");
+        refuse!("{what} in {source} is empty: write {get_one} into it");
     }
     if key.contains(char::is_whitespace) {
-        bail!("{what} in {source} contains whitespace: it must hold only the secret");
+        refuse!("{what} in {source} contains whitespace: it must hold only the secret");
     }
     crate::redact::register(key);
     Ok((SecretString::from(key.to_string()), source))

@@ -6,8 +6,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
 use reqwest::Url;
+
+/// `return Err(Invalid(format!(...)).into())`: a setting that cannot be used.
+macro_rules! invalid {
+    ($($t:tt)*) => { return Err($crate::config::Invalid(format!($($t)*)).into()) };
+}
 
 mod drill;
 mod key;
@@ -171,19 +175,54 @@ pub enum S3KeyType {
 /// A `[[cluster]]`: what its stanza is rendered from (the type is render's).
 pub use crate::render::ClusterConfig;
 
+/// Why a config (or a secret it points at) cannot be used. Every variant is a usage error:
+/// nothing was attempted, and the message names the file or key at fault and what to do.
+/// Each message is whole (the cause included, no `source()` chain), so `{e}` shows it all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read config file {}: create it (see config/bridgerest.toml) or pass --config: {err}", .path.display())]
+    Read { path: PathBuf, err: std::io::Error },
+    /// Not TOML, or not the model (unknown key, wrong type): `at` is `:line:col` if known.
+    #[error("{}{at}: {message}", .path.display())]
+    Syntax {
+        path: PathBuf,
+        at: String,
+        message: String,
+    },
+    #[error("invalid config {}: {why}", .path.display())]
+    Invalid { path: PathBuf, why: Invalid },
+    /// A secret's file cannot be read (`from`: where it was looked for).
+    #[error("cannot read {what} from {from}: create it with {get_one}, mode 0600: {err}")]
+    SecretUnreadable {
+        what: &'static str,
+        from: KeySource,
+        get_one: &'static str,
+        err: std::io::Error,
+    },
+    /// A secret is missing, empty or not one word.
+    #[error(transparent)]
+    Secret(Invalid),
+}
+
+/// What is wrong with one setting: the message names the key, its value when that is no
+/// secret, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+type Result<T, E = Invalid> = std::result::Result<T, E>;
+
 /// Where the config file comes from: `--config`, `BRIDGEREST_CONFIG`, or the default path.
-pub fn load(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read config file {}: create it (see config/bridgerest.toml) or pass --config",
-            path.display()
-        )
+pub fn load(path: &Path) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|err| Error::Read {
+        path: path.to_path_buf(),
+        err,
     })?;
     parse(&text, path)
 }
 
 /// Parses and validates config text; `path` is used only in messages.
-pub fn parse(text: &str, path: &Path) -> Result<Config> {
+pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| {
             let before = &text[..s.start.min(text.len())];
@@ -191,14 +230,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config> {
             let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
             format!(":{line}:{col}")
         });
-        anyhow::anyhow!(
-            "{}{}: {}",
-            path.display(),
-            at.unwrap_or_default(),
-            e.message().trim_end()
-        )
+        Error::Syntax {
+            path: path.to_path_buf(),
+            at: at.unwrap_or_default(),
+            message: e.message().trim_end().to_string(),
+        }
     })?;
-    resolve(raw, path).with_context(|| format!("invalid config {}", path.display()))
+    resolve(raw, path).map_err(|why| Error::Invalid {
+        path: path.to_path_buf(),
+        why,
+    })
 }
 
 fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
@@ -218,18 +259,18 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     let mut stanzas = HashSet::new();
     for c in raw.clusters {
         if !ids.insert(c.id.clone()) {
-            bail!(
+            invalid!(
                 "cluster {} is listed twice; keep one [[cluster]] entry for it",
                 crate::text::excerpt(&c.id, 80)
             );
         }
         let provider = match c.provider.as_deref() {
             None => ProviderKind::Bridge,
-            Some(p) => ProviderKind::parse(p).with_context(|| {
-                format!(
+            Some(p) => ProviderKind::parse(p).ok_or_else(|| {
+                Invalid(format!(
                     "cluster {}: provider = \"{p}\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
                     crate::text::excerpt(&c.id, 80)
-                )
+                ))
             })?,
         };
         if provider != ProviderKind::Bridge {
@@ -239,7 +280,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         let cluster = resolve_cluster(c)?;
         if let Some(s) = &cluster.stanza {
             if !stanzas.insert(s.clone()) {
-                bail!("stanza name \"{s}\" is used by two clusters; give each its own");
+                invalid!("stanza name \"{s}\" is used by two clusters; give each its own");
             }
         }
         clusters.push(cluster);
@@ -263,14 +304,14 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
 fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Result<RemoteCluster> {
     provider
         .check_id(&c.id)
-        .map_err(|e| anyhow::anyhow!("cluster id {e}"))?;
+        .map_err(|e| Invalid(format!("cluster id {e}")))?;
     let local_only = [
         ("pg1_path", c.pg1_path.is_some()),
         ("stanza", c.stanza.is_some()),
         ("options", !c.options.is_empty()),
     ];
     if let Some((key, _)) = local_only.iter().find(|(_, set)| *set) {
-        bail!(
+        invalid!(
             "cluster {}: {key} is set, but {} hands out no repository credentials, so there is no local restore (and no stanza) for it: remove {key}; restore it server-side with `bridgerest restore --cluster {} --target-time T --into NAME`",
             c.id,
             provider.title(),
@@ -278,7 +319,7 @@ fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Resu
         );
     }
     if provider == ProviderKind::Launcher && !launcher {
-        bail!(
+        invalid!(
             "cluster {} uses provider \"launcher\", but the config has no [launcher] section: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
             c.id
         );
@@ -289,16 +330,16 @@ fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Resu
 fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
     let refresh_at = raw.refresh_at.unwrap_or(0.5);
     if !(0.05..=0.9).contains(&refresh_at) {
-        bail!("daemon.refresh_at = {refresh_at}: must be between 0.05 and 0.9 (a fraction of api.token_lifetime)");
+        invalid!("daemon.refresh_at = {refresh_at}: must be between 0.05 and 0.9 (a fraction of api.token_lifetime)");
     }
     let schedule = raw.schedule.unwrap_or_else(|| "0 */20 * * * *".into());
     // The scheduler's own parser decides, so a schedule `check` accepts is one the daemon runs.
     if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {})).is_err() {
-        bail!("daemon.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 */20 * * * *\" (every 20 minutes)");
+        invalid!("daemon.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 */20 * * * *\" (every 20 minutes)");
     }
     if let Some(p) = &raw.prometheus_textfile {
         if p.extension().and_then(|e| e.to_str()) != Some("prom") {
-            bail!("daemon.prometheus_textfile = \"{}\": node_exporter's textfile collector reads only files ending in .prom", p.display());
+            invalid!("daemon.prometheus_textfile = \"{}\": node_exporter's textfile collector reads only files ending in .prom", p.display());
         }
     }
     Ok(DaemonConfig {
@@ -326,7 +367,7 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
     let url = parse_api_url(&url_text)?;
     let concurrency = raw.concurrency.unwrap_or(8);
     if !(1..=256).contains(&concurrency) {
-        bail!("api.concurrency = {concurrency}: must be between 1 and 256");
+        invalid!("api.concurrency = {concurrency}: must be between 1 and 256");
     }
     Ok(ApiConfig {
         url,
@@ -365,12 +406,14 @@ pub fn parse_api_url(text: &str) -> Result<Url> {
 /// (they belong in `secret_home`).
 pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| match text.contains('@') {
-        true => anyhow::anyhow!("{key} is not a URL ({e})"), // may hold a password: not echoed
-        false => anyhow::anyhow!("{key} \"{text}\" is not a URL"),
+        true => Invalid(format!("{key} is not a URL ({e})")), // may hold a password: not echoed
+        false => Invalid(format!("{key} \"{text}\" is not a URL")),
     })?;
     if !url.username().is_empty() || url.password().is_some() {
         // Never echo it: the password would end up in logs and journals.
-        bail!("{key} contains a user name or password: remove them (secrets go in {secret_home})");
+        invalid!(
+            "{key} contains a user name or password: remove them (secrets go in {secret_home})"
+        );
     }
     let loopback = match url.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
@@ -381,12 +424,12 @@ pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => bail!(
+        _ => invalid!(
             "{key} \"{text}\" must use https:// (plain http is allowed only on a loopback address)"
         ),
     }
     if url.host().is_none() {
-        bail!("{key} \"{text}\" has no host");
+        invalid!("{key} \"{text}\" has no host");
     }
     Ok(url)
 }
@@ -394,8 +437,11 @@ pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url> {
 fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
     match text {
         None => Ok(default),
-        Some(t) => humantime::parse_duration(t)
-            .with_context(|| format!("{key} = \"{t}\" is not a duration (e.g. \"30s\", \"2m\")")),
+        Some(t) => humantime::parse_duration(t).map_err(|e| {
+            Invalid(format!(
+                "{key} = \"{t}\" is not a duration (e.g. \"30s\", \"2m\"): {e}"
+            ))
+        }),
     }
 }
 
@@ -403,7 +449,7 @@ fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration
 fn positive(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {
     let d = duration(key, text, default)?;
     if d.is_zero() {
-        bail!(
+        invalid!(
             "{key} = \"{}\": must be longer than zero",
             text.unwrap_or_default()
         );
@@ -414,7 +460,7 @@ fn positive(key: &str, text: Option<&str>, default: Duration) -> Result<Duration
 fn token_lifetime(text: Option<&str>) -> Result<Duration> {
     let d = duration("api.token_lifetime", text, Duration::from_secs(3600))?;
     if d < Duration::from_secs(1) {
-        bail!(
+        invalid!(
             "api.token_lifetime = \"{}\": must be at least 1s",
             text.unwrap_or_default()
         );
@@ -427,7 +473,7 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         .config
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PGBACKREST_CONFIG));
     if !config.is_absolute() || config.file_name().is_none() {
-        bail!(
+        invalid!(
             "pgbackrest.config = \"{}\": must be an absolute file path",
             config.display()
         );
@@ -436,28 +482,30 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         None => 0o600,
         Some(RawMode::Int(m)) => m,
         Some(RawMode::Str(s)) => {
-            u32::from_str_radix(s.trim_start_matches("0o"), 8).with_context(|| {
-                format!("pgbackrest.mode = \"{s}\" is not an octal mode like \"0640\"")
+            u32::from_str_radix(s.trim_start_matches("0o"), 8).map_err(|e| {
+                Invalid(format!(
+                    "pgbackrest.mode = \"{s}\" is not an octal mode like \"0640\": {e}"
+                ))
             })?
         }
     };
     if mode & !0o777 != 0 {
-        bail!("pgbackrest.mode = {mode:#o}: only permission bits (0o777) are allowed");
+        invalid!("pgbackrest.mode = {mode:#o}: only permission bits (0o777) are allowed");
     }
     if mode & 0o007 != 0 {
-        bail!("pgbackrest.mode = {mode:04o} would let every user read the credentials: use 0600, or 0640 with pgbackrest.group");
+        invalid!("pgbackrest.mode = {mode:04o} would let every user read the credentials: use 0600, or 0640 with pgbackrest.group");
     }
     if mode & 0o400 == 0 {
-        bail!(
+        invalid!(
             "pgbackrest.mode = {mode:04o}: the owner must be able to read the file (0600 or 0640)"
         );
     }
     if mode & 0o070 != 0 && raw.group.is_none() {
-        bail!("pgbackrest.mode = {mode:04o} gives a group access to the credentials, but pgbackrest.group is not set (the file would go to bridgerest's own group): set pgbackrest.group (e.g. \"postgres\"), or use 0600");
+        invalid!("pgbackrest.mode = {mode:04o} gives a group access to the credentials, but pgbackrest.group is not set (the file would go to bridgerest's own group): set pgbackrest.group (e.g. \"postgres\"), or use 0600");
     }
     let bin = raw.bin.unwrap_or_else(|| PathBuf::from("pgbackrest"));
     if !bin.is_absolute() && bin.components().count() != 1 {
-        bail!("pgbackrest.bin = \"{}\" is a relative path, which would depend on the directory bridgerest runs in: use an absolute path (e.g. /usr/bin/pgbackrest) or a bare name found in PATH", bin.display());
+        invalid!("pgbackrest.bin = \"{}\" is a relative path, which would depend on the directory bridgerest runs in: use an absolute path (e.g. /usr/bin/pgbackrest) or a bare name found in PATH", bin.display());
     }
     let lock_timeout = positive(
         "pgbackrest.lock_timeout",
@@ -476,7 +524,7 @@ fn resolve_pgbackrest(raw: RawPgbackrest) -> Result<PgbackrestConfig> {
         None | Some("shared") => S3KeyType::Shared,
         Some("process") => S3KeyType::Process,
         Some("auto") => S3KeyType::Auto,
-        Some(other) => bail!(
+        Some(other) => invalid!(
             "pgbackrest.s3_key_type = \"{other}\": use \"shared\" (keys in the file), \"process\" (pgBackRest 2.59+ runs `bridgerest credential-process`) or \"auto\""
         ),
     };
@@ -500,7 +548,7 @@ pub use crate::ids::{is_eid, is_stanza_name};
 
 fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
     if !is_eid(&raw.id) {
-        bail!(
+        invalid!(
             "cluster id \"{}\" is not a Crunchy Bridge ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): copy it from the dashboard or from `bridgerest clusters`{}",
             crate::text::excerpt(&raw.id, 80),
             match crate::ids::is_uuid(&raw.id) {
@@ -510,24 +558,24 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
         );
     }
     let Some(pg1_path) = raw.pg1_path else {
-        bail!(
+        invalid!(
             "cluster {}: pg1_path is missing: set it to the data directory a restore of this cluster goes to (pgBackRest's pg1-path)",
             raw.id
         );
     };
     if !pg1_path.is_absolute() {
-        bail!(
+        invalid!(
             "cluster {}: pg1_path \"{}\" must be an absolute path",
             raw.id,
             pg1_path.display()
         );
     }
     if pg1_path.to_string_lossy().contains(['\n', '\r']) {
-        bail!("cluster {}: pg1_path contains a line break", raw.id);
+        invalid!("cluster {}: pg1_path contains a line break", raw.id);
     }
     if let Some(s) = &raw.stanza {
         if !is_stanza_name(s) {
-            bail!("cluster {}: stanza \"{}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\", \".\" or \"..\")", raw.id, crate::text::excerpt(s, 80));
+            invalid!("cluster {}: stanza \"{}\" is not a valid stanza name (letters, digits, '-', '_', '.'; not \"global\", \".\" or \"..\")", raw.id, crate::text::excerpt(s, 80));
         }
     }
     let mut options = BTreeMap::new();
@@ -537,13 +585,13 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
                 .bytes()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         {
-            bail!("cluster {}: option \"{key}\" is not a pgBackRest option name (lowercase, digits and '-')", raw.id);
+            invalid!("cluster {}: option \"{key}\" is not a pgBackRest option name (lowercase, digits and '-')", raw.id);
         }
         if key == "pg1-path" {
-            bail!("cluster {}: pg1-path is set both as pg1_path and in [cluster.options]; keep pg1_path", raw.id);
+            invalid!("cluster {}: pg1-path is set both as pg1_path and in [cluster.options]; keep pg1_path", raw.id);
         }
         let values = option_values(&value)
-            .with_context(|| format!("cluster {}: option \"{key}\"", raw.id))?;
+            .map_err(|e| Invalid(format!("cluster {}: option \"{key}\": {e}", raw.id)))?;
         options.insert(key, values);
     }
     Ok(ClusterConfig {
@@ -560,18 +608,18 @@ fn option_values(v: &toml::Value) -> Result<Vec<String>> {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => if *b { "y" } else { "n" }.to_string(),
-            other => bail!(
+            other => invalid!(
                 "has a {} value; use a string, integer, boolean or a list of them",
                 other.type_str()
             ),
         };
         if s.contains(['\n', '\r']) {
-            bail!("value contains a line break");
+            invalid!("value contains a line break");
         }
         Ok(s)
     };
     match v {
-        toml::Value::Array(items) if items.is_empty() => bail!("is an empty list"),
+        toml::Value::Array(items) if items.is_empty() => invalid!("is an empty list"),
         toml::Value::Array(items) => items.iter().map(one).collect(),
         other => Ok(vec![one(other)?]),
     }

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
 use reqwest::Url;
 
-use super::raw::*;
-use super::*;
+use super::raw::{RawIonos, RawLauncher};
+use super::{parse_url, Invalid, Result, DEFAULT_IONOS_URL};
 
 /// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
 #[derive(Debug, Clone)]
@@ -48,20 +47,20 @@ pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         "ionos.password_file or ionos.token_file",
     )?;
     if raw.token_file.is_some() && (raw.username.is_some() || raw.password_file.is_some()) {
-        bail!("[ionos] sets token_file and also username/password_file: use either a token (Bearer) or a user name and password (Basic), not both");
+        invalid!("[ionos] sets token_file and also username/password_file: use either a token (Bearer) or a user name and password (Basic), not both");
     }
     if raw.password_file.is_some() && raw.username.is_none() {
-        bail!("[ionos] sets password_file but no username: add username = \"the IONOS login (e-mail)\"");
+        invalid!("[ionos] sets password_file but no username: add username = \"the IONOS login (e-mail)\"");
     }
     if raw
         .username
         .as_deref()
         .is_some_and(|u| u.is_empty() || u.contains([':', '\n', '\r']))
     {
-        bail!("ionos.username must be a non-empty login without ':' or line breaks");
+        invalid!("ionos.username must be a non-empty login without ':' or line breaks");
     }
     if let Some(c) = &raw.cidr {
-        crate::provider::ionos::check_cidr(c).map_err(|e| anyhow::anyhow!("ionos.cidr = {e}"))?;
+        crate::provider::ionos::check_cidr(c).map_err(|e| Invalid(format!("ionos.cidr = {e}")))?;
     }
     for (key, v) in [
         ("ionos.datacenter_id", &raw.datacenter_id),
@@ -70,7 +69,7 @@ pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         if v.as_deref()
             .is_some_and(|v| v.trim().is_empty() || v.chars().any(char::is_control))
         {
-            bail!("{key} is empty: give the id IONOS shows for it (the Cloud API's datacenter or LAN id)");
+            invalid!("{key} is empty: give the id IONOS shows for it (the Cloud API's datacenter or LAN id)");
         }
     }
     Ok(IonosConfig {
@@ -89,7 +88,7 @@ pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
 
 pub(super) fn resolve_launcher(raw: RawLauncher) -> Result<LauncherConfig> {
     let Some(text) = raw.url else {
-        bail!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
+        invalid!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
     };
     Ok(LauncherConfig {
         url: parse_url("launcher.url", &text, "launcher.key_file")?,
