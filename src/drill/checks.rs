@@ -2,7 +2,13 @@
 //! (over the copy's private socket, as a role without superuser), and how to stop a kept copy;
 //! the socket directory itself.
 
-use super::*;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::{isolate, PORT, SOCKET_DIR};
+use crate::restore::workflow::Prepared;
+use crate::restore::RunAs;
 
 /// Makes the socket directory in the copy (0700, the user's: made through the copy's
 /// descriptor) and its `pg_hba.conf`: trust on that socket only, which nobody but the user

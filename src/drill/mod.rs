@@ -5,7 +5,7 @@
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use time::OffsetDateTime;
@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::exit::usage;
 use crate::recovery::{self, Follow};
-use crate::restore::workflow::{self, Pick, Prepared};
+use crate::restore::workflow::{self, Pick};
 use crate::restore::Request as RestoreRequest;
 use crate::restore::{Progress, RunAs, Target, TargetAction};
 

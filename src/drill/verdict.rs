@@ -3,7 +3,10 @@
 
 use time::OffsetDateTime;
 
-use super::*;
+use std::time::Duration;
+
+use crate::restore::workflow::Prepared;
+use crate::restore::Target;
 
 /// Whether the copy recovered to the target: the last replayed commit at or before it and not
 /// before the backup, and by how much it falls short.

@@ -1,7 +1,7 @@
 //! What the repository's archived WAL says about a drill's recovery: a segment missing in the
 //! middle of the chain, the bytes fetched, where redo ended.
 
-use super::*;
+use crate::restore::workflow::Prepared;
 use crate::wal::Lsn;
 
 /// Why replay stopped after `lsn` (its last position), as far as the repository (listed
