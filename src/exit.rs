@@ -38,10 +38,3 @@ pub fn usage(source: impl Into<anyhow::Error>) -> anyhow::Error {
     }
     .into()
 }
-
-/// The exit code an error chain asks for (1 unless marked otherwise).
-pub fn code_of(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<ExitError>())
-        .map_or(Exit::Failure, |e| e.code)
-}

@@ -8,7 +8,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use bridgerest::cli::{Cli, Command};
-use bridgerest::exit::{code_of, Exit};
+use bridgerest::exit::Exit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
-            code_of(&err).into()
+            bridgerest::commands::exit_code(&err).into()
         }
     }
 }

@@ -48,9 +48,14 @@ pub async fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
+/// The exit code an error asks for (the variant of the domain error in its chain decides).
+pub fn exit_code(err: &anyhow::Error) -> Exit {
+    crate::restore::exit_code(err)
+}
+
 /// Loads and validates the config; any problem is a usage error (exit 2).
 pub fn load(path: &std::path::Path) -> Result<Config> {
-    config::load(path).map_err(usage)
+    Ok(config::load(path)?)
 }
 
 /// Like [`load`], for commands that act on the configured clusters: none is a usage error.

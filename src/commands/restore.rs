@@ -8,5 +8,5 @@ use crate::cli::RestoreArgs;
 use crate::exit::Exit;
 
 pub async fn run(path: &Path, args: RestoreArgs) -> Result<Exit> {
-    crate::restore::run(path, args.into()).await
+    Ok(crate::restore::run(path, args.into()).await?)
 }

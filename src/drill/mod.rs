@@ -154,7 +154,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         Ok(()) => {}
         // A target outside the window and the like: the asking was wrong, not the backups;
         // refused (exit 2) and not recorded as a drill.
-        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => {
+        Err(e) if crate::restore::exit_code(&e) == crate::exit::Exit::Usage => {
             if let Err(c) = copy.remove().await {
                 tracing::warn!("cannot remove the copy: {c:#}");
             }
@@ -225,7 +225,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     };
     let mut p = match workflow::prepare(cfg.clone(), &args, pick).await {
         Ok(p) => p,
-        Err(e) if crate::exit::code_of(&e) == crate::exit::Exit::Usage => return Err(e),
+        Err(e) if e.exit() == crate::exit::Exit::Usage => return Err(e.into()),
         Err(e) => {
             rep.check("plan", false, format!("{e:#}"));
             return Ok(());

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use super::error::{fail, refuse};
+use super::{Error, Result};
 
 use crate::config::{ClusterConfig, Config};
-use crate::exit::usage;
 
 pub use crate::runas::{child_env, RunAs};
 
@@ -136,18 +136,19 @@ pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Resul
         (Some(f), _) => f.to_path_buf(),
         (None, Some(c)) => c,
         (None, None) => {
-            return Err(usage(anyhow!(
+            refuse!(
                 "cluster {id} is not in {}: pass --pg1-path DIR, or add a [[cluster]] for it",
                 cfg.path.display()
-            )))
+            )
         }
     };
-    let dir = std::path::absolute(&dir).with_context(|| format!("resolving {}", dir.display()))?;
+    let dir = std::path::absolute(&dir)
+        .map_err(|e| Error::Failed(format!("resolving {}: {e}", dir.display())))?;
     if let Some(why) = crate::fsutil::system_dir(&dir) {
-        return Err(usage(anyhow!(
+        refuse!(
             "data directory {}: {why}; a restore would overwrite it: pass --pg1-path with a directory of its own (e.g. /var/lib/postgresql/15/restore)",
             dir.display()
-        )));
+        );
     }
     if !cfg.clusters.iter().any(|c| c.id == id) {
         tracing::warn!(cluster = id, "not in the config: its stanza is written for this restore, but `bridgerest refresh` and the daemon will not keep it fresh; add a [[cluster]] for it");
@@ -165,16 +166,16 @@ pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Resul
 pub fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     let root = nix::unistd::Uid::effective().is_root();
     let user = match flag {
-        Some(u) => RunAs::lookup(u).map_err(usage)?,
+        Some(u) => RunAs::lookup(u).map_err(|e| Error::Refused(format!("{e:#}")))?,
         None if root => RunAs::lookup(cfg.pgbackrest.owner.as_deref().unwrap_or("postgres"))?,
         None => RunAs::current()?,
     };
     if !root && user.uid != nix::unistd::Uid::effective() {
-        return Err(usage(anyhow!(
+        refuse!(
             "--user {}: only root can run pgBackRest as another user; run bridgerest as {} instead",
             user.name,
             user.name
-        )));
+        );
     }
     Ok(user)
 }
@@ -185,7 +186,12 @@ fn anchored_parent(dir: &Path, user: &RunAs) -> Result<(crate::fsutil::Dir, Stri
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())
-        .with_context(|| format!("{}: a directory needs a plain last name", dir.display()))?
+        .ok_or_else(|| {
+            Error::Failed(format!(
+                "{}: a directory needs a plain last name",
+                dir.display()
+            ))
+        })?
         .to_string();
     let parent = crate::fsutil::Dir::open(crate::fsutil::parent(dir), user.uid, None)?;
     Ok((parent, name))
@@ -198,17 +204,17 @@ fn anchored_parent(dir: &Path, user: &RunAs) -> Result<(crate::fsutil::Dir, Stri
 pub fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
     let (parent, name) = anchored_parent(dir, user)?;
     match parent.stat_of(&name)? {
-        None => parent.make_dir(&name, 0o700, user.owner()).map(drop),
+        None => Ok(parent.make_dir(&name, 0o700, user.owner()).map(drop)?),
         Some(st) if !crate::fsutil::anchor::is_dir(&st) => {
-            anyhow::bail!("{} exists and is not a directory", dir.display())
+            fail!("{} exists and is not a directory", dir.display())
         }
-        Some(st) if st.st_uid != user.uid.as_raw() && st.st_uid != 0 => anyhow::bail!(
+        Some(st) if st.st_uid != user.uid.as_raw() && st.st_uid != 0 => fail!(
             "{} exists and belongs to uid {}, not {}: WAL queued there would be replayed; remove it, or restore elsewhere",
             dir.display(),
             st.st_uid,
             user.name
         ),
-        Some(st) if st.st_mode & 0o022 != 0 => anyhow::bail!(
+        Some(st) if st.st_mode & 0o022 != 0 => fail!(
             "{} exists and others may write it (mode {:04o}): WAL queued there would be replayed; remove it, or chmod go-w",
             dir.display(),
             st.st_mode & 0o7777
@@ -221,13 +227,13 @@ pub fn ensure_dir(dir: &Path, user: &RunAs) -> Result<()> {
 /// held open).
 pub(super) fn create_dir(dir: &Path, user: &RunAs) -> Result<()> {
     let (parent, name) = anchored_parent(dir, user)?;
-    parent.make_dir(&name, 0o700, user.owner()).map(drop)
+    Ok(parent.make_dir(&name, 0o700, user.owner()).map(drop)?)
 }
 
 /// Removes the directory `dir` and what it holds, through its parent's descriptor.
 pub fn remove_dir(dir: &Path, user: &RunAs) -> Result<()> {
     let (parent, name) = anchored_parent(dir, user)?;
-    parent.remove(&name)
+    Ok(parent.remove(&name)?)
 }
 
 #[cfg(test)]

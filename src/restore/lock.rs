@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use super::error::fail;
+use super::{Error, Result};
 
 use crate::config::Config;
 use crate::runas::RunAs;
@@ -32,12 +33,10 @@ pub async fn restore_lock(
                 tracing::warn!("cannot create {} ({e}): restoring without the lock that keeps drills of cluster {id} away", dir.display());
                 return Ok(None);
             }
-            return Err(e).with_context(|| {
-                format!(
-                    "creating {} (the daemon's state directory, daemon.status_file)",
-                    dir.display()
-                )
-            });
+            return Err(Error::Failed(format!(
+                "creating {} (the daemon's state directory, daemon.status_file): {e}",
+                dir.display()
+            )));
         }
     }
     if !root && nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_err() {
@@ -54,10 +53,10 @@ pub async fn restore_lock(
     // them after a root restore made them.
     let take = |target: &Path| crate::fsutil::FileLock::try_acquire(target, user.owner(), 0o600);
     let held = |holder: crate::fsutil::Holder| {
-        anyhow!(
+        Error::Failed(format!(
             "a restore or drill of cluster {id} is running ({holder} holds {}): this {what} does not start; try again when it has finished",
             crate::fsutil::FileLock::path_for(&main).display()
-        )
+        ))
     };
     match take(&main)? {
         Ok(lock) if what == "drill" => {
@@ -103,7 +102,7 @@ pub async fn restore_lock(
             let want = loop {
                 match take(&want)? {
                     Ok(w) => break w,
-                    Err(h) if started.elapsed() >= Duration::from_secs(3) => bail!(
+                    Err(h) if started.elapsed() >= Duration::from_secs(3) => fail!(
                         "another restore of cluster {id} ({h}) is waiting for a drill of it to stop: this restore does not start; try again when that one has finished"
                     ),
                     Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -120,7 +119,7 @@ pub async fn restore_lock(
                     }));
                 }
                 if started.elapsed() >= PREEMPT_WAIT {
-                    bail!(
+                    fail!(
                         "the drill of cluster {id} ({drill_holder}) did not stop within {}: this restore does not start; stop that drill (or the daemon running it), then try again",
                         humantime::format_duration(PREEMPT_WAIT)
                     );

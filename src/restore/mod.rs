@@ -6,6 +6,7 @@
 
 mod checks;
 pub mod datadir;
+mod error;
 mod lock;
 pub mod prefetch;
 mod request;
@@ -15,6 +16,7 @@ pub mod workflow;
 
 pub use crate::pgbackrest::child::*;
 pub use datadir::*;
+pub use error::{exit_code, Error, Result};
 pub use lock::{preempted, restore_lock, ClusterLock};
 pub use request::Request;
 pub use target::*;

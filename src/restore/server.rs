@@ -7,11 +7,12 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use super::error::{fail, refuse};
+use super::{Error, Result};
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::exit::{usage, Exit, ExitError};
+use crate::exit::Exit;
 use crate::provider::http::Retry;
 use crate::provider::{Call, Client, Dest, Phase, ProviderKind};
 use crate::restore::Request;
@@ -30,17 +31,17 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
         (Some(t), _) | (None, Some(Target::Time(t))) => Some(t),
         (None, None) if args.switch => None,
         _ => {
-            return Err(usage(anyhow!(
+            refuse!(
                 "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end)"
-            )))
+            )
         }
     };
     let mut dest = destination(args, provider)?;
     if args.switch && !provider.capabilities().switch {
-        return Err(usage(anyhow!(
+        refuse!(
             "--switch is for Launcher, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
             provider.title()
-        )));
+        );
     }
     if let (
         Dest::New {
@@ -73,20 +74,20 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
     let window = client.window(id).await?;
     let now = OffsetDateTime::now_utc();
     if let Some(why) = window.refuses(target, now) {
-        return Err(usage(anyhow!("cluster {id}: {why}")));
+        refuse!("cluster {id}: {why}");
     }
     if let Dest::New { name, .. } = &dest {
         if let Some(other) = client.find_named(name).await? {
-            return Err(usage(anyhow!(
+            refuse!(
                 "a {title} cluster named \"{}\" exists already ({other}): choose another --into name (bridgerest tells its new cluster apart by name)",
                 excerpt(name, 80)
-            )));
+            );
         }
     }
     let Some(call) = client.restore_call(id, target, &dest, &window).await? else {
-        return Err(usage(anyhow!(
+        refuse!(
             "{title} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it"
-        )));
+        );
     };
     let src = Source {
         provider,
@@ -127,7 +128,7 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
             elapsed(started.elapsed())
         );
         if !args.switch {
-            bail!(
+            fail!(
                 "cluster {id} is not rolled back yet: {title} restored it into database {new_id} beside it, which it must be switched to; switch with `bridgerest restore --cluster {id} --in-place --confirm {id} --switch` (or give --switch with the restore)"
             );
         }
@@ -160,13 +161,9 @@ async fn watch(
 ) -> Result<()> {
     let title = client.kind().title();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let interrupted = || -> anyhow::Error {
+    let interrupted = || {
         eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
-        ExitError {
-            code: Exit::Interrupted,
-            inner: anyhow!("interrupted while waiting for cluster {id}"),
-        }
-        .into()
+        Error::Interrupted { id: id.to_string() }
     };
     let watched = tokio::select! {
         r = tokio::time::timeout(limit, wait(client, id, in_place, limit)) => r,
@@ -175,7 +172,7 @@ async fn watch(
     };
     match watched {
         Ok(r) => r,
-        Err(_) => bail!(
+        Err(_) => fail!(
             "bridgerest stopped waiting after {} (--wait-timeout, api.wait_timeout): {title} may still be working on cluster {id}; {follow}",
             humantime::format_duration(limit)
         ),
@@ -187,7 +184,7 @@ async fn watch(
 async fn switch(client: &Client, id: &str, limit: Duration, started: Instant) -> Result<Exit> {
     let title = client.kind().title();
     let Some(call) = client.switch_call(id) else {
-        bail!("{title} has no switch request");
+        fail!("{title} has no switch request");
     };
     println!("switch:    {} {}", call.method, call.url);
     client.send_restore(&call).await?;
@@ -239,12 +236,12 @@ fn confirm_in_place(confirm: Option<&str>, c: &crate::provider::Cluster) -> Resu
     };
     match confirm {
         Some(x) if x == c.id || (!c.name.trim().is_empty() && x == c.name) => Ok(()),
-        Some(x) => Err(usage(anyhow!(
+        Some(x) => Err(Error::Refused(format!(
             "--confirm {} is not the cluster being overwritten ({} \"{name}\"): --in-place replaces its data with its state at the target time; repeat {either} to confirm",
             excerpt(x, 80),
             c.id
         ))),
-        None => Err(usage(anyhow!(
+        None => Err(Error::Refused(format!(
             "--in-place overwrites cluster {} \"{name}\" with its state at the target time (everything after it is lost): add --confirm with {either} to go ahead, or restore into a new cluster with --into NAME",
             c.id
         ))),
@@ -264,7 +261,7 @@ fn ionos_connection(
         pick(&args.cidr, &cfg.ionos.cidr),
     );
     if let Some(c) = &c {
-        crate::provider::ionos::check_cidr(c).map_err(|e| usage(anyhow!("--cidr {e}")))?;
+        crate::provider::ionos::check_cidr(c).map_err(|e| Error::Refused(format!("--cidr {e}")))?;
     }
     Ok(match (d, l, c) {
         (Some(datacenter_id), Some(lan_id), Some(cidr)) => {
@@ -283,41 +280,41 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     let can = provider.capabilities();
     if args.in_place {
         if !can.in_place {
-            return Err(usage(anyhow!(
+            refuse!(
                 "{} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it",
                 provider.title()
-            )));
+            );
         }
         // --confirm is checked against the cluster's id and name once it is read.
         return Ok(Dest::InPlace);
     }
     let Some(name) = args.into.clone() else {
-        bail!("neither --into nor --in-place");
+        fail!("neither --into nor --in-place");
     };
     if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(usage(anyhow!(
+        refuse!(
             "--into {:?}: the new cluster's name must be 1 to 100 characters, without control characters",
             excerpt(&name, 100)
-        )));
+        );
     }
     if args.plan.is_some() && !can.plan {
-        return Err(usage(anyhow!(
+        refuse!(
             "--plan applies to Crunchy Bridge forks; {} copies the source's size (use the provider's console to resize)",
             provider.title()
-        )));
+        );
     }
     if (args.region.is_some() && !can.region) || (args.storage.is_some() && !can.storage) {
-        return Err(usage(anyhow!(
+        refuse!(
             "{}'s pitr-clone takes only a name and a time: --region and --storage do not apply",
             provider.title()
-        )));
+        );
     }
     let flags = [&args.datacenter, &args.lan, &args.cidr];
     if flags.iter().any(|f| f.is_some()) && !can.connection {
-        return Err(usage(anyhow!(
+        refuse!(
             "--datacenter, --lan and --cidr choose a new IONOS cluster's network; {} chooses its own",
             provider.title()
-        )));
+        );
     }
     Ok(Dest::New {
         name,
@@ -444,9 +441,7 @@ async fn submit(
             }
         }
         if attempt == attempts {
-            return Err(anyhow!(err).context(format!(
-                "{title} did not accept the restore after {attempts} attempts, and nothing was created: try again later"
-            )));
+            fail!("{title} did not accept the restore after {attempts} attempts, and nothing was created: try again later: {err}");
         }
         let wait = crate::backoff::delay(
             cfg.api.retry_base,
@@ -470,7 +465,7 @@ async fn appeared(client: &Client, name: &str) -> Result<String> {
             return Ok(id);
         }
         if Instant::now() > until {
-            bail!(
+            fail!(
                 "{} accepted the restore but named no new cluster, and none called \"{}\" is listed after a minute: look in the provider's console",
                 client.kind().title(),
                 excerpt(name, 80)
@@ -520,7 +515,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
             Ok(Phase::Ready) => {
                 if started.elapsed() >= no_sign {
                     end_line();
-                    bail!(
+                    fail!(
                         "{title} accepted the restore but bridgerest saw no sign of it: cluster {id} was ready at every look for {} and was never seen restoring; check the cluster in the {title} console (or `bridgerest clusters --provider {}`) before relying on it",
                         elapsed(started.elapsed()),
                         client.kind()
@@ -530,7 +525,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
             }
             Ok(Phase::Failed(msg)) => {
                 end_line();
-                bail!("the restore into cluster {id} failed at {title}: {msg}");
+                fail!("the restore into cluster {id} failed at {title}: {msg}");
             }
             Ok(Phase::Working(s)) => {
                 seen_working = true;
@@ -548,7 +543,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
                 };
                 if since.elapsed() >= unknown_grace {
                     end_line();
-                    bail!(
+                    fail!(
                         "cluster {id} has been in state {s} for {}, which {title} does not document as progress: bridgerest stops waiting; look at it in the {title} console",
                         elapsed(since.elapsed())
                     );

@@ -2,7 +2,6 @@
 //! (first restorable instant .. now), the backup chosen for a target, and checking that choice
 //! against the repository's own list.
 
-use anyhow::Result;
 use time::OffsetDateTime;
 
 use crate::pgbackrest::RepoBackup;

@@ -6,11 +6,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use super::error::{fail, refuse};
+use super::{Error, Result};
 use time::OffsetDateTime;
 
 use crate::config::{self, Config};
-use crate::exit::{usage, Exit};
+use crate::exit::Exit;
 use crate::pgbackrest::{RepoBackup, RepoInfo};
 use crate::provider::{Backup, Client};
 use crate::recovery::{self, Follow};
@@ -56,16 +57,16 @@ pub struct Prepared {
 }
 
 pub async fn run(path: &Path, args: Request) -> Result<Exit> {
-    let cfg = crate::config::load(path).map_err(usage)?;
+    let cfg = crate::config::load(path)?;
     let provider = crate::clients::provider_for(&cfg, &args.cluster, args.provider)?;
     if args.into.is_some() || args.in_place {
         return crate::restore::server::run(&cfg, &args, provider).await;
     }
     if !provider.has_repo_credentials() {
-        return Err(usage(anyhow!(
+        refuse!(
             "{} hands out no repository credentials, so cluster {} cannot be restored here (--pg1-path): restore it at the provider into a new cluster with --into NAME, or over itself with --in-place --confirm {}",
             provider.title(), args.cluster, args.cluster
-        )));
+        );
     }
     let mut p = prepare(cfg, &args, Pick::Given).await?;
     print!("{}", p.plan);
@@ -143,34 +144,34 @@ pub fn remove_spool(p: &Prepared) {
 pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prepared> {
     let id = args.cluster.clone();
     if !config::is_eid(&id) {
-        return Err(usage(anyhow!(
+        refuse!(
             "--cluster {id:?} is not a Crunchy Bridge cluster id (26 lowercase letters and digits): see `bridgerest clusters`"
-        )));
+        );
     }
     let given = match (pick, args.target_time, args.target) {
         (Pick::Random, _, _) => None,
         (_, Some(t), _) => Some(Target::Time(t)),
         (_, None, Some(t)) => Some(t),
         (_, None, None) => {
-            return Err(usage(anyhow!("give --target-time TIME or --target latest")))
+            refuse!("give --target-time TIME or --target latest")
         }
     };
     if given == Some(Target::Latest) && args.target_action != TargetAction::Promote {
-        return Err(usage(anyhow!(
+        refuse!(
             "--target-action {} applies to a target time; --target latest always ends recovery at the end of the archived WAL and promotes",
             args.target_action.as_str()
-        )));
+        );
     }
     let pg1 = data_dir(&mut cfg, &id, args.pg1_path.as_deref())?;
     if let Some(why) = cfg.pgbackrest.unread_by_pgbackrest() {
-        return Err(usage(anyhow!(why)));
+        refuse!("{why}");
     }
     if cfg.pgbackrest.main_config_set && !cfg.pgbackrest.main_config.exists() {
-        return Err(usage(anyhow!(
+        refuse!(
             "pgbackrest.main_config = {} does not exist, and pgBackRest given --config with a missing file stops (error 55): create it, or remove main_config from {} to use pgBackRest's default (/etc/pgbackrest/pgbackrest.conf, else /etc/pgbackrest.conf)",
             cfg.pgbackrest.main_config.display(),
             cfg.path.display()
-        )));
+        );
     }
     let user = run_as(&cfg, args.user.as_deref())?;
     let client = crate::clients::client(&cfg)?;
@@ -185,7 +186,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
     let choose = |target: Target| -> Result<Backup> {
         Ok(
             restore::choose(&id, target, status.oldest_backup_at, &backups, now)
-                .map_err(|e| usage(anyhow!(e)))?
+                .map_err(|e| Error::Refused(e.to_string()))?
                 .clone(),
         )
     };
@@ -264,12 +265,12 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
     inv.target = target;
     if let (Target::Time(t), Some((last, segment))) = (target, &archive_last) {
         if t > *last {
-            return Err(usage(anyhow!(
+            refuse!(
                 "target {} is after the last transaction in the archived WAL ({}, in segment {segment}): recovery cannot reach it; choose a time up to {}, or --target latest",
                 restore::pgbackrest_time(t),
                 restore::show_time(*last),
                 restore::show_time(*last)
-            )));
+            );
         }
     }
     let backup = match given {
@@ -287,7 +288,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
     {
-        bail!(
+        fail!(
             "backup {:?} has no pgBackRest label after its last '/' (letters, digits, '-', '_'): bridgerest will not pass it to pgBackRest",
             excerpt(args.set.as_deref().unwrap_or(&backup.name), 80)
         );
@@ -309,7 +310,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
                 repo_backup = Some(pick);
                 inv.set = None;
             }
-            Err(e) => return Err(usage(anyhow!("{e}"))),
+            Err(e) => refuse!("{e}"),
         }
     }
     let window_end = archive_last
@@ -460,7 +461,7 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
             }
             Some(why) => {
                 progress.finish();
-                bail!(
+                fail!(
                     "pgbackrest restore failed {max} times; the store still refuses fresh credentials ({why}): {}",
                     res.describe()
                 )
@@ -476,7 +477,7 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
                 } else {
                     String::new()
                 };
-                bail!(
+                fail!(
                     "pgbackrest restore failed ({}){hint}; see pgBackRest's log for details (only a refusal of the credentials is retried)",
                     res.describe()
                 )
@@ -484,7 +485,7 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
         }
     }
     progress.finish();
-    bail!("pgbackrest restore was not run (--attempts 0)")
+    fail!("pgbackrest restore was not run (--attempts 0)")
 }
 
 /// The stanza a restore will use, without writing anything: the configured name, the one in
@@ -516,7 +517,7 @@ pub fn written_stanza(cfg: &Config, id: &str) -> Result<Option<String>> {
     // The file may be another user's to write (pgbackrest.owner): its section name is input,
     // and a drill names its scratch directory after it.
     if !config::is_stanza_name(&name) {
-        bail!(
+        fail!(
             "{}: the section bridgerest marked for cluster {id} is named [{}], which is not a pgBackRest stanza name (letters, digits, '-', '_', '.'; not \".\", \"..\" or \"global\"): someone changed the file; run `bridgerest refresh` to rewrite it, or set `stanza` for the cluster in {}",
             cfg.pgbackrest.config.display(),
             excerpt(&name, 80),
@@ -538,9 +539,11 @@ pub async fn refresh_cluster(
         .outcomes
         .iter()
         .find(|o| o.cluster_id == id)
-        .context("internal error: the refresh did not cover the cluster")?;
+        .ok_or_else(|| {
+            Error::Failed("internal error: the refresh did not cover the cluster".into())
+        })?;
     if let Some(e) = &outcome.error {
-        bail!("cannot get credentials for cluster {id}: {e}");
+        fail!("cannot get credentials for cluster {id}: {e}");
     }
     tracing::info!(cluster = id, path = %cfg.pgbackrest.config.display(), "credentials refreshed");
     let stanza = outcome.stanza.clone().unwrap_or_default();

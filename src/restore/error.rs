@@ -1,0 +1,77 @@
+//! Why a restore did not happen or did not finish. The variant decides the exit code
+//! ([`Error::exit`]); the message names what is wrong and what to do.
+
+use crate::exit::Exit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request cannot be carried out as given; nothing was attempted (exit 2).
+    #[error("{0}")]
+    Refused(String),
+    /// The config cannot be used (exit 2).
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    /// Ctrl-C or SIGTERM while following the provider: what was sent goes on (exit 130).
+    #[error("interrupted while waiting for cluster {id}")]
+    Interrupted { id: String },
+    /// The restore was attempted and failed, or its outcome was not seen (exit 1).
+    #[error("{0}")]
+    Failed(String),
+    /// The data directory cannot take the restore (exit 1: it is a fact of this host, not of
+    /// the command line).
+    #[error(transparent)]
+    DataDir(#[from] super::DirError),
+    /// This host failed a system call (a signal handler, a terminal).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The provider's API failed (exit 1).
+    #[error(transparent)]
+    Api(#[from] crate::provider::ApiError),
+    /// A step below (files, pgBackRest, recovery, a provider's client) failed. Those layers
+    /// still speak `anyhow`; its chain says which exit code it asks for.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Refused(_) | Error::Config(_) => Exit::Usage,
+            Error::Interrupted { .. } => Exit::Interrupted,
+            Error::Failed(_) | Error::Api(_) | Error::DataDir(_) | Error::Io(_) => Exit::Failure,
+            Error::Other(e) => exit_code(e),
+        }
+    }
+}
+
+/// The exit code an error chain asks for: that of the first error in it that knows one (a
+/// restore's [`Error`], a [`crate::config::Error`], a tagged [`crate::exit::ExitError`]);
+/// 1 when none does.
+pub fn exit_code(err: &anyhow::Error) -> Exit {
+    err.chain()
+        .find_map(|e| {
+            if let Some(e) = e.downcast_ref::<Error>() {
+                return Some(e.exit());
+            }
+            if e.is::<crate::config::Error>() {
+                return Some(Exit::Usage);
+            }
+            e.downcast_ref::<crate::exit::ExitError>().map(|t| t.code)
+        })
+        .unwrap_or(Exit::Failure)
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `return Err(Error::Refused(format!(...)))`: refused before anything was attempted.
+macro_rules! refuse {
+    ($($t:tt)*) => { return Err($crate::restore::Error::Refused(format!($($t)*))) };
+}
+
+/// `return Err(Error::Failed(format!(...)))`.
+macro_rules! fail {
+    ($($t:tt)*) => { return Err($crate::restore::Error::Failed(format!($($t)*))) };
+}
+
+pub(crate) use {fail, refuse};
