@@ -177,7 +177,7 @@ pub trait Provider {
         target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> impl std::future::Future<Output = anyhow::Result<Option<Call>>> + Send;
+    ) -> impl std::future::Future<Output = Result<Option<Call>, CallError>> + Send;
     /// The request that switches `id` to the database a restore made beside it.
     fn switch_call(&self, _id: &str) -> Option<Call> {
         None
@@ -304,7 +304,7 @@ impl Client {
         target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> anyhow::Result<Option<Call>> {
+    ) -> Result<Option<Call>, CallError> {
         each!(self, c => Provider::restore_call(c, id, target, dest, window).await)
     }
 
@@ -370,6 +370,18 @@ pub struct ApiSettings {
     pub wait_timeout: std::time::Duration,
     /// How long a backup token is assumed to stay valid (Bridge tokens state no expiry).
     pub token_lifetime: std::time::Duration,
+}
+
+/// Why no restore request was made.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The request cannot be made as given (a target no backup chain covers, a connection
+    /// missing, a body outside the API's limits): nothing was sent, a usage error.
+    #[error("{0}")]
+    Refused(String),
+    /// Looking at the cluster for the request failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
 }
 
 /// An id that is not in its provider's format (shown bounded).

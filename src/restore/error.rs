@@ -24,6 +24,12 @@ pub enum Error {
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// No client for the provider (exit 2 for what the config or the command line lacks).
+    #[error(transparent)]
+    Client(#[from] crate::clients::Error),
+    /// The provider refused to build the request (exit 2), or its API failed (exit 1).
+    #[error(transparent)]
+    Call(#[from] crate::provider::CallError),
     /// The provider's API failed (exit 1).
     #[error(transparent)]
     Api(#[from] crate::provider::ApiError),
@@ -39,14 +45,21 @@ impl Error {
         match self {
             Error::Refused(_) | Error::Config(_) => Exit::Usage,
             Error::Interrupted { .. } => Exit::Interrupted,
-            Error::Failed(_) | Error::Api(_) | Error::DataDir(_) | Error::Io(_) => Exit::Failure,
+            Error::Call(crate::provider::CallError::Refused(_)) => Exit::Usage,
+            Error::Failed(_)
+            | Error::Api(_)
+            | Error::Call(_)
+            | Error::DataDir(_)
+            | Error::Io(_) => Exit::Failure,
+            Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
         }
     }
 }
 
 /// The exit code an error chain asks for: that of the first error in it that knows one (a
-/// restore's [`Error`], a [`crate::config::Error`], a tagged [`crate::exit::ExitError`]);
+/// restore's [`Error`], a [`crate::clients::Error`], a [`crate::config::Error`], a tagged
+/// [`crate::exit::ExitError`]);
 /// 1 when none does.
 pub fn exit_code(err: &anyhow::Error) -> Exit {
     err.chain()
@@ -54,7 +67,10 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
             if let Some(e) = e.downcast_ref::<Error>() {
                 return Some(e.exit());
             }
-            if e.is::<crate::config::Error>() {
+            if let Some(e) = e.downcast_ref::<crate::clients::Error>() {
+                return Some(e.exit());
+            }
+            if e.is::<crate::config::Error>() || e.is::<crate::provider::BadId>() {
                 return Some(Exit::Usage);
             }
             e.downcast_ref::<crate::exit::ExitError>().map(|t| t.code)

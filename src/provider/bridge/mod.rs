@@ -13,7 +13,7 @@ pub use super::http::ApiError;
 pub use super::http::TokenError;
 use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
-use super::{Backup, BackupToken, Cluster, ClusterStatus, Team};
+use super::{Backup, BackupToken, CallError, Cluster, ClusterStatus, Team};
 use crate::provider::ApiSettings;
 use wire::RawToken;
 
@@ -314,7 +314,7 @@ impl super::Provider for BridgeClient {
         target: time::OffsetDateTime,
         dest: &Dest,
         _window: &Window,
-    ) -> anyhow::Result<Option<Call>> {
+    ) -> Result<Option<Call>, CallError> {
         Ok(BridgeClient::restore_call(self, id, target, dest).await?)
     }
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
-use super::{Backup, Chain, Cluster};
+use super::{Backup, CallError, Chain, Cluster};
 use crate::when::rfc3339;
 
 mod limits;
@@ -247,9 +247,9 @@ impl IonosClient {
         target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> anyhow::Result<Call> {
+    ) -> Result<Call, CallError> {
         let Some(span) = window.span_for(target) else {
-            return Err(crate::exit::usage(anyhow::anyhow!(
+            return Err(CallError::Refused(format!(
                 "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
                 rfc3339(target),
                 spans_shown(&window.spans)
@@ -265,7 +265,7 @@ impl IonosClient {
             Dest::InPlace => {
                 if let (Some(chain), Some(now)) = (&span.version, &version) {
                     if chain != now {
-                        return Err(crate::exit::usage(anyhow::anyhow!(
+                        return Err(CallError::Refused(format!(
                             "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
                             rfc3339(target),
                             crate::text::excerpt(&span.backup_id, 80)
@@ -304,14 +304,14 @@ impl IonosClient {
                     .unwrap_or_else(|| "none reported".into());
                 let location = first_str(&p, &["location"]).unwrap_or("");
                 let Some(conn) = connection else {
-                    return Err(crate::exit::usage(anyhow::anyhow!(
+                    return Err(CallError::Refused(format!(
                         "a new IONOS cluster needs its own connection: give --datacenter ID --lan ID --cidr ADDR/PREFIX (or [ionos] datacenter_id, lan_id, cidr): a free address on a LAN of a datacenter in {}; the source's is {source_conn}, which the new cluster cannot share",
                         if location.is_empty() { "the cluster's location" } else { location }
                     )));
                 };
                 if let Some(r) = region.as_deref().filter(|r| *r != location) {
                     if !connection_given {
-                        return Err(crate::exit::usage(anyhow::anyhow!(
+                        return Err(CallError::Refused(format!(
                             "--region {} moves the new cluster out of {location}: give --datacenter, --lan and --cidr of a datacenter in {} ([ionos]'s defaults are for the source's location; the source's connection is {source_conn})",
                             crate::text::excerpt(r, 40),
                             crate::text::excerpt(r, 40)
@@ -321,9 +321,9 @@ impl IonosClient {
                 // IONOS requires the new cluster's database user (`credentials`), and returns
                 // none of the source's: it comes from [ionos] db_username / db_password_file.
                 let Some(user) = db_user else {
-                    anyhow::bail!(
-                        "IONOS requires credentials for a new cluster and none were given"
-                    );
+                    return Err(CallError::Refused(
+                        "IONOS requires credentials for a new cluster and none were given".into(),
+                    ));
                 };
                 let mut props = Map::new();
                 for k in CREATE_COPIED {
@@ -349,7 +349,7 @@ impl IonosClient {
                 );
                 props.insert("fromBackup".into(), from);
                 check_create(&props, &user.username, user.password.expose_secret().len())
-                    .map_err(|e| crate::exit::usage(anyhow::anyhow!("{e}")))?;
+                    .map_err(|e| CallError::Refused(e.to_string()))?;
                 let mut shown = props.clone();
                 shown.insert(
                     "credentials".into(),
@@ -523,7 +523,7 @@ impl super::Provider for IonosClient {
         target: time::OffsetDateTime,
         dest: &Dest,
         window: &Window,
-    ) -> anyhow::Result<Option<Call>> {
+    ) -> Result<Option<Call>, CallError> {
         IonosClient::restore_call(self, id, target, dest, window)
             .await
             .map(Some)

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::ApiSettings;
-use super::{Backup, Cluster};
+use super::{Backup, CallError, Cluster};
 
 /// What Launcher's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -391,7 +391,7 @@ impl super::Provider for LauncherClient {
         target: time::OffsetDateTime,
         dest: &Dest,
         _window: &Window,
-    ) -> anyhow::Result<Option<Call>> {
+    ) -> Result<Option<Call>, CallError> {
         Ok(Some(LauncherClient::restore_call(self, id, target, dest)))
     }
     fn switch_call(&self, id: &str) -> Option<Call> {
