@@ -2,11 +2,37 @@
 //! credentials loaded, and the provider a cluster id belongs to. Above config and provider,
 //! below the domain modules (restore, drill, schedule) and the commands that use it.
 
-use anyhow::Result;
-
 use crate::config::{self, Config, SecretSpec};
-use crate::exit::usage;
-use crate::provider::{Client, ProviderKind};
+use crate::exit::Exit;
+use crate::provider::{BadId, Client, ProviderKind};
+
+/// Why no client for a provider was made.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A section, a credential or `--provider` that the request needs is not given (exit 2).
+    #[error("{0}")]
+    Refused(String),
+    /// A secret or the config cannot be used (exit 2).
+    #[error(transparent)]
+    Config(#[from] config::Error),
+    /// The cluster id is not in its provider's format (exit 2).
+    #[error(transparent)]
+    BadId(#[from] BadId),
+    /// The HTTP client cannot be built (exit 1).
+    #[error(transparent)]
+    Build(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Refused(_) | Error::Config(_) | Error::BadId(_) => Exit::Usage,
+            Error::Build(_) => Exit::Failure,
+        }
+    }
+}
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The Crunchy Bridge client with the configured key; a missing key is a usage error.
 pub fn client(cfg: &Config) -> Result<Client> {
@@ -19,9 +45,9 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
     use crate::provider::{ionos::IonosClient, launcher::LauncherClient};
     match provider {
         ProviderKind::Bridge => {
-            let (key, source) = config::load_api_key(&cfg.api).map_err(usage)?;
+            let (key, source) = config::load_api_key(&cfg.api)?;
             tracing::debug!(%source, "API key loaded");
-            Client::bridge(&cfg.api, key)
+            Ok(Client::bridge(&cfg.api, key)?)
         }
         ProviderKind::Ionos => {
             let io = &cfg.ionos;
@@ -35,7 +61,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                         file_key: "ionos.token_file",
                         get_one: "a token from the IONOS DCD (Token Manager) or `ionosctl token generate`",
                     })
-                    .map_err(usage)?;
+                    ?;
                     tracing::debug!(%source, "IONOS token loaded");
                     Auth::Bearer(token)
                 }
@@ -48,7 +74,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                         file_key: "ionos.password_file",
                         get_one: "the password of the IONOS user in [ionos] username",
                     })
-                    .map_err(usage)?;
+                    ?;
                     tracing::debug!(%source, "IONOS password loaded");
                     Auth::Basic {
                         user: user.clone(),
@@ -56,7 +82,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                     }
                 }
                 (None, None) => {
-                    return Err(usage(anyhow::anyhow!(
+                    return Err(Error::Refused(format!(
                         "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
                         config::IONOS_PASSWORD_ENV,
                         cfg.path.display()
@@ -71,7 +97,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
         }
         ProviderKind::Launcher => {
             let Some(l) = &cfg.launcher else {
-                return Err(usage(anyhow::anyhow!(
+                return Err(Error::Refused(format!(
                     "no [launcher] section in {}: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
                     cfg.path.display()
                 )));
@@ -83,8 +109,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                 file: l.key_file.as_deref(),
                 file_key: "launcher.key_file",
                 get_one: "a service key from Launcher (Settings → API keys)",
-            })
-            .map_err(usage)?;
+            })?;
             tracing::debug!(%source, "Launcher key loaded");
             Ok(Client::Launcher(LauncherClient::new(
                 &cfg.api,
@@ -100,7 +125,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
 /// $BRIDGEREST_IONOS_DB_PASSWORD, the credential ionos-db-password, or `db_password_file`.
 pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
     let Some(username) = cfg.ionos.db_username.clone() else {
-        return Err(usage(anyhow::anyhow!(
+        return Err(Error::Refused(format!(
             "IONOS requires a database user for the new cluster, and returns none of the source's: set [ionos] db_username (and db_password_file, $BRIDGEREST_IONOS_DB_PASSWORD or the systemd credential ionos-db-password) in {}",
             cfg.path.display()
         )));
@@ -112,8 +137,7 @@ pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
         file: cfg.ionos.db_password_file.as_deref(),
         file_key: "ionos.db_password_file",
         get_one: "the password the restored cluster's database user (ionos.db_username) gets",
-    })
-    .map_err(usage)?;
+    })?;
     tracing::debug!(%source, "IONOS database password loaded");
     Ok(crate::provider::DbUser { username, password })
 }
@@ -131,7 +155,7 @@ pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Resul
                 (true, false) => ProviderKind::Ionos,
                 (false, true) => ProviderKind::Launcher,
                 _ => {
-                    return Err(usage(anyhow::anyhow!(
+                    return Err(Error::Refused(format!(
                         "{id} is a UUID, which IONOS and Launcher both use, and it is not a [[cluster]] of {}: say which with --provider ionos or --provider launcher",
                         cfg.path.display()
                     )))
@@ -140,7 +164,7 @@ pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Resul
             }
             None => ProviderKind::Bridge,
         };
-    p.check_id(id).map_err(|e| usage(anyhow::anyhow!(e)))?;
+    p.check_id(id)?;
     Ok(p)
 }
 

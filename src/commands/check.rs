@@ -228,9 +228,10 @@ pub async fn run(path: &Path) -> Result<Exit> {
 /// The credentials of IONOS or Launcher, their API, and that it lists the configured clusters.
 async fn check_provider(r: &mut Report, cfg: &Config, p: ProviderKind) {
     let title = p.title();
-    let Some(client) = r.result(super::client_for(cfg, p), |_| {
-        format!("{title} credentials found")
-    }) else {
+    let Some(client) = r.result(
+        super::client_for(cfg, p).map_err(anyhow::Error::from),
+        |_| format!("{title} credentials found"),
+    ) else {
         return;
     };
     match tokio::time::timeout(CHECK_TIMEOUT * 2, client.list_all_clusters()).await {

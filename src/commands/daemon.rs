@@ -441,7 +441,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
 fn bridge_client(cfg: &Config) -> Result<Option<Client>> {
     match cfg.clusters.is_empty() {
         true => Ok(None),
-        false => super::client(cfg).map(Some),
+        false => Ok(super::client(cfg).map(Some)?),
     }
 }
 

@@ -7,11 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::exit::usage;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick};
 use crate::restore::Request as RestoreRequest;
@@ -81,10 +80,12 @@ const PORT: u16 = 5432;
 pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let id = req.cluster.clone();
     let Some(cluster) = cfg.clusters.iter().find(|c| c.id == id) else {
-        return Err(usage(anyhow!(
+        // A drill is a restore: refused like one (exit 2).
+        return Err(crate::restore::Error::Refused(format!(
             "cluster {id} is not a Crunchy Bridge [[cluster]] of {}: a drill keeps its stanza fresh during the recovery like the daemon does, so add a [[cluster]] for it (`bridgerest clusters` lists the ids)",
             cfg.path.display()
-        )));
+        ))
+        .into());
     };
     let stanza = match workflow::written_stanza(cfg, &cluster.id)? {
         Some(s) => s,
