@@ -20,7 +20,7 @@ pub enum Error {
     BadId(#[from] BadId),
     /// The HTTP client cannot be built (exit 1).
     #[error(transparent)]
-    Build(#[from] anyhow::Error),
+    Build(#[from] crate::provider::http::BuildError),
 }
 
 impl Error {

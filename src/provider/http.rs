@@ -202,7 +202,7 @@ impl Transport {
         base: Url,
         auth: Auth,
         hints: &'static Hints,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, BuildError> {
         crate::init_tls();
         let http = reqwest::Client::builder()
             .user_agent(concat!("bridgerest/", env!("CARGO_PKG_VERSION")))
@@ -210,7 +210,8 @@ impl Transport {
             .connect_timeout(api.timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(api.concurrency)
-            .build()?;
+            .build()
+            .map_err(BuildError)?;
         Ok(Self {
             http,
             base,
@@ -565,6 +566,11 @@ fn chain(e: &reqwest::Error) -> String {
     }
     parts.join(": ")
 }
+
+/// The HTTP client cannot be made (this host's TLS setup).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the HTTP client: {0}")]
+pub struct BuildError(reqwest::Error);
 
 /// A backup token that does not describe a usable repository (Bridge's; an [`ApiError`]
 /// carries it, so it is defined beside it).

@@ -229,7 +229,7 @@ macro_rules! each {
 
 impl Client {
     /// A Crunchy Bridge client for `api` with `key`.
-    pub fn bridge(api: &ApiSettings, key: SecretString) -> anyhow::Result<Client> {
+    pub fn bridge(api: &ApiSettings, key: SecretString) -> Result<Client, http::BuildError> {
         Ok(Client::Bridge(bridge::BridgeClient::new(api, key)?))
     }
 

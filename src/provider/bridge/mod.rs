@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 pub use super::http::ApiError;
 pub use super::http::TokenError;
-use super::http::{decode, req, serde_detail, Auth, Hints, Retry, Transport};
+use super::http::{decode, req, serde_detail, Auth, BuildError, Hints, Retry, Transport};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, CallError, Cluster, ClusterStatus, Team};
 use crate::provider::ApiSettings;
@@ -44,7 +44,7 @@ pub struct BridgeClient {
 }
 
 impl BridgeClient {
-    pub fn new(api: &ApiSettings, key: SecretString) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, key: SecretString) -> Result<Self, BuildError> {
         Ok(Self {
             t: Transport::new(api, api.url.clone(), Auth::Bearer(key), &HINTS)?,
         })

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
+use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Chain, Cluster};
@@ -78,7 +78,7 @@ pub struct IonosClient {
 }
 
 impl IonosClient {
-    pub fn new(api: &ApiSettings, url: reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, url: reqwest::Url, auth: Auth) -> Result<Self, BuildError> {
         Ok(Self {
             t: Transport::new(api, url, auth, &HINTS)?,
         })

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::http::{decode, req, ApiError, Auth, Hints, Retry, Transport};
+use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Cluster};
@@ -58,7 +58,7 @@ pub struct LauncherClient {
 impl LauncherClient {
     /// `url` is the tenant's base (`https://plane.lnchr.cloud/<tenant>`); the API is under
     /// `/api/v1`.
-    pub fn new(api: &ApiSettings, url: &reqwest::Url, auth: Auth) -> anyhow::Result<Self> {
+    pub fn new(api: &ApiSettings, url: &reqwest::Url, auth: Auth) -> Result<Self, BuildError> {
         let mut base = url.clone();
         base.set_path(&format!("{}/api/v1", url.path().trim_end_matches('/')));
         Ok(Self {
