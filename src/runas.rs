@@ -4,7 +4,6 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
 use nix::unistd::{Gid, Uid, User};
 
 /// The environment of every program bridgerest starts (pgBackRest, PostgreSQL, psql): a fixed
@@ -44,6 +43,22 @@ pub struct RunAs {
     pub home: PathBuf,
 }
 
+/// Why the user to run as cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no user named {0} on this host: pass --user with the user that owns PostgreSQL's files (usually postgres)")]
+    NoUser(String),
+    #[error("uid {0} has no passwd entry")]
+    NoUid(Uid),
+    #[error("user name with a NUL byte")]
+    NulByte,
+    #[error("{what}: {err}")]
+    Lookup {
+        what: String,
+        err: nix::errno::Errno,
+    },
+}
+
 impl RunAs {
     /// As the owner of files bridgerest makes for this user (applied only when running as root).
     pub fn owner(&self) -> crate::fsutil::Owner {
@@ -53,13 +68,14 @@ impl RunAs {
         }
     }
 
-    pub fn lookup(name: &str) -> Result<RunAs> {
+    pub fn lookup(name: &str) -> Result<RunAs, Error> {
+        let looked = |what: String| move |err| Error::Lookup { what, err };
         let user = User::from_name(name)
-            .with_context(|| format!("looking up user {name}"))?
-            .with_context(|| format!("no user named {name} on this host: pass --user with the user that owns PostgreSQL's files (usually postgres)"))?;
-        let cname = std::ffi::CString::new(name).context("user name with a NUL byte")?;
+            .map_err(looked(format!("looking up user {name}")))?
+            .ok_or_else(|| Error::NoUser(name.to_string()))?;
+        let cname = std::ffi::CString::new(name).map_err(|_| Error::NulByte)?;
         let groups = nix::unistd::getgrouplist(&cname, user.gid)
-            .with_context(|| format!("reading the groups of {name}"))?;
+            .map_err(looked(format!("reading the groups of {name}")))?;
         Ok(RunAs {
             name: name.to_string(),
             uid: user.uid,
@@ -70,11 +86,14 @@ impl RunAs {
     }
 
     /// The user this process runs as.
-    pub fn current() -> Result<RunAs> {
+    pub fn current() -> Result<RunAs, Error> {
         let uid = Uid::effective();
         let user = User::from_uid(uid)
-            .context("looking up the current user")?
-            .with_context(|| format!("uid {uid} has no passwd entry"))?;
+            .map_err(|err| Error::Lookup {
+                what: "looking up the current user".into(),
+                err,
+            })?
+            .ok_or(Error::NoUid(uid))?;
         RunAs::lookup(&user.name)
     }
 

@@ -21,6 +21,10 @@ pub enum Error {
     /// the command line).
     #[error(transparent)]
     DataDir(#[from] super::DirError),
+    /// The user to run pgBackRest and PostgreSQL as cannot be used (exit 1; a `--user` that
+    /// names no user is [`Error::Refused`]).
+    #[error(transparent)]
+    User(#[from] crate::runas::Error),
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -50,6 +54,7 @@ impl Error {
             | Error::Api(_)
             | Error::Call(_)
             | Error::DataDir(_)
+            | Error::User(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
