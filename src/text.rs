@@ -62,7 +62,42 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// A phase's length as reports show it (`4.2 s`), `-` where it is not known.
+/// A length of time as people read it in a sentence: `350 ms`, `4.2 s`, `3 min 12 s`,
+/// `1 h 5 min`. (A configured value is shown in the config's own syntax, with humantime.)
+pub fn duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 if d.as_millis() < 1000 => format!("{} ms", d.as_millis()),
+        0..=59 => format!("{:.1} s", d.as_secs_f64()),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// [`duration`] of `s` seconds (negative and non-finite ones as zero).
+pub fn duration_secs(s: f64) -> String {
+    duration(std::time::Duration::try_from_secs_f64(s).unwrap_or_default())
+}
+
+/// A phase's length in a table column (`4.2 s`), `-` where it is not known.
 pub fn seconds(s: Option<f64>) -> String {
     s.map_or_else(|| "-".into(), |s| format!("{s:.1} s"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_duration_reads_in_the_unit_that_fits() {
+        assert_eq!(duration(Duration::from_millis(350)), "350 ms");
+        assert_eq!(duration(Duration::from_millis(4200)), "4.2 s");
+        assert_eq!(duration(Duration::from_secs(192)), "3 min 12 s");
+        assert_eq!(duration(Duration::from_secs(3900)), "1 h 5 min");
+        assert_eq!(duration_secs(-1.0), "0 ms");
+        assert_eq!(duration_secs(f64::NAN), "0 ms");
+        assert_eq!(seconds(None), "-");
+        assert_eq!(seconds(Some(4.25)), "4.2 s");
+    }
 }

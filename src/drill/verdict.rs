@@ -3,8 +3,6 @@
 
 use time::OffsetDateTime;
 
-use std::time::Duration;
-
 use crate::restore::workflow::Prepared;
 use crate::restore::Target;
 
@@ -67,7 +65,7 @@ pub fn recovered_verdict(
                     format!(
                         "recovered to {}, {} short of the last archived transaction ({}){missing}",
                         show(r),
-                        secs(short_s),
+                        crate::text::duration_secs(short_s),
                         show(t)
                     ),
                 )
@@ -85,7 +83,7 @@ pub fn recovered_verdict(
                     format!(
                         "recovered to {} ({} before the target {})",
                         show(r),
-                        secs(short_s),
+                        crate::text::duration_secs(short_s),
                         show(t)
                     ),
                 )
@@ -121,13 +119,5 @@ pub fn recovered_verdict(
             "no transaction committed between the backup's start and the target: nothing to replay"
                 .to_string(),
         ),
-    }
-}
-
-pub(super) fn secs(s: f64) -> String {
-    if s < 1.0 {
-        format!("{:.0} ms", s * 1000.0)
-    } else {
-        humantime::format_duration(Duration::from_secs(s.round() as u64)).to_string()
     }
 }

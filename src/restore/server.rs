@@ -125,7 +125,7 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
             "restored:  into database {} \"{}\" beside cluster {id} ({title} answered the restore with that database), after {}",
             done.id,
             excerpt(&done.name, 80),
-            elapsed(started.elapsed())
+            crate::text::duration(started.elapsed())
         );
         if !args.switch {
             fail!(
@@ -146,7 +146,7 @@ fn print_ready(done: &crate::provider::Restored, started: Instant) {
         done.host
             .as_deref()
             .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
-        elapsed(started.elapsed())
+        crate::text::duration(started.elapsed())
     );
 }
 
@@ -449,7 +449,10 @@ async fn submit(
             Duration::from_secs(30),
             fastrand::f64(),
         );
-        eprintln!("nothing was created: sending it again in {}", elapsed(wait));
+        eprintln!(
+            "nothing was created: sending it again in {}",
+            crate::text::duration(wait)
+        );
         tokio::time::sleep(wait).await;
     }
     unreachable!("the loop returns")
@@ -517,7 +520,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
                     end_line();
                     fail!(
                         "{title} accepted the restore but bridgerest saw no sign of it: cluster {id} was ready at every look for {} and was never seen restoring; check the cluster in the {title} console (or `bridgerest clusters --provider {}`) before relying on it",
-                        elapsed(started.elapsed()),
+                        crate::text::duration(started.elapsed()),
                         client.kind()
                     );
                 }
@@ -545,7 +548,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
                     end_line();
                     fail!(
                         "cluster {id} has been in state {s} for {}, which {title} does not document as progress: bridgerest stops waiting; look at it in the {title} console",
-                        elapsed(since.elapsed())
+                        crate::text::duration(since.elapsed())
                     );
                 }
                 format!("{s} (not a documented state)")
@@ -556,7 +559,7 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
             }
             Err(e) => return Err(e.into()),
         };
-        let shown = elapsed(started.elapsed());
+        let shown = crate::text::duration(started.elapsed());
         if tty {
             const SPIN: [char; 4] = ['|', '/', '-', '\\'];
             eprint!(
@@ -581,14 +584,4 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
     }
     end_line();
     Ok(())
-}
-
-/// A duration as people read it: `4.2 s`, `3 min 12 s`, `1 h 5 min`.
-pub fn elapsed(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{:.1} s", d.as_secs_f64()),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
-        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
-    }
 }
