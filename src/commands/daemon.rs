@@ -11,7 +11,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use crate::config::Config;
+use crate::config::{Config, Cron};
 use crate::exit::{usage, Exit};
 use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
@@ -175,9 +175,9 @@ fn write_status(cfg: &Config, st: &Status) -> Result<(), String> {
 }
 
 /// The cron job that sends a tick on every firing of `schedule` (already validated).
-fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
+fn tick_job(schedule: &Cron, tx: &mpsc::Sender<Event>) -> Result<Job> {
     let tick = tx.clone();
-    Job::new_async(schedule, move |_, _| {
+    Job::new_async(schedule.as_str(), move |_, _| {
         let tick = tick.clone();
         Box::pin(async move {
             let _ = tick.send(Event::Tick).await;
@@ -192,9 +192,9 @@ fn tick_job(schedule: &str, tx: &mpsc::Sender<Event>) -> Result<Job> {
 
 /// The cron job that asks the drill worker for a round of drills (dropped while one runs:
 /// never two at once).
-fn drill_job(schedule: &str, tx: &mpsc::Sender<()>) -> Result<Job> {
+fn drill_job(schedule: &Cron, tx: &mpsc::Sender<()>) -> Result<Job> {
     let tick = tx.clone();
-    Job::new_async(schedule, move |_, _| {
+    Job::new_async(schedule.as_str(), move |_, _| {
         let tick = tick.clone();
         Box::pin(async move {
             if tick.try_send(()).is_err() {
@@ -349,7 +349,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
                                 }
                             }
                             if c.drill.schedule != drill_schedule {
-                                match redrill(&sched, drill_job_id, c.drill.schedule.as_deref(), &drill_tx).await {
+                                match redrill(&sched, drill_job_id, c.drill.schedule.as_ref(), &drill_tx).await {
                                     Ok(id) => {
                                         tracing::info!(schedule = ?c.drill.schedule, "SIGHUP: new drill schedule");
                                         (drill_job_id, drill_schedule) = (id, c.drill.schedule.clone());
@@ -449,7 +449,7 @@ fn bridge_client(cfg: &Config) -> Result<Option<Client>> {
 async fn redrill(
     sched: &JobScheduler,
     old: Option<uuid::Uuid>,
-    schedule: Option<&str>,
+    schedule: Option<&Cron>,
     tx: &mpsc::Sender<()>,
 ) -> Result<Option<uuid::Uuid>> {
     let id = match schedule {
@@ -474,7 +474,7 @@ async fn redrill(
 async fn reschedule(
     sched: &JobScheduler,
     old: uuid::Uuid,
-    schedule: &str,
+    schedule: &Cron,
     tx: &mpsc::Sender<Event>,
 ) -> Result<uuid::Uuid> {
     let id = sched

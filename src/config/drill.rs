@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::raw::RawDrill;
-use super::{positive, ClusterConfig, DaemonConfig, Invalid, PgbackrestConfig, Result};
+use super::{positive, ClusterConfig, Cron, DaemonConfig, Invalid, PgbackrestConfig, Result};
 
 /// `[drill]`: restore drills (`bridgerest drill`, and the daemon's on `schedule`).
 #[derive(Debug, Clone)]
 pub struct DrillConfig {
     /// When the daemon drills every Crunchy Bridge cluster, one after another (cron with
     /// seconds, UTC); none: the daemon runs no drills.
-    pub schedule: Option<String>,
+    pub schedule: Option<Cron>,
     /// The directory the copy is restored into (emptied first when a drill made it); `None`:
     /// `/var/lib/bridgerest/drill/<stanza>`.
     pub scratch: Option<PathBuf>,
@@ -131,13 +131,13 @@ pub(super) fn check_drill_paths(
 }
 
 pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
-    if let Some(schedule) = &raw.schedule {
-        if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {}))
-            .is_err()
-        {
-            invalid!("drill.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)");
-        }
-    }
+    let schedule = match &raw.schedule {
+        None => None,
+        Some(text) => match Cron::parse(text) {
+            Some(c) => Some(c),
+            None => invalid!("drill.schedule = \"{text}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 30 3 * * Sun\" (Sundays at 03:30)"),
+        },
+    };
     for (key, p) in [
         ("drill.scratch", &raw.scratch),
         ("drill.reports", &raw.reports),
@@ -184,7 +184,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         invalid!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
     }
     Ok(DrillConfig {
-        schedule: raw.schedule,
+        schedule,
         scratch: raw.scratch,
         amcheck: raw.amcheck.unwrap_or(true),
         verify: raw.verify.unwrap_or(false),

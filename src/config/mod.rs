@@ -85,7 +85,7 @@ pub struct RemoteCluster {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     /// Cron expression with seconds (tokio-cron-scheduler), UTC.
-    pub schedule: String,
+    pub schedule: Cron,
     /// Each cluster is also refreshed at this fraction of its credentials' lifetime.
     pub refresh_at: f64,
     /// The longest wait between retries of a failing cluster.
@@ -174,6 +174,37 @@ pub enum S3KeyType {
 
 /// A `[[cluster]]`: what its stanza is rendered from (the type is render's).
 pub use crate::render::ClusterConfig;
+
+/// A cron expression with seconds (sec min hour day month weekday, UTC), checked once, when
+/// the config is read, by the scheduler's own parser (so one `check` accepts is one the daemon
+/// runs); the daemon's jobs are made from it. tokio-cron-scheduler takes its schedule as text,
+/// so that text is what this holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cron(String);
+
+impl Cron {
+    pub fn parse(text: &str) -> Option<Cron> {
+        tokio_cron_scheduler::Job::new_async(text, |_, _| Box::pin(async {}))
+            .ok()
+            .map(|_| Cron(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Cron {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for Cron {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// Why a config (or a secret it points at) cannot be used. Every variant is a usage error:
 /// nothing was attempted, and the message names the file or key at fault and what to do.
@@ -332,11 +363,10 @@ fn resolve_daemon(raw: RawDaemon) -> Result<DaemonConfig> {
     if !(0.05..=0.9).contains(&refresh_at) {
         invalid!("daemon.refresh_at = {refresh_at}: must be between 0.05 and 0.9 (a fraction of api.token_lifetime)");
     }
-    let schedule = raw.schedule.unwrap_or_else(|| "0 */20 * * * *".into());
-    // The scheduler's own parser decides, so a schedule `check` accepts is one the daemon runs.
-    if tokio_cron_scheduler::Job::new_async(schedule.as_str(), |_, _| Box::pin(async {})).is_err() {
-        invalid!("daemon.schedule = \"{schedule}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 */20 * * * *\" (every 20 minutes)");
-    }
+    let text = raw.schedule.unwrap_or_else(|| "0 */20 * * * *".into());
+    let Some(schedule) = Cron::parse(&text) else {
+        invalid!("daemon.schedule = \"{text}\": not a cron expression with seconds (sec min hour day month weekday, UTC), e.g. \"0 */20 * * * *\" (every 20 minutes)");
+    };
     if let Some(p) = &raw.prometheus_textfile {
         if p.extension().and_then(|e| e.to_str()) != Some("prom") {
             invalid!("daemon.prometheus_textfile = \"{}\": node_exporter's textfile collector reads only files ending in .prom", p.display());
