@@ -133,8 +133,9 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
                 .into(),
         );
     }
-    crate::provider::ionos::check_cidr(cidr)
-        .map_err(|e| format!("[(root).properties.connections[0].cidr] {e}"))?;
+    if let Some(why) = cidr_refused(cidr) {
+        return Err(format!("[(root).properties.connections[0].cidr] {why}"));
+    }
     let ip = |c: &str| c.split('/').next().unwrap_or("").to_string();
     if let Some(other) = io.clusters.iter().find(|x| {
         x.connection.get("datacenterId").and_then(Value::as_str) == Some(dc)
@@ -158,10 +159,59 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
     if user.is_empty() || pass.len() < 10 {
         return Err("[(root).properties.credentials] needs a username and a password of at least 10 characters".into());
     }
-    if crate::provider::ionos::RESERVED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
+    if RESTRICTED_USERS.contains(&user.to_ascii_lowercase().as_str()) {
         return Err(format!(
             "[(root).properties.credentials.username] {user} is a reserved user name"
         ));
     }
     Ok(())
+}
+
+/// The user names the API model says IONOS restricts ('Some system usernames are restricted
+/// (e.g. "postgres", "admin", "standby")'). The full list is not published, so the simulator
+/// refuses exactly these; it shares no check with bridgerest's client, which refuses more.
+const RESTRICTED_USERS: &[&str] = &["postgres", "admin", "standby"];
+
+/// The ranges the model's `Connection.cidr` says a cluster may not take.
+const UNAVAILABLE: [(std::net::Ipv4Addr, u32); 3] = [
+    (std::net::Ipv4Addr::new(10, 233, 64, 0), 18),
+    (std::net::Ipv4Addr::new(10, 233, 0, 0), 18),
+    (std::net::Ipv4Addr::new(10, 233, 114, 0), 24),
+];
+
+/// Why the API refuses `cidr` (an IPv4 `ADDR/PREFIX` outside the unavailable ranges), if it does.
+fn cidr_refused(cidr: &str) -> Option<String> {
+    let parsed = cidr.split_once('/').and_then(|(a, p)| {
+        let addr: std::net::Ipv4Addr = a.parse().ok()?;
+        let prefix: u32 = p.parse().ok().filter(|p| (1..=32).contains(p))?;
+        Some((addr, prefix))
+    });
+    let Some((addr, _)) = parsed else {
+        return Some(format!("{cidr:?} is not a valid IPv4 CIDR"));
+    };
+    UNAVAILABLE.iter().find_map(|(net, bits)| {
+        let mask = u32::MAX << (32 - bits);
+        (u32::from(addr) & mask == u32::from(*net) & mask)
+            .then(|| format!("{cidr} is in the unavailable range {net}/{bits}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_simulator_refuses_what_the_model_states_and_no_guess() {
+        assert_eq!(cidr_refused("192.168.1.20/24"), None);
+        assert!(cidr_refused("10.233.70.1/24").is_some_and(|w| w.contains("10.233.64.0/18")));
+        assert!(cidr_refused("10.233.1.9/32").is_some_and(|w| w.contains("10.233.0.0/18")));
+        assert!(cidr_refused("10.233.128.1/24").is_none());
+        assert!(cidr_refused("10.0.0.1").is_some());
+        assert!(cidr_refused("10.0.0.1/33").is_some());
+        // Published as restricted: refused; bridgerest's own guesses (replicator, root) are not
+        // the simulator's to refuse.
+        assert!(RESTRICTED_USERS.contains(&"standby"));
+        assert!(!RESTRICTED_USERS.contains(&"replicator"));
+        assert!(crate::provider::ionos::RESERVED_USERS.contains(&"replicator"));
+    }
 }
