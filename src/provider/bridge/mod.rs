@@ -188,27 +188,6 @@ impl BridgeClient {
         })
     }
 
-    /// The window a fork or a local restore can reach: `oldest_backup_at` .. now (seed 004).
-    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let st = self.cluster_status(id).await?;
-        Ok(Window {
-            start: st.oldest_backup_at,
-            end: None,
-            from: "the cluster's oldest_backup_at".into(),
-            backup_id: None,
-            spans: vec![],
-        })
-    }
-
-    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
-        Ok(BackupWatch {
-            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
-            window_start: st.oldest_backup_at,
-            problem: None,
-        })
-    }
-
     /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied
     /// from the source unless given (the network is left out: a fork gets a network of its
     /// own). Bridge has no in-place restore: `None`.
@@ -270,24 +249,6 @@ impl BridgeClient {
         let c: Cluster = decode(&call.method, &url, &body)?;
         Ok(Some(c.id))
     }
-
-    /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
-    /// A fork's state (seed 004: `creating`, `destroying`, `ready`, `restarting`): it is made
-    /// in `creating` and must leave it for `ready`; any other documented state is an error
-    /// naming it, an undocumented one is [`Phase::Unknown`].
-    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        let st = self.cluster_status(id).await?;
-        let state = crate::text::excerpt(&st.state, 40);
-        Ok(match state.as_str() {
-            "ready" => Phase::Ready,
-            "creating" => Phase::Working(state),
-            "destroying" => Phase::Failed("state destroying: the cluster is being deleted".into()),
-            "restarting" => Phase::Failed(
-                "state restarting: the fork left creating for a state that is not ready".into(),
-            ),
-            _ => Phase::Unknown(state),
-        })
-    }
 }
 impl super::Provider for BridgeClient {
     fn kind(&self) -> super::ProviderKind {
@@ -302,11 +263,24 @@ impl super::Provider for BridgeClient {
     async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
         self.list_backups(id).await
     }
+    /// The window a fork or a local restore can reach: `oldest_backup_at` .. now (seed 004).
     async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        BridgeClient::window(self, id).await
+        let st = self.cluster_status(id).await?;
+        Ok(Window {
+            start: st.oldest_backup_at,
+            end: None,
+            from: "the cluster's oldest_backup_at".into(),
+            backup_id: None,
+            spans: vec![],
+        })
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        BridgeClient::watch(self, id).await
+        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
+        Ok(BackupWatch {
+            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
+            window_start: st.oldest_backup_at,
+            problem: None,
+        })
     }
     async fn restore_call(
         &self,
@@ -320,7 +294,21 @@ impl super::Provider for BridgeClient {
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
         self.send(call).await
     }
+    /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
+    /// A fork's state (seed 004: `creating`, `destroying`, `ready`, `restarting`): it is made
+    /// in `creating` and must leave it for `ready`; any other documented state is an error
+    /// naming it, an undocumented one is [`Phase::Unknown`].
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        BridgeClient::phase(self, id).await
+        let st = self.cluster_status(id).await?;
+        let state = crate::text::excerpt(&st.state, 40);
+        Ok(match state.as_str() {
+            "ready" => Phase::Ready,
+            "creating" => Phase::Working(state),
+            "destroying" => Phase::Failed("state destroying: the cluster is being deleted".into()),
+            "restarting" => Phase::Failed(
+                "state restarting: the fork left creating for a state that is not ready".into(),
+            ),
+            _ => Phase::Unknown(state),
+        })
     }
 }

@@ -160,80 +160,6 @@ impl IonosClient {
             .collect())
     }
 
-    /// The window of `id`: every AVAILABLE backup chain, each from its
-    /// `earliestRecoveryTargetTime` to where the next one begins (the active chain: to now).
-    /// IONOS reports no end for an inactive chain; the next chain's start is taken for it, and
-    /// an inactive chain with none after it has an end that is not known (the provider refuses
-    /// a time past it). The chain covering a target is chosen when the request is made.
-    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let mut chains: Vec<(String, super::Chain)> = self
-            .list_backups(id)
-            .await?
-            .into_iter()
-            .filter_map(|b| b.chain.map(|c| (b.name, c)))
-            .filter(|(_, c)| c.state == "AVAILABLE" && c.earliest.is_some())
-            .collect();
-        chains.sort_by_key(|(_, c)| c.earliest);
-        let mut spans: Vec<Span> = Vec::new();
-        for (i, (name, c)) in chains.iter().enumerate() {
-            let Some(start) = c.earliest else { continue };
-            spans.push(Span {
-                backup_id: name.clone(),
-                start,
-                end: match c.active {
-                    true => None,
-                    false => chains.get(i + 1).and_then(|(_, n)| n.earliest),
-                },
-                active: c.active,
-                version: c.version.clone(),
-            });
-        }
-        Ok(match spans.first() {
-            None => Window {
-                start: None,
-                end: None,
-                from: format!("no AVAILABLE backup chain of cluster {id}"),
-                backup_id: None,
-                spans,
-            },
-            Some(first) => {
-                let last = spans.last().unwrap_or(first);
-                Window {
-                    start: Some(first.start),
-                    end: last.end,
-                    from: match spans.len() {
-                        1 => format!(
-                            "{} backup chain {} (earliestRecoveryTargetTime)",
-                            if last.active { "active" } else { "inactive" },
-                            crate::text::excerpt(&last.backup_id, 80)
-                        ),
-                        n => format!(
-                            "{n} AVAILABLE backup chains (earliestRecoveryTargetTime; each ends where the next begins)"
-                        ),
-                    },
-                    backup_id: None,
-                    spans,
-                }
-            }
-        })
-    }
-
-    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let chains = self.list_backups(id).await?;
-        let active = chains
-            .iter()
-            .filter_map(|b| b.chain.as_ref())
-            .find(|c| c.active && c.state == "AVAILABLE");
-        Ok(BackupWatch {
-            // IONOS lists backup chains, not the base backups in them: no finish time.
-            last_backup: None,
-            window_start: active.and_then(|c| c.earliest),
-            problem: active
-                .is_none()
-                .then(|| "no active AVAILABLE backup chain".to_string()),
-        })
-    }
-
     /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
     /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
     /// cluster gets the source's size, version (the chain's), location and settings, the name,
@@ -379,29 +305,6 @@ impl IonosClient {
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
     }
-
-    /// `metadata.state` (the model's `State`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED,
-    /// UNKNOWN): BUSY → working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING →
-    /// failed (going away); UNKNOWN, a missing state or one outside the model → unknown. The
-    /// model has no message beside the state: none is shown.
-    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        let v = self.cluster_json(id).await?;
-        let state = crate::text::excerpt(
-            v.pointer("/metadata/state")
-                .and_then(Value::as_str)
-                .unwrap_or("(none)"),
-            40,
-        );
-        Ok(match state.as_str() {
-            "AVAILABLE" => Phase::Ready,
-            "BUSY" => Phase::Working(state),
-            "FAILED" | "DEGRADED" => Phase::Failed(format!("metadata.state {state}")),
-            "DESTROYING" => {
-                Phase::Failed("metadata.state DESTROYING: the cluster is being deleted".into())
-            }
-            _ => Phase::Unknown(state),
-        })
-    }
 }
 
 fn malformed(url: &reqwest::Url, detail: String) -> ApiError {
@@ -511,11 +414,77 @@ impl super::Provider for IonosClient {
     async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
         self.list_backups(id).await
     }
+    /// The window of `id`: every AVAILABLE backup chain, each from its
+    /// `earliestRecoveryTargetTime` to where the next one begins (the active chain: to now).
+    /// IONOS reports no end for an inactive chain; the next chain's start is taken for it, and
+    /// an inactive chain with none after it has an end that is not known (the provider refuses
+    /// a time past it). The chain covering a target is chosen when the request is made.
     async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        IonosClient::window(self, id).await
+        let mut chains: Vec<(String, super::Chain)> = self
+            .list_backups(id)
+            .await?
+            .into_iter()
+            .filter_map(|b| b.chain.map(|c| (b.name, c)))
+            .filter(|(_, c)| c.state == "AVAILABLE" && c.earliest.is_some())
+            .collect();
+        chains.sort_by_key(|(_, c)| c.earliest);
+        let mut spans: Vec<Span> = Vec::new();
+        for (i, (name, c)) in chains.iter().enumerate() {
+            let Some(start) = c.earliest else { continue };
+            spans.push(Span {
+                backup_id: name.clone(),
+                start,
+                end: match c.active {
+                    true => None,
+                    false => chains.get(i + 1).and_then(|(_, n)| n.earliest),
+                },
+                active: c.active,
+                version: c.version.clone(),
+            });
+        }
+        Ok(match spans.first() {
+            None => Window {
+                start: None,
+                end: None,
+                from: format!("no AVAILABLE backup chain of cluster {id}"),
+                backup_id: None,
+                spans,
+            },
+            Some(first) => {
+                let last = spans.last().unwrap_or(first);
+                Window {
+                    start: Some(first.start),
+                    end: last.end,
+                    from: match spans.len() {
+                        1 => format!(
+                            "{} backup chain {} (earliestRecoveryTargetTime)",
+                            if last.active { "active" } else { "inactive" },
+                            crate::text::excerpt(&last.backup_id, 80)
+                        ),
+                        n => format!(
+                            "{n} AVAILABLE backup chains (earliestRecoveryTargetTime; each ends where the next begins)"
+                        ),
+                    },
+                    backup_id: None,
+                    spans,
+                }
+            }
+        })
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        IonosClient::watch(self, id).await
+        let chains = self.list_backups(id).await?;
+        let active = chains
+            .iter()
+            .filter_map(|b| b.chain.as_ref())
+            .find(|c| c.active && c.state == "AVAILABLE");
+        Ok(BackupWatch {
+            // IONOS lists backup chains, not the base backups in them: no finish time.
+            last_backup: None,
+            window_start: active.and_then(|c| c.earliest),
+            problem: active
+                .is_none()
+                .then(|| "no active AVAILABLE backup chain".to_string()),
+        })
     }
     async fn restore_call(
         &self,
@@ -531,8 +500,27 @@ impl super::Provider for IonosClient {
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
         self.send(call).await
     }
+    /// `metadata.state` (the model's `State`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED,
+    /// UNKNOWN): BUSY → working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING →
+    /// failed (going away); UNKNOWN, a missing state or one outside the model → unknown. The
+    /// model has no message beside the state: none is shown.
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        IonosClient::phase(self, id).await
+        let v = self.cluster_json(id).await?;
+        let state = crate::text::excerpt(
+            v.pointer("/metadata/state")
+                .and_then(Value::as_str)
+                .unwrap_or("(none)"),
+            40,
+        );
+        Ok(match state.as_str() {
+            "AVAILABLE" => Phase::Ready,
+            "BUSY" => Phase::Working(state),
+            "FAILED" | "DEGRADED" => Phase::Failed(format!("metadata.state {state}")),
+            "DESTROYING" => {
+                Phase::Failed("metadata.state DESTROYING: the cluster is being deleted".into())
+            }
+            _ => Phase::Unknown(state),
+        })
     }
 }
 

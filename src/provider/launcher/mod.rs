@@ -182,46 +182,6 @@ impl LauncherClient {
             .collect()
     }
 
-    /// `GET /databases/{id}/recovery-window` (its shape is undocumented: the start and end are
-    /// looked for under several names, in `data` or in `data.window`).
-    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let path = format!("/databases/{id}/recovery-window");
-        let url = self.t.url(&path);
-        let d = self.get(&path).await?;
-        let d = d.get("window").cloned().unwrap_or(d);
-        let bad = |e: String| ApiError::Malformed {
-            req: req(&Method::GET, &url),
-            detail: e,
-        };
-        let start = first_time(&d, START).map_err(bad)?;
-        let end = first_time(&d, END).map_err(bad)?;
-        if start.is_none() && d.as_object().is_some_and(|o| !o.is_empty()) {
-            return Err(bad(format!(
-                "no start of the recovery window among the fields {} (looked for {})",
-                d.as_object()
-                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_default(),
-                START.join(", ")
-            )));
-        }
-        Ok(Window {
-            start,
-            end,
-            from: format!("GET {path}"),
-            backup_id: None,
-            spans: vec![],
-        })
-    }
-
-    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let (backups, window) = tokio::try_join!(self.list_backups(id), self.window(id))?;
-        Ok(BackupWatch {
-            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
-            window_start: window.start,
-            problem: None,
-        })
-    }
-
     /// `pitr-clone {target_time, new_name}` or `pitr {target_time}`; no idempotency key is
     /// documented, so neither is repeated blindly.
     pub fn restore_call(&self, id: &str, target: OffsetDateTime, dest: &Dest) -> Call {
@@ -266,31 +226,6 @@ impl LauncherClient {
         Ok(first_str(&d, &["id", "database_id", "new_database_id"])
             .or_else(|| d.get("database").and_then(|db| first_str(db, &["id"])))
             .map(str::to_string))
-    }
-
-    /// The database's `status` (or `state`). Launcher documents no states: the words below are
-    /// the plausible ones, each read for what it says. running/ready/available/active/healthy
-    /// → ready; failed/error/degraded/crashed → failed; deleting/deleted/destroying/terminating
-    /// → failed (going away); creating/pending/provisioning/restoring/recovering/cloning/
-    /// starting/switching/updating → working; anything else → unknown.
-    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        let v = self.get(&format!("/databases/{id}")).await?;
-        let state = crate::text::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);
-        Ok(match state.to_ascii_lowercase().as_str() {
-            "running" | "ready" | "available" | "active" | "healthy" | "online" => Phase::Ready,
-            "failed" | "error" | "degraded" | "crashed" => Phase::Failed(format!(
-                "status {state}{}",
-                first_str(&v, &["status_message", "message", "error"])
-                    .map(|m| format!(": {}", crate::text::excerpt(m, 200)))
-                    .unwrap_or_default()
-            )),
-            "deleting" | "deleted" | "destroying" | "terminating" => {
-                Phase::Failed(format!("status {state}: the database is going away"))
-            }
-            "creating" | "pending" | "provisioning" | "restoring" | "recovering" | "cloning"
-            | "starting" | "switching" | "updating" => Phase::Working(state),
-            _ => Phase::Unknown(state),
-        })
     }
 }
 
@@ -379,11 +314,43 @@ impl super::Provider for LauncherClient {
     async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
         self.list_backups(id).await
     }
+    /// `GET /databases/{id}/recovery-window` (its shape is undocumented: the start and end are
+    /// looked for under several names, in `data` or in `data.window`).
     async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        LauncherClient::window(self, id).await
+        let path = format!("/databases/{id}/recovery-window");
+        let url = self.t.url(&path);
+        let d = self.get(&path).await?;
+        let d = d.get("window").cloned().unwrap_or(d);
+        let bad = |e: String| ApiError::Malformed {
+            req: req(&Method::GET, &url),
+            detail: e,
+        };
+        let start = first_time(&d, START).map_err(bad)?;
+        let end = first_time(&d, END).map_err(bad)?;
+        if start.is_none() && d.as_object().is_some_and(|o| !o.is_empty()) {
+            return Err(bad(format!(
+                "no start of the recovery window among the fields {} (looked for {})",
+                d.as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default(),
+                START.join(", ")
+            )));
+        }
+        Ok(Window {
+            start,
+            end,
+            from: format!("GET {path}"),
+            backup_id: None,
+            spans: vec![],
+        })
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        LauncherClient::watch(self, id).await
+        let (backups, window) = tokio::try_join!(self.list_backups(id), self.window(id))?;
+        Ok(BackupWatch {
+            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
+            window_start: window.start,
+            problem: None,
+        })
     }
     async fn restore_call(
         &self,
@@ -400,8 +367,29 @@ impl super::Provider for LauncherClient {
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
         self.send(call).await
     }
+    /// The database's `status` (or `state`). Launcher documents no states: the words below are
+    /// the plausible ones, each read for what it says. running/ready/available/active/healthy
+    /// → ready; failed/error/degraded/crashed → failed; deleting/deleted/destroying/terminating
+    /// → failed (going away); creating/pending/provisioning/restoring/recovering/cloning/
+    /// starting/switching/updating → working; anything else → unknown.
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        LauncherClient::phase(self, id).await
+        let v = self.get(&format!("/databases/{id}")).await?;
+        let state = crate::text::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);
+        Ok(match state.to_ascii_lowercase().as_str() {
+            "running" | "ready" | "available" | "active" | "healthy" | "online" => Phase::Ready,
+            "failed" | "error" | "degraded" | "crashed" => Phase::Failed(format!(
+                "status {state}{}",
+                first_str(&v, &["status_message", "message", "error"])
+                    .map(|m| format!(": {}", crate::text::excerpt(m, 200)))
+                    .unwrap_or_default()
+            )),
+            "deleting" | "deleted" | "destroying" | "terminating" => {
+                Phase::Failed(format!("status {state}: the database is going away"))
+            }
+            "creating" | "pending" | "provisioning" | "restoring" | "recovering" | "cloning"
+            | "starting" | "switching" | "updating" => Phase::Working(state),
+            _ => Phase::Unknown(state),
+        })
     }
 }
 
