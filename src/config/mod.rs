@@ -13,14 +13,18 @@ macro_rules! invalid {
     ($($t:tt)*) => { return Err($crate::config::Invalid(format!($($t)*)).into()) };
 }
 
+mod cron;
 mod drill;
+mod error;
 mod key;
 mod providers;
 mod raw;
 
 use crate::provider::ProviderKind;
+pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{DrillConfig, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT};
+pub use error::{Error, Invalid};
 pub use key::{key_file_exposed, load_api_key, load_secret, KeySource, SecretSpec};
 use providers::{resolve_ionos, resolve_launcher};
 pub use providers::{IonosConfig, LauncherConfig};
@@ -174,72 +178,6 @@ pub enum S3KeyType {
 
 /// A `[[cluster]]`: what its stanza is rendered from (the type is render's).
 pub use crate::render::ClusterConfig;
-
-/// A cron expression with seconds (sec min hour day month weekday, UTC), checked once, when
-/// the config is read, by the scheduler's own parser (so one `check` accepts is one the daemon
-/// runs); the daemon's jobs are made from it. tokio-cron-scheduler takes its schedule as text,
-/// so that text is what this holds.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Cron(String);
-
-impl Cron {
-    pub fn parse(text: &str) -> Option<Cron> {
-        tokio_cron_scheduler::Job::new_async(text, |_, _| Box::pin(async {}))
-            .ok()
-            .map(|_| Cron(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Cron {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl std::fmt::Display for Cron {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Why a config (or a secret it points at) cannot be used. Every variant is a usage error:
-/// nothing was attempted, and the message names the file or key at fault and what to do.
-/// Each message is whole (the cause included, no `source()` chain), so `{e}` shows it all.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("cannot read config file {}: create it (see config/bridgerest.toml) or pass --config: {err}", .path.display())]
-    Read { path: PathBuf, err: std::io::Error },
-    /// Not TOML, or not the model (unknown key, wrong type): `at` is `:line:col` if known.
-    #[error("{}{at}: {message}", .path.display())]
-    Syntax {
-        path: PathBuf,
-        at: String,
-        message: String,
-    },
-    #[error("invalid config {}: {why}", .path.display())]
-    Invalid { path: PathBuf, why: Invalid },
-    /// A secret's file cannot be read (`from`: where it was looked for).
-    #[error("cannot read {what} from {from}: create it with {get_one}, mode 0600: {err}")]
-    SecretUnreadable {
-        what: &'static str,
-        from: KeySource,
-        get_one: &'static str,
-        err: std::io::Error,
-    },
-    /// A secret is missing, empty or not one word.
-    #[error(transparent)]
-    Secret(Invalid),
-}
-
-/// What is wrong with one setting: the message names the key, its value when that is no
-/// secret, and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Invalid(pub String);
 
 type Result<T, E = Invalid> = std::result::Result<T, E>;
 
