@@ -23,6 +23,12 @@
 //! 9. [`cli`] (the clap definitions; doc comments are the `--help` text), then [`commands`]
 //!    (one file per subcommand: the only layer that knows the command line).
 //!
+//! Errors: a module's failures that decide something are a `thiserror` enum of that module
+//! ([`refresh::ClusterError`]: the kind of failure; [`restore::Error`], [`clients::Error`],
+//! [`config::Error`], [`provider::CallError`]: the exit code, read once by
+//! [`restore::exit_code`]); `fsutil`, `pgbackrest`, `wal`, `recovery`, `drill` and
+//! `commands` still use `anyhow`.
+//!
 //! [`sim`] (feature `sim`, on by default: the tests, the benchmarks and the README's quick
 //! start use it) simulates the providers' APIs; only the tests and `bridgerest-sim` use it.
 
