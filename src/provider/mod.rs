@@ -545,6 +545,18 @@ mod tests {
     }
 }
 
+impl BackupWatch {
+    /// What a provider that lists finished backups shows: the newest finish among `backups`,
+    /// and the window's start.
+    pub fn of(backups: &[Backup], window_start: Option<OffsetDateTime>) -> BackupWatch {
+        BackupWatch {
+            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
+            window_start,
+            problem: None,
+        }
+    }
+}
+
 /// One backup, as the backups list reports it (the API's fields, unknown ones kept for `--json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Backup {

@@ -276,11 +276,7 @@ impl super::Provider for BridgeClient {
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
         let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
-        Ok(BackupWatch {
-            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
-            window_start: st.oldest_backup_at,
-            problem: None,
-        })
+        Ok(BackupWatch::of(&backups, st.oldest_backup_at))
     }
     async fn restore_call(
         &self,

@@ -346,11 +346,7 @@ impl super::Provider for LauncherClient {
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
         let (backups, window) = tokio::try_join!(self.list_backups(id), self.window(id))?;
-        Ok(BackupWatch {
-            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
-            window_start: window.start,
-            problem: None,
-        })
+        Ok(BackupWatch::of(&backups, window.start))
     }
     async fn restore_call(
         &self,
