@@ -998,10 +998,8 @@ fn the_quick_start_demo_works_as_the_readme_says() {
     std::fs::remove_dir_all(kept).unwrap();
 }
 
-#[test]
-fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
-    use bridgerest::drill::{report, DrillTarget, Report};
-    use time::macros::datetime;
+/// A config whose `[drill] reports` is a directory of the test's own (not made yet).
+fn env_with_drill_reports() -> (Env, std::path::PathBuf) {
     let env = Env::new();
     let reports = env.path("reports");
     std::fs::write(
@@ -1013,6 +1011,14 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
         ),
     )
     .unwrap();
+    (env, reports)
+}
+
+#[test]
+fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
+    use bridgerest::drill::{report, DrillTarget, Report};
+    use time::macros::datetime;
+    let (env, reports) = env_with_drill_reports();
     let run = env.run(&["drills"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.starts_with("no drill reports in "), "{run:?}");
@@ -1122,17 +1128,7 @@ fn chromium(url: &str, png: &std::path::Path) -> String {
 #[test]
 fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_verdict() {
     use bridgerest::drill::{report, DrillTarget, Report};
-    let env = Env::new();
-    let reports = env.path("reports");
-    std::fs::write(
-        &env.config,
-        format!(
-            "{}\n[drill]\nreports = \"{}\"\n",
-            env.base_config(""),
-            reports.display()
-        ),
-    )
-    .unwrap();
+    let (env, reports) = env_with_drill_reports();
     let day = time::Duration::days(7);
     let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
     for (k, cluster) in [S3_CLUSTER, AZURE_CLUSTER].iter().enumerate() {
