@@ -397,10 +397,10 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
 
 /// The owner the config asks for the written files.
 pub fn owner(cfg: &Config) -> Result<Owner> {
-    Owner::resolve(
+    Ok(Owner::resolve(
         cfg.pgbackrest.owner.as_deref(),
         cfg.pgbackrest.group.as_deref(),
-    )
+    )?)
 }
 
 /// Reads the current file; `None` if it does not exist. A symlink, FIFO, device or a file owned

@@ -67,7 +67,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     });
     let dir = cfg.pgbackrest.dir();
     r.result(
-        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()),
+        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()).map_err(Into::into),
         |_| {
             format!(
                 "output directory {} is writable, and only by root or the file's owner",

@@ -136,7 +136,12 @@ impl Copy {
     /// The lock that keeps two drills out of this scratch directory (`NAME.lock` beside it).
     pub fn try_lock(&self) -> Result<std::result::Result<FileLock, crate::fsutil::Holder>> {
         let name = format!("{}.lock", self.name);
-        FileLock::try_acquire_in(&self.root, &name, self.user.owner(), 0o600)
+        Ok(FileLock::try_acquire_in(
+            &self.root,
+            &name,
+            self.user.owner(),
+            0o600,
+        )?)
     }
 
     /// The marker, if it is there, this process's user's (or root's), one name only, and it
@@ -164,8 +169,9 @@ impl Copy {
 
     fn write_marker(&self, m: &Marker) -> Result<()> {
         let bytes = serde_json::to_vec(m).context("encoding the drill marker")?;
-        self.root
-            .write_file(&self.marker_name(), &bytes, 0o644, Owner::default())
+        Ok(self
+            .root
+            .write_file(&self.marker_name(), &bytes, 0o644, Owner::default())?)
     }
 
     /// Stops the postmaster the marker records, if that very process still runs.

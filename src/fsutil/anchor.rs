@@ -18,7 +18,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use crate::fsutil::error::{refuse, Doing, Error, Result};
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
@@ -53,7 +53,7 @@ pub fn is_regular(st: &FileStat) -> bool {
 /// One path component: not empty, no `/`, not `.` or `..`.
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
-        bail!("internal error: {name:?} is not a file name");
+        refuse!("internal error: {name:?} is not a file name");
     }
     Ok(())
 }
@@ -109,11 +109,12 @@ impl Dir {
     /// the last one given to `create`'s owner, the ones above it this process's.
     pub fn open(path: &Path, trust: Uid, create: Option<Owner>) -> Result<Dir> {
         if !path.is_absolute() {
-            bail!("{} is not an absolute path", path.display());
+            refuse!("{} is not an absolute path", path.display());
         }
-        let root = nix::fcntl::open("/", dir_flags(), Mode::empty()).context("opening /")?;
+        let root =
+            nix::fcntl::open("/", dir_flags(), Mode::empty()).doing(|| "opening /".into())?;
         let mut cur = Dir {
-            stat: fstat(&root).context("reading /")?,
+            stat: fstat(&root).doing(|| "reading /".into())?,
             fd: root,
             path: PathBuf::from("/"),
         };
@@ -126,10 +127,10 @@ impl Dir {
             })
             .collect::<std::result::Result<_, _>>()
             .map_err(|_| {
-                anyhow::anyhow!(
+                Error::Refused(format!(
                     "{}: write the path without \"..\" (bridgerest resolves it itself)",
                     path.display()
-                )
+                ))
             })?;
         let last = names.len();
         for (i, name) in names.into_iter().enumerate() {
@@ -144,16 +145,16 @@ impl Dir {
                     cur = cur.make_dir(&name.to_string_lossy(), 0o755, owner)?;
                     continue;
                 }
-                Err(Errno::ENOENT) => bail!("{} does not exist", at.display()),
-                Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => bail!(
+                Err(Errno::ENOENT) => refuse!("{} does not exist", at.display()),
+                Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => refuse!(
                     "{} is a symbolic link or not a directory: bridgerest follows no link on the way to a directory it creates or empties as root; use the real path",
                     at.display()
                 ),
-                Err(e) => return Err(e).with_context(|| format!("opening {}", at.display())),
+                Err(e) => return Err(e).doing(|| format!("opening {}", at.display())),
             };
-            let stat = fstat(&fd).with_context(|| format!("reading {}", at.display()))?;
+            let stat = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
             if let Some(why) = unsafe_dir(&stat, Some(cur.stat.st_uid), trust) {
-                bail!(
+                refuse!(
                     "{} {why}: another user could swap what bridgerest works in there; chown or chmod it, or choose another directory",
                     at.display()
                 );
@@ -178,7 +179,7 @@ impl Dir {
         match fstatat(&self.fd, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(st)),
             Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("reading {}", self.join(name).display())),
+            Err(e) => Err(e).doing(|| format!("reading {}", self.join(name).display())),
         }
     }
 
@@ -188,15 +189,15 @@ impl Dir {
         let at = self.join(name);
         match openat(&self.fd, name, dir_flags(), Mode::empty()) {
             Ok(fd) => {
-                let stat = fstat(&fd).with_context(|| format!("reading {}", at.display()))?;
+                let stat = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
                 Ok(Some(Dir { fd, path: at, stat }))
             }
             Err(Errno::ENOENT) => Ok(None),
-            Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => bail!(
+            Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => refuse!(
                 "{} is a symbolic link or not a directory: bridgerest made a directory there and follows no link",
                 at.display()
             ),
-            Err(e) => Err(e).with_context(|| format!("opening {}", at.display())),
+            Err(e) => Err(e).doing(|| format!("opening {}", at.display())),
         }
     }
 
@@ -207,12 +208,12 @@ impl Dir {
         check_name(name)?;
         let at = self.join(name);
         mkdirat(&self.fd, name, Mode::from_bits_truncate(0o700))
-            .with_context(|| format!("creating {}", at.display()))?;
+            .doing(|| format!("creating {}", at.display()))?;
         let fd = openat(&self.fd, name, dir_flags(), Mode::empty())
-            .with_context(|| format!("opening {}", at.display()))?;
-        let stat = fstat(&fd).with_context(|| format!("reading {}", at.display()))?;
+            .doing(|| format!("opening {}", at.display()))?;
+        let stat = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
         if stat.st_uid != Uid::effective().as_raw() {
-            bail!(
+            refuse!(
                 "{} was replaced while bridgerest created it: try again",
                 at.display()
             );
@@ -220,23 +221,23 @@ impl Dir {
         let owner = owner.applicable();
         if owner.uid.is_some() || owner.gid.is_some() {
             fchown(&fd, owner.uid, owner.gid)
-                .with_context(|| format!("giving {} to its owner", at.display()))?;
+                .doing(|| format!("giving {} to its owner", at.display()))?;
         }
         fchmod(&fd, Mode::from_bits_truncate(mode))
-            .with_context(|| format!("setting the mode of {}", at.display()))?;
-        let stat = fstat(&fd).with_context(|| format!("reading {}", at.display()))?;
+            .doing(|| format!("setting the mode of {}", at.display()))?;
+        let stat = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
         Ok(Dir { fd, path: at, stat })
     }
 
     /// The names in this directory (not `.` or `..`).
     pub fn names(&self) -> Result<Vec<String>> {
         let fd = openat(&self.fd, ".", dir_flags(), Mode::empty())
-            .with_context(|| format!("opening {}", self.path.display()))?;
-        let mut d = nix::dir::Dir::from_fd(fd)
-            .with_context(|| format!("listing {}", self.path.display()))?;
+            .doing(|| format!("opening {}", self.path.display()))?;
+        let mut d =
+            nix::dir::Dir::from_fd(fd).doing(|| format!("listing {}", self.path.display()))?;
         let mut out = Vec::new();
         for e in d.iter() {
-            let e = e.with_context(|| format!("listing {}", self.path.display()))?;
+            let e = e.doing(|| format!("listing {}", self.path.display()))?;
             let n = e.file_name().to_bytes();
             if n != b"." && n != b".." {
                 out.push(OsStr::from_bytes(n).to_string_lossy().into_owned());
@@ -266,7 +267,7 @@ impl Dir {
         let at = self.join(name);
         if is_dir(&st) {
             if st.st_dev != self.stat.st_dev {
-                bail!(
+                refuse!(
                     "{} is another file system mounted there: bridgerest does not remove across mount points; unmount it",
                     at.display()
                 );
@@ -276,12 +277,12 @@ impl Dir {
             }
             match unlinkat(&self.fd, name, UnlinkatFlags::RemoveDir) {
                 Ok(()) | Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(e).with_context(|| format!("removing {}", at.display())),
+                Err(e) => Err(e).doing(|| format!("removing {}", at.display())),
             }
         } else {
             match unlinkat(&self.fd, name, UnlinkatFlags::NoRemoveDir) {
                 Ok(()) | Err(Errno::ENOENT) => Ok(()),
-                Err(e) => Err(e).with_context(|| format!("removing {}", at.display())),
+                Err(e) => Err(e).doing(|| format!("removing {}", at.display())),
             }
         }
     }
@@ -298,22 +299,22 @@ impl Dir {
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o600),
         )
-        .with_context(|| format!("creating a temporary file for {}", at.display()))?;
+        .doing(|| format!("creating a temporary file for {}", at.display()))?;
         let mut file = File::from(fd);
         let done = (|| -> Result<()> {
             let owner = owner.applicable();
             if owner.uid.is_some() || owner.gid.is_some() {
                 fchown(&file, owner.uid, owner.gid)
-                    .with_context(|| format!("setting the owner of {}", at.display()))?;
+                    .doing(|| format!("setting the owner of {}", at.display()))?;
             }
             fchmod(&file, Mode::from_bits_truncate(mode))
-                .with_context(|| format!("setting the mode of {}", at.display()))?;
+                .doing(|| format!("setting the mode of {}", at.display()))?;
             file.write_all(bytes)
-                .with_context(|| format!("writing {}", at.display()))?;
+                .doing(|| format!("writing {}", at.display()))?;
             file.sync_all()
-                .with_context(|| format!("syncing {}", at.display()))?;
+                .doing(|| format!("syncing {}", at.display()))?;
             renameat(&self.fd, tmp.as_str(), &self.fd, name)
-                .with_context(|| format!("replacing {}", at.display()))?;
+                .doing(|| format!("replacing {}", at.display()))?;
             Ok(())
         })();
         if done.is_err() {
@@ -337,20 +338,20 @@ impl Dir {
         ) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => return Ok(None),
-            Err(Errno::ELOOP) => bail!("{} is a symbolic link: not read", at.display()),
-            Err(e) => return Err(e).with_context(|| format!("opening {}", at.display())),
+            Err(Errno::ELOOP) => refuse!("{} is a symbolic link: not read", at.display()),
+            Err(e) => return Err(e).doing(|| format!("opening {}", at.display())),
         };
-        let st = fstat(&fd).with_context(|| format!("reading {}", at.display()))?;
+        let st = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
         if !is_regular(&st) {
-            bail!("{} is not a regular file: not read", at.display());
+            refuse!("{} is not a regular file: not read", at.display());
         }
         let mut bytes = Vec::new();
         File::from(fd)
             .take(max + 1)
             .read_to_end(&mut bytes)
-            .with_context(|| format!("reading {}", at.display()))?;
+            .doing(|| format!("reading {}", at.display()))?;
         if bytes.len() as u64 > max {
-            bail!("{} is larger than {max} bytes: not read", at.display());
+            refuse!("{} is larger than {max} bytes: not read", at.display());
         }
         Ok(Some((bytes, st)))
     }
@@ -369,13 +370,13 @@ impl Dir {
                 | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(mode & 0o666),
         )
-        .with_context(|| format!("opening lock file {}", self.join(name).display()))?;
+        .doing(|| format!("opening lock file {}", self.join(name).display()))?;
         Ok(File::from(fd))
     }
 
     /// Gives this directory to `uid`/`gid` (through its descriptor: a directory has one link).
     pub fn chown(&self, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
-        fchown(&self.fd, uid, gid).with_context(|| format!("giving {} away", self.path.display()))
+        fchown(&self.fd, uid, gid).doing(|| format!("giving {} away", self.path.display()))
     }
 }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use crate::fsutil::error::{refuse, Doing, Result};
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::unistd::Uid;
 
@@ -38,7 +38,7 @@ impl FileLock {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Ok(FileLock { _lock: lock, path })),
             Err((f, nix::errno::Errno::EWOULDBLOCK)) => Ok(Err(lock_holder(&f))),
-            Err((_, e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+            Err((_, e)) => Err(e).doing(|| format!("locking {}", path.display())),
         }
     }
 
@@ -52,7 +52,7 @@ impl FileLock {
         let path = dir.join(name);
         if let Some(st) = dir.stat_of(name)? {
             if !super::anchor::is_regular(&st) {
-                bail!(
+                refuse!(
                     "{} is not a regular file (a link, a FIFO or a directory): bridgerest opens only its own lock files; remove it",
                     path.display()
                 );
@@ -62,7 +62,7 @@ impl FileLock {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => Ok(Ok(FileLock { _lock: lock, path })),
             Err((f, nix::errno::Errno::EWOULDBLOCK)) => Ok(Err(lock_holder(&f))),
-            Err((_, e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+            Err((_, e)) => Err(e).doing(|| format!("locking {}", path.display())),
         }
     }
 
@@ -91,13 +91,11 @@ impl FileLock {
                     return Ok(FileLock { _lock: lock, path });
                 }
                 Err((f, nix::errno::Errno::EWOULDBLOCK)) => file = f,
-                Err((_, e)) => {
-                    return Err(e).with_context(|| format!("locking {}", path.display()))
-                }
+                Err((_, e)) => return Err(e).doing(|| format!("locking {}", path.display())),
             }
             let waited = started.elapsed();
             if waited >= timeout {
-                bail!(
+                refuse!(
                     "waited {} for the lock on {}, held by {}: another writer of the pgBackRest config is stuck or slow; try again, or stop it (pgbackrest.lock_timeout sets the wait)",
                     humantime::format_duration(Duration::from_secs(waited.as_secs())),
                     path.display(),
@@ -124,7 +122,7 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
         .mode(mode & 0o666)
         .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
         .open(path)
-        .with_context(|| format!("opening lock file {}", path.display()))?;
+        .doing(|| format!("opening lock file {}", path.display()))?;
     adopt_lock_file(path, file, owner, mode)
 }
 
@@ -133,7 +131,7 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
 fn adopt_lock_file(path: &Path, file: File, owner: Owner, mode: u32) -> Result<File> {
     let meta = file
         .metadata()
-        .with_context(|| format!("reading lock file {}", path.display()))?;
+        .doing(|| format!("reading lock file {}", path.display()))?;
     check_regular(path, &meta, owner)?;
     // A lock file created (or left) by root gets the guarded file's owner and mode, so the
     // daemon running as that owner can open it later.
@@ -142,14 +140,14 @@ fn adopt_lock_file(path: &Path, file: File, owner: Owner, mode: u32) -> Result<F
     let gid_differs = owner.gid.is_some_and(|g| g.as_raw() != meta.gid());
     if uid_differs || gid_differs {
         nix::unistd::fchown(&file, owner.uid, owner.gid)
-            .with_context(|| format!("setting the owner of lock file {}", path.display()))?;
+            .doing(|| format!("setting the owner of lock file {}", path.display()))?;
     }
     if meta.uid() == Uid::effective().as_raw() && meta.mode() & 0o777 != mode & 0o666 {
         nix::sys::stat::fchmod(
             &file,
             nix::sys::stat::Mode::from_bits_truncate(mode & 0o666),
         )
-        .with_context(|| format!("setting the mode of lock file {}", path.display()))?;
+        .doing(|| format!("setting the mode of lock file {}", path.display()))?;
     }
     Ok(file)
 }

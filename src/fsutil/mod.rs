@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use error::refuse;
 use nix::fcntl::OFlag;
 use nix::unistd::{Gid, Group, Uid, User};
 
@@ -28,18 +28,18 @@ impl Owner {
             .map(|u| match u.parse::<u32>() {
                 Ok(n) => Ok(Uid::from_raw(n)),
                 Err(_) => User::from_name(u)
-                    .with_context(|| format!("looking up user {u}"))?
+                    .doing(|| format!("looking up user {u}"))?
                     .map(|u| u.uid)
-                    .with_context(|| format!("pgbackrest.owner: no user named \"{u}\" on this host; create it or change the owner")),
+                    .ok_or_else(|| Error::NoSuchOwner(format!("pgbackrest.owner: no user named \"{u}\" on this host; create it or change the owner"))),
             })
             .transpose()?;
         let gid = group
             .map(|g| match g.parse::<u32>() {
                 Ok(n) => Ok(Gid::from_raw(n)),
                 Err(_) => Group::from_name(g)
-                    .with_context(|| format!("looking up group {g}"))?
+                    .doing(|| format!("looking up group {g}"))?
                     .map(|g| g.gid)
-                    .with_context(|| format!("pgbackrest.group: no group named \"{g}\" on this host; create it or change the group")),
+                    .ok_or_else(|| Error::NoSuchOwner(format!("pgbackrest.group: no group named \"{g}\" on this host; create it or change the group"))),
             })
             .transpose()?;
         Ok(Owner { uid, gid })
@@ -90,7 +90,7 @@ fn kind_of(ft: std::fs::FileType) -> &'static str {
 fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<()> {
     let ft = meta.file_type();
     if !ft.is_file() {
-        bail!(
+        refuse!(
             "{} is {}: bridgerest reads and replaces only regular files (it never follows a link); remove it, or point the config at another path",
             path.display(),
             kind_of(ft)
@@ -99,14 +99,14 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<
     // Another name of a file elsewhere (/etc/shadow, say): what bridgerest chowns or rewrites
     // through this name would change that file.
     if meta.nlink() > 1 {
-        bail!(
+        refuse!(
             "{} has {} hard links: bridgerest reads, replaces and chowns only files with one name; remove it",
             path.display(),
             meta.nlink()
         );
     }
     if !owner.trusts(meta.uid()) {
-        bail!(
+        refuse!(
             "{} is owned by {}, not by root or the configured owner (pgbackrest.owner): bridgerest will not trust or replace another user's file; remove it or chown it",
             path.display(),
             user_name(meta.uid())
@@ -121,7 +121,7 @@ pub fn open_trusted(path: &Path, owner: Owner) -> Result<Option<File>> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(e) => return Err(e).doing(|| format!("reading {}", path.display())),
     };
     check_regular(path, &meta, owner)?;
     let file = match std::fs::OpenOptions::new()
@@ -131,14 +131,14 @@ pub fn open_trusted(path: &Path, owner: Owner) -> Result<Option<File>> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        Err(e) => return Err(e).doing(|| format!("opening {}", path.display())),
     };
     let now = file
         .metadata()
-        .with_context(|| format!("reading {}", path.display()))?;
+        .doing(|| format!("reading {}", path.display()))?;
     check_regular(path, &now, owner)?;
     if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
-        bail!(
+        refuse!(
             "{} changed while bridgerest opened it (another process is replacing it): try again",
             path.display()
         );
@@ -154,9 +154,9 @@ pub fn read_trusted(path: &Path, owner: Owner) -> Result<Option<String>> {
     let mut text = String::new();
     file.take(MAX_READ + 1)
         .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", path.display()))?;
+        .doing(|| format!("reading {}", path.display()))?;
     if text.len() as u64 > MAX_READ {
-        bail!(
+        refuse!(
             "{} is larger than {} MiB: that is no pgBackRest config; move it away",
             path.display(),
             MAX_READ >> 20
@@ -177,17 +177,17 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Option<String>> {
     {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => bail!(
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => refuse!(
             "{} is a symbolic link: bridgerest reads it only as a regular file; remove the link",
             path.display()
         ),
-        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        Err(e) => return Err(e).doing(|| format!("opening {}", path.display())),
     };
     let meta = file
         .metadata()
-        .with_context(|| format!("reading {}", path.display()))?;
+        .doing(|| format!("reading {}", path.display()))?;
     if !meta.is_file() {
-        bail!(
+        refuse!(
             "{} is {}: bridgerest reads only regular files there; remove it",
             path.display(),
             kind_of(meta.file_type())
@@ -196,9 +196,9 @@ pub fn read_regular(path: &Path, max: u64) -> Result<Option<String>> {
     let mut bytes = Vec::new();
     file.take(max + 1)
         .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {}", path.display()))?;
+        .doing(|| format!("reading {}", path.display()))?;
     if bytes.len() as u64 > max {
-        bail!(
+        refuse!(
             "{} is larger than {} KiB: that is not a file bridgerest wrote; move it away",
             path.display(),
             max >> 10
@@ -228,15 +228,15 @@ pub fn read_small(path: &Path, max: u64) -> Option<String> {
 pub fn check_dir_writable(dir: &Path) -> Result<()> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => refuse!(
             "directory {} does not exist: create it (install -d -m 0750 -o postgres {}) or change pgbackrest.config",
             dir.display(),
             dir.display()
         ),
-        Err(e) => bail!("cannot use directory {}: {e}", dir.display()),
+        Err(e) => refuse!("cannot use directory {}: {e}", dir.display()),
     };
     if !meta.is_dir() {
-        bail!(
+        refuse!(
             "{} is not a directory: change pgbackrest.config",
             dir.display()
         );
@@ -247,7 +247,7 @@ pub fn check_dir_writable(dir: &Path) -> Result<()> {
     )
     .is_err()
     {
-        bail!(
+        refuse!(
             "directory {} is not writable by user {}: run bridgerest as its owner, or fix its permissions",
             dir.display(),
             current_user_name()
@@ -261,9 +261,9 @@ pub fn check_dir_writable(dir: &Path) -> Result<()> {
 /// of a file there can replace it, and [`open_trusted`] checks that owner).
 pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
     check_dir_writable(dir)?;
-    let meta = std::fs::metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    let meta = std::fs::metadata(dir).doing(|| format!("reading {}", dir.display()))?;
     if !owner.trusts(meta.uid()) {
-        bail!(
+        refuse!(
             "directory {} is owned by {}, who could replace what bridgerest writes there: give it to root or pgbackrest.owner (chown), or write elsewhere",
             dir.display(),
             user_name(meta.uid())
@@ -271,7 +271,7 @@ pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
     }
     let mode = meta.mode();
     if mode & 0o002 != 0 && mode & 0o1000 == 0 {
-        bail!(
+        refuse!(
             "directory {} is writable by every user (mode {:04o}), who could replace what bridgerest writes there: chmod o-w {}",
             dir.display(),
             mode & 0o7777,
@@ -405,10 +405,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
         .suffix(suffix)
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
         .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        .doing(|| format!("creating a temporary file in {}", dir.display()))?;
     let file = tmp.as_file();
     if owner.uid.is_some() || owner.gid.is_some() {
-        nix::unistd::fchown(file, owner.uid, owner.gid).with_context(|| {
+        nix::unistd::fchown(file, owner.uid, owner.gid).doing(|| {
             format!(
                 "setting the owner of {} (bridgerest must run as root to give it to another user)",
                 path.display()
@@ -416,18 +416,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
         })?;
     }
     nix::sys::stat::fchmod(file, nix::sys::stat::Mode::from_bits_truncate(mode))
-        .with_context(|| format!("setting the mode of {}", path.display()))?;
+        .doing(|| format!("setting the mode of {}", path.display()))?;
     tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
+        .doing(|| format!("writing {}", path.display()))?;
     tmp.as_file()
         .sync_all()
-        .with_context(|| format!("syncing {}", path.display()))?;
+        .doing(|| format!("syncing {}", path.display()))?;
     tmp.persist(path)
         .map_err(|e| e.error)
-        .with_context(|| format!("replacing {}", path.display()))?;
+        .doing(|| format!("replacing {}", path.display()))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .with_context(|| format!("syncing directory {}", dir.display()))?;
+        .doing(|| format!("syncing directory {}", dir.display()))?;
     Ok(())
 }
 
@@ -454,8 +454,10 @@ pub fn remove_stale_temps(path: &Path) -> usize {
 }
 
 pub mod anchor;
+mod error;
 mod lock;
 pub use anchor::Dir;
+pub use error::{Doing, Error, Result};
 pub use lock::{FileLock, Holder};
 
 #[cfg(test)]

@@ -25,6 +25,10 @@ pub enum Error {
     /// names no user is [`Error::Refused`]).
     #[error(transparent)]
     User(#[from] crate::runas::Error),
+    /// A file or directory of this host cannot be used, or the system refused an operation on
+    /// it (exit 1).
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::Error),
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -55,6 +59,7 @@ impl Error {
             | Error::Call(_)
             | Error::DataDir(_)
             | Error::User(_)
+            | Error::Fs(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
