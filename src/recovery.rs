@@ -3,7 +3,6 @@
 //! (each `archive-get` reads the config file afresh), and wait until recovery ends.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -138,18 +137,14 @@ pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
 pub fn start(f: &Follow<'_>) -> Result<tokio::process::Child> {
     let log = log_path(f.data);
     let file = open_log(&log, f.user)?;
-    let mut cmd = tokio::process::Command::new(program(f.bin, "postgres"));
+    let mut cmd = f
+        .user
+        .server(program(f.bin, "postgres"), file)
+        .context("duplicating the log file handle")?;
     cmd.arg("-D").arg(f.data).args(["-c", "archive_mode=off"]);
     for o in f.options {
         cmd.arg("-c").arg(o);
     }
-    cmd.stdin(Stdio::null())
-        .stdout(
-            file.try_clone()
-                .context("duplicating the log file handle")?,
-        )
-        .stderr(file);
-    f.user.apply(&mut cmd, true);
     let child = cmd.spawn().with_context(|| {
         format!(
             "cannot start {}: install PostgreSQL's server package or pass --pg-bin",
@@ -265,13 +260,10 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
     };
     // pg_get_wal_replay_pause_state() is an error once recovery has ended.
     let sql = "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() END, pg_last_wal_replay_lsn(), extract(epoch from pg_last_xact_replay_timestamp())";
-    let mut cmd = tokio::process::Command::new(program(bin, "psql"));
+    let mut cmd = user.command(program(bin, "psql"));
     cmd.args([
         "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
-    ])
-    .stdin(Stdio::null())
-    .kill_on_drop(true);
-    user.apply(&mut cmd, false);
+    ]);
     let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
         .await
         .ok()?

@@ -97,10 +97,38 @@ impl RunAs {
         RunAs::lookup(&user.name)
     }
 
+    /// The one way bridgerest runs a program for a while: `program` (never through a shell)
+    /// as this user, with [`child_env`] for its environment, stdin closed, stdout and stderr
+    /// piped, killed if bridgerest drops it.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        self.apply(&mut cmd, false);
+        cmd
+    }
+
+    /// A server this user runs beyond bridgerest (the restored PostgreSQL): in a session of its
+    /// own, stdin closed, stdout and stderr appended to `log`, left running if bridgerest goes.
+    pub fn server(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        log: std::fs::File,
+    ) -> std::io::Result<tokio::process::Command> {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        self.apply(&mut cmd, true);
+        Ok(cmd)
+    }
+
     /// Makes `cmd` run as this user (from root: groups, gid, uid, set in the child before
     /// exec), and with `new_session` in a session of its own (so it outlives bridgerest), with
     /// [`child_env`] for its environment, not bridgerest's.
-    pub fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
+    fn apply(&self, cmd: &mut tokio::process::Command, new_session: bool) {
         cmd.env_clear().envs(child_env(Some(self)));
         let switch = Uid::effective() != self.uid;
         if !switch && !new_session {

@@ -3,7 +3,6 @@
 //! the credentials).
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -345,14 +344,8 @@ pub async fn output_within(
     limit: Option<Duration>,
 ) -> Result<std::process::Output> {
     let (bin, args) = argv.split_first().context("empty command")?;
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    user.apply(&mut cmd, false);
-    cmd.envs(env.iter().copied());
+    let mut cmd = user.command(bin);
+    cmd.args(args).envs(env.iter().copied());
     match limit {
         Some(l) => tokio::time::timeout(l, cmd.output())
             .await
@@ -384,13 +377,8 @@ pub async fn run_pgbackrest(
     redactor: &Redactor,
 ) -> Result<RunResult> {
     let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
-    let mut cmd = tokio::process::Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    user.apply(&mut cmd, false);
+    let mut cmd = user.command(bin);
+    cmd.args(args);
     let mut child = cmd.spawn().with_context(|| {
         format!(
             "cannot run {bin}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin"
