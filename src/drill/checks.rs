@@ -79,7 +79,7 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
 
 /// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
 pub(super) async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
-    crate::restore::output_within(argv, user, &[], None).await
+    crate::pgbackrest::child::output_within(argv, user, &[], None).await
 }
 
 /// The copy's server, over its private socket.
@@ -200,7 +200,7 @@ impl Conn {
         let shown = crate::text::excerpt(sql, 80);
         let argv = self.psql_argv_as(Some(isolate::QUERY_ROLE), db, Some(sql));
         let env = [("PGOPTIONS", isolate::QUERY_PGOPTIONS)];
-        match crate::restore::output_within(&argv, &self.user, &env, None).await {
+        match crate::pgbackrest::child::output_within(&argv, &self.user, &env, None).await {
             Err(e) => (false, format!("{shown}: {e:#}")),
             Ok(o) if !o.status.success() => (
                 false,

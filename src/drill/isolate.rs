@@ -83,7 +83,9 @@ pub async fn start_options(
         "-C".into(),
         "shared_preload_libraries".into(),
     ];
-    let read = crate::restore::output_within(&argv, user, &[], Some(Duration::from_secs(60))).await;
+    let read =
+        crate::pgbackrest::child::output_within(&argv, user, &[], Some(Duration::from_secs(60)))
+            .await;
     let (kept, said) = match read {
         Ok(o) if o.status.success() => {
             let value = String::from_utf8_lossy(&o.stdout);

@@ -11,10 +11,11 @@ use anyhow::{bail, Result};
 use time::OffsetDateTime;
 
 use crate::config::Config;
+use crate::pgbackrest::child::Progress;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick};
 use crate::restore::Request as RestoreRequest;
-use crate::restore::{Progress, RunAs, Target, TargetAction};
+use crate::restore::{RunAs, Target, TargetAction};
 
 mod checks;
 pub mod copy;
@@ -397,8 +398,8 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         rep.kept = Some(format!(
             "{} (PostgreSQL running; connect: {}; stop: {})",
             scratch.display(),
-            crate::restore::shell_line(&conn.psql_argv("postgres", None)),
-            crate::restore::shell_line(&stop_command(scratch, &p.user, bin.as_deref()))
+            crate::pgbackrest::child::shell_line(&conn.psql_argv("postgres", None)),
+            crate::pgbackrest::child::shell_line(&stop_command(scratch, &p.user, bin.as_deref()))
         ));
     }
     Ok(())

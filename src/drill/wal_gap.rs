@@ -66,7 +66,9 @@ pub(super) async fn archived_wal(p: &Prepared) -> Option<Vec<(String, u64)>> {
     let argv = p
         .inv
         .command_argv(&["--output=json", "--recurse", "repo-ls", &path]);
-    let out = crate::restore::output_as(&argv, &p.user, &[]).await.ok()?;
+    let out = crate::pgbackrest::child::output_as(&argv, &p.user, &[])
+        .await
+        .ok()?;
     if !out.status.success() {
         tracing::warn!(
             "cannot list the archived WAL: {}",

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::restore::{self, Invocation, RunAs};
+use crate::pgbackrest::child::Invocation;
+use crate::restore::{self, RunAs};
 
 /// Why the PostgreSQL programs here may not run the restored cluster (a major version other
 /// than the source's, or none installed), if so: said before anything is downloaded.

@@ -14,7 +14,6 @@ pub mod server;
 pub mod target;
 pub mod workflow;
 
-pub use crate::pgbackrest::child::*;
 pub use datadir::*;
 pub use error::{exit_code, Error, Result};
 pub use lock::{preempted, restore_lock, ClusterLock};

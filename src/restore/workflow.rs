@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::config::{self, Config};
 use crate::exit::Exit;
+use crate::pgbackrest::child::{self, Invocation, Progress, Redactor};
 use crate::pgbackrest::{RepoBackup, RepoInfo};
 use crate::provider::{Backup, Client};
 use crate::recovery::{self, Follow};
@@ -20,10 +21,7 @@ use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
 use crate::restore::Request;
-use crate::restore::{
-    self, restore_lock, ClusterLock, DirState, Invocation, Progress, Redactor, RunAs, Target,
-    TargetAction,
-};
+use crate::restore::{self, restore_lock, ClusterLock, DirState, RunAs, Target, TargetAction};
 use crate::text::excerpt;
 
 /// How the target is given: by the command line, or (a drill) a time drawn uniformly from
@@ -97,7 +95,7 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
         println!(
             "next:      check port and other settings in {}/postgresql.conf, then start it (or run again with --start):\n  {}",
             p.pg1.display(),
-            restore::shell_line(&cmd)
+            child::shell_line(&cmd)
         );
         return Ok(Exit::Success);
     }
@@ -235,7 +233,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
     let mut repo = None;
     let mut archive_last: Option<(OffsetDateTime, String)> = None;
     if !args.dry_run || in_file {
-        match restore::repo_info(&inv, &user).await {
+        match child::repo_info(&inv, &user).await {
             Ok(r) => {
                 archive_last = archive_end(&inv, &user, &r, &detail, args.pg_bin.as_deref()).await;
                 repo = Some(r);
@@ -445,7 +443,7 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
             delta = p.inv.delta,
             "running pgbackrest restore"
         );
-        let res = restore::run_pgbackrest(&p.inv.argv(), &p.user, progress, &p.redactor).await?;
+        let res = child::run_pgbackrest(&p.inv.argv(), &p.user, progress, &p.redactor).await?;
         if res.ok() {
             progress.finish();
             return Ok(attempt);
