@@ -109,9 +109,10 @@ pub async fn run(path: &Path) -> Result<Exit> {
         )),
         Some(why) => r.fail(why),
     }
-    r.result(pgbackrest::version(&cfg.pgbackrest.bin), |v| {
-        format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display())
-    });
+    r.result(
+        pgbackrest::version(&cfg.pgbackrest.bin).map_err(Into::into),
+        |v| format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display()),
+    );
 
     // A report, not a service: one attempt per request, a short timeout, one line per check.
     let mut api = cfg.api.clone();

@@ -79,7 +79,7 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
 
 /// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
 pub(super) async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
-    crate::pgbackrest::child::output_within(argv, user, &[], None).await
+    Ok(crate::pgbackrest::child::output_within(argv, user, &[], None).await?)
 }
 
 /// The copy's server, over its private socket.

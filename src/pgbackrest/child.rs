@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use super::error::{Error, Result, INSTALL};
 use crate::runas::RunAs;
 use crate::when::{pgbackrest_time, Target, TargetAction};
 
@@ -343,27 +343,34 @@ pub async fn output_within(
     env: &[(&str, &str)],
     limit: Option<Duration>,
 ) -> Result<std::process::Output> {
-    let (bin, args) = argv.split_first().context("empty command")?;
+    let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
     let mut cmd = user.command(bin);
     cmd.args(args).envs(env.iter().copied());
     match limit {
-        Some(l) => tokio::time::timeout(l, cmd.output())
+        Some(limit) => tokio::time::timeout(limit, cmd.output())
             .await
-            .with_context(|| format!("{bin} took over {}", humantime::format_duration(l)))?,
+            .map_err(|_| Error::Timeout {
+                program: bin.clone(),
+                limit,
+            })?,
         None => cmd.output().await,
     }
-    .with_context(|| format!("cannot run {bin}"))
+    .map_err(|source| Error::Spawn {
+        program: bin.clone(),
+        hint: "",
+        source,
+    })
 }
 
 /// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
 pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
     let out = output_as(&inv.info_argv(), user, &[]).await?;
     if !out.status.success() {
-        bail!(
-            "pgbackrest info failed ({}): {}",
-            out.status,
-            crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
-        );
+        return Err(Error::Failed {
+            what: "pgbackrest info",
+            status: out.status,
+            stderr: crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300),
+        });
     }
     crate::pgbackrest::parse_info(&String::from_utf8_lossy(&out.stdout), &inv.stanza)
 }
@@ -376,13 +383,13 @@ pub async fn run_pgbackrest(
     progress: &mut Progress,
     redactor: &Redactor,
 ) -> Result<RunResult> {
-    let (bin, args) = argv.split_first().context("empty pgbackrest command")?;
+    let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
     let mut cmd = user.command(bin);
     cmd.args(args);
-    let mut child = cmd.spawn().with_context(|| {
-        format!(
-            "cannot run {bin}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin"
-        )
+    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        program: bin.clone(),
+        hint: INSTALL,
+        source,
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
@@ -420,7 +427,10 @@ pub async fn run_pgbackrest(
             tracing::debug!("pgbackrest: {}", shown.trim());
         }
     }
-    let status = child.wait().await.context("waiting for pgbackrest")?;
+    let status = child.wait().await.map_err(|source| Error::Wait {
+        program: "pgbackrest".into(),
+        source,
+    })?;
     res.code = status.code();
     Ok(res)
 }

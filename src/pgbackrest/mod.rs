@@ -3,12 +3,13 @@
 //! is its error 31), `pgbackrest info`, and its child processes ([`child`]).
 
 pub mod child;
+mod error;
 pub use child::Prefetch;
+pub use error::{Error, Result};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use ini::{Ini, ParseOption};
 
 use crate::render::Stanza;
@@ -72,18 +73,18 @@ fn segment_name(v: &serde_json::Value) -> Option<String> {
 /// newest archived WAL segment. The stanza's `status.code` must be 0 (pgBackRest exits 0 even
 /// when the store refused it): otherwise its `status.message` is the error.
 pub fn parse_info(json: &str, stanza: &str) -> Result<RepoInfo> {
-    let v: serde_json::Value =
-        serde_json::from_str(json).context("pgbackrest info printed no JSON")?;
+    let v: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::Output(format!("pgbackrest info printed no JSON: {e}")))?;
     let st = v
         .as_array()
         .and_then(|a| a.iter().find(|s| s["name"] == stanza))
-        .with_context(|| format!("pgbackrest info lists no stanza {stanza}"))?;
+        .ok_or_else(|| Error::Output(format!("pgbackrest info lists no stanza {stanza}")))?;
     let code = st["status"]["code"].as_i64().unwrap_or(-1);
     if code != 0 {
-        bail!(
+        return Err(Error::Output(format!(
             "pgbackrest info for stanza {stanza}: status {code}: {}",
             crate::text::excerpt(st["status"]["message"].as_str().unwrap_or(""), 300)
-        );
+        )));
     }
     let mut out: Vec<RepoBackup> = st["backup"]
         .as_array()
@@ -133,15 +134,19 @@ pub fn version(bin: &Path) -> Result<String> {
         .envs(crate::runas::child_env(None))
         .arg("version")
         .output()
-        .with_context(|| format!("cannot run {}: install pgBackRest (apt-get install pgbackrest) or set pgbackrest.bin", bin.display()))?;
+        .map_err(|source| Error::Spawn {
+            program: bin.display().to_string(),
+            hint: error::INSTALL,
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     match text.trim().strip_prefix("pgBackRest ") {
         Some(v) if out.status.success() => Ok(v.to_string()),
-        _ => bail!(
+        _ => Err(Error::Output(format!(
             "{} version printed {:?}: is it pgBackRest?",
             bin.display(),
             text.trim()
-        ),
+        ))),
     }
 }
 

@@ -29,6 +29,9 @@ pub enum Error {
     /// it (exit 1).
     #[error(transparent)]
     Fs(#[from] crate::fsutil::Error),
+    /// pgBackRest or one of PostgreSQL's programs did not answer (exit 1).
+    #[error(transparent)]
+    Child(#[from] crate::pgbackrest::Error),
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -60,6 +63,7 @@ impl Error {
             | Error::DataDir(_)
             | Error::User(_)
             | Error::Fs(_)
+            | Error::Child(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
