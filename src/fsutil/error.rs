@@ -1,17 +1,13 @@
 //! Why a file or directory was not read, written or used.
 
-/// Why a file or directory was not read, written or used. `Io` shows what was being done (its
-/// `source` is the system's reason, as `anyhow`'s context shows it: `{e:#}` prints both);
-/// the other variants are whole messages that name the path and what to do.
+/// Why a file or directory was not read, written or used. Each message is whole (the system's
+/// reason included, no `source()` chain), so `{e}` shows it all; it names the path and, where
+/// bridgerest refused it, what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The system refused an operation: `what` names it and its path ("reading /x").
-    #[error("{what}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{what}: {err}")]
+    Io { what: String, err: std::io::Error },
     /// The path is not one bridgerest may trust or use as it is (a link, a FIFO, another
     /// user's file, a directory every user can write, too large, missing): nothing was done
     /// with it.
@@ -33,7 +29,7 @@ impl<T, E: Into<std::io::Error>> Doing<T> for std::result::Result<T, E> {
     fn doing(self, what: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::Io {
             what: what(),
-            source: e.into(),
+            err: e.into(),
         })
     }
 }

@@ -355,10 +355,10 @@ pub async fn output_within(
             })?,
         None => cmd.output().await,
     }
-    .map_err(|source| Error::Spawn {
+    .map_err(|err| Error::Spawn {
         program: bin.clone(),
         hint: "",
-        source,
+        err,
     })
 }
 
@@ -367,7 +367,7 @@ pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackre
     let out = output_as(&inv.info_argv(), user, &[]).await?;
     if !out.status.success() {
         return Err(Error::Failed {
-            what: "pgbackrest info",
+            what: "pgbackrest info".into(),
             status: out.status,
             stderr: crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300),
         });
@@ -386,10 +386,10 @@ pub async fn run_pgbackrest(
     let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
     let mut cmd = user.command(bin);
     cmd.args(args);
-    let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+    let mut child = cmd.spawn().map_err(|err| Error::Spawn {
         program: bin.clone(),
         hint: INSTALL,
-        source,
+        err,
     })?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
     if let Some(out) = child.stdout.take() {
@@ -427,9 +427,9 @@ pub async fn run_pgbackrest(
             tracing::debug!("pgbackrest: {}", shown.trim());
         }
     }
-    let status = child.wait().await.map_err(|source| Error::Wait {
+    let status = child.wait().await.map_err(|err| Error::Wait {
         program: "pgbackrest".into(),
-        source,
+        err,
     })?;
     res.code = status.code();
     Ok(res)

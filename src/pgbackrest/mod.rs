@@ -134,10 +134,10 @@ pub fn version(bin: &Path) -> Result<String> {
         .envs(crate::runas::child_env(None))
         .arg("version")
         .output()
-        .map_err(|source| Error::Spawn {
+        .map_err(|err| Error::Spawn {
             program: bin.display().to_string(),
             hint: error::INSTALL,
-            source,
+            err,
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     match text.trim().strip_prefix("pgBackRest ") {
