@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use crate::fsutil::Doing;
 use time::OffsetDateTime;
 
 use crate::pgbackrest::child::output_as;
@@ -116,6 +116,19 @@ pub fn last_commit(waldump: &str) -> Option<OffsetDateTime> {
         .max()
 }
 
+/// Why the archived WAL's last commit could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{} not found: install PostgreSQL's server package for the cluster's version, or pass --pg-bin", .0.display())]
+    NoWaldump(std::path::PathBuf),
+    /// The temporary directory for a segment.
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::Error),
+    /// `pgbackrest archive-get` or `pg_waldump`.
+    #[error(transparent)]
+    Child(#[from] crate::pgbackrest::Error),
+}
+
 /// Reads the archived WAL back from `newest` (at most [`SEGMENTS_BACK`] segments) and returns
 /// the last commit time found and the segment it is in; `None` if none of them holds a commit.
 /// `pg_waldump` comes from `pg_bin`.
@@ -124,32 +137,30 @@ pub async fn last_archived_commit(
     user: &RunAs,
     pg_bin: &Path,
     newest: &str,
-) -> Result<Option<(OffsetDateTime, String)>> {
+) -> Result<Option<(OffsetDateTime, String)>, Error> {
     let waldump = pg_bin.join("pg_waldump");
     if !waldump.exists() {
-        bail!(
-            "{} not found: install PostgreSQL's server package for the cluster's version, or pass --pg-bin",
-            waldump.display()
-        );
+        return Err(Error::NoWaldump(waldump));
     }
     let dir = tempfile::Builder::new()
         .prefix("bridgerest-wal.")
         .tempdir()
-        .context("creating a temporary directory for a WAL segment")?;
+        .doing(|| "creating a temporary directory for a WAL segment".into())?;
     if nix::unistd::Uid::effective() != user.uid {
         nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid))
-            .with_context(|| format!("giving {} to {}", dir.path().display(), user.name))?;
+            .doing(|| format!("giving {} to {}", dir.path().display(), user.name))?;
     }
     let mut segment = newest.to_string();
     for _ in 0..SEGMENTS_BACK {
         let file = dir.path().join(&segment);
         let out = output_as(&inv.archive_get_argv(&segment, &file), user, &[]).await?;
         if !out.status.success() {
-            bail!(
-                "pgbackrest archive-get {segment} failed ({}): {}",
-                out.status,
-                crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300)
-            );
+            return Err(crate::pgbackrest::Error::Failed {
+                what: format!("pgbackrest archive-get {segment}"),
+                status: out.status,
+                stderr: crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300),
+            }
+            .into());
         }
         // pg_waldump stops with an error at the zero-filled end of a switched segment: its
         // exit status says nothing; the records it printed do.
