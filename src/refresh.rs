@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use anyhow::{Context, Result};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -60,6 +59,39 @@ pub enum ClusterError {
     #[error("internal error: refresh task failed")]
     TaskFailed,
 }
+
+/// Why a refresh wrote nothing. Each message is whole (the cause included), so `{e}` shows it
+/// all; the last good file stays as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `pgbackrest.s3_key_type = "process"` with a pgBackRest that cannot run it (`have`: the
+    /// version found, or why none was).
+    #[error("pgbackrest.s3_key_type = \"process\" needs pgBackRest 2.59 or newer, but {have}: set s3_key_type = \"shared\" (or \"auto\") in {}", .config.display())]
+    S3ProcessUnsupported {
+        have: String,
+        config: std::path::PathBuf,
+    },
+    #[error("finding the bridgerest executable for repo1-s3-process-cmd: {0}")]
+    NoExe(std::io::Error),
+    /// The pgBackRest config or its directory cannot be used (`what`: for what).
+    #[error("{what}: {err}")]
+    Unusable {
+        what: &'static str,
+        err: fsutil::Error,
+    },
+    /// The existing file is not INI bridgerest can read or merge into.
+    #[error("{what} {}: {err}", .path.display())]
+    Existing {
+        what: &'static str,
+        path: std::path::PathBuf,
+        err: RenderError,
+    },
+    /// The file's owner, its lock, or writing it.
+    #[error(transparent)]
+    Fs(#[from] fsutil::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl ClusterError {
     pub fn kind(&self) -> FailureKind {
@@ -166,12 +198,14 @@ fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
                 Ok(v) => format!("the installed pgBackRest is {v}"),
                 Err(e) => format!("{e:#}"),
             };
-            anyhow::bail!("pgbackrest.s3_key_type = \"process\" needs pgBackRest 2.59 or newer, but {have}: set s3_key_type = \"shared\" (or \"auto\") in {}", cfg.path.display());
+            return Err(Error::S3ProcessUnsupported {
+                have,
+                config: cfg.path.clone(),
+            });
         }
         return Ok(None);
     }
-    let exe = std::env::current_exe()
-        .context("finding the bridgerest executable for repo1-s3-process-cmd")?;
+    let exe = std::env::current_exe().map_err(Error::NoExe)?;
     Ok(Some(vec![
         exe.to_string_lossy().into_owned(),
         format!("--config={}", cfg.path.display()),
@@ -270,8 +304,11 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
     let path = &cfg.pgbackrest.config;
     let mode = render::mode_for(path, existing.as_deref());
     let sections = match &existing {
-        Some(text) => render::sections(text)
-            .with_context(|| format!("reading the existing {}", path.display()))?,
+        Some(text) => render::sections(text).map_err(|err| Error::Existing {
+            what: "reading the existing",
+            path: path.clone(),
+            err,
+        })?,
         None => vec![],
     };
     let previous: HashMap<String, Stanza> = render::marked_stanzas(&sections);
@@ -372,9 +409,16 @@ pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Resu
                     .iter()
                     .map(|s| (s.cluster_id.clone(), s.name.clone()))
                     .collect();
-                let text = render::merged_file(base, &fresh, &kept_names, false)
-                    .with_context(|| format!("merging into {}", path.display()))?;
-                let red = render::merged_file(base, &fresh, &kept_names, true)?;
+                let merged = |redact| {
+                    render::merged_file(base, &fresh, &kept_names, redact).map_err(|err| {
+                        Error::Existing {
+                            what: "merging into",
+                            path: path.clone(),
+                            err,
+                        }
+                    })
+                };
+                let (text, red) = (merged(false)?, merged(true)?);
                 (Some(text), Some(red))
             }
         }
@@ -411,8 +455,10 @@ pub fn read_existing(cfg: &Config) -> Result<Option<String>> {
 
 /// [`read_existing`] with the owner already resolved.
 fn read_existing_as(cfg: &Config, owner: Owner) -> Result<Option<String>> {
-    fsutil::read_trusted(&cfg.pgbackrest.config, owner)
-        .context("cannot use the existing pgBackRest config")
+    fsutil::read_trusted(&cfg.pgbackrest.config, owner).map_err(|err| Error::Unusable {
+        what: "cannot use the existing pgBackRest config",
+        err,
+    })
 }
 
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
@@ -420,8 +466,10 @@ fn read_existing_as(cfg: &Config, owner: Owner) -> Result<Option<String>> {
 pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let owner = owner(cfg)?;
-    fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner)
-        .context("cannot write the pgBackRest config")?;
+    fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner).map_err(|err| Error::Unusable {
+        what: "cannot write the pgBackRest config",
+        err,
+    })?;
     let mut fetched = fetch(cfg, client, scope).await;
     refuse_clashes_elsewhere(cfg, &mut fetched);
     let _lock = FileLock::acquire(

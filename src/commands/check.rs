@@ -24,14 +24,18 @@ impl Report {
         self.failed += 1;
         println!("FAIL  {}", what.as_ref());
     }
-    fn result<T>(&mut self, r: Result<T>, ok: impl FnOnce(&T) -> String) -> Option<T> {
+    fn result<T, E: Into<anyhow::Error>>(
+        &mut self,
+        r: Result<T, E>,
+        ok: impl FnOnce(&T) -> String,
+    ) -> Option<T> {
         match r {
             Ok(v) => {
                 self.ok(ok(&v));
                 Some(v)
             }
             Err(e) => {
-                self.fail(format!("{e:#}"));
+                self.fail(format!("{:#}", e.into()));
                 None
             }
         }
@@ -67,7 +71,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     });
     let dir = cfg.pgbackrest.dir();
     r.result(
-        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()).map_err(Into::into),
+        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()),
         |_| {
             format!(
                 "output directory {} is writable, and only by root or the file's owner",
@@ -109,10 +113,9 @@ pub async fn run(path: &Path) -> Result<Exit> {
         )),
         Some(why) => r.fail(why),
     }
-    r.result(
-        pgbackrest::version(&cfg.pgbackrest.bin).map_err(Into::into),
-        |v| format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display()),
-    );
+    r.result(pgbackrest::version(&cfg.pgbackrest.bin), |v| {
+        format!("pgBackRest {v} found ({})", cfg.pgbackrest.bin.display())
+    });
 
     // A report, not a service: one attempt per request, a short timeout, one line per check.
     let mut api = cfg.api.clone();

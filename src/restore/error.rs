@@ -32,6 +32,9 @@ pub enum Error {
     /// pgBackRest or one of PostgreSQL's programs did not answer (exit 1).
     #[error(transparent)]
     Child(#[from] crate::pgbackrest::Error),
+    /// The stanza's credentials could not be refreshed, or its file read (exit 1).
+    #[error(transparent)]
+    Refresh(#[from] crate::refresh::Error),
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -64,6 +67,7 @@ impl Error {
             | Error::User(_)
             | Error::Fs(_)
             | Error::Child(_)
+            | Error::Refresh(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
