@@ -5,9 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-
 use crate::config::Config;
+use crate::fsutil::Doing;
 use crate::provider::Client;
 use crate::refresh;
 use crate::runas::RunAs;
@@ -114,6 +113,33 @@ pub struct Recovered {
     pub lsn: Option<crate::wal::Lsn>,
 }
 
+/// Why the restored PostgreSQL did not start or did not finish its recovery. Each message is
+/// whole (the cause included).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Its log file cannot be used (another user's, a FIFO, a second name of another file).
+    #[error(transparent)]
+    Log(#[from] crate::fsutil::Error),
+    /// `postgres` could not be started or watched.
+    #[error(transparent)]
+    Child(#[from] crate::pgbackrest::Error),
+    /// It exited before recovery ended; `tail`: the end of its log.
+    #[error("PostgreSQL exited during recovery ({status}); the end of {}:\n{tail}", .log.display())]
+    Exited {
+        status: std::process::ExitStatus,
+        log: PathBuf,
+        tail: String,
+    },
+    /// It answered with an error that waiting does not change.
+    #[error("asking PostgreSQL about its recovery failed: {0}")]
+    Refused(String),
+    /// The refresh that keeps the stanza's credentials fresh cannot run at all.
+    #[error(transparent)]
+    Refresh(#[from] refresh::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 pub struct Follow<'a> {
     pub data: &'a Path,
     pub user: &'a RunAs,
@@ -140,16 +166,15 @@ pub fn start(f: &Follow<'_>) -> Result<tokio::process::Child> {
     let mut cmd = f
         .user
         .server(program(f.bin, "postgres"), file)
-        .context("duplicating the log file handle")?;
+        .doing(|| "duplicating the log file handle".into())?;
     cmd.arg("-D").arg(f.data).args(["-c", "archive_mode=off"]);
     for o in f.options {
         cmd.arg("-c").arg(o);
     }
-    let child = cmd.spawn().with_context(|| {
-        format!(
-            "cannot start {}: install PostgreSQL's server package or pass --pg-bin",
-            program(f.bin, "postgres").display()
-        )
+    let child = cmd.spawn().map_err(|err| crate::pgbackrest::Error::Spawn {
+        program: program(f.bin, "postgres").display().to_string(),
+        hint: ": install PostgreSQL's server package or pass --pg-bin",
+        err,
     })?;
     tracing::info!(log = %log.display(), pid = child.id().unwrap_or(0), "PostgreSQL started; following its recovery");
     Ok(child)
@@ -162,7 +187,13 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
     let mut next_refresh = tokio::time::Instant::now() + every;
     let scope = refresh::Scope::cluster(f.cfg, f.cluster)?;
     loop {
-        if let Some(status) = child.try_wait().context("checking on PostgreSQL")? {
+        let exited = child
+            .try_wait()
+            .map_err(|err| crate::pgbackrest::Error::Wait {
+                program: "PostgreSQL".into(),
+                err,
+            })?;
+        if let Some(status) = exited {
             let text = log_tail(f.data, f.user);
             if f.action == TargetAction::Shutdown && text.contains("shutdown at recovery target") {
                 return Ok(Recovered {
@@ -172,11 +203,11 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
                 });
             }
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            bail!(
-                "PostgreSQL exited during recovery ({status}); the end of {}:\n{}",
-                log.display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
+            return Err(Error::Exited {
+                status,
+                log,
+                tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            });
         }
         if tokio::time::Instant::now() >= next_refresh {
             match refresh::run(f.cfg, f.client, &scope).await {
@@ -210,24 +241,25 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
         .mode(0o600)
         .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
+        .doing(|| format!("opening {}", path.display()))?;
     // What was opened may be a file the user planted under that name: a FIFO, or a second
     // name of another file (a hard link to /etc/shadow), which a chown would give away.
     use std::os::unix::fs::MetadataExt;
     let meta = file
         .metadata()
-        .with_context(|| format!("reading {}", path.display()))?;
+        .doing(|| format!("reading {}", path.display()))?;
     if !meta.is_file() || meta.nlink() != 1 || (meta.uid() != 0 && meta.uid() != user.uid.as_raw())
     {
-        bail!(
+        return Err(crate::fsutil::Error::Refused(format!(
             "{} is not a regular file of {} with one name (a FIFO, a hard link or another user's file was put there): remove it, then start again",
             path.display(),
             user.name
-        );
+        ))
+        .into());
     }
     if nix::unistd::Uid::effective() != user.uid && meta.uid() != user.uid.as_raw() {
         nix::unistd::fchown(&file, Some(user.uid), Some(user.gid))
-            .with_context(|| format!("giving {} to {}", path.display(), user.name))?;
+            .doing(|| format!("giving {} to {}", path.display(), user.name))?;
     }
     Ok(file)
 }
@@ -270,11 +302,7 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
         .ok()?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return refused(&err).map(|why| {
-            Err(anyhow::anyhow!(
-                "asking PostgreSQL about its recovery failed: {why}"
-            ))
-        });
+        return refused(&err).map(|why| Err(Error::Refused(why)));
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = text.trim().split('|').collect();

@@ -35,6 +35,9 @@ pub enum Error {
     /// The stanza's credentials could not be refreshed, or its file read (exit 1).
     #[error(transparent)]
     Refresh(#[from] crate::refresh::Error),
+    /// The restored PostgreSQL did not start, or did not finish its recovery (exit 1).
+    #[error(transparent)]
+    Recovery(#[from] crate::recovery::Error),
     /// This host failed a system call (a signal handler, a terminal).
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -68,6 +71,7 @@ impl Error {
             | Error::Fs(_)
             | Error::Child(_)
             | Error::Refresh(_)
+            | Error::Recovery(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
             Error::Other(e) => exit_code(e),
