@@ -48,9 +48,27 @@ pub async fn run(cli: Cli) -> Result<Exit> {
     }
 }
 
-/// The exit code an error asks for (the variant of the domain error in its chain decides).
+/// The exit code an error chain asks for: that of the first error in it that knows one (a
+/// domain module's error: its variant decides; a tagged [`crate::exit::ExitError`]); 1 when
+/// none does. A domain error's `exit` answers for what it wraps (a drill refused as a restore).
 pub fn exit_code(err: &anyhow::Error) -> Exit {
-    crate::restore::exit_code(err)
+    err.chain()
+        .find_map(|e| {
+            if let Some(e) = e.downcast_ref::<crate::drill::Error>() {
+                return Some(e.exit());
+            }
+            if let Some(e) = e.downcast_ref::<crate::restore::Error>() {
+                return Some(e.exit());
+            }
+            if let Some(e) = e.downcast_ref::<crate::clients::Error>() {
+                return Some(e.exit());
+            }
+            if e.is::<crate::config::Error>() || e.is::<crate::provider::BadId>() {
+                return Some(Exit::Usage);
+            }
+            e.downcast_ref::<crate::exit::ExitError>().map(|t| t.code)
+        })
+        .unwrap_or(Exit::Failure)
 }
 
 /// Loads and validates the config; any problem is a usage error (exit 2).

@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
-
 use super::{isolate, PORT, SOCKET_DIR};
 use crate::restore::workflow::Prepared;
 use crate::restore::RunAs;
@@ -13,7 +11,10 @@ use crate::restore::RunAs;
 /// Makes the socket directory in the copy (0700, the user's: made through the copy's
 /// descriptor) and its `pg_hba.conf`: trust on that socket only, which nobody but the user
 /// and root can open, and nothing over TCP. Returns its path.
-pub(super) fn private_socket(copy: &crate::fsutil::Dir, user: &RunAs) -> Result<PathBuf> {
+pub(super) fn private_socket(
+    copy: &crate::fsutil::Dir,
+    user: &RunAs,
+) -> crate::fsutil::Result<PathBuf> {
     let dir = copy.make_dir(SOCKET_DIR, 0o700, user.owner())?;
     dir.write_file(
         "pg_hba.conf",
@@ -78,8 +79,11 @@ pub fn verify_result(exited_ok: bool, text: &str) -> (bool, String) {
 }
 
 /// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).
-pub(super) async fn output_long(argv: &[String], user: &RunAs) -> Result<std::process::Output> {
-    Ok(crate::pgbackrest::child::output_within(argv, user, &[], None).await?)
+pub(super) async fn output_long(
+    argv: &[String],
+    user: &RunAs,
+) -> crate::pgbackrest::Result<std::process::Output> {
+    crate::pgbackrest::child::output_within(argv, user, &[], None).await
 }
 
 /// The copy's server, over its private socket.

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use super::error::{refuse, Error, Result};
 use nix::unistd::Uid;
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +72,7 @@ impl Proc {
             }
         }
         match self.running() {
-            true => bail!(
+            true => refuse!(
                 "PostgreSQL (pid {}) does not stop, even on SIGKILL",
                 self.pid
             ),
@@ -110,16 +110,20 @@ impl Copy {
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|n| !n.starts_with('.'))
-            .with_context(|| {
-                format!(
+            .ok_or_else(|| {
+                Error::Copy(format!(
                     "drill scratch directory {}: its last component must be a plain name",
                     scratch.display()
-                )
+                ))
             })?
             .to_string();
         let parent = crate::fsutil::parent(scratch);
-        let root = Dir::open(parent, user.uid, make_root.then(|| user.owner()))
-            .with_context(|| format!("the drill's scratch directory {}", scratch.display()))?;
+        let root = Dir::open(parent, user.uid, make_root.then(|| user.owner())).map_err(|e| {
+            Error::Copy(format!(
+                "the drill's scratch directory {}: {e}",
+                scratch.display()
+            ))
+        })?;
         Ok(Copy {
             spool: format!("{name}.wal-spool"),
             path: root.join(&name),
@@ -168,7 +172,8 @@ impl Copy {
     }
 
     fn write_marker(&self, m: &Marker) -> Result<()> {
-        let bytes = serde_json::to_vec(m).context("encoding the drill marker")?;
+        let bytes = serde_json::to_vec(m)
+            .map_err(|e| Error::Internal(format!("encoding the drill marker: {e}")))?;
         Ok(self
             .root
             .write_file(&self.marker_name(), &bytes, 0o644, Owner::default())?)
@@ -207,10 +212,10 @@ impl Copy {
         let dir = self
             .root
             .child(&self.name)?
-            .with_context(|| format!("{} is gone", self.path.display()))?;
+            .ok_or_else(|| Error::Copy(format!("{} is gone", self.path.display())))?;
         match self.marker(Some(&dir.stat))? {
             Some(_) => Ok(dir),
-            None => bail!(
+            None => refuse!(
                 "{} was replaced during the drill (it is not the directory the drill made)",
                 self.path.display()
             ),
@@ -223,7 +228,7 @@ impl Copy {
         let proc = i32::try_from(pid)
             .ok()
             .and_then(Proc::of)
-            .context("the copy's PostgreSQL exited at once")?;
+            .ok_or_else(|| Error::Copy("the copy's PostgreSQL exited at once".into()))?;
         self.write_marker(&Marker {
             dev: dir.stat.st_dev,
             ino: dir.stat.st_ino,
@@ -249,7 +254,7 @@ impl Copy {
         let dir = match self.root.stat_of(&self.name)? {
             None => None,
             Some(st) if crate::fsutil::anchor::is_dir(&st) => self.root.child(&self.name)?,
-            Some(_) => bail!(
+            Some(_) => refuse!(
                 "{} is not a directory (a link or a file): a drill restores into a directory of its own; remove it or set drill.scratch",
                 self.path.display()
             ),
@@ -260,7 +265,7 @@ impl Copy {
         }
         if let Some(d) = &dir {
             if marker.is_none() && !d.is_empty()? {
-                bail!(
+                refuse!(
                     "{} is not empty and no drill of bridgerest made it (there is no marker {} naming it): a drill empties only its own copies; empty it yourself, or set drill.scratch to a directory of its own",
                     self.path.display(),
                     self.root.join(&self.marker_name()).display()
@@ -271,15 +276,19 @@ impl Copy {
                 if marker.as_ref().and_then(|m| m.postmaster).map(|p| p.pid) != Some(pid)
                     && std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|c| c == self.path)
                 {
-                    bail!(
+                    refuse!(
                         "a PostgreSQL (pid {pid}) that no drill started runs in {}: bridgerest does not stop it; stop it yourself (pg_ctl -D {} stop)",
                         self.path.display(),
                         self.path.display()
                     );
                 }
             }
-            d.empty()
-                .with_context(|| format!("removing the earlier copy in {}", self.path.display()))?;
+            d.empty().map_err(|e| {
+                Error::Copy(format!(
+                    "removing the earlier copy in {}: {e}",
+                    self.path.display()
+                ))
+            })?;
             self.root.remove(&self.name)?;
         }
         if let Some(st) = self.root.stat_of(&self.spool)? {
@@ -289,7 +298,7 @@ impl Copy {
             if marker.is_none() && crate::fsutil::anchor::is_dir(&st) {
                 let spool = self.root.child(&self.spool)?;
                 if !spool.map(|s| s.is_empty()).transpose()?.unwrap_or(true) {
-                    bail!(
+                    refuse!(
                         "{} holds WAL that no drill of bridgerest queued (there is no marker): remove it yourself",
                         self.root.join(&self.spool).display()
                     );

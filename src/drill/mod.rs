@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
 use time::OffsetDateTime;
 
 use crate::config::Config;
@@ -19,6 +18,7 @@ use crate::restore::{RunAs, Target, TargetAction};
 
 mod checks;
 pub mod copy;
+mod error;
 pub mod html;
 pub mod isolate;
 pub mod report;
@@ -29,6 +29,8 @@ mod wal_gap;
 pub use checks::verify_result;
 use checks::{private_socket, stop_command, verify, Conn};
 pub use copy::Copy;
+use error::refuse;
+pub use error::{Error, Result};
 pub use report::{Check, Report};
 pub use space::{free_bytes, space_check, Need};
 use space::{SPOOL_BYTES, WAL_ON_DISK_MAX, WAL_SEGMENT};
@@ -58,7 +60,7 @@ pub fn scratch_for(cfg: &Config, stanza: &str) -> Result<PathBuf> {
         return Ok(s.clone());
     }
     if !crate::ids::is_stanza_name(stanza) {
-        bail!(
+        refuse!(
             "stanza {:?} is not a pgBackRest stanza name: no scratch directory is named after it",
             crate::text::excerpt(stanza, 80)
         );
@@ -102,14 +104,10 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let lock = crate::restore::restore_lock(cfg, &id, "drill", &user).await?;
     let copy = Copy::open(&scratch, &user, cfg.drill.scratch.is_none())?;
     // Another cluster's drill may share a configured scratch directory.
-    let _scratch_lock =
-        match copy.try_lock()? {
-            Ok(l) => l,
-            Err(holder) => bail!(
-                "another drill ({holder}) uses {}: this one does not start; give each cluster its own drill.scratch, or try again later",
-                scratch.display()
-            ),
-        };
+    let _scratch_lock = match copy.try_lock()? {
+        Ok(l) => l,
+        Err(holder) => return Err(Error::Busy { holder, scratch }),
+    };
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     rep.owner = Some(user.clone());
@@ -156,7 +154,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         Ok(()) => {}
         // A target outside the window and the like: the asking was wrong, not the backups;
         // refused (exit 2) and not recorded as a drill.
-        Err(e) if crate::restore::exit_code(&e) == crate::exit::Exit::Usage => {
+        Err(e) if e.exit() == crate::exit::Exit::Usage => {
             if let Err(c) = copy.remove().await {
                 tracing::warn!("cannot remove the copy: {c:#}");
             }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use super::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -226,14 +226,17 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
         .owner
         .as_ref()
         .map_or_else(nix::unistd::Uid::effective, |u| u.uid);
-    let held = fsutil::Dir::open(dir, trust, Some(owner))
-        .with_context(|| format!("the drill reports directory {}", dir.display()))?;
+    let held = fsutil::Dir::open(dir, trust, Some(owner)).map_err(|err| Error::Reports {
+        dir: dir.to_path_buf(),
+        err,
+    })?;
     let path = report_path(dir, r);
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .context("internal error: a report file name")?;
-    let json = serde_json::to_vec_pretty(r).context("encoding the drill report")?;
+        .ok_or_else(|| Error::Internal("a report file name".into()))?;
+    let json = serde_json::to_vec_pretty(r)
+        .map_err(|e| Error::Internal(format!("encoding the drill report: {e}")))?;
     held.write_file(name, &json, 0o644, owner)?;
     let mut mine = reports_of(dir, &r.cluster);
     while mine.len() > keep {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::fsutil::{Doing, Result};
 
 use crate::text::human_size;
 
@@ -79,7 +79,7 @@ pub fn space_check(need: &Need, free: u64, dir: &Path) -> (bool, String) {
 /// The free bytes of the file system `dir` is on (for an unprivileged writer).
 pub fn free_bytes(dir: &Path) -> Result<u64> {
     let st = nix::sys::statvfs::statvfs(dir)
-        .with_context(|| format!("reading the free space of {}", dir.display()))?;
+        .doing(|| format!("reading the free space of {}", dir.display()))?;
     #[allow(clippy::unnecessary_cast)]
     Ok(st.blocks_available() as u64 * st.fragment_size() as u64)
 }

@@ -50,10 +50,6 @@ pub enum Error {
     /// The provider's API failed (exit 1).
     #[error(transparent)]
     Api(#[from] crate::provider::ApiError),
-    /// A step below (files, pgBackRest, recovery, a provider's client) failed. Those layers
-    /// still speak `anyhow`; its chain says which exit code it asks for.
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
 }
 
 impl Error {
@@ -74,30 +70,8 @@ impl Error {
             | Error::Recovery(_)
             | Error::Io(_) => Exit::Failure,
             Error::Client(e) => e.exit(),
-            Error::Other(e) => exit_code(e),
         }
     }
-}
-
-/// The exit code an error chain asks for: that of the first error in it that knows one (a
-/// restore's [`Error`], a [`crate::clients::Error`], a [`crate::config::Error`], a tagged
-/// [`crate::exit::ExitError`]);
-/// 1 when none does.
-pub fn exit_code(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|e| {
-            if let Some(e) = e.downcast_ref::<Error>() {
-                return Some(e.exit());
-            }
-            if let Some(e) = e.downcast_ref::<crate::clients::Error>() {
-                return Some(e.exit());
-            }
-            if e.is::<crate::config::Error>() || e.is::<crate::provider::BadId>() {
-                return Some(Exit::Usage);
-            }
-            e.downcast_ref::<crate::exit::ExitError>().map(|t| t.code)
-        })
-        .unwrap_or(Exit::Failure)
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

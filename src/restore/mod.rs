@@ -15,7 +15,7 @@ pub mod target;
 pub mod workflow;
 
 pub use datadir::*;
-pub use error::{exit_code, Error, Result};
+pub use error::{Error, Result};
 pub use lock::{preempted, restore_lock, ClusterLock};
 pub use request::Request;
 pub use target::*;
