@@ -1,7 +1,7 @@
 //! What the daemon reports: each cluster's state, the status file (`bridgerest status` reads
 //! it), systemd's STATUS= line, and the Prometheus text file.
 
-use anyhow::Context;
+use crate::fsutil::Doing;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -285,7 +285,7 @@ impl Status {
 
 /// Puts every cluster's last drill into the status file (if the daemon has written one) and
 /// rewrites the Prometheus file from it, so a one-shot drill shows at once.
-pub fn publish_drills(cfg: &Config) -> anyhow::Result<()> {
+pub fn publish_drills(cfg: &Config) -> crate::fsutil::Result<()> {
     let path = &cfg.daemon.status_file;
     let Some(text) = crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)? else {
         tracing::info!(
@@ -294,10 +294,14 @@ pub fn publish_drills(cfg: &Config) -> anyhow::Result<()> {
         );
         return Ok(());
     };
-    let mut st: Status = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
+    let mut st: Status = serde_json::from_str(&text).map_err(|e| {
+        crate::fsutil::Error::Refused(format!(
+            "{} is not a bridgerest status file: {e}",
+            path.display()
+        ))
+    })?;
     fill_drills(cfg, &mut st);
-    let json = serde_json::to_vec_pretty(&st).context("encoding the status")?;
+    let json = serde_json::to_vec_pretty(&st).doing(|| "encoding the status".into())?;
     crate::fsutil::write_atomic(path, &json, 0o644, crate::fsutil::Owner::default())?;
     if let Some(prom) = &cfg.daemon.prometheus_textfile {
         crate::fsutil::write_atomic(
