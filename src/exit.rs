@@ -21,20 +21,3 @@ impl From<Exit> for ExitCode {
         ExitCode::from(e as u8)
     }
 }
-
-/// An error that carries the exit code it should end the process with.
-#[derive(Debug, thiserror::Error)]
-#[error("{inner:#}")]
-pub struct ExitError {
-    pub code: Exit,
-    pub inner: anyhow::Error,
-}
-
-/// Marks an error as a usage/configuration error (exit code 2).
-pub fn usage(source: impl Into<anyhow::Error>) -> anyhow::Error {
-    ExitError {
-        code: Exit::Usage,
-        inner: source.into(),
-    }
-    .into()
-}

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::usage;
 use crate::cli::CredentialArgs;
 use crate::config::{self, Config};
-use crate::exit::{usage, Exit};
+use crate::exit::Exit;
 use crate::fsutil::{self, Owner};
 use crate::provider::Store;
 

@@ -11,8 +11,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, watch};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use super::usage;
 use crate::config::{Config, Cron};
-use crate::exit::{usage, Exit};
+use crate::exit::Exit;
 use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
 use crate::provider::{Client, FailureKind, ProviderKind};

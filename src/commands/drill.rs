@@ -63,7 +63,7 @@ pub fn write_report(cfg: &Config, rep: &drill::Report) -> Option<std::path::Path
 
 async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {
     let Some((dir, user)) = scratch else {
-        return Err(crate::exit::ExitError {
+        return Err(super::ExitError {
             code: Exit::Interrupted,
             inner: anyhow::anyhow!("interrupted: the next drill cleans up its scratch directory"),
         }
@@ -77,7 +77,7 @@ async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)
             dir.display()
         ),
     };
-    Err(crate::exit::ExitError {
+    Err(super::ExitError {
         code: Exit::Interrupted,
         inner: anyhow::anyhow!(said),
     }

@@ -19,9 +19,7 @@ pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
             0o644,
             crate::fsutil::Owner::default(),
         )
-        .map_err(|e| {
-            crate::exit::usage(anyhow::anyhow!("cannot write {}: {e:#}", file.display()))
-        })?;
+        .map_err(|e| super::usage(anyhow::anyhow!("cannot write {}: {e:#}", file.display())))?;
         println!("wrote {} ({} drills)", file.display(), reports.len());
         return Ok(Exit::Success);
     }

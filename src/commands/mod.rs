@@ -19,7 +19,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
-use crate::exit::{usage, Exit};
+use crate::exit::Exit;
 
 pub async fn run(cli: Cli) -> Result<Exit> {
     let explicit = cli.config.is_some();
@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
 }
 
 /// The exit code an error chain asks for: that of the first error in it that knows one (a
-/// domain module's error: its variant decides; a tagged [`crate::exit::ExitError`]); 1 when
+/// domain module's error: its variant decides; a tagged [`ExitError`]); 1 when
 /// none does. A domain error's `exit` answers for what it wraps (a drill refused as a restore).
 pub fn exit_code(err: &anyhow::Error) -> Exit {
     err.chain()
@@ -66,7 +66,7 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
             if e.is::<crate::config::Error>() || e.is::<crate::provider::BadId>() {
                 return Some(Exit::Usage);
             }
-            e.downcast_ref::<crate::exit::ExitError>().map(|t| t.code)
+            e.downcast_ref::<ExitError>().map(|t| t.code)
         })
         .unwrap_or(Exit::Failure)
 }
@@ -110,3 +110,20 @@ fn load_or_default(path: &std::path::Path, explicit: bool) -> Result<Config> {
 }
 
 pub use crate::clients::{client, client_for, ionos_db_user, provider_for, providers_listed};
+
+/// An error that carries the exit code it should end the process with.
+#[derive(Debug, thiserror::Error)]
+#[error("{inner:#}")]
+pub struct ExitError {
+    pub code: Exit,
+    pub inner: anyhow::Error,
+}
+
+/// Marks an error as a usage/configuration error (exit code 2).
+pub fn usage(source: impl Into<anyhow::Error>) -> anyhow::Error {
+    ExitError {
+        code: Exit::Usage,
+        inner: source.into(),
+    }
+    .into()
+}
