@@ -25,9 +25,10 @@
 //!
 //! Errors: a module's failures that decide something are a `thiserror` enum of that module
 //! ([`refresh::ClusterError`]: the kind of failure; [`restore::Error`], [`clients::Error`],
-//! [`config::Error`], [`provider::CallError`]: the exit code, read once by
-//! [`restore::exit_code`]); `fsutil`, `pgbackrest`, `wal`, `recovery`, `drill` and
-//! `commands` still use `anyhow`.
+//! [`config::Error`], [`provider::CallError`], [`drill::Error`]: the exit code, read once by
+//! [`commands::exit_code`]; [`fsutil::Error`], [`pgbackrest::Error`], [`wal::Error`],
+//! [`recovery::Error`], [`refresh::Error`]: what went wrong, carried up as variants). Each
+//! message is whole. `anyhow` is used only in [`commands`] and the `main`s.
 //!
 //! [`sim`] (feature `sim`, on by default: the tests, the benchmarks and the README's quick
 //! start use it) simulates the providers' APIs; only the tests and `bridgerest-sim` use it.
