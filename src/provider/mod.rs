@@ -7,6 +7,7 @@ pub mod bridge;
 pub mod http;
 pub mod ionos;
 pub mod launcher;
+pub mod pages;
 pub mod server;
 
 pub use bridge::ApiError;

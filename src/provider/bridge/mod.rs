@@ -12,6 +12,7 @@ use serde::Deserialize;
 pub use super::http::ApiError;
 pub use super::http::TokenError;
 use super::http::{decode, req, serde_detail, Auth, BuildError, Hints, Retry, Transport};
+use super::pages::{self, Page};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, CallError, Cluster, ClusterStatus, Team};
 use crate::provider::ApiSettings;
@@ -27,8 +28,6 @@ pub static HINTS: Hints = Hints {
 };
 
 /// The most pages one list may take (100 items each): a loop or a flood is an error.
-pub const MAX_PAGES: usize = 1000;
-
 pub use crate::ids::is_eid;
 
 impl super::RepoCredentials for BridgeClient {
@@ -132,7 +131,7 @@ impl BridgeClient {
     }
     /// Every page of a list: follows `next_cursor` until `has_more` is false, or, where a list
     /// leaves `has_more` out (the backups list's documented example shows only `backups`),
-    /// until there is no `next_cursor`. A cursor seen before, or more than [`MAX_PAGES`], is an
+    /// until there is no `next_cursor`. A cursor seen before, or more than [`pages::MAX_PAGES`], is an
     /// error.
     async fn list_all<T: DeserializeOwned>(
         &self,
@@ -140,28 +139,24 @@ impl BridgeClient {
         field: &str,
         extra: &[(&'static str, String)],
     ) -> Result<Vec<T>, ApiError> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", "100".to_string())];
-            query.extend(extra.iter().cloned());
-            if let Some(c) = &cursor {
-                query.push(("cursor", c.clone()));
-            }
-            let (url, body) = self.t.send(Method::GET, path, &query, Retry::Read).await?;
+        let query = |cursor: Option<String>| {
+            let mut q = vec![("limit", "100".to_string())];
+            q.extend(extra.iter().cloned());
+            q.extend(cursor.map(|c| ("cursor", c)));
+            q
+        };
+        pages::all(&self.t, path, query(None), |url, body| {
             let mut page: serde_json::Map<String, serde_json::Value> =
-                decode(&Method::GET, &url, &body)?;
+                decode(&Method::GET, url, body)?;
             let list = page.remove(field).ok_or_else(|| ApiError::Malformed {
-                req: req(&Method::GET, &url),
+                req: req(&Method::GET, url),
                 detail: format!("missing field `{field}`"),
             })?;
-            let mut batch: Vec<T> =
-                serde_json::from_value(list).map_err(|e| ApiError::Malformed {
-                    req: req(&Method::GET, &url),
-                    detail: format!("field `{field}`: {}", serde_detail(&e)),
-                })?;
-            items.append(&mut batch);
+            let items: Vec<T> = serde_json::from_value(list).map_err(|e| ApiError::Malformed {
+                req: req(&Method::GET, url),
+                detail: format!("field `{field}`: {}", serde_detail(&e)),
+            })?;
             let next = page
                 .get("next_cursor")
                 .and_then(|v| v.as_str())
@@ -171,21 +166,19 @@ impl BridgeClient {
                 .get("has_more")
                 .and_then(|v| v.as_bool())
                 .unwrap_or(next.is_some());
-            match (has_more, next) {
-                (true, Some(n)) if seen.insert(n.clone()) => cursor = Some(n),
+            let next = match (has_more, next) {
+                (true, Some(n)) if seen.insert(n.clone()) => Some(query(Some(n))),
                 (true, _) => {
                     return Err(ApiError::Malformed {
-                        req: req(&Method::GET, &url),
+                        req: req(&Method::GET, url),
                         detail: "has_more is true but next_cursor is missing or one seen before (a pagination loop)".into(),
                     })
                 }
-                (false, _) => return Ok(items),
-            }
-        }
-        Err(ApiError::Malformed {
-            req: req(&Method::GET, &self.t.url(path)),
-            detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+                (false, _) => None,
+            };
+            Ok(Page { items, next })
         })
+        .await
     }
 
     /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied

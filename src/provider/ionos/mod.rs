@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
+use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Chain, Cluster};
@@ -30,7 +31,6 @@ pub static HINTS: Hints = Hints {
 /// Items per page (IONOS allows up to 1000; the default is 100).
 const LIMIT: usize = 100;
 /// The most pages one list may take.
-const MAX_PAGES: usize = 1000;
 /// The source's properties a new cluster copies: those of the create model
 /// (`CreateClusterProperties`) that describe its size and settings. The name, connection,
 /// credentials and `fromBackup` are the restore's own; nothing else is sent.
@@ -97,35 +97,30 @@ impl IonosClient {
     /// deprecated list schema the backup lists use, `_links` in newer ones) by advancing the
     /// offset; a list without links ends on a short page.
     async fn list_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
-        let mut items = Vec::new();
-        for page in 0..MAX_PAGES {
-            let offset = page * LIMIT;
-            let q = [("offset", offset.to_string()), ("limit", LIMIT.to_string())];
-            let (url, body) = self.t.send(Method::GET, path, &q, Retry::Read).await?;
-            let v: Value = decode(&Method::GET, &url, &body)?;
-            let batch = v
+        let query =
+            |offset: usize| vec![("offset", offset.to_string()), ("limit", LIMIT.to_string())];
+        let mut offset = 0;
+        pages::all(&self.t, path, query(offset), |url, body| {
+            let v: Value = decode(&Method::GET, url, body)?;
+            let items = v
                 .get("items")
                 .and_then(Value::as_array)
                 .cloned()
                 .ok_or_else(|| ApiError::Malformed {
-                    req: req(&Method::GET, &url),
+                    req: req(&Method::GET, url),
                     detail: "missing list field `items`".into(),
                 })?;
-            let n = batch.len();
-            items.extend(batch);
+            let n = items.len();
             let links = v.get("_links").or_else(|| v.get("links"));
             let more = match links {
                 Some(l) => l.get("next").is_some_and(|n| !n.is_null()),
                 None => n >= LIMIT,
             };
-            if !more || n == 0 {
-                return Ok(items);
-            }
-        }
-        Err(ApiError::Malformed {
-            req: req(&Method::GET, &self.t.url(path)),
-            detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+            offset += LIMIT;
+            let next = (more && n > 0).then(|| query(offset));
+            Ok(Page { items, next })
         })
+        .await
     }
 
     pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ApiError> {

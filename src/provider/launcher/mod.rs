@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
+use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Cluster};
@@ -27,7 +28,6 @@ pub static HINTS: Hints = Hints {
 };
 
 const LIMIT: usize = 100;
-const MAX_PAGES: usize = 1000;
 
 /// Field names tried, in order, where Launcher documents none.
 const START: &[&str] = &[
@@ -104,13 +104,12 @@ impl LauncherClient {
     /// (`page`, `limit`) while a `pagination`/`meta` object says there are more, or, without
     /// one, while pages are full.
     async fn list_all(&self, path: &str, field: &str) -> Result<Vec<Value>, ApiError> {
-        let mut items = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let q = [("page", page.to_string()), ("limit", LIMIT.to_string())];
-            let (url, body) = self.t.send(Method::GET, path, &q, Retry::Read).await?;
-            let full: Value = decode(&Method::GET, &url, &body)?;
-            let data = Self::data(&Method::GET, &url, &body)?;
-            let batch = match &data {
+        let query = |page: usize| vec![("page", page.to_string()), ("limit", LIMIT.to_string())];
+        let (mut page, mut seen) = (1, 0u64);
+        pages::all(&self.t, path, query(page), |url, body| {
+            let full: Value = decode(&Method::GET, url, body)?;
+            let data = Self::data(&Method::GET, url, body)?;
+            let items = match &data {
                 Value::Array(a) => a.clone(),
                 Value::Object(o) => o
                     .get("items")
@@ -118,20 +117,20 @@ impl LauncherClient {
                     .and_then(Value::as_array)
                     .cloned()
                     .ok_or_else(|| ApiError::Malformed {
-                        req: req(&Method::GET, &url),
+                        req: req(&Method::GET, url),
                         detail: format!(
                             "`data` holds no list (looked for an array, `items`, `{field}`)"
                         ),
                     })?,
                 _ => {
                     return Err(ApiError::Malformed {
-                        req: req(&Method::GET, &url),
+                        req: req(&Method::GET, url),
                         detail: "`data` is neither a list nor an object".into(),
                     })
                 }
             };
-            let n = batch.len();
-            items.extend(batch);
+            let n = items.len();
+            seen += n as u64;
             let pag = full
                 .get("pagination")
                 .or_else(|| full.get("meta"))
@@ -142,19 +141,16 @@ impl LauncherClient {
                     p.get("total").and_then(Value::as_u64),
                 ) {
                     (Some(h), _) => h,
-                    (None, Some(total)) => (items.len() as u64) < total,
+                    (None, Some(total)) => seen < total,
                     (None, None) => n >= LIMIT,
                 },
                 None => n >= LIMIT,
             };
-            if !more || n == 0 {
-                return Ok(items);
-            }
-        }
-        Err(ApiError::Malformed {
-            req: req(&Method::GET, &self.t.url(path)),
-            detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
+            page += 1;
+            let next = (more && n > 0).then(|| query(page));
+            Ok(Page { items, next })
         })
+        .await
     }
 
     pub async fn list_clusters(&self) -> Result<Vec<Cluster>, ApiError> {
