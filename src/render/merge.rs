@@ -101,7 +101,14 @@ pub fn marked_stanzas(sections: &[Section]) -> HashMap<String, Stanza> {
                     name: sec.name,
                     cluster_id: id,
                     note: "kept from the last good refresh".into(),
-                    entries: sec.entries,
+                    entries: sec
+                        .entries
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let v = super::Value::of(&k, &v);
+                            (k, v)
+                        })
+                        .collect(),
                     files: vec![],
                     expires_at: None,
                     kind: None,

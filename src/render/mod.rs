@@ -37,6 +37,61 @@ pub enum RenderError {
     },
 }
 
+/// One option's value in a stanza: a secret (a key, a token, a SAS) is typed as one where it
+/// enters (rendered from a token, or read back under a secret option's name), so it is
+/// redacted by its type: its `Debug` shows no text, and [`Stanza::secret_values`] and the
+/// redacted file are made from it. Two values are equal when their text is (what pgBackRest
+/// reads does not depend on where it came from).
+#[derive(Clone)]
+pub enum Value {
+    Plain(String),
+    Secret(SecretString),
+}
+
+impl Value {
+    /// `text` as the value of `key`: a secret if `key` is a secret option ([`is_secret_key`]).
+    pub fn of(key: &str, text: &str) -> Value {
+        match is_secret_key(key) {
+            true => Value::Secret(text.to_string().into()),
+            false => Value::Plain(text.to_string()),
+        }
+    }
+
+    /// The text as written to the file (a secret's too: callers that show it redact first).
+    pub fn text(&self) -> &str {
+        match self {
+            Value::Plain(t) => t,
+            Value::Secret(s) => s.expose_secret(),
+        }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Value::Secret(_))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(t: &str) -> Value {
+        Value::Plain(t.to_string())
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, o: &Value) -> bool {
+        self.text() == o.text()
+    }
+}
+impl Eq for Value {}
+
+impl std::fmt::Debug for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Plain(t) => t.fmt(f),
+            Value::Secret(_) => f.write_str(REDACTED),
+        }
+    }
+}
+
 /// One rendered stanza. Values include secrets: Debug shows only names and keys.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Stanza {
@@ -44,7 +99,7 @@ pub struct Stanza {
     pub cluster_id: String,
     /// Said after the cluster id in the `# bridgerest: cluster` line.
     pub note: String,
-    pub entries: Vec<(String, String)>,
+    pub entries: Vec<(String, Value)>,
     /// Files the stanza refers to that must exist before it is written (a GCS service key).
     pub files: Vec<SideFile>,
     /// When its credentials stop working, if the token says (see [`BackupToken::expires_at`]).
@@ -59,10 +114,11 @@ impl Stanza {
     pub fn secret_values(&self) -> impl Iterator<Item = String> + '_ {
         self.entries
             .iter()
-            .filter(|(k, _)| is_secret_key(k))
+            .filter(|(_, v)| v.is_secret())
             .flat_map(|(_, v)| {
+                let v = v.text();
                 let bare = v.strip_prefix("Bearer ").map(str::to_string);
-                std::iter::once(v.clone()).chain(bare)
+                std::iter::once(v.to_string()).chain(bare)
             })
     }
 }
@@ -217,8 +273,8 @@ pub fn stanza(
             });
         }
     }
-    let mut e: Vec<(String, String)> = Vec::new();
-    let mut put = |k: &str, v: &str| e.push((k.to_string(), v.to_string()));
+    let mut e: Vec<(String, Value)> = Vec::new();
+    let mut put = |k: &str, v: &str| e.push((k.to_string(), Value::of(k, v)));
     put("pg1-path", &cluster.pg1_path.to_string_lossy());
     put("repo1-type", token.store.kind());
     put("repo1-path", &token.repo_path);
@@ -331,10 +387,9 @@ fn push_stanza(out: &mut String, s: &Stanza, redact: bool) {
         s.cluster_id, s.note, s.name
     ));
     for (k, v) in &s.entries {
-        let v = if redact && is_secret_key(k) {
-            REDACTED
-        } else {
-            v
+        let v = match redact && v.is_secret() {
+            true => REDACTED,
+            false => v.text(),
         };
         out.push_str(&format!("{k}={v}\n"));
     }

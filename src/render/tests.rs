@@ -444,3 +444,32 @@ fn secret_key_names() {
         assert!(!is_secret_key(k), "{k}");
     }
 }
+
+#[test]
+fn secrets_are_typed_in_the_stanza_and_read_back_as_secrets() {
+    let s = stanza(&cluster(&[]), &token(s3(None)), out(), None).unwrap();
+    let secret: Vec<&str> = s
+        .entries
+        .iter()
+        .filter(|(_, v)| v.is_secret())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        secret,
+        ["repo1-s3-key", "repo1-s3-key-secret", "repo1-s3-token"]
+    );
+    let shown = format!("{:?}", s.entries);
+    for v in ["AKIAEXAMPLEKEY", "s3-secret-value", "s3-session-token"] {
+        assert!(!shown.contains(v), "{shown}");
+    }
+    assert!(shown.contains("the-bucket"), "{shown}");
+    let text = owned_file(std::slice::from_ref(&s), Path::new("/b.toml"), false);
+    let back = &previous_stanzas(&text).unwrap()["rvf73a77ozfsvcttryebfrnlem"];
+    let back_secret: Vec<&str> = back
+        .entries
+        .iter()
+        .filter(|(_, v)| v.is_secret())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(back_secret, secret);
+}
