@@ -14,11 +14,10 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use super::usage;
 use crate::config::{Config, Cron};
 use crate::exit::Exit;
-use crate::fsutil::{self, Owner};
 use crate::notify::{notify, watchdog_interval};
 use crate::provider::{Client, FailureKind, ProviderKind};
 use crate::refresh::{self, Scope};
-use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Status, Timing};
+use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Timing};
 
 struct Real {
     /// The Crunchy Bridge client (none when the config lists no Bridge cluster).
@@ -143,35 +142,6 @@ fn timing(cfg: &Config) -> Timing {
         fraction: cfg.daemon.refresh_at,
         retry_base: cfg.api.retry_base.max(std::time::Duration::from_secs(1)),
         retry_max: cfg.daemon.retry_max,
-    }
-}
-
-/// Writes the status file, and the Prometheus text file if one is configured (both atomic,
-/// neither holds a secret). Returns what failed, for the caller to log once per change.
-fn write_status(cfg: &Config, st: &Status) -> Result<(), String> {
-    let mut st = st.clone();
-    crate::schedule::fill_drills(cfg, &mut st);
-    let st = &st;
-    let json = serde_json::to_vec_pretty(st).map_err(|e| format!("encoding the status: {e}"))?;
-    let files = [
-        (Some(&cfg.daemon.status_file), json),
-        (
-            cfg.daemon.prometheus_textfile.as_ref(),
-            st.prometheus().into_bytes(),
-        ),
-    ];
-    let errors: Vec<String> = files
-        .iter()
-        .filter_map(|(path, bytes)| {
-            let path = (*path)?;
-            fsutil::write_atomic(path, bytes, 0o644, Owner::default())
-                .err()
-                .map(|e| format!("{e:#}"))
-        })
-        .collect();
-    match errors.is_empty() {
-        true => Ok(()),
-        false => Err(errors.join("; ")),
     }
 }
 
@@ -400,6 +370,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
     };
 
     let mut status_written: Result<(), String> = Ok(());
+    let mut writer = schedule::Writer::default();
     let mut real = Real {
         client,
         next: next_client,
@@ -411,7 +382,7 @@ pub async fn run(path: &Path) -> Result<Exit> {
         &mut real,
         rx,
         |cfg, st| {
-            let res = write_status(cfg, st);
+            let res = writer.write(cfg, st);
             if res != status_written {
                 match &res {
                     Err(e) => tracing::warn!("cannot write the status file: {e}"),

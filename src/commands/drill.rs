@@ -45,7 +45,7 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
 pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
     let path = write_report(cfg, rep);
     if let Err(e) = crate::schedule::publish_drills(cfg) {
-        tracing::warn!("cannot publish the drill to the status file: {e:#}");
+        tracing::warn!("cannot publish the drill to the status file: {e}");
     }
     path
 }

@@ -138,7 +138,7 @@ pub enum Event {
 }
 
 mod status;
-pub use status::{fill_drills, publish_drills, ClusterStatus, DrillPolicy, Status};
+pub use status::{fill_drills, publish_drills, ClusterStatus, DrillPolicy, Status, Writer};
 
 struct Slot {
     status: ClusterStatus,

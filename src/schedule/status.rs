@@ -1,7 +1,6 @@
 //! What the daemon reports: each cluster's state, the status file (`bridgerest status` reads
 //! it), systemd's STATUS= line, and the Prometheus text file.
 
-use crate::fsutil::Doing;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -283,35 +282,109 @@ impl Status {
     }
 }
 
-/// Puts every cluster's last drill into the status file (if the daemon has written one) and
-/// rewrites the Prometheus file from it, so a one-shot drill shows at once.
-pub fn publish_drills(cfg: &Config) -> crate::fsutil::Result<()> {
+/// The one writer of the status file (and the Prometheus text file): it writes only while it
+/// holds the status file's lock (`status.json.lock`), which the daemon keeps for as long as it
+/// runs. A one-shot drill that finds the lock held leaves the file to the daemon, whose next
+/// write shows the drill (it reads every cluster's last report on each write); with no daemon,
+/// it takes the lock and writes the file itself. So no two processes write it at once, and no
+/// write is made from a copy another writer has since replaced.
+#[derive(Default)]
+pub struct Writer {
+    held: Option<(std::path::PathBuf, crate::fsutil::FileLock)>,
+}
+
+impl Writer {
+    /// Takes the lock of `cfg`'s status file if it is free (again, after a reload names another
+    /// file); `Err(holder)` when another process holds it.
+    fn lock(&mut self, cfg: &Config) -> crate::fsutil::Result<Result<(), crate::fsutil::Holder>> {
+        let path = &cfg.daemon.status_file;
+        if self.held.as_ref().is_some_and(|(p, _)| p == path) {
+            return Ok(Ok(()));
+        }
+        self.held = None;
+        // Its directory first: a missing one is named as such, not as a lock file.
+        crate::fsutil::check_dir_writable(crate::fsutil::parent(path))?;
+        let owner = crate::fsutil::Owner::default();
+        Ok(
+            crate::fsutil::FileLock::try_acquire(path, owner, 0o644)?.map(|lock| {
+                self.held = Some((path.clone(), lock));
+            }),
+        )
+    }
+
+    /// Writes `st` (each cluster's last drill filled in from its reports) to the status file,
+    /// and the Prometheus text file if one is configured (both atomic, neither holds a secret).
+    /// Returns what failed, for the caller to log once per change.
+    pub fn write(&mut self, cfg: &Config, st: &Status) -> Result<(), String> {
+        match self.lock(cfg) {
+            Ok(Ok(())) => {}
+            Ok(Err(holder)) => {
+                return Err(format!(
+                    "{} is written by another process ({holder}): give each daemon its own daemon.status_file",
+                    cfg.daemon.status_file.display()
+                ))
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+        let mut st = st.clone();
+        fill_drills(cfg, &mut st);
+        let json =
+            serde_json::to_vec_pretty(&st).map_err(|e| format!("encoding the status: {e}"))?;
+        let files = [
+            (Some(&cfg.daemon.status_file), json),
+            (
+                cfg.daemon.prometheus_textfile.as_ref(),
+                st.prometheus().into_bytes(),
+            ),
+        ];
+        let owner = crate::fsutil::Owner::default();
+        let errors: Vec<String> = files
+            .iter()
+            .filter_map(|(path, bytes)| {
+                let path = (*path)?;
+                crate::fsutil::write_atomic(path, bytes, 0o644, owner)
+                    .err()
+                    .map(|e| e.to_string())
+            })
+            .collect();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(errors.join("; ")),
+        }
+    }
+}
+
+/// Puts every cluster's last drill into the status file, so a one-shot drill shows at once:
+/// through the daemon when one runs (it holds the file's [`Writer`] lock, and its next write
+/// reads the new report), else by writing the file here. Nothing when there is no status file.
+pub fn publish_drills(cfg: &Config) -> Result<(), String> {
     let path = &cfg.daemon.status_file;
-    let Some(text) = crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)? else {
+    let mut writer = Writer::default();
+    match writer.lock(cfg) {
+        Ok(Ok(())) => {}
+        Ok(Err(holder)) => {
+            tracing::info!(
+                "the daemon ({holder}) writes {}: it shows the drill on its next write",
+                path.display()
+            );
+            return Ok(());
+        }
+        // No directory for it: no daemon has written one.
+        Err(_) if !path.exists() => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    }
+    let Some(text) =
+        crate::fsutil::read_regular(path, crate::fsutil::MAX_READ).map_err(|e| e.to_string())?
+    else {
         tracing::info!(
             "no status file at {} (the daemon is not running): the drill report is the record",
             path.display()
         );
         return Ok(());
     };
-    let mut st: Status = serde_json::from_str(&text).map_err(|e| {
-        crate::fsutil::Error::Refused(format!(
-            "{} is not a bridgerest status file: {e}",
-            path.display()
-        ))
-    })?;
-    fill_drills(cfg, &mut st);
-    let json = serde_json::to_vec_pretty(&st).doing(|| "encoding the status".into())?;
-    crate::fsutil::write_atomic(path, &json, 0o644, crate::fsutil::Owner::default())?;
-    if let Some(prom) = &cfg.daemon.prometheus_textfile {
-        crate::fsutil::write_atomic(
-            prom,
-            st.prometheus().as_bytes(),
-            0o644,
-            crate::fsutil::Owner::default(),
-        )?;
-    }
-    Ok(())
+    let st: Status = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a bridgerest status file: {e}", path.display()))?;
+    writer.write(cfg, &st)
 }
 
 /// Sets each Bridge cluster's `drill` in `st` from its reports.

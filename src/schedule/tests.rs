@@ -332,3 +332,39 @@ fn prometheus_text_has_the_drills() {
         );
     }
 }
+
+/// The status file has one writer at a time: a second daemon is refused while the first holds
+/// its lock, a one-shot drill leaves the file to the daemon, and writes it itself once no
+/// daemon holds it.
+#[test]
+fn the_status_file_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = cfg(&[A]);
+    cfg.daemon.status_file = dir.path().join("status.json");
+    cfg.drill.reports = dir.path().join("drills");
+    let st = Status {
+        updated_at: time::OffsetDateTime::now_utc(),
+        pid: 1,
+        clusters: vec![ClusterStatus {
+            id: A.into(),
+            ..Default::default()
+        }],
+        drill_policy: None,
+    };
+    let mut daemon = Writer::default();
+    daemon.write(&cfg, &st).unwrap();
+    let err = Writer::default().write(&cfg, &st).unwrap_err();
+    assert!(err.contains("is written by another process"), "{err}");
+
+    let compact = serde_json::to_vec(&st).unwrap();
+    std::fs::write(&cfg.daemon.status_file, &compact).unwrap();
+    publish_drills(&cfg).unwrap();
+    assert_eq!(std::fs::read(&cfg.daemon.status_file).unwrap(), compact);
+
+    drop(daemon);
+    publish_drills(&cfg).unwrap();
+    let now = std::fs::read(&cfg.daemon.status_file).unwrap();
+    assert_ne!(now, compact);
+    let back: Status = serde_json::from_slice(&now).unwrap();
+    assert_eq!(back.clusters[0].id, A);
+}
