@@ -148,15 +148,15 @@ pub struct Capabilities {
 pub trait Provider {
     fn kind(&self) -> ProviderKind;
     /// Every cluster the credentials can see, with its team where the provider has teams.
-    fn clusters(
+    fn list_all_clusters(
         &self,
     ) -> impl std::future::Future<Output = Result<Vec<(Cluster, Option<Team>)>, ApiError>> + Send;
-    fn cluster(
+    fn get_cluster(
         &self,
         id: &str,
     ) -> impl std::future::Future<Output = Result<Cluster, ApiError>> + Send;
     /// The cluster's backups, every page (IONOS: its backup chains).
-    fn backups(
+    fn list_backups(
         &self,
         id: &str,
     ) -> impl std::future::Future<Output = Result<Vec<Backup>, ApiError>> + Send;
@@ -245,11 +245,11 @@ impl Client {
 
     /// Every cluster the credentials can see, with its team where the provider has teams.
     pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        each!(self, c => Provider::clusters(c).await)
+        each!(self, c => Provider::list_all_clusters(c).await)
     }
 
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        each!(self, c => Provider::cluster(c, id).await)
+        each!(self, c => Provider::get_cluster(c, id).await)
     }
 
     /// The cluster's state and the start of its recovery window (Crunchy Bridge).
@@ -269,7 +269,7 @@ impl Client {
 
     /// The cluster's backups, every page (IONOS: its backup chains).
     pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        each!(self, c => Provider::backups(c, id).await)
+        each!(self, c => Provider::list_backups(c, id).await)
     }
 
     /// Fresh credentials for the cluster's pgBackRest repository (Crunchy Bridge only; callers

@@ -27,12 +27,18 @@ pub static HINTS: Hints = Hints {
     lookup: "check the cluster id with `bridgerest clusters` (it lists every team the key can see)",
 };
 
-/// The most pages one list may take (100 items each): a loop or a flood is an error.
 pub use crate::ids::is_eid;
 
 impl super::RepoCredentials for BridgeClient {
+    /// `POST /clusters/{id}/backup-tokens`, decoded and checked.
     async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
-        BridgeClient::create_backup_token(self, id).await
+        let path = format!("/clusters/{id}/backup-tokens");
+        let (url, body) = self.t.send(Method::POST, &path, &[], Retry::Keyed).await?;
+        let raw: RawToken = decode(&Method::POST, &url, &body)?;
+        raw.into_token(id).map_err(|source| ApiError::Token {
+            cluster: id.to_string(),
+            source,
+        })
     }
 }
 
@@ -59,34 +65,6 @@ impl BridgeClient {
         self.list_all("/teams", "teams", &[]).await
     }
 
-    /// Every cluster the key can see: `GET /teams`, then `GET /clusters?team_id=` for each team
-    /// (every page), each with its team. A cluster listed by two teams is shown once.
-    pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        let teams = self.list_teams().await?;
-        let mut out: Vec<(Cluster, Option<Team>)> = Vec::new();
-        for team in teams {
-            let q = [("team_id", team.id.clone())];
-            for c in self
-                .list_all::<Cluster>("/clusters", "clusters", &q)
-                .await?
-            {
-                if !out.iter().any(|(o, _)| o.id == c.id) {
-                    out.push((c, Some(team.clone())));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// `GET /clusters/{id}`.
-    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        let (url, body) = self
-            .t
-            .send(Method::GET, &format!("/clusters/{id}"), &[], Retry::Read)
-            .await?;
-        decode(&Method::GET, &url, &body)
-    }
-
     /// `GET /clusters/{id}/status`.
     pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
         let (url, body) = self
@@ -101,12 +79,6 @@ impl BridgeClient {
         decode(&Method::GET, &url, &body)
     }
 
-    /// `GET /clusters/{id}/backups`, every page.
-    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_all(&format!("/clusters/{id}/backups"), "backups", &[])
-            .await
-    }
-
     /// `PUT /clusters/{id}/actions/start-backup`; returns the API's message.
     pub async fn start_backup(&self, id: &str) -> Result<String, ApiError> {
         #[derive(Deserialize)]
@@ -119,20 +91,10 @@ impl BridgeClient {
         Ok(decode::<Msg>(&Method::PUT, &url, &body)?.message)
     }
 
-    /// `POST /clusters/{id}/backup-tokens`, decoded and checked.
-    pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
-        let path = format!("/clusters/{id}/backup-tokens");
-        let (url, body) = self.t.send(Method::POST, &path, &[], Retry::Keyed).await?;
-        let raw: RawToken = decode(&Method::POST, &url, &body)?;
-        raw.into_token(id).map_err(|source| ApiError::Token {
-            cluster: id.to_string(),
-            source,
-        })
-    }
     /// Every page of a list: follows `next_cursor` until `has_more` is false, or, where a list
     /// leaves `has_more` out (the backups list's documented example shows only `backups`),
-    /// until there is no `next_cursor`. A cursor seen before, or more than [`pages::MAX_PAGES`], is an
-    /// error.
+    /// until there is no `next_cursor`. A cursor seen before, or more than
+    /// [`pages::MAX_PAGES`], is an error.
     async fn list_all<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -180,16 +142,67 @@ impl BridgeClient {
         })
         .await
     }
-
+}
+impl super::Provider for BridgeClient {
+    fn kind(&self) -> super::ProviderKind {
+        super::ProviderKind::Bridge
+    }
+    /// Every cluster the key can see: `GET /teams`, then `GET /clusters?team_id=` for each team
+    /// (every page), each with its team. A cluster listed by two teams is shown once.
+    async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
+        let teams = self.list_teams().await?;
+        let mut out: Vec<(Cluster, Option<Team>)> = Vec::new();
+        for team in teams {
+            let q = [("team_id", team.id.clone())];
+            for c in self
+                .list_all::<Cluster>("/clusters", "clusters", &q)
+                .await?
+            {
+                if !out.iter().any(|(o, _)| o.id == c.id) {
+                    out.push((c, Some(team.clone())));
+                }
+            }
+        }
+        Ok(out)
+    }
+    /// `GET /clusters/{id}`.
+    async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        let (url, body) = self
+            .t
+            .send(Method::GET, &format!("/clusters/{id}"), &[], Retry::Read)
+            .await?;
+        decode(&Method::GET, &url, &body)
+    }
+    /// `GET /clusters/{id}/backups`, every page.
+    async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        self.list_all(&format!("/clusters/{id}/backups"), "backups", &[])
+            .await
+    }
+    /// The window a fork or a local restore can reach: `oldest_backup_at` .. now (seed 004).
+    async fn window(&self, id: &str) -> Result<Window, ApiError> {
+        let st = self.cluster_status(id).await?;
+        Ok(Window {
+            start: st.oldest_backup_at,
+            end: None,
+            from: "the cluster's oldest_backup_at".into(),
+            backup_id: None,
+            spans: vec![],
+        })
+    }
+    async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
+        Ok(BackupWatch::of(&backups, st.oldest_backup_at))
+    }
     /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied
     /// from the source unless given (the network is left out: a fork gets a network of its
     /// own). Bridge has no in-place restore: `None`.
-    pub async fn restore_call(
+    async fn restore_call(
         &self,
         id: &str,
         target: time::OffsetDateTime,
         dest: &Dest,
-    ) -> Result<Option<Call>, ApiError> {
+        _window: &Window,
+    ) -> Result<Option<Call>, CallError> {
         let Dest::New {
             name,
             plan,
@@ -235,53 +248,11 @@ impl BridgeClient {
             None,
         )))
     }
-
     /// Sends the fork request (with an `Idempotency-Key`); the new cluster's id.
-    pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
+    async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
         let (url, body) = self.t.send_call(call).await?;
         let c: Cluster = decode(&call.method, &url, &body)?;
         Ok(Some(c.id))
-    }
-}
-impl super::Provider for BridgeClient {
-    fn kind(&self) -> super::ProviderKind {
-        super::ProviderKind::Bridge
-    }
-    async fn clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        BridgeClient::list_all_clusters(self).await
-    }
-    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        self.get_cluster(id).await
-    }
-    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_backups(id).await
-    }
-    /// The window a fork or a local restore can reach: `oldest_backup_at` .. now (seed 004).
-    async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let st = self.cluster_status(id).await?;
-        Ok(Window {
-            start: st.oldest_backup_at,
-            end: None,
-            from: "the cluster's oldest_backup_at".into(),
-            backup_id: None,
-            spans: vec![],
-        })
-    }
-    async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
-        Ok(BackupWatch::of(&backups, st.oldest_backup_at))
-    }
-    async fn restore_call(
-        &self,
-        id: &str,
-        target: time::OffsetDateTime,
-        dest: &Dest,
-        _window: &Window,
-    ) -> Result<Option<Call>, CallError> {
-        Ok(BridgeClient::restore_call(self, id, target, dest).await?)
-    }
-    async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        self.send(call).await
     }
     /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
     /// A fork's state (seed 004: `creating`, `destroying`, `ready`, `restarting`): it is made

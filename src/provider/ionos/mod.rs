@@ -134,172 +134,6 @@ impl IonosClient {
     async fn cluster_json(&self, id: &str) -> Result<Value, ApiError> {
         self.get(&format!("/clusters/{id}"), &[]).await
     }
-
-    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        let v = self.cluster_json(id).await?;
-        to_cluster(v, &self.t.url(&format!("/clusters/{id}")))
-    }
-
-    /// The cluster's backup chains, every page, mapped to [`Backup`] with a [`Chain`].
-    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        let path = format!("/clusters/{id}/backups");
-        let url = self.t.url(&path);
-        Ok(self
-            .list_all(&path)
-            .await?
-            .into_iter()
-            .map(|v| to_backup(v, &url))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect())
-    }
-
-    /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
-    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
-    /// cluster gets the source's size, version (the chain's), location and settings, the name,
-    /// the connection and the database user given, and nothing else (the create model's
-    /// fields only); it is checked against the API's limits before it is sent, and refused
-    /// naming the allowed range. Neither request carries an idempotency key (none is
-    /// documented).
-    pub async fn restore_call(
-        &self,
-        id: &str,
-        target: OffsetDateTime,
-        dest: &Dest,
-        window: &Window,
-    ) -> Result<Call, CallError> {
-        let Some(span) = window.span_for(target) else {
-            return Err(CallError::Refused(format!(
-                "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
-                rfc3339(target),
-                spans_shown(&window.spans)
-            )));
-        };
-        let from = json!({"backupId": span.backup_id, "recoveryTargetTime": rfc3339(target)});
-        let src = self.cluster_json(id).await?;
-        let p = src.get("properties").cloned().unwrap_or(Value::Null);
-        let version = p
-            .get("postgresVersion")
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        match dest {
-            Dest::InPlace => {
-                if let (Some(chain), Some(now)) = (&span.version, &version) {
-                    if chain != now {
-                        return Err(CallError::Refused(format!(
-                            "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
-                            rfc3339(target),
-                            crate::text::excerpt(&span.backup_id, 80)
-                        )));
-                    }
-                }
-                Ok(self.t.post(
-                    format!("/clusters/{id}/restore"),
-                    from,
-                    Retry::Once,
-                    Some(id.to_string()),
-                ))
-            }
-            Dest::New {
-                name,
-                region,
-                storage,
-                db_user,
-                connection,
-                connection_given,
-                ..
-            } => {
-                let source_conn = p
-                    .pointer("/connections/0")
-                    .map(|c| {
-                        format!(
-                            "datacenter {}, LAN {}, {}",
-                            crate::text::excerpt(
-                                first_str(c, &["datacenterId"]).unwrap_or("?"),
-                                60
-                            ),
-                            crate::text::excerpt(first_str(c, &["lanId"]).unwrap_or("?"), 20),
-                            crate::text::excerpt(first_str(c, &["cidr"]).unwrap_or("?"), 40)
-                        )
-                    })
-                    .unwrap_or_else(|| "none reported".into());
-                let location = first_str(&p, &["location"]).unwrap_or("");
-                let Some(conn) = connection else {
-                    return Err(CallError::Refused(format!(
-                        "a new IONOS cluster needs its own connection: give --datacenter ID --lan ID --cidr ADDR/PREFIX (or [ionos] datacenter_id, lan_id, cidr): a free address on a LAN of a datacenter in {}; the source's is {source_conn}, which the new cluster cannot share",
-                        if location.is_empty() { "the cluster's location" } else { location }
-                    )));
-                };
-                if let Some(r) = region.as_deref().filter(|r| *r != location) {
-                    if !connection_given {
-                        return Err(CallError::Refused(format!(
-                            "--region {} moves the new cluster out of {location}: give --datacenter, --lan and --cidr of a datacenter in {} ([ionos]'s defaults are for the source's location; the source's connection is {source_conn})",
-                            crate::text::excerpt(r, 40),
-                            crate::text::excerpt(r, 40)
-                        )));
-                    }
-                }
-                // IONOS requires the new cluster's database user (`credentials`), and returns
-                // none of the source's: it comes from [ionos] db_username / db_password_file.
-                let Some(user) = db_user else {
-                    return Err(CallError::Refused(
-                        "IONOS requires credentials for a new cluster and none were given".into(),
-                    ));
-                };
-                let mut props = Map::new();
-                for k in CREATE_COPIED {
-                    if let Some(v) = p.get(*k) {
-                        props.insert((*k).into(), v.clone());
-                    }
-                }
-                // The restored cluster runs the chain's major version.
-                if let Some(v) = &span.version {
-                    props.insert("postgresVersion".into(), json!(v));
-                }
-                props.insert("displayName".into(), json!(name));
-                if let Some(r) = region {
-                    props.insert("location".into(), json!(r));
-                }
-                if let Some(s) = storage {
-                    // IONOS sizes storage in MB; --storage is in GB, as for Bridge.
-                    props.insert("storageSize".into(), json!(u64::from(*s) * 1024));
-                }
-                props.insert(
-                    "connections".into(),
-                    json!([{"datacenterId": conn.datacenter_id, "lanId": conn.lan_id, "cidr": conn.cidr}]),
-                );
-                props.insert("fromBackup".into(), from);
-                check_create(&props, &user.username, user.password.expose_secret().len())
-                    .map_err(|e| CallError::Refused(e.to_string()))?;
-                let mut shown = props.clone();
-                shown.insert(
-                    "credentials".into(),
-                    json!({"username": user.username, "password": "[redacted]"}),
-                );
-                props.insert(
-                    "credentials".into(),
-                    json!({"username": user.username, "password": user.password.expose_secret()}),
-                );
-                let mut call = self.t.post(
-                    "/clusters".into(),
-                    json!({"properties": props}),
-                    Retry::Once,
-                    None,
-                );
-                call.shown = json!({"properties": shown});
-                Ok(call)
-            }
-        }
-    }
-
-    /// Sends the restore request; returns the new cluster's id when the answer names one (the
-    /// in-place restore answers with an empty body).
-    pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        let (_, body) = self.t.send_call(call).await?;
-        Ok(serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
-    }
 }
 
 fn malformed(url: &reqwest::Url, detail: String) -> ApiError {
@@ -395,7 +229,7 @@ impl super::Provider for IonosClient {
     fn kind(&self) -> super::ProviderKind {
         super::ProviderKind::Ionos
     }
-    async fn clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
+    async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
         Ok(self
             .list_clusters()
             .await?
@@ -403,11 +237,23 @@ impl super::Provider for IonosClient {
             .map(|c| (c, None))
             .collect())
     }
-    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        self.get_cluster(id).await
+    async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        let v = self.cluster_json(id).await?;
+        to_cluster(v, &self.t.url(&format!("/clusters/{id}")))
     }
-    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_backups(id).await
+    /// The cluster's backup chains, every page, mapped to [`Backup`] with a [`Chain`].
+    async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        let path = format!("/clusters/{id}/backups");
+        let url = self.t.url(&path);
+        Ok(self
+            .list_all(&path)
+            .await?
+            .into_iter()
+            .map(|v| to_backup(v, &url))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
     }
     /// The window of `id`: every AVAILABLE backup chain, each from its
     /// `earliestRecoveryTargetTime` to where the next one begins (the active chain: to now).
@@ -481,19 +327,149 @@ impl super::Provider for IonosClient {
                 .then(|| "no active AVAILABLE backup chain".to_string()),
         })
     }
+    /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
+    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
+    /// cluster gets the source's size, version (the chain's), location and settings, the name,
+    /// the connection and the database user given, and nothing else (the create model's
+    /// fields only); it is checked against the API's limits before it is sent, and refused
+    /// naming the allowed range. Neither request carries an idempotency key (none is
+    /// documented).
     async fn restore_call(
         &self,
         id: &str,
-        target: time::OffsetDateTime,
+        target: OffsetDateTime,
         dest: &Dest,
         window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        IonosClient::restore_call(self, id, target, dest, window)
-            .await
-            .map(Some)
+        let Some(span) = window.span_for(target) else {
+            return Err(CallError::Refused(format!(
+                "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
+                rfc3339(target),
+                spans_shown(&window.spans)
+            )));
+        };
+        let from = json!({"backupId": span.backup_id, "recoveryTargetTime": rfc3339(target)});
+        let src = self.cluster_json(id).await?;
+        let p = src.get("properties").cloned().unwrap_or(Value::Null);
+        let version = p
+            .get("postgresVersion")
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        match dest {
+            Dest::InPlace => {
+                if let (Some(chain), Some(now)) = (&span.version, &version) {
+                    if chain != now {
+                        return Err(CallError::Refused(format!(
+                            "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
+                            rfc3339(target),
+                            crate::text::excerpt(&span.backup_id, 80)
+                        )));
+                    }
+                }
+                Ok(Some(self.t.post(
+                    format!("/clusters/{id}/restore"),
+                    from,
+                    Retry::Once,
+                    Some(id.to_string()),
+                )))
+            }
+            Dest::New {
+                name,
+                region,
+                storage,
+                db_user,
+                connection,
+                connection_given,
+                ..
+            } => {
+                let source_conn = p
+                    .pointer("/connections/0")
+                    .map(|c| {
+                        format!(
+                            "datacenter {}, LAN {}, {}",
+                            crate::text::excerpt(
+                                first_str(c, &["datacenterId"]).unwrap_or("?"),
+                                60
+                            ),
+                            crate::text::excerpt(first_str(c, &["lanId"]).unwrap_or("?"), 20),
+                            crate::text::excerpt(first_str(c, &["cidr"]).unwrap_or("?"), 40)
+                        )
+                    })
+                    .unwrap_or_else(|| "none reported".into());
+                let location = first_str(&p, &["location"]).unwrap_or("");
+                let Some(conn) = connection else {
+                    return Err(CallError::Refused(format!(
+                        "a new IONOS cluster needs its own connection: give --datacenter ID --lan ID --cidr ADDR/PREFIX (or [ionos] datacenter_id, lan_id, cidr): a free address on a LAN of a datacenter in {}; the source's is {source_conn}, which the new cluster cannot share",
+                        if location.is_empty() { "the cluster's location" } else { location }
+                    )));
+                };
+                if let Some(r) = region.as_deref().filter(|r| *r != location) {
+                    if !connection_given {
+                        return Err(CallError::Refused(format!(
+                            "--region {} moves the new cluster out of {location}: give --datacenter, --lan and --cidr of a datacenter in {} ([ionos]'s defaults are for the source's location; the source's connection is {source_conn})",
+                            crate::text::excerpt(r, 40),
+                            crate::text::excerpt(r, 40)
+                        )));
+                    }
+                }
+                // IONOS requires the new cluster's database user (`credentials`), and returns
+                // none of the source's: it comes from [ionos] db_username / db_password_file.
+                let Some(user) = db_user else {
+                    return Err(CallError::Refused(
+                        "IONOS requires credentials for a new cluster and none were given".into(),
+                    ));
+                };
+                let mut props = Map::new();
+                for k in CREATE_COPIED {
+                    if let Some(v) = p.get(*k) {
+                        props.insert((*k).into(), v.clone());
+                    }
+                }
+                // The restored cluster runs the chain's major version.
+                if let Some(v) = &span.version {
+                    props.insert("postgresVersion".into(), json!(v));
+                }
+                props.insert("displayName".into(), json!(name));
+                if let Some(r) = region {
+                    props.insert("location".into(), json!(r));
+                }
+                if let Some(s) = storage {
+                    // IONOS sizes storage in MB; --storage is in GB, as for Bridge.
+                    props.insert("storageSize".into(), json!(u64::from(*s) * 1024));
+                }
+                props.insert(
+                    "connections".into(),
+                    json!([{"datacenterId": conn.datacenter_id, "lanId": conn.lan_id, "cidr": conn.cidr}]),
+                );
+                props.insert("fromBackup".into(), from);
+                check_create(&props, &user.username, user.password.expose_secret().len())
+                    .map_err(|e| CallError::Refused(e.to_string()))?;
+                let mut shown = props.clone();
+                shown.insert(
+                    "credentials".into(),
+                    json!({"username": user.username, "password": "[redacted]"}),
+                );
+                props.insert(
+                    "credentials".into(),
+                    json!({"username": user.username, "password": user.password.expose_secret()}),
+                );
+                let mut call = self.t.post(
+                    "/clusters".into(),
+                    json!({"properties": props}),
+                    Retry::Once,
+                    None,
+                );
+                call.shown = json!({"properties": shown});
+                Ok(Some(call))
+            }
+        }
     }
+    /// Sends the restore request; returns the new cluster's id when the answer names one (the
+    /// in-place restore answers with an empty body).
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        self.send(call).await
+        let (_, body) = self.t.send_call(call).await?;
+        Ok(serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
     }
     /// `metadata.state` (the model's `State`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED,
     /// UNKNOWN): BUSY → working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING →

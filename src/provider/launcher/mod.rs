@@ -161,68 +161,6 @@ impl LauncherClient {
             .map(|v| to_cluster(v, &url))
             .collect()
     }
-
-    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        let path = format!("/databases/{id}");
-        let v = self.get(&path).await?;
-        to_cluster(v, &self.t.url(&path))
-    }
-
-    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        let path = format!("/databases/{id}/backups");
-        let url = self.t.url(&path);
-        self.list_all(&path, "backups")
-            .await?
-            .into_iter()
-            .map(|v| to_backup(v, &url))
-            .collect()
-    }
-
-    /// `pitr-clone {target_time, new_name}` or `pitr {target_time}`; no idempotency key is
-    /// documented, so neither is repeated blindly.
-    pub fn restore_call(&self, id: &str, target: OffsetDateTime, dest: &Dest) -> Call {
-        let t = target
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let (path, body, cluster) = match dest {
-            Dest::InPlace => (
-                format!("/databases/{id}/pitr"),
-                json!({"target_time": t}),
-                Some(id.to_string()),
-            ),
-            Dest::New { name, .. } => (
-                format!("/databases/{id}/pitr-clone"),
-                json!({"target_time": t, "new_name": name}),
-                None,
-            ),
-        };
-        self.t.post(path, body, Retry::Once, cluster)
-    }
-
-    /// `POST /databases/{id}/switch` ("Switch to restored database", seed 003): after a `pitr`
-    /// that restored into a side database, puts it in the database's place. Its body is not
-    /// documented: `{}` is sent. Sent once (no idempotency key is documented).
-    pub fn switch_call(&self, id: &str) -> Call {
-        self.t.post(
-            format!("/databases/{id}/switch"),
-            json!({}),
-            Retry::Once,
-            Some(id.to_string()),
-        )
-    }
-
-    /// Sends the restore request; the new database's id if the answer names one (`data.id`,
-    /// `data.database_id`, `data.database.id`; undocumented).
-    pub async fn send(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        let (url, body) = self.t.send_call(call).await?;
-        if body.trim().is_empty() {
-            return Ok(None);
-        }
-        let d = Self::data(&call.method, &url, &body)?;
-        Ok(first_str(&d, &["id", "database_id", "new_database_id"])
-            .or_else(|| d.get("database").and_then(|db| first_str(db, &["id"])))
-            .map(str::to_string))
-    }
 }
 
 fn malformed(url: &reqwest::Url, detail: String) -> ApiError {
@@ -296,7 +234,7 @@ impl super::Provider for LauncherClient {
     fn kind(&self) -> super::ProviderKind {
         super::ProviderKind::Launcher
     }
-    async fn clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
+    async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
         Ok(self
             .list_clusters()
             .await?
@@ -304,11 +242,19 @@ impl super::Provider for LauncherClient {
             .map(|c| (c, None))
             .collect())
     }
-    async fn cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        self.get_cluster(id).await
+    async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
+        let path = format!("/databases/{id}");
+        let v = self.get(&path).await?;
+        to_cluster(v, &self.t.url(&path))
     }
-    async fn backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        self.list_backups(id).await
+    async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
+        let path = format!("/databases/{id}/backups");
+        let url = self.t.url(&path);
+        self.list_all(&path, "backups")
+            .await?
+            .into_iter()
+            .map(|v| to_backup(v, &url))
+            .collect()
     }
     /// `GET /databases/{id}/recovery-window` (its shape is undocumented: the start and end are
     /// looked for under several names, in `data` or in `data.window`).
@@ -344,20 +290,54 @@ impl super::Provider for LauncherClient {
         let (backups, window) = tokio::try_join!(self.list_backups(id), self.window(id))?;
         Ok(BackupWatch::of(&backups, window.start))
     }
+    /// `pitr-clone {target_time, new_name}` or `pitr {target_time}`; no idempotency key is
+    /// documented, so neither is repeated blindly.
     async fn restore_call(
         &self,
         id: &str,
-        target: time::OffsetDateTime,
+        target: OffsetDateTime,
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        Ok(Some(LauncherClient::restore_call(self, id, target, dest)))
+        let t = target
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let (path, body, cluster) = match dest {
+            Dest::InPlace => (
+                format!("/databases/{id}/pitr"),
+                json!({"target_time": t}),
+                Some(id.to_string()),
+            ),
+            Dest::New { name, .. } => (
+                format!("/databases/{id}/pitr-clone"),
+                json!({"target_time": t, "new_name": name}),
+                None,
+            ),
+        };
+        Ok(Some(self.t.post(path, body, Retry::Once, cluster)))
     }
+    /// `POST /databases/{id}/switch` ("Switch to restored database", seed 003): after a `pitr`
+    /// that restored into a side database, puts it in the database's place. Its body is not
+    /// documented: `{}` is sent. Sent once (no idempotency key is documented).
     fn switch_call(&self, id: &str) -> Option<Call> {
-        Some(LauncherClient::switch_call(self, id))
+        Some(self.t.post(
+            format!("/databases/{id}/switch"),
+            json!({}),
+            Retry::Once,
+            Some(id.to_string()),
+        ))
     }
+    /// Sends the restore request; the new database's id if the answer names one (`data.id`,
+    /// `data.database_id`, `data.database.id`; undocumented).
     async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        self.send(call).await
+        let (url, body) = self.t.send_call(call).await?;
+        if body.trim().is_empty() {
+            return Ok(None);
+        }
+        let d = Self::data(&call.method, &url, &body)?;
+        Ok(first_str(&d, &["id", "database_id", "new_database_id"])
+            .or_else(|| d.get("database").and_then(|db| first_str(db, &["id"])))
+            .map(str::to_string))
     }
     /// The database's `status` (or `state`). Launcher documents no states: the words below are
     /// the plausible ones, each read for what it says. running/ready/available/active/healthy
