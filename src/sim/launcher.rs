@@ -60,7 +60,7 @@ pub struct LauncherDb {
     pub status_message: Option<String>,
     /// The states to come, each from its time on.
     #[serde(skip)]
-    pending: Vec<(OffsetDateTime, String)>,
+    pending: crate::sim::staged::Staged,
     /// The database this one was restored beside (a side database of `pitr_side`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side_of: Option<String>,
@@ -82,7 +82,7 @@ impl LauncherDb {
             backups,
             earliest,
             status_message: None,
-            pending: vec![],
+            pending: Default::default(),
             side_of: None,
             restored_from: None,
         }
@@ -124,8 +124,7 @@ fn settle(l: &mut LauncherSim) {
     let now = OffsetDateTime::now_utc();
     let msg = l.fail_restores.clone();
     for d in &mut l.databases {
-        while d.pending.first().is_some_and(|(at, _)| *at <= now) {
-            let (_, state) = d.pending.remove(0);
+        for state in d.pending.due(now) {
             if state == "failed" {
                 d.status_message = msg.clone();
             }
@@ -242,7 +241,7 @@ pub(crate) fn route(
                     );
                     side.side_of = Some(src.id.clone());
                     side.status = "creating".into();
-                    side.pending = vec![(done, end.into())];
+                    side.pending = crate::sim::staged::Staged::new([(done, end.into())]);
                     side.restored_from = Some(req);
                     let out = db_json(&side);
                     l.databases.retain(|d| d.side_of.as_deref() != Some(id));
@@ -250,7 +249,10 @@ pub(crate) fn route(
                     return ok(StatusCode::ACCEPTED, out);
                 }
                 let d = &mut l.databases[i];
-                d.pending = vec![(begins, "restoring".into()), (done, end.into())];
+                d.pending = crate::sim::staged::Staged::new([
+                    (begins, "restoring".into()),
+                    (done, end.into()),
+                ]);
                 if start_ms == 0 {
                     d.status = "restoring".into();
                 }
@@ -269,7 +271,7 @@ pub(crate) fn route(
             }
             let mut d = LauncherDb::new(&uuid::Uuid::new_v4().to_string(), name, vec![], None);
             d.status = "creating".into();
-            d.pending = vec![(done, end.into())];
+            d.pending = crate::sim::staged::Staged::new([(done, end.into())]);
             d.restored_from = Some(req);
             let out = db_json(&d);
             l.databases.push(d);
@@ -293,10 +295,10 @@ pub(crate) fn route(
             let i = if s < i { i - 1 } else { i };
             let d = &mut l.databases[i];
             d.status = "switching".into();
-            d.pending = vec![(
+            d.pending = crate::sim::staged::Staged::new([(
                 now + std::time::Duration::from_millis(restore_ms),
                 "running".into(),
-            )];
+            )]);
             d.restored_from = side.restored_from;
             ok(StatusCode::ACCEPTED, db_json(d))
         }

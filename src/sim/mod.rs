@@ -17,6 +17,7 @@ pub mod launcher;
 mod pages;
 mod routes;
 mod sample;
+pub mod staged;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -54,7 +54,7 @@ pub struct IonosCluster {
     pub connection: Value,
     /// When a restore into it is over, and the state it then takes.
     #[serde(skip)]
-    pending: Vec<(OffsetDateTime, String)>,
+    pending: crate::sim::staged::Staged,
     /// What it was restored from (`fromBackup` or an in-place restore), for tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<Value>,
@@ -107,7 +107,7 @@ impl IonosCluster {
             postgres_version: default_version(),
             chains,
             connection: default_connection(),
-            pending: vec![],
+            pending: Default::default(),
             restored_from: None,
         }
     }
@@ -146,8 +146,8 @@ pub(crate) fn authorized(io: &IonosSim, headers: &HeaderMap) -> bool {
 fn settle(io: &mut IonosSim) {
     let now = OffsetDateTime::now_utc();
     for c in &mut io.clusters {
-        while c.pending.first().is_some_and(|(at, _)| *at <= now) {
-            c.state = c.pending.remove(0).1;
+        for state in c.pending.due(now) {
+            c.state = state;
         }
     }
 }
@@ -310,13 +310,13 @@ pub(crate) fn route(
             let end = io.fail_restores.is_some();
             let c = &mut io.clusters[i];
             // AVAILABLE for `restore_start_ms`, BUSY for `restore_ms`, then the end.
-            c.pending = vec![
+            c.pending = crate::sim::staged::Staged::new([
                 (done_at(start_ms), "BUSY".into()),
                 (
                     done_at(start_ms + restore_ms),
                     if end { "FAILED".into() } else { available() },
                 ),
-            ];
+            ]);
             if start_ms == 0 {
                 c.state = "BUSY".into();
             }
@@ -430,7 +430,7 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     } else {
         "AVAILABLE"
     };
-    c.pending = vec![(done_at(restore_ms), end.into())];
+    c.pending = crate::sim::staged::Staged::new([(done_at(restore_ms), end.into())]);
     c.restored_from = Some(from.clone());
     let out = cluster_json(&c);
     io.clusters.push(c);
