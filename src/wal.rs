@@ -181,6 +181,63 @@ pub async fn last_archived_commit(
     Ok(None)
 }
 
+/// What `archive-get` said it could not find, from PostgreSQL's log of the copy: the WAL
+/// segment missing from the repository.
+pub fn missing_wal(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| {
+        l.contains("unable to find") || (l.contains("ERROR: [") && l.contains("archive"))
+    })?;
+    let at = line
+        .find("ERROR:")
+        .or_else(|| line.find("unable"))
+        .unwrap_or(0);
+    Some(format!(
+        "WAL missing or unreadable in the repository: {}",
+        crate::text::excerpt(line[at..].trim(), 300)
+    ))
+}
+
+/// The WAL segments in `repo-ls --recurse --output=json` output: (name, bytes), sorted.
+pub fn wal_files(json: &str) -> Option<Vec<(String, u64)>> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let mut out: Vec<(String, u64)> = v
+        .as_object()?
+        .iter()
+        .filter(|(_, f)| f["type"] == "file")
+        .filter_map(|(name, f)| {
+            let seg = name.rsplit('/').next()?.get(..24)?;
+            seg.bytes()
+                .all(|c| c.is_ascii_hexdigit())
+                .then(|| (seg.to_ascii_uppercase(), f["size"].as_u64().unwrap_or(0)))
+        })
+        .collect();
+    out.sort();
+    Some(out)
+}
+
+/// Why recovery on timeline `tli` stopped after the segment of `lsn`, from the repository's
+/// `listing` of archived segments: the next segment is missing (with later ones there: a
+/// broken chain), or it is there and could not be used.
+pub fn gap_after(tli: &str, listing: &[(String, u64)], lsn: Lsn) -> Option<String> {
+    let at = lsn.segment_before(tli);
+    let next = next_segment(&at)?;
+    let later = listing.iter().filter(|(s, _)| *s > next).count();
+    if listing.iter().any(|(s, _)| *s == next) {
+        Some(format!("WAL segment {next} is in the repository, but recovery stopped before it (replay ended in {at} at {lsn}): it may be corrupt (drill.verify checks every file)"))
+    } else if later > 0 {
+        Some(format!("WAL segment {next} is missing from the repository ({later} later segments are there: the WAL chain is broken after {at}, so recovery cannot pass {lsn})"))
+    } else {
+        None
+    }
+}
+
+/// The LSN PostgreSQL's log says replay ended at ("redo done at 0/5000060").
+pub fn redo_done_at(text: &str) -> Option<Lsn> {
+    let line = text.lines().rev().find(|l| l.contains("redo done at "))?;
+    let rest = line.split("redo done at ").nth(1)?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +270,28 @@ rmgr: XLOG        len (rec/tot):     24/    24, tx:          0, lsn: 0/01516600,
         let t = last_commit(dump).unwrap();
         assert_eq!(t, time::macros::datetime!(2026-11-23 07:01:11.239879 UTC));
         assert_eq!(last_commit("rmgr: XLOG desc: SWITCH"), None);
+    }
+
+    #[test]
+    fn a_gap_in_the_archived_chain_is_named() {
+        let seg = |s: &str| (s.to_string(), 16u64 << 20);
+        let lsn: Lsn = "0/3000060".parse().unwrap();
+        let broken = [
+            seg("000000010000000000000002"),
+            seg("000000010000000000000003"),
+            seg("000000010000000000000005"),
+        ];
+        let why = gap_after("00000001", &broken, lsn).unwrap();
+        assert!(
+            why.contains("000000010000000000000004 is missing") && why.contains("1 later"),
+            "{why}"
+        );
+        let there = [
+            seg("000000010000000000000003"),
+            seg("000000010000000000000004"),
+        ];
+        let why = gap_after("00000001", &there, lsn).unwrap();
+        assert!(why.contains("is in the repository"), "{why}");
+        assert_eq!(gap_after("00000001", &there[..1], lsn), None);
     }
 }

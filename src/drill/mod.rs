@@ -26,6 +26,8 @@ mod space;
 mod verdict;
 mod wal_gap;
 
+use crate::wal::redo_done_at;
+pub use crate::wal::{missing_wal, wal_files};
 pub use checks::verify_result;
 use checks::{private_socket, stop_command, verify, Conn};
 pub use copy::Copy;
@@ -36,8 +38,7 @@ pub use space::{free_bytes, space_check, Need};
 use space::{SPOOL_BYTES, WAL_ON_DISK_MAX, WAL_SEGMENT};
 use verdict::recovered_check;
 pub use verdict::recovered_verdict;
-use wal_gap::{archived_wal, bytes_fetched, redo_done_at, wal_gap};
-pub use wal_gap::{missing_wal, wal_files};
+use wal_gap::{archived_wal, bytes_fetched, wal_gap};
 
 pub use crate::when::{parse_drill_target as parse_target, DrillTarget};
 
