@@ -26,9 +26,9 @@ mod space;
 mod verdict;
 mod wal_gap;
 
+pub use crate::pgbackrest::verify::verify_result;
 use crate::wal::redo_done_at;
 pub use crate::wal::{missing_wal, wal_files};
-pub use checks::verify_result;
 use checks::{private_socket, stop_command, verify, Conn};
 pub use copy::Copy;
 use error::refuse;

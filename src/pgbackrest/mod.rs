@@ -4,6 +4,7 @@
 
 pub mod child;
 mod error;
+pub mod verify;
 pub use child::Prefetch;
 pub use error::{Error, Result};
 
