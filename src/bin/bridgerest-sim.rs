@@ -273,9 +273,7 @@ id = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b"
     // there is no repository behind the simulator's credentials).
     let today = time::OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let target = today - time::Duration::days(1) + time::Duration::minutes(9 * 60 + 14);
-    let target = target
-        .format(&time::format_description::well_known::Rfc3339)
-        .context("formatting the target")?;
+    let target = bridgerest::when::rfc3339(target);
     let restore_dir = dir.join("restore").display().to_string();
     println!("# 3. A restore of the S3 cluster as it was at 09:14 yesterday, planned (--dry-run): the\n#    window, the backup chosen, and the exact pgbackrest command.");
     let me = bridgerest::fsutil::current_user_name();

@@ -73,11 +73,7 @@ pub async fn run(cfg: &Config, args: CredentialArgs) -> Result<Exit> {
         access_key_id: s3.key.expose_secret().to_string(),
         secret_access_key: s3.key_secret.expose_secret().to_string(),
         session_token: s3.token.expose_secret().to_string(),
-        expiration: expires
-            .replace_nanosecond(0)
-            .unwrap_or(expires)
-            .format(&Rfc3339)
-            .context("formatting the expiry")?,
+        expiration: crate::when::show_time(expires),
     };
     let text = serde_json::to_string(&doc).context("encoding the credentials")?;
     // The cache is an optimisation: a failure to write it is not the caller's problem.

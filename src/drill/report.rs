@@ -139,9 +139,7 @@ impl Report {
         self.finished_at = Some(now);
         self.total_seconds = Some((now - self.started_at).as_seconds_f64());
         if let Some(t) = self.target_time {
-            self.target = t
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
+            self.target = crate::when::rfc3339(t);
         }
     }
 

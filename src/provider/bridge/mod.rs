@@ -233,13 +233,7 @@ impl super::Provider for BridgeClient {
             storage.map_or_else(|| field("storage"), Into::into),
         );
         body.insert("is_ha".into(), field("is_ha"));
-        body.insert(
-            "target_time".into(),
-            target
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-                .into(),
-        );
+        body.insert("target_time".into(), crate::when::rfc3339(target).into());
         body.retain(|_, v| !v.is_null());
         Ok(Some(self.t.post(
             format!("/clusters/{id}/forks"),

@@ -299,9 +299,7 @@ impl super::Provider for LauncherClient {
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let t = target
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let t = crate::when::rfc3339(target);
         let (path, body, cluster) = match dest {
             Dest::InPlace => (
                 format!("/databases/{id}/pitr"),
