@@ -43,22 +43,11 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
 /// Writes the report file and publishes the drill to the status and Prometheus files; what
 /// fails is logged (the drill's verdict stands).
 pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
-    let path = write_report(cfg, rep);
+    let path = drill::report::record(cfg, rep);
     if let Err(e) = crate::schedule::publish_drills(cfg) {
         tracing::warn!("cannot publish the drill to the status file: {e}");
     }
     path
-}
-
-/// Writes the report file (the record of the drill); what fails is logged.
-pub fn write_report(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
-    match drill::report::write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::error!("cannot write the drill report: {e:#}");
-            None
-        }
-    }
 }
 
 async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {

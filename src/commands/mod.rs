@@ -57,6 +57,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
             if let Some(e) = e.downcast_ref::<crate::drill::Error>() {
                 return Some(e.exit());
             }
+            if let Some(e) = e.downcast_ref::<crate::schedule::daemon::Error>() {
+                return Some(e.exit());
+            }
             if let Some(e) = e.downcast_ref::<crate::restore::Error>() {
                 return Some(e.exit());
             }

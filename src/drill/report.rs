@@ -215,6 +215,18 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
     ))
 }
 
+/// Writes the report file, the record of the drill, as [`write`] does; what fails is logged
+/// (the drill's verdict stands).
+pub fn record(cfg: &crate::config::Config, rep: &Report) -> Option<PathBuf> {
+    match write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::error!("cannot write the drill report: {e}");
+            None
+        }
+    }
+}
+
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
 /// oldest beyond `keep`. The directory is made (for the drilling user) and written through
 /// its descriptor: it is that user's, so no path through it is trusted.

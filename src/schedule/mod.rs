@@ -137,6 +137,7 @@ pub enum Event {
     Drilled { cluster: String },
 }
 
+pub mod daemon;
 mod status;
 pub use status::{fill_drills, publish_drills, ClusterStatus, DrillPolicy, Status, Writer};
 

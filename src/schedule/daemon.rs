@@ -1,0 +1,508 @@
+//! The daemon's runtime: the refresh loop of [`crate::schedule`] with its real inputs: the cron
+//! schedule (tokio-cron-scheduler), SIGHUP (re-read the config; a bad one is refused and the old
+//! one keeps running), SIGTERM/SIGINT (stop after the write in progress), systemd
+//! notifications, the scheduled drills, and the status file ([`super::Writer`]).
+
+use std::sync::{Arc, Mutex};
+
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
+
+use crate::config::{Config, Cron};
+use crate::exit::Exit;
+use crate::notify::{notify, watchdog_interval};
+use crate::provider::{Client, FailureKind, ProviderKind};
+use crate::refresh::{self, Scope};
+use crate::schedule::{self, Event, Failed, Refreshed, Refresher, Timing};
+
+/// Why the daemon did not start. Each message is whole.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A schedule the scheduler does not take (exit 2).
+    #[error("{key} = \"{schedule}\" is not a cron expression ({why}): e.g. \"{example}\"")]
+    Cron {
+        key: &'static str,
+        schedule: String,
+        why: String,
+        example: &'static str,
+    },
+    #[error("installing the {which} handler: {err}")]
+    Signal {
+        which: &'static str,
+        err: std::io::Error,
+    },
+    /// The scheduler failed (`what`: doing what).
+    #[error("{what}: {err}")]
+    Scheduler {
+        what: &'static str,
+        err: JobSchedulerError,
+    },
+}
+
+impl Error {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Cron { .. } => Exit::Usage,
+            Error::Signal { .. } | Error::Scheduler { .. } => Exit::Failure,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn scheduler(what: &'static str) -> impl Fn(JobSchedulerError) -> Error {
+    move |err| Error::Scheduler { what, err }
+}
+
+struct Real {
+    /// The Crunchy Bridge client (none when the config lists no Bridge cluster).
+    client: Option<Client>,
+    /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
+    next: Arc<Mutex<Option<Option<Client>>>>,
+    /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
+    /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
+    stop: watch::Receiver<bool>,
+}
+
+impl Refresher for Real {
+    async fn watch(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+        self.watch_all(cfg).await
+    }
+
+    async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
+        if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
+            self.client = c;
+        }
+        let wanted: Vec<String> = cfg
+            .clusters
+            .iter()
+            .map(|c| c.id.clone())
+            .filter(|id| only.as_ref().is_none_or(|o| o.contains(id)))
+            .collect();
+        let Some(client) = self.client.clone().filter(|_| !wanted.is_empty()) else {
+            return vec![];
+        };
+        let run = async {
+            let scope = Scope::all(cfg)?;
+            refresh::run(cfg, &client, &Scope { only, ..scope }).await
+        };
+        let mut stop = self.stop.clone();
+        let res = tokio::select! {
+            res = run => res,
+            _ = stop.wait_for(|s| *s) => {
+                tracing::info!("refresh in progress cancelled");
+                return vec![];
+            }
+        };
+        match res {
+            Ok(plan) => plan
+                .outcomes
+                .iter()
+                .map(|o| Refreshed {
+                    cluster: o.cluster_id.clone(),
+                    result: match &o.error {
+                        Some(e) => Err(Failed {
+                            message: e.to_string(),
+                            kind: e.kind(),
+                        }),
+                        None => Ok(o.expires_at),
+                    },
+                })
+                .collect(),
+            Err(e) => {
+                let msg = format!("{e:#}");
+                wanted
+                    .into_iter()
+                    .map(|cluster| Refreshed {
+                        cluster,
+                        result: Err(Failed {
+                            message: msg.clone(),
+                            kind: FailureKind::Local,
+                        }),
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+impl Real {
+    /// Every configured cluster's backups, with one client per provider for the round.
+    async fn watch_all(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+        let mut clients: std::collections::BTreeMap<ProviderKind, Result<Client, Failed>> =
+            Default::default();
+        let mut set = tokio::task::JoinSet::new();
+        let sem = Arc::new(tokio::sync::Semaphore::new(cfg.api.concurrency));
+        for (provider, id) in cfg.all_clusters() {
+            let client = clients
+                .entry(provider)
+                .or_insert_with(|| {
+                    crate::clients::client_for(cfg, provider).map_err(|e| Failed {
+                        message: format!("{e:#}"),
+                        kind: FailureKind::Local,
+                    })
+                })
+                .clone();
+            let sem = sem.clone();
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let res = match client {
+                    Ok(c) => c.watch(&id).await.map_err(|e| Failed {
+                        message: e.to_string(),
+                        kind: e.kind(),
+                    }),
+                    Err(e) => Err(e),
+                };
+                (id, res)
+            });
+        }
+        let mut stop = self.stop.clone();
+        let mut out = Vec::new();
+        loop {
+            tokio::select! {
+                next = set.join_next() => match next {
+                    Some(Ok(w)) => out.push(w),
+                    Some(Err(_)) => continue,
+                    None => return out,
+                },
+                _ = stop.wait_for(|s| *s) => return out,
+            }
+        }
+    }
+}
+
+fn timing(cfg: &Config) -> Timing {
+    Timing {
+        lifetime: cfg.api.token_lifetime,
+        fraction: cfg.daemon.refresh_at,
+        retry_base: cfg.api.retry_base.max(std::time::Duration::from_secs(1)),
+        retry_max: cfg.daemon.retry_max,
+    }
+}
+
+/// The cron job that sends a tick on every firing of `schedule` (already validated).
+fn tick_job(schedule: &Cron, tx: &mpsc::Sender<Event>) -> Result<Job> {
+    let tick = tx.clone();
+    Job::new_async(schedule.as_str(), move |_, _| {
+        let tick = tick.clone();
+        Box::pin(async move {
+            let _ = tick.send(Event::Tick).await;
+        })
+    })
+    .map_err(|e| Error::Cron {
+        key: "daemon.schedule",
+        schedule: schedule.to_string(),
+        why: e.to_string(),
+        example: "0 */20 * * * *",
+    })
+}
+
+/// The cron job that asks the drill worker for a round of drills (dropped while one runs:
+/// never two at once).
+fn drill_job(schedule: &Cron, tx: &mpsc::Sender<()>) -> Result<Job> {
+    let tick = tx.clone();
+    Job::new_async(schedule.as_str(), move |_, _| {
+        let tick = tick.clone();
+        Box::pin(async move {
+            if tick.try_send(()).is_err() {
+                tracing::warn!("drill schedule fired while drills are still running: skipped");
+            }
+        })
+    })
+    .map_err(|e| Error::Cron {
+        key: "drill.schedule",
+        schedule: schedule.to_string(),
+        why: e.to_string(),
+        example: "0 30 3 * * Sun",
+    })
+}
+
+/// Runs a drill of every Crunchy Bridge cluster, one after another, on each request; the
+/// config is the one in force when the round starts. A round is abandoned on SIGTERM (the
+/// next drill cleans up its scratch directory).
+async fn drill_worker(
+    mut rx: mpsc::Receiver<()>,
+    cfg: watch::Receiver<Config>,
+    mut stop: watch::Receiver<bool>,
+    events: mpsc::Sender<Event>,
+) {
+    loop {
+        tokio::select! {
+            got = rx.recv() => if got.is_none() { return },
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let cfg = cfg.borrow().clone();
+        let current = std::sync::Mutex::new(None::<String>);
+        let round = async {
+            for c in &cfg.clusters {
+                if let Ok(mut cur) = current.lock() {
+                    *cur = Some(c.id.clone());
+                }
+                let req = crate::drill::Request {
+                    cluster: c.id.clone(),
+                    target: cfg.drill.target,
+                    keep: false,
+                    user: None,
+                    pg_bin: None,
+                };
+                tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
+                match crate::drill::run(&cfg, &req).await {
+                    Ok(rep) => {
+                        // The report is the record; the loop, the status file's writer,
+                        // puts it there.
+                        let path = crate::drill::report::record(&cfg, &rep);
+                        let _ = events
+                            .send(Event::Drilled {
+                                cluster: c.id.clone(),
+                            })
+                            .await;
+                        match rep.ok {
+                            true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
+                            false => {
+                                tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
+                }
+            }
+        };
+        let abandoned = tokio::select! {
+            () = round => false,
+            r = stop.wait_for(|s| *s) => r.is_ok(),
+        };
+        if abandoned {
+            // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
+            let id = current.lock().ok().and_then(|c| c.clone());
+            let user = crate::restore::run_as(&cfg, None);
+            match id
+                .and_then(|id| crate::drill::known_scratch(&cfg, &id))
+                .zip(user.ok())
+            {
+                Some((dir, user)) => {
+                    tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
+                    if let Err(e) = crate::drill::remove_copy(&dir, &user).await {
+                        tracing::warn!(
+                            "cannot clean up {} ({e:#}): the next drill tries again",
+                            dir.display()
+                        );
+                    }
+                }
+                None => tracing::info!(
+                    "drill in progress abandoned (the next drill cleans up its scratch directory)"
+                ),
+            }
+            return;
+        }
+    }
+}
+
+/// How long the first round may take before READY=1 is sent anyway.
+const FIRST_ROUND_READY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Runs the daemon on `cfg` with `client` (the Bridge client, if any) until SIGTERM/SIGINT.
+/// On SIGHUP, `reload` reads the config again and makes its client; what it refuses is
+/// logged and the old config keeps running.
+pub async fn run<E: std::fmt::Display + Send + 'static>(
+    cfg: Config,
+    client: Option<Client>,
+    reload: impl Fn() -> Result<(Config, Option<Client>), E> + Send + 'static,
+) -> Result<()> {
+    let next_client = Arc::new(Mutex::new(None));
+    // Signal streams first, so none is missed once the loop runs.
+    let handler = |kind, which| signal(kind).map_err(|err| Error::Signal { which, err });
+    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    let (tx, rx) = mpsc::channel::<Event>(16);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (drill_tx, drill_rx) = mpsc::channel::<()>(1);
+    let (cfg_tx, cfg_rx) = watch::channel(cfg.clone());
+    let drills = tokio::spawn(drill_worker(drill_rx, cfg_rx, stop_rx.clone(), tx.clone()));
+
+    let sched = JobScheduler::new()
+        .await
+        .map_err(scheduler("starting the scheduler"))?;
+    let mut job_id = sched
+        .add(tick_job(&cfg.daemon.schedule, &tx)?)
+        .await
+        .map_err(scheduler("scheduling the refresh"))?;
+    let mut drill_job_id = match &cfg.drill.schedule {
+        Some(s) => Some(
+            sched
+                .add(drill_job(s, &drill_tx)?)
+                .await
+                .map_err(scheduler("scheduling the drills"))?,
+        ),
+        None => None,
+    };
+    sched
+        .start()
+        .await
+        .map_err(scheduler("starting the scheduler"))?;
+
+    let signals = {
+        let (tx, sched) = (tx.clone(), sched.clone());
+        let next_client = next_client.clone();
+        let mut schedule = cfg.daemon.schedule.clone();
+        let mut drill_schedule = cfg.drill.schedule.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    // The whole new config must work, API key included, before it replaces the old.
+                    _ = hup.recv() => match reload() {
+                        Ok((c, client)) => {
+                            tracing::info!(path = %c.path.display(), "SIGHUP: config re-read");
+                            if let Ok(mut n) = next_client.lock() {
+                                *n = Some(client);
+                            }
+                            if c.daemon.schedule != schedule {
+                                match reschedule(&sched, job_id, &c.daemon.schedule, &tx).await {
+                                    Ok(id) => {
+                                        tracing::info!(schedule = %c.daemon.schedule, "SIGHUP: new refresh schedule");
+                                        (job_id, schedule) = (id, c.daemon.schedule.clone());
+                                    }
+                                    Err(e) => tracing::error!("SIGHUP: the new schedule is refused, the old one keeps running: {e:#}"),
+                                }
+                            }
+                            if c.drill.schedule != drill_schedule {
+                                match redrill(&sched, drill_job_id, c.drill.schedule.as_ref(), &drill_tx).await {
+                                    Ok(id) => {
+                                        tracing::info!(schedule = ?c.drill.schedule, "SIGHUP: new drill schedule");
+                                        (drill_job_id, drill_schedule) = (id, c.drill.schedule.clone());
+                                    }
+                                    Err(e) => tracing::error!("SIGHUP: the new drill schedule is refused, the old one keeps running: {e:#}"),
+                                }
+                            }
+                            let _ = cfg_tx.send(c.clone());
+                            let _ = tx.send(Event::Reload(Box::new(c))).await;
+                        }
+                        Err(e) => tracing::error!("SIGHUP: the new config is refused, the old one keeps running: {e}"),
+                    },
+                    _ = term.recv() => break,
+                    _ = int.recv() => break,
+                }
+            }
+            tracing::info!("stopping (a write in progress completes first)");
+            let _ = stop_tx.send(true);
+            let _ = tx.send(Event::Shutdown).await;
+        })
+    };
+    if let Some(every) = watchdog_interval() {
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(every / 2);
+            loop {
+                t.tick().await;
+                notify("WATCHDOG=1");
+            }
+        });
+    }
+    drop(tx);
+    // systemd waits for READY=1 (TimeoutStartSec=, 90 s by default): a first round held up by
+    // a slow or silent API must not get the service killed, so READY=1 comes after it or after
+    // FIRST_ROUND_READY, whichever is first; STATUS= says the round is still running.
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let early_ready = {
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(FIRST_ROUND_READY).await;
+            if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                tracing::warn!(
+                    "the first refresh is taking long; telling systemd the daemon is ready"
+                );
+                notify("READY=1\nSTATUS=first refresh still running");
+            }
+        })
+    };
+
+    let mut status_written: Result<(), String> = Ok(());
+    let mut writer = schedule::Writer::default();
+    let mut real = Real {
+        client,
+        next: next_client,
+        stop: stop_rx,
+    };
+    schedule::run(
+        cfg,
+        timing,
+        &mut real,
+        rx,
+        |cfg, st| {
+            let res = writer.write(cfg, st);
+            if res != status_written {
+                match &res {
+                    Err(e) => tracing::warn!("cannot write the status file: {e}"),
+                    Ok(()) => tracing::info!("the status file is written again"),
+                }
+                status_written = res;
+            }
+            notify(&format!("STATUS={}", st.summary()));
+        },
+        |_, st| {
+            tracing::info!("{}", st.summary());
+            if !ready.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                notify("READY=1");
+            }
+        },
+    )
+    .await;
+    early_ready.abort();
+    let _ = drills.await;
+    notify("STOPPING=1");
+    signals.abort();
+    let mut sched = sched;
+    let _ = sched.shutdown().await;
+    Ok(())
+}
+
+/// The Bridge client, if the config lists a Bridge cluster (whose credentials are refreshed).
+pub fn bridge_client(cfg: &Config) -> Result<Option<Client>, crate::clients::Error> {
+    match cfg.clusters.is_empty() {
+        true => Ok(None),
+        false => crate::clients::client(cfg).map(Some),
+    }
+}
+
+/// Replaces the drill job `old` (if any) with one for `schedule` (if any).
+async fn redrill(
+    sched: &JobScheduler,
+    old: Option<uuid::Uuid>,
+    schedule: Option<&Cron>,
+    tx: &mpsc::Sender<()>,
+) -> Result<Option<uuid::Uuid>> {
+    let id = match schedule {
+        Some(s) => Some(
+            sched
+                .add(drill_job(s, tx)?)
+                .await
+                .map_err(scheduler("scheduling the drills"))?,
+        ),
+        None => None,
+    };
+    if let Some(old) = old {
+        sched
+            .remove(&old)
+            .await
+            .map_err(scheduler("removing the old drill schedule"))?;
+    }
+    Ok(id)
+}
+
+/// Replaces the cron job `old` with one for `schedule`; the old one stays if that fails.
+async fn reschedule(
+    sched: &JobScheduler,
+    old: uuid::Uuid,
+    schedule: &Cron,
+    tx: &mpsc::Sender<Event>,
+) -> Result<uuid::Uuid> {
+    let id = sched
+        .add(tick_job(schedule, tx)?)
+        .await
+        .map_err(scheduler("scheduling the refresh"))?;
+    sched
+        .remove(&old)
+        .await
+        .map_err(scheduler("removing the old schedule"))?;
+    Ok(id)
+}
