@@ -232,7 +232,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             return Ok(());
         }
     };
-    rep.plan = p.plan.clone();
+    rep.plan = p.plan.to_string();
     rep.target_time = p.target_time;
     rep.backup = p
         .inv

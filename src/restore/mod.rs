@@ -1,13 +1,14 @@
 //! Point-in-time restore, in its parts: [`target`] (the target and the backup it needs, pure),
-//! [`datadir`] (who runs it, and the data directory checks), the `pgbackrest` children
-//! ([`crate::pgbackrest::child`], re-exported here), `checks` (the source's PostgreSQL version, the archived WAL's end), and the
-//! workflow that puts them together ([`run`], in [`workflow`]); [`server`] is the restore at
-//! the provider.
+//! [`datadir`] (who runs it, and the data directory checks), `checks` (the source's PostgreSQL
+//! version, the archived WAL's end), [`plan`] (what it will do), and the workflow that puts
+//! them together with the `pgbackrest` children of [`crate::pgbackrest::child`] ([`run`], in
+//! [`workflow`]); [`server`] is the restore at the provider.
 
 mod checks;
 pub mod datadir;
 mod error;
 mod lock;
+pub mod plan;
 pub mod prefetch;
 mod request;
 pub mod server;
@@ -17,6 +18,7 @@ pub mod workflow;
 pub use datadir::*;
 pub use error::{Error, Result};
 pub use lock::{preempted, restore_lock, ClusterLock};
+pub use plan::Plan;
 pub use request::Request;
 pub use target::*;
 pub use workflow::run;

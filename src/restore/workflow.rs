@@ -20,6 +20,7 @@ use crate::refresh::{self, Scope};
 use crate::render;
 use crate::restore::checks::{archive_end, version_warning};
 use crate::restore::datadir::{create_dir, data_dir, ensure_dir, run_as};
+use crate::restore::Plan;
 use crate::restore::Request;
 use crate::restore::{self, restore_lock, ClusterLock, DirState, RunAs, Target, TargetAction};
 use crate::text::excerpt;
@@ -43,7 +44,7 @@ pub struct Prepared {
     pub inv: Invocation,
     pub redactor: Redactor,
     /// The plan, as printed (one `name: value` line each).
-    pub plan: String,
+    pub plan: Plan,
     /// The target's time: the one given (or drawn), or for `latest` the last archived
     /// transaction where the repository could be read.
     pub target_time: Option<OffsetDateTime>,
@@ -337,61 +338,57 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
             None => "latest (the end of the archived WAL), then promote".to_string(),
         },
     };
-    let mut plan = String::new();
-    plan.push_str(&format!("cluster:   {id} (stanza {stanza})\n"));
-    plan.push_str(&format!(
-        "source:    {}, PostgreSQL {}, state {}{}\n",
-        excerpt(&detail.name, 80),
-        detail
-            .major_version
-            .map_or_else(|| "(version not given)".to_string(), |v| v.to_string()),
-        excerpt(&status.state, 40),
-        match status.extra.get("ongoing_upgrade") {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(u) => format!(", upgrade in progress: {}", excerpt(&u.to_string(), 120)),
-        }
-    ));
-    if let Some(w) = version_warning(detail.major_version, args.pg_bin.as_deref()) {
+    let warning = version_warning(detail.major_version, args.pg_bin.as_deref());
+    if let Some(w) = &warning {
         tracing::warn!("{w}");
-        plan.push_str(&format!("warning:   {w}\n"));
     }
-    plan.push_str(&format!("target:    {when}\n"));
-    if user_set {
-        plan.push_str(&format!("backup:    {label} (--set)\n"));
-    } else {
-        plan.push_str(&format!(
-            "backup:    {} ({}), finished {}, {}\n",
-            excerpt(&backup.name, 80),
-            backup
-                .kind
+    let plan = Plan {
+        cluster: id.clone(),
+        stanza: stanza.clone(),
+        source: format!(
+            "{}, PostgreSQL {}, state {}{}",
+            excerpt(&detail.name, 80),
+            detail
+                .major_version
+                .map_or_else(|| "(version not given)".to_string(), |v| v.to_string()),
+            excerpt(&status.state, 40),
+            match status.extra.get("ongoing_upgrade") {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(u) => format!(", upgrade in progress: {}", excerpt(&u.to_string(), 120)),
+            }
+        ),
+        warning,
+        target: when,
+        backup: match user_set {
+            true => format!("{label} (--set)"),
+            false => format!(
+                "{} ({}), finished {}, {}",
+                excerpt(&backup.name, 80),
+                backup
+                    .kind
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .map_or_else(|| "type not given".into(), |k| excerpt(k, 20)),
+                backup
+                    .finished_at
+                    .map_or_else(|| "(running)".into(), restore::show_time),
+                backup
+                    .size_bytes
+                    .map_or_else(|| "size not given".to_string(), crate::text::human_size)
+            ),
+        },
+        note: note.clone(),
+        window: format!(
+            "{} .. {}",
+            start.map_or_else(|| "?".to_string(), restore::show_time),
+            window_end
                 .as_deref()
-                .filter(|k| !k.is_empty())
-                .map_or_else(|| "type not given".into(), |k| excerpt(k, 20)),
-            backup
-                .finished_at
-                .map_or_else(|| "(running)".into(), restore::show_time),
-            backup
-                .size_bytes
-                .map_or_else(|| "size not given".to_string(), crate::text::human_size)
-        ));
-    }
-    if let Some(n) = &note {
-        plan.push_str(&format!("note:      {n}\n"));
-    }
-    plan.push_str(&format!(
-        "window:    {} .. {}\n",
-        start.map_or_else(|| "?".to_string(), restore::show_time),
-        window_end
-            .as_deref()
-            .unwrap_or("now (the last archived transaction is checked when the restore runs)")
-    ));
-    plan.push_str(&format!(
-        "data dir:  {} ({state}), as {}\n",
-        pg1.display(),
-        user.name
-    ));
-    plan.push_str(&format!("wal:       {wal_line}\n"));
-    plan.push_str(&format!("command:   {}\n", inv.shown()));
+                .unwrap_or("now (the last archived transaction is checked when the restore runs)")
+        ),
+        data_dir: format!("{} ({state}), as {}", pg1.display(), user.name),
+        wal: wal_line.to_string(),
+        command: inv.shown(),
+    };
     let target_time = match target {
         Target::Time(t) => Some(t),
         Target::Latest => archive_last.map(|(t, _)| t),
