@@ -41,7 +41,7 @@ pub fn log_path(data: &Path) -> PathBuf {
 /// How much of the end of PostgreSQL's log is read back.
 const LOG_TAIL: u64 = 1 << 20;
 
-/// The end of PostgreSQL's log in the restored directory (at most [`LOG_TAIL`] bytes), opened
+/// The end of PostgreSQL's log in the restored directory (at most `LOG_TAIL` bytes), opened
 /// without following a link and only if it is the restoring user's (or root's) regular file:
 /// the directory is that user's to write. Empty when it cannot be read.
 pub fn log_tail(data: &Path, user: &RunAs) -> String {

@@ -129,7 +129,7 @@ pub enum Error {
     Child(#[from] crate::pgbackrest::Error),
 }
 
-/// Reads the archived WAL back from `newest` (at most [`SEGMENTS_BACK`] segments) and returns
+/// Reads the archived WAL back from `newest` (at most `SEGMENTS_BACK` segments) and returns
 /// the last commit time found and the segment it is in; `None` if none of them holds a commit.
 /// `pg_waldump` comes from `pg_bin`.
 pub async fn last_archived_commit(

@@ -1,6 +1,7 @@
 //! `bridgerest-sim`: the provider API simulator (Crunchy Bridge at the root, IONOS DBaaS under
-//! /ionos, Launcher under /launcher/<tenant>), and the quick-start demo that runs the real
-//! `bridgerest` binary against it.
+//! /ionos, Launcher under `/launcher/<tenant>`), and the quick-start demo that runs the real
+//! `bridgerest` binary against it. Doc comments on the arguments are the `--help` text.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

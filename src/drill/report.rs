@@ -215,7 +215,7 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
     ))
 }
 
-/// Writes the report file, the record of the drill, as [`write`] does; what fails is logged
+/// Writes the report file, the record of the drill, as [`write()`] does; what fails is logged
 /// (the drill's verdict stands).
 pub fn record(cfg: &crate::config::Config, rep: &Report) -> Option<PathBuf> {
     match write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {

@@ -21,7 +21,7 @@ pub struct Need {
     /// The database's size (the repository's, else the API's); `None`: stated by neither.
     pub backup: Option<u64>,
     /// The archived WAL recovery keeps in pg_wal (segments after the backup's start, at most
-    /// [`WAL_ON_DISK_MAX`]); `None`: the repository could not be listed.
+    /// `WAL_ON_DISK_MAX`); `None`: the repository could not be listed.
     pub wal: Option<u64>,
     /// The prefetch spool's queue beside the copy (0: none there).
     pub spool: u64,

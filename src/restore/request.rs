@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub struct Request {
     /// The cluster's ID (see `bridgerest clusters`).
     pub cluster: String,
-    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
+    /// The cluster's provider (default: its `[[cluster]]` entry, else its id's form).
     pub provider: Option<crate::provider::ProviderKind>,
     /// Restore at the provider into a new cluster of this name (Bridge: a fork).
     pub into: Option<String>,

@@ -1,6 +1,6 @@
 //! The Crunchy Bridge API client: the endpoints bridgerest uses (clusters of every team, a
 //! cluster and its status, backups, backup tokens), cursor pagination, and the EID rule; the
-//! HTTP transport is [`super::http`], the backup token's wire format [`wire`].
+//! HTTP transport is [`super::http`], the backup token's wire format `wire`.
 
 mod wire;
 
