@@ -7,25 +7,27 @@
 //!    names and ids accepted), [`redact`] (the one redactor), [`exit`], [`backoff`],
 //!    [`notify`] (systemd).
 //! 2. [`fsutil`] (atomic writes, bounded reads, anchored directories, locks) and [`runas`]
-//!    (the run-as user, children's environment).
+//!    (the run-as user, children's environment, the one builder of child processes).
 //! 3. [`provider`]: one [`provider::Provider`] trait, [`provider::Capabilities`], a folder
-//!    per provider (`bridge/`, `ionos/`, `launcher/`) with its wire format and error bodies,
-//!    the shared HTTP transport; its own settings type.
-//! 4. [`render`] (tokens → `pgbackrest.conf` text) and [`pgbackrest`] (its config files, the
-//!    children that run it).
+//!    per provider (`bridge/`, `ionos/`, `launcher/`) with its wire format, error bodies and
+//!    page rule, the shared HTTP transport and the one paginator ([`provider::pages`]); its
+//!    own settings type.
+//! 4. [`render`] (tokens → `pgbackrest.conf` text, secrets typed) and [`pgbackrest`] (its
+//!    config files, the children that run it, `verify`).
 //! 5. [`config`]: the TOML, loaded and validated (one file per section).
 //! 6. [`clients`]: a provider's client from its config section.
-//! 7. [`refresh`], [`wal`] (the archived WAL's end), [`recovery`] (starting and following a
-//!    restored PostgreSQL).
+//! 7. [`refresh`], [`wal`] (the archived WAL's end, the WAL-gap analysis), [`recovery`]
+//!    (starting and following a restored PostgreSQL).
 //! 8. [`restore`] (here, or at the provider; it takes a [`restore::Request`]), then
-//!    [`drill`] (restore drills), then [`schedule`] (the daemon's loop, the status file's
-//!    one writer).
+//!    [`drill`] (restore drills), then [`schedule`] (the daemon's loop, its runtime in
+//!    [`schedule::daemon`], the status file's one writer [`schedule::Writer`]).
 //! 9. [`cli`] (the clap definitions; doc comments are the `--help` text), then [`commands`]
 //!    (one file per subcommand: the only layer that knows the command line).
 //!
 //! Errors: a module's failures that decide something are a `thiserror` enum of that module
 //! ([`refresh::ClusterError`]: the kind of failure; [`restore::Error`], [`clients::Error`],
-//! [`config::Error`], [`provider::CallError`], [`drill::Error`]: the exit code, read once by
+//! [`config::Error`], [`provider::CallError`], [`drill::Error`], [`schedule::daemon::Error`]:
+//! the exit code, read once by
 //! [`commands::exit_code`]; [`fsutil::Error`], [`pgbackrest::Error`], [`wal::Error`],
 //! [`recovery::Error`], [`refresh::Error`]: what went wrong, carried up as variants). Each
 //! message is whole. `anyhow` is used only in [`commands`] and the `main`s.
