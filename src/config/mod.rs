@@ -2,7 +2,6 @@
 //! validates it into a resolved [`Config`] that nothing after it needs to re-check.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,24 +16,23 @@ mod cron;
 mod drill;
 mod error;
 mod key;
-mod providers;
 mod raw;
 
+pub use crate::provider::ionos::section::IonosConfig;
+pub use crate::provider::launcher::section::LauncherConfig;
 use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{DrillConfig, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT};
 pub use error::{Error, Invalid};
 pub use key::{key_file_exposed, load_api_key, load_secret, KeySource, SecretSpec};
-use providers::{resolve_ionos, resolve_launcher};
-pub use providers::{IonosConfig, LauncherConfig};
 use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
 pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
 pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
 pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
-pub const DEFAULT_IONOS_URL: &str = "https://api.ionos.com/databases/postgresql";
+pub use crate::provider::ionos::section::DEFAULT_URL as DEFAULT_IONOS_URL;
 pub const IONOS_PASSWORD_ENV: &str = "BRIDGEREST_IONOS_PASSWORD";
 pub const LAUNCHER_KEY_ENV: &str = "BRIDGEREST_LAUNCHER_KEY";
 /// The validated configuration.
@@ -216,9 +214,14 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     let pgbackrest = resolve_pgbackrest(raw.pgbackrest)?;
     let daemon = resolve_daemon(raw.daemon)?;
     let ionos_section = raw.ionos.is_some();
-    let mut ionos = resolve_ionos(raw.ionos.unwrap_or_default())?;
+    let mut ionos =
+        crate::provider::ionos::section::resolve(raw.ionos.unwrap_or_default()).map_err(Invalid)?;
     ionos.section = ionos_section;
-    let launcher = raw.launcher.map(resolve_launcher).transpose()?;
+    let launcher = raw
+        .launcher
+        .map(crate::provider::launcher::section::resolve)
+        .transpose()
+        .map_err(Invalid)?;
     let drill_section = raw.drill.is_some();
     let mut drill = resolve_drill(raw.drill.unwrap_or_default())?;
     drill.section = drill_section;
@@ -363,43 +366,12 @@ fn resolve_api(raw: RawApi) -> Result<ApiConfig> {
 
 /// The API must be reached over HTTPS, except on a loopback address (the simulator).
 pub fn parse_api_url(text: &str) -> Result<Url> {
-    parse_url(
+    crate::provider::section::parse_url(
         "api.url",
         text,
         "api.key_file, $BRIDGEREST_API_KEY or a systemd credential",
     )
-}
-
-/// A provider API's URL (`key`): HTTPS except on loopback, no user name or password in it
-/// (they belong in `secret_home`).
-pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url> {
-    let url = Url::parse(text).map_err(|e| match text.contains('@') {
-        true => Invalid(format!("{key} is not a URL ({e})")), // may hold a password: not echoed
-        false => Invalid(format!("{key} \"{text}\" is not a URL")),
-    })?;
-    if !url.username().is_empty() || url.password().is_some() {
-        // Never echo it: the password would end up in logs and journals.
-        invalid!(
-            "{key} contains a user name or password: remove them (secrets go in {secret_home})"
-        );
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        _ => invalid!(
-            "{key} \"{text}\" must use https:// (plain http is allowed only on a loopback address)"
-        ),
-    }
-    if url.host().is_none() {
-        invalid!("{key} \"{text}\" has no host");
-    }
-    Ok(url)
+    .map_err(Invalid)
 }
 
 fn duration(key: &str, text: Option<&str>, default: Duration) -> Result<Duration> {

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::provider::ionos::section::RawIonos;
+use crate::provider::launcher::section::RawLauncher;
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
@@ -47,27 +50,6 @@ pub(super) struct RawDrill {
     pub(super) max_age: Option<String>,
     pub(super) preload: Option<Vec<String>>,
     pub(super) timeout: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawIonos {
-    pub(super) url: Option<String>,
-    pub(super) username: Option<String>,
-    pub(super) password_file: Option<PathBuf>,
-    pub(super) token_file: Option<PathBuf>,
-    pub(super) db_username: Option<String>,
-    pub(super) db_password_file: Option<PathBuf>,
-    pub(super) datacenter_id: Option<String>,
-    pub(super) lan_id: Option<String>,
-    pub(super) cidr: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLauncher {
-    pub(super) url: Option<String>,
-    pub(super) key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]

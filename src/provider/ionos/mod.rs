@@ -3,6 +3,7 @@
 //! `fromBackup`, or `POST /clusters/{id}/restore` in place), followed by `metadata.state`.
 //! IONOS hands out no repository credentials: no local restore.
 
+pub mod section;
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};

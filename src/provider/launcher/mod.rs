@@ -8,6 +8,7 @@
 //! the recovery window's shape, and what `pitr`/`pitr-clone` answer. Decoding accepts every
 //! plausible spelling and names the fields it looked for when none is there.
 
+pub mod section;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;

@@ -1,11 +1,28 @@
-//! `[ionos]` and `[launcher]`: the providers that restore at the provider only.
+//! `[ionos]`: the keys of IONOS's config section, and their checks.
 
 use std::path::PathBuf;
 
 use reqwest::Url;
+use serde::Deserialize;
 
-use super::raw::{RawIonos, RawLauncher};
-use super::{parse_url, Invalid, Result, DEFAULT_IONOS_URL};
+use crate::provider::section::{invalid, parse_url};
+
+/// The IONOS DBaaS PostgreSQL API's address.
+pub const DEFAULT_URL: &str = "https://api.ionos.com/databases/postgresql";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawIonos {
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+    pub db_username: Option<String>,
+    pub db_password_file: Option<PathBuf>,
+    pub datacenter_id: Option<String>,
+    pub lan_id: Option<String>,
+    pub cidr: Option<String>,
+}
 
 /// `[ionos]`: the IONOS Cloud DBaaS PostgreSQL API.
 #[derive(Debug, Clone)]
@@ -30,20 +47,11 @@ pub struct IonosConfig {
     pub section: bool,
 }
 
-/// `[launcher]`: the Launcher platform API.
-#[derive(Debug, Clone)]
-pub struct LauncherConfig {
-    /// The tenant's base URL (`https://plane.lnchr.cloud/<tenant>`); the API is under /api/v1.
-    pub url: Url,
-    /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
-    /// launcher-key).
-    pub key_file: Option<PathBuf>,
-}
-
-pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
+/// Checks `[ionos]` (what is missing or contradictory is named).
+pub fn resolve(raw: RawIonos) -> Result<IonosConfig, String> {
     let url = parse_url(
         "ionos.url",
-        raw.url.as_deref().unwrap_or(DEFAULT_IONOS_URL),
+        raw.url.as_deref().unwrap_or(DEFAULT_URL),
         "ionos.password_file or ionos.token_file",
     )?;
     if raw.token_file.is_some() && (raw.username.is_some() || raw.password_file.is_some()) {
@@ -60,7 +68,7 @@ pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         invalid!("ionos.username must be a non-empty login without ':' or line breaks");
     }
     if let Some(c) = &raw.cidr {
-        crate::provider::ionos::check_cidr(c).map_err(|e| Invalid(format!("ionos.cidr = {e}")))?;
+        super::check_cidr(c).map_err(|e| format!("ionos.cidr = {e}"))?;
     }
     for (key, v) in [
         ("ionos.datacenter_id", &raw.datacenter_id),
@@ -83,15 +91,5 @@ pub(super) fn resolve_ionos(raw: RawIonos) -> Result<IonosConfig> {
         lan_id: raw.lan_id,
         cidr: raw.cidr,
         section: false,
-    })
-}
-
-pub(super) fn resolve_launcher(raw: RawLauncher) -> Result<LauncherConfig> {
-    let Some(text) = raw.url else {
-        invalid!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
-    };
-    Ok(LauncherConfig {
-        url: parse_url("launcher.url", &text, "launcher.key_file")?,
-        key_file: raw.key_file,
     })
 }

@@ -1,0 +1,36 @@
+//! `[launcher]`: the keys of Launcher's config section, and their checks.
+
+use std::path::PathBuf;
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::provider::section::{invalid, parse_url};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawLauncher {
+    pub url: Option<String>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// `[launcher]`: the Launcher platform API.
+#[derive(Debug, Clone)]
+pub struct LauncherConfig {
+    /// The tenant's base URL (`https://plane.lnchr.cloud/<tenant>`); the API is under /api/v1.
+    pub url: Url,
+    /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
+    /// launcher-key).
+    pub key_file: Option<PathBuf>,
+}
+
+/// Checks `[launcher]` (it has no default URL: each tenant has its own).
+pub fn resolve(raw: RawLauncher) -> Result<LauncherConfig, String> {
+    let Some(text) = raw.url else {
+        invalid!("[launcher] has no url: set url = \"https://plane.lnchr.cloud/TENANT\" (your tenant's address; there is no default)");
+    };
+    Ok(LauncherConfig {
+        url: parse_url("launcher.url", &text, "launcher.key_file")?,
+        key_file: raw.key_file,
+    })
+}
