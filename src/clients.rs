@@ -41,7 +41,6 @@ pub fn client(cfg: &Config) -> Result<Client> {
 
 /// The client for `provider` with its configured credentials; missing ones are a usage error.
 pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
-    use crate::provider::http::Auth;
     use crate::provider::{ionos::IonosClient, launcher::LauncherClient};
     match provider {
         ProviderKind::Bridge => {
@@ -50,48 +49,17 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
             Ok(Client::bridge(&cfg.api, key)?)
         }
         ProviderKind::Ionos => {
-            let io = &cfg.ionos;
-            let auth = match (&io.token_file, &io.username) {
-                (Some(f), _) => {
-                    let (token, source) = config::load_secret(&SecretSpec {
-                        what: "the IONOS token",
-                        env: "BRIDGEREST_IONOS_TOKEN",
-                        credential: "ionos-token",
-                        file: Some(f),
-                        file_key: "ionos.token_file",
-                        get_one: "a token from the IONOS DCD (Token Manager) or `ionosctl token generate`",
-                    })
-                    ?;
-                    tracing::debug!(%source, "IONOS token loaded");
-                    Auth::Bearer(token)
-                }
-                (None, Some(user)) => {
-                    let (password, source) = config::load_secret(&SecretSpec {
-                        what: "the IONOS password",
-                        env: config::IONOS_PASSWORD_ENV,
-                        credential: "ionos-password",
-                        file: io.password_file.as_deref(),
-                        file_key: "ionos.password_file",
-                        get_one: "the password of the IONOS user in [ionos] username",
-                    })
-                    ?;
-                    tracing::debug!(%source, "IONOS password loaded");
-                    Auth::Basic {
-                        user: user.clone(),
-                        password,
-                    }
-                }
-                (None, None) => {
-                    return Err(Error::Refused(format!(
-                        "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
-                        config::IONOS_PASSWORD_ENV,
-                        cfg.path.display()
-                    )))
-                }
+            let Some(creds) = cfg.ionos.credentials() else {
+                return Err(Error::Refused(format!(
+                    "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
+                    config::IONOS_PASSWORD_ENV,
+                    cfg.path.display()
+                )));
             };
+            let auth = creds.read(read_secret)?;
             Ok(Client::Ionos(IonosClient::new(
                 &cfg.api,
-                io.url.clone(),
+                cfg.ionos.url.clone(),
                 auth,
             )?))
         }
@@ -102,22 +70,19 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                     cfg.path.display()
                 )));
             };
-            let (key, source) = config::load_secret(&SecretSpec {
-                what: "the Launcher service key",
-                env: config::LAUNCHER_KEY_ENV,
-                credential: "launcher-key",
-                file: l.key_file.as_deref(),
-                file_key: "launcher.key_file",
-                get_one: "a service key from Launcher (Settings → API keys)",
-            })?;
-            tracing::debug!(%source, "Launcher key loaded");
+            let auth = l.credentials().read(read_secret)?;
             Ok(Client::Launcher(LauncherClient::new(
-                &cfg.api,
-                &l.url,
-                Auth::Header("x-lnchr-key", key),
+                &cfg.api, &l.url, auth,
             )?))
         }
     }
+}
+
+/// Reads one secret where its spec says (the environment, a systemd credential, a file).
+fn read_secret(spec: &SecretSpec) -> Result<secrecy::SecretString, config::Error> {
+    let (secret, source) = config::load_secret(spec)?;
+    tracing::debug!(%source, "{} loaded", spec.what);
+    Ok(secret)
 }
 
 /// The database user of a cluster IONOS makes for `restore --into` (its create request
@@ -130,15 +95,7 @@ pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
             cfg.path.display()
         )));
     };
-    let (password, source) = config::load_secret(&SecretSpec {
-        what: "the new IONOS cluster's database password",
-        env: "BRIDGEREST_IONOS_DB_PASSWORD",
-        credential: "ionos-db-password",
-        file: cfg.ionos.db_password_file.as_deref(),
-        file_key: "ionos.db_password_file",
-        get_one: "the password the restored cluster's database user (ionos.db_username) gets",
-    })?;
-    tracing::debug!(%source, "IONOS database password loaded");
+    let password = read_secret(&cfg.ionos.db_password())?;
     Ok(crate::provider::DbUser { username, password })
 }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::{ApiConfig, Error, Invalid, API_KEY_ENV};
+use super::{ApiConfig, Error, Invalid, SecretSpec, API_KEY_ENV};
 
 /// `return Err(Error::Secret(Invalid(format!(...))))`.
 macro_rules! refuse {
@@ -42,20 +42,6 @@ pub fn key_file_exposed(path: &Path) -> Option<String> {
             path.display()
         )
     })
-}
-
-/// Where one secret is looked for, in this order: the environment variable `env`, the systemd
-/// credential `credential` (`$CREDENTIALS_DIRECTORY/<credential>`, from `LoadCredential=`),
-/// the file `file` (the config key `file_key`).
-pub struct SecretSpec<'a> {
-    /// What it is, in messages ("the Crunchy Bridge API key").
-    pub what: &'static str,
-    pub env: &'static str,
-    pub credential: &'static str,
-    pub file: Option<&'a Path>,
-    pub file_key: &'static str,
-    /// Where to get one, for a missing or empty file.
-    pub get_one: &'static str,
 }
 
 /// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`

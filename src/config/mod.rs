@@ -25,7 +25,7 @@ pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{DrillConfig, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT};
 pub use error::{Error, Invalid};
-pub use key::{key_file_exposed, load_api_key, load_secret, KeySource, SecretSpec};
+pub use key::{key_file_exposed, load_api_key, load_secret, KeySource};
 use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
@@ -33,8 +33,9 @@ pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
 pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
 pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
 pub use crate::provider::ionos::section::DEFAULT_URL as DEFAULT_IONOS_URL;
-pub const IONOS_PASSWORD_ENV: &str = "BRIDGEREST_IONOS_PASSWORD";
-pub const LAUNCHER_KEY_ENV: &str = "BRIDGEREST_LAUNCHER_KEY";
+pub use crate::provider::ionos::section::PASSWORD_ENV as IONOS_PASSWORD_ENV;
+pub use crate::provider::launcher::section::KEY_ENV as LAUNCHER_KEY_ENV;
+pub use crate::provider::section::SecretSpec;
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -4,8 +4,12 @@
 //! message, naming the key and what to do.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use reqwest::Url;
+use secrecy::SecretString;
+
+use super::http::Auth;
 
 /// `return Err(format!(...))`.
 macro_rules! invalid {
@@ -43,4 +47,45 @@ pub fn parse_url(key: &str, text: &str, secret_home: &str) -> Result<Url, String
         invalid!("{key} \"{text}\" has no host");
     }
     Ok(url)
+}
+
+/// Where one secret is looked for, in this order: the environment variable `env`, the systemd
+/// credential `credential` (`$CREDENTIALS_DIRECTORY/<credential>`, from `LoadCredential=`),
+/// the file `file` (the config key `file_key`).
+pub struct SecretSpec<'a> {
+    /// What it is, in messages ("the Crunchy Bridge API key").
+    pub what: &'static str,
+    pub env: &'static str,
+    pub credential: &'static str,
+    pub file: Option<&'a Path>,
+    pub file_key: &'static str,
+    /// Where to get one, for a missing or empty file.
+    pub get_one: &'static str,
+}
+
+/// How a provider's client signs its requests, with the secrets it needs still to be read:
+/// each provider's section says which, the config layer reads them.
+pub enum Credentials<'a> {
+    Bearer(SecretSpec<'a>),
+    Basic {
+        user: String,
+        password: SecretSpec<'a>,
+    },
+    /// A key sent in the header named here.
+    Header(&'static str, SecretSpec<'a>),
+}
+
+impl Credentials<'_> {
+    /// The transport's [`Auth`], with each secret read by `read` (the environment, a systemd
+    /// credential, a file: [`crate::config::load_secret`]).
+    pub fn read<E>(self, read: impl Fn(&SecretSpec) -> Result<SecretString, E>) -> Result<Auth, E> {
+        Ok(match self {
+            Credentials::Bearer(s) => Auth::Bearer(read(&s)?),
+            Credentials::Basic { user, password } => Auth::Basic {
+                user,
+                password: read(&password)?,
+            },
+            Credentials::Header(name, s) => Auth::Header(name, read(&s)?),
+        })
+    }
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::provider::section::{invalid, parse_url};
+use crate::provider::section::{invalid, parse_url, Credentials, SecretSpec};
+
+/// Where the IONOS password may be given instead of `password_file`.
+pub const PASSWORD_ENV: &str = "BRIDGEREST_IONOS_PASSWORD";
 
 /// The IONOS DBaaS PostgreSQL API's address.
 pub const DEFAULT_URL: &str = "https://api.ionos.com/databases/postgresql";
@@ -92,4 +95,45 @@ pub fn resolve(raw: RawIonos) -> Result<IonosConfig, String> {
         cidr: raw.cidr,
         section: false,
     })
+}
+
+impl IonosConfig {
+    /// What the client signs with: `token_file` (Bearer), else `username` and its password
+    /// (Basic); `None` when the section gives neither.
+    pub fn credentials(&self) -> Option<Credentials<'_>> {
+        match (&self.token_file, &self.username) {
+            (Some(f), _) => Some(Credentials::Bearer(SecretSpec {
+                what: "the IONOS token",
+                env: "BRIDGEREST_IONOS_TOKEN",
+                credential: "ionos-token",
+                file: Some(f),
+                file_key: "ionos.token_file",
+                get_one: "a token from the IONOS DCD (Token Manager) or `ionosctl token generate`",
+            })),
+            (None, Some(user)) => Some(Credentials::Basic {
+                user: user.clone(),
+                password: SecretSpec {
+                    what: "the IONOS password",
+                    env: PASSWORD_ENV,
+                    credential: "ionos-password",
+                    file: self.password_file.as_deref(),
+                    file_key: "ionos.password_file",
+                    get_one: "the password of the IONOS user in [ionos] username",
+                },
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// Where the password of the database user a restored cluster gets is looked for.
+    pub fn db_password(&self) -> SecretSpec<'_> {
+        SecretSpec {
+            what: "the new IONOS cluster's database password",
+            env: "BRIDGEREST_IONOS_DB_PASSWORD",
+            credential: "ionos-db-password",
+            file: self.db_password_file.as_deref(),
+            file_key: "ionos.db_password_file",
+            get_one: "the password the restored cluster's database user (ionos.db_username) gets",
+        }
+    }
 }

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::provider::section::{invalid, parse_url};
+use crate::provider::section::{invalid, parse_url, Credentials, SecretSpec};
+
+/// Where the service key may be given instead of `key_file`.
+pub const KEY_ENV: &str = "BRIDGEREST_LAUNCHER_KEY";
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -33,4 +36,21 @@ pub fn resolve(raw: RawLauncher) -> Result<LauncherConfig, String> {
         url: parse_url("launcher.url", &text, "launcher.key_file")?,
         key_file: raw.key_file,
     })
+}
+
+impl LauncherConfig {
+    /// What the client signs with: the service key, sent as `x-lnchr-key`.
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials::Header(
+            "x-lnchr-key",
+            SecretSpec {
+                what: "the Launcher service key",
+                env: KEY_ENV,
+                credential: "launcher-key",
+                file: self.key_file.as_deref(),
+                file_key: "launcher.key_file",
+                get_one: "a service key from Launcher (Settings → API keys)",
+            },
+        )
+    }
 }
