@@ -359,6 +359,17 @@ impl Writer {
 /// reads the new report), else by writing the file here. Nothing when there is no status file.
 pub fn publish_drills(cfg: &Config) -> Result<(), String> {
     let path = &cfg.daemon.status_file;
+    let none = || {
+        tracing::info!(
+            "no status file at {} (the daemon is not running): the drill report is the record",
+            path.display()
+        );
+        Ok(())
+    };
+    // No status file: nothing to publish, and no lock file made beside where it would be.
+    if std::fs::symlink_metadata(path).is_err() {
+        return none();
+    }
     let mut writer = Writer::default();
     match writer.lock(cfg) {
         Ok(Ok(())) => {}
@@ -369,18 +380,12 @@ pub fn publish_drills(cfg: &Config) -> Result<(), String> {
             );
             return Ok(());
         }
-        // No directory for it: no daemon has written one.
-        Err(_) if !path.exists() => return Ok(()),
         Err(e) => return Err(e.to_string()),
     }
     let Some(text) =
         crate::fsutil::read_regular(path, crate::fsutil::MAX_READ).map_err(|e| e.to_string())?
     else {
-        tracing::info!(
-            "no status file at {} (the daemon is not running): the drill report is the record",
-            path.display()
-        );
-        return Ok(());
+        return none();
     };
     let st: Status = serde_json::from_str(&text)
         .map_err(|e| format!("{} is not a bridgerest status file: {e}", path.display()))?;
