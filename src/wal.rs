@@ -1,9 +1,10 @@
 //! The end of the archived WAL: the commit time of the last transaction a point-in-time
 //! recovery can reach. PostgreSQL says a later target cannot be reached only after replaying
 //! everything ("recovery ended before configured recovery target was reached"); this finds it
-//! first: the newest archived segment (`pgbackrest info`), fetched with `archive-get` into a
-//! temporary directory, read with `pg_waldump` (which ships with PostgreSQL), going back a few
-//! segments when the newest holds no commit (a segment switch, a checkpoint).
+//! first: the newest archived segment (`pgbackrest info`), fetched from the repository alone
+//! (`repo-ls`, `repo-get`) into a temporary directory, read with `pg_waldump` (which ships with
+//! PostgreSQL), going back a few segments when the newest holds no commit (a segment switch, a
+//! checkpoint).
 
 use std::path::Path;
 
@@ -129,13 +130,22 @@ pub enum Error {
     Child(#[from] crate::pgbackrest::Error),
 }
 
-/// Reads the archived WAL back from `newest` (at most `SEGMENTS_BACK` segments) and returns
-/// the last commit time found and the segment it is in; `None` if none of them holds a commit.
-/// `pg_waldump` comes from `pg_bin`.
+/// Reads the archived WAL back from `newest` (at most `SEGMENTS_BACK` segments) of the
+/// repository's archive `archive_id` and returns the last commit time found and the segment it
+/// is in; `None` if none of them holds a commit. `pg_waldump` comes from `pg_bin`.
+///
+/// The segments are read from the repository alone (`repo-ls`, `repo-get`), never with
+/// `archive-get`: that reads `pg_control` from the stanza's `pg1-path` to choose the archive,
+/// and on a restore host that never held the cluster there is none (pgBackRest's error 55).
+/// `repo-get` decrypts but does not decompress: the file's extension names the compression,
+/// undone by its own program as `user`. The segment is written for `pg_waldump` (run as `user`)
+/// into a temporary directory bridgerest owns (as root: group `user`, 0750), so no other user
+/// can put anything in its place.
 pub async fn last_archived_commit(
     inv: &Invocation,
     user: &RunAs,
     pg_bin: &Path,
+    archive_id: &str,
     newest: &str,
 ) -> Result<Option<(OffsetDateTime, String)>, Error> {
     let waldump = pg_bin.join("pg_waldump");
@@ -147,20 +157,34 @@ pub async fn last_archived_commit(
         .tempdir()
         .doing(|| "creating a temporary directory for a WAL segment".into())?;
     if nix::unistd::Uid::effective() != user.uid {
-        nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid))
-            .doing(|| format!("giving {} to {}", dir.path().display(), user.name))?;
+        use std::os::unix::fs::PermissionsExt;
+        nix::unistd::chown(dir.path(), None, Some(user.gid))
+            .doing(|| format!("giving {} to group {}", dir.path().display(), user.name))?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o750))
+            .doing(|| format!("opening {} to {}", dir.path().display(), user.name))?;
     }
+    let mut listed: Option<(String, Vec<String>)> = None;
     let mut segment = newest.to_string();
     for _ in 0..SEGMENTS_BACK {
+        let Some(bytes) = fetch_segment(inv, user, archive_id, &segment, &mut listed).await? else {
+            break;
+        };
         let file = dir.path().join(&segment);
-        let out = output_as(&inv.archive_get_argv(&segment, &file), user, &[]).await?;
-        if !out.status.success() {
-            return Err(crate::pgbackrest::Error::Failed {
-                what: format!("pgbackrest archive-get {segment}"),
-                status: out.status,
-                stderr: crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300),
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o640)
+                .open(&file)
+                .doing(|| format!("creating {}", file.display()))?;
+            if nix::unistd::Uid::effective() != user.uid {
+                nix::unistd::fchown(&f, None, Some(user.gid))
+                    .doing(|| format!("giving {} to group {}", file.display(), user.name))?;
             }
-            .into());
+            f.write_all(&bytes)
+                .doing(|| format!("writing {}", file.display()))?;
         }
         // pg_waldump stops with an error at the zero-filled end of a switched segment: its
         // exit status says nothing; the records it printed do.
@@ -170,6 +194,11 @@ pub async fn last_archived_commit(
         ];
         let dump = output_as(&argv, user, &[("TZ", "UTC")]).await?;
         let _ = std::fs::remove_file(&file);
+        // Not one record and a failure: it could not read the file at all.
+        let dump = match dump.stdout.is_empty() {
+            true => checked(dump, || format!("pg_waldump {segment}"))?,
+            false => dump,
+        };
         if let Some(t) = last_commit(&String::from_utf8_lossy(&dump.stdout)) {
             return Ok(Some((t, segment)));
         }
@@ -179,6 +208,134 @@ pub async fn last_archived_commit(
         }
     }
     Ok(None)
+}
+
+/// The bytes of `segment` from the repository: its file found by listing its directory
+/// (`listed` keeps the last listing: going back, one directory holds 256 segments), fetched
+/// with `repo-get` and decompressed. `None` when the repository does not hold it.
+async fn fetch_segment(
+    inv: &Invocation,
+    user: &RunAs,
+    archive_id: &str,
+    segment: &str,
+    listed: &mut Option<(String, Vec<String>)>,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Some(prefix) = segment.get(..16) else {
+        return Ok(None);
+    };
+    let dir = format!("archive/{}/{archive_id}/{prefix}", inv.stanza);
+    if listed.as_ref().is_none_or(|(d, _)| *d != dir) {
+        let argv = inv.command_argv(&["--output=json", "repo-ls", &dir]);
+        let out = checked(output_as(&argv, user, &[]).await?, || {
+            format!("pgbackrest repo-ls {dir}")
+        })?;
+        let names = file_names(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| {
+            crate::pgbackrest::Error::Output(format!(
+                "pgbackrest repo-ls {dir} printed no JSON listing"
+            ))
+        })?;
+        *listed = Some((dir.clone(), names));
+    }
+    let names = listed
+        .as_ref()
+        .map(|(_, n)| n.as_slice())
+        .unwrap_or_default();
+    let Some((name, compression)) = segment_file(names, segment) else {
+        return Ok(None);
+    };
+    let path = format!("{dir}/{name}");
+    let argv = inv.command_argv(&["repo-get", &path]);
+    let out = checked(output_as(&argv, user, &[]).await?, || {
+        format!("pgbackrest repo-get {path}")
+    })?;
+    let Some((program, hint)) = compression.program() else {
+        return Ok(Some(out.stdout));
+    };
+    let argv = [program.to_string(), "-dc".to_string()];
+    let plain = crate::pgbackrest::child::output_fed(&argv, user, out.stdout, hint).await?;
+    Ok(Some(
+        checked(plain, || format!("{program} -dc of {name}"))?.stdout,
+    ))
+}
+
+/// `out` if its program succeeded, else what failed (its status and the end of its stderr).
+fn checked(
+    out: std::process::Output,
+    what: impl FnOnce() -> String,
+) -> Result<std::process::Output, crate::pgbackrest::Error> {
+    if out.status.success() {
+        return Ok(out);
+    }
+    Err(crate::pgbackrest::Error::Failed {
+        what: what(),
+        status: out.status,
+        stderr: crate::text::excerpt(String::from_utf8_lossy(&out.stderr).trim(), 300),
+    })
+}
+
+/// How pgBackRest compressed an archived file, from its extension (`compress-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gz,
+    Bz2,
+    Lz4,
+    Zst,
+}
+
+impl Compression {
+    fn from_ext(ext: Option<&str>) -> Option<Compression> {
+        Some(match ext {
+            None => Compression::None,
+            Some("gz") => Compression::Gz,
+            Some("bz2") => Compression::Bz2,
+            Some("lz4") => Compression::Lz4,
+            Some("zst") => Compression::Zst,
+            Some(_) => return None,
+        })
+    }
+
+    /// The program that undoes it (each takes `-dc`: stdin to stdout), and what to install
+    /// when it is missing.
+    fn program(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Compression::None => None,
+            Compression::Gz => Some(("gzip", ": install gzip")),
+            Compression::Bz2 => Some(("bzip2", ": install bzip2 (apt-get install bzip2)")),
+            Compression::Lz4 => Some(("lz4", ": install lz4 (apt-get install lz4)")),
+            Compression::Zst => Some(("zstd", ": install zstd (apt-get install zstd)")),
+        }
+    }
+}
+
+/// The names of the files in `repo-ls --output=json` output.
+fn file_names(json: &str) -> Option<Vec<String>> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(
+        v.as_object()?
+            .iter()
+            .filter(|(_, f)| f["type"] == "file")
+            .map(|(name, _)| name.clone())
+            .collect(),
+    )
+}
+
+/// The repository's file of `segment` among `names`, and its compression: pgBackRest stores
+/// a segment as `<segment>-<sha1 of its content>[.<compress-type>]`. Partial segments and
+/// anything else are not it.
+pub fn segment_file<'a>(names: &'a [String], segment: &str) -> Option<(&'a str, Compression)> {
+    names.iter().find_map(|name| {
+        let rest = name.strip_prefix(segment)?.strip_prefix('-')?;
+        let (sum, ext) = match rest.split_once('.') {
+            Some((sum, ext)) => (sum, Some(ext)),
+            None => (rest, None),
+        };
+        let is_sha1 = sum.len() == 40 && sum.bytes().all(|c| c.is_ascii_hexdigit());
+        is_sha1
+            .then(|| Compression::from_ext(ext))
+            .flatten()
+            .map(|c| (name.as_str(), c))
+    })
 }
 
 /// What `archive-get` said it could not find, from PostgreSQL's log of the copy: the WAL
@@ -240,6 +397,35 @@ pub fn redo_done_at(text: &str) -> Option<Lsn> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_segments_file_is_found_by_its_name_checksum_and_compression() {
+        use super::{segment_file, Compression};
+        let seg = "000000010000000000000005";
+        let sum = "0123456789abcdef0123456789abcdef01234567";
+        let names: Vec<String> = [
+            format!("{seg}.partial"),
+            format!("000000010000000000000004-{sum}.gz"),
+            format!("{seg}-{sum}.zst"),
+        ]
+        .into();
+        assert_eq!(
+            segment_file(&names, seg),
+            Some((names[2].as_str(), Compression::Zst))
+        );
+        let plain = vec![format!("{seg}-{sum}")];
+        assert_eq!(
+            segment_file(&plain, seg),
+            Some((plain[0].as_str(), Compression::None))
+        );
+        for odd in [
+            format!("{seg}-{sum}.xz"),
+            format!("{seg}-abc.gz"),
+            format!("{seg}0-{sum}.gz"),
+        ] {
+            assert_eq!(segment_file(&[odd.clone()], seg), None, "{odd}");
+        }
+    }
+
     use super::*;
 
     #[test]

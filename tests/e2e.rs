@@ -35,25 +35,6 @@ fn pitr_round_trip(kind: Kind) {
     let target = rows_around_target(&w);
     w.sync_backups();
 
-    // The source's own, running data directory is refused before anything is touched.
-    let live = w.pg.data.display().to_string();
-    let (code, _, err) = w.bridgerest(&[
-        "restore",
-        "--cluster",
-        CLUSTER,
-        "--target-time",
-        &target,
-        "--pg1-path",
-        &live,
-        "--delta",
-    ]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains(&format!("error: PostgreSQL is running in {live}")),
-        "{err}"
-    );
-    assert_eq!(w.pg.psql("SELECT count(*) FROM restore_check"), "250");
-
     let restored = w.new_data_dir("restored");
     let port = free_port();
     let args = restore_args(&w, &target, &restored, port, &[]);
@@ -65,6 +46,24 @@ fn pitr_round_trip(kind: Kind) {
         "100|1|100",
         "restore to {target}"
     );
+    // A running data directory is refused before anything is touched.
+    let live = restored.display().to_string();
+    let (refused, _, why) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target-time",
+        &target,
+        "--pg1-path",
+        &live,
+        "--delta",
+    ]);
+    assert_eq!(refused, 1, "{why}");
+    assert!(
+        why.contains(&format!("error: PostgreSQL is running in {live}")),
+        "{why}"
+    );
+    assert_eq!(copy.psql("SELECT count(*) FROM restore_check"), "100");
     // WAL came through pgBackRest's asynchronous archive-get; this world's pgBackRest config
     // sets spool-path, which wins over bridgerest's own spool.
     let auto = std::fs::read_to_string(restored.join("postgresql.auto.conf")).unwrap();
@@ -266,7 +265,7 @@ fn restore_args(w: &World, target: &str, dir: &Path, port: u16, extra: &[&str]) 
         "--pg-option",
         &format!("port={port}"),
         "--pg-option",
-        &format!("unix_socket_directories={}", w.pg.sock.display()),
+        &format!("unix_socket_directories={}", w.sock.display()),
     ]
     .map(String::from)
     .to_vec();
@@ -489,6 +488,32 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     }
     w.pgbackrest_ok(&["check"]);
     w.sync_backups();
+
+    // This host never held the cluster (nothing at the stanza's pg1-path): the end of the
+    // archived WAL is still read, from the repository alone.
+    assert!(!w.pg1_path.exists());
+    let (code, out, err) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("(the last archived transaction)"),
+        "the dry run does not name the archive's end:\n{out}{err}"
+    );
+    assert!(
+        !err.contains("cannot read the end of the archived WAL"),
+        "{err}"
+    );
+    assert!(
+        !w.pg1_path.exists(),
+        "a dry run made {}",
+        w.pg1_path.display()
+    );
 
     // The daemon's drill, on its schedule.
     let text = std::fs::read_to_string(&w.config).unwrap();

@@ -312,7 +312,7 @@ fn a_latest_drill_passes_only_when_it_is_shown_to_reach_the_end() {
     // Reached the last archived commit: a proof.
     let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), None);
     assert!(ok, "{d}");
-    // The archive's end unknown (no pg_waldump, archive-get failed, an idle cluster).
+    // The archive's end unknown (no pg_waldump, the repository unreadable, an idle cluster).
     let (ok, d) = recovered_verdict(true, start, Some(end), None, None);
     assert!(!ok && d.starts_with("inconclusive: recovered to"), "{d}");
     let (ok, d) = recovered_verdict(true, start, None, None, None);

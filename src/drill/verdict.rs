@@ -89,7 +89,7 @@ pub fn recovered_verdict(
                 )
             }
         }
-        // `latest` with the archive's end unknown (pg_waldump missing, archive-get failed):
+        // `latest` with the archive's end unknown (pg_waldump missing, the repository unreadable):
         // that recovery reached the end is not shown, so the drill proves nothing.
         (Some(r), None) => (
             !latest,

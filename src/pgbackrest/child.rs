@@ -2,7 +2,7 @@
 //! progress, its errors, redaction of credentials in its output, and whether the store refused
 //! the credentials).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -70,17 +70,6 @@ impl Invocation {
     /// `pgbackrest info --output=json` for the same stanza and config files.
     pub fn info_argv(&self) -> Vec<String> {
         self.command_argv(&["--output=json", "info"])
-    }
-
-    /// `pgbackrest archive-get SEGMENT DEST` for the same stanza and config files.
-    pub fn archive_get_argv(&self, segment: &str, dest: &Path) -> Vec<String> {
-        let mut a = self.base_argv();
-        a.extend([
-            "archive-get".into(),
-            segment.to_string(),
-            dest.to_string_lossy().into_owned(),
-        ]);
-        a
     }
 
     /// The argument vector (no secrets: those stay in the config file).
@@ -213,6 +202,41 @@ pub fn progress_percent(line: &str) -> Option<f64> {
     line[start..end].parse().ok()
 }
 
+/// What pgBackRest's output line says about reaching the store, when it says it cannot: the
+/// connection, the name, TLS, a bucket or container that is not there, no answer in time.
+/// pgBackRest goes on to a misleading error after these (75 "unable to find backup set" for a
+/// restore, 103 for `archive-get`): the line is the cause.
+pub fn unreachable(line: &str) -> Option<&'static str> {
+    const KINDS: &[(&str, &str)] = &[
+        ("connection refused", "connection refused"),
+        (
+            "unable to get address",
+            "the store's host name does not resolve",
+        ),
+        (
+            "certificate verify failed",
+            "TLS: the store's certificate is not trusted",
+        ),
+        (
+            "unable to verify certificate",
+            "TLS: the store's certificate is not trusted",
+        ),
+        ("[cryptoerror]", "TLS failed"),
+        ("tls error", "TLS failed"),
+        ("[hostconnecterror]", "cannot connect to the store"),
+        ("unable to connect to", "cannot connect to the store"),
+        ("nosuchbucket", "no such bucket"),
+        ("bucket does not exist", "no such bucket"),
+        ("containernotfound", "no such container"),
+        ("timeout after", "the store did not answer in time"),
+    ];
+    let lower = line.to_ascii_lowercase();
+    KINDS
+        .iter()
+        .find(|(pat, _)| lower.contains(pat))
+        .map(|(_, kind)| *kind)
+}
+
 /// pgBackRest's error code in an `ERROR: [075]: ...` line.
 pub fn error_code(line: &str) -> Option<u32> {
     let rest = &line[line.find("ERROR: [")? + 8..];
@@ -304,6 +328,9 @@ pub struct RunResult {
     pub refusal: Option<&'static str>,
     /// Its `ERROR:` lines, redacted.
     pub errors: Vec<String>,
+    /// The first line saying the store could not be reached ([`unreachable`]): its kind and
+    /// the line, redacted.
+    pub unreachable: Option<(&'static str, String)>,
     /// The last progress percentage it reported.
     pub percent: f64,
 }
@@ -362,9 +389,64 @@ pub async fn output_within(
     })
 }
 
-/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`).
-pub async fn repo_info(inv: &Invocation, user: &RunAs) -> Result<crate::pgbackrest::RepoInfo> {
-    let out = output_as(&inv.info_argv(), user, &[]).await?;
+/// Runs `argv` (never through a shell) as `user`, as [`output_as`] does, with `input` on its
+/// stdin; `hint` says what to install when it cannot be started.
+pub async fn output_fed(
+    argv: &[String],
+    user: &RunAs,
+    input: Vec<u8>,
+    hint: &'static str,
+) -> Result<std::process::Output> {
+    use tokio::io::AsyncWriteExt;
+    let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
+    let limit = Duration::from_secs(120);
+    let mut cmd = user.command(bin);
+    cmd.args(args).stdin(std::process::Stdio::piped());
+    let mut child = cmd.spawn().map_err(|err| Error::Spawn {
+        program: bin.clone(),
+        hint,
+        err,
+    })?;
+    let mut stdin = child.stdin.take().ok_or(Error::Empty)?;
+    // Fed beside the reading of its output: a program that writes before it has read all of
+    // its input must not wait on us.
+    let feed = async move {
+        let _ = stdin.write_all(&input).await;
+    };
+    let (_, out) = tokio::time::timeout(limit, async {
+        tokio::join!(feed, child.wait_with_output())
+    })
+    .await
+    .map_err(|_| Error::Timeout {
+        program: bin.clone(),
+        limit,
+    })?;
+    out.map_err(|err| Error::Wait {
+        program: bin.clone(),
+        err,
+    })
+}
+
+/// pgBackRest's `io-timeout` for a probe of the repository (a dry run, `check`): a store
+/// that does not answer is named within seconds, by pgBackRest's own error.
+pub const PROBE_IO_TIMEOUT: &str = "--io-timeout=5";
+/// The deadline of a whole probe.
+pub const PROBE_LIMIT: Duration = Duration::from_secs(30);
+
+/// The repository's own list of the stanza's backups and WAL (`pgbackrest info` as `user`);
+/// with `probe`, within [`PROBE_LIMIT`] and pgBackRest's own [`PROBE_IO_TIMEOUT`].
+pub async fn repo_info(
+    inv: &Invocation,
+    user: &RunAs,
+    probe: bool,
+) -> Result<crate::pgbackrest::RepoInfo> {
+    let out = match probe {
+        true => {
+            let argv = inv.command_argv(&[PROBE_IO_TIMEOUT, "--output=json", "info"]);
+            output_within(&argv, user, &[], Some(PROBE_LIMIT)).await?
+        }
+        false => output_as(&inv.info_argv(), user, &[]).await?,
+    };
     if !out.status.success() {
         return Err(Error::Failed {
             what: "pgbackrest info".into(),
@@ -418,6 +500,11 @@ pub async fn run_pgbackrest(
             }
         }
         let shown = redactor.apply(&line);
+        if res.unreachable.is_none() && (line.contains("ERROR:") || line.contains("WARN:")) {
+            if let Some(kind) = unreachable(&line) {
+                res.unreachable = Some((kind, crate::text::excerpt(shown.trim(), 300)));
+            }
+        }
         if line.contains("ERROR:") {
             res.errors.push(shown.clone());
             progress.message(&format!("pgbackrest: {}", shown.trim()));
@@ -451,6 +538,27 @@ async fn forward_lines<R: tokio::io::AsyncBufRead + Unpin>(
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn unreachable_stores_are_told_from_a_missing_backup() {
+        for (line, kind) in [
+            ("P00   WARN: repo1: [HostConnectError] unable to connect to '127.0.0.1:1 (127.0.0.1)': [111] Connection refused", "connection refused"),
+            ("P00  ERROR: [049]: unable to get address for 'nowhere.invalid': [-2] Name or service not known", "the store's host name does not resolve"),
+            ("P00   WARN: repo1: [CryptoError] unable to verify certificate presented by 'localhost:8443': [20] unable to get local issuer certificate", "TLS: the store's certificate is not trusted"),
+            ("P00   WARN: repo1: [CryptoError] TLS error [1:167772427] unexpected eof while reading", "TLS failed"),
+            ("P00   WARN: repo1: [FileMissingError] ... <Code>NoSuchBucket</Code>", "no such bucket"),
+        ] {
+            assert_eq!(unreachable(line), Some(kind), "{line}");
+        }
+        assert_eq!(
+            unreachable("P00  ERROR: [075]: unable to find backup set with stop time less than '2026-11-21 09:14:00+00'"),
+            None
+        );
+        assert_eq!(
+            unreachable("P00   WARN: repo1: [039] HTTP request failed with 403 (Forbidden)"),
+            None
+        );
+    }
 
     #[test]
     fn reads_pgbackrest_output() {

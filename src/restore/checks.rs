@@ -57,7 +57,7 @@ pub(super) async fn archive_end(
     detail: &crate::provider::Cluster,
     pg_bin: Option<&Path>,
 ) -> Option<(OffsetDateTime, String)> {
-    let Some(newest) = &repo.archive_max else {
+    let (Some(newest), Some(archive_id)) = (&repo.archive_max, &repo.archive_id) else {
         tracing::warn!("the repository lists no archived WAL: recovery ends with the backup");
         return None;
     };
@@ -67,7 +67,7 @@ pub(super) async fn archive_end(
             detail.major_version.unwrap_or(15)
         ))
     });
-    match crate::wal::last_archived_commit(inv, user, &bin, newest).await {
+    match crate::wal::last_archived_commit(inv, user, &bin, archive_id, newest).await {
         Ok(Some(found)) => Some(found),
         Ok(None) => {
             tracing::warn!(

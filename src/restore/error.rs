@@ -17,6 +17,11 @@ pub enum Error {
     /// The restore was attempted and failed, or its outcome was not seen (exit 1).
     #[error("{0}")]
     Failed(String),
+    /// pgBackRest could not reach the repository: its kind and pgBackRest's own line
+    /// (exit 1). Nothing about the backup follows from it (pgBackRest's error 75 after it
+    /// means only that nothing could be read).
+    #[error("the repository could not be reached ({kind}): {line}; check the store's endpoint, port and TLS settings in the stanza (`bridgerest check` probes it)")]
+    Unreachable { kind: &'static str, line: String },
     /// The data directory cannot take the restore (exit 1: it is a fact of this host, not of
     /// the command line).
     #[error(transparent)]
@@ -60,6 +65,7 @@ impl Error {
             Error::Interrupted { .. } => Exit::Interrupted,
             Error::Call(crate::provider::CallError::Refused(_)) => Exit::Usage,
             Error::Failed(_)
+            | Error::Unreachable { .. }
             | Error::Api(_)
             | Error::Call(_)
             | Error::DataDir(_)

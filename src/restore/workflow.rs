@@ -234,7 +234,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
     let mut repo = None;
     let mut archive_last: Option<(OffsetDateTime, String)> = None;
     if !args.dry_run || in_file {
-        match child::repo_info(&inv, &user).await {
+        match child::repo_info(&inv, &user, args.dry_run).await {
             Ok(r) => {
                 archive_last = archive_end(&inv, &user, &r, &detail, args.pg_bin.as_deref()).await;
                 repo = Some(r);
@@ -463,6 +463,9 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
             }
             None => {
                 progress.finish();
+                if let Some((kind, line)) = res.unreachable.clone() {
+                    return Err(Error::Unreachable { kind, line });
+                }
                 let hint = if res
                     .errors
                     .iter()

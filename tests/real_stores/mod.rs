@@ -52,6 +52,33 @@ pub fn postgres_ids() -> (nix::unistd::Uid, nix::unistd::Gid) {
     (u.uid, u.gid)
 }
 
+/// The user the source cluster runs as. The source stands for the provider's host: its data
+/// directory (0700) is out of reach of postgres, who restores on this host, as on a real
+/// restore host that never held the cluster. Its primary group is postgres, so that it reads
+/// the repository credentials bridgerest renders (0640, group postgres); made when missing.
+pub const SOURCE_USER: &str = "bridgerest-src";
+
+pub fn source_ids() -> (nix::unistd::Uid, nix::unistd::Gid) {
+    if let Some(u) = nix::unistd::User::from_name(SOURCE_USER).unwrap() {
+        return (u.uid, u.gid);
+    }
+    // Parallel tests may race to make it: the loser's useradd fails, and the user is there.
+    let _ = Command::new("useradd")
+        .args(["--system", "--no-create-home", "--home-dir", "/nonexistent"])
+        .args([
+            "--gid",
+            "postgres",
+            "--shell",
+            "/usr/sbin/nologin",
+            SOURCE_USER,
+        ])
+        .status();
+    let u = nix::unistd::User::from_name(SOURCE_USER)
+        .unwrap()
+        .unwrap_or_else(|| panic!("cannot make the user {SOURCE_USER} (useradd)"));
+    (u.uid, u.gid)
+}
+
 /// A free TCP port on 127.0.0.1 (the OS picks it; the server binds it right after).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -186,11 +213,20 @@ impl TestDir {
     }
 
     pub fn mkdir(&self, rel: &str, mode: u32, postgres: bool) -> PathBuf {
+        self.mkdir_for(rel, mode, postgres.then(postgres_ids))
+    }
+
+    /// `rel` made with `mode`, owned by `owner` (else root).
+    pub fn mkdir_for(
+        &self,
+        rel: &str,
+        mode: u32,
+        owner: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
+    ) -> PathBuf {
         let p = self.path(rel);
         std::fs::create_dir_all(&p).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-        if postgres {
-            let (u, g) = postgres_ids();
+        if let Some((u, g)) = owner {
             nix::unistd::chown(&p, Some(u), Some(g)).unwrap();
         }
         p
@@ -313,10 +349,23 @@ impl Transcript {
 
 /// Runs a command as the postgres user; returns (success, stdout, stderr).
 pub fn as_postgres(cmd: &mut Command) -> (bool, String, String) {
-    let (u, g) = postgres_ids();
+    as_user(cmd, postgres_ids())
+}
+
+/// Runs a command as the user `ids` (postgres, or [`SOURCE_USER`]); returns (success,
+/// stdout, stderr).
+pub fn as_user(
+    cmd: &mut Command,
+    (u, g): (nix::unistd::Uid, nix::unistd::Gid),
+) -> (bool, String, String) {
+    let home = nix::unistd::User::from_uid(u)
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+        .unwrap_or_else(|| PathBuf::from("/"));
     cmd.uid(u.as_raw())
         .gid(g.as_raw())
-        .env("HOME", "/var/lib/postgresql")
+        .env("HOME", home)
         .current_dir("/");
     let out = cmd
         .output()

@@ -122,7 +122,8 @@ impl TokenEndpoint {
         std::fs::write(&key_file, key.to_string()).unwrap();
         std::fs::set_permissions(
             &key_file,
-            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            // 0640: the source's user (group postgres) backs up with it too.
+            std::os::unix::fs::PermissionsExt::from_mode(0o640),
         )
         .unwrap();
         let (u, g) = super::postgres_ids();

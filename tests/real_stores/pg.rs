@@ -8,7 +8,7 @@ use std::time::Duration;
 use bridgerest::sim::{Sim, SimCluster, SimHandle, SimState};
 
 use super::stores::{Azure, Gcs, Store, S3};
-use super::{as_postgres, free_port, tool, wait_until, TestDir, Tls, Transcript};
+use super::{as_user, free_port, tool, wait_until, TestDir, Tls, Transcript};
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub const CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
@@ -23,6 +23,8 @@ pub struct Pg {
     running: bool,
     /// Restored copies start without archiving (their WAL must not go to the source's repo).
     archive: bool,
+    /// Who runs it: the source as [`super::SOURCE_USER`], restored copies as postgres.
+    owner: (nix::unistd::Uid, nix::unistd::Gid),
 }
 
 impl Pg {
@@ -33,13 +35,21 @@ impl Pg {
         )
     }
 
-    /// `initdb` a new cluster that archives through pgBackRest with `archive_command`.
-    pub fn init(data: &Path, sock: &Path, log: &Path, archive_command: &str) -> Pg {
-        let (ok, out, err) = as_postgres(
+    /// `initdb` a new cluster, run by `owner`, that archives through pgBackRest with
+    /// `archive_command`.
+    pub fn init(
+        data: &Path,
+        sock: &Path,
+        log: &Path,
+        archive_command: &str,
+        owner: (nix::unistd::Uid, nix::unistd::Gid),
+    ) -> Pg {
+        let (ok, out, err) = as_user(
             Command::new(Pg::bin("initdb"))
                 .args(["-D"])
                 .arg(data)
                 .args(["-U", "postgres", "--auth=trust", "--no-sync"]),
+            owner,
         );
         assert!(ok, "initdb failed: {out}{err}");
         let port = free_port();
@@ -62,6 +72,7 @@ impl Pg {
             log: log.to_path_buf(),
             running: false,
             archive: true,
+            owner,
         }
     }
 
@@ -74,6 +85,7 @@ impl Pg {
             log: log.to_path_buf(),
             running: false,
             archive: false,
+            owner: super::postgres_ids(),
         }
     }
 
@@ -86,6 +98,7 @@ impl Pg {
             log: log.to_path_buf(),
             running: true,
             archive: false,
+            owner: super::postgres_ids(),
         }
     }
 
@@ -98,13 +111,14 @@ impl Pg {
         if !self.archive {
             opts.push_str(" -c archive_mode=off");
         }
-        let (ok, out, err) = as_postgres(
+        let (ok, out, err) = as_user(
             Command::new(Pg::bin("pg_ctl"))
                 .arg("-D")
                 .arg(&self.data)
                 .arg("-l")
                 .arg(&self.log)
                 .args(["-w", "-t", "120", "-o", &opts, "start"]),
+            self.owner,
         );
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert!(ok, "pg_ctl start failed: {out}{err}\n{log}");
@@ -112,7 +126,7 @@ impl Pg {
     }
 
     pub fn psql(&self, sql: &str) -> String {
-        let (ok, out, err) = as_postgres(
+        let (ok, out, err) = as_user(
             Command::new(Pg::bin("psql"))
                 .arg("-h")
                 .arg(&self.sock)
@@ -129,6 +143,7 @@ impl Pg {
                     "-c",
                     sql,
                 ]),
+            self.owner,
         );
         assert!(ok, "psql {sql:?} failed: {err}");
         out.trim().to_string()
@@ -136,11 +151,12 @@ impl Pg {
 
     pub fn stop(&mut self) {
         if self.running {
-            let _ = as_postgres(
+            let _ = as_user(
                 Command::new(Pg::bin("pg_ctl"))
                     .arg("-D")
                     .arg(&self.data)
                     .args(["-m", "immediate", "-w", "stop"]),
+                self.owner,
             );
             self.running = false;
         }
@@ -176,6 +192,13 @@ pub struct World {
     pub config: PathBuf,
     pub main_config: PathBuf,
     pub confd: PathBuf,
+    /// pgBackRest's options for the source: its config, bridgerest's conf.d and the stanza
+    /// (its data directory goes in `PGBACKREST_PG1_PATH`: not every command takes it).
+    pub source_args: Vec<String>,
+    /// The socket directory for clusters restored on this host (postgres's).
+    pub sock: PathBuf,
+    /// The stanza's `pg1_path` on this host: never held a cluster.
+    pub pg1_path: PathBuf,
     pub transcript: Transcript,
     pub dir: TestDir,
 }
@@ -226,8 +249,10 @@ impl World {
         };
         let sim = SimHandle::start_sim(Sim::new(state).with_issuer(store.issuer())).unwrap();
 
+        // This host, the restore host: the pgBackRest config and directories postgres uses, and
+        // bridgerest's conf.d (readable by the source's user through the postgres group).
         let pgbr = dir.mkdir("pgbackrest", 0o755, true);
-        let confd = dir.mkdir("pgbackrest/conf.d", 0o700, true);
+        let confd = dir.mkdir("pgbackrest/conf.d", 0o750, true);
         for sub in ["log", "lock", "spool"] {
             dir.mkdir(&format!("pgbackrest/{sub}"), 0o700, true);
         }
@@ -238,26 +263,63 @@ impl World {
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )
         .unwrap();
-        let data = dir.mkdir("pg/data", 0o700, true);
-        let sock = dir.mkdir("pg/sock", 0o755, true);
-        dir.mkdir("pg", 0o755, true);
+        let sock = dir.mkdir("restore/sock", 0o755, true);
+        // Where the stanza restores: a path that never held a cluster, in postgres's
+        // directory (as /var/lib/postgresql/15 on Debian); bridgerest makes it.
+        dir.mkdir("restore/15", 0o755, true);
+        let pg1_path = dir.path("restore/15/main");
+
+        // The source cluster: the provider's host, run by another user whose files postgres
+        // cannot reach, with its own pgBackRest config, lock and log directories; it reads
+        // the repository's credentials from bridgerest's stanza and names its own data
+        // directory on the command line or in the environment (the stanza's pg1-path is this host's).
+        let src_ids = super::source_ids();
+        dir.mkdir_for("src", 0o755, Some(src_ids));
+        let data = dir.mkdir_for("src/data", 0o700, Some(src_ids));
+        let src_sock = dir.mkdir_for("src/sock", 0o755, Some(src_ids));
+        let src_pgbr = dir.mkdir_for("src/pgbackrest", 0o700, Some(src_ids));
+        for sub in ["log", "lock", "spool"] {
+            dir.mkdir_for(&format!("src/pgbackrest/{sub}"), 0o700, Some(src_ids));
+        }
+        let source_config = src_pgbr.join("pgbackrest.conf");
+        let source_args = vec![
+            format!("--config={}", source_config.display()),
+            format!("--config-include-path={}", confd.display()),
+            format!("--stanza={STANZA}"),
+        ];
         let archive = format!(
-            "{} --config={} --config-include-path={} --stanza={STANZA} archive-push %p",
+            "{} {} --pg1-path={} archive-push %p",
             pgbackrest.display(),
-            main_config.display(),
-            confd.display()
+            source_args.join(" "),
+            data.display()
         );
-        let pg = Pg::init(&data, &sock, &dir.path("pg/postgres.log"), &archive);
-        // The host's own settings live in the main config; bridgerest owns conf.d/bridgerest.conf.
-        // job-retry=0: a refused file fails the restore at once instead of after pgBackRest's own
-        // retries (0 s, then 15 s), which only slow the credential-expiry tests down.
+        let pg = Pg::init(
+            &data,
+            &src_sock,
+            &dir.path("src/postgres.log"),
+            &archive,
+            src_ids,
+        );
+        std::fs::write(
+            &source_config,
+            format!(
+                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\npg1-user=postgres\n",
+                p = src_pgbr.display(),
+                port = pg.port,
+                sock = src_sock.display()
+            ),
+        )
+        .unwrap();
+        nix::unistd::chown(&source_config, Some(src_ids.0), Some(src_ids.1)).unwrap();
+        // The restore host's own settings live in the main config; bridgerest owns
+        // conf.d/bridgerest.conf. job-retry=0: a refused file fails the restore at once
+        // instead of after pgBackRest's own retries (0 s, then 15 s), which only slow the
+        // credential-expiry tests down.
         std::fs::write(
             &main_config,
             format!(
-                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\njob-retry=0\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\n",
+                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\njob-retry=0\n",
                 p = pgbr.display(),
-                port = pg.port,
-                sock = sock.display()
             ),
         )
         .unwrap();
@@ -265,13 +327,13 @@ impl World {
         nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
 
         let mut cfg = format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmode = \"0640\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
             sim.url(),
             dir.path("api-key").display(),
             confd.join("bridgerest.conf").display(),
             main_config.display(),
             confd.display(),
-            data.display(),
+            pg1_path.display(),
             state = dir.path("state").display(),
             drill = dir.path("drill/copy").display(),
         );
@@ -290,6 +352,9 @@ impl World {
             config,
             main_config,
             confd,
+            source_args,
+            sock,
+            pg1_path,
             transcript: Transcript::default(),
             dir,
         }
@@ -375,20 +440,20 @@ impl World {
         }
     }
 
-    /// Runs pgBackRest as postgres with the test's configs and the stanza.
+    /// Runs pgBackRest at the source (the provider's side: its user, its config, its data
+    /// directory) with bridgerest's stanza for the repository.
     pub fn pgbackrest(&self, args: &[&str]) -> (bool, String, String) {
         let mut cmd = Command::new("/usr/bin/pgbackrest");
-        cmd.arg(format!("--config={}", self.main_config.display()))
-            .arg(format!("--config-include-path={}", self.confd.display()))
-            .arg(format!("--stanza={STANZA}"))
-            .args(args);
-        as_postgres(&mut cmd)
+        cmd.args(&self.source_args)
+            .args(args)
+            .env("PGBACKREST_PG1_PATH", &self.pg.data);
+        as_user(&mut cmd, super::source_ids())
     }
 
     pub fn pgbackrest_ok(&self, args: &[&str]) -> String {
         let (ok, out, err) = self.pgbackrest(args);
         if !ok {
-            let log = std::fs::read_dir(self.dir.path("pgbackrest/log"))
+            let log = std::fs::read_dir(self.dir.path("src/pgbackrest/log"))
                 .map(|rd| {
                     rd.filter_map(|e| e.ok())
                         .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
@@ -468,16 +533,11 @@ impl World {
 
     /// The PostgreSQL that `bridgerest restore --start` left running in `dir` on `port`.
     pub fn adopt_restored(&self, dir: &Path, port: u16) -> Pg {
-        Pg::adopt(
-            dir,
-            &self.pg.sock,
-            port,
-            &bridgerest::recovery::log_path(dir),
-        )
+        Pg::adopt(dir, &self.sock, port, &bridgerest::recovery::log_path(dir))
     }
 
-    /// A new, empty data directory owned by postgres.
+    /// A new, empty data directory owned by postgres, on this host.
     pub fn new_data_dir(&self, name: &str) -> PathBuf {
-        self.dir.mkdir(&format!("pg/{name}"), 0o700, true)
+        self.dir.mkdir(&format!("restore/{name}"), 0o700, true)
     }
 }
