@@ -185,10 +185,14 @@ pub enum Command {
     /// the output holds secrets and is meant for it, not for a terminal. Reuses the last
     /// token while more than 10 minutes of api.token_lifetime remain.
     CredentialProcess(CredentialArgs),
-    /// Check the configuration, the API key, the output directory and pgBackRest.
+    /// Check the configuration, the API key, the output directory, pgBackRest and each stanza's
+    /// repository.
     ///
     /// Each problem is printed on its own line with what to do. Exit code 0 only if all pass.
-    Check,
+    /// Each Crunchy Bridge stanza's repository is opened with fresh credentials (`pgbackrest
+    /// info` as the run-as user, within 30 s): a store that cannot be reached, refuses the
+    /// credentials or has no such bucket is named with pgBackRest's own error.
+    Check(CheckArgs),
     /// Print a shell completion script.
     ///
     /// bash: `bridgerest completions bash > /etc/bash_completion.d/bridgerest`;
@@ -408,6 +412,14 @@ pub struct DrillArgs {
     /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
     #[arg(long, value_name = "DIR")]
     pub pg_bin: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Do not open the repositories (a host that cannot reach the store yet, or the
+    /// simulator, whose stores are not real).
+    #[arg(long)]
+    pub no_repository: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,13 @@ impl RunAs {
         RunAs::lookup(&user.name)
     }
 
+    /// This user's group, when bridgerest runs as another user (root): the group a file
+    /// bridgerest makes for this user's children to read is given to
+    /// ([`crate::fsutil::shared_tempdir`]).
+    pub fn other_group(&self) -> Option<nix::unistd::Gid> {
+        (Uid::effective() != self.uid).then_some(self.gid)
+    }
+
     /// The one way bridgerest runs a program for a while: `program` (never through a shell)
     /// as this user, with [`child_env`] for its environment, stdin closed, stdout and stderr
     /// piped, killed if bridgerest drops it.

@@ -8,7 +8,6 @@
 
 use std::path::Path;
 
-use crate::fsutil::Doing;
 use time::OffsetDateTime;
 
 use crate::pgbackrest::child::output_as;
@@ -152,40 +151,15 @@ pub async fn last_archived_commit(
     if !waldump.exists() {
         return Err(Error::NoWaldump(waldump));
     }
-    let dir = tempfile::Builder::new()
-        .prefix("bridgerest-wal.")
-        .tempdir()
-        .doing(|| "creating a temporary directory for a WAL segment".into())?;
-    if nix::unistd::Uid::effective() != user.uid {
-        use std::os::unix::fs::PermissionsExt;
-        nix::unistd::chown(dir.path(), None, Some(user.gid))
-            .doing(|| format!("giving {} to group {}", dir.path().display(), user.name))?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o750))
-            .doing(|| format!("opening {} to {}", dir.path().display(), user.name))?;
-    }
+    let group = user.other_group();
+    let dir = crate::fsutil::shared_tempdir("bridgerest-wal.", group)?;
     let mut listed: Option<(String, Vec<String>)> = None;
     let mut segment = newest.to_string();
     for _ in 0..SEGMENTS_BACK {
         let Some(bytes) = fetch_segment(inv, user, archive_id, &segment, &mut listed).await? else {
             break;
         };
-        let file = dir.path().join(&segment);
-        {
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o640)
-                .open(&file)
-                .doing(|| format!("creating {}", file.display()))?;
-            if nix::unistd::Uid::effective() != user.uid {
-                nix::unistd::fchown(&f, None, Some(user.gid))
-                    .doing(|| format!("giving {} to group {}", file.display(), user.name))?;
-            }
-            f.write_all(&bytes)
-                .doing(|| format!("writing {}", file.display()))?;
-        }
+        let file = crate::fsutil::create_shared(&dir, &segment, &bytes, group)?;
         // pg_waldump stops with an error at the zero-filled end of a switched segment: its
         // exit status says nothing; the records it printed do.
         let argv = [

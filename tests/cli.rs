@@ -785,7 +785,7 @@ fn check_reports_each_problem_on_its_own_line() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
     std::fs::write(env.path("pgbackrest.conf"), format!("[global]\nlog-level-console=info\n\n[{S3_STANZA}]\nrepo1-s3-bucket=mine\npg1-path=/x\n")).unwrap();
-    let run = env.run(&["check"]);
+    let run = env.run(&["check", "--no-repository"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(&format!(
@@ -818,7 +818,7 @@ fn check_reports_each_problem_on_its_own_line() {
     );
 
     std::fs::write(env.path("pgbackrest.conf"), "").unwrap();
-    let ok = env.run(&["check"]);
+    let ok = env.run(&["check", "--no-repository"]);
     assert_eq!(ok.code, 0, "{ok:?}");
     assert!(ok.stdout.contains("ok    pgBackRest reads "), "{ok:?}");
 
@@ -832,7 +832,7 @@ fn check_reports_each_problem_on_its_own_line() {
         ),
     );
     std::fs::write(&env.config, &with_drill).unwrap();
-    let drill = env.run(&["check"]);
+    let drill = env.run(&["check", "--no-repository"]);
     assert_eq!(drill.code, 0, "{drill:?}");
     for line in [
         "ok    drills can start PostgreSQL (/usr/lib/postgresql/15/bin)".to_string(),
@@ -853,7 +853,7 @@ fn check_reports_each_problem_on_its_own_line() {
         &format!("include_path = \"{}\"", env.path("other.d").display()),
     );
     std::fs::write(&env.config, text).unwrap();
-    let bad = env.run(&["check"]);
+    let bad = env.run(&["check", "--no-repository"]);
     assert_eq!(bad.code, 1, "{bad:?}");
     let why = "so pgBackRest would not read its stanzas: move it into";
     assert!(
@@ -897,7 +897,7 @@ fn clusters_lists_every_team_and_403_says_no_access() {
         );
     // check sees a cluster of an organisation team.
     env.write_config(&[GCS_CLUSTER], "");
-    let check = env.run(&["check"]);
+    let check = env.run(&["check", "--no-repository"]);
     assert!(!check.stdout.contains("in none of the teams"), "{check:?}");
 }
 
@@ -916,7 +916,7 @@ fn check_with_an_unreachable_api_is_short_and_one_line_per_check() {
         .replace(&env.sim.url(), &format!("http://127.0.0.1:{port}"));
     std::fs::write(&env.config, text).unwrap();
     let t0 = std::time::Instant::now();
-    let run = env.run(&["check"]);
+    let run = env.run(&["check", "--no-repository"]);
     assert!(
         t0.elapsed() < std::time::Duration::from_secs(12),
         "{:?}",

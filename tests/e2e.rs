@@ -845,3 +845,115 @@ fn repo_file(w: &World, verb: &str, path: &str, file: &Path) {
             .unwrap();
     }
 }
+
+/// `check` opens the stanza's repository with fresh credentials, as pgBackRest will; a store
+/// that cannot be reached is named by check within seconds, by a dry run without two silent
+/// minutes, and by a drill as what it is: not pgBackRest's "no backup set" (error 75), and no
+/// `verify` after it.
+#[test]
+fn an_unreachable_repository_is_named_not_misdiagnosed_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.insert(1, 10);
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    w.pgbackrest_ok(&["check"]);
+    w.sync_backups();
+
+    let (code, out, err) = w.bridgerest(&["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let opened = format!("ok    cluster {CLUSTER}: repository (s3 bucket ");
+    assert!(
+        out.lines().any(|l| l.starts_with(&opened)
+            && l.contains(" opened as postgres: 1 backups, WAL archived to ")),
+        "{out}"
+    );
+
+    // The store's port closed: nothing listens there.
+    let text = std::fs::read_to_string(&w.config).unwrap();
+    let port = w
+        .store
+        .options()
+        .into_iter()
+        .find(|(k, _)| k == "repo1-storage-port")
+        .unwrap()
+        .1;
+    let closed = free_port();
+    std::fs::write(
+        &w.config,
+        text.replace(
+            &format!("\"repo1-storage-port\" = \"{port}\""),
+            &format!("\"repo1-storage-port\" = \"{closed}\""),
+        ),
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = w.bridgerest(&["check"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let fail = out
+        .lines()
+        .find(|l| l.starts_with(&format!("FAIL  cluster {CLUSTER}: repository (s3 bucket ")))
+        .unwrap_or_else(|| panic!("no repository line:\n{out}"));
+    assert!(
+        fail.contains(&format!(
+            "127.0.0.1:{closed}) cannot be opened as postgres (connection refused)"
+        )),
+        "{fail}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(60),
+        "check took {:?}",
+        t0.elapsed()
+    );
+
+    // Written, the broken stanza is what a dry run and a drill meet.
+    w.refresh();
+    let t0 = std::time::Instant::now();
+    let (code, out, err) = w.bridgerest(&[
+        "restore",
+        "--cluster",
+        CLUSTER,
+        "--target",
+        "latest",
+        "--dry-run",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("cannot read the stanza's repository") && err.contains("onnection refused"),
+        "{err}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(60),
+        "the dry run took {:?}",
+        t0.elapsed()
+    );
+
+    let (code, out, err) = w.bridgerest(&[
+        "drill",
+        "--cluster",
+        CLUSTER,
+        "--target",
+        "latest",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let rep: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let checks = rep["checks"].as_array().unwrap();
+    // The plan reads the repository first: the drill stops there, naming it.
+    let failed = checks.iter().find(|c| c["ok"] == false).unwrap();
+    let detail = failed["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("the repository could not be reached (connection refused)")
+            && !detail.contains("error 75"),
+        "{detail}"
+    );
+    assert!(
+        !checks.iter().any(|c| c["name"] == "verify"),
+        "verify ran after an unreachable repository: {out}"
+    );
+    assert_nothing_runs_in(&w.dir.path("drill"));
+    w.assert_no_secrets();
+}

@@ -642,7 +642,7 @@ fn ionos_bearer_token_and_credentials_from_the_environment() {
 #[test]
 fn check_covers_ionos_and_launcher() {
     let env = env_with(state(300), "");
-    let run = env.run(&["check"]);
+    let run = env.run(&["check", "--no-repository"]);
     for want in [
         "ok    the IONOS DBaaS API accepted the credentials (1 clusters visible)",
         "ok    the Launcher API accepted the credentials (1 clusters visible)",
@@ -650,7 +650,7 @@ fn check_covers_ionos_and_launcher() {
         assert!(run.stdout.contains(want), "{want}: {run:?}");
     }
     std::fs::write(env.path("launcher-key"), "wrong\n").unwrap();
-    let run = env.run(&["check"]);
+    let run = env.run(&["check", "--no-repository"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout

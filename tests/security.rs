@@ -181,7 +181,7 @@ fn a_file_planted_by_another_user_is_not_adopted() {
         "is owned by nobody (uid 65534), not by root or the configured owner",
     );
     assert_eq!(env.read_out(), planted);
-    let check = env.run(&["check"]);
+    let check = env.run(&["check", "--no-repository"]);
     assert_eq!(check.code, 1, "{check:?}");
     assert!(check.stdout.contains("FAIL  ") && check.stdout.contains("is owned by nobody"));
 
@@ -616,7 +616,7 @@ fn a_world_readable_key_file_is_warned_about_and_fails_check() {
             .contains("is readable by every user (mode 0644): chmod 0600"),
         "{run:?}"
     );
-    let check = env.run(&["check"]);
+    let check = env.run(&["check", "--no-repository"]);
     assert_eq!(check.code, 1, "{check:?}");
     assert!(check
         .stdout

@@ -149,7 +149,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__check)
-            opts="-c -v -h -V --config --verbose --help --version"
+            opts="-c -v -h -V --no-repository --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -45,7 +45,7 @@ impl Report {
 /// How long `check` waits for one API request (and twice that for the cluster list).
 const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub async fn run(path: &Path) -> Result<Exit> {
+pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
     let mut r = Report { failed: 0 };
     let Some(cfg) = r.result(
         config::load(path).map_err(anyhow::Error::from),
@@ -204,6 +204,9 @@ pub async fn run(path: &Path) -> Result<Exit> {
             }
         })
         .collect();
+    for s in stanzas.iter().filter(|_| repositories) {
+        probe(&mut r, &cfg, s).await;
+    }
     let files = pgbackrest::other_config_files(
         &cfg.pgbackrest.main_config,
         &cfg.pgbackrest.include_path,
@@ -227,6 +230,63 @@ pub async fn run(path: &Path) -> Result<Exit> {
     } else {
         Exit::Failure
     })
+}
+
+/// Opens the stanza's repository as pgBackRest will (`pgbackrest info` as the run-as user,
+/// with fresh credentials, within seconds) and names the store and pgBackRest's error.
+async fn probe(r: &mut Report, cfg: &Config, s: &crate::render::Stanza) {
+    use crate::pgbackrest::probe::{endpoint, repository, Files};
+    let at = endpoint(s);
+    let missing: Vec<_> = s.files.iter().filter(|f| !f.path.exists()).collect();
+    if let Some(f) = missing.first() {
+        r.ok(format!(
+            "cluster {}: repository ({at}) not opened: {} is written by the first refresh",
+            s.cluster_id,
+            f.path.display()
+        ));
+        return;
+    }
+    let user = match crate::restore::run_as(cfg, None) {
+        Ok(u) => u,
+        Err(e) => {
+            return r.fail(format!(
+                "cluster {}: repository not opened: {e}",
+                s.cluster_id
+            ))
+        }
+    };
+    let p = &cfg.pgbackrest;
+    let files = match p.config == p.main_config {
+        true => Files::Main,
+        false => Files::Include {
+            main: p.main_config.exists().then_some(p.main_config.as_path()),
+        },
+    };
+    let text = crate::render::owned_file(std::slice::from_ref(s), &cfg.pgbackrest.config, false);
+    match repository(&p.bin, files, s, &text, &user).await {
+        Ok(info) => r.ok(format!(
+            "cluster {}: repository ({at}) opened as {}: {}",
+            s.cluster_id,
+            user.name,
+            match (info.backups.len(), &info.archive_max) {
+                (0, _) => "no backup yet".to_string(),
+                (n, Some(wal)) => format!("{n} backups, WAL archived to {wal}"),
+                (n, None) => format!("{n} backups, no archived WAL"),
+            }
+        )),
+        Err(e) => {
+            let why = e.to_string();
+            let kind = crate::pgbackrest::child::unreachable(&why).or_else(|| {
+                crate::pgbackrest::child::refusal(&why).map(|_| "the store refused the credentials")
+            });
+            r.fail(format!(
+                "cluster {}: repository ({at}) cannot be opened as {}{}: {why}",
+                s.cluster_id,
+                user.name,
+                kind.map(|k| format!(" ({k})")).unwrap_or_default()
+            ))
+        }
+    }
 }
 
 /// The credentials of IONOS or Launcher, their API, and that it lists the configured clusters.

@@ -37,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
         Command::Daemon => daemon::run(&path).await,
         Command::Status(a) => status::run(&load(&path)?, a),
-        Command::Check => check::run(&path).await,
+        Command::Check(args) => check::run(&path, !args.no_repository).await,
         Command::Completions(a) => {
             use std::io::Write;
             std::io::stdout()

@@ -453,6 +453,49 @@ pub fn remove_stale_temps(path: &Path) -> usize {
         .count()
 }
 
+/// A temporary directory bridgerest owns, whose files the members of `group` may read (as
+/// root: root:`group`, 0750): for a file that a child run as another user reads, with no other
+/// user able to put anything in its place. `group` is `None` when the child runs as this user.
+pub fn shared_tempdir(prefix: &str, group: Option<Gid>) -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .doing(|| format!("creating a temporary directory {prefix}*"))?;
+    if let Some(gid) = group {
+        nix::unistd::chown(dir.path(), None, Some(gid))
+            .doing(|| format!("giving {} to group {gid}", dir.path().display()))?;
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o750),
+        )
+        .doing(|| format!("setting the mode of {}", dir.path().display()))?;
+    }
+    Ok(dir)
+}
+
+/// Creates `name` (new, 0640, of `group` when given) in a [`shared_tempdir`] with `bytes`.
+pub fn create_shared(
+    dir: &tempfile::TempDir,
+    name: &str,
+    bytes: &[u8],
+    group: Option<Gid>,
+) -> Result<std::path::PathBuf> {
+    let path = dir.path().join(name);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .open(&path)
+        .doing(|| format!("creating {}", path.display()))?;
+    if let Some(gid) = group {
+        nix::unistd::fchown(&f, None, Some(gid))
+            .doing(|| format!("giving {} to group {gid}", path.display()))?;
+    }
+    f.write_all(bytes)
+        .doing(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
 pub mod anchor;
 mod error;
 mod lock;

@@ -4,6 +4,7 @@
 
 pub mod child;
 mod error;
+pub mod probe;
 pub mod verify;
 pub use child::Prefetch;
 pub use error::{Error, Result};
@@ -82,9 +83,22 @@ pub fn parse_info(json: &str, stanza: &str) -> Result<RepoInfo> {
         .ok_or_else(|| Error::Output(format!("pgbackrest info lists no stanza {stanza}")))?;
     let code = st["status"]["code"].as_i64().unwrap_or(-1);
     if code != 0 {
+        // With code 99 the status says only "other"; what the store said is in each repo's.
+        let repos: Vec<&str> = st["repo"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"]["code"].as_i64().is_some_and(|c| c != 0))
+            .filter_map(|r| r["status"]["message"].as_str())
+            .collect();
+        let mut message = st["status"]["message"].as_str().unwrap_or("").to_string();
+        for r in repos {
+            message.push_str(": ");
+            message.push_str(r);
+        }
         return Err(Error::Output(format!(
             "pgbackrest info for stanza {stanza}: status {code}: {}",
-            crate::text::excerpt(st["status"]["message"].as_str().unwrap_or(""), 300)
+            crate::redact::apply(&crate::text::excerpt(message.trim(), 400))
         )));
     }
     let mut out: Vec<RepoBackup> = st["backup"]

@@ -239,9 +239,19 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
                 archive_last = archive_end(&inv, &user, &r, &detail, args.pg_bin.as_deref()).await;
                 repo = Some(r);
             }
-            Err(e) => tracing::warn!(
-                "cannot read the stanza's repository ({e:#}); the backup is restored with --set, unchecked"
-            ),
+            // A store that cannot be reached fails the restore here, at once, as what it is
+            // (pgBackRest's restore would meet it again, and end in a misleading error 75).
+            Err(e) => match child::unreachable(&e.to_string()) {
+                Some(kind) if !args.dry_run => {
+                    return Err(Error::Unreachable {
+                        kind,
+                        line: e.to_string(),
+                    })
+                }
+                _ => tracing::warn!(
+                    "cannot read the stanza's repository ({e:#}); the backup is restored with --set, unchecked"
+                ),
+            },
         }
     }
     let first_finished = backups.iter().filter_map(|b| b.finished_at).min();
