@@ -75,7 +75,7 @@ pub(super) fn check_create(
     if let Some(t) = p.get("storageType") {
         if !t
             .as_str()
-            .is_some_and(|t| ["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"].contains(&t))
+            .is_some_and(|t| super::model::STORAGE_TYPES.contains(&t))
         {
             return Err(format!(
                 "storageType {t}: IONOS knows HDD, SSD, SSD_STANDARD and SSD_PREMIUM"
@@ -85,7 +85,7 @@ pub(super) fn check_create(
     if let Some(m) = p.get("synchronizationMode") {
         if !m
             .as_str()
-            .is_some_and(|m| ["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"].contains(&m))
+            .is_some_and(|m| super::model::SYNCHRONIZATION_MODES.contains(&m))
         {
             return Err(format!("synchronizationMode {m}: IONOS knows ASYNCHRONOUS, SYNCHRONOUS and STRICTLY_SYNCHRONOUS"));
         }

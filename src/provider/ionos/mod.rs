@@ -17,8 +17,10 @@ use super::{Backup, CallError, Chain, Cluster};
 use crate::when::rfc3339;
 
 mod limits;
+pub mod model;
 use limits::check_create;
 pub use limits::{check_cidr, RESERVED_USERS};
+pub use model::ENUMS;
 
 /// What IONOS's access errors tell the user.
 pub static HINTS: Hints = Hints {

@@ -23,6 +23,26 @@ const CREATE_FIELDS: &[&str] = &[
     "fromBackup",
 ];
 
+/// The model's enums the simulated API checks in a create request, by the model's name. It
+/// shares none with bridgerest's client (`provider::ionos::model`): a test holds both to the
+/// official SDK's models.
+pub const ENUMS: &[(&str, &[&str])] = &[
+    ("StorageType", STORAGE_TYPES),
+    ("SynchronizationMode", SYNCHRONIZATION_MODES),
+    ("DayOfTheWeek", DAYS_OF_THE_WEEK),
+];
+const STORAGE_TYPES: &[&str] = &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"];
+const SYNCHRONIZATION_MODES: &[&str] = &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"];
+const DAYS_OF_THE_WEEK: &[&str] = &[
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
 /// A create request's properties as the API checks them: the model's fields only, each of
 /// its type, enum and range, one connection on a valid and free address, a database user
 /// that is not reserved with a password of at least 10 characters. `Err`: the message.
@@ -70,14 +90,8 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
         }
         Ok(())
     };
-    one_of(
-        "storageType",
-        &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"],
-    )?;
-    one_of(
-        "synchronizationMode",
-        &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"],
-    )?;
+    one_of("storageType", STORAGE_TYPES)?;
+    one_of("synchronizationMode", SYNCHRONIZATION_MODES)?;
     s("location")?;
     if o.contains_key("backupLocation") {
         s("backupLocation")?;
@@ -93,19 +107,10 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
                 && f.iter()
                     .all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
         });
-        let days = [
-            "Sunday",
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-        ];
         let day_ok = m
             .get("dayOfTheWeek")
             .and_then(Value::as_str)
-            .is_some_and(|d| days.contains(&d));
+            .is_some_and(|d| DAYS_OF_THE_WEEK.contains(&d));
         if !time_ok || !day_ok || m.as_object().is_some_and(|m| m.len() != 2) {
             return Err("[(root).properties.maintenanceWindow] needs time (HH:MM:SS) and dayOfTheWeek (Sunday..Saturday), nothing else".into());
         }

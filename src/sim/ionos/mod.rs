@@ -17,6 +17,7 @@ use super::Inner;
 
 mod create;
 use create::check_create;
+pub use create::ENUMS;
 
 /// The IONOS side of the simulator's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
