@@ -7,14 +7,13 @@ pub mod section;
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
 use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Chain, Cluster};
-use crate::when::rfc3339;
+use crate::when::{rfc3339, Target};
 
 mod limits;
 pub mod model;
@@ -337,7 +336,10 @@ impl super::Provider for IonosClient {
         })
     }
     /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
-    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
+    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target` and the
+    /// time as `recoveryTargetTime`; for `latest`, the active chain (else the newest) and no
+    /// time, which the model makes optional: "if empty, the backup will be applied
+    /// completely", to the chain's end. A new
     /// cluster gets the source's size, version (the chain's), location and settings, the name,
     /// the connection and the database user given, and nothing else (the create model's
     /// fields only); it is checked against the API's limits before it is sent, and refused
@@ -346,18 +348,26 @@ impl super::Provider for IonosClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: OffsetDateTime,
+        target: Target,
         dest: &Dest,
         window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let Some(span) = window.span_for(target) else {
-            return Err(CallError::Refused(format!(
-                "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
-                rfc3339(target),
-                spans_shown(&window.spans)
-            )));
+        let Some(span) = window.span_of(target) else {
+            return Err(CallError::Refused(match target {
+                Target::Time(t) => format!(
+                    "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
+                    rfc3339(t),
+                    spans_shown(&window.spans)
+                ),
+                Target::Latest => {
+                    format!("cluster {id} has no AVAILABLE backup chain to apply")
+                }
+            }));
         };
-        let from = json!({"backupId": span.backup_id, "recoveryTargetTime": rfc3339(target)});
+        let mut from = json!({"backupId": span.backup_id});
+        if let Target::Time(t) = target {
+            from["recoveryTargetTime"] = json!(rfc3339(t));
+        }
         let src = self.cluster_json(id).await?;
         let p = src.get("properties").cloned().unwrap_or(Value::Null);
         let version = p
@@ -368,8 +378,11 @@ impl super::Provider for IonosClient {
                 if let (Some(chain), Some(now)) = (&span.version, &version) {
                     if chain != now {
                         return Err(CallError::Refused(format!(
-                            "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
-                            rfc3339(target),
+                            "{} backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
+                            match target {
+                                Target::Time(t) => format!("{} is covered by", rfc3339(t)),
+                                Target::Latest => "the newest AVAILABLE chain is".into(),
+                            },
                             crate::text::excerpt(&span.backup_id, 80)
                         )));
                     }
