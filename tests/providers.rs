@@ -644,7 +644,7 @@ fn check_covers_ionos_and_launcher() {
     let env = env_with(state(300), "");
     let run = env.run(&["check"]);
     for want in [
-        "ok    the IONOS DBaaS API accepted the credentials (1 clusters visible)",
+        "ok    the IONOS DBaaS API accepted the credentials (2 clusters visible)",
         "ok    the Launcher API accepted the credentials (1 clusters visible)",
     ] {
         assert!(run.stdout.contains(want), "{want}: {run:?}");
@@ -1257,49 +1257,52 @@ fn an_ionos_target_only_an_older_chain_covers_restores_from_that_chain() {
 /// attributes: a misspelt field, a wrong type or an out-of-range value fails.
 #[test]
 fn the_official_ionos_sdk_accepts_bridgerests_request_bodies() {
-    let tools = std::env::var_os("BRIDGEREST_TEST_TOOLS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/opt/bridgerest-test-tools".into());
-    let python = tools.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} not found: run `bash .ci/run`",
-        python.display()
-    );
     let env = env_with(state(300), "");
     let mut bodies = Vec::new();
-    for (flags, model) in [
+    for (target, flags, model) in [
         (
+            "time",
             vec!["--into", "sdk-checked", "--storage", "30"],
             "CreateClusterRequest",
         ),
         (
+            "time",
+            vec!["--in-place", "--confirm", IONOS_CLUSTER],
+            "CreateRestoreRequest",
+        ),
+        // `--target latest`: no recoveryTargetTime ("if empty, the backup will be applied
+        // completely").
+        (
+            "latest",
+            vec!["--into", "sdk-checked"],
+            "CreateClusterRequest",
+        ),
+        (
+            "latest",
             vec!["--in-place", "--confirm", IONOS_CLUSTER],
             "CreateRestoreRequest",
         ),
     ] {
-        let target = at(1.0);
-        let mut args = vec![
-            "restore",
-            "--cluster",
-            IONOS_CLUSTER,
-            "--target-time",
-            &target,
-        ];
+        let time = at(1.0);
+        let mut args = vec!["restore", "--cluster", IONOS_CLUSTER];
+        match target {
+            "latest" => args.extend(["--target", "latest"]),
+            _ => args.extend(["--target-time", &time]),
+        }
         args.extend(flags);
         args.push("--dry-run");
         let run = env.run(&args);
         assert_eq!(run.code, 0, "{run:?}");
         bodies.push(json!({"model": model, "body": planned_body(&run.stdout)}));
     }
-    let script = env.path("models.py");
-    std::fs::write(
-        &script,
-        r#"import json, sys
-import ionoscloud_dbaas_postgres as io
-# Models made while deserializing take a fresh Configuration, whose client-side validation
-# is off by default: turned on for every one.
-plain_init = io.configuration.Configuration.__init__
+    // Models made while deserializing take a fresh Configuration, whose client-side validation
+    // is off by default: turned on for every one. The SDK does not check enum values when it
+    // reads a body: `check` does, and that every field is the model's, at any depth.
+    let cases = env.path("bodies.json");
+    std::fs::write(&cases, serde_json::to_string(&bodies).unwrap()).unwrap();
+    let run = sdk_run(
+        &env,
+        r#"plain_init = io.configuration.Configuration.__init__
 def validating_init(self, *a, **k):
     plain_init(self, *a, **k)
     self.client_side_validation = True
@@ -1308,36 +1311,14 @@ client = io.ApiClient(io.Configuration())
 assert io.Configuration().client_side_validation
 class Answer:
     def __init__(self, data): self.data = data
-def unknown(value, cls, path):
-    """Fields the model does not have, at any depth."""
-    if isinstance(value, list):
-        inner = cls[5:-1] if isinstance(cls, str) and cls.startswith("list[") else cls
-        return [u for i, v in enumerate(value) for u in unknown(v, inner, f"{path}[{i}]")]
-    model = getattr(io.models, cls, None) if isinstance(cls, str) else None
-    if model is None or not isinstance(value, dict):
-        return []
-    names = {v: k for k, v in model.attribute_map.items()}
-    out = [f"{path}.{k}" for k in value if k not in names]
-    for k, v in value.items():
-        if k in names:
-            out += unknown(v, model.openapi_types[names[k]], f"{path}.{k}")
-    return out
 for case in json.load(open(sys.argv[1])):
-    bad = unknown(case["body"], case["model"], "(root)")
+    bad = []
+    check(case["body"], case["model"], "(root)", bad, {}, True)
     assert not bad, f"{case['model']}: not in the model: {bad}"
     obj = client.deserialize(Answer(json.dumps(case["body"])), case["model"])
     print("valid", case["model"], type(obj).__name__)
 "#,
-    )
-    .unwrap();
-    let cases = env.path("bodies.json");
-    std::fs::write(&cases, serde_json::to_string(&bodies).unwrap()).unwrap();
-    let run = Run::from(
-        std::process::Command::new(&python)
-            .arg(&script)
-            .arg(&cases)
-            .output()
-            .unwrap(),
+        &[&cases.display().to_string()],
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -1350,4 +1331,88 @@ for case in json.load(open(sys.argv[1])):
             .contains("valid CreateRestoreRequest CreateRestoreRequest"),
         "{run:?}"
     );
+    assert_eq!(run.stdout.matches("valid ").count(), 4, "{run:?}");
 }
+
+/// The official IONOS SDK's Python, as `.ci/run` installs it.
+fn sdk_python() -> std::path::PathBuf {
+    let tools = std::env::var_os("BRIDGEREST_TEST_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/bridgerest-test-tools".into());
+    let python = tools.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run `bash .ci/run`",
+        python.display()
+    );
+    python
+}
+
+/// Runs `script` with the SDK's Python and `args`; its output.
+fn sdk_run(env: &Env, script: &str, args: &[&str]) -> Run {
+    let path = env.path("sdk-check.py");
+    std::fs::write(&path, format!("{SDK_WALK}\n{script}")).unwrap();
+    Run::from(
+        std::process::Command::new(sdk_python())
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// A walk over the official SDK's models (the start of the scripts that use it): `ENUMS`, every
+/// enum the installed models have (`allowable_values`, the wire values) by the model's name,
+/// and `check`, which holds a JSON value to a model: every enum value in it, and with `strict`
+/// every field name. Where the installed Python SDK (ionoscloud-dbaas-postgres 1.2.0, 2023)
+/// predates a part of the model that the Go SDK documents (sdk-go-dbaas-postgres 1.1.3 and
+/// later: `connectionPooler` in `ClusterProperties` and `CreateClusterProperties`,
+/// `ConnectionPooler`, `PoolMode`), the Go model's stands in, and only then.
+const SDK_WALK: &str = r#"import inspect, json, sys
+import ionoscloud_dbaas_postgres as io
+from ionoscloud_dbaas_postgres import models
+SDK_ENUMS = {n: list(c.allowable_values) for n, c in inspect.getmembers(models, inspect.isclass)
+             if hasattr(c, "allowable_values")}
+GO_FIELDS = {"ClusterProperties": {"connectionPooler": "ConnectionPooler"},
+             "CreateClusterProperties": {"connectionPooler": "ConnectionPooler"}}
+GO_MODELS = {"ConnectionPooler": {"enabled": "bool", "poolMode": "PoolMode"}}
+GO_ENUMS = {n: v for n, v in {"PoolMode": ["transaction", "session"]}.items() if n not in SDK_ENUMS}
+ENUMS = dict(GO_ENUMS, **SDK_ENUMS)
+def fields(cls):
+    model = getattr(models, cls, None)
+    if model is not None and model.openapi_types:
+        f = {model.attribute_map[a]: t for a, t in model.openapi_types.items()}
+        for k, t in GO_FIELDS.get(cls, {}).items():
+            f.setdefault(k, t)
+        return f
+    return GO_MODELS.get(cls)
+def check(value, cls, path, out, seen, strict):
+    if isinstance(cls, str) and cls.startswith("list["):
+        for i, v in enumerate(value or []):
+            check(v, cls[5:-1], f"{path}[{i}]", out, seen, strict)
+        return
+    if cls in ENUMS:
+        seen.setdefault(cls, set()).add(value)
+        if value not in ENUMS[cls]:
+            out.append(f"{path} = {value!r} is not a {cls} ({', '.join(ENUMS[cls])})")
+        return
+    f = fields(cls) if isinstance(cls, str) else None
+    if f is None or not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        if k in f:
+            check(v, f[k], f"{path}.{k}", out, seen, strict)
+        elif strict:
+            out.append(f"{path}.{k} is not a field of {cls}")
+def reachable(cls, found):
+    """The enums a model's fields name, at any depth."""
+    if isinstance(cls, str) and cls.startswith("list["):
+        return reachable(cls[5:-1], found)
+    if cls in ENUMS:
+        found.add(cls)
+    elif cls not in found:
+        found.add(cls)
+        for t in (fields(cls) or {}).values():
+            reachable(t, found)
+    return {c for c in found if c in ENUMS}
+"#;
