@@ -1416,3 +1416,317 @@ def reachable(cls, found):
             reachable(t, found)
     return {c for c in found if c in ENUMS}
 "#;
+
+/// Every enum bridgerest accepts in what it copies and sends, or reads (`metadata.state`), and
+/// every enum the simulator checks in a create request, is exactly the official SDK's model of
+/// the same name (the wire values: "SSD Premium", not `SSD_PREMIUM`); every enum of the create
+/// request's model is among them; and everything the simulator serves holds only the model's
+/// values, its sample clusters on current storage types (two, not the deprecated "SSD").
+#[test]
+fn ionos_enums_are_the_official_sdks_wire_values() {
+    let env = env_with(state(300), "");
+    let run = sdk_run(
+        &env,
+        r#"import base64, urllib.request
+base, auth = sys.argv[1], base64.b64encode(sys.argv[2].encode()).decode()
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Basic " + auth})
+    return json.load(urllib.request.urlopen(req))
+bad, seen = [], {}
+lst = get("/clusters")
+check(lst, "ClusterList", "GET /clusters", bad, seen, False)
+for c in lst["items"]:
+    check(get(f"/clusters/{c['id']}"), "ClusterResponse", f"GET /clusters/{c['id']}", bad, seen, False)
+    check(get(f"/clusters/{c['id']}/backups"), "ClusterBackupList", f"GET /clusters/{c['id']}/backups", bad, seen, False)
+check(get("/clusters/backups"), "ClusterBackupList", "GET /clusters/backups", bad, seen, False)
+print(json.dumps({"sdk": SDK_ENUMS, "go": GO_ENUMS, "bad": bad,
+                  "create": sorted(reachable("CreateClusterProperties", set())),
+                  "served": {k: sorted(v) for k, v in seen.items()}}))
+"#,
+        &[
+            &format!("{}/ionos", env.sim.url()),
+            &format!("ops@example.com:{}", PROVIDER_SECRETS[0]),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let set = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let model = |name: &str| {
+        let v = &out["sdk"][name];
+        set(if v.is_null() { &out["go"][name] } else { v })
+    };
+    assert!(
+        out["sdk"]["StorageType"].is_array(),
+        "the SDK's models have StorageType: {out}"
+    );
+    let ours = |table: &[(&str, &[&str])]| -> Vec<String> {
+        table.iter().map(|(n, _)| n.to_string()).collect()
+    };
+    for (who, table) in [
+        ("bridgerest", bridgerest::provider::ionos::ENUMS),
+        ("the simulator", bridgerest::sim::ionos::ENUMS),
+    ] {
+        for (name, values) in table {
+            let values: std::collections::BTreeSet<String> =
+                values.iter().map(|s| s.to_string()).collect();
+            assert_eq!(values, model(name), "{who}'s {name} is not the model's");
+        }
+        // Every enum of a create request's properties is checked (both sides).
+        for name in set(&out["create"]) {
+            assert!(
+                ours(table).contains(&name),
+                "{who} does not check the create request's {name}"
+            );
+        }
+    }
+    // bridgerest reads `metadata.state` too; of the model's enums only ResourceType (`type`,
+    // which it never reads or sends) is not its business.
+    for name in out["sdk"].as_object().unwrap().keys() {
+        assert!(
+            ours(bridgerest::provider::ionos::ENUMS).contains(name) || name == "ResourceType",
+            "the SDK's {name} is held to nothing in bridgerest"
+        );
+    }
+    assert_eq!(
+        out["bad"],
+        json!([]),
+        "the simulator serves values outside the model"
+    );
+    let storage = set(&out["served"]["StorageType"]);
+    assert!(
+        storage.len() >= 2 && !storage.contains("SSD"),
+        "the sample is on current storage types, two of them at least: {storage:?}"
+    );
+    assert!(
+        !set(&out["served"]["PoolMode"]).is_empty(),
+        "the sample serves a connectionPooler: {out}"
+    );
+}
+
+/// A cluster on "SSD Premium" storage with a connection pooler (the sample's) restores into a
+/// new cluster: the create request carries the wire value and the pooler, and the simulated API
+/// (which refuses any other spelling) makes the cluster. A cluster on "SSD Standard" without a
+/// pooler makes a request without one.
+#[test]
+fn an_ionos_cluster_on_ssd_premium_restores_into_a_copy_with_its_pooler() {
+    let env = env_with(state(300), "");
+    let target = at(1.0);
+    let args = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "premium-copy",
+    ];
+    let run = env.run(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["storageType"], json!("SSD Premium"));
+    assert_eq!(
+        body["properties"]["connectionPooler"],
+        json!({"enabled": true, "poolMode": "transaction"})
+    );
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("ready: cluster ") && run.stdout.contains("\"premium-copy\""),
+        "{run:?}"
+    );
+    // The new cluster as the API now describes it.
+    let run = env.run(&["clusters", "--provider", "ionos", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let made = list
+        .iter()
+        .find(|c| c["properties"]["displayName"] == "premium-copy")
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert_eq!(made["metadata"]["state"], "AVAILABLE");
+    assert_eq!(made["properties"]["storageType"], "SSD Premium");
+    assert_eq!(
+        made["properties"]["connectionPooler"],
+        json!({"enabled": true, "poolMode": "transaction"})
+    );
+    let staging = list
+        .iter()
+        .find(|c| c["properties"]["displayName"] == "shop-staging")
+        .unwrap_or_else(|| panic!("the sample has a second IONOS cluster: {list:?}"));
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        staging["id"].as_str().unwrap(),
+        "--target-time",
+        &target,
+        "--into",
+        "staging-copy",
+        "--provider",
+        "ionos",
+        "--cidr",
+        "192.168.1.140/24",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["storageType"], json!("SSD Standard"));
+    assert!(
+        body["properties"].get("connectionPooler").is_none(),
+        "{body}"
+    );
+}
+
+/// `--target latest` at IONOS: the newest chain (the active one) is applied whole, to its end:
+/// `fromBackup` and the in-place restore name the chain and no `recoveryTargetTime`, and the
+/// plan says so. Without an active chain the newest AVAILABLE one is taken; without any, it is
+/// refused. Crunchy Bridge and Launcher still need a time.
+#[test]
+fn ionos_target_latest_applies_the_newest_chain_whole() {
+    let env = env_with(state(300), "");
+    let chain = format!("{IONOS_CLUSTER}-4oymiqu-12");
+    let into = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        "latest",
+        "--into",
+        "latest-copy",
+    ];
+    let run = env.run(&[&into[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    for want in [
+        format!("Restore IONOS DBaaS cluster {IONOS_CLUSTER} to the end of its newest backup chain (latest) at the provider"),
+        format!("  chain:   {chain} (active, PostgreSQL 15, "),
+        "  applied: the whole chain, to its end (no target time is sent)".to_string(),
+    ] {
+        assert!(run.stdout.contains(&want), "{want}: {run:?}");
+    }
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["fromBackup"], json!({"backupId": chain}));
+    let run = env.run(&into);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("ready: cluster "), "{run:?}");
+    let made = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.name == "latest-copy")
+        .unwrap();
+    assert_eq!(made.state, "AVAILABLE");
+    assert_eq!(made.restored_from, Some(json!({"backupId": chain})));
+
+    // In place.
+    let in_place = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        "latest",
+        "--in-place",
+        "--confirm",
+        IONOS_CLUSTER,
+    ];
+    let run = env.run(&[&in_place[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("is overwritten with its state at the end of that chain"),
+        "{run:?}"
+    );
+    assert_eq!(planned_body(&run.stdout), json!({"backupId": chain}));
+    let run = env.run(&in_place);
+    assert_eq!(run.code, 0, "{run:?}");
+    let src = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.id == IONOS_CLUSTER)
+        .unwrap();
+    assert_eq!(src.restored_from, Some(json!({"backupId": chain})));
+
+    // Crunchy Bridge and Launcher restore to a time.
+    for id in [S3_CLUSTER, LAUNCHER_DB] {
+        env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target",
+            "latest",
+            "--into",
+            "x",
+        ])
+        .assert_error(2, "a restore at the provider needs --target-time TIME");
+    }
+
+    // No active chain: the newest AVAILABLE one; none: refused, nothing sent.
+    let mut st = state(300);
+    st.ionos.as_mut().unwrap().clusters[0].chains[1].active = false;
+    let env = env_with(st, "");
+    let run = env.run(&[&into[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("  chain:   {chain} (inactive, PostgreSQL 15, ")),
+        "{run:?}"
+    );
+    let mut st = state(300);
+    for c in &mut st.ionos.as_mut().unwrap().clusters[0].chains {
+        c.state = "BUSY".into();
+    }
+    let env = env_with(st, "");
+    env.run(&into).assert_error(
+        2,
+        "there is no recovery window yet (no AVAILABLE backup chain of cluster",
+    );
+    assert_eq!(env.requests("POST /ionos/clusters"), 0);
+}
+
+/// The cluster list pages by `links` (the model's `ClusterList`), as the backup lists do:
+/// bridgerest and the official SDK both follow `links.next` across three pages.
+#[test]
+fn the_ionos_cluster_list_pages_by_links() {
+    let mut st = state(300);
+    let io = st.ionos.as_mut().unwrap();
+    let proto = io.clusters[0].clone();
+    let mut i = 0;
+    while io.clusters.len() < 250 {
+        let mut c = proto.clone();
+        c.id = format!("00000000-0000-4000-8000-{i:012}");
+        c.name = format!("shop-{i:03}");
+        c.chains = vec![];
+        c.connection = json!({"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2",
+                               "cidr": format!("10.1.{}.{}/16", i / 200, i % 200 + 1)});
+        io.clusters.push(c);
+        i += 1;
+    }
+    let env = env_with(st, "");
+    let run = env.run(&["clusters", "--provider", "ionos", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list.len(), 250);
+    assert_eq!(env.requests("GET /ionos/clusters"), 3);
+    let run = sdk_run(
+        &env,
+        r#"api = io.ClustersApi(io.ApiClient(io.Configuration(host=sys.argv[1], username="ops@example.com", password=sys.argv[2])))
+pages, items, offset = 0, 0, 0
+while True:
+    lst = api.clusters_get(limit=100, offset=offset)
+    pages, items = pages + 1, items + len(lst.items)
+    if lst.links is None or lst.links.next is None:
+        break
+    offset += 100
+print("pages", pages, "items", items)
+"#,
+        &[&format!("{}/ionos", env.sim.url()), PROVIDER_SECRETS[0]],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("pages 3 items 250"), "{run:?}");
+}
