@@ -272,7 +272,8 @@ pub struct RestoreArgs {
     /// (UTC when no zone is given).
     #[arg(long, value_name = "TIME", value_parser = parse_time, required_unless_present_any = ["target", "switch"])]
     pub target_time: Option<time::OffsetDateTime>,
-    /// `latest` (the end of the archived WAL) or a time, as for --target-time.
+    /// `latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole)
+    /// or a time, as for --target-time.
     #[arg(long, value_name = "latest|TIME", value_parser = crate::restore::parse_target)]
     pub target: Option<crate::restore::Target>,
     /// What PostgreSQL does at the target time.

@@ -644,7 +644,7 @@ fn check_covers_ionos_and_launcher() {
     let env = env_with(state(300), "");
     let run = env.run(&["check", "--no-repository"]);
     for want in [
-        "ok    the IONOS DBaaS API accepted the credentials (1 clusters visible)",
+        "ok    the IONOS DBaaS API accepted the credentials (2 clusters visible)",
         "ok    the Launcher API accepted the credentials (1 clusters visible)",
     ] {
         assert!(run.stdout.contains(want), "{want}: {run:?}");
@@ -1257,49 +1257,52 @@ fn an_ionos_target_only_an_older_chain_covers_restores_from_that_chain() {
 /// attributes: a misspelt field, a wrong type or an out-of-range value fails.
 #[test]
 fn the_official_ionos_sdk_accepts_bridgerests_request_bodies() {
-    let tools = std::env::var_os("BRIDGEREST_TEST_TOOLS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/opt/bridgerest-test-tools".into());
-    let python = tools.join("venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} not found: run `bash .ci/run`",
-        python.display()
-    );
     let env = env_with(state(300), "");
     let mut bodies = Vec::new();
-    for (flags, model) in [
+    for (target, flags, model) in [
         (
+            "time",
             vec!["--into", "sdk-checked", "--storage", "30"],
             "CreateClusterRequest",
         ),
         (
+            "time",
+            vec!["--in-place", "--confirm", IONOS_CLUSTER],
+            "CreateRestoreRequest",
+        ),
+        // `--target latest`: no recoveryTargetTime ("if empty, the backup will be applied
+        // completely").
+        (
+            "latest",
+            vec!["--into", "sdk-checked"],
+            "CreateClusterRequest",
+        ),
+        (
+            "latest",
             vec!["--in-place", "--confirm", IONOS_CLUSTER],
             "CreateRestoreRequest",
         ),
     ] {
-        let target = at(1.0);
-        let mut args = vec![
-            "restore",
-            "--cluster",
-            IONOS_CLUSTER,
-            "--target-time",
-            &target,
-        ];
+        let time = at(1.0);
+        let mut args = vec!["restore", "--cluster", IONOS_CLUSTER];
+        match target {
+            "latest" => args.extend(["--target", "latest"]),
+            _ => args.extend(["--target-time", &time]),
+        }
         args.extend(flags);
         args.push("--dry-run");
         let run = env.run(&args);
         assert_eq!(run.code, 0, "{run:?}");
         bodies.push(json!({"model": model, "body": planned_body(&run.stdout)}));
     }
-    let script = env.path("models.py");
-    std::fs::write(
-        &script,
-        r#"import json, sys
-import ionoscloud_dbaas_postgres as io
-# Models made while deserializing take a fresh Configuration, whose client-side validation
-# is off by default: turned on for every one.
-plain_init = io.configuration.Configuration.__init__
+    // Models made while deserializing take a fresh Configuration, whose client-side validation
+    // is off by default: turned on for every one. The SDK does not check enum values when it
+    // reads a body: `check` does, and that every field is the model's, at any depth.
+    let cases = env.path("bodies.json");
+    std::fs::write(&cases, serde_json::to_string(&bodies).unwrap()).unwrap();
+    let run = sdk_run(
+        &env,
+        r#"plain_init = io.configuration.Configuration.__init__
 def validating_init(self, *a, **k):
     plain_init(self, *a, **k)
     self.client_side_validation = True
@@ -1308,36 +1311,14 @@ client = io.ApiClient(io.Configuration())
 assert io.Configuration().client_side_validation
 class Answer:
     def __init__(self, data): self.data = data
-def unknown(value, cls, path):
-    """Fields the model does not have, at any depth."""
-    if isinstance(value, list):
-        inner = cls[5:-1] if isinstance(cls, str) and cls.startswith("list[") else cls
-        return [u for i, v in enumerate(value) for u in unknown(v, inner, f"{path}[{i}]")]
-    model = getattr(io.models, cls, None) if isinstance(cls, str) else None
-    if model is None or not isinstance(value, dict):
-        return []
-    names = {v: k for k, v in model.attribute_map.items()}
-    out = [f"{path}.{k}" for k in value if k not in names]
-    for k, v in value.items():
-        if k in names:
-            out += unknown(v, model.openapi_types[names[k]], f"{path}.{k}")
-    return out
 for case in json.load(open(sys.argv[1])):
-    bad = unknown(case["body"], case["model"], "(root)")
+    bad = []
+    check(case["body"], case["model"], "(root)", bad, {}, True)
     assert not bad, f"{case['model']}: not in the model: {bad}"
     obj = client.deserialize(Answer(json.dumps(case["body"])), case["model"])
     print("valid", case["model"], type(obj).__name__)
 "#,
-    )
-    .unwrap();
-    let cases = env.path("bodies.json");
-    std::fs::write(&cases, serde_json::to_string(&bodies).unwrap()).unwrap();
-    let run = Run::from(
-        std::process::Command::new(&python)
-            .arg(&script)
-            .arg(&cases)
-            .output()
-            .unwrap(),
+        &[&cases.display().to_string()],
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -1350,4 +1331,402 @@ for case in json.load(open(sys.argv[1])):
             .contains("valid CreateRestoreRequest CreateRestoreRequest"),
         "{run:?}"
     );
+    assert_eq!(run.stdout.matches("valid ").count(), 4, "{run:?}");
+}
+
+/// The official IONOS SDK's Python, as `.ci/run` installs it.
+fn sdk_python() -> std::path::PathBuf {
+    let tools = std::env::var_os("BRIDGEREST_TEST_TOOLS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/opt/bridgerest-test-tools".into());
+    let python = tools.join("venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run `bash .ci/run`",
+        python.display()
+    );
+    python
+}
+
+/// Runs `script` with the SDK's Python and `args`; its output.
+fn sdk_run(env: &Env, script: &str, args: &[&str]) -> Run {
+    let path = env.path("sdk-check.py");
+    std::fs::write(&path, format!("{SDK_WALK}\n{script}")).unwrap();
+    Run::from(
+        std::process::Command::new(sdk_python())
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// A walk over the official SDK's models (the start of the scripts that use it): `ENUMS`, every
+/// enum the installed models have (`allowable_values`, the wire values) by the model's name,
+/// and `check`, which holds a JSON value to a model: every enum value in it, and with `strict`
+/// every field name. Where the installed Python SDK (ionoscloud-dbaas-postgres 1.2.0, 2023)
+/// predates a part of the model that the Go SDK documents (sdk-go-dbaas-postgres 1.1.3 and
+/// later: `connectionPooler` in `ClusterProperties` and `CreateClusterProperties`,
+/// `ConnectionPooler`, `PoolMode`), the Go model's stands in, and only then.
+const SDK_WALK: &str = r#"import inspect, json, sys
+import ionoscloud_dbaas_postgres as io
+from ionoscloud_dbaas_postgres import models
+SDK_ENUMS = {n: list(c.allowable_values) for n, c in inspect.getmembers(models, inspect.isclass)
+             if hasattr(c, "allowable_values")}
+GO_FIELDS = {"ClusterProperties": {"connectionPooler": "ConnectionPooler"},
+             "CreateClusterProperties": {"connectionPooler": "ConnectionPooler"}}
+GO_MODELS = {"ConnectionPooler": {"enabled": "bool", "poolMode": "PoolMode"}}
+GO_ENUMS = {n: v for n, v in {"PoolMode": ["transaction", "session"]}.items() if n not in SDK_ENUMS}
+ENUMS = dict(GO_ENUMS, **SDK_ENUMS)
+def fields(cls):
+    model = getattr(models, cls, None)
+    if model is not None and model.openapi_types:
+        f = {model.attribute_map[a]: t for a, t in model.openapi_types.items()}
+        for k, t in GO_FIELDS.get(cls, {}).items():
+            f.setdefault(k, t)
+        return f
+    return GO_MODELS.get(cls)
+def check(value, cls, path, out, seen, strict):
+    if isinstance(cls, str) and cls.startswith("list["):
+        for i, v in enumerate(value or []):
+            check(v, cls[5:-1], f"{path}[{i}]", out, seen, strict)
+        return
+    if cls in ENUMS:
+        seen.setdefault(cls, set()).add(value)
+        if value not in ENUMS[cls]:
+            out.append(f"{path} = {value!r} is not a {cls} ({', '.join(ENUMS[cls])})")
+        return
+    f = fields(cls) if isinstance(cls, str) else None
+    if f is None or not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        if k in f:
+            check(v, f[k], f"{path}.{k}", out, seen, strict)
+        elif strict:
+            out.append(f"{path}.{k} is not a field of {cls}")
+def reachable(cls, found):
+    """The enums a model's fields name, at any depth."""
+    if isinstance(cls, str) and cls.startswith("list["):
+        return reachable(cls[5:-1], found)
+    if cls in ENUMS:
+        found.add(cls)
+    elif cls not in found:
+        found.add(cls)
+        for t in (fields(cls) or {}).values():
+            reachable(t, found)
+    return {c for c in found if c in ENUMS}
+"#;
+
+/// Every enum bridgerest accepts in what it copies and sends, or reads (`metadata.state`), and
+/// every enum the simulator checks in a create request, is exactly the official SDK's model of
+/// the same name (the wire values: "SSD Premium", not `SSD_PREMIUM`); every enum of the create
+/// request's model is among them; and everything the simulator serves holds only the model's
+/// values, its sample clusters on current storage types (two, not the deprecated "SSD").
+#[test]
+fn ionos_enums_are_the_official_sdks_wire_values() {
+    let env = env_with(state(300), "");
+    let run = sdk_run(
+        &env,
+        r#"import base64, urllib.request
+base, auth = sys.argv[1], base64.b64encode(sys.argv[2].encode()).decode()
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Basic " + auth})
+    return json.load(urllib.request.urlopen(req))
+bad, seen = [], {}
+lst = get("/clusters")
+check(lst, "ClusterList", "GET /clusters", bad, seen, False)
+for c in lst["items"]:
+    check(get(f"/clusters/{c['id']}"), "ClusterResponse", f"GET /clusters/{c['id']}", bad, seen, False)
+    check(get(f"/clusters/{c['id']}/backups"), "ClusterBackupList", f"GET /clusters/{c['id']}/backups", bad, seen, False)
+check(get("/clusters/backups"), "ClusterBackupList", "GET /clusters/backups", bad, seen, False)
+print(json.dumps({"sdk": SDK_ENUMS, "go": GO_ENUMS, "bad": bad,
+                  "create": sorted(reachable("CreateClusterProperties", set())),
+                  "served": {k: sorted(v) for k, v in seen.items()}}))
+"#,
+        &[
+            &format!("{}/ionos", env.sim.url()),
+            &format!("ops@example.com:{}", PROVIDER_SECRETS[0]),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let set = |v: &serde_json::Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let model = |name: &str| {
+        let v = &out["sdk"][name];
+        set(if v.is_null() { &out["go"][name] } else { v })
+    };
+    assert!(
+        out["sdk"]["StorageType"].is_array(),
+        "the SDK's models have StorageType: {out}"
+    );
+    let ours = |table: &[(&str, &[&str])]| -> Vec<String> {
+        table.iter().map(|(n, _)| n.to_string()).collect()
+    };
+    for (who, table) in [
+        ("bridgerest", bridgerest::provider::ionos::ENUMS),
+        ("the simulator", bridgerest::sim::ionos::ENUMS),
+    ] {
+        for (name, values) in table {
+            let values: std::collections::BTreeSet<String> =
+                values.iter().map(|s| s.to_string()).collect();
+            assert_eq!(values, model(name), "{who}'s {name} is not the model's");
+        }
+        // Every enum of a create request's properties is checked (both sides).
+        for name in set(&out["create"]) {
+            assert!(
+                ours(table).contains(&name),
+                "{who} does not check the create request's {name}"
+            );
+        }
+    }
+    // bridgerest reads `metadata.state` too; of the model's enums only ResourceType (`type`,
+    // which it never reads or sends) is not its business.
+    for name in out["sdk"].as_object().unwrap().keys() {
+        assert!(
+            ours(bridgerest::provider::ionos::ENUMS).contains(name) || name == "ResourceType",
+            "the SDK's {name} is held to nothing in bridgerest"
+        );
+    }
+    assert_eq!(
+        out["bad"],
+        json!([]),
+        "the simulator serves values outside the model"
+    );
+    let storage = set(&out["served"]["StorageType"]);
+    assert!(
+        storage.len() >= 2 && !storage.contains("SSD"),
+        "the sample is on current storage types, two of them at least: {storage:?}"
+    );
+    assert!(
+        !set(&out["served"]["PoolMode"]).is_empty(),
+        "the sample serves a connectionPooler: {out}"
+    );
+}
+
+/// A cluster on "SSD Premium" storage with a connection pooler (the sample's) restores into a
+/// new cluster: the create request carries the wire value and the pooler, and the simulated API
+/// (which refuses any other spelling) makes the cluster. A cluster on "SSD Standard" without a
+/// pooler makes a request without one.
+#[test]
+fn an_ionos_cluster_on_ssd_premium_restores_into_a_copy_with_its_pooler() {
+    let env = env_with(state(300), "");
+    let target = at(1.0);
+    let args = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "premium-copy",
+    ];
+    let run = env.run(&[&args[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["storageType"], json!("SSD Premium"));
+    assert_eq!(
+        body["properties"]["connectionPooler"],
+        json!({"enabled": true, "poolMode": "transaction"})
+    );
+    let run = env.run(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("ready: cluster ") && run.stdout.contains("\"premium-copy\""),
+        "{run:?}"
+    );
+    // The new cluster as the API now describes it.
+    let run = env.run(&["clusters", "--provider", "ionos", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let made = list
+        .iter()
+        .find(|c| c["properties"]["displayName"] == "premium-copy")
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert_eq!(made["metadata"]["state"], "AVAILABLE");
+    assert_eq!(made["properties"]["storageType"], "SSD Premium");
+    assert_eq!(
+        made["properties"]["connectionPooler"],
+        json!({"enabled": true, "poolMode": "transaction"})
+    );
+    let staging = list
+        .iter()
+        .find(|c| c["properties"]["displayName"] == "shop-staging")
+        .unwrap_or_else(|| panic!("the sample has a second IONOS cluster: {list:?}"));
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        staging["id"].as_str().unwrap(),
+        "--target-time",
+        &target,
+        "--into",
+        "staging-copy",
+        "--provider",
+        "ionos",
+        "--cidr",
+        "192.168.1.140/24",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["storageType"], json!("SSD Standard"));
+    assert!(
+        body["properties"].get("connectionPooler").is_none(),
+        "{body}"
+    );
+}
+
+/// `--target latest` at IONOS: the newest chain (the active one) is applied whole, to its end:
+/// `fromBackup` and the in-place restore name the chain and no `recoveryTargetTime`, and the
+/// plan says so. Without an active chain the newest AVAILABLE one is taken; without any, it is
+/// refused. Crunchy Bridge and Launcher still need a time.
+#[test]
+fn ionos_target_latest_applies_the_newest_chain_whole() {
+    let env = env_with(state(300), "");
+    let chain = format!("{IONOS_CLUSTER}-4oymiqu-12");
+    let into = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        "latest",
+        "--into",
+        "latest-copy",
+    ];
+    let run = env.run(&[&into[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    for want in [
+        format!("Restore IONOS DBaaS cluster {IONOS_CLUSTER} to the end of its newest backup chain (latest) at the provider"),
+        format!("  chain:   {chain} (active, PostgreSQL 15, "),
+        "  applied: the whole chain, to its end (no target time is sent)".to_string(),
+    ] {
+        assert!(run.stdout.contains(&want), "{want}: {run:?}");
+    }
+    let body = planned_body(&run.stdout);
+    assert_eq!(body["properties"]["fromBackup"], json!({"backupId": chain}));
+    let run = env.run(&into);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("ready: cluster "), "{run:?}");
+    let made = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.name == "latest-copy")
+        .unwrap();
+    assert_eq!(made.state, "AVAILABLE");
+    assert_eq!(made.restored_from, Some(json!({"backupId": chain})));
+
+    // In place.
+    let in_place = [
+        "restore",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        "latest",
+        "--in-place",
+        "--confirm",
+        IONOS_CLUSTER,
+    ];
+    let run = env.run(&[&in_place[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("is overwritten with its state at the end of that chain"),
+        "{run:?}"
+    );
+    assert_eq!(planned_body(&run.stdout), json!({"backupId": chain}));
+    let run = env.run(&in_place);
+    assert_eq!(run.code, 0, "{run:?}");
+    let src = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.id == IONOS_CLUSTER)
+        .unwrap();
+    assert_eq!(src.restored_from, Some(json!({"backupId": chain})));
+
+    // Crunchy Bridge and Launcher restore to a time.
+    for id in [S3_CLUSTER, LAUNCHER_DB] {
+        env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target",
+            "latest",
+            "--into",
+            "x",
+        ])
+        .assert_error(2, "a restore at the provider needs --target-time TIME");
+    }
+
+    // No active chain: the newest AVAILABLE one; none: refused, nothing sent.
+    let mut st = state(300);
+    st.ionos.as_mut().unwrap().clusters[0].chains[1].active = false;
+    let env = env_with(st, "");
+    let run = env.run(&[&into[..], &["--dry-run"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("  chain:   {chain} (inactive, PostgreSQL 15, ")),
+        "{run:?}"
+    );
+    let mut st = state(300);
+    for c in &mut st.ionos.as_mut().unwrap().clusters[0].chains {
+        c.state = "BUSY".into();
+    }
+    let env = env_with(st, "");
+    env.run(&into).assert_error(
+        2,
+        "there is no recovery window yet (no AVAILABLE backup chain of cluster",
+    );
+    assert_eq!(env.requests("POST /ionos/clusters"), 0);
+}
+
+/// The cluster list pages by `links` (the model's `ClusterList`), as the backup lists do:
+/// bridgerest and the official SDK both follow `links.next` across three pages.
+#[test]
+fn the_ionos_cluster_list_pages_by_links() {
+    let mut st = state(300);
+    let io = st.ionos.as_mut().unwrap();
+    let proto = io.clusters[0].clone();
+    let mut i = 0;
+    while io.clusters.len() < 250 {
+        let mut c = proto.clone();
+        c.id = format!("00000000-0000-4000-8000-{i:012}");
+        c.name = format!("shop-{i:03}");
+        c.chains = vec![];
+        c.connection = json!({"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2",
+                               "cidr": format!("10.1.{}.{}/16", i / 200, i % 200 + 1)});
+        io.clusters.push(c);
+        i += 1;
+    }
+    let env = env_with(st, "");
+    let run = env.run(&["clusters", "--provider", "ionos", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list.len(), 250);
+    assert_eq!(env.requests("GET /ionos/clusters"), 3);
+    let run = sdk_run(
+        &env,
+        r#"api = io.ClustersApi(io.ApiClient(io.Configuration(host=sys.argv[1], username="ops@example.com", password=sys.argv[2])))
+pages, items, offset = 0, 0, 0
+while True:
+    lst = api.clusters_get(limit=100, offset=offset)
+    pages, items = pages + 1, items + len(lst.items)
+    if lst.links is None or lst.links.next is None:
+        break
+    offset += 100
+print("pages", pages, "items", items)
+"#,
+        &[&format!("{}/ionos", env.sim.url()), PROVIDER_SECRETS[0]],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("pages 3 items 250"), "{run:?}");
 }

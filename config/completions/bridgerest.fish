@@ -89,7 +89,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cidr -
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL) or a time, as for --target-time' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole) or a time, as for --target-time' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-action -d 'What PostgreSQL does at the target time' -r -f -a "promote\t'End recovery and accept writes'
 pause\t'Stay in recovery, read-only, so the state can be inspected first'
 shutdown\t'Stop PostgreSQL'"

@@ -98,6 +98,7 @@ impl ProviderKind {
                 storage: true,
                 connection: false,
                 switch: false,
+                latest: false,
             },
             ProviderKind::Ionos => Capabilities {
                 repo_credentials: false,
@@ -108,6 +109,7 @@ impl ProviderKind {
                 storage: true,
                 connection: true,
                 switch: false,
+                latest: true,
             },
             ProviderKind::Launcher => Capabilities {
                 repo_credentials: false,
@@ -118,6 +120,7 @@ impl ProviderKind {
                 storage: false,
                 connection: false,
                 switch: true,
+                latest: false,
             },
         }
     }
@@ -142,6 +145,9 @@ pub struct Capabilities {
     pub connection: bool,
     /// An in-place restore may go into a database beside it that is then switched to.
     pub switch: bool,
+    /// Restores to the end of a backup without a time (`--target latest` at the provider):
+    /// IONOS applies a backup chain whole when `recoveryTargetTime` is left out.
+    pub latest: bool,
 }
 
 /// One provider's API: what every command, restore and the daemon ask of it. Each provider's
@@ -172,11 +178,12 @@ pub trait Provider {
         id: &str,
     ) -> impl std::future::Future<Output = Result<BackupWatch, ApiError>> + Send;
     /// The request a server-side restore of `id` to `target` into `dest` sends; `None`: the
-    /// provider has no such request (see [`Capabilities`]).
+    /// provider has no such request (see [`Capabilities`]). `Target::Latest` only where
+    /// [`Capabilities::latest`] says so; elsewhere it is refused.
     fn restore_call(
         &self,
         id: &str,
-        target: OffsetDateTime,
+        target: crate::when::Target,
         dest: &Dest,
         window: &Window,
     ) -> impl std::future::Future<Output = Result<Option<Call>, CallError>> + Send;
@@ -303,7 +310,7 @@ impl Client {
     pub async fn restore_call(
         &self,
         id: &str,
-        target: OffsetDateTime,
+        target: crate::when::Target,
         dest: &Dest,
         window: &Window,
     ) -> Result<Option<Call>, CallError> {

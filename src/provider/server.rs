@@ -8,6 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::http::Retry;
+use crate::when::Target;
 
 /// Where a server-side restore goes.
 #[derive(Debug, Clone)]
@@ -83,9 +84,43 @@ impl Window {
             .rev()
             .find(|s| s.start <= t && s.end.is_none_or(|e| t < e))
     }
+
+    /// The chain a restore to the end (`--target latest`) applies whole: the active one, else
+    /// the newest.
+    pub fn latest_span(&self) -> Option<&Span> {
+        self.spans
+            .iter()
+            .rev()
+            .find(|s| s.active)
+            .or_else(|| self.spans.last())
+    }
+
+    /// The chain a restore to `target` is made from, where the provider names one.
+    pub fn span_of(&self, target: Target) -> Option<&Span> {
+        match target {
+            Target::Time(t) => self.span_for(t),
+            Target::Latest => self.latest_span(),
+        }
+    }
 }
 
 impl Window {
+    /// Why a restore to `target` cannot be made: a time outside the window ([`Window::refuses`]),
+    /// or the end (`latest`) of a window that has no start yet.
+    pub fn refuses_target(&self, target: Target, now: OffsetDateTime) -> Option<String> {
+        match target {
+            Target::Time(t) => self.refuses(t, now),
+            Target::Latest => self.start.is_none().then(|| self.no_start()),
+        }
+    }
+
+    fn no_start(&self) -> String {
+        format!(
+            "there is no recovery window yet ({}: no backup has finished); the provider can restore once the first backup is done",
+            self.from
+        )
+    }
+
     /// Why `t` is outside the window, if it is.
     pub fn refuses(&self, t: OffsetDateTime, now: OffsetDateTime) -> Option<String> {
         let show = crate::when::show_time;
@@ -99,10 +134,7 @@ impl Window {
             }
         );
         match self.start {
-            None => Some(format!(
-                "there is no recovery window yet ({}: no backup has finished); the provider can restore once the first backup is done",
-                self.from
-            )),
+            None => Some(self.no_start()),
             Some(s) if t < s => Some(format!(
                 "--target-time {} is before the recovery window {shown} (from {}): choose a later time",
                 show(t),
@@ -243,6 +275,47 @@ mod tests {
         let none = Window { start: None, ..w };
         assert!(none
             .refuses(now, now)
+            .unwrap()
+            .contains("no recovery window yet"));
+    }
+
+    #[test]
+    fn latest_applies_the_active_chain_else_the_newest() {
+        let span = |id: &str, start, active| Span {
+            backup_id: id.into(),
+            start,
+            end: None,
+            active,
+            version: Some("15".into()),
+        };
+        let mut w = Window {
+            start: Some(datetime!(2026-10-01 00:00 UTC)),
+            end: None,
+            from: "2 AVAILABLE backup chains".into(),
+            backup_id: None,
+            spans: vec![
+                span("old", datetime!(2026-10-01 00:00 UTC), false),
+                span("active", datetime!(2026-11-01 00:00 UTC), true),
+            ],
+        };
+        let now = datetime!(2026-11-23 12:00 UTC);
+        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "active");
+        assert_eq!(w.refuses_target(Target::Latest, now), None);
+        w.spans[1].active = false;
+        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "active");
+        w.spans.swap(0, 1);
+        w.spans[1].active = true;
+        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "old");
+        let t = datetime!(2026-11-02 00:00 UTC);
+        assert_eq!(w.refuses_target(Target::Time(t), now), w.refuses(t, now));
+        let none = Window {
+            start: None,
+            spans: vec![],
+            ..w
+        };
+        assert!(none.span_of(Target::Latest).is_none());
+        assert!(none
+            .refuses_target(Target::Latest, now)
             .unwrap()
             .contains("no recovery window yet"));
     }

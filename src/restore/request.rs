@@ -45,7 +45,8 @@ pub struct Request {
     /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
     /// (UTC when no zone is given).
     pub target_time: Option<time::OffsetDateTime>,
-    /// `latest` (the end of the archived WAL) or a time, as for --target-time.
+    /// `latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole)
+    /// or a time, as for --target-time.
     pub target: Option<crate::when::Target>,
     /// What PostgreSQL does at the target time.
     pub target_action: crate::when::TargetAction,

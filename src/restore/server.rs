@@ -28,11 +28,14 @@ const POLL_ERRORS: u32 = 5;
 pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result<Exit> {
     let id = args.cluster.as_str();
     let target = match (args.target_time, args.target) {
-        (Some(t), _) | (None, Some(Target::Time(t))) => Some(t),
+        (Some(t), _) | (None, Some(Target::Time(t))) => Some(Target::Time(t)),
+        // The provider applies a backup whole, to its end (IONOS: a chain without
+        // `recoveryTargetTime`).
+        (None, Some(Target::Latest)) if provider.capabilities().latest => Some(Target::Latest),
         (None, None) if args.switch => None,
         _ => {
             refuse!(
-                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end)"
+                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at IONOS DBaaS, which applies the newest backup chain whole)"
             )
         }
     };
@@ -73,7 +76,7 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
 
     let window = client.window(id).await?;
     let now = OffsetDateTime::now_utc();
-    if let Some(why) = window.refuses(target, now) {
+    if let Some(why) = window.refuses_target(target, now) {
         refuse!("cluster {id}: {why}");
     }
     if let Dest::New { name, .. } = &dest {
@@ -337,7 +340,7 @@ struct Source<'a> {
 
 fn print_plan(
     src: &Source<'_>,
-    target: OffsetDateTime,
+    target: Target,
     dest: &Dest,
     window: &crate::provider::Window,
     now: OffsetDateTime,
@@ -347,7 +350,10 @@ fn print_plan(
     println!(
         "Restore {} cluster {id} to {} at the provider",
         provider.title(),
-        show_time(target)
+        match target {
+            Target::Time(t) => show_time(t),
+            Target::Latest => "the end of its newest backup chain (latest)".into(),
+        }
     );
     println!(
         "  window:  {} .. {} (from {})",
@@ -357,7 +363,7 @@ fn print_plan(
             .map_or_else(|| format!("now ({})", show_time(now)), show_time),
         window.from
     );
-    if let Some(s) = window.span_for(target) {
+    if let Some(s) = window.span_of(target) {
         println!(
             "  chain:   {} ({}, PostgreSQL {}, {} .. {})",
             excerpt(&s.backup_id, 80),
@@ -373,6 +379,9 @@ fn print_plan(
                 show_time
             )
         );
+        if target == Target::Latest {
+            println!("  applied: the whole chain, to its end (no target time is sent)");
+        }
     }
     match dest {
         Dest::New { name, .. } => println!("  into:    a new cluster \"{}\"", excerpt(name, 100)),
@@ -382,7 +391,10 @@ fn print_plan(
             overwritten
                 .and_then(|c| c.state.as_deref())
                 .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
-            show_time(target)
+            match target {
+                Target::Time(t) => show_time(t),
+                Target::Latest => "the end of that chain".into(),
+            }
         ),
     }
     println!(

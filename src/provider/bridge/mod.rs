@@ -199,10 +199,15 @@ impl super::Provider for BridgeClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: time::OffsetDateTime,
+        target: crate::when::Target,
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
+        let crate::when::Target::Time(target) = target else {
+            return Err(CallError::Refused(
+                "a Crunchy Bridge fork is made to a time: give --target-time TIME".into(),
+            ));
+        };
         let Dest::New {
             name,
             plan,

@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::model::{listed, DAYS_OF_THE_WEEK, POOL_MODES, STORAGE_TYPES, SYNCHRONIZATION_MODES};
+
 /// User names IONOS keeps for itself (the model: 'Some system usernames are restricted (e.g.
 /// "postgres", "admin", "standby")'; the full list is not published).
 pub const RESERVED_USERS: &[&str] = &["postgres", "admin", "standby", "replicator", "root"];
@@ -72,23 +74,42 @@ pub(super) fn check_create(
             storage / 1024
         ));
     }
-    if let Some(t) = p.get("storageType") {
-        if !t
-            .as_str()
-            .is_some_and(|t| ["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"].contains(&t))
-        {
-            return Err(format!(
-                "storageType {t}: IONOS knows HDD, SSD, SSD_STANDARD and SSD_PREMIUM"
-            ));
-        }
-    }
-    if let Some(m) = p.get("synchronizationMode") {
-        if !m
-            .as_str()
-            .is_some_and(|m| ["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"].contains(&m))
-        {
-            return Err(format!("synchronizationMode {m}: IONOS knows ASYNCHRONOUS, SYNCHRONOUS and STRICTLY_SYNCHRONOUS"));
-        }
+    // The model's enums, by their wire values (the source reports them so; a value the
+    // model does not have would be refused by the API).
+    let one_of = |what: &str, v: Option<&Value>, allowed: &[&str]| match v {
+        Some(v) if !v.as_str().is_some_and(|v| allowed.contains(&v)) => Err(format!(
+            "{what} {} (the source's): the API model knows {}",
+            crate::text::excerpt(&v.to_string(), 60),
+            listed(allowed)
+        )),
+        _ => Ok(()),
+    };
+    one_of("storageType", p.get("storageType"), STORAGE_TYPES)?;
+    one_of(
+        "synchronizationMode",
+        p.get("synchronizationMode"),
+        SYNCHRONIZATION_MODES,
+    )?;
+    one_of(
+        "maintenanceWindow.dayOfTheWeek",
+        p.get("maintenanceWindow")
+            .and_then(|w| w.get("dayOfTheWeek")),
+        DAYS_OF_THE_WEEK,
+    )?;
+    one_of(
+        "connectionPooler.poolMode",
+        p.get("connectionPooler").and_then(|c| c.get("poolMode")),
+        POOL_MODES,
+    )?;
+    if let Some(e) = p
+        .get("connectionPooler")
+        .and_then(|c| c.get("enabled"))
+        .filter(|e| !e.is_boolean())
+    {
+        return Err(format!(
+            "connectionPooler.enabled {} (the source's): the API model takes true or false",
+            crate::text::excerpt(&e.to_string(), 60)
+        ));
     }
     let name = p.get("displayName").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() || name.chars().count() > 100 {

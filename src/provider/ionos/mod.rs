@@ -7,18 +7,19 @@ pub mod section;
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
 use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Chain, Cluster};
-use crate::when::rfc3339;
+use crate::when::{rfc3339, Target};
 
 mod limits;
+pub mod model;
 use limits::check_create;
 pub use limits::{check_cidr, RESERVED_USERS};
+pub use model::ENUMS;
 
 /// What IONOS's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -31,10 +32,11 @@ pub static HINTS: Hints = Hints {
 
 /// Items per page (IONOS allows up to 1000; the default is 100).
 const LIMIT: usize = 100;
-/// The most pages one list may take.
 /// The source's properties a new cluster copies: those of the create model
-/// (`CreateClusterProperties`) that describe its size and settings. The name, connection,
-/// credentials and `fromBackup` are the restore's own; nothing else is sent.
+/// (`CreateClusterProperties`) that describe its size and settings, and `connectionPooler`
+/// (in the Go SDK's create model from 1.1.3 on; copied with [`model::POOLER_FIELDS`] only).
+/// The name, connection, credentials and `fromBackup` are the restore's own; nothing else is
+/// sent.
 const CREATE_COPIED: &[&str] = &[
     "postgresVersion",
     "instances",
@@ -94,9 +96,7 @@ impl IonosClient {
         decode(&Method::GET, &url, &body)
     }
 
-    /// Every item of an offset/limit list. Follows the `next` link (spelled `links` in the
-    /// deprecated list schema the backup lists use, `_links` in newer ones) by advancing the
-    /// offset; a list without links ends on a short page.
+    /// Every item of an offset/limit list, following [`more_pages`] by advancing the offset.
     async fn list_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
         let query =
             |offset: usize| vec![("offset", offset.to_string()), ("limit", LIMIT.to_string())];
@@ -112,11 +112,7 @@ impl IonosClient {
                     detail: "missing list field `items`".into(),
                 })?;
             let n = items.len();
-            let links = v.get("_links").or_else(|| v.get("links"));
-            let more = match links {
-                Some(l) => l.get("next").is_some_and(|n| !n.is_null()),
-                None => n >= LIMIT,
-            };
+            let more = more_pages(&v, n);
             offset += LIMIT;
             let next = (more && n > 0).then(|| query(offset));
             Ok(Page { items, next })
@@ -134,6 +130,17 @@ impl IonosClient {
 
     async fn cluster_json(&self, id: &str) -> Result<Value, ApiError> {
         self.get(&format!("/clusters/{id}"), &[]).await
+    }
+}
+
+/// Whether more pages follow an offset/limit page of `n` items: its links' `next`. The model
+/// documents `links` for the cluster list (`ClusterList`) and the backup lists
+/// (`ClusterBackupList`); `_links` is `Pagination`'s spelling (the database and user lists),
+/// read too. A page with neither is followed when it is full.
+fn more_pages(page: &Value, n: usize) -> bool {
+    match page.get("links").or_else(|| page.get("_links")) {
+        Some(l) => l.get("next").is_some_and(|n| !n.is_null()),
+        None => n >= LIMIT,
     }
 }
 
@@ -329,7 +336,10 @@ impl super::Provider for IonosClient {
         })
     }
     /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
-    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target`. A new
+    /// `fromBackup` (`POST /clusters`). Either names the chain that covers `target` and the
+    /// time as `recoveryTargetTime`; for `latest`, the active chain (else the newest) and no
+    /// time, which the model makes optional: "if empty, the backup will be applied
+    /// completely", to the chain's end. A new
     /// cluster gets the source's size, version (the chain's), location and settings, the name,
     /// the connection and the database user given, and nothing else (the create model's
     /// fields only); it is checked against the API's limits before it is sent, and refused
@@ -338,18 +348,26 @@ impl super::Provider for IonosClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: OffsetDateTime,
+        target: Target,
         dest: &Dest,
         window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let Some(span) = window.span_for(target) else {
-            return Err(CallError::Refused(format!(
-                "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
-                rfc3339(target),
-                spans_shown(&window.spans)
-            )));
+        let Some(span) = window.span_of(target) else {
+            return Err(CallError::Refused(match target {
+                Target::Time(t) => format!(
+                    "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
+                    rfc3339(t),
+                    spans_shown(&window.spans)
+                ),
+                Target::Latest => {
+                    format!("cluster {id} has no AVAILABLE backup chain to apply")
+                }
+            }));
         };
-        let from = json!({"backupId": span.backup_id, "recoveryTargetTime": rfc3339(target)});
+        let mut from = json!({"backupId": span.backup_id});
+        if let Target::Time(t) = target {
+            from["recoveryTargetTime"] = json!(rfc3339(t));
+        }
         let src = self.cluster_json(id).await?;
         let p = src.get("properties").cloned().unwrap_or(Value::Null);
         let version = p
@@ -360,8 +378,11 @@ impl super::Provider for IonosClient {
                 if let (Some(chain), Some(now)) = (&span.version, &version) {
                     if chain != now {
                         return Err(CallError::Refused(format!(
-                            "{} is covered by backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
-                            rfc3339(target),
+                            "{} backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
+                            match target {
+                                Target::Time(t) => format!("{} is covered by", rfc3339(t)),
+                                Target::Latest => "the newest AVAILABLE chain is".into(),
+                            },
                             crate::text::excerpt(&span.backup_id, 80)
                         )));
                     }
@@ -425,6 +446,16 @@ impl super::Provider for IonosClient {
                         props.insert((*k).into(), v.clone());
                     }
                 }
+                if let Some(pooler) = p.get("connectionPooler").and_then(Value::as_object) {
+                    let kept: Map<String, Value> = pooler
+                        .iter()
+                        .filter(|(k, _)| model::POOLER_FIELDS.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if !kept.is_empty() {
+                        props.insert("connectionPooler".into(), Value::Object(kept));
+                    }
+                }
                 // The restored cluster runs the chain's major version.
                 if let Some(v) = &span.version {
                     props.insert("postgresVersion".into(), json!(v));
@@ -472,33 +503,105 @@ impl super::Provider for IonosClient {
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
     }
-    /// `metadata.state` (the model's `State`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED,
-    /// UNKNOWN): BUSY → working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING →
-    /// failed (going away); UNKNOWN, a missing state or one outside the model → unknown. The
-    /// model has no message beside the state: none is shown.
+    /// `metadata.state`, as `phase_of` reads it.
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.cluster_json(id).await?;
-        let state = crate::text::excerpt(
+        Ok(phase_of(
             v.pointer("/metadata/state")
                 .and_then(Value::as_str)
                 .unwrap_or("(none)"),
-            40,
-        );
-        Ok(match state.as_str() {
-            "AVAILABLE" => Phase::Ready,
-            "BUSY" => Phase::Working(state),
-            "FAILED" | "DEGRADED" => Phase::Failed(format!("metadata.state {state}")),
-            "DESTROYING" => {
-                Phase::Failed("metadata.state DESTROYING: the cluster is being deleted".into())
-            }
-            _ => Phase::Unknown(state),
-        })
+        ))
+    }
+}
+
+/// A cluster's `metadata.state` (the model's `State`, [`model::STATES`]) as a phase: BUSY →
+/// working, AVAILABLE → ready, FAILED or DEGRADED → failed, DESTROYING → failed (going away);
+/// UNKNOWN, a missing state or one outside the model → unknown. The model has no message
+/// beside the state: none is shown.
+fn phase_of(state: &str) -> Phase {
+    let state = crate::text::excerpt(state, 40);
+    match state.as_str() {
+        "AVAILABLE" => Phase::Ready,
+        "BUSY" => Phase::Working(state),
+        "FAILED" | "DEGRADED" => Phase::Failed(format!("metadata.state {state}")),
+        "DESTROYING" => {
+            Phase::Failed("metadata.state DESTROYING: the cluster is being deleted".into())
+        }
+        _ => Phase::Unknown(state),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_state_of_the_model_has_its_phase() {
+        for s in model::STATES {
+            let p = phase_of(s);
+            let want = match *s {
+                "AVAILABLE" => matches!(p, Phase::Ready),
+                "BUSY" => matches!(p, Phase::Working(_)),
+                "FAILED" | "DEGRADED" | "DESTROYING" => matches!(p, Phase::Failed(_)),
+                "UNKNOWN" => matches!(p, Phase::Unknown(_)),
+                other => panic!("a state this test does not know: {other}"),
+            };
+            assert!(want, "{s}: {p:?}");
+        }
+        assert_eq!(phase_of("RESTORING"), Phase::Unknown("RESTORING".into()));
+    }
+
+    #[test]
+    fn pages_follow_links_or_underscore_links_else_a_full_page() {
+        let next = json!({"next": "/clusters?offset=100&limit=100"});
+        assert!(more_pages(&json!({"links": next}), 100));
+        assert!(more_pages(&json!({"_links": next}), 100));
+        assert!(!more_pages(&json!({"links": {"self": "/clusters"}}), 100));
+        assert!(!more_pages(&json!({"links": {"next": null}}), 100));
+        assert!(more_pages(&json!({"items": []}), LIMIT));
+        assert!(!more_pages(&json!({"items": []}), LIMIT - 1));
+    }
+
+    #[test]
+    fn the_create_request_takes_the_models_wire_values() {
+        let props = |k: &str, v: Value| {
+            let mut p = json!({"instances": 1, "cores": 2, "ram": 4096, "storageSize": 20480,
+                               "displayName": "c", "storageType": "SSD Premium",
+                               "synchronizationMode": "ASYNCHRONOUS",
+                               "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
+                               "connectionPooler": {"enabled": true, "poolMode": "transaction"}});
+            p[k] = v;
+            check_create(p.as_object().unwrap(), "restore_admin", 20)
+        };
+        for t in model::STORAGE_TYPES {
+            assert_eq!(props("storageType", json!(t)), Ok(()), "{t}");
+        }
+        let e = props("storageType", json!("SSD_PREMIUM")).unwrap_err();
+        assert_eq!(
+            e,
+            r#"storageType "SSD_PREMIUM" (the source's): the API model knows "HDD", "SSD", "SSD Standard" and "SSD Premium""#
+        );
+        let e = props(
+            "maintenanceWindow",
+            json!({"time": "16:30:59", "dayOfTheWeek": "SUNDAY"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("maintenanceWindow.dayOfTheWeek \"SUNDAY\""),
+            "{e}"
+        );
+        let e = props(
+            "connectionPooler",
+            json!({"enabled": true, "poolMode": "TRANSACTION"}),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains(r#"the API model knows "transaction" and "session""#),
+            "{e}"
+        );
+        assert!(props("connectionPooler", json!({"enabled": "yes"})).is_err());
+        assert_eq!(props("connectionPooler", json!({"enabled": false})), Ok(()));
+    }
 
     #[test]
     fn a_backup_chain_maps_to_the_common_model() {

@@ -11,7 +11,6 @@
 pub mod section;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use time::OffsetDateTime;
 
 use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transport};
 use super::pages::{self, Page};
@@ -296,10 +295,15 @@ impl super::Provider for LauncherClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: OffsetDateTime,
+        target: crate::when::Target,
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
+        let crate::when::Target::Time(target) = target else {
+            return Err(CallError::Refused(
+                "Launcher restores to a time: give --target-time TIME".into(),
+            ));
+        };
         let t = crate::when::rfc3339(target);
         let (path, body, cluster) = match dest {
             Dest::InPlace => (

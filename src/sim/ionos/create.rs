@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use super::IonosSim;
 
-/// The fields of the model's `CreateClusterProperties` (ionoscloud-dbaas-postgres 1.x).
+/// The fields of the model's `CreateClusterProperties`: those of ionoscloud-dbaas-postgres 1.x
+/// (Python) and `connectionPooler`, which the Go SDK's model has from sdk-go-dbaas-postgres
+/// 1.1.3 on (`model_create_cluster_properties.go`) and the Python SDK 1.2.0 predates.
 const CREATE_FIELDS: &[&str] = &[
     "postgresVersion",
     "instances",
@@ -21,6 +23,32 @@ const CREATE_FIELDS: &[&str] = &[
     "credentials",
     "synchronizationMode",
     "fromBackup",
+    "connectionPooler",
+];
+
+/// The model's enums the simulated API checks in a create request, by the model's name. It
+/// shares none with bridgerest's client (`provider::ionos::model`): a test holds both to the
+/// official SDK's models.
+pub const ENUMS: &[(&str, &[&str])] = &[
+    ("StorageType", STORAGE_TYPES),
+    ("SynchronizationMode", SYNCHRONIZATION_MODES),
+    ("DayOfTheWeek", DAYS_OF_THE_WEEK),
+    ("PoolMode", POOL_MODES),
+];
+/// The wire values ("SSD Premium"), not the SDKs' symbolic names (`SSD_PREMIUM`); "SSD" is
+/// deprecated ("use the equivalent SSD Premium") but still in the model.
+const STORAGE_TYPES: &[&str] = &["HDD", "SSD", "SSD Standard", "SSD Premium"];
+/// `PoolMode` (Go SDK `model_pool_mode.go`; not in the Python SDK 1.2.0).
+const POOL_MODES: &[&str] = &["transaction", "session"];
+const SYNCHRONIZATION_MODES: &[&str] = &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"];
+const DAYS_OF_THE_WEEK: &[&str] = &[
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
 ];
 
 /// A create request's properties as the API checks them: the model's fields only, each of
@@ -70,14 +98,8 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
         }
         Ok(())
     };
-    one_of(
-        "storageType",
-        &["HDD", "SSD", "SSD_STANDARD", "SSD_PREMIUM"],
-    )?;
-    one_of(
-        "synchronizationMode",
-        &["ASYNCHRONOUS", "SYNCHRONOUS", "STRICTLY_SYNCHRONOUS"],
-    )?;
+    one_of("storageType", STORAGE_TYPES)?;
+    one_of("synchronizationMode", SYNCHRONIZATION_MODES)?;
     s("location")?;
     if o.contains_key("backupLocation") {
         s("backupLocation")?;
@@ -86,6 +108,21 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
     if name.chars().count() > 100 {
         return Err("[(root).properties.displayName] must be at most 100 characters".into());
     }
+    if let Some(c) = o.get("connectionPooler") {
+        let fields_ok = c
+            .as_object()
+            .is_some_and(|c| c.keys().all(|k| k == "enabled" || k == "poolMode"));
+        let enabled_ok = c.get("enabled").is_none_or(Value::is_boolean);
+        let mode_ok = c
+            .get("poolMode")
+            .is_none_or(|m| m.as_str().is_some_and(|m| POOL_MODES.contains(&m)));
+        if !fields_ok || !enabled_ok || !mode_ok {
+            return Err(format!(
+                "[(root).properties.connectionPooler] takes enabled (a boolean) and poolMode (one of {}), nothing else",
+                POOL_MODES.join(", ")
+            ));
+        }
+    }
     if let Some(m) = o.get("maintenanceWindow") {
         let time_ok = m.get("time").and_then(Value::as_str).is_some_and(|t| {
             let f: Vec<&str> = t.split(':').collect();
@@ -93,19 +130,10 @@ pub(super) fn check_create(io: &IonosSim, p: &Value) -> Result<(), String> {
                 && f.iter()
                     .all(|x| x.len() == 2 && x.bytes().all(|c| c.is_ascii_digit()))
         });
-        let days = [
-            "Sunday",
-            "Monday",
-            "Tuesday",
-            "Wednesday",
-            "Thursday",
-            "Friday",
-            "Saturday",
-        ];
         let day_ok = m
             .get("dayOfTheWeek")
             .and_then(Value::as_str)
-            .is_some_and(|d| days.contains(&d));
+            .is_some_and(|d| DAYS_OF_THE_WEEK.contains(&d));
         if !time_ok || !day_ok || m.as_object().is_some_and(|m| m.len() != 2) {
             return Err("[(root).properties.maintenanceWindow] needs time (HH:MM:SS) and dayOfTheWeek (Sunday..Saturday), nothing else".into());
         }
@@ -213,5 +241,52 @@ mod tests {
         assert!(RESTRICTED_USERS.contains(&"standby"));
         assert!(!RESTRICTED_USERS.contains(&"replicator"));
         assert!(crate::provider::ionos::RESERVED_USERS.contains(&"replicator"));
+    }
+
+    /// A create request with `storageType` `storage` and the given `connectionPooler`.
+    fn body(storage: &str, pooler: Option<Value>) -> Value {
+        let mut b = serde_json::json!({"postgresVersion": "15", "instances": 1, "cores": 2, "ram": 4096,
+            "storageSize": 20480, "storageType": storage, "location": "de/fra", "displayName": "x",
+            "connections": [{"datacenterId": "dc-9", "lanId": "1", "cidr": "192.168.9.9/24"}],
+            "credentials": {"username": "u", "password": "0123456789"},
+            "synchronizationMode": "ASYNCHRONOUS",
+            "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"}});
+        if let Some(p) = pooler {
+            b["connectionPooler"] = p;
+        }
+        b
+    }
+
+    #[test]
+    fn the_simulator_takes_the_models_wire_values_and_no_other_spelling() {
+        let io = super::super::sample();
+        for ok in ["HDD", "SSD", "SSD Standard", "SSD Premium"] {
+            assert_eq!(check_create(&io, &body(ok, None)), Ok(()), "{ok}");
+        }
+        for bad in ["SSD_PREMIUM", "SSD_STANDARD", "ssd premium", "NVMe"] {
+            let e = check_create(&io, &body(bad, None)).unwrap_err();
+            assert!(e.contains("[(root).properties.storageType] must be one of HDD, SSD, SSD Standard, SSD Premium"), "{bad}: {e}");
+        }
+        let pooler = |p: Value| check_create(&io, &body("SSD Premium", Some(p)));
+        assert_eq!(
+            pooler(serde_json::json!({"enabled": true, "poolMode": "session"})),
+            Ok(())
+        );
+        assert_eq!(pooler(serde_json::json!({"enabled": false})), Ok(()));
+        for bad in [
+            serde_json::json!({"enabled": true, "poolMode": "TRANSACTION"}),
+            serde_json::json!({"enabled": "yes"}),
+            serde_json::json!({"enabled": true, "poolMode": "session", "size": 5}),
+            serde_json::json!("transaction"),
+        ] {
+            let e = pooler(bad.clone()).unwrap_err();
+            assert!(
+                e.contains("[(root).properties.connectionPooler"),
+                "{bad}: {e}"
+            );
+        }
+        let mut b = body("SSD Premium", None);
+        b["maintenanceWindow"]["dayOfTheWeek"] = "SUNDAY".into();
+        assert!(check_create(&io, &b).is_err());
     }
 }

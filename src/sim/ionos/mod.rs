@@ -1,8 +1,10 @@
 //! The simulator's IONOS DBaaS PostgreSQL API, under `/ionos` (seed 002, provider-apis.md):
-//! Basic or Bearer auth, clusters and backup chains in offset/limit pages (the backup lists
-//! with the deprecated `links`, the cluster list with `_links`), the IONOS error body, and
+//! Basic or Bearer auth, clusters and backup chains in offset/limit pages (`links`, as the
+//! models of the cluster list and the backup lists spell it), the IONOS error body, and
 //! point-in-time restores (a new cluster `fromBackup`, or `POST /clusters/{id}/restore` in
-//! place) that go BUSY → AVAILABLE (or FAILED) after `restore_ms`.
+//! place; with a `recoveryTargetTime`, or without: the whole chain) that go BUSY → AVAILABLE
+//! (or FAILED) after `restore_ms`. Clusters carry the model's current values (storage "SSD
+//! Premium", "SSD Standard"; a `connectionPooler`).
 
 use std::collections::BTreeMap;
 
@@ -17,6 +19,7 @@ use super::Inner;
 
 mod create;
 use create::check_create;
+pub use create::ENUMS;
 
 /// The IONOS side of the simulator's state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +55,12 @@ pub struct IonosCluster {
     /// `properties.connections[0]`: `{datacenterId, lanId, cidr}`.
     #[serde(default = "default_connection")]
     pub connection: Value,
+    /// `properties.storageType`: a wire value of the model's `StorageType`.
+    #[serde(default = "default_storage_type")]
+    pub storage_type: String,
+    /// `properties.connectionPooler` (`{enabled, poolMode}`), served when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_pooler: Option<Value>,
     /// When a restore into it is over, and the state it then takes.
     #[serde(skip)]
     pending: crate::sim::staged::Staged,
@@ -93,6 +102,9 @@ fn default_location() -> String {
 fn default_version() -> String {
     "15".into()
 }
+fn default_storage_type() -> String {
+    "SSD Premium".into()
+}
 fn default_connection() -> Value {
     json!({"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2", "cidr": "192.168.1.100/24"})
 }
@@ -107,6 +119,8 @@ impl IonosCluster {
             postgres_version: default_version(),
             chains,
             connection: default_connection(),
+            storage_type: default_storage_type(),
+            connection_pooler: None,
             pending: Default::default(),
             restored_from: None,
         }
@@ -154,19 +168,23 @@ fn settle(io: &mut IonosSim) {
 
 fn cluster_json(c: &IonosCluster) -> Value {
     let n = c.id.split('-').next().unwrap_or("0");
-    json!({
+    let mut v = json!({
         "type": "cluster", "id": c.id, "href": format!("/clusters/{}", c.id),
         "metadata": {"createdDate": "2026-01-01T00:00:00Z", "createdBy": "ops@example.com", "state": c.state},
         "properties": {
             "displayName": c.name, "postgresVersion": c.postgres_version, "location": c.location,
             "backupLocation": "eu-central-2", "instances": 1, "cores": 2, "ram": 4096,
-            "storageSize": 20480, "storageType": "SSD",
+            "storageSize": 20480, "storageType": c.storage_type,
             "connections": [c.connection],
             "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
             "synchronizationMode": "ASYNCHRONOUS",
             "dnsName": format!("pg-{n}.postgresql.de-fra.ionos.com")
         }
-    })
+    });
+    if let Some(p) = &c.connection_pooler {
+        v["properties"]["connectionPooler"] = p.clone();
+    }
+    v
 }
 
 fn chain_json(cluster: &str, b: &IonosChain) -> Value {
@@ -182,15 +200,11 @@ fn chain_json(cluster: &str, b: &IonosChain) -> Value {
     })
 }
 
-/// One offset/limit page: `items`, `offset`, `limit`, and the links (`links` in the
-/// deprecated schema the backup lists use, `_links` elsewhere), `next` only when more remain.
-fn page(
-    kind: &str,
-    path: &str,
-    items: Vec<Value>,
-    q: &BTreeMap<String, String>,
-    deprecated: bool,
-) -> Response {
+/// One offset/limit page: `items`, `offset`, `limit`, and `links` (`prev`, `self`, `next`;
+/// `next` only when more remain). The models of the cluster list (`ClusterList`) and the
+/// backup lists (`ClusterBackupList`) spell it `links`; only `Pagination` (the database and
+/// user lists, not simulated) spells it `_links`.
+fn page(kind: &str, path: &str, items: Vec<Value>, q: &BTreeMap<String, String>) -> Response {
     let num = |k: &str, d: usize| q.get(k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(d);
     let (offset, limit) = (num("offset", 0), num("limit", 100));
     if !(1..=1000).contains(&limit) {
@@ -208,8 +222,7 @@ fn page(
     if offset + limit < total {
         links["next"] = json!(format!("{path}?offset={}&limit={limit}", offset + limit));
     }
-    let key = if deprecated { "links" } else { "_links" };
-    axum::Json(json!({"type": "collection", "id": kind, "items": slice, "offset": offset, "limit": limit, key: links})).into_response()
+    axum::Json(json!({"type": "collection", "id": kind, "items": slice, "offset": offset, "limit": limit, "links": links})).into_response()
 }
 
 /// Answers one IONOS request (`path` without the `/ionos` prefix), already authorized.
@@ -234,7 +247,7 @@ pub(crate) fn route(
     match (method, segs.as_slice()) {
         ("GET", ["clusters"]) => {
             let items = io.clusters.iter().map(cluster_json).collect();
-            page("clusters", "/clusters", items, q, false)
+            page("clusters", "/clusters", items, q)
         }
         ("GET", ["clusters", "backups"]) => {
             let items = io
@@ -242,7 +255,7 @@ pub(crate) fn route(
                 .iter()
                 .flat_map(|c| c.chains.iter().map(|b| chain_json(&c.id, b)))
                 .collect();
-            page("backups", "/clusters/backups", items, q, true)
+            page("backups", "/clusters/backups", items, q)
         }
         ("GET", ["clusters", "backups", id]) => {
             match io.clusters.iter().find_map(|c| {
@@ -266,13 +279,7 @@ pub(crate) fn route(
             Some(i) => {
                 let c = &io.clusters[i];
                 let items = c.chains.iter().map(|b| chain_json(&c.id, b)).collect();
-                page(
-                    "backups",
-                    &format!("/clusters/{id}/backups"),
-                    items,
-                    q,
-                    true,
-                )
+                page("backups", &format!("/clusters/{id}/backups"), items, q)
             }
             None => error(
                 StatusCode::NOT_FOUND,
@@ -332,8 +339,10 @@ fn done_at(ms: u64) -> OffsetDateTime {
     OffsetDateTime::now_utc() + std::time::Duration::from_millis(ms)
 }
 
-/// A `{backupId, recoveryTargetTime}` that names a chain and a time inside its window (an
-/// inactive chain's ends where the cluster's next chain begins); the chain's version.
+/// A `{backupId, recoveryTargetTime}` that names an AVAILABLE chain and, if it names a time,
+/// one inside the chain's window (an inactive chain's ends where the cluster's next chain
+/// begins); the chain's version. `recoveryTargetTime` is optional in the model ("if empty, the
+/// backup will be applied completely"): absent (or null), the whole chain is applied.
 fn check_from(io: &IonosSim, from: &Value) -> Result<String, Box<Response>> {
     let bad = |m: &str| Box::new(error(StatusCode::UNPROCESSABLE_ENTITY, m));
     if let Some(k) = from.as_object().and_then(|o| {
@@ -354,11 +363,13 @@ fn check_from(io: &IonosSim, from: &Value) -> Result<String, Box<Response>> {
     if chain.state != "AVAILABLE" {
         return Err(bad("The backup is not AVAILABLE."));
     }
-    let t = from
-        .get("recoveryTargetTime")
-        .and_then(Value::as_str)
-        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-        .ok_or_else(|| bad("recoveryTargetTime must be an RFC 3339 time"))?;
+    let t = match from.get("recoveryTargetTime") {
+        None | Some(Value::Null) => return Ok(chain.version.clone()),
+        Some(t) => t
+            .as_str()
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+            .ok_or_else(|| bad("recoveryTargetTime must be an RFC 3339 time"))?,
+    };
     let earliest =
         OffsetDateTime::parse(&chain.earliest, &Rfc3339).map_err(|_| bad("bad chain"))?;
     let next = cluster
@@ -420,6 +431,12 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     c.state = "BUSY".into();
     c.postgres_version = version;
     c.connection = p.pointer("/connections/0").cloned().unwrap_or(Value::Null);
+    c.storage_type = p
+        .get("storageType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .into();
+    c.connection_pooler = p.get("connectionPooler").cloned();
     c.location = p
         .get("location")
         .and_then(Value::as_str)
@@ -437,7 +454,9 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     (StatusCode::CREATED, axum::Json(out)).into_response()
 }
 
-/// The sample IONOS cluster: an active chain from a week ago and an older inactive one.
+/// The sample IONOS clusters: "shop-production" on "SSD Premium" storage with a connection
+/// pooler, an active chain from a week ago and an older inactive one; "shop-staging" on "SSD
+/// Standard" without a pooler, one active chain from three days ago.
 pub fn sample() -> IonosSim {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -448,36 +467,54 @@ pub fn sample() -> IonosSim {
             .unwrap_or_default()
     };
     let id = "498ae72f-411f-11eb-9d07-046c59cc737e";
+    let mut production = IonosCluster::new(
+        id,
+        "shop-production",
+        vec![
+            IonosChain {
+                id: format!("{id}-4oymiqu-11"),
+                created: Some(t(40)),
+                earliest: t(40),
+                active: false,
+                state: available(),
+                size_mb: 1830,
+                // Chains are per PostgreSQL version: a major upgrade a week ago began the
+                // active one.
+                version: "14".into(),
+            },
+            IonosChain {
+                id: format!("{id}-4oymiqu-12"),
+                created: Some(t(7)),
+                earliest: t(7),
+                active: true,
+                state: available(),
+                size_mb: 2104,
+                version: default_version(),
+            },
+        ],
+    );
+    production.connection_pooler = Some(json!({"enabled": true, "poolMode": "transaction"}));
+    let staging_id = "7c0e5a43-9f2d-4b8e-a1c6-3d5f7e9b2c40";
+    let mut staging = IonosCluster::new(
+        staging_id,
+        "shop-staging",
+        vec![IonosChain {
+            id: format!("{staging_id}-9kq2v7c-1"),
+            created: Some(t(3)),
+            earliest: t(3),
+            active: true,
+            state: available(),
+            size_mb: 412,
+            version: default_version(),
+        }],
+    );
+    staging.storage_type = "SSD Standard".into();
+    staging.connection = json!({"datacenterId": "b2d7f7d1-34c1-4bd6-9c36-9b1e5b0c7a11", "lanId": "2", "cidr": "192.168.1.101/24"});
     IonosSim {
         username: "ops@example.com".into(),
         password: "ionos-simulator-password".into(),
         tokens: vec!["ionos-simulator-token".into()],
-        clusters: vec![IonosCluster::new(
-            id,
-            "shop-production",
-            vec![
-                IonosChain {
-                    id: format!("{id}-4oymiqu-11"),
-                    created: Some(t(40)),
-                    earliest: t(40),
-                    active: false,
-                    state: available(),
-                    size_mb: 1830,
-                    // Chains are per PostgreSQL version: a major upgrade a week ago began
-                    // the active one.
-                    version: "14".into(),
-                },
-                IonosChain {
-                    id: format!("{id}-4oymiqu-12"),
-                    created: Some(t(7)),
-                    earliest: t(7),
-                    active: true,
-                    state: available(),
-                    size_mb: 2104,
-                    version: default_version(),
-                },
-            ],
-        )],
+        clusters: vec![production, staging],
         fail_restores: None,
     }
 }
