@@ -1547,3 +1547,64 @@ for case in json.load(open(sys.argv[1])):
         "{run:?}"
     );
 }
+
+/// A time no backup can have: in UTC it is in year 10000, past the end of the `time` crate.
+const FAR: &str = "9999-12-31T23:30:00-01:00";
+
+#[test]
+fn times_out_of_range_from_each_provider_are_refused_naming_the_field() {
+    let mut st = state(500);
+    // Bridge: the newest backup's finished_at.
+    let mut backups = st.clusters[0].backups.clone();
+    backups.last_mut().unwrap()["finished_at"] = json!(FAR);
+    st.clusters[0].backups = backups;
+    // IONOS: a backup chain's earliestRecoveryTargetTime; Launcher: a backup's completed_at.
+    st.ionos.as_mut().unwrap().clusters[0].chains[0].earliest = FAR.into();
+    let launcher = &mut st.launcher.as_mut().unwrap().databases[0];
+    launcher.backups[0]["completed_at"] = json!(FAR);
+    let env = env_with(st, "");
+    let pg = env.path("pg");
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"{}\"\nstanza = \"main\"\n",
+        pg.display()
+    ));
+    std::fs::write(&env.config, text).unwrap();
+    let says =
+        format!("is out of range: bridgerest accepts times from the years 1970 to 9000 (UTC)");
+    // The field and the value, in one error line, exit 1 (never a panic's 101).
+    let bridge = format!("`finished_at` {FAR} {says}");
+    env.run(&["backups", S3_CLUSTER]).assert_error(1, &bridge);
+    env.run(&["backups", S3_CLUSTER, "--json"])
+        .assert_error(1, &bridge);
+    for target in [vec!["--target", "latest"], vec!["--target-time", &at(1.0)]] {
+        let run = env.run(
+            &[
+                &["restore", "--cluster", S3_CLUSTER, "--dry-run"][..],
+                &target[..],
+            ]
+            .concat(),
+        );
+        run.assert_error(1, &bridge);
+        assert!(!pg.exists(), "{run:?}");
+    }
+    env.run(&["backups", IONOS_CLUSTER]).assert_error(
+        1,
+        &format!("properties.`earliestRecoveryTargetTime` {FAR} {says}"),
+    );
+    env.run(&["backups", LAUNCHER_DB])
+        .assert_error(1, &format!("field `completed_at` {FAR} {says}"));
+    // A flag is input too.
+    env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--dry-run",
+        "--target-time",
+        FAR,
+    ])
+    .assert_error(
+        2,
+        &format!("\"{FAR}\" is out of range: use a time from the years 1970 to 9000 (UTC)"),
+    );
+}

@@ -346,4 +346,34 @@ mod tests {
         assert!(matches!(phase_of(&"x".repeat(500)), Phase::Unknown(u) if u.chars().count() <= 41));
         assert_eq!(phase_of(""), Phase::Unknown(String::new()));
     }
+
+    #[test]
+    fn times_out_of_range_are_refused_where_they_enter_naming_the_field() {
+        let far = "9999-12-31T23:30:00-01:00";
+        let backup = |started: &str, finished: &str| {
+            format!(
+                r#"{{"name":"2026/20261121-000000F","started_at":"{started}","finished_at":{finished},"type":"full"}}"#
+            )
+        };
+        let ok = "2026-11-21T00:00:00Z";
+        assert!(serde_json::from_str::<Backup>(&backup(ok, "null")).is_ok());
+        for (json, field) in [
+            (backup(ok, &format!("\"{far}\"")), "finished_at"),
+            (backup(far, "null"), "started_at"),
+            (
+                format!(r#"{{"state":"ready","oldest_backup_at":"{far}"}}"#),
+                "oldest_backup_at",
+            ),
+        ] {
+            let e = match field {
+                "oldest_backup_at" => serde_json::from_str::<ClusterStatus>(&json).unwrap_err(),
+                _ => serde_json::from_str::<Backup>(&json).unwrap_err(),
+            };
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("`{field}` {far} is out of range")),
+                "{e}"
+            );
+        }
+    }
 }
