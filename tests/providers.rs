@@ -1570,8 +1570,7 @@ fn times_out_of_range_from_each_provider_are_refused_naming_the_field() {
         pg.display()
     ));
     std::fs::write(&env.config, text).unwrap();
-    let says =
-        format!("is out of range: bridgerest accepts times from the years 1970 to 9000 (UTC)");
+    let says = "is out of range: bridgerest accepts times from the years 1970 to 9000 (UTC)";
     // The field and the value, in one error line, exit 1 (never a panic's 101).
     let bridge = format!("`finished_at` {FAR} {says}");
     env.run(&["backups", S3_CLUSTER]).assert_error(1, &bridge);
