@@ -265,7 +265,7 @@ fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
 }
 
 /// A time PostgreSQL gave as seconds since the epoch (`extract(epoch from ...)`: microseconds
-/// after the point).
+/// after the point); `None` for one out of [`crate::when::YEARS`].
 pub fn epoch(text: &str) -> Option<time::OffsetDateTime> {
     let (secs, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
     let secs: i64 = secs.parse().ok()?;
@@ -277,7 +277,12 @@ pub fn epoch(text: &str) -> Option<time::OffsetDateTime> {
         micros += i64::from(c - b'0') * 10i64.pow(5 - i as u32);
     }
     let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
-    Some(t + time::Duration::microseconds(if secs < 0 { -micros } else { micros }))
+    let t = t.checked_add(time::Duration::microseconds(if secs < 0 {
+        -micros
+    } else {
+        micros
+    }))?;
+    crate::when::in_range("epoch", t).ok()
 }
 
 /// Asks the server where recovery is; `Some` once it has ended (promoted or paused), or when

@@ -1,10 +1,115 @@
 //! Times as bridgerest reads and shows them, and the target a restore recovers to: parsing
 //! a target (`latest`, RFC 3339, pgBackRest's own form), pgBackRest's `--target` form, the one
-//! RFC 3339 form shown to people and sent to APIs. Ground floor: it uses nothing of the crate.
+//! RFC 3339 form shown to people and sent to APIs; the years a time from outside may have
+//! ([`YEARS`], checked where it enters: [`in_range`], the serde helpers) and sums that cannot
+//! overflow ([`later`]). Ground floor: it uses nothing of the crate.
 
+use std::ops::RangeInclusive;
+
+use serde::{de::Error as _, Deserializer};
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
+use time::macros::{datetime, format_description};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// The years (in UTC) a time from outside may have: an API's, a file's, a flag's. Anything
+/// else is a broken value, refused where it enters, naming the field. From 1970: every time
+/// bridgerest handles is a backup's or a recovery's, and pgBackRest and PostgreSQL give theirs
+/// as seconds since the epoch, which bridgerest compares them by. To 9000: the `time` crate
+/// ends at 9999, and a time near it overflows when it is moved to UTC (a time of
+/// 9999-12-31 at -01:00 is in year 10000 there) or has a duration added; a thousand years'
+/// room keeps every conversion and sum bridgerest makes inside.
+pub const YEARS: RangeInclusive<i32> = 1970..=9000;
+
+/// The last instant of [`YEARS`].
+const LAST: OffsetDateTime = datetime!(9000-12-31 23:59:59 UTC);
+
+/// A time from outside whose year is not in [`YEARS`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` {value} is out of range: bridgerest accepts times from the years {} to {} (UTC)", YEARS.start(), YEARS.end())]
+pub struct OutOfRange {
+    /// The field (or flag) it came in.
+    pub field: String,
+    /// The time as it came (its own offset).
+    pub value: String,
+}
+
+/// `t`, if its year in UTC (and in its own offset) is in [`YEARS`]; else an error naming
+/// `field` and the value.
+pub fn in_range(field: &str, t: OffsetDateTime) -> Result<OffsetDateTime, OutOfRange> {
+    let utc = t.checked_to_offset(UtcOffset::UTC);
+    match utc {
+        Some(u) if YEARS.contains(&u.year()) && YEARS.contains(&t.year()) => Ok(t),
+        _ => Err(OutOfRange {
+            field: field.to_string(),
+            value: t.format(&Rfc3339).unwrap_or_else(|_| t.to_string()),
+        }),
+    }
+}
+
+/// `t + d`, or the end of [`YEARS`] where the sum would pass it (a configured duration may be
+/// of any length).
+pub fn later(t: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime {
+    time::Duration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d))
+        .filter(|s| *s <= LAST)
+        .unwrap_or(LAST.max(t))
+}
+
+/// serde `deserialize_with` for an RFC 3339 time from outside: [`in_range`], naming `field`.
+/// (A wrapper per field gives the name: `deserialize_with` passes none.)
+pub fn deserialize<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> Result<OffsetDateTime, D::Error> {
+    let t = time::serde::rfc3339::deserialize(d)?;
+    in_range(field, t).map_err(D::Error::custom)
+}
+
+/// [`deserialize`] for a time that may be `null` or absent.
+pub fn deserialize_option<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &str,
+) -> Result<Option<OffsetDateTime>, D::Error> {
+    time::serde::rfc3339::option::deserialize(d)?
+        .map(|t| in_range(field, t))
+        .transpose()
+        .map_err(D::Error::custom)
+}
+
+/// serde `with` for RFC 3339 times in bridgerest's own files (the status file, drill reports):
+/// as `time::serde::rfc3339`, and a time out of [`YEARS`] refused (serde_json says where).
+pub mod file_time {
+    use serde::{Deserializer, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::serialize(t, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        super::deserialize(d, "time")
+    }
+
+    /// The same for an optional time.
+    pub mod option {
+        use serde::{Deserializer, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            time::serde::rfc3339::option::serialize(t, s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            super::super::deserialize_option(d, "time")
+        }
+    }
+}
 
 /// Where recovery stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +150,19 @@ pub fn parse_target(text: &str) -> Result<Target, String> {
     parse_time(text).map(Target::Time)
 }
 
-/// Parses a target time (see [`parse_target`]).
+/// Parses a target time (see [`parse_target`]); a time out of [`YEARS`] is refused.
 pub fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
+    let t = parse_any_time(text)?;
+    in_range(text, t).map_err(|_| {
+        format!(
+            "\"{text}\" is out of range: use a time from the years {} to {} (UTC)",
+            YEARS.start(),
+            YEARS.end()
+        )
+    })
+}
+
+fn parse_any_time(text: &str) -> Result<OffsetDateTime, String> {
     let t = text.trim();
     let bad = || {
         format!("\"{text}\" is not a time: use RFC 3339 (2026-11-21T09:14:00Z) or \"2026-11-21 09:14:00+00\"")
@@ -104,7 +220,14 @@ fn parse_offset(s: &str) -> Option<UtcOffset> {
 
 /// The target as pgBackRest's `--target` wants it, in UTC: `2026-11-21 09:14:00.5+00`.
 pub fn pgbackrest_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
+    // A time out of `YEARS` is refused where it enters; one that is not (it could only come
+    // from code) is given in its own offset rather than panic.
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
+    let (h, m, _) = t.offset().as_hms();
+    let zone = match m {
+        0 => format!("{h:+03}"),
+        m => format!("{h:+03}{:02}", m.unsigned_abs()),
+    };
     let base = format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         t.year(),
@@ -115,14 +238,14 @@ pub fn pgbackrest_time(t: OffsetDateTime) -> String {
         t.second()
     );
     match t.microsecond() {
-        0 => format!("{base}+00"),
-        us => format!("{base}.{us:06}+00"),
+        0 => format!("{base}{zone}"),
+        us => format!("{base}.{us:06}{zone}"),
     }
 }
 
 /// A time for people: RFC 3339 in UTC, whole seconds.
 pub fn show_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
@@ -161,5 +284,74 @@ pub fn parse_drill_target(text: &str) -> Result<DrillTarget, String> {
         t => parse_time(t)
             .map(DrillTarget::Time)
             .map_err(|e| format!("{e}; or latest, or random")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In UTC, year 10000: past the end of the `time` crate.
+    const FAR: &str = "9999-12-31T23:30:00-01:00";
+
+    fn far() -> OffsetDateTime {
+        OffsetDateTime::parse(FAR, &Rfc3339).unwrap()
+    }
+
+    #[test]
+    fn times_from_outside_are_checked_for_their_year_in_utc() {
+        let ok = datetime!(2026-11-21 09:14 UTC);
+        assert_eq!(in_range("finished_at", ok), Ok(ok));
+        let e = in_range("finished_at", far()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("`finished_at` {FAR} is out of range: bridgerest accepts times from the years 1970 to 9000 (UTC)")
+        );
+        // The bounds, in UTC: 9000-12-31 at -01:00 is 9001 in UTC.
+        let edge = |s: &str| in_range("t", OffsetDateTime::parse(s, &Rfc3339).unwrap());
+        assert!(edge("1970-01-01T00:00:00Z").is_ok());
+        assert!(edge("9000-12-31T23:59:59Z").is_ok());
+        assert!(edge("1969-12-31T23:59:59Z").is_err());
+        assert!(edge("1970-01-01T00:30:00+01:00").is_err());
+        assert!(edge("9000-12-31T23:30:00-01:00").is_err());
+        assert!(edge("0001-01-01T00:00:00Z").is_err());
+        // As they enter through serde (an API's field) and as flags.
+        #[derive(serde::Deserialize, Debug)]
+        struct B {
+            #[serde(default, deserialize_with = "opt")]
+            #[allow(dead_code)]
+            finished_at: Option<OffsetDateTime>,
+        }
+        fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+            deserialize_option(d, "finished_at")
+        }
+        let e = serde_json::from_str::<B>(&format!(r#"{{"finished_at": "{FAR}"}}"#)).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("`finished_at` {FAR} is out of range")),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<B>(r#"{"finished_at": null}"#).is_ok());
+        assert!(parse_time(FAR).unwrap_err().contains("is out of range"));
+        assert!(parse_time("9999-12-31 23:30:00-01").is_err());
+        assert_eq!(parse_time("2026-11-21 09:14:00+00"), Ok(ok));
+    }
+
+    #[test]
+    fn sums_and_shown_times_never_panic() {
+        let t = datetime!(2026-11-21 09:14 UTC);
+        assert_eq!(
+            later(t, std::time::Duration::from_secs(60)),
+            datetime!(2026-11-21 09:15 UTC)
+        );
+        assert_eq!(later(t, std::time::Duration::MAX), LAST);
+        assert_eq!(
+            later(t, std::time::Duration::from_secs(8000 * 366 * 86400)),
+            LAST
+        );
+        // A time no check let in is shown in its own offset.
+        assert_eq!(show_time(far()), FAR);
+        assert_eq!(pgbackrest_time(far()), "9999-12-31 23:30:00-01");
+        assert_eq!(pgbackrest_time(t), "2026-11-21 09:14:00+00");
     }
 }

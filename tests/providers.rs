@@ -7,7 +7,7 @@
 mod sim_only;
 
 use bridgerest::sim::ionos::IonosChain;
-use bridgerest::sim::{sample_state, Fault, FaultKind, SimState};
+use bridgerest::sim::{sample_state, Fault, FaultKind, ForkStep, SimState};
 use serde_json::json;
 use sim_only::*;
 use time::format_description::well_known::Rfc3339;
@@ -852,9 +852,10 @@ fn a_fork_that_leaves_creating_for_anything_but_ready_fails_naming_it() {
             "destroying",
             "state destroying: the cluster is being deleted",
         ),
+        // `restarting` is transient (cb 3.6.4 knows it): waited through, below.
         (
-            "restarting",
-            "state restarting: the fork left creating for a state that is not ready",
+            "suspended",
+            "state suspended: the cluster is suspended (its disk is kept, no server runs); resume it in the Crunchy Bridge dashboard to use it, or delete it",
         ),
     ] {
         env.sim.sim.set_faults(vec![fault(
@@ -918,6 +919,201 @@ fn a_fork_that_leaves_creating_for_anything_but_ready_fails_naming_it() {
         run.stderr.contains("migrating (not a documented state)"),
         "{run:?}"
     );
+}
+
+/// The states bridgerest reported for cluster `id` while it waited, in order (one line each
+/// when stderr is not a terminal: `cluster ID: STATE (TIME)`), each checked to be shown as
+/// progress (a state that is not is followed by "(not a documented state)").
+fn states_seen(run: &Run, id: &str) -> Vec<String> {
+    let lead = format!("cluster {id}: ");
+    run.stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(&lead))
+        .map(|rest| {
+            let (state, time) = rest.split_once(" (").unwrap_or((rest, ""));
+            assert!(
+                time.starts_with(|c: char| c.is_ascii_digit()) && time.ends_with(')'),
+                "{state} is not shown as progress: {run:?}"
+            );
+            state.to_string()
+        })
+        .collect()
+}
+
+fn steps(steps: &[(&str, u64)]) -> Option<Vec<ForkStep>> {
+    Some(
+        steps
+            .iter()
+            .map(|(s, ms)| ForkStep {
+                state: s.to_string(),
+                ms: *ms,
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_bridge_fork_passes_through_every_progress_state_and_ends_ready() {
+    // Each state long enough for one of bridgerest's looks (at 0, 0.5, 1.25, 2.4, 4.1 and
+    // 6.6 s) to fall well inside it.
+    let mut st = state(1500);
+    st.fork_states = steps(&[
+        ("creating", 900),
+        ("restoring", 900),
+        ("replaying", 1400),
+        ("finalizing", 2100),
+    ]);
+    let env = env_with(st, "");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &at(1.0),
+        "--into",
+        "walked-copy",
+        "--wait-timeout",
+        "60s",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let id = fork_id(&env, "walked-copy");
+    assert_eq!(
+        states_seen(&run, &id),
+        ["creating", "restoring", "replaying", "finalizing"],
+        "{run:?}"
+    );
+    let ready = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("ready: cluster {id} \"walked-copy\", host ")))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(ready.contains(" after "), "{ready}");
+}
+
+#[test]
+fn a_bridge_fork_restarting_on_its_way_is_waited_through() {
+    let mut st = state(1500);
+    st.fork_states = steps(&[
+        ("creating", 400),
+        ("restarting", 1200),
+        ("finalizing", 1500),
+    ]);
+    let env = env_with(st, "");
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &at(1.0),
+        "--into",
+        "restarted-copy",
+        "--wait-timeout",
+        "60s",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let id = fork_id(&env, "restarted-copy");
+    assert_eq!(
+        states_seen(&run, &id),
+        ["creating", "restarting", "finalizing"],
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!("ready: cluster {id} ")),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_bridge_fork_suspended_or_going_away_ends_the_wait_at_once_naming_the_state() {
+    let env = env_with(state(300), "");
+    let target = at(1.0);
+    // The fork ends in the state instead of ready (a fork_ends fault). The undocumented-state
+    // grace would be 30 s here (half the --wait-timeout): the wait must end well before.
+    for (state, says) in [
+        (
+            "suspended",
+            "state suspended: the cluster is suspended (its disk is kept, no server runs)",
+        ),
+        (
+            "suspending",
+            "state suspending: the cluster is being suspended",
+        ),
+    ] {
+        env.sim.sim.set_faults(vec![fault(
+            "/forks",
+            "POST",
+            1,
+            FaultKind::ForkEnds {
+                state: state.into(),
+            },
+        )]);
+        let name = format!("ends-{state}");
+        let started = std::time::Instant::now();
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target-time",
+            &target,
+            "--into",
+            &name,
+            "--wait-timeout",
+            "60s",
+        ]);
+        assert_eq!(run.code, 1, "{run:?}");
+        let id = fork_id(&env, &name);
+        assert!(
+            run.error_line().contains(&format!(
+                "the restore into cluster {id} failed at Crunchy Bridge: {says}"
+            )),
+            "{run:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}: {run:?}",
+            started.elapsed()
+        );
+        assert!(!run.stdout.contains("ready:"), "{run:?}");
+    }
+    // A fork put into `destroying` part way (someone deleted it in the dashboard).
+    let mut st = state(1500);
+    st.fork_states = steps(&[("creating", 300), ("restoring", 30_000)]);
+    let env = env_with(st, "");
+    let sim = env.sim.sim.clone();
+    let dropper = std::thread::spawn(move || {
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_secs(20) {
+            if let Some(c) = sim.clusters().into_iter().find(|c| c.name == "dropped") {
+                if c.state.as_deref() == Some("restoring") {
+                    sim.set_cluster_state(&c.id, Some("destroying"));
+                    return true;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        false
+    });
+    let started = std::time::Instant::now();
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "dropped",
+        "--wait-timeout",
+        "60s",
+    ]);
+    assert!(dropper.join().unwrap(), "the fork was never seen restoring");
+    let id = fork_id(&env, "dropped");
+    run.assert_error(
+        1,
+        &format!(
+            "the restore into cluster {id} failed at Crunchy Bridge: state destroying: the cluster is being deleted"
+        ),
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
 #[test]
@@ -1729,4 +1925,64 @@ print("pages", pages, "items", items)
     );
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("pages 3 items 250"), "{run:?}");
+}
+
+/// A time no backup can have: in UTC it is in year 10000, past the end of the `time` crate.
+const FAR: &str = "9999-12-31T23:30:00-01:00";
+
+#[test]
+fn times_out_of_range_from_each_provider_are_refused_naming_the_field() {
+    let mut st = state(500);
+    // Bridge: the newest backup's finished_at.
+    let mut backups = st.clusters[0].backups.clone();
+    backups.last_mut().unwrap()["finished_at"] = json!(FAR);
+    st.clusters[0].backups = backups;
+    // IONOS: a backup chain's earliestRecoveryTargetTime; Launcher: a backup's completed_at.
+    st.ionos.as_mut().unwrap().clusters[0].chains[0].earliest = FAR.into();
+    let launcher = &mut st.launcher.as_mut().unwrap().databases[0];
+    launcher.backups[0]["completed_at"] = json!(FAR);
+    let env = env_with(st, "");
+    let pg = env.path("pg");
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"{}\"\nstanza = \"main\"\n",
+        pg.display()
+    ));
+    std::fs::write(&env.config, text).unwrap();
+    let says = "is out of range: bridgerest accepts times from the years 1970 to 9000 (UTC)";
+    // The field and the value, in one error line, exit 1 (never a panic's 101).
+    let bridge = format!("`finished_at` {FAR} {says}");
+    env.run(&["backups", S3_CLUSTER]).assert_error(1, &bridge);
+    env.run(&["backups", S3_CLUSTER, "--json"])
+        .assert_error(1, &bridge);
+    for target in [vec!["--target", "latest"], vec!["--target-time", &at(1.0)]] {
+        let run = env.run(
+            &[
+                &["restore", "--cluster", S3_CLUSTER, "--dry-run"][..],
+                &target[..],
+            ]
+            .concat(),
+        );
+        run.assert_error(1, &bridge);
+        assert!(!pg.exists(), "{run:?}");
+    }
+    env.run(&["backups", IONOS_CLUSTER]).assert_error(
+        1,
+        &format!("properties.`earliestRecoveryTargetTime` {FAR} {says}"),
+    );
+    env.run(&["backups", LAUNCHER_DB])
+        .assert_error(1, &format!("field `completed_at` {FAR} {says}"));
+    // A flag is input too.
+    env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--dry-run",
+        "--target-time",
+        FAR,
+    ])
+    .assert_error(
+        2,
+        &format!("\"{FAR}\" is out of range: use a time from the years 1970 to 9000 (UTC)"),
+    );
 }

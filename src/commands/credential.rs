@@ -67,7 +67,7 @@ pub async fn run(cfg: &Config, args: CredentialArgs) -> Result<Exit> {
             token.store.kind()
         );
     };
-    let expires = now + cfg.api.token_lifetime;
+    let expires = crate::when::later(now, cfg.api.token_lifetime);
     let doc = ProcessCredentials {
         version: 1,
         access_key_id: s3.key.expose_secret().to_string(),

@@ -35,16 +35,16 @@ pub struct Report {
     /// Every check passed.
     pub ok: bool,
     pub checks: Vec<Check>,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::when::file_time")]
     pub started_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub finished_at: Option<OffsetDateTime>,
     pub restore_seconds: Option<f64>,
     pub recovery_seconds: Option<f64>,
     pub checks_seconds: Option<f64>,
     pub total_seconds: Option<f64>,
     /// The commit time of the last transaction replayed.
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub recovered_to: Option<OffsetDateTime>,
     /// How far `recovered_to` falls short of the target.
     pub lag_seconds: Option<f64>,
@@ -320,7 +320,7 @@ fn read_report(path: &Path) -> Option<Report> {
 /// A cluster's last drill as the status file keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DrillSummary {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::when::file_time")]
     pub at: OffsetDateTime,
     pub ok: bool,
     pub target: String,
@@ -331,7 +331,7 @@ pub struct DrillSummary {
     /// The first failed check.
     pub problem: Option<String>,
     /// When the cluster's last successful drill ended (from the reports kept).
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
 }
 

@@ -473,7 +473,11 @@ pub fn sas_expiry(key: &str) -> Option<OffsetDateTime> {
     let se = url::form_urlencoded::parse(key.trim_start_matches('?').as_bytes())
         .find(|(k, _)| k == "se")?
         .1;
-    OffsetDateTime::parse(&se, &time::format_description::well_known::Rfc3339).ok()
+    let t = OffsetDateTime::parse(&se, &time::format_description::well_known::Rfc3339).ok()?;
+    // An expiry out of range states nothing usable: `api.token_lifetime` applies.
+    crate::when::in_range("se", t)
+        .map_err(|e| tracing::warn!("an Azure SAS token's expiry is ignored: {e}"))
+        .ok()
 }
 
 #[derive(Debug, Clone)]
@@ -570,10 +574,17 @@ impl BackupWatch {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Backup {
     pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(
+        deserialize_with = "api_time::started_at",
+        serialize_with = "time::serde::rfc3339::serialize"
+    )]
     pub started_at: OffsetDateTime,
     /// `null` (or absent) while the backup is still running: such a backup is listed, never chosen.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        deserialize_with = "api_time::finished_at",
+        serialize_with = "time::serde::rfc3339::option::serialize"
+    )]
     pub finished_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub lsn_start: Option<String>,
@@ -678,9 +689,35 @@ impl Team {
 /// `GET /clusters/{id}/status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClusterStatus {
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        deserialize_with = "api_time::oldest_backup_at",
+        serialize_with = "time::serde::rfc3339::option::serialize"
+    )]
     pub oldest_backup_at: Option<OffsetDateTime>,
     pub state: String,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The Bridge API's times, each refused out of [`crate::when::YEARS`] naming its field.
+mod api_time {
+    use serde::Deserializer;
+    use time::OffsetDateTime;
+
+    pub fn started_at<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        crate::when::deserialize(d, "started_at")
+    }
+
+    pub fn finished_at<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        crate::when::deserialize_option(d, "finished_at")
+    }
+
+    pub fn oldest_backup_at<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        crate::when::deserialize_option(d, "oldest_backup_at")
+    }
 }

@@ -222,16 +222,18 @@ pub(crate) fn first_str<'a>(v: &'a Value, names: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// A JSON time field (RFC 3339), looked for under each of `names`; a value that is not a time
-/// is an error naming the field.
+/// A JSON time field (RFC 3339), looked for under each of `names`; a value that is not a time,
+/// or one out of [`crate::when::YEARS`], is an error naming the field.
 pub(crate) fn first_time(v: &Value, names: &[&str]) -> Result<Option<OffsetDateTime>, String> {
     for n in names {
         match v.get(*n) {
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => {
-                return OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                let t = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| format!("field `{n}` is not an RFC 3339 time"))?;
+                return crate::when::in_range(n, t)
                     .map(Some)
-                    .map_err(|_| format!("field `{n}` is not an RFC 3339 time"))
+                    .map_err(|e| format!("field {e}"));
             }
             Some(_) => return Err(format!("field `{n}` is not a string")),
         }

@@ -296,12 +296,12 @@ async fn round<R: Refresher>(
                 let stated = stated.map(|e| Duration::try_from(e - wall).unwrap_or_default());
                 let valid = valid_for(t, stated);
                 slot.failures = 0;
-                slot.next = now + valid.mul_f64(t.fraction).max(t.floor());
+                slot.next = now + valid.mul_f64(t.fraction).max(t.floor()).min(NEVER);
                 st.last_success = Some(wall);
                 st.last_error = None;
                 st.last_error_at = None;
                 st.last_error_kind = None;
-                st.expires_at = Some(wall + valid);
+                st.expires_at = Some(crate::when::later(wall, valid));
             }
             Err(Failed { message, kind }) => {
                 // It goes to the log and the status file.
@@ -320,13 +320,13 @@ async fn round<R: Refresher>(
                 if !same {
                     tracing::error!(cluster = %r.cluster, error = %message, kind = kind.as_str(), retry_in_s = delay.as_secs(), "refresh failed; the last good stanza stays");
                 }
-                slot.next = now + delay;
+                slot.next = now + delay.min(NEVER);
                 st.last_error = Some(message);
                 st.last_error_at = Some(wall);
                 st.last_error_kind = Some(kind);
             }
         }
-        st.next_refresh = Some(wall + (slot.next - now));
+        st.next_refresh = Some(crate::when::later(wall, slot.next - now));
     }
 }
 

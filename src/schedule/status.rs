@@ -11,19 +11,19 @@ use crate::provider::FailureKind;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ClusterStatus {
     pub id: String,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
     #[serde(default)]
     pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub last_error_at: Option<OffsetDateTime>,
     /// What kind of failure the last error is (`auth`, `transient`, ...).
     #[serde(default)]
     pub last_error_kind: Option<FailureKind>,
     /// When the credentials in the file are expected to stop working.
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub expires_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub next_refresh: Option<OffsetDateTime>,
     /// The cluster's provider, where it is not Crunchy Bridge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,15 +32,15 @@ pub struct ClusterStatus {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub watch_only: bool,
     /// When its newest backup finished (where the provider reports it).
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub last_backup: Option<OffsetDateTime>,
     /// The start of its recovery window.
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub window_start: Option<OffsetDateTime>,
     /// What is wrong with its backups (too old, no active chain, cannot be listed).
     #[serde(default)]
     pub backup_problem: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[serde(with = "crate::when::file_time::option", default)]
     pub backups_checked_at: Option<OffsetDateTime>,
     /// Its last restore drill (from the reports in `drill.reports`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct ClusterStatus {
 /// The daemon's status file (no secrets).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Status {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::when::file_time")]
     pub updated_at: OffsetDateTime,
     pub pid: u32,
     pub clusters: Vec<ClusterStatus>,

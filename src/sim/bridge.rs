@@ -1,12 +1,14 @@
 //! The simulator's Crunchy Bridge API (seeds 000, 001, 004): clusters and their status,
-//! backups in cursor pages, forks that take `restore_ms`, backup tokens whose credentials
-//! work against the local object stores. `routes` dispatches to it.
+//! backups in cursor pages, forks that pass through `creating`, `restoring`, `replaying` and
+//! `finalizing` to `ready` (`fork_states`, `restore_ms`), backup tokens whose credentials work
+//! against the local object stores. `routes` dispatches to it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::pages::{page_json, paginate};
 use super::sample::random_credentials;
+use super::staged::Staged;
 use super::{
     account, backup_label, error, new_eid, now_rfc3339, Inner, IssueRequest, Sim, SimCluster,
     StoreTemplate,
@@ -31,8 +33,7 @@ pub(super) fn route(
         .collect();
     let mut g = sim.lock();
     settle_backups(&mut g);
-    let now = OffsetDateTime::now_utc();
-    g.creating.retain(|_, at| *at > now);
+    settle_forks(&mut g);
     let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
     if method == Method::GET {
         if let Some(r) = account::route(&g, &segs, &q) {
@@ -67,12 +68,7 @@ pub(super) fn route(
                 ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
                 ("GET", ["status"]) => {
                     let c = &g.state.clusters[i];
-                    let state = match (g.creating.contains_key(&c.id), g.ending.get(&c.id)) {
-                        (true, _) => "creating",
-                        (false, Some(s)) => s.as_str(),
-                        (false, None) => "ready",
-                    };
-                    axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": state})).into_response()
+                    axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": c.state()})).into_response()
                 }
                 ("POST", ["forks"]) => fork(&mut g, i, body, fork_ends),
                 // The documented example of this list shows `backups` alone: no `has_more`.
@@ -120,7 +116,8 @@ fn oldest_backup(c: &SimCluster) -> Option<String> {
 }
 
 /// `POST /clusters/{id}/forks` (seed 004): `name` and, if given, `target_time` between the
-/// oldest backup and now; the fork is `creating` for `restore_ms`, then `ready`.
+/// oldest backup and now; the fork passes through the states of [`super::SimState::fork_steps`]
+/// (`creating` first), then is `ready`, or in `ends` (a `fork_ends` fault).
 fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -164,14 +161,34 @@ fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response 
     if let Some(r) = req.get("region_id").and_then(Value::as_str) {
         c.region_id = r.to_string();
     }
-    let ready = OffsetDateTime::now_utc() + Duration::from_millis(g.state.restore_ms);
-    g.creating.insert(c.id.clone(), ready);
-    if let Some(s) = ends {
-        g.ending.insert(c.id.clone(), s);
+    // Each state from the end of the one before; the first at once.
+    let mut at = OffsetDateTime::now_utc();
+    let mut steps = Vec::new();
+    for step in g.state.fork_steps() {
+        steps.push((at, step.state));
+        at += Duration::from_millis(step.ms);
     }
+    steps.push((at, ends.unwrap_or_else(|| "ready".into())));
+    let mut staged = Staged::new(steps);
+    c.state = staged.due(OffsetDateTime::now_utc()).pop();
+    g.forks.insert(c.id.clone(), staged);
     let out = cluster_json(&c);
     g.state.clusters.push(c);
     (StatusCode::CREATED, axum::Json(out)).into_response()
+}
+
+/// Moves each fork on to the state its time has come for.
+fn settle_forks(g: &mut Inner) {
+    let now = OffsetDateTime::now_utc();
+    let Inner { forks, state, .. } = g;
+    forks.retain(|id, staged| {
+        if let Some(s) = staged.due(now).pop() {
+            if let Some(c) = state.clusters.iter_mut().find(|c| &c.id == id) {
+                c.state = Some(s);
+            }
+        }
+        !staged.is_empty()
+    });
 }
 
 /// Marks the backups whose run is over as finished.
@@ -198,13 +215,18 @@ impl SimCluster {
     pub fn network_id(&self) -> &'static str {
         "p56biajnfvgjhftvqs7lqymspe"
     }
+
+    /// The state `GET /clusters/{id}/status` answers.
+    pub fn state(&self) -> &str {
+        self.state.as_deref().unwrap_or("ready")
+    }
 }
 
 fn cluster_json(c: &SimCluster) -> Value {
     json!({
         "cluster_id": null, "cpu": 2, "created_at": "2026-01-01T00:00:00Z", "disk_usage": null,
         "host": format!("p.{}.db.postgresbridge.com", c.id), "tailscale_active": false,
-        "id": c.id, "is_ha": false, "is_suspended": false, "maintenance_window_start": null,
+        "id": c.id, "is_ha": false, "is_suspended": c.state() == "suspended", "maintenance_window_start": null,
         "major_version": c.major_version, "memory": 4, "name": c.name, "network_id": c.network_id(),
         "plan_id": "standard-4", "postgres_version_id": "6ibnzig5avgutdgdzei2jwvvt4", "provider_id": c.provider_id,
         "region_id": c.region_id, "replicas": [], "storage": 100, "team_id": c.team_id, "updated_at": "2026-01-01T00:00:00Z"
@@ -264,4 +286,97 @@ pub(super) async fn create_token(sim: &Sim, id: &str) -> Response {
     t[field] = issued.store;
     sim.lock().issued.extend(issued.secrets);
     (StatusCode::CREATED, axum::Json(t)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{sample_state, ForkStep};
+
+    async fn get(sim: &Sim, path: &str) -> Value {
+        let r = route(sim, &Method::GET, path, "", b"", None);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    fn fork(sim: &Sim, name: &str, ends: Option<&str>) -> String {
+        let body = json!({ "name": name }).to_string();
+        let r = route(
+            sim,
+            &Method::POST,
+            "/clusters/rvf73a77ozfsvcttryebfrnlem/forks",
+            "",
+            body.as_bytes(),
+            ends.map(str::to_string),
+        );
+        assert_eq!(r.status(), StatusCode::CREATED);
+        sim.clusters().last().unwrap().id.clone()
+    }
+
+    async fn state(sim: &Sim, id: &str) -> String {
+        get(sim, &format!("/clusters/{id}/status")).await["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_fork_walks_through_its_states_to_ready_or_to_the_faults_state() {
+        let mut st = sample_state("k", 0);
+        st.fork_states = Some(
+            ["creating", "restoring", "replaying", "finalizing"]
+                .map(|s| ForkStep {
+                    state: s.into(),
+                    ms: 150,
+                })
+                .to_vec(),
+        );
+        let sim = Sim::new(st);
+        let id = fork(&sim, "copy", None);
+        let mut seen = vec![state(&sim, &id).await];
+        let t0 = std::time::Instant::now();
+        while seen.last().unwrap() != "ready" && t0.elapsed().as_secs() < 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let s = state(&sim, &id).await;
+            if seen.last() != Some(&s) {
+                seen.push(s);
+            }
+        }
+        assert_eq!(
+            seen,
+            ["creating", "restoring", "replaying", "finalizing", "ready"]
+        );
+        // A fault's end state instead of ready; a state set from outside stops the walk.
+        let ends = fork(&sim, "gone", Some("suspended"));
+        let stopped = fork(&sim, "stopped", None);
+        sim.set_cluster_state(&stopped, Some("destroying"));
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        assert_eq!(state(&sim, &ends).await, "suspended");
+        assert_eq!(state(&sim, &stopped).await, "destroying");
+        let listed = get(&sim, &format!("/clusters/{ends}")).await;
+        assert_eq!(listed["is_suspended"], true, "{listed}");
+    }
+
+    #[tokio::test]
+    async fn the_sample_serves_clusters_in_several_states_and_forks_start_creating() {
+        let sim = Sim::new(sample_state("k", 0));
+        let mut states = Vec::new();
+        for c in sim.clusters() {
+            states.push(state(&sim, &c.id).await);
+        }
+        assert_eq!(states, ["ready", "restarting", "suspended"]);
+        // A fork of the suspended cluster is a cluster of its own: creating, not suspended.
+        let body = json!({"name": "from-staging"}).to_string();
+        let r = route(
+            &sim,
+            &Method::POST,
+            "/clusters/p56biajnfvgjhftvqs7lqymspe/forks",
+            "",
+            body.as_bytes(),
+            None,
+        );
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let id = sim.clusters().last().unwrap().id.clone();
+        assert_eq!(state(&sim, &id).await, "creating");
+    }
 }

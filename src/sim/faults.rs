@@ -55,8 +55,9 @@ pub enum FaultKind {
     HugeBody { bytes: usize },
     /// A list page that always says `has_more` with a cursor alternating between "A" and "B".
     CursorLoop,
-    /// On `POST /clusters/{id}/forks`: the fork is made, and leaves `creating` for `state`
-    /// (e.g. `destroying`) instead of `ready`.
+    /// On `POST /clusters/{id}/forks`: the fork is made, passes through its states
+    /// (`fork_states`), and ends in `state` (e.g. `suspended`, `destroying`) instead of
+    /// `ready`.
     ForkEnds { state: String },
     /// An error answer (`status`, default 422) whose message repeats the request's body, or
     /// the part of it at the JSON pointer `field` (`/properties/credentials`), as a validation

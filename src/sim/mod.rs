@@ -4,7 +4,8 @@
 //!
 //! It serves the documented endpoints from a [`SimState`]: each API's auth, pagination and
 //! error body, fresh credentials per Bridge backup token, server-side restores that take
-//! `restore_ms` (Bridge forks, IONOS, Launcher), and switchable faults (401, 429 with
+//! `restore_ms` (Bridge forks, through the states of `fork_states`; IONOS, Launcher), and
+//! switchable faults (401, 429 with
 //! Retry-After, 5xx, slow or late answers, malformed JSON), in each API's error shape. Admin
 //! endpoints under `/_sim/` (no auth) change faults at run time and report what was issued, so
 //! tests can scan for leaks.
@@ -58,10 +59,14 @@ pub struct SimState {
     /// Added to every answer.
     #[serde(default)]
     pub latency_ms: u64,
-    /// How long a server-side restore takes (a Bridge fork is `creating`, an IONOS cluster
-    /// BUSY, a Launcher database `creating`/`restoring` meanwhile).
+    /// How long a server-side restore takes (a Bridge fork passes through `fork_states`, an
+    /// IONOS cluster is BUSY, a Launcher database `creating`/`restoring` meanwhile).
     #[serde(default = "default_restore_ms")]
     pub restore_ms: u64,
+    /// The states a Bridge fork passes through on its way to `ready`, each for its `ms`.
+    /// Unset: [`DEFAULT_FORK_STATES`], each for a quarter of `restore_ms`.
+    #[serde(default)]
+    pub fork_states: Option<Vec<ForkStep>>,
     /// How long an accepted in-place restore (IONOS, Launcher) leaves the cluster as it was
     /// before its state first changes (the real APIs answer before the work shows).
     #[serde(default)]
@@ -76,6 +81,34 @@ pub struct SimState {
 
 fn default_restore_ms() -> u64 {
     3000
+}
+
+/// The states a Bridge fork passes through before `ready` unless `fork_states` says others:
+/// made (`creating`), its base backup restored, the WAL replayed to the target, then made
+/// ready. All four are states of Crunchy's own client (`cb` 3.6.4, `ClusterStatus::State`).
+pub const DEFAULT_FORK_STATES: [&str; 4] = ["creating", "restoring", "replaying", "finalizing"];
+
+/// One state of a fork's way to `ready`, and how long it lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkStep {
+    pub state: String,
+    pub ms: u64,
+}
+
+impl SimState {
+    /// The states a new fork passes through, with their durations.
+    pub fn fork_steps(&self) -> Vec<ForkStep> {
+        self.fork_states.clone().unwrap_or_else(|| {
+            DEFAULT_FORK_STATES
+                .iter()
+                .map(|s| ForkStep {
+                    state: s.to_string(),
+                    ms: self.restore_ms / DEFAULT_FORK_STATES.len() as u64,
+                })
+                .collect()
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +139,10 @@ pub struct SimCluster {
     /// How long the credentials of each token work (seconds).
     #[serde(default = "default_lifetime")]
     pub token_lifetime_secs: u64,
+    /// The `state` `GET /clusters/{id}/status` answers (unset: `ready`), e.g. `suspended`; a
+    /// fork's states replace it as they come.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 fn default_lifetime() -> u64 {
@@ -212,10 +249,9 @@ pub(crate) struct Inner {
     idempotency: HashMap<String, (String, StatusCode, Bytes)>,
     /// Backups started with `start-backup`: (cluster, name, when they finish).
     running: Vec<(String, String, OffsetDateTime)>,
-    /// Forks being created: cluster id → when they are ready.
-    creating: HashMap<String, OffsetDateTime>,
-    /// Forks that leave `creating` for another state than `ready` (a `fork_ends` fault).
-    ending: HashMap<String, String>,
+    /// Forks on their way to `ready` (or to a `fork_ends` fault's state): cluster id → the
+    /// states still to come.
+    forks: HashMap<String, staged::Staged>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -235,8 +271,7 @@ impl Sim {
                 access_tokens: Vec::new(),
                 idempotency: HashMap::new(),
                 running: Vec::new(),
-                creating: HashMap::new(),
-                ending: HashMap::new(),
+                forks: HashMap::new(),
             })),
             issuer: None,
         }
@@ -272,6 +307,13 @@ impl Sim {
     /// Replaces a cluster's token answer with raw JSON (or back to normal with `None`).
     pub fn set_token_override(&self, cluster: &str, raw: Option<Value>) {
         self.update_cluster(cluster, |c| c.token_override = raw);
+    }
+
+    /// Puts a Bridge cluster into `state` now (`None`: `ready`), e.g. a fork into `suspended`
+    /// part way; the fork's states still to come are dropped.
+    pub fn set_cluster_state(&self, cluster: &str, state: Option<&str>) {
+        self.lock().forks.remove(cluster);
+        self.update_cluster(cluster, |c| c.state = state.map(str::to_string));
     }
 
     /// Forgets a cluster (its endpoints then answer 404).

@@ -74,7 +74,8 @@ pub(super) fn random_credentials(c: &SimCluster) -> Issued {
 }
 
 /// A ready-made state: one cluster per store type with a week of daily backups, for the quick
-/// start. `n_extra` adds that many more S3 clusters (benchmarks).
+/// start, in three of the states Bridge reports (`ready`, `restarting`, `suspended`; a fork
+/// passes through more). `n_extra` adds that many more S3 clusters (benchmarks).
 pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -110,6 +111,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
             },
             token_override: None,
             token_lifetime_secs: 3600,
+            state: None,
         },
         SimCluster {
             id: "drsve2t4f5e5znkmef6hmchy2e".into(),
@@ -129,6 +131,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
             },
             token_override: None,
             token_lifetime_secs: 3600,
+            state: Some("restarting".into()),
         },
         SimCluster {
             id: "p56biajnfvgjhftvqs7lqymspe".into(),
@@ -146,6 +149,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
             },
             token_override: None,
             token_lifetime_secs: 3600,
+            state: Some("suspended".into()),
         },
     ];
     for i in 0..n_extra {
@@ -167,6 +171,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
             },
             token_override: None,
             token_lifetime_secs: 3600,
+            state: None,
         });
     }
     SimState {
@@ -177,6 +182,7 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         backup_duration_ms: default_backup_ms(),
         latency_ms: 0,
         restore_ms: super::default_restore_ms(),
+        fork_states: None,
         restore_start_ms: 0,
         ionos: Some(super::ionos::sample()),
         launcher: Some(super::launcher::sample()),

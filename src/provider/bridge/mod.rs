@@ -253,21 +253,132 @@ impl super::Provider for BridgeClient {
         let c: Cluster = decode(&call.method, &url, &body)?;
         Ok(Some(c.id))
     }
-    /// `status.state`: `ready` → ready; anything else (`creating`, `restarting`, ...) → working.
-    /// A fork's state (seed 004: `creating`, `destroying`, `ready`, `restarting`): it is made
-    /// in `creating` and must leave it for `ready`; any other documented state is an error
-    /// naming it, an undocumented one is [`Phase::Unknown`].
+    /// The fork's `state` (`GET /clusters/{id}/status`), read by [`phase_of`].
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let st = self.cluster_status(id).await?;
-        let state = crate::text::excerpt(&st.state, 40);
-        Ok(match state.as_str() {
-            "ready" => Phase::Ready,
-            "creating" => Phase::Working(state),
-            "destroying" => Phase::Failed("state destroying: the cluster is being deleted".into()),
-            "restarting" => Phase::Failed(
-                "state restarting: the fork left creating for a state that is not ready".into(),
+        Ok(phase_of(&st.state))
+    }
+}
+
+/// What a cluster's `state` says of a fork's way to `ready`. The state is the top-level
+/// `state` of `GET /clusters/{id}/status`, where Crunchy's own client reads it too (`cb` 3.6.4,
+/// `ClusterStatus`; not the `state` of an `ongoing_upgrade` operation). The API's page names
+/// four states (seed 004); `cb`'s `src/models/cluster_status.cr` lists twelve, "an exhaustive
+/// list of possible cluster states" (its commit 05c79e7), and a fork passes through several:
+///
+/// - `ready`: done.
+/// - `creating`, `restoring`, `replaying`, `finalizing`, `starting`, `resuming`: progress.
+/// - `restarting`: transient, on the way back to `ready`: waited through like progress
+///   (`--wait-timeout` bounds it, as it bounds every wait).
+/// - `destroying`, `suspended`, `suspending`: the fork will not become ready by itself: an
+///   error naming the state, at once.
+/// - `unknown`, and any state not in the list: [`Phase::Unknown`], waited through for a few
+///   minutes, then an error naming it. `unknown` is a value Bridge sends (`cb` reads it as one
+///   of its states; a value `cb` cannot read fails its parse, it is no fallback): Bridge cannot
+///   tell the cluster's state, which is not progress.
+///
+/// Matched without regard to case, as `cb` matches them (Crystal's `Enum.parse?`).
+pub fn phase_of(state: &str) -> Phase {
+    let shown = crate::text::excerpt(state, 40);
+    match state.to_ascii_lowercase().as_str() {
+        "ready" => Phase::Ready,
+        "creating" | "restoring" | "replaying" | "finalizing" | "starting" | "resuming"
+        | "restarting" => Phase::Working(shown),
+        "destroying" => Phase::Failed(format!("state {shown}: the cluster is being deleted")),
+        "suspended" => Phase::Failed(format!(
+            "state {shown}: the cluster is suspended (its disk is kept, no server runs); resume it in the Crunchy Bridge dashboard to use it, or delete it"
+        )),
+        "suspending" => Phase::Failed(format!(
+            "state {shown}: the cluster is being suspended; resume it in the Crunchy Bridge dashboard once it is suspended to use it, or delete it"
+        )),
+        _ => Phase::Unknown(shown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_cb_knows_has_its_phase() {
+        // `cb` 3.6.4, src/models/cluster_status.cr, in its order.
+        let phases: Vec<(&str, Phase)> = [
+            "creating",
+            "destroying",
+            "finalizing",
+            "ready",
+            "replaying",
+            "restarting",
+            "restoring",
+            "resuming",
+            "starting",
+            "suspended",
+            "suspending",
+            "unknown",
+        ]
+        .into_iter()
+        .map(|s| (s, phase_of(s)))
+        .collect();
+        for (s, p) in &phases {
+            let want = match *s {
+                "ready" => "ready",
+                "destroying" | "suspended" | "suspending" => "failed",
+                "unknown" => "unknown",
+                _ => "working",
+            };
+            let got = match p {
+                Phase::Ready => "ready",
+                Phase::Working(w) => {
+                    assert_eq!(w, s);
+                    "working"
+                }
+                Phase::Failed(m) => {
+                    assert!(m.starts_with(&format!("state {s}: ")), "{m}");
+                    "failed"
+                }
+                Phase::Unknown(u) => {
+                    assert_eq!(u, s);
+                    "unknown"
+                }
+            };
+            assert_eq!(got, want, "{s}");
+        }
+        // As cb reads them: any case; what it does not list is not progress, and is shown
+        // bounded.
+        assert_eq!(phase_of("Ready"), Phase::Ready);
+        assert_eq!(phase_of("RESTORING"), Phase::Working("RESTORING".into()));
+        assert_eq!(phase_of("migrating"), Phase::Unknown("migrating".into()));
+        assert!(matches!(phase_of(&"x".repeat(500)), Phase::Unknown(u) if u.chars().count() <= 41));
+        assert_eq!(phase_of(""), Phase::Unknown(String::new()));
+    }
+
+    #[test]
+    fn times_out_of_range_are_refused_where_they_enter_naming_the_field() {
+        let far = "9999-12-31T23:30:00-01:00";
+        let backup = |started: &str, finished: &str| {
+            format!(
+                r#"{{"name":"2026/20261121-000000F","started_at":"{started}","finished_at":{finished},"type":"full"}}"#
+            )
+        };
+        let ok = "2026-11-21T00:00:00Z";
+        assert!(serde_json::from_str::<Backup>(&backup(ok, "null")).is_ok());
+        for (json, field) in [
+            (backup(ok, &format!("\"{far}\"")), "finished_at"),
+            (backup(far, "null"), "started_at"),
+            (
+                format!(r#"{{"state":"ready","oldest_backup_at":"{far}"}}"#),
+                "oldest_backup_at",
             ),
-            _ => Phase::Unknown(state),
-        })
+        ] {
+            let e = match field {
+                "oldest_backup_at" => serde_json::from_str::<ClusterStatus>(&json).unwrap_err(),
+                _ => serde_json::from_str::<Backup>(&json).unwrap_err(),
+            };
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("`{field}` {far} is out of range")),
+                "{e}"
+            );
+        }
     }
 }
