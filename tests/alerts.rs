@@ -11,7 +11,7 @@ use bridgerest::schedule::{ClusterStatus, DrillPolicy, Status};
 use time::macros::datetime;
 
 /// The alert names scripts and routes rely on.
-const ALERTS: [&str; 7] = [
+const ALERTS: [&str; 9] = [
     "BridgerestCredentialsExpiringSoon",
     "BridgerestRefreshFailing",
     "BridgerestBackupTooOld",
@@ -19,6 +19,8 @@ const ALERTS: [&str; 7] = [
     "BridgerestDrillStale",
     "BridgerestDrillNeverRun",
     "BridgerestStatusStale",
+    "BridgerestMetricsStale",
+    "BridgerestMetricsAbsent",
 ];
 
 fn dir() -> PathBuf {
@@ -45,7 +47,7 @@ fn promtool(args: &[&str]) -> (bool, String) {
 fn the_rules_are_valid_and_every_alert_is_unit_tested() {
     let (ok, out) = promtool(&["check", "rules", "bridgerest-rules.yml"]);
     assert!(ok, "{out}");
-    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", "bridgerest-rules.test.yml"]);
     assert!(ok, "{out}");
     let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
@@ -97,6 +99,7 @@ fn written() -> String {
                 ..Default::default()
             },
         ],
+        written_by: Default::default(),
         drill_policy: Some(DrillPolicy {
             max_age_seconds: 691_200,
             scheduled: true,

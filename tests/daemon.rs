@@ -557,3 +557,87 @@ fn the_daemon_watches_every_providers_backups_and_flags_old_ones() {
     signal(&child, Signal::SIGTERM);
     assert!(child.wait().unwrap().success());
 }
+
+/// A timer's user (no daemon): each one-shot `refresh` writes the status file and the
+/// Prometheus file, so `status` and the alerts see it; a failing refresh makes `status` exit 1
+/// naming it, with the credentials it kept; a file whose daemon is gone says so.
+#[test]
+fn timer_refreshes_are_seen_by_status_and_the_metrics() {
+    use bridgerest::sim::{Fault, FaultKind};
+    let env = Env::new();
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER],
+        "1h",
+        "status_file = \"{dir}/status.json\"\nprometheus_textfile = \"{dir}/b.prom\"",
+    );
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("status.json")).unwrap()).unwrap();
+    assert_eq!(st["written_by"], "refresh", "{st}");
+    assert!(st["clusters"][0]["expires_at"].is_string(), "{st}");
+    let prom = std::fs::read_to_string(env.path("b.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_refresh_ok{{cluster=\"{S3_CLUSTER}\"}} 1"
+        )),
+        "{prom}"
+    );
+    let table = env.run(&["status"]);
+    assert_eq!(table.code, 0, "{table:?}");
+    assert!(
+        table.stdout.contains(&format!("{S3_CLUSTER}  ok ")),
+        "{table:?}"
+    );
+    assert!(
+        table.stdout.contains("(written by refresh pid "),
+        "{table:?}"
+    );
+    assert!(!table.stdout.contains("daemon: "), "{table:?}");
+
+    // The API fails: the refresh keeps the stanza and says so; status exits 1 while it fails.
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("backup-tokens".into()),
+        method: None,
+        times: None,
+        kind: FaultKind::ServerError { status: 503 },
+    }]);
+    let run = env.run(&["refresh"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    let table = env.run(&["status"]);
+    assert_eq!(table.code, 1, "{table:?}");
+    assert!(
+        table.stdout.lines().any(|l| l.starts_with(S3_CLUSTER)
+            && l.contains("  failing  ")
+            && l.contains("  transient  ")),
+        "{table:?}"
+    );
+    let prom = std::fs::read_to_string(env.path("b.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_refresh_failing{{cluster=\"{S3_CLUSTER}\",kind=\"transient\"}} 1"
+        )),
+        "{prom}"
+    );
+
+    // A daemon's file whose daemon is gone.
+    env.sim.sim.set_faults(vec![]);
+    let mut child = quiet_daemon(&env.config);
+    wait_for("the daemon's status", || {
+        std::fs::read_to_string(env.path("status.json")).is_ok_and(|s| s.contains("\"daemon\""))
+    });
+    let pid = child.id();
+    let live = env.run(&["status", "--json"]);
+    assert!(!live.stdout.contains("daemon_problem"), "{live:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let gone = env.run(&["status"]);
+    assert!(
+        gone.stdout
+            .contains(&format!("daemon: the daemon that wrote this file at "))
+            && gone.stdout.contains(&format!("(pid {pid}) is not running")),
+        "{gone:?}"
+    );
+}

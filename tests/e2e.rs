@@ -186,6 +186,20 @@ fn copy_drill(w: &World, target: &str) {
         .collect();
     assert_eq!(reports.len(), 1);
     assert!(err.contains("credentials refreshed"), "{err}");
+    // No daemon runs: the drill itself puts its result in the status file and the metrics
+    // (a cron or timer user's alerts see it).
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.dir.path("state/status.json")).unwrap())
+            .unwrap();
+    assert_eq!(st["written_by"], "drill", "{st}");
+    assert_eq!(st["clusters"][0]["drill"]["ok"], true, "{st}");
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_success{{cluster=\"{CLUSTER}\"}} 1"
+        )),
+        "{prom}"
+    );
 }
 
 /// The live postmaster of `dir`, from its postmaster.pid.

@@ -11,6 +11,11 @@ pub async fn run(cfg: &Config) -> Result<Exit> {
     let plan = refresh::run(cfg, &client, &refresh::Scope::all(cfg)?).await?;
     print!("{}", outcome_lines(&plan.outcomes));
     print_errors(&plan.outcomes);
+    // A timer's or cron's refresh is what `status` and the alerts see, where no daemon runs;
+    // the refresh itself stands whether or not this can be written.
+    if let Err(e) = crate::schedule::record_refresh(cfg, &plan.outcomes) {
+        tracing::warn!("cannot write the status file: {e}");
+    }
     Ok(match (plan.failed(), plan.outcomes.len()) {
         (0, _) => Exit::Success,
         (f, n) if f < n => Exit::Partial,

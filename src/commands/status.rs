@@ -1,6 +1,7 @@
-//! `bridgerest status`: the daemon's status file as a table or JSON. Exit code 1 if any
-//! cluster's credentials have expired, will expire before its next refresh, or were never
-//! fetched, or if its backups need attention (the newest older than `daemon.max_backup_age`,
+//! `bridgerest status`: the status file (the daemon's, or a one-shot refresh's or drill's) as
+//! a table or JSON, and whether the daemon that wrote it is gone. Exit code 1 if any
+//! cluster's credentials have expired, its last refresh failed, they will expire before its
+//! next refresh, or were never fetched, or if its backups need attention (the newest older than `daemon.max_backup_age`,
 //! no active IONOS chain, or they could not be listed), or, with a `[drill]` section, if its
 //! last drill failed or is older than `drill.max_age`.
 
@@ -19,10 +20,54 @@ pub fn problem(c: &ClusterStatus, now: OffsetDateTime) -> Option<&'static str> {
         return None;
     }
     match (c.expires_at, c.next_refresh) {
-        (None, _) => Some("never refreshed"),
         (Some(e), _) if e <= now => Some("expired"),
+        // Its last refresh failed: the credentials in the file still work, for now.
+        _ if c.last_error.is_some() => Some("failing"),
+        (None, _) => Some("never refreshed"),
         (Some(e), Some(n)) if e <= n => Some("expires before the next refresh"),
         _ => None,
+    }
+}
+
+/// What is wrong with the daemon that wrote `st`, if it did: its process is gone, or it has
+/// not written the file for twice the time to its next refresh (at least two minutes). A
+/// file a one-shot `refresh` or `drill` wrote has no daemon to be gone.
+pub fn daemon_problem(st: &Status, now: OffsetDateTime) -> Option<String> {
+    if st.written_by != crate::schedule::WrittenBy::Daemon {
+        return None;
+    }
+    let at = show_time(st.updated_at);
+    if !is_bridgerest(st.pid) {
+        return Some(format!(
+            "the daemon that wrote this file at {at} (pid {}) is not running: its credentials are no longer refreshed (systemctl start bridgerest, or use bridgerest-refresh.timer)",
+            st.pid
+        ));
+    }
+    let next = st
+        .clusters
+        .iter()
+        .filter(|c| !c.watch_only)
+        .filter_map(|c| c.next_refresh)
+        .min()?;
+    let interval = (next - st.updated_at).max(time::Duration::minutes(1));
+    (now - st.updated_at > interval * 2).then(|| {
+        format!(
+            "the daemon (pid {}) has not written this file since {at}, though a refresh was due at {}: it is stuck or cannot write it",
+            st.pid,
+            show_time(next)
+        )
+    })
+}
+
+/// Whether `pid` is a running bridgerest (not a process that took its number since).
+fn is_bridgerest(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        Err(nix::errno::Errno::ESRCH) => false,
+        _ => std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map_or(true, |comm| comm.trim_end().starts_with("bridgerest")),
     }
 }
 
@@ -43,7 +88,7 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     // The daemon's user writes it (postgres): read bounded, and only a regular file.
     let text = crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)?.with_context(|| {
         format!(
-            "cannot read the status file {}: is `bridgerest daemon` running with this config?",
+            "cannot read the status file {}: is `bridgerest daemon` running with this config (or a `bridgerest refresh` from a timer, which writes it too)?",
             path.display()
         )
     })?;
@@ -66,8 +111,13 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                 || drill_problem(c).is_some()
         })
         .count();
+    let daemon = daemon_problem(&st, now);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&st)?);
+        let mut v = serde_json::to_value(&st)?;
+        if let (Some(d), Some(o)) = (&daemon, v.as_object_mut()) {
+            o.insert("daemon_problem".into(), d.clone().into());
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         let t = |o: Option<OffsetDateTime>| o.map_or_else(|| "-".to_string(), show_time);
         let rows: Vec<Vec<String>> = st
@@ -126,7 +176,15 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                 &rows
             )
         );
-        println!("(status of pid {} at {})", st.pid, show_time(st.updated_at));
+        println!(
+            "(written by {} pid {} at {})",
+            st.written_by.as_str(),
+            st.pid,
+            show_time(st.updated_at)
+        );
+        if let Some(d) = &daemon {
+            println!("daemon: {d}");
+        }
     }
     Ok(if bad == 0 {
         Exit::Success

@@ -139,7 +139,10 @@ pub enum Event {
 
 pub mod daemon;
 mod status;
-pub use status::{fill_drills, publish_drills, ClusterStatus, DrillPolicy, Status, Writer};
+pub use status::{
+    fill_drills, publish_drills, record_refresh, ClusterStatus, DrillPolicy, Status, Writer,
+    WrittenBy,
+};
 
 struct Slot {
     status: ClusterStatus,
@@ -336,6 +339,7 @@ fn status(slots: &BTreeMap<String, Slot>) -> Status {
         pid: std::process::id(),
         clusters: slots.values().map(|s| s.status.clone()).collect(),
         drill_policy: None,
+        written_by: WrittenBy::Daemon,
     }
 }
 

@@ -58,6 +58,31 @@ pub struct Status {
     /// drill may be, and whether drills are scheduled at all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill_policy: Option<DrillPolicy>,
+    /// Who wrote it: the daemon (whose `pid` must be alive while it stands), or a one-shot
+    /// `refresh` or `drill` (a timer's or cron's: `pid` has exited). Files older than this
+    /// field were the daemon's.
+    #[serde(default)]
+    pub written_by: WrittenBy,
+}
+
+/// Who wrote a status file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WrittenBy {
+    #[default]
+    Daemon,
+    Refresh,
+    Drill,
+}
+
+impl WrittenBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrittenBy::Daemon => "daemon",
+            WrittenBy::Refresh => "refresh",
+            WrittenBy::Drill => "drill",
+        }
+    }
 }
 
 /// What `[drill]` asks of the Crunchy Bridge clusters.
@@ -356,40 +381,107 @@ impl Writer {
 
 /// Puts every cluster's last drill into the status file, so a one-shot drill shows at once:
 /// through the daemon when one runs (it holds the file's [`Writer`] lock, and its next write
-/// reads the new report), else by writing the file here. Nothing when there is no status file.
+/// reads the new report), else by writing the file here (made, for a drill run by cron or a
+/// timer with no daemon, with each configured cluster).
 pub fn publish_drills(cfg: &Config) -> Result<(), String> {
+    one_shot(cfg, WrittenBy::Drill, |_| {})
+}
+
+/// A one-shot `refresh` records what it did where no daemon writes the status file (a timer's
+/// or cron's refresh): each refreshed cluster's success and expiry, or its error and kind,
+/// merged into the file as it was (what the daemon last saw of backups is kept); the
+/// Prometheus text file with it.
+pub fn record_refresh(cfg: &Config, outcomes: &[crate::refresh::Outcome]) -> Result<(), String> {
+    let now = OffsetDateTime::now_utc();
+    one_shot(cfg, WrittenBy::Refresh, |st| {
+        for o in outcomes {
+            let Some(c) = st.clusters.iter_mut().find(|c| c.id == o.cluster_id) else {
+                continue;
+            };
+            match &o.error {
+                None => {
+                    c.last_success = Some(now);
+                    c.last_error = None;
+                    c.last_error_at = None;
+                    c.last_error_kind = None;
+                    c.expires_at = Some(
+                        o.expires_at
+                            .unwrap_or_else(|| crate::when::later(now, cfg.api.token_lifetime)),
+                    );
+                }
+                Some(e) => {
+                    c.last_error = Some(crate::redact::apply(&e.to_string()));
+                    c.last_error_at = Some(now);
+                    c.last_error_kind = Some(e.kind());
+                }
+            }
+            // A timer's next run is systemd's to know, not this process's.
+            c.next_refresh = None;
+        }
+    })
+}
+
+/// Takes the status file's lock if no daemon holds it, reads the file as it is (or starts one
+/// with every configured cluster), lets `update` change it, and writes it as `by`'s.
+fn one_shot(cfg: &Config, by: WrittenBy, update: impl FnOnce(&mut Status)) -> Result<(), String> {
     let path = &cfg.daemon.status_file;
-    let none = || {
+    // No directory for it (a host without the package's /var/lib/bridgerest): nothing is made.
+    if !crate::fsutil::parent(path).is_dir() {
         tracing::info!(
-            "no status file at {} (the daemon is not running): the drill report is the record",
-            path.display()
+            "no directory for the status file {}: the {} is not recorded there",
+            path.display(),
+            by.as_str()
         );
-        Ok(())
-    };
-    // No status file: nothing to publish, and no lock file made beside where it would be.
-    if std::fs::symlink_metadata(path).is_err() {
-        return none();
+        return Ok(());
     }
     let mut writer = Writer::default();
     match writer.lock(cfg) {
         Ok(Ok(())) => {}
         Ok(Err(holder)) => {
             tracing::info!(
-                "the daemon ({holder}) writes {}: it shows the drill on its next write",
-                path.display()
+                "the daemon ({holder}) writes {}: it shows this {} on its next write",
+                path.display(),
+                by.as_str()
             );
             return Ok(());
         }
         Err(e) => return Err(e.to_string()),
     }
-    let Some(text) =
-        crate::fsutil::read_regular(path, crate::fsutil::MAX_READ).map_err(|e| e.to_string())?
-    else {
-        return none();
+    let old: Option<Status> = match crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)
+        .map_err(|e| e.to_string())?
+    {
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a bridgerest status file: {e}", path.display()))?,
+        ),
+        None => None,
     };
-    let st: Status = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a bridgerest status file: {e}", path.display()))?;
+    let mut st = Status {
+        updated_at: OffsetDateTime::now_utc(),
+        pid: std::process::id(),
+        clusters: configured(cfg, old.map(|o| o.clusters).unwrap_or_default()),
+        drill_policy: None,
+        written_by: by,
+    };
+    update(&mut st);
     writer.write(cfg, &st)
+}
+
+/// The configured clusters' entries, in the config's order: each as `old` had it, or new (as
+/// the daemon makes them).
+fn configured(cfg: &Config, mut old: Vec<ClusterStatus>) -> Vec<ClusterStatus> {
+    cfg.all_clusters()
+        .into_iter()
+        .map(|(provider, id)| match old.iter().position(|c| c.id == id) {
+            Some(i) => old.swap_remove(i),
+            None => ClusterStatus {
+                id,
+                provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
+                watch_only: !provider.has_repo_credentials(),
+                ..Default::default()
+            },
+        })
+        .collect()
 }
 
 /// Sets each Bridge cluster's `drill` in `st` from its reports.

@@ -235,6 +235,7 @@ fn prometheus_text_has_a_gauge_per_figure() {
             },
         ],
         drill_policy: None,
+        written_by: WrittenBy::Daemon,
     };
     let text = st.prometheus();
     for line in [
@@ -287,6 +288,7 @@ fn prometheus_text_has_the_drills() {
             },
         ],
         drill_policy: None,
+        written_by: WrittenBy::Daemon,
     };
     let text = st.prometheus();
     for line in [
@@ -350,6 +352,7 @@ fn the_status_file_has_one_writer_at_a_time() {
             ..Default::default()
         }],
         drill_policy: None,
+        written_by: WrittenBy::Daemon,
     };
     let mut daemon = Writer::default();
     daemon.write(&cfg, &st).unwrap();
