@@ -111,6 +111,18 @@ pub struct Recovered {
     pub replayed_to: Option<time::OffsetDateTime>,
     /// The last replayed WAL location.
     pub lsn: Option<crate::wal::Lsn>,
+    /// How to reach the server, as its `postmaster.pid` said when recovery was seen to end
+    /// (`None`: shut down).
+    pub server: Option<Reach>,
+}
+
+/// Where a running server listens, from its `postmaster.pid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub pid: u32,
+    pub port: u16,
+    /// The socket directory (or the listen address, where it has no socket).
+    pub host: String,
 }
 
 /// Why the restored PostgreSQL did not start or did not finish its recovery. Each message is
@@ -200,6 +212,7 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
                     state: RecoveryEnd::ShutDown,
                     replayed_to: None,
                     lsn: None,
+                    server: None,
                 });
             }
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
@@ -326,6 +339,11 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
         state,
         replayed_to: field(3).and_then(|e| epoch(&e)),
         lsn: field(2).and_then(|l| l.parse().ok()),
+        server: lines
+            .first()
+            .and_then(|p| p.trim().parse().ok())
+            .zip(port.parse().ok())
+            .map(|(pid, port)| Reach { pid, port, host }),
     }))
 }
 

@@ -88,6 +88,20 @@ fn pitr_round_trip(kind: Kind) {
         assert!(out.contains(line), "{line:?} missing from:\n{out}");
     }
     assert!(err.contains("credentials refreshed"), "{err}");
+    // It says how to reach the server it left running, and how to stop it.
+    for line in [
+        format!("server:    running (pid "),
+        format!(
+            "connect:   sudo -u postgres /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
+            w.sock.display()
+        ),
+        format!(
+            "stop:      sudo -u postgres /usr/lib/postgresql/15/bin/pg_ctl -D {} stop\n",
+            restored.display()
+        ),
+    ] {
+        assert!(out.contains(&line), "{line:?} missing from:\n{out}");
+    }
     copy_drill(&w, &target);
     w.assert_no_secrets();
 }
@@ -565,6 +579,11 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
         err.contains("scheduled drill") && err.contains("drill passed"),
         "{err}"
     );
+    // Its own copy, stopped at the end, is not "an earlier drill's".
+    assert!(
+        !err.contains("an earlier drill started there still runs"),
+        "{err}"
+    );
     std::fs::write(&w.config, &text).unwrap();
     let (code, out, err) = w.bridgerest(&["status"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -645,6 +664,34 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     // drill stops it and starts from an empty directory (here, one then interrupted).
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--keep"]);
     assert_eq!(code, 0, "{out}{err}");
+    // On the terminal, the plan comes first, then a line per phase and check as it goes.
+    assert!(out.starts_with("cluster:   "), "{out}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("drill:     "))
+        .collect();
+    for (i, start) in [
+        "space ok: ",
+        "restoring ",
+        "restore ok: ",
+        "isolation ok: ",
+        "starting PostgreSQL on the copy, recovering to ",
+        "recovery ok: ",
+        "recovered_to ok: ",
+        "checking the copy",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            said.get(i).is_some_and(|l| l.starts_with(start)),
+            "phase {i} is not {start:?}: {said:?}"
+        );
+    }
+    assert!(
+        !err.contains("an earlier drill started there still runs"),
+        "{err}"
+    );
     assert!(
         out.contains("kept:      ") && out.contains("(PostgreSQL running; connect: "),
         "{out}"

@@ -14,6 +14,9 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         keep: args.keep,
         user: args.user,
         pg_bin: args.pg_bin,
+        narrate: drill::Narrate::Terminal {
+            plan_on_stdout: !args.json,
+        },
     };
     // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
     // a session of its own: stop it and remove the copy (else the next drill does).
@@ -29,9 +32,7 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
-        if !rep.plan.is_empty() {
-            println!("{}", rep.plan);
-        }
+        // The plan was printed when it was made.
         print!("{}", rep.table());
         if let Some(p) = &written {
             println!("report:    {}", p.display());

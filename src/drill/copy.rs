@@ -179,11 +179,19 @@ impl Copy {
             .write_file(&self.marker_name(), &bytes, 0o644, Owner::default())?)
     }
 
-    /// Stops the postmaster the marker records, if that very process still runs.
-    async fn stop_recorded(&self, m: &Marker) -> Result<()> {
+    /// Stops the postmaster the marker records, if that very process still runs: one an
+    /// earlier drill left (`earlier`: said as such), or this drill's own copy's.
+    async fn stop_recorded(&self, m: &Marker, earlier: bool) -> Result<()> {
         if let Some(p) = m.postmaster {
             if p.running() {
-                tracing::warn!(pid = p.pid, dir = %self.path.display(), "the PostgreSQL an earlier drill started there still runs; stopping it");
+                match earlier {
+                    true => {
+                        tracing::warn!(pid = p.pid, dir = %self.path.display(), "the PostgreSQL an earlier drill started there still runs; stopping it")
+                    }
+                    false => {
+                        tracing::info!(pid = p.pid, dir = %self.path.display(), "stopping the copy's PostgreSQL")
+                    }
+                }
                 p.stop().await?;
             }
         }
@@ -261,7 +269,7 @@ impl Copy {
         };
         let marker = self.marker(dir.as_ref().map(|d| &d.stat))?;
         if let Some(m) = &marker {
-            self.stop_recorded(m).await?;
+            self.stop_recorded(m, before).await?;
         }
         if let Some(d) = &dir {
             if marker.is_none() && !d.is_empty()? {

@@ -4,6 +4,7 @@
 //! queries), record a report, and remove it. The restore is [`crate::restore::workflow`]'s, so
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -51,6 +52,21 @@ pub struct Request {
     pub keep: bool,
     pub user: Option<String>,
     pub pg_bin: Option<PathBuf>,
+    /// How it says what it does as it goes.
+    pub narrate: Narrate,
+}
+
+/// How a drill says what it does as it goes: nothing but its log (the daemon), or on the
+/// terminal (`bridgerest drill`): its plan first (on stdout, unless the report goes there as
+/// JSON), then a line per phase and per check on stderr, the restore's progress as `restore`
+/// shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Narrate {
+    #[default]
+    Log,
+    Terminal {
+        plan_on_stdout: bool,
+    },
 }
 
 /// The directory a drill of `stanza` restores into: `drill.scratch`, else a directory named
@@ -112,6 +128,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     rep.owner = Some(user.clone());
+    rep.narrate = req.narrate != Narrate::Log;
     copy.fresh().await?;
     // A real restore of the cluster preempts the drill; drill.timeout bounds every step.
     let preempt = async {
@@ -233,6 +250,12 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         }
     };
     rep.plan = p.plan.to_string();
+    match req.narrate {
+        Narrate::Terminal {
+            plan_on_stdout: true,
+        } => println!("{}", rep.plan),
+        Narrate::Terminal { .. } | Narrate::Log => {}
+    }
     rep.target_time = p.target_time;
     rep.backup = p
         .inv
@@ -273,8 +296,13 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         return Ok(());
     }
 
+    rep.say(&format!(
+        "restoring {} from nothing into {}",
+        rep.backup.as_deref().unwrap_or("the backup"),
+        p.pg1.display()
+    ));
     let t0 = Instant::now();
-    let mut progress = Progress::new(false);
+    let mut progress = Progress::new(rep.narrate && std::io::stderr().is_terminal());
     let restored = workflow::restore_files(&mut p, args.attempts, &mut progress).await;
     rep.restore_seconds = Some(t0.elapsed().as_secs_f64());
     match restored {
@@ -326,6 +354,10 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         client: &p.client,
         cluster: &p.id,
     };
+    rep.say(&format!(
+        "starting PostgreSQL on the copy, recovering to {}",
+        rep.target_shown()
+    ));
     let child = recovery::start(&follow)?;
     // Recorded at once: only this process is ever signalled by a later cleanup.
     copy.record_postmaster(child.id().unwrap_or(0))?;
@@ -368,6 +400,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     rep.check("recovered_to", ok, detail);
     rep.bytes_fetched = bytes_fetched(&p, listing.as_deref(), done.lsn);
 
+    rep.say("checking the copy");
     let t2 = Instant::now();
     let conn = Conn {
         sock: sock.clone(),

@@ -62,6 +62,10 @@ pub struct Report {
     /// Who drilled: the report files and their directory are that user's.
     #[serde(skip)]
     pub owner: Option<crate::restore::RunAs>,
+    /// Say each phase and check on stderr as the drill goes (`bridgerest drill`; the daemon's
+    /// drills have their log).
+    #[serde(skip)]
+    pub narrate: bool,
 }
 
 impl Report {
@@ -99,12 +103,24 @@ impl Report {
             plan: String::new(),
             target_time: None,
             owner: None,
+            narrate: false,
+        }
+    }
+
+    /// One line on stderr, as the drill goes, when it narrates.
+    pub fn say(&self, what: &str) {
+        if self.narrate {
+            eprintln!("drill:     {what}");
         }
     }
 
     pub fn check(&mut self, name: &str, ok: bool, detail: String) {
         // Details quote pgBackRest, PostgreSQL and the API.
         let detail = crate::redact::apply(&detail);
+        self.say(&format!(
+            "{name} {}: {detail}",
+            if ok { "ok" } else { "FAILED" }
+        ));
         match ok {
             true => tracing::info!(check = name, %detail, "drill check passed"),
             false => tracing::error!(check = name, %detail, "drill check failed"),

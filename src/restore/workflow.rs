@@ -124,6 +124,32 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     if let Some(lsn) = &done.lsn {
         println!("last replayed LSN: {lsn}");
     }
+    if let Some(r) = &done.server {
+        // As the user the server runs as (from root: through sudo), quoted for a shell.
+        let as_user = |program: &str, args: &[&str]| {
+            let mut argv = Vec::new();
+            if nix::unistd::Uid::effective() != p.user.uid {
+                argv.extend(["sudo".to_string(), "-u".into(), p.user.name.clone()]);
+            }
+            argv.push(bin.as_deref().map_or_else(
+                || program.to_string(),
+                |b| b.join(program).display().to_string(),
+            ));
+            argv.extend(args.iter().map(|a| a.to_string()));
+            child::shell_line(&argv)
+        };
+        println!(
+            "server:    running (pid {}), port {}, socket directory {}; it keeps running after bridgerest exits",
+            r.pid, r.port, r.host
+        );
+        let port = r.port.to_string();
+        println!(
+            "connect:   {}",
+            as_user("psql", &["-h", &r.host, "-p", &port, "-d", "postgres"])
+        );
+        let data = p.pg1.display().to_string();
+        println!("stop:      {}", as_user("pg_ctl", &["-D", &data, "stop"]));
+    }
     Ok(Exit::Success)
 }
 

@@ -240,6 +240,7 @@ async fn drill_worker(
                     *cur = Some(c.id.clone());
                 }
                 let req = crate::drill::Request {
+                    narrate: crate::drill::Narrate::Log,
                     cluster: c.id.clone(),
                     target: cfg.drill.target,
                     keep: false,
