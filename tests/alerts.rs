@@ -11,11 +11,12 @@ use bridgerest::schedule::{ClusterStatus, DrillPolicy, Status};
 use time::macros::datetime;
 
 /// The alert names scripts and routes rely on.
-const ALERTS: [&str; 9] = [
+const ALERTS: [&str; 10] = [
     "BridgerestCredentialsExpiringSoon",
     "BridgerestRefreshFailing",
     "BridgerestBackupTooOld",
     "BridgerestDrillFailed",
+    "BridgerestDrillInconclusive",
     "BridgerestDrillStale",
     "BridgerestDrillNeverRun",
     "BridgerestStatusStale",
@@ -47,7 +48,7 @@ fn promtool(args: &[&str]) -> (bool, String) {
 fn the_rules_are_valid_and_every_alert_is_unit_tested() {
     let (ok, out) = promtool(&["check", "rules", "bridgerest-rules.yml"]);
     assert!(ok, "{out}");
-    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 10 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", "bridgerest-rules.test.yml"]);
     assert!(ok, "{out}");
     let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
@@ -78,6 +79,7 @@ fn written() -> String {
         recovery_seconds: Some(2.0),
         lag_seconds: Some(0.0),
         problem: None,
+        failed_check: None,
         last_success: Some(datetime!(2026-11-22 03:31:00 UTC)),
     };
     let st = Status {
@@ -146,6 +148,11 @@ fn the_dashboard_is_grafana_json_whose_queries_parse_and_read_bridgerest_metrics
             && v["name"] == "datasource"),
         "no Prometheus data-source variable"
     );
+    assert!(
+        vars.iter()
+            .any(|v| v["name"] == "instance" && v["type"] == "query"),
+        "no host (instance) selector"
+    );
     let panels = d["panels"].as_array().unwrap();
     assert!(panels.len() >= 8);
     let written = written();
@@ -157,8 +164,33 @@ fn the_dashboard_is_grafana_json_whose_queries_parse_and_read_bridgerest_metrics
         assert!(p["gridPos"]["w"].as_u64().unwrap() > 0);
         let targets = p["targets"].as_array().unwrap();
         assert!(!targets.is_empty(), "panel {} has no query", p["title"]);
+        let defaults = &p["fieldConfig"]["defaults"];
+        let steps = defaults["thresholds"]["steps"].as_array();
+        let step = |i: usize| steps.and_then(|s| s.get(i)).cloned().unwrap_or_default();
+        if p["type"] == "stat" {
+            // 1 is good, 0 is bad: Grafana's default thresholds show both green.
+            assert_eq!(
+                (
+                    step(0)["color"].as_str(),
+                    step(1)["color"].as_str(),
+                    step(1)["value"].as_f64()
+                ),
+                (Some("red"), Some("green"), Some(1.0)),
+                "panel {}: 0 must show red",
+                p["title"]
+            );
+        }
+        if p["title"] == "Credentials: time left" {
+            assert_eq!(step(1)["value"].as_f64(), Some(900.0), "{p}");
+            assert_eq!(defaults["custom"]["thresholdsStyle"]["mode"], "line", "{p}");
+        }
         for t in targets {
             let expr = t["expr"].as_str().unwrap();
+            assert!(
+                expr.contains("instance=~\"$instance\""),
+                "panel {}: {expr} ignores the host selector",
+                p["title"]
+            );
             for m in metrics_in(expr) {
                 assert!(
                     written.contains(&format!("# TYPE {m} gauge")),
@@ -170,7 +202,8 @@ fn the_dashboard_is_grafana_json_whose_queries_parse_and_read_bridgerest_metrics
                 "      - record: dashboard:panel_{}_{}\n        expr: {}\n",
                 p["id"],
                 t["refId"].as_str().unwrap(),
-                serde_json::to_string(&expr.replace("$cluster", ".*")).unwrap()
+                serde_json::to_string(&expr.replace("$cluster", ".*").replace("$instance", ".*"))
+                    .unwrap()
             ));
         }
     }

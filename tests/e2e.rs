@@ -630,8 +630,14 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
             .unwrap()
             .iter()
             .map(|t| {
-                mon.query(&t["expr"].as_str().unwrap().replace("$cluster", ".*"))
-                    .len()
+                mon.query(
+                    &t["expr"]
+                        .as_str()
+                        .unwrap()
+                        .replace("$cluster", ".*")
+                        .replace("$instance", ".*"),
+                )
+                .len()
             })
             .sum();
         assert!(series > 0, "the panel {} shows nothing", panel["title"]);

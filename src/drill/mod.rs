@@ -162,7 +162,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         Err(Some(holder)) => {
             keep = false;
             rep.fail(
-                "preempted",
+                report::PREEMPTED,
                 format!("a restore of cluster {id} ({holder}) started: the drill stopped and removed its copy, and proves nothing this time"),
             );
             Ok(())

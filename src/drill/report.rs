@@ -346,10 +346,17 @@ pub struct DrillSummary {
     pub lag_seconds: Option<f64>,
     /// The first failed check.
     pub problem: Option<String>,
+    /// The name of the first failed check (`preempted`, `space`, `timeout`: the drill proved
+    /// nothing either way; any other: a failure).
+    #[serde(default)]
+    pub failed_check: Option<String>,
     /// When the cluster's last successful drill ended (from the reports kept).
     #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
 }
+
+/// The check a drill stopped by a real restore of its cluster fails.
+pub const PREEMPTED: &str = "preempted";
 
 /// The cluster's last drill, from its reports (read newest first, until a success).
 pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
@@ -371,6 +378,7 @@ pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
         recovery_seconds: last.recovery_seconds,
         lag_seconds: last.lag_seconds,
         problem: last.problem(),
+        failed_check: last.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
         last_success,
     })
 }
@@ -383,7 +391,9 @@ pub fn drill_problem(
     max_age: std::time::Duration,
 ) -> Option<String> {
     let d = d?;
-    if !d.ok {
+    // A drill a real restore stopped proves nothing: its age is the last successful one's.
+    let preempted = d.failed_check.as_deref() == Some(PREEMPTED);
+    if !d.ok && !preempted {
         return Some(format!(
             "the last drill ({}) failed: {}",
             show_time(d.at),
@@ -393,7 +403,11 @@ pub fn drill_problem(
                 .map_or_else(|| "see its report".into(), |p| crate::text::excerpt(p, 600))
         ));
     }
-    let age = std::time::Duration::try_from(now - d.at).unwrap_or_default();
+    let at = match preempted {
+        true => d.last_success?,
+        false => d.at,
+    };
+    let age = std::time::Duration::try_from(now - at).unwrap_or_default();
     (age > max_age).then(|| {
         format!(
             "the last drill is {} old (drill.max_age {})",

@@ -269,6 +269,21 @@ impl Status {
                 .collect(),
         );
         gauge(
+            "bridgerest_drill_failed_check",
+            "1 for the first check the cluster's last drill failed, by name: preempted (a real restore stopped it), space or timeout (it proved nothing either way), or a check of the backups.",
+            drilled
+                .iter()
+                .filter(|(_, d)| !d.ok)
+                .filter_map(|(id, d)| {
+                    let check = d.failed_check.as_deref()?;
+                    Some((
+                        format!("cluster=\"{}\",check=\"{}\"", label(id), label(check)),
+                        1.0,
+                    ))
+                })
+                .collect(),
+        );
+        gauge(
             "bridgerest_drill_duration_seconds",
             "How long the last drill's restore (pgbackrest restore) and recovery (start to promoted) took.",
             drilled

@@ -272,6 +272,7 @@ fn prometheus_text_has_the_drills() {
             recovery_seconds: if ok { Some(1.25) } else { None },
             lag_seconds: if ok { Some(0.5) } else { None },
             problem: (!ok).then(|| "restore: pgbackrest restore failed".into()),
+            failed_check: (!ok).then(|| "restore".into()),
             last_success: Some(datetime!(2026-11-15 03:40:00 UTC)),
         }),
         ..Default::default()
