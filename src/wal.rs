@@ -396,7 +396,7 @@ mod tests {
             format!("{seg}-abc.gz"),
             format!("{seg}0-{sum}.gz"),
         ] {
-            assert_eq!(segment_file(&[odd.clone()], seg), None, "{odd}");
+            assert_eq!(segment_file(std::slice::from_ref(&odd), seg), None, "{odd}");
         }
     }
 

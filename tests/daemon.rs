@@ -636,7 +636,7 @@ fn timer_refreshes_are_seen_by_status_and_the_metrics() {
     let gone = env.run(&["status"]);
     assert!(
         gone.stdout
-            .contains(&format!("daemon: the daemon that wrote this file at "))
+            .contains("daemon: the daemon that wrote this file at ")
             && gone.stdout.contains(&format!("(pid {pid}) is not running")),
         "{gone:?}"
     );

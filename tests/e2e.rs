@@ -90,7 +90,7 @@ fn pitr_round_trip(kind: Kind) {
     assert!(err.contains("credentials refreshed"), "{err}");
     // It says how to reach the server it left running, and how to stop it.
     for line in [
-        format!("server:    running (pid "),
+        "server:    running (pid ".to_string(),
         format!(
             "connect:   sudo -u postgres /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
             w.sock.display()
