@@ -108,6 +108,7 @@ impl Refresher for Real {
                         }),
                         None => Ok(o.expires_at),
                     },
+                    stanza: o.stanza.clone(),
                 })
                 .collect(),
             Err(e) => {
@@ -120,6 +121,7 @@ impl Refresher for Real {
                             message: msg.clone(),
                             kind: FailureKind::Local,
                         }),
+                        stanza: None,
                     })
                     .collect()
             }

@@ -60,6 +60,8 @@ pub struct Refreshed {
     pub cluster: String,
     /// `Ok(stated expiry)` or the failure.
     pub result: Result<Option<OffsetDateTime>, Failed>,
+    /// Its stanza, where the refresh knows it (fresh, configured, or kept).
+    pub stanza: Option<String>,
 }
 
 /// A failed refresh of one cluster, and what kind of failure: it decides the next attempt
@@ -212,6 +214,11 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
         let watch_only = !provider.has_repo_credentials();
         slots.entry(id.clone()).or_insert_with(|| Slot {
             status: ClusterStatus {
+                stanza: cfg
+                    .clusters
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.stanza.clone()),
                 id,
                 provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
                 watch_only,
@@ -243,6 +250,9 @@ async fn watch<R: Refresher>(cfg: &Config, refresher: &mut R, slots: &mut BTreeM
         let before = st.backup_problem.clone();
         match res {
             Ok(w) => {
+                if w.name.is_some() {
+                    st.name = w.name;
+                }
                 st.last_backup = w.last_backup;
                 st.window_start = w.window_start;
                 st.backup_problem = w
@@ -291,6 +301,9 @@ async fn round<R: Refresher>(
             continue;
         };
         let st = &mut slot.status;
+        if r.stanza.is_some() {
+            st.stanza = r.stanza;
+        }
         match r.result {
             Ok(stated) => {
                 if st.last_error.is_some() {

@@ -11,6 +11,13 @@ use crate::provider::FailureKind;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ClusterStatus {
     pub id: String,
+    /// Its pgBackRest stanza (the section refresh writes, or the configured one): the
+    /// `stanza` label pgbackrest_exporter's series carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stanza: Option<String>,
+    /// Its name at the provider, as the last backup watch saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
     #[serde(default)]
@@ -202,6 +209,17 @@ impl Status {
                     k.as_str()
                 ));
             }
+        }
+        out.push_str("# HELP bridgerest_cluster_info Always 1: the cluster's stanza, its name at the provider and its provider, for joins (`* on (cluster, instance, job) group_left (stanza, name) bridgerest_cluster_info`; pgbackrest_exporter's series carry `stanza`).\n# TYPE bridgerest_cluster_info gauge\n");
+        for c in &self.clusters {
+            let provider = c.provider.unwrap_or(crate::provider::ProviderKind::Bridge);
+            out.push_str(&format!(
+                "bridgerest_cluster_info{{cluster=\"{}\",stanza=\"{}\",name=\"{}\",provider=\"{}\"}} 1\n",
+                label(&c.id),
+                label(c.stanza.as_deref().unwrap_or_default()),
+                label(c.name.as_deref().unwrap_or_default()),
+                provider.as_str()
+            ));
         }
         out.push_str(&self.drill_metrics());
         out.push_str(&format!(
@@ -413,6 +431,9 @@ pub fn record_refresh(cfg: &Config, outcomes: &[crate::refresh::Outcome]) -> Res
             let Some(c) = st.clusters.iter_mut().find(|c| c.id == o.cluster_id) else {
                 continue;
             };
+            if o.stanza.is_some() {
+                c.stanza = o.stanza.clone();
+            }
             match &o.error {
                 None => {
                     c.last_success = Some(now);

@@ -38,6 +38,7 @@ impl Refresher for Fake {
                 } else {
                     Ok(None)
                 },
+                stanza: Some(format!("{}-stanza", c.id)),
             });
         }
         out
@@ -222,6 +223,8 @@ fn prometheus_text_has_a_gauge_per_figure() {
         clusters: vec![
             ClusterStatus {
                 id: "ok1".into(),
+                stanza: Some("main".into()),
+                name: Some("prod \"eu\"".into()),
                 last_success: Some(datetime!(2026-11-22 09:40:00 UTC)),
                 expires_at: Some(datetime!(2026-11-22 10:40:00 UTC)),
                 next_refresh: Some(datetime!(2026-11-22 10:10:00 UTC)),
@@ -246,6 +249,9 @@ fn prometheus_text_has_a_gauge_per_figure() {
         "bridgerest_credentials_expiry_timestamp_seconds{cluster=\"ok1\"} 1795344000",
         "bridgerest_next_refresh_timestamp_seconds{cluster=\"bad\\\"2\"} 1795341605",
         "bridgerest_status_updated_timestamp_seconds 1795341600",
+        // The labels to join with (pgbackrest_exporter's `stanza`), escaped; unknown ones empty.
+        "bridgerest_cluster_info{cluster=\"ok1\",stanza=\"main\",name=\"prod \\\"eu\\\"\",provider=\"bridge\"} 1",
+        "bridgerest_cluster_info{cluster=\"bad\\\"2\",stanza=\"\",name=\"\",provider=\"bridge\"} 1",
     ] {
         assert!(
             text.lines().any(|l| l == line),
