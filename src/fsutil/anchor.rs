@@ -374,6 +374,58 @@ impl Dir {
         Ok(File::from(fd))
     }
 
+    /// Creates the regular file `name` here anew (`O_CREAT|O_EXCL|O_NOFOLLOW`), open for
+    /// reading and appending, with `mode` and `owner` set through its descriptor before anything
+    /// is written. Whatever held the name is never adopted: it is renamed to `name.old` first
+    /// (a file another user planted, a link, a hard link to someone else's file), replacing an
+    /// older `name.old`; a directory there is refused.
+    pub fn create_fresh(&self, name: &str, mode: u32, owner: Owner) -> Result<File> {
+        check_name(name)?;
+        let at = self.join(name);
+        let old = format!("{name}.old");
+        check_name(&old)?;
+        for _ in 0..2 {
+            match openat(
+                &self.fd,
+                name,
+                OFlag::O_RDWR
+                    | OFlag::O_APPEND
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(mode & 0o600),
+            ) {
+                Ok(fd) => {
+                    let file = File::from(fd);
+                    let owner = owner.applicable();
+                    if owner.uid.is_some() || owner.gid.is_some() {
+                        fchown(&file, owner.uid, owner.gid)
+                            .doing(|| format!("setting the owner of {}", at.display()))?;
+                    }
+                    fchmod(&file, Mode::from_bits_truncate(mode))
+                        .doing(|| format!("setting the mode of {}", at.display()))?;
+                    return Ok(file);
+                }
+                Err(Errno::EEXIST) => {
+                    if self.stat_of(name)?.is_some_and(|st| is_dir(&st)) {
+                        refuse!(
+                            "{} is a directory: remove it, then start again",
+                            at.display()
+                        );
+                    }
+                    renameat(&self.fd, name, &self.fd, old.as_str())
+                        .doing(|| format!("moving {} aside", at.display()))?;
+                }
+                Err(e) => return Err(e).doing(|| format!("creating {}", at.display())),
+            }
+        }
+        refuse!(
+            "{} came back as soon as it was moved aside: another process is writing there; stop it, then start again",
+            at.display()
+        )
+    }
+
     /// Gives this directory to `uid`/`gid` (through its descriptor: a directory has one link).
     pub fn chown(&self, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
         fchown(&self.fd, uid, gid).doing(|| format!("giving {} away", self.path.display()))
