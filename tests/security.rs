@@ -1107,3 +1107,43 @@ fn an_error_body_that_echoes_the_request_shows_no_password() {
     assert!(run.stderr.contains("[redacted]"), "{run:?}");
     env.assert_no_secrets(&run);
 }
+
+#[test]
+fn status_shows_only_configured_clusters_and_escapes_the_files_text() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    std::fs::create_dir_all(env.path("state")).unwrap();
+    // The daemon's user writes this file: it may hold anything.
+    let forged = json!({
+        "updated_at": "2026-12-05T08:00:00Z",
+        "pid": 1,
+        "written_by": "refresh",
+        "clusters": [
+            {"id": S3_CLUSTER, "last_error": "HTTP 503\u{1b}]0;owned\u{7}\u{1b}[2J\nFAKE ROW ok"},
+            {"id": "\u{1b}[31mintruder\u{1b}[0m", "last_error": "x"},
+            {"id": "unconfigured", "last_error": "y"}
+        ]
+    });
+    std::fs::write(env.path("state/status.json"), forged.to_string()).unwrap();
+    let run = env.run(&["status"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("HTTP 503\\u{1b}]0;owned"), "{run:?}");
+    assert!(!run.stdout.contains("\nFAKE ROW"), "{run:?}");
+    assert!(
+        !run.stdout.contains("intruder") && !run.stdout.contains("unconfigured"),
+        "{run:?}"
+    );
+    let json = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let ids: Vec<&str> = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [S3_CLUSTER]);
+}
