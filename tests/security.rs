@@ -1147,3 +1147,28 @@ fn status_shows_only_configured_clusters_and_escapes_the_files_text() {
         .collect();
     assert_eq!(ids, [S3_CLUSTER]);
 }
+
+#[test]
+fn a_root_refresh_leaves_the_status_lock_and_files_to_the_daemons_user() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // The state directory is the daemon's user's (the package's /var/lib/bridgerest is
+    // postgres's; nobody stands in for it here).
+    let state = env.path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    nix::unistd::chown(
+        &state,
+        Some(nix::unistd::Uid::from_raw(NOBODY)),
+        Some(nix::unistd::Gid::from_raw(NOBODY)),
+    )
+    .unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    for name in ["status.json.lock", "status.json"] {
+        let meta = std::fs::metadata(state.join(name)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY), "{name}");
+    }
+    // The daemon, as that user, can open the lock a root run made (its owner may write it).
+    let meta = std::fs::metadata(state.join("status.json.lock")).unwrap();
+    assert_eq!(meta.mode() & 0o200, 0o200);
+}

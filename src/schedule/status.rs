@@ -7,6 +7,15 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::provider::FailureKind;
 
+/// A Prometheus label value, escaped as the text format wants (`\\`, `"`, line feed): the one
+/// escaper of every label bridgerest writes.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// One cluster's state, as the status file shows it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ClusterStatus {
@@ -140,11 +149,6 @@ impl Status {
         fn secs(t: Option<OffsetDateTime>) -> Option<i64> {
             t.map(OffsetDateTime::unix_timestamp)
         }
-        fn label(id: &str) -> String {
-            id.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        }
         type Metric = (
             &'static str,
             &'static str,
@@ -237,7 +241,6 @@ impl Status {
             .iter()
             .filter_map(|c| Some((c.id.as_str(), c.drill.as_ref()?)))
             .collect();
-        let label = |id: &str| id.replace('\\', "\\\\").replace('"', "\\\"");
         let mut out = String::new();
         if let Some(p) = self.drill_policy {
             let bridge: Vec<&str> = self
@@ -362,7 +365,7 @@ impl Writer {
         self.held = None;
         // Its directory first: a missing one is named as such, not as a lock file.
         crate::fsutil::check_dir_writable(crate::fsutil::parent(path))?;
-        let owner = crate::fsutil::Owner::default();
+        let owner = state_owner(path);
         Ok(
             crate::fsutil::FileLock::try_acquire(path, owner, 0o644)?.map(|lock| {
                 self.held = Some((path.clone(), lock));
@@ -385,6 +388,11 @@ impl Writer {
             Err(e) => return Err(e.to_string()),
         }
         let mut st = st.clone();
+        // Only the clusters this config names are written (the status file is the daemon's
+        // user's to write: what else it held is not carried on).
+        let names = cfg.all_clusters();
+        st.clusters
+            .retain(|c| names.iter().any(|(_, id)| *id == c.id));
         fill_drills(cfg, &mut st);
         let json =
             serde_json::to_vec_pretty(&st).map_err(|e| format!("encoding the status: {e}"))?;
@@ -395,7 +403,7 @@ impl Writer {
                 st.prometheus().into_bytes(),
             ),
         ];
-        let owner = crate::fsutil::Owner::default();
+        let owner = state_owner(&cfg.daemon.status_file);
         let errors: Vec<String> = files
             .iter()
             .filter_map(|(path, bytes)| {
@@ -409,6 +417,21 @@ impl Writer {
             true => Ok(()),
             false => Err(errors.join("; ")),
         }
+    }
+}
+
+/// The daemon's user, as the owner of the status file's directory says (the package's
+/// /var/lib/bridgerest is postgres's): the status lock and files a root run makes there are
+/// given to it, so that a root `refresh` or `drill` never locks the daemon out of its own
+/// status file. A root-owned directory (or none): this process's.
+fn state_owner(status_file: &std::path::Path) -> crate::fsutil::Owner {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(crate::fsutil::parent(status_file)) {
+        Ok(m) if m.is_dir() && m.uid() != 0 => crate::fsutil::Owner {
+            uid: Some(nix::unistd::Uid::from_raw(m.uid())),
+            gid: Some(nix::unistd::Gid::from_raw(m.gid())),
+        },
+        _ => crate::fsutil::Owner::default(),
     }
 }
 
