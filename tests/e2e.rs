@@ -819,6 +819,14 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
         Duration::from_secs(60),
         || mon.firing().contains(&drill_failed),
     );
+    // It carries the stanza (to join with pgbackrest_exporter) from bridgerest_cluster_info.
+    let labels = mon.firing_labels("BridgerestDrillFailed");
+    assert!(
+        labels
+            .iter()
+            .any(|l| l["cluster"] == CLUSTER && l["stanza"] == "main"),
+        "{labels:?}"
+    );
     repo_file(&w, "repo-put", &format!("archive/main/{gone}"), &saved);
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
     assert_eq!(code, 0, "{out}{err}");
