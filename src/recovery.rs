@@ -320,10 +320,15 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
     cmd.args([
         "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
     ]);
-    let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
-        .await
-        .ok()?
-        .ok()?;
+    let out = crate::pgbackrest::child::capped_output(
+        cmd,
+        "psql",
+        "",
+        None,
+        Some(Duration::from_secs(10)),
+    )
+    .await
+    .ok()?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return refused(&err).map(|why| Err(Error::Refused(why)));
