@@ -998,14 +998,15 @@ fn the_quick_start_demo_works_as_the_readme_says() {
     std::fs::remove_dir_all(kept).unwrap();
 }
 
-/// A config whose `[drill] reports` is a directory of the test's own (not made yet).
+/// A config whose `[drill] reports` is a directory of the test's own (not made yet), with
+/// the S3 and Azure clusters.
 fn env_with_drill_reports() -> (Env, std::path::PathBuf) {
     let env = Env::new();
     let reports = env.path("reports");
     std::fs::write(
         &env.config,
         format!(
-            "{}\n[drill]\nreports = \"{}\"\n",
+            "{}\n[drill]\nreports = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"{AZURE_CLUSTER}\"\npg1_path = \"/y\"\n",
             env.base_config(""),
             reports.display()
         ),
@@ -1095,6 +1096,76 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
     assert_eq!(rows.len(), 4, "{run:?}");
     assert!(rows[0].starts_with("\"CLUSTER\",\"STARTED\""), "{run:?}");
     assert!(rows[3].contains("\"\"by 5s\"\""), "quotes doubled: {run:?}");
+}
+
+#[test]
+fn drills_csv_is_for_machines_whole_numeric_and_defused() {
+    use bridgerest::drill::{report, DrillTarget, Report};
+    use time::macros::datetime;
+    let (env, reports) = env_with_drill_reports();
+    let long = format!("=HYPERLINK(\"http://x\") {}", "y".repeat(200));
+    let mut r = Report::new(
+        S3_CLUSTER,
+        "main",
+        DrillTarget::Latest,
+        datetime!(2026-11-01 03:30:00 UTC),
+        std::path::Path::new("/x"),
+    );
+    r.check("restore", true, "restored".into());
+    r.check("-queries", false, long.clone());
+    r.restore_seconds = Some(4.25);
+    r.lag_seconds = Some(-0.5);
+    r.bytes_fetched = Some(3 << 20);
+    r.backup = Some("+20261101-000000F".into());
+    r.finish();
+    report::write(&reports, &r, 100).unwrap();
+    let run = env.run(&["drills", "--csv"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let rows: Vec<&str> = run.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        rows[0],
+        "\"CLUSTER\",\"STARTED\",\"FINISHED\",\"TARGET\",\"TARGET_KIND\",\"BACKUP\",\"VERDICT\",\"PROBLEM\",\"RESTORE_SECONDS\",\"RECOVERY_SECONDS\",\"CHECKS_SECONDS\",\"TOTAL_SECONDS\",\"LAG_SECONDS\",\"BYTES_FETCHED\""
+    );
+    let cells: Vec<String> = rows[1]
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap()
+        .split("\",\"")
+        .map(|c| c.replace("\"\"", "\""))
+        .collect();
+    assert_eq!(cells.len(), 14, "{cells:?}");
+    assert_eq!(cells[0], S3_CLUSTER);
+    assert_eq!(cells[1], "2026-11-01T03:30:00Z");
+    assert!(
+        time::OffsetDateTime::parse(&cells[2], &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{cells:?}"
+    );
+    assert_eq!(cells[5], "'+20261101-000000F", "formula-like cell defused");
+    assert_eq!(cells[6], "failed");
+    assert_eq!(cells[7], format!("'-queries: {long}"), "whole, defused");
+    assert_eq!(cells[8], "4.25");
+    assert_eq!(cells[9], "");
+    assert_eq!(cells[12], "-0.5", "a number stays a number");
+    assert_eq!(cells[13], (3u64 << 20).to_string());
+}
+
+#[test]
+fn drills_cluster_must_be_a_configured_id() {
+    let (env, _reports) = env_with_drill_reports();
+    let run = env.run(&["drills", "--cluster", GCS_CLUSTER]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "error: drills --cluster: no [[cluster]] in {} has id {GCS_CLUSTER}: give one of the configured ids ({S3_CLUSTER}, {AZURE_CLUSTER})",
+            env.config.display()
+        )
+    );
+    let run = env.run(&["drills", "--cluster", "x; rm -rf /"]);
+    run.assert_error(2, "\"x; rm -rf /\" is not a cluster id");
+    let run = env.run(&["drills", "--cluster", S3_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 /// Renders `url` in headless Chromium: a screenshot into `png`, and the DOM as text.
