@@ -139,6 +139,115 @@ fn missing_api_key() {
     );
 }
 
+/// Runs bridgerest as `nobody` (when the test runs as root; else as this user), the test's
+/// directory open to it.
+fn run_as_nobody(env: &Env, args: &[&str]) -> Run {
+    use std::os::unix::process::CommandExt;
+    set_mode(env.dir.path(), 0o755);
+    let mut cmd = env.cmd();
+    if nix::unistd::Uid::effective().is_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let run = Run::from(cmd.args(args).output().unwrap());
+    env.assert_no_secrets(&run);
+    run
+}
+
+#[test]
+fn unreadable_is_not_missing_config_and_key_files() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let me = if nix::unistd::Uid::effective().is_root() {
+        "user nobody (uid 65534)".to_string()
+    } else {
+        let uid = nix::unistd::Uid::effective();
+        let name = nix::unistd::User::from_uid(uid).unwrap().unwrap().name;
+        format!("user {name} (uid {uid})")
+    };
+    // The config: there but not readable, then not there.
+    set_mode(&env.config, 0o600);
+    if nix::unistd::Uid::effective().is_root() {
+        let run = run_as_nobody(&env, &["refresh"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "error: cannot read config file {}: permission denied to {me}: run bridgerest as a user who may read it (the package makes it root:postgres, mode 0640: as root, or `runuser -u postgres -- bridgerest ...`), or change its group or mode",
+                env.config.display()
+            )
+        );
+        // The key file: the config readable, the key not.
+        set_mode(&env.config, 0o644);
+        set_mode(&env.path("api-key"), 0o600);
+        let run = run_as_nobody(&env, &["refresh"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "error: cannot read the API key from key file {}: permission denied to {me}: make it readable by the user bridgerest runs as (its owner, mode 0600)",
+                env.path("api-key").display()
+            )
+        );
+    }
+    std::fs::remove_file(env.path("api-key")).unwrap();
+    let run = env.run(&["refresh"]);
+    run.assert_error(
+        2,
+        &format!(
+            "cannot read the API key from key file {}: there is no such file: create it with",
+            env.path("api-key").display()
+        ),
+    );
+    std::fs::remove_file(&env.config).unwrap();
+    let run = env.run(&["refresh"]);
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "error: cannot read config file {}: there is no such file: create it (the example: /usr/share/doc/bridgerest/bridgerest.toml; man 5 bridgerest.toml) or pass --config",
+            env.config.display()
+        )
+    );
+}
+
+#[test]
+fn no_config_file_is_not_a_missing_key() {
+    // The default config path, kept empty in a mount namespace of our own (as root) so a host
+    // with /etc/bridgerest/bridgerest.toml runs the same test.
+    let bin = env!("CARGO_BIN_EXE_bridgerest");
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root && std::path::Path::new("/etc/bridgerest/bridgerest.toml").exists() {
+        eprintln!("skipped: not root, and this host has /etc/bridgerest/bridgerest.toml");
+        return;
+    }
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "-m",
+            "sh",
+            "-c",
+            "if [ -d /etc/bridgerest ]; then mount -t tmpfs none /etc/bridgerest || exit 99; fi; exec \"$0\" clusters",
+            bin,
+        ]);
+        c
+    } else {
+        let mut c = std::process::Command::new(bin);
+        c.arg("clusters");
+        c
+    };
+    let out = cmd
+        .env_remove("BRIDGEREST_API_KEY")
+        .env_remove("BRIDGEREST_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        "error: no API key, and no config file /etc/bridgerest/bridgerest.toml to name its api.key_file: create the config (the example: /usr/share/doc/bridgerest/bridgerest.toml) or pass --config, or set $BRIDGEREST_API_KEY, or LoadCredential=api-key:... in the systemd unit"
+    );
+}
+
 #[test]
 fn empty_api_key_file_and_env() {
     let env = Env::new();

@@ -84,8 +84,9 @@ pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load(path)?;
     if cfg.clusters.is_empty() && cfg.remote.is_empty() {
         return Err(usage(anyhow::anyhow!(
-            "{} lists no [[cluster]]: add one per cluster (see config/bridgerest.toml; `bridgerest clusters` lists their ids)",
-            path.display()
+            "{} lists no [[cluster]]: add one per cluster (see {}; `bridgerest clusters` lists their ids)",
+            path.display(),
+            config::EXAMPLE_CONFIG
         )));
     }
     Ok(cfg)
