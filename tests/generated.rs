@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use bridgerest::cli::{completions, Cli, ENVIRONMENT, EXIT_STATUS, FILES};
+use bridgerest::cli::{completions, Cli, ENVIRONMENT, EXAMPLES, EXIT_STATUS, FILES};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -30,19 +30,144 @@ fn generated() -> BTreeMap<String, Vec<u8>> {
     let values = value_names(&Cli::command());
     for e in std::fs::read_dir(dir.path()).unwrap() {
         let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
         let text = String::from_utf8(std::fs::read(e.path()).unwrap()).unwrap();
-        files.insert(
-            format!("man/{}", e.file_name().to_string_lossy()),
-            synopsis_with_values(&text, &values).into_bytes(),
-        );
+        let text = synopsis_with_values(&text, &values);
+        let text = match name
+            .strip_prefix("bridgerest-")
+            .and_then(|n| n.strip_suffix(".1"))
+        {
+            Some(sub) => with_examples_and_exit_status(&text, sub),
+            None => text,
+        };
+        files.insert(format!("man/{name}"), text.into_bytes());
     }
+    files.insert("man/bridgerest.toml.5".into(), config_page());
     files
+}
+
+/// A command's examples as roff (EXAMPLES, from [`EXAMPLES`]).
+fn examples(sub: &str) -> roff::Roff {
+    use roff::{roman, Roff};
+    let mut r = Roff::new();
+    let (_, list) = EXAMPLES
+        .iter()
+        .find(|(name, _)| *name == sub)
+        .unwrap_or_else(|| panic!("bridgerest {sub} has no EXAMPLES in src/cli.rs"));
+    r.control("SH", ["EXAMPLES"]);
+    for (what, cmd) in *list {
+        r.control("PP", []);
+        r.text([roman(*what)]);
+        r.control("IP", []);
+        r.control("EX", []);
+        r.text([roman(*cmd)]);
+        r.control("EE", []);
+    }
+    r
+}
+
+/// The exit status table as roff.
+fn exit_status() -> roff::Roff {
+    use roff::{bold, roman, Roff};
+    let mut r = Roff::new();
+    r.control("SH", ["EXIT STATUS"]);
+    for (k, v) in EXIT_STATUS {
+        r.control("TP", []);
+        r.text([bold(*k)]);
+        r.text([roman(*v)]);
+    }
+    r
+}
+
+/// A command's page with EXAMPLES, EXIT STATUS and SEE ALSO before its VERSION.
+fn with_examples_and_exit_status(page: &str, sub: &str) -> String {
+    use roff::roman;
+    let mut tail = examples(sub).to_roff();
+    tail.push_str(&exit_status().to_roff());
+    let mut see = roff::Roff::new();
+    see.control("SH", ["SEE ALSO"]);
+    see.text([roman("bridgerest(1), bridgerest.toml(5)")]);
+    tail.push_str(&see.to_roff());
+    match page.find(".SH VERSION") {
+        Some(at) => format!("{}{tail}{}", &page[..at], &page[at..]),
+        None => format!("{page}{tail}"),
+    }
+}
+
+/// bridgerest.toml(5): where the file is, how it is read, its sections, and the annotated
+/// example the package installs (config/bridgerest.toml), verbatim.
+fn config_page() -> Vec<u8> {
+    use roff::{bold, italic, roman, Roff};
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bridgerest.toml"),
+    )
+    .unwrap();
+    let mut r = Roff::new();
+    r.control(
+        "TH",
+        [
+            "bridgerest.toml",
+            "5",
+            "",
+            &format!("bridgerest {}", env!("CARGO_PKG_VERSION")),
+        ],
+    );
+    r.control("SH", ["NAME"]);
+    r.text([roman("bridgerest.toml - the configuration of bridgerest")]);
+    r.control("SH", ["SYNOPSIS"]);
+    r.text([bold("/etc/bridgerest/bridgerest.toml")]);
+    r.control("SH", ["DESCRIPTION"]);
+    r.text([roman(
+        "bridgerest reads one TOML file: the path given with --config, else $BRIDGEREST_CONFIG, else /etc/bridgerest/bridgerest.toml. A key it does not know is an error (exit 2), naming the file, line and column, so a typo is caught rather than ignored. Durations are written as \"30s\", \"5m\", \"1h 30m\"; file modes as \"0600\". Secrets are never in this file: it names files that hold them, each alone in a file of mode 0600 (or the environment, or a systemd credential). `bridgerest check` checks the file and what it names.",
+    )]);
+    r.control("SH", ["SECTIONS"]);
+    for (name, what) in [
+        ("[api]", "the Crunchy Bridge API: its url, the API key's file, timeouts, retries, how long a backup token's credentials are assumed to work, how long a restore at the provider is waited for."),
+        ("[pgbackrest]", "the stanza file bridgerest writes (config; its owner, group and mode), the pgbackrest binary, pgBackRest's own main config and include path, how S3 credentials reach pgBackRest (s3_key_type), the lock timeout."),
+        ("[daemon]", "when `bridgerest daemon` refreshes (schedule, refresh_at, retry_max), its status file and Prometheus textfile, and the backup age that is flagged (max_backup_age)."),
+        ("[drill]", "restore drills: their schedule, target, scratch directory, checks (amcheck, verify, queries), timeout, and where their reports are kept. Without it the daemon runs none."),
+        ("[ionos]", "IONOS Cloud DBaaS: its url, Basic auth or token, the database user and the network of a cluster made by restore --into."),
+        ("[launcher]", "Launcher: the tenant's url and the service key's file."),
+        ("[[cluster]]", "one per cluster: its id, its provider (bridge, the default; ionos; launcher), and for a Crunchy Bridge cluster where a restore goes (pg1_path), its stanza name and extra pgBackRest options ([cluster.options])."),
+    ] {
+        r.control("TP", []);
+        r.text([bold(name)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["EXAMPLE"]);
+    r.text([
+        roman("The file the package installs as "),
+        italic("/etc/bridgerest/bridgerest.toml"),
+        roman(" and "),
+        italic("/usr/share/doc/bridgerest/bridgerest.toml"),
+        roman(", every key with its default or an example, explained:"),
+    ]);
+    r.control("PP", []);
+    r.control("EX", []);
+    for line in example.lines() {
+        r.text([roman(line)]);
+        r.control("br", []);
+    }
+    r.control("EE", []);
+    r.control("SH", ["FILES"]);
+    r.control("TP", []);
+    r.text([bold("/etc/bridgerest/bridgerest.toml")]);
+    r.text([roman("the configuration")]);
+    r.control("TP", []);
+    r.text([bold("/usr/share/doc/bridgerest/bridgerest.toml")]);
+    r.text([roman("the example, as installed")]);
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman("bridgerest(1), bridgerest-check(1), pgbackrest(1)")]);
+    r.to_roff().into_bytes()
 }
 
 /// The command the man pages describe: without clap's `help` subcommand, which has no page
 /// (`bridgerest help X` still works; the pages point at `--help`).
 fn man_command() -> clap::Command {
-    Cli::command().disable_help_subcommand(true)
+    // The package's version, not the commit's: the pages change with the CLI only.
+    Cli::command()
+        .disable_help_subcommand(true)
+        .version(env!("CARGO_PKG_VERSION"))
 }
 
 /// (long option, value name) of every option that takes a value, in the whole command tree.
@@ -102,6 +227,7 @@ fn root_page() -> Vec<u8> {
     man.render_description_section(&mut out).unwrap();
     man.render_options_section(&mut out).unwrap();
     man.render_subcommands_section(&mut out).unwrap();
+    out.extend(examples("").to_roff().into_bytes());
     let mut r = Roff::new();
     for (title, rows) in [
         ("FILES", FILES),
@@ -117,7 +243,7 @@ fn root_page() -> Vec<u8> {
     }
     r.control("SH", ["SEE ALSO"]);
     r.text([roman(
-        "pgbackrest(1), systemd.service(5); the example configuration in /usr/share/doc/bridgerest/bridgerest.toml",
+        "bridgerest.toml(5), pgbackrest(1), systemd.service(5); the example configuration in /usr/share/doc/bridgerest/bridgerest.toml",
     )]);
     out.extend(r.to_roff().into_bytes());
     man.render_version_section(&mut out).unwrap();
