@@ -986,6 +986,169 @@ fn check_reports_each_problem_on_its_own_line() {
 }
 
 #[test]
+fn version_names_the_commit_as_the_subcommand_does() {
+    let env = Env::new();
+    let flag = env.run(&["--version"]);
+    let sub = env.run(&["version"]);
+    assert_eq!(flag.code, 0, "{flag:?}");
+    assert_eq!(sub.code, 0, "{sub:?}");
+    assert_eq!(flag.stdout, sub.stdout);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut want = format!("bridgerest {}", env!("CARGO_PKG_VERSION"));
+    if root.join(".git").exists() {
+        let out = std::process::Command::new("git")
+            .args(["-c", "safe.directory=*", "rev-parse", "--short=12", "HEAD"])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        want = format!(
+            "{want} (commit {})",
+            String::from_utf8(out.stdout).unwrap().trim()
+        );
+    }
+    assert_eq!(sub.stdout, format!("{want}\n"));
+}
+
+#[test]
+fn refresh_check_and_restore_plan_as_json_without_secrets() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER, AZURE_CLUSTER], "");
+    let run = env.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let clusters = v["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2, "{v}");
+    let s3 = clusters
+        .iter()
+        .find(|c| c["cluster"] == S3_CLUSTER)
+        .unwrap();
+    assert_eq!(s3["stanza"], S3_STANZA);
+    assert_eq!(s3["type"], "s3");
+    assert_eq!(s3["ok"], true);
+    assert!(s3["error"].is_null());
+    // Once a cluster fails: its error and failure kind, the previous stanza kept, exit 3.
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some(format!("{AZURE_CLUSTER}/backup-tokens")),
+        method: None,
+        times: None,
+        kind: FaultKind::ServerError { status: 503 },
+    }]);
+    let run = env.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let az = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == AZURE_CLUSTER)
+        .unwrap()
+        .clone();
+    assert_eq!(az["ok"], false, "{v}");
+    assert_eq!(az["previous_kept"], true, "{v}");
+    assert_eq!(az["failure"], "transient", "{v}");
+    assert!(az["error"].as_str().unwrap().contains("503"), "{v}");
+
+    let run = env.run(&["check", "--no-repository", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    assert!(checks.len() > 5, "{v}");
+    assert_eq!(
+        checks[0]["message"],
+        format!("config {} is valid (2 clusters)", env.config.display())
+    );
+    assert_eq!(v["ok"], run.code == 0, "{run:?}");
+    assert_eq!(
+        checks.iter().all(|c| c["ok"] == true),
+        run.code == 0,
+        "{run:?}"
+    );
+
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--pg1-path",
+        env.path("restore").to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    assert_eq!(v["cluster"], S3_CLUSTER, "{v}");
+    assert_eq!(v["stanza"], S3_STANZA, "{v}");
+    assert_eq!(v["dry_run"], true, "{v}");
+    assert!(
+        v["command"].as_str().unwrap().starts_with("pgbackrest "),
+        "{v}"
+    );
+    assert!(
+        v["data_dir"]
+            .as_str()
+            .unwrap()
+            .contains(env.path("restore").to_str().unwrap()),
+        "{v}"
+    );
+    // --json is for the plan of a dry run.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--json",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--dry-run"), "{run:?}");
+}
+
+#[test]
+fn verbose_raises_bridgerest_s_own_log_as_its_help_says() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let quiet = env.run(&["refresh"]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(!quiet.stderr.contains("INFO"), "{quiet:?}");
+    let info = env.run(&["-v", "refresh"]);
+    assert!(
+        info.stderr.contains("INFO") && info.stderr.contains("token fetched"),
+        "{info:?}"
+    );
+    assert!(!info.stderr.contains("DEBUG"), "{info:?}");
+    let debug = env.run(&["refresh", "-vv"]);
+
+    assert!(
+        debug.stderr.contains("DEBUG") && debug.stderr.contains("API key loaded"),
+        "{debug:?}"
+    );
+    // Only bridgerest's: not the HTTP client's or TLS's debug lines.
+    for noise in [
+        "hyper",
+        "reqwest",
+        "rustls",
+        "starting new connection",
+        "connecting to",
+    ] {
+        assert!(!debug.stderr.contains(noise), "{noise}: {debug:?}");
+    }
+    let run = Run::from(
+        env.cmd()
+            .env("BRIDGEREST_LOG", "bridgerest=loud")
+            .arg("refresh")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("warning: BRIDGEREST_LOG=\"bridgerest=loud\" is not a log filter"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn clusters_lists_every_team_and_403_says_no_access() {
     let st = bridgerest::sim::sample_state_with_teams(KEY);
     let env = Env::with_state(st);

@@ -350,3 +350,109 @@ fn man_pages_name_only_pages_that_exist_and_show_option_values() {
     let status = String::from_utf8(files["man/bridgerest-status.1"].clone()).unwrap();
     assert!(!status.contains("every page"), "{status}");
 }
+
+#[test]
+fn completions_offer_the_configured_cluster_ids_and_stay_quiet_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bridgerest.toml");
+    std::fs::write(
+        &config,
+        "[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"drsve2t4f5e5znkmef6hmchy2e\"\npg1_path = \"/y\"\n",
+    )
+    .unwrap();
+    // The scripts call `bridgerest` by name: this build's, first on PATH.
+    let bin = Path::new(env!("CARGO_BIN_EXE_bridgerest"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let script = root().join("completions/bridgerest.bash");
+    let complete = |config: &Path, words: &[&str]| {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let n = words.len() - 1;
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({}); COMP_CWORD={n}; _bridgerest bridgerest '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display(),
+                quoted.join(" "),
+                words[n],
+                words[n - 1],
+            ))
+            .env("PATH", &path)
+            .env("BRIDGEREST_CONFIG", config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    for words in [
+        &["bridgerest", "restore", "--cluster", "r"][..],
+        &["bridgerest", "drills", "--cluster", "r"],
+        &["bridgerest", "backups", "r"],
+    ] {
+        let (out, err) = complete(&config, words);
+        assert_eq!(out, "rvf73a77ozfsvcttryebfrnlem\n", "{words:?}: {err}");
+        assert_eq!(err, "");
+    }
+    let (out, _) = complete(&config, &["bridgerest", "drill", "--cluster", ""]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    // No config, or one that is not TOML: nothing offered, nothing said.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[cluster\n").unwrap();
+    for config in [dir.path().join("none.toml"), broken] {
+        let (out, err) = complete(&config, &["bridgerest", "restore", "--cluster", ""]);
+        assert_eq!((out.trim(), err.as_str()), ("", ""));
+    }
+    // zsh and fish call the same helper for --cluster only.
+    for (name, calls) in [("_bridgerest", 5), ("bridgerest.fish", 5)] {
+        let text = std::fs::read_to_string(root().join("completions").join(name)).unwrap();
+        assert_eq!(
+            text.matches("bridgerest __complete-ids 2>/dev/null")
+                .count(),
+            calls,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_page_has_examples_and_exit_status_and_the_config_has_its_page() {
+    let files = generated();
+    for (name, text) in &files {
+        if !name.starts_with("man/") || name.ends_with(".5") {
+            continue;
+        }
+        let text = String::from_utf8(text.clone()).unwrap();
+        assert!(text.contains("\n.SH EXAMPLES\n"), "{name} has no EXAMPLES");
+        assert!(
+            text.contains("\n.SH \"EXIT STATUS\"\n"),
+            "{name} has no EXIT STATUS"
+        );
+    }
+    let page = String::from_utf8(files["man/bridgerest.toml.5"].clone()).unwrap();
+    assert!(page.starts_with(".TH bridgerest.toml 5 "), "{page}");
+    for section in [
+        "[api]",
+        "[pgbackrest]",
+        "[daemon]",
+        "[drill]",
+        "[[cluster]]",
+    ] {
+        assert!(page.contains(section), "{section}");
+    }
+    // The example, whole: every key line of config/bridgerest.toml is in it.
+    let example = std::fs::read_to_string(root().join("bridgerest.toml")).unwrap();
+    assert!(
+        page.contains("key_file = \\(dq/etc/bridgerest/api\\-key\\(dq")
+            || page.contains("key_file = \"/etc/bridgerest/api\\-key\""),
+        "{page}"
+    );
+    assert!(example.lines().count() > 50);
+    // Shipped: the .deb's assets install section 5 pages.
+    let cargo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("[\"config/man/*.5\", \"usr/share/man/man5/\", \"644\"]"));
+}
