@@ -229,6 +229,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         delta: false,
         force: false,
         dry_run: false,
+        json: false,
         set: None,
         process_max: None,
         user: req.user.clone(),
