@@ -1172,3 +1172,52 @@ fn a_root_refresh_leaves_the_status_lock_and_files_to_the_daemons_user() {
     let meta = std::fs::metadata(state.join("status.json.lock")).unwrap();
     assert_eq!(meta.mode() & 0o200, 0o200);
 }
+
+#[test]
+fn an_endless_pager_is_cut_off_within_a_bounded_memory() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // Every page: 1000 small backups and a fresh cursor, without end.
+    env.sim.sim.set_faults(vec![fault(
+        &format!("/clusters/{S3_CLUSTER}/backups"),
+        FaultKind::EndlessPages { items: 1000 },
+    )]);
+    let child = env
+        .cmd()
+        .args(["backups", S3_CLUSTER])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as nix::libc::pid_t;
+    let mut stderr = child.stderr.unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).unwrap();
+        s
+    });
+    // wait4: the child's own peak resident size (KiB).
+    let mut status = 0;
+    // SAFETY: a plain system call on a child of this process, with valid out-pointers.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(got, pid);
+    let err = reader.join().unwrap();
+    assert_eq!(nix::libc::WEXITSTATUS(status), 1, "{err}");
+    assert!(
+        err.contains("over 50000 items") && err.contains("bridgerest stops there"),
+        "{err}"
+    );
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert!(peak_mib < 150, "peak RSS {peak_mib} MiB");
+    // It stopped at the bound, not at the thousandth page.
+    let pages = env
+        .sim
+        .sim
+        .stats()
+        .by_path
+        .get(&format!("GET /clusters/{S3_CLUSTER}/backups"))
+        .copied()
+        .unwrap_or(0);
+    assert!(pages <= 52, "{pages} pages");
+}
