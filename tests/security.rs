@@ -1174,6 +1174,8 @@ fn a_root_refresh_leaves_the_status_lock_and_files_to_the_daemons_user() {
 }
 
 #[test]
+// The child is reaped by wait4 below (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn an_endless_pager_is_cut_off_within_a_bounded_memory() {
     let env = Env::new();
     env.write_config(&[S3_CLUSTER], "");
