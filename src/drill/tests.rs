@@ -426,3 +426,46 @@ fn a_wal_location_is_parsed_once_and_shown_as_postgresql_shows_it() {
     assert!("0/xyz".parse::<Lsn>().is_err() && "nonsense".parse::<Lsn>().is_err());
     assert!("0/5000000".parse::<Lsn>().unwrap() < "1/0".parse::<Lsn>().unwrap());
 }
+
+/// #29 finding 3 and 5: the report directory is the drilling user's to write; a report counts
+/// only as bridgerest could have written it, and the last one is the last by its start.
+#[test]
+fn forged_linked_and_future_reports_do_not_count() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let report = |started: OffsetDateTime, ok: bool| {
+        let mut r = Report::new("abc", "main", DrillTarget::Random, started, dir.path());
+        r.check("restore", ok, format!("at {started}"));
+        r.finish();
+        r.finished_at = Some(started + time::Duration::minutes(5));
+        r
+    };
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let failed = report(now - time::Duration::hours(1), false);
+    report::write(dir.path(), &failed, 10).unwrap();
+    // A success dated 2099 would hide every later failure for good.
+    let future = report(datetime!(2099-01-01 00:00:00 UTC), true);
+    report::write(dir.path(), &future, 10).unwrap();
+    // A success whose name is not its own time, sorting after everything by name.
+    let mut misnamed = report(now - time::Duration::days(2), true);
+    let json = serde_json::to_vec(&misnamed).unwrap();
+    std::fs::write(dir.path().join("abc-99991231T235959Z.json"), &json).unwrap();
+    // A second name of the failed report's file, and a link to it.
+    let failed_path = report::report_path(dir.path(), &failed);
+    misnamed.started_at = now - time::Duration::minutes(30);
+    let linked = report::report_path(dir.path(), &misnamed);
+    std::fs::hard_link(&failed_path, &linked).unwrap();
+    assert_eq!(std::fs::metadata(&linked).unwrap().nlink(), 2);
+
+    let history = report::history(dir.path(), Some("abc"), None);
+    assert!(
+        history.is_empty(),
+        "a hard-linked file counts under no name: {history:?}"
+    );
+    std::fs::remove_file(&linked).unwrap();
+    let history = report::history(dir.path(), Some("abc"), None);
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].started_at, failed.started_at);
+    let s = report::summary(dir.path(), "abc").unwrap();
+    assert!(!s.ok, "{s:?}");
+}
