@@ -394,7 +394,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     rep.recovered_to = done.replayed_to;
     let log = pg_log.tail();
     let (listing, gap) = wal_gap(&p, done.lsn, &log).await;
-    let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
+    let (ok, detail) = recovered_check(&p, rep.recovered_to, done.lsn, gap);
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
     }

@@ -310,24 +310,34 @@ fn a_latest_drill_passes_only_when_it_is_shown_to_reach_the_end() {
     let start = datetime!(2026-11-21 09:00:00 UTC);
     let end = datetime!(2026-11-21 10:00:00 UTC);
     // Reached the last archived commit: a proof.
-    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), None);
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, Some(end), None);
     assert!(ok, "{d}");
     // The archive's end unknown (no pg_waldump, the repository unreadable, an idle cluster).
-    let (ok, d) = recovered_verdict(true, start, Some(end), None, None);
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, None, None);
     assert!(!ok && d.starts_with("inconclusive: recovered to"), "{d}");
-    let (ok, d) = recovered_verdict(true, start, None, None, None);
+    let (ok, d) = recovered_verdict(true, start, None, true, None, None);
     assert!(!ok && d.starts_with("inconclusive: no transaction"), "{d}");
     // A gap in the chain, even where the times agree.
     let gap = Some("WAL segment 000000010000000000000005 is missing".to_string());
-    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), gap.clone());
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, Some(end), gap.clone());
     assert!(
         !ok && d.contains("the WAL chain has a gap: WAL segment"),
         "{d}"
     );
     // A time target reached, later WAL unread: as before.
     let t = datetime!(2026-11-21 09:30:00 UTC);
-    let (ok, d) = recovered_verdict(false, start, Some(t), Some(t), gap);
+    let (ok, d) = recovered_verdict(false, start, Some(t), true, Some(t), gap);
     assert!(ok, "{d}");
+    // Nothing replayed with a replayed WAL location: there was nothing to replay.
+    let (ok, d) = recovered_verdict(false, start, None, true, Some(t), None);
+    assert!(ok, "{d}");
+    // #29 finding 13: neither a replayed transaction nor a replayed location: a copy that never
+    // went through recovery proves nothing, for a time or a random target alike.
+    let (ok, d) = recovered_verdict(false, start, None, false, Some(t), None);
+    assert!(
+        !ok && d.starts_with("inconclusive: the server reported neither"),
+        "{d}"
+    );
 }
 
 #[test]
