@@ -479,3 +479,51 @@ fn forged_linked_and_future_reports_do_not_count() {
     let s = report::summary(dir.path(), "abc").unwrap();
     assert!(!s.ok, "{s:?}");
 }
+
+/// #29 finding 12: a scratch directory that is a mount point (a file system of its own for
+/// drills) is emptied and kept, never removed, and serves drill after drill.
+#[test]
+fn a_scratch_mount_point_is_emptied_and_kept() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: mounting needs root (CI runs as root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount -t tmpfs failed");
+    let _unmount = Unmount(copy.clone());
+    let dev = |p: &Path| std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(p).unwrap());
+    let mounted = dev(&copy);
+    assert_ne!(mounted, dev(d.path()));
+    let me = crate::restore::RunAs::current().unwrap();
+    let c = Copy::open(&copy, &me, false).unwrap();
+    for _ in 0..2 {
+        let held = rt.block_on(c.fresh()).unwrap();
+        assert!(held.is_empty().unwrap());
+        std::fs::create_dir_all(copy.join("base/1")).unwrap();
+        std::fs::write(copy.join("PG_VERSION"), "15\n").unwrap();
+        rt.block_on(c.remove()).unwrap();
+        assert_eq!(dev(&copy), mounted, "the mount is kept");
+        assert_eq!(std::fs::read_dir(&copy).unwrap().count(), 0);
+        assert!(!d.path().join(".copy.bridgerest-drill").exists());
+    }
+}

@@ -519,6 +519,18 @@ impl Dir {
         )
     }
 
+    /// Sets this directory's mode (through its descriptor).
+    pub fn chmod(&self, mode: u32) -> Result<()> {
+        fchmod(&self.fd, Mode::from_bits_truncate(mode))
+            .doing(|| format!("setting the mode of {}", self.path.display()))
+    }
+
+    /// Whether this directory is the root of a file system other than `parent`'s (a mount
+    /// point).
+    pub fn is_mount_below(&self, parent: &Dir) -> bool {
+        self.stat.st_dev != parent.stat.st_dev
+    }
+
     /// Gives this directory to `uid`/`gid` (through its descriptor: a directory has one link).
     pub fn chown(&self, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
         fchown(&self.fd, uid, gid).doing(|| format!("giving {} away", self.path.display()))
