@@ -506,6 +506,8 @@ fn the_config_the_demo_prints_works_against_serve() {
     );
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("\"repo1-gcs-key\""), "{text}");
+    // Everything the demo's refresh wrote is in its directory (not the host's status file).
+    assert!(kept.join("status.json").is_file(), "{stdout}");
 
     let serve = Serve::start();
     // serve prints the key the demo's config uses.

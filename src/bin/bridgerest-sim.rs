@@ -198,6 +198,9 @@ config = "{out}"
 main_config = "{main}"
 include_path = "{include}"
 
+[daemon]
+status_file = "{dir}/status.json"
+
 [[cluster]]
 id = "rvf73a77ozfsvcttryebfrnlem"     # s3
 pg1_path = "/var/lib/postgresql/15/production"
@@ -295,7 +298,7 @@ id = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b"
     println!("# 6. What refresh writes, secrets shown as [redacted] (`render --show-secrets` shows them).");
     run(&bridgerest, &config, &["render"])?;
     println!(
-        "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600). Remove them with\n#   rm -r {d}",
+        "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600), status.json (what\n# `bridgerest status` reads). Remove them with\n#   rm -r {d}",
         d = dir.display()
     );
     println!(
