@@ -7,7 +7,8 @@
 //!   and the test can run beside others. Only these are not the README's text: the install
 //!   (what `apt install` of the package does: its files and its postinst), the values a user
 //!   fills in (the API key; the simulator's address as the API), `check --no-repository` (the
-//!   simulator's stores are not real), no `systemctl` (no systemd in a namespace), and the made-up
+//!   simulator's stores are not real), `systemctl` (no systemd in a namespace: the unit's
+//!   `ExecStart=` is run as its `User=`, with its `LoadCredential=`), and the made-up
 //!   bucket pointed at a closed local port with a short pgBackRest io-timeout.
 //! - `bridgerest-sim demo`, then `serve`: the config the demo prints passes `check` and `refresh`
 //!   against `serve`, whose printed credentials are the ones it accepts.
@@ -226,6 +227,34 @@ fn deb_install_script() -> String {
     script
 }
 
+/// What `systemctl enable --now UNIT` starts, as shell: the unit's `ExecStart=` as its `User=`,
+/// from /, with the API key where its `LoadCredential=api-key:...` puts it; in the background
+/// (its pid in `dir`/daemon.pid, its output in daemon.log), waiting until it has written the
+/// status file.
+fn start_like_systemd(unit: &str, dir: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(repo().join("systemd").join(unit)).unwrap();
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("{unit} has no {key}="))
+            .to_string()
+    };
+    let (user, exec) = (value("User"), value("ExecStart"));
+    let (name, key_file) = value("LoadCredential")
+        .split_once(':')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    assert_eq!(name, "api-key");
+    format!(
+        "creds=$(mktemp -d)\nchown {user}: \"$creds\"\ninstall -m 0400 -o {user} {key_file} \"$creds/api-key\"\n\
+         (cd / && exec runuser -u {user} -- env CREDENTIALS_DIRECTORY=\"$creds\" {exec}) >{log} 2>&1 &\n\
+         echo $! >{pid}\n\
+         for _ in $(seq 150); do bridgerest status 2>/dev/null | grep -q '^(written by daemon' && break; sleep 0.2; done",
+        log = dir.join("daemon.log").display(),
+        pid = dir.join("daemon.pid").display()
+    )
+}
+
 /// `text` with `from` replaced by `to`, which the README must contain (so a README that changes
 /// is not silently run with a substitution that no longer applies).
 fn fill_in(text: &str, from: &str, to: &str) -> String {
@@ -350,7 +379,11 @@ fn the_readme_host_steps_work_on_a_stock_debian_host() {
                 text = format!("echo '127.0.0.1 {bucket_host}' >>/etc/hosts\n{text}");
             }
             "Keep it fresh" => {
-                text = fill_in(&text, "systemctl enable --now bridgerest.service", ":")
+                text = fill_in(
+                    &text,
+                    "systemctl enable --now bridgerest.service",
+                    &start_like_systemd("bridgerest.service", d),
+                )
             }
             _ => {}
         }
@@ -365,6 +398,10 @@ fn the_readme_host_steps_work_on_a_stock_debian_host() {
         ));
         ran_steps.push(step);
     }
+    main.push_str(&format!(
+        "if [ -s {p} ]; then pid=$(cat {p}); kill $pid; for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done; fi\n",
+        p = d.join("daemon.pid").display()
+    ));
     let status = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "bash", "-c", &main])
         .env_clear()
@@ -436,13 +473,19 @@ fn the_readme_host_steps_work_on_a_stock_debian_host() {
         "{refresh}"
     );
     assert!(refresh.contains(bucket_host), "{refresh}");
-    // 7: the refresh is seen.
+    // 7: the daemon, started as the unit starts it (as postgres) after root's refresh, writes
+    // the status file root's refresh made, and `status` shows its refresh.
     let status = out("Keep it fresh");
     assert!(
         status
             .lines()
             .any(|l| l.starts_with(&cluster) && l.split_whitespace().nth(1) == Some("ok")),
         "{status}"
+    );
+    assert!(
+        status.contains("(written by daemon pid "),
+        "{status}\ndaemon: {}",
+        read("daemon.log".into())
     );
     // 8: the plan and the command.
     let plan = out("Restore");

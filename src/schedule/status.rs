@@ -344,7 +344,7 @@ impl Writer {
         self.held = None;
         // Its directory first: a missing one is named as such, not as a lock file.
         crate::fsutil::check_dir_writable(crate::fsutil::parent(path))?;
-        let owner = crate::fsutil::Owner::default();
+        let owner = status_owner(cfg);
         Ok(
             crate::fsutil::FileLock::try_acquire(path, owner, 0o644)?.map(|lock| {
                 self.held = Some((path.clone(), lock));
@@ -377,7 +377,7 @@ impl Writer {
                 st.prometheus().into_bytes(),
             ),
         ];
-        let owner = crate::fsutil::Owner::default();
+        let owner = status_owner(cfg).applicable();
         let errors: Vec<String> = files
             .iter()
             .filter_map(|(path, bytes)| {
@@ -392,6 +392,14 @@ impl Writer {
             false => Err(errors.join("; ")),
         }
     }
+}
+
+/// Who the status file, its lock and the Prometheus file belong to: `pgbackrest.owner` (the
+/// user the daemon runs as, postgres in the units), so that what a root `refresh` or `drill`
+/// makes, the daemon can lock and replace later, and root trusts what the daemon made. (An
+/// owner that cannot be looked up: as the writing process makes them; the refresh says why.)
+fn status_owner(cfg: &Config) -> crate::fsutil::Owner {
+    crate::refresh::owner(cfg).unwrap_or_default()
 }
 
 /// Puts every cluster's last drill into the status file, so a one-shot drill shows at once:
