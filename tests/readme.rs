@@ -352,7 +352,7 @@ fn the_readme_host_steps_work_on_a_stock_debian_host() {
     }
     // A stock host has none of bridgerest's own directories (other tests on this host may have
     // made them): gone from the overlays, not from the host.
-    main.push_str("rm -rf /etc/bridgerest /etc/pgbackrest /var/lib/bridgerest /usr/bin/bridgerest || exit 91\n");
+    main.push_str("rm -rf /etc/bridgerest /etc/pgbackrest /var/lib/bridgerest /usr/bin/bridgerest /usr/local/bin/bridgerest || exit 91\n");
     let mut ran_steps = Vec::new();
     for step in &steps {
         let mut text = step.text();
