@@ -413,9 +413,14 @@ fn the_readme_host_steps_work_on_a_stock_debian_host() {
         .env("LANG", "C.UTF-8")
         // pgBackRest gives up on the closed port within seconds.
         .env("PGBACKREST_IO_TIMEOUT", "1")
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success(), "the namespace: {status}");
+    assert!(
+        status.status.success(),
+        "the namespace ({}; 90: an overlay could not be mounted: the test needs root with CAP_SYS_ADMIN and overlayfs): {}",
+        status.status,
+        String::from_utf8_lossy(&status.stderr)
+    );
     let read = |name: String| std::fs::read_to_string(d.join(name)).unwrap_or_default();
     let ran: Vec<Ran> = ran_steps
         .iter()
