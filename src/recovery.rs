@@ -97,10 +97,7 @@ impl Log {
 
 /// The command a user runs to start the restored cluster by hand.
 pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
-    let mut argv = Vec::new();
-    if nix::unistd::Uid::effective() != user.uid {
-        argv.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
-    }
+    let mut argv = user.command_prefix();
     argv.extend([
         program(bin, "pg_ctl").to_string_lossy().into_owned(),
         "-D".into(),

@@ -92,11 +92,11 @@ fn pitr_round_trip(kind: Kind) {
     for line in [
         "server:    running (pid ".to_string(),
         format!(
-            "connect:   sudo -u postgres /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
+            "connect:   runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
             w.sock.display()
         ),
         format!(
-            "stop:      sudo -u postgres /usr/lib/postgresql/15/bin/pg_ctl -D {} stop\n",
+            "stop:      runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D {} stop\n",
             restored.display()
         ),
     ] {

@@ -249,6 +249,40 @@ fn a_lock_file_a_root_refresh_made_belongs_to_the_files_owner() {
     );
 }
 
+/// The status file a root `refresh` writes, and its lock, belong to `pgbackrest.owner` (the
+/// daemon's user), so the daemon can take the lock and replace the file later; and a root
+/// `refresh` trusts the ones that user made.
+#[test]
+fn a_status_file_a_root_refresh_made_belongs_to_the_daemons_user() {
+    require_root();
+    let env = Env::new();
+    let status = env.path("state/status.json");
+    std::fs::create_dir(env.path("state")).unwrap();
+    env.write_config(
+        &[S3_CLUSTER],
+        &format!(
+            "owner = \"nobody\"\ngroup = \"nogroup\"\nmode = \"0640\"\n\n[daemon]\nstatus_file = \"{}\"\n",
+            status.display()
+        ),
+    );
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("WARN"), "{run:?}");
+    for f in [status.clone(), env.path("state/status.json.lock")] {
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (NOBODY, NOBODY),
+            "{}",
+            f.display()
+        );
+    }
+    // Again: root's refresh replaces the file its owner has.
+    let run = env.run(&["refresh"]);
+    assert!(!run.stderr.contains("WARN"), "{run:?}");
+    assert_eq!(env.run(&["status"]).code, 0);
+}
+
 // --- High 2: a stanza bridgerest does not own ----------------------------------------------------
 
 #[test]

@@ -146,12 +146,9 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
         println!("last replayed LSN: {lsn}");
     }
     if let Some(r) = &done.server {
-        // As the user the server runs as (from root: through sudo), quoted for a shell.
+        // As the user the server runs as (from root: through runuser), quoted for a shell.
         let as_user = |program: &str, args: &[&str]| {
-            let mut argv = Vec::new();
-            if nix::unistd::Uid::effective() != p.user.uid {
-                argv.extend(["sudo".to_string(), "-u".into(), p.user.name.clone()]);
-            }
+            let mut argv = p.user.command_prefix();
             argv.push(bin.as_deref().map_or_else(
                 || program.to_string(),
                 |b| b.join(program).display().to_string(),

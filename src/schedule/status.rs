@@ -365,7 +365,7 @@ impl Writer {
         self.held = None;
         // Its directory first: a missing one is named as such, not as a lock file.
         crate::fsutil::check_dir_writable(crate::fsutil::parent(path))?;
-        let owner = state_owner(path);
+        let owner = status_owner(cfg);
         Ok(
             crate::fsutil::FileLock::try_acquire(path, owner, 0o644)?.map(|lock| {
                 self.held = Some((path.clone(), lock));
@@ -403,7 +403,7 @@ impl Writer {
                 st.prometheus().into_bytes(),
             ),
         ];
-        let owner = state_owner(&cfg.daemon.status_file);
+        let owner = status_owner(cfg).applicable();
         let errors: Vec<String> = files
             .iter()
             .filter_map(|(path, bytes)| {
@@ -420,18 +420,20 @@ impl Writer {
     }
 }
 
-/// The daemon's user, as the owner of the status file's directory says (the package's
-/// /var/lib/bridgerest is postgres's): the status lock and files a root run makes there are
-/// given to it, so that a root `refresh` or `drill` never locks the daemon out of its own
-/// status file. A root-owned directory (or none): this process's.
-fn state_owner(status_file: &std::path::Path) -> crate::fsutil::Owner {
+/// Who the status file, its lock and the Prometheus file belong to: the daemon's user, so
+/// that what a root `refresh` or `drill` makes, the daemon can lock and replace later, and root
+/// trusts what the daemon made. That is the owner of the status file's directory where it is
+/// not root's (the package's /var/lib/bridgerest is postgres's), else `pgbackrest.owner` (the
+/// user the units run the daemon as). (An owner that cannot be looked up: as the writing
+/// process makes them; the refresh says why.)
+fn status_owner(cfg: &Config) -> crate::fsutil::Owner {
     use std::os::unix::fs::MetadataExt;
-    match std::fs::symlink_metadata(crate::fsutil::parent(status_file)) {
+    match std::fs::symlink_metadata(crate::fsutil::parent(&cfg.daemon.status_file)) {
         Ok(m) if m.is_dir() && m.uid() != 0 => crate::fsutil::Owner {
             uid: Some(nix::unistd::Uid::from_raw(m.uid())),
             gid: Some(nix::unistd::Gid::from_raw(m.gid())),
         },
-        _ => crate::fsutil::Owner::default(),
+        _ => crate::refresh::owner(cfg).unwrap_or_default(),
     }
 }
 
