@@ -1257,3 +1257,31 @@ fn an_endless_pager_is_cut_off_within_a_bounded_memory() {
         .unwrap_or(0);
     assert!(pages <= 52, "{pages} pages");
 }
+
+#[test]
+fn check_flags_a_config_directory_another_user_can_swap() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let ok = env.run(&["check", "--no-repository"]);
+    assert!(
+        ok.stdout.contains("no directory above ") && !ok.stdout.contains("so that user can swap"),
+        "{ok:?}"
+    );
+    // The directory above conf.d given to another user (as a postgres-owned parent of
+    // /etc/pgbackrest/conf.d would be): it could swap conf.d for a directory of its own.
+    let above = env.path("");
+    let above = above.components().collect::<std::path::PathBuf>();
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    let run = env.run(&["check", "--no-repository"]);
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{} is owned by nobody (uid 65534), so that user can swap {}",
+            above.display(),
+            env.path("conf.d").display()
+        )),
+        "{run:?}"
+    );
+}

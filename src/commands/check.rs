@@ -114,6 +114,13 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
             )
         },
     );
+    match fsutil::writable_ancestor(&dir) {
+        Some(problem) => r.fail(problem),
+        None => r.ok(format!(
+            "no directory above {} can be changed by another user than root",
+            dir.display()
+        )),
+    }
     r.result(refresh::read_existing(&cfg), |existing| match existing {
         Some(_) => format!("{} is a regular file bridgerest may replace", out.display()),
         None => format!("{} does not exist yet", out.display()),

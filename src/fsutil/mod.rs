@@ -281,6 +281,51 @@ pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
     Ok(())
 }
 
+/// Why a user other than root could swap `dir` for another directory, if one could: a
+/// directory above it (not `dir` itself, which [`check_dir_safe`] looks at) that is a link, is
+/// owned by another user than root, or is writable by a group other than root's or by every
+/// user (a sticky directory, as /tmp, excepted: there, only root moves root's entries).
+pub fn writable_ancestor(dir: &Path) -> Option<String> {
+    let mut cur = dir.parent();
+    while let Some(a) = cur {
+        cur = a.parent();
+        if a.as_os_str().is_empty() {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(a) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            return Some(format!(
+                "{} is a symbolic link: whoever may change it decides where {} is",
+                a.display(),
+                dir.display()
+            ));
+        }
+        let (mode, sticky) = (meta.mode(), meta.mode() & 0o1000 != 0);
+        let why = if meta.uid() != 0 {
+            Some(format!("is owned by {}", user_name(meta.uid())))
+        } else if mode & 0o002 != 0 && !sticky {
+            Some(format!(
+                "is writable by every user (mode {:04o})",
+                mode & 0o7777
+            ))
+        } else if mode & 0o020 != 0 && meta.gid() != 0 && !sticky {
+            Some(format!("is writable by group {}", meta.gid()))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Some(format!(
+                "{} {why}, so that user can swap {} (and what bridgerest writes there as root) for a directory of its own: give it to root and make it writable by root only (chown root:root, chmod go-w), or keep the config elsewhere",
+                a.display(),
+                dir.display()
+            ));
+        }
+    }
+    None
+}
+
 /// Why `dir` can never be a PostgreSQL data directory to restore into (a system directory, or
 /// one inside the kernel's or the system's own trees), if it is one. Symlinks are resolved as
 /// far as the path exists.
