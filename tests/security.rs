@@ -1285,3 +1285,36 @@ fn check_flags_a_config_directory_another_user_can_swap() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_config_directory_swapped_through_a_users_parent_gets_nothing_written() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // The directory above conf.d is another user's (a postgres-owned parent of
+    // /etc/pgbackrest/conf.d): it swaps conf.d for a link to a root-owned directory (a
+    // stand-in for /etc/modprobe.d).
+    let above = env.path("");
+    let above = above.components().collect::<std::path::PathBuf>();
+    let canary = env.path("canary");
+    std::fs::create_dir(&canary).unwrap();
+    std::fs::remove_dir(env.path("conf.d")).unwrap();
+    std::os::unix::fs::symlink(&canary, env.path("conf.d")).unwrap();
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    let run = env.run(&["refresh"]);
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("is a symbolic link") || run.stderr.contains("is owned by nobody"),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&canary).unwrap().count(),
+        0,
+        "root wrote into the canary: {:?}",
+        std::fs::read_dir(&canary)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
+}

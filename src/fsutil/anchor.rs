@@ -383,12 +383,25 @@ impl Dir {
     /// Writes `bytes` to `name` here atomically: a new temporary file (never through a link)
     /// gets `owner` and `mode` first, then the bytes, is synced and renamed over `name`.
     pub fn write_file(&self, name: &str, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
-        check_name(name)?;
-        let at = self.join(name);
         let tmp = format!(".{name}.{:08x}.tmp", fastrand::u32(..));
+        self.write_file_via(name, &tmp, bytes, mode, owner)
+    }
+
+    /// [`Dir::write_file`] with the temporary file named `tmp`.
+    pub fn write_file_via(
+        &self,
+        name: &str,
+        tmp: &str,
+        bytes: &[u8],
+        mode: u32,
+        owner: Owner,
+    ) -> Result<()> {
+        check_name(name)?;
+        check_name(tmp)?;
+        let at = self.join(name);
         let fd = openat(
             &self.fd,
-            tmp.as_str(),
+            tmp,
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o600),
         )
@@ -406,12 +419,12 @@ impl Dir {
                 .doing(|| format!("writing {}", at.display()))?;
             file.sync_all()
                 .doing(|| format!("syncing {}", at.display()))?;
-            renameat(&self.fd, tmp.as_str(), &self.fd, name)
+            renameat(&self.fd, tmp, &self.fd, name)
                 .doing(|| format!("replacing {}", at.display()))?;
             Ok(())
         })();
         if done.is_err() {
-            let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(&self.fd, tmp, UnlinkatFlags::NoRemoveDir);
         }
         done?;
         let _ = nix::unistd::fsync(&self.fd);
