@@ -392,7 +392,7 @@ fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
 }
 
 /// Every kept report that counts (of `cluster`, or of all clusters), oldest first, started at
-/// or after `since` ([`load`]).
+/// or after `since` (see `load`).
 pub fn history(dir: &Path, cluster: Option<&str>, since: Option<OffsetDateTime>) -> Vec<Report> {
     load(dir, cluster)
         .into_iter()
