@@ -1318,3 +1318,122 @@ fn a_config_directory_swapped_through_a_users_parent_gets_nothing_written() {
             .collect::<Vec<_>>()
     );
 }
+
+// --- #29: postgres racing root ------------------------------------------------------------
+
+/// What a directory tree holds: each entry's name, type, owner, mode and content.
+fn snapshot(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            // The content by its hash: a file root wrote there may hold credentials.
+            let body = match m.is_file() {
+                true => {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    std::fs::read(&p).unwrap_or_default().hash(&mut h);
+                    format!("{:016x}", h.finish())
+                }
+                false => String::new(),
+            };
+            out.push(format!(
+                "{} {:?} {}:{} {:o} {body}",
+                p.display(),
+                m.file_type(),
+                m.uid(),
+                m.gid(),
+                m.mode()
+            ));
+            if m.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The user the daemon runs as (nobody stands in for postgres) swaps every file and directory
+/// of its own that a root `refresh` and `status` touch for a link into a root-owned canary,
+/// over and over, while root runs them: nothing in the canary is created, changed, chowned or
+/// removed, and root never panics.
+#[test]
+fn the_daemons_user_racing_root_changes_nothing_of_roots() {
+    require_root();
+    let env = Env::new();
+    env.write_config(
+        &[S3_CLUSTER],
+        "owner = \"nobody\"\ngroup = \"nogroup\"\nmode = \"0640\"\n",
+    );
+    let nobody = (
+        nix::unistd::Uid::from_raw(NOBODY),
+        nix::unistd::Gid::from_raw(NOBODY),
+    );
+    // As the package makes them: the state directory and conf.d are the daemon's user's.
+    let state = env.path("state");
+    std::fs::create_dir_all(state.join("drills")).unwrap();
+    for d in [state.clone(), state.join("drills"), env.path("conf.d")] {
+        nix::unistd::chown(&d, Some(nobody.0), Some(nobody.1)).unwrap();
+    }
+    // And the directory above them (as a postgres-owned parent of conf.d would be, which
+    // `check` flags): it can swap the directories themselves.
+    let above = env.path("").components().collect::<std::path::PathBuf>();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    nix::unistd::chown(&above, Some(nobody.0), None).unwrap();
+    // The canary: a root-owned directory with a root-only file (as /etc and /etc/shadow).
+    let canary = env.path("canary");
+    std::fs::create_dir(&canary).unwrap();
+    std::fs::write(canary.join("victim"), "root's\n").unwrap();
+    set_mode(&canary.join("victim"), 0o600);
+    let before = snapshot(&canary);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let targets: Vec<(std::path::PathBuf, std::path::PathBuf)> = [
+        ("state", ""),
+        ("conf.d", ""),
+        ("state/status.json", "victim"),
+        ("state/status.json.lock", "victim"),
+        ("state/drills", ""),
+        ("conf.d/bridgerest.conf", "victim"),
+        ("conf.d/bridgerest.conf.lock", "victim"),
+    ]
+    .into_iter()
+    .map(|(t, to)| (env.path(t), canary.join(to)))
+    .collect();
+    let racer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for (t, to) in &targets {
+                    let saved = t.with_extension("saved");
+                    let had = std::fs::rename(t, &saved).is_ok();
+                    if std::os::unix::fs::symlink(to, t).is_ok() {
+                        swaps += 1;
+                    }
+                    std::thread::yield_now();
+                    let _ = std::fs::remove_file(t);
+                    if had {
+                        let _ = std::fs::rename(&saved, t);
+                    }
+                }
+            }
+            swaps
+        })
+    };
+    for _ in 0..15 {
+        for args in [&["refresh"][..], &["status"][..], &["status", "--json"][..]] {
+            let run = env.run(args);
+            assert_ne!(run.code, 101, "{args:?} panicked: {run:?}");
+            assert!(!run.stderr.contains("panicked"), "{run:?}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = racer.join().unwrap();
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    assert!(swaps > 100, "the racer swapped only {swaps} times");
+    assert_eq!(snapshot(&canary), before, "root changed the canary");
+}
