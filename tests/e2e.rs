@@ -1032,3 +1032,101 @@ fn an_unreachable_repository_is_named_not_misdiagnosed_s3() {
     assert_nothing_runs_in(&w.dir.path("drill"));
     w.assert_no_secrets();
 }
+
+/// #29: the run-as user racing root. While root runs `restore --start` into the stanza's
+/// pg1_path (in a postgres-owned directory, as /var/lib/postgresql/15 is) and a drill, a
+/// watcher playing postgres swaps the data directory, the PostgreSQL log and the drill copy's
+/// insides for links into a root-owned canary, over and over: nothing in the canary is
+/// created, changed, chowned or removed, and root never panics.
+#[test]
+fn the_run_as_user_racing_root_during_restore_and_drill_changes_nothing_of_roots() {
+    use std::os::unix::fs::MetadataExt;
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+
+    let canary = w.dir.path("canary");
+    std::fs::create_dir(&canary).unwrap();
+    std::fs::write(canary.join("victim"), "root's\n").unwrap();
+    std::fs::set_permissions(
+        canary.join("victim"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let look = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let m = std::fs::symlink_metadata(&p).unwrap();
+                format!(
+                    "{} {}:{} {:o} {} {}",
+                    p.display(),
+                    m.uid(),
+                    m.gid(),
+                    m.mode(),
+                    m.len(),
+                    m.mtime()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = look(&canary);
+    let pg1 = w.pg1_path.clone();
+    let copy = w.dir.path("drill/copy");
+    let targets: Vec<(std::path::PathBuf, std::path::PathBuf)> = vec![
+        (pg1.clone(), canary.clone()),
+        (pg1.join("bridgerest-postgres.log"), canary.join("victim")),
+        (pg1.join("global"), canary.clone()),
+        (copy.join("bridgerest-postgres.log"), canary.join("victim")),
+        (copy.join("base"), canary.clone()),
+    ];
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let racer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for (t, to) in &targets {
+                    let saved = t.with_extension("racer-saved");
+                    let had = std::fs::rename(t, &saved).is_ok();
+                    if std::os::unix::fs::symlink(to, t).is_ok() {
+                        swaps += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                    let _ = std::fs::remove_file(t);
+                    if had {
+                        let _ = std::fs::rename(&saved, t);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            swaps
+        })
+    };
+    let port = free_port();
+    let args = restore_args(&w, &target, &pg1, port, &[]);
+    let (code, out, err) = w.bridgerest(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(code, 101, "restore --start panicked:\n{out}{err}");
+    let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);
+    assert_ne!(code, 101, "drill panicked:\n{out}{err}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = racer.join().unwrap();
+    // A server the restore may have left running is stopped.
+    if let Some(pid) = live_postmaster(&pg1) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGINT,
+        );
+    }
+    assert_nothing_runs_in(&pg1);
+    assert!(swaps > 100, "the racer swapped only {swaps} times");
+    assert_eq!(look(&canary), before, "root changed the canary");
+}
