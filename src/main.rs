@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A restore is long: say what it does (attempts, refreshes, progress) without -v.
     let restore = matches!(cli.command, Command::Restore(_));
-    init_logging(cli.verbose + u8::from(restore));
+    let daemon = matches!(cli.command, Command::Daemon);
+    init_logging(cli.verbose + u8::from(restore), daemon);
     bridgerest::init_tls();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -36,8 +37,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// Without -v, the daemon says what happens (start, reload, stop, each change of a cluster's
+/// state) and no more: not a line per retry or per request retried, nor its libraries' chatter.
+const DAEMON_LOG: &str = "warn,bridgerest::schedule=info,bridgerest::provider::http=error";
+
+fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
+        0 if daemon => DAEMON_LOG,
         0 => "warn",
         1 => "info",
         _ => "debug",
