@@ -207,6 +207,9 @@ enum Done {
     Refreshed {
         batch: Vec<String>,
         results: Vec<Refreshed>,
+        /// When the refresh started: the credentials it got are counted from then (they
+        /// cannot be older), on both clocks.
+        started: (Instant, OffsetDateTime),
     },
     Watched(Vec<Watched>),
 }
@@ -250,9 +253,14 @@ impl<R: Refresher> Tasks<R> {
         let deadline = Instant::now() + budget;
         let (refresher, cfg) = (self.refresher.clone(), cfg.clone());
         let only = Some(batch.clone());
+        let started = (now, OffsetDateTime::now_utc());
         self.set.spawn(async move {
             let results = refresher.refresh(cfg, only, deadline).await;
-            Done::Refreshed { batch, results }
+            Done::Refreshed {
+                batch,
+                results,
+                started,
+            }
         });
     }
 
@@ -339,8 +347,8 @@ pub async fn run<R: Refresher>(
             },
             Some(joined) = tasks.set.join_next(), if !tasks.set.is_empty() => {
                 match joined {
-                    Ok(Done::Refreshed { batch, results }) => {
-                        settle(&timing(&cfg), &mut slots, batch, results);
+                    Ok(Done::Refreshed { batch, results, started }) => {
+                        settle(&timing(&cfg), &mut slots, batch, results, started);
                         if starting {
                             starting = false;
                             let st = status(&slots);
@@ -374,8 +382,13 @@ pub async fn run<R: Refresher>(
     // The refreshes in progress end at their next wait; what they did is recorded.
     let mut any = false;
     while let Some(joined) = tasks.set.join_next().await {
-        if let Ok(Done::Refreshed { batch, results }) = joined {
-            settle(&timing(&cfg), &mut slots, batch, results);
+        if let Ok(Done::Refreshed {
+            batch,
+            results,
+            started,
+        }) = joined
+        {
+            settle(&timing(&cfg), &mut slots, batch, results, started);
             any = true;
         }
     }
@@ -464,6 +477,7 @@ fn settle(
     slots: &mut BTreeMap<String, Slot>,
     batch: Vec<String>,
     results: Vec<Refreshed>,
+    (since, since_wall): (Instant, OffsetDateTime),
 ) {
     let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
     for r in results {
@@ -477,16 +491,17 @@ fn settle(
                 if let Some(was) = &st.last_error {
                     tracing::info!(cluster = %r.cluster, failures = slot.failures, last_error = %was, "refresh works again");
                 }
-                let stated = stated.map(|e| Duration::try_from(e - wall).unwrap_or_default());
-                let valid = valid_for(t, stated);
+                // Counted from the request (the token cannot be older), not from its answer.
+                let stated = stated.map(|e| Duration::try_from(e - since_wall).unwrap_or_default());
+                let valid = valid_for(t, stated).min(NEVER);
                 slot.failures = 0;
-                slot.expires = Some(now + valid.min(NEVER));
-                slot.next = now + valid.mul_f64(t.fraction).max(t.floor()).min(NEVER);
+                slot.expires = Some(since + valid);
+                slot.next = (since + valid.mul_f64(t.fraction)).max(now + t.floor());
                 st.last_success = Some(wall);
                 st.last_error = None;
                 st.last_error_at = None;
                 st.last_error_kind = None;
-                st.expires_at = Some(crate::when::later(wall, valid));
+                st.expires_at = Some(crate::when::later(since_wall, valid));
             }
             Err(Failed { message, kind }) => {
                 // It goes to the log and the status file.
