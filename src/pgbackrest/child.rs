@@ -328,7 +328,7 @@ pub struct RunResult {
     pub refusal: Option<&'static str>,
     /// Its `ERROR:` lines, redacted.
     pub errors: Vec<String>,
-    /// The first line saying the store could not be reached ([`unreachable`]): its kind and
+    /// The first line saying the store could not be reached ([`unreachable()`]): its kind and
     /// the line, redacted.
     pub unreachable: Option<(&'static str, String)>,
     /// The last progress percentage it reported.

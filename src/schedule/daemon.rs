@@ -55,6 +55,9 @@ fn scheduler(what: &'static str) -> impl Fn(JobSchedulerError) -> Error {
     move |err| Error::Scheduler { what, err }
 }
 
+/// `api.concurrency` permits, and that figure.
+type Permits = Option<(usize, Arc<tokio::sync::Semaphore>)>;
+
 /// The real refresher; its clones share the client and the API permits.
 #[derive(Clone)]
 struct Real {
@@ -64,7 +67,7 @@ struct Real {
     next: Arc<Mutex<Option<Option<Client>>>>,
     /// The `api.concurrency` permits every refresh running at a time shares (made again when
     /// a reload changes the figure).
-    permits: Arc<Mutex<Option<(usize, Arc<tokio::sync::Semaphore>)>>>,
+    permits: Arc<Mutex<Permits>>,
     /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
     /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
     stop: watch::Receiver<bool>,
