@@ -358,6 +358,9 @@ pub async fn run<R: Refresher>(
                         }
                     }
                     Ok(Done::Watched(seen)) => watched(&cfg, &mut slots, seen),
+                    Err(e) if tasks.watching.as_ref().is_some_and(|w| w.id() == e.id()) => {
+                        tracing::error!(error = %e, "internal error: the look at the backups failed");
+                    }
                     Err(e) => {
                         // A refresh that panicked: its clusters are tried again (settle
                         // never sees them, so free them all).
