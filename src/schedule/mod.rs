@@ -289,8 +289,8 @@ fn left(slot: &Slot, now: Instant) -> Option<Duration> {
 }
 
 /// Runs until [`Event::Shutdown`] or the channel closes. Each refresh and each look at the
-/// backups runs on its own task; after each event and each finished task, `report` gets the
-/// config in force and the status (to write the status file and tell systemd); `ready` is
+/// backups runs on its own task; after each refresh, each drill, and each look at the backups
+/// that ends while no refresh runs, `report` gets the config in force and the status (to write the status file and tell systemd); `ready` is
 /// called once, after the first refresh (or at once if no cluster is refreshed). On shutdown
 /// the refreshes in progress are waited for (they stop at their next wait, never inside a
 /// write), the look at the backups is dropped.
@@ -326,6 +326,10 @@ pub async fn run<R: Refresher>(
             .map(|s| s.next)
             .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        // Reported when something is learnt: a refresh's results, a drill, or what the backups
+        // look like once no refresh runs (a refresh that ends reports it too): never a state
+        // half way through a reload's refresh.
+        let mut learnt = false;
         tokio::select! {
             ev = events.recv() => match ev {
                 None | Some(Event::Shutdown) => break,
@@ -336,6 +340,7 @@ pub async fn run<R: Refresher>(
                 }
                 Some(Event::Drilled { cluster }) => {
                     tracing::debug!(%cluster, "drill recorded; the status file shows it");
+                    learnt = true;
                 }
                 Some(Event::Reload(new)) => {
                     cfg = Arc::new(*new);
@@ -349,6 +354,7 @@ pub async fn run<R: Refresher>(
                 match joined {
                     Ok(Done::Refreshed { batch, results, started }) => {
                         settle(&timing(&cfg), &mut slots, batch, results, started);
+                        learnt = true;
                         if starting {
                             starting = false;
                             let st = status(&slots);
@@ -357,7 +363,10 @@ pub async fn run<R: Refresher>(
                             continue;
                         }
                     }
-                    Ok(Done::Watched(seen)) => watched(&cfg, &mut slots, seen),
+                    Ok(Done::Watched(seen)) => {
+                        watched(&cfg, &mut slots, seen);
+                        learnt = !tasks.refreshing();
+                    }
                     Err(e) if tasks.watching.as_ref().is_some_and(|w| w.id() == e.id()) => {
                         tracing::error!(error = %e, "internal error: the look at the backups failed");
                     }
@@ -377,7 +386,9 @@ pub async fn run<R: Refresher>(
                 tasks.refresh(&cfg, &timing(&cfg), &mut slots, Some(only));
             }
         }
-        report(&cfg, &status(&slots));
+        if learnt {
+            report(&cfg, &status(&slots));
+        }
     }
     if let Some(w) = tasks.watching.take() {
         w.abort();
