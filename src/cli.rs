@@ -66,6 +66,98 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Examples for the man pages: per command ("" for bridgerest(1)), what it does and the
+/// command line.
+pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "",
+        &[
+            ("Check a new host's configuration, then write every cluster's stanza once:", "bridgerest check && bridgerest refresh"),
+            ("Keep the credentials fresh as a service:", "systemctl enable --now bridgerest"),
+            ("Restore a cluster here to a point in time:", "bridgerest restore --cluster rvf73a77ozfsvcttryebfrnlem --target-time 2026-11-21T09:14:00Z"),
+        ],
+    ),
+    (
+        "refresh",
+        &[
+            ("Write every Crunchy Bridge cluster's stanza once (a timer's or cron's job):", "bridgerest refresh"),
+            ("The result for a script:", "bridgerest refresh --json | jq -r '.clusters[] | select(.ok | not) | .cluster'"),
+        ],
+    ),
+    (
+        "render",
+        &[("Show what refresh would write, secrets redacted:", "bridgerest render")],
+    ),
+    (
+        "clusters",
+        &[
+            ("The clusters the API key can see, with their ids:", "bridgerest clusters"),
+            ("IONOS only, as JSON:", "bridgerest clusters --provider ionos --json"),
+        ],
+    ),
+    (
+        "backups",
+        &[("A cluster's backups:", "bridgerest backups rvf73a77ozfsvcttryebfrnlem")],
+    ),
+    (
+        "daemon",
+        &[
+            ("Run by systemd (bridgerest.service); by hand, in the foreground:", "runuser -u postgres -- bridgerest daemon"),
+            ("Re-read the configuration:", "systemctl reload bridgerest"),
+        ],
+    ),
+    (
+        "status",
+        &[
+            ("Is every cluster's stanza fresh (exit 1 if not)?", "bridgerest status"),
+            ("For a monitoring script:", "bridgerest status --json"),
+        ],
+    ),
+    (
+        "restore",
+        &[
+            ("See the plan first, changing nothing:", "bridgerest restore --cluster rvf73a77ozfsvcttryebfrnlem --target-time '2026-11-21 09:14:00' --dry-run"),
+            ("The plan as JSON:", "bridgerest restore --cluster rvf73a77ozfsvcttryebfrnlem --target latest --dry-run --json"),
+            ("Restore here, start PostgreSQL and follow its recovery:", "bridgerest restore --cluster rvf73a77ozfsvcttryebfrnlem --target latest --start --pg-option port=5433"),
+            ("At the provider, into a new cluster:", "bridgerest restore --cluster rvf73a77ozfsvcttryebfrnlem --target-time 2026-11-21T09:14:00Z --into orders-before-incident"),
+        ],
+    ),
+    (
+        "drill",
+        &[
+            ("Prove the backups restore, to a random time in the window:", "bridgerest drill --cluster rvf73a77ozfsvcttryebfrnlem"),
+            ("To the end of the archived WAL, keeping the copy running to look at:", "bridgerest drill --cluster rvf73a77ozfsvcttryebfrnlem --target latest --keep"),
+        ],
+    ),
+    (
+        "drills",
+        &[
+            ("The restore-test record since October:", "bridgerest drills --since 2026-10-01"),
+            ("For a spreadsheet:", "bridgerest drills --csv > drills.csv"),
+            ("For an auditor:", "bridgerest drills --html drills.html"),
+        ],
+    ),
+    (
+        "credential-process",
+        &[("What pgBackRest 2.59+ runs itself (s3_key_type = \"process\"); by hand, to see that it works:", "bridgerest credential-process --cluster rvf73a77ozfsvcttryebfrnlem > /dev/null && echo ok")],
+    ),
+    (
+        "check",
+        &[
+            ("Everything, including each stanza's repository:", "bridgerest check"),
+            ("Without opening the repositories, as JSON:", "bridgerest check --no-repository --json"),
+        ],
+    ),
+    (
+        "completions",
+        &[("bash, for this user:", "bridgerest completions bash > ~/.local/share/bash-completion/completions/bridgerest")],
+    ),
+    (
+        "version",
+        &[("Which build is installed:", "bridgerest version")],
+    ),
+];
+
 /// The three tables as the end of `--help`.
 fn after_help() -> String {
     let mut out = String::new();
@@ -92,7 +184,7 @@ fn after_help() -> String {
 #[derive(Debug, Parser)]
 #[command(
     name = "bridgerest",
-    version,
+    version = env!("BRIDGEREST_VERSION"),
     propagate_version = true,
     max_term_width = 100,
     after_long_help = after_help()
@@ -108,7 +200,9 @@ pub struct Cli {
     )]
     pub config: Option<PathBuf>,
 
-    /// More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides.
+    /// More of bridgerest's log on stderr: -v info, -vv debug (restore logs info without
+    /// -v; daemon its start, reload, stop and each cluster's change of state); other libraries'
+    /// only warnings. BRIDGEREST_LOG=<filter> overrides.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
@@ -125,7 +219,7 @@ pub enum Command {
     /// Prints one line per cluster (stanza, store type, ok or the error). Clusters that fail
     /// keep their previous stanza. Exit code 0 only if every cluster was refreshed; 3 if some
     /// were and others failed.
-    Refresh,
+    Refresh(RefreshArgs),
     /// Print what `refresh` would write, without writing it.
     Render(RenderArgs),
     /// List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and
@@ -199,6 +293,16 @@ pub enum Command {
     /// zsh: `> "${fpath[1]}/_bridgerest"`; fish: `> ~/.config/fish/completions/bridgerest.fish`.
     /// The Debian package installs them.
     Completions(CompletionsArgs),
+    /// Print bridgerest's version and the commit it was built from (as --version).
+    Version,
+}
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// Print the result as one JSON object (a "clusters" list: cluster, stanza, type, ok,
+    /// error, failure, previous_kept, expires_at) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -208,12 +312,93 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The completion script for `shell`, generated from these definitions.
+/// The completion script for `shell`, generated from these definitions; a cluster id
+/// (`--cluster`, `backups CLUSTER`) completes to the configured ones (`bridgerest
+/// __complete-ids`, quiet when the config cannot be read).
 pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
     use clap::CommandFactory;
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "bridgerest", &mut out);
-    out
+    let script = String::from_utf8_lossy(&out).into_owned();
+    cluster_ids_completed(shell, &script).into_bytes()
+}
+
+/// The hidden command the completion scripts run (not a subcommand: it is in no script,
+/// page or --help): the configured cluster ids, one a line; nothing when the config cannot
+/// be read. `bridgerest __complete-ids [--config PATH]`.
+pub const COMPLETE_IDS: &str = "__complete-ids";
+
+/// The ids [`COMPLETE_IDS`] prints: those of the config at `path` ($BRIDGEREST_CONFIG, else
+/// the default, when `None`), or none.
+pub fn complete_ids(path: Option<PathBuf>) -> Vec<String> {
+    let path = path
+        .or_else(|| std::env::var_os("BRIDGEREST_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_CONFIG_PATH));
+    match crate::config::load(&path) {
+        Ok(cfg) => cfg.all_clusters().into_iter().map(|(_, id)| id).collect(),
+        Err(_) => vec![],
+    }
+}
+
+/// The shell command that lists the configured cluster ids.
+const IDS: &str = "bridgerest __complete-ids 2>/dev/null";
+
+/// `script` (clap_complete's) with cluster ids completed from [`IDS`] instead of file names.
+fn cluster_ids_completed(shell: clap_complete::Shell, script: &str) -> String {
+    use clap_complete::Shell;
+    match shell {
+        Shell::Bash => {
+            let mut out = String::new();
+            let mut lines = script.lines().peekable();
+            while let Some(line) = lines.next() {
+                out.push_str(line);
+                out.push('\n');
+                if line.trim() == "--cluster)" {
+                    if let Some(next) = lines.peek() {
+                        if next.trim() == "COMPREPLY=($(compgen -f \"${cur}\"))" {
+                            let indent = &next[..next.len() - next.trim_start().len()];
+                            out.push_str(&format!(
+                                "{indent}COMPREPLY=($(compgen -W \"$({IDS})\" -- \"${{cur}}\"))\n"
+                            ));
+                            lines.next();
+                        }
+                    }
+                }
+            }
+            // `backups CLUSTER`: its positional, where no option is being completed.
+            out.replace(
+                "        bridgerest__subcmd__backups)\n            opts=\"",
+                &format!("        bridgerest__subcmd__backups)\n            opts=\"$([[ ${{COMP_CWORD}} -eq 2 && ${{cur}} != -* ]] && {IDS}) "),
+            )
+        }
+        Shell::Zsh => script
+            .lines()
+            .map(|l| match l.starts_with("'--cluster=[") || l.starts_with("':cluster -- ") {
+                true => format!(
+                    "{}\n",
+                    l.replace(
+                        ":_default' \\",
+                        &format!(":{{compadd -- ${{(f)\"$({IDS})\"}}}}' \\"),
+                    )
+                ),
+                false => format!("{l}\n"),
+            })
+            .collect::<String>(),
+        Shell::Fish => script
+            .lines()
+            .map(|l| {
+                if l.contains(" -l cluster ") && l.ends_with(" -r") {
+                    format!("{l} -f -a \"({IDS})\"\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect::<String>()
+            + &format!(
+                "complete -c bridgerest -n \"__fish_bridgerest_using_subcommand backups\" -f -a \"({IDS})\"\n"
+            ),
+        _ => script.to_string(),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +476,9 @@ pub struct RestoreArgs {
     /// Print the plan and the pgbackrest command, change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run (a restore here): print the plan as one JSON object.
+    #[arg(long, requires = "dry_run", conflicts_with_all = ["into", "in_place"])]
+    pub json: bool,
     /// Restore this backup (its pgBackRest label, as `pgbackrest info` or `bridgerest backups`
     /// shows it) instead of the newest that finished before the target.
     #[arg(long, value_name = "LABEL")]
@@ -341,6 +529,7 @@ impl From<RestoreArgs> for crate::restore::Request {
             delta: a.delta,
             force: a.force,
             dry_run: a.dry_run,
+            json: a.json,
             set: a.set,
             process_max: a.process_max,
             user: a.user,
@@ -381,7 +570,9 @@ pub struct DrillsArgs {
     /// The reports as a JSON array.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
-    /// One CSV row per drill, with a header.
+    /// One CSV row per drill, with a header: RFC 3339 times, seconds and bytes as plain
+    /// numbers, the first failed check whole; cells a spreadsheet would take for a formula
+    /// start with a quote.
     #[arg(long, conflicts_with = "html")]
     pub csv: bool,
     /// Write one self-contained HTML page (history, verdicts, failing checks, charts of time
@@ -421,6 +612,10 @@ pub struct CheckArgs {
     /// simulator, whose stores are not real).
     #[arg(long)]
     pub no_repository: bool,
+    /// Print the result as one JSON object ("ok", and "checks": each with "ok" and
+    /// "message") instead of a line per check.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

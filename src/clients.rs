@@ -44,7 +44,22 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
     use crate::provider::{ionos::IonosClient, launcher::LauncherClient};
     match provider {
         ProviderKind::Bridge => {
-            let (key, source) = config::load_api_key(&cfg.api)?;
+            let (key, source) = match config::load_api_key(&cfg.api) {
+                // Not a key missing from a config that is not there either.
+                Err(config::Error::Secret(_))
+                    if cfg.api.key_file.is_none()
+                        && std::env::var_os(config::API_KEY_ENV).is_none()
+                        && !cfg.path.exists() =>
+                {
+                    return Err(Error::Refused(format!(
+                        "no API key, and no config file {} to name its api.key_file: create the config (the example: {}) or pass --config, or set ${}, or LoadCredential=api-key:... in the systemd unit",
+                        cfg.path.display(),
+                        config::EXAMPLE_CONFIG,
+                        config::API_KEY_ENV
+                    )));
+                }
+                r => r?,
+            };
             tracing::debug!(%source, "API key loaded");
             Ok(Client::bridge(&cfg.api, key)?)
         }

@@ -33,42 +33,71 @@ fn program(dir: Option<&Path>, name: &str) -> PathBuf {
     dir.map_or_else(|| PathBuf::from(name), |d| d.join(name))
 }
 
-/// The log file PostgreSQL's output goes to when bridgerest starts it.
+/// The name of the log file PostgreSQL's output goes to when bridgerest starts it, in its
+/// data directory.
+const LOG_NAME: &str = "bridgerest-postgres.log";
+
+/// The log file PostgreSQL's output goes to when bridgerest starts it (for messages and the
+/// start command shown to the user; bridgerest itself never opens it by this path).
 pub fn log_path(data: &Path) -> PathBuf {
-    data.join("bridgerest-postgres.log")
+    data.join(LOG_NAME)
 }
 
 /// How much of the end of PostgreSQL's log is read back.
 const LOG_TAIL: u64 = 1 << 20;
 
-/// The end of PostgreSQL's log in the restored directory (at most `LOG_TAIL` bytes), opened
-/// without following a link and only if it is the restoring user's (or root's) regular file:
-/// the directory is that user's to write. Empty when it cannot be read.
-pub fn log_tail(data: &Path, user: &RunAs) -> String {
-    use std::io::{Read, Seek, SeekFrom};
-    let path = log_path(data);
-    let Ok(Some(mut file)) = crate::fsutil::open_trusted(&path, user.owner()) else {
-        return String::new();
-    };
-    let len = file.metadata().map_or(0, |m| m.len());
-    if file
-        .seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL)))
-        .is_err()
-    {
-        return String::new();
+/// PostgreSQL's log of a server bridgerest started. The data directory is the run-as user's
+/// to write, so bridgerest never works in it by path: the directory is reached from `/`
+/// without following a link ([`crate::fsutil::Dir`]), the log is created anew in it through
+/// that handle (`O_CREAT|O_EXCL|O_NOFOLLOW`, whatever held the name moved aside, never
+/// adopted), given to the user through its descriptor, and read back through the same
+/// descriptor. A data directory swapped for a link to somewhere else is refused; one swapped
+/// for another of the user's directories gets the log there, which is the user's own.
+#[derive(Debug)]
+pub struct Log {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl Log {
+    /// Creates the log in `data` for `user` (see [`Log`]).
+    pub fn create(data: &Path, user: &RunAs) -> Result<Log> {
+        let dir = crate::fsutil::Dir::open(data, user.uid, None)?;
+        let file = dir.create_fresh(LOG_NAME, 0o600, user.owner())?;
+        Ok(Log {
+            file,
+            path: log_path(data),
+        })
     }
-    let mut bytes = Vec::new();
-    let _ = file.take(LOG_TAIL).read_to_end(&mut bytes);
-    // archive-get's errors (pgBackRest's, with the store's URLs) land in this log.
-    crate::redact::apply(&String::from_utf8_lossy(&bytes))
+
+    /// Where it is (for messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The end of the log (at most `LOG_TAIL` bytes), through the descriptor bridgerest
+    /// created it with; empty when it cannot be read.
+    pub fn tail(&self) -> String {
+        use std::os::unix::fs::FileExt;
+        let len = self.file.metadata().map_or(0, |m| m.len());
+        let from = len.saturating_sub(LOG_TAIL);
+        let mut bytes = vec![0u8; (len - from) as usize];
+        let mut got = 0;
+        while got < bytes.len() {
+            match self.file.read_at(&mut bytes[got..], from + got as u64) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        bytes.truncate(got);
+        // archive-get's errors (pgBackRest's, with the store's URLs) land in this log.
+        crate::redact::apply(&String::from_utf8_lossy(&bytes))
+    }
 }
 
 /// The command a user runs to start the restored cluster by hand.
 pub fn start_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
-    let mut argv = Vec::new();
-    if nix::unistd::Uid::effective() != user.uid {
-        argv.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
-    }
+    let mut argv = user.command_prefix();
     argv.extend([
         program(bin, "pg_ctl").to_string_lossy().into_owned(),
         "-D".into(),
@@ -166,15 +195,18 @@ pub struct Follow<'a> {
 
 /// Starts PostgreSQL on the restored data directory and follows its recovery.
 pub async fn start_and_follow(f: Follow<'_>) -> Result<Recovered> {
-    let child = start(&f)?;
-    follow(&f, child).await
+    let (child, log) = start(&f)?;
+    follow(&f, child, &log).await
 }
 
 /// Starts PostgreSQL on the restored data directory (in a session of its own: it outlives
-/// bridgerest), its output appended to [`log_path`].
-pub fn start(f: &Follow<'_>) -> Result<tokio::process::Child> {
-    let log = log_path(f.data);
-    let file = open_log(&log, f.user)?;
+/// bridgerest), its output going to a [`Log`] made for it.
+pub fn start(f: &Follow<'_>) -> Result<(tokio::process::Child, Log)> {
+    let log = Log::create(f.data, f.user)?;
+    let file = log
+        .file
+        .try_clone()
+        .doing(|| "duplicating the log file handle".into())?;
     let mut cmd = f
         .user
         .server(program(f.bin, "postgres"), file)
@@ -188,13 +220,16 @@ pub fn start(f: &Follow<'_>) -> Result<tokio::process::Child> {
         hint: ": install PostgreSQL's server package or pass --pg-bin",
         err,
     })?;
-    tracing::info!(log = %log.display(), pid = child.id().unwrap_or(0), "PostgreSQL started; following its recovery");
-    Ok(child)
+    tracing::info!(log = %log.path().display(), pid = child.id().unwrap_or(0), "PostgreSQL started; following its recovery");
+    Ok((child, log))
 }
 
 /// Follows the recovery of the PostgreSQL [`start`] started until it ends.
-pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<Recovered> {
-    let log = log_path(f.data);
+pub async fn follow(
+    f: &Follow<'_>,
+    mut child: tokio::process::Child,
+    log: &Log,
+) -> Result<Recovered> {
     let every = (f.cfg.api.token_lifetime / 2).max(Duration::from_secs(1));
     let mut next_refresh = tokio::time::Instant::now() + every;
     let scope = refresh::Scope::cluster(f.cfg, f.cluster)?;
@@ -206,7 +241,7 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
                 err,
             })?;
         if let Some(status) = exited {
-            let text = log_tail(f.data, f.user);
+            let text = log.tail();
             if f.action == TargetAction::Shutdown && text.contains("shutdown at recovery target") {
                 return Ok(Recovered {
                     state: RecoveryEnd::ShutDown,
@@ -218,7 +253,7 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
             return Err(Error::Exited {
                 status,
-                log,
+                log: log.path().to_path_buf(),
                 tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             });
         }
@@ -243,38 +278,6 @@ pub async fn follow(f: &Follow<'_>, mut child: tokio::process::Child) -> Result<
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-fn open_log(path: &Path, user: &RunAs) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Not through a link: the directory is the user's, and the file is given to the user.
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
-        .open(path)
-        .doing(|| format!("opening {}", path.display()))?;
-    // What was opened may be a file the user planted under that name: a FIFO, or a second
-    // name of another file (a hard link to /etc/shadow), which a chown would give away.
-    use std::os::unix::fs::MetadataExt;
-    let meta = file
-        .metadata()
-        .doing(|| format!("reading {}", path.display()))?;
-    if !meta.is_file() || meta.nlink() != 1 || (meta.uid() != 0 && meta.uid() != user.uid.as_raw())
-    {
-        return Err(crate::fsutil::Error::Refused(format!(
-            "{} is not a regular file of {} with one name (a FIFO, a hard link or another user's file was put there): remove it, then start again",
-            path.display(),
-            user.name
-        ))
-        .into());
-    }
-    if nix::unistd::Uid::effective() != user.uid && meta.uid() != user.uid.as_raw() {
-        nix::unistd::fchown(&file, Some(user.uid), Some(user.gid))
-            .doing(|| format!("giving {} to {}", path.display(), user.name))?;
-    }
-    Ok(file)
 }
 
 /// A time PostgreSQL gave as seconds since the epoch (`extract(epoch from ...)`: microseconds
@@ -314,10 +317,15 @@ async fn poll(data: &Path, user: &RunAs, bin: Option<&Path>) -> Option<Result<Re
     cmd.args([
         "-X", "-A", "-t", "-q", "-h", &host, "-p", port, "-d", "postgres", "-c", sql,
     ]);
-    let out = tokio::time::timeout(Duration::from_secs(10), cmd.output())
-        .await
-        .ok()?
-        .ok()?;
+    let out = crate::pgbackrest::child::capped_output(
+        cmd,
+        "psql",
+        "",
+        None,
+        Some(Duration::from_secs(10)),
+    )
+    .await
+    .ok()?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return refused(&err).map(|why| Err(Error::Refused(why)));
@@ -372,4 +380,65 @@ pub fn refused(stderr: &str) -> Option<String> {
         return None;
     }
     Some(crate::text::excerpt(said, 300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    /// postgres where the test runs as root (as CI does), else the test's own user.
+    fn user() -> RunAs {
+        match nix::unistd::Uid::effective().is_root() {
+            true => RunAs::lookup("postgres").expect("a postgres user"),
+            false => RunAs::lookup(&std::env::var("USER").unwrap()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_log_is_never_made_through_a_swapped_data_directory() {
+        let d = tempfile::tempdir().unwrap();
+        // A root-owned canary stands for /etc/bash_completion.d.
+        let canary = d.path().join("canary");
+        std::fs::create_dir(&canary).unwrap();
+        let data = d.path().join("main");
+        std::os::unix::fs::symlink(&canary, &data).unwrap();
+        let e = Log::create(&data, &user()).unwrap_err().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_dir(&canary).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_planted_log_is_moved_aside_never_adopted_and_the_tail_is_read_through_the_handle() {
+        let d = tempfile::tempdir().unwrap();
+        let data = d.path().join("main");
+        std::fs::create_dir(&data).unwrap();
+        let u = user();
+        nix::unistd::chown(&data, Some(u.uid), Some(u.gid)).unwrap();
+        // A second name of a file that is not the user's to have (as /etc/shadow would be).
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "secret\n").unwrap();
+        std::fs::hard_link(&victim, data.join(LOG_NAME)).unwrap();
+        let before = std::fs::metadata(&victim).unwrap();
+
+        let log = Log::create(&data, &u).unwrap();
+        use std::io::Write;
+        (&log.file).write_all(b"LOG:  redo done\n").unwrap();
+        assert_eq!(log.tail(), "LOG:  redo done\n");
+        let after = std::fs::metadata(&victim).unwrap();
+        assert_eq!(
+            (after.uid(), after.mode(), after.len()),
+            (before.uid(), before.mode(), before.len())
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n");
+        let made = std::fs::symlink_metadata(data.join(LOG_NAME)).unwrap();
+        assert!(made.is_file() && made.nlink() == 1, "{made:?}");
+        assert_eq!((made.uid(), made.mode() & 0o7777), (u.uid.as_raw(), 0o600));
+        assert_eq!(
+            std::fs::metadata(data.join("bridgerest-postgres.log.old"))
+                .unwrap()
+                .ino(),
+            before.ino()
+        );
+    }
 }

@@ -68,6 +68,25 @@ impl RunAs {
         }
     }
 
+    /// What a command printed for the user to run (as root, usually) starts with to run as this
+    /// user: nothing if this process runs as it; from root `runuser -u NAME --` (util-linux,
+    /// on every Debian host: a stock Debian 12 has no sudo); else `sudo -u NAME`.
+    pub fn command_prefix(&self) -> Vec<String> {
+        let me = nix::unistd::Uid::effective();
+        if me == self.uid {
+            Vec::new()
+        } else if me.is_root() {
+            vec![
+                "runuser".into(),
+                "-u".into(),
+                self.name.clone(),
+                "--".into(),
+            ]
+        } else {
+            vec!["sudo".into(), "-u".into(), self.name.clone()]
+        }
+    }
+
     pub fn lookup(name: &str) -> Result<RunAs, Error> {
         let looked = |what: String| move |err| Error::Lookup { what, err };
         let user = User::from_name(name)

@@ -139,6 +139,115 @@ fn missing_api_key() {
     );
 }
 
+/// Runs bridgerest as `nobody` (when the test runs as root; else as this user), the test's
+/// directory open to it.
+fn run_as_nobody(env: &Env, args: &[&str]) -> Run {
+    use std::os::unix::process::CommandExt;
+    set_mode(env.dir.path(), 0o755);
+    let mut cmd = env.cmd();
+    if nix::unistd::Uid::effective().is_root() {
+        cmd.uid(65534).gid(65534);
+    }
+    let run = Run::from(cmd.args(args).output().unwrap());
+    env.assert_no_secrets(&run);
+    run
+}
+
+#[test]
+fn unreadable_is_not_missing_config_and_key_files() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let me = if nix::unistd::Uid::effective().is_root() {
+        "user nobody (uid 65534)".to_string()
+    } else {
+        let uid = nix::unistd::Uid::effective();
+        let name = nix::unistd::User::from_uid(uid).unwrap().unwrap().name;
+        format!("user {name} (uid {uid})")
+    };
+    // The config: there but not readable, then not there.
+    set_mode(&env.config, 0o600);
+    if nix::unistd::Uid::effective().is_root() {
+        let run = run_as_nobody(&env, &["refresh"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "error: cannot read config file {}: permission denied to {me}: run bridgerest as a user who may read it (the package makes it root:postgres, mode 0640: as root, or `runuser -u postgres -- bridgerest ...`), or change its group or mode",
+                env.config.display()
+            )
+        );
+        // The key file: the config readable, the key not.
+        set_mode(&env.config, 0o644);
+        set_mode(&env.path("api-key"), 0o600);
+        let run = run_as_nobody(&env, &["refresh"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(
+            run.error_line(),
+            format!(
+                "error: cannot read the API key from key file {}: permission denied to {me}: make it readable by the user bridgerest runs as (its owner, mode 0600)",
+                env.path("api-key").display()
+            )
+        );
+    }
+    std::fs::remove_file(env.path("api-key")).unwrap();
+    let run = env.run(&["refresh"]);
+    run.assert_error(
+        2,
+        &format!(
+            "cannot read the API key from key file {}: there is no such file: create it with",
+            env.path("api-key").display()
+        ),
+    );
+    std::fs::remove_file(&env.config).unwrap();
+    let run = env.run(&["refresh"]);
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "error: cannot read config file {}: there is no such file: create it (the example: /usr/share/doc/bridgerest/bridgerest.toml; man 5 bridgerest.toml) or pass --config",
+            env.config.display()
+        )
+    );
+}
+
+#[test]
+fn no_config_file_is_not_a_missing_key() {
+    // The default config path, kept empty in a mount namespace of our own (as root) so a host
+    // with /etc/bridgerest/bridgerest.toml runs the same test.
+    let bin = env!("CARGO_BIN_EXE_bridgerest");
+    let root = nix::unistd::Uid::effective().is_root();
+    if !root && std::path::Path::new("/etc/bridgerest/bridgerest.toml").exists() {
+        eprintln!("skipped: not root, and this host has /etc/bridgerest/bridgerest.toml");
+        return;
+    }
+    let mut cmd = if root {
+        let mut c = std::process::Command::new("unshare");
+        c.args([
+            "-m",
+            "sh",
+            "-c",
+            "if [ -d /etc/bridgerest ]; then mount -t tmpfs none /etc/bridgerest || exit 99; fi; exec \"$0\" clusters",
+            bin,
+        ]);
+        c
+    } else {
+        let mut c = std::process::Command::new(bin);
+        c.arg("clusters");
+        c
+    };
+    let out = cmd
+        .env_remove("BRIDGEREST_API_KEY")
+        .env_remove("BRIDGEREST_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        "error: no API key, and no config file /etc/bridgerest/bridgerest.toml to name its api.key_file: create the config (the example: /usr/share/doc/bridgerest/bridgerest.toml) or pass --config, or set $BRIDGEREST_API_KEY, or LoadCredential=api-key:... in the systemd unit"
+    );
+}
+
 #[test]
 fn empty_api_key_file_and_env() {
     let env = Env::new();
@@ -877,6 +986,169 @@ fn check_reports_each_problem_on_its_own_line() {
 }
 
 #[test]
+fn version_names_the_commit_as_the_subcommand_does() {
+    let env = Env::new();
+    let flag = env.run(&["--version"]);
+    let sub = env.run(&["version"]);
+    assert_eq!(flag.code, 0, "{flag:?}");
+    assert_eq!(sub.code, 0, "{sub:?}");
+    assert_eq!(flag.stdout, sub.stdout);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut want = format!("bridgerest {}", env!("CARGO_PKG_VERSION"));
+    if root.join(".git").exists() {
+        let out = std::process::Command::new("git")
+            .args(["-c", "safe.directory=*", "rev-parse", "--short=12", "HEAD"])
+            .current_dir(root)
+            .output()
+            .unwrap();
+        want = format!(
+            "{want} (commit {})",
+            String::from_utf8(out.stdout).unwrap().trim()
+        );
+    }
+    assert_eq!(sub.stdout, format!("{want}\n"));
+}
+
+#[test]
+fn refresh_check_and_restore_plan_as_json_without_secrets() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER, AZURE_CLUSTER], "");
+    let run = env.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let clusters = v["clusters"].as_array().unwrap();
+    assert_eq!(clusters.len(), 2, "{v}");
+    let s3 = clusters
+        .iter()
+        .find(|c| c["cluster"] == S3_CLUSTER)
+        .unwrap();
+    assert_eq!(s3["stanza"], S3_STANZA);
+    assert_eq!(s3["type"], "s3");
+    assert_eq!(s3["ok"], true);
+    assert!(s3["error"].is_null());
+    // Once a cluster fails: its error and failure kind, the previous stanza kept, exit 3.
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some(format!("{AZURE_CLUSTER}/backup-tokens")),
+        method: None,
+        times: None,
+        kind: FaultKind::ServerError { status: 503 },
+    }]);
+    let run = env.run(&["refresh", "--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let az = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == AZURE_CLUSTER)
+        .unwrap()
+        .clone();
+    assert_eq!(az["ok"], false, "{v}");
+    assert_eq!(az["previous_kept"], true, "{v}");
+    assert_eq!(az["failure"], "transient", "{v}");
+    assert!(az["error"].as_str().unwrap().contains("503"), "{v}");
+
+    let run = env.run(&["check", "--no-repository", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let checks = v["checks"].as_array().unwrap();
+    assert!(checks.len() > 5, "{v}");
+    assert_eq!(
+        checks[0]["message"],
+        format!("config {} is valid (2 clusters)", env.config.display())
+    );
+    assert_eq!(v["ok"], run.code == 0, "{run:?}");
+    assert_eq!(
+        checks.iter().all(|c| c["ok"] == true),
+        run.code == 0,
+        "{run:?}"
+    );
+
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--pg1-path",
+        env.path("restore").to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    assert_eq!(v["cluster"], S3_CLUSTER, "{v}");
+    assert_eq!(v["stanza"], S3_STANZA, "{v}");
+    assert_eq!(v["dry_run"], true, "{v}");
+    assert!(
+        v["command"].as_str().unwrap().starts_with("pgbackrest "),
+        "{v}"
+    );
+    assert!(
+        v["data_dir"]
+            .as_str()
+            .unwrap()
+            .contains(env.path("restore").to_str().unwrap()),
+        "{v}"
+    );
+    // --json is for the plan of a dry run.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "latest",
+        "--json",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--dry-run"), "{run:?}");
+}
+
+#[test]
+fn verbose_raises_bridgerest_s_own_log_as_its_help_says() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let quiet = env.run(&["refresh"]);
+    assert_eq!(quiet.code, 0, "{quiet:?}");
+    assert!(!quiet.stderr.contains("INFO"), "{quiet:?}");
+    let info = env.run(&["-v", "refresh"]);
+    assert!(
+        info.stderr.contains("INFO") && info.stderr.contains("token fetched"),
+        "{info:?}"
+    );
+    assert!(!info.stderr.contains("DEBUG"), "{info:?}");
+    let debug = env.run(&["refresh", "-vv"]);
+
+    assert!(
+        debug.stderr.contains("DEBUG") && debug.stderr.contains("API key loaded"),
+        "{debug:?}"
+    );
+    // Only bridgerest's: not the HTTP client's or TLS's debug lines.
+    for noise in [
+        "hyper",
+        "reqwest",
+        "rustls",
+        "starting new connection",
+        "connecting to",
+    ] {
+        assert!(!debug.stderr.contains(noise), "{noise}: {debug:?}");
+    }
+    let run = Run::from(
+        env.cmd()
+            .env("BRIDGEREST_LOG", "bridgerest=loud")
+            .arg("refresh")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("warning: BRIDGEREST_LOG=\"bridgerest=loud\" is not a log filter"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn clusters_lists_every_team_and_403_says_no_access() {
     let st = bridgerest::sim::sample_state_with_teams(KEY);
     let env = Env::with_state(st);
@@ -998,14 +1270,15 @@ fn the_quick_start_demo_works_as_the_readme_says() {
     std::fs::remove_dir_all(kept).unwrap();
 }
 
-/// A config whose `[drill] reports` is a directory of the test's own (not made yet).
+/// A config whose `[drill] reports` is a directory of the test's own (not made yet), with
+/// the S3 and Azure clusters.
 fn env_with_drill_reports() -> (Env, std::path::PathBuf) {
     let env = Env::new();
     let reports = env.path("reports");
     std::fs::write(
         &env.config,
         format!(
-            "{}\n[drill]\nreports = \"{}\"\n",
+            "{}\n[drill]\nreports = \"{}\"\n\n[[cluster]]\nid = \"{S3_CLUSTER}\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"{AZURE_CLUSTER}\"\npg1_path = \"/y\"\n",
             env.base_config(""),
             reports.display()
         ),
@@ -1095,6 +1368,76 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
     assert_eq!(rows.len(), 4, "{run:?}");
     assert!(rows[0].starts_with("\"CLUSTER\",\"STARTED\""), "{run:?}");
     assert!(rows[3].contains("\"\"by 5s\"\""), "quotes doubled: {run:?}");
+}
+
+#[test]
+fn drills_csv_is_for_machines_whole_numeric_and_defused() {
+    use bridgerest::drill::{report, DrillTarget, Report};
+    use time::macros::datetime;
+    let (env, reports) = env_with_drill_reports();
+    let long = format!("=HYPERLINK(\"http://x\") {}", "y".repeat(200));
+    let mut r = Report::new(
+        S3_CLUSTER,
+        "main",
+        DrillTarget::Latest,
+        datetime!(2026-11-01 03:30:00 UTC),
+        std::path::Path::new("/x"),
+    );
+    r.check("restore", true, "restored".into());
+    r.check("-queries", false, long.clone());
+    r.restore_seconds = Some(4.25);
+    r.lag_seconds = Some(-0.5);
+    r.bytes_fetched = Some(3 << 20);
+    r.backup = Some("+20261101-000000F".into());
+    r.finish();
+    report::write(&reports, &r, 100).unwrap();
+    let run = env.run(&["drills", "--csv"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let rows: Vec<&str> = run.stdout.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        rows[0],
+        "\"CLUSTER\",\"STARTED\",\"FINISHED\",\"TARGET\",\"TARGET_KIND\",\"BACKUP\",\"VERDICT\",\"PROBLEM\",\"RESTORE_SECONDS\",\"RECOVERY_SECONDS\",\"CHECKS_SECONDS\",\"TOTAL_SECONDS\",\"LAG_SECONDS\",\"BYTES_FETCHED\""
+    );
+    let cells: Vec<String> = rows[1]
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap()
+        .split("\",\"")
+        .map(|c| c.replace("\"\"", "\""))
+        .collect();
+    assert_eq!(cells.len(), 14, "{cells:?}");
+    assert_eq!(cells[0], S3_CLUSTER);
+    assert_eq!(cells[1], "2026-11-01T03:30:00Z");
+    assert!(
+        time::OffsetDateTime::parse(&cells[2], &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{cells:?}"
+    );
+    assert_eq!(cells[5], "'+20261101-000000F", "formula-like cell defused");
+    assert_eq!(cells[6], "failed");
+    assert_eq!(cells[7], format!("'-queries: {long}"), "whole, defused");
+    assert_eq!(cells[8], "4.25");
+    assert_eq!(cells[9], "");
+    assert_eq!(cells[12], "-0.5", "a number stays a number");
+    assert_eq!(cells[13], (3u64 << 20).to_string());
+}
+
+#[test]
+fn drills_cluster_must_be_a_configured_id() {
+    let (env, _reports) = env_with_drill_reports();
+    let run = env.run(&["drills", "--cluster", GCS_CLUSTER]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        format!(
+            "error: drills --cluster: no [[cluster]] in {} has id {GCS_CLUSTER}: give one of the configured ids ({S3_CLUSTER}, {AZURE_CLUSTER})",
+            env.config.display()
+        )
+    );
+    let run = env.run(&["drills", "--cluster", "x; rm -rf /"]);
+    run.assert_error(2, "\"x; rm -rf /\" is not a cluster id");
+    let run = env.run(&["drills", "--cluster", S3_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 /// Renders `url` in headless Chromium: a screenshot into `png`, and the DOM as text.

@@ -533,6 +533,9 @@ fn the_daemon_watches_every_providers_backups_and_flags_old_ones() {
         ),
         format!("bridgerest_backup_ok{{cluster=\"{S3_CLUSTER}\"}} 0"),
         format!("bridgerest_backup_ok{{cluster=\"{IONOS_CLUSTER}\"}} 1"),
+        // The labels alerts join on: the stanza refresh wrote, the name the provider gives.
+        format!("bridgerest_cluster_info{{cluster=\"{S3_CLUSTER}\",stanza=\"2qc6yv2ztfcw7a7yoripu4zlsm\",name=\"production\",provider=\"bridge\"}} 1"),
+        format!("bridgerest_cluster_info{{cluster=\"{LAUNCHER_DB}\",stanza=\"\",name=\"billing\",provider=\"launcher\"}} 1"),
     ] {
         assert!(prom.contains(&want), "{want}\n{prom}");
     }
@@ -582,6 +585,13 @@ fn timer_refreshes_are_seen_by_status_and_the_metrics() {
     assert!(
         prom.contains(&format!(
             "bridgerest_refresh_ok{{cluster=\"{S3_CLUSTER}\"}} 1"
+        )),
+        "{prom}"
+    );
+    // The stanza the timer's refresh wrote labels the cluster too.
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_cluster_info{{cluster=\"{S3_CLUSTER}\",stanza=\"2qc6yv2ztfcw7a7yoripu4zlsm\","
         )),
         "{prom}"
     );

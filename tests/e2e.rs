@@ -92,11 +92,11 @@ fn pitr_round_trip(kind: Kind) {
     for line in [
         "server:    running (pid ".to_string(),
         format!(
-            "connect:   sudo -u postgres /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
+            "connect:   runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -h {} -p {port} -d postgres\n",
             w.sock.display()
         ),
         format!(
-            "stop:      sudo -u postgres /usr/lib/postgresql/15/bin/pg_ctl -D {} stop\n",
+            "stop:      runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D {} stop\n",
             restored.display()
         ),
     ] {
@@ -818,6 +818,14 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
         "BridgerestDrillFailed to fire",
         Duration::from_secs(60),
         || mon.firing().contains(&drill_failed),
+    );
+    // It carries the stanza (to join with pgbackrest_exporter) from bridgerest_cluster_info.
+    let labels = mon.firing_labels("BridgerestDrillFailed");
+    assert!(
+        labels
+            .iter()
+            .any(|l| l["cluster"] == CLUSTER && l["stanza"] == "main"),
+        "{labels:?}"
     );
     repo_file(&w, "repo-put", &format!("archive/main/{gone}"), &saved);
     let (code, out, err) = w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", "latest"]);

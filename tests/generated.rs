@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use bridgerest::cli::{completions, Cli, ENVIRONMENT, EXIT_STATUS, FILES};
+use bridgerest::cli::{completions, Cli, ENVIRONMENT, EXAMPLES, EXIT_STATUS, FILES};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
@@ -30,19 +30,144 @@ fn generated() -> BTreeMap<String, Vec<u8>> {
     let values = value_names(&Cli::command());
     for e in std::fs::read_dir(dir.path()).unwrap() {
         let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
         let text = String::from_utf8(std::fs::read(e.path()).unwrap()).unwrap();
-        files.insert(
-            format!("man/{}", e.file_name().to_string_lossy()),
-            synopsis_with_values(&text, &values).into_bytes(),
-        );
+        let text = synopsis_with_values(&text, &values);
+        let text = match name
+            .strip_prefix("bridgerest-")
+            .and_then(|n| n.strip_suffix(".1"))
+        {
+            Some(sub) => with_examples_and_exit_status(&text, sub),
+            None => text,
+        };
+        files.insert(format!("man/{name}"), text.into_bytes());
     }
+    files.insert("man/bridgerest.toml.5".into(), config_page());
     files
+}
+
+/// A command's examples as roff (EXAMPLES, from [`EXAMPLES`]).
+fn examples(sub: &str) -> roff::Roff {
+    use roff::{roman, Roff};
+    let mut r = Roff::new();
+    let (_, list) = EXAMPLES
+        .iter()
+        .find(|(name, _)| *name == sub)
+        .unwrap_or_else(|| panic!("bridgerest {sub} has no EXAMPLES in src/cli.rs"));
+    r.control("SH", ["EXAMPLES"]);
+    for (what, cmd) in *list {
+        r.control("PP", []);
+        r.text([roman(*what)]);
+        r.control("IP", []);
+        r.control("EX", []);
+        r.text([roman(*cmd)]);
+        r.control("EE", []);
+    }
+    r
+}
+
+/// The exit status table as roff.
+fn exit_status() -> roff::Roff {
+    use roff::{bold, roman, Roff};
+    let mut r = Roff::new();
+    r.control("SH", ["EXIT STATUS"]);
+    for (k, v) in EXIT_STATUS {
+        r.control("TP", []);
+        r.text([bold(*k)]);
+        r.text([roman(*v)]);
+    }
+    r
+}
+
+/// A command's page with EXAMPLES, EXIT STATUS and SEE ALSO before its VERSION.
+fn with_examples_and_exit_status(page: &str, sub: &str) -> String {
+    use roff::roman;
+    let mut tail = examples(sub).to_roff();
+    tail.push_str(&exit_status().to_roff());
+    let mut see = roff::Roff::new();
+    see.control("SH", ["SEE ALSO"]);
+    see.text([roman("bridgerest(1), bridgerest.toml(5)")]);
+    tail.push_str(&see.to_roff());
+    match page.find(".SH VERSION") {
+        Some(at) => format!("{}{tail}{}", &page[..at], &page[at..]),
+        None => format!("{page}{tail}"),
+    }
+}
+
+/// bridgerest.toml(5): where the file is, how it is read, its sections, and the annotated
+/// example the package installs (config/bridgerest.toml), verbatim.
+fn config_page() -> Vec<u8> {
+    use roff::{bold, italic, roman, Roff};
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/bridgerest.toml"),
+    )
+    .unwrap();
+    let mut r = Roff::new();
+    r.control(
+        "TH",
+        [
+            "bridgerest.toml",
+            "5",
+            "",
+            &format!("bridgerest {}", env!("CARGO_PKG_VERSION")),
+        ],
+    );
+    r.control("SH", ["NAME"]);
+    r.text([roman("bridgerest.toml - the configuration of bridgerest")]);
+    r.control("SH", ["SYNOPSIS"]);
+    r.text([bold("/etc/bridgerest/bridgerest.toml")]);
+    r.control("SH", ["DESCRIPTION"]);
+    r.text([roman(
+        "bridgerest reads one TOML file: the path given with --config, else $BRIDGEREST_CONFIG, else /etc/bridgerest/bridgerest.toml. A key it does not know is an error (exit 2), naming the file, line and column, so a typo is caught rather than ignored. Durations are written as \"30s\", \"5m\", \"1h 30m\"; file modes as \"0600\". Secrets are never in this file: it names files that hold them, each alone in a file of mode 0600 (or the environment, or a systemd credential). `bridgerest check` checks the file and what it names.",
+    )]);
+    r.control("SH", ["SECTIONS"]);
+    for (name, what) in [
+        ("[api]", "the Crunchy Bridge API: its url, the API key's file, timeouts, retries, how long a backup token's credentials are assumed to work, how long a restore at the provider is waited for."),
+        ("[pgbackrest]", "the stanza file bridgerest writes (config; its owner, group and mode), the pgbackrest binary, pgBackRest's own main config and include path, how S3 credentials reach pgBackRest (s3_key_type), the lock timeout."),
+        ("[daemon]", "when `bridgerest daemon` refreshes (schedule, refresh_at, retry_max), its status file and Prometheus textfile, and the backup age that is flagged (max_backup_age)."),
+        ("[drill]", "restore drills: their schedule, target, scratch directory, checks (amcheck, verify, queries), timeout, and where their reports are kept. Without it the daemon runs none."),
+        ("[ionos]", "IONOS Cloud DBaaS: its url, Basic auth or token, the database user and the network of a cluster made by restore --into."),
+        ("[launcher]", "Launcher: the tenant's url and the service key's file."),
+        ("[[cluster]]", "one per cluster: its id, its provider (bridge, the default; ionos; launcher), and for a Crunchy Bridge cluster where a restore goes (pg1_path), its stanza name and extra pgBackRest options ([cluster.options])."),
+    ] {
+        r.control("TP", []);
+        r.text([bold(name)]);
+        r.text([roman(what)]);
+    }
+    r.control("SH", ["EXAMPLE"]);
+    r.text([
+        roman("The file the package installs as "),
+        italic("/etc/bridgerest/bridgerest.toml"),
+        roman(" and "),
+        italic("/usr/share/doc/bridgerest/bridgerest.toml"),
+        roman(", every key with its default or an example, explained:"),
+    ]);
+    r.control("PP", []);
+    r.control("EX", []);
+    for line in example.lines() {
+        r.text([roman(line)]);
+        r.control("br", []);
+    }
+    r.control("EE", []);
+    r.control("SH", ["FILES"]);
+    r.control("TP", []);
+    r.text([bold("/etc/bridgerest/bridgerest.toml")]);
+    r.text([roman("the configuration")]);
+    r.control("TP", []);
+    r.text([bold("/usr/share/doc/bridgerest/bridgerest.toml")]);
+    r.text([roman("the example, as installed")]);
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman("bridgerest(1), bridgerest-check(1), pgbackrest(1)")]);
+    r.to_roff().into_bytes()
 }
 
 /// The command the man pages describe: without clap's `help` subcommand, which has no page
 /// (`bridgerest help X` still works; the pages point at `--help`).
 fn man_command() -> clap::Command {
-    Cli::command().disable_help_subcommand(true)
+    // The package's version, not the commit's: the pages change with the CLI only.
+    Cli::command()
+        .disable_help_subcommand(true)
+        .version(env!("CARGO_PKG_VERSION"))
 }
 
 /// (long option, value name) of every option that takes a value, in the whole command tree.
@@ -102,6 +227,7 @@ fn root_page() -> Vec<u8> {
     man.render_description_section(&mut out).unwrap();
     man.render_options_section(&mut out).unwrap();
     man.render_subcommands_section(&mut out).unwrap();
+    out.extend(examples("").to_roff().into_bytes());
     let mut r = Roff::new();
     for (title, rows) in [
         ("FILES", FILES),
@@ -117,7 +243,7 @@ fn root_page() -> Vec<u8> {
     }
     r.control("SH", ["SEE ALSO"]);
     r.text([roman(
-        "pgbackrest(1), systemd.service(5); the example configuration in /usr/share/doc/bridgerest/bridgerest.toml",
+        "bridgerest.toml(5), pgbackrest(1), systemd.service(5); the example configuration in /usr/share/doc/bridgerest/bridgerest.toml",
     )]);
     out.extend(r.to_roff().into_bytes());
     man.render_version_section(&mut out).unwrap();
@@ -223,4 +349,110 @@ fn man_pages_name_only_pages_that_exist_and_show_option_values() {
     );
     let status = String::from_utf8(files["man/bridgerest-status.1"].clone()).unwrap();
     assert!(!status.contains("every page"), "{status}");
+}
+
+#[test]
+fn completions_offer_the_configured_cluster_ids_and_stay_quiet_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bridgerest.toml");
+    std::fs::write(
+        &config,
+        "[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/x\"\n\n[[cluster]]\nid = \"drsve2t4f5e5znkmef6hmchy2e\"\npg1_path = \"/y\"\n",
+    )
+    .unwrap();
+    // The scripts call `bridgerest` by name: this build's, first on PATH.
+    let bin = Path::new(env!("CARGO_BIN_EXE_bridgerest"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let script = root().join("completions/bridgerest.bash");
+    let complete = |config: &Path, words: &[&str]| {
+        let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let n = words.len() - 1;
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({}); COMP_CWORD={n}; _bridgerest bridgerest '{}' '{}'; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display(),
+                quoted.join(" "),
+                words[n],
+                words[n - 1],
+            ))
+            .env("PATH", &path)
+            .env("BRIDGEREST_CONFIG", config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    for words in [
+        &["bridgerest", "restore", "--cluster", "r"][..],
+        &["bridgerest", "drills", "--cluster", "r"],
+        &["bridgerest", "backups", "r"],
+    ] {
+        let (out, err) = complete(&config, words);
+        assert_eq!(out, "rvf73a77ozfsvcttryebfrnlem\n", "{words:?}: {err}");
+        assert_eq!(err, "");
+    }
+    let (out, _) = complete(&config, &["bridgerest", "drill", "--cluster", ""]);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    // No config, or one that is not TOML: nothing offered, nothing said.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[cluster\n").unwrap();
+    for config in [dir.path().join("none.toml"), broken] {
+        let (out, err) = complete(&config, &["bridgerest", "restore", "--cluster", ""]);
+        assert_eq!((out.trim(), err.as_str()), ("", ""));
+    }
+    // zsh and fish call the same helper for --cluster only.
+    for (name, calls) in [("_bridgerest", 5), ("bridgerest.fish", 5)] {
+        let text = std::fs::read_to_string(root().join("completions").join(name)).unwrap();
+        assert_eq!(
+            text.matches("bridgerest __complete-ids 2>/dev/null")
+                .count(),
+            calls,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn every_page_has_examples_and_exit_status_and_the_config_has_its_page() {
+    let files = generated();
+    for (name, text) in &files {
+        if !name.starts_with("man/") || name.ends_with(".5") {
+            continue;
+        }
+        let text = String::from_utf8(text.clone()).unwrap();
+        assert!(text.contains("\n.SH EXAMPLES\n"), "{name} has no EXAMPLES");
+        assert!(
+            text.contains("\n.SH \"EXIT STATUS\"\n"),
+            "{name} has no EXIT STATUS"
+        );
+    }
+    let page = String::from_utf8(files["man/bridgerest.toml.5"].clone()).unwrap();
+    assert!(page.starts_with(".TH bridgerest.toml 5 "), "{page}");
+    for section in [
+        "[api]",
+        "[pgbackrest]",
+        "[daemon]",
+        "[drill]",
+        "[[cluster]]",
+    ] {
+        assert!(page.contains(section), "{section}");
+    }
+    // The example, whole: every key line of config/bridgerest.toml is in it.
+    let example = std::fs::read_to_string(root().join("bridgerest.toml")).unwrap();
+    assert!(
+        page.contains("key_file = \\(dq/etc/bridgerest/api\\-key\\(dq")
+            || page.contains("key_file = \"/etc/bridgerest/api\\-key\""),
+        "{page}"
+    );
+    assert!(example.lines().count() > 50);
+    // Shipped: the .deb's assets install section 5 pages.
+    let cargo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("[\"config/man/*.5\", \"usr/share/man/man5/\", \"644\"]"));
 }

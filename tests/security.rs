@@ -249,6 +249,40 @@ fn a_lock_file_a_root_refresh_made_belongs_to_the_files_owner() {
     );
 }
 
+/// The status file a root `refresh` writes, and its lock, belong to `pgbackrest.owner` (the
+/// daemon's user), so the daemon can take the lock and replace the file later; and a root
+/// `refresh` trusts the ones that user made.
+#[test]
+fn a_status_file_a_root_refresh_made_belongs_to_the_daemons_user() {
+    require_root();
+    let env = Env::new();
+    let status = env.path("state/status.json");
+    std::fs::create_dir(env.path("state")).unwrap();
+    env.write_config(
+        &[S3_CLUSTER],
+        &format!(
+            "owner = \"nobody\"\ngroup = \"nogroup\"\nmode = \"0640\"\n\n[daemon]\nstatus_file = \"{}\"\n",
+            status.display()
+        ),
+    );
+    let run = env.run(&["refresh"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stderr.contains("WARN"), "{run:?}");
+    for f in [status.clone(), env.path("state/status.json.lock")] {
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (NOBODY, NOBODY),
+            "{}",
+            f.display()
+        );
+    }
+    // Again: root's refresh replaces the file its owner has.
+    let run = env.run(&["refresh"]);
+    assert!(!run.stderr.contains("WARN"), "{run:?}");
+    assert_eq!(env.run(&["status"]).code, 0);
+}
+
 // --- High 2: a stanza bridgerest does not own ----------------------------------------------------
 
 #[test]
@@ -1106,4 +1140,181 @@ fn an_error_body_that_echoes_the_request_shows_no_password() {
     );
     assert!(run.stderr.contains("[redacted]"), "{run:?}");
     env.assert_no_secrets(&run);
+}
+
+#[test]
+fn status_shows_only_configured_clusters_and_escapes_the_files_text() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    std::fs::create_dir_all(env.path("state")).unwrap();
+    // The daemon's user writes this file: it may hold anything.
+    let forged = json!({
+        "updated_at": "2026-12-05T08:00:00Z",
+        "pid": 1,
+        "written_by": "refresh",
+        "clusters": [
+            {"id": S3_CLUSTER, "last_error": "HTTP 503\u{1b}]0;owned\u{7}\u{1b}[2J\nFAKE ROW ok"},
+            {"id": "\u{1b}[31mintruder\u{1b}[0m", "last_error": "x"},
+            {"id": "unconfigured", "last_error": "y"}
+        ]
+    });
+    std::fs::write(env.path("state/status.json"), forged.to_string()).unwrap();
+    let run = env.run(&["status"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("HTTP 503\\u{1b}]0;owned"), "{run:?}");
+    assert!(!run.stdout.contains("\nFAKE ROW"), "{run:?}");
+    assert!(
+        !run.stdout.contains("intruder") && !run.stdout.contains("unconfigured"),
+        "{run:?}"
+    );
+    let json = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let ids: Vec<&str> = v["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [S3_CLUSTER]);
+}
+
+#[test]
+fn a_root_refresh_leaves_the_status_lock_and_files_to_the_daemons_user() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // The state directory is the daemon's user's (the package's /var/lib/bridgerest is
+    // postgres's; nobody stands in for it here).
+    let state = env.path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    nix::unistd::chown(
+        &state,
+        Some(nix::unistd::Uid::from_raw(NOBODY)),
+        Some(nix::unistd::Gid::from_raw(NOBODY)),
+    )
+    .unwrap();
+    assert_eq!(env.run(&["refresh"]).code, 0);
+    for name in ["status.json.lock", "status.json"] {
+        let meta = std::fs::metadata(state.join(name)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY), "{name}");
+    }
+    // The daemon, as that user, can open the lock a root run made (its owner may write it).
+    let meta = std::fs::metadata(state.join("status.json.lock")).unwrap();
+    assert_eq!(meta.mode() & 0o200, 0o200);
+}
+
+#[test]
+// The child is reaped by wait4 below (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
+fn an_endless_pager_is_cut_off_within_a_bounded_memory() {
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // Every page: 1000 small backups and a fresh cursor, without end.
+    env.sim.sim.set_faults(vec![fault(
+        &format!("/clusters/{S3_CLUSTER}/backups"),
+        FaultKind::EndlessPages { items: 1000 },
+    )]);
+    let child = env
+        .cmd()
+        .args(["backups", S3_CLUSTER])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as nix::libc::pid_t;
+    let mut stderr = child.stderr.unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut s).unwrap();
+        s
+    });
+    // wait4: the child's own peak resident size (KiB).
+    let mut status = 0;
+    // SAFETY: a plain system call on a child of this process, with valid out-pointers.
+    let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { nix::libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(got, pid);
+    let err = reader.join().unwrap();
+    assert_eq!(nix::libc::WEXITSTATUS(status), 1, "{err}");
+    assert!(
+        err.contains("over 50000 items") && err.contains("bridgerest stops there"),
+        "{err}"
+    );
+    let peak_mib = usage.ru_maxrss / 1024;
+    assert!(peak_mib < 150, "peak RSS {peak_mib} MiB");
+    // It stopped at the bound, not at the thousandth page.
+    let pages = env
+        .sim
+        .sim
+        .stats()
+        .by_path
+        .get(&format!("GET /clusters/{S3_CLUSTER}/backups"))
+        .copied()
+        .unwrap_or(0);
+    assert!(pages <= 52, "{pages} pages");
+}
+
+#[test]
+fn check_flags_a_config_directory_another_user_can_swap() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    let ok = env.run(&["check", "--no-repository"]);
+    assert!(
+        ok.stdout.contains("no directory above ") && !ok.stdout.contains("so that user can swap"),
+        "{ok:?}"
+    );
+    // The directory above conf.d given to another user (as a postgres-owned parent of
+    // /etc/pgbackrest/conf.d would be): it could swap conf.d for a directory of its own.
+    let above = env.path("");
+    let above = above.components().collect::<std::path::PathBuf>();
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    let run = env.run(&["check", "--no-repository"]);
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{} is owned by nobody (uid 65534), so that user can swap {}",
+            above.display(),
+            env.path("conf.d").display()
+        )),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_config_directory_swapped_through_a_users_parent_gets_nothing_written() {
+    require_root();
+    let env = Env::new();
+    env.write_config(&[S3_CLUSTER], "");
+    // The directory above conf.d is another user's (a postgres-owned parent of
+    // /etc/pgbackrest/conf.d): it swaps conf.d for a link to a root-owned directory (a
+    // stand-in for /etc/modprobe.d).
+    let above = env.path("");
+    let above = above.components().collect::<std::path::PathBuf>();
+    let canary = env.path("canary");
+    std::fs::create_dir(&canary).unwrap();
+    std::fs::remove_dir(env.path("conf.d")).unwrap();
+    std::os::unix::fs::symlink(&canary, env.path("conf.d")).unwrap();
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(NOBODY)), None).unwrap();
+    let run = env.run(&["refresh"]);
+    nix::unistd::chown(&above, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("is a symbolic link") || run.stderr.contains("is owned by nobody"),
+        "{run:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&canary).unwrap().count(),
+        0,
+        "root wrote into the canary: {:?}",
+        std::fs::read_dir(&canary)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
 }

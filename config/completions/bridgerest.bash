@@ -55,6 +55,9 @@ _bridgerest() {
             bridgerest,status)
                 cmd="bridgerest__subcmd__status"
                 ;;
+            bridgerest,version)
+                cmd="bridgerest__subcmd__version"
+                ;;
             bridgerest__subcmd__help,backups)
                 cmd="bridgerest__subcmd__help__subcmd__backups"
                 ;;
@@ -94,6 +97,9 @@ _bridgerest() {
             bridgerest__subcmd__help,status)
                 cmd="bridgerest__subcmd__help__subcmd__status"
                 ;;
+            bridgerest__subcmd__help,version)
+                cmd="bridgerest__subcmd__help__subcmd__version"
+                ;;
             *)
                 ;;
         esac
@@ -101,7 +107,7 @@ _bridgerest() {
 
     case "${cmd}" in
         bridgerest)
-            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill drills credential-process check completions help"
+            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill drills credential-process check completions version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,7 +129,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__backups)
-            opts="-c -v -h -V --provider --json --config --verbose --help --version"
+            opts="$([[ ${COMP_CWORD} -eq 2 && ${cur} != -* ]] && bridgerest __complete-ids 2>/dev/null) -c -v -h -V --provider --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +155,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__check)
-            opts="-c -v -h -V --no-repository --config --verbose --help --version"
+            opts="-c -v -h -V --no-repository --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,7 +232,7 @@ _bridgerest() {
             fi
             case "${prev}" in
                 --cluster)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -274,7 +280,7 @@ _bridgerest() {
             fi
             case "${prev}" in
                 --cluster)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
                     return 0
                     ;;
                 --target)
@@ -312,7 +318,7 @@ _bridgerest() {
             fi
             case "${prev}" in
                 --cluster)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
                     return 0
                     ;;
                 --since)
@@ -339,7 +345,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__help)
-            opts="refresh render clusters backups daemon status restore drill drills credential-process check completions help"
+            opts="refresh render clusters backups daemon status restore drill drills credential-process check completions version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,8 +540,22 @@ _bridgerest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bridgerest__subcmd__help__subcmd__version)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bridgerest__subcmd__refresh)
-            opts="-c -v -h -V --config --verbose --help --version"
+            opts="-c -v -h -V --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -579,14 +599,14 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --json --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --cluster)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
                     return 0
                     ;;
                 --provider)
@@ -686,6 +706,28 @@ _bridgerest() {
             ;;
         bridgerest__subcmd__status)
             opts="-c -v -h -V --json --config --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__version)
+            opts="-c -v -h -V --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

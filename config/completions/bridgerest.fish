@@ -25,7 +25,7 @@ function __fish_bridgerest_using_subcommand
 end
 
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
@@ -40,14 +40,16 @@ complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "drills" -d 'L
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "check" -d 'Check the configuration, the API key, the output directory, pgBackRest and each stanza\'s repository'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "version" -d 'Print bridgerest\'s version and the commit it was built from (as --version)'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -l json -d 'Print the result as one JSON object (a "clusters" list: cluster, stanza, type, ok, error, failure, previous_kept, expires_at) instead of a table'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -l show-secrets -d 'Print the credentials instead of [redacted]'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l provider -d 'List this provider\'s clusters only [default: Crunchy Bridge, and IONOS and Launcher where the config has their section]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
@@ -55,7 +57,7 @@ ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table; with several providers, an object of lists keyed by provider'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
@@ -63,19 +65,19 @@ ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -l json -d 'Print the status file\'s JSON instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l version -d 'Print version'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
@@ -107,53 +109,61 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l no-wai
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l json -d 'With --dry-run (a restore here): print the plan as one JSON object'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l cluster -d 'The cluster\'s ID (a Crunchy Bridge [[cluster]] of the config)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l cluster -d 'The cluster\'s ID (a Crunchy Bridge [[cluster]] of the config)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l target -d '`latest` (the end of the archived WAL), `random` (a time drawn from the recovery window) or a time, as for restore --target-time [default: drill.target, else random]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l user -d 'Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else postgres; otherwise the current user]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l pg-bin -d 'Directory of PostgreSQL\'s programs [default: /usr/lib/postgresql/<PG_VERSION>/bin]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l keep -d 'Leave the copy and its PostgreSQL running (the report says how to reach and stop it; the next drill removes it)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l json -d 'Print the report as one JSON object instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s V -l version -d 'Print version'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l cluster -d 'Only this cluster\'s drills' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l cluster -d 'Only this cluster\'s drills' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l since -d 'Only drills started at or after this date (2026-10-01, midnight UTC) or time (as --target-time takes it)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l html -d 'Write one self-contained HTML page (history, verdicts, failing checks, charts of time per phase and recovery lag, per cluster) to FILE, for an auditor: it opens offline' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l json -d 'The reports as a JSON array'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l csv -d 'One CSV row per drill, with a header'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l csv -d 'One CSV row per drill, with a header: RFC 3339 times, seconds and bytes as plain numbers, the first failed check whole; cells a spreadsheet would take for a formula start with a quote'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s V -l version -d 'Print version'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -l cluster -d 'The cluster\'s ID (an S3 cluster of the config)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -l cluster -d 'The cluster\'s ID (an S3 cluster of the config)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -l no-repository -d 'Do not open the repositories (a host that cannot reach the store yet, or the simulator, whose stores are not real)'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -l json -d 'Print the result as one JSON object ("ok", and "checks": each with "ok" and "message") instead of a line per check'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "render" -d 'Print what `refresh` would write, without writing it'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "clusters" -d 'List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and Launcher too where the config has their section)'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "backups" -d 'List a cluster\'s backups (every page; IONOS: its backup chains)'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "restore" -d 'Restore a cluster to a point in time, here or at the provider (also `bridgerest --restore`)'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "drill" -d 'Prove a cluster\'s backups restore: restore into a scratch directory, recover, check'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "drills" -d 'List the kept drill reports: the restore-test record, per cluster'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "check" -d 'Check the configuration, the API key, the output directory, pgBackRest and each stanza\'s repository'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s h -l help -d 'Print help'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s V -l version -d 'Print version'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "render" -d 'Print what `refresh` would write, without writing it'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "clusters" -d 'List the clusters the credentials can see (Crunchy Bridge: in every team; IONOS and Launcher too where the config has their section)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "backups" -d 'List a cluster\'s backups (every page; IONOS: its backup chains)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "daemon" -d 'Keep refreshing, as a service: on the cron schedule and before credentials expire'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "status" -d 'Show the daemon\'s status file; exit 1 if any credentials expired or will before the next refresh'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "restore" -d 'Restore a cluster to a point in time, here or at the provider (also `bridgerest --restore`)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "drill" -d 'Prove a cluster\'s backups restore: restore into a scratch directory, recover, check'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "drills" -d 'List the kept drill reports: the restore-test record, per cluster'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "credential-process" -d 'Print a cluster\'s S3 credentials as AWS credential-process JSON'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "check" -d 'Check the configuration, the API key, the output directory, pgBackRest and each stanza\'s repository'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "completions" -d 'Print a shell completion script'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "version" -d 'Print bridgerest\'s version and the commit it was built from (as --version)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -f -a "(bridgerest __complete-ids 2>/dev/null)"

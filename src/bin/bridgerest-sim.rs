@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
-use bridgerest::sim::{sample_state, Sim, SimHandle, SimState};
+use bridgerest::sim::{
+    describe_credentials, quick_start_state, Sim, SimHandle, SimState, QUICK_START_KEY,
+};
 
 /// A local simulator of the Crunchy Bridge, IONOS DBaaS and Launcher APIs (no account needed).
 #[derive(Debug, Parser)]
@@ -23,12 +25,15 @@ struct Cli {
 enum Cmd {
     /// Serve the API on a loopback address until interrupted.
     ///
-    /// Prints `listening on http://ADDR` as its first line, then where each API is: Crunchy
+    /// Prints `listening on http://ADDR` as its first line, then where each API is (Crunchy
     /// Bridge at http://ADDR, IONOS DBaaS at http://ADDR/ionos, Launcher at
-    /// http://ADDR/launcher/<tenant>. Faults can be switched at run time with
+    /// http://ADDR/launcher/<tenant>), the credentials each accepts and its cluster ids. Without
+    /// --state it serves the quick start's sample, the one `bridgerest-sim demo` uses, so the
+    /// config the demo prints works against it. Faults can be switched at run time with
     /// `PUT /_sim/faults` (a JSON list), and `GET /_sim/stats` counts requests.
     Serve {
-        /// JSON state file (api_keys, clusters, faults, latency_ms); the sample state if unset.
+        /// JSON state file (api_keys, clusters, faults, latency_ms); the quick start's sample
+        /// if unset.
         #[arg(long, value_name = "FILE")]
         state: Option<PathBuf>,
         /// Address to listen on (port 0: any free port).
@@ -40,15 +45,13 @@ enum Cmd {
         /// Delay every answer by this many milliseconds.
         #[arg(long)]
         latency_ms: Option<u64>,
-        /// The API key the sample state accepts.
-        #[arg(long, default_value = DEMO_KEY)]
+        /// The API key the sample state accepts (made up: it opens nothing but the simulator).
+        #[arg(long, default_value = QUICK_START_KEY)]
         api_key: String,
     },
     /// Run bridgerest against a fresh simulator: render the config, list the backups.
     Demo,
 }
-
-const DEMO_KEY: &str = "cbkey_simulator_demo_key";
 
 fn main() -> ExitCode {
     bridgerest::init_tls();
@@ -84,7 +87,7 @@ fn serve(
             &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
         )
         .with_context(|| format!("parsing simulator state {}", p.display()))?,
-        None => sample_state(key, extra),
+        None => quick_start_state(key, extra),
     };
     if let Some(l) = latency {
         st.latency_ms = l;
@@ -106,21 +109,8 @@ fn serve(
         let addr = listener.local_addr()?;
         // One write: a reader that takes the first line and closes the pipe (as scripts and
         // tests do) must not make a later line fail.
-        let mut text = format!(
-            "listening on http://{addr}\n  Crunchy Bridge  http://{addr}  (Bearer: the state's api_keys)\n"
-        );
-        if let Some(i) = &st.ionos {
-            text.push_str(&format!(
-                "  IONOS DBaaS     http://{addr}/ionos  (Basic: {} and the state's password, or Bearer)\n",
-                i.username
-            ));
-        }
-        if let Some(l) = &st.launcher {
-            text.push_str(&format!(
-                "  Launcher        http://{addr}/launcher/{}  (x-lnchr-key: the state's keys)\n",
-                l.tenant
-            ));
-        }
+        let url = format!("http://{addr}");
+        let text = format!("listening on {url}\n{}", describe_credentials(&st, &url));
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -145,8 +135,7 @@ fn demo() -> Result<()> {
             bridgerest.display()
         );
     }
-    let mut state = sample_state(DEMO_KEY, 0);
-    state.restore_ms = 2000;
+    let state = quick_start_state(QUICK_START_KEY, 0);
     let (ionos_user, ionos_password, launcher_tenant, launcher_key) = {
         let (i, l) = (
             state.ionos.as_ref().context("sample IONOS state")?,
@@ -159,16 +148,9 @@ fn demo() -> Result<()> {
             l.keys.first().cloned().unwrap_or_default(),
         )
     };
+    // The quick start's sample, as `bridgerest-sim serve` serves it: the GCS cluster's token
+    // carries no credential (as Bridge documents it), the config names the service-account key.
     let sim = SimHandle::start(state)?;
-    // The GCS cluster's token as Bridge documents it: a bucket and no credential; the config
-    // names the service-account key for it.
-    sim.sim.set_store(
-        "p56biajnfvgjhftvqs7lqymspe",
-        bridgerest::sim::StoreTemplate::Gcs {
-            bucket: "bridge-backups-usc1".into(),
-            credential: "none".into(),
-        },
-    );
     // Kept after the demo, so the files it wrote can be opened.
     let dir = tempfile::Builder::new()
         .prefix("bridgerest-demo.")
@@ -176,7 +158,7 @@ fn demo() -> Result<()> {
         .keep();
     let key_file = dir.join("api-key");
     for (file, secret) in [
-        (&key_file, DEMO_KEY),
+        (&key_file, QUICK_START_KEY),
         (&dir.join("ionos-password"), ionos_password.as_str()),
         (&dir.join("launcher-key"), launcher_key.as_str()),
     ] {
@@ -215,6 +197,9 @@ key_file = "{dir}/launcher-key"
 config = "{out}"
 main_config = "{main}"
 include_path = "{include}"
+
+[daemon]
+status_file = "{dir}/status.json"
 
 [[cluster]]
 id = "rvf73a77ozfsvcttryebfrnlem"     # s3
@@ -313,8 +298,13 @@ id = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b"
     println!("# 6. What refresh writes, secrets shown as [redacted] (`render --show-secrets` shows them).");
     run(&bridgerest, &config, &["render"])?;
     println!(
-        "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600). Remove them with\n#   rm -r {d}",
+        "# The files are kept in {d}: bridgerest.toml (the config), conf.d/bridgerest.conf\n# (the stanzas; it holds the simulator's made-up secrets, mode 0600), status.json (what\n# `bridgerest status` reads). Remove them with\n#   rm -r {d}",
         d = dir.display()
+    );
+    println!(
+        "#\n# This simulator stops with the demo. `bridgerest-sim serve` serves the same clusters and\n# accepts the same credentials: with its address in the config, the config works against it\n# (`check --no-repository`: the simulator's stores are not real ones):\n#   sed -i 's|{url}|http://ADDR|' {config}\n#   bridgerest --config {config} check --no-repository",
+        url = sim.url(),
+        config = config.display()
     );
     Ok(())
 }

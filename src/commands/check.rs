@@ -12,17 +12,43 @@ use crate::fsutil;
 use crate::provider::{Client, ProviderKind};
 use crate::{pgbackrest, refresh};
 
+/// The checks as they are made: printed one a line, or kept for `--json`.
 struct Report {
     failed: usize,
+    /// `Some` with --json: each check's result and message, printed at the end.
+    json: Option<Vec<(bool, String)>>,
 }
 
 impl Report {
     fn ok(&mut self, what: impl AsRef<str>) {
-        println!("ok    {}", what.as_ref());
+        match &mut self.json {
+            Some(checks) => checks.push((true, what.as_ref().to_string())),
+            None => println!("ok    {}", what.as_ref()),
+        }
     }
     fn fail(&mut self, what: impl AsRef<str>) {
         self.failed += 1;
-        println!("FAIL  {}", what.as_ref());
+        match &mut self.json {
+            Some(checks) => checks.push((false, what.as_ref().to_string())),
+            None => println!("FAIL  {}", what.as_ref()),
+        }
+    }
+    /// With --json: `{"ok": ..., "checks": [{"ok": ..., "message": ...}]}` on stdout.
+    fn finish(&self) -> Result<()> {
+        if let Some(checks) = &self.json {
+            let checks: Vec<serde_json::Value> = checks
+                .iter()
+                .map(|(ok, m)| serde_json::json!({ "ok": ok, "message": m }))
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "ok": self.failed == 0,
+                    "checks": checks,
+                }))?
+            );
+        }
+        Ok(())
     }
     fn result<T, E: Into<anyhow::Error>>(
         &mut self,
@@ -45,8 +71,17 @@ impl Report {
 /// How long `check` waits for one API request (and twice that for the cluster list).
 const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
-    let mut r = Report { failed: 0 };
+pub async fn run(path: &Path, repositories: bool, json: bool) -> Result<Exit> {
+    let mut r = Report {
+        failed: 0,
+        json: json.then(Vec::new),
+    };
+    let exit = checks(&mut r, path, repositories).await;
+    r.finish()?;
+    exit
+}
+
+async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit> {
     let Some(cfg) = r.result(
         config::load(path).map_err(anyhow::Error::from),
         |c: &Config| {
@@ -79,6 +114,13 @@ pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
             )
         },
     );
+    match fsutil::writable_ancestor(&dir) {
+        Some(problem) => r.fail(problem),
+        None => r.ok(format!(
+            "no directory above {} can be changed by another user than root",
+            dir.display()
+        )),
+    }
     r.result(refresh::read_existing(&cfg), |existing| match existing {
         Some(_) => format!("{} is a regular file bridgerest may replace", out.display()),
         None => format!("{} does not exist yet", out.display()),
@@ -127,10 +169,10 @@ pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
     };
     let uses = |p: ProviderKind| cfg.remote.iter().any(|c| c.provider == p);
     if cfg.ionos.section || uses(ProviderKind::Ionos) {
-        check_provider(&mut r, &quick, ProviderKind::Ionos).await;
+        check_provider(r, &quick, ProviderKind::Ionos).await;
     }
     if cfg.launcher.is_some() {
-        check_provider(&mut r, &quick, ProviderKind::Launcher).await;
+        check_provider(r, &quick, ProviderKind::Launcher).await;
     }
     if cfg.clusters.is_empty() && !cfg.remote.is_empty() && config::load_api_key(&cfg.api).is_err()
     {
@@ -205,7 +247,7 @@ pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
         })
         .collect();
     for s in stanzas.iter().filter(|_| repositories) {
-        probe(&mut r, &cfg, s).await;
+        probe(r, &cfg, s).await;
     }
     let files = pgbackrest::other_config_files(
         &cfg.pgbackrest.main_config,
@@ -223,7 +265,7 @@ pub async fn run(path: &Path, repositories: bool) -> Result<Exit> {
         r.fail(c.text);
     }
     if cfg.drill.section {
-        check_drill(&mut r, &cfg);
+        check_drill(r, &cfg);
     }
     Ok(if r.failed == 0 {
         Exit::Success

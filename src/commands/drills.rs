@@ -10,6 +10,9 @@ use crate::exit::Exit;
 use crate::text::{excerpt, human_size, table};
 
 pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
+    if let Some(id) = &args.cluster {
+        check_cluster(cfg, id)?;
+    }
     let reports = history(&cfg.drill.reports, args.cluster.as_deref(), args.since);
     if let Some(file) = &args.html {
         let page = crate::drill::html::page(&reports, time::OffsetDateTime::now_utc());
@@ -31,11 +34,12 @@ pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
         "CLUSTER", "STARTED", "TARGET", "VERDICT", "RESTORE", "RECOVERY", "CHECKS", "LAG",
         "FETCHED",
     ];
-    let rows: Vec<Vec<String>> = reports.iter().map(row).collect();
     if args.csv {
-        print!("{}", csv(&header, &rows));
+        let rows: Vec<Vec<String>> = reports.iter().map(csv_row).collect();
+        print!("{}", csv(&CSV_HEADER, &rows));
         return Ok(Exit::Success);
     }
+    let rows: Vec<Vec<String>> = reports.iter().map(row).collect();
     if rows.is_empty() {
         println!(
             "no drill reports in {}{}: `bridgerest drill --cluster ID` makes one (drill.reports keeps {} per cluster)",
@@ -69,6 +73,86 @@ fn row(r: &Report) -> Vec<String> {
         secs(r.lag_seconds),
         r.bytes_fetched.map_or_else(|| "-".into(), human_size),
     ]
+}
+
+/// `--cluster` names a configured cluster: a typo is a usage error, not an empty record.
+fn check_cluster(cfg: &Config, id: &str) -> Result<()> {
+    if cfg.provider_of(id).is_some() {
+        return Ok(());
+    }
+    let listed: Vec<String> = cfg.all_clusters().into_iter().map(|(_, c)| c).collect();
+    let shown = excerpt(id, 80);
+    let well_formed = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let what = if well_formed {
+        format!("no [[cluster]] in {} has id {shown}", cfg.path.display())
+    } else {
+        format!("{shown:?} is not a cluster id (letters, digits and dashes)")
+    };
+    Err(super::usage(anyhow::anyhow!(
+        "drills --cluster: {what}: give one of the configured ids ({})",
+        if listed.is_empty() {
+            "none is configured".to_string()
+        } else {
+            listed.join(", ")
+        }
+    )))
+}
+
+/// The columns of `--csv`: one per figure, for a spreadsheet or a script.
+const CSV_HEADER: [&str; 14] = [
+    "CLUSTER",
+    "STARTED",
+    "FINISHED",
+    "TARGET",
+    "TARGET_KIND",
+    "BACKUP",
+    "VERDICT",
+    "PROBLEM",
+    "RESTORE_SECONDS",
+    "RECOVERY_SECONDS",
+    "CHECKS_SECONDS",
+    "TOTAL_SECONDS",
+    "LAG_SECONDS",
+    "BYTES_FETCHED",
+];
+
+/// One drill for `--csv`: RFC 3339 times, plain numbers (seconds, bytes), the whole verdict
+/// and first problem, empty cells where a figure is unknown.
+fn csv_row(r: &Report) -> Vec<String> {
+    let num = |s: Option<f64>| s.map(|s| s.to_string()).unwrap_or_default();
+    vec![
+        defuse(&r.cluster),
+        crate::when::show_time(r.started_at),
+        r.finished_at
+            .map(crate::when::show_time)
+            .unwrap_or_default(),
+        defuse(&r.target),
+        defuse(&r.target_kind),
+        defuse(r.backup.as_deref().unwrap_or_default()),
+        if r.ok { "ok" } else { "failed" }.into(),
+        defuse(&r.problem().unwrap_or_default()),
+        num(r.restore_seconds),
+        num(r.recovery_seconds),
+        num(r.checks_seconds),
+        num(r.total_seconds),
+        num(r.lag_seconds),
+        r.bytes_fetched.map(|b| b.to_string()).unwrap_or_default(),
+    ]
+}
+
+/// A text cell a spreadsheet would take for a formula (`= + - @`, tab, CR first) gets a `'`
+/// in front (OWASP's CSV injection advice; [`csv`] quotes every cell). Numbers are ours and
+/// stay numbers.
+fn defuse(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }
 
 /// RFC 4180: every field quoted, quotes doubled, rows ended by CRLF.

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         .config
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
     match cli.command {
-        Command::Refresh => refresh::run(&load_with_bridge_clusters(&path)?).await,
+        Command::Refresh(a) => refresh::run(&load_with_bridge_clusters(&path)?, a.json).await,
         Command::Render(a) => render::run(&load_with_bridge_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
@@ -37,7 +37,12 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
         Command::Daemon => daemon::run(&path).await,
         Command::Status(a) => status::run(&load(&path)?, a),
-        Command::Check(args) => check::run(&path, !args.no_repository).await,
+        Command::Check(args) => check::run(&path, !args.no_repository, args.json).await,
+        Command::Version => {
+            println!("bridgerest {}", env!("BRIDGEREST_VERSION"));
+            Ok(Exit::Success)
+        }
+
         Command::Completions(a) => {
             use std::io::Write;
             std::io::stdout()
@@ -84,8 +89,9 @@ pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load(path)?;
     if cfg.clusters.is_empty() && cfg.remote.is_empty() {
         return Err(usage(anyhow::anyhow!(
-            "{} lists no [[cluster]]: add one per cluster (see config/bridgerest.toml; `bridgerest clusters` lists their ids)",
-            path.display()
+            "{} lists no [[cluster]]: add one per cluster (see {}; `bridgerest clusters` lists their ids)",
+            path.display(),
+            config::EXAMPLE_CONFIG
         )));
     }
     Ok(cfg)

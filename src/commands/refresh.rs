@@ -6,10 +6,14 @@ use crate::config::Config;
 use crate::exit::Exit;
 use crate::refresh::{self, Outcome};
 
-pub async fn run(cfg: &Config) -> Result<Exit> {
+pub async fn run(cfg: &Config, json: bool) -> Result<Exit> {
     let client = super::client(cfg)?;
     let plan = refresh::run(cfg, &client, &refresh::Scope::all(cfg)?).await?;
-    print!("{}", outcome_lines(&plan.outcomes));
+    if json {
+        println!("{}", outcome_json(&plan.outcomes)?);
+    } else {
+        print!("{}", outcome_lines(&plan.outcomes));
+    }
     print_errors(&plan.outcomes);
     // A timer's or cron's refresh is what `status` and the alerts see, where no daemon runs;
     // the refresh itself stands whether or not this can be written.
@@ -43,6 +47,29 @@ pub fn outcome_lines(outcomes: &[Outcome]) -> String {
         })
         .collect();
     crate::text::table(&["STANZA", "TYPE", "CLUSTER", "RESULT"], &rows)
+}
+
+/// `refresh --json`: a "clusters" list, one object per cluster (no secret: the error texts
+/// are redacted as the table's are).
+pub fn outcome_json(outcomes: &[Outcome]) -> Result<String> {
+    let clusters: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "cluster": o.cluster_id,
+                "stanza": o.stanza,
+                "type": o.kind,
+                "ok": o.error.is_none(),
+                "error": o.error.as_ref().map(|e| e.to_string()),
+                "failure": o.error.as_ref().map(|e| e.kind()),
+                "previous_kept": o.error.is_some() && o.kept,
+                "expires_at": o.expires_at.map(crate::when::show_time),
+            })
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(
+        &serde_json::json!({ "clusters": clusters }),
+    )?)
 }
 
 /// Each failed cluster's error, one line each on stderr.

@@ -83,6 +83,9 @@ pub fn backup_problem(
         .or_else(|| crate::schedule::stale(c.last_backup, now, max_age))
 }
 
+/// How much of a cluster's last error the table shows (the JSON has all of it).
+const LAST_ERROR_MAX: usize = 400;
+
 pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     let path = &cfg.daemon.status_file;
     // The daemon's user writes it (postgres): read bounded, and only a regular file.
@@ -94,6 +97,12 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
     })?;
     let mut st: Status = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a bridgerest status file", path.display()))?;
+    // The file is the daemon's user's to write: only the clusters this config names are shown
+    // (an id from the file is never printed unless it is one of them), and its text is shown
+    // as any foreign text is (escaped, cut).
+    let configured = cfg.all_clusters();
+    st.clusters
+        .retain(|c| configured.iter().any(|(_, id)| *id == c.id));
     // The drill reports are the record: a drill that ended after the daemon last wrote counts.
     crate::schedule::fill_drills(cfg, &mut st);
     let now = OffsetDateTime::now_utc();
@@ -149,11 +158,14 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                         |d| format!("{} {}", if d.ok { "ok" } else { "failed" }, show_time(d.at)),
                     ),
                     c.last_error_kind.map_or("-", |k| k.as_str()).to_string(),
-                    [c.last_error.clone(), backups, drill]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    crate::text::excerpt(
+                        &[c.last_error.clone(), backups, drill]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        LAST_ERROR_MAX,
+                    ),
                 ]
             })
             .collect();

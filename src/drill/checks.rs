@@ -189,10 +189,7 @@ impl Conn {
 
 /// The command that stops a kept copy.
 pub(super) fn stop_command(data: &Path, user: &RunAs, bin: Option<&Path>) -> Vec<String> {
-    let mut a = Vec::new();
-    if nix::unistd::Uid::effective() != user.uid {
-        a.extend(["sudo".to_string(), "-u".into(), user.name.clone()]);
-    }
+    let mut a = user.command_prefix();
     a.extend([
         bin.map_or_else(
             || "pg_ctl".into(),

@@ -203,7 +203,17 @@ impl Copy {
     /// drilled-as user's) and marks it. Returns it, held open.
     pub async fn fresh(&self) -> Result<Dir> {
         self.clear(true).await?;
-        let dir = self.root.make_dir(&self.name, 0o700, self.user.owner())?;
+        // A scratch directory that is a mount point (a file system of its own for drills) was
+        // emptied and kept: it is reused, given to the user and closed to others.
+        let dir = match self.root.child(&self.name)? {
+            Some(d) if d.is_mount_below(&self.root) => {
+                let owner = self.user.owner().applicable();
+                d.chown(owner.uid, owner.gid)?;
+                d.chmod(0o700)?;
+                d
+            }
+            _ => self.root.make_dir(&self.name, 0o700, self.user.owner())?,
+        };
         // The spool the restore's archive-get queues WAL in, made here so that it is never one
         // someone else made.
         self.root.make_dir(&self.spool, 0o700, self.user.owner())?;
@@ -297,7 +307,11 @@ impl Copy {
                     self.path.display()
                 ))
             })?;
-            self.root.remove(&self.name)?;
+            // A mount point is emptied and kept (it cannot be removed, and is the user's
+            // choice of file system for drills).
+            if !d.is_mount_below(&self.root) {
+                self.root.remove(&self.name)?;
+            }
         }
         if let Some(st) = self.root.stat_of(&self.spool)? {
             if marker.is_none() && !before {

@@ -229,6 +229,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         delta: false,
         force: false,
         dry_run: false,
+        json: false,
         set: None,
         process_max: None,
         user: req.user.clone(),
@@ -358,15 +359,15 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         "starting PostgreSQL on the copy, recovering to {}",
         rep.target_shown()
     ));
-    let child = recovery::start(&follow)?;
+    let (child, pg_log) = recovery::start(&follow)?;
     // Recorded at once: only this process is ever signalled by a later cleanup.
     copy.record_postmaster(child.id().unwrap_or(0))?;
-    let followed = recovery::follow(&follow, child).await;
+    let followed = recovery::follow(&follow, child, &pg_log).await;
     rep.recovery_seconds = Some(t1.elapsed().as_secs_f64());
     let done = match followed {
         Ok(d) => d,
         Err(e) => {
-            let log = recovery::log_tail(&p.pg1, &p.user);
+            let log = pg_log.tail();
             let (_, gap) = wal_gap(&p, redo_done_at(&log), &log).await;
             rep.check(
                 "recovery",
@@ -391,9 +392,9 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     );
     workflow::remove_spool(&p);
     rep.recovered_to = done.replayed_to;
-    let log = recovery::log_tail(&p.pg1, &p.user);
+    let log = pg_log.tail();
     let (listing, gap) = wal_gap(&p, done.lsn, &log).await;
-    let (ok, detail) = recovered_check(&p, rep.recovered_to, gap);
+    let (ok, detail) = recovered_check(&p, rep.recovered_to, done.lsn, gap);
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
     }

@@ -280,35 +280,125 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The cluster's report files, oldest first (the names sort by time).
-fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| is_report_of(p, cluster))
-        .collect();
-    v.sort();
-    v
+/// The most names looked at in the report directory, the most bytes read of its reports in
+/// all, and of one: the directory is the drilling user's to write, so what is in it is
+/// bounded before it is read.
+const MAX_FILES: usize = 20_000;
+const MAX_BYTES: u64 = 64 << 20;
+const MAX_REPORT: u64 = 1 << 20;
+/// How far past now a report's times may be (one host writes and reads them).
+const FUTURE: time::Duration = time::Duration::minutes(5);
+
+/// The reports in `dir` that count (of `cluster`, or of every cluster), oldest first by
+/// `started_at`, each with its path. A file counts only if bridgerest could have written it
+/// there: a regular file with one name (not a link, nor a second name of another file), owned
+/// by root or by the directory's owner, named as [`report_path`] names its own cluster's report
+/// started at its own time, at most 1 MiB, and with no time in the future (a report dated 2099
+/// would stand as the last drill for good). Files that do not count are logged and skipped.
+fn load(dir: &Path, cluster: Option<&str>) -> Vec<(PathBuf, Report)> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let Ok(dir_meta) = std::fs::symlink_metadata(dir) else {
+        return vec![];
+    };
+    if !dir_meta.is_dir() {
+        tracing::warn!(
+            "{} is not a directory: no drill report is read from it",
+            dir.display()
+        );
+        return vec![];
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let now = OffsetDateTime::now_utc();
+    let (mut out, mut read) = (Vec::new(), 0u64);
+    for entry in entries.flatten().take(MAX_FILES) {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !name.ends_with(".json") || cluster.is_some_and(|c| !is_report_of(&path, c)) {
+            continue;
+        }
+        if read >= MAX_BYTES {
+            tracing::warn!(
+                "{} holds over {} of reports: the rest are not read",
+                dir.display(),
+                crate::text::human_size(MAX_BYTES)
+            );
+            break;
+        }
+        let skip = |why: &str| {
+            tracing::warn!("{} is not counted as a drill report: {why}", path.display())
+        };
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(_) => continue,
+        };
+        let Ok(meta) = file.metadata() else { continue };
+        if !meta.is_file() || meta.nlink() != 1 {
+            skip("not a regular file with one name (a hard link, a FIFO)");
+            continue;
+        }
+        if meta.uid() != 0 && meta.uid() != dir_meta.uid() {
+            skip("owned by another user than the directory's");
+            continue;
+        }
+        if meta.len() > MAX_REPORT {
+            skip("larger than 1 MiB");
+            continue;
+        }
+        let mut bytes = Vec::new();
+        if std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_REPORT), &mut bytes)
+            .is_err()
+        {
+            continue;
+        }
+        read += bytes.len() as u64;
+        let r: Report = match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                skip(&format!("{e}"));
+                continue;
+            }
+        };
+        if report_path(dir, &r) != path || cluster.is_some_and(|c| r.cluster != c) {
+            skip("its name is not its own cluster's and start time's");
+            continue;
+        }
+        if r.started_at > now + FUTURE
+            || r.finished_at
+                .is_some_and(|f| f > now + FUTURE || f < r.started_at)
+        {
+            skip("its times lie in the future (or it ends before it starts)");
+            continue;
+        }
+        out.push((path, r));
+    }
+    out.sort_by(|(_, a), (_, b)| (a.started_at, &a.cluster).cmp(&(b.started_at, &b.cluster)));
+    out
 }
 
-/// Every kept report (of `cluster`, or of all clusters), oldest first, started at or after
-/// `since`. A file is taken only if its name is its own cluster's (`<cluster>-<time>.json`):
-/// the directory is the drilling user's.
-pub fn history(dir: &Path, cluster: Option<&str>, since: Option<OffsetDateTime>) -> Vec<Report> {
-    let mut out: Vec<Report> = std::fs::read_dir(dir)
+/// The cluster's report files that count, oldest first ([`load`]).
+fn reports_of(dir: &Path, cluster: &str) -> Vec<PathBuf> {
+    load(dir, Some(cluster))
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter_map(|p| read_report(&p).filter(|r| is_report_of(&p, &r.cluster)))
-        .filter(|r| cluster.is_none_or(|c| r.cluster == c))
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Every kept report that counts (of `cluster`, or of all clusters), oldest first, started at
+/// or after `since` ([`load`]).
+pub fn history(dir: &Path, cluster: Option<&str>, since: Option<OffsetDateTime>) -> Vec<Report> {
+    load(dir, cluster)
+        .into_iter()
+        .map(|(_, r)| r)
         .filter(|r| since.is_none_or(|s| r.started_at >= s))
-        .collect();
-    out.sort_by(|a, b| (a.started_at, &a.cluster).cmp(&(b.started_at, &b.cluster)));
-    out
+        .collect()
 }
 
 /// Whether `path` is named as a report of `cluster` is (`<cluster>-<time>.json`, as
@@ -320,17 +410,9 @@ fn is_report_of(path: &Path, cluster: &str) -> bool {
         .is_some_and(|rest| rest.ends_with(".json") && rest.len() == 21)
 }
 
-/// The cluster's last report, if there is one that reads.
+/// The cluster's last report that counts, if there is one.
 pub fn latest(dir: &Path, cluster: &str) -> Option<Report> {
-    read_report(&reports_of(dir, cluster).pop()?)
-}
-
-/// A report file (the directory is the drilling user's: read bounded, not through a link).
-fn read_report(path: &Path) -> Option<Report> {
-    let text = fsutil::read_small(path, 1 << 20)?;
-    serde_json::from_str(&text)
-        .map_err(|e| tracing::warn!("{} is not a drill report: {e}", path.display()))
-        .ok()
+    load(dir, Some(cluster)).pop().map(|(_, r)| r)
 }
 
 /// A cluster's last drill as the status file keeps it.
@@ -360,14 +442,11 @@ pub const PREEMPTED: &str = "preempted";
 
 /// The cluster's last drill, from its reports (read newest first, until a success).
 pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
-    let mut files = reports_of(dir, cluster).into_iter().rev();
-    let last = read_report(&files.next()?)?;
+    let mut reports = load(dir, Some(cluster)).into_iter().rev().map(|(_, r)| r);
+    let last = reports.next()?;
     let last_success = match last.ok {
         true => last.finished_at,
-        false => files
-            .filter_map(|p| read_report(&p))
-            .find(|r| r.ok)
-            .and_then(|r| r.finished_at),
+        false => reports.find(|r| r.ok).and_then(|r| r.finished_at),
     };
     Some(DrillSummary {
         at: last.finished_at.unwrap_or(last.started_at),

@@ -310,24 +310,34 @@ fn a_latest_drill_passes_only_when_it_is_shown_to_reach_the_end() {
     let start = datetime!(2026-11-21 09:00:00 UTC);
     let end = datetime!(2026-11-21 10:00:00 UTC);
     // Reached the last archived commit: a proof.
-    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), None);
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, Some(end), None);
     assert!(ok, "{d}");
     // The archive's end unknown (no pg_waldump, the repository unreadable, an idle cluster).
-    let (ok, d) = recovered_verdict(true, start, Some(end), None, None);
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, None, None);
     assert!(!ok && d.starts_with("inconclusive: recovered to"), "{d}");
-    let (ok, d) = recovered_verdict(true, start, None, None, None);
+    let (ok, d) = recovered_verdict(true, start, None, true, None, None);
     assert!(!ok && d.starts_with("inconclusive: no transaction"), "{d}");
     // A gap in the chain, even where the times agree.
     let gap = Some("WAL segment 000000010000000000000005 is missing".to_string());
-    let (ok, d) = recovered_verdict(true, start, Some(end), Some(end), gap.clone());
+    let (ok, d) = recovered_verdict(true, start, Some(end), true, Some(end), gap.clone());
     assert!(
         !ok && d.contains("the WAL chain has a gap: WAL segment"),
         "{d}"
     );
     // A time target reached, later WAL unread: as before.
     let t = datetime!(2026-11-21 09:30:00 UTC);
-    let (ok, d) = recovered_verdict(false, start, Some(t), Some(t), gap);
+    let (ok, d) = recovered_verdict(false, start, Some(t), true, Some(t), gap);
     assert!(ok, "{d}");
+    // Nothing replayed with a replayed WAL location: there was nothing to replay.
+    let (ok, d) = recovered_verdict(false, start, None, true, Some(t), None);
+    assert!(ok, "{d}");
+    // #29 finding 13: neither a replayed transaction nor a replayed location: a copy that never
+    // went through recovery proves nothing, for a time or a random target alike.
+    let (ok, d) = recovered_verdict(false, start, None, false, Some(t), None);
+    assert!(
+        !ok && d.starts_with("inconclusive: the server reported neither"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -425,4 +435,95 @@ fn a_wal_location_is_parsed_once_and_shown_as_postgresql_shows_it() {
     );
     assert!("0/xyz".parse::<Lsn>().is_err() && "nonsense".parse::<Lsn>().is_err());
     assert!("0/5000000".parse::<Lsn>().unwrap() < "1/0".parse::<Lsn>().unwrap());
+}
+
+/// #29 finding 3 and 5: the report directory is the drilling user's to write; a report counts
+/// only as bridgerest could have written it, and the last one is the last by its start.
+#[test]
+fn forged_linked_and_future_reports_do_not_count() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let report = |started: OffsetDateTime, ok: bool| {
+        let mut r = Report::new("abc", "main", DrillTarget::Random, started, dir.path());
+        r.check("restore", ok, format!("at {started}"));
+        r.finish();
+        r.finished_at = Some(started + time::Duration::minutes(5));
+        r
+    };
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    let failed = report(now - time::Duration::hours(1), false);
+    report::write(dir.path(), &failed, 10).unwrap();
+    // A success dated 2099 would hide every later failure for good.
+    let future = report(datetime!(2099-01-01 00:00:00 UTC), true);
+    report::write(dir.path(), &future, 10).unwrap();
+    // A success whose name is not its own time, sorting after everything by name.
+    let mut misnamed = report(now - time::Duration::days(2), true);
+    let json = serde_json::to_vec(&misnamed).unwrap();
+    std::fs::write(dir.path().join("abc-99991231T235959Z.json"), &json).unwrap();
+    // A second name of the failed report's file, and a link to it.
+    let failed_path = report::report_path(dir.path(), &failed);
+    misnamed.started_at = now - time::Duration::minutes(30);
+    let linked = report::report_path(dir.path(), &misnamed);
+    std::fs::hard_link(&failed_path, &linked).unwrap();
+    assert_eq!(std::fs::metadata(&linked).unwrap().nlink(), 2);
+
+    let history = report::history(dir.path(), Some("abc"), None);
+    assert!(
+        history.is_empty(),
+        "a hard-linked file counts under no name: {history:?}"
+    );
+    std::fs::remove_file(&linked).unwrap();
+    let history = report::history(dir.path(), Some("abc"), None);
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].started_at, failed.started_at);
+    let s = report::summary(dir.path(), "abc").unwrap();
+    assert!(!s.ok, "{s:?}");
+}
+
+/// #29 finding 12: a scratch directory that is a mount point (a file system of its own for
+/// drills) is emptied and kept, never removed, and serves drill after drill.
+#[test]
+fn a_scratch_mount_point_is_emptied_and_kept() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: mounting needs root (CI runs as root)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let copy = d.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount -t tmpfs failed");
+    let _unmount = Unmount(copy.clone());
+    let dev = |p: &Path| std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(p).unwrap());
+    let mounted = dev(&copy);
+    assert_ne!(mounted, dev(d.path()));
+    let me = crate::restore::RunAs::current().unwrap();
+    let c = Copy::open(&copy, &me, false).unwrap();
+    for _ in 0..2 {
+        let held = rt.block_on(c.fresh()).unwrap();
+        assert!(held.is_empty().unwrap());
+        std::fs::create_dir_all(copy.join("base/1")).unwrap();
+        std::fs::write(copy.join("PG_VERSION"), "15\n").unwrap();
+        rt.block_on(c.remove()).unwrap();
+        assert_eq!(dev(&copy), mounted, "the mount is kept");
+        assert_eq!(std::fs::read_dir(&copy).unwrap().count(), 0);
+        assert!(!d.path().join(".copy.bridgerest-drill").exists());
+    }
 }

@@ -11,6 +11,7 @@ use crate::restore::Target;
 pub(super) fn recovered_check(
     p: &Prepared,
     recovered: Option<OffsetDateTime>,
+    replayed: Option<crate::wal::Lsn>,
     gap: Option<String>,
 ) -> (bool, String) {
     let backup_start = p
@@ -23,6 +24,7 @@ pub(super) fn recovered_check(
         p.inv.target == Target::Latest,
         backup_start,
         recovered,
+        replayed.is_some(),
         p.target_time,
         gap,
     )
@@ -31,11 +33,15 @@ pub(super) fn recovered_check(
 /// The `recovered_to` check: `recovered` is the last replayed commit, `target` the target's
 /// time (for `latest`, the last archived commit, if it could be read), `gap` what the
 /// repository says of the WAL after where replay stopped. A `latest` drill passes only when
-/// it is shown to have reached the end: an unknown end or a gap is no proof.
+/// it is shown to have reached the end: an unknown end or a gap is no proof. `replayed`: the
+/// server reported a last replayed WAL location; with no transaction replayed either, nothing
+/// shows that the copy went through recovery at all (a `recovery.signal` not honoured), and
+/// the drill proves nothing.
 pub fn recovered_verdict(
     latest: bool,
     backup_start: OffsetDateTime,
     recovered: Option<OffsetDateTime>,
+    replayed: bool,
     target: Option<OffsetDateTime>,
     gap: Option<String>,
 ) -> (bool, String) {
@@ -113,6 +119,10 @@ pub fn recovered_verdict(
                 show(t),
                 gap.map(|m| format!(": {m}")).unwrap_or_default()
             ),
+        ),
+        (None, _) if !replayed => (
+            false,
+            "inconclusive: the server reported neither a replayed transaction nor a replayed WAL location (pg_last_wal_replay_lsn() was null): nothing shows that the copy went through recovery".to_string(),
         ),
         (None, _) => (
             true,

@@ -34,6 +34,9 @@ pub struct Dir {
     pub stat: FileStat,
 }
 
+/// The most directories [`Dir::empty`] holds open at once.
+pub const MAX_DEPTH: usize = 64;
+
 fn dir_flags() -> OFlag {
     OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
 }
@@ -250,13 +253,103 @@ impl Dir {
         Ok(self.names()?.is_empty())
     }
 
-    /// Removes everything in this directory, never following a link and never leaving its
-    /// file system (a mount point below is refused).
-    pub fn empty(&self) -> Result<()> {
-        for name in self.names()? {
-            self.remove(&name)?;
+    /// The names here as the file system has them (no conversion: a name that is not UTF-8
+    /// is removed as it is, never as a lossy copy of itself).
+    fn raw_names(&self) -> Result<Vec<std::ffi::OsString>> {
+        let fd = openat(&self.fd, ".", dir_flags(), Mode::empty())
+            .doing(|| format!("opening {}", self.path.display()))?;
+        let mut d =
+            nix::dir::Dir::from_fd(fd).doing(|| format!("listing {}", self.path.display()))?;
+        let mut out = Vec::new();
+        for e in d.iter() {
+            let e = e.doing(|| format!("listing {}", self.path.display()))?;
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                out.push(OsStr::from_bytes(n).to_os_string());
+            }
         }
-        Ok(())
+        Ok(out)
+    }
+
+    /// Removes everything in this directory, never following a link and never leaving its
+    /// file system (a mount point below is refused). Iterative, with at most
+    /// [`MAX_DEPTH`] directories held open: a subtree deeper than that is first moved up into
+    /// this directory (`renameat2` within the held tree, never replacing a name), so a tree of
+    /// any depth is emptied without exhausting the stack or the file descriptors.
+    pub fn empty(&self) -> Result<()> {
+        let mut top = self.raw_names()?;
+        // Each open directory below: its handle, the names left in it, its name in its parent.
+        let mut frames: Vec<(Dir, Vec<std::ffi::OsString>, std::ffi::OsString)> = Vec::new();
+        let mut moved = 0u64;
+        loop {
+            let next = match frames.last_mut() {
+                Some((_, names, _)) => names.pop(),
+                None => top.pop(),
+            };
+            let Some(name) = next else {
+                let Some((done, _, name)) = frames.pop() else {
+                    return Ok(());
+                };
+                drop(done);
+                let parent = frames.last().map_or(self, |f| &f.0);
+                match unlinkat(&parent.fd, name.as_os_str(), UnlinkatFlags::RemoveDir) {
+                    Ok(()) | Err(Errno::ENOENT) => {}
+                    Err(e) => {
+                        return Err(e)
+                            .doing(|| format!("removing {}", parent.path.join(&name).display()))
+                    }
+                }
+                continue;
+            };
+            let cur = frames.last().map_or(self, |f| &f.0);
+            let at = cur.path.join(&name);
+            let st = match fstatat(&cur.fd, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => st,
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(e).doing(|| format!("reading {}", at.display())),
+            };
+            if !is_dir(&st) {
+                match unlinkat(&cur.fd, name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+                    Ok(()) | Err(Errno::ENOENT) => {}
+                    Err(e) => return Err(e).doing(|| format!("removing {}", at.display())),
+                }
+                continue;
+            }
+            if st.st_dev != self.stat.st_dev {
+                refuse!(
+                    "{} is another file system mounted there: bridgerest does not remove across mount points; unmount it",
+                    at.display()
+                );
+            }
+            if frames.len() >= MAX_DEPTH {
+                let up = loop {
+                    moved += 1;
+                    let up = std::ffi::OsString::from(format!(".bridgerest-deep-{moved}"));
+                    match nix::fcntl::renameat2(
+                        &cur.fd,
+                        name.as_os_str(),
+                        &self.fd,
+                        up.as_os_str(),
+                        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
+                    ) {
+                        Ok(()) => break up,
+                        Err(Errno::EEXIST) => continue,
+                        Err(e) => return Err(e).doing(|| format!("moving {} up", at.display())),
+                    }
+                };
+                top.push(up);
+                continue;
+            }
+            let fd = match openat(&cur.fd, name.as_os_str(), dir_flags(), Mode::empty()) {
+                Ok(fd) => fd,
+                Err(Errno::ENOENT) => continue,
+                Err(e) => return Err(e).doing(|| format!("opening {}", at.display())),
+            };
+            let stat = fstat(&fd).doing(|| format!("reading {}", at.display()))?;
+            let child = Dir { fd, path: at, stat };
+            let names = child.raw_names()?;
+            frames.push((child, names, name));
+        }
     }
 
     /// Removes `name` here: a file or link itself, a directory with all it holds.
@@ -290,12 +383,25 @@ impl Dir {
     /// Writes `bytes` to `name` here atomically: a new temporary file (never through a link)
     /// gets `owner` and `mode` first, then the bytes, is synced and renamed over `name`.
     pub fn write_file(&self, name: &str, bytes: &[u8], mode: u32, owner: Owner) -> Result<()> {
-        check_name(name)?;
-        let at = self.join(name);
         let tmp = format!(".{name}.{:08x}.tmp", fastrand::u32(..));
+        self.write_file_via(name, &tmp, bytes, mode, owner)
+    }
+
+    /// [`Dir::write_file`] with the temporary file named `tmp`.
+    pub fn write_file_via(
+        &self,
+        name: &str,
+        tmp: &str,
+        bytes: &[u8],
+        mode: u32,
+        owner: Owner,
+    ) -> Result<()> {
+        check_name(name)?;
+        check_name(tmp)?;
+        let at = self.join(name);
         let fd = openat(
             &self.fd,
-            tmp.as_str(),
+            tmp,
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             Mode::from_bits_truncate(0o600),
         )
@@ -313,12 +419,12 @@ impl Dir {
                 .doing(|| format!("writing {}", at.display()))?;
             file.sync_all()
                 .doing(|| format!("syncing {}", at.display()))?;
-            renameat(&self.fd, tmp.as_str(), &self.fd, name)
+            renameat(&self.fd, tmp, &self.fd, name)
                 .doing(|| format!("replacing {}", at.display()))?;
             Ok(())
         })();
         if done.is_err() {
-            let _ = unlinkat(&self.fd, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+            let _ = unlinkat(&self.fd, tmp, UnlinkatFlags::NoRemoveDir);
         }
         done?;
         let _ = nix::unistd::fsync(&self.fd);
@@ -374,6 +480,70 @@ impl Dir {
         Ok(File::from(fd))
     }
 
+    /// Creates the regular file `name` here anew (`O_CREAT|O_EXCL|O_NOFOLLOW`), open for
+    /// reading and appending, with `mode` and `owner` set through its descriptor before anything
+    /// is written. Whatever held the name is never adopted: it is renamed to `name.old` first
+    /// (a file another user planted, a link, a hard link to someone else's file), replacing an
+    /// older `name.old`; a directory there is refused.
+    pub fn create_fresh(&self, name: &str, mode: u32, owner: Owner) -> Result<File> {
+        check_name(name)?;
+        let at = self.join(name);
+        let old = format!("{name}.old");
+        check_name(&old)?;
+        for _ in 0..2 {
+            match openat(
+                &self.fd,
+                name,
+                OFlag::O_RDWR
+                    | OFlag::O_APPEND
+                    | OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(mode & 0o600),
+            ) {
+                Ok(fd) => {
+                    let file = File::from(fd);
+                    let owner = owner.applicable();
+                    if owner.uid.is_some() || owner.gid.is_some() {
+                        fchown(&file, owner.uid, owner.gid)
+                            .doing(|| format!("setting the owner of {}", at.display()))?;
+                    }
+                    fchmod(&file, Mode::from_bits_truncate(mode))
+                        .doing(|| format!("setting the mode of {}", at.display()))?;
+                    return Ok(file);
+                }
+                Err(Errno::EEXIST) => {
+                    if self.stat_of(name)?.is_some_and(|st| is_dir(&st)) {
+                        refuse!(
+                            "{} is a directory: remove it, then start again",
+                            at.display()
+                        );
+                    }
+                    renameat(&self.fd, name, &self.fd, old.as_str())
+                        .doing(|| format!("moving {} aside", at.display()))?;
+                }
+                Err(e) => return Err(e).doing(|| format!("creating {}", at.display())),
+            }
+        }
+        refuse!(
+            "{} came back as soon as it was moved aside: another process is writing there; stop it, then start again",
+            at.display()
+        )
+    }
+
+    /// Sets this directory's mode (through its descriptor).
+    pub fn chmod(&self, mode: u32) -> Result<()> {
+        fchmod(&self.fd, Mode::from_bits_truncate(mode))
+            .doing(|| format!("setting the mode of {}", self.path.display()))
+    }
+
+    /// Whether this directory is the root of a file system other than `parent`'s (a mount
+    /// point).
+    pub fn is_mount_below(&self, parent: &Dir) -> bool {
+        self.stat.st_dev != parent.stat.st_dev
+    }
+
     /// Gives this directory to `uid`/`gid` (through its descriptor: a directory has one link).
     pub fn chown(&self, uid: Option<Uid>, gid: Option<Gid>) -> Result<()> {
         fchown(&self.fd, uid, gid).doing(|| format!("giving {} away", self.path.display()))
@@ -383,6 +553,31 @@ impl Dir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// #29 finding 8: a tree 10000 levels deep (as the run-as user could make in a copy), with
+    /// a name that is not UTF-8 at the bottom, is emptied: no stack overflow, no running out of
+    /// file descriptors, nothing left behind.
+    #[test]
+    fn a_very_deep_tree_with_odd_names_is_emptied() {
+        let d = tempfile::tempdir().unwrap();
+        let mut fd = nix::fcntl::open(d.path(), dir_flags(), Mode::empty()).unwrap();
+        for _ in 0..10_000 {
+            mkdirat(&fd, "d", Mode::from_bits_truncate(0o700)).unwrap();
+            fd = openat(&fd, "d", dir_flags(), Mode::empty()).unwrap();
+        }
+        let odd = OsStr::from_bytes(b"caf\xe9 \xff");
+        let f = openat(
+            &fd,
+            odd,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL,
+            Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        drop((f, fd));
+        let held = Dir::open(d.path(), Uid::effective(), None).unwrap();
+        held.empty().unwrap();
+        assert!(held.is_empty().unwrap());
+    }
 
     #[test]
     fn a_link_on_the_way_is_refused_and_nothing_is_created_through_it() {

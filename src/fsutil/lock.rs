@@ -3,12 +3,12 @@
 //! holder named from /proc/locks.
 
 use std::fs::File;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::fsutil::error::{refuse, Doing, Result};
-use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::Uid;
 
 use super::{check_regular, parent, Owner};
@@ -115,14 +115,17 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         check_regular(path, &meta, owner)?;
     }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(mode & 0o666)
-        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
-        .open(path)
-        .doing(|| format!("opening lock file {}", path.display()))?;
+    // Through its directory reached from / without following a link (#29): a directory on
+    // the way another user could swap is refused.
+    let dir = super::parent(path);
+    let absolute = std::path::absolute(dir).doing(|| format!("resolving {}", dir.display()))?;
+    let trust = owner.uid.unwrap_or_else(Uid::effective);
+    let held = super::Dir::open(&absolute, trust, None)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| super::Error::Refused(format!("{}: not a file name", path.display())))?;
+    let file = held.open_for_lock(name, mode)?;
     adopt_lock_file(path, file, owner, mode)
 }
 

@@ -281,6 +281,51 @@ pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
     Ok(())
 }
 
+/// Why a user other than root could swap `dir` for another directory, if one could: a
+/// directory above it (not `dir` itself, which [`check_dir_safe`] looks at) that is a link, is
+/// owned by another user than root, or is writable by a group other than root's or by every
+/// user (a sticky directory, as /tmp, excepted: there, only root moves root's entries).
+pub fn writable_ancestor(dir: &Path) -> Option<String> {
+    let mut cur = dir.parent();
+    while let Some(a) = cur {
+        cur = a.parent();
+        if a.as_os_str().is_empty() {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(a) else {
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            return Some(format!(
+                "{} is a symbolic link: whoever may change it decides where {} is",
+                a.display(),
+                dir.display()
+            ));
+        }
+        let (mode, sticky) = (meta.mode(), meta.mode() & 0o1000 != 0);
+        let why = if meta.uid() != 0 {
+            Some(format!("is owned by {}", user_name(meta.uid())))
+        } else if mode & 0o002 != 0 && !sticky {
+            Some(format!(
+                "is writable by every user (mode {:04o})",
+                mode & 0o7777
+            ))
+        } else if mode & 0o020 != 0 && meta.gid() != 0 && !sticky {
+            Some(format!("is writable by group {}", meta.gid()))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Some(format!(
+                "{} {why}, so that user can swap {} (and what bridgerest writes there as root) for a directory of its own: give it to root and make it writable by root only (chown root:root, chmod go-w), or keep the config elsewhere",
+                a.display(),
+                dir.display()
+            ));
+        }
+    }
+    None
+}
+
 /// Why `dir` can never be a PostgreSQL data directory to restore into (a system directory, or
 /// one inside the kernel's or the system's own trees), if it is one. Symlinks are resolved as
 /// far as the path exists.
@@ -397,38 +442,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32, owner: Owner) -> Resul
     }
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let (prefix, suffix) = temp_affixes(&name);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(suffix)
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .tempfile_in(dir)
-        .doing(|| format!("creating a temporary file in {}", dir.display()))?;
-    let file = tmp.as_file();
-    if owner.uid.is_some() || owner.gid.is_some() {
-        nix::unistd::fchown(file, owner.uid, owner.gid).doing(|| {
-            format!(
-                "setting the owner of {} (bridgerest must run as root to give it to another user)",
-                path.display()
-            )
-        })?;
-    }
-    nix::sys::stat::fchmod(file, nix::sys::stat::Mode::from_bits_truncate(mode))
-        .doing(|| format!("setting the mode of {}", path.display()))?;
-    tmp.write_all(bytes)
-        .doing(|| format!("writing {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .doing(|| format!("syncing {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .doing(|| format!("replacing {}", path.display()))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .doing(|| format!("syncing directory {}", dir.display()))?;
-    Ok(())
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::Refused(format!("{}: not a file name", path.display())))?;
+    // Through the directory reached from / without following a link (#29): a directory on
+    // the way that another user could swap is refused, and what is written lands in the
+    // directory that was checked, whatever is renamed meanwhile.
+    let absolute = std::path::absolute(dir).doing(|| format!("resolving {}", dir.display()))?;
+    let trust = owner.uid.unwrap_or_else(Uid::effective);
+    let held = Dir::open(&absolute, trust, None)?;
+    let (prefix, suffix) = temp_affixes(name);
+    let tmp = format!("{prefix}{:08x}{suffix}", fastrand::u32(..));
+    held.write_file_via(name, &tmp, bytes, mode, owner)
 }
 
 /// Removes the temporary files [`write_atomic`] leaves beside `path` when the writer is killed

@@ -328,7 +328,7 @@ pub struct RunResult {
     pub refusal: Option<&'static str>,
     /// Its `ERROR:` lines, redacted.
     pub errors: Vec<String>,
-    /// The first line saying the store could not be reached ([`unreachable()`]): its kind and
+    /// The first line saying the store could not be reached ([`unreachable()`](fn@unreachable)): its kind and
     /// the line, redacted.
     pub unreachable: Option<(&'static str, String)>,
     /// The last progress percentage it reported.
@@ -353,6 +353,112 @@ impl RunResult {
     }
 }
 
+/// The most of a child's stdout bridgerest reads (`pgbackrest info` of a large repository,
+/// a decompressed 16 MiB WAL segment, `pg_amcheck`'s report, with room to spare).
+pub const MAX_STDOUT: u64 = 64 << 20;
+/// The most of a child's stderr bridgerest reads.
+pub const MAX_STDERR: u64 = 4 << 20;
+
+/// Runs `cmd` (its stdin as set, or `input` fed to it) and collects its output, at most
+/// [`MAX_STDOUT`] and [`MAX_STDERR`]: a child that prints more is killed and
+/// [`Error::TooMuch`]; one that runs past `limit` is killed and [`Error::Timeout`]. How every
+/// child's output is read: a program's output is foreign text of any size.
+pub async fn capped_output(
+    mut cmd: tokio::process::Command,
+    program: &str,
+    hint: &'static str,
+    input: Option<Vec<u8>>,
+    limit: Option<Duration>,
+) -> Result<std::process::Output> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if input.is_some() {
+        cmd.stdin(std::process::Stdio::piped());
+    }
+    let mut child = cmd.spawn().map_err(|err| Error::Spawn {
+        program: program.to_string(),
+        hint,
+        err,
+    })?;
+    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let wait = |e| Error::Wait {
+        program: program.to_string(),
+        err: e,
+    };
+    enum Stop {
+        Io(std::io::Error),
+        TooMuch(&'static str, u64),
+    }
+    // Reads one stream up to `max` bytes; more stops everything at once (the child, blocked
+    // on a full pipe, would never close the other stream).
+    async fn read(
+        r: Option<impl tokio::io::AsyncRead + Unpin>,
+        max: u64,
+        stream: &'static str,
+    ) -> std::result::Result<Vec<u8>, Stop> {
+        let mut buf = Vec::new();
+        let Some(r) = r else { return Ok(buf) };
+        let n = r
+            .take(max + 1)
+            .read_to_end(&mut buf)
+            .await
+            .map_err(Stop::Io)?;
+        match n as u64 > max {
+            true => Err(Stop::TooMuch(stream, max)),
+            false => Ok(buf),
+        }
+    }
+    let run = async {
+        // Fed beside the reading of its output: a program that writes before it has read all
+        // of its input must not wait on us.
+        let feed = async move {
+            if let (Some(mut w), Some(input)) = (stdin, input) {
+                let _ = w.write_all(&input).await;
+            }
+            Ok::<(), Stop>(())
+        };
+        tokio::try_join!(
+            feed,
+            read(stdout, MAX_STDOUT, "stdout"),
+            read(stderr, MAX_STDERR, "stderr")
+        )
+    };
+    let timed = match limit {
+        Some(limit) => tokio::time::timeout(limit, run).await.ok(),
+        None => Some(run.await),
+    };
+    let (stdout, stderr) = match timed {
+        Some(Ok(((), o, e))) => (o, e),
+        None => {
+            let _ = child.kill().await;
+            return Err(Error::Timeout {
+                program: program.to_string(),
+                limit: limit.unwrap_or_default(),
+            });
+        }
+        Some(Err(Stop::TooMuch(stream, max))) => {
+            let _ = child.kill().await;
+            return Err(Error::TooMuch {
+                program: program.to_string(),
+                stream,
+                max,
+            });
+        }
+        Some(Err(Stop::Io(e))) => {
+            let _ = child.kill().await;
+            return Err(wait(e));
+        }
+    };
+    let status = child.wait().await.map_err(wait)?;
+    Ok(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Runs `argv` (never through a shell) as `user` with the [`crate::runas::child_env`]
 /// environment plus `env`, and returns its output; at most two minutes.
 pub async fn output_as(
@@ -373,20 +479,7 @@ pub async fn output_within(
     let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
     let mut cmd = user.command(bin);
     cmd.args(args).envs(env.iter().copied());
-    match limit {
-        Some(limit) => tokio::time::timeout(limit, cmd.output())
-            .await
-            .map_err(|_| Error::Timeout {
-                program: bin.clone(),
-                limit,
-            })?,
-        None => cmd.output().await,
-    }
-    .map_err(|err| Error::Spawn {
-        program: bin.clone(),
-        hint: "",
-        err,
-    })
+    capped_output(cmd, bin, "", None, limit).await
 }
 
 /// Runs `argv` (never through a shell) as `user`, as [`output_as`] does, with `input` on its
@@ -397,34 +490,10 @@ pub async fn output_fed(
     input: Vec<u8>,
     hint: &'static str,
 ) -> Result<std::process::Output> {
-    use tokio::io::AsyncWriteExt;
     let (bin, args) = argv.split_first().ok_or(Error::Empty)?;
-    let limit = Duration::from_secs(120);
     let mut cmd = user.command(bin);
-    cmd.args(args).stdin(std::process::Stdio::piped());
-    let mut child = cmd.spawn().map_err(|err| Error::Spawn {
-        program: bin.clone(),
-        hint,
-        err,
-    })?;
-    let mut stdin = child.stdin.take().ok_or(Error::Empty)?;
-    // Fed beside the reading of its output: a program that writes before it has read all of
-    // its input must not wait on us.
-    let feed = async move {
-        let _ = stdin.write_all(&input).await;
-    };
-    let (_, out) = tokio::time::timeout(limit, async {
-        tokio::join!(feed, child.wait_with_output())
-    })
-    .await
-    .map_err(|_| Error::Timeout {
-        program: bin.clone(),
-        limit,
-    })?;
-    out.map_err(|err| Error::Wait {
-        program: bin.clone(),
-        err,
-    })
+    cmd.args(args);
+    capped_output(cmd, bin, hint, Some(input), Some(Duration::from_secs(120))).await
 }
 
 /// pgBackRest's `io-timeout` for a probe of the repository (a dry run, `check`): a store
@@ -536,6 +605,60 @@ async fn forward_lines<R: tokio::io::AsyncBufRead + Unpin>(
 
 #[cfg(test)]
 mod tests {
+
+    /// A program that prints without end is stopped at the cap, at once, not read into memory
+    /// (#29: child output is foreign text of any size).
+    #[tokio::test]
+    async fn endless_output_is_cut_off_and_named() {
+        let mut cmd = tokio::process::Command::new("yes");
+        cmd.arg("y");
+        let started = std::time::Instant::now();
+        let e = capped_output(cmd, "yes", "", None, Some(Duration::from_secs(60)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooMuch {
+                    stream: "stdout",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("yes printed more than 64"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // Endless stderr with a quiet stdout too.
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args(["-c", "yes 1>&2"]);
+        let e = capped_output(cmd, "sh", "", None, Some(Duration::from_secs(60)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooMuch {
+                    stream: "stderr",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // What fits is read whole, with input fed.
+        let out = capped_output(
+            tokio::process::Command::new("cat"),
+            "cat",
+            "",
+            Some(b"abc".to_vec()),
+            Some(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (out.status.success(), out.stdout.as_slice()),
+            (true, &b"abc"[..])
+        );
+    }
     use super::*;
     use time::macros::datetime;
 

@@ -33,6 +33,13 @@ pub enum Error {
         status: ExitStatus,
         stderr: String,
     },
+    /// It printed more than bridgerest reads of it, and was stopped.
+    #[error("{program} printed more than {} on {stream}: stopped (bridgerest reads no more of a program's output)", crate::text::human_size(*.max))]
+    TooMuch {
+        program: String,
+        stream: &'static str,
+        max: u64,
+    },
     /// What it printed is not what pgBackRest prints, or says the stanza cannot be used.
     #[error("{0}")]
     Output(String),

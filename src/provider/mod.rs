@@ -300,9 +300,17 @@ impl Client {
         each!(self, c => Provider::window(c, id).await)
     }
 
-    /// The newest backup and the start of the recovery window, for the daemon.
+    /// The newest backup and the start of the recovery window, for the daemon; and the
+    /// cluster's name (a label of the metrics), where the provider answers for the cluster
+    /// (the watch does not fail for want of a name).
     pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        each!(self, c => Provider::watch(c, id).await)
+        let (watched, cluster) = tokio::join!(
+            async { each!(self, c => Provider::watch(c, id).await) },
+            self.get_cluster(id)
+        );
+        let mut watched = watched?;
+        watched.name = cluster.ok().map(|c| c.name).filter(|n| !n.is_empty());
+        Ok(watched)
     }
 
     /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
@@ -566,6 +574,7 @@ impl BackupWatch {
             last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
             window_start,
             problem: None,
+            name: None,
         }
     }
 }

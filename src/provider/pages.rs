@@ -9,6 +9,12 @@ use super::http::{req, ApiError, Retry, Transport};
 /// The most pages one list is followed for: past it the API is taken to loop.
 pub const MAX_PAGES: usize = 1000;
 
+/// The most bytes of answers one list is followed for, across its pages: an item costs
+/// several times its size once decoded, so the bound is on what comes in.
+pub const MAX_LIST_BYTES: usize = 16 << 20;
+/// The most items one list may have, across its pages.
+pub const MAX_ITEMS: usize = 50_000;
+
 /// A page's query: what [`Transport::send`] takes.
 pub type Query = Vec<(&'static str, String)>;
 
@@ -20,7 +26,9 @@ pub struct Page<T> {
 }
 
 /// Every item of the list at `path`: asks for `first`, then for each page's `next`, until a
-/// page has none. More than [`MAX_PAGES`] pages is an error, as is any page the rule refuses.
+/// page has none. More than [`MAX_PAGES`] pages, [`MAX_LIST_BYTES`] of answers or
+/// [`MAX_ITEMS`] items is an error (each page is decoded and dropped before the next is asked
+/// for), as is any page the rule refuses.
 pub async fn all<T>(
     t: &Transport,
     path: &str,
@@ -29,17 +37,34 @@ pub async fn all<T>(
 ) -> Result<Vec<T>, ApiError> {
     let mut items = Vec::new();
     let mut query = first;
-    for _ in 0..MAX_PAGES {
+    let mut bytes = 0usize;
+    let too_long = |detail: String| ApiError::Malformed {
+        req: req(&Method::GET, &t.url(path)),
+        detail,
+    };
+    for n in 1..=MAX_PAGES {
         let (url, body) = t.send(Method::GET, path, &query, Retry::Read).await?;
+        bytes += body.len();
+        if bytes > MAX_LIST_BYTES {
+            return Err(too_long(format!(
+                "the list is over {} in {n} pages; bridgerest stops there",
+                crate::text::human_size(MAX_LIST_BYTES as u64)
+            )));
+        }
         let page = rule(&url, &body)?;
+        drop(body);
+        if items.len() + page.items.len() > MAX_ITEMS {
+            return Err(too_long(format!(
+                "the list has over {MAX_ITEMS} items in {n} pages; bridgerest stops there"
+            )));
+        }
         items.extend(page.items);
         match page.next {
             Some(next) => query = next,
             None => return Ok(items),
         }
     }
-    Err(ApiError::Malformed {
-        req: req(&Method::GET, &t.url(path)),
-        detail: format!("more than {MAX_PAGES} pages; bridgerest stops there"),
-    })
+    Err(too_long(format!(
+        "more than {MAX_PAGES} pages; bridgerest stops there"
+    )))
 }

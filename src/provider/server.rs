@@ -211,6 +211,8 @@ pub struct BackupWatch {
     pub window_start: Option<OffsetDateTime>,
     /// Why backups are in trouble regardless of their age (IONOS: no active backup chain).
     pub problem: Option<String>,
+    /// The cluster's name at the provider (filled in by [`super::Client::watch`]).
+    pub name: Option<String>,
 }
 
 /// A JSON string field, looked for under each of `names` in turn (for APIs whose field names

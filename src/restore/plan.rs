@@ -2,7 +2,7 @@
 //! kept in a drill's report).
 
 /// What a restore here will do, each fact by name; printed one `name: value` line each.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Plan {
     pub cluster: String,
     pub stanza: String,

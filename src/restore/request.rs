@@ -58,6 +58,8 @@ pub struct Request {
     pub force: bool,
     /// Print the plan and the pgbackrest command, change nothing.
     pub dry_run: bool,
+    /// With `dry_run`: the plan as one JSON object.
+    pub json: bool,
     /// Restore this backup (its pgBackRest label, as `pgbackrest info` or `bridgerest backups`
     /// shows it) instead of the newest that finished before the target.
     pub set: Option<String>,

@@ -55,6 +55,23 @@ pub struct Prepared {
     pub repo: Option<RepoInfo>,
 }
 
+/// `restore --dry-run --json`: the plan's lines as fields (as printed, under their names), and
+/// the target time and backup label as values; no secret is in either.
+fn plan_json(p: &Prepared) -> Result<String> {
+    let mut v = serde_json::to_value(&p.plan)
+        .map_err(|e| Error::Failed(format!("cannot show the plan as JSON: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "target_time".into(),
+            p.target_time.map(restore::show_time).into(),
+        );
+        o.insert("set".into(), p.inv.set.clone().into());
+        o.insert("dry_run".into(), true.into());
+    }
+    serde_json::to_string_pretty(&v)
+        .map_err(|e| Error::Failed(format!("cannot show the plan as JSON: {e}")))
+}
+
 pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     let cfg = crate::config::load(path)?;
     let provider = crate::clients::provider_for(&cfg, &args.cluster, args.provider)?;
@@ -68,6 +85,10 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
         );
     }
     let mut p = prepare(cfg, &args, Pick::Given).await?;
+    if args.json {
+        println!("{}", plan_json(&p)?);
+        return Ok(Exit::Success);
+    }
     print!("{}", p.plan);
     if args.dry_run {
         return Ok(Exit::Success);
@@ -125,12 +146,9 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
         println!("last replayed LSN: {lsn}");
     }
     if let Some(r) = &done.server {
-        // As the user the server runs as (from root: through sudo), quoted for a shell.
+        // As the user the server runs as (from root: through runuser), quoted for a shell.
         let as_user = |program: &str, args: &[&str]| {
-            let mut argv = Vec::new();
-            if nix::unistd::Uid::effective() != p.user.uid {
-                argv.extend(["sudo".to_string(), "-u".into(), p.user.name.clone()]);
-            }
+            let mut argv = p.user.command_prefix();
             argv.push(bin.as_deref().map_or_else(
                 || program.to_string(),
                 |b| b.join(program).display().to_string(),

@@ -145,6 +145,7 @@ impl Refresher for Real {
                         }),
                         None => Ok(o.expires_at),
                     },
+                    stanza: o.stanza.clone(),
                 })
                 .collect(),
             Err(e) => {
@@ -157,6 +158,7 @@ impl Refresher for Real {
                             message: msg.clone(),
                             kind: FailureKind::Local,
                         }),
+                        stanza: None,
                     })
                     .collect()
             }

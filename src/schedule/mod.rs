@@ -61,6 +61,8 @@ pub struct Refreshed {
     pub cluster: String,
     /// `Ok(stated expiry)` or the failure.
     pub result: Result<Option<OffsetDateTime>, Failed>,
+    /// Its stanza, where the refresh knows it (fresh, configured, or kept).
+    pub stanza: Option<String>,
 }
 
 /// A failed refresh of one cluster, and what kind of failure: it decides the next attempt
@@ -420,6 +422,11 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
         let watch_only = !provider.has_repo_credentials();
         slots.entry(id.clone()).or_insert_with(|| Slot {
             status: ClusterStatus {
+                stanza: cfg
+                    .clusters
+                    .iter()
+                    .find(|c| c.id == id)
+                    .and_then(|c| c.stanza.clone()),
                 id,
                 provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
                 watch_only,
@@ -452,6 +459,9 @@ fn watched(cfg: &Config, slots: &mut BTreeMap<String, Slot>, seen: Vec<Watched>)
         let before = st.backup_problem.clone();
         match res {
             Ok(w) => {
+                if w.name.is_some() {
+                    st.name = w.name;
+                }
                 st.last_backup = w.last_backup;
                 st.window_start = w.window_start;
                 st.backup_problem = w
@@ -500,6 +510,9 @@ fn settle(
         };
         slot.busy = false;
         let st = &mut slot.status;
+        if r.stanza.is_some() {
+            st.stanza = r.stanza;
+        }
         match r.result {
             Ok(stated) => {
                 if let Some(was) = &st.last_error {

@@ -7,10 +7,26 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::provider::FailureKind;
 
+/// A Prometheus label value, escaped as the text format wants (`\\`, `"`, line feed): the one
+/// escaper of every label bridgerest writes.
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 /// One cluster's state, as the status file shows it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ClusterStatus {
     pub id: String,
+    /// Its pgBackRest stanza (the section refresh writes, or the configured one): the
+    /// `stanza` label pgbackrest_exporter's series carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stanza: Option<String>,
+    /// Its name at the provider, as the last backup watch saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
     #[serde(default)]
@@ -133,11 +149,6 @@ impl Status {
         fn secs(t: Option<OffsetDateTime>) -> Option<i64> {
             t.map(OffsetDateTime::unix_timestamp)
         }
-        fn label(id: &str) -> String {
-            id.replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        }
         type Metric = (
             &'static str,
             &'static str,
@@ -203,6 +214,17 @@ impl Status {
                 ));
             }
         }
+        out.push_str("# HELP bridgerest_cluster_info Always 1: the cluster's stanza, its name at the provider and its provider, for joins (`* on (cluster, instance, job) group_left (stanza, name) bridgerest_cluster_info`; pgbackrest_exporter's series carry `stanza`).\n# TYPE bridgerest_cluster_info gauge\n");
+        for c in &self.clusters {
+            let provider = c.provider.unwrap_or(crate::provider::ProviderKind::Bridge);
+            out.push_str(&format!(
+                "bridgerest_cluster_info{{cluster=\"{}\",stanza=\"{}\",name=\"{}\",provider=\"{}\"}} 1\n",
+                label(&c.id),
+                label(c.stanza.as_deref().unwrap_or_default()),
+                label(c.name.as_deref().unwrap_or_default()),
+                provider.as_str()
+            ));
+        }
         out.push_str(&self.drill_metrics());
         out.push_str(&format!(
             "# HELP bridgerest_status_updated_timestamp_seconds When the daemon last wrote its status.\n# TYPE bridgerest_status_updated_timestamp_seconds gauge\nbridgerest_status_updated_timestamp_seconds {}\n",
@@ -219,7 +241,6 @@ impl Status {
             .iter()
             .filter_map(|c| Some((c.id.as_str(), c.drill.as_ref()?)))
             .collect();
-        let label = |id: &str| id.replace('\\', "\\\\").replace('"', "\\\"");
         let mut out = String::new();
         if let Some(p) = self.drill_policy {
             let bridge: Vec<&str> = self
@@ -344,7 +365,7 @@ impl Writer {
         self.held = None;
         // Its directory first: a missing one is named as such, not as a lock file.
         crate::fsutil::check_dir_writable(crate::fsutil::parent(path))?;
-        let owner = crate::fsutil::Owner::default();
+        let owner = status_owner(cfg);
         Ok(
             crate::fsutil::FileLock::try_acquire(path, owner, 0o644)?.map(|lock| {
                 self.held = Some((path.clone(), lock));
@@ -367,6 +388,11 @@ impl Writer {
             Err(e) => return Err(e.to_string()),
         }
         let mut st = st.clone();
+        // Only the clusters this config names are written (the status file is the daemon's
+        // user's to write: what else it held is not carried on).
+        let names = cfg.all_clusters();
+        st.clusters
+            .retain(|c| names.iter().any(|(_, id)| *id == c.id));
         fill_drills(cfg, &mut st);
         let json =
             serde_json::to_vec_pretty(&st).map_err(|e| format!("encoding the status: {e}"))?;
@@ -377,7 +403,7 @@ impl Writer {
                 st.prometheus().into_bytes(),
             ),
         ];
-        let owner = crate::fsutil::Owner::default();
+        let owner = status_owner(cfg).applicable();
         let errors: Vec<String> = files
             .iter()
             .filter_map(|(path, bytes)| {
@@ -391,6 +417,23 @@ impl Writer {
             true => Ok(()),
             false => Err(errors.join("; ")),
         }
+    }
+}
+
+/// Who the status file, its lock and the Prometheus file belong to: the daemon's user, so
+/// that what a root `refresh` or `drill` makes, the daemon can lock and replace later, and root
+/// trusts what the daemon made. That is the owner of the status file's directory where it is
+/// not root's (the package's /var/lib/bridgerest is postgres's), else `pgbackrest.owner` (the
+/// user the units run the daemon as). (An owner that cannot be looked up: as the writing
+/// process makes them; the refresh says why.)
+fn status_owner(cfg: &Config) -> crate::fsutil::Owner {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(crate::fsutil::parent(&cfg.daemon.status_file)) {
+        Ok(m) if m.is_dir() && m.uid() != 0 => crate::fsutil::Owner {
+            uid: Some(nix::unistd::Uid::from_raw(m.uid())),
+            gid: Some(nix::unistd::Gid::from_raw(m.gid())),
+        },
+        _ => crate::refresh::owner(cfg).unwrap_or_default(),
     }
 }
 
@@ -413,6 +456,9 @@ pub fn record_refresh(cfg: &Config, outcomes: &[crate::refresh::Outcome]) -> Res
             let Some(c) = st.clusters.iter_mut().find(|c| c.id == o.cluster_id) else {
                 continue;
             };
+            if o.stanza.is_some() {
+                c.stanza = o.stanza.clone();
+            }
             match &o.error {
                 None => {
                     c.last_success = Some(now);

@@ -95,6 +95,7 @@ impl Refresher for Fake {
                 } else {
                     Ok(None)
                 },
+                stanza: Some(format!("{}-stanza", c.id)),
             });
         }
         tokio::time::sleep(self.refresh_takes).await;
@@ -414,6 +415,8 @@ fn prometheus_text_has_a_gauge_per_figure() {
         clusters: vec![
             ClusterStatus {
                 id: "ok1".into(),
+                stanza: Some("main".into()),
+                name: Some("prod \"eu\"".into()),
                 last_success: Some(datetime!(2026-11-22 09:40:00 UTC)),
                 expires_at: Some(datetime!(2026-11-22 10:40:00 UTC)),
                 next_refresh: Some(datetime!(2026-11-22 10:10:00 UTC)),
@@ -438,6 +441,9 @@ fn prometheus_text_has_a_gauge_per_figure() {
         "bridgerest_credentials_expiry_timestamp_seconds{cluster=\"ok1\"} 1795344000",
         "bridgerest_next_refresh_timestamp_seconds{cluster=\"bad\\\"2\"} 1795341605",
         "bridgerest_status_updated_timestamp_seconds 1795341600",
+        // The labels to join with (pgbackrest_exporter's `stanza`), escaped; unknown ones empty.
+        "bridgerest_cluster_info{cluster=\"ok1\",stanza=\"main\",name=\"prod \\\"eu\\\"\",provider=\"bridge\"} 1",
+        "bridgerest_cluster_info{cluster=\"bad\\\"2\",stanza=\"\",name=\"\",provider=\"bridge\"} 1",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -475,6 +481,7 @@ fn prometheus_text_has_the_drills() {
         clusters: vec![
             drilled("good", true),
             drilled("broken", false),
+            drilled("two\nlines", false),
             ClusterStatus {
                 id: "never".into(),
                 ..Default::default()
@@ -493,6 +500,9 @@ fn prometheus_text_has_the_drills() {
         "bridgerest_drill_duration_seconds{cluster=\"broken\",phase=\"restore\"} 6.5",
         "bridgerest_drill_last_success_timestamp_seconds{cluster=\"good\"} 1794714000",
         "bridgerest_drill_recovery_lag_seconds{cluster=\"good\"} 0.5",
+        // One escaper for every label: a line feed cannot start a forged series.
+        "bridgerest_drill_success{cluster=\"two\\nlines\"} 0",
+        "bridgerest_drill_failed_check{cluster=\"two\\nlines\",check=\"restore\"} 1",
     ] {
         assert!(
             text.lines().any(|l| l == line),
@@ -506,6 +516,7 @@ fn prometheus_text_has_the_drills() {
         "a cluster never drilled has no drill figures:\n{text}"
     );
     assert!(!text.contains("cluster=\"broken\",phase=\"recovery\""));
+    assert!(!text.lines().any(|l| l.starts_with("lines")), "{text}");
     // With [drill] in the config, every Bridge cluster gets the policy, drilled or not: what
     // the alert rules compare against (stale, never run).
     let st = Status {

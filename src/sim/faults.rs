@@ -55,6 +55,8 @@ pub enum FaultKind {
     HugeBody { bytes: usize },
     /// A list page that always says `has_more` with a cursor alternating between "A" and "B".
     CursorLoop,
+    /// A list without end: every page holds `items` small backups and a new cursor.
+    EndlessPages { items: usize },
     /// On `POST /clusters/{id}/forks`: the fork is made, passes through its states
     /// (`fork_states`), and ends in `state` (e.g. `suspended`, `destroying`) instead of
     /// `ready`.

@@ -37,7 +37,10 @@ use time::OffsetDateTime;
 
 pub use account::SimTeam;
 pub use faults::{Fault, FaultKind};
-pub use sample::{sample_state, sample_state_with_teams, HIDDEN_CLUSTER, ORG_TEAM};
+pub use sample::{
+    describe_credentials, quick_start_state, sample_state, sample_state_with_teams, HIDDEN_CLUSTER,
+    ORG_TEAM, QUICK_START_GCS_CLUSTER, QUICK_START_KEY,
+};
 
 /// Everything the simulator serves.
 #[derive(Debug, Clone, Serialize, Deserialize)]

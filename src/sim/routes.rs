@@ -111,6 +111,22 @@ pub(super) async fn handle(
             return axum::Json(json!({ field: [], "has_more": true, "next_cursor": next }))
                 .into_response();
         }
+        Some(FaultKind::EndlessPages { items }) => {
+            let page: u64 = uri
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("cursor=")?.parse().ok())
+                .unwrap_or(0);
+            let field = path.rsplit('/').next().unwrap_or("backups");
+            let list: Vec<serde_json::Value> = (0..items)
+                .map(|i| json!({"name": format!("b{page}-{i}"), "started_at": "2026-01-01T00:00:00Z"}))
+                .collect();
+            return axum::Json(
+                json!({ field: list, "has_more": true, "next_cursor": (page + 1).to_string() }),
+            )
+            .into_response();
+        }
         Some(FaultKind::ForkEnds { .. }) => {}
         Some(FaultKind::EchoBody { status, field }) => {
             let s = StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);

@@ -211,3 +211,76 @@ pub fn sample_state_with_teams(api_key: &str) -> SimState {
     st.clusters.push(hidden);
     st
 }
+
+/// The API key the quick start's simulator accepts (`bridgerest-sim demo`, and `serve` without
+/// `--state` or `--api-key`). Made up: it opens nothing but the simulator.
+pub const QUICK_START_KEY: &str = "cbkey_simulator_demo_key";
+
+/// The Bridge cluster whose token carries no credential in [`quick_start_state`] (GCS, as
+/// Bridge documents it): a config names the service-account key for it.
+pub const QUICK_START_GCS_CLUSTER: &str = "p56biajnfvgjhftvqs7lqymspe";
+
+/// The one state `bridgerest-sim demo` and `bridgerest-sim serve` (without `--state`) serve, so
+/// a config the demo prints works against `serve`: [`sample_state`] with the GCS cluster's
+/// token as Bridge documents it (a bucket, no credential: the config's
+/// `repo1-gcs-key-type = "service"` and `repo1-gcs-key` do not clash with it), and restores at
+/// the provider that take two seconds.
+pub fn quick_start_state(api_key: &str, n_extra: usize) -> SimState {
+    let mut st = sample_state(api_key, n_extra);
+    for c in st
+        .clusters
+        .iter_mut()
+        .filter(|c| c.id == QUICK_START_GCS_CLUSTER)
+    {
+        if let StoreTemplate::Gcs { credential, .. } = &mut c.store {
+            *credential = "none".into();
+        }
+    }
+    st.restore_ms = 2000;
+    st
+}
+
+/// What a state accepts and holds, as `bridgerest-sim serve` prints it after its address: each
+/// API's address, the credentials it accepts and its clusters (id, name; the first ten of a
+/// long list). The simulator's credentials are made up: they open nothing but the simulator.
+pub fn describe_credentials(st: &SimState, url: &str) -> String {
+    fn list<'a>(items: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> String {
+        let n = items.len();
+        let mut t: Vec<String> = items
+            .take(10)
+            .map(|(id, name)| format!("{id} ({name})"))
+            .collect();
+        if n > 10 {
+            t.push(format!("and {} more", n - 10));
+        }
+        t.join(", ")
+    }
+    let mut t = format!(
+        "  Crunchy Bridge  {url}\n    API key (Bearer): {}\n    clusters: {}\n",
+        st.api_keys.join(" "),
+        list(st.clusters.iter().map(|c| (c.id.as_str(), c.name.as_str())))
+    );
+    if let Some(i) = &st.ionos {
+        t.push_str(&format!(
+            "  IONOS DBaaS     {url}/ionos\n    username: {}  password: {}{}\n    clusters: {}\n",
+            i.username,
+            i.password,
+            if i.tokens.is_empty() {
+                String::new()
+            } else {
+                format!("  (or Bearer: {})", i.tokens.join(" "))
+            },
+            list(i.clusters.iter().map(|c| (c.id.as_str(), c.name.as_str())))
+        ));
+    }
+    if let Some(l) = &st.launcher {
+        t.push_str(&format!(
+            "  Launcher        {url}/launcher/{}\n    key (x-lnchr-key): {}\n    databases: {}\n",
+            l.tenant,
+            l.keys.join(" "),
+            list(l.databases.iter().map(|d| (d.id.as_str(), d.name.as_str())))
+        ));
+    }
+    t.push_str("  (made-up credentials: they open nothing but this simulator)\n");
+    t
+}

@@ -42,9 +42,23 @@ impl Monitoring {
             .unwrap_or_else(|e| {
                 panic!("cannot run prometheus-node-exporter ({e}): apt-get install prometheus-node-exporter (or run `bash .ci/run`)")
             });
-        let rules =
+        // The shipped rules, with each `for:` cut to 5 s: what is tested here is that real
+        // Prometheus evaluates them on the file bridgerest writes; how long each waits is
+        // tested by promtool's unit tests (tests/alerts.rs), in simulated time.
+        let shipped =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/prometheus/bridgerest-rules.yml");
         std::fs::create_dir_all(dir).unwrap();
+        let rules = dir.join("bridgerest-rules.yml");
+        let text: String = std::fs::read_to_string(&shipped)
+            .unwrap()
+            .lines()
+            .map(|l| match l.trim_start().starts_with("for: ") {
+                true => format!("{}for: 5s\n", &l[..l.len() - l.trim_start().len()]),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        assert!(text.contains("for: 5s"), "{text}");
+        std::fs::write(&rules, text).unwrap();
         let config = dir.join("prometheus.yml");
         std::fs::write(
             &config,
@@ -95,6 +109,20 @@ impl Monitoring {
     }
 
     /// The alerts firing now, as (alertname, cluster).
+    /// The labels of every firing alert named `name`.
+    pub fn firing_labels(&self, name: &str) -> Vec<serde_json::Value> {
+        let body = self.get("/api/v1/alerts").unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        v["data"]["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["state"] == "firing" && a["labels"]["alertname"] == name)
+            .map(|a| a["labels"].clone())
+            .collect()
+    }
+
     pub fn firing(&self) -> Vec<(String, String)> {
         let body = self.get("/api/v1/alerts").unwrap_or_default();
         let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();

@@ -253,7 +253,9 @@ impl World {
 
         // This host, the restore host: the pgBackRest config and directories postgres uses, and
         // bridgerest's conf.d (readable by the source's user through the postgres group).
-        let pgbr = dir.mkdir("pgbackrest", 0o755, true);
+        // As /etc/pgbackrest is: root's, so that no other user can swap conf.d (check flags
+        // a config directory whose parent another user can write).
+        let pgbr = dir.mkdir("pgbackrest", 0o755, false);
         let confd = dir.mkdir("pgbackrest/conf.d", 0o750, true);
         for sub in ["log", "lock", "spool"] {
             dir.mkdir(&format!("pgbackrest/{sub}"), 0o700, true);

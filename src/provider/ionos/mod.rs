@@ -333,6 +333,7 @@ impl super::Provider for IonosClient {
             problem: active
                 .is_none()
                 .then(|| "no active AVAILABLE backup chain".to_string()),
+            name: None,
         })
     }
     /// The restore request: `POST /clusters/{id}/restore` in place, or a new cluster
