@@ -1,8 +1,10 @@
 //! The daemon's refresh loop: every cluster is refreshed on the cron tick and, on its own,
 //! at a fraction of its credentials' lifetime (the configured `api.token_lifetime`, or the
-//! expiry an Azure SAS token states in `se=`, whichever is sooner). A failed refresh is retried
-//! with backoff and jitter, and logged once per change of state. On each tick (and at start and
-//! reload) it also looks at every cluster's backups, of every provider, and flags one whose
+//! expiry an Azure SAS token states in `se=`, whichever is sooner). Each refresh runs on a task
+//! of its own with a deadline ([`attempt_budget`]); a failed one is retried with backoff and
+//! jitter within the credentials' remaining life ([`next_attempt`]), and logged once per change
+//! of state. On each tick (and at start and reload) it also looks, on a task of its own with
+//! [`WATCH_DEADLINE`], at every cluster's backups, of every provider, and flags one whose
 //! newest backup is older than `daemon.max_backup_age`. The loop takes its events (cron ticks,
 //! reloads, shutdown) from a channel, so tests drive it under paused time.
 
