@@ -212,6 +212,14 @@ fn main() {
         count("refresh works again"),
         count("Uninited")
     );
+    // The first failures, as logged (redacted), to see what the daemon met.
+    for l in text
+        .lines()
+        .filter(|l| l.contains("refresh failed"))
+        .take(3)
+    {
+        println!("    {l}");
+    }
     if unread > 0 {
         println!("  (the status file could not be read {unread} times)");
     }
