@@ -19,8 +19,20 @@ impl Bench {
     /// `clusters` clusters answered after `latency_ms`; `api` is added to `[api]` and `tables`
     /// (e.g. a `[daemon]` table, `{dir}` standing for the directory) before `[pgbackrest]`.
     pub fn new(clusters: usize, latency_ms: u64, api: &str, tables: &str) -> Bench {
+        Bench::with(clusters, latency_ms, api, tables, |_| {})
+    }
+
+    /// [`Bench::new`], with the simulator's state changed by `edit` first.
+    pub fn with(
+        clusters: usize,
+        latency_ms: u64,
+        api: &str,
+        tables: &str,
+        edit: impl FnOnce(&mut bridgerest::sim::SimState),
+    ) -> Bench {
         let mut state = sample_state(KEY, clusters - 3);
         state.latency_ms = latency_ms;
+        edit(&mut state);
         let ids: Vec<String> = state.clusters.iter().map(|c| c.id.clone()).collect();
         let sim = SimHandle::start(state).unwrap();
         let dir = tempfile::tempdir().unwrap();

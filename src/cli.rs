@@ -201,7 +201,8 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// More of bridgerest's log on stderr: -v info, -vv debug (restore logs info without
-    /// -v); other libraries' only warnings. BRIDGEREST_LOG=<filter> overrides.
+    /// -v; daemon its start, reload, stop and each cluster's change of state); other libraries'
+    /// only warnings. BRIDGEREST_LOG=<filter> overrides.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -29,7 +29,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(args);
     // A restore is long: say what it does (attempts, refreshes, progress) without -v.
     let restore = matches!(cli.command, Command::Restore(_));
-    init_logging(cli.verbose.max(u8::from(restore)));
+    let daemon = matches!(cli.command, Command::Daemon);
+    init_logging(cli.verbose.max(u8::from(restore)), daemon);
     bridgerest::init_tls();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -51,10 +52,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// As `--help` says: bridgerest's own log at warn, info (-v) or debug (-vv), other libraries'
-/// at warn; `BRIDGEREST_LOG` instead when it is set (a bad one is said, not ignored).
-fn init_logging(verbose: u8) {
+/// Without -v, the daemon says what happens (start, reload, stop, each change of a cluster's
+/// state) and no more: not a line per retry or per request retried, nor its libraries' chatter
+/// (tokio-cron-scheduler's `Uninited`).
+const DAEMON_LOG: &str = "warn,bridgerest::schedule=info,bridgerest::provider::http=error";
+
+/// As `--help` says: bridgerest's own log at warn (the daemon: [`DAEMON_LOG`]), info (-v) or
+/// debug (-vv), other libraries' at warn; `BRIDGEREST_LOG` instead when it is set (a bad one is
+/// said, not ignored).
+fn init_logging(verbose: u8, daemon: bool) {
     let default = match verbose {
+        0 if daemon => DAEMON_LOG,
         0 => "warn",
         1 => "warn,bridgerest=info",
         _ => "warn,bridgerest=debug",

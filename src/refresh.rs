@@ -58,6 +58,12 @@ pub enum ClusterError {
     /// The cluster's refresh task ended without an answer (a panic).
     #[error("internal error: refresh task failed")]
     TaskFailed,
+    /// No token by the attempt's deadline ([`Scope::deadline`]): retried soon.
+    #[error("no backup token within {}s (the API is slow or not answering; api.timeout {}s): tried again soon, the last good stanza stays", .waited.as_secs(), .timeout.as_secs())]
+    Deadline {
+        waited: std::time::Duration,
+        timeout: std::time::Duration,
+    },
 }
 
 /// Why a refresh wrote nothing. Each message is whole (the cause included), so `{e}` shows it
@@ -97,6 +103,7 @@ impl ClusterError {
     pub fn kind(&self) -> FailureKind {
         match self {
             ClusterError::Api { kind, .. } => *kind,
+            ClusterError::Deadline { .. } => FailureKind::Transient,
             ClusterError::AlreadyExpired { .. } => FailureKind::Expired,
             ClusterError::Render(_)
             | ClusterError::ClashElsewhere(_)
@@ -153,6 +160,13 @@ pub struct Scope {
     pub only: Option<Vec<String>>,
     /// The `repo1-s3-process-cmd` argument vector for S3 stanzas; static keys when `None`.
     pub s3_process_cmd: Option<Vec<String>>,
+    /// A cluster whose token has not arrived by then fails ([`ClusterError::Deadline`]) and
+    /// the others are written: the daemon's bound on one attempt, so that the next comes
+    /// before the credentials in the file expire. `None`: the API client's own bounds.
+    pub deadline: Option<tokio::time::Instant>,
+    /// The permits the API requests share (`api.concurrency` of them) across refreshes that
+    /// run at the same time; `None`: this refresh's own.
+    pub permits: Option<Arc<Semaphore>>,
 }
 
 impl Scope {
@@ -161,6 +175,8 @@ impl Scope {
         Ok(Scope {
             only: None,
             s3_process_cmd: s3_process_cmd(cfg)?,
+            deadline: None,
+            permits: None,
         })
     }
 
@@ -216,7 +232,12 @@ fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
 /// Fetches the token of every cluster in `scope` (at most `api.concurrency` at once) and
 /// renders its stanza. The result is in config order; `None` for a cluster outside the scope.
 pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
-    let sem = Arc::new(Semaphore::new(cfg.api.concurrency));
+    let sem = scope
+        .permits
+        .clone()
+        .unwrap_or_else(|| Arc::new(Semaphore::new(cfg.api.concurrency)));
+    let (deadline, timeout) = (scope.deadline, cfg.api.timeout);
+    let started = tokio::time::Instant::now();
     let out_dir = cfg.pgbackrest.dir();
     let mut set = JoinSet::new();
     for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
@@ -231,9 +252,20 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
         let span = tracing::info_span!("refresh", cluster = %cluster.id);
         set.spawn(
             async move {
-                let _permit = sem.acquire_owned().await;
-                let res = match client.create_backup_token(&cluster.id).await {
-                    Ok(token) => match token.expires_at {
+                let call = async {
+                    let _permit = sem.acquire_owned().await;
+                    client.create_backup_token(&cluster.id).await
+                };
+                let answer = match deadline {
+                    Some(d) => tokio::time::timeout_at(d, call).await.ok(),
+                    None => Some(call.await),
+                };
+                let res = match answer {
+                    None => Err(ClusterError::Deadline {
+                        waited: started.elapsed(),
+                        timeout,
+                    }),
+                    Some(Ok(token)) => match token.expires_at {
                         Some(at) if at <= OffsetDateTime::now_utc() => {
                             Err(ClusterError::AlreadyExpired {
                                 at,
@@ -243,7 +275,7 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
                         _ => render::stanza(&cluster, &token, &out_dir, s3_cmd.as_deref())
                             .map_err(ClusterError::Render),
                     },
-                    Err(e) => Err(ClusterError::Api {
+                    Some(Err(e)) => Err(ClusterError::Api {
                         message: e.to_string(),
                         kind: e.kind(),
                     }),

@@ -651,3 +651,130 @@ fn timer_refreshes_are_seen_by_status_and_the_metrics() {
         "{gone:?}"
     );
 }
+
+/// A provider's /backups answering slowly (10 s) holds up no refresh: with 4-second
+/// credentials refreshed every 2 s, the refreshes keep their times while the daemon's look at
+/// the backups waits, and the credentials never expire.
+#[test]
+fn a_slow_backup_listing_does_not_delay_the_refreshes() {
+    use bridgerest::sim::{Fault, FaultKind};
+    let env = Env::new();
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER],
+        "4s",
+        "refresh_at = 0.5\nstatus_file = \"{dir}/status.json\"",
+    );
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("/backups".into()),
+        method: Some("GET".into()),
+        times: None,
+        kind: FaultKind::Slow { delay_ms: 10_000 },
+    }]);
+    let mut child = quiet_daemon(&env.config);
+    let start = Instant::now();
+    let status = env.path("status.json");
+    let (mut expired, mut last) = (0, serde_json::Value::Null);
+    while start.elapsed() < Duration::from_secs(9) {
+        std::thread::sleep(Duration::from_millis(100));
+        let Ok(text) = std::fs::read_to_string(&status) else {
+            continue;
+        };
+        let st: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let until = st["clusters"][0]["expires_at"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let until =
+            time::OffsetDateTime::parse(&until, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        expired += usize::from(until <= time::OffsetDateTime::now_utc());
+        last = st;
+    }
+    let tokens = env.token_requests();
+    let listings = env.requests("GET /clusters/{id}/backups");
+    signal(&child, Signal::SIGTERM);
+    assert!(child.wait().unwrap().success());
+    // Each listing times out (api.timeout 5 s) and is tried again: the look is not done yet.
+    assert!(listings >= 1, "{listings}");
+    assert!(
+        last["clusters"][0]["backups_checked_at"].is_null(),
+        "{last}"
+    );
+    // At 0, 2, 4, 6 and 8 s (the first round's included); inline, the listing would have held
+    // the second until 10 s.
+    assert!(tokens >= 4, "{tokens} token requests in 9 s");
+    assert_eq!(expired, 0, "samples with expired credentials");
+}
+
+/// Without -v or BRIDGEREST_LOG the daemon says it started, was reloaded and stopped, and each
+/// change of a cluster's state once (failing, then working again), not a line per retry nor
+/// per refresh, and none of the cron library's `Uninited`.
+#[test]
+fn the_daemon_logs_what_happens_once_at_the_default_level() {
+    use bridgerest::sim::{Fault, FaultKind};
+    let env = Env::new();
+    config_at(
+        &env,
+        &env.config,
+        &[S3_CLUSTER],
+        "4s",
+        "refresh_at = 0.5\nstatus_file = \"{dir}/status.json\"",
+    );
+    // The first three token requests get a malformed answer (not retried by the client): the
+    // cluster fails three times in a row, then works.
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("backup-tokens".into()),
+        method: None,
+        times: Some(3),
+        kind: FaultKind::Malformed,
+    }]);
+    let child = bridgerest(&env.config)
+        .arg("daemon")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = env.path("status.json");
+    wait_for("the cluster to work again", || {
+        std::fs::read_to_string(&status).is_ok_and(|s| s.contains("\"last_success\""))
+    });
+    // A few regular refreshes (every 2 s), and a reload.
+    let tokens = env.token_requests();
+    wait_for("more refreshes", || env.token_requests() >= tokens + 2);
+    signal(&child, Signal::SIGHUP);
+    wait_for("the refresh after the reload", || {
+        env.token_requests() >= tokens + 3
+    });
+    signal(&child, Signal::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let count = |s: &str| err.lines().filter(|l| l.contains(s)).count();
+    assert_eq!(count("daemon started"), 1, "{err}");
+    assert_eq!(count("SIGHUP: config re-read"), 1, "{err}");
+    assert_eq!(count("daemon stopped"), 1, "{err}");
+    assert_eq!(
+        count("refresh failed; the last good stanza stays"),
+        1,
+        "one line for ok → failing, none per retry:\n{err}"
+    );
+    assert_eq!(count("refresh works again"), 1, "{err}");
+    assert!(
+        err.lines().any(|l| l.contains("refresh failed")
+            && l.contains(S3_CLUSTER)
+            && l.contains("kind=\"malformed\"")
+            || l.contains("kind=malformed")),
+        "the failure names the cluster and its kind:\n{err}"
+    );
+    for noise in [
+        "Uninited",
+        "token fetched",
+        "pgBackRest config written",
+        "retrying",
+    ] {
+        assert_eq!(count(noise), 0, "{noise}:\n{err}");
+    }
+    assert!(env.token_requests() >= tokens + 3);
+}

@@ -25,7 +25,7 @@ function __fish_bridgerest_using_subcommand
 end
 
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_needs_command" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_needs_command" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'
@@ -44,12 +44,12 @@ complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "version" -d '
 complete -c bridgerest -n "__fish_bridgerest_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -l json -d 'Print the result as one JSON object (a "clusters" list: cluster, stanza, type, ok, error, failure, previous_kept, expires_at) instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand refresh" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -l show-secrets -d 'Print the credentials instead of [redacted]'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l provider -d 'List this provider\'s clusters only [default: Crunchy Bridge, and IONOS and Launcher where the config has their section]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
@@ -57,7 +57,7 @@ ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table; with several providers, an object of lists keyed by provider'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
@@ -65,16 +65,16 @@ ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -l json -d 'Print the status file\'s JSON instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
@@ -111,7 +111,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force 
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l json -d 'With --dry-run (a restore here): print the plan as one JSON object'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l cluster -d 'The cluster\'s ID (a Crunchy Bridge [[cluster]] of the config)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
@@ -121,7 +121,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l pg-bin -
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l keep -d 'Leave the copy and its PostgreSQL running (the report says how to reach and stop it; the next drill removes it)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -l json -d 'Print the report as one JSON object instead of a table'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drill" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l cluster -d 'Only this cluster\'s drills' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
@@ -130,26 +130,26 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l html -d
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l json -d 'The reports as a JSON array'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -l csv -d 'One CSV row per drill, with a header: RFC 3339 times, seconds and bytes as plain numbers, the first failed check whole; cells a spreadsheet would take for a formula start with a quote'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand drills" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -l cluster -d 'The cluster\'s ID (an S3 cluster of the config)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand credential-process" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -l no-repository -d 'Do not open the repositories (a host that cannot reach the store yet, or the simulator, whose stores are not real)'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -l json -d 'Print the result as one JSON object ("ok", and "checks": each with "ok" and "message") instead of a line per check'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand check" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s h -l help -d 'Print help'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand version" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand help; and not __fish_seen_subcommand_from refresh render clusters backups daemon status restore drill drills credential-process check completions version help" -f -a "refresh" -d 'Refresh every configured cluster\'s credentials once, then exit'

@@ -55,37 +55,74 @@ fn scheduler(what: &'static str) -> impl Fn(JobSchedulerError) -> Error {
     move |err| Error::Scheduler { what, err }
 }
 
+/// `api.concurrency` permits, and that figure.
+type Permits = Option<(usize, Arc<tokio::sync::Semaphore>)>;
+
+/// The real refresher; its clones share the client and the API permits.
+#[derive(Clone)]
 struct Real {
     /// The Crunchy Bridge client (none when the config lists no Bridge cluster).
-    client: Option<Client>,
+    client: Arc<Mutex<Option<Client>>>,
     /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
     next: Arc<Mutex<Option<Option<Client>>>>,
+    /// The `api.concurrency` permits every refresh running at a time shares (made again when
+    /// a reload changes the figure).
+    permits: Arc<Mutex<Permits>>,
     /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
     /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
     stop: watch::Receiver<bool>,
 }
 
 impl Refresher for Real {
-    async fn watch(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
-        self.watch_all(cfg).await
+    async fn watch(
+        self,
+        cfg: Arc<Config>,
+        deadline: tokio::time::Instant,
+    ) -> Vec<schedule::Watched> {
+        self.watch_all(&cfg, deadline).await
     }
 
-    async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
-        if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
-            self.client = c;
-        }
+    async fn refresh(
+        self,
+        cfg: Arc<Config>,
+        only: Option<Vec<String>>,
+        deadline: tokio::time::Instant,
+    ) -> Vec<Refreshed> {
+        let (client, permits) = {
+            let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
+                *client = c;
+            }
+            let mut permits = self.permits.lock().unwrap_or_else(|p| p.into_inner());
+            let n = cfg.api.concurrency;
+            let sem = match &*permits {
+                Some((had, sem)) if *had == n => sem.clone(),
+                _ => {
+                    let sem = Arc::new(tokio::sync::Semaphore::new(n));
+                    *permits = Some((n, sem.clone()));
+                    sem
+                }
+            };
+            (client.clone(), sem)
+        };
         let wanted: Vec<String> = cfg
             .clusters
             .iter()
             .map(|c| c.id.clone())
             .filter(|id| only.as_ref().is_none_or(|o| o.contains(id)))
             .collect();
-        let Some(client) = self.client.clone().filter(|_| !wanted.is_empty()) else {
+        let Some(client) = client.filter(|_| !wanted.is_empty()) else {
             return vec![];
         };
         let run = async {
-            let scope = Scope::all(cfg)?;
-            refresh::run(cfg, &client, &Scope { only, ..scope }).await
+            let scope = Scope::all(&cfg)?;
+            let scope = Scope {
+                only,
+                deadline: Some(deadline),
+                permits: Some(permits),
+                ..scope
+            };
+            refresh::run(&cfg, &client, &scope).await
         };
         let mut stop = self.stop.clone();
         let res = tokio::select! {
@@ -130,12 +167,19 @@ impl Refresher for Real {
 }
 
 impl Real {
-    /// Every configured cluster's backups, with one client per provider for the round.
-    async fn watch_all(&mut self, cfg: &Config) -> Vec<schedule::Watched> {
+    /// Every configured cluster's backups, with one client per provider for the round; a
+    /// cluster that has not answered by `deadline` is reported as not answering.
+    async fn watch_all(
+        &self,
+        cfg: &Config,
+        deadline: tokio::time::Instant,
+    ) -> Vec<schedule::Watched> {
         let mut clients: std::collections::BTreeMap<ProviderKind, Result<Client, Failed>> =
             Default::default();
         let mut set = tokio::task::JoinSet::new();
         let sem = Arc::new(tokio::sync::Semaphore::new(cfg.api.concurrency));
+        let mut pending = std::collections::BTreeSet::new();
+        let started = tokio::time::Instant::now();
         for (provider, id) in cfg.all_clusters() {
             let client = clients
                 .entry(provider)
@@ -147,6 +191,7 @@ impl Real {
                 })
                 .clone();
             let sem = sem.clone();
+            pending.insert(id.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client {
@@ -164,13 +209,32 @@ impl Real {
         loop {
             tokio::select! {
                 next = set.join_next() => match next {
-                    Some(Ok(w)) => out.push(w),
+                    Some(Ok(w)) => {
+                        pending.remove(&w.0);
+                        out.push(w);
+                    }
                     Some(Err(_)) => continue,
                     None => return out,
                 },
+                _ = tokio::time::sleep_until(deadline) => break,
                 _ = stop.wait_for(|s| *s) => return out,
             }
         }
+        // The rest have not answered in time (their requests are dropped with the set).
+        let waited = started.elapsed().as_secs();
+        out.extend(pending.into_iter().map(|id| {
+            (
+                id,
+                Err(Failed {
+                    message: format!(
+                        "no answer within {waited}s (api.timeout {}s)",
+                        cfg.api.timeout.as_secs()
+                    ),
+                    kind: FailureKind::Transient,
+                }),
+            )
+        }));
+        out
     }
 }
 
@@ -344,6 +408,15 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         .start()
         .await
         .map_err(scheduler("starting the scheduler"))?;
+    tracing::info!(
+        pid = std::process::id(),
+        config = %cfg.path.display(),
+        refreshed = cfg.clusters.len(),
+        watched = cfg.remote.len(),
+        schedule = %cfg.daemon.schedule,
+        status_file = %cfg.daemon.status_file.display(),
+        "daemon started"
+    );
 
     let signals = {
         let (tx, sched) = (tx.clone(), sched.clone());
@@ -356,7 +429,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
                     // The whole new config must work, API key included, before it replaces the old.
                     _ = hup.recv() => match reload() {
                         Ok((c, client)) => {
-                            tracing::info!(path = %c.path.display(), "SIGHUP: config re-read");
+                            tracing::info!(path = %c.path.display(), refreshed = c.clusters.len(), watched = c.remote.len(), "SIGHUP: config re-read");
                             if let Ok(mut n) = next_client.lock() {
                                 *n = Some(client);
                             }
@@ -421,15 +494,16 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
 
     let mut status_written: Result<(), String> = Ok(());
     let mut writer = schedule::Writer::default();
-    let mut real = Real {
-        client,
+    let real = Real {
+        client: Arc::new(Mutex::new(client)),
         next: next_client,
+        permits: Arc::default(),
         stop: stop_rx,
     };
     schedule::run(
         cfg,
         timing,
-        &mut real,
+        real,
         rx,
         |cfg, st| {
             let res = writer.write(cfg, st);
@@ -456,6 +530,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
     signals.abort();
     let mut sched = sched;
     let _ = sched.shutdown().await;
+    tracing::info!("daemon stopped");
     Ok(())
 }
 

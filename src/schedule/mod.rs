@@ -1,13 +1,16 @@
 //! The daemon's refresh loop: every cluster is refreshed on the cron tick and, on its own,
 //! at a fraction of its credentials' lifetime (the configured `api.token_lifetime`, or the
-//! expiry an Azure SAS token states in `se=`, whichever is sooner). A failed refresh is retried
-//! with backoff and jitter, and logged once per change of state. On each tick (and at start and
-//! reload) it also looks at every cluster's backups, of every provider, and flags one whose
+//! expiry an Azure SAS token states in `se=`, whichever is sooner). Each refresh runs on a task
+//! of its own with a deadline ([`attempt_budget`]); a failed one is retried with backoff and
+//! jitter within the credentials' remaining life ([`next_attempt`]), and logged once per change
+//! of state. On each tick (and at start and reload) it also looks, on a task of its own with
+//! [`WATCH_DEADLINE`], at every cluster's backups, of every provider, and flags one whose
 //! newest backup is older than `daemon.max_backup_age`. The loop takes its events (cron ticks,
 //! reloads, shutdown) from a channel, so tests drive it under paused time.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -42,15 +45,15 @@ pub fn valid_for(t: &Timing, stated: Option<Duration>) -> Duration {
 }
 
 /// The delay before retry number `failures` (1, 2, ...): `retry_base` doubling up to
-/// `retry_max`, with jitter (`rand` in [0, 1)) taking it down to half; never later than
-/// half of what is left of `left` (the time until the credentials expire), so retries come
-/// well before expiry. Once less than `retry_base` is left (or the credentials have expired),
-/// hurrying helps no one: the plain backoff applies.
+/// `retry_max`, with jitter (`rand` in [0, 1)) taking it down to half; while the credentials
+/// work (`left` until they expire), never later than half of what is left of them (but at
+/// least `retry_base`), so retries come well before expiry and none long after. Once they have
+/// expired, the plain backoff applies.
 pub fn retry_delay(t: &Timing, failures: u32, rand: f64, left: Option<Duration>) -> Duration {
     let jittered = crate::backoff::delay(t.retry_base, failures, t.retry_max, rand);
-    match left {
-        Some(l) if l / 2 >= t.retry_base && l / 2 < jittered => l / 2,
-        _ => jittered,
+    match left.filter(|l| !l.is_zero()) {
+        Some(l) => jittered.min((l / 2).max(t.retry_base)),
+        None => jittered,
     }
 }
 
@@ -84,12 +87,16 @@ impl From<&str> for Failed {
 
 /// The delay before the next attempt after failure number `failures` of `kind` (`rand` in
 /// [0, 1) for jitter; `left` until the credentials in the file expire):
-/// - transient (network, 5xx, 429): [`retry_delay`], hurrying while the file's credentials
-///   still work;
+/// - transient (network, 5xx, 429, no answer by the attempt's deadline): [`retry_delay`],
+///   hurrying while the file's credentials still work;
 /// - a refused key or a cluster the key cannot see: `retry_max` (a 401 is not a 503: asking
-///   again soon only hammers the API; a rotated key takes effect on SIGHUP at once);
-/// - anything else (an expired or unusable credential, a local problem): the backoff, never
-///   sooner than [`Timing::floor`].
+///   again soon only hammers the API; a rotated key takes effect on SIGHUP at once), but while
+///   the file's credentials work, by half of what is left of them (a 401 may be the API's
+///   passing fault);
+/// - anything else (an expired or unusable credential, a malformed answer, a local problem):
+///   the backoff, never sooner than [`Timing::floor`]; but while the file's credentials work,
+///   within a third of what is left of them, so that several attempts come before they expire
+///   and none after.
 pub fn next_attempt(
     t: &Timing,
     kind: FailureKind,
@@ -98,31 +105,73 @@ pub fn next_attempt(
     left: Option<Duration>,
 ) -> Duration {
     let rand = rand.clamp(0.0, 1.0);
+    // What is left of the credentials in the file, if they still work.
+    let left = left.filter(|l| !l.is_zero());
     match kind {
         FailureKind::Transient => retry_delay(t, failures, rand, left),
-        FailureKind::Auth | FailureKind::NotFound => t.retry_max.mul_f64(0.75 + 0.25 * rand),
+        FailureKind::Auth | FailureKind::NotFound => {
+            let slow = t.retry_max.mul_f64(0.75 + 0.25 * rand);
+            match left {
+                Some(l) => slow.min((l / 2).max(t.retry_base)),
+                None => slow,
+            }
+        }
         FailureKind::Expired | FailureKind::Malformed | FailureKind::Local => {
-            retry_delay(t, failures, rand, None).max(t.floor().mul_f64(1.0 + 0.25 * rand))
+            let slow =
+                retry_delay(t, failures, rand, None).max(t.floor().mul_f64(1.0 + 0.25 * rand));
+            match left {
+                Some(l) => slow.min((l / 3).max(t.retry_base)),
+                None => slow,
+            }
         }
     }
 }
 
+/// The shortest time one attempt to refresh is given before it counts as failed.
+pub const MIN_ATTEMPT: Duration = Duration::from_secs(15);
+
+/// How long one attempt to refresh a cluster may take (`left`: until the credentials in the
+/// file expire): a third of what is left of them, so that a slow or silent API leaves time for
+/// more attempts before they expire; with none that work, the regular interval. Never less
+/// than [`MIN_ATTEMPT`].
+pub fn attempt_budget(t: &Timing, left: Option<Duration>) -> Duration {
+    match left.filter(|l| !l.is_zero()) {
+        Some(l) => l / 3,
+        None => t.lifetime.mul_f64(t.fraction),
+    }
+    .max(MIN_ATTEMPT)
+}
+
+/// How long one look at every cluster's backups may take; a cluster that has not answered by
+/// then is reported as not answering (its credentials are refreshed on their own, meanwhile).
+pub const WATCH_DEADLINE: Duration = Duration::from_secs(120);
+
 /// One cluster's backups as the daemon last saw them, or why it could not look.
 pub type Watched = (String, Result<crate::provider::BackupWatch, Failed>);
 
-/// Does the refreshes: the real one writes the pgBackRest config; tests count calls.
-pub trait Refresher {
-    /// Looks at every configured cluster's backups, of every provider (none by default).
-    fn watch(&mut self, _cfg: &Config) -> impl Future<Output = Vec<Watched>> {
+/// Does the refreshes: the real one writes the pgBackRest config; tests count calls. The loop
+/// runs each refresh and each look at the backups on a task of its own (on a clone), so that
+/// none waits for another: a slow backup listing or a slow cluster never holds up a refresh
+/// that is due.
+pub trait Refresher: Clone + Send + 'static {
+    /// Looks at every configured cluster's backups, of every provider (none by default); a
+    /// cluster with no answer by `deadline` is reported as such.
+    fn watch(
+        self,
+        _cfg: Arc<Config>,
+        _deadline: Instant,
+    ) -> impl Future<Output = Vec<Watched>> + Send {
         std::future::ready(Vec::new())
     }
 
-    /// Refreshes `only` these clusters (every configured one when `None`).
+    /// Refreshes `only` these clusters (every configured one when `None`); a cluster with no
+    /// token by `deadline` fails (transient), the others are written.
     fn refresh(
-        &mut self,
-        cfg: &Config,
+        self,
+        cfg: Arc<Config>,
         only: Option<Vec<String>>,
-    ) -> impl Future<Output = Vec<Refreshed>>;
+        deadline: Instant,
+    ) -> impl Future<Output = Vec<Refreshed>> + Send;
 }
 
 /// What the loop is told from outside.
@@ -150,57 +199,218 @@ struct Slot {
     status: ClusterStatus,
     next: Instant,
     failures: u32,
+    /// A refresh of it is running.
+    busy: bool,
+    /// When the credentials in the file expire (on the monotonic clock: the wall clock may
+    /// jump), if any were fetched.
+    expires: Option<Instant>,
 }
 
-/// Runs until [`Event::Shutdown`] or the channel closes. After each round of refreshes,
-/// `report` gets the config in force and the status (to write the status file and tell
-/// systemd); `ready` is called once, after the first round.
+/// What a task of the loop's brings back.
+enum Done {
+    Refreshed {
+        batch: Vec<String>,
+        results: Vec<Refreshed>,
+        /// When the refresh started: the credentials it got are counted from then (they
+        /// cannot be older), on both clocks.
+        started: (Instant, OffsetDateTime),
+    },
+    Watched(Vec<Watched>),
+}
+
+/// The refreshes and the look at the backups in progress.
+struct Tasks<R> {
+    refresher: R,
+    set: tokio::task::JoinSet<Done>,
+    /// The look at the backups in progress (never two at once).
+    watching: Option<tokio::task::AbortHandle>,
+}
+
+impl<R: Refresher> Tasks<R> {
+    /// Starts a refresh of the clusters `only` names (every one when `None`) that are not being
+    /// refreshed already, given the time the most pressed of them can spare.
+    fn refresh(
+        &mut self,
+        cfg: &Arc<Config>,
+        t: &Timing,
+        slots: &mut BTreeMap<String, Slot>,
+        only: Option<Vec<String>>,
+    ) {
+        let now = Instant::now();
+        let batch: Vec<String> = slots
+            .iter()
+            .filter(|(id, s)| {
+                !s.busy && !s.status.watch_only && only.as_ref().is_none_or(|o| o.contains(id))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        let mut budget = NEVER;
+        for id in &batch {
+            if let Some(s) = slots.get_mut(id) {
+                s.busy = true;
+                budget = budget.min(attempt_budget(t, left(s, now)));
+            }
+        }
+        let deadline = Instant::now() + budget;
+        let (refresher, cfg) = (self.refresher.clone(), cfg.clone());
+        let only = Some(batch.clone());
+        let started = (now, OffsetDateTime::now_utc());
+        self.set.spawn(async move {
+            let results = refresher.refresh(cfg, only, deadline).await;
+            Done::Refreshed {
+                batch,
+                results,
+                started,
+            }
+        });
+    }
+
+    /// Starts a look at every cluster's backups, unless one is running.
+    fn watch(&mut self, cfg: &Arc<Config>) {
+        if self.watching.as_ref().is_some_and(|w| !w.is_finished()) {
+            tracing::debug!("the last look at the backups is still running: not started again");
+            return;
+        }
+        let (refresher, cfg) = (self.refresher.clone(), cfg.clone());
+        let deadline = Instant::now() + WATCH_DEADLINE;
+        self.watching = Some(
+            self.set
+                .spawn(async move { Done::Watched(refresher.watch(cfg, deadline).await) }),
+        );
+    }
+
+    fn refreshing(&self) -> bool {
+        self.set.len() > usize::from(self.watching.as_ref().is_some_and(|w| !w.is_finished()))
+    }
+}
+
+/// What is left at `now` of the credentials in the file, if there are any.
+fn left(slot: &Slot, now: Instant) -> Option<Duration> {
+    slot.expires.map(|x| x.saturating_duration_since(now))
+}
+
+/// Runs until [`Event::Shutdown`] or the channel closes. Each refresh and each look at the
+/// backups runs on its own task; after each refresh, each drill, and each look at the backups
+/// that ends while no refresh runs, `report` gets the config in force and the status (to write the status file and tell systemd); `ready` is
+/// called once, after the first refresh (or at once if no cluster is refreshed). On shutdown
+/// the refreshes in progress are waited for (they stop at their next wait, never inside a
+/// write), the look at the backups is dropped.
 pub async fn run<R: Refresher>(
-    mut cfg: Config,
+    cfg: Config,
     timing: impl Fn(&Config) -> Timing,
-    refresher: &mut R,
+    refresher: R,
     mut events: mpsc::Receiver<Event>,
     mut report: impl FnMut(&Config, &Status),
     mut ready: impl FnMut(&Config, &Status),
 ) {
+    let mut cfg = Arc::new(cfg);
     let mut slots: BTreeMap<String, Slot> = BTreeMap::new();
+    let mut tasks = Tasks {
+        refresher,
+        set: tokio::task::JoinSet::new(),
+        watching: None,
+    };
     sync_slots(&cfg, &mut slots);
-    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
-    watch(&cfg, refresher, &mut slots).await;
-    let st = status(&slots);
-    report(&cfg, &st);
-    ready(&cfg, &st);
+    tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
+    tasks.watch(&cfg);
+    let mut starting = true;
+    if !tasks.refreshing() {
+        let st = status(&slots);
+        report(&cfg, &st);
+        ready(&cfg, &st);
+        starting = false;
+    }
     loop {
         let due = slots
             .values()
+            .filter(|s| !s.busy)
             .map(|s| s.next)
             .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        // Reported when something is learnt: a refresh's results, a drill, or what the backups
+        // look like once no refresh runs (a refresh that ends reports it too): never a state
+        // half way through a reload's refresh.
+        let mut learnt = false;
         tokio::select! {
             ev = events.recv() => match ev {
                 None | Some(Event::Shutdown) => break,
                 Some(Event::Tick) => {
-                    tracing::info!("scheduled refresh of every cluster");
-                    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
-                    watch(&cfg, refresher, &mut slots).await;
+                    tracing::debug!("scheduled refresh of every cluster");
+                    tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
+                    tasks.watch(&cfg);
                 }
                 Some(Event::Drilled { cluster }) => {
                     tracing::debug!(%cluster, "drill recorded; the status file shows it");
+                    learnt = true;
                 }
                 Some(Event::Reload(new)) => {
-                    cfg = *new;
+                    cfg = Arc::new(*new);
                     sync_slots(&cfg, &mut slots);
-                    tracing::info!(clusters = cfg.clusters.len() + cfg.remote.len(), "config reloaded");
-                    round(&cfg, &timing(&cfg), refresher, &mut slots, None).await;
-                    watch(&cfg, refresher, &mut slots).await;
+                    tracing::debug!(clusters = cfg.clusters.len() + cfg.remote.len(), "config reloaded");
+                    tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
+                    tasks.watch(&cfg);
                 }
             },
+            Some(joined) = tasks.set.join_next(), if !tasks.set.is_empty() => {
+                match joined {
+                    Ok(Done::Refreshed { batch, results, started }) => {
+                        settle(&timing(&cfg), &mut slots, batch, results, started);
+                        learnt = true;
+                        if starting {
+                            starting = false;
+                            let st = status(&slots);
+                            report(&cfg, &st);
+                            ready(&cfg, &st);
+                            continue;
+                        }
+                    }
+                    Ok(Done::Watched(seen)) => {
+                        watched(&cfg, &mut slots, seen);
+                        learnt = !tasks.refreshing();
+                    }
+                    Err(e) if tasks.watching.as_ref().is_some_and(|w| w.id() == e.id()) => {
+                        tracing::error!(error = %e, "internal error: the look at the backups failed");
+                    }
+                    Err(e) => {
+                        // A refresh that panicked: its clusters are tried again (settle
+                        // never sees them, so free them all).
+                        tracing::error!(error = %e, "internal error: a refresh task failed");
+                        for s in slots.values_mut().filter(|s| s.busy) {
+                            s.busy = false;
+                        }
+                    }
+                }
+            }
             _ = tokio::time::sleep_until(due) => {
                 let now = Instant::now();
-                let only: Vec<String> = slots.iter().filter(|(_, s)| s.next <= now).map(|(id, _)| id.clone()).collect();
-                round(&cfg, &timing(&cfg), refresher, &mut slots, Some(only)).await;
+                let only: Vec<String> = slots.iter().filter(|(_, s)| !s.busy && s.next <= now).map(|(id, _)| id.clone()).collect();
+                tasks.refresh(&cfg, &timing(&cfg), &mut slots, Some(only));
             }
         }
+        if learnt {
+            report(&cfg, &status(&slots));
+        }
+    }
+    if let Some(w) = tasks.watching.take() {
+        w.abort();
+    }
+    // The refreshes in progress end at their next wait; what they did is recorded.
+    let mut any = false;
+    while let Some(joined) = tasks.set.join_next().await {
+        if let Ok(Done::Refreshed {
+            batch,
+            results,
+            started,
+        }) = joined
+        {
+            settle(&timing(&cfg), &mut slots, batch, results, started);
+            any = true;
+        }
+    }
+    if any {
         report(&cfg, &status(&slots));
     }
 }
@@ -229,6 +439,8 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
                 false => Instant::now(),
             },
             failures: 0,
+            busy: false,
+            expires: None,
         });
     }
 }
@@ -236,10 +448,9 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
 /// "Not before the next reload": when a slot that is never refreshed is due.
 const NEVER: Duration = Duration::from_secs(10 * 365 * 86400);
 
-/// Looks at every cluster's backups and records what was seen; flags a newest backup older
-/// than `daemon.max_backup_age`.
-async fn watch<R: Refresher>(cfg: &Config, refresher: &mut R, slots: &mut BTreeMap<String, Slot>) {
-    let seen = refresher.watch(cfg).await;
+/// Records what a look at every cluster's backups saw; flags a newest backup older than
+/// `daemon.max_backup_age`, and logs each change.
+fn watched(cfg: &Config, slots: &mut BTreeMap<String, Slot>, seen: Vec<Watched>) {
     let wall = OffsetDateTime::now_utc();
     for (id, res) in seen {
         let Some(slot) = slots.get_mut(&id) else {
@@ -284,57 +495,57 @@ pub fn stale(last: Option<OffsetDateTime>, now: OffsetDateTime, max: Duration) -
     })
 }
 
-async fn round<R: Refresher>(
-    cfg: &Config,
+/// Records a refresh's results: the next refresh of each cluster, or its next attempt. A
+/// cluster's change of state (ok → failing, failing → ok) is logged once; a failure while it
+/// fails already only at debug level.
+fn settle(
     t: &Timing,
-    refresher: &mut R,
     slots: &mut BTreeMap<String, Slot>,
-    only: Option<Vec<String>>,
+    batch: Vec<String>,
+    results: Vec<Refreshed>,
+    (since, since_wall): (Instant, OffsetDateTime),
 ) {
-    if only.as_ref().is_some_and(|o| o.is_empty()) {
-        return;
-    }
-    let results = refresher.refresh(cfg, only).await;
     let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
     for r in results {
         let Some(slot) = slots.get_mut(&r.cluster) else {
             continue;
         };
+        slot.busy = false;
         let st = &mut slot.status;
         if r.stanza.is_some() {
             st.stanza = r.stanza;
         }
         match r.result {
             Ok(stated) => {
-                if st.last_error.is_some() {
-                    tracing::info!(cluster = %r.cluster, "refresh works again");
+                if let Some(was) = &st.last_error {
+                    tracing::info!(cluster = %r.cluster, failures = slot.failures, last_error = %was, "refresh works again");
                 }
-                let stated = stated.map(|e| Duration::try_from(e - wall).unwrap_or_default());
-                let valid = valid_for(t, stated);
+                // Counted from the request (the token cannot be older), not from its answer.
+                let stated = stated.map(|e| Duration::try_from(e - since_wall).unwrap_or_default());
+                let valid = valid_for(t, stated).min(NEVER);
                 slot.failures = 0;
-                slot.next = now + valid.mul_f64(t.fraction).max(t.floor()).min(NEVER);
+                slot.expires = Some(since + valid);
+                slot.next = (since + valid.mul_f64(t.fraction)).max(now + t.floor());
                 st.last_success = Some(wall);
                 st.last_error = None;
                 st.last_error_at = None;
                 st.last_error_kind = None;
-                st.expires_at = Some(crate::when::later(wall, valid));
+                st.expires_at = Some(crate::when::later(since_wall, valid));
             }
             Err(Failed { message, kind }) => {
                 // It goes to the log and the status file.
                 let message = crate::redact::apply(&message);
-                // Logged once per change; an expired credential's message names the times, so
-                // its kind is what stays the same from one round to the next.
-                let same = match kind {
-                    FailureKind::Expired => st.last_error_kind == Some(FailureKind::Expired),
-                    _ => st.last_error.as_deref() == Some(message.as_str()),
-                };
                 slot.failures += 1;
-                let left = st
-                    .expires_at
-                    .map(|x| Duration::try_from(x - wall).unwrap_or_default());
+                let left = slot.expires.map(|x| x.saturating_duration_since(now));
                 let delay = next_attempt(t, kind, slot.failures, fastrand::f64(), left);
-                if !same {
-                    tracing::error!(cluster = %r.cluster, error = %message, kind = kind.as_str(), retry_in_s = delay.as_secs(), "refresh failed; the last good stanza stays");
+                let expires_in_s = left.map(|l| l.as_secs());
+                match st.last_error.is_none() {
+                    true => {
+                        tracing::error!(cluster = %r.cluster, error = %message, kind = kind.as_str(), retry_in_s = delay.as_secs(), expires_in_s, "refresh failed; the last good stanza stays")
+                    }
+                    false => {
+                        tracing::debug!(cluster = %r.cluster, error = %message, kind = kind.as_str(), failures = slot.failures, retry_in_s = delay.as_secs(), expires_in_s, "refresh failed again")
+                    }
                 }
                 slot.next = now + delay.min(NEVER);
                 st.last_error = Some(message);
@@ -343,6 +554,13 @@ async fn round<R: Refresher>(
             }
         }
         st.next_refresh = Some(crate::when::later(wall, slot.next - now));
+    }
+    // One the refresher said nothing of (cancelled): tried again after a short wait.
+    for id in batch {
+        if let Some(slot) = slots.get_mut(&id).filter(|s| s.busy) {
+            slot.busy = false;
+            slot.next = slot.next.max(now + t.retry_base);
+        }
     }
 }
 

@@ -12,35 +12,93 @@ fn timing() -> Timing {
 }
 
 /// (cluster, how many earlier attempts) → fail this one?
-type FailWhen = dyn FnMut(&str, usize) -> bool;
+type FailWhen = dyn FnMut(&str, usize) -> bool + Send;
 
-/// Records when each cluster was refreshed; fails a cluster while `failing` says so.
+/// Records when each cluster was refreshed; fails a cluster while `failing` says so. Each
+/// refresh takes `refresh_takes`, each look at the backups `watch_takes` (paused time).
+#[derive(Clone)]
 struct Fake {
-    calls: Vec<(Duration, String)>,
+    calls: Arc<std::sync::Mutex<Vec<(Duration, String)>>>,
     start: Instant,
-    failing: Box<FailWhen>,
+    failing: Arc<std::sync::Mutex<Box<FailWhen>>>,
+    refresh_takes: Duration,
+    /// How a failing refresh fails.
+    fail_kind: FailureKind,
+    watch_takes: Option<Duration>,
+    /// When each look at the backups ended.
+    watched: Arc<std::sync::Mutex<Vec<Duration>>>,
+}
+
+impl Fake {
+    fn new(failing: impl FnMut(&str, usize) -> bool + Send + 'static) -> Fake {
+        Fake {
+            calls: Arc::default(),
+            start: Instant::now(),
+            failing: Arc::new(std::sync::Mutex::new(Box::new(failing))),
+            refresh_takes: Duration::ZERO,
+            fail_kind: FailureKind::Transient,
+            watch_takes: None,
+            watched: Arc::default(),
+        }
+    }
+
+    fn calls(&self) -> Vec<(Duration, String)> {
+        self.calls.lock().unwrap().clone()
+    }
 }
 
 impl Refresher for Fake {
-    async fn refresh(&mut self, cfg: &Config, only: Option<Vec<String>>) -> Vec<Refreshed> {
+    async fn watch(self, cfg: Arc<Config>, deadline: Instant) -> Vec<Watched> {
+        let Some(takes) = self.watch_takes else {
+            return vec![];
+        };
+        let timed_out = tokio::time::timeout_at(deadline, tokio::time::sleep(takes))
+            .await
+            .is_err();
+        self.watched.lock().unwrap().push(self.start.elapsed());
+        cfg.clusters
+            .iter()
+            .map(|c| {
+                let res = match timed_out {
+                    true => Err(Failed::from("no answer")),
+                    false => Ok(crate::provider::BackupWatch::default()),
+                };
+                (c.id.clone(), res)
+            })
+            .collect()
+    }
+
+    async fn refresh(
+        self,
+        cfg: Arc<Config>,
+        only: Option<Vec<String>>,
+        _deadline: Instant,
+    ) -> Vec<Refreshed> {
         let mut out = Vec::new();
         for c in &cfg.clusters {
             if only.as_ref().is_some_and(|o| !o.contains(&c.id)) {
                 continue;
             }
-            let n = self.calls.iter().filter(|(_, id)| id == &c.id).count();
-            self.calls.push((self.start.elapsed(), c.id.clone()));
-            let fail = (self.failing)(&c.id, n);
+            let fail = {
+                let mut calls = self.calls.lock().unwrap();
+                let n = calls.iter().filter(|(_, id)| id == &c.id).count();
+                calls.push((self.start.elapsed(), c.id.clone()));
+                (self.failing.lock().unwrap())(&c.id, n)
+            };
             out.push(Refreshed {
                 cluster: c.id.clone(),
                 result: if fail {
-                    Err("HTTP 503".into())
+                    Err(Failed {
+                        message: format!("HTTP 503 ({})", self.fail_kind.as_str()),
+                        kind: self.fail_kind,
+                    })
                 } else {
                     Ok(None)
                 },
                 stanza: Some(format!("{}-stanza", c.id)),
             });
         }
+        tokio::time::sleep(self.refresh_takes).await;
         out
     }
 }
@@ -61,7 +119,7 @@ const B: &str = "drsve2t4f5e5znkmef6hmchy2e";
 /// Runs the loop for `span` of (paused) time, feeding it `ticks` cron ticks `every` apart.
 async fn drive(
     t: Timing,
-    fake: &mut Fake,
+    fake: &Fake,
     span: Duration,
     tick_every: Option<Duration>,
 ) -> Vec<Status> {
@@ -84,7 +142,7 @@ async fn drive(
     let lp = run(
         cfg(&[A, B]),
         |_| t,
-        fake,
+        fake.clone(),
         rx,
         |_, s| reports.push(s.clone()),
         |_, _| {},
@@ -104,20 +162,10 @@ fn gaps(calls: &[(Duration, String)], id: &str) -> Vec<Duration> {
 
 #[tokio::test(start_paused = true)]
 async fn lifetime_driven_refresh_comes_before_expiry() {
-    let mut fake = Fake {
-        calls: vec![],
-        start: Instant::now(),
-        failing: Box::new(|_, _| false),
-    };
-    let reports = drive(
-        timing(),
-        &mut fake,
-        Duration::from_secs(5 * 3600 + 60),
-        None,
-    )
-    .await;
+    let fake = Fake::new(|_, _| false);
+    let reports = drive(timing(), &fake, Duration::from_secs(5 * 3600 + 60), None).await;
     for id in [A, B] {
-        let g = gaps(&fake.calls, id);
+        let g = gaps(&fake.calls(), id);
         assert_eq!(g.len(), 10, "{id}: {g:?}"); // every 30 min for 5 h
         assert!(g.iter().all(|d| *d == Duration::from_secs(1800)), "{g:?}");
     }
@@ -133,14 +181,10 @@ async fn cron_ticks_refresh_every_cluster() {
         lifetime: Duration::from_secs(36 * 3600),
         ..timing()
     };
-    let mut fake = Fake {
-        calls: vec![],
-        start: Instant::now(),
-        failing: Box::new(|_, _| false),
-    };
+    let fake = Fake::new(|_, _| false);
     drive(
         t,
-        &mut fake,
+        &fake,
         Duration::from_secs(3600),
         Some(Duration::from_secs(1200)),
     )
@@ -148,7 +192,7 @@ async fn cron_ticks_refresh_every_cluster() {
     for id in [A, B] {
         // the first round, then ticks at 20 and 40 min (the 60 min one is the shutdown)
         assert_eq!(
-            gaps(&fake.calls, id),
+            gaps(&fake.calls(), id),
             vec![Duration::from_secs(1200); 2],
             "{id}"
         );
@@ -158,13 +202,9 @@ async fn cron_ticks_refresh_every_cluster() {
 #[tokio::test(start_paused = true)]
 async fn failures_back_off_then_recover() {
     // A fails its first four attempts; B never fails.
-    let mut fake = Fake {
-        calls: vec![],
-        start: Instant::now(),
-        failing: Box::new(|id, n| id == A && n < 4),
-    };
-    let reports = drive(timing(), &mut fake, Duration::from_secs(3000), None).await;
-    let g = gaps(&fake.calls, A);
+    let fake = Fake::new(|id, n| id == A && n < 4);
+    let reports = drive(timing(), &fake, Duration::from_secs(3000), None).await;
+    let g = gaps(&fake.calls(), A);
     // 3 growing retry delays (10 s doubling, jittered down to half at most), then success
     // and the next refresh at half the lifetime.
     for (i, d) in g.iter().take(4).enumerate() {
@@ -175,13 +215,165 @@ async fn failures_back_off_then_recover() {
     let of_a = |r: &Status| r.clusters.iter().find(|c| c.id == A).unwrap().clone();
     assert!(reports
         .iter()
-        .any(|r| of_a(r).last_error.as_deref() == Some("HTTP 503")));
+        .any(|r| of_a(r).last_error.as_deref() == Some("HTTP 503 (transient)")));
     let last = reports.last().unwrap();
     assert_eq!(
         last.clusters.iter().find(|c| c.id == A).unwrap().last_error,
         None
     );
-    assert_eq!(gaps(&fake.calls, B), vec![Duration::from_secs(1800)]);
+    assert_eq!(gaps(&fake.calls(), B), vec![Duration::from_secs(1800)]);
+}
+
+/// Three-minute credentials refreshed at half-life, as in `cargo bench --bench soak`.
+fn short() -> Timing {
+    Timing {
+        lifetime: Duration::from_secs(180),
+        fraction: 0.5,
+        retry_base: Duration::from_secs(1),
+        retry_max: Duration::from_secs(300),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_look_at_the_backups_does_not_delay_a_refresh() {
+    // Every cluster's backups take 110 s to list (a provider's /backups answering slowly):
+    // the refresh due at 90 s comes at 90 s, not once the listing is done.
+    let mut fake = Fake::new(|_, _| false);
+    fake.watch_takes = Some(Duration::from_secs(110));
+    drive(short(), &fake, Duration::from_secs(400), None).await;
+    assert_eq!(
+        *fake.watched.lock().unwrap(),
+        vec![Duration::from_secs(110)],
+        "the look at the backups ran, alongside"
+    );
+    for id in [A, B] {
+        let g = gaps(&fake.calls(), id);
+        assert_eq!(g, vec![Duration::from_secs(90); 4], "{id}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_look_at_the_backups_has_its_own_deadline() {
+    // A listing that never ends is given up at WATCH_DEADLINE, flagged, and tried again on
+    // the next tick; the refreshes keep their times meanwhile.
+    let mut fake = Fake::new(|_, _| false);
+    fake.watch_takes = Some(Duration::from_secs(3600));
+    let reports = drive(
+        short(),
+        &fake,
+        Duration::from_secs(400),
+        Some(Duration::from_secs(200)),
+    )
+    .await;
+    assert_eq!(
+        *fake.watched.lock().unwrap(),
+        vec![WATCH_DEADLINE, Duration::from_secs(200) + WATCH_DEADLINE],
+    );
+    let last = reports.last().unwrap();
+    assert!(last.clusters.iter().all(|c| c
+        .backup_problem
+        .as_deref()
+        .is_some_and(|p| p.starts_with("cannot look at its backups"))));
+    // 0, 90, 180, the tick at 200, then 290 and 380.
+    let at: Vec<u64> = fake
+        .calls()
+        .iter()
+        .filter(|(_, c)| c == A)
+        .map(|(d, _)| d.as_secs())
+        .collect();
+    assert_eq!(at, vec![0, 90, 180, 200, 290, 380]);
+}
+
+/// After a failure at half-life, the next attempts all come before the credentials expire,
+/// several of them, the first well before, for each kind of failure the API can cause.
+#[tokio::test(start_paused = true)]
+async fn after_a_failure_retries_fit_in_the_credentials_life() {
+    for kind in [
+        FailureKind::Transient,
+        FailureKind::Malformed,
+        FailureKind::Expired,
+        FailureKind::Auth,
+    ] {
+        // A's first refresh works, every one after fails; the credentials expire at 180 s.
+        let mut fake = Fake::new(|id, n| id == A && n > 0);
+        fake.fail_kind = kind;
+        drive(short(), &fake, Duration::from_secs(200), None).await;
+        let at: Vec<Duration> = fake
+            .calls()
+            .iter()
+            .filter(|(_, c)| c == A)
+            .map(|(d, _)| *d)
+            .collect();
+        let k = kind.as_str();
+        let expiry = Duration::from_secs(180);
+        assert_eq!(at[1], Duration::from_secs(90), "{k}: {at:?}");
+        assert!(
+            at[2] <= Duration::from_secs(135),
+            "{k}: the first retry at {:?}, 90 s of life left: {at:?}",
+            at[2]
+        );
+        let before = at.iter().filter(|a| **a < expiry).count();
+        assert!(
+            before >= 6,
+            "{k}: only {} retries before expiry: {at:?}",
+            before - 2
+        );
+        // Never a wait past expiry: each attempt before it is followed by one by then (or a
+        // retry_base after).
+        for w in at.windows(2).filter(|w| w[0] < expiry) {
+            assert!(
+                w[1] <= expiry + short().retry_base,
+                "{k}: from {:?} to {:?}: {at:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+}
+
+#[test]
+fn no_retry_waits_past_expiry() {
+    let t = short();
+    for kind in [
+        FailureKind::Transient,
+        FailureKind::Malformed,
+        FailureKind::Expired,
+        FailureKind::Local,
+        FailureKind::Auth,
+        FailureKind::NotFound,
+    ] {
+        for left in [90, 60, 30, 10, 3] {
+            let left = Duration::from_secs(left);
+            for n in 1..12 {
+                for rand in [0.0, 0.5, 0.999] {
+                    let d = next_attempt(&t, kind, n, rand, Some(left));
+                    assert!(
+                        d <= left / 2 + Duration::from_millis(1) || d <= left / 3 * 2,
+                        "{kind:?} failure {n} with {left:?} left: next in {d:?}"
+                    );
+                }
+            }
+        }
+    }
+    // With 90 s left, a malformed answer is tried again within 30 s (not a minute later).
+    let d = next_attempt(
+        &t,
+        FailureKind::Malformed,
+        1,
+        0.999,
+        Some(Duration::from_secs(90)),
+    );
+    assert!(d <= Duration::from_secs(30), "{d:?}");
+    // A budget per attempt that leaves room for more.
+    assert_eq!(
+        attempt_budget(&t, Some(Duration::from_secs(90))),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        attempt_budget(&t, Some(Duration::from_secs(3))),
+        MIN_ATTEMPT
+    );
+    assert_eq!(attempt_budget(&t, None), Duration::from_secs(90));
 }
 
 #[test]
