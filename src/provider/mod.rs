@@ -300,10 +300,13 @@ impl Client {
         each!(self, c => Provider::window(c, id).await)
     }
 
-    /// The newest backup and the start of the recovery window, for the daemon; and the
-    /// cluster's name (a label of the metrics), where the provider answers for the cluster
-    /// (the watch does not fail for want of a name).
-    pub async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
+    /// The newest backup and the start of the recovery window, for the daemon; with `name`,
+    /// the cluster's name too (a label of the metrics), where the provider answers for the
+    /// cluster (the watch does not fail for want of a name).
+    pub async fn watch(&self, id: &str, name: bool) -> Result<BackupWatch, ApiError> {
+        if !name {
+            return each!(self, c => Provider::watch(c, id).await);
+        }
         let (watched, cluster) = tokio::join!(
             async { each!(self, c => Provider::watch(c, id).await) },
             self.get_cluster(id)

@@ -71,6 +71,9 @@ struct Real {
     /// Becomes true on SIGTERM/SIGINT: the round in progress is dropped at its next wait (an
     /// HTTP request, a retry's sleep, the lock), never inside a write, which has no wait.
     stop: watch::Receiver<bool>,
+    /// The clusters whose name a look at the backups has already learnt: it is asked for once
+    /// (a label of the metrics), not on every look, which would double the requests.
+    named: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Refresher for Real {
@@ -192,15 +195,22 @@ impl Real {
                 .clone();
             let sem = sem.clone();
             pending.insert(id.clone());
+            let named = self.named.clone();
+            let known = named.lock().is_ok_and(|n| n.contains(&id));
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let res = match client {
-                    Ok(c) => c.watch(&id).await.map_err(|e| Failed {
+                    Ok(c) => c.watch(&id, !known).await.map_err(|e| Failed {
                         message: e.to_string(),
                         kind: e.kind(),
                     }),
                     Err(e) => Err(e),
                 };
+                if res.as_ref().is_ok_and(|w| w.name.is_some()) {
+                    if let Ok(mut n) = named.lock() {
+                        n.insert(id.clone());
+                    }
+                }
                 (id, res)
             });
         }
@@ -499,6 +509,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         next: next_client,
         permits: Arc::default(),
         stop: stop_rx,
+        named: Arc::default(),
     };
     schedule::run(
         cfg,
