@@ -232,21 +232,14 @@ impl Dir {
         Ok(Dir { fd, path: at, stat })
     }
 
-    /// The names in this directory (not `.` or `..`).
+    /// The names in this directory (not `.` or `..`), as text (a name that is not UTF-8 is
+    /// shown lossily: for removing, [`Dir::empty`] uses the names as they are).
     pub fn names(&self) -> Result<Vec<String>> {
-        let fd = openat(&self.fd, ".", dir_flags(), Mode::empty())
-            .doing(|| format!("opening {}", self.path.display()))?;
-        let mut d =
-            nix::dir::Dir::from_fd(fd).doing(|| format!("listing {}", self.path.display()))?;
-        let mut out = Vec::new();
-        for e in d.iter() {
-            let e = e.doing(|| format!("listing {}", self.path.display()))?;
-            let n = e.file_name().to_bytes();
-            if n != b"." && n != b".." {
-                out.push(OsStr::from_bytes(n).to_string_lossy().into_owned());
-            }
-        }
-        Ok(out)
+        Ok(self
+            .raw_names()?
+            .into_iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect())
     }
 
     pub fn is_empty(&self) -> Result<bool> {
