@@ -503,6 +503,11 @@ pub struct RestoreArgs {
     /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
     #[arg(long, value_name = "DIR")]
     pub pg_bin: Option<PathBuf>,
+    /// Restore although a process that is not bridgerest holds the cluster's lock
+    /// (restore-<id>.lock beside the status file), which the error names: the lock is replaced
+    /// under it. Never breaks the lock of a running bridgerest restore or drill.
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 impl From<RestoreArgs> for crate::restore::Request {
@@ -537,12 +542,14 @@ impl From<RestoreArgs> for crate::restore::Request {
             start: a.start,
             pg_options: a.pg_options,
             pg_bin: a.pg_bin,
+            break_lock: a.break_lock,
         }
     }
 }
 
 /// The options of a restore here, which a restore at the provider does not take.
-const LOCAL_ONLY: [&str; 9] = [
+const LOCAL_ONLY: [&str; 10] = [
+    "break_lock",
     "pg1_path",
     "delta",
     "force",

@@ -1102,6 +1102,113 @@ fn a_real_restore_preempts_a_drill_of_its_cluster() {
     assert!(!scratch.exists() && !marker.exists(), "{out}");
 }
 
+/// #29 finding 11: the restore locks are the run-as user's (its daemon drills), so that user
+/// can hold one with any program and keep a root `restore` out. The error says the holder is
+/// not bridgerest; `--break-lock` takes the lock from it (a new lock file renamed over the
+/// held one), and the holder is left with a lock on a file that is no longer there.
+#[test]
+fn a_lock_another_program_holds_is_named_and_taken_only_when_asked() {
+    require_root();
+    let env = Env::new();
+    std::fs::set_permissions(
+        env.dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let fake = env.path("pgbackrest");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nfor a; do last=$a; done\nif [ \"$last\" = version ]; then echo 'pgBackRest 2.45'; exit 0; fi\necho 'fake pgbackrest: no repository here' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    env.write_config(&[S3_CLUSTER], &format!("bin = \"{}\"\n", fake.display()));
+    // The state directory is the daemon's user's, as the package makes it.
+    let state = env.path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let postgres = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    nix::unistd::chown(&state, Some(postgres.uid), Some(postgres.gid)).unwrap();
+    let lock = state.join(format!("restore-{S3_CLUSTER}.lock"));
+    // postgres holds the lock with flock(1), a program that is not bridgerest.
+    let mut squatter = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "flock",
+            "-n",
+        ])
+        .arg(&lock)
+        .args(["sleep", "120"])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .contains(&format!(" {} ", squatter.id()))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "flock took no lock"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let held_ino = std::fs::metadata(&lock).unwrap().ino();
+    let data = env.path("restored");
+    let restore = |extra: &[&str]| {
+        let mut args = vec![
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target",
+            "latest",
+            "--pg1-path",
+            data.to_str().unwrap(),
+            "--attempts",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let run = restore(&[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "pid {} (flock) holds the lock of cluster {S3_CLUSTER} ({}) and is not bridgerest",
+            squatter.id(),
+            lock.display()
+        )) && run.stderr.contains("pass --break-lock"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stderr.contains("running pgbackrest restore"),
+        "{run:?}"
+    );
+    // With --break-lock the restore gets past the lock (pgBackRest is what fails here).
+    let run = restore(&["--break-lock"]);
+    assert!(!run.stderr.contains("holds the lock"), "{run:?}");
+    assert!(run.stderr.contains("running pgbackrest restore"), "{run:?}");
+    let meta = std::fs::metadata(&lock).unwrap();
+    assert_ne!(meta.ino(), held_ino, "the lock file was not replaced");
+    assert_eq!(
+        (meta.uid(), meta.mode() & 0o777),
+        (postgres.uid.as_raw(), 0o600)
+    );
+    assert!(
+        squatter.try_wait().unwrap().is_none(),
+        "the holder was signalled"
+    );
+    kill(Pid::from_raw(squatter.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = squatter.wait();
+    // No temporary lock file is left behind.
+    let leftovers: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[test]
 fn an_error_body_that_echoes_the_request_shows_no_password() {
     let env = Env::new();

@@ -599,7 +599,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --json --set --process-max --user --attempts --start --pg-option --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --json --set --process-max --user --attempts --start --pg-option --pg-bin --break-lock --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

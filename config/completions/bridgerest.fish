@@ -111,6 +111,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force 
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l json -d 'With --dry-run (a restore here): print the plan as one JSON object'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l break-lock -d 'Restore although a process that is not bridgerest holds the cluster\'s lock (restore-<id>.lock beside the status file), which the error names: the lock is replaced under it. Never breaks the lock of a running bridgerest restore or drill'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s V -l version -d 'Print version'

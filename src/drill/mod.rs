@@ -118,7 +118,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     };
     let scratch = scratch_for(cfg, &stanza)?;
     let user = crate::restore::run_as(cfg, req.user.as_deref())?;
-    let lock = crate::restore::restore_lock(cfg, &id, "drill", &user).await?;
+    let lock = crate::restore::restore_lock(cfg, &id, "drill", &user, false).await?;
     let copy = Copy::open(&scratch, &user, cfg.drill.scratch.is_none())?;
     // Another cluster's drill may share a configured scratch directory.
     let _scratch_lock = match copy.try_lock()? {
@@ -237,6 +237,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         start: true,
         pg_options: vec![],
         pg_bin: req.pg_bin.clone(),
+        break_lock: false,
     };
     let pick = match req.target {
         DrillTarget::Random => Pick::Random,

@@ -345,6 +345,14 @@ impl Dir {
         }
     }
 
+    /// Renames `from` here to `to` here, replacing a file of that name.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        check_name(from)?;
+        check_name(to)?;
+        renameat(&self.fd, from, &self.fd, to)
+            .doing(|| format!("replacing {}", self.join(to).display()))
+    }
+
     /// Removes `name` here: a file or link itself, a directory with all it holds.
     pub fn remove(&self, name: &str) -> Result<()> {
         let Some(st) = self.stat_of(name)? else {

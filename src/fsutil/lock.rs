@@ -111,12 +111,38 @@ impl FileLock {
     }
 }
 
-fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        check_regular(path, &meta, owner)?;
+impl FileLock {
+    /// Takes the lock on `target` from whoever holds it: a new lock file (created with
+    /// `O_EXCL` through the directory reached from / without following a link, given `owner`
+    /// and `mode`) is locked first and then renamed over the old one, so from that instant
+    /// every new taker meets this process's lock; the old holder keeps a lock on a file that is
+    /// no longer there. Only for a holder known not to be bridgerest (`restore --break-lock`).
+    pub fn take_over(target: &Path, owner: Owner, mode: u32) -> Result<FileLock> {
+        let path = Self::path_for(target);
+        let (held, name) = lock_dir(&path, owner)?;
+        let tmp = format!(".{name}.{:08x}.tmp", fastrand::u32(..));
+        let file = held.create_fresh(&tmp, mode & 0o666, owner)?;
+        let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| e)
+            .doing(|| format!("locking a new {}", path.display()));
+        let lock = match lock {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = held.remove(&tmp);
+                return Err(e);
+            }
+        };
+        if let Err(e) = held.rename(&tmp, &name) {
+            let _ = held.remove(&tmp);
+            return Err(e);
+        }
+        Ok(FileLock { _lock: lock, path })
     }
-    // Through its directory reached from / without following a link (#29): a directory on
-    // the way another user could swap is refused.
+}
+
+/// The directory of the lock file `path` held open (reached from / without following a link;
+/// a directory on the way another user could swap is refused), with the file's name.
+fn lock_dir(path: &Path, owner: Owner) -> Result<(super::Dir, String)> {
     let dir = super::parent(path);
     let absolute = std::path::absolute(dir).doing(|| format!("resolving {}", dir.display()))?;
     let trust = owner.uid.unwrap_or_else(Uid::effective);
@@ -125,7 +151,17 @@ fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or_else(|| super::Error::Refused(format!("{}: not a file name", path.display())))?;
-    let file = held.open_for_lock(name, mode)?;
+    Ok((held, name.to_string()))
+}
+
+fn open_lock_file(path: &Path, owner: Owner, mode: u32) -> Result<File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        check_regular(path, &meta, owner)?;
+    }
+    // Through its directory reached from / without following a link (#29): a directory on
+    // the way another user could swap is refused.
+    let (held, name) = lock_dir(path, owner)?;
+    let file = held.open_for_lock(&name, mode)?;
     adopt_lock_file(path, file, owner, mode)
 }
 
@@ -197,6 +233,30 @@ pub enum Holder {
     },
     /// Held, but /proc/locks does not say by whom (another mount namespace, no /proc).
     Unknown,
+}
+
+impl Holder {
+    /// Whether the holder runs this very program: its executable is this process's (the same
+    /// file), or the file this process's path named before an upgrade replaced it ("<path>
+    /// (deleted)", which only whoever can write that path could have made). `None` when that
+    /// cannot be told (the holder is not named, or its executable cannot be looked at).
+    pub fn is_this_program(&self) -> Option<bool> {
+        let Holder::Process { pid, .. } = self else {
+            return None;
+        };
+        let theirs = format!("/proc/{pid}/exe");
+        let ours = std::fs::metadata("/proc/self/exe").ok()?;
+        if let Ok(m) = std::fs::metadata(&theirs) {
+            if m.dev() == ours.dev() && m.ino() == ours.ino() {
+                return Some(true);
+            }
+        }
+        let link = std::fs::read_link(&theirs).ok()?;
+        let own = std::fs::read_link("/proc/self/exe").ok()?;
+        let mut replaced = own.into_os_string();
+        replaced.push(" (deleted)");
+        Some(link.as_os_str() == replaced)
+    }
 }
 
 impl std::fmt::Display for Holder {

@@ -237,3 +237,54 @@ fn small_reads_are_bounded_and_follow_no_link() {
     assert_eq!(read_small(d.path(), 4096), None, "a directory is not read");
     assert_eq!(read_small(&d.path().join("absent"), 4096), None);
 }
+
+/// `restore --break-lock` takes a lock only from a holder that is known not to be bridgerest.
+#[test]
+fn a_holder_is_told_apart_from_this_program() {
+    let me = Holder::Process {
+        pid: std::process::id(),
+        program: None,
+    };
+    assert_eq!(me.is_this_program(), Some(true));
+    let mut other = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let them = Holder::Process {
+        pid: other.id(),
+        program: None,
+    };
+    assert_eq!(them.is_this_program(), Some(false));
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_eq!(Holder::Unknown.is_this_program(), None);
+}
+
+/// The lock taken over is a new file renamed over the held one: later takers meet the new
+/// holder, and nothing temporary is left.
+#[test]
+fn a_lock_is_taken_over_from_its_holder() {
+    let d = tempfile::tempdir().unwrap();
+    let target = d.path().join("restore-x");
+    let owner = Owner::default();
+    let first = FileLock::try_acquire(&target, owner, 0o600)
+        .unwrap()
+        .unwrap();
+    let new = FileLock::take_over(&target, owner, 0o600).unwrap();
+    assert!(FileLock::try_acquire(&target, owner, 0o600)
+        .unwrap()
+        .is_err());
+    drop(first);
+    assert!(FileLock::try_acquire(&target, owner, 0o600)
+        .unwrap()
+        .is_err());
+    drop(new);
+    assert!(FileLock::try_acquire(&target, owner, 0o600)
+        .unwrap()
+        .is_ok());
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("restore-x.lock")]);
+}

@@ -19,11 +19,18 @@ use crate::runas::RunAs;
 /// else holding it refuses the restore or drill at once. A user other than root who cannot
 /// write that directory restores without it (said in a warning): drills run as root or as the
 /// daemon's user, who can.
+///
+/// The lock files belong to the run-as user, so that user's daemon can drill; that user can
+/// therefore also hold them with any program (#29 finding 11). A restore refuses a holder
+/// that is not bridgerest by saying so; with `break_lock` (`restore --break-lock`) it takes
+/// the lock over from such a holder ([`crate::fsutil::FileLock::take_over`]), never from a
+/// running bridgerest nor from a holder it cannot identify.
 pub async fn restore_lock(
     cfg: &Config,
     id: &str,
     what: &str,
     user: &RunAs,
+    break_lock: bool,
 ) -> Result<Option<ClusterLock>> {
     let dir = crate::fsutil::parent(&cfg.daemon.status_file).to_path_buf();
     let root = nix::unistd::Uid::effective().is_root();
@@ -74,6 +81,28 @@ pub async fn restore_lock(
             _drill: None,
             want: None,
         })),
+        Err(holder) if what == "restore" && holder.is_this_program() != Some(true) => {
+            let path = crate::fsutil::FileLock::path_for(&main);
+            match (holder.is_this_program(), break_lock) {
+                (Some(false), true) => {
+                    tracing::warn!(cluster = id, %holder, lock = %path.display(), "--break-lock: taking the cluster's lock from a process that is not bridgerest");
+                    let lock = crate::fsutil::FileLock::take_over(&main, user.owner(), 0o600)?;
+                    Ok(Some(ClusterLock {
+                        _main: lock,
+                        _drill: None,
+                        want: None,
+                    }))
+                }
+                (Some(false), false) => fail!(
+                    "{holder} holds the lock of cluster {id} ({}) and is not bridgerest (no restore or drill): this restore does not start; stop that process, or pass --break-lock to take the lock from it",
+                    path.display()
+                ),
+                _ => fail!(
+                    "a restore or drill of cluster {id} may be running ({holder} holds {}, and who it is cannot be told from /proc): this restore does not start, and --break-lock does not take a lock from a holder it cannot see; try again when it has finished",
+                    path.display()
+                ),
+            }
+        }
         Err(holder) if what == "restore" => {
             // A drill holds its own lock as well; a restore holds only the cluster's.
             let drill_holder = match take(&drill)? {
@@ -102,6 +131,10 @@ pub async fn restore_lock(
             let want = loop {
                 match take(&want)? {
                     Ok(w) => break w,
+                    Err(h) if break_lock && h.is_this_program() == Some(false) => {
+                        tracing::warn!(cluster = id, holder = %h, "--break-lock: taking the want lock from a process that is not bridgerest");
+                        break crate::fsutil::FileLock::take_over(&want, user.owner(), 0o600)?;
+                    }
                     Err(h) if started.elapsed() >= Duration::from_secs(3) => fail!(
                         "another restore of cluster {id} ({h}) is waiting for a drill of it to stop: this restore does not start; try again when that one has finished"
                     ),

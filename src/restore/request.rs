@@ -77,4 +77,6 @@ pub struct Request {
     pub pg_options: Vec<String>,
     /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
     pub pg_bin: Option<PathBuf>,
+    /// Take the cluster's lock from a holder that is not bridgerest (`--break-lock`).
+    pub break_lock: bool,
 }

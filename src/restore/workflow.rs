@@ -93,7 +93,7 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     if args.dry_run {
         return Ok(Exit::Success);
     }
-    let lock = restore_lock(&p.cfg, &p.id, "restore", &p.user).await?;
+    let lock = restore_lock(&p.cfg, &p.id, "restore", &p.user, args.break_lock).await?;
     if lock.as_ref().is_some_and(ClusterLock::preempted_a_drill) {
         println!(
             "drill:     the drill of cluster {} that was running stopped and removed its copy",
