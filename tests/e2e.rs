@@ -6,7 +6,7 @@
 
 mod real_stores;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use real_stores::free_port;
@@ -214,6 +214,23 @@ fn copy_drill(w: &World, target: &str) {
         )),
         "{prom}"
     );
+}
+
+/// The owners of everything below `dir`, each once.
+fn owners_below(dir: &Path) -> Vec<u32> {
+    let mut owners = std::collections::BTreeSet::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            owners.insert(std::os::unix::fs::MetadataExt::uid(&m));
+            if m.is_dir() {
+                todo.push(e.path());
+            }
+        }
+    }
+    owners.into_iter().collect()
 }
 
 /// The live postmaster of `dir`, from its postmaster.pid.
@@ -508,6 +525,17 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     w.pgbackrest_ok(&["stanza-create"]);
     w.pg.psql("CREATE TABLE restore_check (i int)");
     w.insert(1, 10);
+    // A tablespace, at a path of the source's host (here its user's, closed to postgres): a
+    // drill restores it beside its copy, never to that path (#29 finding 10).
+    let src_ts = w
+        .dir
+        .mkdir_for("src/tablespace", 0o700, Some(real_stores::source_ids()));
+    w.pg.psql(&format!(
+        "CREATE TABLESPACE src_ts LOCATION '{}'",
+        src_ts.display()
+    ));
+    w.pg.psql("CREATE TABLE ts_check (i int PRIMARY KEY) TABLESPACE src_ts");
+    w.pg.psql("INSERT INTO ts_check SELECT generate_series(1, 1000)");
     w.pgbackrest_ok(&["--type=full", "backup"]);
     // A chain of WAL after the backup: four segments with rows in each.
     for i in 0..4 {
@@ -703,6 +731,32 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
         "{out}"
     );
     let pid = live_postmaster(&w.dir.path("drill/copy")).expect("the kept copy runs");
+    // The copy's tablespace is beside it, its link in pg_tblspc points there, and the source's
+    // tablespace directory is as it was.
+    let links: Vec<PathBuf> = std::fs::read_dir(w.dir.path("drill/copy/pg_tblspc"))
+        .unwrap()
+        .map(|e| std::fs::read_link(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        [w.dir.path("drill/copy.tablespaces/src_ts")],
+        "{out}"
+    );
+    assert!(
+        std::fs::read_dir(w.dir.path("drill/copy.tablespaces/src_ts"))
+            .unwrap()
+            .any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("PG_15_")),
+        "{out}"
+    );
+    assert!(out.contains("--tablespace-map-all="), "{out}");
+    assert_eq!(
+        owners_below(&src_ts),
+        [real_stores::source_ids().0.as_raw()]
+    );
     assert!(std::fs::read_dir(&reports).unwrap().count() >= 2);
     let killed = w.spawn_bridgerest(&["drill", "--cluster", CLUSTER]);
     // The kept copy is stopped and removed first; the new copy's server starts later.
@@ -741,6 +795,7 @@ fn drills_by_the_daemon_and_of_broken_backups_s3() {
     );
     assert!(err.contains(&removed), "{err}");
     assert!(!w.dir.path("drill/copy").exists());
+    assert!(!w.dir.path("drill/copy.tablespaces").exists());
     assert!(
         std::fs::read_to_string(format!("/proc/{orphan}/stat")).is_err(),
         "the orphan was stopped"

@@ -98,6 +98,8 @@ pub struct Copy {
     root: Dir,
     name: String,
     spool: String,
+    /// Where the copy's tablespaces are restored (`--tablespace-map-all`), beside it.
+    tablespaces: String,
     pub path: PathBuf,
     user: RunAs,
 }
@@ -126,6 +128,7 @@ impl Copy {
         })?;
         Ok(Copy {
             spool: format!("{name}.wal-spool"),
+            tablespaces: format!("{name}.tablespaces"),
             path: root.join(&name),
             name,
             root,
@@ -217,12 +220,21 @@ impl Copy {
         // The spool the restore's archive-get queues WAL in, made here so that it is never one
         // someone else made.
         self.root.make_dir(&self.spool, 0o700, self.user.owner())?;
+        // The copy's tablespaces go here, not to the source's paths outside the scratch
+        // directory (#29 finding 10); removed with the copy.
+        self.root
+            .make_dir(&self.tablespaces, 0o700, self.user.owner())?;
         self.write_marker(&Marker {
             dev: dir.stat.st_dev,
             ino: dir.stat.st_ino,
             postmaster: None,
         })?;
         Ok(dir)
+    }
+
+    /// Where the copy's tablespaces are restored: `<scratch>.tablespaces`, made with the copy.
+    pub fn tablespaces_path(&self) -> PathBuf {
+        self.root.join(&self.tablespaces)
     }
 
     /// The scratch directory, held open, if it is the one the marker names.
@@ -313,20 +325,29 @@ impl Copy {
                 self.root.remove(&self.name)?;
             }
         }
-        if let Some(st) = self.root.stat_of(&self.spool)? {
+        for (side, holds) in [
+            (&self.spool, "WAL that no drill of bridgerest queued"),
+            (
+                &self.tablespaces,
+                "tablespaces that no drill of bridgerest restored",
+            ),
+        ] {
+            let Some(st) = self.root.stat_of(side)? else {
+                continue;
+            };
             if marker.is_none() && !before {
-                return Ok(());
+                continue;
             }
             if marker.is_none() && crate::fsutil::anchor::is_dir(&st) {
-                let spool = self.root.child(&self.spool)?;
-                if !spool.map(|s| s.is_empty()).transpose()?.unwrap_or(true) {
+                let dir = self.root.child(side)?;
+                if !dir.map(|s| s.is_empty()).transpose()?.unwrap_or(true) {
                     refuse!(
-                        "{} holds WAL that no drill of bridgerest queued (there is no marker): remove it yourself",
-                        self.root.join(&self.spool).display()
+                        "{} holds {holds} (there is no marker): remove it yourself",
+                        self.root.join(side).display()
                     );
                 }
             }
-            self.root.remove(&self.spool)?;
+            self.root.remove(side)?;
         }
         if marker.is_some() {
             self.root.remove(&self.marker_name())?;

@@ -251,6 +251,9 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             return Ok(());
         }
     };
+    // The copy's tablespaces beside it, never at the source's paths (#29 finding 10).
+    p.inv.tablespace_map_all = Some(copy.tablespaces_path());
+    p.plan.command = p.inv.shown();
     rep.plan = p.plan.to_string();
     match req.narrate {
         Narrate::Terminal {

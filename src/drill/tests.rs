@@ -211,12 +211,17 @@ fn only_a_marked_copy_is_emptied_and_a_link_refused() {
     let held = rt.block_on(c.fresh()).unwrap();
     assert!(held.is_empty().unwrap());
     assert!(d.path().join(".copy.bridgerest-drill").is_file());
+    // The copy's tablespaces go beside it, and go with it.
+    assert_eq!(c.tablespaces_path(), d.path().join("copy.tablespaces"));
+    assert!(d.path().join("copy.tablespaces").is_dir());
+    std::fs::create_dir_all(d.path().join("copy.tablespaces/ts1/PG_15_202209061")).unwrap();
     std::fs::create_dir_all(copy.join("base/1")).unwrap();
     std::fs::write(copy.join("postmaster.pid"), "1\n").unwrap(); // names init: never signalled
     rt.block_on(c.fresh()).unwrap(); // marked: emptied and made again
     assert!(!copy.join("base").exists());
     rt.block_on(c.remove()).unwrap();
     assert!(!copy.exists() && !d.path().join("copy.wal-spool").exists());
+    assert!(!d.path().join("copy.tablespaces").exists());
     assert!(!d.path().join(".copy.bridgerest-drill").exists());
     rt.block_on(c.remove()).unwrap(); // nothing there: fine
                                       // Not made by a drill: left alone.

@@ -30,6 +30,9 @@ pub struct Invocation {
     /// WAL fetched ahead, in parallel, during the recovery (`None`: pgBackRest's own
     /// `restore_command`, one segment per `archive-get`).
     pub prefetch: Option<Prefetch>,
+    /// `--tablespace-map-all`: every tablespace restored into `<dir>/<its name>` instead of
+    /// its original path (a drill's copy keeps its tablespaces beside it, #29 finding 10).
+    pub tablespace_map_all: Option<PathBuf>,
 }
 
 /// How the restored server's `restore_command` fetches WAL: pgBackRest's asynchronous
@@ -93,6 +96,9 @@ impl Invocation {
             }
         }
         a.push(format!("--process-max={}", self.process_max));
+        if let Some(dir) = &self.tablespace_map_all {
+            a.push(format!("--tablespace-map-all={}", dir.display()));
+        }
         if let Some(cmd) = self.restore_command() {
             a.push(format!("--recovery-option=restore_command={cmd}"));
         }
@@ -747,6 +753,7 @@ mod tests {
             delta: true,
             force: false,
             prefetch: None,
+            tablespace_map_all: None,
         };
         assert_eq!(inv.shown(), "/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=main --pg1-path=/var/lib/postgresql/15/restore --set=20261121-010000F --type=time '--target=2026-11-21 09:14:00+00' --target-action=promote --process-max=2 --log-level-console=detail --delta restore");
         assert_eq!(inv.argv()[7], "--target=2026-11-21 09:14:00+00");
@@ -762,6 +769,11 @@ mod tests {
             ..inv
         };
         assert!(p.argv().contains(&"--recovery-option=restore_command=/usr/bin/pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --config-include-path=/etc/pgbackrest/conf.d --stanza=main --pg1-path=/var/lib/postgresql/15/restore --archive-async --spool-path=/var/spool/pgbackrest --archive-get-queue-max=512MiB --process-max=4 archive-get %f \"%p\"".to_string()));
+        // A drill's copy keeps its tablespaces beside it.
+        p.tablespace_map_all = Some("/var/lib/bridgerest/drill/copy.tablespaces".into());
+        assert!(p.argv().contains(
+            &"--tablespace-map-all=/var/lib/bridgerest/drill/copy.tablespaces".to_string()
+        ));
         p.main_config = Some("/etc/my pgbackrest.conf".into());
         assert_eq!(p.restore_command(), None);
         assert!(!p.argv().iter().any(|a| a.starts_with("--recovery-option")));

@@ -570,11 +570,14 @@ mod tests {
 }
 
 impl BackupWatch {
-    /// What a provider that lists finished backups shows: the newest finish among `backups`,
-    /// and the window's start.
-    pub fn of(backups: &[Backup], window_start: Option<OffsetDateTime>) -> BackupWatch {
+    /// What a provider that lists finished backups shows: the newest finish (kept as the
+    /// list's pages came, never the list) and the window's start.
+    pub fn newest(
+        last_backup: Option<OffsetDateTime>,
+        window_start: Option<OffsetDateTime>,
+    ) -> BackupWatch {
         BackupWatch {
-            last_backup: backups.iter().filter_map(|b| b.finished_at).max(),
+            last_backup,
             window_start,
             problem: None,
             name: None,

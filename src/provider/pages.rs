@@ -33,11 +33,28 @@ pub async fn all<T>(
     t: &Transport,
     path: &str,
     first: Query,
-    mut rule: impl FnMut(&Url, &str) -> Result<Page<T>, ApiError>,
+    rule: impl FnMut(&Url, &str) -> Result<Page<T>, ApiError>,
 ) -> Result<Vec<T>, ApiError> {
-    let mut items = Vec::new();
+    fold(t, path, first, rule, Vec::new(), |mut items, item| {
+        items.push(item);
+        Ok(items)
+    })
+    .await
+}
+
+/// The list at `path` folded into `acc` item by item as each page arrives, under the bounds
+/// of [`all`]: a caller that needs one figure of the list (the newest backup) keeps that
+/// figure, never the list. `step` may refuse an item.
+pub async fn fold<T, A>(
+    t: &Transport,
+    path: &str,
+    first: Query,
+    mut rule: impl FnMut(&Url, &str) -> Result<Page<T>, ApiError>,
+    mut acc: A,
+    mut step: impl FnMut(A, T) -> Result<A, ApiError>,
+) -> Result<A, ApiError> {
     let mut query = first;
-    let mut bytes = 0usize;
+    let (mut bytes, mut count) = (0usize, 0usize);
     let too_long = |detail: String| ApiError::Malformed {
         req: req(&Method::GET, &t.url(path)),
         detail,
@@ -53,15 +70,18 @@ pub async fn all<T>(
         }
         let page = rule(&url, &body)?;
         drop(body);
-        if items.len() + page.items.len() > MAX_ITEMS {
+        count += page.items.len();
+        if count > MAX_ITEMS {
             return Err(too_long(format!(
                 "the list has over {MAX_ITEMS} items in {n} pages; bridgerest stops there"
             )));
         }
-        items.extend(page.items);
+        for item in page.items {
+            acc = step(acc, item)?;
+        }
         match page.next {
             Some(next) => query = next,
-            None => return Ok(items),
+            None => return Ok(acc),
         }
     }
     Err(too_long(format!(

@@ -265,6 +265,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
         delta: args.delta,
         force: args.force,
         prefetch: None,
+        tablespace_map_all: None,
     };
     let (prefetch, wal_line) = restore::prefetch::choose(&cfg, &id, &stanza, &pg1, inv.process_max);
     inv.prefetch = prefetch;

@@ -101,6 +101,22 @@ impl BridgeClient {
         field: &str,
         extra: &[(&'static str, String)],
     ) -> Result<Vec<T>, ApiError> {
+        self.fold_all(path, field, extra, Vec::new(), |mut v, item| {
+            v.push(item);
+            Ok(v)
+        })
+        .await
+    }
+
+    /// [`Self::list_all`] folded into `acc` item by item ([`pages::fold`]).
+    async fn fold_all<T: DeserializeOwned, A>(
+        &self,
+        path: &str,
+        field: &str,
+        extra: &[(&'static str, String)],
+        acc: A,
+        step: impl FnMut(A, T) -> Result<A, ApiError>,
+    ) -> Result<A, ApiError> {
         let mut seen = std::collections::HashSet::new();
         let query = |cursor: Option<String>| {
             let mut q = vec![("limit", "100".to_string())];
@@ -108,7 +124,7 @@ impl BridgeClient {
             q.extend(cursor.map(|c| ("cursor", c)));
             q
         };
-        pages::all(&self.t, path, query(None), |url, body| {
+        pages::fold(&self.t, path, query(None), |url, body| {
             let mut page: serde_json::Map<String, serde_json::Value> =
                 decode(&Method::GET, url, body)?;
             let list = page.remove(field).ok_or_else(|| ApiError::Malformed {
@@ -139,7 +155,7 @@ impl BridgeClient {
                 (false, _) => None,
             };
             Ok(Page { items, next })
-        })
+        }, acc, step)
         .await
     }
 }
@@ -189,9 +205,18 @@ impl super::Provider for BridgeClient {
             spans: vec![],
         })
     }
+    /// The newest finish is kept as the pages come, never the list (#29 finding 4).
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let (st, backups) = tokio::try_join!(self.cluster_status(id), self.list_backups(id))?;
-        Ok(BackupWatch::of(&backups, st.oldest_backup_at))
+        let path = format!("/clusters/{id}/backups");
+        let newest = self.fold_all(
+            &path,
+            "backups",
+            &[],
+            None,
+            |m: Option<time::OffsetDateTime>, b: Backup| Ok(m.max(b.finished_at)),
+        );
+        let (st, last_backup) = tokio::try_join!(self.cluster_status(id), newest)?;
+        Ok(BackupWatch::newest(last_backup, st.oldest_backup_at))
     }
     /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied
     /// from the source unless given (the network is left out: a fork gets a network of its

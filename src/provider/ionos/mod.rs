@@ -98,25 +98,46 @@ impl IonosClient {
 
     /// Every item of an offset/limit list, following [`more_pages`] by advancing the offset.
     async fn list_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
+        self.fold_all(path, Vec::new(), |mut v, item| {
+            v.push(item);
+            Ok(v)
+        })
+        .await
+    }
+
+    /// [`Self::list_all`] folded into `acc` item by item ([`pages::fold`]).
+    async fn fold_all<A>(
+        &self,
+        path: &str,
+        acc: A,
+        step: impl FnMut(A, Value) -> Result<A, ApiError>,
+    ) -> Result<A, ApiError> {
         let query =
             |offset: usize| vec![("offset", offset.to_string()), ("limit", LIMIT.to_string())];
         let mut offset = 0;
-        pages::all(&self.t, path, query(offset), |url, body| {
-            let v: Value = decode(&Method::GET, url, body)?;
-            let items = v
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .ok_or_else(|| ApiError::Malformed {
-                    req: req(&Method::GET, url),
-                    detail: "missing list field `items`".into(),
-                })?;
-            let n = items.len();
-            let more = more_pages(&v, n);
-            offset += LIMIT;
-            let next = (more && n > 0).then(|| query(offset));
-            Ok(Page { items, next })
-        })
+        pages::fold(
+            &self.t,
+            path,
+            query(offset),
+            |url, body| {
+                let v: Value = decode(&Method::GET, url, body)?;
+                let items = v
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .ok_or_else(|| ApiError::Malformed {
+                        req: req(&Method::GET, url),
+                        detail: "missing list field `items`".into(),
+                    })?;
+                let n = items.len();
+                let more = more_pages(&v, n);
+                offset += LIMIT;
+                let next = (more && n > 0).then(|| query(offset));
+                Ok(Page { items, next })
+            },
+            acc,
+            step,
+        )
         .await
     }
 
@@ -321,11 +342,19 @@ impl super::Provider for IonosClient {
         })
     }
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let chains = self.list_backups(id).await?;
-        let active = chains
-            .iter()
-            .filter_map(|b| b.chain.as_ref())
-            .find(|c| c.active && c.state == "AVAILABLE");
+        // The active chain is kept as the pages come, never the list (#29 finding 4).
+        let path = format!("/clusters/{id}/backups");
+        let url = self.t.url(&path);
+        let active = self
+            .fold_all(&path, None, |found, v| {
+                // Every item is read (a malformed one fails the watch, as it fails a list).
+                let chain = to_backup(v, &url)?
+                    .and_then(|b| b.chain)
+                    .filter(|c| c.active && c.state == "AVAILABLE");
+                Ok(found.or(chain))
+            })
+            .await?;
+        let active = active.as_ref();
         Ok(BackupWatch {
             // IONOS lists backup chains, not the base backups in them: no finish time.
             last_backup: None,

@@ -104,52 +104,74 @@ impl LauncherClient {
     /// (`page`, `limit`) while a `pagination`/`meta` object says there are more, or, without
     /// one, while pages are full.
     async fn list_all(&self, path: &str, field: &str) -> Result<Vec<Value>, ApiError> {
+        self.fold_all(path, field, Vec::new(), |mut v, item| {
+            v.push(item);
+            Ok(v)
+        })
+        .await
+    }
+
+    /// [`Self::list_all`] folded into `acc` item by item ([`pages::fold`]).
+    async fn fold_all<A>(
+        &self,
+        path: &str,
+        field: &str,
+        acc: A,
+        step: impl FnMut(A, Value) -> Result<A, ApiError>,
+    ) -> Result<A, ApiError> {
         let query = |page: usize| vec![("page", page.to_string()), ("limit", LIMIT.to_string())];
         let (mut page, mut seen) = (1, 0u64);
-        pages::all(&self.t, path, query(page), |url, body| {
-            let full: Value = decode(&Method::GET, url, body)?;
-            let data = Self::data(&Method::GET, url, body)?;
-            let items = match &data {
-                Value::Array(a) => a.clone(),
-                Value::Object(o) => o
-                    .get("items")
-                    .or_else(|| o.get(field))
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .ok_or_else(|| ApiError::Malformed {
-                        req: req(&Method::GET, url),
-                        detail: format!(
-                            "`data` holds no list (looked for an array, `items`, `{field}`)"
-                        ),
-                    })?,
-                _ => {
-                    return Err(ApiError::Malformed {
-                        req: req(&Method::GET, url),
-                        detail: "`data` is neither a list nor an object".into(),
-                    })
-                }
-            };
-            let n = items.len();
-            seen += n as u64;
-            let pag = full
-                .get("pagination")
-                .or_else(|| full.get("meta"))
-                .or_else(|| data.get("pagination"));
-            let more = match pag {
-                Some(p) => match (
-                    p.get("has_more").and_then(Value::as_bool),
-                    p.get("total").and_then(Value::as_u64),
-                ) {
-                    (Some(h), _) => h,
-                    (None, Some(total)) => seen < total,
-                    (None, None) => n >= LIMIT,
-                },
-                None => n >= LIMIT,
-            };
-            page += 1;
-            let next = (more && n > 0).then(|| query(page));
-            Ok(Page { items, next })
-        })
+        pages::fold(
+            &self.t,
+            path,
+            query(page),
+            |url, body| {
+                let full: Value = decode(&Method::GET, url, body)?;
+                let data = Self::data(&Method::GET, url, body)?;
+                let items = match &data {
+                    Value::Array(a) => a.clone(),
+                    Value::Object(o) => o
+                        .get("items")
+                        .or_else(|| o.get(field))
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .ok_or_else(|| ApiError::Malformed {
+                            req: req(&Method::GET, url),
+                            detail: format!(
+                                "`data` holds no list (looked for an array, `items`, `{field}`)"
+                            ),
+                        })?,
+                    _ => {
+                        return Err(ApiError::Malformed {
+                            req: req(&Method::GET, url),
+                            detail: "`data` is neither a list nor an object".into(),
+                        })
+                    }
+                };
+                let n = items.len();
+                seen += n as u64;
+                let pag = full
+                    .get("pagination")
+                    .or_else(|| full.get("meta"))
+                    .or_else(|| data.get("pagination"));
+                let more = match pag {
+                    Some(p) => match (
+                        p.get("has_more").and_then(Value::as_bool),
+                        p.get("total").and_then(Value::as_u64),
+                    ) {
+                        (Some(h), _) => h,
+                        (None, Some(total)) => seen < total,
+                        (None, None) => n >= LIMIT,
+                    },
+                    None => n >= LIMIT,
+                };
+                page += 1;
+                let next = (more && n > 0).then(|| query(page));
+                Ok(Page { items, next })
+            },
+            acc,
+            step,
+        )
         .await
     }
 
@@ -286,9 +308,18 @@ impl super::Provider for LauncherClient {
             spans: vec![],
         })
     }
+    /// The newest finish is kept as the pages come, never the list (#29 finding 4).
     async fn watch(&self, id: &str) -> Result<BackupWatch, ApiError> {
-        let (backups, window) = tokio::try_join!(self.list_backups(id), self.window(id))?;
-        Ok(BackupWatch::of(&backups, window.start))
+        let path = format!("/databases/{id}/backups");
+        let url = self.t.url(&path);
+        let newest = self.fold_all(
+            &path,
+            "backups",
+            None,
+            |m: Option<time::OffsetDateTime>, v| Ok(m.max(to_backup(v, &url)?.finished_at)),
+        );
+        let (last_backup, window) = tokio::try_join!(newest, self.window(id))?;
+        Ok(BackupWatch::newest(last_backup, window.start))
     }
     /// `pitr-clone {target_time, new_name}` or `pitr {target_time}`; no idempotency key is
     /// documented, so neither is repeated blindly.
