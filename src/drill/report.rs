@@ -296,27 +296,33 @@ const FUTURE: time::Duration = time::Duration::minutes(5);
 /// started at its own time, at most 1 MiB, and with no time in the future (a report dated 2099
 /// would stand as the last drill for good). Files that do not count are logged and skipped.
 fn load(dir: &Path, cluster: Option<&str>) -> Vec<(PathBuf, Report)> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::MetadataExt;
     let Ok(dir_meta) = std::fs::symlink_metadata(dir) else {
         return vec![];
     };
-    if !dir_meta.is_dir() {
-        tracing::warn!(
-            "{} is not a directory: no drill report is read from it",
-            dir.display()
-        );
-        return vec![];
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    // The directory is reached from / without following a link, its files read through its
+    // descriptor (fsutil::Dir::read_file: no link followed, no FIFO waited on, regular files
+    // only, bounded), so a directory swapped meanwhile changes nothing of what is read.
+    let held = std::path::absolute(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|abs| {
+            crate::fsutil::Dir::open(&abs, nix::unistd::Uid::from_raw(dir_meta.uid()), None)
+                .map_err(|e| e.to_string())
+        });
+    let held = match held {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("no drill report is read from {}: {e}", dir.display());
+            return vec![];
+        }
+    };
+    let Ok(names) = held.names() else {
         return vec![];
     };
     let now = OffsetDateTime::now_utc();
     let (mut out, mut read) = (Vec::new(), 0u64);
-    for entry in entries.flatten().take(MAX_FILES) {
-        let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
+    for name in names.into_iter().take(MAX_FILES) {
+        let path = dir.join(&name);
         if !name.ends_with(".json") || cluster.is_some_and(|c| !is_report_of(&path, c)) {
             continue;
         }
@@ -331,31 +337,20 @@ fn load(dir: &Path, cluster: Option<&str>) -> Vec<(PathBuf, Report)> {
         let skip = |why: &str| {
             tracing::warn!("{} is not counted as a drill report: {why}", path.display())
         };
-        let file = match std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(_) => continue,
+        let (bytes, st) = match held.read_file(&name, MAX_REPORT) {
+            Ok(Some(got)) => got,
+            Ok(None) => continue,
+            Err(e) => {
+                skip(&format!("{e} (a link, a FIFO, or larger than 1 MiB)"));
+                continue;
+            }
         };
-        let Ok(meta) = file.metadata() else { continue };
-        if !meta.is_file() || meta.nlink() != 1 {
-            skip("not a regular file with one name (a hard link, a FIFO)");
+        if st.st_nlink != 1 {
+            skip("not a regular file with one name (a hard link)");
             continue;
         }
-        if meta.uid() != 0 && meta.uid() != dir_meta.uid() {
+        if st.st_uid != 0 && st.st_uid != held.stat.st_uid {
             skip("owned by another user than the directory's");
-            continue;
-        }
-        if meta.len() > MAX_REPORT {
-            skip("larger than 1 MiB");
-            continue;
-        }
-        let mut bytes = Vec::new();
-        if std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_REPORT), &mut bytes)
-            .is_err()
-        {
             continue;
         }
         read += bytes.len() as u64;

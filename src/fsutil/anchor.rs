@@ -64,14 +64,36 @@ fn check_name(name: &str) -> Result<()> {
 /// Whether a directory with `st` may be on the way to one bridgerest works in, below a
 /// directory owned by `parent_uid`; the reason if not.
 fn unsafe_dir(st: &FileStat, parent_uid: Option<u32>, trust: Uid) -> Option<String> {
-    let me = Uid::effective().as_raw();
+    swappable(
+        st,
+        parent_uid,
+        &[0, Uid::effective().as_raw(), trust.as_raw()],
+    )
+}
+
+/// The one rule for a directory root works in or below (#29): why a user other than the
+/// `trusted` ones (root first) could swap what is in it, if one could. It must be owned by a
+/// trusted user; inside a directory of a user other than root, only by root or that user;
+/// writable by no one else: not by every user, nor by a group that is not a trusted user's
+/// own (a sticky directory, as /tmp, excepted: there only an entry's owner moves it).
+pub(crate) fn swappable(st: &FileStat, parent_uid: Option<u32>, trusted: &[u32]) -> Option<String> {
     let owner = st.st_uid;
-    if owner != 0 && owner != me && owner != trust.as_raw() {
-        return Some(format!(
-            "is owned by {}, neither root nor {}",
-            user_name(owner),
-            user_name(trust.as_raw())
-        ));
+    if !trusted.contains(&owner) {
+        let others: Vec<String> = trusted
+            .iter()
+            .filter(|u| **u != 0)
+            .map(|u| user_name(*u))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        return Some(match others.is_empty() {
+            true => format!("is owned by {}", user_name(owner)),
+            false => format!(
+                "is owned by {}, neither root nor {}",
+                user_name(owner),
+                others.join(" nor ")
+            ),
+        });
     }
     if let Some(p) = parent_uid {
         if p != 0 && owner != 0 && owner != p {
@@ -90,10 +112,12 @@ fn unsafe_dir(st: &FileStat, parent_uid: Option<u32>, trust: Uid) -> Option<Stri
         ));
     }
     if mode & 0o020 != 0 && st.st_gid != 0 && mode & 0o1000 == 0 {
-        let trusted_group = nix::unistd::User::from_uid(trust)
-            .ok()
-            .flatten()
-            .is_some_and(|u| u.gid.as_raw() == st.st_gid);
+        let trusted_group = trusted.iter().any(|u| {
+            nix::unistd::User::from_uid(Uid::from_raw(*u))
+                .ok()
+                .flatten()
+                .is_some_and(|u| u.gid.as_raw() == st.st_gid)
+        });
         if !trusted_group {
             return Some(format!(
                 "is writable by group {} (mode {:04o})",

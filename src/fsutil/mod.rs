@@ -292,29 +292,18 @@ pub fn writable_ancestor(dir: &Path) -> Option<String> {
         if a.as_os_str().is_empty() {
             continue;
         }
-        let Ok(meta) = std::fs::symlink_metadata(a) else {
+        let Ok(st) = nix::sys::stat::lstat(a) else {
             continue;
         };
-        if meta.file_type().is_symlink() {
+        if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFLNK {
             return Some(format!(
                 "{} is a symbolic link: whoever may change it decides where {} is",
                 a.display(),
                 dir.display()
             ));
         }
-        let (mode, sticky) = (meta.mode(), meta.mode() & 0o1000 != 0);
-        let why = if meta.uid() != 0 {
-            Some(format!("is owned by {}", user_name(meta.uid())))
-        } else if mode & 0o002 != 0 && !sticky {
-            Some(format!(
-                "is writable by every user (mode {:04o})",
-                mode & 0o7777
-            ))
-        } else if mode & 0o020 != 0 && meta.gid() != 0 && !sticky {
-            Some(format!("is writable by group {}", meta.gid()))
-        } else {
-            None
-        };
+        // The rule of fsutil::Dir, with root the only user trusted.
+        let why = anchor::swappable(&st, None, &[0]);
         if let Some(why) = why {
             return Some(format!(
                 "{} {why}, so that user can swap {} (and what bridgerest writes there as root) for a directory of its own: give it to root and make it writable by root only (chown root:root, chmod go-w), or keep the config elsewhere",
