@@ -237,8 +237,8 @@ pub enum Holder {
 
 impl Holder {
     /// Whether the holder runs this very program: its executable is this process's (the same
-    /// file), or the file this process's path named before an upgrade replaced it ("<path>
-    /// (deleted)", which only whoever can write that path could have made). `None` when that
+    /// file), or the file this process's path named before an upgrade replaced it ("`<path>
+    /// (deleted)`", which only whoever can write that path could have made). `None` when that
     /// cannot be told (the holder is not named, or its executable cannot be looked at).
     pub fn is_this_program(&self) -> Option<bool> {
         let Holder::Process { pid, .. } = self else {
