@@ -61,7 +61,9 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                 r => r?,
             };
             tracing::debug!(%source, "API key loaded");
-            Ok(Client::bridge(&cfg.api, key)?)
+            Ok(crate::provider::bridge::BridgeClient::client(
+                &cfg.api, key,
+            )?)
         }
         ProviderKind::Ionos => {
             let Some(creds) = cfg.ionos.credentials() else {
@@ -72,7 +74,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                 )));
             };
             let auth = creds.read(read_secret)?;
-            Ok(Client::Ionos(IonosClient::new(
+            Ok(std::sync::Arc::new(IonosClient::new(
                 &cfg.api,
                 cfg.ionos.url.clone(),
                 auth,
@@ -86,7 +88,7 @@ pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
                 )));
             };
             let auth = l.credentials().read(read_secret)?;
-            Ok(Client::Launcher(LauncherClient::new(
+            Ok(std::sync::Arc::new(LauncherClient::new(
                 &cfg.api, &l.url, auth,
             )?))
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use bridgerest::config;
 use bridgerest::provider::bridge::{ApiError, BridgeClient};
-use bridgerest::provider::{Provider, RepoCredentials};
+use bridgerest::provider::Api;
 use bridgerest::sim::{sample_state, SimHandle, SimState};
 use secrecy::SecretString;
 

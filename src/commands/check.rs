@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::config::{self, Config};
 use crate::exit::Exit;
 use crate::fsutil;
-use crate::provider::{Client, ProviderKind};
+use crate::provider::ProviderKind;
 use crate::{pgbackrest, refresh};
 
 /// The checks as they are made: printed one a line, or kept for `--json`.
@@ -186,7 +186,12 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
     let client = r.result(
         config::load_api_key(&cfg.api)
             .map_err(anyhow::Error::from)
-            .and_then(|(key, source)| Ok((Client::bridge(&api, key)?, source))),
+            .and_then(|(key, source)| {
+                Ok((
+                    crate::provider::bridge::BridgeClient::client(&api, key)?,
+                    source,
+                ))
+            }),
         |(_, source)| format!("API key found in {source}"),
     );
     let Some((client, _)) = client else {

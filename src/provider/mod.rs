@@ -150,9 +150,10 @@ pub struct Capabilities {
     pub latest: bool,
 }
 
-/// One provider's API: what every command, restore and the daemon ask of it. Each provider's
-/// client (`bridge/`, `ionos.rs`, `launcher.rs`) implements it; [`Client`] holds one.
-pub trait Provider {
+/// One provider's API as its folder implements it (`bridge/`, `ionos/`, `launcher/`), with
+/// `async fn`s. The rest of bridgerest never names this trait: every [`Api`] is a
+/// [`Provider`] (a blanket impl boxes its futures), and callers hold a [`Client`].
+pub trait Api: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> ProviderKind;
     /// Every cluster the credentials can see, with its team where the provider has teams.
     fn list_all_clusters(
@@ -172,6 +173,35 @@ pub trait Provider {
         &self,
         id: &str,
     ) -> impl std::future::Future<Output = Result<Window, ApiError>> + Send;
+    /// The cluster's state and the start of its recovery window; by default the window's
+    /// start and no state.
+    fn cluster_status(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<ClusterStatus, ApiError>> + Send {
+        async move {
+            let w = self.window(id).await?;
+            Ok(ClusterStatus {
+                oldest_backup_at: w.start,
+                state: String::new(),
+                extra: Default::default(),
+            })
+        }
+    }
+    /// Fresh credentials for the cluster's pgBackRest repository, where
+    /// [`Capabilities::repo_credentials`] says the provider hands them out.
+    fn create_backup_token(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<BackupToken, ApiError>> + Send {
+        let kind = self.kind();
+        async move {
+            Err(ApiError::Malformed {
+                req: format!("cluster {id}"),
+                detail: format!("{} hands out no repository credentials", kind.title()),
+            })
+        }
+    }
     /// The newest backup and the start of the recovery window, for the daemon.
     fn watch(
         &self,
@@ -206,98 +236,102 @@ impl std::fmt::Display for ProviderKind {
     }
 }
 
-/// Providers that hand out credentials for a cluster's pgBackRest repository, so that a restore
-/// can run here (Crunchy Bridge only; the others restore server-side).
-pub trait RepoCredentials {
-    fn create_backup_token(
-        &self,
-        id: &str,
-    ) -> impl std::future::Future<Output = Result<BackupToken, ApiError>> + Send;
+/// A boxed future, as a trait object's methods return them.
+pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Every cluster a provider's credentials can see, each with its team where it has teams.
+pub type Listed = Vec<(Cluster, Option<Team>)>;
+
+/// The provider a cluster lives at, as a trait object: what commands, the refresh, the restores
+/// and the daemon ask of any provider (the catalog, repository credentials, server-side
+/// restores). They hold a [`Client`] and never name a provider's own client; a provider is
+/// added by implementing [`Api`] in its folder.
+pub trait Provider: Send + Sync + std::fmt::Debug {
+    fn kind(&self) -> ProviderKind;
+    /// Every cluster the credentials can see, with its team where the provider has teams.
+    fn list_all_clusters(&self) -> BoxFut<'_, Result<Listed, ApiError>>;
+    fn get_cluster<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Cluster, ApiError>>;
+    /// The cluster's state and the start of its recovery window.
+    fn cluster_status<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<ClusterStatus, ApiError>>;
+    /// The cluster's backups, every page (IONOS: its backup chains).
+    fn list_backups<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Vec<Backup>, ApiError>>;
+    /// Fresh credentials for the cluster's pgBackRest repository (callers check
+    /// [`Capabilities::repo_credentials`] first).
+    fn create_backup_token<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupToken, ApiError>>;
+    /// The times the provider can restore the cluster to.
+    fn window<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Window, ApiError>>;
+    /// The newest backup and the start of the recovery window, for the daemon.
+    fn backup_watch<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupWatch, ApiError>>;
+    /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
+    /// `None`: the provider has no such request (Bridge in place).
+    fn restore_call<'a>(
+        &'a self,
+        id: &'a str,
+        target: crate::when::Target,
+        dest: &'a Dest,
+        window: &'a Window,
+    ) -> BoxFut<'a, Result<Option<Call>, CallError>>;
+    /// The request that switches `id` to the database an in-place restore made beside it
+    /// (Launcher's `switch`); `None`: the provider has none.
+    fn switch_call(&self, id: &str) -> Option<Call>;
+    /// Sends a restore request; the new cluster's id when the answer names one.
+    fn send_restore<'a>(&'a self, call: &'a Call) -> BoxFut<'a, Result<Option<String>, ApiError>>;
+    /// How far the cluster being restored has come.
+    fn phase<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Phase, ApiError>>;
 }
 
-/// The provider a cluster lives at. Commands, the refresh, the restores and the daemon ask it
-/// for what they need (the catalog, repository credentials, server-side restores); they never
-/// name a provider's own client.
-#[derive(Clone, Debug)]
-pub enum Client {
-    Bridge(bridge::BridgeClient),
-    Ionos(ionos::IonosClient),
-    Launcher(launcher::LauncherClient),
-}
-
-/// One call on whichever client it is.
-macro_rules! each {
-    ($self:expr, $c:ident => $e:expr) => {
-        match $self {
-            Client::Bridge($c) => $e,
-            Client::Ionos($c) => $e,
-            Client::Launcher($c) => $e,
-        }
-    };
-}
-
-impl Client {
-    /// A Crunchy Bridge client for `api` with `key`.
-    pub fn bridge(api: &ApiSettings, key: SecretString) -> Result<Client, http::BuildError> {
-        Ok(Client::Bridge(bridge::BridgeClient::new(api, key)?))
+impl<T: Api> Provider for T {
+    fn kind(&self) -> ProviderKind {
+        Api::kind(self)
     }
-
-    pub fn kind(&self) -> ProviderKind {
-        each!(self, c => Provider::kind(c))
+    fn list_all_clusters(&self) -> BoxFut<'_, Result<Listed, ApiError>> {
+        Box::pin(Api::list_all_clusters(self))
     }
+    fn get_cluster<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Cluster, ApiError>> {
+        Box::pin(Api::get_cluster(self, id))
+    }
+    fn cluster_status<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<ClusterStatus, ApiError>> {
+        Box::pin(Api::cluster_status(self, id))
+    }
+    fn list_backups<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Vec<Backup>, ApiError>> {
+        Box::pin(Api::list_backups(self, id))
+    }
+    fn create_backup_token<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupToken, ApiError>> {
+        Box::pin(Api::create_backup_token(self, id))
+    }
+    fn window<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Window, ApiError>> {
+        Box::pin(Api::window(self, id))
+    }
+    fn backup_watch<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupWatch, ApiError>> {
+        Box::pin(Api::watch(self, id))
+    }
+    fn restore_call<'a>(
+        &'a self,
+        id: &'a str,
+        target: crate::when::Target,
+        dest: &'a Dest,
+        window: &'a Window,
+    ) -> BoxFut<'a, Result<Option<Call>, CallError>> {
+        Box::pin(Api::restore_call(self, id, target, dest, window))
+    }
+    fn switch_call(&self, id: &str) -> Option<Call> {
+        Api::switch_call(self, id)
+    }
+    fn send_restore<'a>(&'a self, call: &'a Call) -> BoxFut<'a, Result<Option<String>, ApiError>> {
+        Box::pin(Api::send_restore(self, call))
+    }
+    fn phase<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Phase, ApiError>> {
+        Box::pin(Api::phase(self, id))
+    }
+}
 
+/// The provider a cluster lives at: any [`Provider`], shared.
+pub type Client = std::sync::Arc<dyn Provider>;
+
+impl dyn Provider {
     /// What the provider can do.
     pub fn capabilities(&self) -> Capabilities {
         self.kind().capabilities()
-    }
-
-    /// Every cluster the credentials can see, with its team where the provider has teams.
-    pub async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<Team>)>, ApiError> {
-        each!(self, c => Provider::list_all_clusters(c).await)
-    }
-
-    pub async fn get_cluster(&self, id: &str) -> Result<Cluster, ApiError> {
-        each!(self, c => Provider::get_cluster(c, id).await)
-    }
-
-    /// The cluster's state and the start of its recovery window (Crunchy Bridge).
-    pub async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
-        match self {
-            Client::Bridge(c) => c.cluster_status(id).await,
-            Client::Ionos(_) | Client::Launcher(_) => {
-                let w = self.window(id).await?;
-                Ok(ClusterStatus {
-                    oldest_backup_at: w.start,
-                    state: String::new(),
-                    extra: Default::default(),
-                })
-            }
-        }
-    }
-
-    /// The cluster's backups, every page (IONOS: its backup chains).
-    pub async fn list_backups(&self, id: &str) -> Result<Vec<Backup>, ApiError> {
-        each!(self, c => Provider::list_backups(c, id).await)
-    }
-
-    /// Fresh credentials for the cluster's pgBackRest repository (Crunchy Bridge only; callers
-    /// check [`ProviderKind::has_repo_credentials`] first).
-    pub async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
-        match self {
-            Client::Bridge(c) => RepoCredentials::create_backup_token(c, id).await,
-            other => Err(ApiError::Malformed {
-                req: format!("cluster {id}"),
-                detail: format!(
-                    "{} hands out no repository credentials",
-                    other.kind().title()
-                ),
-            }),
-        }
-    }
-
-    /// The times the provider can restore the cluster to.
-    pub async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        each!(self, c => Provider::window(c, id).await)
     }
 
     /// The newest backup and the start of the recovery window, for the daemon; with `name`,
@@ -305,38 +339,12 @@ impl Client {
     /// cluster (the watch does not fail for want of a name).
     pub async fn watch(&self, id: &str, name: bool) -> Result<BackupWatch, ApiError> {
         if !name {
-            return each!(self, c => Provider::watch(c, id).await);
+            return self.backup_watch(id).await;
         }
-        let (watched, cluster) = tokio::join!(
-            async { each!(self, c => Provider::watch(c, id).await) },
-            self.get_cluster(id)
-        );
+        let (watched, cluster) = tokio::join!(self.backup_watch(id), self.get_cluster(id));
         let mut watched = watched?;
         watched.name = cluster.ok().map(|c| c.name).filter(|n| !n.is_empty());
         Ok(watched)
-    }
-
-    /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
-    /// `None`: the provider has no such request (Bridge in place).
-    pub async fn restore_call(
-        &self,
-        id: &str,
-        target: crate::when::Target,
-        dest: &Dest,
-        window: &Window,
-    ) -> Result<Option<Call>, CallError> {
-        each!(self, c => Provider::restore_call(c, id, target, dest, window).await)
-    }
-
-    /// The request that switches `id` to the database an in-place restore made beside it
-    /// (Launcher's `switch`); `None`: the provider has none.
-    pub fn switch_call(&self, id: &str) -> Option<Call> {
-        each!(self, c => Provider::switch_call(c, id))
-    }
-
-    /// Sends a restore request; the new cluster's id when the answer names one.
-    pub async fn send_restore(&self, call: &Call) -> Result<Option<String>, ApiError> {
-        each!(self, c => Provider::send_restore(c, call).await)
     }
 
     /// The id of the cluster named `name`, if there is one (to find what a request that timed
@@ -348,11 +356,6 @@ impl Client {
             .into_iter()
             .find(|(c, _)| c.name == name)
             .map(|(c, _)| c.id))
-    }
-
-    /// How far the cluster being restored has come.
-    pub async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
-        each!(self, c => Provider::phase(c, id).await)
     }
 
     /// The restored cluster's id, name and host.

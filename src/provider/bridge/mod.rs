@@ -29,9 +29,9 @@ pub static HINTS: Hints = Hints {
 
 pub use crate::ids::is_eid;
 
-impl super::RepoCredentials for BridgeClient {
+impl BridgeClient {
     /// `POST /clusters/{id}/backup-tokens`, decoded and checked.
-    async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
+    async fn backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
         let path = format!("/clusters/{id}/backup-tokens");
         let (url, body) = self.t.send(Method::POST, &path, &[], Retry::Keyed).await?;
         let raw: RawToken = decode(&Method::POST, &url, &body)?;
@@ -49,6 +49,11 @@ pub struct BridgeClient {
 }
 
 impl BridgeClient {
+    /// A Crunchy Bridge client for `api` with `key`, as any provider is held.
+    pub fn client(api: &ApiSettings, key: SecretString) -> Result<super::Client, BuildError> {
+        Ok(std::sync::Arc::new(Self::new(api, key)?))
+    }
+
     pub fn new(api: &ApiSettings, key: SecretString) -> Result<Self, BuildError> {
         Ok(Self {
             t: Transport::new(api, api.url.clone(), Auth::Bearer(key), &HINTS)?,
@@ -159,7 +164,13 @@ impl BridgeClient {
         .await
     }
 }
-impl super::Provider for BridgeClient {
+impl super::Api for BridgeClient {
+    async fn create_backup_token(&self, id: &str) -> Result<BackupToken, ApiError> {
+        self.backup_token(id).await
+    }
+    async fn cluster_status(&self, id: &str) -> Result<ClusterStatus, ApiError> {
+        BridgeClient::cluster_status(self, id).await
+    }
     fn kind(&self) -> super::ProviderKind {
         super::ProviderKind::Bridge
     }

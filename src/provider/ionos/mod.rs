@@ -254,7 +254,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
     }))
 }
 
-impl super::Provider for IonosClient {
+impl super::Api for IonosClient {
     fn kind(&self) -> super::ProviderKind {
         super::ProviderKind::Ionos
     }

@@ -252,7 +252,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
     })
 }
 
-impl super::Provider for LauncherClient {
+impl super::Api for LauncherClient {
     fn kind(&self) -> super::ProviderKind {
         super::ProviderKind::Launcher
     }
