@@ -4,6 +4,7 @@
 
 use crate::config::{self, Config, SecretSpec};
 use crate::exit::Exit;
+use crate::provider::spec::{ConnectError, Settings};
 use crate::provider::{BadId, Client, ProviderKind};
 
 /// Why no client for a provider was made.
@@ -36,67 +37,58 @@ type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The Crunchy Bridge client with the configured key; a missing key is a usage error.
 pub fn client(cfg: &Config) -> Result<Client> {
-    client_for(cfg, ProviderKind::Bridge)
+    client_for(cfg, ProviderKind::DEFAULT)
 }
 
 /// The client for `provider` with its configured credentials; missing ones are a usage error.
+/// Each provider makes its own ([`crate::provider::Spec::connect`]) from what the config
+/// holds for it.
 pub fn client_for(cfg: &Config, provider: ProviderKind) -> Result<Client> {
-    use crate::provider::{ionos::IonosClient, launcher::LauncherClient};
-    match provider {
-        ProviderKind::Bridge => {
-            let (key, source) = match config::load_api_key(&cfg.api) {
-                // Not a key missing from a config that is not there either.
-                Err(config::Error::Secret(_))
-                    if cfg.api.key_file.is_none()
-                        && std::env::var_os(config::API_KEY_ENV).is_none()
-                        && !cfg.path.exists() =>
-                {
-                    return Err(Error::Refused(format!(
-                        "no API key, and no config file {} to name its api.key_file: create the config (the example: {}) or pass --config, or set ${}, or LoadCredential=api-key:... in the systemd unit",
-                        cfg.path.display(),
-                        config::EXAMPLE_CONFIG,
-                        config::API_KEY_ENV
-                    )));
-                }
-                r => r?,
-            };
-            tracing::debug!(%source, "API key loaded");
-            Ok(crate::provider::bridge::BridgeClient::client(
-                &cfg.api, key,
-            )?)
+    (provider.spec().connect)(&Held(cfg)).map_err(|e| match e {
+        ConnectError::Refused(m) => Error::Refused(m),
+        ConnectError::Build(b) => Error::Build(b),
+    })
+}
+
+/// The config, as the providers' `connect` reads it.
+struct Held<'a>(&'a Config);
+
+impl Settings for Held<'_> {
+    fn api(&self) -> &crate::provider::ApiSettings {
+        &self.0.api
+    }
+    fn section(&self, name: &str) -> Option<&dyn std::any::Any> {
+        self.0.section(name)
+    }
+    fn secret(&self, spec: &SecretSpec) -> Result<secrecy::SecretString, ConnectError> {
+        match read_secret(spec) {
+            Ok(s) => Ok(s),
+            // Not a secret missing from a config that is not there either.
+            Err(Error::Config(config::Error::Secret(_)))
+                if spec.file.is_none()
+                    && std::env::var_os(spec.env).is_none()
+                    && !self.0.path.exists() =>
+            {
+                Err(ConnectError::Refused(format!(
+                    "no {}, and no config file {} to name its {}: create the config (the example: {}) or pass --config, or set ${}, or LoadCredential={}:... in the systemd unit",
+                    spec.what.trim_start_matches("the "),
+                    self.0.path.display(),
+                    spec.file_key,
+                    config::EXAMPLE_CONFIG,
+                    spec.env,
+                    spec.credential
+                )))
+            }
+            Err(e) => Err(ConnectError::Refused(e.to_string())),
         }
-        ProviderKind::Ionos => {
-            let Some(creds) = cfg.ionos.credentials() else {
-                return Err(Error::Refused(format!(
-                    "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
-                    config::IONOS_PASSWORD_ENV,
-                    cfg.path.display()
-                )));
-            };
-            let auth = creds.read(read_secret)?;
-            Ok(std::sync::Arc::new(IonosClient::new(
-                &cfg.api,
-                cfg.ionos.url.clone(),
-                auth,
-            )?))
-        }
-        ProviderKind::Launcher => {
-            let Some(l) = &cfg.launcher else {
-                return Err(Error::Refused(format!(
-                    "no [launcher] section in {}: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
-                    cfg.path.display()
-                )));
-            };
-            let auth = l.credentials().read(read_secret)?;
-            Ok(std::sync::Arc::new(LauncherClient::new(
-                &cfg.api, &l.url, auth,
-            )?))
-        }
+    }
+    fn path(&self) -> &std::path::Path {
+        &self.0.path
     }
 }
 
 /// Reads one secret where its spec says (the environment, a systemd credential, a file).
-fn read_secret(spec: &SecretSpec) -> Result<secrecy::SecretString, config::Error> {
+fn read_secret(spec: &SecretSpec) -> Result<secrecy::SecretString> {
     let (secret, source) = config::load_secret(spec)?;
     tracing::debug!(%source, "{} loaded", spec.what);
     Ok(secret)
@@ -120,24 +112,38 @@ pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
 /// shape (an EID is Bridge's; a UUID belongs to whichever of `[ionos]`/`[launcher]` the config
 /// has, if just one). Its id must be in the provider's format.
 pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Result<ProviderKind> {
-    let p =
-        match flag.or_else(|| cfg.provider_of(id)) {
-            Some(p) => p,
-            None if config::is_eid(id) => ProviderKind::Bridge,
-            None if crate::ids::is_uuid(id) => {
-                match (cfg.ionos.section, cfg.launcher.is_some()) {
-                (true, false) => ProviderKind::Ionos,
-                (false, true) => ProviderKind::Launcher,
+    let p = match flag.or_else(|| cfg.provider_of(id)) {
+        Some(p) => p,
+        None => {
+            // The providers whose ids look like this one, and of those the ones this config
+            // speaks to (the default always; the others through their sections).
+            let fits: Vec<ProviderKind> = ProviderKind::ALL
+                .iter()
+                .copied()
+                .filter(|p| (p.spec().is_id)(id))
+                .collect();
+            let configured: Vec<ProviderKind> = fits
+                .iter()
+                .copied()
+                .filter(|p| *p == ProviderKind::DEFAULT || cfg.has_section(*p))
+                .collect();
+            match (configured.as_slice(), fits.as_slice()) {
+                ([one], _) => *one,
+                (_, []) => ProviderKind::DEFAULT,
                 _ => {
+                    let titles: Vec<&str> = fits.iter().map(|p| p.title()).collect();
+                    let flags: Vec<String> =
+                        fits.iter().map(|p| format!("--provider {p}")).collect();
                     return Err(Error::Refused(format!(
-                        "{id} is a UUID, which IONOS and Launcher both use, and it is not a [[cluster]] of {}: say which with --provider ionos or --provider launcher",
-                        cfg.path.display()
-                    )))
+                        "{id} is an id as {} all use, and it is not a [[cluster]] of {}: say which with {}",
+                        titles.join(" and "),
+                        cfg.path.display(),
+                        flags.join(" or ")
+                    )));
                 }
             }
-            }
-            None => ProviderKind::Bridge,
-        };
+        }
+    };
     p.check_id(id)?;
     Ok(p)
 }
@@ -148,16 +154,15 @@ pub fn providers_listed(cfg: &Config, flag: Option<ProviderKind>) -> Vec<Provide
     if let Some(p) = flag {
         return vec![p];
     }
+    let others: Vec<ProviderKind> = ProviderKind::ALL
+        .iter()
+        .copied()
+        .filter(|p| *p != ProviderKind::DEFAULT && cfg.has_section(*p))
+        .collect();
     let mut out = Vec::new();
-    let others = cfg.ionos.section || cfg.launcher.is_some();
-    if !others || !cfg.clusters.is_empty() || config::load_api_key(&cfg.api).is_ok() {
-        out.push(ProviderKind::Bridge);
+    if others.is_empty() || !cfg.clusters.is_empty() || config::load_api_key(&cfg.api).is_ok() {
+        out.push(ProviderKind::DEFAULT);
     }
-    if cfg.ionos.section {
-        out.push(ProviderKind::Ionos);
-    }
-    if cfg.launcher.is_some() {
-        out.push(ProviderKind::Launcher);
-    }
+    out.extend(others);
     out
 }

@@ -167,12 +167,13 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
         api: api.clone(),
         ..cfg.clone()
     };
-    let uses = |p: ProviderKind| cfg.remote.iter().any(|c| c.provider == p);
-    if cfg.ionos.section || uses(ProviderKind::Ionos) {
-        check_provider(r, &quick, ProviderKind::Ionos).await;
-    }
-    if cfg.launcher.is_some() {
-        check_provider(r, &quick, ProviderKind::Launcher).await;
+    // Each provider without repository credentials whose section is there or that a cluster
+    // uses (Crunchy Bridge's key is checked below).
+    for &p in ProviderKind::ALL {
+        let used = cfg.remote.iter().any(|c| c.provider == p);
+        if !p.has_repo_credentials() && (cfg.has_section(p) || used) {
+            check_provider(r, &quick, p).await;
+        }
     }
     if cfg.clusters.is_empty() && !cfg.remote.is_empty() && config::load_api_key(&cfg.api).is_err()
     {

@@ -7,8 +7,6 @@ use anyhow::Result;
 use crate::cli::ListArgs;
 use crate::config::Config;
 use crate::exit::Exit;
-use crate::provider::ProviderKind;
-use crate::text::excerpt;
 
 pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
     let providers = super::providers_listed(cfg, args.provider);
@@ -24,28 +22,7 @@ pub async fn run(cfg: &Config, args: ListArgs) -> Result<Exit> {
         if several {
             println!("{}# {}", if i > 0 { "\n" } else { "" }, p.title());
         }
-        let rows: Vec<Vec<String>> = clusters
-            .iter()
-            .map(|(c, team)| {
-                let mut row = vec![excerpt(&c.id, 40), excerpt(&c.name, 80)];
-                match p {
-                    ProviderKind::Bridge => row.extend([
-                        team.as_ref().map(|t| t.shown()).unwrap_or_default(),
-                        excerpt(c.provider_id.as_deref().unwrap_or_default(), 40),
-                    ]),
-                    _ => row.push(excerpt(c.state.as_deref().unwrap_or("-"), 20)),
-                }
-                row.extend([
-                    excerpt(c.region_id.as_deref().unwrap_or_default(), 40),
-                    c.major_version.map(|v| v.to_string()).unwrap_or_default(),
-                ]);
-                row
-            })
-            .collect();
-        let header: &[&str] = match p {
-            ProviderKind::Bridge => &["ID", "NAME", "TEAM", "PROVIDER", "REGION", "POSTGRES"],
-            _ => &["ID", "NAME", "STATE", "LOCATION", "POSTGRES"],
-        };
+        let (header, rows) = (p.spec().clusters_table)(&clusters);
         print!("{}", crate::text::table(header, &rows));
     }
     if args.json {

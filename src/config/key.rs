@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use super::{ApiConfig, Error, Invalid, SecretSpec, API_KEY_ENV};
+use super::{ApiConfig, Error, Invalid, SecretSpec};
 
 /// `return Err(Error::Secret(Invalid(format!(...))))`.
 macro_rules! refuse {
@@ -47,14 +47,7 @@ pub fn key_file_exposed(path: &Path) -> Option<String> {
 /// Finds the API key: `$BRIDGEREST_API_KEY`, then `$CREDENTIALS_DIRECTORY/api-key`
 /// (systemd `LoadCredential=`), then `api.key_file`.
 pub fn load_api_key(api: &ApiConfig) -> Result<(SecretString, KeySource), Error> {
-    load_secret(&SecretSpec {
-        what: "the API key",
-        env: API_KEY_ENV,
-        credential: "api-key",
-        file: api.key_file.as_deref(),
-        file_key: "api.key_file",
-        get_one: "the key from the Crunchy Bridge dashboard (Settings → API keys)",
-    })
+    load_secret(&crate::provider::bridge::api_key_spec(api))
 }
 
 /// Finds one secret as `spec` says. It must be one word (no whitespace inside).

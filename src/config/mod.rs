@@ -31,7 +31,7 @@ use raw::*;
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";
 pub const DEFAULT_API_URL: &str = "https://api.crunchybridge.com";
 pub const DEFAULT_PGBACKREST_CONFIG: &str = "/etc/pgbackrest/conf.d/bridgerest.conf";
-pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
+pub use crate::provider::bridge::API_KEY_ENV;
 pub use crate::provider::ionos::section::DEFAULT_URL as DEFAULT_IONOS_URL;
 pub use crate::provider::ionos::section::PASSWORD_ENV as IONOS_PASSWORD_ENV;
 pub use crate::provider::launcher::section::KEY_ENV as LAUNCHER_KEY_ENV;
@@ -59,11 +59,25 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether the config has `provider`'s own section (`[ionos]`, `[launcher]`).
+    pub fn has_section(&self, provider: ProviderKind) -> bool {
+        self.section(provider.as_str()).is_some()
+    }
+
+    /// The section `[name]` of a provider, as its folder's `section.rs` parsed it.
+    pub fn section(&self, name: &str) -> Option<&dyn std::any::Any> {
+        match name {
+            "ionos" if self.ionos.section => Some(&self.ionos),
+            "launcher" => self.launcher.as_ref().map(|l| l as &dyn std::any::Any),
+            _ => None,
+        }
+    }
+
     /// Every configured cluster with its provider, Bridge ones first.
     pub fn all_clusters(&self) -> Vec<(ProviderKind, String)> {
         self.clusters
             .iter()
-            .map(|c| (ProviderKind::Bridge, c.id.clone()))
+            .map(|c| (ProviderKind::DEFAULT, c.id.clone()))
             .chain(self.remote.iter().map(|r| (r.provider, r.id.clone())))
             .collect()
     }
@@ -238,16 +252,22 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
             );
         }
         let provider = match c.provider.as_deref() {
-            None => ProviderKind::Bridge,
+            None => ProviderKind::DEFAULT,
             Some(p) => ProviderKind::parse(p).ok_or_else(|| {
                 Invalid(format!(
-                    "cluster {}: provider = \"{p}\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
-                    crate::text::excerpt(&c.id, 80)
+                    "cluster {}: provider = \"{p}\": use {}",
+                    crate::text::excerpt(&c.id, 80),
+                    crate::provider::spec::names_quoted(),
                 ))
             })?,
         };
-        if provider != ProviderKind::Bridge {
-            remote.push(resolve_remote(provider, c, launcher.is_some())?);
+        if !provider.has_repo_credentials() {
+            let has = |name: &str| match name {
+                "ionos" => ionos.section,
+                "launcher" => launcher.is_some(),
+                _ => false,
+            };
+            remote.push(resolve_remote(provider, c, has)?);
             continue;
         }
         let cluster = resolve_cluster(c)?;
@@ -274,7 +294,11 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
 
 /// A cluster of IONOS or Launcher: its id in the provider's format, its provider's section
 /// present, and none of the keys that only a local restore uses.
-fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Result<RemoteCluster> {
+fn resolve_remote(
+    provider: ProviderKind,
+    c: RawCluster,
+    has_section: impl Fn(&str) -> bool,
+) -> Result<RemoteCluster> {
     provider
         .check_id(&c.id)
         .map_err(|e| Invalid(format!("cluster id {e}")))?;
@@ -291,11 +315,13 @@ fn resolve_remote(provider: ProviderKind, c: RawCluster, launcher: bool) -> Resu
             c.id
         );
     }
-    if provider == ProviderKind::Launcher && !launcher {
-        invalid!(
-            "cluster {} uses provider \"launcher\", but the config has no [launcher] section: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
-            c.id
-        );
+    if let Some((section, needs)) = provider.spec().required_section {
+        if !has_section(section) {
+            invalid!(
+                "cluster {} uses provider \"{provider}\", but the config has no [{section}] section: add one with {needs}",
+                c.id
+            );
+        }
     }
     Ok(RemoteCluster { provider, id: c.id })
 }

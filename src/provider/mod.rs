@@ -10,145 +10,11 @@ pub mod launcher;
 pub mod pages;
 pub mod section;
 pub mod server;
+pub mod spec;
 
 pub use bridge::ApiError;
 pub use server::{BackupWatch, Call, DbUser, Dest, Phase, Restored, Window};
-
-/// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    clap::ValueEnum,
-    Serialize,
-    Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// Crunchy Bridge: repository credentials (local restores) and forks.
-    Bridge,
-    /// IONOS Cloud DBaaS PostgreSQL: server-side restores only.
-    Ionos,
-    /// Launcher: server-side restores only.
-    Launcher,
-}
-
-impl ProviderKind {
-    pub const ALL: [ProviderKind; 3] = [
-        ProviderKind::Bridge,
-        ProviderKind::Ionos,
-        ProviderKind::Launcher,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProviderKind::Bridge => "bridge",
-            ProviderKind::Ionos => "ionos",
-            ProviderKind::Launcher => "launcher",
-        }
-    }
-
-    /// The provider's name in messages.
-    pub fn title(self) -> &'static str {
-        match self {
-            ProviderKind::Bridge => "Crunchy Bridge",
-            ProviderKind::Ionos => "IONOS DBaaS",
-            ProviderKind::Launcher => "Launcher",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ProviderKind> {
-        ProviderKind::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-
-    /// Why `id` is not one of this provider's cluster ids, if it is not.
-    pub fn check_id(self, id: &str) -> Result<(), BadId> {
-        let ok = match self {
-            ProviderKind::Bridge => bridge::is_eid(id),
-            ProviderKind::Ionos | ProviderKind::Launcher => is_uuid(id),
-        };
-        match ok {
-            true => Ok(()),
-            false => Err(BadId {
-                provider: self,
-                shown: excerpt(id, 80),
-            }),
-        }
-    }
-
-    /// Whether the provider hands out pgBackRest repository credentials (a local restore).
-    pub fn has_repo_credentials(self) -> bool {
-        self.capabilities().repo_credentials
-    }
-
-    /// What this provider can do.
-    pub fn capabilities(self) -> Capabilities {
-        match self {
-            ProviderKind::Bridge => Capabilities {
-                repo_credentials: true,
-                in_place: false,
-                into_new: true,
-                plan: true,
-                region: true,
-                storage: true,
-                connection: false,
-                switch: false,
-                latest: false,
-            },
-            ProviderKind::Ionos => Capabilities {
-                repo_credentials: false,
-                in_place: true,
-                into_new: true,
-                plan: false,
-                region: true,
-                storage: true,
-                connection: true,
-                switch: false,
-                latest: true,
-            },
-            ProviderKind::Launcher => Capabilities {
-                repo_credentials: false,
-                in_place: true,
-                into_new: true,
-                plan: false,
-                region: false,
-                storage: false,
-                connection: false,
-                switch: true,
-                latest: false,
-            },
-        }
-    }
-}
-
-/// What a provider can do, so callers ask instead of naming providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Capabilities {
-    /// Hands out credentials for the cluster's pgBackRest repository (a restore here).
-    pub repo_credentials: bool,
-    /// Restores over the cluster itself (`--in-place`).
-    pub in_place: bool,
-    /// Restores into a new cluster (`--into`).
-    pub into_new: bool,
-    /// A new cluster's plan can be chosen (`--plan`).
-    pub plan: bool,
-    /// A new cluster's region can be chosen (`--region`).
-    pub region: bool,
-    /// A new cluster's storage can be chosen (`--storage`).
-    pub storage: bool,
-    /// A new cluster needs a network connection chosen (`--datacenter`, `--lan`, `--cidr`).
-    pub connection: bool,
-    /// An in-place restore may go into a database beside it that is then switched to.
-    pub switch: bool,
-    /// Restores to the end of a backup without a time (`--target latest` at the provider):
-    /// IONOS applies a backup chain whole when `recoveryTargetTime` is left out.
-    pub latest: bool,
-}
+pub use spec::{BadId, Capabilities, ProviderKind, Spec};
 
 /// One provider's API as its folder implements it (`bridge/`, `ionos/`, `launcher/`), with
 /// `async fn`s. The rest of bridgerest never names this trait: every [`Api`] is a
@@ -228,12 +94,6 @@ pub trait Api: Send + Sync + std::fmt::Debug {
     ) -> impl std::future::Future<Output = Result<Option<String>, ApiError>> + Send;
     /// How far the cluster being restored has come.
     fn phase(&self, id: &str) -> impl std::future::Future<Output = Result<Phase, ApiError>> + Send;
-}
-
-impl std::fmt::Display for ProviderKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// A boxed future, as a trait object's methods return them.
@@ -405,34 +265,6 @@ pub enum CallError {
     /// Looking at the cluster for the request failed.
     #[error(transparent)]
     Api(#[from] ApiError),
-}
-
-/// An id that is not in its provider's format (shown bounded).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct BadId {
-    pub provider: ProviderKind,
-    pub shown: String,
-}
-
-impl std::fmt::Display for BadId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = &self.shown;
-        match self.provider {
-            ProviderKind::Bridge => write!(
-                f,
-                "\"{shown}\" is not a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem): see `bridgerest clusters`"
-            ),
-            p => write!(
-                f,
-                "\"{shown}\" is not {} ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e): see `bridgerest clusters --provider {}`",
-                match p {
-                    ProviderKind::Ionos => "an IONOS DBaaS cluster",
-                    _ => "a Launcher database",
-                },
-                p.as_str()
-            ),
-        }
-    }
 }
 
 /// What kind of failure an API call (or a refresh) ended in. The variant decides what the

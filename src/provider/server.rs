@@ -211,7 +211,7 @@ pub struct BackupWatch {
     pub window_start: Option<OffsetDateTime>,
     /// Why backups are in trouble regardless of their age (IONOS: no active backup chain).
     pub problem: Option<String>,
-    /// The cluster's name at the provider (filled in by [`super::Client::watch`]).
+    /// The cluster's name at the provider (filled in by `Client::watch`).
     pub name: Option<String>,
 }
 

@@ -46,17 +46,19 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
             provider.title()
         );
     }
-    if let (
-        Dest::New {
-            db_user,
-            connection,
-            ..
-        },
-        ProviderKind::Ionos,
-    ) = (&mut dest, provider)
+    if let Dest::New {
+        db_user,
+        connection,
+        ..
+    } = &mut dest
     {
-        *connection = ionos_connection(cfg, args)?;
-        *db_user = Some(crate::clients::ionos_db_user(cfg)?);
+        let needs = provider.capabilities();
+        if needs.connection {
+            *connection = ionos_connection(cfg, args)?;
+        }
+        if needs.db_user {
+            *db_user = Some(crate::clients::ionos_db_user(cfg)?);
+        }
     }
     let client = crate::clients::client_for(cfg, provider)?;
     let title = provider.title();

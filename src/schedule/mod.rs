@@ -430,7 +430,7 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
                     .find(|c| c.id == id)
                     .and_then(|c| c.stanza.clone()),
                 id,
-                provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
+                provider: (provider != crate::provider::ProviderKind::DEFAULT).then_some(provider),
                 watch_only,
                 ..Default::default()
             },

@@ -216,7 +216,7 @@ impl Status {
         }
         out.push_str("# HELP bridgerest_cluster_info Always 1: the cluster's stanza, its name at the provider and its provider, for joins (`* on (cluster, instance, job) group_left (stanza, name) bridgerest_cluster_info`; pgbackrest_exporter's series carry `stanza`).\n# TYPE bridgerest_cluster_info gauge\n");
         for c in &self.clusters {
-            let provider = c.provider.unwrap_or(crate::provider::ProviderKind::Bridge);
+            let provider = c.provider.unwrap_or(crate::provider::ProviderKind::DEFAULT);
             out.push_str(&format!(
                 "bridgerest_cluster_info{{cluster=\"{}\",stanza=\"{}\",name=\"{}\",provider=\"{}\"}} 1\n",
                 label(&c.id),
@@ -537,7 +537,7 @@ fn configured(cfg: &Config, mut old: Vec<ClusterStatus>) -> Vec<ClusterStatus> {
             Some(i) => old.swap_remove(i),
             None => ClusterStatus {
                 id,
-                provider: (provider != crate::provider::ProviderKind::Bridge).then_some(provider),
+                provider: (provider != crate::provider::ProviderKind::DEFAULT).then_some(provider),
                 watch_only: !provider.has_repo_credentials(),
                 ..Default::default()
             },

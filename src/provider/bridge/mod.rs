@@ -42,6 +42,77 @@ impl BridgeClient {
     }
 }
 
+/// Crunchy Bridge, as the registry lists it.
+pub static SPEC: super::Spec = super::Spec {
+    name: "bridge",
+    title: "Crunchy Bridge",
+    help: "Crunchy Bridge: repository credentials (local restores) and forks",
+    is_id: is_eid,
+    id_form: "a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem)",
+    capabilities: super::Capabilities {
+        repo_credentials: true,
+        in_place: false,
+        into_new: true,
+        plan: true,
+        region: true,
+        storage: true,
+        db_user: false,
+        connection: false,
+        switch: false,
+        latest: false,
+    },
+    required_section: None,
+    no_backups: "they are taken daily; the dashboard can start one",
+    backups_table: super::spec::backups_table,
+    clusters_table,
+    connect,
+};
+pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
+
+/// The client, with the API key (`[api] key_file`, $BRIDGEREST_API_KEY or the systemd
+/// credential api-key).
+fn connect(s: &dyn super::spec::Settings) -> Result<super::Client, super::spec::ConnectError> {
+    let key = s.secret(&api_key_spec(s.api()))?;
+    BridgeClient::client(s.api(), key).map_err(Into::into)
+}
+
+/// Where the API key is looked for.
+pub fn api_key_spec(api: &ApiSettings) -> super::section::SecretSpec<'_> {
+    super::section::SecretSpec {
+        what: "the API key",
+        env: API_KEY_ENV,
+        credential: "api-key",
+        file: api.key_file.as_deref(),
+        file_key: "api.key_file",
+        get_one: "the key from the Crunchy Bridge dashboard (Settings → API keys)",
+    }
+}
+
+/// The environment variable that holds the API key, before `api.key_file`.
+pub const API_KEY_ENV: &str = "BRIDGEREST_API_KEY";
+
+/// `clusters`' table: Bridge has teams and the cloud provider of each cluster.
+fn clusters_table(clusters: &super::Listed) -> super::spec::Table {
+    use crate::text::excerpt;
+    let rows = clusters
+        .iter()
+        .map(|(c, team)| {
+            vec![
+                excerpt(&c.id, 40),
+                excerpt(&c.name, 80),
+                team.as_ref().map(|t| t.shown()).unwrap_or_default(),
+                excerpt(c.provider_id.as_deref().unwrap_or_default(), 40),
+                excerpt(c.region_id.as_deref().unwrap_or_default(), 40),
+                c.major_version.map(|v| v.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (
+        &["ID", "NAME", "TEAM", "PROVIDER", "REGION", "POSTGRES"],
+        rows,
+    )
+}
+
 /// The Crunchy Bridge API client. Cheap to clone; clones share the connection pool.
 #[derive(Clone, Debug)]
 pub struct BridgeClient {
@@ -172,7 +243,7 @@ impl super::Api for BridgeClient {
         BridgeClient::cluster_status(self, id).await
     }
     fn kind(&self) -> super::ProviderKind {
-        super::ProviderKind::Bridge
+        KIND
     }
     /// Every cluster the key can see: `GET /teams`, then `GET /clusters?team_id=` for each team
     /// (every page), each with its team. A cluster listed by two teams is shown once.

@@ -75,6 +75,90 @@ fn spans_shown(spans: &[Span]) -> String {
         .join(", ")
 }
 
+/// IONOS DBaaS, as the registry lists it.
+pub static SPEC: super::Spec = super::Spec {
+    name: "ionos",
+    title: "IONOS DBaaS",
+    help: "IONOS Cloud DBaaS PostgreSQL: server-side restores only",
+    is_id: crate::ids::is_uuid,
+    id_form: "an IONOS DBaaS cluster ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e)",
+    capabilities: super::Capabilities {
+        repo_credentials: false,
+        in_place: true,
+        into_new: true,
+        plan: false,
+        region: true,
+        storage: true,
+        db_user: true,
+        connection: true,
+        switch: false,
+        latest: true,
+    },
+    required_section: None,
+    no_backups: "IONOS starts a backup chain when the cluster is created",
+    backups_table,
+    clusters_table: super::spec::clusters_table,
+    connect,
+};
+pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
+
+/// The client, with `[ionos]`'s credentials (Basic auth or a token).
+fn connect(s: &dyn super::spec::Settings) -> Result<super::Client, super::spec::ConnectError> {
+    let refused = || {
+        super::spec::ConnectError::Refused(format!(
+            "no IONOS credentials: add [ionos] with username (and password_file, ${} or the systemd credential ionos-password), or token_file, to {}",
+            section::PASSWORD_ENV,
+            s.path().display()
+        ))
+    };
+    let cfg = s
+        .section("ionos")
+        .and_then(|a| a.downcast_ref::<section::IonosConfig>())
+        .ok_or_else(refused)?;
+    let creds = cfg.credentials().ok_or_else(refused)?;
+    let auth = creds.read(|spec| s.secret(spec))?;
+    Ok(std::sync::Arc::new(IonosClient::new(
+        s.api(),
+        cfg.url.clone(),
+        auth,
+    )?))
+}
+
+/// `backups`' table: IONOS lists backup chains.
+fn backups_table(backups: &[Backup]) -> super::spec::Table {
+    use crate::text::excerpt;
+    let fmt = crate::when::show_time;
+    let rows = backups
+        .iter()
+        .filter_map(|b| b.chain.as_ref().map(|c| (b, c)))
+        .map(|(b, c)| {
+            vec![
+                excerpt(&b.name, 80),
+                if c.active { "yes" } else { "no" }.into(),
+                excerpt(&c.state, 20),
+                c.earliest.map_or_else(|| "-".to_string(), fmt),
+                fmt(b.started_at),
+                c.size_mb.map_or_else(|| "-".into(), |m| format!("{m} MB")),
+                excerpt(c.version.as_deref().unwrap_or("-"), 10),
+                excerpt(c.location.as_deref().unwrap_or("-"), 30),
+            ]
+        })
+        .collect();
+    (
+        &[
+            "CHAIN",
+            "ACTIVE",
+            "STATE",
+            "RECOVERABLE FROM",
+            "CREATED",
+            "SIZE",
+            "POSTGRES",
+            "LOCATION",
+        ],
+        rows,
+    )
+}
+
 #[derive(Clone, Debug)]
 pub struct IonosClient {
     t: Transport,
@@ -256,7 +340,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
 
 impl super::Api for IonosClient {
     fn kind(&self) -> super::ProviderKind {
-        super::ProviderKind::Ionos
+        KIND
     }
     async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
         Ok(self

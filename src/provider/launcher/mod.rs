@@ -50,6 +50,55 @@ const STATE: &[&str] = &["status", "state"];
 const FINISHED: &[&str] = &["completed_at", "finished_at", "ended_at"];
 const CREATED: &[&str] = &["started_at", "created_at", "createdAt"];
 
+/// Launcher, as the registry lists it.
+pub static SPEC: super::Spec = super::Spec {
+    name: "launcher",
+    title: "Launcher",
+    help: "Launcher: server-side restores only",
+    is_id: crate::ids::is_uuid,
+    id_form: "a Launcher database ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e)",
+    capabilities: super::Capabilities {
+        repo_credentials: false,
+        in_place: true,
+        into_new: true,
+        plan: false,
+        region: false,
+        storage: false,
+        db_user: false,
+        connection: false,
+        switch: true,
+        latest: false,
+    },
+    required_section: Some((
+        "launcher",
+        "url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
+    )),
+    no_backups: "a backup schedule or a manual backup makes them",
+    backups_table: super::spec::backups_table,
+    clusters_table: super::spec::clusters_table,
+    connect,
+};
+pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
+
+/// The client, with `[launcher]`'s URL and service key.
+fn connect(s: &dyn super::spec::Settings) -> Result<super::Client, super::spec::ConnectError> {
+    let Some(cfg) = s
+        .section("launcher")
+        .and_then(|a| a.downcast_ref::<section::LauncherConfig>())
+    else {
+        return Err(super::spec::ConnectError::Refused(format!(
+            "no [launcher] section in {}: add one with url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
+            s.path().display()
+        )));
+    };
+    let auth = cfg.credentials().read(|spec| s.secret(spec))?;
+    Ok(std::sync::Arc::new(LauncherClient::new(
+        s.api(),
+        &cfg.url,
+        auth,
+    )?))
+}
+
 #[derive(Clone, Debug)]
 pub struct LauncherClient {
     t: Transport,
@@ -254,7 +303,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
 
 impl super::Api for LauncherClient {
     fn kind(&self) -> super::ProviderKind {
-        super::ProviderKind::Launcher
+        KIND
     }
     async fn list_all_clusters(&self) -> Result<Vec<(Cluster, Option<super::Team>)>, ApiError> {
         Ok(self

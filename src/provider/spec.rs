@@ -1,0 +1,302 @@
+//! What a provider is before any client is made: its [`Spec`], declared once in its own folder
+//! (`bridge::SPEC`, `ionos::SPEC`, ...), and [`ProviderKind`], the handle to one that configs,
+//! flags, status files and maps carry. [`ProviderKind::ALL`] is the registry: one line per
+//! provider. Callers ask a spec (its capabilities, its id rule, its hints); no code outside a
+//! provider's folder names a provider to decide what to do.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::Backup;
+use crate::text::excerpt;
+
+/// A table as commands print it: its header and its rows.
+pub type Table = (&'static [&'static str], Vec<Vec<String>>);
+
+/// One provider, as its folder declares it.
+pub struct Spec {
+    /// Its name in `[[cluster]] provider`, `--provider`, status files and metrics.
+    pub name: &'static str,
+    /// Its name in messages.
+    pub title: &'static str,
+    /// What `--provider NAME` says of it in `--help`.
+    pub help: &'static str,
+    /// Whether a text has the form of one of its cluster ids.
+    pub is_id: fn(&str) -> bool,
+    /// What its ids are, as an error names them: "a Crunchy Bridge cluster ID (26 lowercase
+    /// letters and digits, like ...)".
+    pub id_form: &'static str,
+    /// What it can do.
+    pub capabilities: Capabilities,
+    /// The config section a cluster of it cannot do without, and what that section needs
+    /// (`None`: its section is optional or it has none).
+    pub required_section: Option<(&'static str, &'static str)>,
+    /// How a cluster comes to have backups (said when it has none yet).
+    pub no_backups: &'static str,
+    /// `backups`' table of its backups.
+    pub backups_table: fn(&[Backup]) -> Table,
+    /// `clusters`' table of its clusters.
+    pub clusters_table: fn(&super::Listed) -> Table,
+    /// Its client, from what the config holds for it (its section, its secrets).
+    pub connect: fn(&dyn Settings) -> Result<super::Client, ConnectError>,
+}
+
+/// What a provider's [`Spec::connect`] takes from the config, which implements it (the
+/// config lies above the providers: they name none of its types).
+pub trait Settings {
+    /// `[api]`: how every provider's API is talked to (and Crunchy Bridge's URL and key file).
+    fn api(&self) -> &super::ApiSettings;
+    /// The provider's own section as the config parsed it (the folder's `section.rs` type),
+    /// if the config has one.
+    fn section(&self, name: &str) -> Option<&dyn std::any::Any>;
+    /// Reads one secret where `spec` says (the environment, a systemd credential, a file).
+    fn secret(
+        &self,
+        spec: &super::section::SecretSpec,
+    ) -> Result<secrecy::SecretString, ConnectError>;
+    /// The config file, for messages.
+    fn path(&self) -> &std::path::Path;
+}
+
+/// Why a provider's client was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// A section or a credential the provider needs is not given, or cannot be read: a usage
+    /// error, said whole.
+    #[error("{0}")]
+    Refused(String),
+    /// The HTTP client cannot be built.
+    #[error(transparent)]
+    Build(#[from] super::http::BuildError),
+}
+
+/// What a provider can do, so callers ask instead of naming providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Hands out credentials for the cluster's pgBackRest repository (a restore here).
+    pub repo_credentials: bool,
+    /// Restores over the cluster itself (`--in-place`).
+    pub in_place: bool,
+    /// Restores into a new cluster (`--into`).
+    pub into_new: bool,
+    /// A new cluster's plan can be chosen (`--plan`).
+    pub plan: bool,
+    /// A new cluster's region can be chosen (`--region`).
+    pub region: bool,
+    /// A new cluster's storage can be chosen (`--storage`).
+    pub storage: bool,
+    /// A new cluster needs a network connection chosen (`--datacenter`, `--lan`, `--cidr`).
+    pub connection: bool,
+    /// A new cluster needs a database user given (the provider returns none of the source's).
+    pub db_user: bool,
+    /// An in-place restore may go into a database beside it that is then switched to.
+    pub switch: bool,
+    /// Restores to the end of a backup without a time (`--target latest` at the provider):
+    /// IONOS applies a backup chain whole when `recoveryTargetTime` is left out.
+    pub latest: bool,
+}
+
+/// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them:
+/// a handle to one provider's [`Spec`], compared, ordered and written by its name.
+#[derive(Clone, Copy)]
+pub struct ProviderKind(pub &'static Spec);
+
+impl ProviderKind {
+    /// The registry: every provider bridgerest knows, one line each.
+    pub const ALL: &'static [ProviderKind] = &[
+        super::bridge::KIND,
+        super::ionos::KIND,
+        super::launcher::KIND,
+    ];
+
+    /// The provider of a cluster whose entry names none (bridgerest began as Crunchy Bridge's).
+    pub const DEFAULT: ProviderKind = super::bridge::KIND;
+
+    pub fn spec(self) -> &'static Spec {
+        self.0
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0.name
+    }
+
+    /// The provider's name in messages.
+    pub fn title(self) -> &'static str {
+        self.0.title
+    }
+
+    pub fn parse(s: &str) -> Option<ProviderKind> {
+        ProviderKind::ALL.iter().copied().find(|p| p.as_str() == s)
+    }
+
+    /// Why `id` is not one of this provider's cluster ids, if it is not.
+    pub fn check_id(self, id: &str) -> Result<(), BadId> {
+        match (self.0.is_id)(id) {
+            true => Ok(()),
+            false => Err(BadId {
+                provider: self,
+                shown: excerpt(id, 80),
+            }),
+        }
+    }
+
+    /// Whether the provider hands out pgBackRest repository credentials (a local restore).
+    pub fn has_repo_credentials(self) -> bool {
+        self.capabilities().repo_credentials
+    }
+
+    /// What this provider can do.
+    pub fn capabilities(self) -> Capabilities {
+        self.0.capabilities
+    }
+}
+
+impl PartialEq for ProviderKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+impl Eq for ProviderKind {}
+impl PartialOrd for ProviderKind {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ProviderKind {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.name.cmp(other.0.name)
+    }
+}
+impl std::hash::Hash for ProviderKind {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.name.hash(h)
+    }
+}
+/// As the enum it once was printed: `Bridge`, `Ionos` (snapshots and logs keep their form).
+impl std::fmt::Debug for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut c = self.0.name.chars();
+        if let Some(first) = c.next() {
+            write!(f, "{}{}", first.to_ascii_uppercase(), c.as_str())?;
+        }
+        Ok(())
+    }
+}
+impl std::fmt::Display for ProviderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+impl Serialize for ProviderKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.name)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        ProviderKind::parse(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown provider {:?} (known: {})",
+                excerpt(&name, 40),
+                names()
+            ))
+        })
+    }
+}
+
+impl clap::ValueEnum for ProviderKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        ProviderKind::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name).help(self.0.help))
+    }
+}
+
+/// Every provider's name, as a list in a message: "bridge, ionos, launcher".
+pub fn names() -> String {
+    ProviderKind::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every provider's name quoted, the default first and named so: "\"bridge\" (the default),
+/// \"ionos\" or \"launcher\"".
+pub fn names_quoted() -> String {
+    let others: Vec<String> = ProviderKind::ALL
+        .iter()
+        .filter(|p| **p != ProviderKind::DEFAULT)
+        .map(|p| format!("\"{p}\""))
+        .collect();
+    let mut out = format!("\"{}\" (the default)", ProviderKind::DEFAULT);
+    for (i, o) in others.iter().enumerate() {
+        out.push_str(if i + 1 == others.len() { " or " } else { ", " });
+        out.push_str(o);
+    }
+    out
+}
+
+/// An id that is not in its provider's format (shown bounded).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct BadId {
+    pub provider: ProviderKind,
+    pub shown: String,
+}
+
+impl std::fmt::Display for BadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "\"{}\" is not {}: see `bridgerest clusters",
+            self.shown, self.provider.0.id_form
+        )?;
+        if self.provider != ProviderKind::DEFAULT {
+            write!(f, " --provider {}", self.provider)?;
+        }
+        f.write_str("`")
+    }
+}
+
+/// `backups`' table for a provider that lists base backups: name, type, times, size.
+pub fn backups_table(backups: &[Backup]) -> Table {
+    let fmt = crate::when::show_time;
+    let rows = backups
+        .iter()
+        .map(|b| {
+            vec![
+                excerpt(&b.name, 80),
+                b.kind
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .map_or_else(|| "-".into(), |k| excerpt(k, 20)),
+                fmt(b.started_at),
+                b.finished_at.map_or_else(|| "(running)".to_string(), fmt),
+                b.size_bytes
+                    .map(crate::text::human_size)
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    (&["NAME", "TYPE", "STARTED", "FINISHED", "SIZE"], rows)
+}
+
+/// `clusters`' table for a provider without teams: id, name, state, location, version.
+pub fn clusters_table(clusters: &super::Listed) -> Table {
+    let rows = clusters
+        .iter()
+        .map(|(c, _)| {
+            vec![
+                excerpt(&c.id, 40),
+                excerpt(&c.name, 80),
+                excerpt(c.state.as_deref().unwrap_or("-"), 20),
+                excerpt(c.region_id.as_deref().unwrap_or_default(), 40),
+                c.major_version.map(|v| v.to_string()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (&["ID", "NAME", "STATE", "LOCATION", "POSTGRES"], rows)
+}
