@@ -108,7 +108,7 @@ fn simulator_state_file_round_trips() {
         .contains("api_keyz"));
 }
 
-/// The README's fault example, sent as JSON over HTTP, takes effect.
+/// The fault example of docs/testing.md ("The simulator"), sent as JSON over HTTP, takes effect.
 #[tokio::test]
 async fn faults_are_set_over_http_as_the_readme_shows() {
     let sim = SimHandle::start(sample_state(KEY, 0)).unwrap();
