@@ -257,7 +257,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
                 Invalid(format!(
                     "cluster {}: provider = \"{p}\": use {}",
                     crate::text::excerpt(&c.id, 80),
-                    crate::provider::spec::names_quoted(),
+                    crate::provider::registry::names_quoted(),
                 ))
             })?,
         };

@@ -1,10 +1,10 @@
 //! What a provider is before any client is made: its [`Spec`], declared once in its own folder
 //! (`bridge::SPEC`, `ionos::SPEC`, ...), and [`ProviderKind`], the handle to one that configs,
-//! flags, status files and maps carry. [`ProviderKind::ALL`] is the registry: one line per
-//! provider. Callers ask a spec (its capabilities, its id rule, its hints); no code outside a
-//! provider's folder names a provider to decide what to do.
+//! flags, status files and maps carry. The registry (`registry.rs`) lists them. Callers ask a
+//! spec (its capabilities, its id rule, its hints); no code outside a provider's folder names
+//! a provider to decide what to do. This file names no provider: the folders build on it.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use super::Backup;
 use crate::text::excerpt;
@@ -101,16 +101,6 @@ pub struct Capabilities {
 pub struct ProviderKind(pub &'static Spec);
 
 impl ProviderKind {
-    /// The registry: every provider bridgerest knows, one line each.
-    pub const ALL: &'static [ProviderKind] = &[
-        super::bridge::KIND,
-        super::ionos::KIND,
-        super::launcher::KIND,
-    ];
-
-    /// The provider of a cluster whose entry names none (bridgerest began as Crunchy Bridge's).
-    pub const DEFAULT: ProviderKind = super::bridge::KIND;
-
     pub fn spec(self) -> &'static Spec {
         self.0
     }
@@ -122,10 +112,6 @@ impl ProviderKind {
     /// The provider's name in messages.
     pub fn title(self) -> &'static str {
         self.0.title
-    }
-
-    pub fn parse(s: &str) -> Option<ProviderKind> {
-        ProviderKind::ALL.iter().copied().find(|p| p.as_str() == s)
     }
 
     /// Why `id` is not one of this provider's cluster ids, if it is not.
@@ -193,72 +179,11 @@ impl Serialize for ProviderKind {
     }
 }
 
-impl<'de> Deserialize<'de> for ProviderKind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        ProviderKind::parse(&name).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "unknown provider {:?} (known: {})",
-                excerpt(&name, 40),
-                names()
-            ))
-        })
-    }
-}
-
-impl clap::ValueEnum for ProviderKind {
-    fn value_variants<'a>() -> &'a [Self] {
-        ProviderKind::ALL
-    }
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.0.name).help(self.0.help))
-    }
-}
-
-/// Every provider's name, as a list in a message: "bridge, ionos, launcher".
-pub fn names() -> String {
-    ProviderKind::ALL
-        .iter()
-        .map(|p| p.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Every provider's name quoted, the default first and named so: "\"bridge\" (the default),
-/// \"ionos\" or \"launcher\"".
-pub fn names_quoted() -> String {
-    let others: Vec<String> = ProviderKind::ALL
-        .iter()
-        .filter(|p| **p != ProviderKind::DEFAULT)
-        .map(|p| format!("\"{p}\""))
-        .collect();
-    let mut out = format!("\"{}\" (the default)", ProviderKind::DEFAULT);
-    for (i, o) in others.iter().enumerate() {
-        out.push_str(if i + 1 == others.len() { " or " } else { ", " });
-        out.push_str(o);
-    }
-    out
-}
-
 /// An id that is not in its provider's format (shown bounded).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct BadId {
     pub provider: ProviderKind,
     pub shown: String,
-}
-
-impl std::fmt::Display for BadId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "\"{}\" is not {}: see `bridgerest clusters",
-            self.shown, self.provider.0.id_form
-        )?;
-        if self.provider != ProviderKind::DEFAULT {
-            write!(f, " --provider {}", self.provider)?;
-        }
-        f.write_str("`")
-    }
 }
 
 /// `backups`' table for a provider that lists base backups: name, type, times, size.
