@@ -4,7 +4,7 @@
 
 use crate::config::{self, Config, SecretSpec};
 use crate::exit::Exit;
-use crate::provider::spec::{ConnectError, Settings};
+use crate::provider::spec::{ConnectError, RepoSet, Repository, Settings};
 use crate::provider::{BadId, Client, ProviderKind};
 
 /// Why no client for a provider was made.
@@ -85,6 +85,75 @@ impl Settings for Held<'_> {
     fn path(&self) -> &std::path::Path {
         &self.0.path
     }
+    fn repository(&self) -> std::sync::Arc<dyn Repository> {
+        std::sync::Arc::new(Repos(self.0.clone()))
+    }
+}
+
+/// The repositories of the configured clusters, read with `pgbackrest info` as the user that
+/// runs pgBackRest (`pgbackrest.owner`, else postgres), with the config files bridgerest is
+/// configured to give it.
+struct Repos(Config);
+
+impl Repository for Repos {
+    fn clusters(&self, provider: ProviderKind) -> Vec<(String, String)> {
+        self.0
+            .repos
+            .iter()
+            .filter(|r| r.provider == provider)
+            .map(|r| {
+                let c = &r.cluster;
+                (
+                    c.id.clone(),
+                    c.stanza.clone().unwrap_or_else(|| c.id.clone()),
+                )
+            })
+            .collect()
+    }
+
+    fn sets<'a>(
+        &'a self,
+        stanza: &'a str,
+    ) -> crate::provider::BoxFut<'a, std::result::Result<Vec<RepoSet>, String>> {
+        Box::pin(async move {
+            let pg = &self.0.pgbackrest;
+            let inv = crate::pgbackrest::child::Invocation {
+                bin: pg.bin.clone(),
+                main_config: pg.main_config_set.then(|| pg.main_config.clone()),
+                include_path: pg.include_path_set.then(|| pg.include_path.clone()),
+                stanza: stanza.to_string(),
+                pg1_path: Default::default(),
+                set: None,
+                target: crate::when::Target::Latest,
+                action: crate::when::TargetAction::Promote,
+                process_max: 1,
+                delta: false,
+                force: false,
+                prefetch: None,
+                tablespace_map_all: None,
+            };
+            let user = crate::runas::RunAs::default_for(pg.owner.as_deref())
+                .map_err(|e| format!("{e:#}"))?;
+            let info = crate::pgbackrest::child::repo_info(&inv, &user, false)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            let at = |secs: i64| {
+                time::OffsetDateTime::from_unix_timestamp(secs)
+                    .map_err(|_| format!("pgbackrest info: a time out of range ({secs})"))
+            };
+            info.backups
+                .iter()
+                .map(|b| {
+                    Ok(RepoSet {
+                        label: b.label.clone(),
+                        start: at(b.start)?,
+                        stop: at(b.stop)?,
+                        size: b.size,
+                    })
+                })
+                .collect()
+        })
+    }
 }
 
 /// Reads one secret where its spec says (the environment, a systemd credential, a file).
@@ -120,7 +189,7 @@ pub fn provider_for(cfg: &Config, id: &str, flag: Option<ProviderKind>) -> Resul
             let fits: Vec<ProviderKind> = ProviderKind::ALL
                 .iter()
                 .copied()
-                .filter(|p| (p.spec().is_id)(id))
+                .filter(|p| !p.spec().listed_only && (p.spec().is_id)(id))
                 .collect();
             let configured: Vec<ProviderKind> = fits
                 .iter()

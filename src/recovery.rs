@@ -257,7 +257,7 @@ pub async fn follow(
                 tail: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             });
         }
-        if tokio::time::Instant::now() >= next_refresh {
+        if f.client.capabilities().repo_credentials && tokio::time::Instant::now() >= next_refresh {
             match refresh::run(f.cfg, f.client, &scope).await {
                 Ok(plan) => match plan.outcomes.iter().find_map(|o| o.error.as_ref()) {
                     None => {

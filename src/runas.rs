@@ -104,6 +104,15 @@ impl RunAs {
         })
     }
 
+    /// Who runs pgBackRest when no one is named: as root, `owner` (`pgbackrest.owner`), else
+    /// postgres; otherwise this process's user.
+    pub fn default_for(owner: Option<&str>) -> Result<RunAs, Error> {
+        match Uid::effective().is_root() {
+            true => RunAs::lookup(owner.unwrap_or("postgres")),
+            false => RunAs::current(),
+        }
+    }
+
     /// The user this process runs as.
     pub fn current() -> Result<RunAs, Error> {
         let uid = Uid::effective();

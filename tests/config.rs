@@ -219,8 +219,20 @@ fn bad_configs_name_what_is_wrong() {
             "uses provider \"launcher\", but the config has no [launcher] section",
         ),
         (
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/main\"\n[cluster.options]\nrepo1-path = \"/x\"\n".into(),
+            "[cluster.options] is set, but provider \"pgbackrest\" uses the stanza as pgBackRest's own config has it",
+        ),
+        (
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"../etc\"\npg1_path = \"/var/lib/postgresql/15/main\"\n".into(),
+            "cluster id \"../etc\" is not a name for a self-managed pgBackRest repository",
+        ),
+        (
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\n".into(),
+            "cluster main: pg1_path is missing",
+        ),
+        (
             format!("[[cluster]]\nprovider = \"heroku\"\nid = \"{IONOS}\"\n"),
-            "provider = \"heroku\": use \"bridge\" (the default), \"ionos\" or \"launcher\"",
+            "provider = \"heroku\": use \"bridge\" (the default), \"ionos\", \"launcher\" or \"pgbackrest\"",
         ),
         (
             "[launcher]\nkey_file = \"/k\"\n".into(),

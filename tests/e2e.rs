@@ -1198,3 +1198,100 @@ fn the_run_as_user_racing_root_during_restore_and_drill_changes_nothing_of_roots
     assert!(swaps > 0, "the racer never got to swap anything");
     assert_eq!(look(&canary), before, "root changed the canary");
 }
+
+/// #30: a fourth provider proves the seam: `provider = "pgbackrest"`, a repository the user
+/// configured in pgBackRest itself (here: the same S3 repository, its stanza copied into the
+/// main pgBackRest config, nothing of bridgerest's rendered). `backups` lists the repository's
+/// sets, `drill` restores and recovers it like a Crunchy Bridge cluster, the status file and
+/// the metrics carry the drill; nothing asks the API or writes bridgerest's stanza file.
+#[test]
+fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.insert(1, 100);
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    // Transactions after the backup, for the recovery to replay.
+    w.insert(101, 200);
+    w.pg.psql("SELECT pg_switch_wal()");
+    w.pgbackrest_ok(&["check"]);
+
+    // The user's own stanza: what bridgerest rendered, moved into pgBackRest's main config.
+    let rendered = w.confd.join("bridgerest.conf");
+    let text = std::fs::read_to_string(&rendered).unwrap();
+    let section = &text[text.find("[main]").expect("a [main] stanza")..];
+    let mut main = std::fs::read_to_string(&w.main_config).unwrap_or_default();
+    main.push('\n');
+    main.push_str(section);
+    std::fs::write(&w.main_config, main).unwrap();
+    std::fs::remove_file(&rendered).unwrap();
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    let head = &cfg[..cfg.find("[cluster.options]").unwrap()];
+    std::fs::write(
+        &w.config,
+        head.replace(
+            &format!("[[cluster]]\nid = \"{CLUSTER}\"\n"),
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\n",
+        ),
+    )
+    .unwrap();
+    let api_before = w.sim.sim.stats().by_path.values().sum::<u64>();
+
+    let (code, out, err) = w.bridgerest(&["backups", "main"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let label = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(label.ends_with('F') && out.contains(" full "), "{out}");
+
+    let (code, out, err) =
+        w.bridgerest(&["drill", "--cluster", "main", "--target", "latest", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["ok"], true, "{out}");
+    assert_eq!(rep["cluster"], "main");
+    assert_eq!(rep["backup"], label.as_str(), "{out}");
+    let check = |name: &str| {
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {out}"))["detail"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(check("query 1").ends_with("→ 200"), "{out}");
+    assert!(check("amcheck").starts_with("no corruption found"), "{out}");
+    assert!(!w.dir.path("drill/copy").exists(), "the copy is removed");
+    assert_nothing_runs_in(&w.dir.path("drill"));
+
+    // Its result is where a Crunchy Bridge cluster's is.
+    let st: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.dir.path("state/status.json")).unwrap())
+            .unwrap();
+    let entry = st["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "main")
+        .unwrap_or_else(|| panic!("{st}"));
+    assert_eq!(entry["drill"]["ok"], true, "{st}");
+    assert_eq!(entry["provider"], "pgbackrest", "{st}");
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    assert!(
+        prom.contains("bridgerest_drill_success{cluster=\"main\"} 1"),
+        "{prom}"
+    );
+    let (code, out, err) = w.bridgerest(&["status"]);
+    assert!(out.contains("main"), "{code} {out}{err}");
+    // Nothing was asked of the API, nothing of bridgerest's was rendered.
+    assert_eq!(w.sim.sim.stats().by_path.values().sum::<u64>(), api_before);
+    assert!(!rendered.exists());
+}

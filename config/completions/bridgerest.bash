@@ -136,7 +136,7 @@ _bridgerest() {
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -184,7 +184,7 @@ _bridgerest() {
             fi
             case "${prev}" in
                 --provider)
-                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
                     return 0
                     ;;
                 --config)
@@ -610,7 +610,7 @@ _bridgerest() {
                     return 0
                     ;;
                 --provider)
-                    COMPREPLY=($(compgen -W "bridge ionos launcher" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
                     return 0
                     ;;
                 --into)

@@ -54,7 +54,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s h -l he
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand render" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l provider -d 'List this provider\'s clusters only [default: Crunchy Bridge, and IONOS and Launcher where the config has their section]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
-launcher\t'Launcher: server-side restores only'"
+launcher\t'Launcher: server-side restores only'
+pgbackrest\t'your own pgBackRest repository (a stanza in pgBackRest\'s config): local restores and drills, no API'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -l json -d 'Print the API\'s JSON objects (every page) instead of a table; with several providers, an object of lists keyed by provider'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
@@ -62,7 +63,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s h -l 
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand clusters" -s V -l version -d 'Print version'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
-launcher\t'Launcher: server-side restores only'"
+launcher\t'Launcher: server-side restores only'
+pgbackrest\t'your own pgBackRest repository (a stanza in pgBackRest\'s config): local restores and drills, no API'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -l json -d 'Print the API\'s JSON objects (every page) instead of a table'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand backups" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
@@ -80,7 +82,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand status" -s V -l ve
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cluster -d 'The cluster\'s ID (see `bridgerest clusters`)' -r -f -a "(bridgerest __complete-ids 2>/dev/null)"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l provider -d 'The cluster\'s provider [default: its [[cluster]] entry, else its id\'s form]' -r -f -a "bridge\t'Crunchy Bridge: repository credentials (local restores) and forks'
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
-launcher\t'Launcher: server-side restores only'"
+launcher\t'Launcher: server-side restores only'
+pgbackrest\t'your own pgBackRest repository (a stanza in pgBackRest\'s config): local restores and drills, no API'"
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -d 'Restore at the provider into a new cluster of this name (Bridge: a fork)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID or its name again, exactly, to confirm that it is overwritten' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r

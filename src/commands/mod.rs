@@ -87,7 +87,7 @@ pub fn load(path: &std::path::Path) -> Result<Config> {
 /// Like [`load`], for commands that act on the configured clusters: none is a usage error.
 pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load(path)?;
-    if cfg.clusters.is_empty() && cfg.remote.is_empty() {
+    if cfg.all_clusters().is_empty() {
         return Err(usage(anyhow::anyhow!(
             "{} lists no [[cluster]]: add one per cluster (see {}; `bridgerest clusters` lists their ids)",
             path.display(),

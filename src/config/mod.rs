@@ -56,6 +56,18 @@ pub struct Config {
     /// The clusters of providers that restore server-side only (IONOS, Launcher): their
     /// backups are watched.
     pub remote: Vec<RemoteCluster>,
+    /// The clusters restored here whose repository the user configured in pgBackRest itself
+    /// (a provider that restores locally without handing out credentials: `pgbackrest`):
+    /// nothing is refreshed for them; they are restored, drilled and watched.
+    pub repos: Vec<RepoCluster>,
+}
+
+/// A cluster restored here from a repository bridgerest does not configure.
+#[derive(Debug, Clone)]
+pub struct RepoCluster {
+    pub provider: ProviderKind,
+    /// Its id, `pg1_path` and stanza (which defaults to the id).
+    pub cluster: ClusterConfig,
 }
 
 impl Config {
@@ -79,7 +91,20 @@ impl Config {
             .iter()
             .map(|c| (ProviderKind::DEFAULT, c.id.clone()))
             .chain(self.remote.iter().map(|r| (r.provider, r.id.clone())))
+            .chain(
+                self.repos
+                    .iter()
+                    .map(|r| (r.provider, r.cluster.id.clone())),
+            )
             .collect()
+    }
+
+    /// Every cluster restored here (its id, `pg1_path`, stanza): Crunchy Bridge's, then those
+    /// of repositories the user configured.
+    pub fn local_clusters(&self) -> impl Iterator<Item = &ClusterConfig> {
+        self.clusters
+            .iter()
+            .chain(self.repos.iter().map(|r| &r.cluster))
     }
 
     /// The provider a `[[cluster]]` entry names for `id`, if it is listed.
@@ -242,6 +267,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
     drill.section = drill_section;
     let mut clusters = Vec::with_capacity(raw.clusters.len());
     let mut remote = Vec::new();
+    let mut repos = Vec::new();
     let mut ids = HashSet::new();
     let mut stanzas = HashSet::new();
     for c in raw.clusters {
@@ -261,6 +287,16 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
                 ))
             })?,
         };
+        let caps = provider.capabilities();
+        if caps.local_restore && !caps.repo_credentials {
+            let mut cluster = resolve_repo_cluster(provider, c)?;
+            let stanza = cluster.stanza.get_or_insert_with(|| cluster.id.clone());
+            if !stanzas.insert(stanza.clone()) {
+                invalid!("stanza name \"{stanza}\" is used by two clusters; give each its own");
+            }
+            repos.push(RepoCluster { provider, cluster });
+            continue;
+        }
         if !provider.has_repo_credentials() {
             let has = |name: &str| match name {
                 "ionos" => ionos.section,
@@ -278,7 +314,12 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         }
         clusters.push(cluster);
     }
-    check_drill_paths(path, &drill, &clusters, &pgbackrest, &daemon)?;
+    let local: Vec<ClusterConfig> = clusters
+        .iter()
+        .chain(repos.iter().map(|r| &r.cluster))
+        .cloned()
+        .collect();
+    check_drill_paths(path, &drill, &local, &pgbackrest, &daemon)?;
     Ok(Config {
         path: path.to_path_buf(),
         api,
@@ -289,7 +330,24 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         drill,
         clusters,
         remote,
+        repos,
     })
+}
+
+/// A cluster of a provider whose repository the user configured in pgBackRest: its id in the
+/// provider's form, a `pg1_path`, and no options (its stanza is pgBackRest's own, which
+/// bridgerest neither writes nor overrides).
+fn resolve_repo_cluster(provider: ProviderKind, c: RawCluster) -> Result<ClusterConfig> {
+    provider
+        .check_id(&c.id)
+        .map_err(|e| Invalid(format!("cluster id {e}")))?;
+    if !c.options.is_empty() {
+        invalid!(
+            "cluster {}: [cluster.options] is set, but provider \"{provider}\" uses the stanza as pgBackRest's own config has it, which bridgerest neither writes nor overrides: put those options in that stanza (pgBackRest's config) and remove them here",
+            c.id
+        );
+    }
+    resolve_local(c)
 }
 
 /// A cluster of IONOS or Launcher: its id in the provider's format, its provider's section
@@ -524,6 +582,12 @@ fn resolve_cluster(raw: RawCluster) -> Result<ClusterConfig> {
             }
         );
     }
+    resolve_local(raw)
+}
+
+/// What every cluster restored here needs: an absolute `pg1_path`, a valid stanza name,
+/// options that are pgBackRest option names.
+fn resolve_local(raw: RawCluster) -> Result<ClusterConfig> {
     let Some(pg1_path) = raw.pg1_path else {
         invalid!(
             "cluster {}: pg1_path is missing: set it to the data directory a restore of this cluster goes to (pgBackRest's pg1-path)",

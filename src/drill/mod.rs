@@ -99,10 +99,10 @@ const PORT: u16 = 5432;
 /// [`Report`], recorded like a success.
 pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let id = req.cluster.clone();
-    let Some(cluster) = cfg.clusters.iter().find(|c| c.id == id) else {
+    let Some(cluster) = cfg.local_clusters().find(|c| c.id == id) else {
         // A drill is a restore: refused like one (exit 2).
         return Err(crate::restore::Error::Refused(format!(
-            "cluster {id} is not a Crunchy Bridge [[cluster]] of {}: a drill keeps its stanza fresh during the recovery like the daemon does, so add a [[cluster]] for it (`bridgerest clusters` lists the ids)",
+            "cluster {id} is not a [[cluster]] restored here (Crunchy Bridge's, or provider = \"pgbackrest\") in {}: a drill keeps its stanza fresh during the recovery like the daemon does, so add a [[cluster]] for it (`bridgerest clusters` lists the ids)",
             cfg.path.display()
         ))
         .into());

@@ -8,6 +8,7 @@ pub mod http;
 pub mod ionos;
 pub mod launcher;
 pub mod pages;
+pub mod pgbackrest;
 pub mod registry;
 pub mod section;
 pub mod server;

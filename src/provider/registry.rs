@@ -13,6 +13,7 @@ impl ProviderKind {
         super::bridge::KIND,
         super::ionos::KIND,
         super::launcher::KIND,
+        super::pgbackrest::KIND,
     ];
 
     /// The provider of a cluster whose entry names none (bridgerest began as Crunchy Bridge's).

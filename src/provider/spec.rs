@@ -22,6 +22,9 @@ pub struct Spec {
     pub help: &'static str,
     /// Whether a text has the form of one of its cluster ids.
     pub is_id: fn(&str) -> bool,
+    /// Its clusters are known only from `[[cluster]]` entries: an id's form never says that
+    /// an unlisted cluster is one of its (any stanza name could be).
+    pub listed_only: bool,
     /// What its ids are, as an error names them: "a Crunchy Bridge cluster ID (26 lowercase
     /// letters and digits, like ...)".
     pub id_form: &'static str,
@@ -55,6 +58,29 @@ pub trait Settings {
     ) -> Result<secrecy::SecretString, ConnectError>;
     /// The config file, for messages.
     fn path(&self) -> &std::path::Path;
+    /// The pgBackRest repositories of the configured clusters, read as the run-as user.
+    fn repository(&self) -> std::sync::Arc<dyn Repository>;
+}
+
+/// The pgBackRest repositories this host's configs name, as `pgbackrest info` shows them: the
+/// config layer runs pgBackRest (as the run-as user) for a provider whose catalog is the
+/// repository itself.
+pub trait Repository: Send + Sync {
+    /// The `[[cluster]]` entries of `provider`: each id with its stanza.
+    fn clusters(&self, provider: ProviderKind) -> Vec<(String, String)>;
+    /// The backup sets in `stanza`'s repository, oldest first.
+    fn sets<'a>(&'a self, stanza: &'a str) -> super::BoxFut<'a, Result<Vec<RepoSet>, String>>;
+}
+
+/// One backup set as `pgbackrest info` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSet {
+    /// Its label (`20261121-010000F`, `..._20261122-010000I`).
+    pub label: String,
+    pub start: time::OffsetDateTime,
+    pub stop: time::OffsetDateTime,
+    /// The database's size: what a restore writes.
+    pub size: Option<u64>,
 }
 
 /// Why a provider's client was not made.
@@ -72,8 +98,12 @@ pub enum ConnectError {
 /// What a provider can do, so callers ask instead of naming providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Hands out credentials for the cluster's pgBackRest repository (a restore here).
+    /// Hands out credentials for the cluster's pgBackRest repository (refreshed by the daemon
+    /// and `refresh`, rendered into bridgerest's stanzas).
     pub repo_credentials: bool,
+    /// Its clusters are restored here, from their pgBackRest repository (`restore` into a
+    /// data directory, drills): a `[[cluster]]` has `pg1_path` and a stanza.
+    pub local_restore: bool,
     /// Restores over the cluster itself (`--in-place`).
     pub in_place: bool,
     /// Restores into a new cluster (`--into`).

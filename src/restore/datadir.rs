@@ -128,8 +128,7 @@ pub fn check_data_dir(path: &Path, user: &RunAs, overwrite: bool) -> Result<DirS
 /// does not list it, which needs --pg1-path).
 pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Result<PathBuf> {
     let configured = cfg
-        .clusters
-        .iter()
+        .local_clusters()
         .find(|c| c.id == id)
         .map(|c| c.pg1_path.clone());
     let dir = match (flag, configured) {
@@ -150,7 +149,7 @@ pub(super) fn data_dir(cfg: &mut Config, id: &str, flag: Option<&Path>) -> Resul
             dir.display()
         );
     }
-    if !cfg.clusters.iter().any(|c| c.id == id) {
+    if !cfg.local_clusters().any(|c| c.id == id) {
         tracing::warn!(cluster = id, "not in the config: its stanza is written for this restore, but `bridgerest refresh` and the daemon will not keep it fresh; add a [[cluster]] for it");
         cfg.clusters.push(ClusterConfig {
             id: id.to_string(),
@@ -167,8 +166,7 @@ pub fn run_as(cfg: &Config, flag: Option<&str>) -> Result<RunAs> {
     let root = nix::unistd::Uid::effective().is_root();
     let user = match flag {
         Some(u) => RunAs::lookup(u).map_err(|e| Error::Refused(format!("{e:#}")))?,
-        None if root => RunAs::lookup(cfg.pgbackrest.owner.as_deref().unwrap_or("postgres"))?,
-        None => RunAs::current()?,
+        None => RunAs::default_for(cfg.pgbackrest.owner.as_deref())?,
     };
     if !root && user.uid != nix::unistd::Uid::effective() {
         refuse!(

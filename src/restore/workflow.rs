@@ -78,7 +78,7 @@ pub async fn run(path: &Path, args: Request) -> Result<Exit> {
     if args.into.is_some() || args.in_place {
         return crate::restore::server::run(&cfg, &args, provider).await;
     }
-    if !provider.has_repo_credentials() {
+    if !provider.capabilities().local_restore {
         refuse!(
             "{} hands out no repository credentials, so cluster {} cannot be restored here (--pg1-path): restore it at the provider into a new cluster with --into NAME, or over itself with --in-place --confirm {}",
             provider.title(), args.cluster, args.cluster
@@ -186,9 +186,11 @@ pub fn remove_spool(p: &Prepared) {
 /// the window's end in the repository; and writes the plan.
 pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prepared> {
     let id = args.cluster.clone();
-    if !config::is_eid(&id) {
+    let provider = crate::clients::provider_for(&cfg, &id, args.provider)?;
+    if !provider.capabilities().local_restore {
         refuse!(
-            "--cluster {id:?} is not a Crunchy Bridge cluster id (26 lowercase letters and digits): see `bridgerest clusters`"
+            "cluster {id} is {}'s, which restores at the provider only: give --into NAME or --in-place",
+            provider.title()
         );
     }
     let given = match (pick, args.target_time, args.target) {
@@ -217,7 +219,10 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
         );
     }
     let user = run_as(&cfg, args.user.as_deref())?;
-    let client = crate::clients::client(&cfg)?;
+    let client = crate::clients::client_for(&cfg, provider)?;
+    // A provider that hands out credentials refreshes the stanza; a repository the user
+    // configured is read as it is.
+    let refreshed = provider.has_repo_credentials();
 
     // Check the target against the cluster's backups before anything is touched.
     let (status, backups, detail) = tokio::try_join!(
@@ -238,7 +243,7 @@ pub async fn prepare(mut cfg: Config, args: &Request, pick: Pick) -> Result<Prep
     let early = choose(given.unwrap_or(Target::Latest))?;
     let state = restore::check_data_dir(&pg1, &user, args.delta || args.force)?;
 
-    let (stanza, redactor) = if args.dry_run {
+    let (stanza, redactor) = if args.dry_run || !refreshed {
         (planned_stanza(&cfg, &client, &id).await?, Redactor)
     } else {
         refresh_cluster(&cfg, &client, &id).await?
@@ -506,6 +511,12 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
                     "attempt {attempt} of {max}: the store refused the credentials ({why}) at {:.1}%: fetching a new token, then running again with --delta (files already restored are kept)",
                     res.percent
                 );
+                if !p.client.capabilities().repo_credentials {
+                    progress.finish();
+                    fail!(
+                        "pgbackrest restore failed: the store refused the credentials of the stanza ({why}), which bridgerest does not manage for this cluster: renew them in pgBackRest's config"
+                    );
+                }
                 p.redactor = refresh_cluster(&p.cfg, &p.client, &p.id).await?.1;
                 p.inv.delta = true;
             }
@@ -554,8 +565,7 @@ async fn planned_stanza(cfg: &Config, client: &Client, id: &str) -> Result<Strin
 /// the file bridgerest wrote.
 pub fn written_stanza(cfg: &Config, id: &str) -> Result<Option<String>> {
     if let Some(s) = cfg
-        .clusters
-        .iter()
+        .local_clusters()
         .find(|c| c.id == id)
         .and_then(|c| c.stanza.clone())
     {

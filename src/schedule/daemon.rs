@@ -311,7 +311,7 @@ async fn drill_worker(
         let cfg = cfg.borrow().clone();
         let current = std::sync::Mutex::new(None::<String>);
         let round = async {
-            for c in &cfg.clusters {
+            for c in cfg.local_clusters() {
                 if let Ok(mut cur) = current.lock() {
                     *cur = Some(c.id.clone());
                 }

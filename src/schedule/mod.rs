@@ -425,8 +425,7 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
         slots.entry(id.clone()).or_insert_with(|| Slot {
             status: ClusterStatus {
                 stanza: cfg
-                    .clusters
-                    .iter()
+                    .local_clusters()
                     .find(|c| c.id == id)
                     .and_then(|c| c.stanza.clone()),
                 id,

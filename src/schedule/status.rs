@@ -243,10 +243,16 @@ impl Status {
             .collect();
         let mut out = String::new();
         if let Some(p) = self.drill_policy {
+            // The clusters restored here, which drills prove.
             let bridge: Vec<&str> = self
                 .clusters
                 .iter()
-                .filter(|c| !c.watch_only)
+                .filter(|c| {
+                    c.provider
+                        .unwrap_or(crate::provider::ProviderKind::DEFAULT)
+                        .capabilities()
+                        .local_restore
+                })
                 .map(|c| c.id.as_str())
                 .collect();
             for (name, help, v) in [
@@ -545,14 +551,14 @@ fn configured(cfg: &Config, mut old: Vec<ClusterStatus>) -> Vec<ClusterStatus> {
         .collect()
 }
 
-/// Sets each Bridge cluster's `drill` in `st` from its reports.
+/// Sets the `drill` of each cluster restored here in `st` from its reports.
 pub fn fill_drills(cfg: &Config, st: &mut Status) {
     st.drill_policy = cfg.drill.section.then(|| DrillPolicy {
         max_age_seconds: cfg.drill.max_age.as_secs(),
         scheduled: cfg.drill.schedule.is_some(),
     });
     for c in &mut st.clusters {
-        if cfg.clusters.iter().any(|k| k.id == c.id) {
+        if cfg.local_clusters().any(|k| k.id == c.id) {
             c.drill = crate::drill::report::summary(&cfg.drill.reports, &c.id);
         }
     }

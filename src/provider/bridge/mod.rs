@@ -48,8 +48,10 @@ pub static SPEC: super::Spec = super::Spec {
     title: "Crunchy Bridge",
     help: "Crunchy Bridge: repository credentials (local restores) and forks",
     is_id: is_eid,
+    listed_only: false,
     id_form: "a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem)",
     capabilities: super::Capabilities {
+        local_restore: true,
         repo_credentials: true,
         in_place: false,
         into_new: true,

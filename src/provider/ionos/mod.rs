@@ -81,8 +81,10 @@ pub static SPEC: super::Spec = super::Spec {
     title: "IONOS DBaaS",
     help: "IONOS Cloud DBaaS PostgreSQL: server-side restores only",
     is_id: crate::ids::is_uuid,
+    listed_only: false,
     id_form: "an IONOS DBaaS cluster ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e)",
     capabilities: super::Capabilities {
+        local_restore: false,
         repo_credentials: false,
         in_place: true,
         into_new: true,
