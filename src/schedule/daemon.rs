@@ -502,6 +502,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         })
     };
 
+    // What the last write said, as text: a failure is logged once per change.
     let mut status_written: Result<(), String> = Ok(());
     let mut writer = schedule::Writer::default();
     let real = Real {
@@ -517,7 +518,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         real,
         rx,
         |cfg, st| {
-            let res = writer.write(cfg, st);
+            let res = writer.write(cfg, st).map_err(|e| e.to_string());
             if res != status_written {
                 match &res {
                     Err(e) => tracing::warn!("cannot write the status file: {e}"),

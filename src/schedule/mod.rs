@@ -191,8 +191,8 @@ pub enum Event {
 pub mod daemon;
 mod status;
 pub use status::{
-    fill_drills, publish_drills, record_refresh, ClusterStatus, DrillPolicy, Status, Writer,
-    WrittenBy,
+    fill_drills, publish_drills, record_refresh, ClusterStatus, DrillPolicy, Status, WriteError,
+    Writer, WrittenBy,
 };
 
 struct Slot {

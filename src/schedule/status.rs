@@ -382,16 +382,16 @@ impl Writer {
     /// Writes `st` (each cluster's last drill filled in from its reports) to the status file,
     /// and the Prometheus text file if one is configured (both atomic, neither holds a secret).
     /// Returns what failed, for the caller to log once per change.
-    pub fn write(&mut self, cfg: &Config, st: &Status) -> Result<(), String> {
+    pub fn write(&mut self, cfg: &Config, st: &Status) -> Result<(), WriteError> {
         match self.lock(cfg) {
             Ok(Ok(())) => {}
             Ok(Err(holder)) => {
-                return Err(format!(
-                    "{} is written by another process ({holder}): give each daemon its own daemon.status_file",
-                    cfg.daemon.status_file.display()
-                ))
+                return Err(WriteError::Taken {
+                    path: cfg.daemon.status_file.clone(),
+                    holder,
+                })
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
         let mut st = st.clone();
         // Only the clusters this config names are written (the status file is the daemon's
@@ -400,8 +400,7 @@ impl Writer {
         st.clusters
             .retain(|c| names.iter().any(|(_, id)| *id == c.id));
         fill_drills(cfg, &mut st);
-        let json =
-            serde_json::to_vec_pretty(&st).map_err(|e| format!("encoding the status: {e}"))?;
+        let json = serde_json::to_vec_pretty(&st).map_err(WriteError::Encode)?;
         let files = [
             (Some(&cfg.daemon.status_file), json),
             (
@@ -410,20 +409,43 @@ impl Writer {
             ),
         ];
         let owner = status_owner(cfg).applicable();
-        let errors: Vec<String> = files
+        let errors: Vec<crate::fsutil::Error> = files
             .iter()
             .filter_map(|(path, bytes)| {
                 let path = (*path)?;
-                crate::fsutil::write_atomic(path, bytes, 0o644, owner)
-                    .err()
-                    .map(|e| e.to_string())
+                crate::fsutil::write_atomic(path, bytes, 0o644, owner).err()
             })
             .collect();
         match errors.is_empty() {
             true => Ok(()),
-            false => Err(errors.join("; ")),
+            false => Err(WriteError::Files(errors)),
         }
     }
+}
+
+/// Why the status file (or the Prometheus file) was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Another process (a second daemon) holds the file's lock.
+    #[error("{} is written by another process ({holder}): give each daemon its own daemon.status_file", .path.display())]
+    Taken {
+        path: std::path::PathBuf,
+        holder: crate::fsutil::Holder,
+    },
+    /// The lock, or the file as it is, cannot be read or opened.
+    #[error(transparent)]
+    File(#[from] crate::fsutil::Error),
+    /// The file there is not a status file bridgerest wrote.
+    #[error("{} is not a bridgerest status file: {source}", .path.display())]
+    NotStatus {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("encoding the status: {0}")]
+    Encode(serde_json::Error),
+    /// Writing one or both files failed.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Files(Vec<crate::fsutil::Error>),
 }
 
 /// Who the status file, its lock and the Prometheus file belong to: the daemon's user, so
@@ -447,7 +469,7 @@ fn status_owner(cfg: &Config) -> crate::fsutil::Owner {
 /// through the daemon when one runs (it holds the file's [`Writer`] lock, and its next write
 /// reads the new report), else by writing the file here (made, for a drill run by cron or a
 /// timer with no daemon, with each configured cluster).
-pub fn publish_drills(cfg: &Config) -> Result<(), String> {
+pub fn publish_drills(cfg: &Config) -> Result<(), WriteError> {
     one_shot(cfg, WrittenBy::Drill, |_| {})
 }
 
@@ -455,7 +477,10 @@ pub fn publish_drills(cfg: &Config) -> Result<(), String> {
 /// or cron's refresh): each refreshed cluster's success and expiry, or its error and kind,
 /// merged into the file as it was (what the daemon last saw of backups is kept); the
 /// Prometheus text file with it.
-pub fn record_refresh(cfg: &Config, outcomes: &[crate::refresh::Outcome]) -> Result<(), String> {
+pub fn record_refresh(
+    cfg: &Config,
+    outcomes: &[crate::refresh::Outcome],
+) -> Result<(), WriteError> {
     let now = OffsetDateTime::now_utc();
     one_shot(cfg, WrittenBy::Refresh, |st| {
         for o in outcomes {
@@ -490,7 +515,11 @@ pub fn record_refresh(cfg: &Config, outcomes: &[crate::refresh::Outcome]) -> Res
 
 /// Takes the status file's lock if no daemon holds it, reads the file as it is (or starts one
 /// with every configured cluster), lets `update` change it, and writes it as `by`'s.
-fn one_shot(cfg: &Config, by: WrittenBy, update: impl FnOnce(&mut Status)) -> Result<(), String> {
+fn one_shot(
+    cfg: &Config,
+    by: WrittenBy,
+    update: impl FnOnce(&mut Status),
+) -> Result<(), WriteError> {
     let path = &cfg.daemon.status_file;
     // No directory for it (a host without the package's /var/lib/bridgerest): nothing is made.
     if !crate::fsutil::parent(path).is_dir() {
@@ -512,15 +541,17 @@ fn one_shot(cfg: &Config, by: WrittenBy, update: impl FnOnce(&mut Status)) -> Re
             );
             return Ok(());
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     }
-    let old: Option<Status> = match crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)
-        .map_err(|e| e.to_string())?
-    {
-        Some(text) => Some(
-            serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not a bridgerest status file: {e}", path.display()))?,
-        ),
+    let old: Option<Status> = match crate::fsutil::read_regular(path, crate::fsutil::MAX_READ)? {
+        Some(text) => {
+            Some(
+                serde_json::from_str(&text).map_err(|source| WriteError::NotStatus {
+                    path: path.clone(),
+                    source,
+                })?,
+            )
+        }
         None => None,
     };
     let mut st = Status {

@@ -560,7 +560,7 @@ fn the_status_file_has_one_writer_at_a_time() {
     };
     let mut daemon = Writer::default();
     daemon.write(&cfg, &st).unwrap();
-    let err = Writer::default().write(&cfg, &st).unwrap_err();
+    let err = Writer::default().write(&cfg, &st).unwrap_err().to_string();
     assert!(err.contains("is written by another process"), "{err}");
 
     let compact = serde_json::to_vec(&st).unwrap();

@@ -124,6 +124,11 @@ impl LauncherClient {
     /// `data` of the envelope `{success, data}`; `success: false` is an error with its message.
     fn data(method: &Method, url: &reqwest::Url, body: &str) -> Result<Value, ApiError> {
         let mut v: Value = decode(method, url, body)?;
+        Self::data_of(method, url, &mut v)
+    }
+
+    /// [`Self::data`] of an answer already decoded (taken out of it).
+    fn data_of(method: &Method, url: &reqwest::Url, v: &mut Value) -> Result<Value, ApiError> {
         if v.get("success").and_then(Value::as_bool) == Some(false) {
             let e = v.get("error").cloned().unwrap_or(Value::Null);
             return Err(ApiError::Malformed {
@@ -177,8 +182,9 @@ impl LauncherClient {
             path,
             query(page),
             |url, body| {
-                let full: Value = decode(&Method::GET, url, body)?;
-                let data = Self::data(&Method::GET, url, body)?;
+                // One decode: the envelope's `data` is taken out, its pagination stays.
+                let mut full: Value = decode(&Method::GET, url, body)?;
+                let data = Self::data_of(&Method::GET, url, &mut full)?;
                 let items = match &data {
                     Value::Array(a) => a.clone(),
                     Value::Object(o) => o
