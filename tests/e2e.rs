@@ -1237,8 +1237,6 @@ fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
         ),
     )
     .unwrap();
-    let api_before = w.sim.sim.stats().by_path.values().sum::<u64>();
-
     let (code, out, err) = w.bridgerest(&["backups", "main"]);
     assert_eq!(code, 0, "{out}{err}");
     let label = out
@@ -1248,6 +1246,14 @@ fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
         .unwrap_or_default()
         .to_string();
     assert!(label.ends_with('F') && out.contains(" full "), "{out}");
+    // `check` reads the repository.
+    let (_, out, err) = w.bridgerest(&["check"]);
+    assert!(
+        out.contains("cluster main: its pgBackRest repository lists 1 backup set"),
+        "{out}{err}"
+    );
+    // (check asked the API about the key this world still has; the drill asks it nothing.)
+    let api_before = w.sim.sim.stats().by_path.values().sum::<u64>();
 
     let (code, out, err) =
         w.bridgerest(&["drill", "--cluster", "main", "--target", "latest", "--json"]);

@@ -175,7 +175,31 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
             check_provider(r, &quick, p).await;
         }
     }
-    if cfg.clusters.is_empty() && !cfg.remote.is_empty() && config::load_api_key(&cfg.api).is_err()
+    // Each cluster of a repository the user configured: its repository lists its sets
+    // (pgbackrest info as the run-as user).
+    if repositories {
+        for repo in &cfg.repos {
+            let id = &repo.cluster.id;
+            let listed = match crate::clients::client_for(&quick, repo.provider) {
+                Ok(c) => tokio::time::timeout(CHECK_TIMEOUT * 2, c.list_backups(id))
+                    .await
+                    .map_err(|_| format!("no answer within {}s", (CHECK_TIMEOUT * 2).as_secs()))
+                    .and_then(|r| r.map_err(|e| e.to_string())),
+                Err(e) => Err(e.to_string()),
+            };
+            match listed {
+                Ok(sets) => r.ok(format!(
+                    "cluster {id}: its pgBackRest repository lists {} backup set{}",
+                    sets.len(),
+                    if sets.len() == 1 { "" } else { "s" }
+                )),
+                Err(e) => r.fail(format!("cluster {id}: {e}")),
+            }
+        }
+    }
+    if cfg.clusters.is_empty()
+        && (!cfg.remote.is_empty() || !cfg.repos.is_empty())
+        && config::load_api_key(&cfg.api).is_err()
     {
         r.ok("no Crunchy Bridge cluster and no Bridge API key: Crunchy Bridge not checked");
         return Ok(if r.failed == 0 {
