@@ -401,165 +401,16 @@ fn cluster_ids_completed(shell: clap_complete::Shell, script: &str) -> String {
     }
 }
 
+/// `bridgerest restore`: the domain's request ([`crate::restore::Request`]) flattened, and how
+/// the command shows what it did.
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("when").args(["target_time", "target"])))]
 pub struct RestoreArgs {
-    /// The cluster's ID (see `bridgerest clusters`).
-    #[arg(long, value_name = "ID")]
-    pub cluster: String,
-    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
-    #[arg(long, value_enum, value_name = "PROVIDER")]
-    pub provider: Option<crate::provider::ProviderKind>,
-    /// Restore at the provider into a new cluster of this name (Bridge: a fork).
-    #[arg(long, value_name = "NAME", conflicts_with_all = LOCAL_ONLY)]
-    pub into: Option<String>,
-    /// Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm.
-    #[arg(long, conflicts_with_all = LOCAL_ONLY, conflicts_with = "into")]
-    pub in_place: bool,
-    /// With --in-place (Launcher): when the restore went into a side database, switch the
-    /// cluster to it once it is ready and wait until the cluster runs again. Without
-    /// --target-time: only switch to the side database an earlier restore made.
-    #[arg(long, requires = "in_place")]
-    pub switch: bool,
-    /// With --in-place: the cluster's ID or its name again, exactly, to confirm that it is
-    /// overwritten.
-    #[arg(long, value_name = "ID|NAME", requires = "in_place")]
-    pub confirm: Option<String>,
-    /// With --into: the new cluster's plan [default: the source's] (Bridge).
-    #[arg(long, value_name = "PLAN", requires = "into")]
-    pub plan: Option<String>,
-    /// With --into: the new cluster's region [default: the source's] (Bridge, IONOS).
-    #[arg(long, value_name = "REGION", requires = "into")]
-    pub region: Option<String>,
-    /// With --into (IONOS): the datacenter the new cluster's LAN is in [default:
-    /// ionos.datacenter_id]. IONOS needs --datacenter, --lan and --cidr for a new cluster.
-    #[arg(long, value_name = "ID", requires = "into")]
-    pub datacenter: Option<String>,
-    /// With --into (IONOS): the LAN the new cluster is attached to [default: ionos.lan_id].
-    #[arg(long, value_name = "ID", requires = "into")]
-    pub lan: Option<String>,
-    /// With --into (IONOS): the new cluster's own address and subnet on that LAN, e.g.
-    /// 192.168.1.20/24 [default: ionos.cidr].
-    #[arg(long, value_name = "ADDR/PREFIX", requires = "into")]
-    pub cidr: Option<String>,
-    /// With --into: the new cluster's storage in GB [default: the source's] (Bridge, IONOS).
-    #[arg(long, value_name = "GB", requires = "into", value_parser = clap::value_parser!(u32).range(1..))]
-    pub storage: Option<u32>,
-    /// At the provider: return once the request is accepted instead of waiting for the
-    /// cluster to be ready.
-    #[arg(long, conflicts_with = "wait_timeout")]
-    pub no_wait: bool,
-    /// At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the
-    /// provider may still be working [default: api.wait_timeout, 6h].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub wait_timeout: Option<std::time::Duration>,
-    /// Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00"
-    /// (UTC when no zone is given).
-    #[arg(long, value_name = "TIME", value_parser = parse_time, required_unless_present_any = ["target", "switch"])]
-    pub target_time: Option<time::OffsetDateTime>,
-    /// `latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole)
-    /// or a time, as for --target-time.
-    #[arg(long, value_name = "latest|TIME", value_parser = crate::restore::parse_target)]
-    pub target: Option<crate::restore::Target>,
-    /// What PostgreSQL does at the target time.
-    #[arg(long, value_enum, default_value = "promote")]
-    pub target_action: crate::restore::TargetAction,
-    /// The data directory to restore into [default: the cluster's pg1_path in the config].
-    #[arg(long, value_name = "DIR")]
-    pub pg1_path: Option<PathBuf>,
-    /// Restore over a non-empty directory, keeping files that match the backup.
-    #[arg(long)]
-    pub delta: bool,
-    /// Restore over a non-empty directory, overwriting it.
-    #[arg(long)]
-    pub force: bool,
-    /// Print the plan and the pgbackrest command, change nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub request: crate::restore::Request,
     /// With --dry-run (a restore here): print the plan as one JSON object.
-    #[arg(long, requires = "dry_run", conflicts_with_all = ["into", "in_place"])]
+    #[arg(long, requires = "dry_run", conflicts_with_all = ["into", "in_place"], help_heading = "A restore here")]
     pub json: bool,
-    /// Restore this backup (its pgBackRest label, as `pgbackrest info` or `bridgerest backups`
-    /// shows it) instead of the newest that finished before the target.
-    #[arg(long, value_name = "LABEL")]
-    pub set: Option<String>,
-    /// pgBackRest's --process-max [default: the number of cores].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub process_max: Option<u32>,
-    /// Run pgBackRest and PostgreSQL as this user [default as root: pgbackrest.owner, else
-    /// postgres; otherwise the current user].
-    #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
-    /// Runs of pgbackrest restore in all, when the store refuses the credentials.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub attempts: u32,
-    /// Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered,
-    /// keeping the credentials fresh meanwhile.
-    #[arg(long)]
-    pub start: bool,
-    /// With --start: a setting for the restored server (e.g. port=5433); repeatable.
-    #[arg(long = "pg-option", value_name = "NAME=VALUE", requires = "start")]
-    pub pg_options: Vec<String>,
-    /// Directory of PostgreSQL's programs [default: /usr/lib/postgresql/<PG_VERSION>/bin].
-    #[arg(long, value_name = "DIR")]
-    pub pg_bin: Option<PathBuf>,
-    /// Restore although a process that is not bridgerest holds the cluster's lock
-    /// (restore-<id>.lock beside the status file), which the error names: the lock is replaced
-    /// under it. Never breaks the lock of a running bridgerest restore or drill.
-    #[arg(long)]
-    pub break_lock: bool,
 }
-
-impl From<RestoreArgs> for crate::restore::Request {
-    fn from(a: RestoreArgs) -> Self {
-        crate::restore::Request {
-            cluster: a.cluster,
-            provider: a.provider,
-            into: a.into,
-            in_place: a.in_place,
-            switch: a.switch,
-            confirm: a.confirm,
-            plan: a.plan,
-            region: a.region,
-            datacenter: a.datacenter,
-            lan: a.lan,
-            cidr: a.cidr,
-            storage: a.storage,
-            no_wait: a.no_wait,
-            wait_timeout: a.wait_timeout,
-            target_time: a.target_time,
-            target: a.target,
-            target_action: a.target_action,
-            pg1_path: a.pg1_path,
-            delta: a.delta,
-            force: a.force,
-            dry_run: a.dry_run,
-            json: a.json,
-            set: a.set,
-            process_max: a.process_max,
-            user: a.user,
-            attempts: a.attempts,
-            start: a.start,
-            pg_options: a.pg_options,
-            pg_bin: a.pg_bin,
-            break_lock: a.break_lock,
-        }
-    }
-}
-
-/// The options of a restore here, which a restore at the provider does not take.
-const LOCAL_ONLY: [&str; 10] = [
-    "break_lock",
-    "pg1_path",
-    "delta",
-    "force",
-    "set",
-    "process_max",
-    "user",
-    "start",
-    "pg_options",
-    "pg_bin",
-];
 
 fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
     crate::restore::parse_time(s)
@@ -596,7 +447,7 @@ pub struct DrillArgs {
     /// `latest` (the end of the archived WAL), `random` (a time drawn from the recovery
     /// window) or a time, as for restore --target-time [default: drill.target, else random].
     #[arg(long, value_name = "latest|random|TIME", value_parser = crate::drill::parse_target)]
-    pub target: Option<crate::drill::DrillTarget>,
+    pub target: Option<crate::drill::Target>,
     /// Leave the copy and its PostgreSQL running (the report says how to reach and stop it;
     /// the next drill removes it).
     #[arg(long)]
@@ -671,14 +522,6 @@ pub struct BackupsArgs {
 }
 
 /// A duration as humantime reads it (`90m`, `6h`, `1h 30m`), longer than zero.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!("{e} (e.g. 90m, 6h)")),
-    }
-}
-
 /// A date (`2026-10-01`: midnight UTC) or a time as `--target-time` takes it.
 fn parse_since(text: &str) -> Result<time::OffsetDateTime, String> {
     let date = time::macros::format_description!("[year]-[month]-[day]");

@@ -124,7 +124,7 @@ impl Repository for Repos {
                 stanza: stanza.to_string(),
                 pg1_path: Default::default(),
                 set: None,
-                target: crate::when::Target::Latest,
+                target: crate::when::Stop::Latest,
                 action: crate::when::TargetAction::Promote,
                 process_max: 1,
                 delta: false,

@@ -5,7 +5,8 @@
 //! The layers, from the ground up; each imports only from the layers below it (no circles):
 //! 1. Ground: [`text`] (excerpts, sizes, tables), [`when`] (targets and times), [`ids`] (the
 //!    names and ids accepted), [`redact`] (the one redactor), [`exit`], [`backoff`],
-//!    [`notify`] (systemd).
+//!    [`notify`] (systemd), [`narrate`] (how an operation says what it does, passed in),
+//!    [`shutdown`] (shutdown as a value passed in).
 //! 2. [`fsutil`] (atomic writes, bounded reads, anchored directories, locks) and [`runas`]
 //!    (the run-as user, children's environment, the one builder of child processes).
 //! 3. [`provider`]: one [`provider::Provider`] trait, [`provider::Capabilities`], a folder
@@ -46,6 +47,7 @@ pub mod drill;
 pub mod exit;
 pub mod fsutil;
 pub mod ids;
+pub mod narrate;
 pub mod notify;
 pub mod pgbackrest;
 pub mod provider;
@@ -56,6 +58,7 @@ pub mod render;
 pub mod restore;
 pub mod runas;
 pub mod schedule;
+pub mod shutdown;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod text;

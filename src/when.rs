@@ -111,9 +111,10 @@ pub mod file_time {
     }
 }
 
-/// Where recovery stops.
+/// Where recovery stops, once the [`Target`] asked for is resolved: what pgBackRest
+/// (`--type`, `--target`) and the providers' restore requests are given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Stop {
     /// A point in time (`--type=time`).
     Time(OffsetDateTime),
     /// The end of the archived WAL (`--type=default`).
@@ -121,9 +122,10 @@ pub enum Target {
 }
 
 /// What PostgreSQL does when it reaches the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum TargetAction {
     /// End recovery and accept writes.
+    #[default]
     Promote,
     /// Stay in recovery, read-only, so the state can be inspected first.
     Pause,
@@ -141,13 +143,29 @@ impl TargetAction {
     }
 }
 
-/// Parses a target: `latest`, RFC 3339 (`2026-11-21T09:14:00Z`), or pgBackRest's
+/// Parses a target where it enters (a flag, the config; the one parser of both): `latest`,
+/// `random`, RFC 3339 (`2026-11-21T09:14:00Z`), or pgBackRest's
 /// `YYYY-MM-DD HH:MM:SS[.ffffff][+TZ]` (UTC when no zone is given).
 pub fn parse_target(text: &str) -> Result<Target, String> {
-    if text.trim().eq_ignore_ascii_case("latest") {
+    let word = text.trim();
+    if word.eq_ignore_ascii_case("latest") {
         return Ok(Target::Latest);
     }
-    parse_time(text).map(Target::Time)
+    if word.eq_ignore_ascii_case("random") {
+        return Ok(Target::Random);
+    }
+    parse_time(text)
+        .map(Target::Time)
+        .map_err(|e| format!("{e}; or latest, or random"))
+}
+
+/// Parses a duration as the flags take it (`90m`, `6h`); zero is refused.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e} (e.g. 90m, 6h)")),
+    }
 }
 
 /// Parses a target time (see [`parse_target`]); a time out of [`YEARS`] is refused.
@@ -255,35 +273,38 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// The time a drill recovers to.
+/// The target a restore or a drill is asked for, parsed once where it enters
+/// ([`parse_target`]) and carried typed to where it is resolved into a [`Stop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DrillTarget {
-    /// The end of the archived WAL.
+pub enum Target {
+    /// The end of the archived WAL (at IONOS: the newest backup chain applied whole).
     Latest,
-    /// A time drawn uniformly from the recovery window, so that over many drills every part
-    /// of the WAL chain is replayed.
+    /// A time drawn uniformly from the recovery window once the repository has said where
+    /// the archived WAL ends, so that over many drills every part of the WAL chain is
+    /// replayed. Only where the repository can be read (a restore here, a drill).
     Random,
+    /// A point in time.
     Time(OffsetDateTime),
 }
 
-impl std::fmt::Display for DrillTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Target {
+    /// Where recovery stops, when that is known without the repository (all but `Random`).
+    pub fn stop(self) -> Option<Stop> {
         match self {
-            DrillTarget::Latest => write!(f, "latest"),
-            DrillTarget::Random => write!(f, "random"),
-            DrillTarget::Time(t) => write!(f, "{}", pgbackrest_time(*t)),
+            Target::Latest => Some(Stop::Latest),
+            Target::Time(t) => Some(Stop::Time(t)),
+            Target::Random => None,
         }
     }
 }
 
-/// `latest`, `random`, or a time as `restore --target-time` takes it.
-pub fn parse_drill_target(text: &str) -> Result<DrillTarget, String> {
-    match text {
-        "latest" => Ok(DrillTarget::Latest),
-        "random" => Ok(DrillTarget::Random),
-        t => parse_time(t)
-            .map(DrillTarget::Time)
-            .map_err(|e| format!("{e}; or latest, or random")),
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Latest => write!(f, "latest"),
+            Target::Random => write!(f, "random"),
+            Target::Time(t) => write!(f, "{}", pgbackrest_time(*t)),
+        }
     }
 }
 

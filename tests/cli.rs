@@ -1289,7 +1289,7 @@ fn env_with_drill_reports() -> (Env, std::path::PathBuf) {
 
 #[test]
 fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
-    use bridgerest::drill::{report, DrillTarget, Report};
+    use bridgerest::drill::{report, Report, Target};
     use time::macros::datetime;
     let (env, reports) = env_with_drill_reports();
     let run = env.run(&["drills"]);
@@ -1299,7 +1299,7 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
         let mut r = Report::new(
             cluster,
             "main",
-            DrillTarget::Latest,
+            Target::Latest,
             at,
             std::path::Path::new("/x"),
         );
@@ -1372,14 +1372,14 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
 
 #[test]
 fn drills_csv_is_for_machines_whole_numeric_and_defused() {
-    use bridgerest::drill::{report, DrillTarget, Report};
+    use bridgerest::drill::{report, Report, Target};
     use time::macros::datetime;
     let (env, reports) = env_with_drill_reports();
     let long = format!("=HYPERLINK(\"http://x\") {}", "y".repeat(200));
     let mut r = Report::new(
         S3_CLUSTER,
         "main",
-        DrillTarget::Latest,
+        Target::Latest,
         datetime!(2026-11-01 03:30:00 UTC),
         std::path::Path::new("/x"),
     );
@@ -1470,7 +1470,7 @@ fn chromium(url: &str, png: &std::path::Path) -> String {
 
 #[test]
 fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_verdict() {
-    use bridgerest::drill::{report, DrillTarget, Report};
+    use bridgerest::drill::{report, Report, Target};
     let (env, reports) = env_with_drill_reports();
     let day = time::Duration::days(7);
     let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
@@ -1480,7 +1480,7 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
             let mut r = Report::new(
                 cluster,
                 "main",
-                DrillTarget::Random,
+                Target::Random,
                 start + day * i,
                 std::path::Path::new("/x"),
             );

@@ -475,3 +475,52 @@ fn the_plan_warns_about_a_postgres_version_this_host_lacks() {
         "{run:?}"
     );
 }
+
+#[test]
+fn a_random_target_is_drawn_here_and_refused_at_the_provider() {
+    let (env, pg) = env();
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target",
+        "random",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    let target = plan["target"].as_str().unwrap();
+    assert!(
+        target.contains("(drawn at random from the window), then promote"),
+        "{target}"
+    );
+    // The time drawn is the one the command runs pgBackRest with.
+    let drawn = plan["target_time"].as_str().unwrap();
+    let t = bridgerest::when::parse_time(drawn).unwrap();
+    assert!(
+        plan["command"].as_str().unwrap().contains(&format!(
+            "--target={}",
+            bridgerest::when::pgbackrest_time(t)
+        )),
+        "{plan}"
+    );
+    assert!(!pg.join("restore").exists());
+    // At the provider there is no repository to draw from: refused, naming the flag.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--into",
+        "copy",
+        "--target",
+        "random",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("--target random draws a time"),
+        "{run:?}"
+    );
+    assert_eq!(env.token_requests(), 0);
+}

@@ -599,7 +599,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --provider --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --target-time --target --target-action --pg1-path --delta --force --dry-run --json --set --process-max --user --attempts --start --pg-option --pg-bin --break-lock --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --target-time --target --target-action --dry-run --pg1-path --delta --force --set --process-max --user --attempts --start --pg-option --pg-bin --break-lock --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,42 +611,6 @@ _bridgerest() {
                     ;;
                 --provider)
                     COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
-                    return 0
-                    ;;
-                --into)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --confirm)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --plan)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --region)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --datacenter)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lan)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --cidr)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --storage)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --target-time)
@@ -686,6 +650,42 @@ _bridgerest() {
                     return 0
                     ;;
                 --pg-bin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --datacenter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lan)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cidr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -84,17 +84,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l provid
 ionos\t'IONOS Cloud DBaaS PostgreSQL: server-side restores only'
 launcher\t'Launcher: server-side restores only'
 pgbackrest\t'your own pgBackRest repository (a stanza in pgBackRest\'s config): local restores and drills, no API'"
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -d 'Restore at the provider into a new cluster of this name (Bridge: a fork)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID or its name again, exactly, to confirm that it is overwritten' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l datacenter -d 'With --into (IONOS): the datacenter the new cluster\'s LAN is in [default: ionos.datacenter_id]. IONOS needs --datacenter, --lan and --cidr for a new cluster' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l lan -d 'With --into (IONOS): the LAN the new cluster is attached to [default: ionos.lan_id]' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cidr -d 'With --into (IONOS): the new cluster\'s own address and subnet on that LAN, e.g. 192.168.1.20/24 [default: ionos.cidr]' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-time -d 'Recover to this time: RFC 3339 (2026-11-21T09:14:00Z) or "2026-11-21 09:14:00+00" (UTC when no zone is given)' -r
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole) or a time, as for --target-time' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target -d '`latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole), `random` (a time drawn from the recovery window, as a drill does; a restore here only) or a time, as for --target-time' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l target-action -d 'What PostgreSQL does at the target time' -r -f -a "promote\t'End recovery and accept writes'
 pause\t'Stay in recovery, read-only, so the state can be inspected first'
 shutdown\t'Stop PostgreSQL'"
@@ -105,16 +96,25 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l user -
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l attempts -d 'Runs of pgbackrest restore in all, when the store refuses the credentials' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-option -d 'With --start: a setting for the restored server (e.g. port=5433); repeatable' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pg-bin -d 'Directory of PostgreSQL\'s programs [default: /usr/lib/postgresql/<PG_VERSION>/bin]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l into -d 'Restore at the provider into a new cluster of this name (Bridge: a fork)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l confirm -d 'With --in-place: the cluster\'s ID or its name again, exactly, to confirm that it is overwritten' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l plan -d 'With --into: the new cluster\'s plan [default: the source\'s] (Bridge)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l region -d 'With --into: the new cluster\'s region [default: the source\'s] (Bridge, IONOS)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l datacenter -d 'With --into (IONOS): the datacenter the new cluster\'s LAN is in [default: ionos.datacenter_id]. IONOS needs --datacenter, --lan and --cidr for a new cluster' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l lan -d 'With --into (IONOS): the LAN the new cluster is attached to [default: ionos.lan_id]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cidr -d 'With --into (IONOS): the new cluster\'s own address and subnet on that LAN, e.g. 192.168.1.20/24 [default: ionos.cidr]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l break-lock -d 'Restore although a process that is not bridgerest holds the cluster\'s lock (restore-<id>.lock beside the status file), which the error names: the lock is replaced under it. Never breaks the lock of a running bridgerest restore or drill'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l in-place -d 'Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l switch -d 'With --in-place (Launcher): when the restore went into a side database, switch the cluster to it once it is ready and wait until the cluster runs again. Without --target-time: only switch to the side database an earlier restore made'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l no-wait -d 'At the provider: return once the request is accepted instead of waiting for the cluster to be ready'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l force -d 'Restore over a non-empty directory, overwriting it'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l json -d 'With --dry-run (a restore here): print the plan as one JSON object'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l start -d 'Start PostgreSQL afterwards (with archive_mode=off) and wait until it has recovered, keeping the credentials fresh meanwhile'
-complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l break-lock -d 'Restore although a process that is not bridgerest holds the cluster\'s lock (restore-<id>.lock beside the status file), which the error names: the lock is replaced under it. Never breaks the lock of a running bridgerest restore or drill'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s V -l version -d 'Print version'

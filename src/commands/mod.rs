@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Render(a) => render::run(&load_with_bridge_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
-        Command::Restore(a) => restore::run(&path, a).await,
+        Command::Restore(a) => restore::run(&load(&path)?, a).await,
         Command::Drill(a) => drill::run(&load(&path)?, a).await,
         Command::Drills(a) => drills::run(&load(&path)?, a),
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
@@ -119,6 +119,45 @@ fn load_or_default(path: &std::path::Path, explicit: bool) -> Result<Config> {
 }
 
 pub use crate::clients::{client, client_for, ionos_db_user, provider_for, providers_listed};
+
+/// The terminal, as the one place below `main` that writes to it: an operation's account on
+/// stdout (unless `stdout` is off: the command prints JSON there), notes and status lines on
+/// stderr, a status line redrawn in place when stderr is a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Terminal {
+    pub stdout: bool,
+}
+
+impl Terminal {
+    pub fn narrate(stdout: bool) -> crate::narrate::Narrate {
+        std::sync::Arc::new(Terminal { stdout })
+    }
+}
+
+impl crate::narrate::Narrator for Terminal {
+    fn say(&self, line: &str) {
+        if self.stdout {
+            println!("{line}");
+        }
+    }
+    fn note(&self, line: &str) {
+        eprintln!("{line}");
+    }
+    fn live(&self) -> bool {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal()
+    }
+    fn status(&self, line: &str) {
+        use std::io::Write;
+        eprint!("\r{line} \x1b[K");
+        let _ = std::io::stderr().flush();
+    }
+    fn end_status(&self) {
+        if self.live() {
+            eprintln!();
+        }
+    }
+}
 
 /// An error that carries the exit code it should end the process with.
 #[derive(Debug, thiserror::Error)]

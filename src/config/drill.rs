@@ -24,7 +24,7 @@ pub struct DrillConfig {
     /// The database the queries run in.
     pub database: String,
     /// The daemon's drills' target: latest, random or a time.
-    pub target: crate::when::DrillTarget,
+    pub target: crate::when::Target,
     /// Where a JSON report per drill is written.
     pub reports: PathBuf,
     /// How many reports per cluster are kept.
@@ -171,8 +171,8 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         invalid!("drill.database = {:?}: give a database name (at most 63 bytes, no '=', not a postgres:// URI): the queries run in that database of the copy, never elsewhere", crate::text::excerpt(&database, 80));
     }
     let target = match raw.target.as_deref() {
-        None => crate::when::DrillTarget::Random,
-        Some(t) => crate::when::parse_drill_target(t)
+        None => crate::when::Target::Random,
+        Some(t) => crate::when::parse_target(t)
             .map_err(|e| Invalid(format!("drill.target = \"{t}\": {e}")))?,
     };
     let preload = raw.preload.unwrap_or_default();

@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::pgbackrest::child::Progress;
 use crate::recovery::{self, Follow};
-use crate::restore::workflow::{self, Pick};
-use crate::restore::Request as RestoreRequest;
-use crate::restore::{RunAs, Target, TargetAction};
+use crate::restore::workflow;
+use crate::restore::{Here, Request as RestoreRequest};
+use crate::restore::{RunAs, TargetAction};
 
 mod checks;
 pub mod copy;
@@ -41,13 +41,13 @@ use verdict::recovered_check;
 pub use verdict::recovered_verdict;
 use wal_gap::{archived_wal, bytes_fetched, wal_gap};
 
-pub use crate::when::{parse_drill_target as parse_target, DrillTarget};
+pub use crate::when::{parse_target, Target};
 
 /// One drill asked for.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub cluster: String,
-    pub target: DrillTarget,
+    pub target: Target,
     /// Leave the copy (and its PostgreSQL) in place.
     pub keep: bool,
     pub user: Option<String>,
@@ -204,46 +204,18 @@ pub async fn remove_copy(scratch: &Path, user: &RunAs) -> Result<()> {
 
 async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Result<()> {
     let scratch = copy.path.as_path();
-    let args = RestoreRequest {
-        cluster: req.cluster.clone(),
-        provider: None,
-        into: None,
-        in_place: false,
-        switch: false,
-        confirm: None,
-        plan: None,
-        region: None,
-        storage: None,
-        datacenter: None,
-        lan: None,
-        cidr: None,
-        no_wait: false,
-        wait_timeout: None,
-        target_time: match req.target {
-            DrillTarget::Time(t) => Some(t),
-            _ => None,
+    let args = RestoreRequest::here(
+        &req.cluster,
+        req.target,
+        Here {
+            pg1_path: Some(scratch.to_path_buf()),
+            user: req.user.clone(),
+            start: true,
+            pg_bin: req.pg_bin.clone(),
+            ..Here::default()
         },
-        target: (req.target == DrillTarget::Latest).then_some(Target::Latest),
-        target_action: TargetAction::Promote,
-        pg1_path: Some(scratch.to_path_buf()),
-        delta: false,
-        force: false,
-        dry_run: false,
-        json: false,
-        set: None,
-        process_max: None,
-        user: req.user.clone(),
-        attempts: 3,
-        start: true,
-        pg_options: vec![],
-        pg_bin: req.pg_bin.clone(),
-        break_lock: false,
-    };
-    let pick = match req.target {
-        DrillTarget::Random => Pick::Random,
-        _ => Pick::Given,
-    };
-    let mut p = match workflow::prepare(cfg.clone(), &args, pick).await {
+    );
+    let mut p = match workflow::prepare(cfg.clone(), &args).await {
         Ok(p) => p,
         Err(e) if e.exit() == crate::exit::Exit::Usage => return Err(e.into()),
         Err(e) => {
@@ -308,7 +280,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     ));
     let t0 = Instant::now();
     let mut progress = Progress::new(rep.narrate && std::io::stderr().is_terminal());
-    let restored = workflow::restore_files(&mut p, args.attempts, &mut progress).await;
+    let restored = workflow::restore_files(&mut p, args.here.attempts, &mut progress).await;
     rep.restore_seconds = Some(t0.elapsed().as_secs_f64());
     match restored {
         Ok(runs) => rep.check(

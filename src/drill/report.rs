@@ -8,7 +8,7 @@ use super::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::DrillTarget;
+use super::Target;
 use crate::fsutil::{self, Owner};
 use crate::restore::show_time;
 
@@ -72,7 +72,7 @@ impl Report {
     pub fn new(
         cluster: &str,
         stanza: &str,
-        target: DrillTarget,
+        target: Target,
         started_at: OffsetDateTime,
         scratch: &Path,
     ) -> Report {
@@ -81,9 +81,9 @@ impl Report {
             stanza: stanza.into(),
             target: target.to_string(),
             target_kind: match target {
-                DrillTarget::Latest => "latest",
-                DrillTarget::Random => "random",
-                DrillTarget::Time(_) => "time",
+                Target::Latest => "latest",
+                Target::Random => "random",
+                Target::Time(_) => "time",
             }
             .into(),
             backup: None,

@@ -4,11 +4,11 @@ use time::macros::datetime;
 
 #[test]
 fn targets_parse() {
-    assert_eq!(parse_target("latest"), Ok(DrillTarget::Latest));
-    assert_eq!(parse_target("random"), Ok(DrillTarget::Random));
+    assert_eq!(parse_target("latest"), Ok(Target::Latest));
+    assert_eq!(parse_target("random"), Ok(Target::Random));
     assert_eq!(
         parse_target("2026-11-21T09:14:00Z"),
-        Ok(DrillTarget::Time(datetime!(2026-11-21 09:14:00 UTC)))
+        Ok(Target::Time(datetime!(2026-11-21 09:14:00 UTC)))
     );
     let e = parse_target("yesterday").unwrap_err();
     assert!(e.ends_with("; or latest, or random"), "{e}");
@@ -89,7 +89,7 @@ fn a_report_fails_on_any_failed_check_and_shows_each() {
     let mut r = Report::new(
         "abc",
         "main",
-        DrillTarget::Latest,
+        Target::Latest,
         datetime!(2026-11-23 03:30:00 UTC),
         Path::new("/var/lib/bridgerest/drill/main"),
     );
@@ -140,7 +140,7 @@ fn reports_are_kept_per_cluster_and_summed_up() {
         let mut r = Report::new(
             "abc",
             "main",
-            DrillTarget::Random,
+            Target::Random,
             datetime!(2026-11-23 03:30:00 UTC) + time::Duration::days(i as i64),
             dir.path(),
         );
@@ -154,7 +154,7 @@ fn reports_are_kept_per_cluster_and_summed_up() {
     let mut other = Report::new(
         "xyz",
         "other",
-        DrillTarget::Latest,
+        Target::Latest,
         datetime!(2026-11-01 00:00:00 UTC),
         dir.path(),
     );
@@ -408,7 +408,7 @@ fn a_reports_details_pass_through_the_redactor() {
     let mut rep = Report::new(
         "c",
         "main",
-        DrillTarget::Latest,
+        Target::Latest,
         OffsetDateTime::UNIX_EPOCH,
         Path::new("/x"),
     );
@@ -449,7 +449,7 @@ fn forged_linked_and_future_reports_do_not_count() {
     use std::os::unix::fs::MetadataExt;
     let dir = tempfile::tempdir().unwrap();
     let report = |started: OffsetDateTime, ok: bool| {
-        let mut r = Report::new("abc", "main", DrillTarget::Random, started, dir.path());
+        let mut r = Report::new("abc", "main", Target::Random, started, dir.path());
         r.check("restore", ok, format!("at {started}"));
         r.finish();
         r.finished_at = Some(started + time::Duration::minutes(5));

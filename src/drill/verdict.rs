@@ -4,7 +4,7 @@
 use time::OffsetDateTime;
 
 use crate::restore::workflow::Prepared;
-use crate::restore::Target;
+use crate::restore::Stop;
 
 /// Whether the copy recovered to the target: the last replayed commit at or before it and not
 /// before the backup, and by how much it falls short.
@@ -21,7 +21,7 @@ pub(super) fn recovered_check(
         .filter(|t| t.unix_timestamp() > 0)
         .unwrap_or(p.backup.started_at);
     recovered_verdict(
-        p.inv.target == Target::Latest,
+        p.inv.target == Stop::Latest,
         backup_start,
         recovered,
         replayed.is_some(),

@@ -9,7 +9,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::error::{Error, Result, INSTALL};
 use crate::runas::RunAs;
-use crate::when::{pgbackrest_time, Target, TargetAction};
+use crate::when::{pgbackrest_time, Stop, TargetAction};
 
 /// Everything the `pgbackrest restore` command line is made of.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct Invocation {
     pub pg1_path: PathBuf,
     /// `--set`: the backup to restore; `None` lets pgBackRest choose.
     pub set: Option<String>,
-    pub target: Target,
+    pub target: Stop,
     pub action: TargetAction,
     pub process_max: usize,
     pub delta: bool,
@@ -83,12 +83,12 @@ impl Invocation {
             a.push(format!("--set={set}"));
         }
         match self.target {
-            Target::Time(t) => {
+            Stop::Time(t) => {
                 a.push("--type=time".into());
                 a.push(format!("--target={}", pgbackrest_time(t)));
                 a.push(format!("--target-action={}", self.action.as_str()));
             }
-            Target::Latest => {
+            Stop::Latest => {
                 a.push("--type=default".into());
                 // PostgreSQL's default at the end of WAL is to promote; other actions apply to
                 // a target only, so pgBackRest takes them with --type=default too (2.45 refuses
@@ -314,7 +314,8 @@ impl Progress {
     fn message(&self, line: &str) {
         match self {
             Progress::Bar(b) => b.println(line),
-            Progress::Log { .. } => eprintln!("{line}"),
+            // Off a terminal, pgBackRest's warnings and errors are log lines like the rest.
+            Progress::Log { .. } => tracing::warn!("{line}"),
         }
     }
 
@@ -393,7 +394,7 @@ pub async fn capped_output(
         program: program.to_string(),
         err: e,
     };
-    enum Stop {
+    enum Cut {
         Io(std::io::Error),
         TooMuch(&'static str, u64),
     }
@@ -403,16 +404,16 @@ pub async fn capped_output(
         r: Option<impl tokio::io::AsyncRead + Unpin>,
         max: u64,
         stream: &'static str,
-    ) -> std::result::Result<Vec<u8>, Stop> {
+    ) -> std::result::Result<Vec<u8>, Cut> {
         let mut buf = Vec::new();
         let Some(r) = r else { return Ok(buf) };
         let n = r
             .take(max + 1)
             .read_to_end(&mut buf)
             .await
-            .map_err(Stop::Io)?;
+            .map_err(Cut::Io)?;
         match n as u64 > max {
-            true => Err(Stop::TooMuch(stream, max)),
+            true => Err(Cut::TooMuch(stream, max)),
             false => Ok(buf),
         }
     }
@@ -423,7 +424,7 @@ pub async fn capped_output(
             if let (Some(mut w), Some(input)) = (stdin, input) {
                 let _ = w.write_all(&input).await;
             }
-            Ok::<(), Stop>(())
+            Ok::<(), Cut>(())
         };
         tokio::try_join!(
             feed,
@@ -444,7 +445,7 @@ pub async fn capped_output(
                 limit: limit.unwrap_or_default(),
             });
         }
-        Some(Err(Stop::TooMuch(stream, max))) => {
+        Some(Err(Cut::TooMuch(stream, max))) => {
             let _ = child.kill().await;
             return Err(Error::TooMuch {
                 program: program.to_string(),
@@ -452,7 +453,7 @@ pub async fn capped_output(
                 max,
             });
         }
-        Some(Err(Stop::Io(e))) => {
+        Some(Err(Cut::Io(e))) => {
             let _ = child.kill().await;
             return Err(wait(e));
         }
@@ -747,7 +748,7 @@ mod tests {
             stanza: "main".into(),
             pg1_path: "/var/lib/postgresql/15/restore".into(),
             set: Some("20261121-010000F".into()),
-            target: Target::Time(datetime!(2026-11-21 09:14:00 UTC)),
+            target: Stop::Time(datetime!(2026-11-21 09:14:00 UTC)),
             action: TargetAction::Promote,
             process_max: 2,
             delta: true,

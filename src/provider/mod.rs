@@ -76,12 +76,12 @@ pub trait Api: Send + Sync + std::fmt::Debug {
         id: &str,
     ) -> impl std::future::Future<Output = Result<BackupWatch, ApiError>> + Send;
     /// The request a server-side restore of `id` to `target` into `dest` sends; `None`: the
-    /// provider has no such request (see [`Capabilities`]). `Target::Latest` only where
+    /// provider has no such request (see [`Capabilities`]). `Stop::Latest` only where
     /// [`Capabilities::latest`] says so; elsewhere it is refused.
     fn restore_call(
         &self,
         id: &str,
-        target: crate::when::Target,
+        target: crate::when::Stop,
         dest: &Dest,
         window: &Window,
     ) -> impl std::future::Future<Output = Result<Option<Call>, CallError>> + Send;
@@ -129,7 +129,7 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn restore_call<'a>(
         &'a self,
         id: &'a str,
-        target: crate::when::Target,
+        target: crate::when::Stop,
         dest: &'a Dest,
         window: &'a Window,
     ) -> BoxFut<'a, Result<Option<Call>, CallError>>;
@@ -170,7 +170,7 @@ impl<T: Api> Provider for T {
     fn restore_call<'a>(
         &'a self,
         id: &'a str,
-        target: crate::when::Target,
+        target: crate::when::Stop,
         dest: &'a Dest,
         window: &'a Window,
     ) -> BoxFut<'a, Result<Option<Call>, CallError>> {

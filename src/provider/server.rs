@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::http::Retry;
-use crate::when::Target;
+use crate::when::Stop;
 
 /// Where a server-side restore goes.
 #[derive(Debug, Clone)]
@@ -96,10 +96,10 @@ impl Window {
     }
 
     /// The chain a restore to `target` is made from, where the provider names one.
-    pub fn span_of(&self, target: Target) -> Option<&Span> {
+    pub fn span_of(&self, target: Stop) -> Option<&Span> {
         match target {
-            Target::Time(t) => self.span_for(t),
-            Target::Latest => self.latest_span(),
+            Stop::Time(t) => self.span_for(t),
+            Stop::Latest => self.latest_span(),
         }
     }
 }
@@ -107,10 +107,10 @@ impl Window {
 impl Window {
     /// Why a restore to `target` cannot be made: a time outside the window ([`Window::refuses`]),
     /// or the end (`latest`) of a window that has no start yet.
-    pub fn refuses_target(&self, target: Target, now: OffsetDateTime) -> Option<String> {
+    pub fn refuses_target(&self, target: Stop, now: OffsetDateTime) -> Option<String> {
         match target {
-            Target::Time(t) => self.refuses(t, now),
-            Target::Latest => self.start.is_none().then(|| self.no_start()),
+            Stop::Time(t) => self.refuses(t, now),
+            Stop::Latest => self.start.is_none().then(|| self.no_start()),
         }
     }
 
@@ -303,23 +303,23 @@ mod tests {
             ],
         };
         let now = datetime!(2026-11-23 12:00 UTC);
-        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "active");
-        assert_eq!(w.refuses_target(Target::Latest, now), None);
+        assert_eq!(w.span_of(Stop::Latest).unwrap().backup_id, "active");
+        assert_eq!(w.refuses_target(Stop::Latest, now), None);
         w.spans[1].active = false;
-        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "active");
+        assert_eq!(w.span_of(Stop::Latest).unwrap().backup_id, "active");
         w.spans.swap(0, 1);
         w.spans[1].active = true;
-        assert_eq!(w.span_of(Target::Latest).unwrap().backup_id, "old");
+        assert_eq!(w.span_of(Stop::Latest).unwrap().backup_id, "old");
         let t = datetime!(2026-11-02 00:00 UTC);
-        assert_eq!(w.refuses_target(Target::Time(t), now), w.refuses(t, now));
+        assert_eq!(w.refuses_target(Stop::Time(t), now), w.refuses(t, now));
         let none = Window {
             start: None,
             spans: vec![],
             ..w
         };
-        assert!(none.span_of(Target::Latest).is_none());
+        assert!(none.span_of(Stop::Latest).is_none());
         assert!(none
-            .refuses_target(Target::Latest, now)
+            .refuses_target(Stop::Latest, now)
             .unwrap()
             .contains("no recovery window yet"));
     }

@@ -14,6 +14,9 @@ pub enum Error {
     /// Ctrl-C or SIGTERM while following the provider: what was sent goes on (exit 130).
     #[error("interrupted while waiting for cluster {id}")]
     Interrupted { id: String },
+    /// Ctrl-C or SIGTERM during a restore here (exit 130).
+    #[error("interrupted: the restore of cluster {id} stopped with its pgbackrest; what was restored stays in the data directory (run again with --delta to go on), and a PostgreSQL it started, if any, runs on")]
+    Stopped { id: String },
     /// The restore was attempted and failed, or its outcome was not seen (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -62,7 +65,7 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Refused(_) | Error::Config(_) => Exit::Usage,
-            Error::Interrupted { .. } => Exit::Interrupted,
+            Error::Interrupted { .. } | Error::Stopped { .. } => Exit::Interrupted,
             Error::Call(crate::provider::CallError::Refused(_)) => Exit::Usage,
             Error::Failed(_)
             | Error::Unreachable { .. }

@@ -19,6 +19,6 @@ pub use datadir::*;
 pub use error::{Error, Result};
 pub use lock::{preempted, restore_lock, ClusterLock};
 pub use plan::Plan;
-pub use request::Request;
+pub use request::{AtProvider, Here, Request, When};
 pub use target::*;
-pub use workflow::run;
+pub use workflow::{run, Outcome};

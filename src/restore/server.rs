@@ -4,7 +4,6 @@
 //! or a 5xx, bridgerest first looks for what it asked for), then follow the cluster until it
 //! is ready.
 
-use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use super::error::{fail, refuse};
@@ -12,11 +11,12 @@ use super::{Error, Result};
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::exit::Exit;
+use crate::narrate::Narrate;
 use crate::provider::http::Retry;
 use crate::provider::{Call, Client, Dest, Phase, ProviderKind};
 use crate::restore::Request;
-use crate::restore::{show_time, Target};
+use crate::restore::{show_time, Stop, Target};
+use crate::shutdown::Shutdown;
 use crate::text::excerpt;
 
 /// The first wait between two looks at the cluster being restored; it grows to [`POLL_MAX`].
@@ -25,14 +25,76 @@ const POLL_MAX: Duration = Duration::from_secs(15);
 /// Looks at a cluster that report an error in a row before the wait gives up.
 const POLL_ERRORS: u32 = 5;
 
-pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result<Exit> {
+/// How a restore at the provider ended (what it said on the way went through the narrator).
+#[derive(Debug)]
+pub enum Outcome {
+    /// `--dry-run`: the plan and the request were shown, nothing was sent.
+    DryRun,
+    /// `--no-wait`: the provider accepted the restore into `new_id`.
+    Accepted {
+        title: &'static str,
+        new_id: String,
+        /// How to follow it.
+        follow: String,
+    },
+    /// The cluster is ready, after `elapsed`.
+    Ready {
+        done: crate::provider::Restored,
+        elapsed: Duration,
+    },
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::DryRun => writeln!(f, "(dry run: nothing was sent)"),
+            Outcome::Accepted {
+                title,
+                new_id,
+                follow,
+            } => writeln!(
+                f,
+                "accepted: {title} is restoring into cluster {new_id}; {follow}"
+            ),
+            Outcome::Ready { done, elapsed } => writeln!(
+                f,
+                "ready: cluster {} \"{}\", host {}, after {}",
+                done.id,
+                excerpt(&done.name, 80),
+                done.host
+                    .as_deref()
+                    .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
+                crate::text::duration(*elapsed)
+            ),
+        }
+    }
+}
+
+/// What a wait at the provider says through, and what stops it.
+#[derive(Clone, Copy)]
+struct Watcher<'a> {
+    out: &'a Narrate,
+    shutdown: &'a Shutdown,
+}
+
+pub async fn run(
+    cfg: &Config,
+    args: &Request,
+    provider: ProviderKind,
+    out: &Narrate,
+    shutdown: &Shutdown,
+) -> Result<Outcome> {
     let id = args.cluster.as_str();
-    let target = match (args.target_time, args.target) {
-        (Some(t), _) | (None, Some(Target::Time(t))) => Some(Target::Time(t)),
+    let w = Watcher { out, shutdown };
+    let target = match args.when.target {
+        Some(Target::Time(t)) => Some(Stop::Time(t)),
         // The provider applies a backup whole, to its end (IONOS: a chain without
         // `recoveryTargetTime`).
-        (None, Some(Target::Latest)) if provider.capabilities().latest => Some(Target::Latest),
-        (None, None) if args.switch => None,
+        Some(Target::Latest) if provider.capabilities().latest => Some(Stop::Latest),
+        Some(Target::Random) => refuse!(
+            "--target random draws a time from the window the repository shows, so it is for a restore here (or a drill): give a restore at the provider --target-time TIME"
+        ),
+        None if args.at.switch => None,
         _ => {
             refuse!(
                 "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at IONOS DBaaS, which applies the newest backup chain whole)"
@@ -40,7 +102,7 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
         }
     };
     let mut dest = destination(args, provider)?;
-    if args.switch && !provider.capabilities().switch {
+    if args.at.switch && !provider.capabilities().switch {
         refuse!(
             "--switch is for Launcher, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
             provider.title()
@@ -66,14 +128,14 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
     let overwritten = match dest {
         Dest::InPlace => {
             let c = client.get_cluster(id).await?;
-            confirm_in_place(args.confirm.as_deref(), &c)?;
+            confirm_in_place(args.at.confirm.as_deref(), &c)?;
             Some(c)
         }
         Dest::New { .. } => None,
     };
-    let limit = args.wait_timeout.unwrap_or(cfg.api.wait_timeout);
+    let limit = args.at.wait_timeout.unwrap_or(cfg.api.wait_timeout);
     let Some(target) = target else {
-        return switch_only(&client, id, overwritten.as_ref(), args.dry_run, limit).await;
+        return switch_only(&client, id, overwritten.as_ref(), args.dry_run, limit, w).await;
     };
 
     let window = client.window(id).await?;
@@ -99,19 +161,21 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
         id,
         overwritten: overwritten.as_ref(),
     };
-    print_plan(&src, target, &dest, &window, now, &call);
+    out.say(plan_lines(&src, target, &dest, &window, now, &call).trim_end());
     if args.dry_run {
-        println!("(dry run: nothing was sent)");
-        return Ok(Exit::Success);
+        return Ok(Outcome::DryRun);
     }
     let started = Instant::now();
-    let new_id = submit(cfg, &client, &call, id, &dest).await?;
+    let new_id = submit(cfg, &client, &call, id, &dest, out).await?;
     let follow = format!(
         "follow it with `bridgerest clusters --provider {provider}` (cluster {new_id}) or in the {title} console"
     );
-    if args.no_wait {
-        println!("accepted: {title} is restoring into cluster {new_id}; {follow}");
-        return Ok(Exit::Success);
+    if args.at.no_wait {
+        return Ok(Outcome::Accepted {
+            title,
+            new_id,
+            follow,
+        });
     }
     // An in-place restore that answers with another database went into a side database
     // (Launcher): that one is followed as a new one, and the cluster is not rolled back yet.
@@ -122,37 +186,28 @@ pub async fn run(cfg: &Config, args: &Request, provider: ProviderKind) -> Result
         matches!(dest, Dest::InPlace) && !side,
         limit,
         &follow,
+        w,
     )
     .await?;
     let done = client.restored(&new_id).await?;
     if side {
-        println!(
+        out.say(&format!(
             "restored:  into database {} \"{}\" beside cluster {id} ({title} answered the restore with that database), after {}",
             done.id,
             excerpt(&done.name, 80),
             crate::text::duration(started.elapsed())
-        );
-        if !args.switch {
+        ));
+        if !args.at.switch {
             fail!(
                 "cluster {id} is not rolled back yet: {title} restored it into database {new_id} beside it, which it must be switched to; switch with `bridgerest restore --cluster {id} --in-place --confirm {id} --switch` (or give --switch with the restore)"
             );
         }
-        return switch(&client, id, limit, started).await;
+        return switch(&client, id, limit, started, w).await;
     }
-    print_ready(&done, started);
-    Ok(Exit::Success)
-}
-
-fn print_ready(done: &crate::provider::Restored, started: Instant) {
-    println!(
-        "ready: cluster {} \"{}\", host {}, after {}",
-        done.id,
-        excerpt(&done.name, 80),
-        done.host
-            .as_deref()
-            .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
-        crate::text::duration(started.elapsed())
-    );
+    Ok(Outcome::Ready {
+        done,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Follows cluster `id` ([`wait`]) for at most `limit`; Ctrl-C or SIGTERM stop the watching
@@ -163,17 +218,16 @@ async fn watch(
     in_place: bool,
     limit: Duration,
     follow: &str,
+    w: Watcher<'_>,
 ) -> Result<()> {
     let title = client.kind().title();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let interrupted = || {
-        eprintln!("\ninterrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}");
-        Error::Interrupted { id: id.to_string() }
-    };
     let watched = tokio::select! {
-        r = tokio::time::timeout(limit, wait(client, id, in_place, limit)) => r,
-        _ = tokio::signal::ctrl_c() => return Err(interrupted()),
-        _ = term.recv() => return Err(interrupted()),
+        r = tokio::time::timeout(limit, wait(client, id, in_place, limit, w.out)) => r,
+        () = w.shutdown.wait() => {
+            w.out.end_status();
+            w.out.note(&format!("interrupted: {title} goes on with the restore, bridgerest only stopped watching; {follow}"));
+            return Err(Error::Interrupted { id: id.to_string() });
+        }
     };
     match watched {
         Ok(r) => r,
@@ -186,20 +240,29 @@ async fn watch(
 
 /// `--switch`: sends the provider's switch request for `id` (once: it is not idempotent) and
 /// follows `id` until it was seen switching and is ready again.
-async fn switch(client: &Client, id: &str, limit: Duration, started: Instant) -> Result<Exit> {
+async fn switch(
+    client: &Client,
+    id: &str,
+    limit: Duration,
+    started: Instant,
+    w: Watcher<'_>,
+) -> Result<Outcome> {
     let title = client.kind().title();
     let Some(call) = client.switch_call(id) else {
         fail!("{title} has no switch request");
     };
-    println!("switch:    {} {}", call.method, call.url);
+    w.out
+        .say(&format!("switch:    {} {}", call.method, call.url));
     client.send_restore(&call).await?;
     let follow = format!(
         "follow it with `bridgerest clusters --provider {}` (cluster {id}) or in the {title} console",
         client.kind()
     );
-    watch(client, id, true, limit, &follow).await?;
-    print_ready(&client.restored(id).await?, started);
-    Ok(Exit::Success)
+    watch(client, id, true, limit, &follow, w).await?;
+    Ok(Outcome::Ready {
+        done: client.restored(id).await?,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// `--in-place --switch` without a target: switch `id` to the database an earlier restore
@@ -210,22 +273,23 @@ async fn switch_only(
     c: Option<&crate::provider::Cluster>,
     dry_run: bool,
     limit: Duration,
-) -> Result<Exit> {
+    w: Watcher<'_>,
+) -> Result<Outcome> {
     let title = client.kind().title();
-    println!(
+    w.out.say(&format!(
         "Switch {title} cluster {id} \"{}\" (state {}) to the database a restore made beside it",
         c.map_or_else(String::new, |c| excerpt(&c.name, 100)),
         c.and_then(|c| c.state.as_deref())
             .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
-    );
+    ));
     if dry_run {
         if let Some(call) = client.switch_call(id) {
-            println!("  request: {} {}", call.method, call.url);
+            w.out
+                .say(&format!("  request: {} {}", call.method, call.url));
         }
-        println!("(dry run: nothing was sent)");
-        return Ok(Exit::Success);
+        return Ok(Outcome::DryRun);
     }
-    switch(client, id, limit, Instant::now()).await
+    switch(client, id, limit, Instant::now(), w).await
 }
 
 /// An in-place restore goes ahead only with `--confirm` repeating the overwritten cluster's id
@@ -261,9 +325,9 @@ fn ionos_connection(
 ) -> Result<Option<crate::provider::server::Connection>> {
     let pick = |flag: &Option<String>, dflt: &Option<String>| flag.clone().or_else(|| dflt.clone());
     let (d, l, c) = (
-        pick(&args.datacenter, &cfg.ionos.datacenter_id),
-        pick(&args.lan, &cfg.ionos.lan_id),
-        pick(&args.cidr, &cfg.ionos.cidr),
+        pick(&args.at.datacenter, &cfg.ionos.datacenter_id),
+        pick(&args.at.lan, &cfg.ionos.lan_id),
+        pick(&args.at.cidr, &cfg.ionos.cidr),
     );
     if let Some(c) = &c {
         crate::provider::ionos::check_cidr(c).map_err(|e| Error::Refused(format!("--cidr {e}")))?;
@@ -283,7 +347,7 @@ fn ionos_connection(
 /// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
 fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     let can = provider.capabilities();
-    if args.in_place {
+    if args.at.in_place {
         if !can.in_place {
             refuse!(
                 "{} has no in-place restore: restore into a new cluster with --into NAME (a fork), then point your application at it",
@@ -293,7 +357,7 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
         // --confirm is checked against the cluster's id and name once it is read.
         return Ok(Dest::InPlace);
     }
-    let Some(name) = args.into.clone() else {
+    let Some(name) = args.at.into.clone() else {
         fail!("neither --into nor --in-place");
     };
     if name.trim().is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -302,19 +366,19 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
             excerpt(&name, 100)
         );
     }
-    if args.plan.is_some() && !can.plan {
+    if args.at.plan.is_some() && !can.plan {
         refuse!(
             "--plan applies to Crunchy Bridge forks; {} copies the source's size (use the provider's console to resize)",
             provider.title()
         );
     }
-    if (args.region.is_some() && !can.region) || (args.storage.is_some() && !can.storage) {
+    if (args.at.region.is_some() && !can.region) || (args.at.storage.is_some() && !can.storage) {
         refuse!(
             "{}'s pitr-clone takes only a name and a time: --region and --storage do not apply",
             provider.title()
         );
     }
-    let flags = [&args.datacenter, &args.lan, &args.cidr];
+    let flags = [&args.at.datacenter, &args.at.lan, &args.at.cidr];
     if flags.iter().any(|f| f.is_some()) && !can.connection {
         refuse!(
             "--datacenter, --lan and --cidr choose a new IONOS cluster's network; {} chooses its own",
@@ -323,9 +387,9 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     }
     Ok(Dest::New {
         name,
-        plan: args.plan.clone(),
-        region: args.region.clone(),
-        storage: args.storage,
+        plan: args.at.plan.clone(),
+        region: args.at.region.clone(),
+        storage: args.at.storage,
         db_user: None,
         connection: None,
         connection_given: flags.iter().all(|f| f.is_some()),
@@ -340,24 +404,29 @@ struct Source<'a> {
     overwritten: Option<&'a crate::provider::Cluster>,
 }
 
-fn print_plan(
+/// The plan of a restore at the provider and the exact request, as shown before it is sent.
+fn plan_lines(
     src: &Source<'_>,
-    target: Target,
+    target: Stop,
     dest: &Dest,
     window: &crate::provider::Window,
     now: OffsetDateTime,
     call: &Call,
-) {
+) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
     let (provider, id, overwritten) = (src.provider, src.id, src.overwritten);
-    println!(
+    let _ = writeln!(
+        o,
         "Restore {} cluster {id} to {} at the provider",
         provider.title(),
         match target {
-            Target::Time(t) => show_time(t),
-            Target::Latest => "the end of its newest backup chain (latest)".into(),
+            Stop::Time(t) => show_time(t),
+            Stop::Latest => "the end of its newest backup chain (latest)".into(),
         }
     );
-    println!(
+    let _ = writeln!(
+        o,
         "  window:  {} .. {} (from {})",
         window.start.map_or_else(|| "-".into(), show_time),
         window
@@ -366,7 +435,8 @@ fn print_plan(
         window.from
     );
     if let Some(s) = window.span_of(target) {
-        println!(
+        let _ = writeln!(
+            o,
             "  chain:   {} ({}, PostgreSQL {}, {} .. {})",
             excerpt(&s.backup_id, 80),
             if s.active { "active" } else { "inactive" },
@@ -381,25 +451,32 @@ fn print_plan(
                 show_time
             )
         );
-        if target == Target::Latest {
-            println!("  applied: the whole chain, to its end (no target time is sent)");
+        if target == Stop::Latest {
+            let _ = writeln!(
+                o,
+                "  applied: the whole chain, to its end (no target time is sent)"
+            );
         }
     }
-    match dest {
-        Dest::New { name, .. } => println!("  into:    a new cluster \"{}\"", excerpt(name, 100)),
-        Dest::InPlace => println!(
+    let _ = match dest {
+        Dest::New { name, .. } => {
+            writeln!(o, "  into:    a new cluster \"{}\"", excerpt(name, 100))
+        }
+        Dest::InPlace => writeln!(
+            o,
             "  in place: cluster {id} \"{}\" (state {}) is overwritten with its state at {}",
             overwritten.map_or_else(String::new, |c| excerpt(&c.name, 100)),
             overwritten
                 .and_then(|c| c.state.as_deref())
                 .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
             match target {
-                Target::Time(t) => show_time(t),
-                Target::Latest => "the end of that chain".into(),
+                Stop::Time(t) => show_time(t),
+                Stop::Latest => "the end of that chain".into(),
             }
         ),
-    }
-    println!(
+    };
+    let _ = writeln!(
+        o,
         "  request: {} {}{}",
         call.method,
         call.url,
@@ -410,8 +487,9 @@ fn print_plan(
     );
     let body = serde_json::to_string_pretty(&call.shown).unwrap_or_default();
     for line in body.lines() {
-        println!("    {line}");
+        let _ = writeln!(o, "    {line}");
     }
+    o
 }
 
 /// Sends the request; returns the id of the cluster being restored. A request the provider
@@ -423,6 +501,7 @@ async fn submit(
     call: &Call,
     id: &str,
     dest: &Dest,
+    out: &Narrate,
 ) -> Result<String> {
     let title = client.kind().title();
     let attempts = cfg.api.retries + 1;
@@ -436,20 +515,22 @@ async fn submit(
             Err(e) if call.retry == Retry::Once && e.maybe_acted() => e,
             Err(e) => return Err(e.into()),
         };
-        eprintln!("the request got no clear answer ({err}); {title} may have acted on it, so bridgerest looks before sending it again");
+        out.note(&format!("the request got no clear answer ({err}); {title} may have acted on it, so bridgerest looks before sending it again"));
         match dest {
             Dest::New { name, .. } => {
                 if let Some(found) = client.find_named(name).await? {
-                    eprintln!(
+                    out.note(&format!(
                         "cluster \"{}\" exists ({found}): the request was accepted; following it",
                         excerpt(name, 80)
-                    );
+                    ));
                     return Ok(found);
                 }
             }
             Dest::InPlace => {
                 if let Phase::Working(state) = client.phase(id).await? {
-                    eprintln!("cluster {id} is {state}: the request was accepted; following it");
+                    out.note(&format!(
+                        "cluster {id} is {state}: the request was accepted; following it"
+                    ));
                     return Ok(id.to_string());
                 }
             }
@@ -463,10 +544,10 @@ async fn submit(
             Duration::from_secs(30),
             fastrand::f64(),
         );
-        eprintln!(
+        out.note(&format!(
             "nothing was created: sending it again in {}",
             crate::text::duration(wait)
-        );
+        ));
         tokio::time::sleep(wait).await;
     }
     unreachable!("the loop returns")
@@ -508,19 +589,21 @@ const NO_SIGN: Duration = Duration::from_secs(300);
 /// done only once it was seen working; ready all along for [`NO_SIGN`] is an error saying
 /// that no sign of the restore was seen. Both graces are at most half of `limit`, the wait's
 /// own bound, so that they are what a short `--wait-timeout` ends with.
-async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Result<()> {
+async fn wait(
+    client: &Client,
+    id: &str,
+    in_place: bool,
+    limit: Duration,
+    out: &Narrate,
+) -> Result<()> {
     let (no_sign, unknown_grace) = (NO_SIGN.min(limit / 2), UNKNOWN_GRACE.min(limit / 2));
     let started = Instant::now();
     let title = client.kind().title();
-    let tty = std::io::stderr().is_terminal();
+    let tty = out.live();
     let mut delay = POLL_FIRST;
     let (mut last, mut seen_working, mut looks, mut errors) = (String::new(), false, 0u32, 0u32);
     let mut unknown_since: Option<(String, Instant)> = None;
-    let end_line = || {
-        if tty {
-            eprintln!();
-        }
-    };
+    let end_line = || out.end_status();
     loop {
         looks += 1;
         let phase = client.phase(id).await;
@@ -576,13 +659,12 @@ async fn wait(client: &Client, id: &str, in_place: bool, limit: Duration) -> Res
         let shown = crate::text::duration(started.elapsed());
         if tty {
             const SPIN: [char; 4] = ['|', '/', '-', '\\'];
-            eprint!(
-                "\r{} cluster {id}: {state}, {shown} \x1b[K",
+            out.status(&format!(
+                "{} cluster {id}: {state}, {shown}",
                 SPIN[looks as usize % 4]
-            );
-            let _ = std::io::stderr().flush();
+            ));
         } else if state != last {
-            eprintln!("cluster {id}: {state} ({shown})");
+            out.note(&format!("cluster {id}: {state} ({shown})"));
         }
         last = state;
         // The next look comes no later than a grace's end, so a grace ends on time.

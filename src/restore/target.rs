@@ -58,7 +58,7 @@ fn epoch(secs: i64) -> OffsetDateTime {
 pub fn reconcile(
     label: &str,
     user_set: bool,
-    target: Target,
+    target: Stop,
     repo: &[RepoBackup],
 ) -> Result<SetChoice, Unreconciled> {
     let found = repo.iter().find(|b| b.label == label);
@@ -93,10 +93,10 @@ pub fn reconcile(
 
 /// The backup pgBackRest itself picks for `target` without `--set`: the newest that stopped
 /// before it (any for `latest`).
-pub fn repo_pick(target: Target, repo: &[RepoBackup]) -> Option<&RepoBackup> {
+pub fn repo_pick(target: Stop, repo: &[RepoBackup]) -> Option<&RepoBackup> {
     repo.iter().rev().find(|b| match target {
-        Target::Latest => true,
-        Target::Time(t) => b.stop < t.unix_timestamp(),
+        Stop::Latest => true,
+        Stop::Time(t) => b.stop < t.unix_timestamp(),
     })
 }
 
@@ -142,7 +142,7 @@ pub fn window_start(oldest: OffsetDateTime, first_stop: OffsetDateTime) -> Offse
 /// the newest.
 pub fn choose<'a>(
     cluster: &str,
-    target: Target,
+    target: Stop,
     oldest_backup_at: Option<OffsetDateTime>,
     backups: &'a [Backup],
     now: OffsetDateTime,
@@ -162,8 +162,8 @@ pub fn choose<'a>(
     let start = window_start(oldest, first_at);
     let (start_s, now_s) = (show_time(start), show_time(now));
     let t = match target {
-        Target::Latest => return finished.last().map(|(_, b)| *b).ok_or_else(no_backups),
-        Target::Time(t) => t,
+        Stop::Latest => return finished.last().map(|(_, b)| *b).ok_or_else(no_backups),
+        Stop::Time(t) => t,
     };
     let target_s = pgbackrest_time(t);
     if t < oldest {
@@ -215,7 +215,7 @@ mod tests {
                 ..RepoBackup::default()
             },
         ];
-        let t = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_690_000).unwrap());
+        let t = Stop::Time(OffsetDateTime::from_unix_timestamp(1_763_690_000).unwrap());
         assert_eq!(
             reconcile("20261121-010000F", false, t, &repo),
             Ok(SetChoice::Set("20261121-010000F".into()))
@@ -230,7 +230,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // In the repository but stopped after the target (the API's times disagree).
-        let early = Target::Time(OffsetDateTime::from_unix_timestamp(1_763_686_900).unwrap());
+        let early = Stop::Time(OffsetDateTime::from_unix_timestamp(1_763_686_900).unwrap());
         match reconcile("20261121-010000F", false, early, &repo) {
             Ok(SetChoice::Own { why, pick }) => {
                 let (why, pick) = (why.to_string(), stopped(&pick));
@@ -244,7 +244,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no such backup"));
-        let before_all = Target::Time(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
+        let before_all = Stop::Time(OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap());
         assert!(reconcile("x", false, before_all, &repo)
             .unwrap_err()
             .to_string()
@@ -281,7 +281,7 @@ mod tests {
             Ok("2026-11-21 09:14:00.250000+00".to_string())
         );
         assert_eq!(pgbackrest_time(want), "2026-11-21 09:14:00+00");
-        assert_eq!(parse_target("latest"), Ok(Target::Latest));
+        assert_eq!(parse_target("latest"), Ok(crate::when::Target::Latest));
         for bad in [
             "yesterday",
             "2026-11-21",
@@ -310,7 +310,7 @@ mod tests {
             ),
         ];
         let oldest = Some(datetime!(2026-11-20 01:00:00 UTC));
-        let pick = |t| choose("c", Target::Time(t), oldest, &b, now).map(|b| b.name.as_str());
+        let pick = |t| choose("c", Stop::Time(t), oldest, &b, now).map(|b| b.name.as_str());
         assert_eq!(
             pick(datetime!(2026-11-21 09:14:00 UTC)),
             Ok("20261121-010000F")
@@ -341,11 +341,11 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            choose("c", Target::Latest, oldest, &b, now).map(|b| b.name.as_str()),
+            choose("c", Stop::Latest, oldest, &b, now).map(|b| b.name.as_str()),
             Ok("20261121-010000F")
         );
         assert!(matches!(
-            choose("c", Target::Latest, None, &[], now),
+            choose("c", Stop::Latest, None, &[], now),
             Err(TargetError::NoBackups { .. })
         ));
     }

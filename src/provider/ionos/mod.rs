@@ -13,7 +13,7 @@ use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
 use super::{Backup, CallError, Chain, Cluster};
-use crate::when::{rfc3339, Target};
+use crate::when::{rfc3339, Stop};
 
 mod limits;
 pub mod model;
@@ -464,24 +464,24 @@ impl super::Api for IonosClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: Target,
+        target: Stop,
         dest: &Dest,
         window: &Window,
     ) -> Result<Option<Call>, CallError> {
         let Some(span) = window.span_of(target) else {
             return Err(CallError::Refused(match target {
-                Target::Time(t) => format!(
+                Stop::Time(t) => format!(
                     "no AVAILABLE backup chain of cluster {id} covers {}: choose a time in {}",
                     rfc3339(t),
                     spans_shown(&window.spans)
                 ),
-                Target::Latest => {
+                Stop::Latest => {
                     format!("cluster {id} has no AVAILABLE backup chain to apply")
                 }
             }));
         };
         let mut from = json!({"backupId": span.backup_id});
-        if let Target::Time(t) = target {
+        if let Stop::Time(t) = target {
             from["recoveryTargetTime"] = json!(rfc3339(t));
         }
         let src = self.cluster_json(id).await?;
@@ -496,8 +496,8 @@ impl super::Api for IonosClient {
                         return Err(CallError::Refused(format!(
                             "{} backup chain {} of PostgreSQL {chain}, but cluster {id} runs PostgreSQL {now}: restore it into a new cluster with --into NAME",
                             match target {
-                                Target::Time(t) => format!("{} is covered by", rfc3339(t)),
-                                Target::Latest => "the newest AVAILABLE chain is".into(),
+                                Stop::Time(t) => format!("{} is covered by", rfc3339(t)),
+                                Stop::Latest => "the newest AVAILABLE chain is".into(),
                             },
                             crate::text::excerpt(&span.backup_id, 80)
                         )));

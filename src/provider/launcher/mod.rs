@@ -383,11 +383,11 @@ impl super::Api for LauncherClient {
     async fn restore_call(
         &self,
         id: &str,
-        target: crate::when::Target,
+        target: crate::when::Stop,
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let crate::when::Target::Time(target) = target else {
+        let crate::when::Stop::Time(target) = target else {
             return Err(CallError::Refused(
                 "Launcher restores to a time: give --target-time TIME".into(),
             ));

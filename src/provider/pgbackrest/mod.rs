@@ -155,7 +155,7 @@ impl Api for RepoClient {
     async fn restore_call(
         &self,
         id: &str,
-        _target: crate::when::Target,
+        _target: crate::when::Stop,
         _dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {

@@ -1,0 +1,81 @@
+//! How an operation below the commands says what it does as it goes: through a [`Narrator`]
+//! the caller passes in. The commands pass one that writes to the terminal
+//! (`commands::Terminal`); the daemon and the tests one that logs ([`Log`]) or keeps the
+//! lines ([`Kept`]). Nothing below the commands writes to stdout or stderr itself; what an
+//! operation ends with is its typed outcome, which the command prints.
+
+use std::sync::{Arc, Mutex};
+
+/// Where an operation's account goes.
+pub trait Narrator: Send + Sync {
+    /// A line of the account (the plan, a step done): the terminal's stdout.
+    fn say(&self, line: &str);
+    /// A line beside the account (an interruption, a state seen while waiting, pgBackRest's
+    /// own messages): the terminal's stderr.
+    fn note(&self, line: &str);
+    /// Whether a status line may be redrawn in place and a progress bar drawn (a terminal).
+    fn live(&self) -> bool {
+        false
+    }
+    /// A status line that replaces the one before (only when [`live`](Narrator::live)).
+    fn status(&self, line: &str) {
+        self.note(line)
+    }
+    /// Ends a run of status lines (a terminal: the line is kept and the next starts below).
+    fn end_status(&self) {}
+}
+
+/// A narrator shared by an operation's parts (a progress bar, a wait, the workflow).
+pub type Narrate = Arc<dyn Narrator>;
+
+/// Says everything to the log (the daemon's drills: journald keeps stderr).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Log;
+
+impl Narrator for Log {
+    fn say(&self, line: &str) {
+        tracing::info!("{line}");
+    }
+    fn note(&self, line: &str) {
+        tracing::info!("{line}");
+    }
+}
+
+/// Keeps every line, in order, `say` and `note` alike (tests; a caller that shows the account
+/// elsewhere).
+#[derive(Debug, Default)]
+pub struct Kept(Mutex<Vec<String>>);
+
+impl Kept {
+    /// The lines said so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Narrator for Kept {
+    fn say(&self, line: &str) {
+        if let Ok(mut l) = self.0.lock() {
+            l.push(line.to_string());
+        }
+    }
+    fn note(&self, line: &str) {
+        self.say(line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_lines_are_in_order_and_status_falls_back_to_a_note() {
+        let k = Kept::default();
+        k.say("plan");
+        k.status("cluster c: creating");
+        k.note("interrupted");
+        k.end_status();
+        assert!(!k.live());
+        assert_eq!(k.lines(), ["plan", "cluster c: creating", "interrupted"]);
+    }
+}
