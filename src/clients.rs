@@ -163,18 +163,17 @@ fn read_secret(spec: &SecretSpec) -> Result<secrecy::SecretString> {
     Ok(secret)
 }
 
-/// The database user of a cluster IONOS makes for `restore --into` (its create request
-/// requires `credentials`): `[ionos] db_username` and the password from
-/// $BRIDGEREST_IONOS_DB_PASSWORD, the credential ionos-db-password, or `db_password_file`.
-pub fn ionos_db_user(cfg: &Config) -> Result<crate::provider::DbUser> {
-    let Some(username) = cfg.ionos.db_username.clone() else {
-        return Err(Error::Refused(format!(
-            "IONOS requires a database user for the new cluster, and returns none of the source's: set [ionos] db_username (and db_password_file, $BRIDGEREST_IONOS_DB_PASSWORD or the systemd credential ionos-db-password) in {}",
-            cfg.path.display()
-        )));
-    };
-    let password = read_secret(&cfg.ionos.db_password())?;
-    Ok(crate::provider::DbUser { username, password })
+/// What a new cluster at `provider` needs beyond its name (`restore --into`), as its folder
+/// works it out from the flags and its section ([`crate::provider::spec::Spec::new_cluster`]).
+pub fn new_cluster(
+    cfg: &Config,
+    provider: ProviderKind,
+    flags: &crate::provider::spec::NewFlags<'_>,
+) -> Result<crate::provider::spec::NewCluster> {
+    (provider.spec().new_cluster)(&Held(cfg), flags).map_err(|e| match e {
+        ConnectError::Refused(why) => Error::Refused(why),
+        ConnectError::Build(b) => Error::Build(b),
+    })
 }
 
 /// The provider of cluster `id`: `--provider`, else its `[[cluster]]` entry, else its id's

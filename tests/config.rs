@@ -62,12 +62,15 @@ fn example_config_effective_values() {
     );
     let cfg = config::parse(&uncommented, &path).unwrap();
     let c = &cfg.clusters[0];
-    let launcher = cfg.launcher.as_ref().unwrap();
+    let launcher = cfg
+        .section_as::<config::LauncherConfig>("launcher")
+        .unwrap();
+    let ionos = cfg.section_as::<config::IonosConfig>("ionos").unwrap();
     let effective = format!(
         "api.url = {}\napi.key_file = {:?}\napi.concurrency = {}\napi.timeout = {:?}\napi.retries = {}\napi.token_lifetime = {:?}\napi.wait_timeout = {:?}\npgbackrest.config = {}\npgbackrest.owner = {:?}\npgbackrest.mode = {:04o}\npgbackrest.s3_key_type = {:?}\ndaemon.max_backup_age = {:?}\nionos.url = {}\nionos.username = {:?}\nionos.password_file = {:?}\nlauncher.url = {}\nlauncher.key_file = {:?}\ndrill.schedule = {:?}\ndrill.target = {}\ndrill.scratch = {:?}\ndrill.amcheck = {}\ndrill.verify = {}\ndrill.queries = {:?}\ndrill.database = {}\ndrill.reports = {}\ndrill.keep_reports = {}\ndrill.max_age = {:?}\ndrill.preload = {:?}\ndrill.timeout = {:?}\ncluster[0].id = {}\ncluster[0].pg1_path = {}\ncluster[0].options = {:?}\nremote = {:?}\n",
         cfg.api.url, cfg.api.key_file, cfg.api.concurrency, cfg.api.timeout, cfg.api.retries, cfg.api.token_lifetime, cfg.api.wait_timeout,
         cfg.pgbackrest.config.display(), cfg.pgbackrest.owner, cfg.pgbackrest.mode, cfg.pgbackrest.s3_key_type,
-        cfg.daemon.max_backup_age, cfg.ionos.url, cfg.ionos.username, cfg.ionos.password_file, launcher.url, launcher.key_file,
+        cfg.daemon.max_backup_age, ionos.url, ionos.username, ionos.password_file, launcher.url, launcher.key_file,
         cfg.drill.schedule, cfg.drill.target, cfg.drill.scratch, cfg.drill.amcheck, cfg.drill.verify, cfg.drill.queries,
         cfg.drill.database, cfg.drill.reports.display(), cfg.drill.keep_reports, cfg.drill.max_age, cfg.drill.preload, cfg.drill.timeout,
         c.id, c.pg1_path.display(), c.options, cfg.remote
@@ -284,10 +287,14 @@ fn provider_sections_and_clusters_resolve() {
         Path::new("b.toml"),
     )
     .unwrap();
-    assert_eq!(cfg.ionos.url.as_str(), config::DEFAULT_IONOS_URL);
-    assert!(cfg.ionos.section);
+    let ionos = cfg.section_as::<config::IonosConfig>("ionos").unwrap();
+    assert_eq!(ionos.url.as_str(), config::DEFAULT_IONOS_URL);
+    assert!(ionos.section);
     assert_eq!(
-        cfg.launcher.unwrap().url.as_str(),
+        cfg.section_as::<config::LauncherConfig>("launcher")
+            .unwrap()
+            .url
+            .as_str(),
         "https://plane.lnchr.cloud/t1"
     );
     assert_eq!(cfg.clusters.len(), 1);
@@ -297,9 +304,10 @@ fn provider_sections_and_clusters_resolve() {
         cfg.daemon.max_backup_age,
         std::time::Duration::from_secs(26 * 3600)
     );
-    // Without the sections: IONOS has its default URL, Launcher none.
+    // Without the sections: neither is there (IONOS's default URL is for an [ionos] without
+    // one; Launcher has none).
     let bare = config::parse("", Path::new("b.toml")).unwrap();
-    assert!(!bare.ionos.section && bare.launcher.is_none());
+    assert!(bare.section("ionos").is_none() && bare.section("launcher").is_none());
 }
 
 #[test]

@@ -118,7 +118,7 @@ fn load_or_default(path: &std::path::Path, explicit: bool) -> Result<Config> {
     load(path)
 }
 
-pub use crate::clients::{client, client_for, ionos_db_user, provider_for, providers_listed};
+pub use crate::clients::{client, client_for, provider_for, providers_listed};
 
 /// The terminal, as the one place below `main` that writes to it: an operation's account on
 /// stdout (unless `stdout` is off: the command prints JSON there), notes and status lines on

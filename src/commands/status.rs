@@ -144,7 +144,11 @@ pub fn run(cfg: &Config, args: StatusArgs) -> Result<Exit> {
                         (None, None, None) => "ok",
                     }
                     .to_string(),
-                    c.provider.map_or("bridge", |p| p.as_str()).to_string(),
+                    c.provider
+                        .map_or(crate::provider::ProviderKind::DEFAULT.as_str(), |p| {
+                            p.as_str()
+                        })
+                        .to_string(),
                     match c.watch_only {
                         true => "(server-side only)".to_string(),
                         false => t(c.last_success),

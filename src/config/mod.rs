@@ -20,6 +20,7 @@ mod raw;
 
 pub use crate::provider::ionos::section::IonosConfig;
 pub use crate::provider::launcher::section::LauncherConfig;
+use crate::provider::spec::{Section, SectionError, SectionSpec};
 use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
@@ -44,10 +45,9 @@ pub struct Config {
     pub api: ApiConfig,
     pub pgbackrest: PgbackrestConfig,
     pub daemon: DaemonConfig,
-    /// `[ionos]` (its defaults when the section is absent).
-    pub ionos: IonosConfig,
-    /// `[launcher]`, if the config has one (its url has no default).
-    pub launcher: Option<LauncherConfig>,
+    /// The providers' own tables the config has (`[ionos]`, `[launcher]`), each read and
+    /// checked by its provider's folder ([`crate::provider::spec::SectionSpec`]), by name.
+    pub sections: BTreeMap<&'static str, Section>,
     /// `[drill]` (its defaults when the section is absent; `section` says which).
     pub drill: DrillConfig,
     /// The Crunchy Bridge clusters: their credentials are refreshed and they can be restored
@@ -78,11 +78,14 @@ impl Config {
 
     /// The section `[name]` of a provider, as its folder's `section.rs` parsed it.
     pub fn section(&self, name: &str) -> Option<&dyn std::any::Any> {
-        match name {
-            "ionos" if self.ionos.section => Some(&self.ionos),
-            "launcher" => self.launcher.as_ref().map(|l| l as &dyn std::any::Any),
-            _ => None,
-        }
+        self.sections
+            .get(name)
+            .map(|s| s.as_ref() as &dyn std::any::Any)
+    }
+
+    /// [`Config::section`] as its folder's type (`Config::section_as::<IonosConfig>("ionos")`).
+    pub fn section_as<T: 'static>(&self, name: &str) -> Option<&T> {
+        self.section(name).and_then(|s| s.downcast_ref::<T>())
     }
 
     /// Every configured cluster with its provider, Bridge ones first.
@@ -230,38 +233,100 @@ pub fn load(path: &Path) -> Result<Config, Error> {
 
 /// Parses and validates config text; `path` is used only in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| {
-            let before = &text[..s.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!(":{line}:{col}")
-        });
-        Error::Syntax {
-            path: path.to_path_buf(),
-            at: at.unwrap_or_default(),
-            message: e.message().trim_end().to_string(),
-        }
-    })?;
-    resolve(raw, path).map_err(|why| Error::Invalid {
+    let at = |offset: usize| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        format!(":{line}:{col}")
+    };
+    let syntax = |e: toml::de::Error| Error::Syntax {
+        path: path.to_path_buf(),
+        at: e.span().map(|s| at(s.start)).unwrap_or_default(),
+        message: e.message().trim_end().to_string(),
+    };
+    let invalid = |why| Error::Invalid {
         path: path.to_path_buf(),
         why,
-    })
+    };
+    let raw: RawConfig = toml::from_str(text).map_err(syntax)?;
+    // The providers' tables, each read by its own folder; any other key is a mistake.
+    let tables: Vec<&SectionSpec> = ProviderKind::ALL
+        .iter()
+        .filter_map(|p| p.spec().section.as_ref())
+        .collect();
+    if let Some(bad) = raw
+        .other
+        .keys()
+        .find(|k| !tables.iter().any(|t| t.name == k.as_str()))
+    {
+        let expected: Vec<String> = raw::OWN_TABLES
+            .iter()
+            .copied()
+            .chain(tables.iter().map(|t| t.name))
+            .map(|n| format!("`{n}`"))
+            .collect();
+        return Err(Error::Syntax {
+            path: path.to_path_buf(),
+            at: key_offset(text, bad).map(at).unwrap_or_default(),
+            message: format!(
+                "unknown field `{}`, expected one of {}",
+                crate::text::excerpt(bad, 40),
+                expected.join(", ")
+            ),
+        });
+    }
+    let mut sections = BTreeMap::new();
+    for t in tables {
+        match (t.parse)(text) {
+            Ok(Some(section)) => {
+                sections.insert(t.name, section);
+            }
+            Ok(None) => {}
+            Err(SectionError::Syntax(e)) => return Err(syntax(e)),
+            Err(SectionError::Invalid(why)) => return Err(invalid(Invalid(why))),
+        }
+    }
+    resolve(raw, sections, path).map_err(invalid)
 }
 
-fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
+/// Where the top-level key `name` is first written (`[name]`, `[[name]]`, `name = ...`,
+/// `name.key = ...`): the byte offset of its name, for an error's line and column.
+fn key_offset(text: &str, name: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        let (skip, rest) = match body.strip_prefix("[[") {
+            Some(r) => (2, r),
+            None => match body.strip_prefix('[') {
+                Some(r) => (1, r),
+                None => (0, body),
+            },
+        };
+        let lead = rest.len() - rest.trim_start().len();
+        if let Some(after) = rest.trim_start().strip_prefix(name) {
+            let next = after.trim_start().chars().next();
+            let fits = match skip {
+                0 => matches!(next, Some('=' | '.')),
+                _ => matches!(next, Some(']' | '.')),
+            };
+            if fits {
+                return Some(offset + indent + skip + lead);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn resolve(
+    raw: RawConfig,
+    sections: BTreeMap<&'static str, Section>,
+    path: &Path,
+) -> Result<Config> {
     let api = resolve_api(raw.api)?;
     let pgbackrest = resolve_pgbackrest(raw.pgbackrest)?;
     let daemon = resolve_daemon(raw.daemon)?;
-    let ionos_section = raw.ionos.is_some();
-    let mut ionos =
-        crate::provider::ionos::section::resolve(raw.ionos.unwrap_or_default()).map_err(Invalid)?;
-    ionos.section = ionos_section;
-    let launcher = raw
-        .launcher
-        .map(crate::provider::launcher::section::resolve)
-        .transpose()
-        .map_err(Invalid)?;
     let drill_section = raw.drill.is_some();
     let mut drill = resolve_drill(raw.drill.unwrap_or_default())?;
     drill.section = drill_section;
@@ -298,11 +363,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
             continue;
         }
         if !provider.has_repo_credentials() {
-            let has = |name: &str| match name {
-                "ionos" => ionos.section,
-                "launcher" => launcher.is_some(),
-                _ => false,
-            };
+            let has = |name: &str| sections.contains_key(name);
             remote.push(resolve_remote(provider, c, has)?);
             continue;
         }
@@ -325,8 +386,7 @@ fn resolve(raw: RawConfig, path: &Path) -> Result<Config> {
         api,
         pgbackrest,
         daemon,
-        ionos,
-        launcher,
+        sections,
         drill,
         clusters,
         remote,
@@ -653,5 +713,58 @@ fn option_values(v: &toml::Value) -> Result<Vec<String>> {
         toml::Value::Array(items) if items.is_empty() => invalid!("is an empty list"),
         toml::Value::Array(items) => items.iter().map(one).collect(),
         other => Ok(vec![one(other)?]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_top_level_key_is_found_in_each_form() {
+        let text = "# nope = 1 in a comment\n[api]\nnopex = 1\n  [[ nope.sub ]]\n";
+        let at = key_offset(text, "nope").unwrap();
+        assert_eq!(&text[at..at + 4], "nope");
+        assert_eq!(
+            text[..at].matches('\n').count(),
+            3,
+            "the [[ nope.sub ]] line"
+        );
+        assert_eq!(key_offset("nope = 1\n", "nope"), Some(0));
+        assert_eq!(key_offset("x = 1\nnope.a = 2\n", "nope"), Some(6));
+        assert_eq!(key_offset("[nope]\n", "nope"), Some(1));
+        assert_eq!(key_offset("[nopes]\nnopes = 1\n", "nope"), None);
+    }
+
+    #[test]
+    fn each_providers_table_is_read_by_its_folder_and_errors_keep_their_place() {
+        let cfg = parse(
+            "[launcher]\nurl = \"https://plane.lnchr.cloud/t1\"\n",
+            Path::new("b.toml"),
+        )
+        .unwrap();
+        assert!(cfg.section("ionos").is_none());
+        assert_eq!(
+            cfg.section_as::<LauncherConfig>("launcher")
+                .unwrap()
+                .url
+                .as_str(),
+            "https://plane.lnchr.cloud/t1"
+        );
+        let e = parse(
+            "[api]\nretries = 2\n\n[ionos]\nregion = \"de\"\n",
+            Path::new("b.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("b.toml:5:1: unknown field `region`"), "{e}");
+        let e = parse("[api]\nretries = 2\n[nope]\n", Path::new("b.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("b.toml:3:2: unknown field `nope`, expected one of `api`,")
+                && e.ends_with("`ionos`, `launcher`"),
+            "{e}"
+        );
     }
 }

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::provider::ionos::section::RawIonos;
-use crate::provider::launcher::section::RawLauncher;
-
+/// bridgerest's own tables; a provider's table (`[ionos]`) is its folder's to read
+/// (`Spec::section`), and any other is refused by name (`config::parse`: serde cannot deny
+/// unknown fields beside a flattened map).
 #[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) api: RawApi,
@@ -17,12 +16,16 @@ pub(super) struct RawConfig {
     pub(super) pgbackrest: RawPgbackrest,
     #[serde(default)]
     pub(super) daemon: RawDaemon,
-    pub(super) ionos: Option<RawIonos>,
-    pub(super) launcher: Option<RawLauncher>,
     pub(super) drill: Option<RawDrill>,
     #[serde(default, rename = "cluster")]
     pub(super) clusters: Vec<RawCluster>,
+    /// Every other top-level key: a provider's table, or a mistake.
+    #[serde(flatten)]
+    pub(super) other: BTreeMap<String, serde::de::IgnoredAny>,
 }
+
+/// bridgerest's own top-level tables, as an unknown key's message lists them.
+pub(super) const OWN_TABLES: [&str; 5] = ["api", "pgbackrest", "daemon", "drill", "cluster"];
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -71,6 +71,21 @@ pub fn names_quoted() -> String {
     out
 }
 
+/// The titles of the providers that can do what `can` asks, as a message lists them: "IONOS
+/// DBaaS and Launcher" (`joiner` "and" or "or").
+pub fn titles_that(can: fn(&super::Capabilities) -> bool, joiner: &str) -> String {
+    let titles: Vec<&str> = ProviderKind::ALL
+        .iter()
+        .filter(|p| can(&p.capabilities()))
+        .map(|p| p.title())
+        .collect();
+    match titles.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} {joiner} {last}", rest.join(", ")),
+    }
+}
+
 impl std::fmt::Display for BadId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -30,6 +30,8 @@ pub struct Spec {
     pub id_form: &'static str,
     /// What it can do.
     pub capabilities: Capabilities,
+    /// Its own config table (`[ionos]`), read and checked by its folder (`None`: it has none).
+    pub section: Option<SectionSpec>,
     /// The config section a cluster of it cannot do without, and what that section needs
     /// (`None`: its section is optional or it has none).
     pub required_section: Option<(&'static str, &'static str)>,
@@ -41,6 +43,53 @@ pub struct Spec {
     pub clusters_table: fn(&super::Listed) -> Table,
     /// Its client, from what the config holds for it (its section, its secrets).
     pub connect: fn(&dyn Settings) -> Result<super::Client, ConnectError>,
+    /// What a new cluster at it needs beyond a name (`restore --into`): a connection, a
+    /// database user, from the flags and its section ([`nothing_more`]: nothing).
+    pub new_cluster: fn(&dyn Settings, &NewFlags<'_>) -> Result<NewCluster, ConnectError>,
+}
+
+/// A provider's own config table, which its folder reads and checks.
+pub struct SectionSpec {
+    /// The table's name: `[ionos]`.
+    pub name: &'static str,
+    /// Reads the table out of the whole config text (so that an error keeps its line and
+    /// column); `Ok(None)`: the config has no such table.
+    pub parse: fn(&str) -> Result<Option<Section>, SectionError>,
+}
+
+/// A provider's config table as its folder's `section.rs` made it; [`Settings::section`]
+/// hands it back to the folder, which downcasts it to its own type.
+pub type Section = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
+/// Why a provider's table cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SectionError {
+    /// Not the table's shape (an unknown key, a wrong type): the TOML error, with its span.
+    #[error(transparent)]
+    Syntax(#[from] toml::de::Error),
+    /// Its values do not go together or are out of range: said whole.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The flags of `restore --into` that only some providers take.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewFlags<'a> {
+    pub datacenter: Option<&'a str>,
+    pub lan: Option<&'a str>,
+    pub cidr: Option<&'a str>,
+}
+
+/// What a new cluster needs beyond its name, as its provider's folder worked it out.
+#[derive(Debug, Default)]
+pub struct NewCluster {
+    pub connection: Option<super::server::Connection>,
+    pub db_user: Option<super::DbUser>,
+}
+
+/// [`Spec::new_cluster`] of a provider whose new clusters need nothing more.
+pub fn nothing_more(_: &dyn Settings, _: &NewFlags<'_>) -> Result<NewCluster, ConnectError> {
+    Ok(NewCluster::default())
 }
 
 /// What a provider's [`Spec::connect`] takes from the config, which implements it (the

@@ -97,14 +97,16 @@ pub async fn run(
         None if args.at.switch => None,
         _ => {
             refuse!(
-                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at IONOS DBaaS, which applies the newest backup chain whole)"
+                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at {}, which applies the newest backup whole)",
+                crate::provider::registry::titles_that(|c| c.latest && !c.local_restore, "or")
             )
         }
     };
     let mut dest = destination(args, provider)?;
     if args.at.switch && !provider.capabilities().switch {
         refuse!(
-            "--switch is for Launcher, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
+            "--switch is for {}, whose in-place restore may go into a database beside the cluster that is then switched to; {} restores in place itself",
+            crate::provider::registry::titles_that(|c| c.switch, "and"),
             provider.title()
         );
     }
@@ -114,13 +116,18 @@ pub async fn run(
         ..
     } = &mut dest
     {
-        let needs = provider.capabilities();
-        if needs.connection {
-            *connection = ionos_connection(cfg, args)?;
-        }
-        if needs.db_user {
-            *db_user = Some(crate::clients::ionos_db_user(cfg)?);
-        }
+        // What the provider's new cluster needs beyond a name, as its folder says.
+        let more = crate::clients::new_cluster(
+            cfg,
+            provider,
+            &crate::provider::spec::NewFlags {
+                datacenter: args.at.datacenter.as_deref(),
+                lan: args.at.lan.as_deref(),
+                cidr: args.at.cidr.as_deref(),
+            },
+        )?;
+        *connection = more.connection;
+        *db_user = more.db_user;
     }
     let client = crate::clients::client_for(cfg, provider)?;
     let title = provider.title();
@@ -317,33 +324,6 @@ fn confirm_in_place(confirm: Option<&str>, c: &crate::provider::Cluster) -> Resu
     }
 }
 
-/// A new IONOS cluster's connection: each of `--datacenter`, `--lan`, `--cidr`, else
-/// `[ionos]`'s `datacenter_id`, `lan_id`, `cidr`; `None` unless all three are there.
-fn ionos_connection(
-    cfg: &Config,
-    args: &Request,
-) -> Result<Option<crate::provider::server::Connection>> {
-    let pick = |flag: &Option<String>, dflt: &Option<String>| flag.clone().or_else(|| dflt.clone());
-    let (d, l, c) = (
-        pick(&args.at.datacenter, &cfg.ionos.datacenter_id),
-        pick(&args.at.lan, &cfg.ionos.lan_id),
-        pick(&args.at.cidr, &cfg.ionos.cidr),
-    );
-    if let Some(c) = &c {
-        crate::provider::ionos::check_cidr(c).map_err(|e| Error::Refused(format!("--cidr {e}")))?;
-    }
-    Ok(match (d, l, c) {
-        (Some(datacenter_id), Some(lan_id), Some(cidr)) => {
-            Some(crate::provider::server::Connection {
-                datacenter_id,
-                lan_id,
-                cidr,
-            })
-        }
-        _ => None,
-    })
-}
-
 /// Where the restore goes, from the flags (`--in-place` is confirmed by [`confirm_in_place`]).
 fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     let can = provider.capabilities();
@@ -381,7 +361,8 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
     let flags = [&args.at.datacenter, &args.at.lan, &args.at.cidr];
     if flags.iter().any(|f| f.is_some()) && !can.connection {
         refuse!(
-            "--datacenter, --lan and --cidr choose a new IONOS cluster's network; {} chooses its own",
+            "--datacenter, --lan and --cidr choose a new {} cluster's network; {} chooses its own",
+            crate::provider::registry::titles_that(|c| c.connection, "or"),
             provider.title()
         );
     }

@@ -63,11 +63,13 @@ pub static SPEC: super::Spec = super::Spec {
         switch: false,
         latest: false,
     },
+    section: None,
     required_section: None,
     no_backups: "they are taken daily; the dashboard can start one",
     backups_table: super::spec::backups_table,
     clusters_table,
     connect,
+    new_cluster: super::spec::nothing_more,
 };
 pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
 

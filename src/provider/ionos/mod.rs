@@ -96,11 +96,13 @@ pub static SPEC: super::Spec = super::Spec {
         switch: false,
         latest: true,
     },
+    section: Some(section::SECTION),
     required_section: None,
     no_backups: "IONOS starts a backup chain when the cluster is created",
     backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
+    new_cluster,
 };
 pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
 
@@ -124,6 +126,53 @@ fn connect(s: &dyn super::spec::Settings) -> Result<super::Client, super::spec::
         cfg.url.clone(),
         auth,
     )?))
+}
+
+/// A new IONOS cluster's connection and database user (`restore --into`): each of
+/// `--datacenter`, `--lan`, `--cidr`, else `[ionos]`'s `datacenter_id`, `lan_id`, `cidr` (no
+/// connection unless all three are there); the database user its create request requires
+/// (IONOS returns none of the source's): `[ionos] db_username` and the password from
+/// $BRIDGEREST_IONOS_DB_PASSWORD, the credential ionos-db-password, or `db_password_file`.
+fn new_cluster(
+    s: &dyn super::spec::Settings,
+    flags: &super::spec::NewFlags<'_>,
+) -> Result<super::spec::NewCluster, super::spec::ConnectError> {
+    use super::spec::ConnectError::Refused;
+    let cfg = s
+        .section("ionos")
+        .and_then(|a| a.downcast_ref::<section::IonosConfig>());
+    let pick = |flag: Option<&str>, dflt: fn(&section::IonosConfig) -> &Option<String>| {
+        flag.map(str::to_string)
+            .or_else(|| cfg.and_then(|c| dflt(c).clone()))
+    };
+    let (d, l, c) = (
+        pick(flags.datacenter, |c| &c.datacenter_id),
+        pick(flags.lan, |c| &c.lan_id),
+        pick(flags.cidr, |c| &c.cidr),
+    );
+    if let Some(c) = &c {
+        check_cidr(c).map_err(|e| Refused(format!("--cidr {e}")))?;
+    }
+    let connection = match (d, l, c) {
+        (Some(datacenter_id), Some(lan_id), Some(cidr)) => Some(super::server::Connection {
+            datacenter_id,
+            lan_id,
+            cidr,
+        }),
+        _ => None,
+    };
+    let Some((username, spec)) = cfg.and_then(|c| Some((c.db_username.clone()?, c.db_password())))
+    else {
+        return Err(Refused(format!(
+            "IONOS requires a database user for the new cluster, and returns none of the source's: set [ionos] db_username (and db_password_file, $BRIDGEREST_IONOS_DB_PASSWORD or the systemd credential ionos-db-password) in {}",
+            s.path().display()
+        )));
+    };
+    let password = s.secret(&spec)?;
+    Ok(super::spec::NewCluster {
+        connection,
+        db_user: Some(super::DbUser { username, password }),
+    })
 }
 
 /// `backups`' table: IONOS lists backup chains.

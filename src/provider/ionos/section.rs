@@ -50,6 +50,29 @@ pub struct IonosConfig {
     pub section: bool,
 }
 
+/// `[ionos]` as the config registry reads it.
+pub const SECTION: crate::provider::spec::SectionSpec = crate::provider::spec::SectionSpec {
+    name: "ionos",
+    parse,
+};
+
+/// Reads `[ionos]` out of the config text, checked; `None` when there is none.
+fn parse(
+    text: &str,
+) -> Result<Option<crate::provider::spec::Section>, crate::provider::spec::SectionError> {
+    #[derive(Deserialize)]
+    struct Doc {
+        ionos: Option<RawIonos>,
+    }
+    let doc: Doc = toml::from_str(text)?;
+    let Some(raw) = doc.ionos else {
+        return Ok(None);
+    };
+    let mut cfg = resolve(raw).map_err(crate::provider::spec::SectionError::Invalid)?;
+    cfg.section = true;
+    Ok(Some(std::sync::Arc::new(cfg)))
+}
+
 /// Checks `[ionos]` (what is missing or contradictory is named).
 pub fn resolve(raw: RawIonos) -> Result<IonosConfig, String> {
     let url = parse_url(

@@ -71,6 +71,7 @@ pub static SPEC: super::Spec = super::Spec {
         switch: true,
         latest: false,
     },
+    section: Some(section::SECTION),
     required_section: Some((
         "launcher",
         "url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
@@ -79,6 +80,7 @@ pub static SPEC: super::Spec = super::Spec {
     backups_table: super::spec::backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
+    new_cluster: super::spec::nothing_more,
 };
 pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
 

@@ -27,6 +27,27 @@ pub struct LauncherConfig {
     pub key_file: Option<PathBuf>,
 }
 
+/// `[launcher]` as the config registry reads it.
+pub const SECTION: crate::provider::spec::SectionSpec = crate::provider::spec::SectionSpec {
+    name: "launcher",
+    parse,
+};
+
+/// Reads `[launcher]` out of the config text, checked; `None` when there is none.
+fn parse(
+    text: &str,
+) -> Result<Option<crate::provider::spec::Section>, crate::provider::spec::SectionError> {
+    #[derive(Deserialize)]
+    struct Doc {
+        launcher: Option<RawLauncher>,
+    }
+    let doc: Doc = toml::from_str(text)?;
+    doc.launcher
+        .map(|raw| resolve(raw).map(|c| std::sync::Arc::new(c) as crate::provider::spec::Section))
+        .transpose()
+        .map_err(crate::provider::spec::SectionError::Invalid)
+}
+
 /// Checks `[launcher]` (it has no default URL: each tenant has its own).
 pub fn resolve(raw: RawLauncher) -> Result<LauncherConfig, String> {
     let Some(text) = raw.url else {

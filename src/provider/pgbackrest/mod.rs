@@ -31,11 +31,13 @@ pub static SPEC: super::Spec = super::Spec {
         switch: false,
         latest: false,
     },
+    section: None,
     required_section: None,
     no_backups: "`pgbackrest backup` makes them, as your own schedule runs it",
     backups_table: super::spec::backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
+    new_cluster: super::spec::nothing_more,
 };
 pub const KIND: ProviderKind = ProviderKind(&SPEC);
 
