@@ -448,9 +448,10 @@ pub struct Backup {
     pub kind: Option<String>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
-    /// IONOS: the backup chain this entry is (IONOS lists chains, not base backups).
+    /// The provider's own facts about this entry, which only its folder reads and
+    /// downcasts (IONOS: the backup chain it is; IONOS lists chains, not base backups).
     #[serde(skip)]
-    pub chain: Option<Chain>,
+    pub own: Option<Own>,
     /// The provider's own object, where it is not Bridge's shape (what `--json` prints).
     #[serde(skip)]
     pub raw: Option<serde_json::Value>,
@@ -465,20 +466,8 @@ impl Backup {
     }
 }
 
-/// An IONOS backup chain: base backups and WAL of one cluster and PostgreSQL version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Chain {
-    /// The cluster still writes to it.
-    pub active: bool,
-    /// `earliestRecoveryTargetTime`: the start of its window.
-    pub earliest: Option<OffsetDateTime>,
-    /// `metadata.state`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED, UNKNOWN.
-    pub state: String,
-    /// `properties.size`, in MB as IONOS reports it.
-    pub size_mb: Option<u64>,
-    pub version: Option<String>,
-    pub location: Option<String>,
-}
+/// A provider's own facts about a backup ([`Backup::own`]).
+pub type Own = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 /// A cluster, as the clusters list reports it. Only what bridgerest shows is typed.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transpo
 use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
-use super::{Backup, CallError, Chain, Cluster};
+use super::{Backup, CallError, Cluster};
 use crate::when::{rfc3339, Stop};
 
 mod limits;
@@ -175,13 +175,34 @@ fn new_cluster(
     })
 }
 
+/// An IONOS backup chain: base backups and WAL of one cluster and PostgreSQL version. It
+/// travels in the common [`Backup`]'s `own` slot; only this folder reads it ([`chain_of`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    /// The cluster still writes to it.
+    pub active: bool,
+    /// `earliestRecoveryTargetTime`: the start of its window.
+    pub earliest: Option<time::OffsetDateTime>,
+    /// `metadata.state`: AVAILABLE, BUSY, DESTROYING, DEGRADED, FAILED, UNKNOWN.
+    pub state: String,
+    /// `properties.size`, in MB as IONOS reports it.
+    pub size_mb: Option<u64>,
+    pub version: Option<String>,
+    pub location: Option<String>,
+}
+
+/// The chain a backup of this folder's is.
+pub fn chain_of(b: &Backup) -> Option<&Chain> {
+    b.own.as_ref().and_then(|o| o.downcast_ref::<Chain>())
+}
+
 /// `backups`' table: IONOS lists backup chains.
 fn backups_table(backups: &[Backup]) -> super::spec::Table {
     use crate::text::excerpt;
     let fmt = crate::when::show_time;
     let rows = backups
         .iter()
-        .filter_map(|b| b.chain.as_ref().map(|c| (b, c)))
+        .filter_map(|b| chain_of(b).map(|c| (b, c)))
         .map(|(b, c)| {
             vec![
                 excerpt(&b.name, 80),
@@ -373,7 +394,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
         size_bytes: None,
         kind: None,
         extra: Map::new(),
-        chain: Some(Chain {
+        own: Some(std::sync::Arc::new(Chain {
             active: p.get("isActive").and_then(Value::as_bool).unwrap_or(false),
             earliest,
             state: first_str(&meta, &["state"])
@@ -384,7 +405,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Option<Backup>, ApiError> {
                 .get("version")
                 .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)),
             location: first_str(&p, &["location"]).map(str::to_string),
-        }),
+        })),
         raw: Some(v),
     }))
 }
@@ -425,11 +446,11 @@ impl super::Api for IonosClient {
     /// an inactive chain with none after it has an end that is not known (the provider refuses
     /// a time past it). The chain covering a target is chosen when the request is made.
     async fn window(&self, id: &str) -> Result<Window, ApiError> {
-        let mut chains: Vec<(String, super::Chain)> = self
+        let mut chains: Vec<(String, Chain)> = self
             .list_backups(id)
             .await?
-            .into_iter()
-            .filter_map(|b| b.chain.map(|c| (b.name, c)))
+            .iter()
+            .filter_map(|b| chain_of(b).map(|c| (b.name.clone(), c.clone())))
             .filter(|(_, c)| c.state == "AVAILABLE" && c.earliest.is_some())
             .collect();
         chains.sort_by_key(|(_, c)| c.earliest);
@@ -484,8 +505,10 @@ impl super::Api for IonosClient {
             .fold_all(&path, None, |found, v| {
                 // Every item is read (a malformed one fails the watch, as it fails a list).
                 let chain = to_backup(v, &url)?
-                    .and_then(|b| b.chain)
-                    .filter(|c| c.active && c.state == "AVAILABLE");
+                    .as_ref()
+                    .and_then(chain_of)
+                    .filter(|c| c.active && c.state == "AVAILABLE")
+                    .cloned();
                 Ok(found.or(chain))
             })
             .await?;
@@ -780,7 +803,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let c = b.chain.unwrap();
+        let c = chain_of(&b).unwrap();
         assert!(c.active);
         assert_eq!(c.size_mb, Some(2048));
         assert_eq!(c.version.as_deref(), Some("15"));

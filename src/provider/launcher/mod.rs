@@ -306,7 +306,7 @@ fn to_backup(v: Value, url: &reqwest::Url) -> Result<Backup, ApiError> {
             .find_map(|k| v.get(*k).and_then(Value::as_u64)),
         kind: first_str(&v, &["type", "kind"]).map(str::to_string),
         extra: Map::new(),
-        chain: None,
+        own: None,
         raw: Some(v),
     })
 }

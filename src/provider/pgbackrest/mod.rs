@@ -103,7 +103,7 @@ fn to_backup(s: &RepoSet) -> Backup {
         size_bytes: s.size,
         kind: Some(kind.to_string()).filter(|k| !k.is_empty()),
         extra: Default::default(),
-        chain: None,
+        own: None,
         raw: None,
     }
 }
