@@ -302,9 +302,9 @@ impl Status {
                 .iter()
                 .filter(|(_, d)| !d.ok)
                 .filter_map(|(id, d)| {
-                    let check = d.failed_check.as_deref()?;
+                    let check = d.failed_check.as_ref()?;
                     Some((
-                        format!("cluster=\"{}\",check=\"{}\"", label(id), label(check)),
+                        format!("cluster=\"{}\",check=\"{}\"", label(id), label(&check.as_str())),
                         1.0,
                     ))
                 })

@@ -470,7 +470,7 @@ fn prometheus_text_has_the_drills() {
             recovery_seconds: if ok { Some(1.25) } else { None },
             lag_seconds: if ok { Some(0.5) } else { None },
             problem: (!ok).then(|| "restore: pgbackrest restore failed".into()),
-            failed_check: (!ok).then(|| "restore".into()),
+            failed_check: (!ok).then_some(crate::drill::CheckName::Restore),
             last_success: Some(datetime!(2026-11-15 03:40:00 UTC)),
         }),
         ..Default::default()
