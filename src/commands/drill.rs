@@ -28,27 +28,22 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         _ = tokio::signal::ctrl_c() => return interrupted(scratch).await,
         _ = term.recv() => return interrupted(scratch).await,
     };
-    let written = record(cfg, &rep);
+    // The report file, then the status and Prometheus files (merged into as they are).
+    let sinks: drill::sink::Sinks = vec![
+        Box::new(drill::sink::ReportFile::new(cfg)),
+        Box::new(crate::schedule::StatusFile::new(cfg)),
+    ];
+    let written = drill::sink::publish(&sinks, &rep).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         // The plan was printed when it was made.
         print!("{}", rep.table());
-        if let Some(p) = &written {
-            println!("report:    {}", p.display());
+        for at in &written {
+            println!("report:    {at}");
         }
     }
     Ok(if rep.ok { Exit::Success } else { Exit::Failure })
-}
-
-/// Writes the report file and publishes the drill to the status and Prometheus files; what
-/// fails is logged (the drill's verdict stands).
-pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
-    let path = drill::report::record(cfg, rep);
-    if let Err(e) = crate::schedule::publish_drills(cfg) {
-        tracing::warn!("cannot publish the drill to the status file: {e}");
-    }
-    path
 }
 
 async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {

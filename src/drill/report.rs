@@ -339,18 +339,6 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
     ))
 }
 
-/// Writes the report file, the record of the drill, as [`write()`] does; what fails is logged
-/// (the drill's verdict stands).
-pub fn record(cfg: &crate::config::Config, rep: &Report) -> Option<PathBuf> {
-    match write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::error!("cannot write the drill report: {e}");
-            None
-        }
-    }
-}
-
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
 /// oldest beyond `keep`. The directory is made (for the drilling user) and written through
 /// its descriptor: it is that user's, so no path through it is trusted.
@@ -540,26 +528,39 @@ pub struct DrillSummary {
     pub last_success: Option<OffsetDateTime>,
 }
 
-/// The cluster's last drill, from its reports (read newest first, until a success).
+impl DrillSummary {
+    /// The summary once `rep` has ended, given the cluster's summary before it: the last
+    /// successful drill is `rep` if it passed, else the one `before` knew of.
+    pub fn after(before: Option<&DrillSummary>, rep: &Report) -> DrillSummary {
+        DrillSummary {
+            at: rep.finished_at.unwrap_or(rep.started_at),
+            ok: rep.ok,
+            target: rep.target.clone(),
+            backup: rep.backup.clone(),
+            restore_seconds: rep.restore_seconds,
+            recovery_seconds: rep.recovery_seconds,
+            lag_seconds: rep.lag_seconds,
+            problem: rep.problem(),
+            failed_check: rep.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+            last_success: match rep.ok {
+                true => rep.finished_at,
+                // Drills of a cluster hold its lock, so the last success ended before this
+                // one started; a later one (a status file edited) is not carried.
+                false => before
+                    .and_then(|b| b.last_success)
+                    .filter(|t| *t <= rep.started_at),
+            },
+        }
+    }
+}
+
+/// The cluster's last drill, rebuilt from its reports on disk (each, oldest first, through
+/// [`DrillSummary::after`]): for a process that was not told of the drills (a daemon just
+/// started, `bridgerest status`).
 pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
-    let mut reports = load(dir, Some(cluster)).into_iter().rev().map(|(_, r)| r);
-    let last = reports.next()?;
-    let last_success = match last.ok {
-        true => last.finished_at,
-        false => reports.find(|r| r.ok).and_then(|r| r.finished_at),
-    };
-    Some(DrillSummary {
-        at: last.finished_at.unwrap_or(last.started_at),
-        ok: last.ok,
-        target: last.target.clone(),
-        backup: last.backup.clone(),
-        restore_seconds: last.restore_seconds,
-        recovery_seconds: last.recovery_seconds,
-        lag_seconds: last.lag_seconds,
-        problem: last.problem(),
-        failed_check: last.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
-        last_success,
-    })
+    load(dir, Some(cluster))
+        .into_iter()
+        .fold(None, |s, (_, r)| Some(DrillSummary::after(s.as_ref(), &r)))
 }
 
 /// Why a cluster's drills need attention, if they do: the last failed, or is older than

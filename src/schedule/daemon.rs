@@ -77,6 +77,10 @@ struct Real {
 }
 
 impl Refresher for Real {
+    fn recorded_drills(&self, cfg: &Config) -> Vec<(String, crate::drill::report::DrillSummary)> {
+        schedule::recorded_drills(cfg)
+    }
+
     async fn watch(
         self,
         cfg: Arc<Config>,
@@ -326,14 +330,14 @@ async fn drill_worker(
                 tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
                 match crate::drill::run(&cfg, &req).await {
                     Ok(rep) => {
-                        // The report is the record; the loop, the status file's writer,
-                        // puts it there.
-                        let path = crate::drill::report::record(&cfg, &rep);
-                        let _ = events
-                            .send(Event::Drilled {
-                                cluster: c.id.clone(),
-                            })
-                            .await;
+                        // The report file is the record; the loop, the status file's writer,
+                        // is handed the report.
+                        let sinks: crate::drill::sink::Sinks = vec![
+                            Box::new(crate::drill::sink::ReportFile::new(&cfg)),
+                            Box::new(schedule::ToLoop(events.clone())),
+                        ];
+                        let at = crate::drill::sink::publish(&sinks, &rep).await;
+                        let path = at.first();
                         match rep.ok {
                             true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
                             false => {
