@@ -20,13 +20,12 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     };
     // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
     // a session of its own: stop it and remove the copy (else the next drill does).
-    let scratch = drill::known_scratch(cfg, &req.cluster)
-        .zip(crate::restore::run_as(cfg, req.user.as_deref()).ok());
+    let left = drill::Leftover::of(cfg, &req.cluster, req.user.as_deref());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let rep = tokio::select! {
         r = drill::run(cfg, &req) => r?,
-        _ = tokio::signal::ctrl_c() => return interrupted(scratch).await,
-        _ = term.recv() => return interrupted(scratch).await,
+        _ = tokio::signal::ctrl_c() => return interrupted(left).await,
+        _ = term.recv() => return interrupted(left).await,
     };
     // The report file, then the status and Prometheus files (merged into as they are).
     let sinks: drill::sink::Sinks = vec![
@@ -46,25 +45,11 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     Ok(if rep.ok { Exit::Success } else { Exit::Failure })
 }
 
-async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {
-    let Some((dir, user)) = scratch else {
-        return Err(super::ExitError {
-            code: Exit::Interrupted,
-            inner: anyhow::anyhow!("interrupted: the next drill cleans up its scratch directory"),
-        }
-        .into());
-    };
-    tracing::warn!(dir = %dir.display(), "interrupted: stopping the copy and removing it");
-    let said = match drill::remove_copy(&dir, &user).await {
-        Ok(()) => format!("interrupted; the copy in {} is removed", dir.display()),
-        Err(e) => format!(
-            "interrupted; cleaning up {} failed ({e:#}): the next drill tries again",
-            dir.display()
-        ),
-    };
+async fn interrupted(left: Option<drill::Leftover>) -> Result<Exit> {
+    let cleaned = drill::clean_up_interrupted(left).await;
     Err(super::ExitError {
         code: Exit::Interrupted,
-        inner: anyhow::anyhow!(said),
+        inner: anyhow::anyhow!("interrupted; {cleaned}"),
     }
     .into())
 }

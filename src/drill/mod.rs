@@ -5,7 +5,7 @@
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use crate::pgbackrest::child::Progress;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow::{self, Pick};
 use crate::restore::Request as RestoreRequest;
-use crate::restore::{RunAs, Target, TargetAction};
+use crate::restore::{Target, TargetAction};
 
 mod checks;
 pub mod copy;
@@ -32,7 +32,7 @@ pub use crate::pgbackrest::verify::verify_result;
 use crate::wal::redo_done_at;
 pub use crate::wal::{missing_wal, wal_files};
 use checks::{private_socket, stop_command, verify, Conn};
-pub use copy::Copy;
+pub use copy::{clean_up_interrupted, Cleaned, Copy, Leftover};
 use error::refuse;
 pub use error::{Error, Result};
 pub use report::{Check, CheckName, Report};
@@ -189,18 +189,6 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     }
     rep.finish();
     Ok(rep)
-}
-
-/// The scratch directory of `id`'s drill where it is known without asking the API.
-pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
-    let stanza = workflow::written_stanza(cfg, id).ok()??;
-    scratch_for(cfg, &stanza).ok()
-}
-
-/// Stops the copy's PostgreSQL (the one the drill recorded, if it still runs) and removes the
-/// copy and its WAL spool: a drill interrupted (Ctrl-C, the daemon's SIGTERM).
-pub async fn remove_copy(scratch: &Path, user: &RunAs) -> Result<()> {
-    Copy::open(scratch, user, false)?.remove().await
 }
 
 async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Result<()> {

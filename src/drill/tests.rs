@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 use std::time::Duration;
 use time::macros::datetime;
 
@@ -569,4 +570,37 @@ fn check_names_are_typed_and_written_as_the_same_strings() {
         assert_eq!(read, CheckName::Other(foreign.into()));
         assert_eq!(serde_json::to_value(&read).unwrap(), foreign);
     }
+}
+
+/// #30 item 4: one function cleans up an interrupted drill, for `bridgerest drill` and the
+/// daemon alike: the marked copy, its spool and its marker go; where the copy is not known,
+/// it says the next drill does it.
+#[tokio::test]
+async fn an_interrupted_drill_is_cleaned_up_by_one_function() {
+    let d = tempfile::tempdir().unwrap();
+    let me = crate::restore::RunAs::current().unwrap();
+    let scratch = d.path().join("copy");
+    Copy::open(&scratch, &me, false)
+        .unwrap()
+        .fresh()
+        .await
+        .unwrap();
+    std::fs::write(scratch.join("PG_VERSION"), "15\n").unwrap();
+    let left = Leftover {
+        scratch: scratch.clone(),
+        user: me,
+    };
+    let cleaned = clean_up_interrupted(Some(left)).await;
+    assert!(matches!(cleaned, Cleaned::Removed(_)), "{cleaned}");
+    assert_eq!(
+        cleaned.to_string(),
+        format!("the copy in {} is removed", scratch.display())
+    );
+    assert!(!scratch.exists());
+    assert!(!d.path().join("copy.wal-spool").exists());
+    assert!(!d.path().join(".copy.bridgerest-drill").exists());
+    assert_eq!(
+        clean_up_interrupted(None).await.to_string(),
+        "the next drill cleans up its scratch directory"
+    );
 }

@@ -299,8 +299,9 @@ fn drill_job(schedule: &Cron, tx: &mpsc::Sender<()>) -> Result<Job> {
 }
 
 /// Runs a drill of every Crunchy Bridge cluster, one after another, on each request; the
-/// config is the one in force when the round starts. A round is abandoned on SIGTERM (the
-/// next drill cleans up its scratch directory).
+/// config is the one in force when the round starts. A round is abandoned on SIGTERM: the
+/// drill in progress is cleaned up as any interrupted drill is
+/// ([`crate::drill::clean_up_interrupted`]).
 async fn drill_worker(
     mut rx: mpsc::Receiver<()>,
     cfg: watch::Receiver<Config>,
@@ -313,11 +314,12 @@ async fn drill_worker(
             _ = stop.wait_for(|s| *s) => return,
         }
         let cfg = cfg.borrow().clone();
-        let current = std::sync::Mutex::new(None::<String>);
+        // What the drill in progress leaves if the round is abandoned.
+        let current = std::sync::Mutex::new(None::<crate::drill::Leftover>);
         let round = async {
             for c in cfg.local_clusters() {
                 if let Ok(mut cur) = current.lock() {
-                    *cur = Some(c.id.clone());
+                    *cur = crate::drill::Leftover::of(&cfg, &c.id, None);
                 }
                 let req = crate::drill::Request {
                     narrate: crate::drill::Narrate::Log,
@@ -355,25 +357,8 @@ async fn drill_worker(
         };
         if abandoned {
             // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
-            let id = current.lock().ok().and_then(|c| c.clone());
-            let user = crate::restore::run_as(&cfg, None);
-            match id
-                .and_then(|id| crate::drill::known_scratch(&cfg, &id))
-                .zip(user.ok())
-            {
-                Some((dir, user)) => {
-                    tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
-                    if let Err(e) = crate::drill::remove_copy(&dir, &user).await {
-                        tracing::warn!(
-                            "cannot clean up {} ({e:#}): the next drill tries again",
-                            dir.display()
-                        );
-                    }
-                }
-                None => tracing::info!(
-                    "drill in progress abandoned (the next drill cleans up its scratch directory)"
-                ),
-            }
+            let left = current.lock().ok().and_then(|mut c| c.take());
+            crate::drill::clean_up_interrupted(left).await;
             return;
         }
     }
