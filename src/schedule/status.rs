@@ -579,9 +579,14 @@ fn one_shot(
         Ok(Ok(())) => {}
         Ok(Err(holder)) => {
             tracing::info!(
-                "the daemon ({holder}) writes {}: it shows this {} on its next write",
+                "the daemon ({holder}) writes {}: it shows this {} {}",
                 path.display(),
-                by.as_str()
+                by.as_str(),
+                match by {
+                    // It is not told of a drill of another process: it reads the report.
+                    WrittenBy::Drill => "from its report, on its next tick",
+                    WrittenBy::Refresh | WrittenBy::Daemon => "on its next write",
+                }
             );
             return Ok(());
         }
