@@ -1303,9 +1303,9 @@ fn drills_lists_the_kept_reports_as_a_table_json_and_csv() {
             at,
             std::path::Path::new("/x"),
         );
-        r.check("restore", true, "restored".into());
+        r.check(report::CheckName::Restore, true, "restored".into());
         r.check(
-            "recovered_to",
+            report::CheckName::RecoveredTo,
             ok,
             if ok {
                 "at the target".into()
@@ -1383,8 +1383,8 @@ fn drills_csv_is_for_machines_whole_numeric_and_defused() {
         datetime!(2026-11-01 03:30:00 UTC),
         std::path::Path::new("/x"),
     );
-    r.check("restore", true, "restored".into());
-    r.check("-queries", false, long.clone());
+    r.check(report::CheckName::Restore, true, "restored".into());
+    r.check(report::CheckName::parse("-queries"), false, long.clone());
     r.restore_seconds = Some(4.25);
     r.lag_seconds = Some(-0.5);
     r.bytes_fetched = Some(3 << 20);
@@ -1484,9 +1484,9 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
                 start + day * i,
                 std::path::Path::new("/x"),
             );
-            r.check("restore", true, "restored".into());
+            r.check(report::CheckName::Restore, true, "restored".into());
             r.check(
-                "recovered_to",
+                report::CheckName::RecoveredTo,
                 ok,
                 match ok {
                     true => "at the target".into(),

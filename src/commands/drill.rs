@@ -20,56 +20,36 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     };
     // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
     // a session of its own: stop it and remove the copy (else the next drill does).
-    let scratch = drill::known_scratch(cfg, &req.cluster)
-        .zip(crate::restore::run_as(cfg, req.user.as_deref()).ok());
+    let left = drill::Leftover::of(cfg, &req.cluster, req.user.as_deref());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let rep = tokio::select! {
         r = drill::run(cfg, &req) => r?,
-        _ = tokio::signal::ctrl_c() => return interrupted(scratch).await,
-        _ = term.recv() => return interrupted(scratch).await,
+        _ = tokio::signal::ctrl_c() => return interrupted(left).await,
+        _ = term.recv() => return interrupted(left).await,
     };
-    let written = record(cfg, &rep);
+    // The report file, then the status and Prometheus files (merged into as they are).
+    let sinks: drill::sink::Sinks = vec![
+        Box::new(drill::sink::ReportFile::new(cfg)),
+        Box::new(crate::schedule::StatusFile::new(cfg)),
+    ];
+    let written = drill::sink::publish(&sinks, &rep).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         // The plan was printed when it was made.
         print!("{}", rep.table());
-        if let Some(p) = &written {
-            println!("report:    {}", p.display());
+        for at in &written {
+            println!("report:    {at}");
         }
     }
     Ok(if rep.ok { Exit::Success } else { Exit::Failure })
 }
 
-/// Writes the report file and publishes the drill to the status and Prometheus files; what
-/// fails is logged (the drill's verdict stands).
-pub fn record(cfg: &Config, rep: &drill::Report) -> Option<std::path::PathBuf> {
-    let path = drill::report::record(cfg, rep);
-    if let Err(e) = crate::schedule::publish_drills(cfg) {
-        tracing::warn!("cannot publish the drill to the status file: {e}");
-    }
-    path
-}
-
-async fn interrupted(scratch: Option<(std::path::PathBuf, crate::restore::RunAs)>) -> Result<Exit> {
-    let Some((dir, user)) = scratch else {
-        return Err(super::ExitError {
-            code: Exit::Interrupted,
-            inner: anyhow::anyhow!("interrupted: the next drill cleans up its scratch directory"),
-        }
-        .into());
-    };
-    tracing::warn!(dir = %dir.display(), "interrupted: stopping the copy and removing it");
-    let said = match drill::remove_copy(&dir, &user).await {
-        Ok(()) => format!("interrupted; the copy in {} is removed", dir.display()),
-        Err(e) => format!(
-            "interrupted; cleaning up {} failed ({e:#}): the next drill tries again",
-            dir.display()
-        ),
-    };
+async fn interrupted(left: Option<drill::Leftover>) -> Result<Exit> {
+    let cleaned = drill::clean_up_interrupted(left).await;
     Err(super::ExitError {
         code: Exit::Interrupted,
-        inner: anyhow::anyhow!(said),
+        inner: anyhow::anyhow!("interrupted; {cleaned}"),
     }
     .into())
 }

@@ -355,3 +355,76 @@ impl Copy {
         Ok(())
     }
 }
+
+/// What an interrupted drill (Ctrl-C or SIGTERM during `bridgerest drill`, the daemon's round
+/// abandoned on SIGTERM) leaves to clean up: its copy's PostgreSQL runs in a session of its
+/// own, so it outlives the drill. Known before the drill starts, without asking the API.
+#[derive(Debug, Clone)]
+pub struct Leftover {
+    pub(super) scratch: PathBuf,
+    pub(super) user: RunAs,
+}
+
+impl Leftover {
+    /// The copy a drill of `id` as `user` (the configured run-as user when `None`) makes,
+    /// where its stanza is known without asking the API (the one refresh wrote).
+    pub fn of(cfg: &crate::config::Config, id: &str, user: Option<&str>) -> Option<Leftover> {
+        let stanza = crate::restore::workflow::written_stanza(cfg, id).ok()??;
+        Some(Leftover {
+            scratch: super::scratch_for(cfg, &stanza).ok()?,
+            user: crate::restore::run_as(cfg, user).ok()?,
+        })
+    }
+}
+
+/// What the cleanup of an interrupted drill did.
+#[derive(Debug)]
+pub enum Cleaned {
+    /// The copy's PostgreSQL is stopped and the copy removed.
+    Removed(PathBuf),
+    /// Stopping or removing failed: the next drill tries again.
+    Failed { scratch: PathBuf, error: Error },
+    /// Where the copy is was not known: the next drill cleans up its scratch directory.
+    Unknown,
+}
+
+impl std::fmt::Display for Cleaned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cleaned::Removed(s) => write!(f, "the copy in {} is removed", s.display()),
+            Cleaned::Failed { scratch, error } => write!(
+                f,
+                "cleaning up {} failed ({error:#}): the next drill tries again",
+                scratch.display()
+            ),
+            Cleaned::Unknown => f.write_str("the next drill cleans up its scratch directory"),
+        }
+    }
+}
+
+/// The one cleanup of an interrupted drill, for `bridgerest drill` and the daemon alike: stops
+/// the copy's PostgreSQL (the one the drill recorded, if it still runs) and removes the copy
+/// and its WAL spool ([`Copy::remove`]). What it cannot do, the next drill does when it makes
+/// its copy afresh ([`Copy::fresh`] clears what an earlier drill left the same way). Logged,
+/// and returned for the caller to say.
+pub async fn clean_up_interrupted(left: Option<Leftover>) -> Cleaned {
+    let Some(Leftover { scratch, user }) = left else {
+        tracing::info!("drill interrupted (the next drill cleans up its scratch directory)");
+        return Cleaned::Unknown;
+    };
+    tracing::warn!(dir = %scratch.display(), "drill interrupted: stopping the copy and removing it");
+    let removed = match Copy::open(&scratch, &user, false) {
+        Ok(copy) => copy.remove().await,
+        Err(e) => Err(e),
+    };
+    match removed {
+        Ok(()) => Cleaned::Removed(scratch),
+        Err(error) => {
+            tracing::warn!(
+                "cannot clean up {} ({error:#}): the next drill tries again",
+                scratch.display()
+            );
+            Cleaned::Failed { scratch, error }
+        }
+    }
+}

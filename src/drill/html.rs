@@ -78,7 +78,7 @@ pub fn page(reports: &[Report], now: OffsetDateTime) -> String {
                 .checks
                 .iter()
                 .filter(|c| !c.ok)
-                .map(|c| format!("{}: {}", escape(&c.name), escape(&c.detail)))
+                .map(|c| format!("{}: {}", escape(&c.name.as_str()), escape(&c.detail)))
                 .collect();
             let verdict = match (r.ok, failing.is_empty()) {
                 (true, _) => "<span class=\"ok\">ok</span>".to_string(),

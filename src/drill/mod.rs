@@ -5,7 +5,7 @@
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use time::OffsetDateTime;
@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::pgbackrest::child::Progress;
 use crate::recovery::{self, Follow};
 use crate::restore::workflow;
+use crate::restore::TargetAction;
 use crate::restore::{Here, Request as RestoreRequest};
-use crate::restore::{RunAs, TargetAction};
 
 mod checks;
 pub mod copy;
@@ -23,6 +23,7 @@ mod error;
 pub mod html;
 pub mod isolate;
 pub mod report;
+pub mod sink;
 mod space;
 mod verdict;
 mod wal_gap;
@@ -31,10 +32,10 @@ pub use crate::pgbackrest::verify::verify_result;
 use crate::wal::redo_done_at;
 pub use crate::wal::{missing_wal, wal_files};
 use checks::{private_socket, stop_command, verify, Conn};
-pub use copy::Copy;
+pub use copy::{clean_up_interrupted, Cleaned, Copy, Leftover};
 use error::refuse;
 pub use error::{Error, Result};
-pub use report::{Check, Report};
+pub use report::{Check, CheckName, Report};
 pub use space::{free_bytes, space_check, Need};
 use space::{SPOOL_BYTES, WAL_ON_DISK_MAX, WAL_SEGMENT};
 use verdict::recovered_check;
@@ -150,7 +151,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
                 .last()
                 .map_or("nothing".to_string(), |c| format!("the {} check", c.name));
             rep.fail(
-                "timeout",
+                CheckName::Timeout,
                 format!(
                     "the drill took longer than drill.timeout ({}; {} was done): it stopped there",
                     humantime::format_duration(cfg.drill.timeout),
@@ -162,7 +163,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
         Err(Some(holder)) => {
             keep = false;
             rep.fail(
-                report::PREEMPTED,
+                CheckName::Preempted,
                 format!("a restore of cluster {id} ({holder}) started: the drill stopped and removed its copy, and proves nothing this time"),
             );
             Ok(())
@@ -178,28 +179,16 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
             }
             return Err(e);
         }
-        Err(e) => rep.fail("drill", format!("{e:#}")),
+        Err(e) => rep.fail(CheckName::Drill, format!("{e:#}")),
     }
     if keep {
         rep.kept
             .get_or_insert_with(|| scratch.display().to_string());
     } else if let Err(e) = copy.remove().await {
-        rep.fail("cleanup", format!("{e:#}"));
+        rep.fail(CheckName::Cleanup, format!("{e:#}"));
     }
     rep.finish();
     Ok(rep)
-}
-
-/// The scratch directory of `id`'s drill where it is known without asking the API.
-pub fn known_scratch(cfg: &Config, id: &str) -> Option<PathBuf> {
-    let stanza = workflow::written_stanza(cfg, id).ok()??;
-    scratch_for(cfg, &stanza).ok()
-}
-
-/// Stops the copy's PostgreSQL (the one the drill recorded, if it still runs) and removes the
-/// copy and its WAL spool: a drill interrupted (Ctrl-C, the daemon's SIGTERM).
-pub async fn remove_copy(scratch: &Path, user: &RunAs) -> Result<()> {
-    Copy::open(scratch, user, false)?.remove().await
 }
 
 async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Result<()> {
@@ -219,7 +208,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         Ok(p) => p,
         Err(e) if e.exit() == crate::exit::Exit::Usage => return Err(e.into()),
         Err(e) => {
-            rep.check("plan", false, format!("{e:#}"));
+            rep.check(CheckName::Plan, false, format!("{e:#}"));
             return Ok(());
         }
     };
@@ -268,7 +257,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     };
     let free = free_bytes(crate::fsutil::parent(scratch))?;
     let (fits, detail) = space_check(&need, free, crate::fsutil::parent(scratch));
-    rep.check("space", fits, detail);
+    rep.check(CheckName::Space, fits, detail);
     if !fits {
         return Ok(());
     }
@@ -284,7 +273,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     rep.restore_seconds = Some(t0.elapsed().as_secs_f64());
     match restored {
         Ok(runs) => rep.check(
-            "restore",
+            CheckName::Restore,
             true,
             format!(
                 "{} restored from nothing in {:.1} s{}",
@@ -297,12 +286,12 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             ),
         ),
         Err(e) => {
-            rep.check("restore", false, format!("{e:#}"));
+            rep.check(CheckName::Restore, false, format!("{e:#}"));
             // A failed restore is when the repository's checksums say most: which file is bad;
             // unless the repository could not be reached at all, where verify says nothing new.
             if !matches!(e, crate::restore::Error::Unreachable { .. }) {
                 let (ok, detail) = verify(&p).await;
-                rep.check("verify", ok, detail);
+                rep.check(CheckName::Verify, ok, detail);
             }
             return Ok(());
         }
@@ -319,7 +308,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         &cfg.drill.preload,
     )
     .await;
-    rep.check("isolation", true, start.said);
+    rep.check(CheckName::Isolation, true, start.said);
     let t1 = Instant::now();
     let follow = Follow {
         data: &p.pg1,
@@ -346,7 +335,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             let log = pg_log.tail();
             let (_, gap) = wal_gap(&p, redo_done_at(&log), &log).await;
             rep.check(
-                "recovery",
+                CheckName::Recovery,
                 false,
                 match gap {
                     Some(m) => format!("{m}; {e:#}"),
@@ -357,7 +346,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         }
     };
     rep.check(
-        "recovery",
+        CheckName::Recovery,
         done.state == recovery::RecoveryEnd::Promoted,
         format!(
             "{} after {:.1} s, last replayed LSN {}",
@@ -374,7 +363,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     if let (Some(t), Some(r)) = (p.target_time, rep.recovered_to) {
         rep.lag_seconds = Some((t - r).as_seconds_f64().max(0.0));
     }
-    rep.check("recovered_to", ok, detail);
+    rep.check(CheckName::RecoveredTo, ok, detail);
     rep.bytes_fetched = bytes_fetched(&p, listing.as_deref(), done.lsn);
 
     rep.say("checking the copy");
@@ -386,11 +375,11 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     };
     if cfg.drill.amcheck {
         let (ok, detail) = conn.amcheck().await;
-        rep.check("amcheck", ok, detail);
+        rep.check(CheckName::Amcheck, ok, detail);
     }
     if cfg.drill.verify {
         let (ok, detail) = verify(&p).await;
-        rep.check("verify", ok, detail);
+        rep.check(CheckName::Verify, ok, detail);
     }
     if !cfg.drill.queries.is_empty() {
         // The queries run as a role without superuser: production's data (its functions,
@@ -399,10 +388,10 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             Ok(()) => {
                 for (i, q) in cfg.drill.queries.iter().enumerate() {
                     let (ok, detail) = conn.query(&cfg.drill.database, q).await;
-                    rep.check(&format!("query {}", i + 1), ok, detail);
+                    rep.check(CheckName::Query(i + 1), ok, detail);
                 }
             }
-            Err(e) => rep.check("queries", false, e),
+            Err(e) => rep.check(CheckName::Queries, false, e),
         }
     }
     rep.checks_seconds = Some(t2.elapsed().as_secs_f64());

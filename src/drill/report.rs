@@ -15,9 +15,121 @@ use crate::restore::show_time;
 /// One check of a drill.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Check {
-    pub name: String,
+    pub name: CheckName,
     pub ok: bool,
     pub detail: String,
+}
+
+/// What a drill checks, by name. The report files, the status file and the
+/// `bridgerest_drill_failed_check` metric carry each as the string [`CheckName::as_str`] gives
+/// (`recovered_to`, `query 2`, ...), the strings they have always carried.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CheckName {
+    /// The restore could be planned (the window, the backup, the repository).
+    Plan,
+    /// The copy fits where it is restored.
+    Space,
+    /// `pgbackrest restore` into the scratch directory.
+    Restore,
+    /// `pgbackrest verify` of the repository.
+    Verify,
+    /// The copy was started cut off (private socket, no archiving, no TCP).
+    Isolation,
+    /// The copy's PostgreSQL recovered and was promoted.
+    Recovery,
+    /// Recovery reached the target, and no further.
+    RecoveredTo,
+    /// `pg_amcheck` of every database.
+    Amcheck,
+    /// The user's query number `n` (from 1) of `drill.queries`.
+    Query(usize),
+    /// The role the user's queries run as could not be made.
+    Queries,
+    /// The drill took longer than `drill.timeout`: it proved nothing either way.
+    Timeout,
+    /// A real restore of the cluster stopped the drill: it proved nothing either way.
+    Preempted,
+    /// The drill failed outside any check (its copy, its lock, its PostgreSQL).
+    Drill,
+    /// The copy could not be removed.
+    Cleanup,
+    /// A name this bridgerest does not write, read back from a report or status file another
+    /// version wrote: kept as it is, so that such a file still reads.
+    Other(String),
+}
+
+impl CheckName {
+    /// The name as the files and the metric carry it.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow::Borrowed;
+        Borrowed(match self {
+            CheckName::Plan => "plan",
+            CheckName::Space => "space",
+            CheckName::Restore => "restore",
+            CheckName::Verify => "verify",
+            CheckName::Isolation => "isolation",
+            CheckName::Recovery => "recovery",
+            CheckName::RecoveredTo => "recovered_to",
+            CheckName::Amcheck => "amcheck",
+            CheckName::Query(n) => return format!("query {n}").into(),
+            CheckName::Queries => "queries",
+            CheckName::Timeout => "timeout",
+            CheckName::Preempted => "preempted",
+            CheckName::Drill => "drill",
+            CheckName::Cleanup => "cleanup",
+            CheckName::Other(s) => s,
+        })
+    }
+
+    /// The check named `s` as [`CheckName::as_str`] names it; any other name is
+    /// [`CheckName::Other`] (never an error: a report of another version still reads).
+    pub fn parse(s: &str) -> CheckName {
+        const FIXED: [CheckName; 13] = [
+            CheckName::Plan,
+            CheckName::Space,
+            CheckName::Restore,
+            CheckName::Verify,
+            CheckName::Isolation,
+            CheckName::Recovery,
+            CheckName::RecoveredTo,
+            CheckName::Amcheck,
+            CheckName::Queries,
+            CheckName::Timeout,
+            CheckName::Preempted,
+            CheckName::Drill,
+            CheckName::Cleanup,
+        ];
+        if let Some(c) = FIXED.iter().find(|c| c.as_str() == s) {
+            return c.clone();
+        }
+        match s
+            .strip_prefix("query ")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            // Only as this version writes it ("query 01" stays as it was).
+            Some(n) if format!("query {n}") == s => CheckName::Query(n),
+            _ => CheckName::Other(s.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for CheckName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl Serialize for CheckName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(CheckName::parse(&s))
+    }
 }
 
 /// What one drill did and found (no secrets: the plan's command line holds none either).
@@ -114,7 +226,7 @@ impl Report {
         }
     }
 
-    pub fn check(&mut self, name: &str, ok: bool, detail: String) {
+    pub fn check(&mut self, name: CheckName, ok: bool, detail: String) {
         // Details quote pgBackRest, PostgreSQL and the API.
         let detail = crate::redact::apply(&detail);
         self.say(&format!(
@@ -122,23 +234,19 @@ impl Report {
             if ok { "ok" } else { "FAILED" }
         ));
         match ok {
-            true => tracing::info!(check = name, %detail, "drill check passed"),
-            false => tracing::error!(check = name, %detail, "drill check failed"),
+            true => tracing::info!(check = %name, %detail, "drill check passed"),
+            false => tracing::error!(check = %name, %detail, "drill check failed"),
         }
-        self.checks.push(Check {
-            name: name.into(),
-            ok,
-            detail,
-        });
+        self.checks.push(Check { name, ok, detail });
     }
 
-    pub fn fail(&mut self, name: &str, detail: String) {
+    pub fn fail(&mut self, name: CheckName, detail: String) {
         self.check(name, false, detail);
     }
 
     /// Every check passed (and there was at least the restore).
     pub fn ok(&self) -> bool {
-        self.checks.iter().any(|c| c.name == "restore") && self.checks.iter().all(|c| c.ok)
+        self.checks.iter().any(|c| c.name == CheckName::Restore) && self.checks.iter().all(|c| c.ok)
     }
 
     pub fn target_shown(&self) -> String {
@@ -210,7 +318,7 @@ impl Report {
             .iter()
             .map(|c| {
                 vec![
-                    c.name.clone(),
+                    c.name.to_string(),
                     if c.ok { "ok" } else { "FAILED" }.into(),
                     c.detail.replace('\n', " | "),
                 ]
@@ -229,18 +337,6 @@ pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
         r.cluster,
         r.started_at.format(&fmt).unwrap_or_default()
     ))
-}
-
-/// Writes the report file, the record of the drill, as [`write()`] does; what fails is logged
-/// (the drill's verdict stands).
-pub fn record(cfg: &crate::config::Config, rep: &Report) -> Option<PathBuf> {
-    match write(&cfg.drill.reports, rep, cfg.drill.keep_reports) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            tracing::error!("cannot write the drill report: {e}");
-            None
-        }
-    }
 }
 
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
@@ -423,38 +519,48 @@ pub struct DrillSummary {
     pub lag_seconds: Option<f64>,
     /// The first failed check.
     pub problem: Option<String>,
-    /// The name of the first failed check (`preempted`, `space`, `timeout`: the drill proved
-    /// nothing either way; any other: a failure).
+    /// The first failed check (`preempted`, `space`, `timeout`: the drill proved nothing
+    /// either way; any other: a failure).
     #[serde(default)]
-    pub failed_check: Option<String>,
+    pub failed_check: Option<CheckName>,
     /// When the cluster's last successful drill ended (from the reports kept).
     #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
 }
 
-/// The check a drill stopped by a real restore of its cluster fails.
-pub const PREEMPTED: &str = "preempted";
+impl DrillSummary {
+    /// The summary once `rep` has ended, given the cluster's summary before it: the last
+    /// successful drill is `rep` if it passed, else the one `before` knew of.
+    pub fn after(before: Option<&DrillSummary>, rep: &Report) -> DrillSummary {
+        DrillSummary {
+            at: rep.finished_at.unwrap_or(rep.started_at),
+            ok: rep.ok,
+            target: rep.target.clone(),
+            backup: rep.backup.clone(),
+            restore_seconds: rep.restore_seconds,
+            recovery_seconds: rep.recovery_seconds,
+            lag_seconds: rep.lag_seconds,
+            problem: rep.problem(),
+            failed_check: rep.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+            last_success: match rep.ok {
+                true => rep.finished_at,
+                // Drills of a cluster hold its lock, so the last success ended before this
+                // one started; a later one (a status file edited) is not carried.
+                false => before
+                    .and_then(|b| b.last_success)
+                    .filter(|t| *t <= rep.started_at),
+            },
+        }
+    }
+}
 
-/// The cluster's last drill, from its reports (read newest first, until a success).
+/// The cluster's last drill, rebuilt from its reports on disk (each, oldest first, through
+/// [`DrillSummary::after`]): for a process that was not told of the drills (a daemon just
+/// started, `bridgerest status`).
 pub fn summary(dir: &Path, cluster: &str) -> Option<DrillSummary> {
-    let mut reports = load(dir, Some(cluster)).into_iter().rev().map(|(_, r)| r);
-    let last = reports.next()?;
-    let last_success = match last.ok {
-        true => last.finished_at,
-        false => reports.find(|r| r.ok).and_then(|r| r.finished_at),
-    };
-    Some(DrillSummary {
-        at: last.finished_at.unwrap_or(last.started_at),
-        ok: last.ok,
-        target: last.target.clone(),
-        backup: last.backup.clone(),
-        restore_seconds: last.restore_seconds,
-        recovery_seconds: last.recovery_seconds,
-        lag_seconds: last.lag_seconds,
-        problem: last.problem(),
-        failed_check: last.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
-        last_success,
-    })
+    load(dir, Some(cluster))
+        .into_iter()
+        .fold(None, |s, (_, r)| Some(DrillSummary::after(s.as_ref(), &r)))
 }
 
 /// Why a cluster's drills need attention, if they do: the last failed, or is older than
@@ -466,7 +572,7 @@ pub fn drill_problem(
 ) -> Option<String> {
     let d = d?;
     // A drill a real restore stopped proves nothing: its age is the last successful one's.
-    let preempted = d.failed_check.as_deref() == Some(PREEMPTED);
+    let preempted = d.failed_check == Some(CheckName::Preempted);
     if !d.ok && !preempted {
         return Some(format!(
             "the last drill ({}) failed: {}",

@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 use std::time::Duration;
 use time::macros::datetime;
 
@@ -94,10 +95,14 @@ fn a_report_fails_on_any_failed_check_and_shows_each() {
         Path::new("/var/lib/bridgerest/drill/main"),
     );
     assert!(!r.ok(), "no restore, no success");
-    r.check("restore", true, "restored".into());
-    r.check("amcheck", true, "no corruption found".into());
+    r.check(CheckName::Restore, true, "restored".into());
+    r.check(CheckName::Amcheck, true, "no corruption found".into());
     assert!(r.ok());
-    r.check("query 1", false, "SELECT count(*) FROM orders → 0".into());
+    r.check(
+        CheckName::Query(1),
+        false,
+        "SELECT count(*) FROM orders → 0".into(),
+    );
     r.finish();
     assert!(!r.ok);
     assert_eq!(
@@ -144,7 +149,7 @@ fn reports_are_kept_per_cluster_and_summed_up() {
             datetime!(2026-11-23 03:30:00 UTC) + time::Duration::days(i as i64),
             dir.path(),
         );
-        r.check("restore", ok, format!("run {i}"));
+        r.check(CheckName::Restore, ok, format!("run {i}"));
         r.finish();
         r.finished_at = Some(r.started_at + time::Duration::minutes(5));
         report::write(dir.path(), &r, 3).unwrap();
@@ -158,7 +163,7 @@ fn reports_are_kept_per_cluster_and_summed_up() {
         datetime!(2026-11-01 00:00:00 UTC),
         dir.path(),
     );
-    other.check("restore", true, String::new());
+    other.check(CheckName::Restore, true, String::new());
     other.finish();
     other.finished_at = Some(other.started_at + time::Duration::minutes(5));
     report::write(dir.path(), &other, 3).unwrap();
@@ -413,7 +418,7 @@ fn a_reports_details_pass_through_the_redactor() {
         Path::new("/x"),
     );
     rep.check(
-        "recovery",
+        CheckName::Recovery,
         false,
         "archive-get: HTTP 403 for https://a.blob.core.windows.net/c/x?sv=2022&sig=s3cr3tSAS and {\"password\": \"pw-in-a-log\"}".into(),
     );
@@ -450,7 +455,7 @@ fn forged_linked_and_future_reports_do_not_count() {
     let dir = tempfile::tempdir().unwrap();
     let report = |started: OffsetDateTime, ok: bool| {
         let mut r = Report::new("abc", "main", Target::Random, started, dir.path());
-        r.check("restore", ok, format!("at {started}"));
+        r.check(CheckName::Restore, ok, format!("at {started}"));
         r.finish();
         r.finished_at = Some(started + time::Duration::minutes(5));
         r
@@ -531,4 +536,71 @@ fn a_scratch_mount_point_is_emptied_and_kept() {
         assert_eq!(std::fs::read_dir(&copy).unwrap().count(), 0);
         assert!(!d.path().join(".copy.bridgerest-drill").exists());
     }
+}
+
+/// #30 item 4: checks are named by an enum, written as the strings the report files, the
+/// status file and the metric have always carried, and read back as the same check; a name
+/// another version wrote reads as itself.
+#[test]
+fn check_names_are_typed_and_written_as_the_same_strings() {
+    for (check, name) in [
+        (CheckName::Plan, "plan"),
+        (CheckName::Space, "space"),
+        (CheckName::Restore, "restore"),
+        (CheckName::Verify, "verify"),
+        (CheckName::Isolation, "isolation"),
+        (CheckName::Recovery, "recovery"),
+        (CheckName::RecoveredTo, "recovered_to"),
+        (CheckName::Amcheck, "amcheck"),
+        (CheckName::Query(12), "query 12"),
+        (CheckName::Queries, "queries"),
+        (CheckName::Timeout, "timeout"),
+        (CheckName::Preempted, "preempted"),
+        (CheckName::Drill, "drill"),
+        (CheckName::Cleanup, "cleanup"),
+    ] {
+        assert_eq!(serde_json::to_value(&check).unwrap(), name);
+        assert_eq!(
+            serde_json::from_value::<CheckName>(name.into()).unwrap(),
+            check
+        );
+    }
+    for foreign in ["wal_gap", "query 01", "query", ""] {
+        let read: CheckName = serde_json::from_value(foreign.into()).unwrap();
+        assert_eq!(read, CheckName::Other(foreign.into()));
+        assert_eq!(serde_json::to_value(&read).unwrap(), foreign);
+    }
+}
+
+/// #30 item 4: one function cleans up an interrupted drill, for `bridgerest drill` and the
+/// daemon alike: the marked copy, its spool and its marker go; where the copy is not known,
+/// it says the next drill does it.
+#[tokio::test]
+async fn an_interrupted_drill_is_cleaned_up_by_one_function() {
+    let d = tempfile::tempdir().unwrap();
+    let me = crate::restore::RunAs::current().unwrap();
+    let scratch = d.path().join("copy");
+    Copy::open(&scratch, &me, false)
+        .unwrap()
+        .fresh()
+        .await
+        .unwrap();
+    std::fs::write(scratch.join("PG_VERSION"), "15\n").unwrap();
+    let left = Leftover {
+        scratch: scratch.clone(),
+        user: me,
+    };
+    let cleaned = clean_up_interrupted(Some(left)).await;
+    assert!(matches!(cleaned, Cleaned::Removed(_)), "{cleaned}");
+    assert_eq!(
+        cleaned.to_string(),
+        format!("the copy in {} is removed", scratch.display())
+    );
+    assert!(!scratch.exists());
+    assert!(!d.path().join("copy.wal-spool").exists());
+    assert!(!d.path().join(".copy.bridgerest-drill").exists());
+    assert_eq!(
+        clean_up_interrupted(None).await.to_string(),
+        "the next drill cleans up its scratch directory"
+    );
 }

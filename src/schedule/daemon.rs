@@ -58,13 +58,27 @@ fn scheduler(what: &'static str) -> impl Fn(JobSchedulerError) -> Error {
 /// `api.concurrency` permits, and that figure.
 type Permits = Option<(usize, Arc<tokio::sync::Semaphore>)>;
 
+/// The config in force and its client (none when the config lists no Bridge cluster): what
+/// SIGHUP replaces, whole, once the new one works (API key included). It travels one way, a
+/// `watch` channel the SIGHUP handler alone writes ([`Reloads`]); whatever needs the config in
+/// force reads it there when it starts a round: the refresher its client, the drill worker
+/// its config, and [`follow_reloads`], which reschedules the cron jobs and hands the loop its
+/// [`Event::Reload`].
+#[derive(Clone)]
+struct Loaded {
+    cfg: Arc<Config>,
+    client: Option<Client>,
+}
+
+/// The config in force, as every reader of it holds it.
+type Reloads = watch::Receiver<Loaded>;
+
 /// The real refresher; its clones share the client and the API permits.
 #[derive(Clone)]
 struct Real {
-    /// The Crunchy Bridge client (none when the config lists no Bridge cluster).
-    client: Arc<Mutex<Option<Client>>>,
-    /// A client for a config accepted on SIGHUP (a new API key or URL), taken on the next round.
-    next: Arc<Mutex<Option<Option<Client>>>>,
+    /// The config in force: its client is taken at the start of each round (a new API key or
+    /// URL accepted on SIGHUP is used from the next round on).
+    loaded: Reloads,
     /// The `api.concurrency` permits every refresh running at a time shares (made again when
     /// a reload changes the figure).
     permits: Arc<Mutex<Permits>>,
@@ -77,6 +91,10 @@ struct Real {
 }
 
 impl Refresher for Real {
+    fn recorded_drills(&self, cfg: &Config) -> Vec<(String, crate::drill::report::DrillSummary)> {
+        schedule::recorded_drills(cfg)
+    }
+
     async fn watch(
         self,
         cfg: Arc<Config>,
@@ -92,10 +110,7 @@ impl Refresher for Real {
         deadline: tokio::time::Instant,
     ) -> Vec<Refreshed> {
         let (client, permits) = {
-            let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(c) = self.next.lock().ok().and_then(|mut n| n.take()) {
-                *client = c;
-            }
+            let client = self.loaded.borrow().client.clone();
             let mut permits = self.permits.lock().unwrap_or_else(|p| p.into_inner());
             let n = cfg.api.concurrency;
             let sem = match &*permits {
@@ -106,7 +121,7 @@ impl Refresher for Real {
                     sem
                 }
             };
-            (client.clone(), sem)
+            (client, sem)
         };
         let wanted: Vec<String> = cfg
             .clusters
@@ -295,11 +310,12 @@ fn drill_job(schedule: &Cron, tx: &mpsc::Sender<()>) -> Result<Job> {
 }
 
 /// Runs a drill of every Crunchy Bridge cluster, one after another, on each request; the
-/// config is the one in force when the round starts. A round is abandoned on SIGTERM (the
-/// next drill cleans up its scratch directory).
+/// config is the one in force when the round starts. A round is abandoned on SIGTERM: the
+/// drill in progress is cleaned up as any interrupted drill is
+/// ([`crate::drill::clean_up_interrupted`]).
 async fn drill_worker(
     mut rx: mpsc::Receiver<()>,
-    cfg: watch::Receiver<Config>,
+    loaded: Reloads,
     mut stop: watch::Receiver<bool>,
     events: mpsc::Sender<Event>,
 ) {
@@ -308,12 +324,13 @@ async fn drill_worker(
             got = rx.recv() => if got.is_none() { return },
             _ = stop.wait_for(|s| *s) => return,
         }
-        let cfg = cfg.borrow().clone();
-        let current = std::sync::Mutex::new(None::<String>);
+        let cfg = loaded.borrow().cfg.clone();
+        // What the drill in progress leaves if the round is abandoned.
+        let current = std::sync::Mutex::new(None::<crate::drill::Leftover>);
         let round = async {
             for c in cfg.local_clusters() {
                 if let Ok(mut cur) = current.lock() {
-                    *cur = Some(c.id.clone());
+                    *cur = crate::drill::Leftover::of(&cfg, &c.id, None);
                 }
                 let req = crate::drill::Request {
                     narrate: crate::drill::Narrate::Log,
@@ -326,14 +343,14 @@ async fn drill_worker(
                 tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
                 match crate::drill::run(&cfg, &req).await {
                     Ok(rep) => {
-                        // The report is the record; the loop, the status file's writer,
-                        // puts it there.
-                        let path = crate::drill::report::record(&cfg, &rep);
-                        let _ = events
-                            .send(Event::Drilled {
-                                cluster: c.id.clone(),
-                            })
-                            .await;
+                        // The report file is the record; the loop, the status file's writer,
+                        // is handed the report.
+                        let sinks: crate::drill::sink::Sinks = vec![
+                            Box::new(crate::drill::sink::ReportFile::new(&cfg)),
+                            Box::new(schedule::ToLoop(events.clone())),
+                        ];
+                        let at = crate::drill::sink::publish(&sinks, &rep).await;
+                        let path = at.first();
                         match rep.ok {
                             true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
                             false => {
@@ -351,25 +368,8 @@ async fn drill_worker(
         };
         if abandoned {
             // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
-            let id = current.lock().ok().and_then(|c| c.clone());
-            let user = crate::restore::run_as(&cfg, None);
-            match id
-                .and_then(|id| crate::drill::known_scratch(&cfg, &id))
-                .zip(user.ok())
-            {
-                Some((dir, user)) => {
-                    tracing::info!(dir = %dir.display(), "drill in progress abandoned: stopping and removing its copy");
-                    if let Err(e) = crate::drill::remove_copy(&dir, &user).await {
-                        tracing::warn!(
-                            "cannot clean up {} ({e:#}): the next drill tries again",
-                            dir.display()
-                        );
-                    }
-                }
-                None => tracing::info!(
-                    "drill in progress abandoned (the next drill cleans up its scratch directory)"
-                ),
-            }
+            let left = current.lock().ok().and_then(|mut c| c.take());
+            crate::drill::clean_up_interrupted(left).await;
             return;
         }
     }
@@ -386,7 +386,6 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
     client: Option<Client>,
     reload: impl Fn() -> Result<(Config, Option<Client>), E> + Send + 'static,
 ) -> Result<()> {
-    let next_client = Arc::new(Mutex::new(None));
     // Signal streams first, so none is missed once the loop runs.
     let handler = |kind, which| signal(kind).map_err(|err| Error::Signal { which, err });
     let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
@@ -395,17 +394,25 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
     let (tx, rx) = mpsc::channel::<Event>(16);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (drill_tx, drill_rx) = mpsc::channel::<()>(1);
-    let (cfg_tx, cfg_rx) = watch::channel(cfg.clone());
-    let drills = tokio::spawn(drill_worker(drill_rx, cfg_rx, stop_rx.clone(), tx.clone()));
+    let (loaded_tx, loaded) = watch::channel(Loaded {
+        cfg: Arc::new(cfg.clone()),
+        client,
+    });
+    let drills = tokio::spawn(drill_worker(
+        drill_rx,
+        loaded.clone(),
+        stop_rx.clone(),
+        tx.clone(),
+    ));
 
     let sched = JobScheduler::new()
         .await
         .map_err(scheduler("starting the scheduler"))?;
-    let mut job_id = sched
+    let job_id = sched
         .add(tick_job(&cfg.daemon.schedule, &tx)?)
         .await
         .map_err(scheduler("scheduling the refresh"))?;
-    let mut drill_job_id = match &cfg.drill.schedule {
+    let drill_job_id = match &cfg.drill.schedule {
         Some(s) => Some(
             sched
                 .add(drill_job(s, &drill_tx)?)
@@ -428,41 +435,27 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         "daemon started"
     );
 
+    let reloads = tokio::spawn(follow_reloads(
+        loaded.clone(),
+        sched.clone(),
+        Jobs {
+            refresh: (job_id, cfg.daemon.schedule.clone()),
+            drill: (drill_job_id, cfg.drill.schedule.clone()),
+        },
+        tx.clone(),
+        drill_tx,
+    ));
     let signals = {
-        let (tx, sched) = (tx.clone(), sched.clone());
-        let next_client = next_client.clone();
-        let mut schedule = cfg.daemon.schedule.clone();
-        let mut drill_schedule = cfg.drill.schedule.clone();
+        let tx = tx.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    // The whole new config must work, API key included, before it replaces the old.
+                    // The whole new config must work, API key included, before it replaces the
+                    // old; then it goes one way, to everyone who reads the config in force.
                     _ = hup.recv() => match reload() {
                         Ok((c, client)) => {
                             tracing::info!(path = %c.path.display(), refreshed = c.clusters.len(), watched = c.remote.len(), "SIGHUP: config re-read");
-                            if let Ok(mut n) = next_client.lock() {
-                                *n = Some(client);
-                            }
-                            if c.daemon.schedule != schedule {
-                                match reschedule(&sched, job_id, &c.daemon.schedule, &tx).await {
-                                    Ok(id) => {
-                                        tracing::info!(schedule = %c.daemon.schedule, "SIGHUP: new refresh schedule");
-                                        (job_id, schedule) = (id, c.daemon.schedule.clone());
-                                    }
-                                    Err(e) => tracing::error!("SIGHUP: the new schedule is refused, the old one keeps running: {e:#}"),
-                                }
-                            }
-                            if c.drill.schedule != drill_schedule {
-                                match redrill(&sched, drill_job_id, c.drill.schedule.as_ref(), &drill_tx).await {
-                                    Ok(id) => {
-                                        tracing::info!(schedule = ?c.drill.schedule, "SIGHUP: new drill schedule");
-                                        (drill_job_id, drill_schedule) = (id, c.drill.schedule.clone());
-                                    }
-                                    Err(e) => tracing::error!("SIGHUP: the new drill schedule is refused, the old one keeps running: {e:#}"),
-                                }
-                            }
-                            let _ = cfg_tx.send(c.clone());
-                            let _ = tx.send(Event::Reload(Box::new(c))).await;
+                            loaded_tx.send_replace(Loaded { cfg: Arc::new(c), client });
                         }
                         Err(e) => tracing::error!("SIGHUP: the new config is refused, the old one keeps running: {e}"),
                     },
@@ -506,8 +499,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
     let mut status_written: Result<(), String> = Ok(());
     let mut writer = schedule::Writer::default();
     let real = Real {
-        client: Arc::new(Mutex::new(client)),
-        next: next_client,
+        loaded,
         permits: Arc::default(),
         stop: stop_rx,
         named: Arc::default(),
@@ -540,10 +532,63 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
     let _ = drills.await;
     notify("STOPPING=1");
     signals.abort();
+    reloads.abort();
     let mut sched = sched;
     let _ = sched.shutdown().await;
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// The cron jobs in force: the refresh's, the drills' (if `drill.schedule` is set), each with
+/// its schedule.
+struct Jobs {
+    refresh: (uuid::Uuid, Cron),
+    drill: (Option<uuid::Uuid>, Option<Cron>),
+}
+
+/// Applies each config SIGHUP accepted ([`Loaded`]), in this one place: a cron job whose
+/// schedule changed is replaced (a schedule refused leaves the old one running), then the loop
+/// is handed the new config ([`Event::Reload`]). The refresher and the drill worker read the
+/// config in force from the same channel when they start a round.
+async fn follow_reloads(
+    mut loaded: Reloads,
+    sched: JobScheduler,
+    mut jobs: Jobs,
+    tx: mpsc::Sender<Event>,
+    drill_tx: mpsc::Sender<()>,
+) {
+    while loaded.changed().await.is_ok() {
+        let cfg = loaded.borrow_and_update().cfg.clone();
+        if cfg.daemon.schedule != jobs.refresh.1 {
+            match reschedule(&sched, jobs.refresh.0, &cfg.daemon.schedule, &tx).await {
+                Ok(id) => {
+                    tracing::info!(schedule = %cfg.daemon.schedule, "SIGHUP: new refresh schedule");
+                    jobs.refresh = (id, cfg.daemon.schedule.clone());
+                }
+                Err(e) => tracing::error!(
+                    "SIGHUP: the new schedule is refused, the old one keeps running: {e:#}"
+                ),
+            }
+        }
+        if cfg.drill.schedule != jobs.drill.1 {
+            match redrill(&sched, jobs.drill.0, cfg.drill.schedule.as_ref(), &drill_tx).await {
+                Ok(id) => {
+                    tracing::info!(schedule = ?cfg.drill.schedule, "SIGHUP: new drill schedule");
+                    jobs.drill = (id, cfg.drill.schedule.clone());
+                }
+                Err(e) => tracing::error!(
+                    "SIGHUP: the new drill schedule is refused, the old one keeps running: {e:#}"
+                ),
+            }
+        }
+        if tx
+            .send(Event::Reload(Box::new((*cfg).clone())))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 /// The Bridge client, if the config lists a Bridge cluster (whose credentials are refreshed).
@@ -595,4 +640,61 @@ async fn reschedule(
         .await
         .map_err(scheduler("removing the old schedule"))?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// #30 item 4: SIGHUP's config goes one way. Written once to the config in force, it is
+    /// what the refresher and the drill worker read there, and what the loop is handed (with
+    /// the cron jobs rescheduled first); once the handler is gone (SIGTERM), so is the follower.
+    #[tokio::test]
+    async fn a_reload_travels_one_way() {
+        let text = "[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/x\"\n";
+        let cfg = crate::config::parse(text, std::path::Path::new("t.toml")).unwrap();
+        let (loaded_tx, loaded) = watch::channel(Loaded {
+            cfg: Arc::new(cfg.clone()),
+            client: None,
+        });
+        let sched = JobScheduler::new().await.unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        let (drill_tx, _drills) = mpsc::channel(1);
+        let job = sched
+            .add(tick_job(&cfg.daemon.schedule, &tx).unwrap())
+            .await
+            .unwrap();
+        let follower = tokio::spawn(follow_reloads(
+            loaded.clone(),
+            sched.clone(),
+            Jobs {
+                refresh: (job, cfg.daemon.schedule.clone()),
+                drill: (None, None),
+            },
+            tx,
+            drill_tx,
+        ));
+        let mut new = cfg.clone();
+        new.daemon.schedule = Cron::parse("0 */5 * * * *").unwrap();
+        new.drill.schedule = Some(Cron::parse("0 30 3 * * Sun").unwrap());
+        let new = Arc::new(new);
+        loaded_tx.send_replace(Loaded {
+            cfg: new.clone(),
+            client: None,
+        });
+        match rx.recv().await {
+            Some(Event::Reload(c)) => {
+                assert_eq!(c.daemon.schedule, new.daemon.schedule);
+                assert_eq!(c.drill.schedule, new.drill.schedule);
+            }
+            other => panic!("the loop was not handed the new config: {other:?}"),
+        }
+        // The refresher's and the drill worker's reading of the config in force.
+        assert!(Arc::ptr_eq(&loaded.borrow().cfg, &new));
+        drop(loaded_tx);
+        tokio::time::timeout(std::time::Duration::from_secs(5), follower)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }

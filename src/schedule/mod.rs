@@ -18,7 +18,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::provider::FailureKind;
+use crate::drill::report::{DrillSummary, Report};
+use crate::drill::sink::{ReportSink, SinkError};
+use crate::provider::{BoxFut, FailureKind};
 
 /// When and how often to refresh.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -164,6 +166,14 @@ pub trait Refresher: Clone + Send + 'static {
         std::future::ready(Vec::new())
     }
 
+    /// Each cluster's last drill as the record on disk says, for what the loop was not told
+    /// (none by default): read when it starts (its state after a restart), on a reload, and on
+    /// each tick (a one-shot `bridgerest drill` while the daemon runs). Never to learn of a
+    /// drill it was told of: those come as [`Event::Drilled`].
+    fn recorded_drills(&self, _cfg: &Config) -> Vec<(String, DrillSummary)> {
+        Vec::new()
+    }
+
     /// Refreshes `only` these clusters (every configured one when `None`); a cluster with no
     /// token by `deadline` fails (transient), the others are written.
     fn refresh(
@@ -183,16 +193,36 @@ pub enum Event {
     Reload(Box<Config>),
     /// Stop after the refresh in progress (SIGTERM/SIGINT).
     Shutdown,
-    /// A drill of `cluster` has written its report: the status file shows it (this loop is
-    /// the status file's only writer while the daemon runs).
-    Drilled { cluster: String },
+    /// A drill has ended, with its report: the status file shows it, from what the event
+    /// carries (this loop is the status file's only writer while the daemon runs).
+    Drilled(Box<Report>),
+}
+
+/// The status file and the Prometheus text as the daemon's drills publish to them: the loop,
+/// their writer, told through its events ([`Event::Drilled`]).
+pub struct ToLoop(pub mpsc::Sender<Event>);
+
+impl ReportSink for ToLoop {
+    fn name(&self) -> &'static str {
+        "the daemon's status file"
+    }
+
+    fn publish<'a>(&'a self, rep: &'a Report) -> BoxFut<'a, Result<Option<String>, SinkError>> {
+        Box::pin(async move {
+            self.0
+                .send(Event::Drilled(Box::new(rep.clone())))
+                .await
+                .map_err(|_| "the daemon is stopping")?;
+            Ok(None)
+        })
+    }
 }
 
 pub mod daemon;
 mod status;
 pub use status::{
-    fill_drills, publish_drills, record_refresh, ClusterStatus, DrillPolicy, Status, WriteError,
-    Writer, WrittenBy,
+    fill_drills, publish_drill, record_refresh, recorded_drills, ClusterStatus, DrillPolicy,
+    Status, StatusFile, WriteError, Writer, WrittenBy,
 };
 
 struct Slot {
@@ -314,6 +344,7 @@ pub async fn run<R: Refresher>(
         watching: None,
     };
     sync_slots(&cfg, &mut slots);
+    recorded(&tasks.refresher, &cfg, &mut slots);
     tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
     tasks.watch(&cfg);
     let mut starting = true;
@@ -339,16 +370,21 @@ pub async fn run<R: Refresher>(
                 None | Some(Event::Shutdown) => break,
                 Some(Event::Tick) => {
                     tracing::debug!("scheduled refresh of every cluster");
+                    learnt = recorded(&tasks.refresher, &cfg, &mut slots);
                     tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
                     tasks.watch(&cfg);
                 }
-                Some(Event::Drilled { cluster }) => {
-                    tracing::debug!(%cluster, "drill recorded; the status file shows it");
-                    learnt = true;
+                Some(Event::Drilled(rep)) => {
+                    if let Some(slot) = slots.get_mut(&rep.cluster) {
+                        tracing::debug!(cluster = %rep.cluster, "drill told; the status file shows it");
+                        slot.status.drill = Some(DrillSummary::after(slot.status.drill.as_ref(), &rep));
+                        learnt = true;
+                    }
                 }
                 Some(Event::Reload(new)) => {
                     cfg = Arc::new(*new);
                     sync_slots(&cfg, &mut slots);
+                    recorded(&tasks.refresher, &cfg, &mut slots);
                     tracing::debug!(clusters = cfg.clusters.len() + cfg.remote.len(), "config reloaded");
                     tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
                     tasks.watch(&cfg);
@@ -442,6 +478,22 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
             expires: None,
         });
     }
+}
+
+/// Takes each cluster's last drill from the record on disk where it is newer than the one the
+/// loop holds (or the loop holds none): a drill another process ran. Whether any was taken.
+fn recorded<R: Refresher>(r: &R, cfg: &Config, slots: &mut BTreeMap<String, Slot>) -> bool {
+    let mut any = false;
+    for (id, d) in r.recorded_drills(cfg) {
+        let Some(slot) = slots.get_mut(&id) else {
+            continue;
+        };
+        if slot.status.drill.as_ref().is_none_or(|held| d.at > held.at) {
+            slot.status.drill = Some(d);
+            any = true;
+        }
+    }
+    any
 }
 
 /// "Not before the next reload": when a slot that is never refreshed is due.

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::provider::FailureKind;
+use crate::drill::report::{summary, DrillSummary, Report};
+use crate::drill::sink::{ReportSink, SinkError};
+use crate::provider::{BoxFut, FailureKind};
 
 /// A Prometheus label value, escaped as the text format wants (`\\`, `"`, line feed): the one
 /// escaper of every label bridgerest writes.
@@ -58,9 +60,10 @@ pub struct ClusterStatus {
     pub backup_problem: Option<String>,
     #[serde(with = "crate::when::file_time::option", default)]
     pub backups_checked_at: Option<OffsetDateTime>,
-    /// Its last restore drill (from the reports in `drill.reports`).
+    /// Its last restore drill: as the drill told the daemon's loop (or a one-shot drill the
+    /// file), or as its reports in `drill.reports` say where nobody was told.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drill: Option<crate::drill::report::DrillSummary>,
+    pub drill: Option<DrillSummary>,
 }
 
 /// The daemon's status file (no secrets).
@@ -108,6 +111,16 @@ pub struct DrillPolicy {
     pub max_age_seconds: u64,
     /// Whether `drill.schedule` is set (the daemon drills every Bridge cluster).
     pub scheduled: bool,
+}
+
+impl DrillPolicy {
+    /// `cfg`'s, where it has `[drill]`.
+    pub fn of(cfg: &Config) -> Option<DrillPolicy> {
+        cfg.drill.section.then(|| DrillPolicy {
+            max_age_seconds: cfg.drill.max_age.as_secs(),
+            scheduled: cfg.drill.schedule.is_some(),
+        })
+    }
 }
 
 impl Status {
@@ -236,7 +249,7 @@ impl Status {
     /// The drills' figures (clusters drilled at least once), and the drill policy for every
     /// Crunchy Bridge cluster where the config has `[drill]`.
     fn drill_metrics(&self) -> String {
-        let drilled: Vec<(&str, &crate::drill::report::DrillSummary)> = self
+        let drilled: Vec<(&str, &DrillSummary)> = self
             .clusters
             .iter()
             .filter_map(|c| Some((c.id.as_str(), c.drill.as_ref()?)))
@@ -302,9 +315,9 @@ impl Status {
                 .iter()
                 .filter(|(_, d)| !d.ok)
                 .filter_map(|(id, d)| {
-                    let check = d.failed_check.as_deref()?;
+                    let check = d.failed_check.as_ref()?;
                     Some((
-                        format!("cluster=\"{}\",check=\"{}\"", label(id), label(check)),
+                        format!("cluster=\"{}\",check=\"{}\"", label(id), label(&check.as_str())),
                         1.0,
                     ))
                 })
@@ -351,10 +364,11 @@ impl Status {
 
 /// The one writer of the status file (and the Prometheus text file): it writes only while it
 /// holds the status file's lock (`status.json.lock`), which the daemon keeps for as long as it
-/// runs. A one-shot drill that finds the lock held leaves the file to the daemon, whose next
-/// write shows the drill (it reads every cluster's last report on each write); with no daemon,
-/// it takes the lock and writes the file itself. So no two processes write it at once, and no
-/// write is made from a copy another writer has since replaced.
+/// runs. A one-shot drill that finds the lock held leaves the file to the daemon, which learns
+/// of the drill from its report on its next tick (its own drills it is told of); with no
+/// daemon, it takes the lock and merges the drill into the file itself ([`StatusFile`]). So
+/// no two processes write it at once, and no write is made from a copy another writer has
+/// since replaced.
 #[derive(Default)]
 pub struct Writer {
     held: Option<(std::path::PathBuf, crate::fsutil::FileLock)>,
@@ -379,9 +393,10 @@ impl Writer {
         )
     }
 
-    /// Writes `st` (each cluster's last drill filled in from its reports) to the status file,
-    /// and the Prometheus text file if one is configured (both atomic, neither holds a secret).
-    /// Returns what failed, for the caller to log once per change.
+    /// Writes `st` (with `cfg`'s drill policy) to the status file, and the Prometheus text file
+    /// if one is configured (both atomic, neither holds a secret). It reads nothing back: the
+    /// drills are in `st` as the caller was told of them. Returns what failed, for the caller
+    /// to log once per change.
     pub fn write(&mut self, cfg: &Config, st: &Status) -> Result<(), WriteError> {
         match self.lock(cfg) {
             Ok(Ok(())) => {}
@@ -399,7 +414,7 @@ impl Writer {
         let names = cfg.all_clusters();
         st.clusters
             .retain(|c| names.iter().any(|(_, id)| *id == c.id));
-        fill_drills(cfg, &mut st);
+        st.drill_policy = DrillPolicy::of(cfg);
         let json = serde_json::to_vec_pretty(&st).map_err(WriteError::Encode)?;
         let files = [
             (Some(&cfg.daemon.status_file), json),
@@ -465,12 +480,41 @@ fn status_owner(cfg: &Config) -> crate::fsutil::Owner {
     }
 }
 
-/// Puts every cluster's last drill into the status file, so a one-shot drill shows at once:
-/// through the daemon when one runs (it holds the file's [`Writer`] lock, and its next write
-/// reads the new report), else by writing the file here (made, for a drill run by cron or a
-/// timer with no daemon, with each configured cluster).
-pub fn publish_drills(cfg: &Config) -> Result<(), WriteError> {
-    one_shot(cfg, WrittenBy::Drill, |_| {})
+/// The status file and the Prometheus text as a one-shot `bridgerest drill` publishes to them
+/// (no daemon in this process): the drill merged into the file as it was, once, through its
+/// typed read ([`publish_drill`]).
+pub struct StatusFile(Config);
+
+impl StatusFile {
+    pub fn new(cfg: &Config) -> StatusFile {
+        StatusFile(cfg.clone())
+    }
+}
+
+impl ReportSink for StatusFile {
+    fn name(&self) -> &'static str {
+        "the status file"
+    }
+
+    fn publish<'a>(&'a self, rep: &'a Report) -> BoxFut<'a, Result<Option<String>, SinkError>> {
+        Box::pin(async move {
+            publish_drill(&self.0, rep)?;
+            Ok(None)
+        })
+    }
+}
+
+/// Puts a one-shot drill into the status file, so that it shows at once: merged into the file
+/// as it was (its cluster's last successful drill carried over a failure, as the file knew
+/// it), or into a new one with each configured cluster (a drill run by cron or a timer with no
+/// daemon). Where a daemon runs, it holds the file's [`Writer`] lock and the file is left to
+/// it (it learns of the drill from the report on its next tick).
+pub fn publish_drill(cfg: &Config, rep: &Report) -> Result<(), WriteError> {
+    one_shot(cfg, WrittenBy::Drill, |st| {
+        if let Some(c) = st.clusters.iter_mut().find(|c| c.id == rep.cluster) {
+            c.drill = Some(DrillSummary::after(c.drill.as_ref(), rep));
+        }
+    })
 }
 
 /// A one-shot `refresh` records what it did where no daemon writes the status file (a timer's
@@ -535,9 +579,14 @@ fn one_shot(
         Ok(Ok(())) => {}
         Ok(Err(holder)) => {
             tracing::info!(
-                "the daemon ({holder}) writes {}: it shows this {} on its next write",
+                "the daemon ({holder}) writes {}: it shows this {} {}",
                 path.display(),
-                by.as_str()
+                by.as_str(),
+                match by {
+                    // It is not told of a drill of another process: it reads the report.
+                    WrittenBy::Drill => "from its report, on its next tick",
+                    WrittenBy::Refresh | WrittenBy::Daemon => "on its next write",
+                }
             );
             return Ok(());
         }
@@ -582,15 +631,28 @@ fn configured(cfg: &Config, mut old: Vec<ClusterStatus>) -> Vec<ClusterStatus> {
         .collect()
 }
 
-/// Sets the `drill` of each cluster restored here in `st` from its reports.
+/// Each cluster restored here with a drill report, and its last drill rebuilt from its
+/// reports. For whoever was not told of the drills: the daemon's loop when it starts (its state
+/// after a restart), on a reload and on each tick (a one-shot drill while it runs), and
+/// `bridgerest status`.
+pub fn recorded_drills(cfg: &Config) -> Vec<(String, DrillSummary)> {
+    cfg.local_clusters()
+        .filter_map(|c| Some((c.id.clone(), summary(&cfg.drill.reports, &c.id)?)))
+        .collect()
+}
+
+/// Sets the drill policy and the `drill` of each cluster restored here in `st` from its
+/// reports ([`recorded_drills`]): `bridgerest status`, which reads the file the daemon wrote,
+/// counts a drill that ended after that.
 pub fn fill_drills(cfg: &Config, st: &mut Status) {
-    st.drill_policy = cfg.drill.section.then(|| DrillPolicy {
-        max_age_seconds: cfg.drill.max_age.as_secs(),
-        scheduled: cfg.drill.schedule.is_some(),
-    });
+    st.drill_policy = DrillPolicy::of(cfg);
+    let recorded = recorded_drills(cfg);
     for c in &mut st.clusters {
         if cfg.local_clusters().any(|k| k.id == c.id) {
-            c.drill = crate::drill::report::summary(&cfg.drill.reports, &c.id);
+            c.drill = recorded
+                .iter()
+                .find(|(id, _)| *id == c.id)
+                .map(|(_, d)| d.clone());
         }
     }
 }

@@ -27,6 +27,9 @@ struct Fake {
     watch_takes: Option<Duration>,
     /// When each look at the backups ended.
     watched: Arc<std::sync::Mutex<Vec<Duration>>>,
+    /// The drills "on disk" ([`Refresher::recorded_drills`]), and how often they were read.
+    recorded: Arc<std::sync::Mutex<Vec<(String, DrillSummary)>>>,
+    recorded_reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Fake {
@@ -39,6 +42,8 @@ impl Fake {
             fail_kind: FailureKind::Transient,
             watch_takes: None,
             watched: Arc::default(),
+            recorded: Arc::default(),
+            recorded_reads: Arc::default(),
         }
     }
 
@@ -48,6 +53,12 @@ impl Fake {
 }
 
 impl Refresher for Fake {
+    fn recorded_drills(&self, _cfg: &Config) -> Vec<(String, DrillSummary)> {
+        self.recorded_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.recorded.lock().unwrap().clone()
+    }
+
     async fn watch(self, cfg: Arc<Config>, deadline: Instant) -> Vec<Watched> {
         let Some(takes) = self.watch_takes else {
             return vec![];
@@ -470,7 +481,7 @@ fn prometheus_text_has_the_drills() {
             recovery_seconds: if ok { Some(1.25) } else { None },
             lag_seconds: if ok { Some(0.5) } else { None },
             problem: (!ok).then(|| "restore: pgbackrest restore failed".into()),
-            failed_check: (!ok).then(|| "restore".into()),
+            failed_check: (!ok).then_some(crate::drill::CheckName::Restore),
             last_success: Some(datetime!(2026-11-15 03:40:00 UTC)),
         }),
         ..Default::default()
@@ -565,13 +576,230 @@ fn the_status_file_has_one_writer_at_a_time() {
 
     let compact = serde_json::to_vec(&st).unwrap();
     std::fs::write(&cfg.daemon.status_file, &compact).unwrap();
-    publish_drills(&cfg).unwrap();
+    publish_drill(&cfg, &drilled()).unwrap();
     assert_eq!(std::fs::read(&cfg.daemon.status_file).unwrap(), compact);
 
     drop(daemon);
-    publish_drills(&cfg).unwrap();
+    publish_drill(&cfg, &drilled()).unwrap();
     let now = std::fs::read(&cfg.daemon.status_file).unwrap();
     assert_ne!(now, compact);
     let back: Status = serde_json::from_slice(&now).unwrap();
     assert_eq!(back.clusters[0].id, A);
+}
+
+/// A drill's report as the tests make them: `ok` or not, started at `started`, five minutes
+/// long.
+fn drill_report(id: &str, started: time::OffsetDateTime, ok: bool) -> crate::drill::Report {
+    let mut r = crate::drill::Report::new(
+        id,
+        "main",
+        crate::drill::Target::Latest,
+        started,
+        std::path::Path::new("/nowhere/drill"),
+    );
+    r.check(
+        crate::drill::CheckName::Restore,
+        ok,
+        format!("restored: {ok}"),
+    );
+    r.finish();
+    r.finished_at = Some(started + time::Duration::minutes(5));
+    r
+}
+
+fn drilled() -> crate::drill::Report {
+    drill_report(A, time::OffsetDateTime::now_utc(), true)
+}
+
+/// #30 item 4: the loop shows a drill from what the event carries (no report file exists,
+/// and the record on disk is read once, at the start): the verdict, the figures, the failed
+/// check, and the last success carried over a failure.
+#[tokio::test(start_paused = true)]
+async fn a_drill_event_updates_the_status_with_no_report_on_disk() {
+    use time::macros::datetime;
+    let mut cfg = cfg(&[A]);
+    let dir = tempfile::tempdir().unwrap();
+    cfg.drill.reports = dir.path().join("no-reports-here");
+    let fake = Fake::new(|_, _| false);
+    let (tx, rx) = mpsc::channel(8);
+    let mut reports = Vec::new();
+    let passed = drill_report(A, datetime!(2026-11-22 03:00:00 UTC), true);
+    let failed = drill_report(A, datetime!(2026-11-29 03:00:00 UTC), false);
+    let driver = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Drilled(Box::new(passed.clone())))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Drilled(Box::new(failed.clone())))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Shutdown).await.unwrap();
+    };
+    let lp = run(
+        cfg,
+        |_| timing(),
+        fake.clone(),
+        rx,
+        |_, s| reports.push(s.clone()),
+        |_, _| {},
+    );
+    tokio::join!(driver, lp);
+    let drills: Vec<Option<DrillSummary>> = reports
+        .iter()
+        .map(|r| r.clusters[0].drill.clone())
+        .collect();
+    assert_eq!(drills.first(), Some(&None), "nothing drilled yet");
+    let ok = drills
+        .iter()
+        .flatten()
+        .find(|d| d.ok)
+        .expect("the passed drill is shown");
+    assert_eq!(ok.at, datetime!(2026-11-22 03:05:00 UTC));
+    assert_eq!(ok.last_success, Some(datetime!(2026-11-22 03:05:00 UTC)));
+    let last = drills.last().unwrap().clone().unwrap();
+    assert!(!last.ok);
+    assert_eq!(last.failed_check, Some(crate::drill::CheckName::Restore));
+    assert_eq!(last.problem.as_deref(), Some("restore: restored: false"));
+    assert_eq!(last.last_success, Some(datetime!(2026-11-22 03:05:00 UTC)));
+    assert!(!dir.path().join("no-reports-here").exists());
+    assert_eq!(
+        fake.recorded_reads
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the record is read at the start only (no tick, no reload)"
+    );
+}
+
+/// The record on disk rebuilds the loop's state when it starts, and a drill another process
+/// ran is taken on a tick; an older record never replaces what the loop was told.
+#[tokio::test(start_paused = true)]
+async fn the_record_on_disk_rebuilds_the_drills_and_never_undoes_an_event() {
+    use time::macros::datetime;
+    let fake = Fake::new(|_, _| false);
+    let before = DrillSummary::after(
+        None,
+        &drill_report(A, datetime!(2026-11-01 03:00:00 UTC), true),
+    );
+    *fake.recorded.lock().unwrap() = vec![(A.to_string(), before.clone())];
+    let (tx, rx) = mpsc::channel(8);
+    let mut reports = Vec::new();
+    let told = drill_report(A, datetime!(2026-11-08 03:00:00 UTC), false);
+    let elsewhere = DrillSummary::after(
+        None,
+        &drill_report(A, datetime!(2026-11-09 03:00:00 UTC), true),
+    );
+    let driver = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Drilled(Box::new(told.clone())))
+            .await
+            .unwrap();
+        // The record still says the first drill: a tick does not undo the event.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Tick).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        // A one-shot drill elsewhere, newer: the next tick takes it.
+        *fake.recorded.lock().unwrap() = vec![(A.to_string(), elsewhere.clone())];
+        tx.send(Event::Tick).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Shutdown).await.unwrap();
+    };
+    let lp = run(
+        cfg(&[A, B]),
+        |_| timing(),
+        fake.clone(),
+        rx,
+        |_, s| reports.push(s.clone()),
+        |_, _| {},
+    );
+    tokio::join!(driver, lp);
+    let of_a = |r: &Status| r.clusters.iter().find(|c| c.id == A).unwrap().drill.clone();
+    assert_eq!(
+        of_a(&reports[0]),
+        Some(before.clone()),
+        "rebuilt at the start"
+    );
+    let told_shown = DrillSummary::after(Some(&before), &told);
+    let seen: Vec<Option<DrillSummary>> = reports.iter().map(of_a).collect();
+    let told_at = seen.iter().position(|d| d.as_ref() == Some(&told_shown));
+    let told_at = told_at.expect("the told drill is shown");
+    let elsewhere_at = seen
+        .iter()
+        .position(|d| d.as_ref() == Some(&elsewhere))
+        .expect("the newer recorded drill is taken on a tick");
+    assert!(
+        seen[told_at..elsewhere_at]
+            .iter()
+            .all(|d| d.as_ref() == Some(&told_shown)),
+        "{seen:?}"
+    );
+    assert_eq!(seen.last().unwrap().as_ref(), Some(&elsewhere));
+}
+
+/// #30 item 4: a one-shot drill merges into the status file through its typed read, once:
+/// the last success the file knew is carried over a failure, with no report on disk; the
+/// report file sink writes the report and says where.
+#[tokio::test]
+async fn a_one_shot_drill_merges_into_the_status_file_through_its_sinks() {
+    use crate::drill::sink::{publish, ReportFile, ReportSink};
+    use time::macros::datetime;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = cfg(&[A, B]);
+    cfg.daemon.status_file = dir.path().join("status.json");
+    cfg.daemon.prometheus_textfile = Some(dir.path().join("bridgerest.prom"));
+    cfg.drill.reports = dir.path().join("drills");
+    let first = drill_report(A, datetime!(2026-11-22 03:00:00 UTC), true);
+    // The file as a daemon left it, with A's last drill; no report of it on disk.
+    let st = Status {
+        updated_at: datetime!(2026-11-22 04:00:00 UTC),
+        pid: 1,
+        clusters: vec![
+            ClusterStatus {
+                id: A.into(),
+                drill: Some(DrillSummary::after(None, &first)),
+                ..Default::default()
+            },
+            ClusterStatus {
+                id: B.into(),
+                last_success: Some(datetime!(2026-11-22 03:59:00 UTC)),
+                ..Default::default()
+            },
+        ],
+        drill_policy: None,
+        written_by: WrittenBy::Daemon,
+    };
+    std::fs::write(&cfg.daemon.status_file, serde_json::to_vec(&st).unwrap()).unwrap();
+    let failed = drill_report(A, datetime!(2026-11-29 03:00:00 UTC), false);
+    StatusFile::new(&cfg).publish(&failed).await.unwrap();
+    assert!(!cfg.drill.reports.exists(), "no report was read or written");
+    let back: Status =
+        serde_json::from_slice(&std::fs::read(&cfg.daemon.status_file).unwrap()).unwrap();
+    assert_eq!(back.written_by, WrittenBy::Drill);
+    let d = back.clusters[0].drill.clone().unwrap();
+    assert!(!d.ok);
+    assert_eq!(d.at, datetime!(2026-11-29 03:05:00 UTC));
+    assert_eq!(d.last_success, Some(datetime!(2026-11-22 03:05:00 UTC)));
+    assert_eq!(back.clusters[1], st.clusters[1], "the rest is as it was");
+    let prom = std::fs::read_to_string(cfg.daemon.prometheus_textfile.as_ref().unwrap()).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_failed_check{{cluster=\"{A}\",check=\"restore\"}} 1"
+        )),
+        "{prom}"
+    );
+
+    // Through the list: the report file, then the status file; where the report is, said.
+    let sinks: crate::drill::sink::Sinks = vec![
+        Box::new(ReportFile::new(&cfg)),
+        Box::new(StatusFile::new(&cfg)),
+    ];
+    let again = drill_report(A, datetime!(2026-11-30 03:00:00 UTC), true);
+    let at = publish(&sinks, &again).await;
+    let path = crate::drill::report::report_path(&cfg.drill.reports, &again);
+    assert_eq!(at, [path.display().to_string()]);
+    assert_eq!(
+        crate::drill::report::latest(&cfg.drill.reports, A),
+        Some(again)
+    );
 }
