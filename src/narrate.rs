@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 /// Where an operation's account goes.
-pub trait Narrator: Send + Sync {
+pub trait Narrator: Send + Sync + std::fmt::Debug {
     /// A line of the account (the plan, a step done): the terminal's stdout.
     fn say(&self, line: &str);
     /// A line beside the account (an interruption, a state seen while waiting, pgBackRest's
@@ -27,6 +27,36 @@ pub trait Narrator: Send + Sync {
 
 /// A narrator shared by an operation's parts (a progress bar, a wait, the workflow).
 pub type Narrate = Arc<dyn Narrator>;
+
+/// A narrator a value may carry beside its data (a drill's report as it is made): no part of
+/// the value's equality, shown only as there or not.
+#[derive(Clone, Default)]
+pub struct Along(pub Option<Narrate>);
+
+impl Along {
+    /// A line beside the account, if there is a narrator.
+    pub fn note(&self, line: &str) {
+        if let Some(n) = &self.0 {
+            n.note(line);
+        }
+    }
+}
+
+impl PartialEq for Along {
+    fn eq(&self, _: &Along) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Along {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Along(narrating)"
+        } else {
+            "Along(quiet)"
+        })
+    }
+}
 
 /// Says everything to the log (the daemon's drills: journald keeps stderr).
 #[derive(Debug, Clone, Copy, Default)]

@@ -14,9 +14,7 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         keep: args.keep,
         user: args.user,
         pg_bin: args.pg_bin,
-        narrate: drill::Narrate::Terminal {
-            plan_on_stdout: !args.json,
-        },
+        narrate: Some(super::Terminal::narrate(!args.json)),
     };
     // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
     // a session of its own: stop it and remove the copy (else the next drill does).

@@ -4,7 +4,6 @@
 //! queries), record a report, and remove it. The restore is [`crate::restore::workflow`]'s, so
 //! a drill proves what a real restore would do; it holds the same per-cluster lock.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -53,21 +52,11 @@ pub struct Request {
     pub keep: bool,
     pub user: Option<String>,
     pub pg_bin: Option<PathBuf>,
-    /// How it says what it does as it goes.
-    pub narrate: Narrate,
-}
-
-/// How a drill says what it does as it goes: nothing but its log (the daemon), or on the
-/// terminal (`bridgerest drill`): its plan first (on stdout, unless the report goes there as
-/// JSON), then a line per phase and per check on stderr, the restore's progress as `restore`
-/// shows it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Narrate {
-    #[default]
-    Log,
-    Terminal {
-        plan_on_stdout: bool,
-    },
+    /// How it says what it does as it goes: `None`, nothing but its log (the daemon); else
+    /// its plan first (`say`: the terminal's stdout, unless the report goes there as JSON),
+    /// then a line per phase and per check (`note`), the restore's progress as `restore` shows
+    /// it.
+    pub narrate: Option<crate::narrate::Narrate>,
 }
 
 /// The directory a drill of `stanza` restores into: `drill.scratch`, else a directory named
@@ -129,7 +118,7 @@ pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
     rep.owner = Some(user.clone());
-    rep.narrate = req.narrate != Narrate::Log;
+    rep.narrate = crate::narrate::Along(req.narrate.clone());
     copy.fresh().await?;
     // A real restore of the cluster preempts the drill; drill.timeout bounds every step.
     let preempt = async {
@@ -216,11 +205,8 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
     p.inv.tablespace_map_all = Some(copy.tablespaces_path());
     p.plan.command = p.inv.shown();
     rep.plan = p.plan.to_string();
-    match req.narrate {
-        Narrate::Terminal {
-            plan_on_stdout: true,
-        } => println!("{}", rep.plan),
-        Narrate::Terminal { .. } | Narrate::Log => {}
+    if let Some(out) = &req.narrate {
+        out.say(&rep.plan);
     }
     rep.target_time = p.target_time;
     rep.backup = p
@@ -268,7 +254,7 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         p.pg1.display()
     ));
     let t0 = Instant::now();
-    let mut progress = Progress::new(rep.narrate && std::io::stderr().is_terminal());
+    let mut progress = Progress::new(req.narrate.as_ref().is_some_and(|n| n.live()));
     let restored = workflow::restore_files(&mut p, args.here.attempts, &mut progress).await;
     rep.restore_seconds = Some(t0.elapsed().as_secs_f64());
     match restored {

@@ -174,10 +174,10 @@ pub struct Report {
     /// Who drilled: the report files and their directory are that user's.
     #[serde(skip)]
     pub owner: Option<crate::restore::RunAs>,
-    /// Say each phase and check on stderr as the drill goes (`bridgerest drill`; the daemon's
-    /// drills have their log).
+    /// Where each phase and check is said as the drill goes (`bridgerest drill`: the
+    /// terminal's stderr; the daemon's drills have their log and no narrator).
     #[serde(skip)]
-    pub narrate: bool,
+    pub narrate: crate::narrate::Along,
 }
 
 impl Report {
@@ -215,15 +215,13 @@ impl Report {
             plan: String::new(),
             target_time: None,
             owner: None,
-            narrate: false,
+            narrate: crate::narrate::Along::default(),
         }
     }
 
-    /// One line on stderr, as the drill goes, when it narrates.
+    /// One line beside the account, as the drill goes, when it narrates.
     pub fn say(&self, what: &str) {
-        if self.narrate {
-            eprintln!("drill:     {what}");
-        }
+        self.narrate.note(&format!("drill:     {what}"));
     }
 
     pub fn check(&mut self, name: CheckName, ok: bool, detail: String) {

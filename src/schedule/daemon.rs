@@ -333,7 +333,7 @@ async fn drill_worker(
                     *cur = crate::drill::Leftover::of(&cfg, &c.id, None);
                 }
                 let req = crate::drill::Request {
-                    narrate: crate::drill::Narrate::Log,
+                    narrate: None,
                     cluster: c.id.clone(),
                     target: cfg.drill.target,
                     keep: false,
