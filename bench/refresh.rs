@@ -1,7 +1,9 @@
 //! `cargo bench --bench refresh`: refresh 500 clusters against the simulator with 20 ms of
-//! latency per request and concurrency 16. Prints wall time against the ideal
-//! (requests × 20 ms ÷ 16; target ratio ≤ 1.3) and the peak RSS of the bridgerest process
-//! (target ≤ 30 MiB). Figures only: nothing here passes or fails on timing.
+//! latency per request (the whole time of each answer, server side) and concurrency 16.
+//! Prints wall time against the ideal (requests × 20 ms ÷ 16), their ratio (target ≤ 1.1:
+//! the whole process, start to exit, within 10% of the requests alone) and the peak RSS of the
+//! bridgerest process (target ≤ 30 MiB). Figures only: nothing here passes or fails on
+//! timing; the machine is shared, so compare medians of several runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -66,7 +68,7 @@ fn main() {
     );
     println!("  ideal:              {:>8.1} ms   ({CLUSTERS} requests x {LATENCY_MS} ms / {CONCURRENCY})", ms(ideal));
     println!(
-        "  ratio:              {:>8.2}      (target <= 1.3)",
+        "  ratio:              {:>8.2}      (target <= 1.1)",
         median.as_secs_f64() / ideal.as_secs_f64()
     );
     println!("  peak RSS:           {:>8.1} MiB  (target <= 30)", rss_mib);

@@ -21,28 +21,31 @@ struct Secrets {
     /// Credentials handed out, oldest first: the last [`ISSUED_KEPT`] (a daemon gets new ones
     /// every refresh; the old ones have expired).
     issued: std::collections::VecDeque<String>,
-    /// Both, the longest first (so a secret that holds another is hidden whole): kept in
-    /// order when one is registered, which is rare, not on every [`apply`], which is not.
-    longest_first: Vec<String>,
+    /// The same, to look one up (a refresh registers hundreds in a row).
+    issued_set: std::collections::BTreeSet<String>,
+    /// Both, the longest first (so a secret that holds another is hidden whole), as the last
+    /// [`apply`] ordered them: `None` after a registration. A refresh registers a few secrets
+    /// per cluster, hundreds in a row; ordering once at the next [`apply`], not after each
+    /// registration, keeps that linear.
+    longest_first: Option<Vec<String>>,
 }
 
 impl Secrets {
-    fn reorder(&mut self) {
-        let mut all: Vec<String> = self
-            .held
-            .iter()
-            .chain(self.issued.iter())
-            .cloned()
-            .collect();
-        all.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        self.longest_first = all;
+    fn longest_first(&mut self) -> &[String] {
+        let (held, issued) = (&self.held, &self.issued);
+        self.longest_first.get_or_insert_with(|| {
+            let mut all: Vec<String> = held.iter().chain(issued.iter()).cloned().collect();
+            all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            all
+        })
     }
 }
 
 static SECRETS: Mutex<Secrets> = Mutex::new(Secrets {
     held: Vec::new(),
     issued: std::collections::VecDeque::new(),
-    longest_first: Vec::new(),
+    issued_set: std::collections::BTreeSet::new(),
+    longest_first: None,
 });
 
 /// How many handed-out credentials (each with its URL-encoded form) are remembered.
@@ -70,23 +73,25 @@ pub fn register(secret: &str) {
     for v in forms(secret) {
         if !s.held.contains(&v) {
             s.held.push(v);
+            s.longest_first = None;
         }
     }
-    s.reorder();
 }
 
 /// Registers a credential a provider handed out (a token's keys, a SAS).
 pub fn register_issued(secret: &str) {
     let mut s = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
     for v in forms(secret) {
-        if !s.issued.contains(&v) {
+        if s.issued_set.insert(v.clone()) {
             s.issued.push_back(v);
+            s.longest_first = None;
         }
     }
     while s.issued.len() > ISSUED_KEPT {
-        s.issued.pop_front();
+        if let Some(old) = s.issued.pop_front() {
+            s.issued_set.remove(&old);
+        }
     }
-    s.reorder();
 }
 
 /// `text` with every registered secret, every SAS signature and every secret-named JSON
@@ -94,8 +99,8 @@ pub fn register_issued(secret: &str) {
 pub fn apply(text: &str) -> String {
     let mut out = text.to_string();
     {
-        let s = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-        for v in &s.longest_first {
+        let mut s = SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+        for v in s.longest_first() {
             if out.contains(v.as_str()) {
                 out = out.replace(v.as_str(), REDACTED);
             }

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::config::{ClusterConfig, Config, S3KeyType};
 use crate::fsutil::{self, FileLock, Owner};
+use crate::pgbackrest::OtherConfigs;
 use crate::provider::Client;
 use crate::provider::FailureKind;
 use crate::render::{self, Mode, RenderError, Stanza};
@@ -314,14 +315,23 @@ pub type Fetched = Vec<Option<Result<Stanza, ClusterError>>>;
 /// section there sets an option the stanza renders (pgBackRest's error 31, "cannot be set
 /// multiple times"). Reads the main config and `include_path/*.conf`, except the file written.
 pub fn refuse_clashes_elsewhere(cfg: &Config, fetched: &mut Fetched) {
+    refuse_clashes(&other_configs(cfg), fetched);
+}
+
+/// The main config and `include_path/*.conf` as they are now, each read and parsed once.
+fn other_configs(cfg: &Config) -> OtherConfigs {
     let p = &cfg.pgbackrest;
-    let files = crate::pgbackrest::other_config_files(&p.main_config, &p.include_path, &p.config);
-    if files.is_empty() {
+    OtherConfigs::read(&p.main_config, &p.include_path, &p.config)
+}
+
+/// [`refuse_clashes_elsewhere`] against files already read.
+fn refuse_clashes(others: &OtherConfigs, fetched: &mut Fetched) {
+    if others.is_empty() {
         return;
     }
     for res in fetched.iter_mut().flatten() {
         let Ok(stanza) = res else { continue };
-        let clashes = crate::pgbackrest::clashes(std::slice::from_ref(stanza), &files, &p.config);
+        let clashes = others.clashes(std::slice::from_ref(stanza));
         if let Some(first) = clashes.into_iter().find(|c| c.stanza.is_some()) {
             *res = Err(ClusterError::ClashElsewhere(first.text));
         }
@@ -333,16 +343,31 @@ pub fn refuse_clashes_elsewhere(cfg: &Config, fetched: &mut Fetched) {
 /// the user, a fresh stanza whose name is a section bridgerest did not mark as its own (or
 /// marked for a cluster this config does not manage) fails that cluster: it is not taken over.
 pub fn compose(cfg: &Config, fetched: Fetched, existing: Option<String>) -> Result<Plan> {
-    let path = &cfg.pgbackrest.config;
-    let mode = render::mode_for(path, existing.as_deref());
-    let sections = match &existing {
+    let sections = sections_of(cfg, existing.as_deref())?;
+    compose_parsed(cfg, fetched, existing, sections)
+}
+
+/// The sections of the existing file (none if there is none).
+fn sections_of(cfg: &Config, existing: Option<&str>) -> Result<Vec<render::Section>> {
+    match existing {
         Some(text) => render::sections(text).map_err(|err| Error::Existing {
             what: "reading the existing",
-            path: path.clone(),
+            path: cfg.pgbackrest.config.clone(),
             err,
-        })?,
-        None => vec![],
-    };
+        }),
+        None => Ok(vec![]),
+    }
+}
+
+/// [`compose`] with the existing file's `sections` already parsed.
+fn compose_parsed(
+    cfg: &Config,
+    fetched: Fetched,
+    existing: Option<String>,
+    sections: Vec<render::Section>,
+) -> Result<Plan> {
+    let path = &cfg.pgbackrest.config;
+    let mode = render::mode_for(path, existing.as_deref());
     let previous: HashMap<String, Stanza> = render::marked_stanzas(&sections);
     let mut outcomes = Vec::new();
     let mut fresh: Vec<Stanza> = Vec::new();
@@ -502,8 +527,29 @@ pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
         what: "cannot write the pgBackRest config",
         err,
     })?;
+    // While the tokens come: the other config files, and the file as it is now, read and
+    // parsed (at fleet size, milliseconds that would otherwise follow the last token).
+    let early = {
+        let p = &cfg.pgbackrest;
+        let (main, include, file) = (
+            p.main_config.clone(),
+            p.include_path.clone(),
+            p.config.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let existing = fsutil::read_trusted(&file, owner)
+                .ok()
+                .flatten()
+                .and_then(|text| Some((render::sections(&text).ok()?, text)));
+            (OtherConfigs::read(&main, &include, &file), existing)
+        })
+    };
     let mut fetched = fetch(cfg, client, scope).await;
-    refuse_clashes_elsewhere(cfg, &mut fetched);
+    let (others, early_existing) = match early.await {
+        Ok(read) => read,
+        Err(_) => (other_configs(cfg), None),
+    };
+    refuse_clashes(&others, &mut fetched);
     let _lock = FileLock::acquire(
         path,
         owner,
@@ -512,7 +558,12 @@ pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
     )
     .await?;
     let existing = read_existing_as(cfg, owner)?;
-    let plan = compose(cfg, fetched, existing)?;
+    // The early parse stands only for the very text read under the lock.
+    let sections = match early_existing {
+        Some((sections, text)) if existing.as_ref() == Some(&text) => sections,
+        _ => sections_of(cfg, existing.as_deref())?,
+    };
+    let plan = compose_parsed(cfg, fetched, existing, sections)?;
     // What a writer killed mid-write left behind (it may hold secrets): gone, under the lock.
     let stale: usize = std::iter::once(path.as_path())
         .chain(plan.side_files.iter().map(|f| f.path.as_path()))

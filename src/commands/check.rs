@@ -279,16 +279,16 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
     for s in stanzas.iter().filter(|_| repositories) {
         probe(r, &cfg, s).await;
     }
-    let files = pgbackrest::other_config_files(
+    let others = pgbackrest::OtherConfigs::read(
         &cfg.pgbackrest.main_config,
         &cfg.pgbackrest.include_path,
         out,
     );
-    let clashes = pgbackrest::clashes(&stanzas, &files, out);
+    let clashes = others.clashes(&stanzas);
     if clashes.is_empty() {
         r.ok(format!(
             "no other pgBackRest config file sets an option bridgerest writes ({} read)",
-            files.len()
+            others.len()
         ));
     }
     for c in clashes {

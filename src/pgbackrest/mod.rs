@@ -205,62 +205,102 @@ pub struct Clash {
     pub text: String,
 }
 
-/// One problem per option that another file sets in a section bridgerest writes.
-pub fn clashes(stanzas: &[Stanza], files: &[PathBuf], own: &Path) -> Vec<Clash> {
-    let mut problems = Vec::new();
-    for file in files {
-        let text = match crate::fsutil::read_regular(file, crate::fsutil::MAX_READ) {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
-                problems.push(Clash {
-                    stanza: None,
-                    text: format!("cannot read {}: {e:#}", file.display()),
-                });
-                continue;
-            }
-        };
-        let opt = ParseOption {
-            enabled_quote: false,
-            enabled_escape: false,
-            ..ParseOption::default()
-        };
-        let ini = match Ini::load_from_str_opt(&text, opt) {
-            Ok(i) => i,
-            Err(e) => {
-                problems.push(Clash {
-                    stanza: None,
-                    text: format!(
-                        "{} is not valid INI ({e}): pgBackRest will refuse it too; fix it",
-                        file.display()
-                    ),
-                });
-                continue;
-            }
-        };
-        for s in stanzas {
-            let Some(section) = ini.section(Some(s.name.as_str())) else {
-                continue;
-            };
-            let ours: HashSet<&str> = s.entries.iter().map(|(k, _)| k.as_str()).collect();
-            let mut seen = HashSet::new();
-            for (k, _) in section.iter() {
-                if ours.contains(k) && seen.insert(k) {
+/// The other pgBackRest config files ([`other_config_files`]), each read and parsed once:
+/// then every stanza is checked against them ([`OtherConfigs::clashes`]) without reading a
+/// file again per stanza.
+#[derive(Debug)]
+pub struct OtherConfigs {
+    /// Each file with its INI, or the problem that it cannot be read or parsed.
+    files: Vec<(PathBuf, Result<Option<Ini>, String>)>,
+    /// The file bridgerest writes, as messages name it.
+    own: PathBuf,
+}
+
+impl OtherConfigs {
+    /// Reads the main config and `include/*.conf`, except `own` (bridgerest's file).
+    pub fn read(main: &Path, include: &Path, own: &Path) -> OtherConfigs {
+        let files = other_config_files(main, include, own)
+            .into_iter()
+            .map(|file| {
+                let ini = parse_other(&file);
+                (file, ini)
+            })
+            .collect();
+        OtherConfigs {
+            files,
+            own: own.to_path_buf(),
+        }
+    }
+
+    /// How many files were read.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// One problem per option that another file sets in a section bridgerest writes, and one
+    /// per file that cannot be read or is not INI.
+    pub fn clashes(&self, stanzas: &[Stanza]) -> Vec<Clash> {
+        let mut problems = Vec::new();
+        for (file, ini) in &self.files {
+            let ini = match ini {
+                Ok(Some(ini)) => ini,
+                Ok(None) => continue,
+                Err(text) => {
                     problems.push(Clash {
-                        stanza: Some(s.name.clone()),
-                        text: format!(
-                            "{} sets {k} in [{}], which bridgerest writes to {}: pgBackRest refuses an option set twice (error 31); remove it from {}",
-                            file.display(),
-                            s.name,
-                            own.display(),
-                            file.display()
-                        ),
+                        stanza: None,
+                        text: text.clone(),
                     });
+                    continue;
+                }
+            };
+            for s in stanzas {
+                let Some(section) = ini.section(Some(s.name.as_str())) else {
+                    continue;
+                };
+                let ours: HashSet<&str> = s.entries.iter().map(|(k, _)| k.as_str()).collect();
+                let mut seen = HashSet::new();
+                for (k, _) in section.iter() {
+                    if ours.contains(k) && seen.insert(k) {
+                        problems.push(Clash {
+                            stanza: Some(s.name.clone()),
+                            text: format!(
+                                "{} sets {k} in [{}], which bridgerest writes to {}: pgBackRest refuses an option set twice (error 31); remove it from {}",
+                                file.display(),
+                                s.name,
+                                self.own.display(),
+                                file.display()
+                            ),
+                        });
+                    }
                 }
             }
         }
+        problems
     }
-    problems
+}
+
+/// One other config file as INI (`None`: it is gone), or why it cannot be used.
+fn parse_other(file: &Path) -> Result<Option<Ini>, String> {
+    let text = match crate::fsutil::read_regular(file, crate::fsutil::MAX_READ) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(format!("cannot read {}: {e:#}", file.display())),
+    };
+    let opt = ParseOption {
+        enabled_quote: false,
+        enabled_escape: false,
+        ..ParseOption::default()
+    };
+    Ini::load_from_str_opt(&text, opt).map(Some).map_err(|e| {
+        format!(
+            "{} is not valid INI ({e}): pgBackRest will refuse it too; fix it",
+            file.display()
+        )
+    })
 }
 
 /// The options that decide how `archive-get` fetches WAL during a recovery

@@ -64,22 +64,30 @@ pub enum ApiError {
     },
     #[error("{req}: still rate limited (429) after {attempts} attempts; lower api.concurrency or try again later")]
     RateLimited { req: String, attempts: u32 },
-    #[error("{req}: cannot reach the API after {attempts} attempts: {detail}: check api.url and the network")]
+    #[error("{req}: cannot reach the API after {attempts} attempts: {detail}: check {} and the network", .hints.url_key)]
     Transport {
         req: String,
         attempts: u32,
         detail: String,
+        hints: &'static Hints,
     },
     #[error("{req}: the API answered with a body bridgerest cannot read: {detail}")]
     Malformed { req: String, detail: String },
-    #[error("{req}: the API answered with a redirect ({status}) to {location}; bridgerest does not follow redirects (the API uses none, and credentials must come from api.url itself): check api.url")]
+    #[error("{req}: the API answered with a redirect ({status}) to {location}; bridgerest does not follow redirects (the API uses none, and credentials must come from {key} itself): check {key}", key = .hints.url_key)]
     Redirect {
         req: String,
         status: StatusCode,
         location: String,
+        hints: &'static Hints,
     },
-    #[error("backup token for cluster {cluster}: {source}")]
-    Token { cluster: String, source: TokenError },
+    /// An answer that was read but does not describe what was asked for in a way bridgerest can
+    /// use; the provider's folder says why (`what`: what was asked for, e.g. a cluster's
+    /// backup token).
+    #[error("{what}: {why}")]
+    Unusable {
+        what: String,
+        why: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// What a provider's errors tell the user to do: the texts of [`ApiError`]'s access errors.
@@ -95,6 +103,9 @@ pub struct Hints {
     pub no_access_fix: &'static str,
     /// How to find the right id after a 404.
     pub lookup: &'static str,
+    /// The config key that sets the API's address, which errors of reaching it name
+    /// (`api.url`, `ionos.url`, ...).
+    pub url_key: &'static str,
 }
 
 /// How a provider wants to be authenticated. Every form is a secret: never shown.
@@ -160,7 +171,7 @@ impl ApiError {
             ApiError::Server { .. } | ApiError::RateLimited { .. } | ApiError::Transport { .. } => {
                 FailureKind::Transient
             }
-            ApiError::Malformed { .. } | ApiError::Redirect { .. } | ApiError::Token { .. } => {
+            ApiError::Malformed { .. } | ApiError::Redirect { .. } | ApiError::Unusable { .. } => {
                 FailureKind::Malformed
             }
             ApiError::Client { .. } => FailureKind::Malformed,
@@ -340,6 +351,7 @@ impl Transport {
                         req: req(&method, &url),
                         attempts: attempt,
                         detail: chain(&e),
+                        hints: self.hints,
                     })
                 }
             };
@@ -351,6 +363,7 @@ impl Transport {
                     req: req(&method, &url),
                     status,
                     location: location.unwrap_or_else(|| "(no Location)".into()),
+                    hints: self.hints,
                 });
             }
             let (message, body_rid) = error_body(&body, status);
@@ -571,27 +584,6 @@ fn chain(e: &reqwest::Error) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTP client: {0}")]
 pub struct BuildError(reqwest::Error);
-
-/// A backup token that does not describe a usable repository (Bridge's; an [`ApiError`]
-/// carries it, so it is defined beside it).
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error("unknown store type \"{0}\" (bridgerest knows s3, azure and gcs): upgrade bridgerest")]
-    UnknownType(String),
-    #[error("type is {kind} but the token has no `{field}` object")]
-    MissingStore {
-        kind: &'static str,
-        field: &'static str,
-    },
-    #[error("field `{field}`: {detail}")]
-    Field { field: &'static str, detail: String },
-    #[error("field `{0}` contains a line break or control character")]
-    BadValue(&'static str),
-    #[error("stanza \"{0}\" is not a valid pgBackRest stanza name: set `stanza` for this cluster in the config")]
-    BadStanza(String),
-    #[error("field `gcp.gcs_key` is neither a JSON object nor a string holding one")]
-    BadGcsKey,
-}
 
 #[cfg(test)]
 mod tests {

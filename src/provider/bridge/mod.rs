@@ -10,13 +10,13 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use super::http::ApiError;
-pub use super::http::TokenError;
 use super::http::{decode, req, serde_detail, Auth, BuildError, Hints, Retry, Transport};
 use super::pages::{self, Page};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
 use super::{Backup, BackupToken, CallError, Cluster, ClusterStatus, Team};
 use crate::provider::ApiSettings;
 use wire::RawToken;
+pub use wire::TokenError;
 
 /// What Bridge's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -25,6 +25,7 @@ pub static HINTS: Hints = Hints {
     no_access: "no such cluster, or this API key has no access to it",
     no_access_fix: "check the cluster id with `bridgerest clusters` (it lists every team the key can see), and that the key's user is in the cluster's team",
     lookup: "check the cluster id with `bridgerest clusters` (it lists every team the key can see)",
+    url_key: "api.url",
 };
 
 pub use crate::ids::is_eid;
@@ -35,9 +36,9 @@ impl BridgeClient {
         let path = format!("/clusters/{id}/backup-tokens");
         let (url, body) = self.t.send(Method::POST, &path, &[], Retry::Keyed).await?;
         let raw: RawToken = decode(&Method::POST, &url, &body)?;
-        raw.into_token(id).map_err(|source| ApiError::Token {
-            cluster: id.to_string(),
-            source,
+        raw.into_token(id).map_err(|e| ApiError::Unusable {
+            what: format!("backup token for cluster {id}"),
+            why: Box::new(e),
         })
     }
 }

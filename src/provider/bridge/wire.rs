@@ -8,10 +8,31 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::ids::is_stanza_name;
-use crate::provider::http::{serde_detail, TokenError};
+use crate::provider::http::serde_detail;
 use crate::provider::{
     AzureKeyType, AzureStore, BackupToken, GcsCredential, GcsStore, S3Store, Store,
 };
+
+/// Why a backup token does not describe a usable repository (carried to callers as
+/// [`ApiError::Unusable`](crate::provider::http::ApiError::Unusable)).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("unknown store type \"{0}\" (bridgerest knows s3, azure and gcs): upgrade bridgerest")]
+    UnknownType(String),
+    #[error("type is {kind} but the token has no `{field}` object")]
+    MissingStore {
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error("field `{field}`: {detail}")]
+    Field { field: &'static str, detail: String },
+    #[error("field `{0}` contains a line break or control character")]
+    BadValue(&'static str),
+    #[error("stanza \"{0}\" is not a valid pgBackRest stanza name: set `stanza` for this cluster in the config")]
+    BadStanza(String),
+    #[error("field `gcp.gcs_key` is neither a JSON object nor a string holding one")]
+    BadGcsKey,
+}
 
 #[derive(Deserialize)]
 pub(super) struct RawToken {

@@ -28,6 +28,7 @@ pub static HINTS: Hints = Hints {
     no_access: "IONOS denied access to it",
     no_access_fix: "check that the user has the DBaaS privilege in the cluster's contract, and the cluster id (`bridgerest clusters --provider ionos`)",
     lookup: "check the cluster id with `bridgerest clusters --provider ionos`",
+    url_key: "ionos.url",
 };
 
 /// Items per page (IONOS allows up to 1000; the default is 100).
@@ -722,6 +723,28 @@ fn phase_of(state: &str) -> Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unreachable_or_redirecting_ionos_names_its_own_url_key() {
+        let e = ApiError::Transport {
+            req: "GET https://ionos.invalid/clusters".into(),
+            attempts: 3,
+            detail: "connection refused".into(),
+            hints: &HINTS,
+        };
+        assert!(
+            e.to_string().ends_with("check ionos.url and the network"),
+            "{e}"
+        );
+        let e = ApiError::Redirect {
+            req: "GET https://ionos.invalid/clusters".into(),
+            status: reqwest::StatusCode::FOUND,
+            location: "https://elsewhere.invalid/".into(),
+            hints: &HINTS,
+        };
+        assert!(!e.to_string().contains("api.url"), "{e}");
+        assert!(e.to_string().ends_with("check ionos.url"), "{e}");
+    }
 
     #[test]
     fn every_state_of_the_model_has_its_phase() {

@@ -25,6 +25,7 @@ pub static HINTS: Hints = Hints {
     no_access: "Launcher denied access to it",
     no_access_fix: "check that the service key may see this database's project",
     lookup: "check the database id with `bridgerest clusters --provider launcher`",
+    url_key: "launcher.url",
 };
 
 const LIMIT: usize = 100;
