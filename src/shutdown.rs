@@ -30,6 +30,11 @@ impl Shutdown {
         (Shutdown(Some(rx)), Trigger(tx))
     }
 
+    /// Asked for when `rx` turns true (the daemon's stop).
+    pub fn from_watch(rx: watch::Receiver<bool>) -> Shutdown {
+        Shutdown(Some(rx))
+    }
+
     /// Asked for by Ctrl-C (SIGINT) or SIGTERM. The handlers are installed now, so from here
     /// on these signals stop only what waits on this value: every long wait must.
     pub fn on_signals() -> std::io::Result<Shutdown> {

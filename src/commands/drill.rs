@@ -16,15 +16,9 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         pg_bin: args.pg_bin,
         narrate: Some(super::Terminal::narrate(!args.json)),
     };
-    // Ctrl-C or SIGTERM: the drill's children are killed with it, but its PostgreSQL runs in
-    // a session of its own: stop it and remove the copy (else the next drill does).
-    let left = drill::Leftover::of(cfg, &req.cluster, req.user.as_deref());
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let rep = tokio::select! {
-        r = drill::run(cfg, &req) => r?,
-        _ = tokio::signal::ctrl_c() => return interrupted(left).await,
-        _ = term.recv() => return interrupted(left).await,
-    };
+    // Ctrl-C or SIGTERM end it, its copy removed (exit 130).
+    let shutdown = crate::shutdown::Shutdown::on_signals()?;
+    let rep = drill::run(cfg, &req, &shutdown).await?;
     // The report file, then the status and Prometheus files (merged into as they are).
     let sinks: drill::sink::Sinks = vec![
         Box::new(drill::sink::ReportFile::new(cfg)),
@@ -41,13 +35,4 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         }
     }
     Ok(if rep.ok { Exit::Success } else { Exit::Failure })
-}
-
-async fn interrupted(left: Option<drill::Leftover>) -> Result<Exit> {
-    let cleaned = drill::clean_up_interrupted(left).await;
-    Err(super::ExitError {
-        code: Exit::Interrupted,
-        inner: anyhow::anyhow!("interrupted; {cleaned}"),
-    }
-    .into())
 }

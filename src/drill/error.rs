@@ -33,6 +33,9 @@ pub enum Error {
         dir: PathBuf,
         err: crate::fsutil::Error,
     },
+    /// Ctrl-C, SIGTERM or the daemon's stop ended the drill; what its cleanup did (exit 130).
+    #[error("interrupted; {0}")]
+    Interrupted(String),
     /// A bug: what bridgerest writes could not be encoded.
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +52,7 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Restore(e) => e.exit(),
+            Error::Interrupted(_) => Exit::Interrupted,
             Error::Client(e) => e.exit(),
             Error::Api(_)
             | Error::Busy { .. }

@@ -87,7 +87,25 @@ const PORT: u16 = 5432;
 /// restore or drill of it running, a target outside the window) are `Err`; every failure
 /// after that (the API, the repository, pgBackRest, PostgreSQL, a check) is a failed
 /// [`Report`], recorded like a success.
-pub async fn run(cfg: &Config, req: &Request) -> Result<Report> {
+/// One drill as `req` asks. `shutdown` (Ctrl-C, SIGTERM, the daemon's stop) ends it: its
+/// children are killed with it, and its PostgreSQL, which runs in a session of its own, is
+/// stopped and the copy removed ([`clean_up_interrupted`]) before [`Error::Interrupted`]
+/// says so.
+pub async fn run(
+    cfg: &Config,
+    req: &Request,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Result<Report> {
+    // Where the copy goes, known before it starts (the stanza without asking the API).
+    let left = Leftover::of(cfg, &req.cluster, req.user.as_deref());
+    tokio::select! {
+        biased;
+        () = shutdown.wait() => Err(Error::Interrupted(clean_up_interrupted(left).await.to_string())),
+        r = run_to_end(cfg, req) => r,
+    }
+}
+
+async fn run_to_end(cfg: &Config, req: &Request) -> Result<Report> {
     let id = req.cluster.clone();
     let Some(cluster) = cfg.local_clusters().find(|c| c.id == id) else {
         // A drill is a restore: refused like one (exit 2).

@@ -311,8 +311,7 @@ fn drill_job(schedule: &Cron, tx: &mpsc::Sender<()>) -> Result<Job> {
 
 /// Runs a drill of every Crunchy Bridge cluster, one after another, on each request; the
 /// config is the one in force when the round starts. A round is abandoned on SIGTERM: the
-/// drill in progress is cleaned up as any interrupted drill is
-/// ([`crate::drill::clean_up_interrupted`]).
+/// drill in progress ends as any interrupted drill does ([`crate::drill::run`]).
 async fn drill_worker(
     mut rx: mpsc::Receiver<()>,
     loaded: Reloads,
@@ -325,52 +324,45 @@ async fn drill_worker(
             _ = stop.wait_for(|s| *s) => return,
         }
         let cfg = loaded.borrow().cfg.clone();
-        // What the drill in progress leaves if the round is abandoned.
-        let current = std::sync::Mutex::new(None::<crate::drill::Leftover>);
-        let round = async {
-            for c in cfg.local_clusters() {
-                if let Ok(mut cur) = current.lock() {
-                    *cur = crate::drill::Leftover::of(&cfg, &c.id, None);
-                }
-                let req = crate::drill::Request {
-                    narrate: None,
-                    cluster: c.id.clone(),
-                    target: cfg.drill.target,
-                    keep: false,
-                    user: None,
-                    pg_bin: None,
-                };
-                tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
-                match crate::drill::run(&cfg, &req).await {
-                    Ok(rep) => {
-                        // The report file is the record; the loop, the status file's writer,
-                        // is handed the report.
-                        let sinks: crate::drill::sink::Sinks = vec![
-                            Box::new(crate::drill::sink::ReportFile::new(&cfg)),
-                            Box::new(schedule::ToLoop(events.clone())),
-                        ];
-                        let at = crate::drill::sink::publish(&sinks, &rep).await;
-                        let path = at.first();
-                        match rep.ok {
-                            true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
-                            false => {
-                                tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
-                            }
+        // SIGTERM ends the drill in progress, which cleans up after itself as any interrupted
+        // drill does, and the round with it.
+        let shutdown = crate::shutdown::Shutdown::from_watch(stop.clone());
+        for c in cfg.local_clusters() {
+            if *stop.borrow() {
+                return;
+            }
+            let req = crate::drill::Request {
+                narrate: None,
+                cluster: c.id.clone(),
+                target: cfg.drill.target,
+                keep: false,
+                user: None,
+                pg_bin: None,
+            };
+            tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
+            match crate::drill::run(&cfg, &req, &shutdown).await {
+                Ok(rep) => {
+                    // The report file is the record; the loop, the status file's writer, is
+                    // handed the report.
+                    let sinks: crate::drill::sink::Sinks = vec![
+                        Box::new(crate::drill::sink::ReportFile::new(&cfg)),
+                        Box::new(schedule::ToLoop(events.clone())),
+                    ];
+                    let at = crate::drill::sink::publish(&sinks, &rep).await;
+                    let path = at.first();
+                    match rep.ok {
+                        true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
+                        false => {
+                            tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
                         }
                     }
-                    Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
                 }
+                Err(crate::drill::Error::Interrupted(said)) => {
+                    tracing::info!(cluster = %c.id, "drill {said}");
+                    return;
+                }
+                Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
             }
-        };
-        let abandoned = tokio::select! {
-            () = round => false,
-            r = stop.wait_for(|s| *s) => r.is_ok(),
-        };
-        if abandoned {
-            // Its PostgreSQL runs in a session of its own: stop it and remove the copy.
-            let left = current.lock().ok().and_then(|mut c| c.take());
-            crate::drill::clean_up_interrupted(left).await;
-            return;
         }
     }
 }
