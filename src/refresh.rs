@@ -81,7 +81,7 @@ pub enum Error {
     #[error("finding the bridgerest executable for repo1-s3-process-cmd: {0}")]
     NoExe(std::io::Error),
     /// The pgBackRest config or its directory cannot be used (`what`: for what).
-    #[error("{what}: {err}")]
+    #[error("{what}: {}", worded(.err))]
     Unusable {
         what: &'static str,
         err: fsutil::Error,
@@ -93,9 +93,41 @@ pub enum Error {
         path: std::path::PathBuf,
         err: RenderError,
     },
-    /// The file's owner, its lock, or writing it.
-    #[error(transparent)]
-    Fs(#[from] fsutil::Error),
+    /// The file's owner, its lock, or writing it (said whole: not a `source()`).
+    #[error("{}", worded(.0))]
+    Fs(fsutil::Error),
+}
+
+impl From<fsutil::Error> for Error {
+    fn from(err: fsutil::Error) -> Error {
+        Error::Fs(err)
+    }
+}
+
+/// An fsutil error about the pgBackRest config, its directory, its owner or its lock, with
+/// what this config says of them (the keys that choose them, how to make the directory),
+/// which fsutil cannot know.
+fn worded(err: &fsutil::Error) -> String {
+    use fsutil::Error as E;
+    match err {
+        E::NoSuchOwner { kind, .. } => {
+            let key = match *kind {
+                "group" => "pgbackrest.group",
+                _ => "pgbackrest.owner",
+            };
+            format!("{key}: {err}; create it or change {key}")
+        }
+        E::NoDir { dir, exists: false } => format!(
+            "{err}: create it (install -d -m 0750 -o postgres {}) or change pgbackrest.config",
+            dir.display()
+        ),
+        E::NoDir { exists: true, .. } => format!("{err}: change pgbackrest.config"),
+        E::Untrusted { .. } => format!("{err} (the configured owner: pgbackrest.owner)"),
+        E::LockTimeout { .. } => format!(
+            "{err} (another writer of the pgBackRest config; pgbackrest.lock_timeout sets the wait)"
+        ),
+        E::Io { .. } | E::Refused(_) => err.to_string(),
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -518,15 +550,21 @@ fn read_existing_as(cfg: &Config, owner: Owner) -> Result<Option<String>> {
     })
 }
 
+/// Checks the pgBackRest config's directory: it exists, this process may create files in it,
+/// and only root or `owner` can swap them.
+pub fn check_dir(cfg: &Config, owner: Owner) -> Result<()> {
+    fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner).map_err(|err| Error::Unusable {
+        what: "cannot write the pgBackRest config",
+        err,
+    })
+}
+
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
 /// write if changed.
 pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let owner = owner(cfg)?;
-    fsutil::check_dir_safe(&cfg.pgbackrest.dir(), owner).map_err(|err| Error::Unusable {
-        what: "cannot write the pgBackRest config",
-        err,
-    })?;
+    check_dir(cfg, owner)?;
     // While the tokens come: the other config files, and the file as it is now, read and
     // parsed (at fleet size, milliseconds that would otherwise follow the last token).
     let early = {
@@ -591,4 +629,38 @@ pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
         }
     }
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fsutil_errors_are_worded_with_the_pgbackrest_keys_here_only() {
+        let owner = fsutil::Error::NoSuchOwner {
+            kind: "group",
+            name: "pgbr".into(),
+        };
+        assert_eq!(owner.to_string(), "no group named \"pgbr\" on this host");
+        assert_eq!(
+            Error::from(owner).to_string(),
+            "pgbackrest.group: no group named \"pgbr\" on this host; create it or change pgbackrest.group"
+        );
+        let dir = fsutil::Error::NoDir {
+            dir: "/etc/pgbackrest/conf.d".into(),
+            exists: false,
+        };
+        assert_eq!(
+            dir.to_string(),
+            "directory /etc/pgbackrest/conf.d does not exist"
+        );
+        assert_eq!(
+            Error::Unusable {
+                what: "cannot write the pgBackRest config",
+                err: dir
+            }
+            .to_string(),
+            "cannot write the pgBackRest config: directory /etc/pgbackrest/conf.d does not exist: create it (install -d -m 0750 -o postgres /etc/pgbackrest/conf.d) or change pgbackrest.config"
+        );
+    }
 }

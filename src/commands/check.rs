@@ -105,17 +105,14 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
         )
     });
     let dir = cfg.pgbackrest.dir();
-    r.result(
-        fsutil::check_dir_safe(&dir, owner.unwrap_or_default()),
-        |_| {
-            format!(
-                "output directory {} is writable, and only by root or the file's owner",
-                dir.display()
-            )
-        },
-    );
+    r.result(refresh::check_dir(&cfg, owner.unwrap_or_default()), |_| {
+        format!(
+            "output directory {} is writable, and only by root or the file's owner",
+            dir.display()
+        )
+    });
     match fsutil::writable_ancestor(&dir) {
-        Some(problem) => r.fail(problem),
+        Some(problem) => r.fail(format!("{problem} (pgbackrest.config)")),
         None => r.ok(format!(
             "no directory above {} can be changed by another user than root",
             dir.display()

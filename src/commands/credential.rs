@@ -16,7 +16,7 @@ use super::usage;
 use crate::cli::CredentialArgs;
 use crate::config::{self, Config};
 use crate::exit::Exit;
-use crate::fsutil::{self, Owner};
+use crate::fsutil;
 use crate::provider::Store;
 
 /// A cached token is reused only while more than this remains before its expiry.
@@ -77,16 +77,7 @@ pub async fn run(cfg: &Config, args: CredentialArgs) -> Result<Exit> {
     };
     let text = serde_json::to_string(&doc).context("encoding the credentials")?;
     // The cache is an optimisation: a failure to write it is not the caller's problem.
-    let owner = Owner::resolve(
-        cfg.pgbackrest.owner.as_deref(),
-        cfg.pgbackrest.group.as_deref(),
-    )
-    .unwrap_or_default();
-    let owner = if nix::unistd::Uid::effective().is_root() {
-        owner
-    } else {
-        Owner::default()
-    };
+    let owner = crate::refresh::owner(cfg).unwrap_or_default().applicable();
     if let Err(e) = fsutil::write_atomic(
         &cache_path(cfg, id),
         text.as_bytes(),

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::fsutil::error::{refuse, Doing, Result};
+use crate::fsutil::error::{refuse, Doing, Error, Result};
 use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::Uid;
 
@@ -95,12 +95,11 @@ impl FileLock {
             }
             let waited = started.elapsed();
             if waited >= timeout {
-                refuse!(
-                    "waited {} for the lock on {}, held by {}: another writer of the pgBackRest config is stuck or slow; try again, or stop it (pgbackrest.lock_timeout sets the wait)",
-                    humantime::format_duration(Duration::from_secs(waited.as_secs())),
-                    path.display(),
-                    lock_holder(&file)
-                );
+                return Err(Error::LockTimeout {
+                    waited,
+                    lock: path,
+                    holder: lock_holder(&file).to_string(),
+                });
             }
             if !said && waited >= LOCK_SAY_AFTER {
                 tracing::warn!(lock = %path.display(), holder = %lock_holder(&file), timeout_s = timeout.as_secs(), "waiting for the lock");

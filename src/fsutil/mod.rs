@@ -30,7 +30,10 @@ impl Owner {
                 Err(_) => User::from_name(u)
                     .doing(|| format!("looking up user {u}"))?
                     .map(|u| u.uid)
-                    .ok_or_else(|| Error::NoSuchOwner(format!("pgbackrest.owner: no user named \"{u}\" on this host; create it or change the owner"))),
+                    .ok_or_else(|| Error::NoSuchOwner {
+                        kind: "user",
+                        name: u.to_string(),
+                    }),
             })
             .transpose()?;
         let gid = group
@@ -39,7 +42,10 @@ impl Owner {
                 Err(_) => Group::from_name(g)
                     .doing(|| format!("looking up group {g}"))?
                     .map(|g| g.gid)
-                    .ok_or_else(|| Error::NoSuchOwner(format!("pgbackrest.group: no group named \"{g}\" on this host; create it or change the group"))),
+                    .ok_or_else(|| Error::NoSuchOwner {
+                        kind: "group",
+                        name: g.to_string(),
+                    }),
             })
             .transpose()?;
         Ok(Owner { uid, gid })
@@ -91,7 +97,7 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<
     let ft = meta.file_type();
     if !ft.is_file() {
         refuse!(
-            "{} is {}: bridgerest reads and replaces only regular files (it never follows a link); remove it, or point the config at another path",
+            "{} is {}: bridgerest reads and replaces only regular files (it never follows a link); remove it, or use another path",
             path.display(),
             kind_of(ft)
         );
@@ -106,11 +112,11 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata, owner: Owner) -> Result<
         );
     }
     if !owner.trusts(meta.uid()) {
-        refuse!(
-            "{} is owned by {}, not by root or the configured owner (pgbackrest.owner): bridgerest will not trust or replace another user's file; remove it or chown it",
-            path.display(),
-            user_name(meta.uid())
-        );
+        return Err(Error::Untrusted {
+            path: path.to_path_buf(),
+            owner: user_name(meta.uid()),
+            dir: false,
+        });
     }
     Ok(())
 }
@@ -157,7 +163,7 @@ pub fn read_trusted(path: &Path, owner: Owner) -> Result<Option<String>> {
         .doing(|| format!("reading {}", path.display()))?;
     if text.len() as u64 > MAX_READ {
         refuse!(
-            "{} is larger than {} MiB: that is no pgBackRest config; move it away",
+            "{} is larger than {} MiB, more than bridgerest reads: move it away",
             path.display(),
             MAX_READ >> 20
         );
@@ -228,18 +234,19 @@ pub fn read_small(path: &Path, max: u64) -> Option<String> {
 pub fn check_dir_writable(dir: &Path) -> Result<()> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => refuse!(
-            "directory {} does not exist: create it (install -d -m 0750 -o postgres {}) or change pgbackrest.config",
-            dir.display(),
-            dir.display()
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoDir {
+                dir: dir.to_path_buf(),
+                exists: false,
+            })
+        }
         Err(e) => refuse!("cannot use directory {}: {e}", dir.display()),
     };
     if !meta.is_dir() {
-        refuse!(
-            "{} is not a directory: change pgbackrest.config",
-            dir.display()
-        );
+        return Err(Error::NoDir {
+            dir: dir.to_path_buf(),
+            exists: true,
+        });
     }
     if nix::unistd::access(
         dir,
@@ -263,11 +270,11 @@ pub fn check_dir_safe(dir: &Path, owner: Owner) -> Result<()> {
     check_dir_writable(dir)?;
     let meta = std::fs::metadata(dir).doing(|| format!("reading {}", dir.display()))?;
     if !owner.trusts(meta.uid()) {
-        refuse!(
-            "directory {} is owned by {}, who could replace what bridgerest writes there: give it to root or pgbackrest.owner (chown), or write elsewhere",
-            dir.display(),
-            user_name(meta.uid())
-        );
+        return Err(Error::Untrusted {
+            path: dir.to_path_buf(),
+            owner: user_name(meta.uid()),
+            dir: true,
+        });
     }
     let mode = meta.mode();
     if mode & 0o002 != 0 && mode & 0o1000 == 0 {
@@ -306,7 +313,7 @@ pub fn writable_ancestor(dir: &Path) -> Option<String> {
         let why = anchor::swappable(&st, None, &[0]);
         if let Some(why) = why {
             return Some(format!(
-                "{} {why}, so that user can swap {} (and what bridgerest writes there as root) for a directory of its own: give it to root and make it writable by root only (chown root:root, chmod go-w), or keep the config elsewhere",
+                "{} {why}, so that user can swap {} (and what bridgerest writes there as root) for a directory of its own: give it to root and make it writable by root only (chown root:root, chmod go-w), or use a directory elsewhere",
                 a.display(),
                 dir.display()
             ));
