@@ -1,7 +1,7 @@
 //! How an operation below the commands says what it does as it goes: through a [`Narrator`]
 //! the caller passes in. The commands pass one that writes to the terminal
-//! (`commands::Terminal`); the daemon and the tests one that logs ([`Log`]) or keeps the
-//! lines ([`Kept`]). Nothing below the commands writes to stdout or stderr itself; what an
+//! (`commands::Terminal`); the tests one that keeps the lines ([`Kept`]); the daemon none (its
+//! drills have their log). Nothing below the commands writes to stdout or stderr itself; what an
 //! operation ends with is its typed outcome, which the command prints.
 
 use std::sync::{Arc, Mutex};
@@ -55,19 +55,6 @@ impl std::fmt::Debug for Along {
         } else {
             "Along(quiet)"
         })
-    }
-}
-
-/// Says everything to the log (the daemon's drills: journald keeps stderr).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Log;
-
-impl Narrator for Log {
-    fn say(&self, line: &str) {
-        tracing::info!("{line}");
-    }
-    fn note(&self, line: &str) {
-        tracing::info!("{line}");
     }
 }
 
