@@ -117,26 +117,49 @@ impl Repository for Repos {
     ) -> crate::provider::BoxFut<'a, std::result::Result<Vec<RepoSet>, String>> {
         Box::pin(async move {
             let pg = &self.0.pgbackrest;
-            let inv = crate::pgbackrest::child::Invocation {
-                bin: pg.bin.clone(),
-                main_config: pg.main_config_set.then(|| pg.main_config.clone()),
-                include_path: pg.include_path_set.then(|| pg.include_path.clone()),
-                stanza: stanza.to_string(),
-                pg1_path: Default::default(),
-                set: None,
-                target: crate::when::Stop::Latest,
-                action: crate::when::TargetAction::Promote,
-                process_max: 1,
-                delta: false,
-                force: false,
-                prefetch: None,
-                tablespace_map_all: None,
-            };
             let user = crate::runas::RunAs::default_for(pg.owner.as_deref())
                 .map_err(|e| format!("{e:#}"))?;
-            let info = crate::pgbackrest::child::repo_info(&inv, &user, false)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
+            // A stanza bridgerest writes from [cluster.options] is read as it would be written
+            // (a refresh may not have run yet): the probe's own files, nothing written here.
+            let own = self
+                .0
+                .repos
+                .iter()
+                .find(|r| r.writes_stanza() && r.cluster.stanza.as_deref() == Some(stanza));
+            let info = match own {
+                Some(r) => {
+                    use crate::pgbackrest::probe::{repository, Files};
+                    let s = crate::render::options_stanza(&r.cluster);
+                    let text =
+                        crate::render::owned_file(std::slice::from_ref(&s), &pg.config, false);
+                    let files = match pg.config == pg.main_config {
+                        true => Files::Main,
+                        false => Files::Include {
+                            main: pg.main_config.exists().then_some(pg.main_config.as_path()),
+                        },
+                    };
+                    repository(&pg.bin, files, &s, &text, &user).await
+                }
+                None => {
+                    let inv = crate::pgbackrest::child::Invocation {
+                        bin: pg.bin.clone(),
+                        main_config: pg.main_config_set.then(|| pg.main_config.clone()),
+                        include_path: pg.include_path_set.then(|| pg.include_path.clone()),
+                        stanza: stanza.to_string(),
+                        pg1_path: Default::default(),
+                        set: None,
+                        target: crate::when::Stop::Latest,
+                        action: crate::when::TargetAction::Promote,
+                        process_max: 1,
+                        delta: false,
+                        force: false,
+                        prefetch: None,
+                        tablespace_map_all: None,
+                    };
+                    crate::pgbackrest::child::repo_info(&inv, &user, false).await
+                }
+            }
+            .map_err(|e| format!("{e:#}"))?;
             let at = |secs: i64| {
                 time::OffsetDateTime::from_unix_timestamp(secs)
                     .map_err(|_| format!("pgbackrest info: a time out of range ({secs})"))

@@ -258,7 +258,7 @@ pub async fn follow(
             });
         }
         if f.client.capabilities().repo_credentials && tokio::time::Instant::now() >= next_refresh {
-            match refresh::run(f.cfg, f.client, &scope).await {
+            match refresh::run(f.cfg, Some(f.client), &scope).await {
                 Ok(plan) => match plan.outcomes.iter().find_map(|o| o.error.as_ref()) {
                     None => {
                         tracing::info!(cluster = f.cluster, "credentials refreshed during recovery")

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::config::{ClusterConfig, Config, S3KeyType};
+use crate::config::{ClusterConfig, Config, S3KeyType, StanzaFrom};
 use crate::fsutil::{self, FileLock, Owner};
 use crate::pgbackrest::OtherConfigs;
 use crate::provider::Client;
@@ -56,6 +56,10 @@ pub enum ClusterError {
     /// Another pgBackRest config file on this host sets an option the stanza renders.
     #[error("{0}; or set `stanza = \"...\"` (another name) in this cluster's [[cluster]] entry")]
     ClashElsewhere(String),
+    /// A cluster that needs a token in a refresh given no API client (an internal error:
+    /// callers build the client whenever the config lists such a cluster).
+    #[error("internal error: no API client to fetch its backup token with")]
+    NoClient,
     /// The cluster's refresh task ended without an answer (a panic).
     #[error("internal error: refresh task failed")]
     TaskFailed,
@@ -140,6 +144,7 @@ impl ClusterError {
             ClusterError::AlreadyExpired { .. } => FailureKind::Expired,
             ClusterError::Render(_)
             | ClusterError::ClashElsewhere(_)
+            | ClusterError::NoClient
             | ClusterError::TaskFailed => FailureKind::Local,
         }
     }
@@ -262,9 +267,12 @@ fn s3_process_cmd(cfg: &Config) -> Result<Option<Vec<String>>> {
     ]))
 }
 
-/// Fetches the token of every cluster in `scope` (at most `api.concurrency` at once) and
-/// renders its stanza. The result is in config order; `None` for a cluster outside the scope.
-pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
+/// Renders the stanza of every cluster in `scope` whose stanza bridgerest writes
+/// ([`Config::written`]): from its token (fetched through `client`, at most `api.concurrency`
+/// at once) or from its `[cluster.options]` alone. The result is in the order of
+/// [`Config::written`]; `None` for a cluster outside the scope. `client` may be `None` when no
+/// cluster in scope needs a token (one that does then fails, saying so).
+pub async fn fetch(cfg: &Config, client: Option<&Client>, scope: &Scope) -> Fetched {
     let sem = scope
         .permits
         .clone()
@@ -272,12 +280,28 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
     let (deadline, timeout) = (scope.deadline, cfg.api.timeout);
     let started = tokio::time::Instant::now();
     let out_dir = cfg.pgbackrest.dir();
+    let written = cfg.written();
+    let mut results: Fetched = (0..written.len()).map(|_| None).collect();
     let mut set = JoinSet::new();
-    for (i, cluster) in cfg.clusters.iter().cloned().enumerate() {
+    for (i, (cluster, from)) in written.iter().enumerate() {
         if !scope.covers(&cluster.id) {
             continue;
         }
-        let (sem, client, out_dir) = (sem.clone(), client.clone(), out_dir.clone());
+        let client = match (from, client) {
+            (StanzaFrom::Options, _) => {
+                let s = render::options_stanza(cluster);
+                tracing::info!(cluster = %cluster.id, stanza = %s.name, "stanza rendered from the config's options");
+                results[i] = Some(Ok(s));
+                continue;
+            }
+            (StanzaFrom::Token, None) => {
+                results[i] = Some(Err(ClusterError::NoClient));
+                continue;
+            }
+            (StanzaFrom::Token, Some(client)) => client.clone(),
+        };
+        let cluster = (*cluster).clone();
+        let (sem, out_dir) = (sem.clone(), out_dir.clone());
         let s3_cmd = scope.s3_process_cmd.clone().map(|mut v| {
             v.push(format!("--cluster={}", cluster.id));
             v
@@ -322,7 +346,6 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
             .instrument(span),
         );
     }
-    let mut results: Fetched = (0..cfg.clusters.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, res)) => results[i] = Some(res),
@@ -331,7 +354,7 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
     }
     results
         .into_iter()
-        .zip(&cfg.clusters)
+        .zip(written.iter().map(|(c, _)| c))
         .map(|(r, c)| {
             scope
                 .covers(&c.id)
@@ -340,7 +363,8 @@ pub async fn fetch(cfg: &Config, client: &Client, scope: &Scope) -> Fetched {
         .collect()
 }
 
-/// Each configured cluster's fetched stanza or error, in config order; `None` outside the scope.
+/// Each written cluster's stanza or error, in the order of [`Config::written`]; `None` outside
+/// the scope.
 pub type Fetched = Vec<Option<Result<Stanza, ClusterError>>>;
 
 /// Fails every fetched stanza that another pgBackRest config file would clash with: the same
@@ -405,7 +429,8 @@ fn compose_parsed(
     let mut fresh: Vec<Stanza> = Vec::new();
     let mut kept: Vec<Stanza> = Vec::new();
     let mut by_name: HashMap<String, String> = HashMap::new(); // stanza name -> cluster id
-    for (cluster, res) in cfg.clusters.iter().zip(fetched) {
+    let written: Vec<&ClusterConfig> = cfg.written().into_iter().map(|(c, _)| c).collect();
+    for (cluster, res) in written.iter().zip(fetched) {
         let Some(res) = res else {
             if let Some(p) = previous
                 .get(&cluster.id)
@@ -467,7 +492,7 @@ fn compose_parsed(
         }
     }
     for (id, p) in &previous {
-        if !cfg.clusters.iter().any(|c: &ClusterConfig| &c.id == id) && mode == Mode::Owned {
+        if !written.iter().any(|c| &c.id == id) && mode == Mode::Owned {
             tracing::info!(cluster = %id, stanza = %p.name, "cluster no longer configured; its stanza is removed");
         }
     }
@@ -476,8 +501,7 @@ fn compose_parsed(
     } else {
         match mode {
             Mode::Owned => {
-                let order: Vec<Stanza> = cfg
-                    .clusters
+                let order: Vec<Stanza> = written
                     .iter()
                     .filter_map(|c| {
                         fresh
@@ -561,7 +585,7 @@ pub fn check_dir(cfg: &Config, owner: Owner) -> Result<()> {
 
 /// A refresh of the clusters in `scope`: fetch, lock, compose against the file as it is now,
 /// write if changed.
-pub async fn run(cfg: &Config, client: &Client, scope: &Scope) -> Result<Plan> {
+pub async fn run(cfg: &Config, client: Option<&Client>, scope: &Scope) -> Result<Plan> {
     let path = &cfg.pgbackrest.config;
     let owner = owner(cfg)?;
     check_dir(cfg, owner)?;

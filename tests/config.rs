@@ -222,8 +222,12 @@ fn bad_configs_name_what_is_wrong() {
             "uses provider \"launcher\", but the config has no [launcher] section",
         ),
         (
-            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/main\"\n[cluster.options]\nrepo1-path = \"/x\"\n".into(),
-            "[cluster.options] is set, but provider \"pgbackrest\" uses the stanza as pgBackRest's own config has it",
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/main\"\n[cluster.options]\n\"Repo1 Path\" = \"/x\"\n".into(),
+            "cluster main: option \"Repo1 Path\" is not a pgBackRest option name",
+        ),
+        (
+            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/main\"\n[cluster.options]\npg1-path = \"/x\"\n".into(),
+            "cluster main: pg1-path is set both as pg1_path and in [cluster.options]",
         ),
         (
             "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"../etc\"\npg1_path = \"/var/lib/postgresql/15/main\"\n".into(),
@@ -308,6 +312,35 @@ fn provider_sections_and_clusters_resolve() {
     // one; Launcher has none).
     let bare = config::parse("", Path::new("b.toml")).unwrap();
     assert!(bare.section("ionos").is_none() && bare.section("launcher").is_none());
+}
+
+/// #30: a self-managed repository is either pgBackRest's own stanza (bridgerest writes nothing
+/// for it) or `repo1-*` options in `[cluster.options]` (bridgerest writes its stanza from them,
+/// after the clusters whose token it fetches).
+#[test]
+fn a_repository_in_cluster_options_is_one_whose_stanza_bridgerest_writes() {
+    let cfg = config::parse(
+        "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"theirs\"\npg1_path = \"/a\"\n\
+         [[cluster]]\nprovider = \"pgbackrest\"\nid = \"mine\"\npg1_path = \"/b\"\n\
+         [cluster.options]\nrepo1-type = \"s3\"\nrepo1-s3-bucket = \"backups\"\n\
+         [[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/c\"\n",
+        Path::new("b.toml"),
+    )
+    .unwrap();
+    let written: Vec<_> = cfg
+        .written()
+        .into_iter()
+        .map(|(c, from)| (c.id.as_str(), from))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("rvf73a77ozfsvcttryebfrnlem", config::StanzaFrom::Token),
+            ("mine", config::StanzaFrom::Options)
+        ]
+    );
+    assert!(cfg.writes_stanza("mine") && !cfg.writes_stanza("theirs"));
+    assert_eq!(cfg.repos.len(), 2);
 }
 
 #[test]

@@ -778,3 +778,54 @@ fn the_daemon_logs_what_happens_once_at_the_default_level() {
     }
     assert!(env.token_requests() >= tokens + 3);
 }
+
+/// #30: a repository configured in `[cluster.options]` (`provider = "pgbackrest"`) has its
+/// stanza written by the daemon beside the Bridge ones, at start and again on SIGHUP, with
+/// no token asked for it; the Bridge rounds keep it.
+#[test]
+fn the_daemon_writes_a_stanza_from_cluster_options_at_start_and_on_sighup() {
+    let env = Env::new();
+    let with_path = |path: &str| {
+        config(&env, &[S3_CLUSTER]);
+        let mut text = std::fs::read_to_string(&env.config).unwrap();
+        text.push_str(&format!(
+            "\n[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/restore\"\n\
+             [cluster.options]\n\"repo1-type\" = \"posix\"\n\"repo1-path\" = \"{path}\"\n"
+        ));
+        std::fs::write(&env.config, text).unwrap();
+    };
+    with_path("/srv/backups/one");
+    let mut child = quiet_daemon(&env.config);
+    wait_for("both stanzas", || {
+        let t = std::fs::read_to_string(&env.out).unwrap_or_default();
+        t.contains(&format!("[{S3_STANZA}]")) && t.contains("[main]")
+    });
+    let text = env.read_out();
+    assert!(
+        text.contains("# bridgerest: cluster main (")
+            && text.contains("\n[main]\npg1-path=/var/lib/postgresql/15/restore\nrepo1-path=/srv/backups/one\nrepo1-type=posix\n"),
+        "{text}"
+    );
+    let tokens = || {
+        env.sim
+            .sim
+            .stats()
+            .by_path
+            .iter()
+            .filter(|(p, _)| p.contains("backup-tokens"))
+            .map(|(_, n)| *n)
+            .sum::<u64>()
+    };
+    assert!(tokens() >= 1);
+
+    with_path("/srv/backups/two");
+    signal(&child, Signal::SIGHUP);
+    wait_for("the new option", || {
+        env.read_out().contains("repo1-path=/srv/backups/two\n")
+    });
+    let text = env.read_out();
+    assert!(text.contains(&format!("[{S3_STANZA}]")), "{text}");
+    assert!(!text.contains("/srv/backups/one"), "{text}");
+    signal(&child, Signal::SIGTERM);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

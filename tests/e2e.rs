@@ -1199,13 +1199,10 @@ fn the_run_as_user_racing_root_during_restore_and_drill_changes_nothing_of_roots
     assert_eq!(look(&canary), before, "root changed the canary");
 }
 
-/// #30: a fourth provider proves the seam: `provider = "pgbackrest"`, a repository the user
-/// configured in pgBackRest itself (here: the same S3 repository, its stanza copied into the
-/// main pgBackRest config, nothing of bridgerest's rendered). `backups` lists the repository's
-/// sets, `drill` restores and recovers it like a Crunchy Bridge cluster, the status file and
-/// the metrics carry the drill; nothing asks the API or writes bridgerest's stanza file.
-#[test]
-fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
+/// A world whose one backup set (and WAL after it) is in the S3 repository of stanza [main],
+/// with that stanza as bridgerest rendered it taken out of bridgerest's file: its section text
+/// (with the credentials) and the bridgerest config up to the Bridge cluster's options.
+fn self_managed_world() -> (World, std::path::PathBuf, String, String) {
     let mut w = World::new(Kind::S3, 3600);
     w.refresh();
     w.pg.start();
@@ -1217,26 +1214,32 @@ fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
     w.insert(101, 200);
     w.pg.psql("SELECT pg_switch_wal()");
     w.pgbackrest_ok(&["check"]);
-
-    // The user's own stanza: what bridgerest rendered, moved into pgBackRest's main config.
     let rendered = w.confd.join("bridgerest.conf");
     let text = std::fs::read_to_string(&rendered).unwrap();
-    let section = &text[text.find("[main]").expect("a [main] stanza")..];
-    let mut main = std::fs::read_to_string(&w.main_config).unwrap_or_default();
-    main.push('\n');
-    main.push_str(section);
-    std::fs::write(&w.main_config, main).unwrap();
+    let section = text[text.find("[main]").expect("a [main] stanza")..].to_string();
     std::fs::remove_file(&rendered).unwrap();
     let cfg = std::fs::read_to_string(&w.config).unwrap();
-    let head = &cfg[..cfg.find("[cluster.options]").unwrap()];
-    std::fs::write(
-        &w.config,
-        head.replace(
-            &format!("[[cluster]]\nid = \"{CLUSTER}\"\n"),
-            "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\n",
-        ),
-    )
-    .unwrap();
+    let head = cfg[..cfg.find("[cluster.options]").unwrap()].replace(
+        &format!("[[cluster]]\nid = \"{CLUSTER}\"\n"),
+        "[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\n",
+    );
+    (w, rendered, section, head)
+}
+
+/// #30: a fourth provider proves the seam: `provider = "pgbackrest"`, a repository the user
+/// configured in pgBackRest itself (here: the same S3 repository, its stanza copied into the
+/// main pgBackRest config, nothing of bridgerest's rendered). `backups` lists the repository's
+/// sets, `drill` restores and recovers it like a Crunchy Bridge cluster, the status file and
+/// the metrics carry the drill; nothing asks the API or writes bridgerest's stanza file.
+#[test]
+fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
+    let (w, rendered, section, head) = self_managed_world();
+    // The user's own stanza: what bridgerest rendered, moved into pgBackRest's main config.
+    let mut main = std::fs::read_to_string(&w.main_config).unwrap_or_default();
+    main.push('\n');
+    main.push_str(&section);
+    std::fs::write(&w.main_config, main).unwrap();
+    std::fs::write(&w.config, head).unwrap();
     let (code, out, err) = w.bridgerest(&["backups", "main"]);
     assert_eq!(code, 0, "{out}{err}");
     let label = out
@@ -1300,4 +1303,105 @@ fn a_self_managed_pgbackrest_repository_is_listed_and_drilled_s3() {
     // Nothing was asked of the API, nothing of bridgerest's was rendered.
     assert_eq!(w.sim.sim.stats().by_path.values().sum::<u64>(), api_before);
     assert!(!rendered.exists());
+}
+
+/// #30: the same repository configured the other way the issue names: `repo1-*` options (the
+/// S3 keys, the CA file pgBackRest reads) in the cluster's `[cluster.options]`. `backups` reads
+/// it without writing anything, `refresh` writes its stanza (pgbackrest.mode, postgres) with no API key
+/// asked for and no API call, `render` shows it redacted, and `drill` restores and recovers it.
+#[test]
+fn a_repository_in_cluster_options_is_written_listed_and_drilled_s3() {
+    let (w, rendered, section, head) = self_managed_world();
+    let mut options: Vec<(String, Vec<String>)> = Vec::new();
+    for line in section.lines().skip(1) {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if line.starts_with('#') || k == "pg1-path" {
+            continue;
+        }
+        match options.iter_mut().find(|(key, _)| key == k) {
+            Some((_, vs)) => vs.push(v.to_string()),
+            None => options.push((k.to_string(), vec![v.to_string()])),
+        }
+    }
+    assert!(
+        options.iter().any(|(k, _)| k == "repo1-s3-key-secret"),
+        "{options:?}"
+    );
+    let secret = options
+        .iter()
+        .find(|(k, _)| k == "repo1-s3-key-secret")
+        .unwrap()
+        .1[0]
+        .clone();
+    // No API key: nothing of this cluster's needs one.
+    let head: String = head
+        .lines()
+        .filter(|l| !l.starts_with("key_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut cfg = head + "[cluster.options]\n";
+    for (k, vs) in &options {
+        let vs: Vec<String> = vs.iter().map(|v| format!("{v:?}")).collect();
+        cfg.push_str(&format!("{k:?} = [{}]\n", vs.join(", ")));
+    }
+    std::fs::write(&w.config, cfg).unwrap();
+    let api_before = w.sim.sim.stats().by_path.values().sum::<u64>();
+
+    // Listing reads the repository as the stanza would be written, and writes nothing.
+    let (code, out, err) = w.bridgerest(&["backups", "main"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(" full "), "{out}");
+    assert!(!rendered.exists(), "backups wrote the stanza");
+    assert!(!out.contains(&secret) && !err.contains(&secret));
+
+    // `render` shows it, redacted; `refresh` writes it, asking the API nothing.
+    let (code, out, err) = w.bridgerest(&["render"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("[main]") && out.contains("repo1-s3-key-secret=[redacted]"),
+        "{out}"
+    );
+    assert!(!out.contains(&secret), "{out}");
+    let (code, out, err) = w.bridgerest(&["refresh"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("main"), "{out}");
+    let text = std::fs::read_to_string(&rendered).unwrap();
+    assert!(
+        text.contains(
+            "# bridgerest: cluster main (s3 repository, options from the config)\n[main]\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains(&format!("repo1-s3-key-secret={secret}\n")));
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&rendered).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o640, "pgbackrest.mode");
+    assert_eq!(
+        Some(meta.uid()),
+        nix::unistd::User::from_name("postgres")
+            .unwrap()
+            .map(|u| u.uid.as_raw())
+    );
+    // pgBackRest itself reads the stanza bridgerest wrote.
+    w.pgbackrest_ok(&["info"]);
+
+    let (code, out, err) =
+        w.bridgerest(&["drill", "--cluster", "main", "--target", "latest", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rep["ok"], true, "{out}");
+    let q = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "query 1")
+        .unwrap_or_else(|| panic!("{out}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(q.ends_with("→ 200"), "{out}");
+    assert!(!out.contains(&secret) && !err.contains(&secret));
+    assert_eq!(w.sim.sim.stats().by_path.values().sum::<u64>(), api_before);
 }

@@ -254,17 +254,23 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
         r.fail(format!("{e:#}"));
         refresh::Scope::default()
     });
-    let fetched = refresh::fetch(&cfg, &client, &scope).await;
+    let fetched = refresh::fetch(&cfg, Some(&client), &scope).await;
     let stanzas: Vec<_> = cfg
-        .clusters
-        .iter()
+        .written()
+        .into_iter()
         .zip(fetched)
-        .filter_map(|(c, res)| match res? {
+        .filter_map(|((c, from), res)| match res? {
             Ok(s) => {
-                r.ok(format!(
-                    "cluster {}: backup token for stanza [{}] renders",
-                    c.id, s.name
-                ));
+                r.ok(match from {
+                    config::StanzaFrom::Token => format!(
+                        "cluster {}: backup token for stanza [{}] renders",
+                        c.id, s.name
+                    ),
+                    config::StanzaFrom::Options => format!(
+                        "cluster {}: stanza [{}] renders from its [cluster.options]",
+                        c.id, s.name
+                    ),
+                });
                 Some(s)
             }
             Err(e) => {
@@ -273,7 +279,10 @@ async fn checks(r: &mut Report, path: &Path, repositories: bool) -> Result<Exit>
             }
         })
         .collect();
-    for s in stanzas.iter().filter(|_| repositories) {
+    // (A repository from [cluster.options] was opened above, with its backups listed.)
+    let tokens =
+        |s: &&crate::render::Stanza| !cfg.repos.iter().any(|r| r.cluster.id == s.cluster_id);
+    for s in stanzas.iter().filter(tokens).filter(|_| repositories) {
         probe(r, &cfg, s).await;
     }
     let others = pgbackrest::OtherConfigs::read(

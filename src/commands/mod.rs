@@ -27,8 +27,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         .config
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_CONFIG_PATH));
     match cli.command {
-        Command::Refresh(a) => refresh::run(&load_with_bridge_clusters(&path)?, a.json).await,
-        Command::Render(a) => render::run(&load_with_bridge_clusters(&path)?, a).await,
+        Command::Refresh(a) => refresh::run(&load_with_written_clusters(&path)?, a.json).await,
+        Command::Render(a) => render::run(&load_with_written_clusters(&path)?, a).await,
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Restore(a) => restore::run(&load(&path)?, a).await,
@@ -97,16 +97,25 @@ pub fn load_with_clusters(path: &std::path::Path) -> Result<Config> {
     Ok(cfg)
 }
 
-/// Like [`load_with_clusters`], for commands that write credentials: Crunchy Bridge clusters.
-pub fn load_with_bridge_clusters(path: &std::path::Path) -> Result<Config> {
+/// Like [`load_with_clusters`], for commands that write stanzas: a cluster whose provider hands
+/// out repository credentials, or a repository configured in `[cluster.options]`.
+pub fn load_with_written_clusters(path: &std::path::Path) -> Result<Config> {
     let cfg = load_with_clusters(path)?;
-    if cfg.clusters.is_empty() {
+    if cfg.written().is_empty() {
         return Err(usage(anyhow::anyhow!(
-            "{} lists no Crunchy Bridge [[cluster]]: only Bridge hands out repository credentials to write (its IONOS and Launcher clusters restore at the provider: `bridgerest restore --into`)",
+            "{} lists no Crunchy Bridge [[cluster]]: only Bridge hands out repository credentials to write (its IONOS and Launcher clusters restore at the provider: `bridgerest restore --into`), and no provider = \"pgbackrest\" cluster has [cluster.options] for bridgerest to write its stanza from",
             path.display()
         )));
     }
     Ok(cfg)
+}
+
+/// The Crunchy Bridge client, when the config lists a cluster whose token it fetches.
+pub fn token_client(cfg: &Config) -> Result<Option<crate::provider::Client>> {
+    match cfg.clusters.is_empty() {
+        true => Ok(None),
+        false => Ok(Some(client(cfg)?)),
+    }
 }
 
 /// Like [`load`], but commands that need no cluster list work without a config file when

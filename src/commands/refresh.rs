@@ -7,8 +7,8 @@ use crate::exit::Exit;
 use crate::refresh::{self, Outcome};
 
 pub async fn run(cfg: &Config, json: bool) -> Result<Exit> {
-    let client = super::client(cfg)?;
-    let plan = refresh::run(cfg, &client, &refresh::Scope::all(cfg)?).await?;
+    let client = super::token_client(cfg)?;
+    let plan = refresh::run(cfg, client.as_ref(), &refresh::Scope::all(cfg)?).await?;
     if json {
         println!("{}", outcome_json(&plan.outcomes)?);
     } else {

@@ -8,8 +8,8 @@ use crate::exit::Exit;
 use crate::refresh;
 
 pub async fn run(cfg: &Config, args: RenderArgs) -> Result<Exit> {
-    let client = super::client(cfg)?;
-    let mut fetched = refresh::fetch(cfg, &client, &refresh::Scope::all(cfg)?).await;
+    let client = super::token_client(cfg)?;
+    let mut fetched = refresh::fetch(cfg, client.as_ref(), &refresh::Scope::all(cfg)?).await;
     refresh::refuse_clashes_elsewhere(cfg, &mut fetched);
     let plan = refresh::compose(cfg, fetched, refresh::read_existing(cfg)?)?;
     let text = if args.show_secrets {

@@ -56,18 +56,36 @@ pub struct Config {
     /// The clusters of providers that restore server-side only (IONOS, Launcher): their
     /// backups are watched.
     pub remote: Vec<RemoteCluster>,
-    /// The clusters restored here whose repository the user configured in pgBackRest itself
-    /// (a provider that restores locally without handing out credentials: `pgbackrest`):
-    /// nothing is refreshed for them; they are restored, drilled and watched.
+    /// The clusters restored here whose repository the user configured, in pgBackRest itself
+    /// or in `[cluster.options]` (a provider that restores locally without handing out
+    /// credentials: `pgbackrest`): no token is fetched for them; they are restored, drilled and
+    /// watched, and the stanza of those with options is written from them.
     pub repos: Vec<RepoCluster>,
 }
 
-/// A cluster restored here from a repository bridgerest does not configure.
+/// A cluster restored here from a repository the user configured: in pgBackRest's own config,
+/// or in its `[cluster.options]` (then bridgerest writes the stanza).
 #[derive(Debug, Clone)]
 pub struct RepoCluster {
     pub provider: ProviderKind,
-    /// Its id, `pg1_path` and stanza (which defaults to the id).
+    /// Its id, `pg1_path`, stanza (which defaults to the id) and options.
     pub cluster: ClusterConfig,
+}
+
+impl RepoCluster {
+    /// Whether bridgerest writes its stanza: its `[cluster.options]` configure the repository.
+    pub fn writes_stanza(&self) -> bool {
+        !self.cluster.options.is_empty()
+    }
+}
+
+/// Where the options of a stanza bridgerest writes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StanzaFrom {
+    /// A backup token the provider hands out (refreshed before it expires).
+    Token,
+    /// The cluster's `[cluster.options]` alone (a repository the user configured).
+    Options,
 }
 
 impl Config {
@@ -108,6 +126,27 @@ impl Config {
         self.clusters
             .iter()
             .chain(self.repos.iter().map(|r| &r.cluster))
+    }
+
+    /// The clusters whose stanza bridgerest writes, in config order: those whose provider
+    /// hands out repository credentials (rendered from a token), then each repository the user
+    /// configured in `[cluster.options]` (rendered from those options, no API).
+    pub fn written(&self) -> Vec<(&ClusterConfig, StanzaFrom)> {
+        self.clusters
+            .iter()
+            .map(|c| (c, StanzaFrom::Token))
+            .chain(
+                self.repos
+                    .iter()
+                    .filter(|r| r.writes_stanza())
+                    .map(|r| (&r.cluster, StanzaFrom::Options)),
+            )
+            .collect()
+    }
+
+    /// Whether bridgerest writes the stanza of cluster `id` ([`Config::written`]).
+    pub fn writes_stanza(&self, id: &str) -> bool {
+        self.written().iter().any(|(c, _)| c.id == id)
     }
 
     /// The provider a `[[cluster]]` entry names for `id`, if it is listed.
@@ -394,19 +433,14 @@ fn resolve(
     })
 }
 
-/// A cluster of a provider whose repository the user configured in pgBackRest: its id in the
-/// provider's form, a `pg1_path`, and no options (its stanza is pgBackRest's own, which
-/// bridgerest neither writes nor overrides).
+/// A cluster of a provider whose repository the user configures: its id in the provider's
+/// form and a `pg1_path`. Its stanza is pgBackRest's own (bridgerest neither writes nor
+/// overrides it), unless `[cluster.options]` names the repository: then bridgerest writes the
+/// stanza from those options ([`Config::written`]).
 fn resolve_repo_cluster(provider: ProviderKind, c: RawCluster) -> Result<ClusterConfig> {
     provider
         .check_id(&c.id)
         .map_err(|e| Invalid(format!("cluster id {e}")))?;
-    if !c.options.is_empty() {
-        invalid!(
-            "cluster {}: [cluster.options] is set, but provider \"{provider}\" uses the stanza as pgBackRest's own config has it, which bridgerest neither writes nor overrides: put those options in that stanza (pgBackRest's config) and remove them here",
-            c.id
-        );
-    }
     resolve_local(c)
 }
 
@@ -683,6 +717,9 @@ fn resolve_local(raw: RawCluster) -> Result<ClusterConfig> {
         }
         let values = option_values(&value)
             .map_err(|e| Invalid(format!("cluster {}: option \"{key}\": {e}", raw.id)))?;
+        if crate::render::is_secret_key(&key) {
+            values.iter().for_each(|v| crate::redact::register(v));
+        }
         options.insert(key, values);
     }
     Ok(ClusterConfig {

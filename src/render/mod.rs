@@ -367,6 +367,41 @@ pub fn stanza(
     })
 }
 
+/// Renders the stanza of a repository the user configured in `[cluster.options]`: `pg1-path`,
+/// then the options as written (no token, nothing that expires). Its store type is the
+/// `repo1-type` the options give (pgBackRest's default, `posix`, when they give none).
+pub fn options_stanza(cluster: &ClusterConfig) -> Stanza {
+    let mut entries = vec![(
+        "pg1-path".to_string(),
+        Value::Plain(cluster.pg1_path.to_string_lossy().into_owned()),
+    )];
+    for (k, values) in &cluster.options {
+        entries.extend(values.iter().map(|v| (k.clone(), Value::of(k, v))));
+    }
+    let kind = match cluster
+        .options
+        .get("repo1-type")
+        .and_then(|v| v.first())
+        .map(String::as_str)
+    {
+        Some("s3") => "s3",
+        Some("azure") => "azure",
+        Some("gcs") => "gcs",
+        Some("sftp") => "sftp",
+        Some("cifs") => "cifs",
+        _ => "posix",
+    };
+    Stanza {
+        name: cluster.stanza.clone().unwrap_or_else(|| cluster.id.clone()),
+        cluster_id: cluster.id.clone(),
+        note: format!("{kind} repository, options from the config"),
+        entries,
+        files: vec![],
+        expires_at: None,
+        kind: Some(kind),
+    }
+}
+
 /// The text of a file bridgerest owns whole.
 pub fn owned_file(stanzas: &[Stanza], source: &Path, redact: bool) -> String {
     let mut out = String::new();

@@ -473,3 +473,42 @@ fn secrets_are_typed_in_the_stanza_and_read_back_as_secrets() {
         .collect();
     assert_eq!(back_secret, secret);
 }
+
+/// #30: a repository the user configured in `[cluster.options]`: `pg1-path`, then the options
+/// (a list one line per item), its secrets typed as secrets, its store type from `repo1-type`,
+/// nothing that expires; read back from the file, it is this cluster's.
+#[test]
+fn a_stanza_from_the_options_alone() {
+    let mut c = cluster(&[
+        ("repo1-type", "s3"),
+        ("repo1-s3-bucket", "backups"),
+        ("repo1-s3-key-secret", "user-secret"),
+    ]);
+    c.id = "main".into();
+    c.stanza = Some("main".into());
+    c.options
+        .insert("recovery-option".into(), vec!["a=1".into(), "b=2".into()]);
+    let s = options_stanza(&c);
+    assert_eq!(s.kind, Some("s3"));
+    assert_eq!(s.expires_at, None);
+    assert_eq!(s.secret_values().collect::<Vec<_>>(), ["user-secret"]);
+    let text = owned_file(
+        std::slice::from_ref(&s),
+        Path::new("/etc/bridgerest/bridgerest.toml"),
+        true,
+    );
+    assert_eq!(
+        text,
+        format!(
+            "{OWNED_HEADER}\n# bridgerest: change /etc/bridgerest/bridgerest.toml instead.\n\n\
+             # bridgerest: cluster main (s3 repository, options from the config)\n[main]\n\
+             pg1-path=/var/lib/postgresql/15/main\nrecovery-option=a=1\nrecovery-option=b=2\n\
+             repo1-s3-bucket=backups\nrepo1-s3-key-secret={REDACTED}\nrepo1-type=s3\n"
+        )
+    );
+    let back = marked_stanzas(&sections(&text).unwrap());
+    assert_eq!(back["main"].name, "main");
+    // No repo1-type: pgBackRest's default, a posix repository.
+    let posix = options_stanza(&cluster(&[("repo1-path", "/srv/backups")]));
+    assert_eq!(posix.kind, Some("posix"));
+}

@@ -301,9 +301,9 @@ pub async fn prepare(mut cfg: Config, req: &Request) -> Result<Prepared> {
     let early = src.choose(&id, target.stop().unwrap_or(Stop::Latest), now)?;
     let state = restore::check_data_dir(&pg1, &user, req.here.delta || req.here.force)?;
 
-    // A provider that hands out credentials refreshes the stanza; a repository the user
-    // configured is read as it is.
-    let (stanza, redactor) = if req.dry_run || !provider.has_repo_credentials() {
+    // A stanza bridgerest writes (from a token, or from [cluster.options]) is written fresh; a
+    // repository the user configured in pgBackRest is read as it is.
+    let (stanza, redactor) = if req.dry_run || !cfg.writes_stanza(&id) {
         (planned_stanza(&cfg, &client, &id).await?, Redactor)
     } else {
         refresh_cluster(&cfg, &client, &id).await?
@@ -698,8 +698,15 @@ pub async fn restore_files(p: &mut Prepared, max: u32, progress: &mut Progress) 
                 );
                 if !p.client.capabilities().repo_credentials {
                     progress.finish();
+                    let where_ = match p.cfg.writes_stanza(&p.id) {
+                        true => format!(
+                            "this cluster's [cluster.options] in {}",
+                            p.cfg.path.display()
+                        ),
+                        false => "pgBackRest's config".to_string(),
+                    };
                     fail!(
-                        "pgbackrest restore failed: the store refused the credentials of the stanza ({why}), which bridgerest does not manage for this cluster: renew them in pgBackRest's config"
+                        "pgbackrest restore failed: the store refused the credentials of the stanza ({why}), which no provider hands out for this cluster: renew them in {where_}"
                     );
                 }
                 p.redactor = refresh_cluster(&p.cfg, &p.client, &p.id).await?.1;
@@ -782,7 +789,7 @@ pub async fn refresh_cluster(
     client: &Client,
     id: &str,
 ) -> Result<(String, Redactor)> {
-    let plan = refresh::run(cfg, client, &Scope::cluster(cfg, id)?).await?;
+    let plan = refresh::run(cfg, Some(client), &Scope::cluster(cfg, id)?).await?;
     let outcome = plan
         .outcomes
         .iter()

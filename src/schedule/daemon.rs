@@ -134,13 +134,15 @@ impl Refresher for Real {
         };
         let run = async {
             let scope = Scope::all(&cfg)?;
+            // The clusters whose token it fetches (a stanza from [cluster.options] is written
+            // once per config: write_options_stanzas).
             let scope = Scope {
-                only,
+                only: Some(wanted.clone()),
                 deadline: Some(deadline),
                 permits: Some(permits),
                 ..scope
             };
-            refresh::run(&cfg, &client, &scope).await
+            refresh::run(&cfg, Some(&client), &scope).await
         };
         let mut stop = self.stop.clone();
         let res = tokio::select! {
@@ -367,6 +369,43 @@ async fn drill_worker(
     }
 }
 
+/// Writes the stanzas of the repositories configured in `[cluster.options]` (no token: once
+/// per config, at start and on SIGHUP; a failure is logged, the last good stanza stays).
+async fn write_options_stanzas(cfg: &Config) {
+    let ids: Vec<String> = cfg
+        .written()
+        .into_iter()
+        .filter(|(_, from)| *from == crate::config::StanzaFrom::Options)
+        .map(|(c, _)| c.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let scope = Scope {
+        only: Some(ids),
+        s3_process_cmd: None,
+        deadline: None,
+        permits: None,
+    };
+    match refresh::run(cfg, None, &scope).await {
+        Ok(plan) => {
+            for o in &plan.outcomes {
+                match &o.error {
+                    None => {
+                        tracing::info!(cluster = %o.cluster_id, stanza = ?o.stanza, "stanza written from the config's options")
+                    }
+                    Some(e) => {
+                        tracing::error!(cluster = %o.cluster_id, error = %e, "stanza from the config's options not written; the last good one stays")
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "stanzas from the config's options not written")
+        }
+    }
+}
+
 /// How long the first round may take before READY=1 is sent anyway.
 const FIRST_ROUND_READY: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -390,6 +429,7 @@ pub async fn run<E: std::fmt::Display + Send + 'static>(
         cfg: Arc::new(cfg.clone()),
         client,
     });
+    write_options_stanzas(&cfg).await;
     let drills = tokio::spawn(drill_worker(
         drill_rx,
         loaded.clone(),
@@ -551,6 +591,7 @@ async fn follow_reloads(
 ) {
     while loaded.changed().await.is_ok() {
         let cfg = loaded.borrow_and_update().cfg.clone();
+        write_options_stanzas(&cfg).await;
         if cfg.daemon.schedule != jobs.refresh.1 {
             match reschedule(&sched, jobs.refresh.0, &cfg.daemon.schedule, &tx).await {
                 Ok(id) => {
