@@ -1986,3 +1986,199 @@ fn times_out_of_range_from_each_provider_are_refused_naming_the_field() {
         &format!("\"{FAR}\" is out of range: use a time from the years 1970 to 9000 (UTC)"),
     );
 }
+
+/// The `connect:` and `password:` lines of a ready restore.
+fn way_in_lines(run: &Run) -> (String, String) {
+    let line = |p: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(p))
+            .unwrap_or_else(|| panic!("no {p} line: {run:?}"))
+            .to_string()
+    };
+    (line("connect:   "), line("password:  "))
+}
+
+#[test]
+fn a_restore_at_the_provider_prints_a_way_in_and_keeps_its_password_out_of_sight() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = env_with(state(200), "");
+    let target = at(2.0);
+    let dir = env.config.parent().unwrap().to_path_buf();
+    let into = |id: &str, name: &str, more: &[&str]| {
+        let mut args = vec![
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &target,
+            "--into",
+            name,
+        ];
+        args.extend_from_slice(more);
+        env.run(&args)
+    };
+    let pgpass = |file: &std::path::Path| {
+        let meta = std::fs::metadata(file).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{file:?}");
+        std::fs::read_to_string(file).unwrap()
+    };
+
+    // Bridge: the application role's URI, from GET /clusters/{id}/roles/application; the
+    // password goes to NAME.pgpass beside the config, which the output names.
+    let run = into(S3_CLUSTER, "prod-copy", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let fork = fork_id(&env, "prod-copy");
+    let (connect, password) = way_in_lines(&run);
+    assert_eq!(
+        connect,
+        format!("connect:   psql \"host=p.{fork}.db.postgresbridge.com port=5432 dbname=postgres user=application sslmode=require\"")
+    );
+    let file = dir.join("prod-copy.pgpass");
+    assert!(
+        password.contains(&format!("in {} (a pgpass line, 0600)", file.display())),
+        "{password}"
+    );
+    let line = pgpass(&file);
+    let prefix = format!("p.{fork}.db.postgresbridge.com:5432:postgres:application:");
+    let pw = line
+        .trim_end()
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        env.sim.sim.issued_secrets().iter().any(|s| s == pw),
+        "the role's own password"
+    );
+    assert_eq!(
+        env.sim
+            .sim
+            .stats()
+            .by_path
+            .get("GET /clusters/{id}/roles/application"),
+        Some(&1),
+        "{:?}",
+        env.sim.sim.stats().by_path
+    );
+
+    // --show-secrets prints it instead (and writes nothing); --role picks another role.
+    let run = env.run_unscanned(&[
+        "restore",
+        "--cluster",
+        S3_CLUSTER,
+        "--target-time",
+        &target,
+        "--into",
+        "prod-copy-2",
+        "--role",
+        "postgres",
+        "--show-secrets",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (connect, password) = way_in_lines(&run);
+    assert!(
+        connect.contains(" user=postgres sslmode=require\""),
+        "{connect}"
+    );
+    let shown = password.strip_prefix("password:  ").unwrap();
+    assert!(
+        env.sim.sim.issued_secrets().iter().any(|s| s == shown),
+        "{password}"
+    );
+    assert!(!dir.join("prod-copy-2.pgpass").exists());
+
+    // A role that is not one is refused before anything is created; so is --role where the
+    // provider has no roles, and --show-secrets with --pgpass.
+    let forks_before = env.sim.sim.clusters().len();
+    into(S3_CLUSTER, "prod-copy-3", &["--role", "admin"])
+        .assert_error(2, "--role \"admin\" is not a Crunchy Bridge role: give application, postgres, or u_<account id>");
+    into(IONOS_CLUSTER, "shop-copy-3", &["--role", "postgres"]).assert_error(
+        2,
+        "--role is for Crunchy Bridge, whose API hands out a way in per role; IONOS",
+    );
+    let run = into(
+        S3_CLUSTER,
+        "prod-copy-3",
+        &["--show-secrets", "--pgpass", "/root/x.pgpass"],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        env.sim.sim.clusters().len(),
+        forks_before,
+        "nothing was created"
+    );
+
+    // IONOS: the new cluster's dnsName and the database user bridgerest created it with;
+    // --pgpass names the file.
+    let mine = dir.join("shop.pgpass");
+    let run = into(
+        IONOS_CLUSTER,
+        "shop-copy",
+        &["--pgpass", mine.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let (connect, password) = way_in_lines(&run);
+    let copy = env
+        .sim
+        .sim
+        .ionos_clusters()
+        .into_iter()
+        .find(|c| c.name == "shop-copy")
+        .unwrap();
+    assert!(
+        connect.starts_with("connect:   psql \"host=pg-"),
+        "{connect}"
+    );
+    assert!(
+        connect.ends_with(" port=5432 dbname=postgres user=restore_admin sslmode=require\""),
+        "{connect}"
+    );
+    assert!(password.contains(&mine.display().to_string()), "{password}");
+    let line = pgpass(&mine);
+    assert!(
+        line.ends_with(&format!(
+            ":5432:postgres:restore_admin:{}\n",
+            PROVIDER_SECRETS[3]
+        )),
+        "{line}"
+    );
+    assert!(line.starts_with("pg-"), "{line} ({copy:?})");
+    assert!(
+        run.stdout
+            .contains("note:      port 5432: the IONOS cluster answer names no port"),
+        "{run:?}"
+    );
+
+    // Launcher: what its answer holds, and what it does not (no user, no password).
+    let run = into(LAUNCHER_DB, "billing-copy", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (connect, password) = way_in_lines(&run);
+    assert!(
+        connect.contains(".db.lnchr.cloud port=5432 sslmode=require\""),
+        "{connect}"
+    );
+    assert_eq!(password, "password:  not handed out by the provider");
+    assert!(
+        run.stdout
+            .contains("the database's answer held no user, password"),
+        "{run:?}"
+    );
+    assert!(!dir.join("billing-copy.pgpass").exists());
+
+    // A pgpass file in a directory others can write is not written; the restore stands and
+    // says why.
+    let open = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bad = open.path().join("x.pgpass");
+    let run = into(
+        S3_CLUSTER,
+        "prod-copy-4",
+        &["--pgpass", bad.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("connect:   not known: its password could not be written to"),
+        "{run:?}"
+    );
+    assert!(!bad.exists());
+}

@@ -599,7 +599,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__restore)
-            opts="-c -v -h -V --cluster --provider --target-time --target --target-action --dry-run --pg1-path --delta --force --set --process-max --user --attempts --start --pg-option --pg-bin --break-lock --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --json --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --provider --target-time --target --target-action --dry-run --pg1-path --delta --force --set --process-max --user --attempts --start --pg-option --pg-bin --break-lock --into --in-place --switch --confirm --plan --region --datacenter --lan --cidr --storage --no-wait --wait-timeout --role --show-secrets --pgpass --json --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +686,14 @@ _bridgerest() {
                     return 0
                     ;;
                 --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pgpass)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

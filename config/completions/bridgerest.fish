@@ -105,6 +105,8 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l lan -d
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l cidr -d 'With --into (IONOS): the new cluster\'s own address and subnet on that LAN, e.g. 192.168.1.20/24 [default: ionos.cidr]' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l storage -d 'With --into: the new cluster\'s storage in GB [default: the source\'s] (Bridge, IONOS)' -r
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l wait-timeout -d 'At the provider: stop waiting after this long (e.g. 90m) and exit 1, saying the provider may still be working [default: api.wait_timeout, 6h]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l role -d 'At the provider (Bridge): the role whose way in is printed once the cluster is ready: application, postgres, or u_<account id>. [default: application]' -r
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l pgpass -d 'At the provider: the pgpass file the way in\'s password is written to (mode 0600, replaced whole) [default: NAME.pgpass beside the config file, NAME being --into\'s, or the cluster\'s id]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s c -l config -d 'Configuration file [default: /etc/bridgerest/bridgerest.toml]' -r -F
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l dry-run -d 'Print the plan and the pgbackrest command, change nothing'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l delta -d 'Restore over a non-empty directory, keeping files that match the backup'
@@ -114,6 +116,7 @@ complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l break-
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l in-place -d 'Restore at the provider over the cluster itself (IONOS, Launcher); needs --confirm'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l switch -d 'With --in-place (Launcher): when the restore went into a side database, switch the cluster to it once it is ready and wait until the cluster runs again. Without --target-time: only switch to the side database an earlier restore made'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l no-wait -d 'At the provider: return once the request is accepted instead of waiting for the cluster to be ready'
+complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l show-secrets -d 'At the provider: print the password of the way in. Without it, the password is written as a pgpass line to a file only this user can read (--pgpass), whose name is printed'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -l json -d 'With --dry-run (a restore here): print the plan as one JSON object'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s v -l verbose -d 'More of bridgerest\'s log on stderr: -v info, -vv debug (restore logs info without -v; daemon its start, reload, stop and each cluster\'s change of state); other libraries\' only warnings. BRIDGEREST_LOG=<filter> overrides'
 complete -c bridgerest -n "__fish_bridgerest_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -15,7 +15,7 @@ pub mod server;
 pub mod spec;
 
 pub use bridge::ApiError;
-pub use server::{BackupWatch, Call, DbUser, Dest, Phase, Restored, Window};
+pub use server::{BackupWatch, Call, DbUser, Dest, Phase, Restored, WayIn, WayInAsk, Window};
 pub use spec::{BadId, Capabilities, ProviderKind, Spec};
 
 /// One provider's API as its folder implements it (`bridge/`, `ionos/`, `launcher/`), with
@@ -96,6 +96,21 @@ pub trait Api: Send + Sync + std::fmt::Debug {
     ) -> impl std::future::Future<Output = Result<Option<String>, ApiError>> + Send;
     /// How far the cluster being restored has come.
     fn phase(&self, id: &str) -> impl std::future::Future<Output = Result<Phase, ApiError>> + Send;
+    /// How to connect to cluster `id`; by default its host, as the cluster's answer names it.
+    fn way_in(
+        &self,
+        id: &str,
+        _ask: WayInAsk<'_>,
+    ) -> impl std::future::Future<Output = Result<WayIn, ApiError>> + Send {
+        async move {
+            let c = self.get_cluster(id).await?;
+            Ok(WayIn {
+                host: c.host,
+                notes: vec!["the host is the cluster's; the provider's API hands out no role or password for it".into()],
+                ..Default::default()
+            })
+        }
+    }
 }
 
 /// A boxed future, as a trait object's methods return them.
@@ -140,6 +155,9 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn send_restore<'a>(&'a self, call: &'a Call) -> BoxFut<'a, Result<Option<String>, ApiError>>;
     /// How far the cluster being restored has come.
     fn phase<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Phase, ApiError>>;
+    /// How to connect to cluster `id` (its host, a role and its password where the provider
+    /// hands them out).
+    fn way_in<'a>(&'a self, id: &'a str, ask: WayInAsk<'a>) -> BoxFut<'a, Result<WayIn, ApiError>>;
 }
 
 impl<T: Api> Provider for T {
@@ -184,6 +202,9 @@ impl<T: Api> Provider for T {
     }
     fn phase<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Phase, ApiError>> {
         Box::pin(Api::phase(self, id))
+    }
+    fn way_in<'a>(&'a self, id: &'a str, ask: WayInAsk<'a>) -> BoxFut<'a, Result<WayIn, ApiError>> {
+        Box::pin(Api::way_in(self, id, ask))
     }
 }
 

@@ -74,9 +74,14 @@ pub fn names_quoted() -> String {
 /// The titles of the providers that can do what `can` asks, as a message lists them: "IONOS
 /// DBaaS and Launcher" (`joiner` "and" or "or").
 pub fn titles_that(can: fn(&super::Capabilities) -> bool, joiner: &str) -> String {
+    titles_where(|s| can(&s.capabilities), joiner)
+}
+
+/// The titles of the providers whose spec passes `is` (as [`titles_that`]).
+pub fn titles_where(is: impl Fn(&super::Spec) -> bool, joiner: &str) -> String {
     let titles: Vec<&str> = ProviderKind::ALL
         .iter()
-        .filter(|p| can(&p.capabilities()))
+        .filter(|p| is(p.spec()))
         .map(|p| p.title())
         .collect();
     match titles.split_last() {

@@ -202,6 +202,78 @@ pub struct Restored {
     pub host: Option<String>,
 }
 
+/// How to connect to a cluster a restore made (or overwrote): what its provider's answers hold.
+/// The password is a secret: [`WayIn::conninfo`] never holds it, [`WayIn::pgpass_line`] does.
+#[derive(Debug, Clone, Default)]
+pub struct WayIn {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub password: Option<secrecy::SecretString>,
+    /// Where the parts came from, and what the provider does not document.
+    pub notes: Vec<String>,
+}
+
+/// What a way in is asked for with: the role to connect as where the provider has roles
+/// (Crunchy Bridge), the database user bridgerest created the cluster with (IONOS).
+#[derive(Debug, Clone, Copy)]
+pub struct WayInAsk<'a> {
+    pub role: &'a str,
+    pub db_user: Option<&'a DbUser>,
+}
+
+impl WayIn {
+    /// A libpq connection string without the password (TLS required: every provider's
+    /// PostgreSQL takes TLS).
+    pub fn conninfo(&self) -> String {
+        let q = |v: &str| {
+            let safe = !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+            match safe {
+                true => v.to_string(),
+                false => format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'")),
+            }
+        };
+        let mut parts = Vec::new();
+        if let Some(h) = &self.host {
+            parts.push(format!("host={}", q(h)));
+        }
+        if let Some(p) = self.port {
+            parts.push(format!("port={p}"));
+        }
+        if let Some(d) = &self.database {
+            parts.push(format!("dbname={}", q(d)));
+        }
+        if let Some(u) = &self.user {
+            parts.push(format!("user={}", q(u)));
+        }
+        parts.push("sslmode=require".into());
+        parts.join(" ")
+    }
+
+    /// The line of a pgpass file for it (`host:port:database:user:password`, `:` and `\`
+    /// escaped), when its host, user and password are known.
+    pub fn pgpass_line(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        let esc = |v: &str| v.replace('\\', "\\\\").replace(':', "\\:");
+        let (host, user, pw) = (
+            self.host.as_ref()?,
+            self.user.as_ref()?,
+            self.password.as_ref()?,
+        );
+        Some(format!(
+            "{}:{}:{}:{}:{}\n",
+            esc(host),
+            self.port.map_or_else(|| "*".into(), |p| p.to_string()),
+            self.database.as_deref().map_or_else(|| "*".into(), esc),
+            esc(user),
+            esc(pw.expose_secret())
+        ))
+    }
+}
+
 /// What the daemon shows about a cluster's backups.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BackupWatch {
@@ -247,6 +319,44 @@ pub(crate) fn first_time(v: &Value, names: &[&str]) -> Result<Option<OffsetDateT
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_way_in_quotes_what_libpq_and_pgpass_would_misread_and_keeps_its_password_out_of_conninfo()
+    {
+        let way = WayIn {
+            host: Some("db.example.com".into()),
+            port: Some(5432),
+            user: Some("o'brien app".into()),
+            database: Some("sales:eu".into()),
+            password: Some(secrecy::SecretString::from("p:w\\d".to_string())),
+            notes: vec![],
+        };
+        assert_eq!(
+            way.conninfo(),
+            "host=db.example.com port=5432 dbname='sales:eu' user='o\\'brien app' sslmode=require"
+        );
+        assert!(!way.conninfo().contains("p:w"));
+        assert_eq!(
+            way.pgpass_line().unwrap(),
+            "db.example.com:5432:sales\\:eu:o'brien app:p\\:w\\\\d\n"
+        );
+        // No port or database: any (`*`); no password: no line.
+        let bare = WayIn {
+            port: None,
+            database: None,
+            ..way.clone()
+        };
+        assert!(bare
+            .pgpass_line()
+            .unwrap()
+            .starts_with("db.example.com:*:*:"));
+        let none = WayIn {
+            password: None,
+            ..way
+        };
+        assert_eq!(none.pgpass_line(), None);
+        assert_eq!(WayIn::default().conninfo(), "sslmode=require");
+    }
 
     #[test]
     fn the_window_refuses_before_after_and_without_a_start() {

@@ -25,6 +25,9 @@ pub struct Spec {
     /// Its clusters are known only from `[[cluster]]` entries: an id's form never says that
     /// an unlisted cluster is one of its (any stanza name could be).
     pub listed_only: bool,
+    /// Its clusters' roles, when its API hands out a way in per role (`restore --role`):
+    /// whether a name is one, and what they are, as an error names them.
+    pub roles: Option<Roles>,
     /// What its ids are, as an error names them: "a Crunchy Bridge cluster ID (26 lowercase
     /// letters and digits, like ...)".
     pub id_form: &'static str,
@@ -47,6 +50,10 @@ pub struct Spec {
     /// database user, from the flags and its section ([`nothing_more`]: nothing).
     pub new_cluster: fn(&dyn Settings, &NewFlags<'_>) -> Result<NewCluster, ConnectError>,
 }
+
+/// A provider's roles, as `restore --role` takes them: whether a name is one, and what they
+/// are, as an error names them.
+pub type Roles = (fn(&str) -> bool, &'static str);
 
 /// A provider's own config table, which its folder reads and checks.
 pub struct SectionSpec {

@@ -247,4 +247,18 @@ pub struct AtProvider {
     /// provider may still be working [default: api.wait_timeout, 6h].
     #[arg(long, value_name = "DURATION", value_parser = crate::when::parse_duration)]
     pub wait_timeout: Option<Duration>,
+    /// At the provider (Bridge): the role whose way in is printed once the cluster is ready:
+    /// application, postgres, or u_<account id>.
+    /// [default: application]
+    #[arg(long, value_name = "ROLE", conflicts_with = "no_wait")]
+    pub role: Option<String>,
+    /// At the provider: print the password of the way in. Without it, the password is written
+    /// as a pgpass line to a file only this user can read (--pgpass), whose name is printed.
+    #[arg(long, conflicts_with_all = ["no_wait", "pgpass"])]
+    pub show_secrets: bool,
+    /// At the provider: the pgpass file the way in's password is written to (mode 0600,
+    /// replaced whole) [default: NAME.pgpass beside the config file, NAME being --into's, or
+    /// the cluster's id].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_wait")]
+    pub pgpass: Option<std::path::PathBuf>,
 }

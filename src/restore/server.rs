@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::config::Config;
 use crate::narrate::Narrate;
 use crate::provider::http::Retry;
-use crate::provider::{Call, Client, Dest, Phase, ProviderKind};
+use crate::provider::{Call, Client, DbUser, Dest, Phase, ProviderKind, WayIn, WayInAsk};
 use crate::restore::Request;
 use crate::restore::{show_time, Stop, Target};
 use crate::shutdown::Shutdown;
@@ -37,11 +37,55 @@ pub enum Outcome {
         /// How to follow it.
         follow: String,
     },
-    /// The cluster is ready, after `elapsed`.
+    /// The cluster is ready, after `elapsed`; `access`: how to connect to it.
     Ready {
         done: crate::provider::Restored,
         elapsed: Duration,
+        access: Option<Access>,
     },
+}
+
+/// The way in to a ready cluster, as the restore shows it.
+#[derive(Debug)]
+pub enum Access {
+    /// What the provider's answers gave; its password printed (`--show-secrets`), written as
+    /// a pgpass line to `pgpass`, or not handed out.
+    Known {
+        way: WayIn,
+        pgpass: Option<std::path::PathBuf>,
+        show: bool,
+    },
+    /// Asking for it failed (the restore itself is done): why.
+    Unknown(String),
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (way, pgpass, show) = match self {
+            Access::Unknown(why) => return writeln!(f, "connect:   not known: {why}"),
+            Access::Known { way, pgpass, show } => (way, pgpass, *show),
+        };
+        let conninfo = way.conninfo();
+        writeln!(f, "connect:   psql \"{conninfo}\"")?;
+        match (&way.password, pgpass) {
+            (Some(p), _) if show => {
+                use secrecy::ExposeSecret;
+                writeln!(f, "password:  {}", p.expose_secret())?
+            }
+            (Some(_), Some(file)) => writeln!(
+                f,
+                "password:  in {} (a pgpass line, 0600): PGPASSFILE={} psql \"{conninfo}\"",
+                file.display(),
+                file.display()
+            )?,
+            (Some(_), None) => writeln!(f, "password:  not shown (--show-secrets prints it)")?,
+            (None, _) => writeln!(f, "password:  not handed out by the provider")?,
+        }
+        for n in &way.notes {
+            writeln!(f, "note:      {n}")?;
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Display for Outcome {
@@ -56,16 +100,26 @@ impl std::fmt::Display for Outcome {
                 f,
                 "accepted: {title} is restoring into cluster {new_id}; {follow}"
             ),
-            Outcome::Ready { done, elapsed } => writeln!(
-                f,
-                "ready: cluster {} \"{}\", host {}, after {}",
-                done.id,
-                excerpt(&done.name, 80),
-                done.host
-                    .as_deref()
-                    .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
-                crate::text::duration(*elapsed)
-            ),
+            Outcome::Ready {
+                done,
+                elapsed,
+                access,
+            } => {
+                writeln!(
+                    f,
+                    "ready: cluster {} \"{}\", host {}, after {}",
+                    done.id,
+                    excerpt(&done.name, 80),
+                    done.host
+                        .as_deref()
+                        .map_or_else(|| "(not reported)".into(), |h| excerpt(h, 200)),
+                    crate::text::duration(*elapsed)
+                )?;
+                match access {
+                    Some(a) => write!(f, "{a}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -102,6 +156,19 @@ pub async fn run(
             )
         }
     };
+    match (args.at.role.as_deref(), provider.spec().roles) {
+        (Some(_), None) => refuse!(
+            "--role is for {}, whose API hands out a way in per role; {} hands out none",
+            crate::provider::registry::titles_where(|s| s.roles.is_some(), "and"),
+            provider.title()
+        ),
+        (Some(r), Some((is_role, form))) if !is_role(r) => refuse!(
+            "--role {:?} is not a {} role: give {form}",
+            excerpt(r, 60),
+            provider.title()
+        ),
+        _ => {}
+    }
     let mut dest = destination(args, provider)?;
     if args.at.switch && !provider.capabilities().switch {
         refuse!(
@@ -142,7 +209,8 @@ pub async fn run(
     };
     let limit = args.at.wait_timeout.unwrap_or(cfg.api.wait_timeout);
     let Some(target) = target else {
-        return switch_only(&client, id, overwritten.as_ref(), args.dry_run, limit, w).await;
+        let done = switch_only(&client, id, overwritten.as_ref(), args.dry_run, limit, w).await?;
+        return Ok(with_access(cfg, &client, args, None, done).await);
     };
 
     let window = client.window(id).await?;
@@ -209,12 +277,105 @@ pub async fn run(
                 "cluster {id} is not rolled back yet: {title} restored it into database {new_id} beside it, which it must be switched to; switch with `bridgerest restore --cluster {id} --in-place --confirm {id} --switch` (or give --switch with the restore)"
             );
         }
-        return switch(&client, id, limit, started, w).await;
+        let done = switch(&client, id, limit, started, w).await?;
+        return Ok(with_access(cfg, &client, args, None, done).await);
     }
-    Ok(Outcome::Ready {
+    let db_user = match &dest {
+        Dest::New { db_user, .. } => db_user.as_ref(),
+        Dest::InPlace => None,
+    };
+    let ready = Outcome::Ready {
         done,
         elapsed: started.elapsed(),
-    })
+        access: None,
+    };
+    Ok(with_access(cfg, &client, args, db_user, ready).await)
+}
+
+/// A ready outcome with its way in: asked of the provider, the password written to the pgpass
+/// file unless `--show-secrets` (a failure to learn it is said, and the restore stands).
+async fn with_access(
+    cfg: &Config,
+    client: &Client,
+    args: &Request,
+    db_user: Option<&DbUser>,
+    outcome: Outcome,
+) -> Outcome {
+    let Outcome::Ready {
+        done,
+        elapsed,
+        access: None,
+    } = outcome
+    else {
+        return outcome;
+    };
+    let role = args.at.role.as_deref().unwrap_or("application");
+    let access = match client.way_in(&done.id, WayInAsk { role, db_user }).await {
+        Err(e) => Access::Unknown(e.to_string()),
+        Ok(way) if args.at.show_secrets || way.password.is_none() => Access::Known {
+            way,
+            pgpass: None,
+            show: args.at.show_secrets,
+        },
+        Ok(way) => {
+            let name = args.at.into.as_deref().unwrap_or(&args.cluster);
+            let file = args
+                .at
+                .pgpass
+                .clone()
+                .unwrap_or_else(|| pgpass_beside(&cfg.path, name));
+            match write_pgpass(&file, &way) {
+                Ok(()) => Access::Known {
+                    way,
+                    pgpass: Some(file),
+                    show: false,
+                },
+                Err(e) => Access::Unknown(format!(
+                    "its password could not be written to {}: {e} (--pgpass FILE writes it elsewhere, --show-secrets prints it)",
+                    file.display()
+                )),
+            }
+        }
+    };
+    Outcome::Ready {
+        done,
+        elapsed,
+        access: Some(access),
+    }
+}
+
+/// `NAME.pgpass` beside the config file, NAME made of the name's letters, digits, `.`, `-`
+/// and `_` (any other character becomes `_`).
+fn pgpass_beside(config: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let safe: String = name
+        .chars()
+        .take(100)
+        .map(|c| match c.is_ascii_alphanumeric() || "._-".contains(c) {
+            true => c,
+            false => '_',
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    let dir = config.parent().filter(|d| !d.as_os_str().is_empty());
+    dir.unwrap_or(std::path::Path::new(".")).join(format!(
+        "{}.pgpass",
+        if safe.is_empty() { "cluster" } else { safe }
+    ))
+}
+
+/// Writes the way in's pgpass line to `file`: 0600, this user's, atomically, in a directory
+/// only this user (or root) can change; an existing file there must be this user's own.
+fn write_pgpass(file: &std::path::Path, way: &WayIn) -> std::result::Result<(), String> {
+    let line = way
+        .pgpass_line()
+        .ok_or_else(|| "its host or user is not known".to_string())?;
+    let me = crate::fsutil::Owner::default();
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    crate::fsutil::check_dir_safe(dir, me).map_err(|e| e.to_string())?;
+    crate::fsutil::write_atomic(file, line.as_bytes(), 0o600, me).map_err(|e| e.to_string())
 }
 
 /// Follows cluster `id` ([`wait`]) for at most `limit`; Ctrl-C or SIGTERM stop the watching
@@ -269,6 +430,7 @@ async fn switch(
     Ok(Outcome::Ready {
         done: client.restored(id).await?,
         elapsed: started.elapsed(),
+        access: None,
     })
 }
 

@@ -57,7 +57,7 @@ pub enum Outcome {
     /// Restored here.
     Restored(Box<Restored>),
     /// At the provider.
-    AtProvider(super::server::Outcome),
+    AtProvider(Box<super::server::Outcome>),
 }
 
 /// A restore here planned and not run (`--dry-run`).
@@ -186,7 +186,7 @@ pub async fn run(
     let provider = crate::clients::provider_for(cfg, &req.cluster, req.provider)?;
     if req.at_provider() {
         return Ok(Outcome::AtProvider(
-            super::server::run(cfg, &req, provider, out, shutdown).await?,
+            Box::new(super::server::run(cfg, &req, provider, out, shutdown).await?),
         ));
     }
     if !provider.capabilities().local_restore {

@@ -20,6 +20,11 @@ use super::{error, new_eid, Inner};
 /// The personal team of the sample state's key (every sample cluster is in it).
 pub const PERSONAL_TEAM: &str = "eaevtjiudzeq7bsqbbpiscund4";
 
+/// The account of the sample state's key (`GET /account`), whose user role on a cluster is
+/// `u_<id>`.
+pub const ACCOUNT_ID: &str = "vwdd3yfeyvcnlhvthp4t6fikui";
+pub const ACCOUNT_EMAIL: &str = "user@example.com";
+
 /// How long an access token from `POST /access-tokens` works (provider-apis.md: 3600 s).
 pub const ACCESS_TOKEN_SECS: i64 = 3600;
 
@@ -90,7 +95,7 @@ pub(crate) fn route(g: &Inner, segs: &[&str], q: &BTreeMap<String, String>) -> O
             ),
         },
         ["account"] => axum::Json(json!({
-            "id": "vwdd3yfeyvcnlhvthp4t6fikui", "name": "Simulated User", "email": "user@example.com"
+            "id": ACCOUNT_ID, "name": "Simulated User", "email": ACCOUNT_EMAIL
         }))
         .into_response(),
         ["networks", id, "firewall-rules"] => {

@@ -99,11 +99,45 @@ pub(super) fn route(
                     g.running.push((id, name, done));
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
+                ("GET", ["roles", name]) => role(&mut g, i, name),
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
             }
         }
         _ => error(StatusCode::NOT_FOUND, "Not found."),
     }
+}
+
+/// `GET /clusters/{id}/roles/{name}` (seed 004 describes roles; the fields are `cb`'s
+/// `CB::Model::Role`: `account_id`, `account_email`, `name`, `password`, `uri`): the roles
+/// every cluster has (`application`, `postgres`) and the key's own user role `u_<account id>`;
+/// any other name is 404. The password is made on the first read and stays (it is a secret the
+/// leak scans look for).
+fn role(g: &mut Inner, i: usize, name: &str) -> Response {
+    let own = format!("u_{}", account::ACCOUNT_ID);
+    if !matches!(name, "application" | "postgres") && name != own {
+        return error(StatusCode::NOT_FOUND, "Not found.");
+    }
+    let id = g.state.clusters[i].id.clone();
+    let key = (id.clone(), name.to_string());
+    let password = match g.roles.get(&key) {
+        Some(p) => p.clone(),
+        None => {
+            let p = super::rand_str(32, super::ALNUM);
+            g.roles.insert(key, p.clone());
+            g.issued.push(p.clone());
+            p
+        }
+    };
+    let user = name == own;
+    let uri = format!("postgres://{name}:{password}@p.{id}.db.postgresbridge.com:5432/postgres");
+    axum::Json(json!({
+        "account_id": if user { Some(account::ACCOUNT_ID) } else { None },
+        "account_email": if user { Some(account::ACCOUNT_EMAIL) } else { None },
+        "name": name,
+        "password": password,
+        "uri": uri,
+    }))
+    .into_response()
 }
 
 /// The start of a cluster's window: its oldest backup's start.

@@ -255,6 +255,9 @@ pub(crate) struct Inner {
     /// Forks on their way to `ready` (or to a `fork_ends` fault's state): cluster id → the
     /// states still to come.
     forks: HashMap<String, staged::Staged>,
+    /// Role passwords given out by `GET /clusters/{id}/roles/{name}`: (cluster, role) → the
+    /// password, the same on every read (as a role's is until it is rotated).
+    roles: HashMap<(String, String), String>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -275,6 +278,7 @@ impl Sim {
                 idempotency: HashMap::new(),
                 running: Vec::new(),
                 forks: HashMap::new(),
+                roles: HashMap::new(),
             })),
             issuer: None,
         }
@@ -476,6 +480,7 @@ fn rand_str(n: usize, alphabet: &[u8]) -> String {
 
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const EID: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// A fresh EID (26 chars of lowercase base32, last one of the allowed final set).

@@ -50,6 +50,7 @@ pub static SPEC: super::Spec = super::Spec {
     help: "Crunchy Bridge: repository credentials (local restores) and forks",
     is_id: is_eid,
     listed_only: false,
+    roles: Some((is_role_name, "application, postgres, or u_<account id> (your own user's role)")),
     id_form: "a Crunchy Bridge cluster ID (26 lowercase letters and digits, like rvf73a77ozfsvcttryebfrnlem)",
     capabilities: super::Capabilities {
         local_restore: true,
@@ -370,6 +371,90 @@ impl super::Api for BridgeClient {
         let st = self.cluster_status(id).await?;
         Ok(phase_of(&st.state))
     }
+    /// `GET /clusters/{id}/roles/{role}`, as Crunchy's `cb uri` reads it (`cb`'s
+    /// `CB::Model::Role`: `name`, `password`, `uri`, `account_id`, `account_email`): the
+    /// role's URI holds the host, port, user and database, and its password. `role` is one of
+    /// `cb`'s `VALID_CLUSTER_ROLES` that exist without being made (`application`, `postgres`)
+    /// or a user's role `u_<account id>`; `cb`'s `user` creates that role first (a POST), which
+    /// bridgerest does not do.
+    async fn way_in(&self, id: &str, ask: super::WayInAsk<'_>) -> Result<super::WayIn, ApiError> {
+        let req = format!("GET /clusters/{id}/roles/{}", ask.role);
+        if !is_role_name(ask.role) {
+            return Err(ApiError::Malformed {
+                req,
+                detail: "not a Crunchy Bridge role name (application, postgres, or u_<account id>)"
+                    .into(),
+            });
+        }
+        let (_, body) = self
+            .t
+            .send(
+                Method::GET,
+                &format!("/clusters/{id}/roles/{}", ask.role),
+                &[],
+                Retry::Read,
+            )
+            .await?;
+        role_way_in(&body).map_err(|detail| ApiError::Malformed { req, detail })
+    }
+}
+
+/// Whether `role` names a role `GET /clusters/{id}/roles/{role}` may answer for (`cb`'s
+/// `CB::Role#valid?`, without `user`, which `cb` creates first).
+pub fn is_role_name(role: &str) -> bool {
+    matches!(role, "application" | "postgres") || role.strip_prefix("u_").is_some_and(is_eid)
+}
+
+/// The way in a role's answer gives: its URI's parts, its password (registered as a secret
+/// at once). The body is never repeated in an error (it holds the password).
+fn role_way_in(body: &str) -> Result<super::WayIn, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(body).map_err(|_| "the role answer is not JSON".to_string())?;
+    let password = v
+        .get("password")
+        .and_then(|p| p.as_str())
+        .filter(|p| !p.is_empty());
+    if let Some(p) = password {
+        crate::redact::register(p);
+    }
+    let Some(uri) = v
+        .get("uri")
+        .and_then(|u| u.as_str())
+        .filter(|u| !u.is_empty())
+    else {
+        return Err("the role answer has no uri (cb reads the way in from it)".into());
+    };
+    crate::redact::register(uri);
+    let uri = reqwest::Url::parse(uri).map_err(|_| "the role's uri is not a URL".to_string())?;
+    if !matches!(uri.scheme(), "postgres" | "postgresql") {
+        return Err(format!(
+            "the role's uri has scheme {:?}, not postgres://",
+            crate::text::excerpt(uri.scheme(), 20)
+        ));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let user = Some(decode(uri.username()))
+        .filter(|u| !u.is_empty())
+        .or_else(|| v.get("name").and_then(|n| n.as_str()).map(str::to_string));
+    let password = password
+        .map(str::to_string)
+        .or_else(|| uri.password().map(decode))
+        .inspect(|p| crate::redact::register(p))
+        .map(secrecy::SecretString::from);
+    Ok(super::WayIn {
+        host: uri.host_str().map(str::to_string),
+        port: uri.port(),
+        user,
+        database: Some(uri.path().trim_start_matches('/'))
+            .filter(|d| !d.is_empty())
+            .map(decode),
+        password,
+        notes: vec![],
+    })
 }
 
 /// What a cluster's `state` says of a fork's way to `ready`. The state is the top-level
@@ -410,6 +495,44 @@ pub fn phase_of(state: &str) -> Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_roles_answer_gives_its_uris_parts_and_never_repeats_its_body() {
+        use secrecy::ExposeSecret;
+        let id = "rvf73a77ozfsvcttryebfrnlem";
+        let body = format!(
+            r#"{{"account_id":null,"account_email":null,"name":"application","password":"s3cr%t","uri":"postgres://application:s3cr%25t@p.{id}.db.postgresbridge.com:5432/postgres"}}"#
+        );
+        let way = role_way_in(&body).unwrap();
+        assert_eq!(
+            way.host.as_deref(),
+            Some(format!("p.{id}.db.postgresbridge.com").as_str())
+        );
+        assert_eq!(way.port, Some(5432));
+        assert_eq!(way.user.as_deref(), Some("application"));
+        assert_eq!(way.database.as_deref(), Some("postgres"));
+        assert_eq!(way.password.unwrap().expose_secret(), "s3cr%t");
+        // Only the uri's password: percent-decoded.
+        let only_uri = r#"{"name":"postgres","uri":"postgresql://postgres:a%3Ab@h:6432/db"}"#;
+        let way = role_way_in(only_uri).unwrap();
+        assert_eq!(way.password.unwrap().expose_secret(), "a:b");
+        assert_eq!(
+            (way.port, way.database.as_deref()),
+            (Some(6432), Some("db"))
+        );
+        // Not JSON, no uri, not postgres://: said, without the body.
+        for (bad, says) in [
+            ("secretpw", "not JSON"),
+            (r#"{"password":"secretpw"}"#, "no uri"),
+            (r#"{"uri":"https://u:secretpw@h/"}"#, "not postgres://"),
+        ] {
+            let e = role_way_in(bad).unwrap_err();
+            assert!(e.contains(says) && !e.contains("secretpw"), "{e}");
+        }
+        assert!(is_role_name("application") && is_role_name("postgres"));
+        assert!(is_role_name("u_vwdd3yfeyvcnlhvthp4t6fikui"));
+        assert!(!is_role_name("user") && !is_role_name("u_x") && !is_role_name("../x"));
+    }
 
     #[test]
     fn every_state_cb_knows_has_its_phase() {

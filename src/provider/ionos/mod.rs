@@ -83,6 +83,7 @@ pub static SPEC: super::Spec = super::Spec {
     help: "IONOS Cloud DBaaS PostgreSQL: server-side restores only",
     is_id: crate::ids::is_uuid,
     listed_only: false,
+    roles: None,
     id_form: "an IONOS DBaaS cluster ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e)",
     capabilities: super::Capabilities {
         local_restore: false,
@@ -700,6 +701,27 @@ impl super::Api for IonosClient {
                 .and_then(Value::as_str)
                 .unwrap_or("(none)"),
         ))
+    }
+    /// The cluster's `properties.dnsName`, port 5432 (the cluster answer names no port: the
+    /// model has none; PostgreSQL's own, where DBaaS listens), database `postgres`, and the
+    /// database user bridgerest created the cluster with (`[ionos] db_username` and its
+    /// password: IONOS returns no credentials); for a cluster restored in place, its users
+    /// are the ones it had, which bridgerest does not know.
+    async fn way_in(&self, id: &str, ask: super::WayInAsk<'_>) -> Result<super::WayIn, ApiError> {
+        let c = self.get_cluster(id).await?;
+        let mut notes = vec!["port 5432: the IONOS cluster answer names no port".to_string()];
+        match ask.db_user {
+            Some(_) => notes.push("the user is the database user bridgerest created the cluster with ([ionos] db_username)".into()),
+            None => notes.push("a cluster restored in place keeps its database users: connect as one of yours".into()),
+        }
+        Ok(super::WayIn {
+            host: c.host,
+            port: Some(5432),
+            user: ask.db_user.map(|u| u.username.clone()),
+            database: Some("postgres".into()),
+            password: ask.db_user.map(|u| u.password.clone()),
+            notes,
+        })
     }
 }
 

@@ -58,6 +58,7 @@ pub static SPEC: super::Spec = super::Spec {
     help: "Launcher: server-side restores only",
     is_id: crate::ids::is_uuid,
     listed_only: false,
+    roles: None,
     id_form: "a Launcher database ID (a UUID, like 498ae72f-411f-11eb-9d07-046c59cc737e)",
     capabilities: super::Capabilities {
         local_restore: false,
@@ -438,6 +439,48 @@ impl super::Api for LauncherClient {
     /// → ready; failed/error/degraded/crashed → failed; deleting/deleted/destroying/terminating
     /// → failed (going away); creating/pending/provisioning/restoring/recovering/cloning/
     /// starting/switching/updating → working; anything else → unknown.
+    /// What the database's answer holds: Launcher documents no connection fields, so `host`
+    /// (or `hostname`, `endpoint`), `port`, `username` (or `user`), `database` (or
+    /// `db_name`) and `password` are looked for, and the output says which were there.
+    async fn way_in(&self, id: &str, _ask: super::WayInAsk<'_>) -> Result<super::WayIn, ApiError> {
+        let v = self.get(&format!("/databases/{id}")).await?;
+        let password = first_str(&v, &["password"]).map(|p| {
+            crate::redact::register(p);
+            secrecy::SecretString::from(p.to_string())
+        });
+        let port = v.get("port").and_then(|p| {
+            p.as_u64()
+                .or_else(|| p.as_str().and_then(|s| s.parse().ok()))
+                .and_then(|n| u16::try_from(n).ok())
+        });
+        let way = super::WayIn {
+            host: first_str(&v, &["host", "hostname", "endpoint"]).map(str::to_string),
+            port,
+            user: first_str(&v, &["username", "user"]).map(str::to_string),
+            database: first_str(&v, &["database", "db_name"]).map(str::to_string),
+            password,
+            notes: vec![],
+        };
+        let missing: Vec<&str> = [
+            ("host", way.host.is_none()),
+            ("port", way.port.is_none()),
+            ("user", way.user.is_none()),
+            ("password", way.password.is_none()),
+        ]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(k, _)| *k)
+        .collect();
+        let mut way = way;
+        way.notes.push(match missing.is_empty() {
+            true => "Launcher documents no connection fields: these are what the database's answer held".into(),
+            false => format!(
+                "Launcher documents no connection fields, and the database's answer held no {}: see the Launcher console",
+                missing.join(", ")
+            ),
+        });
+        Ok(way)
+    }
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {
         let v = self.get(&format!("/databases/{id}")).await?;
         let state = crate::text::excerpt(first_str(&v, STATE).unwrap_or("(none)"), 40);

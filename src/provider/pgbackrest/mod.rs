@@ -17,6 +17,7 @@ pub static SPEC: super::Spec = super::Spec {
     help: "your own pgBackRest repository (a stanza in pgBackRest's config): local restores and drills, no API",
     is_id: crate::ids::is_stanza_name,
     listed_only: true,
+    roles: None,
     id_form: "a name for a self-managed pgBackRest repository (letters, digits, '-', '_', '.', like main)",
     capabilities: super::Capabilities {
         local_restore: true,
