@@ -100,6 +100,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         &[("A cluster's backups:", "bridgerest backups rvf73a77ozfsvcttryebfrnlem")],
     ),
     (
+        "backup",
+        &[
+            ("A fresh backup before a planned restore, waiting until it is listed finished:", "bridgerest backup --cluster rvf73a77ozfsvcttryebfrnlem --wait"),
+        ],
+    ),
+    (
+        "destroy",
+        &[
+            ("The clusters bridgerest created, as their providers show them now:", "bridgerest clusters --created"),
+            ("Delete one of them when it is no longer needed:", "bridgerest destroy --cluster 5qq6cmz7rbbc7dxxqjg2fhqzxq --confirm orders-before-incident"),
+        ],
+    ),
+    (
         "daemon",
         &[
             ("Run by systemd (bridgerest.service); by hand, in the foreground:", "runuser -u postgres -- bridgerest daemon"),
@@ -254,6 +267,24 @@ pub enum Command {
     /// until the cluster is ready, printing its id, name and host.
     #[command(long_flag = "restore")]
     Restore(RestoreArgs),
+    /// Ask a cluster's provider for a backup now, before a planned restore.
+    ///
+    /// Crunchy Bridge: PUT /clusters/ID/actions/start-backup, which Bridge ignores while a
+    /// backup runs or when one was requested recently (its answer does not say: bridgerest
+    /// says what the backup list shows); Launcher: POST /databases/ID/backups. IONOS takes no
+    /// backup on request (it backs up continuously), and a self-managed repository is backed up
+    /// with `pgbackrest backup`: both are refused, saying so. With --wait, waits until a backup
+    /// that was not finished before the request is listed finished, and names it.
+    Backup(BackupNowArgs),
+    /// Delete a cluster at its provider, and wait until it is gone.
+    ///
+    /// Only a cluster bridgerest created (each `restore --into` records its new cluster in
+    /// created.json beside the status file), unless --force; --confirm must repeat its id or
+    /// its name as the provider names it, or nothing is sent. Crunchy Bridge and IONOS: DELETE
+    /// /clusters/ID; Launcher: DELETE /databases/ID (inferred: its documentation shows no
+    /// delete of a database). Waits through the provider's state of deletion until its API no
+    /// longer knows the cluster, then drops it from the record.
+    Destroy(DestroyArgs),
     /// Prove a cluster's backups restore: restore into a scratch directory, recover, check.
     ///
     /// Restores the backup the target needs from nothing into drill.scratch (default
@@ -498,8 +529,53 @@ pub struct ListArgs {
     pub json: bool,
     /// List this provider's clusters only [default: Crunchy Bridge, and IONOS and Launcher
     /// where the config has their section].
+    #[arg(long, value_enum, value_name = "PROVIDER", conflicts_with = "created")]
+    pub provider: Option<crate::provider::ProviderKind>,
+    /// List only the clusters bridgerest created (`restore --into`), each looked at at its
+    /// provider now: one that is gone is said so and dropped from the record.
+    #[arg(long)]
+    pub created: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupNowArgs {
+    /// The cluster's ID (see `bridgerest clusters`).
+    #[arg(long, value_name = "ID")]
+    pub cluster: String,
+    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
     #[arg(long, value_enum, value_name = "PROVIDER")]
     pub provider: Option<crate::provider::ProviderKind>,
+    /// Wait until a backup that was not finished before the request is listed finished (the
+    /// provider's own list: what it shows, never a guess).
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: stop waiting after this long (e.g. 90m) and exit 1 [default:
+    /// api.wait_timeout, 6h].
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = crate::when::parse_duration)]
+    pub wait_timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The cluster's ID (see `bridgerest clusters --created`).
+    #[arg(long, value_name = "ID")]
+    pub cluster: String,
+    /// The cluster's provider [default: its [[cluster]] entry, else its id's form].
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub provider: Option<crate::provider::ProviderKind>,
+    /// The cluster's ID or its name again, exactly, to confirm that it is deleted.
+    #[arg(long, value_name = "ID|NAME")]
+    pub confirm: String,
+    /// Delete a cluster bridgerest did not create (one not in its record).
+    #[arg(long)]
+    pub force: bool,
+    /// Return once the provider accepted the deletion instead of waiting until it is gone.
+    #[arg(long, conflicts_with = "wait_timeout")]
+    pub no_wait: bool,
+    /// Stop waiting after this long (e.g. 30m) and exit 1, saying the provider may still be
+    /// deleting [default: api.wait_timeout, 6h].
+    #[arg(long, value_name = "DURATION", value_parser = crate::when::parse_duration)]
+    pub wait_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

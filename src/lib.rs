@@ -18,7 +18,8 @@
 //! 5. [`config`]: the TOML, loaded and validated (one file per section).
 //! 6. [`clients`]: a provider's client from its config section.
 //! 7. [`refresh`], [`wal`] (the archived WAL's end, the WAL-gap analysis), [`recovery`]
-//!    (starting and following a restored PostgreSQL).
+//!    (starting and following a restored PostgreSQL), [`lifecycle`] (the record of clusters
+//!    bridgerest created, deleting a cluster, a backup on request).
 //! 8. [`restore`] (here, or at the provider; it takes a [`restore::Request`]), then
 //!    [`drill`] (restore drills), then [`schedule`] (the daemon's loop, its runtime in
 //!    [`schedule::daemon`], the status file's one writer [`schedule::Writer`]).
@@ -47,6 +48,7 @@ pub mod drill;
 pub mod exit;
 pub mod fsutil;
 pub mod ids;
+pub mod lifecycle;
 pub mod narrate;
 pub mod notify;
 pub mod pgbackrest;

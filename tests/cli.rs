@@ -1543,3 +1543,30 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         "the screenshot looks blank: {shot} bytes against {empty}"
     );
 }
+
+/// #31: a self-managed pgBackRest repository has no API: `backup` points to `pgbackrest
+/// backup`, `destroy` says who can delete; both refuse before anything is run or sent.
+#[test]
+fn a_self_managed_repository_takes_no_backup_and_no_destroy_here() {
+    let env = Env::new();
+    let text = env.base_config(
+        "\n[[cluster]]\nprovider = \"pgbackrest\"\nid = \"main\"\npg1_path = \"/var/lib/postgresql/15/main\"\n",
+    );
+    std::fs::write(&env.config, text).unwrap();
+    let run = env.run(&["backup", "--cluster", "main"]);
+    run.assert_error(
+        2,
+        "pgBackRest repository: a self-managed repository is backed up by pgBackRest itself, not through an API: run `pgbackrest --stanza=STANZA backup`",
+    );
+    assert!(
+        run.error_line()
+            .contains("(`bridgerest backup` asks Crunchy Bridge and Launcher for one)"),
+        "{run:?}"
+    );
+    env.run(&["destroy", "--cluster", "main", "--confirm", "main"])
+        .assert_error(
+            2,
+            "pgBackRest repository has no cluster bridgerest can delete: `destroy` deletes clusters at Crunchy Bridge, IONOS DBaaS or Launcher",
+        );
+    assert_eq!(env.sim.sim.stats().requests, 0);
+}

@@ -406,8 +406,9 @@ fn completions_offer_the_configured_cluster_ids_and_stay_quiet_without_a_config(
         let (out, err) = complete(&config, &["bridgerest", "restore", "--cluster", ""]);
         assert_eq!((out.trim(), err.as_str()), ("", ""));
     }
-    // zsh and fish call the same helper for --cluster only.
-    for (name, calls) in [("_bridgerest", 5), ("bridgerest.fish", 5)] {
+    // zsh and fish call the same helper for --cluster only (restore, drill, drills,
+    // credential-process, backup, destroy) and for backups CLUSTER.
+    for (name, calls) in [("_bridgerest", 7), ("bridgerest.fish", 7)] {
         let text = std::fs::read_to_string(root().join("completions").join(name)).unwrap();
         assert_eq!(
             text.matches("bridgerest __complete-ids 2>/dev/null")

@@ -1848,9 +1848,10 @@ fn ionos_target_latest_applies_the_newest_chain_whole() {
         .unwrap();
     assert_eq!(src.restored_from, Some(json!({"backupId": chain})));
 
-    // Crunchy Bridge and Launcher restore to a time.
+    // Crunchy Bridge and Launcher restore to `latest` too now (#31 item 3; they refused it
+    // before): see restore_into_target_latest_at_every_server_side_provider.
     for id in [S3_CLUSTER, LAUNCHER_DB] {
-        env.run(&[
+        let run = env.run(&[
             "restore",
             "--cluster",
             id,
@@ -1858,8 +1859,9 @@ fn ionos_target_latest_applies_the_newest_chain_whole() {
             "latest",
             "--into",
             "x",
-        ])
-        .assert_error(2, "a restore at the provider needs --target-time TIME");
+            "--dry-run",
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
     }
 
     // No active chain: the newest AVAILABLE one; none: refused, nothing sent.
@@ -1985,6 +1987,484 @@ fn times_out_of_range_from_each_provider_are_refused_naming_the_field() {
         2,
         &format!("\"{FAR}\" is out of range: use a time from the years 1970 to 9000 (UTC)"),
     );
+}
+
+/// The id of the cluster a provider's simulator holds under `name` (Bridge, IONOS, Launcher).
+fn made(env: &Env, name: &str) -> Option<String> {
+    let sim = &env.sim.sim;
+    sim.clusters()
+        .into_iter()
+        .find(|c| c.name == name)
+        .map(|c| c.id)
+        .or_else(|| {
+            sim.ionos_clusters()
+                .into_iter()
+                .find(|c| c.name == name)
+                .map(|c| c.id)
+        })
+        .or_else(|| {
+            sim.launcher_databases()
+                .into_iter()
+                .find(|d| d.name == name)
+                .map(|d| d.id)
+        })
+}
+
+/// The record of created clusters, as bridgerest wrote it.
+fn record(env: &Env) -> serde_json::Value {
+    let text = std::fs::read_to_string(env.path("state/created.json")).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(json!({"clusters": []}))
+}
+
+fn recorded_ids(env: &Env) -> Vec<String> {
+    record(env)["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// #31 item 3: `--target latest` at every provider that restores at the provider: a Bridge
+/// fork without `target_time` (at the current time), an IONOS chain without
+/// `recoveryTargetTime` (ionos_target_latest_applies_the_newest_chain_whole), a Launcher
+/// database from its newest backup (pitr-clone to its finish; in place, `restore` of it).
+#[test]
+fn restore_into_target_latest_at_every_server_side_provider() {
+    let env = env_with(state(600), "");
+    let into = |id: &str, name: &str| {
+        vec![
+            "restore".to_string(),
+            "--cluster".into(),
+            id.into(),
+            "--target".into(),
+            "latest".into(),
+            "--into".into(),
+            name.into(),
+        ]
+    };
+    let run_args = |v: &[String]| env.run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    // Bridge: the plan says what latest is there, and sends no target_time.
+    let mut dry = into(S3_CLUSTER, "latest-fork");
+    dry.push("--dry-run".into());
+    let run = run_args(&dry);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("Restore Crunchy Bridge cluster {S3_CLUSTER} to now (latest: a fork at the current time, no target_time is sent) at the provider")),
+        "{run:?}"
+    );
+    let body = planned_body(&run.stdout);
+    assert!(body.get("target_time").is_none(), "{body}");
+    assert_eq!(body["name"], "latest-fork");
+    let run = run_args(&into(S3_CLUSTER, "latest-fork"));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("ready: cluster "), "{run:?}");
+    assert!(made(&env, "latest-fork").is_some());
+
+    // Launcher: the newest finished backup's end, into a new database.
+    let db = env
+        .sim
+        .sim
+        .launcher_databases()
+        .into_iter()
+        .find(|d| d.id == LAUNCHER_DB)
+        .unwrap();
+    let newest = db
+        .backups
+        .iter()
+        .max_by_key(|b| b["completed_at"].as_str().unwrap().to_string())
+        .unwrap()
+        .clone();
+    let run = run_args(&into(LAUNCHER_DB, "billing-latest"));
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "Restore Launcher cluster {LAUNCHER_DB} to the end of its newest backup (latest) at the provider"
+        )),
+        "{run:?}"
+    );
+    let copy = env
+        .sim
+        .sim
+        .launcher_databases()
+        .into_iter()
+        .find(|d| d.name == "billing-latest")
+        .unwrap();
+    assert_eq!(copy.status, "running");
+    assert_eq!(
+        copy.restored_from.unwrap()["target_time"],
+        newest["completed_at"]
+    );
+    // In place: `restore` of that backup, confirmed.
+    let run = env.run(&[
+        "restore",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target",
+        "latest",
+        "--in-place",
+        "--confirm",
+        "billing",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        env.requests("POST /launcher/sim-tenant/api/v1/databases/{id}/restore"),
+        1
+    );
+    let src = env
+        .sim
+        .sim
+        .launcher_databases()
+        .into_iter()
+        .find(|d| d.id == LAUNCHER_DB)
+        .unwrap();
+    assert_eq!(
+        src.restored_from,
+        Some(json!({"backup_id": newest["id"].clone()}))
+    );
+    // Every cluster made is recorded as bridgerest's (the in-place one is not new).
+    let ids = recorded_ids(&env);
+    assert_eq!(ids.len(), 2, "{:?}", record(&env));
+    assert!(ids.contains(&made(&env, "latest-fork").unwrap()));
+    assert!(ids.contains(&made(&env, "billing-latest").unwrap()));
+}
+
+/// #31 item 2: `destroy` deletes only a cluster bridgerest created (else it names `--force`),
+/// only with `--confirm` repeating its id or name (else nothing is sent), and waits through the
+/// provider's state of deletion until the API answers 404; the record is root's, 0600, and
+/// forgets the cluster. At each provider that deletes.
+#[test]
+fn destroy_deletes_only_what_bridgerest_created_and_waits_until_it_is_gone() {
+    let mut st = state(300);
+    st.delete_ms = 1200;
+    let env = env_with(st, "");
+    let target = at(1.0);
+    for (id, name) in [
+        (S3_CLUSTER, "scratch-fork"),
+        (IONOS_CLUSTER, "scratch-ionos"),
+        (LAUNCHER_DB, "scratch-launcher"),
+    ] {
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            id,
+            "--target-time",
+            &target,
+            "--into",
+            name,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let file = env.path("state/created.json");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(mode_of(&file), 0o600);
+    assert_eq!(meta.uid(), nix::unistd::Uid::effective().as_raw());
+    let rec = record(&env);
+    assert_eq!(rec["clusters"].as_array().unwrap().len(), 3, "{rec}");
+    assert_eq!(rec["clusters"][0]["source"], S3_CLUSTER);
+    assert_eq!(rec["clusters"][0]["name"], "scratch-fork");
+    assert_eq!(rec["clusters"][0]["provider"], "bridge");
+
+    // `clusters --created` lists them with their state now.
+    let run = env.run(&["clusters", "--created"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("PROVIDER  ID"), "{run:?}");
+    for name in ["scratch-fork", "scratch-ionos", "scratch-launcher"] {
+        let id = made(&env, name).unwrap();
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.contains(&id) && l.contains(name)),
+            "{name}: {run:?}"
+        );
+    }
+
+    // A cluster bridgerest did not create: refused, naming it and --force; nothing sent.
+    let run = env.run(&["destroy", "--cluster", S3_CLUSTER, "--confirm", S3_CLUSTER]);
+    run.assert_error(
+        2,
+        &format!(
+            "Crunchy Bridge cluster {S3_CLUSTER} \"production\" was not created by bridgerest"
+        ),
+    );
+    assert!(
+        run.error_line().contains("add --force to delete it anyway"),
+        "{run:?}"
+    );
+    // A wrong --confirm: refused before any DELETE.
+    let fork = made(&env, "scratch-fork").unwrap();
+    let run = env.run(&["destroy", "--cluster", &fork, "--confirm", "production"]);
+    run.assert_error(
+        2,
+        &format!("--confirm production is not the cluster being deleted ({fork} \"scratch-fork\")"),
+    );
+    let deletes = |env: &Env| -> u64 {
+        env.sim
+            .sim
+            .stats()
+            .by_path
+            .iter()
+            .filter(|(k, _)| k.starts_with("DELETE"))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(deletes(&env), 0);
+
+    // Its own: deleted, through the provider's state of deletion, until 404.
+    for (name, confirm_by_name, deleting) in [
+        ("scratch-fork", true, "destroying"),
+        ("scratch-ionos", false, "DESTROYING"),
+        ("scratch-launcher", true, "deleting"),
+    ] {
+        let id = made(&env, name).unwrap();
+        let confirm = if confirm_by_name { name } else { id.as_str() };
+        let started = std::time::Instant::now();
+        let run = env.run(&["destroy", "--cluster", &id, "--confirm", confirm]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            started.elapsed() >= std::time::Duration::from_millis(1100),
+            "it waited until the cluster was gone: {run:?}"
+        );
+        assert!(
+            run.stderr.contains(&format!("cluster {id}: {deleting} (")),
+            "the state of deletion is shown: {run:?}"
+        );
+        assert!(
+            run.stdout.contains(&format!(
+                "\"{name}\" is gone (the API no longer knows it: 404), after "
+            )),
+            "{run:?}"
+        );
+        assert!(made(&env, name).is_none(), "{name} is gone at the provider");
+        assert!(!recorded_ids(&env).contains(&id), "{name} left the record");
+    }
+    assert_eq!(deletes(&env), 3);
+    // The Bridge cluster deleted answers 404 now; one never seen still 403.
+    assert_eq!(
+        env.run(&["backups", &fork]).code,
+        1,
+        "a deleted cluster is not found"
+    );
+
+    // --force deletes one bridgerest did not create (IONOS's staging cluster).
+    let staging = "7c0e5a43-9f2d-4b8e-a1c6-3d5f7e9b2c40";
+    let run = env.run(&[
+        "destroy",
+        "--cluster",
+        staging,
+        "--provider",
+        "ionos",
+        "--confirm",
+        "shop-staging",
+        "--force",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("not created by bridgerest (--force)"),
+        "{run:?}"
+    );
+    assert!(made(&env, "shop-staging").is_none());
+}
+
+/// `clusters --created`: a recorded cluster the provider no longer knows (404) is said and
+/// dropped from the record; one Bridge hides (403: gone, or out of the key's reach) is kept
+/// and said so. A record another user wrote is never trusted.
+#[test]
+fn clusters_created_drops_gone_ones_and_trusts_only_its_own_record() {
+    let mut st = state(300);
+    st.delete_ms = 300;
+    let env = env_with(st, "");
+    let target = at(1.0);
+    for name in ["kept", "deleted", "hidden"] {
+        let run = env.run(&[
+            "restore",
+            "--cluster",
+            S3_CLUSTER,
+            "--target-time",
+            &target,
+            "--into",
+            name,
+        ]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let (kept, deleted, hidden) = (
+        made(&env, "kept").unwrap(),
+        made(&env, "deleted").unwrap(),
+        made(&env, "hidden").unwrap(),
+    );
+    let run = env.run(&[
+        "destroy",
+        "--cluster",
+        &deleted,
+        "--confirm",
+        &deleted,
+        "--no-wait",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("accepted: Crunchy Bridge is deleting cluster"),
+        "{run:?}"
+    );
+    assert!(
+        recorded_ids(&env).contains(&deleted),
+        "kept until seen gone"
+    );
+    env.sim.sim.remove_cluster(&hidden);
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let run = env.run(&["clusters", "--created"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "Crunchy Bridge cluster {deleted} \"deleted\" is gone (404): dropped from the record"
+        )),
+        "{run:?}"
+    );
+    assert!(!run.stdout.contains(&deleted), "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains(&kept) && l.ends_with("ready")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.lines().any(|l| l.contains(&hidden)
+            && l.contains("not visible (403: gone, or out of this key's reach)")),
+        "{run:?}"
+    );
+    let ids = recorded_ids(&env);
+    assert!(!ids.contains(&deleted) && ids.contains(&kept) && ids.contains(&hidden));
+    let run = env.run(&["clusters", "--created", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["source"], S3_CLUSTER);
+
+    // A record owned by another user is refused, and destroy says how to do without it.
+    let file = env.path("state/created.json");
+    std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+    let run = env.run(&["clusters", "--created"]);
+    run.assert_error(
+        1,
+        "is owned by uid 65534: bridgerest trusts only a record it wrote itself",
+    );
+    env.run(&["destroy", "--cluster", &kept, "--confirm", "kept"])
+        .assert_error(1, "(`destroy --force` does without it)");
+}
+
+/// #31 item 3: `backup` asks for a backup and says what the list shows since; `--wait` waits
+/// for a backup newer than the request and names it. Bridge's documented no-op (a backup in
+/// progress, or one requested recently) is reported as such, never as a backup started; a
+/// `--wait` on it that sees nothing new times out saying so. Launcher names its backup;
+/// IONOS and a self-managed repository are refused, saying why.
+#[test]
+fn backup_on_request_waits_for_a_newer_backup_and_reports_the_no_op() {
+    let mut st = state(300);
+    st.backup_duration_ms = 900;
+    let env = env_with(st, "");
+    let run = env.run(&["backup", "--cluster", S3_CLUSTER, "--wait"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "requested: a backup of Crunchy Bridge cluster {S3_CLUSTER} at "
+        )) && run
+            .stdout
+            .contains("; Crunchy Bridge answered \"Backup started.\""),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("started: backup "), "{run:?}");
+    let done = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("done: backup "))
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(!done.contains("already running"), "{done}");
+    let newest = env.sim.sim.backups(S3_CLUSTER).last().unwrap().clone();
+    assert!(
+        done.contains(newest["name"].as_str().unwrap()),
+        "{done} names {newest}"
+    );
+    assert!(!newest["finished_at"].is_null());
+
+    // Asked again at once: Bridge ignores it (requested recently); said so, never "started".
+    let run = env.run(&["backup", "--cluster", S3_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("started:"), "{run:?}");
+    assert!(
+        run.stdout.contains("no new backup is listed yet: Crunchy Bridge ignores a backup request while a backup is in progress or when one was requested recently")
+            && run.stdout.contains("so this request may have been a no-op"),
+        "{run:?}"
+    );
+    // With --wait it sees nothing newer, and says so when the wait ends.
+    let run = env.run(&[
+        "backup",
+        "--cluster",
+        S3_CLUSTER,
+        "--wait",
+        "--wait-timeout",
+        "1s",
+    ]);
+    run.assert_error(
+        1,
+        "no backup newer than the request is listed finished after 1s (--wait-timeout, api.wait_timeout): Crunchy Bridge may not have started one",
+    );
+
+    // While a backup runs: the request is a no-op, the running one is named, and --wait
+    // reports it as the one that finished, saying it was running already.
+    let run = env.run(&["backup", "--cluster", AZURE_CLUSTER]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("started: backup "), "{run:?}");
+    let run = env.run(&["backup", "--cluster", AZURE_CLUSTER, "--wait"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("; Crunchy Bridge answered \"A backup is already in progress.\""),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("no new backup is listed: backup ")
+            && run.stdout.contains("was already running (started ")
+            && run
+                .stdout
+                .contains("as far as the list shows, this request was a no-op"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("it was already running when the backup was requested"),
+        "{run:?}"
+    );
+    assert_eq!(env.requests("PUT /clusters/{id}/actions/start-backup"), 5);
+    let started = env
+        .sim
+        .sim
+        .backups(AZURE_CLUSTER)
+        .iter()
+        .filter(|b| b["lsn_start"] == "0/2000028")
+        .count();
+    assert_eq!(started, 1, "one backup was started, not two");
+
+    // Launcher names its backup; --wait follows that one.
+    let run = env.run(&["backup", "--cluster", LAUNCHER_DB, "--wait"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("(Launcher named it in its answer)"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("done: backup "), "{run:?}");
+    assert_eq!(
+        env.requests("POST /launcher/sim-tenant/api/v1/databases/{id}/backups"),
+        1
+    );
+
+    // IONOS has no backup on request: refused, saying why; nothing is sent.
+    let before = env.sim.sim.stats().requests;
+    env.run(&["backup", "--cluster", IONOS_CLUSTER])
+        .assert_error(
+            2,
+            "IONOS DBaaS takes no backup on request: its API has no such endpoint",
+        );
+    assert_eq!(env.sim.sim.stats().requests, before);
 }
 
 /// The `connect:` and `password:` lines of a ready restore.

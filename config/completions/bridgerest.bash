@@ -16,6 +16,9 @@ _bridgerest() {
             ",$1")
                 cmd="bridgerest"
                 ;;
+            bridgerest,backup)
+                cmd="bridgerest__subcmd__backup"
+                ;;
             bridgerest,backups)
                 cmd="bridgerest__subcmd__backups"
                 ;;
@@ -33,6 +36,9 @@ _bridgerest() {
                 ;;
             bridgerest,daemon)
                 cmd="bridgerest__subcmd__daemon"
+                ;;
+            bridgerest,destroy)
+                cmd="bridgerest__subcmd__destroy"
                 ;;
             bridgerest,drill)
                 cmd="bridgerest__subcmd__drill"
@@ -58,6 +64,9 @@ _bridgerest() {
             bridgerest,version)
                 cmd="bridgerest__subcmd__version"
                 ;;
+            bridgerest__subcmd__help,backup)
+                cmd="bridgerest__subcmd__help__subcmd__backup"
+                ;;
             bridgerest__subcmd__help,backups)
                 cmd="bridgerest__subcmd__help__subcmd__backups"
                 ;;
@@ -75,6 +84,9 @@ _bridgerest() {
                 ;;
             bridgerest__subcmd__help,daemon)
                 cmd="bridgerest__subcmd__help__subcmd__daemon"
+                ;;
+            bridgerest__subcmd__help,destroy)
+                cmd="bridgerest__subcmd__help__subcmd__destroy"
                 ;;
             bridgerest__subcmd__help,drill)
                 cmd="bridgerest__subcmd__help__subcmd__drill"
@@ -107,12 +119,46 @@ _bridgerest() {
 
     case "${cmd}" in
         bridgerest)
-            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore drill drills credential-process check completions version help"
+            opts="-c -v -h -V --config --verbose --help --version refresh render clusters backups daemon status restore backup destroy drill drills credential-process check completions version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__backup)
+            opts="-c -v -h -V --cluster --provider --wait --wait-timeout --config --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -177,7 +223,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__clusters)
-            opts="-c -v -h -V --json --provider --config --verbose --help --version"
+            opts="-c -v -h -V --json --provider --created --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -272,6 +318,44 @@ _bridgerest() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bridgerest__subcmd__destroy)
+            opts="-c -v -h -V --cluster --provider --confirm --force --no-wait --wait-timeout --config --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
+                    return 0
+                    ;;
+                --provider)
+                    COMPREPLY=($(compgen -W "bridge ionos launcher pgbackrest" -- "${cur}"))
+                    return 0
+                    ;;
+                --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bridgerest__subcmd__drill)
             opts="-c -v -h -V --cluster --target --keep --json --user --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -345,8 +429,22 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__help)
-            opts="refresh render clusters backups daemon status restore drill drills credential-process check completions version help"
+            opts="refresh render clusters backups daemon status restore backup destroy drill drills credential-process check completions version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -429,6 +527,20 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__help__subcmd__daemon)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bridgerest__subcmd__help__subcmd__destroy)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -1,11 +1,13 @@
 //! One thin file per subcommand. Each returns the exit code; errors go up to `main`, which
 //! prints them once.
 
+pub mod backup;
 pub mod backups;
 pub mod check;
 pub mod clusters;
 pub mod credential;
 pub mod daemon;
+pub mod destroy;
 pub mod drill;
 pub mod drills;
 pub mod refresh;
@@ -32,6 +34,8 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Clusters(a) => clusters::run(&load_or_default(&path, explicit)?, a).await,
         Command::Backups(a) => backups::run(&load_or_default(&path, explicit)?, a).await,
         Command::Restore(a) => restore::run(&load(&path)?, a).await,
+        Command::Backup(a) => backup::run(&load_or_default(&path, explicit)?, a).await,
+        Command::Destroy(a) => destroy::run(&load_or_default(&path, explicit)?, a).await,
         Command::Drill(a) => drill::run(&load(&path)?, a).await,
         Command::Drills(a) => drills::run(&load(&path)?, a),
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
@@ -66,6 +70,9 @@ pub fn exit_code(err: &anyhow::Error) -> Exit {
                 return Some(e.exit());
             }
             if let Some(e) = e.downcast_ref::<crate::restore::Error>() {
+                return Some(e.exit());
+            }
+            if let Some(e) = e.downcast_ref::<crate::lifecycle::Error>() {
                 return Some(e.exit());
             }
             if let Some(e) = e.downcast_ref::<crate::clients::Error>() {

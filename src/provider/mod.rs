@@ -7,6 +7,7 @@ pub mod bridge;
 pub mod http;
 pub mod ionos;
 pub mod launcher;
+pub mod manage;
 pub mod pages;
 pub mod pgbackrest;
 pub mod registry;
@@ -15,6 +16,7 @@ pub mod server;
 pub mod spec;
 
 pub use bridge::ApiError;
+pub use manage::{BackupRequested, Presence};
 pub use server::{BackupWatch, Call, DbUser, Dest, Phase, Restored, WayIn, WayInAsk, Window};
 pub use spec::{BadId, Capabilities, ProviderKind, Spec};
 
@@ -70,6 +72,41 @@ pub trait Api: Send + Sync + std::fmt::Debug {
             })
         }
     }
+    /// Deletes the cluster (callers check [`Capabilities::destroy`] first); it may take a
+    /// while to go ([`Api::presence`] follows it).
+    fn delete_cluster(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<(), ApiError>> + Send {
+        let kind = self.kind();
+        async move { Err(unsupported(kind, id, "deletes no cluster")) }
+    }
+    /// Whether the cluster is still there, and deleting; by default as `get_cluster` answers
+    /// (404: gone).
+    fn presence(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Presence, ApiError>> + Send {
+        async move {
+            match self.get_cluster(id).await {
+                Ok(c) => Ok(Presence::There {
+                    state: c.state,
+                    deleting: false,
+                }),
+                Err(ApiError::NotFound { .. }) => Ok(Presence::Gone),
+                Err(e) => Err(e),
+            }
+        }
+    }
+    /// Asks for a backup of the cluster now (callers check [`Capabilities::backup_now`]
+    /// first); what the provider answered.
+    fn start_backup(
+        &self,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<BackupRequested, ApiError>> + Send {
+        let kind = self.kind();
+        async move { Err(unsupported(kind, id, "takes no backup on request")) }
+    }
     /// The newest backup and the start of the recovery window, for the daemon.
     fn watch(
         &self,
@@ -113,6 +150,15 @@ pub trait Api: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// What a provider without `what` answers when asked for it anyway (its callers ask its
+/// [`Capabilities`] first).
+fn unsupported(kind: ProviderKind, id: &str, what: &str) -> ApiError {
+    ApiError::Malformed {
+        req: format!("cluster {id}"),
+        detail: format!("{} {what}", kind.title()),
+    }
+}
+
 /// A boxed future, as a trait object's methods return them.
 pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
@@ -137,6 +183,12 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     fn create_backup_token<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupToken, ApiError>>;
     /// The times the provider can restore the cluster to.
     fn window<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Window, ApiError>>;
+    /// Deletes the cluster (callers check [`Capabilities::destroy`] first).
+    fn delete_cluster<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<(), ApiError>>;
+    /// Whether the cluster is still there, and deleting.
+    fn presence<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Presence, ApiError>>;
+    /// Asks for a backup now (callers check [`Capabilities::backup_now`] first).
+    fn start_backup<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupRequested, ApiError>>;
     /// The newest backup and the start of the recovery window, for the daemon.
     fn backup_watch<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupWatch, ApiError>>;
     /// The request a server-side restore of `id` to `target` sends (nothing is sent yet).
@@ -184,6 +236,15 @@ impl<T: Api> Provider for T {
     }
     fn backup_watch<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupWatch, ApiError>> {
         Box::pin(Api::watch(self, id))
+    }
+    fn delete_cluster<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<(), ApiError>> {
+        Box::pin(Api::delete_cluster(self, id))
+    }
+    fn presence<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<Presence, ApiError>> {
+        Box::pin(Api::presence(self, id))
+    }
+    fn start_backup<'a>(&'a self, id: &'a str) -> BoxFut<'a, Result<BackupRequested, ApiError>> {
+        Box::pin(Api::start_backup(self, id))
     }
     fn restore_call<'a>(
         &'a self,

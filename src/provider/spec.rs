@@ -40,6 +40,12 @@ pub struct Spec {
     pub required_section: Option<(&'static str, &'static str)>,
     /// How a cluster comes to have backups (said when it has none yet).
     pub no_backups: &'static str,
+    /// What a restore at it to `--target latest` reaches, as a plan names it ("the end of its
+    /// newest backup chain"; empty where [`Capabilities::latest`] is false).
+    pub latest: &'static str,
+    /// Why it takes no backup when asked, and what to do instead (said by `bridgerest backup`
+    /// where [`Capabilities::backup_now`] is false; empty elsewhere).
+    pub no_backup_now: &'static str,
     /// `backups`' table of its backups.
     pub backups_table: fn(&[Backup]) -> Table,
     /// `clusters`' table of its clusters.
@@ -176,9 +182,17 @@ pub struct Capabilities {
     pub db_user: bool,
     /// An in-place restore may go into a database beside it that is then switched to.
     pub switch: bool,
-    /// Restores to the end of a backup without a time (`--target latest` at the provider):
-    /// IONOS applies a backup chain whole when `recoveryTargetTime` is left out.
+    /// Restores at the provider without a time (`--target latest`): Crunchy Bridge forks at
+    /// the current time (no `target_time`), IONOS applies a backup chain whole (no
+    /// `recoveryTargetTime`), Launcher restores from the newest backup; [`Spec::latest`] says
+    /// which in a plan.
     pub latest: bool,
+    /// Deletes a cluster (`bridgerest destroy`), which then passes through a state of its own
+    /// on its way out before the API no longer knows it.
+    pub destroy: bool,
+    /// Takes a backup when asked (`bridgerest backup`); [`Spec::no_backup_now`] says why not
+    /// where it cannot.
+    pub backup_now: bool,
 }
 
 /// The providers bridgerest speaks to, as `[[cluster]] provider` and `--provider` name them:

@@ -106,7 +106,7 @@ impl Args for When {
                     .long("target")
                     .value_name("latest|random|TIME")
                     .value_parser(crate::when::parse_target)
-                    .help("`latest` (the end of the archived WAL; at IONOS, the newest backup chain applied whole), `random` (a time drawn from the recovery window, as a drill does; a restore here only) or a time, as for --target-time"),
+                    .help("`latest` (here: the end of the archived WAL; at the provider: a Crunchy Bridge fork at the current time, IONOS's newest backup chain applied whole, Launcher's newest backup), `random` (a time drawn from the recovery window, as a drill does; a restore here only) or a time, as for --target-time"),
             )
             .arg(
                 Arg::new(TARGET_ACTION)

@@ -142,8 +142,9 @@ pub async fn run(
     let w = Watcher { out, shutdown };
     let target = match args.when.target {
         Some(Target::Time(t)) => Some(Stop::Time(t)),
-        // The provider applies a backup whole, to its end (IONOS: a chain without
-        // `recoveryTargetTime`).
+        // As recent as the provider restores without a time ([`crate::provider::Spec::latest`]
+        // says which: a Bridge fork at the current time, an IONOS chain applied whole, a
+        // Launcher database from its newest backup).
         Some(Target::Latest) if provider.capabilities().latest => Some(Stop::Latest),
         Some(Target::Random) => refuse!(
             "--target random draws a time from the window the repository shows, so it is for a restore here (or a drill): give a restore at the provider --target-time TIME"
@@ -151,8 +152,9 @@ pub async fn run(
         None if args.at.switch => None,
         _ => {
             refuse!(
-                "a restore at the provider needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at {}, which applies the newest backup whole)",
-                crate::provider::registry::titles_that(|c| c.latest && !c.local_restore, "or")
+                "a restore at {} needs --target-time TIME (`--target latest` is for a restore here, which replays the archived WAL to its end, or at {})",
+                provider.title(),
+                crate::provider::registry::titles_that(|c| c.latest && (c.into_new || c.in_place), "or")
             )
         }
     };
@@ -242,6 +244,9 @@ pub async fn run(
     }
     let started = Instant::now();
     let new_id = submit(cfg, &client, &call, id, &dest, out).await?;
+    if let Dest::New { name, .. } = &dest {
+        record(cfg, provider, &new_id, name, id, out).await;
+    }
     let follow = format!(
         "follow it with `bridgerest clusters --provider {provider}` (cluster {new_id}) or in the {title} console"
     );
@@ -376,6 +381,31 @@ fn write_pgpass(file: &std::path::Path, way: &WayIn) -> std::result::Result<(), 
         .unwrap_or(std::path::Path::new("."));
     crate::fsutil::check_dir_safe(dir, me).map_err(|e| e.to_string())?;
     crate::fsutil::write_atomic(file, line.as_bytes(), 0o600, me).map_err(|e| e.to_string())
+}
+
+/// Records cluster `new_id`, which this restore made, as bridgerest's own (what `destroy`
+/// deletes without `--force`). A record that cannot be written fails nothing (the cluster is
+/// made): it is said, with what it means.
+async fn record(
+    cfg: &Config,
+    provider: ProviderKind,
+    new_id: &str,
+    name: &str,
+    source: &str,
+    out: &Narrate,
+) {
+    let c = crate::lifecycle::created::Created {
+        provider,
+        id: new_id.to_string(),
+        name: name.to_string(),
+        source: source.to_string(),
+        created_at: OffsetDateTime::now_utc(),
+    };
+    if let Err(e) = crate::lifecycle::created::add(cfg, c).await {
+        out.note(&format!(
+            "warning: cluster {new_id} is not recorded as bridgerest's ({e}): `bridgerest destroy` needs --force to delete it"
+        ));
+    }
 }
 
 /// Follows cluster `id` ([`wait`]) for at most `limit`; Ctrl-C or SIGTERM stop the watching
@@ -565,7 +595,7 @@ fn plan_lines(
         provider.title(),
         match target {
             Stop::Time(t) => show_time(t),
-            Stop::Latest => "the end of its newest backup chain (latest)".into(),
+            Stop::Latest => provider.spec().latest.to_string(),
         }
     );
     let _ = writeln!(
@@ -612,9 +642,10 @@ fn plan_lines(
             overwritten
                 .and_then(|c| c.state.as_deref())
                 .map_or_else(|| "not reported".into(), |s| excerpt(s, 40)),
-            match target {
-                Stop::Time(t) => show_time(t),
-                Stop::Latest => "the end of that chain".into(),
+            match (target, window.span_of(target)) {
+                (Stop::Time(t), _) => show_time(t),
+                (Stop::Latest, Some(_)) => "the end of that chain".into(),
+                (Stop::Latest, None) => provider.spec().latest.to_string(),
             }
         ),
     };

@@ -185,9 +185,9 @@ pub async fn run(
 ) -> Result<Outcome> {
     let provider = crate::clients::provider_for(cfg, &req.cluster, req.provider)?;
     if req.at_provider() {
-        return Ok(Outcome::AtProvider(
-            Box::new(super::server::run(cfg, &req, provider, out, shutdown).await?),
-        ));
+        return Ok(Outcome::AtProvider(Box::new(
+            super::server::run(cfg, &req, provider, out, shutdown).await?,
+        )));
     }
     if !provider.capabilities().local_restore {
         refuse!(

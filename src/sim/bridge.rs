@@ -1,5 +1,6 @@
 //! The simulator's Crunchy Bridge API (seeds 000, 001, 004): clusters and their status,
-//! backups in cursor pages, forks that pass through `creating`, `restoring`, `replaying` and
+//! backups in cursor pages (`start-backup` a no-op while one runs or soon after the last),
+//! deletions (`destroying`, then 404), forks that pass through `creating`, `restoring`, `replaying` and
 //! `finalizing` to `ready` (`fork_states`, `restore_ms`), backup tokens whose credentials work
 //! against the local object stores. `routes` dispatches to it.
 
@@ -34,6 +35,7 @@ pub(super) fn route(
     let mut g = sim.lock();
     settle_backups(&mut g);
     settle_forks(&mut g);
+    settle_deletes(&mut g);
     let find = |g: &Inner, id: &str| g.state.clusters.iter().position(|c| c.id == id);
     if method == Method::GET {
         if let Some(r) = account::route(&g, &segs, &q) {
@@ -59,6 +61,10 @@ pub(super) fn route(
             // 403 for a cluster that does not exist as for one of another team: the API does
             // not reveal which (provider-apis.md; the official client reads it so).
             let Some(i) = find(&g, id) else {
+                // A cluster deleted here is not found any more; one never seen is 403.
+                if g.deleted.contains(*id) {
+                    return error(StatusCode::NOT_FOUND, "Not found.");
+                }
                 return error(StatusCode::FORBIDDEN, "Forbidden.");
             };
             if !account::visible(&g, &g.state.clusters[i].team_id) {
@@ -88,10 +94,35 @@ pub(super) fn route(
                     }
                     Err(r) => *r,
                 },
+                // Seed 004: 200 with the cluster; it is `destroying` for `delete_ms`, then 404.
+                ("DELETE", []) => {
+                    let id = g.state.clusters[i].id.clone();
+                    let gone = OffsetDateTime::now_utc() + Duration::from_millis(g.state.delete_ms);
+                    g.forks.remove(&id);
+                    g.deleting.entry(id).or_insert(gone);
+                    g.state.clusters[i].state = Some("destroying".into());
+                    axum::Json(cluster_json(&g.state.clusters[i])).into_response()
+                }
                 ("PUT", ["actions", "start-backup"]) => {
+                    // Seed 004: "might be a no-op in case a backup is already in progress, or
+                    // a backup was requested recently": 200 all the same, nothing started.
+                    let id = g.state.clusters[i].id.clone();
+                    let now = OffsetDateTime::now_utc();
+                    if g.running.iter().any(|(c, _, _)| *c == id) {
+                        return axum::Json(json!({"message": "A backup is already in progress."}))
+                            .into_response();
+                    }
+                    let cooldown = Duration::from_millis(g.state.backup_cooldown_ms);
+                    if g.backup_requested
+                        .get(&id)
+                        .is_some_and(|t| now < *t + cooldown)
+                    {
+                        return axum::Json(json!({"message": "A backup was requested recently."}))
+                            .into_response();
+                    }
+                    g.backup_requested.insert(id, now);
                     // Asynchronous, as on Bridge: listed as running (finished_at null) until
                     // backup_duration_ms have passed.
-                    let now = OffsetDateTime::now_utc();
                     let name = backup_label(now);
                     let done = now + Duration::from_millis(g.state.backup_duration_ms);
                     g.state.clusters[i].backups.push(json!({"name": name, "started_at": now_rfc3339(), "finished_at": null, "lsn_start": "0/2000028", "lsn_stop": null, "size_bytes": null, "type": "full"}));
@@ -223,6 +254,22 @@ fn settle_forks(g: &mut Inner) {
         }
         !staged.is_empty()
     });
+}
+
+/// Forgets the clusters whose deletion is over: from then on they answer 404.
+fn settle_deletes(g: &mut Inner) {
+    let now = OffsetDateTime::now_utc();
+    let done: Vec<String> = g
+        .deleting
+        .iter()
+        .filter(|(_, at)| **at <= now)
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in done {
+        g.deleting.remove(&id);
+        g.state.clusters.retain(|c| c.id != id);
+        g.deleted.insert(id);
+    }
 }
 
 /// Marks the backups whose run is over as finished.

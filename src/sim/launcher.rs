@@ -1,7 +1,9 @@
 //! The simulator's Launcher API, under `/launcher/<tenant>/api/v1` (seed 003,
 //! provider-apis.md): `x-lnchr-key` or Bearer auth, the `{success, data}` envelope and
 //! `{success: false, error: {code, message}}` errors, databases and their backups in pages,
-//! the recovery window, and `pitr-clone` / `pitr` that take `restore_ms`.
+//! the recovery window, `pitr-clone` / `pitr` / `restore` that take `restore_ms`, manual
+//! backups that run `backup_duration_ms`, and `DELETE /databases/:id` (`deleting` for
+//! `delete_ms`, then 404; the delete is not documented: an inference).
 //!
 //! Launcher leaves much undocumented: the database list, pagination (`page`, `limit`, a
 //! `pagination` object with `total`), the database and backup fields, the recovery window's
@@ -67,6 +69,9 @@ pub struct LauncherDb {
     /// What it was restored to (the request body), for tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<Value>,
+    /// Manual backups still running: their id and when they finish.
+    #[serde(skip)]
+    running_backups: Vec<(String, OffsetDateTime)>,
 }
 
 fn running() -> String {
@@ -85,6 +90,7 @@ impl LauncherDb {
             pending: Default::default(),
             side_of: None,
             restored_from: None,
+            running_backups: Vec::new(),
         }
     }
 }
@@ -120,6 +126,9 @@ pub(crate) fn authorized(l: &LauncherSim, headers: &HeaderMap) -> bool {
             .is_some_and(|t| l.tokens.iter().any(|x| x == t))
 }
 
+/// The status a deleted database's last stage leaves it in: no longer there.
+const GONE: &str = "(gone)";
+
 fn settle(l: &mut LauncherSim) {
     let now = OffsetDateTime::now_utc();
     let msg = l.fail_restores.clone();
@@ -130,7 +139,19 @@ fn settle(l: &mut LauncherSim) {
             }
             d.status = state;
         }
+        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut d.running_backups)
+            .into_iter()
+            .partition(|(_, at)| *at <= now);
+        d.running_backups = running;
+        for (id, at) in done {
+            if let Some(b) = d.backups.iter_mut().find(|b| b["id"] == id.as_str()) {
+                b["status"] = json!("completed");
+                b["completed_at"] = json!(at.format(&Rfc3339).unwrap_or_default());
+                b["size_bytes"] = json!(512_000_000u64);
+            }
+        }
     }
+    l.databases.retain(|d| d.status != GONE);
 }
 
 fn db_json(d: &LauncherDb) -> Value {
@@ -181,6 +202,8 @@ pub(crate) fn route(
 ) -> Response {
     let restore_ms = g.state.restore_ms;
     let start_ms = g.state.restore_start_ms;
+    let delete_ms = g.state.delete_ms;
+    let backup_ms = g.state.backup_duration_ms;
     let Some(l) = g.state.launcher.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -276,6 +299,73 @@ pub(crate) fn route(
             let out = db_json(&d);
             l.databases.push(d);
             ok(StatusCode::CREATED, out)
+        }
+        // Not documented (seed 003 has DELETE for destinations and schedules only): the REST
+        // form, `deleting` for `delete_ms`, then 404.
+        ("DELETE", ["databases", id]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let d = &mut l.databases[i];
+            d.status = "deleting".into();
+            d.pending = crate::sim::staged::Staged::new([(
+                now + std::time::Duration::from_millis(delete_ms),
+                GONE.into(),
+            )]);
+            ok(StatusCode::OK, db_json(d))
+        }
+        // "Create manual backup": running for `backup_duration_ms`, then completed; one while
+        // another runs is a conflict.
+        ("POST", ["databases", id, "backups"]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let d = &mut l.databases[i];
+            if d.status != "running" {
+                return error(StatusCode::CONFLICT, "the database is not running");
+            }
+            if !d.running_backups.is_empty() {
+                return error(StatusCode::CONFLICT, "a backup is already running");
+            }
+            let bid = uuid::Uuid::new_v4().to_string();
+            let b = json!({"id": bid, "type": "manual", "status": "running", "size_bytes": null,
+                           "created_at": super::now_rfc3339(), "completed_at": null});
+            d.backups.push(b.clone());
+            d.running_backups
+                .push((bid, now + std::time::Duration::from_millis(backup_ms)));
+            ok(StatusCode::CREATED, b)
+        }
+        // "Restore from backup" (seed 003), in place: `{backup_id}` (the field's name is not
+        // documented), a completed backup of the database.
+        ("POST", ["databases", id, "restore"]) => {
+            let Some(i) = find(l, id) else {
+                return error(StatusCode::NOT_FOUND, "Database not found");
+            };
+            let req: Value = match serde_json::from_slice(body) {
+                Ok(v) => v,
+                Err(_) => return error(StatusCode::BAD_REQUEST, "body must be JSON"),
+            };
+            let d = &mut l.databases[i];
+            let Some(bid) = req.get("backup_id").and_then(Value::as_str) else {
+                return error(StatusCode::BAD_REQUEST, "backup_id is required");
+            };
+            if !d
+                .backups
+                .iter()
+                .any(|b| b["id"] == bid && b["status"] == "completed")
+            {
+                return error(StatusCode::NOT_FOUND, "no completed backup with this id");
+            }
+            if d.status != "running" || !d.pending.is_empty() {
+                return error(StatusCode::CONFLICT, "a restore is already running");
+            }
+            d.pending =
+                crate::sim::staged::Staged::new([(begins, "restoring".into()), (done, end.into())]);
+            if start_ms == 0 {
+                d.status = "restoring".into();
+            }
+            d.restored_from = Some(req);
+            ok(StatusCode::ACCEPTED, db_json(d))
         }
         ("POST", ["databases", id, "switch"]) => {
             let Some(i) = find(l, id) else {

@@ -4,8 +4,9 @@
 //!
 //! It serves the documented endpoints from a [`SimState`]: each API's auth, pagination and
 //! error body, fresh credentials per Bridge backup token, server-side restores that take
-//! `restore_ms` (Bridge forks, through the states of `fork_states`; IONOS, Launcher), and
-//! switchable faults (401, 429 with
+//! `restore_ms` (Bridge forks, through the states of `fork_states`; IONOS, Launcher), deletions
+//! that take `delete_ms` before the API answers 404, on-demand backups (Bridge's
+//! `start-backup` a no-op while one runs or within `backup_cooldown_ms`), and switchable faults (401, 429 with
 //! Retry-After, 5xx, slow or late answers, malformed JSON), in each API's error shape. Admin
 //! endpoints under `/_sim/` (no auth) change faults at run time and report what was issued, so
 //! tests can scan for leaks.
@@ -59,6 +60,16 @@ pub struct SimState {
     /// How long a backup started with `start-backup` runs (listed with `finished_at: null`).
     #[serde(default = "default_backup_ms")]
     pub backup_duration_ms: u64,
+    /// A `start-backup` this soon after the cluster's last accepted one is a no-op (answered
+    /// 200, no backup started), as is one while a backup it started runs: seed 004 says the
+    /// request "might be a no-op in case a backup is already in progress, or a backup was
+    /// requested recently".
+    #[serde(default = "default_backup_cooldown_ms")]
+    pub backup_cooldown_ms: u64,
+    /// How long a deleted cluster takes to go: Bridge `destroying`, IONOS `DESTROYING`,
+    /// Launcher `deleting` meanwhile; then the API no longer knows it (404).
+    #[serde(default = "default_delete_ms")]
+    pub delete_ms: u64,
     /// Added to every answer.
     #[serde(default)]
     pub latency_ms: u64,
@@ -84,6 +95,14 @@ pub struct SimState {
 
 fn default_restore_ms() -> u64 {
     3000
+}
+
+fn default_backup_cooldown_ms() -> u64 {
+    60_000
+}
+
+fn default_delete_ms() -> u64 {
+    2000
 }
 
 /// The states a Bridge fork passes through before `ready` unless `fork_states` says others:
@@ -258,6 +277,12 @@ pub(crate) struct Inner {
     /// Role passwords given out by `GET /clusters/{id}/roles/{name}`: (cluster, role) → the
     /// password, the same on every read (as a role's is until it is rotated).
     roles: HashMap<(String, String), String>,
+    /// When each cluster's last `start-backup` that started one was accepted.
+    backup_requested: HashMap<String, OffsetDateTime>,
+    /// Clusters being deleted (`destroying`): id → when they are gone.
+    deleting: HashMap<String, OffsetDateTime>,
+    /// Clusters deleted: their endpoints answer 404 (an id never seen answers 403).
+    deleted: std::collections::HashSet<String>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -279,6 +304,9 @@ impl Sim {
                 running: Vec::new(),
                 forks: HashMap::new(),
                 roles: HashMap::new(),
+                backup_requested: HashMap::new(),
+                deleting: HashMap::new(),
+                deleted: Default::default(),
             })),
             issuer: None,
         }

@@ -180,6 +180,8 @@ pub fn sample_state(api_key: &str, n_extra: usize) -> SimState {
         faults: Vec::new(),
         teams: account::default_teams(),
         backup_duration_ms: default_backup_ms(),
+        backup_cooldown_ms: super::default_backup_cooldown_ms(),
+        delete_ms: super::default_delete_ms(),
         latency_ms: 0,
         restore_ms: super::default_restore_ms(),
         fork_states: None,

@@ -242,6 +242,8 @@ impl World {
             faults: vec![],
             teams: bridgerest::sim::account::default_teams(),
             backup_duration_ms: 2000,
+            backup_cooldown_ms: 60_000,
+            delete_ms: 2000,
             restore_ms: 3000,
             fork_states: None,
             restore_start_ms: 0,

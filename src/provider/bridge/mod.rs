@@ -13,7 +13,9 @@ pub use super::http::ApiError;
 use super::http::{decode, req, serde_detail, Auth, BuildError, Hints, Retry, Transport};
 use super::pages::{self, Page};
 use super::server::{BackupWatch, Call, Dest, Phase, Window};
-use super::{Backup, BackupToken, CallError, Cluster, ClusterStatus, Team};
+use super::{
+    Backup, BackupRequested, BackupToken, CallError, Cluster, ClusterStatus, Presence, Team,
+};
 use crate::provider::ApiSettings;
 use wire::RawToken;
 pub use wire::TokenError;
@@ -63,11 +65,15 @@ pub static SPEC: super::Spec = super::Spec {
         db_user: false,
         connection: false,
         switch: false,
-        latest: false,
+        latest: true,
+        destroy: true,
+        backup_now: true,
     },
     section: None,
     required_section: None,
-    no_backups: "they are taken daily; the dashboard can start one",
+    no_backups: "they are taken daily; `bridgerest backup` or the dashboard can start one",
+    latest: "now (latest: a fork at the current time, no target_time is sent)",
+    no_backup_now: "",
     backups_table: super::spec::backups_table,
     clusters_table,
     connect,
@@ -308,7 +314,8 @@ impl super::Api for BridgeClient {
     }
     /// `POST /clusters/{id}/forks`: name, and plan, provider, region, storage and HA copied
     /// from the source unless given (the network is left out: a fork gets a network of its
-    /// own). Bridge has no in-place restore: `None`.
+    /// own), and `target_time` (none for `latest`: a fork at the current time). Bridge has no
+    /// in-place restore: `None`.
     async fn restore_call(
         &self,
         id: &str,
@@ -316,11 +323,6 @@ impl super::Api for BridgeClient {
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let crate::when::Stop::Time(target) = target else {
-            return Err(CallError::Refused(
-                "a Crunchy Bridge fork is made to a time: give --target-time TIME".into(),
-            ));
-        };
         let Dest::New {
             name,
             plan,
@@ -351,7 +353,10 @@ impl super::Api for BridgeClient {
             storage.map_or_else(|| field("storage"), Into::into),
         );
         body.insert("is_ha".into(), field("is_ha"));
-        body.insert("target_time".into(), crate::when::rfc3339(target).into());
+        // `latest`: no target_time, "leave empty to fork at the current time" (seed 004).
+        if let crate::when::Stop::Time(t) = target {
+            body.insert("target_time".into(), crate::when::rfc3339(t).into());
+        }
         body.retain(|_, v| !v.is_null());
         Ok(Some(self.t.post(
             format!("/clusters/{id}/forks"),
@@ -365,6 +370,42 @@ impl super::Api for BridgeClient {
         let (url, body) = self.t.send_call(call).await?;
         let c: Cluster = decode(&call.method, &url, &body)?;
         Ok(Some(c.id))
+    }
+    /// `DELETE /clusters/{id}` (seed 004: 200 with the cluster); the cluster then passes
+    /// through `destroying`. Sent with an `Idempotency-Key`, as every write here.
+    async fn delete_cluster(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/clusters/{id}");
+        self.t
+            .send(Method::DELETE, &path, &[], Retry::Keyed)
+            .await?;
+        Ok(())
+    }
+    /// `GET /clusters/{id}/status`: its `state` (`destroying` on its way out); 404 gone, 403
+    /// hidden (Bridge answers 403 for a cluster that does not exist as for one out of the
+    /// key's reach: provider-apis.md).
+    async fn presence(&self, id: &str) -> Result<Presence, ApiError> {
+        match BridgeClient::cluster_status(self, id).await {
+            Ok(st) => Ok(Presence::There {
+                deleting: st.state.eq_ignore_ascii_case("destroying"),
+                state: Some(crate::text::excerpt(&st.state, 40)),
+            }),
+            Err(ApiError::NotFound { .. }) => Ok(Presence::Gone),
+            Err(ApiError::NoAccess { .. }) => Ok(Presence::Hidden),
+            Err(e) => Err(e),
+        }
+    }
+    /// `PUT /clusters/{id}/actions/start-backup`: "a simple message response"; the request
+    /// "might be a no-op in case a backup is already in progress, or a backup was requested
+    /// recently" (seed 004), and the answer does not say which.
+    async fn start_backup(&self, id: &str) -> Result<BackupRequested, ApiError> {
+        let message = BridgeClient::start_backup(self, id).await?;
+        Ok(BackupRequested {
+            message: Some(message).filter(|m| !m.trim().is_empty()),
+            backup: None,
+            may_ignore: Some(
+                "Crunchy Bridge ignores a backup request while a backup is in progress or when one was requested recently, and its answer does not say whether it did",
+            ),
+        })
     }
     /// The fork's `state` (`GET /clusters/{id}/status`), read by [`phase_of`].
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {

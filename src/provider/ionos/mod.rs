@@ -12,7 +12,7 @@ use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transpo
 use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Span, Window};
 use super::ApiSettings;
-use super::{Backup, CallError, Cluster};
+use super::{Backup, CallError, Cluster, Presence};
 use crate::when::{rfc3339, Stop};
 
 mod limits;
@@ -97,10 +97,14 @@ pub static SPEC: super::Spec = super::Spec {
         connection: true,
         switch: false,
         latest: true,
+        destroy: true,
+        backup_now: false,
     },
     section: Some(section::SECTION),
     required_section: None,
     no_backups: "IONOS starts a backup chain when the cluster is created",
+    latest: "the end of its newest backup chain (latest)",
+    no_backup_now: "IONOS DBaaS takes no backup on request: its API has no such endpoint (only GET on backups); it backs a cluster up continuously into its backup chain (base backups and WAL), so a restore at it reaches up to now: `bridgerest restore --cluster ID --target latest --into NAME` applies the active chain whole",
     backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
@@ -692,6 +696,27 @@ impl super::Api for IonosClient {
         Ok(serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string)))
+    }
+    /// `DELETE /clusters/{id}` (the SDK's `ClustersDelete`, answered with the cluster); it is
+    /// DESTROYING, then unknown (404). Sent once: no idempotency key is documented.
+    async fn delete_cluster(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/clusters/{id}");
+        self.t.send(Method::DELETE, &path, &[], Retry::Once).await?;
+        Ok(())
+    }
+    /// `GET /clusters/{id}`: `metadata.state` (DESTROYING on its way out); 404 gone.
+    async fn presence(&self, id: &str) -> Result<Presence, ApiError> {
+        match self.cluster_json(id).await {
+            Ok(v) => {
+                let state = v.pointer("/metadata/state").and_then(Value::as_str);
+                Ok(Presence::There {
+                    deleting: state == Some("DESTROYING"),
+                    state: state.map(|s| crate::text::excerpt(s, 40)),
+                })
+            }
+            Err(ApiError::NotFound { .. }) => Ok(Presence::Gone),
+            Err(e) => Err(e),
+        }
     }
     /// `metadata.state`, as `phase_of` reads it.
     async fn phase(&self, id: &str) -> Result<Phase, ApiError> {

@@ -16,7 +16,7 @@ use super::http::{decode, req, ApiError, Auth, BuildError, Hints, Retry, Transpo
 use super::pages::{self, Page};
 use super::server::{first_str, first_time, BackupWatch, Call, Dest, Phase, Window};
 use super::ApiSettings;
-use super::{Backup, CallError, Cluster};
+use super::{Backup, BackupRequested, CallError, Cluster, Presence};
 
 /// What Launcher's access errors tell the user.
 pub static HINTS: Hints = Hints {
@@ -71,14 +71,18 @@ pub static SPEC: super::Spec = super::Spec {
         db_user: false,
         connection: false,
         switch: true,
-        latest: false,
+        latest: true,
+        destroy: true,
+        backup_now: true,
     },
     section: Some(section::SECTION),
     required_section: Some((
         "launcher",
         "url = \"https://plane.lnchr.cloud/TENANT\" and key_file",
     )),
-    no_backups: "a backup schedule or a manual backup makes them",
+    no_backups: "a backup schedule or a manual backup (`bridgerest backup`) makes them",
+    latest: "the end of its newest backup (latest)",
+    no_backup_now: "",
     backups_table: super::spec::backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
@@ -383,7 +387,11 @@ impl super::Api for LauncherClient {
         Ok(BackupWatch::newest(last_backup, window.start))
     }
     /// `pitr-clone {target_time, new_name}` or `pitr {target_time}`; no idempotency key is
-    /// documented, so neither is repeated blindly.
+    /// documented, so neither is repeated blindly. `latest` restores from the newest finished
+    /// backup: in place `POST /databases/{id}/restore {backup_id}` ("Restore from backup",
+    /// seed 003; the body's field is not documented: `backup_id` is an inference), into a new
+    /// database `pitr-clone` to the time that backup finished (the one documented way to
+    /// make a database from a backup).
     async fn restore_call(
         &self,
         id: &str,
@@ -391,10 +399,32 @@ impl super::Api for LauncherClient {
         dest: &Dest,
         _window: &Window,
     ) -> Result<Option<Call>, CallError> {
-        let crate::when::Stop::Time(target) = target else {
-            return Err(CallError::Refused(
-                "Launcher restores to a time: give --target-time TIME".into(),
-            ));
+        let target = match target {
+            crate::when::Stop::Time(t) => t,
+            crate::when::Stop::Latest => {
+                let newest = self
+                    .list_backups(id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|b| b.finished_at.map(|f| (f, b.name)))
+                    .max();
+                let Some((finished, backup)) = newest else {
+                    return Err(CallError::Refused(format!(
+                        "database {id} has no finished backup to restore from: take one with `bridgerest backup --cluster {id} --wait`, or give --target-time TIME"
+                    )));
+                };
+                match dest {
+                    Dest::InPlace => {
+                        return Ok(Some(self.t.post(
+                            format!("/databases/{id}/restore"),
+                            json!({ "backup_id": backup }),
+                            Retry::Once,
+                            Some(id.to_string()),
+                        )))
+                    }
+                    Dest::New { .. } => finished,
+                }
+            }
         };
         let t = crate::when::rfc3339(target);
         let (path, body, cluster) = match dest {
@@ -410,6 +440,58 @@ impl super::Api for LauncherClient {
             ),
         };
         Ok(Some(self.t.post(path, body, Retry::Once, cluster)))
+    }
+    /// `DELETE /databases/{id}`: an **inference** (seed 003 documents DELETE for backup
+    /// destinations and schedules, not for databases; this is the REST form beside the
+    /// documented `GET /databases/:id`). Sent once: no idempotency key is documented.
+    async fn delete_cluster(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/databases/{id}");
+        let (url, body) = self.t.send(Method::DELETE, &path, &[], Retry::Once).await?;
+        if !body.trim().is_empty() {
+            Self::data(&Method::DELETE, &url, &body)?;
+        }
+        Ok(())
+    }
+    /// `GET /databases/{id}`: its `status` (or `state`); deleting/deleted/destroying/
+    /// terminating is on its way out; 404 gone.
+    async fn presence(&self, id: &str) -> Result<Presence, ApiError> {
+        match self.get(&format!("/databases/{id}")).await {
+            Ok(v) => {
+                let state = first_str(&v, STATE).map(|s| crate::text::excerpt(s, 40));
+                Ok(Presence::There {
+                    deleting: state.as_deref().is_some_and(|s| {
+                        matches!(
+                            s.to_ascii_lowercase().as_str(),
+                            "deleting" | "deleted" | "destroying" | "terminating"
+                        )
+                    }),
+                    state,
+                })
+            }
+            Err(ApiError::NotFound { .. }) => Ok(Presence::Gone),
+            Err(e) => Err(e),
+        }
+    }
+    /// `POST /databases/{id}/backups` ("Create manual backup", seed 003). Its body and answer
+    /// are not documented: `{}` is sent, and the backup's id is read from `data.id` (or
+    /// `data.backup_id`, `data.backup.id`) where the answer names one. Sent once.
+    async fn start_backup(&self, id: &str) -> Result<BackupRequested, ApiError> {
+        let path = format!("/databases/{id}/backups");
+        let call = self
+            .t
+            .post(path, json!({}), Retry::Once, Some(id.to_string()));
+        let (url, body) = self.t.send_call(&call).await?;
+        if body.trim().is_empty() {
+            return Ok(BackupRequested::default());
+        }
+        let d = Self::data(&call.method, &url, &body)?;
+        Ok(BackupRequested {
+            message: first_str(&d, &["message"]).map(str::to_string),
+            backup: first_str(&d, &["id", "backup_id"])
+                .or_else(|| d.get("backup").and_then(|b| first_str(b, &["id"])))
+                .map(str::to_string),
+            may_ignore: None,
+        })
     }
     /// `POST /databases/{id}/switch` ("Switch to restored database", seed 003): after a `pitr`
     /// that restored into a side database, puts it in the database's place. Its body is not

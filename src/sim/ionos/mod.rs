@@ -3,7 +3,8 @@
 //! models of the cluster list and the backup lists spell it), the IONOS error body, and
 //! point-in-time restores (a new cluster `fromBackup`, or `POST /clusters/{id}/restore` in
 //! place; with a `recoveryTargetTime`, or without: the whole chain) that go BUSY → AVAILABLE
-//! (or FAILED) after `restore_ms`. Clusters carry the model's current values (storage "SSD
+//! (or FAILED) after `restore_ms`; `DELETE /clusters/{id}` (DESTROYING for `delete_ms`, then
+//! 404); no on-demand backup (the API has none). Clusters carry the model's current values (storage "SSD
 //! Premium", "SSD Standard"; a `connectionPooler`).
 
 use std::collections::BTreeMap;
@@ -156,7 +157,10 @@ pub(crate) fn authorized(io: &IonosSim, headers: &HeaderMap) -> bool {
         .is_some_and(|up| up == format!("{}:{}", io.username, io.password))
 }
 
-/// Ends the restores whose time is up.
+/// The state a deleted cluster's last stage leaves it in: no longer there.
+const GONE: &str = "(gone)";
+
+/// Ends the restores and deletions whose time is up (a deleted cluster is then unknown: 404).
 fn settle(io: &mut IonosSim) {
     let now = OffsetDateTime::now_utc();
     for c in &mut io.clusters {
@@ -164,6 +168,7 @@ fn settle(io: &mut IonosSim) {
             c.state = state;
         }
     }
+    io.clusters.retain(|c| c.state != GONE);
 }
 
 fn cluster_json(c: &IonosCluster) -> Value {
@@ -235,6 +240,7 @@ pub(crate) fn route(
 ) -> Response {
     let restore_ms = g.state.restore_ms;
     let start_ms = g.state.restore_start_ms;
+    let delete_ms = g.state.delete_ms;
     let Some(io) = g.state.ionos.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -287,6 +293,20 @@ pub(crate) fn route(
             ),
         },
         ("POST", ["clusters"]) => create(io, body, restore_ms),
+        // The SDK's `ClustersDelete`: 200 with the cluster, DESTROYING for `delete_ms`, then
+        // 404.
+        ("DELETE", ["clusters", id]) => {
+            let Some(i) = find(io, id) else {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "The requested cluster was not found.",
+                );
+            };
+            let c = &mut io.clusters[i];
+            c.state = "DESTROYING".into();
+            c.pending = crate::sim::staged::Staged::new([(done_at(delete_ms), GONE.into())]);
+            axum::Json(cluster_json(c)).into_response()
+        }
         ("POST", ["clusters", id, "restore"]) => {
             let Some(i) = find(io, id) else {
                 return error(
