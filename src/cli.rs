@@ -472,9 +472,15 @@ pub struct DrillsArgs {
 
 #[derive(Debug, Args)]
 pub struct DrillArgs {
-    /// The cluster's ID (a Crunchy Bridge [[cluster]] of the config).
+    /// The cluster's ID (a [[cluster]] of the config). A cluster whose provider restores only
+    /// there (IONOS, Launcher) is drilled at the provider: a copy made there, checked over TLS,
+    /// and deleted.
     #[arg(long, value_name = "ID")]
     pub cluster: String,
+    /// Drill a Crunchy Bridge cluster at the provider (a fork, checked over TLS, then deleted)
+    /// instead of restoring it here.
+    #[arg(long, conflicts_with = "keep")]
+    pub at_provider: bool,
     /// `latest` (the end of the archived WAL), `random` (a time drawn from the recovery
     /// window) or a time, as for restore --target-time [default: drill.target, else random].
     #[arg(long, value_name = "latest|random|TIME", value_parser = crate::drill::parse_target)]

@@ -357,7 +357,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drill)
-            opts="-c -v -h -V --cluster --target --keep --json --user --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --at-provider --target --keep --json --user --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

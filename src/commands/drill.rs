@@ -12,6 +12,7 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
         cluster: args.cluster,
         target: args.target.unwrap_or(cfg.drill.target),
         keep: args.keep,
+        at_provider: args.at_provider,
         user: args.user,
         pg_bin: args.pg_bin,
         narrate: Some(super::Terminal::narrate(!args.json)),

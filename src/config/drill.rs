@@ -37,6 +37,9 @@ pub struct DrillConfig {
     /// How long one drill may take, from its plan to its last check; past it the drill fails
     /// and its copy is removed.
     pub timeout: Duration,
+    /// How many copies drills at the provider may have there at a time (each is billed):
+    /// a drill that would make one more fails, naming them.
+    pub provider_copies: usize,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -179,6 +182,10 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     if let Some(bad) = preload.iter().find(|l| !crate::ids::is_library_name(l)) {
         invalid!("drill.preload has {:?}: give library names as shared_preload_libraries has them (letters, digits, _ and -), e.g. [\"timescaledb\"]", crate::text::excerpt(bad, 80));
     }
+    let provider_copies = raw.provider_copies.unwrap_or(1);
+    if provider_copies == 0 {
+        invalid!("drill.provider_copies = 0: allow at least 1 (a drill at the provider makes one copy there)");
+    }
     let keep_reports = raw.keep_reports.unwrap_or(100);
     if keep_reports == 0 {
         invalid!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
@@ -206,6 +213,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
             raw.timeout.as_deref(),
             Duration::from_secs(6 * 3600),
         )?,
+        provider_copies,
         section: false,
     })
 }

@@ -53,6 +53,7 @@ pub(super) struct RawDrill {
     pub(super) max_age: Option<String>,
     pub(super) preload: Option<Vec<String>>,
     pub(super) timeout: Option<String>,
+    pub(super) provider_copies: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Default)]

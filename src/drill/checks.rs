@@ -98,41 +98,7 @@ impl Conn {
             "-p".into(),
             PORT.to_string(),
         ];
-        match output_long(&argv, &self.user).await {
-            Err(e) => (
-                false,
-                format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)"),
-            ),
-            Ok(o) => {
-                let out = String::from_utf8_lossy(&o.stdout);
-                let err = String::from_utf8_lossy(&o.stderr);
-                // --progress ends with "N/N relations (100%), M/M pages (100%)".
-                let last = err
-                    .split(['\r', '\n'])
-                    .map(str::trim)
-                    .rfind(|l| l.contains("relations"))
-                    .unwrap_or("")
-                    .to_string();
-                if o.status.success() && out.trim().is_empty() {
-                    (true, format!("no corruption found: {last}"))
-                } else {
-                    let text: Vec<&str> = out
-                        .lines()
-                        .chain(err.split(['\r', '\n']))
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty() && !l.contains("relations ("))
-                        .take(5)
-                        .collect();
-                    (
-                        false,
-                        crate::text::excerpt(
-                            &format!("pg_amcheck {}: {}", o.status, text.join("; ")),
-                            600,
-                        ),
-                    )
-                }
-            }
-        }
+        amcheck_verdict(output_long(&argv, &self.user).await)
     }
 
     /// Makes [`isolate::QUERY_ROLE`] in the copy (as its superuser, in `postgres`).
@@ -165,26 +131,71 @@ impl Conn {
                     crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
                 ),
             ),
-            Ok(o) => {
-                let out = String::from_utf8_lossy(&o.stdout);
-                let first = out
+            Ok(o) => first_value_verdict(&shown, &o.stdout),
+        }
+    }
+}
+
+/// What `pg_amcheck --progress` said: no corruption, or its first lines.
+pub(super) fn amcheck_verdict(
+    run: crate::pgbackrest::Result<std::process::Output>,
+) -> (bool, String) {
+    match run {
+        Err(e) => (
+            false,
+            format!("{e:#} (pg_amcheck ships with PostgreSQL 15's server package)"),
+        ),
+        Ok(o) => {
+            let out = String::from_utf8_lossy(&o.stdout);
+            let err = String::from_utf8_lossy(&o.stderr);
+            // --progress ends with "N/N relations (100%), M/M pages (100%)".
+            let last = err
+                .split(['\r', '\n'])
+                .map(str::trim)
+                .rfind(|l| l.contains("relations"))
+                .unwrap_or("")
+                .to_string();
+            if o.status.success() && out.trim().is_empty() {
+                (true, format!("no corruption found: {last}"))
+            } else {
+                let text: Vec<&str> = out
                     .lines()
-                    .next()
-                    .unwrap_or("")
-                    .split('|')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
-                let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
-                let said = match first.is_empty() {
-                    true => "no rows, or an empty value".to_string(),
-                    false => crate::text::excerpt(&first, 60),
-                };
-                (ok, format!("{shown} → {said}"))
+                    .chain(err.split(['\r', '\n']))
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.contains("relations ("))
+                    .take(5)
+                    .collect();
+                (
+                    false,
+                    crate::text::excerpt(
+                        &format!("pg_amcheck {}: {}", o.status, text.join("; ")),
+                        600,
+                    ),
+                )
             }
         }
     }
+}
+
+/// A query's verdict from psql's unaligned output: its first value must not be false, 0 or
+/// empty.
+pub(super) fn first_value_verdict(shown: &str, stdout: &[u8]) -> (bool, String) {
+    let out = String::from_utf8_lossy(stdout);
+    let first = out
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split('|')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let ok = !matches!(first.as_str(), "" | "f" | "false" | "0");
+    let said = match first.is_empty() {
+        true => "no rows, or an empty value".to_string(),
+        false => crate::text::excerpt(&first, 60),
+    };
+    (ok, format!("{shown} → {said}"))
 }
 
 /// The command that stops a kept copy.

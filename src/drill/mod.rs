@@ -16,6 +16,7 @@ use crate::restore::workflow;
 use crate::restore::TargetAction;
 use crate::restore::{Here, Request as RestoreRequest};
 
+pub mod at_provider;
 mod checks;
 pub mod copy;
 mod error;
@@ -50,6 +51,9 @@ pub struct Request {
     pub target: Target,
     /// Leave the copy (and its PostgreSQL) in place.
     pub keep: bool,
+    /// Drill at the provider (a copy made and deleted there) even where the provider hands out
+    /// repository credentials; a provider that restores only there is drilled there anyway.
+    pub at_provider: bool,
     pub user: Option<String>,
     pub pg_bin: Option<PathBuf>,
     /// How it says what it does as it goes: `None`, nothing but its log (the daemon); else
@@ -96,6 +100,10 @@ pub async fn run(
     req: &Request,
     shutdown: &crate::shutdown::Shutdown,
 ) -> Result<Report> {
+    // At the provider: its copy's deletion is its own business, on every way out.
+    if let Some(p) = at_provider::provider_drill(cfg, &req.cluster, req.at_provider) {
+        return at_provider::run(cfg, req, p, shutdown).await;
+    }
     // Where the copy goes, known before it starts (the stanza without asking the API).
     let left = Leftover::of(cfg, &req.cluster, req.user.as_deref());
     tokio::select! {

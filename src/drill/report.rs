@@ -53,6 +53,13 @@ pub enum CheckName {
     Drill,
     /// The copy could not be removed.
     Cleanup,
+    /// At the provider: the copy was made there and became ready.
+    Copy,
+    /// At the provider: the copy took a TLS connection with the provider's credentials.
+    Connect,
+    /// At the provider: the copy could not be deleted (it is named, and deleted at the next
+    /// drill of the cluster).
+    CopyLeft,
     /// A name this bridgerest does not write, read back from a report or status file another
     /// version wrote: kept as it is, so that such a file still reads.
     Other(String),
@@ -77,6 +84,9 @@ impl CheckName {
             CheckName::Preempted => "preempted",
             CheckName::Drill => "drill",
             CheckName::Cleanup => "cleanup",
+            CheckName::Copy => "copy",
+            CheckName::Connect => "connect",
+            CheckName::CopyLeft => "copy_left",
             CheckName::Other(s) => s,
         })
     }
@@ -84,7 +94,7 @@ impl CheckName {
     /// The check named `s` as [`CheckName::as_str`] names it; any other name is
     /// [`CheckName::Other`] (never an error: a report of another version still reads).
     pub fn parse(s: &str) -> CheckName {
-        const FIXED: [CheckName; 13] = [
+        const FIXED: [CheckName; 16] = [
             CheckName::Plan,
             CheckName::Space,
             CheckName::Restore,
@@ -98,6 +108,9 @@ impl CheckName {
             CheckName::Preempted,
             CheckName::Drill,
             CheckName::Cleanup,
+            CheckName::Copy,
+            CheckName::Connect,
+            CheckName::CopyLeft,
         ];
         if let Some(c) = FIXED.iter().find(|c| c.as_str() == s) {
             return c.clone();
@@ -166,6 +179,9 @@ pub struct Report {
     /// Where the copy was left (`--keep`).
     #[serde(default)]
     pub kept: Option<String>,
+    /// A drill at the provider: the copy it made there (`None`: a drill on this host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_provider: Option<ProviderCopy>,
     /// The restore's plan as `restore` prints it (for the table; not in the JSON).
     #[serde(skip)]
     pub plan: String,
@@ -178,6 +194,23 @@ pub struct Report {
     /// terminal's stderr; the daemon's drills have their log and no narrator).
     #[serde(skip)]
     pub narrate: crate::narrate::Along,
+}
+
+/// The copy a drill at the provider made there.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProviderCopy {
+    /// The provider's name (`bridge`, `ionos`, `launcher`).
+    pub provider: String,
+    /// The copy's id, once the provider named it.
+    pub id: Option<String>,
+    /// The name it was made with.
+    pub name: String,
+    /// From the create request to the copy being ready: the provider's restore time.
+    pub ready_seconds: Option<f64>,
+    /// From the create request to the copy being gone (`None`: not seen gone).
+    pub lifetime_seconds: Option<f64>,
+    /// The provider no longer knows the copy.
+    pub deleted: bool,
 }
 
 impl Report {
@@ -212,6 +245,7 @@ impl Report {
             bytes_fetched: None,
             scratch: scratch.display().to_string(),
             kept: None,
+            at_provider: None,
             plan: String::new(),
             target_time: None,
             owner: None,
@@ -278,9 +312,12 @@ impl Report {
         let mut out = String::new();
         let secs = crate::text::seconds;
         out.push_str(&format!(
-            "drill:     cluster {} (stanza {}): {}\n",
+            "drill:     cluster {} ({}): {}\n",
             self.cluster,
-            self.stanza,
+            match &self.at_provider {
+                Some(c) => format!("at the provider, {}", c.provider),
+                None => format!("stanza {}", self.stanza),
+            },
             if self.ok { "ok" } else { "FAILED" }
         ));
         out.push_str(&format!("target:    {}\n", self.target_shown()));
@@ -310,6 +347,19 @@ impl Report {
         ));
         if let Some(k) = &self.kept {
             out.push_str(&format!("kept:      {k}\n"));
+        }
+        if let Some(c) = &self.at_provider {
+            out.push_str(&format!(
+                "copy:      {} at {} \"{}\": ready after {}, {}\n",
+                c.id.as_deref().unwrap_or("(never named)"),
+                c.provider,
+                crate::text::excerpt(&c.name, 80),
+                secs(c.ready_seconds),
+                match (c.deleted, c.lifetime_seconds) {
+                    (true, l) => format!("deleted, alive {}", secs(l)),
+                    (false, _) => "NOT deleted (see the copy_left check)".into(),
+                }
+            ));
         }
         let rows: Vec<Vec<String>> = self
             .checks

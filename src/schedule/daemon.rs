@@ -338,6 +338,7 @@ async fn drill_worker(
                 cluster: c.id.clone(),
                 target: cfg.drill.target,
                 keep: false,
+                at_provider: false,
                 user: None,
                 pg_bin: None,
             };

@@ -86,11 +86,34 @@ pub static SPEC: super::Spec = super::Spec {
     backups_table: super::spec::backups_table,
     clusters_table: super::spec::clusters_table,
     connect,
-    new_cluster: super::spec::nothing_more,
+    new_cluster,
 };
 pub const KIND: super::ProviderKind = super::ProviderKind(&SPEC);
 
 /// The client, with `[launcher]`'s URL and service key.
+/// What a new Launcher database needs beyond a name: nothing is sent; `[launcher]
+/// db_username` (with its password), when set, is the role its way in names (a clone keeps
+/// its source's roles; Launcher hands out none).
+fn new_cluster(
+    s: &dyn super::spec::Settings,
+    _flags: &super::spec::NewFlags<'_>,
+) -> Result<super::spec::NewCluster, super::spec::ConnectError> {
+    let cfg = s
+        .section("launcher")
+        .and_then(|a| a.downcast_ref::<section::LauncherConfig>());
+    let db_user = match cfg.and_then(|c| Some((c.db_username.clone()?, c.db_password()))) {
+        Some((username, spec)) => Some(super::DbUser {
+            username,
+            password: s.secret(&spec)?,
+        }),
+        None => None,
+    };
+    Ok(super::spec::NewCluster {
+        connection: None,
+        db_user,
+    })
+}
+
 fn connect(s: &dyn super::spec::Settings) -> Result<super::Client, super::spec::ConnectError> {
     let Some(cfg) = s
         .section("launcher")
@@ -524,7 +547,7 @@ impl super::Api for LauncherClient {
     /// What the database's answer holds: Launcher documents no connection fields, so `host`
     /// (or `hostname`, `endpoint`), `port`, `username` (or `user`), `database` (or
     /// `db_name`) and `password` are looked for, and the output says which were there.
-    async fn way_in(&self, id: &str, _ask: super::WayInAsk<'_>) -> Result<super::WayIn, ApiError> {
+    async fn way_in(&self, id: &str, ask: super::WayInAsk<'_>) -> Result<super::WayIn, ApiError> {
         let v = self.get(&format!("/databases/{id}")).await?;
         let password = first_str(&v, &["password"]).map(|p| {
             crate::redact::register(p);
@@ -543,7 +566,7 @@ impl super::Api for LauncherClient {
             password,
             notes: vec![],
         };
-        let missing: Vec<&str> = [
+        let mut missing: Vec<&str> = [
             ("host", way.host.is_none()),
             ("port", way.port.is_none()),
             ("user", way.user.is_none()),
@@ -554,6 +577,16 @@ impl super::Api for LauncherClient {
         .map(|(k, _)| *k)
         .collect();
         let mut way = way;
+        // The role the user named: a clone keeps its source's roles.
+        if let (None, None, Some(u)) = (&way.user, &way.password, ask.db_user) {
+            way.user = Some(u.username.clone());
+            way.password = Some(u.password.clone());
+            way.notes.push(
+                "the user is [launcher] db_username, a role the source has and its clone keeps"
+                    .into(),
+            );
+            missing.retain(|k| !matches!(*k, "user" | "password"));
+        }
         way.notes.push(match missing.is_empty() {
             true => "Launcher documents no connection fields: these are what the database's answer held".into(),
             false => format!(

@@ -15,6 +15,8 @@ pub const KEY_ENV: &str = "BRIDGEREST_LAUNCHER_KEY";
 pub struct RawLauncher {
     pub url: Option<String>,
     pub key_file: Option<PathBuf>,
+    pub db_username: Option<String>,
+    pub db_password_file: Option<PathBuf>,
 }
 
 /// `[launcher]`: the Launcher platform API.
@@ -25,6 +27,13 @@ pub struct LauncherConfig {
     /// The service key, sent as `x-lnchr-key` (or $BRIDGEREST_LAUNCHER_KEY, or the credential
     /// launcher-key).
     pub key_file: Option<PathBuf>,
+    /// A role your databases have, which their clones keep: what a restored copy is connected
+    /// to as (its way in, a drill at the provider). Launcher documents no connection fields
+    /// and hands out no credentials, so bridgerest cannot learn one.
+    pub db_username: Option<String>,
+    /// Its password (or $BRIDGEREST_LAUNCHER_DB_PASSWORD, or the credential
+    /// launcher-db-password).
+    pub db_password_file: Option<PathBuf>,
 }
 
 /// `[launcher]` as the config registry reads it.
@@ -56,10 +65,24 @@ pub fn resolve(raw: RawLauncher) -> Result<LauncherConfig, String> {
     Ok(LauncherConfig {
         url: parse_url("launcher.url", &text, "launcher.key_file")?,
         key_file: raw.key_file,
+        db_username: raw.db_username,
+        db_password_file: raw.db_password_file,
     })
 }
 
 impl LauncherConfig {
+    /// Where the password of `db_username` is looked for.
+    pub fn db_password(&self) -> SecretSpec<'_> {
+        SecretSpec {
+            what: "the password of [launcher] db_username",
+            env: "BRIDGEREST_LAUNCHER_DB_PASSWORD",
+            credential: "launcher-db-password",
+            file: self.db_password_file.as_deref(),
+            file_key: "launcher.db_password_file",
+            get_one: "the password of the role in [launcher] db_username, which your databases (and so their clones) have",
+        }
+    }
+
     /// What the client signs with: the service key, sent as `x-lnchr-key`.
     pub fn credentials(&self) -> Credentials<'_> {
         Credentials::Header(

@@ -1,0 +1,273 @@
+//! Drills at the provider against the simulator, with the real binary: the copy is made as
+//! `restore --into` makes one and deleted on every way out (a failed check, a timeout, a
+//! deletion that fails and is retried by the next drill), at most `drill.provider_copies` at a
+//! time, and the report says what was and was not checked. The checks over a real connection
+//! are in tests/sim_postgres.rs (the simulator's copies are real PostgreSQL servers there).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sim_only;
+
+use bridgerest::sim::{sample_state, Fault, FaultKind, SimState};
+use serde_json::Value;
+use sim_only::*;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+fn days_ago(d: f64) -> String {
+    (OffsetDateTime::now_utc() - time::Duration::seconds_f64(d * 86400.0))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+fn env(restore_ms: u64, drill: &str) -> Env {
+    let mut st: SimState = sample_state(KEY, 0);
+    st.restore_ms = restore_ms;
+    st.delete_ms = 300;
+    let env = Env::with_state(st);
+    let extra = format!(
+        "\n[drill]\nreports = \"{}\"\namcheck = false\n{drill}",
+        env.path("reports").display()
+    );
+    std::fs::write(&env.config, env.providers_config(&extra)).unwrap();
+    env
+}
+
+fn report(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"))
+}
+
+fn check<'a>(rep: &'a Value, name: &str) -> &'a Value {
+    rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check: {rep:#}"))
+}
+
+/// The drill copies the simulator still has, at every provider.
+fn copies_left(env: &Env) -> Vec<String> {
+    let s = &env.sim.sim;
+    s.clusters()
+        .into_iter()
+        .map(|c| c.name)
+        .chain(s.ionos_clusters().into_iter().map(|c| c.name))
+        .chain(s.launcher_databases().into_iter().map(|d| d.name))
+        .filter(|n| n.starts_with("bridgerest-drill-"))
+        .collect()
+}
+
+#[test]
+fn a_drill_at_the_provider_deletes_its_copy_whatever_its_checks_found() {
+    let env = env(300, "");
+    // IONOS: the copy is made, ready, and (its host not reachable from here: the plain
+    // simulator's copies are no servers) the connection fails; the copy is deleted.
+    let target = days_ago(1.0);
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    assert_eq!(rep["ok"], false);
+    assert_eq!(check(&rep, "copy")["ok"], true, "{rep:#}");
+    assert_eq!(check(&rep, "connect")["ok"], false, "{rep:#}");
+    let copy = &rep["at_provider"];
+    assert_eq!(copy["provider"], "ionos");
+    assert_eq!(copy["deleted"], true, "{rep:#}");
+    assert!(copy["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("bridgerest-drill-"));
+    assert!(copy["ready_seconds"].as_f64().unwrap() >= 0.3, "{rep:#}");
+    assert!(copy["lifetime_seconds"].as_f64().unwrap() >= copy["ready_seconds"].as_f64().unwrap());
+    assert_eq!(rep["target_kind"], "time");
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+    assert_eq!(env.requests("DELETE /ionos/clusters/{id}"), 1);
+    // The copy was made from the asked time, into a new cluster (never in place).
+    assert_eq!(env.requests("POST /ionos/clusters/{id}/restore"), 0);
+    // The report was recorded, and the record of created clusters holds no copy.
+    let files: Vec<_> = std::fs::read_dir(env.path("reports")).unwrap().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let listed = env.run(&["clusters", "--created", "--json"]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    assert!(!listed.stdout.contains("bridgerest-drill-"), "{listed:?}");
+
+    // Launcher hands out no credentials: the report says what to configure; deleted too.
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    let connect = check(&rep, "connect");
+    assert!(
+        connect["detail"]
+            .as_str()
+            .unwrap()
+            .contains("set [launcher] db_username"),
+        "{rep:#}"
+    );
+    assert_eq!(rep["at_provider"]["deleted"], true);
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+
+    // --keep is refused (a copy there is billed), before anything is made.
+    env.run(&["drill", "--cluster", IONOS_CLUSTER, "--keep"])
+        .assert_error(2, "--keep is for a drill here");
+}
+
+#[test]
+fn a_drill_past_its_timeout_deletes_the_copy_it_was_waiting_for() {
+    let env = env(20_000, "timeout = \"2s\"\n");
+    let started = std::time::Instant::now();
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target",
+        &days_ago(1.0),
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    assert_eq!(check(&rep, "timeout")["ok"], false, "{rep:#}");
+    assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "it did not wait the restore out"
+    );
+}
+
+#[test]
+fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_next_drill() {
+    let env = env(200, "");
+    env.sim.sim.set_faults(vec![Fault {
+        path: Some("/ionos/clusters/".into()),
+        method: Some("DELETE".into()),
+        times: None,
+        kind: FaultKind::Error {
+            status: 422,
+            message: "deletion refused by the simulator".into(),
+        },
+    }]);
+    let target = days_ago(1.0);
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    let left = check(&rep, "copy_left");
+    let copy_id = rep["at_provider"]["id"].as_str().unwrap().to_string();
+    assert!(
+        left["detail"].as_str().unwrap().contains(&copy_id),
+        "{rep:#}"
+    );
+    assert_eq!(rep["at_provider"]["deleted"], false);
+    assert_eq!(copies_left(&env).len(), 1);
+    // It stays bridgerest's: listed as created, deletable without --force.
+    let listed = env.run(&["clusters", "--created"]);
+    assert!(listed.stdout.contains(&copy_id), "{listed:?}");
+
+    // Another cluster's drill would make a second copy: drill.provider_copies (1) refuses.
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    assert!(
+        check(&rep, "copy")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("drill.provider_copies = 1"),
+        "{rep:#}"
+    );
+    assert_eq!(copies_left(&env).len(), 1, "nothing new was made");
+
+    // The next drill of the cluster deletes the copy left first, then drills.
+    env.sim.sim.set_faults(vec![]);
+    let run = env.run(&["drill", "--cluster", IONOS_CLUSTER, "--target", &target]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("deleting copy {copy_id}")),
+        "{run:?}"
+    );
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+    assert!(run.stdout.contains("deleted, alive"), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "drill:     cluster {IONOS_CLUSTER} (at the provider, ionos): FAILED"
+        )),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn sigterm_during_a_drill_at_the_provider_asks_for_the_copys_deletion_before_exiting() {
+    let env = env(30_000, "");
+    let child = env
+        .cmd()
+        .args([
+            "drill",
+            "--cluster",
+            LAUNCHER_DB,
+            "--target",
+            &days_ago(1.0),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while copies_left(&env).is_empty() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "no copy was made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let run = Run::from(child.wait_with_output().unwrap());
+    env.assert_no_secrets(&run);
+    assert_eq!(run.code, 130, "{run:?}");
+    assert!(run.stderr.contains("accepted its deletion"), "{run:?}");
+    assert_eq!(
+        env.requests("DELETE /launcher/sim-tenant/api/v1/databases/{id}"),
+        1
+    );
+    // The provider finishes the deletion on its own (the simulator moves on as it is asked).
+    let t1 = std::time::Instant::now();
+    while !copies_left(&env).is_empty() {
+        env.run(&["clusters", "--created"]);
+        assert!(
+            t1.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            copies_left(&env)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
