@@ -11,12 +11,13 @@ use bridgerest::schedule::{ClusterStatus, DrillPolicy, Status};
 use time::macros::datetime;
 
 /// The alert names scripts and routes rely on.
-const ALERTS: [&str; 10] = [
+const ALERTS: [&str; 11] = [
     "BridgerestCredentialsExpiringSoon",
     "BridgerestRefreshFailing",
     "BridgerestBackupTooOld",
     "BridgerestDrillFailed",
     "BridgerestDrillInconclusive",
+    "BridgerestDrillCopyLeft",
     "BridgerestDrillStale",
     "BridgerestDrillNeverRun",
     "BridgerestStatusStale",
@@ -48,7 +49,7 @@ fn promtool(args: &[&str]) -> (bool, String) {
 fn the_rules_are_valid_and_every_alert_is_unit_tested() {
     let (ok, out) = promtool(&["check", "rules", "bridgerest-rules.yml"]);
     assert!(ok, "{out}");
-    assert!(out.contains("SUCCESS: 10 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 11 rules found"), "{out}");
     let (ok, out) = promtool(&["test", "rules", "bridgerest-rules.test.yml"]);
     assert!(ok, "{out}");
     let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
@@ -81,6 +82,9 @@ fn written() -> String {
         problem: None,
         failed_check: None,
         last_success: Some(datetime!(2026-11-22 03:31:00 UTC)),
+        at_provider: Some("ionos".into()),
+        copy_left: Some("3f21f694-42dd-4867-a2f5-8139b03b06bb".into()),
+        copy_lifetime_seconds: Some(310.0),
     };
     let st = Status {
         updated_at: datetime!(2026-11-22 10:00:00 UTC),

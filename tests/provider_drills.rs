@@ -27,7 +27,9 @@ fn env(restore_ms: u64, drill: &str) -> Env {
     st.delete_ms = 300;
     let env = Env::with_state(st);
     let extra = format!(
-        "\n[drill]\nreports = \"{}\"\namcheck = false\n{drill}",
+        "\n[daemon]\nstatus_file = \"{}\"\nprometheus_textfile = \"{}\"\n\n[drill]\nreports = \"{}\"\namcheck = false\n{drill}",
+        env.path("state/status.json").display(),
+        env.path("state/bridgerest.prom").display(),
         env.path("reports").display()
     );
     std::fs::write(&env.config, env.providers_config(&extra)).unwrap();
@@ -183,6 +185,37 @@ fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_n
     // It stays bridgerest's: listed as created, deletable without --force.
     let listed = env.run(&["clusters", "--created"]);
     assert!(listed.stdout.contains(&copy_id), "{listed:?}");
+    // The status and the metrics say so, beside the HTML page.
+    let prom = std::fs::read_to_string(env.path("state/bridgerest.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_copy_left{{cluster=\"{IONOS_CLUSTER}\",copy=\"{copy_id}\"}} 1"
+        )),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_at_provider{{cluster=\"{IONOS_CLUSTER}\",provider=\"ionos\"}} 1"
+        )),
+        "{prom}"
+    );
+    let status = env.run(&["status", "--json"]);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("\"copy_left\": \"{copy_id}\"")),
+        "{status:?}"
+    );
+    let page = env.path("drills.html");
+    let html = env.run(&["drills", "--html", page.to_str().unwrap()]);
+    assert_eq!(html.code, 0, "{html:?}");
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        page.contains(&format!(
+            "at the provider (ionos): copy {copy_id}, <span class=\"failed\">not deleted</span>"
+        )),
+        "{page}"
+    );
 
     // Another cluster's drill would make a second copy: drill.provider_copies (1) refuses.
     let run = env.run(&[

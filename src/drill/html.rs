@@ -94,7 +94,15 @@ pub fn page(reports: &[Report], now: OffsetDateTime) -> String {
                 show_time(r.started_at),
                 escape(&r.target),
                 escape(&r.target_kind),
-                escape(r.backup.as_deref().unwrap_or("-")),
+                match &r.at_provider {
+                    Some(c) => format!(
+                        "at the provider ({}): copy {}{}",
+                        escape(&c.provider),
+                        escape(c.id.as_deref().unwrap_or(&c.name)),
+                        if c.deleted { ", deleted" } else { ", <span class=\"failed\">not deleted</span>" }
+                    ),
+                    None => escape(r.backup.as_deref().unwrap_or("-")),
+                },
                 secs(r.restore_seconds),
                 secs(r.recovery_seconds),
                 secs(r.checks_seconds),

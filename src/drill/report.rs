@@ -574,6 +574,15 @@ pub struct DrillSummary {
     /// When the cluster's last successful drill ended (from the reports kept).
     #[serde(with = "crate::when::file_time::option", default)]
     pub last_success: Option<OffsetDateTime>,
+    /// A drill at the provider: the provider's name (`None`: a drill on this host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_provider: Option<String>,
+    /// The copy that drill made and could not delete (its id, else its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_left: Option<String>,
+    /// How long that copy lived at the provider (request to gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_lifetime_seconds: Option<f64>,
 }
 
 impl DrillSummary {
@@ -590,6 +599,13 @@ impl DrillSummary {
             lag_seconds: rep.lag_seconds,
             problem: rep.problem(),
             failed_check: rep.checks.iter().find(|c| !c.ok).map(|c| c.name.clone()),
+            at_provider: rep.at_provider.as_ref().map(|c| c.provider.clone()),
+            copy_left: rep
+                .at_provider
+                .as_ref()
+                .filter(|c| !c.deleted)
+                .map(|c| c.id.clone().unwrap_or_else(|| c.name.clone())),
+            copy_lifetime_seconds: rep.at_provider.as_ref().and_then(|c| c.lifetime_seconds),
             last_success: match rep.ok {
                 true => rep.finished_at,
                 // Drills of a cluster hold its lock, so the last success ended before this

@@ -351,6 +351,54 @@ impl Status {
                 .collect(),
         );
         gauge(
+            "bridgerest_drill_at_provider",
+            "1 if the cluster's last drill ran at its provider (a copy made, checked over TLS and deleted there), 0 if on this host.",
+            drilled
+                .iter()
+                .map(|(id, d)| {
+                    (
+                        format!(
+                            "cluster=\"{}\",provider=\"{}\"",
+                            label(id),
+                            label(d.at_provider.as_deref().unwrap_or(""))
+                        ),
+                        f64::from(u8::from(d.at_provider.is_some())),
+                    )
+                })
+                .collect(),
+        );
+        gauge(
+            "bridgerest_drill_copy_left",
+            "1 if the cluster's last drill at the provider could not delete its copy there (billed until deleted; the next drill deletes it first), else 0.",
+            drilled
+                .iter()
+                .filter(|(_, d)| d.at_provider.is_some())
+                .map(|(id, d)| {
+                    (
+                        format!(
+                            "cluster=\"{}\",copy=\"{}\"",
+                            label(id),
+                            label(d.copy_left.as_deref().unwrap_or(""))
+                        ),
+                        f64::from(u8::from(d.copy_left.is_some())),
+                    )
+                })
+                .collect(),
+        );
+        gauge(
+            "bridgerest_drill_copy_lifetime_seconds",
+            "How long the last drill's copy at the provider lived there, from the request to gone.",
+            drilled
+                .iter()
+                .filter_map(|(id, d)| {
+                    Some((
+                        format!("cluster=\"{}\"", label(id)),
+                        d.copy_lifetime_seconds?,
+                    ))
+                })
+                .collect(),
+        );
+        gauge(
             "bridgerest_drill_recovery_lag_seconds",
             "How far the last drill's last replayed transaction fell short of its target.",
             drilled

@@ -483,6 +483,9 @@ fn prometheus_text_has_the_drills() {
             problem: (!ok).then(|| "restore: pgbackrest restore failed".into()),
             failed_check: (!ok).then_some(crate::drill::CheckName::Restore),
             last_success: Some(datetime!(2026-11-15 03:40:00 UTC)),
+            at_provider: None,
+            copy_left: None,
+            copy_lifetime_seconds: None,
         }),
         ..Default::default()
     };
