@@ -109,6 +109,7 @@ fn written() -> String {
         drill_policy: Some(DrillPolicy {
             max_age_seconds: 691_200,
             scheduled: true,
+            at_provider: false,
         }),
     };
     st.prometheus()

@@ -829,3 +829,56 @@ fn the_daemon_writes_a_stanza_from_cluster_options_at_start_and_on_sighup() {
     signal(&child, Signal::SIGTERM);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn with_drill_at_provider_the_schedule_drills_clusters_restored_only_there() {
+    let mut st = bridgerest::sim::sample_state(KEY, 0);
+    st.restore_ms = 200;
+    st.delete_ms = 200;
+    let env = Env::with_state(st);
+    let dir = env.dir.path().display().to_string();
+    let text = env.providers_config(&format!(
+        "\n[daemon]\nstatus_file = \"{dir}/status.json\"\nprometheus_textfile = \"{dir}/b.prom\"\n\n[drill]\nschedule = \"*/2 * * * * *\"\nat_provider = true\namcheck = false\nreports = \"{dir}/reports\"\n"
+    ));
+    std::fs::write(&env.config, text).unwrap();
+    let mut child = quiet_daemon(&env.config);
+    let reports = env.path("reports");
+    let drilled = |id: &str| {
+        std::fs::read_dir(&reports)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with(id))
+            })
+            .unwrap_or(false)
+    };
+    wait_for("a drill of each provider's cluster", || {
+        drilled(IONOS_CLUSTER) && drilled(LAUNCHER_DB)
+    });
+    // The metrics mark them as drilled at the provider and scheduled.
+    wait_for("the metrics of both", || {
+        let prom = std::fs::read_to_string(env.path("b.prom")).unwrap_or_default();
+        [IONOS_CLUSTER, LAUNCHER_DB].iter().all(|id| {
+            prom.contains(&format!("bridgerest_drill_scheduled{{cluster=\"{id}\"}} 1"))
+                && prom.contains(&format!("bridgerest_drill_at_provider{{cluster=\"{id}\""))
+        })
+    });
+    signal(&child, Signal::SIGTERM);
+    assert!(child.wait().unwrap().success());
+    let ionos = std::fs::read_dir(&reports)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with(IONOS_CLUSTER))
+        .unwrap();
+    let rep: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ionos.path()).unwrap()).unwrap();
+    assert_eq!(rep["at_provider"]["provider"], "ionos", "{rep:#}");
+    assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
+    // `status` reads the provider drills from their reports too (a drill that could not
+    // connect: the plain simulator's copies are no servers).
+    let status = bridgerest(&env.config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("\"at_provider\": \"ionos\""), "{text}");
+}

@@ -40,6 +40,9 @@ pub struct DrillConfig {
     /// How many copies drills at the provider may have there at a time (each is billed):
     /// a drill that would make one more fails, naming them.
     pub provider_copies: usize,
+    /// Whether the daemon's schedule also drills the clusters whose provider restores only
+    /// there (a copy made, checked and deleted there: billed), after those restored here.
+    pub at_provider: bool,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -214,6 +217,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
             Duration::from_secs(6 * 3600),
         )?,
         provider_copies,
+        at_provider: raw.at_provider.unwrap_or(false),
         section: false,
     })
 }

@@ -150,6 +150,22 @@ impl Config {
     }
 
     /// The provider a `[[cluster]]` entry names for `id`, if it is listed.
+    /// The clusters drills prove, in config order: each restored here (`false`), then each
+    /// whose provider restores only there and can delete the copy again (`true`: drilled at
+    /// the provider).
+    pub fn drillable(&self) -> Vec<(String, bool)> {
+        let here: Vec<(String, bool)> = self
+            .local_clusters()
+            .map(|c| (c.id.clone(), false))
+            .collect();
+        let there = self.all_clusters().into_iter().filter(|(p, id)| {
+            let c = p.capabilities();
+            !c.local_restore && c.into_new && c.destroy && !here.iter().any(|(h, _)| h == id)
+        });
+        let there: Vec<(String, bool)> = there.map(|(_, id)| (id, true)).collect();
+        here.into_iter().chain(there).collect()
+    }
+
     pub fn provider_of(&self, id: &str) -> Option<ProviderKind> {
         self.all_clusters()
             .into_iter()

@@ -54,6 +54,7 @@ pub(super) struct RawDrill {
     pub(super) preload: Option<Vec<String>>,
     pub(super) timeout: Option<String>,
     pub(super) provider_copies: Option<usize>,
+    pub(super) at_provider: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -329,20 +329,27 @@ async fn drill_worker(
         // SIGTERM ends the drill in progress, which cleans up after itself as any interrupted
         // drill does, and the round with it.
         let shutdown = crate::shutdown::Shutdown::from_watch(stop.clone());
-        for c in cfg.local_clusters() {
+        // Those restored here, then (drill.at_provider) those restored only at the provider.
+        let round: Vec<String> = cfg
+            .drillable()
+            .into_iter()
+            .filter(|(_, there)| !there || cfg.drill.at_provider)
+            .map(|(id, _)| id)
+            .collect();
+        for id in round {
             if *stop.borrow() {
                 return;
             }
             let req = crate::drill::Request {
                 narrate: None,
-                cluster: c.id.clone(),
+                cluster: id.clone(),
                 target: cfg.drill.target,
                 keep: false,
                 at_provider: false,
                 user: None,
                 pg_bin: None,
             };
-            tracing::info!(cluster = %c.id, target = %req.target, "scheduled drill");
+            tracing::info!(cluster = %id, target = %req.target, "scheduled drill");
             match crate::drill::run(&cfg, &req, &shutdown).await {
                 Ok(rep) => {
                     // The report file is the record; the loop, the status file's writer, is
@@ -354,17 +361,17 @@ async fn drill_worker(
                     let at = crate::drill::sink::publish(&sinks, &rep).await;
                     let path = at.first();
                     match rep.ok {
-                        true => tracing::info!(cluster = %c.id, report = ?path, "drill passed"),
+                        true => tracing::info!(cluster = %id, report = ?path, "drill passed"),
                         false => {
-                            tracing::error!(cluster = %c.id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
+                            tracing::error!(cluster = %id, problem = rep.problem().unwrap_or_default(), report = ?path, "drill failed")
                         }
                     }
                 }
                 Err(crate::drill::Error::Interrupted(said)) => {
-                    tracing::info!(cluster = %c.id, "drill {said}");
+                    tracing::info!(cluster = %id, "drill {said}");
                     return;
                 }
-                Err(e) => tracing::warn!(cluster = %c.id, "drill not run: {e:#}"),
+                Err(e) => tracing::warn!(cluster = %id, "drill not run: {e:#}"),
             }
         }
     }

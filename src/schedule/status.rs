@@ -111,6 +111,10 @@ pub struct DrillPolicy {
     pub max_age_seconds: u64,
     /// Whether `drill.schedule` is set (the daemon drills every Bridge cluster).
     pub scheduled: bool,
+    /// Whether the schedule also drills the clusters restored only at their provider
+    /// (`drill.at_provider`).
+    #[serde(default)]
+    pub at_provider: bool,
 }
 
 impl DrillPolicy {
@@ -119,6 +123,7 @@ impl DrillPolicy {
         cfg.drill.section.then(|| DrillPolicy {
             max_age_seconds: cfg.drill.max_age.as_secs(),
             scheduled: cfg.drill.schedule.is_some(),
+            at_provider: cfg.drill.at_provider,
         })
     }
 }
@@ -256,33 +261,44 @@ impl Status {
             .collect();
         let mut out = String::new();
         if let Some(p) = self.drill_policy {
-            // The clusters restored here, which drills prove.
-            let bridge: Vec<&str> = self
+            // The clusters drills prove: restored here, or at a provider that restores only
+            // there (`true`), which the schedule drills with drill.at_provider.
+            let bridge: Vec<(&str, bool)> = self
                 .clusters
                 .iter()
-                .filter(|c| {
-                    c.provider
+                .filter_map(|c| {
+                    let caps = c
+                        .provider
                         .unwrap_or(crate::provider::ProviderKind::DEFAULT)
-                        .capabilities()
-                        .local_restore
+                        .capabilities();
+                    match (caps.local_restore, caps.into_new && caps.destroy) {
+                        (true, _) => Some((c.id.as_str(), false)),
+                        (false, true) => Some((c.id.as_str(), true)),
+                        (false, false) => None,
+                    }
                 })
-                .map(|c| c.id.as_str())
                 .collect();
-            for (name, help, v) in [
+            // Each figure for a cluster restored here, and for one restored only there.
+            let rows = [
                 (
                     "bridgerest_drill_max_age_seconds",
                     "drill.max_age: how old the last successful drill may be.",
-                    p.max_age_seconds,
+                    [p.max_age_seconds; 2],
                 ),
                 (
                     "bridgerest_drill_scheduled",
-                    "1 if the daemon drills the cluster on drill.schedule, else 0.",
-                    u64::from(p.scheduled),
+                    "1 if the daemon drills the cluster on drill.schedule (one restored only at its provider: with drill.at_provider), else 0.",
+                    [u64::from(p.scheduled), u64::from(p.scheduled && p.at_provider)],
                 ),
-            ] {
+            ];
+            for (name, help, v) in rows {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
-                for id in &bridge {
-                    out.push_str(&format!("{name}{{cluster=\"{}\"}} {v}\n", label(id)));
+                for (id, there) in &bridge {
+                    out.push_str(&format!(
+                        "{name}{{cluster=\"{}\"}} {}\n",
+                        label(id),
+                        v[usize::from(*there)]
+                    ));
                 }
             }
         }
@@ -684,8 +700,9 @@ fn configured(cfg: &Config, mut old: Vec<ClusterStatus>) -> Vec<ClusterStatus> {
 /// after a restart), on a reload and on each tick (a one-shot drill while it runs), and
 /// `bridgerest status`.
 pub fn recorded_drills(cfg: &Config) -> Vec<(String, DrillSummary)> {
-    cfg.local_clusters()
-        .filter_map(|c| Some((c.id.clone(), summary(&cfg.drill.reports, &c.id)?)))
+    cfg.drillable()
+        .into_iter()
+        .filter_map(|(id, _)| Some((id.clone(), summary(&cfg.drill.reports, &id)?)))
         .collect()
 }
 
@@ -696,7 +713,7 @@ pub fn fill_drills(cfg: &Config, st: &mut Status) {
     st.drill_policy = DrillPolicy::of(cfg);
     let recorded = recorded_drills(cfg);
     for c in &mut st.clusters {
-        if cfg.local_clusters().any(|k| k.id == c.id) {
+        if cfg.drillable().iter().any(|(k, _)| *k == c.id) {
             c.drill = recorded
                 .iter()
                 .find(|(id, _)| *id == c.id)

@@ -537,6 +537,7 @@ fn prometheus_text_has_the_drills() {
         drill_policy: Some(super::status::DrillPolicy {
             max_age_seconds: 691_200,
             scheduled: true,
+            at_provider: false,
         }),
         ..st
     };
