@@ -247,6 +247,16 @@ fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_n
     );
     assert_eq!(copies_left(&env), Vec::<String>::new());
     assert!(run.stdout.contains("deleted, alive"), "{run:?}");
+    // The copy is the smallest IONOS accepts (its storage the source's: its data must fit).
+    for small in [
+        "\"instances\": 1,",
+        "\"cores\": 1,",
+        "\"ram\": 2048,",
+        "\"synchronizationMode\": \"ASYNCHRONOUS\"",
+    ] {
+        assert!(run.stdout.contains(small), "{small}: {run:?}");
+    }
+    assert!(!run.stdout.contains("connectionPooler"), "{run:?}");
     assert!(
         run.stdout.contains(&format!(
             "drill:     cluster {IONOS_CLUSTER} (at the provider, ionos): FAILED"

@@ -43,6 +43,11 @@ pub struct DrillConfig {
     /// Whether the daemon's schedule also drills the clusters whose provider restores only
     /// there (a copy made, checked and deleted there: billed), after those restored here.
     pub at_provider: bool,
+    /// A drill copy's plan at Crunchy Bridge (`None`: the source's; the smallest plan a fork
+    /// may take is not documented).
+    pub copy_plan: Option<String>,
+    /// A drill copy's storage in GB (Bridge, IONOS; `None`: the source's, which its data fits).
+    pub copy_storage: Option<u32>,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -218,6 +223,11 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         )?,
         provider_copies,
         at_provider: raw.at_provider.unwrap_or(false),
+        copy_plan: raw.copy_plan.filter(|p| !p.trim().is_empty()),
+        copy_storage: match raw.copy_storage {
+            Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
+            s => s,
+        },
         section: false,
     })
 }

@@ -55,6 +55,8 @@ pub(super) struct RawDrill {
     pub(super) timeout: Option<String>,
     pub(super) provider_copies: Option<usize>,
     pub(super) at_provider: Option<bool>,
+    pub(super) copy_plan: Option<String>,
+    pub(super) copy_storage: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -290,6 +290,7 @@ async fn make_and_check(
     copy: &mut ProviderCopy,
 ) {
     let title = provider.title();
+    let caps = provider.capabilities();
     let restore = crate::restore::Request {
         cluster: req.cluster.clone(),
         provider: Some(provider),
@@ -306,6 +307,9 @@ async fn make_and_check(
             // Bridge: its superuser role, which pg_amcheck needs.
             role: provider.spec().roles.map(|_| "postgres".to_string()),
             wait_timeout: Some(cfg.drill.timeout),
+            plan: cfg.drill.copy_plan.clone().filter(|_| caps.plan),
+            storage: cfg.drill.copy_storage.filter(|_| caps.storage),
+            smallest: true,
             ..AtProvider::default()
         },
     };

@@ -28,6 +28,9 @@ pub enum Dest {
         /// Whether all three came from the flags (not `[ionos]`'s defaults, which are for the
         /// source's location).
         connection_given: bool,
+        /// As small as the provider accepts where its request sizes the cluster beyond
+        /// `plan` and `storage` (a drill's copy: IONOS one instance, one core, 2048 MB).
+        smallest: bool,
     },
     /// Over the source cluster itself (IONOS, Launcher; Bridge has no such request).
     InPlace,

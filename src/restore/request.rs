@@ -261,4 +261,7 @@ pub struct AtProvider {
     /// the cluster's id].
     #[arg(long, value_name = "FILE", conflicts_with = "no_wait")]
     pub pgpass: Option<std::path::PathBuf>,
+    /// A drill's copy: as small as the provider accepts (not a flag).
+    #[arg(skip)]
+    pub smallest: bool,
 }

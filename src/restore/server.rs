@@ -566,6 +566,7 @@ fn destination(args: &Request, provider: ProviderKind) -> Result<Dest> {
         db_user: None,
         connection: None,
         connection_given: flags.iter().all(|f| f.is_some()),
+        smallest: args.at.smallest,
     })
 }
 

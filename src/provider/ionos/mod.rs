@@ -595,6 +595,7 @@ impl super::Api for IonosClient {
                 db_user,
                 connection,
                 connection_given,
+                smallest,
                 ..
             } => {
                 let source_conn = p
@@ -653,6 +654,19 @@ impl super::Api for IonosClient {
                 // The restored cluster runs the chain's major version.
                 if let Some(v) = &span.version {
                     props.insert("postgresVersion".into(), json!(v));
+                }
+                if *smallest {
+                    // The least the model's limits allow ([`limits::check_create`]); one
+                    // instance replicates to none, so asynchronously; no pooler.
+                    for (k, v) in [
+                        ("instances", json!(1)),
+                        ("cores", json!(1)),
+                        ("ram", json!(2048)),
+                        ("synchronizationMode", json!("ASYNCHRONOUS")),
+                    ] {
+                        props.insert(k.into(), v);
+                    }
+                    props.remove("connectionPooler");
                 }
                 props.insert("displayName".into(), json!(name));
                 if let Some(r) = region {
