@@ -314,3 +314,60 @@ fn sigterm_during_a_drill_at_the_provider_asks_for_the_copys_deletion_before_exi
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+#[test]
+fn drills_at_the_provider_wait_their_turn_one_per_cluster_and_provider_copies_at_once() {
+    let env = env(4_000, "");
+    let target = days_ago(1.0);
+    let first = env
+        .cmd()
+        .args([
+            "drill",
+            "--cluster",
+            IONOS_CLUSTER,
+            "--target",
+            &target,
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while copies_left(&env).is_empty() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(20),
+            "no copy was made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The same cluster: refused while the first runs.
+    env.run(&["drill", "--cluster", IONOS_CLUSTER, "--target", &target])
+        .assert_error(
+            1,
+            &format!("a drill of cluster {IONOS_CLUSTER} at IONOS DBaaS is running"),
+        );
+    // Another cluster: drill.provider_copies = 1 is taken; nothing is made.
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        LAUNCHER_DB,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    assert!(
+        check(&rep, "copy")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("drill.provider_copies = 1, and as many drills at the providers are running"),
+        "{rep:#}"
+    );
+    assert_eq!(copies_left(&env).len(), 1);
+    let done = Run::from(first.wait_with_output().unwrap());
+    assert_eq!(done.code, 1, "{done:?}");
+    assert_eq!(report(&done)["at_provider"]["deleted"], true);
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+}

@@ -86,7 +86,42 @@ pub(super) async fn run(
     let mut rep = Report::new(id, "", req.target, OffsetDateTime::now_utc(), Path::new(""));
     rep.narrate = crate::narrate::Along(req.narrate.clone());
 
-    // What earlier drills of this cluster left there goes first; then the cost guard.
+    // One drill of the cluster at a time, and at most drill.provider_copies drills at the
+    // providers at once (a slot each); the locks are the drilling user's, beside the status
+    // file, as a restore's are.
+    let state = crate::fsutil::parent(&cfg.daemon.status_file).to_path_buf();
+    std::fs::create_dir_all(&state).map_err(|e| {
+        Error::Copy(format!(
+            "creating {} (the daemon's state directory, daemon.status_file): {e}",
+            state.display()
+        ))
+    })?;
+    let lock =
+        |name: String| crate::fsutil::FileLock::try_acquire(&state.join(name), user.owner(), 0o600);
+    let _cluster = match lock(format!("drill-at-provider-{id}"))? {
+        Ok(l) => l,
+        Err(holder) => {
+            return Err(crate::restore::Error::Failed(format!(
+                "a drill of cluster {id} at {title} is running ({holder}): this one does not start"
+            ))
+            .into())
+        }
+    };
+    let mut slot = None;
+    let mut busy = Vec::new();
+    for k in 0..cfg.drill.provider_copies {
+        match lock(format!("provider-copy-{k}"))? {
+            Ok(l) => {
+                slot = Some(l);
+                break;
+            }
+            Err(holder) => busy.push(holder.to_string()),
+        }
+    }
+
+    // What earlier drills of this cluster left there goes first; then the cost guard: a free
+    // slot, and fewer drill copies on record than the slots (a copy left by a drill of another
+    // cluster counts until that cluster's next drill deletes it).
     for c in drill_copies(cfg)?
         .into_iter()
         .filter(|c| c.provider == provider && c.source == id)
@@ -110,6 +145,18 @@ pub(super) async fn run(
             rep.finish();
             return Ok(rep);
         }
+    }
+    if slot.is_none() {
+        rep.fail(
+            CheckName::Copy,
+            format!(
+                "drill.provider_copies = {}, and as many drills at the providers are running ({}): no more copy is made; this drill proves nothing",
+                cfg.drill.provider_copies,
+                busy.join(", ")
+            ),
+        );
+        rep.finish();
+        return Ok(rep);
     }
     let others = drill_copies(cfg)?;
     if others.len() >= cfg.drill.provider_copies {
