@@ -11,7 +11,9 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 
-use bridgerest::sim::{sample_state, RealPostgres, Sim, LAUNCHER_READER_PASSWORD};
+use bridgerest::sim::{
+    sample_state, RealPostgres, Sim, SimRole, SimState, LAUNCHER_READER_PASSWORD,
+};
 use sim_only::*;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -26,8 +28,19 @@ fn at(hours_ago: i64) -> OffsetDateTime {
 }
 
 /// An env whose simulator runs real PostgreSQL under a fresh root (0755, as the OS user must
-/// reach it), and that root's parent (removed when dropped).
-fn env() -> (Env, tempfile::TempDir) {
+/// reach it), and that root's parent. The env is dropped first (fields drop in order): the
+/// simulator stops its servers before their directory goes.
+struct World {
+    env: Env,
+    _root: tempfile::TempDir,
+}
+
+fn env() -> World {
+    env_with(|_| {})
+}
+
+/// [`env`] with the sample state changed by `change`.
+fn env_with(change: impl FnOnce(&mut SimState)) -> World {
     assert!(
         Path::new(PG_BIN).join("initdb").exists(),
         "PostgreSQL 15 is missing: apt-get install postgresql-15 (or bash .ci/run)"
@@ -37,12 +50,13 @@ fn env() -> (Env, tempfile::TempDir) {
     let mut st = sample_state(KEY, 0);
     st.restore_ms = 300;
     st.delete_ms = 300;
+    change(&mut st);
     let sim = Sim::new(st)
         .with_real_postgres(RealPostgres::debian(parent.path().join("pg")))
         .unwrap_or_else(|e| panic!("{e}"));
     let env = Env::with_sim(sim);
     std::fs::write(&env.config, env.providers_config("")).unwrap();
-    (env, parent)
+    World { env, _root: parent }
 }
 
 /// psql with `conninfo` and the password in its environment (never in its arguments).
@@ -124,7 +138,8 @@ fn assert_destroyed(env: &Env, id: &str, addr: Ipv4Addr) {
 
 #[test]
 fn a_bridge_fork_is_a_real_postgres_with_the_roles_passwords_and_drop_stops_the_rest() {
-    let (env, _root) = env();
+    let world = env();
+    let env = &world.env;
     let target = at(30);
     let t = target.format(&Rfc3339).unwrap();
     let run = env.run_unscanned(&[
@@ -197,9 +212,9 @@ fn a_bridge_fork_is_a_real_postgres_with_the_roles_passwords_and_drop_stops_the_
     assert_ne!(other.address, addr);
     assert!(TcpStream::connect((other.address, 5432)).is_ok());
 
-    assert_destroyed(&env, &fork, addr);
+    assert_destroyed(env, &fork, addr);
     // Dropping the simulator stops the one still running and removes its files.
-    drop(env);
+    drop(world);
     assert!(
         TcpStream::connect((other.address, 5432)).is_err(),
         "{other:?} outlived the simulator"
@@ -213,7 +228,8 @@ fn a_bridge_fork_is_a_real_postgres_with_the_roles_passwords_and_drop_stops_the_
 
 #[test]
 fn an_ionos_cluster_from_a_backup_is_a_real_postgres_with_the_clients_user() {
-    let (env, _root) = env();
+    let world = env();
+    let env = &world.env;
     let target = at(50);
     let t = target.format(&Rfc3339).unwrap();
     let run = env.run_unscanned(&[
@@ -252,12 +268,13 @@ fn an_ionos_cluster_from_a_backup_is_a_real_postgres_with_the_clients_user() {
         .into_iter()
         .find(|c| c.name == "shop-copy")
         .unwrap();
-    assert_destroyed(&env, &copy.id, addr);
+    assert_destroyed(env, &copy.id, addr);
 }
 
 #[test]
 fn a_launcher_clone_is_a_real_postgres_with_its_sources_roles() {
-    let (env, _root) = env();
+    let world = env();
+    let env = &world.env;
     let target = at(20);
     let t = target.format(&Rfc3339).unwrap();
     // Launcher hands out no user or password: the clone has its source's roles, which the
@@ -292,5 +309,89 @@ fn a_launcher_clone_is_a_real_postgres_with_its_sources_roles() {
         .into_iter()
         .find(|d| d.name == "billing-copy")
         .unwrap();
-    assert_destroyed(&env, &copy.id, addr);
+    assert_destroyed(env, &copy.id, addr);
+}
+
+#[test]
+fn an_in_place_restore_remakes_the_postgres_on_its_address_at_the_new_target() {
+    // The sample IONOS cluster is given a user (its PostgreSQL keeps its users); Launcher's
+    // database has drill_reader.
+    const SHOP_PASSWORD: &str = "shop-app-password-0123";
+    let world = env_with(|st| {
+        st.ionos.as_mut().unwrap().clusters[0].users = vec![SimRole {
+            name: "shop_app".into(),
+            password: SHOP_PASSWORD.into(),
+        }];
+    });
+    let env = &world.env;
+    let mut servers = Vec::new();
+    for (id, user, password) in [
+        (IONOS_CLUSTER, "shop_app", SHOP_PASSWORD),
+        (LAUNCHER_DB, "drill_reader", LAUNCHER_READER_PASSWORD),
+    ] {
+        assert!(
+            env.sim.sim.real_postgres(id).is_none(),
+            "a sample cluster has none until restored"
+        );
+        let mut first = None;
+        // The second restore, to a later time, replaces the first's data on the same address.
+        for hours in [60, 10] {
+            let target = at(hours);
+            let t = target.format(&Rfc3339).unwrap();
+            let run = env.run(&[
+                "restore",
+                "--cluster",
+                id,
+                "--target-time",
+                &t,
+                "--in-place",
+                "--confirm",
+                id,
+            ]);
+            assert_eq!(run.code, 0, "{run:?}");
+            let real = env.sim.sim.real_postgres(id).unwrap();
+            let addr = assert_copy(&real.address.to_string(), user, password, target);
+            assert_eq!(*first.get_or_insert(addr), addr, "{id} moved");
+        }
+        servers.extend(first);
+    }
+    // Still running when the simulator goes: it stops them.
+    drop(world);
+    for addr in servers {
+        assert!(
+            TcpStream::connect((addr, 5432)).is_err(),
+            "{addr} outlived the simulator"
+        );
+    }
+}
+
+#[test]
+fn real_postgres_is_refused_clearly_without_postgresql_15_or_with_an_open_root() {
+    let parent = tempfile::tempdir().unwrap();
+    set_mode(parent.path(), 0o755);
+    let missing = RealPostgres {
+        bin_dir: "/nonexistent/bin".into(),
+        ..RealPostgres::debian(parent.path().join("pg"))
+    };
+    let e = Sim::new(sample_state(KEY, 0))
+        .with_real_postgres(missing)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "real PostgreSQL for the simulator: PostgreSQL 15 is needed at /nonexistent/bin/postgres (not found): install postgresql-15"
+    );
+    let open = parent.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    set_mode(&open, 0o777);
+    let e = Sim::new(sample_state(KEY, 0))
+        .with_real_postgres(RealPostgres::debian(&open))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("no one else can write"), "{e}");
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        0,
+        "nothing made in it"
+    );
 }

@@ -146,6 +146,62 @@ fn taken() -> MutexGuard<'static, BTreeSet<u8>> {
 struct Instance {
     address: Ipv4Addr,
     life: Life,
+    /// Its postmaster, once started.
+    server: Option<Server>,
+}
+
+/// A postmaster as recorded when it started: its pid and its start time (field 22 of
+/// `/proc/PID/stat`), so that a pid another process has since taken is never signalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Server {
+    pid: i32,
+    started: u64,
+}
+
+impl Server {
+    /// The postmaster `data/postmaster.pid` names (a file of the OS user's: read without
+    /// following a link), if it runs.
+    fn of(data: &Path) -> Option<Server> {
+        let text = crate::fsutil::read_regular(&data.join("postmaster.pid"), 4096).ok()??;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        Some(Server {
+            pid,
+            started: start_time(pid)?,
+        })
+    }
+
+    fn alive(&self) -> bool {
+        start_time(self.pid) == Some(self.started)
+    }
+
+    /// Ends it if `pg_ctl stop` could not (its data directory gone, say): SIGINT (a fast
+    /// shutdown), then SIGKILL after 30 s.
+    fn end(&self) {
+        use nix::sys::signal::{kill, Signal};
+        let pid = nix::unistd::Pid::from_raw(self.pid);
+        if !self.alive() || kill(pid, Signal::SIGINT).is_err() {
+            return;
+        }
+        for _ in 0..300 {
+            if !self.alive() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = kill(pid, Signal::SIGKILL);
+    }
+}
+
+/// A process's start time, in clock ticks since boot (`/proc/PID/stat`, field 22).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis start at field 3.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
 }
 
 enum Job {
@@ -294,6 +350,7 @@ impl Fleet {
             Instance {
                 address,
                 life: Life::Starting,
+                server: None,
             },
         );
         self.send(Job::Start {
@@ -601,6 +658,10 @@ impl Shared {
             .chain([path(&dir.join("postgres.log")), "-o".into(), opts.join(" ")])
             .collect();
         self.run(&self.bin("pg_ctl"), &args, None, &[])?;
+        let server = Server::of(&data);
+        if let Some(i) = self.instances().get_mut(id) {
+            i.server = server;
+        }
         let mut secrets: Vec<&str> = c.roles.iter().map(|r| r.password.as_str()).collect();
         secrets.extend(c.superuser_password.as_deref());
         let psql = [
@@ -637,6 +698,11 @@ impl Shared {
             if let Err(e) = self.run(&self.bin("pg_ctl"), &args, None, &[]) {
                 tracing::warn!(cluster = %id, "stopping a simulated cluster's PostgreSQL: {e}");
             }
+        }
+        // Whatever happened to its files, the postmaster it started does not outlive it.
+        let server = self.instances().get_mut(id).and_then(|i| i.server.take());
+        if let Some(server) = server {
+            server.end();
         }
         // std's remove_dir_all works through directory fds and follows no symlink (the OS
         // user could have planted one); the directory's name is in root's directory.
