@@ -2,7 +2,9 @@
 //! backups in cursor pages (`start-backup` a no-op while one runs or soon after the last),
 //! deletions (`destroying`, then 404), forks that pass through `creating`, `restoring`, `replaying` and
 //! `finalizing` to `ready` (`fork_states`, `restore_ms`), backup tokens whose credentials work
-//! against the local object stores. `routes` dispatches to it.
+//! against the local object stores; roles (`GET /clusters/{id}/roles/{name}`) whose passwords a
+//! fork's real PostgreSQL has, when the simulator runs them ([`super::postgres`]). `routes`
+//! dispatches to it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,7 +9,8 @@
 //! `start-backup` a no-op while one runs or within `backup_cooldown_ms`), and switchable faults (401, 429 with
 //! Retry-After, 5xx, slow or late answers, malformed JSON), in each API's error shape. Admin
 //! endpoints under `/_sim/` (no auth) change faults at run time and report what was issued, so
-//! tests can scan for leaks.
+//! tests can scan for leaks. With [`Sim::with_real_postgres`] every cluster it creates is a real
+//! PostgreSQL on its own loopback address ([`postgres`]); without, clusters are JSON only.
 
 pub mod account;
 mod bridge;
