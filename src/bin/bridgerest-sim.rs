@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use bridgerest::sim::{
-    describe_credentials, quick_start_state, Sim, SimHandle, SimState, QUICK_START_KEY,
+    describe_credentials, quick_start_state, RealPostgres, Sim, SimHandle, SimState,
+    QUICK_START_KEY,
 };
 
 /// A local simulator of the Crunchy Bridge, IONOS DBaaS and Launcher APIs (no account needed).
@@ -48,6 +49,12 @@ enum Cmd {
         /// The API key the sample state accepts (made up: it opens nothing but the simulator).
         #[arg(long, default_value = QUICK_START_KEY)]
         api_key: String,
+        /// Make every cluster a restore creates a real PostgreSQL 15 (Debian's, run as
+        /// postgres; run this as root) on its own address 127.0.0.N, port 5432, with TLS, under
+        /// this directory (made 0755 if missing; no one else may write it). Stopped and removed
+        /// when the cluster is deleted and when the simulator ends (Ctrl-C).
+        #[arg(long, value_name = "DIR")]
+        real_postgres: Option<PathBuf>,
     },
     /// Run bridgerest against a fresh simulator: render the config, list the backups.
     Demo,
@@ -63,7 +70,15 @@ fn main() -> ExitCode {
             extra_clusters,
             latency_ms,
             api_key,
-        } => serve(state, &listen, extra_clusters, latency_ms, &api_key),
+            real_postgres,
+        } => serve(
+            state,
+            &listen,
+            extra_clusters,
+            latency_ms,
+            &api_key,
+            real_postgres,
+        ),
         Cmd::Demo => demo(),
     };
     match res {
@@ -81,6 +96,7 @@ fn serve(
     extra: usize,
     latency: Option<u64>,
     key: &str,
+    real_postgres: Option<PathBuf>,
 ) -> Result<()> {
     let mut st: SimState = match &state {
         Some(p) => serde_json::from_str(
@@ -97,6 +113,12 @@ fn serve(
         .with_context(|| format!("--listen {listen}: not an address"))?;
     if !addr.ip().is_loopback() {
         bail!("--listen {listen}: the simulator only listens on loopback addresses");
+    }
+    let mut sim = Sim::new(st.clone());
+    if let Some(root) = real_postgres {
+        sim = sim
+            .with_real_postgres(RealPostgres::debian(root))
+            .context("--real-postgres")?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -119,10 +141,7 @@ fn serve(
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        Sim::new(st.clone())
-            .serve(listener, shutdown)
-            .await
-            .context("serving")
+        sim.serve(listener, shutdown).await.context("serving")
     })
 }
 

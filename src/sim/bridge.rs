@@ -2,17 +2,20 @@
 //! backups in cursor pages (`start-backup` a no-op while one runs or soon after the last),
 //! deletions (`destroying`, then 404), forks that pass through `creating`, `restoring`, `replaying` and
 //! `finalizing` to `ready` (`fork_states`, `restore_ms`), backup tokens whose credentials work
-//! against the local object stores. `routes` dispatches to it.
+//! against the local object stores; roles (`GET /clusters/{id}/roles/{name}`) whose passwords a
+//! fork's real PostgreSQL has, when the simulator runs them ([`super::postgres`]). `routes`
+//! dispatches to it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::pages::{page_json, paginate};
+use super::postgres::{self, Contents, Fleet};
 use super::sample::random_credentials;
 use super::staged::Staged;
 use super::{
     account, backup_label, error, new_eid, now_rfc3339, Inner, IssueRequest, Sim, SimCluster,
-    StoreTemplate,
+    SimRole, StoreTemplate,
 };
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +56,7 @@ pub(super) fn route(
                 .clusters
                 .iter()
                 .filter(|c| c.team_id == team)
-                .map(cluster_json)
+                .map(|c| cluster_json(c, g.real.as_ref()))
                 .collect();
             paginate(items, &q, "clusters", &["id", "name"], "name")
         }
@@ -71,7 +74,9 @@ pub(super) fn route(
                 return error(StatusCode::FORBIDDEN, "Forbidden.");
             }
             match (m, rest) {
-                ("GET", []) => axum::Json(cluster_json(&g.state.clusters[i])).into_response(),
+                ("GET", []) => {
+                    axum::Json(cluster_json(&g.state.clusters[i], g.real.as_ref())).into_response()
+                }
                 ("GET", ["status"]) => {
                     let c = &g.state.clusters[i];
                     axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": c.state()})).into_response()
@@ -99,9 +104,14 @@ pub(super) fn route(
                     let id = g.state.clusters[i].id.clone();
                     let gone = OffsetDateTime::now_utc() + Duration::from_millis(g.state.delete_ms);
                     g.forks.remove(&id);
-                    g.deleting.entry(id).or_insert(gone);
                     g.state.clusters[i].state = Some("destroying".into());
-                    axum::Json(cluster_json(&g.state.clusters[i])).into_response()
+                    let out = cluster_json(&g.state.clusters[i], g.real.as_ref());
+                    // Its real PostgreSQL stops meanwhile; it is gone once that is done too.
+                    if let Some(real) = &g.real {
+                        real.remove(&id);
+                    }
+                    g.deleting.entry(id).or_insert(gone);
+                    axum::Json(out).into_response()
                 }
                 ("PUT", ["actions", "start-backup"]) => {
                     // Seed 004: "might be a no-op in case a backup is already in progress, or
@@ -149,18 +159,10 @@ fn role(g: &mut Inner, i: usize, name: &str) -> Response {
         return error(StatusCode::NOT_FOUND, "Not found.");
     }
     let id = g.state.clusters[i].id.clone();
-    let key = (id.clone(), name.to_string());
-    let password = match g.roles.get(&key) {
-        Some(p) => p.clone(),
-        None => {
-            let p = super::rand_str(32, super::ALNUM);
-            g.roles.insert(key, p.clone());
-            g.issued.push(p.clone());
-            p
-        }
-    };
+    let password = role_password(g, &id, name);
     let user = name == own;
-    let uri = format!("postgres://{name}:{password}@p.{id}.db.postgresbridge.com:5432/postgres");
+    let host = host(&id, g.real.as_ref());
+    let uri = format!("postgres://{name}:{password}@{host}:5432/postgres");
     axum::Json(json!({
         "account_id": if user { Some(account::ACCOUNT_ID) } else { None },
         "account_email": if user { Some(account::ACCOUNT_EMAIL) } else { None },
@@ -169,6 +171,27 @@ fn role(g: &mut Inner, i: usize, name: &str) -> Response {
         "uri": uri,
     }))
     .into_response()
+}
+
+/// The password of role `name` of cluster `id`: made on first use (a fork's real PostgreSQL
+/// is made with it), the same on every read after.
+fn role_password(g: &mut Inner, id: &str, name: &str) -> String {
+    let key = (id.to_string(), name.to_string());
+    if let Some(p) = g.roles.get(&key) {
+        return p.clone();
+    }
+    let p = super::rand_str(32, super::ALNUM);
+    g.roles.insert(key, p.clone());
+    g.issued.push(p.clone());
+    p
+}
+
+/// A cluster's `host`: its real PostgreSQL's address, or the provider's form of name.
+fn host(id: &str, real: Option<&Fleet>) -> String {
+    match real.and_then(|f| f.address(id)) {
+        Some(a) => a.to_string(),
+        None => format!("p.{id}.db.postgresbridge.com"),
+    }
 }
 
 /// The start of a cluster's window: its oldest backup's start.
@@ -234,10 +257,38 @@ fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response 
         at += Duration::from_millis(step.ms);
     }
     steps.push((at, ends.unwrap_or_else(|| "ready".into())));
+    if g.real.is_some() {
+        // The roles `GET /clusters/{id}/roles/{name}` hands out, with the passwords it will.
+        let target = req
+            .get("target_time")
+            .and_then(Value::as_str)
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .unwrap_or_else(OffsetDateTime::now_utc);
+        let own = format!("u_{}", account::ACCOUNT_ID);
+        let superuser_password = Some(role_password(g, &c.id, "postgres"));
+        let roles = ["application", own.as_str()]
+            .map(|name| SimRole {
+                name: name.to_string(),
+                password: role_password(g, &c.id, name),
+            })
+            .to_vec();
+        let contents = Contents {
+            source: format!("Crunchy Bridge cluster {}", src.id),
+            from: Contents::from_of(oldest_backup(&src).as_deref(), target),
+            target,
+            superuser_password,
+            roles,
+            createdb: false,
+            owner: Some("application".into()),
+        };
+        if let Some(Err(e)) = g.real.as_ref().map(|f| f.create(&c.id, contents)) {
+            return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+    }
     let mut staged = Staged::new(steps);
     c.state = staged.due(OffsetDateTime::now_utc()).pop();
     g.forks.insert(c.id.clone(), staged);
-    let out = cluster_json(&c);
+    let out = cluster_json(&c, g.real.as_ref());
     g.state.clusters.push(c);
     (StatusCode::CREATED, axum::Json(out)).into_response()
 }
@@ -245,9 +296,17 @@ fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response 
 /// Moves each fork on to the state its time has come for.
 fn settle_forks(g: &mut Inner) {
     let now = OffsetDateTime::now_utc();
-    let Inner { forks, state, .. } = g;
+    let Inner {
+        forks, state, real, ..
+    } = g;
+    let real = real.as_ref();
     forks.retain(|id, staged| {
-        if let Some(s) = staged.due(now).pop() {
+        // Not `ready` before its real PostgreSQL is (`unknown` if that did not start).
+        let held = |s: &str| postgres::holds(real, id, s, "ready", "");
+        if let Some(mut s) = staged.due_unless(now, held).pop() {
+            if s == "ready" {
+                s = postgres::outcome(real, id, "ready", "unknown").0;
+            }
             if let Some(c) = state.clusters.iter_mut().find(|c| &c.id == id) {
                 c.state = Some(s);
             }
@@ -262,7 +321,7 @@ fn settle_deletes(g: &mut Inner) {
     let done: Vec<String> = g
         .deleting
         .iter()
-        .filter(|(_, at)| **at <= now)
+        .filter(|(id, at)| **at <= now && g.real.as_ref().is_none_or(|f| f.address(id).is_none()))
         .map(|(id, _)| id.clone())
         .collect();
     for id in done {
@@ -303,10 +362,10 @@ impl SimCluster {
     }
 }
 
-fn cluster_json(c: &SimCluster) -> Value {
+fn cluster_json(c: &SimCluster, real: Option<&Fleet>) -> Value {
     json!({
         "cluster_id": null, "cpu": 2, "created_at": "2026-01-01T00:00:00Z", "disk_usage": null,
-        "host": format!("p.{}.db.postgresbridge.com", c.id), "tailscale_active": false,
+        "host": host(&c.id, real), "tailscale_active": false,
         "id": c.id, "is_ha": false, "is_suspended": c.state() == "suspended", "maintenance_window_start": null,
         "major_version": c.major_version, "memory": 4, "name": c.name, "network_id": c.network_id(),
         "plan_id": "standard-4", "postgres_version_id": "6ibnzig5avgutdgdzei2jwvvt4", "provider_id": c.provider_id,

@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::Inner;
+use super::postgres::{self, Contents, Fleet};
+use super::{Inner, SimRole};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,7 +73,16 @@ pub struct LauncherDb {
     /// Manual backups still running: their id and when they finish.
     #[serde(skip)]
     running_backups: Vec<(String, OffsetDateTime)>,
+    /// The login roles the database has (Launcher documents no user or password in its
+    /// answers, and none is served; a client knows its own roles). A clone keeps its source's;
+    /// its real PostgreSQL, if any, has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<SimRole>,
 }
+
+/// The password of the sample database's role `drill_reader` (a secret: the leak scans look
+/// for it).
+pub const LAUNCHER_READER_PASSWORD: &str = "launcher-drill-reader-password";
 
 fn running() -> String {
     "running".into()
@@ -91,6 +101,7 @@ impl LauncherDb {
             side_of: None,
             restored_from: None,
             running_backups: Vec::new(),
+            roles: Vec::new(),
         }
     }
 }
@@ -129,13 +140,22 @@ pub(crate) fn authorized(l: &LauncherSim, headers: &HeaderMap) -> bool {
 /// The status a deleted database's last stage leaves it in: no longer there.
 const GONE: &str = "(gone)";
 
-fn settle(l: &mut LauncherSim) {
+fn settle(l: &mut LauncherSim, real: Option<&Fleet>) {
     let now = OffsetDateTime::now_utc();
     let msg = l.fail_restores.clone();
     for d in &mut l.databases {
-        for state in d.pending.due(now) {
+        // Not running before its real PostgreSQL is (failed if it did not start); not gone
+        // before it has stopped.
+        let held = |s: &str| postgres::holds(real, &d.id, s, "running", GONE);
+        for state in d.pending.due_unless(now, held) {
             if state == "failed" {
                 d.status_message = msg.clone();
+            }
+            if state == "running" {
+                let (status, why) = postgres::outcome(real, &d.id, "running", "failed");
+                d.status_message = why;
+                d.status = status;
+                continue;
             }
             d.status = state;
         }
@@ -154,10 +174,14 @@ fn settle(l: &mut LauncherSim) {
     l.databases.retain(|d| d.status != GONE);
 }
 
-fn db_json(d: &LauncherDb) -> Value {
+fn db_json(d: &LauncherDb, real: Option<&Fleet>) -> Value {
     let short = d.id.split('-').next().unwrap_or("db");
+    let host = match real.and_then(|f| f.address(&d.id)) {
+        Some(a) => a.to_string(),
+        None => format!("{short}.db.lnchr.cloud"),
+    };
     json!({"id": d.id, "name": d.name, "engine": "postgresql", "version": "16", "status": d.status,
-           "status_message": d.status_message, "host": format!("{short}.db.lnchr.cloud"), "port": 5432,
+           "status_message": d.status_message, "host": host, "port": 5432,
            "region": "eu-west", "created_at": "2026-01-01T00:00:00Z"})
 }
 
@@ -204,13 +228,14 @@ pub(crate) fn route(
     let start_ms = g.state.restore_start_ms;
     let delete_ms = g.state.delete_ms;
     let backup_ms = g.state.backup_duration_ms;
+    let real = g.real.as_ref();
     let Some(l) = g.state.launcher.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
             "Launcher is not simulated in this state.",
         );
     };
-    settle(l);
+    settle(l, real);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let find = |l: &LauncherSim, id: &str| l.databases.iter().position(|d| d.id == id);
     let now = OffsetDateTime::now_utc();
@@ -223,14 +248,14 @@ pub(crate) fn route(
         "running"
     };
     match (method, segs.as_slice()) {
-        ("GET", ["databases"]) => page(l.databases.iter().map(db_json).collect(), q),
+        ("GET", ["databases"]) => page(l.databases.iter().map(|d| db_json(d, real)).collect(), q),
         ("GET", ["databases", id, rest @ ..]) => {
             let Some(i) = find(l, id) else {
                 return error(StatusCode::NOT_FOUND, "Database not found");
             };
             let d = &l.databases[i];
             match rest {
-                [] => ok(StatusCode::OK, db_json(d)),
+                [] => ok(StatusCode::OK, db_json(d, real)),
                 ["backups"] => page(d.backups.clone(), q),
                 ["recovery-window"] => ok(
                     StatusCode::OK,
@@ -264,14 +289,30 @@ pub(crate) fn route(
                     );
                     side.side_of = Some(src.id.clone());
                     side.status = "creating".into();
+                    side.roles = src.roles.clone();
+                    if let Err(r) = start_real(real, &side.id, src, &req, end) {
+                        return *r;
+                    }
                     side.pending = crate::sim::staged::Staged::new([(done, end.into())]);
                     side.restored_from = Some(req);
-                    let out = db_json(&side);
+                    let out = db_json(&side, real);
+                    for old in l
+                        .databases
+                        .iter()
+                        .filter(|d| d.side_of.as_deref() == Some(id))
+                    {
+                        if let Some(real) = real {
+                            real.remove(&old.id);
+                        }
+                    }
                     l.databases.retain(|d| d.side_of.as_deref() != Some(id));
                     l.databases.push(side);
                     return ok(StatusCode::ACCEPTED, out);
                 }
                 let d = &mut l.databases[i];
+                if let Err(r) = start_real(real, &d.id, d, &req, end) {
+                    return *r;
+                }
                 d.pending = crate::sim::staged::Staged::new([
                     (begins, "restoring".into()),
                     (done, end.into()),
@@ -280,7 +321,7 @@ pub(crate) fn route(
                     d.status = "restoring".into();
                 }
                 d.restored_from = Some(req);
-                return ok(StatusCode::ACCEPTED, db_json(d));
+                return ok(StatusCode::ACCEPTED, db_json(d, real));
             }
             let Some(name) = req
                 .get("new_name")
@@ -294,9 +335,13 @@ pub(crate) fn route(
             }
             let mut d = LauncherDb::new(&uuid::Uuid::new_v4().to_string(), name, vec![], None);
             d.status = "creating".into();
+            d.roles = l.databases[i].roles.clone();
+            if let Err(r) = start_real(real, &d.id, &l.databases[i], &req, end) {
+                return *r;
+            }
             d.pending = crate::sim::staged::Staged::new([(done, end.into())]);
             d.restored_from = Some(req);
-            let out = db_json(&d);
+            let out = db_json(&d, real);
             l.databases.push(d);
             ok(StatusCode::CREATED, out)
         }
@@ -312,7 +357,10 @@ pub(crate) fn route(
                 now + std::time::Duration::from_millis(delete_ms),
                 GONE.into(),
             )]);
-            ok(StatusCode::OK, db_json(d))
+            if let Some(real) = real {
+                real.remove(&d.id);
+            }
+            ok(StatusCode::OK, db_json(d, real))
         }
         // "Create manual backup": running for `backup_duration_ms`, then completed; one while
         // another runs is a conflict.
@@ -359,13 +407,24 @@ pub(crate) fn route(
             if d.status != "running" || !d.pending.is_empty() {
                 return error(StatusCode::CONFLICT, "a restore is already running");
             }
+            // Restored to the backup's end: the same as a pitr to that time.
+            let at = d
+                .backups
+                .iter()
+                .find(|b| b["id"] == bid)
+                .and_then(|b| b["completed_at"].as_str())
+                .map(str::to_string);
+            let to = json!({ "target_time": at });
+            if let Err(r) = start_real(real, &d.id, d, &to, end) {
+                return *r;
+            }
             d.pending =
                 crate::sim::staged::Staged::new([(begins, "restoring".into()), (done, end.into())]);
             if start_ms == 0 {
                 d.status = "restoring".into();
             }
             d.restored_from = Some(req);
-            ok(StatusCode::ACCEPTED, db_json(d))
+            ok(StatusCode::ACCEPTED, db_json(d, real))
         }
         ("POST", ["databases", id, "switch"]) => {
             let Some(i) = find(l, id) else {
@@ -384,19 +443,61 @@ pub(crate) fn route(
             let side = l.databases.remove(s);
             let i = if s < i { i - 1 } else { i };
             let d = &mut l.databases[i];
+            // The side database's data takes the database's place: made again on its address,
+            // to the side's target; the side's own PostgreSQL goes.
+            if let (Some(f), Some(req)) = (real, &side.restored_from) {
+                f.remove(&side.id);
+                if let Err(r) = start_real(real, &d.id, d, req, "running") {
+                    return *r;
+                }
+            }
             d.status = "switching".into();
             d.pending = crate::sim::staged::Staged::new([(
                 now + std::time::Duration::from_millis(restore_ms),
                 "running".into(),
             )]);
             d.restored_from = side.restored_from;
-            ok(StatusCode::ACCEPTED, db_json(d))
+            ok(StatusCode::ACCEPTED, db_json(d, real))
         }
         _ => error(StatusCode::NOT_FOUND, "Not found"),
     }
 }
 
-/// The sample Launcher database: daily backups for a week, a window from the oldest.
+/// Makes (or, for `id` that has one, remakes) database `id`'s real PostgreSQL, if the
+/// simulator runs them: restored from `src` (its window, its roles, which may read the sample
+/// data) to the request's `target_time` (none: now). Nothing for a restore that will fail
+/// (`end`).
+fn start_real(
+    real: Option<&Fleet>,
+    id: &str,
+    src: &LauncherDb,
+    req: &Value,
+    end: &str,
+) -> Result<(), Box<Response>> {
+    let Some(real) = real.filter(|_| end == "running") else {
+        return Ok(());
+    };
+    let target = req
+        .get("target_time")
+        .and_then(Value::as_str)
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let contents = Contents {
+        source: format!("Launcher database {}", src.id),
+        from: Contents::from_of(src.earliest.as_deref(), target),
+        target,
+        superuser_password: None,
+        roles: src.roles.clone(),
+        createdb: false,
+        owner: None,
+    };
+    real.replace(id, contents)
+        .map(|_| ())
+        .map_err(|e| Box::new(error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())))
+}
+
+/// The sample Launcher database: daily backups for a week, a window from the oldest, and one
+/// role, `drill_reader` ([`LAUNCHER_READER_PASSWORD`]).
 pub fn sample() -> LauncherSim {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -417,12 +518,18 @@ pub fn sample() -> LauncherSim {
         tenant: "sim-tenant".into(),
         keys: vec!["lnchr_simulator_key".into()],
         tokens: vec![],
-        databases: vec![LauncherDb::new(
-            "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b",
-            "billing",
-            backups,
-            Some(t(7 * 24 * 60)),
-        )],
+        databases: vec![LauncherDb {
+            roles: vec![SimRole {
+                name: "drill_reader".into(),
+                password: LAUNCHER_READER_PASSWORD.into(),
+            }],
+            ..LauncherDb::new(
+                "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b",
+                "billing",
+                backups,
+                Some(t(7 * 24 * 60)),
+            )
+        }],
         fail_restores: None,
         pitr_side: false,
     }

@@ -9,7 +9,8 @@
 //! `start-backup` a no-op while one runs or within `backup_cooldown_ms`), and switchable faults (401, 429 with
 //! Retry-After, 5xx, slow or late answers, malformed JSON), in each API's error shape. Admin
 //! endpoints under `/_sim/` (no auth) change faults at run time and report what was issued, so
-//! tests can scan for leaks.
+//! tests can scan for leaks. With [`Sim::with_real_postgres`] every cluster it creates is a real
+//! PostgreSQL on its own loopback address ([`postgres`]); without, clusters are JSON only.
 
 pub mod account;
 mod bridge;
@@ -17,6 +18,7 @@ pub mod faults;
 pub mod ionos;
 pub mod launcher;
 mod pages;
+pub mod postgres;
 mod routes;
 mod sample;
 pub mod staged;
@@ -38,6 +40,8 @@ use time::OffsetDateTime;
 
 pub use account::SimTeam;
 pub use faults::{Fault, FaultKind};
+pub use launcher::LAUNCHER_READER_PASSWORD;
+pub use postgres::{RealPostgres, Running, SimRole};
 pub use sample::{
     describe_credentials, quick_start_state, sample_state, sample_state_with_teams, HIDDEN_CLUSTER,
     ORG_TEAM, QUICK_START_GCS_CLUSTER, QUICK_START_KEY,
@@ -283,6 +287,8 @@ pub(crate) struct Inner {
     deleting: HashMap<String, OffsetDateTime>,
     /// Clusters deleted: their endpoints answer 404 (an id never seen answers 403).
     deleted: std::collections::HashSet<String>,
+    /// The real PostgreSQL behind created clusters, if asked for ([`Sim::with_real_postgres`]).
+    real: Option<postgres::Fleet>,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -307,6 +313,7 @@ impl Sim {
                 backup_requested: HashMap::new(),
                 deleting: HashMap::new(),
                 deleted: Default::default(),
+                real: None,
             })),
             issuer: None,
         }
@@ -320,6 +327,23 @@ impl Sim {
     pub fn with_issuer(mut self, issuer: Issuer) -> Sim {
         self.issuer = Some(issuer);
         self
+    }
+
+    /// Makes every cluster the simulator creates (a Bridge fork, an IONOS cluster `fromBackup`
+    /// or restored in place, a Launcher `pitr-clone`, `pitr` or restore) a real PostgreSQL 15
+    /// on its own address `127.0.0.N`, port 5432, with TLS and the roles the provider hands
+    /// out ([`postgres`]); the providers' answers then name that address. Fails if PostgreSQL
+    /// 15, the OS user or `cfg.root` cannot be used.
+    pub fn with_real_postgres(self, cfg: RealPostgres) -> Result<Sim, postgres::Error> {
+        let fleet = postgres::Fleet::new(cfg)?;
+        self.lock().real = Some(fleet);
+        Ok(self)
+    }
+
+    /// Where cluster `id`'s real PostgreSQL is, if it has one (with
+    /// [`Sim::with_real_postgres`]; until it is deleted).
+    pub fn real_postgres(&self, id: &str) -> Option<Running> {
+        self.lock().real.as_ref()?.running(id)
     }
 
     /// Changes one cluster of the state (no-op for an unknown id).

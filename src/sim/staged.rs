@@ -19,7 +19,17 @@ impl Staged {
 
     /// The states whose time has come by `now`, in order; they leave the queue.
     pub fn due(&mut self, now: OffsetDateTime) -> Vec<String> {
-        let n = self.0.iter().take_while(|(at, _)| *at <= now).count();
+        self.due_unless(now, |_| false)
+    }
+
+    /// [`Staged::due`], stopping before the first state `hold` holds back: it and those after
+    /// it stay queued (a cluster is not ready before its real PostgreSQL is).
+    pub fn due_unless(&mut self, now: OffsetDateTime, hold: impl Fn(&str) -> bool) -> Vec<String> {
+        let n = self
+            .0
+            .iter()
+            .take_while(|(at, s)| *at <= now && !hold(s))
+            .count();
         self.0.drain(..n).map(|(_, s)| s).collect()
     }
 }
@@ -40,5 +50,14 @@ mod tests {
         assert!(!s.is_empty());
         assert_eq!(s.due(t0 + time::Duration::seconds(9)), ["AVAILABLE"]);
         assert!(s.is_empty() && s.due(t0 + time::Duration::hours(1)).is_empty());
+        // A held state waits, with those after it, until it is let through.
+        let mut s = Staged::new([
+            (t0, "BUSY".to_string()),
+            (t0, "AVAILABLE".to_string()),
+            (t0, "(gone)".to_string()),
+        ]);
+        assert_eq!(s.due_unless(t0, |s| s == "AVAILABLE"), ["BUSY"]);
+        assert!(s.due_unless(t0, |s| s == "AVAILABLE").is_empty());
+        assert_eq!(s.due(t0), ["AVAILABLE", "(gone)"]);
     }
 }

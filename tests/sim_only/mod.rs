@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use bridgerest::sim::{sample_state, SimHandle, SimState};
+use bridgerest::sim::{sample_state, Sim, SimHandle, SimState};
 
 pub const KEY: &str = "cbkey_test_0123456789abcdef";
 pub const S3_CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
@@ -18,11 +18,12 @@ pub const S3_STANZA: &str = "2qc6yv2ztfcw7a7yoripu4zlsm";
 pub const IONOS_CLUSTER: &str = "498ae72f-411f-11eb-9d07-046c59cc737e";
 pub const LAUNCHER_DB: &str = "0b7e4a52-8f3c-4d1e-9a2b-5c6d7e8f9a0b";
 /// The sample state's IONOS password and token, and Launcher key: scanned for like the rest.
-pub const PROVIDER_SECRETS: [&str; 4] = [
+pub const PROVIDER_SECRETS: [&str; 5] = [
     "ionos-simulator-password",
     "ionos-simulator-token",
     "lnchr_simulator_key",
     "db-password-for-restored-clusters",
+    bridgerest::sim::LAUNCHER_READER_PASSWORD,
 ];
 
 pub struct Env {
@@ -38,6 +39,11 @@ impl Env {
     }
 
     pub fn with_state(state: SimState) -> Env {
+        Env::with_sim(Sim::new(state))
+    }
+
+    /// [`Env::with_state`] for a simulator made beforehand (e.g. with real PostgreSQL).
+    pub fn with_sim(sim: Sim) -> Env {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("conf.d")).unwrap();
         for (file, secret) in [
@@ -52,7 +58,7 @@ impl Env {
         }
         // pgBackRest's main config (pgbackrest.main_config names it: it must exist).
         std::fs::write(dir.path().join("pgbackrest.conf"), "").unwrap();
-        let sim = SimHandle::start(state).unwrap();
+        let sim = SimHandle::start_sim(sim).unwrap();
         let config = dir.path().join("bridgerest.toml");
         let out = dir.path().join("conf.d/bridgerest.conf");
         Env {

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::Inner;
+use super::postgres::{self, Contents, Fleet};
+use super::{Inner, SimRole};
 
 mod create;
 use create::check_create;
@@ -68,6 +69,11 @@ pub struct IonosCluster {
     /// What it was restored from (`fromBackup` or an in-place restore), for tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored_from: Option<Value>,
+    /// Its database users: a created cluster's is the request's `credentials` (a login role
+    /// that may create databases, not a superuser); an in-place restore keeps them. Its real
+    /// PostgreSQL, if any, has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<SimRole>,
 }
 
 /// A backup chain.
@@ -124,6 +130,7 @@ impl IonosCluster {
             connection_pooler: None,
             pending: Default::default(),
             restored_from: None,
+            users: Vec::new(),
         }
     }
 }
@@ -161,18 +168,28 @@ pub(crate) fn authorized(io: &IonosSim, headers: &HeaderMap) -> bool {
 const GONE: &str = "(gone)";
 
 /// Ends the restores and deletions whose time is up (a deleted cluster is then unknown: 404).
-fn settle(io: &mut IonosSim) {
+fn settle(io: &mut IonosSim, real: Option<&Fleet>) {
     let now = OffsetDateTime::now_utc();
     for c in &mut io.clusters {
-        for state in c.pending.due(now) {
-            c.state = state;
+        // Not AVAILABLE before its real PostgreSQL is (FAILED if it did not start); not gone
+        // before it has stopped.
+        let held = |s: &str| postgres::holds(real, &c.id, s, "AVAILABLE", GONE);
+        for state in c.pending.due_unless(now, held) {
+            c.state = match state.as_str() {
+                "AVAILABLE" => postgres::outcome(real, &c.id, "AVAILABLE", "FAILED").0,
+                _ => state,
+            };
         }
     }
     io.clusters.retain(|c| c.state != GONE);
 }
 
-fn cluster_json(c: &IonosCluster) -> Value {
+fn cluster_json(c: &IonosCluster, real: Option<&Fleet>) -> Value {
     let n = c.id.split('-').next().unwrap_or("0");
+    let dns = match real.and_then(|f| f.address(&c.id)) {
+        Some(a) => a.to_string(),
+        None => format!("pg-{n}.postgresql.de-fra.ionos.com"),
+    };
     let mut v = json!({
         "type": "cluster", "id": c.id, "href": format!("/clusters/{}", c.id),
         "metadata": {"createdDate": "2026-01-01T00:00:00Z", "createdBy": "ops@example.com", "state": c.state},
@@ -183,7 +200,7 @@ fn cluster_json(c: &IonosCluster) -> Value {
             "connections": [c.connection],
             "maintenanceWindow": {"time": "16:30:59", "dayOfTheWeek": "Sunday"},
             "synchronizationMode": "ASYNCHRONOUS",
-            "dnsName": format!("pg-{n}.postgresql.de-fra.ionos.com")
+            "dnsName": dns
         }
     });
     if let Some(p) = &c.connection_pooler {
@@ -241,18 +258,19 @@ pub(crate) fn route(
     let restore_ms = g.state.restore_ms;
     let start_ms = g.state.restore_start_ms;
     let delete_ms = g.state.delete_ms;
+    let real = g.real.as_ref();
     let Some(io) = g.state.ionos.as_mut() else {
         return error(
             StatusCode::NOT_FOUND,
             "IONOS is not simulated in this state.",
         );
     };
-    settle(io);
+    settle(io, real);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let find = |io: &IonosSim, id: &str| io.clusters.iter().position(|c| c.id == id);
     match (method, segs.as_slice()) {
         ("GET", ["clusters"]) => {
-            let items = io.clusters.iter().map(cluster_json).collect();
+            let items = io.clusters.iter().map(|c| cluster_json(c, real)).collect();
             page("clusters", "/clusters", items, q)
         }
         ("GET", ["clusters", "backups"]) => {
@@ -275,7 +293,7 @@ pub(crate) fn route(
             }
         }
         ("GET", ["clusters", id]) => match find(io, id) {
-            Some(i) => axum::Json(cluster_json(&io.clusters[i])).into_response(),
+            Some(i) => axum::Json(cluster_json(&io.clusters[i], real)).into_response(),
             None => error(
                 StatusCode::NOT_FOUND,
                 "The requested cluster was not found.",
@@ -292,7 +310,7 @@ pub(crate) fn route(
                 "The requested cluster was not found.",
             ),
         },
-        ("POST", ["clusters"]) => create(io, body, restore_ms),
+        ("POST", ["clusters"]) => create(io, body, restore_ms, real),
         // The SDK's `ClustersDelete`: 200 with the cluster, DESTROYING for `delete_ms`, then
         // 404.
         ("DELETE", ["clusters", id]) => {
@@ -305,7 +323,10 @@ pub(crate) fn route(
             let c = &mut io.clusters[i];
             c.state = "DESTROYING".into();
             c.pending = crate::sim::staged::Staged::new([(done_at(delete_ms), GONE.into())]);
-            axum::Json(cluster_json(c)).into_response()
+            if let Some(real) = real {
+                real.remove(&c.id);
+            }
+            axum::Json(cluster_json(c, real)).into_response()
         }
         ("POST", ["clusters", id, "restore"]) => {
             let Some(i) = find(io, id) else {
@@ -335,6 +356,13 @@ pub(crate) fn route(
                 );
             }
             let end = io.fail_restores.is_some();
+            if let Some(real) = real.filter(|_| !end) {
+                let c = &io.clusters[i];
+                let contents = restored(io, &req, c.users.clone());
+                if let Err(e) = real.replace(&c.id, contents) {
+                    return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+                }
+            }
             let c = &mut io.clusters[i];
             // AVAILABLE for `restore_start_ms`, BUSY for `restore_ms`, then the end.
             c.pending = crate::sim::staged::Staged::new([
@@ -352,6 +380,32 @@ pub(crate) fn route(
             StatusCode::ACCEPTED.into_response()
         }
         _ => error(StatusCode::NOT_FOUND, "Not found."),
+    }
+}
+
+/// What a cluster restored from `from` (`{backupId, recoveryTargetTime}`, already checked)
+/// holds: its `users`, the first of them owning the sample data, up to the target (without
+/// one: now, the whole chain).
+fn restored(io: &IonosSim, from: &Value, users: Vec<SimRole>) -> Contents {
+    let id = from.get("backupId").and_then(Value::as_str).unwrap_or("");
+    let target = from
+        .get("recoveryTargetTime")
+        .and_then(Value::as_str)
+        .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    let earliest = io
+        .clusters
+        .iter()
+        .find_map(|c| c.chains.iter().find(|b| b.id == id))
+        .map(|b| b.earliest.as_str());
+    Contents {
+        source: format!("IONOS backup {id}"),
+        from: Contents::from_of(earliest, target),
+        target,
+        superuser_password: None,
+        owner: users.first().map(|u| u.name.clone()),
+        roles: users,
+        createdb: true,
     }
 }
 
@@ -412,7 +466,7 @@ fn check_from(io: &IonosSim, from: &Value) -> Result<String, Box<Response>> {
 
 /// `POST /clusters`: only a cluster made `fromBackup` is simulated. It is BUSY for
 /// `restore_ms`, then AVAILABLE (FAILED with `fail_restores`).
-fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
+fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64, real: Option<&Fleet>) -> Response {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("invalid JSON: {e}")),
@@ -467,9 +521,26 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64) -> Response {
     } else {
         "AVAILABLE"
     };
+    c.users = vec![SimRole {
+        name: p
+            .pointer("/credentials/username")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .into(),
+        password: p
+            .pointer("/credentials/password")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .into(),
+    }];
+    if let Some(real) = real.filter(|_| io.fail_restores.is_none()) {
+        if let Err(e) = real.create(&c.id, restored(io, from, c.users.clone())) {
+            return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        }
+    }
     c.pending = crate::sim::staged::Staged::new([(done_at(restore_ms), end.into())]);
     c.restored_from = Some(from.clone());
-    let out = cluster_json(&c);
+    let out = cluster_json(&c, real);
     io.clusters.push(c);
     (StatusCode::CREATED, axum::Json(out)).into_response()
 }
