@@ -237,6 +237,28 @@ fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_n
     );
     assert_eq!(copies_left(&env).len(), 1, "nothing new was made");
 
+    // While it cannot be deleted, the cluster's next drill makes none and names it.
+    let run = env.run(&[
+        "drill",
+        "--cluster",
+        IONOS_CLUSTER,
+        "--target",
+        &target,
+        "--json",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    assert!(
+        check(&rep, "copy_left")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("left by an earlier drill"),
+        "{rep:#}"
+    );
+    assert_eq!(rep["at_provider"]["id"], copy_id.as_str());
+    assert_eq!(rep["at_provider"]["deleted"], false);
+    assert_eq!(copies_left(&env).len(), 1, "nothing new was made");
+
     // The next drill of the cluster deletes the copy left first, then drills.
     env.sim.sim.set_faults(vec![]);
     let run = env.run(&["drill", "--cluster", IONOS_CLUSTER, "--target", &target]);

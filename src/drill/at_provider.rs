@@ -142,7 +142,13 @@ pub(super) async fn run(
                     c.id
                 ),
             );
-            rep.finish();
+            // The copy still there is the one the status and the metrics name.
+            let mut rep = none_made(rep, provider);
+            if let Some(p) = rep.at_provider.as_mut() {
+                p.id = Some(c.id.clone());
+                p.name.clone_from(&c.name);
+                p.deleted = false;
+            }
             return Ok(rep);
         }
     }
@@ -155,8 +161,7 @@ pub(super) async fn run(
                 busy.join(", ")
             ),
         );
-        rep.finish();
-        return Ok(rep);
+        return Ok(none_made(rep, provider));
     }
     let others = drill_copies(cfg)?;
     if others.len() >= cfg.drill.provider_copies {
@@ -172,8 +177,7 @@ pub(super) async fn run(
                 named.join(", ")
             ),
         );
-        rep.finish();
-        return Ok(rep);
+        return Ok(none_made(rep, provider));
     }
 
     let target = match target {
@@ -213,6 +217,7 @@ pub(super) async fn run(
         ready_seconds: None,
         lifetime_seconds: None,
         deleted: false,
+        not_checked: Vec::new(),
     };
     rep.say(&format!(
         "making copy \"{name}\" of cluster {id} at {title}, to {}",
@@ -288,6 +293,21 @@ pub(super) async fn run(
     }
     rep.finish();
     Ok(rep)
+}
+
+/// A drill that stopped before it made a copy: closed, marked as at the provider.
+fn none_made(mut rep: Report, provider: ProviderKind) -> Report {
+    rep.at_provider = Some(ProviderCopy {
+        provider: provider.spec().name.to_string(),
+        id: None,
+        name: String::new(),
+        ready_seconds: None,
+        lifetime_seconds: None,
+        deleted: true,
+        not_checked: Vec::new(),
+    });
+    rep.finish();
+    rep
 }
 
 /// The copies drills made that the record still holds (of every provider and cluster).
@@ -464,13 +484,22 @@ async fn make_and_check(
                 };
                 rep.check(CheckName::RecoveredTo, ok, detail);
             } else {
-                rep.say("the copy's server shows no replay time (pg_last_xact_replay_timestamp is empty, as after a restart): where recovery ended is not observed; drill.queries can check the data's own times");
+                let why = "recovered_to: the copy's server shows no replay time (pg_last_xact_replay_timestamp is empty, as after a restart): where recovery ended is not observed; drill.queries can check the data's own times".to_string();
+                rep.say(&why);
+                copy.not_checked.push(why);
             }
         }
     }
     if cfg.drill.amcheck {
-        let (ok, detail) = remote.amcheck().await;
-        rep.check(CheckName::Amcheck, ok, detail);
+        match remote.amcheck().await {
+            // A role that may not create the extension (IONOS's, Launcher's): not run, said.
+            (false, detail) if detail.contains("permission denied to create extension") => {
+                let why = format!("amcheck: the role {} may not create the amcheck extension in the copy, so pg_amcheck did not run ({}); drill.amcheck = false leaves it out", remote.way.user.as_deref().unwrap_or("?"), excerpt(&detail, 200));
+                rep.say(&why);
+                copy.not_checked.push(why);
+            }
+            (ok, detail) => rep.check(CheckName::Amcheck, ok, detail),
+        }
     }
     for (i, q) in cfg.drill.queries.iter().enumerate() {
         let (ok, detail) = remote.query(&cfg.drill.database, q).await;

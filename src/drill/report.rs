@@ -211,6 +211,9 @@ pub struct ProviderCopy {
     pub lifetime_seconds: Option<f64>,
     /// The provider no longer knows the copy.
     pub deleted: bool,
+    /// Checks of a drill here that could not run on this copy, and why (no pass, no failure).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
 }
 
 impl Report {
@@ -278,7 +281,14 @@ impl Report {
 
     /// Every check passed (and there was at least the restore).
     pub fn ok(&self) -> bool {
-        self.checks.iter().any(|c| c.name == CheckName::Restore) && self.checks.iter().all(|c| c.ok)
+        let has = |n: CheckName| self.checks.iter().any(|c| c.name == n);
+        // A drill proves something only once it restored (here) or made and reached its copy
+        // (at the provider).
+        let got_there = match self.at_provider {
+            None => has(CheckName::Restore),
+            Some(_) => has(CheckName::Copy) && has(CheckName::Connect),
+        };
+        got_there && self.checks.iter().all(|c| c.ok)
     }
 
     pub fn target_shown(&self) -> String {
@@ -348,7 +358,13 @@ impl Report {
         if let Some(k) = &self.kept {
             out.push_str(&format!("kept:      {k}\n"));
         }
-        if let Some(c) = &self.at_provider {
+        if let Some(c) = self
+            .at_provider
+            .as_ref()
+            .filter(|c| c.id.is_none() && c.name.is_empty())
+        {
+            out.push_str(&format!("copy:      none made at {}\n", c.provider));
+        } else if let Some(c) = &self.at_provider {
             out.push_str(&format!(
                 "copy:      {} at {} \"{}\": ready after {}, {}\n",
                 c.id.as_deref().unwrap_or("(never named)"),
@@ -360,6 +376,9 @@ impl Report {
                     (false, _) => "NOT deleted (see the copy_left check)".into(),
                 }
             ));
+            for n in &c.not_checked {
+                out.push_str(&format!("unproven: {n}\n"));
+            }
         }
         let rows: Vec<Vec<String>> = self
             .checks

@@ -403,6 +403,16 @@ impl Sim {
     }
 
     /// The simulated IONOS clusters as they are now (restores included).
+    /// The IONOS create requests the simulator accepted, in order.
+    pub fn ionos_create_requests(&self) -> Vec<Value> {
+        self.lock()
+            .state
+            .ionos
+            .as_ref()
+            .map(|i| i.create_requests.clone())
+            .unwrap_or_default()
+    }
+
     pub fn ionos_clusters(&self) -> Vec<ionos::IonosCluster> {
         self.lock()
             .state

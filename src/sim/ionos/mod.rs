@@ -38,6 +38,9 @@ pub struct IonosSim {
     /// If set, every restore ends FAILED with this message.
     #[serde(default)]
     pub fail_restores: Option<String>,
+    /// Every create request accepted, verbatim (for tests: the official SDK checks them).
+    #[serde(skip)]
+    pub create_requests: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -540,6 +543,7 @@ fn create(io: &mut IonosSim, body: &[u8], restore_ms: u64, real: Option<&Fleet>)
     }
     c.pending = crate::sim::staged::Staged::new([(done_at(restore_ms), end.into())]);
     c.restored_from = Some(from.clone());
+    io.create_requests.push(req.clone());
     let out = cluster_json(&c, real);
     io.clusters.push(c);
     (StatusCode::CREATED, axum::Json(out)).into_response()
@@ -607,5 +611,6 @@ pub fn sample() -> IonosSim {
         tokens: vec!["ionos-simulator-token".into()],
         clusters: vec![production, staging],
         fail_restores: None,
+        create_requests: Vec::new(),
     }
 }
