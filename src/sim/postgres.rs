@@ -778,6 +778,24 @@ fn setup_sql(c: &Contents) -> String {
             ident(&r.name)
         );
     }
+    // A source prepared for drills at the provider, as docs/restore.md tells users to prepare
+    // theirs: amcheck in every database pg_amcheck --all visits, its functions granted to the
+    // roles (amcheck is no trusted extension: a provider's role could not create it), which a
+    // copy keeps.
+    let grants: String = c
+        .roles
+        .iter()
+        .filter(|r| r.name != "postgres")
+        .map(|r| {
+            format!(
+                "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {};\n",
+                ident(&r.name)
+            )
+        })
+        .collect();
+    for db in ["postgres", "template1"] {
+        sql += &format!("\\connect {db}\nCREATE EXTENSION IF NOT EXISTS amcheck;\n{grants}");
+    }
     sql
 }
 
@@ -813,7 +831,16 @@ mod tests {
             sql.contains("VALUES ('2026-12-03T10:05:30Z', 'it''s')"),
             "{sql}"
         );
-        assert!(!sql.contains("GRANT"), "the owner needs no grant: {sql}");
+        assert!(
+            !sql.contains("ON SCHEMA bridgerest_sim TO"),
+            "the owner needs no grant: {sql}"
+        );
+        assert_eq!(
+            sql.matches("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO \"a\"\"b\";")
+                .count(),
+            2,
+            "amcheck for the role in postgres and template1: {sql}"
+        );
         // The oldest backup starts the ticks, unless it is after the target.
         let oldest = "2026-12-01T00:00:00Z";
         assert_eq!(
