@@ -49,6 +49,18 @@ fn check<'a>(rep: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} check: {rep:#}"))
 }
 
+/// A drill of `id` at `target` (JSON) refused by the cost guard: its `copy` check says `why`,
+/// and no copy more is made.
+fn assert_no_copy_made(env: &Env, id: &str, target: &str, why: &str) {
+    let before = copies_left(env).len();
+    let run = env.run(&["drill", "--cluster", id, "--target", target, "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let rep = report(&run);
+    let said = check(&rep, "copy")["detail"].as_str().unwrap().to_string();
+    assert!(said.contains(why), "{rep:#}");
+    assert_eq!(copies_left(env).len(), before, "nothing new was made");
+}
+
 /// The drill copies the simulator still has, at every provider.
 fn copies_left(env: &Env) -> Vec<String> {
     let s = &env.sim.sim;
@@ -218,24 +230,7 @@ fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_n
     );
 
     // Another cluster's drill would make a second copy: drill.provider_copies (1) refuses.
-    let run = env.run(&[
-        "drill",
-        "--cluster",
-        LAUNCHER_DB,
-        "--target",
-        &target,
-        "--json",
-    ]);
-    assert_eq!(run.code, 1, "{run:?}");
-    let rep = report(&run);
-    assert!(
-        check(&rep, "copy")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("drill.provider_copies = 1"),
-        "{rep:#}"
-    );
-    assert_eq!(copies_left(&env).len(), 1, "nothing new was made");
+    assert_no_copy_made(&env, LAUNCHER_DB, &target, "drill.provider_copies = 1");
 
     // While it cannot be deleted, the cluster's next drill makes none and names it.
     let run = env.run(&[
@@ -370,24 +365,12 @@ fn drills_at_the_provider_wait_their_turn_one_per_cluster_and_provider_copies_at
             &format!("a drill of cluster {IONOS_CLUSTER} at IONOS DBaaS is running"),
         );
     // Another cluster: drill.provider_copies = 1 is taken; nothing is made.
-    let run = env.run(&[
-        "drill",
-        "--cluster",
+    assert_no_copy_made(
+        &env,
         LAUNCHER_DB,
-        "--target",
         &target,
-        "--json",
-    ]);
-    assert_eq!(run.code, 1, "{run:?}");
-    let rep = report(&run);
-    assert!(
-        check(&rep, "copy")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("drill.provider_copies = 1, and as many drills at the providers are running"),
-        "{rep:#}"
+        "drill.provider_copies = 1, and as many drills at the providers are running",
     );
-    assert_eq!(copies_left(&env).len(), 1);
     let done = Run::from(first.wait_with_output().unwrap());
     assert_eq!(done.code, 1, "{done:?}");
     assert_eq!(report(&done)["at_provider"]["deleted"], true);
