@@ -225,7 +225,7 @@ pub(super) async fn run(
     ));
     let t0 = Instant::now();
     let ended = {
-        let body = make_and_check(cfg, req, provider, target, &user, &out, &mut rep, &mut copy);
+        let body = make_and_check(cfg, req, provider, target, &out, &mut rep, &mut copy);
         tokio::select! {
             biased;
             () = shutdown.wait() => Ended::Interrupted,
@@ -345,13 +345,11 @@ async fn delete(
 
 /// Makes the copy (as `restore --into` does), then checks it over a connection. Every
 /// outcome is a check in `rep`.
-#[allow(clippy::too_many_arguments)]
 async fn make_and_check(
     cfg: &Config,
     req: &Request,
     provider: ProviderKind,
     target: Target,
-    user: &RunAs,
     out: &Narrate,
     rep: &mut Report,
     copy: &mut ProviderCopy,
@@ -441,9 +439,19 @@ async fn make_and_check(
             return;
         }
     };
+    // The client programs run as this process's user, not the drilling one: their
+    // environment holds the password (a Launcher role's works on the source too), and only
+    // its own user and root may read a process's environment.
+    let me = match RunAs::current() {
+        Ok(me) => me,
+        Err(e) => {
+            rep.check(CheckName::Connect, false, format!("{e:#}"));
+            return;
+        }
+    };
     let remote = Remote {
         way,
-        user: user.clone(),
+        user: me,
         bin: req.pg_bin.clone().or_else(client_bin_dir),
         limit: cfg.drill.timeout,
     };
@@ -525,7 +533,8 @@ fn client_bin_dir() -> Option<PathBuf> {
 
 /// The copy at the provider, over TLS: libpq's environment names it (`PGHOST`, `PGPORT`,
 /// `PGUSER`, `PGDATABASE`, `PGSSLMODE=require`), and the password travels in `PGPASSWORD`
-/// (the child's environment, which only its user and root can read), never in an argument.
+/// (the child's environment, which only its user, this process's, and root can read), never
+/// in an argument.
 struct Remote {
     way: WayIn,
     user: RunAs,
