@@ -11,8 +11,7 @@ use super::pages::{page_json, paginate};
 use super::sample::random_credentials;
 use super::staged::Staged;
 use super::{
-    account, backup_label, error, new_eid, now_rfc3339, Inner, IssueRequest, Sim, SimCluster,
-    StoreTemplate,
+    account, backup_label, error, new_eid, Inner, IssueRequest, Sim, SimCluster, StoreTemplate,
 };
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -108,7 +107,7 @@ pub(super) fn route(
                     // a backup was requested recently": 200 all the same, nothing started.
                     let id = g.state.clusters[i].id.clone();
                     let now = OffsetDateTime::now_utc();
-                    if g.running.iter().any(|(c, _, _)| *c == id) {
+                    if g.running.iter().any(|r| r.cluster == id) {
                         return axum::Json(json!({"message": "A backup is already in progress."}))
                             .into_response();
                     }
@@ -121,13 +120,18 @@ pub(super) fn route(
                             .into_response();
                     }
                     g.backup_requested.insert(id, now);
-                    // Asynchronous, as on Bridge: listed as running (finished_at null) until
-                    // backup_duration_ms have passed.
-                    let name = backup_label(now);
+                    // Asynchronous, as on Bridge: seed 004, "Backups occur asynchronously, and
+                    // will be visible from the list backups endpoint when completed". The list
+                    // shows it, finished, once backup_duration_ms have passed (Crunchy's `cb`
+                    // reads every listed backup with `finished_at`, `lsn_stop` and
+                    // `size_bytes` present: CB::Model::Backup).
                     let done = now + Duration::from_millis(g.state.backup_duration_ms);
-                    g.state.clusters[i].backups.push(json!({"name": name, "started_at": now_rfc3339(), "finished_at": null, "lsn_start": "0/2000028", "lsn_stop": null, "size_bytes": null, "type": "full"}));
                     let id = g.state.clusters[i].id.clone();
-                    g.running.push((id, name, done));
+                    g.running.push(super::RunningBackup {
+                        cluster: id,
+                        started: now,
+                        done,
+                    });
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
                 ("GET", ["roles", name]) => role(&mut g, i, name),
@@ -272,22 +276,27 @@ fn settle_deletes(g: &mut Inner) {
     }
 }
 
-/// Marks the backups whose run is over as finished.
+/// Lists the backups whose run is over, finished (a running one is not listed: seed 004).
 fn settle_backups(g: &mut Inner) {
     let now = OffsetDateTime::now_utc();
     let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut g.running)
         .into_iter()
-        .partition(|(_, _, at)| *at <= now);
+        .partition(|r| r.done <= now);
     g.running = running;
-    for (cluster, name, at) in done {
-        let Some(c) = g.state.clusters.iter_mut().find(|c| c.id == cluster) else {
+    for r in done {
+        let Some(c) = g.state.clusters.iter_mut().find(|c| c.id == r.cluster) else {
             continue;
         };
-        if let Some(b) = c.backups.iter_mut().find(|b| b["name"] == name.as_str()) {
-            b["finished_at"] = json!(at.format(&Rfc3339).unwrap_or_default());
-            b["lsn_stop"] = json!("0/2000100");
-            b["size_bytes"] = json!(31_000_000);
-        }
+        // Whole seconds, as the API's times are (seed 004's examples).
+        let time = |t: OffsetDateTime| {
+            let t = t.replace_nanosecond(0).unwrap_or(t);
+            json!(t.format(&Rfc3339).unwrap_or_default())
+        };
+        c.backups.push(json!({
+            "name": backup_label(r.started), "started_at": time(r.started),
+            "finished_at": time(r.done), "lsn_start": "0/2000028", "lsn_stop": "0/2000100",
+            "size_bytes": 31_000_000, "type": "full"
+        }));
     }
 }
 
