@@ -442,6 +442,36 @@ fn cb_reads_clusters_teams_backups_tokens_and_roles() {
         "the same role, the same password"
     );
 
+    // The default role, `user`: cb asks for the caller's role (POST /clusters/{id}/roles)
+    // each time, then reads it as `user`; the second time gives the same role.
+    let own = format!("u_{}", bridgerest::sim::account::ACCOUNT_ID);
+    let mine = f.ok(&["uri", S3_CLUSTER]);
+    let mine_pw = mine
+        .strip_prefix(&format!("postgres://{own}:"))
+        .and_then(|r| r.split_once('@'))
+        .map(|(p, _)| p)
+        .unwrap_or_else(|| panic!("{mine}"));
+    assert!(f.issued(mine_pw) && mine_pw != password, "{mine}");
+    assert_eq!(f.ok(&["uri", S3_CLUSTER]), mine);
+    assert_eq!(f.env.requests("POST /clusters/{id}/roles"), 2);
+    assert_eq!(
+        f.ok(&["role", "create", "--cluster", S3_CLUSTER]),
+        format!("Role {own} created on cluster {S3_CLUSTER}.\n")
+    );
+    let roles = f.ok(&["role", "list", "--cluster", S3_CLUSTER, "--no-header"]);
+    let roles: Vec<Vec<&str>> = roles
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            vec!["application", "system"],
+            vec!["postgres", "system"],
+            vec![own.as_str(), bridgerest::sim::account::ACCOUNT_EMAIL],
+        ]
+    );
+
     // An access token (POST /access-tokens with the key as client_secret): a live one.
     let token = f.ok(&["token"]);
     let token = token.trim();

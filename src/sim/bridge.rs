@@ -134,7 +134,28 @@ pub(super) fn route(
                     });
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
-                ("GET", ["roles", name]) => role(&mut g, i, name),
+                ("GET", ["roles", name]) => role(&mut g, i, name, StatusCode::OK),
+                // `cb role create` and `cb uri` (its default role `user`) ask for the caller's
+                // own role with this before they read it; `cb uri` asks every time, so a role
+                // that exists is answered as it is.
+                ("POST", ["roles"]) => role(&mut g, i, "user", StatusCode::CREATED),
+                ("GET", ["roles"]) => {
+                    // `cb role list` reads `name` and `account_email` of each; the list carries
+                    // no password or URI (one plausible choice: `cb`'s model has both optional).
+                    let own = format!("u_{}", account::ACCOUNT_ID);
+                    let roles: Vec<Value> = ["application", "postgres", own.as_str()]
+                        .iter()
+                        .map(|name| {
+                            let user = name.starts_with("u_");
+                            json!({
+                                "account_id": user.then_some(account::ACCOUNT_ID),
+                                "account_email": user.then_some(account::ACCOUNT_EMAIL),
+                                "name": name,
+                            })
+                        })
+                        .collect();
+                    axum::Json(json!({ "roles": roles })).into_response()
+                }
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
             }
         }
@@ -142,13 +163,18 @@ pub(super) fn route(
     }
 }
 
-/// `GET /clusters/{id}/roles/{name}` (seed 004 describes roles; the fields are `cb`'s
-/// `CB::Model::Role`: `account_id`, `account_email`, `name`, `password`, `uri`): the roles
+/// `GET /clusters/{id}/roles/{name}` (no seed page describes roles: the endpoints are those
+/// `cb`'s client calls, the fields its `CB::Model::Role`: `account_id`, `account_email`, `name`,
+/// `password`, `uri`), and `POST /clusters/{id}/roles` (answered 201 with the role): the roles
 /// every cluster has (`application`, `postgres`) and the key's own user role `u_<account id>`;
-/// any other name is 404. The password is made on the first read and stays (it is a secret the
-/// leak scans look for).
-fn role(g: &mut Inner, i: usize, name: &str) -> Response {
+/// any other name is 404; `user` names the key's own role (`cb uri`'s default reads it so).
+/// The password is made on the first read and stays (it is a secret the leak scans look for).
+fn role(g: &mut Inner, i: usize, name: &str, status: StatusCode) -> Response {
     let own = format!("u_{}", account::ACCOUNT_ID);
+    let name = match name {
+        "user" => own.as_str(),
+        n => n,
+    };
     if !matches!(name, "application" | "postgres") && name != own {
         return error(StatusCode::NOT_FOUND, "Not found.");
     }
@@ -165,14 +191,14 @@ fn role(g: &mut Inner, i: usize, name: &str) -> Response {
     };
     let user = name == own;
     let uri = format!("postgres://{name}:{password}@p.{id}.db.postgresbridge.com:5432/postgres");
-    axum::Json(json!({
+    let body = axum::Json(json!({
         "account_id": if user { Some(account::ACCOUNT_ID) } else { None },
         "account_email": if user { Some(account::ACCOUNT_EMAIL) } else { None },
         "name": name,
         "password": password,
         "uri": uri,
-    }))
-    .into_response()
+    }));
+    (status, body).into_response()
 }
 
 /// The start of a cluster's window: its oldest backup's start.
