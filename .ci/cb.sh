@@ -43,12 +43,15 @@ trap 'rm -rf "$work"' EXIT
 fetch() {
   local repo=$1 tag=$2 into=$3 mirror
   # GitHub names are case-insensitive (shard.lock says sija/, the mirror may say Sija+).
-  mirror="$(find "$mirrors" -maxdepth 1 -iname "${repo/\//+}" -print -quit 2>/dev/null)/repo"
+  mirror="$(find "$mirrors" -maxdepth 1 -iname "${repo/\//+}" -print -quit 2>/dev/null || true)/repo"
   mkdir -p "$into"
   if [ -d "$mirror" ] && git --git-dir="$mirror" rev-parse -q --verify "refs/tags/$tag^{commit}" >/dev/null; then
     git --git-dir="$mirror" archive "$tag" | tar -x -C "$into"
   else
-    git -c advice.detachedHead=false clone -q --depth 1 --branch "$tag" "https://github.com/$repo.git" "$into"
+    if ! git -c advice.detachedHead=false clone -q --depth 1 --branch "$tag" "https://github.com/$repo.git" "$into"; then
+      echo "cb: cannot get $repo $tag: no git mirror of it under $mirrors (BRIDGEREST_GIT_MIRRORS) and no clone from GitHub" >&2
+      exit 1
+    fi
     rm -rf "$into/.git"
   fi
 }
@@ -82,7 +85,8 @@ while [ ! -f "$dir/shard.yml" ] && [ "$dir" != / ]; do dir="$(dirname "$dir")"; 
 sed -n 's/^version: *//p' "$dir/shard.yml"
 SHIM
 chmod +x "$work/bin/shards"
-sha="$(git --git-dir="$(find "$mirrors" -maxdepth 1 -iname CrunchyData+bridge-cli -print -quit 2>/dev/null)/repo" rev-parse --short "v$version^{commit}" 2>/dev/null || echo "v$version")"
+# The commit `cb version` shows: the tag's, from the mirror when there is one.
+sha="$(git --git-dir="$(find "$mirrors" -maxdepth 1 -iname CrunchyData+bridge-cli -print -quit 2>/dev/null || true)/repo" rev-parse --short "v$version^{commit}" 2>/dev/null || echo "v$version")"
 
 echo "cb: crystal build (cb v$version, $(crystal --version | head -1))"
 start=$SECONDS
