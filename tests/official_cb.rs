@@ -155,7 +155,11 @@ http {{
     /// Runs `cb` with a clean environment: its own home, the key in `CB_API_KEY`, the front's
     /// address in `CB_HOST`, its CA in `SSL_CERT_FILE`, no terminal.
     fn cb(&self, args: &[&str]) -> Run {
-        assert!(!args.iter().any(|a| a.contains(KEY)));
+        self.cb_with_key(KEY, args)
+    }
+
+    fn cb_with_key(&self, key: &str, args: &[&str]) -> Run {
+        assert!(!args.iter().any(|a| a.contains(key)));
         let home = self.env.path("home");
         let out = Command::new(cb_binary())
             .args(args)
@@ -165,14 +169,14 @@ http {{
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .env("CB_HOST", self.addr.to_string())
-            .env("CB_API_KEY", KEY)
+            .env("CB_API_KEY", key)
             .env("SSL_CERT_FILE", &self.ca)
             .stdin(Stdio::null())
             .output()
             .unwrap();
         let run = Run::from(out);
         assert!(
-            !run.stdout.contains(KEY) && !run.stderr.contains(KEY),
+            !run.stdout.contains(key) && !run.stderr.contains(key),
             "cb printed the API key: {run:?}"
         );
         run
@@ -470,6 +474,28 @@ fn cb_reads_clusters_teams_backups_tokens_and_roles() {
             vec!["postgres", "system"],
             vec![own.as_str(), bridgerest::sim::account::ACCOUNT_EMAIL],
         ]
+    );
+
+    // The API's refusals as cb reads them: 403 for a cluster that is not there (the API does
+    // not say whether it exists), 401 with the error body for a key it does not know.
+    let unknown = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let run = f.cb(&["info", unknown]);
+    assert!(
+        run.code != 0
+            && run.stderr.contains(&format!(
+                "cluster {unknown} does not exist, or you do not have access to it"
+            )),
+        "{run:?}"
+    );
+    let run = f.cb_with_key("cbkey_not_a_key_the_simulator_knows", &["info", S3_CLUSTER]);
+    // cb shows the error body's `message`, then would ask for another key (it cannot: the
+    // key is in CB_API_KEY).
+    assert!(
+        run.code != 0
+            && run.stdout.is_empty()
+            && run.stderr.starts_with("error: Unauthorized.\n")
+            && run.stderr.contains("Cannot login with CB_API_KEY set."),
+        "{run:?}"
     );
 
     // An access token (POST /access-tokens with the key as client_secret): a live one.
