@@ -41,8 +41,10 @@ async fn cluster_status_and_start_backup() {
         c.start_backup("rvf73a77ozfsvcttryebfrnlem").await.unwrap(),
         "Backup started."
     );
+    // Not listed while it runs (seed 004: "visible from the list backups endpoint when
+    // completed"; the sample's backups take backup_duration_ms).
     let after = c.list_backups("rvf73a77ozfsvcttryebfrnlem").await.unwrap();
-    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(after.len(), before.len());
     assert!(
         sim.sim.stats().idempotency_keys.len() == 1,
         "PUT carries an Idempotency-Key"
@@ -308,12 +310,15 @@ async fn the_simulator_serves_what_real_clients_read() {
     .await
     .unwrap();
     assert_eq!(other.status(), 409);
-    // start-backup is asynchronous: running first, finished later.
+    // start-backup is asynchronous: not listed while it runs (seed 004: "visible from the
+    // list backups endpoint when completed"), listed finished later.
     let c = client(&sim, KEY);
+    let before = c.list_backups(id).await.unwrap().len();
     c.start_backup(id).await.unwrap();
     let running = c.list_backups(id).await.unwrap();
-    assert!(running.last().unwrap().finished_at.is_none());
+    assert_eq!(running.len(), before);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let done = c.list_backups(id).await.unwrap();
+    assert_eq!(done.len(), before + 1);
     assert!(done.iter().all(|b| b.finished_at.is_some()));
 }

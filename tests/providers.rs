@@ -2405,7 +2405,15 @@ fn backup_on_request_waits_for_a_newer_backup_and_reports_the_no_op() {
             .contains("; Crunchy Bridge answered \"Backup started.\""),
         "{run:?}"
     );
-    assert!(run.stdout.contains("started: backup "), "{run:?}");
+    // Bridge lists a backup only once it has finished (seed 004), so nothing new is listed
+    // right after the request; the wait sees it finished.
+    assert!(
+        !run.stdout.contains("started: backup ")
+            && run
+                .stdout
+                .contains("no new backup is listed yet: Crunchy Bridge ignores a backup request"),
+        "{run:?}"
+    );
     let done = run
         .stdout
         .lines()
@@ -2442,11 +2450,12 @@ fn backup_on_request_waits_for_a_newer_backup_and_reports_the_no_op() {
         "no backup newer than the request is listed finished after 1s (--wait-timeout, api.wait_timeout): Crunchy Bridge may not have started one",
     );
 
-    // While a backup runs: the request is a no-op, the running one is named, and --wait
-    // reports it as the one that finished, saying it was running already.
+    // While a backup runs: the request is a no-op, and since Bridge does not list a running
+    // backup, nothing says one runs; --wait reports the one the first request started when it
+    // is listed finished.
     let run = env.run(&["backup", "--cluster", AZURE_CLUSTER]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("started: backup "), "{run:?}");
+    assert!(!run.stdout.contains("started: backup "), "{run:?}");
     let run = env.run(&["backup", "--cluster", AZURE_CLUSTER, "--wait"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -2455,27 +2464,28 @@ fn backup_on_request_waits_for_a_newer_backup_and_reports_the_no_op() {
         "{run:?}"
     );
     assert!(
-        run.stdout.contains("no new backup is listed: backup ")
-            && run.stdout.contains("was already running (started ")
-            && run
-                .stdout
-                .contains("as far as the list shows, this request was a no-op"),
-        "{run:?}"
-    );
-    assert!(
         run.stdout
-            .contains("it was already running when the backup was requested"),
+            .contains("no new backup is listed yet: Crunchy Bridge ignores")
+            && !run.stdout.contains("was already running"),
         "{run:?}"
     );
-    assert_eq!(env.requests("PUT /clusters/{id}/actions/start-backup"), 5);
-    let started = env
+    let started: Vec<String> = env
         .sim
         .sim
         .backups(AZURE_CLUSTER)
         .iter()
         .filter(|b| b["lsn_start"] == "0/2000028")
-        .count();
-    assert_eq!(started, 1, "one backup was started, not two");
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        started.len() == 1
+            && run
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("done: backup {} finished at ", started[0]))),
+        "one backup was started, not two, and --wait names it: {started:?} {run:?}"
+    );
+    assert_eq!(env.requests("PUT /clusters/{id}/actions/start-backup"), 5);
 
     // Launcher names its backup; --wait follows that one.
     let run = env.run(&["backup", "--cluster", LAUNCHER_DB, "--wait"]);

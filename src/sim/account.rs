@@ -3,7 +3,9 @@
 //! firewall rules the official client reads. Fields are those of provider-apis.md and the
 //! official client's models (`cb`): teams `id`, `name`, `role`, `is_personal`; an account `id`,
 //! `name`, `email`; a firewall rule `id`, `description`, `rule`; an access token
-//! `access_token`, `expires_at`, `token_type`. Nothing else is made up.
+//! `access_token`, `account_id`, `api_key_id`, `created_at`, `expires_at`, `expires_in`, `id`,
+//! `token_type` (`cb`'s `CB::Model::AccessToken`, every field required). Nothing else is made
+//! up.
 
 use std::collections::BTreeMap;
 
@@ -128,14 +130,30 @@ pub(crate) fn create_access_token(g: &mut Inner, form: &[u8]) -> Response {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized.");
     }
     let token = format!("cbat_{}", new_eid());
-    let expires = OffsetDateTime::now_utc() + time::Duration::seconds(ACCESS_TOKEN_SECS);
+    let created = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let expires = created + time::Duration::seconds(ACCESS_TOKEN_SECS);
     g.access_tokens.push((token.clone(), expires));
     g.issued.push(token.clone());
+    // Each API key has an id of its own (the API's keys are objects; the state lists their
+    // secrets only): made on its first exchange, the same afterwards.
+    let key_id = g
+        .api_key_ids
+        .entry(secret.clone())
+        .or_insert_with(new_eid)
+        .clone();
+    let time = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
     (
         StatusCode::CREATED,
         axum::Json(json!({
             "access_token": token,
-            "expires_at": expires.format(&Rfc3339).unwrap_or_default(),
+            "account_id": ACCOUNT_ID,
+            "api_key_id": key_id,
+            "created_at": time(created),
+            "expires_at": time(expires),
+            "expires_in": ACCESS_TOKEN_SECS,
+            "id": new_eid(),
             "token_type": "bearer",
         })),
     )

@@ -14,8 +14,8 @@ use super::postgres::{self, Contents, Fleet};
 use super::sample::random_credentials;
 use super::staged::Staged;
 use super::{
-    account, backup_label, error, new_eid, now_rfc3339, Inner, IssueRequest, Sim, SimCluster,
-    SimRole, StoreTemplate,
+    account, backup_label, error, new_eid, Inner, IssueRequest, Sim, SimCluster, SimRole,
+    StoreTemplate,
 };
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -118,7 +118,7 @@ pub(super) fn route(
                     // a backup was requested recently": 200 all the same, nothing started.
                     let id = g.state.clusters[i].id.clone();
                     let now = OffsetDateTime::now_utc();
-                    if g.running.iter().any(|(c, _, _)| *c == id) {
+                    if g.running.iter().any(|r| r.cluster == id) {
                         return axum::Json(json!({"message": "A backup is already in progress."}))
                             .into_response();
                     }
@@ -131,16 +131,42 @@ pub(super) fn route(
                             .into_response();
                     }
                     g.backup_requested.insert(id, now);
-                    // Asynchronous, as on Bridge: listed as running (finished_at null) until
-                    // backup_duration_ms have passed.
-                    let name = backup_label(now);
+                    // Asynchronous, as on Bridge: seed 004, "Backups occur asynchronously, and
+                    // will be visible from the list backups endpoint when completed". The list
+                    // shows it, finished, once backup_duration_ms have passed (Crunchy's `cb`
+                    // reads every listed backup with `finished_at`, `lsn_stop` and
+                    // `size_bytes` present: CB::Model::Backup).
                     let done = now + Duration::from_millis(g.state.backup_duration_ms);
-                    g.state.clusters[i].backups.push(json!({"name": name, "started_at": now_rfc3339(), "finished_at": null, "lsn_start": "0/2000028", "lsn_stop": null, "size_bytes": null, "type": "full"}));
                     let id = g.state.clusters[i].id.clone();
-                    g.running.push((id, name, done));
+                    g.running.push(super::RunningBackup {
+                        cluster: id,
+                        started: now,
+                        done,
+                    });
                     axum::Json(json!({"message": "Backup started."})).into_response()
                 }
-                ("GET", ["roles", name]) => role(&mut g, i, name),
+                ("GET", ["roles", name]) => role(&mut g, i, name, StatusCode::OK),
+                // `cb role create` and `cb uri` (its default role `user`) ask for the caller's
+                // own role with this before they read it; `cb uri` asks every time, so a role
+                // that exists is answered as it is.
+                ("POST", ["roles"]) => role(&mut g, i, "user", StatusCode::CREATED),
+                ("GET", ["roles"]) => {
+                    // `cb role list` reads `name` and `account_email` of each; the list carries
+                    // no password or URI (one plausible choice: `cb`'s model has both optional).
+                    let own = format!("u_{}", account::ACCOUNT_ID);
+                    let roles: Vec<Value> = ["application", "postgres", own.as_str()]
+                        .iter()
+                        .map(|name| {
+                            let user = name.starts_with("u_");
+                            json!({
+                                "account_id": user.then_some(account::ACCOUNT_ID),
+                                "account_email": user.then_some(account::ACCOUNT_EMAIL),
+                                "name": name,
+                            })
+                        })
+                        .collect();
+                    axum::Json(json!({ "roles": roles })).into_response()
+                }
                 _ => error(StatusCode::NOT_FOUND, "Not found."),
             }
         }
@@ -148,13 +174,18 @@ pub(super) fn route(
     }
 }
 
-/// `GET /clusters/{id}/roles/{name}` (seed 004 describes roles; the fields are `cb`'s
-/// `CB::Model::Role`: `account_id`, `account_email`, `name`, `password`, `uri`): the roles
+/// `GET /clusters/{id}/roles/{name}` (no seed page describes roles: the endpoints are those
+/// `cb`'s client calls, the fields its `CB::Model::Role`: `account_id`, `account_email`, `name`,
+/// `password`, `uri`), and `POST /clusters/{id}/roles` (answered 201 with the role): the roles
 /// every cluster has (`application`, `postgres`) and the key's own user role `u_<account id>`;
-/// any other name is 404. The password is made on the first read and stays (it is a secret the
-/// leak scans look for).
-fn role(g: &mut Inner, i: usize, name: &str) -> Response {
+/// any other name is 404; `user` names the key's own role (`cb uri`'s default reads it so).
+/// The password is made on the first read and stays (it is a secret the leak scans look for).
+fn role(g: &mut Inner, i: usize, name: &str, status: StatusCode) -> Response {
     let own = format!("u_{}", account::ACCOUNT_ID);
+    let name = match name {
+        "user" => own.as_str(),
+        n => n,
+    };
     if !matches!(name, "application" | "postgres") && name != own {
         return error(StatusCode::NOT_FOUND, "Not found.");
     }
@@ -163,14 +194,14 @@ fn role(g: &mut Inner, i: usize, name: &str) -> Response {
     let user = name == own;
     let host = host(&id, g.real.as_ref());
     let uri = format!("postgres://{name}:{password}@{host}:5432/postgres");
-    axum::Json(json!({
+    let body = axum::Json(json!({
         "account_id": if user { Some(account::ACCOUNT_ID) } else { None },
         "account_email": if user { Some(account::ACCOUNT_EMAIL) } else { None },
         "name": name,
         "password": password,
         "uri": uri,
-    }))
-    .into_response()
+    }));
+    (status, body).into_response()
 }
 
 /// The password of role `name` of cluster `id`: made on first use (a fork's real PostgreSQL
@@ -331,22 +362,27 @@ fn settle_deletes(g: &mut Inner) {
     }
 }
 
-/// Marks the backups whose run is over as finished.
+/// Lists the backups whose run is over, finished (a running one is not listed: seed 004).
 fn settle_backups(g: &mut Inner) {
     let now = OffsetDateTime::now_utc();
     let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut g.running)
         .into_iter()
-        .partition(|(_, _, at)| *at <= now);
+        .partition(|r| r.done <= now);
     g.running = running;
-    for (cluster, name, at) in done {
-        let Some(c) = g.state.clusters.iter_mut().find(|c| c.id == cluster) else {
+    for r in done {
+        let Some(c) = g.state.clusters.iter_mut().find(|c| c.id == r.cluster) else {
             continue;
         };
-        if let Some(b) = c.backups.iter_mut().find(|b| b["name"] == name.as_str()) {
-            b["finished_at"] = json!(at.format(&Rfc3339).unwrap_or_default());
-            b["lsn_stop"] = json!("0/2000100");
-            b["size_bytes"] = json!(31_000_000);
-        }
+        // Whole seconds, as the API's times are (seed 004's examples).
+        let time = |t: OffsetDateTime| {
+            let t = t.replace_nanosecond(0).unwrap_or(t);
+            json!(t.format(&Rfc3339).unwrap_or_default())
+        };
+        c.backups.push(json!({
+            "name": backup_label(r.started), "started_at": time(r.started),
+            "finished_at": time(r.done), "lsn_start": "0/2000028", "lsn_stop": "0/2000100",
+            "size_bytes": 31_000_000, "type": "full"
+        }));
     }
 }
 

@@ -61,7 +61,8 @@ pub struct SimState {
     /// lists the personal team's clusters only; a cluster of a team not listed answers 403.
     #[serde(default = "account::default_teams")]
     pub teams: Vec<SimTeam>,
-    /// How long a backup started with `start-backup` runs (listed with `finished_at: null`).
+    /// How long a backup started with `start-backup` runs (listed only when it has finished,
+    /// as seed 004 says).
     #[serde(default = "default_backup_ms")]
     pub backup_duration_ms: u64,
     /// A `start-backup` this soon after the cluster's last accepted one is a no-op (answered
@@ -270,11 +271,13 @@ pub(crate) struct Inner {
     issued: Vec<String>,
     /// Access tokens from `POST /access-tokens`, with their expiry.
     access_tokens: Vec<(String, OffsetDateTime)>,
+    /// Each API key's id (an access token's `api_key_id`), made on the key's first exchange.
+    api_key_ids: HashMap<String, String>,
     /// `Idempotency-Key` → the request it came with and the answer given (replayed for the
     /// same request, 409 for another).
     idempotency: HashMap<String, (String, StatusCode, Bytes)>,
-    /// Backups started with `start-backup`: (cluster, name, when they finish).
-    running: Vec<(String, String, OffsetDateTime)>,
+    /// Backups started with `start-backup`, listed once they finish.
+    running: Vec<RunningBackup>,
     /// Forks on their way to `ready` (or to a `fork_ends` fault's state): cluster id → the
     /// states still to come.
     forks: HashMap<String, staged::Staged>,
@@ -289,6 +292,14 @@ pub(crate) struct Inner {
     deleted: std::collections::HashSet<String>,
     /// The real PostgreSQL behind created clusters, if asked for ([`Sim::with_real_postgres`]).
     real: Option<postgres::Fleet>,
+}
+
+/// A backup `start-backup` started on a Bridge cluster: not listed until `done`.
+#[derive(Debug)]
+struct RunningBackup {
+    cluster: String,
+    started: OffsetDateTime,
+    done: OffsetDateTime,
 }
 
 /// A simulator; cheap to clone (shared state).
@@ -306,6 +317,7 @@ impl Sim {
                 stats: Stats::default(),
                 issued: Vec::new(),
                 access_tokens: Vec::new(),
+                api_key_ids: HashMap::new(),
                 idempotency: HashMap::new(),
                 running: Vec::new(),
                 forks: HashMap::new(),
