@@ -404,7 +404,10 @@ fn cluster_ids_completed(shell: clap_complete::Shell, script: &str) -> String {
         }
         Shell::Zsh => script
             .lines()
-            .map(|l| match l.starts_with("'--cluster=[") || l.starts_with("':cluster -- ") {
+            .map(|l| match l.starts_with("'--cluster=[")
+                || l.starts_with("'(--all)--cluster=[")
+                || l.starts_with("':cluster -- ")
+            {
                 true => format!(
                     "{}\n",
                     l.replace(
@@ -475,8 +478,35 @@ pub struct DrillArgs {
     /// The cluster's ID (a [[cluster]] of the config). A cluster whose provider restores only
     /// there (IONOS, Launcher) is drilled at the provider: a copy made there, checked over TLS,
     /// and deleted.
-    #[arg(long, value_name = "ID")]
-    pub cluster: String,
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub cluster: Option<String>,
+    /// Drill every configured cluster, one after another (those restored only at their
+    /// provider with drill.at_provider), or this worker's share of them (--shard, or the
+    /// engine's index); one that fails never stops the others; exit 1 if any failed.
+    #[arg(long, conflicts_with = "keep")]
+    pub all: bool,
+    /// With --all: this worker's shard I/N (I from 0 to N-1) [default: the engine's:
+    /// SLURM_ARRAY_TASK_ID (a contiguous job array), JOB_COMPLETION_INDEX (Kubernetes Indexed
+    /// Job), NOMAD_ALLOC_INDEX; else every cluster]. Clusters go to shards by rendezvous
+    /// hashing of their ids: stable for a given N, and only about 1/N move when N changes.
+    #[arg(long, value_name = "I/N", requires = "all", value_parser = crate::drill::shard::parse)]
+    pub shard: Option<crate::drill::shard::Shard>,
+    /// With --all: how many workers there are, where the engine names only this one's index
+    /// (Kubernetes, Nomad) [default: $BRIDGEREST_SHARD_COUNT].
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shard_count: Option<u32>,
+    /// With --all: only the clusters whose last successful drill (in drill.reports) is older
+    /// than drill.max_age, or that were never drilled.
+    #[arg(long, requires = "all")]
+    pub due: bool,
+    /// With --all: print this worker's share and drill nothing.
+    #[arg(long, requires = "all")]
+    pub list: bool,
     /// Drill a Crunchy Bridge cluster at the provider (a fork, checked over TLS, then deleted)
     /// instead of restoring it here.
     #[arg(long, conflicts_with = "keep")]

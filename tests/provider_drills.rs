@@ -376,3 +376,79 @@ fn drills_at_the_provider_wait_their_turn_one_per_cluster_and_provider_copies_at
     assert_eq!(report(&done)["at_provider"]["deleted"], true);
     assert_eq!(copies_left(&env), Vec::<String>::new());
 }
+
+#[test]
+fn drill_all_drills_every_cluster_or_this_workers_share_and_one_failure_stops_none() {
+    let env = env(200, "at_provider = true\n");
+    let both = [IONOS_CLUSTER, LAUNCHER_DB];
+    let listed = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = env.cmd();
+        cmd.args(["drill", "--all", "--list"]).args(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let run = Run::from(cmd.output().unwrap());
+        assert_eq!(run.code, 0, "{run:?}");
+        let ids: Vec<String> = run.stdout.lines().skip(1).map(str::to_string).collect();
+        (run.stdout.lines().next().unwrap_or("").to_string(), ids)
+    };
+    let (head, all) = listed(&[], &[]);
+    assert_eq!(
+        head,
+        "every cluster (no --shard, no engine index): 2 cluster(s)"
+    );
+    assert_eq!(all, both);
+    // Two shards: disjoint, and together every cluster; the engines' indexes work alike.
+    let (head0, zero) = listed(&["--shard", "0/2"], &[]);
+    let (_, one) = listed(&["--shard", "1/2"], &[]);
+    assert!(head0.starts_with("shard 0/2 (from --shard): "), "{head0}");
+    let mut union = [zero.clone(), one.clone()].concat();
+    union.sort();
+    let mut sorted = both.map(String::from).to_vec();
+    sorted.sort();
+    assert_eq!(union, sorted, "{zero:?} {one:?}");
+    let (slurm, by_slurm) = listed(
+        &[],
+        &[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ],
+    );
+    assert!(
+        slurm.starts_with("shard 1/2 (from SLURM_ARRAY_TASK_ID)"),
+        "{slurm}"
+    );
+    assert_eq!(by_slurm, one);
+    let (_, by_k8s) = listed(&["--shard-count", "2"], &[("JOB_COMPLETION_INDEX", "0")]);
+    assert_eq!(by_k8s, zero);
+    let mut k8s = env.cmd();
+    k8s.args(["drill", "--all", "--list"])
+        .env("JOB_COMPLETION_INDEX", "0");
+    Run::from(k8s.output().unwrap()).assert_error(2, "give --shard-count N");
+    env.run(&["drill", "--all", "--shard", "2/2", "--list"])
+        .assert_error(2, "the index runs from 0 to the count less one");
+
+    // Every cluster drilled, one after the other: each fails its connection (the plain
+    // simulator's copies are no servers), none stops the next; exit 1; every copy deleted.
+    let run = env.run(&["drill", "--all", "--target", &days_ago(1.0), "--json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let reps: Vec<Value> =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    let drilled: Vec<&str> = reps
+        .iter()
+        .map(|r| r["cluster"].as_str().unwrap())
+        .collect();
+    assert_eq!(drilled, both);
+    assert!(
+        reps.iter().all(|r| r["at_provider"]["deleted"] == true),
+        "{reps:#?}"
+    );
+    assert!(
+        run.stderr.contains("2 of the 2 failed or were not drilled"),
+        "{run:?}"
+    );
+    assert_eq!(copies_left(&env), Vec::<String>::new());
+    // Still due: neither passed.
+    assert_eq!(listed(&["--due"], &[]).1, both);
+}

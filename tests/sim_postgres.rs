@@ -560,3 +560,31 @@ fn sigterm_during_a_drill_at_the_provider_deletes_the_real_copy() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
+
+#[test]
+fn drill_all_at_the_providers_passes_and_then_nothing_is_due() {
+    let world = env();
+    let env = &world.env;
+    let text = drill_config(env, r#"["SELECT count(*) FROM bridgerest_sim.ticks"]"#).replacen(
+        "[drill]\n",
+        "[drill]\nat_provider = true\n",
+        1,
+    );
+    // Only the clusters restored at their provider (the Bridge one here has no repository).
+    let text = text[..text.rfind("\n[[cluster]]\nid = \"rvf").unwrap()].to_string();
+    std::fs::write(&env.config, text).unwrap();
+    let target = at(30).format(&Rfc3339).unwrap();
+    let run = env.run(&["drill", "--all", "--target", &target]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout.matches("(at the provider, ").count(),
+        2,
+        "{run:?}"
+    );
+    let due = env.run(&["drill", "--all", "--due", "--list"]);
+    assert_eq!(due.code, 0, "{due:?}");
+    assert_eq!(
+        due.stdout,
+        "every cluster (no --shard, no engine index): 0 cluster(s) due\n"
+    );
+}

@@ -357,7 +357,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drill)
-            opts="-c -v -h -V --cluster --at-provider --target --keep --json --user --pg-bin --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --all --shard --shard-count --due --list --at-provider --target --keep --json --user --pg-bin --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +365,14 @@ _bridgerest() {
             case "${prev}" in
                 --cluster)
                     COMPREPLY=($(compgen -W "$(bridgerest __complete-ids 2>/dev/null)" -- "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard-count)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --target)

@@ -23,6 +23,7 @@ mod error;
 pub mod html;
 pub mod isolate;
 pub mod report;
+pub mod shard;
 pub mod sink;
 mod space;
 mod verdict;
