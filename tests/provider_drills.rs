@@ -452,3 +452,150 @@ fn drill_all_drills_every_cluster_or_this_workers_share_and_one_failure_stops_no
     // Still due: neither passed.
     assert_eq!(listed(&["--due"], &[]).1, both);
 }
+
+/// A Pushgateway of Debian's on a free loopback port, with basic auth (`user`, `password`),
+/// stopped when dropped.
+struct Gateway {
+    child: std::process::Child,
+    url: String,
+    auth: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn gateway(env: &Env, user: &str, password: &str) -> Gateway {
+    let bin = "/usr/bin/prometheus-pushgateway";
+    assert!(
+        std::path::Path::new(bin).exists(),
+        "{bin} not found: apt-get install prometheus-pushgateway apache2-utils (or bash .ci/run)"
+    );
+    let hash = std::process::Command::new("htpasswd")
+        .args(["-nbBC", "4", user, password])
+        .output()
+        .unwrap();
+    assert!(hash.status.success(), "htpasswd: {hash:?}");
+    let line = String::from_utf8(hash.stdout).unwrap();
+    let bcrypt = line.trim().split_once(':').unwrap().1.to_string();
+    let web = env.path("gateway-web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  {user}: '{bcrypt}'\n")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(bin)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!("--web.config.file={}", web.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "the Pushgateway did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Gateway {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        auth: format!("{user}:{password}"),
+    }
+}
+
+impl Gateway {
+    /// What it serves at /metrics.
+    fn metrics(&self) -> String {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--fail",
+                "-u",
+                &self.auth,
+                &format!("{}/metrics", self.url),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn each_drill_pushes_its_cluster_group_to_a_pushgateway_with_basic_auth() {
+    let password = "push-password-of-the-test";
+    let env = env(200, "");
+    let gw = gateway(&env, "drills", password);
+    let file = env.path("push-password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    set_mode(&file, 0o600);
+    let text = std::fs::read_to_string(&env.config).unwrap().replacen(
+        "[drill]\n",
+        &format!(
+            "[drill]\npush_url = \"{}\"\npush_user = \"drills\"\npush_password_file = \"{}\"\n",
+            gw.url,
+            file.display()
+        ),
+        1,
+    );
+    std::fs::write(&env.config, &text).unwrap();
+    let target = days_ago(1.0);
+    for id in [IONOS_CLUSTER, LAUNCHER_DB] {
+        let run = env.run(&["drill", "--cluster", id, "--target", &target]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            !run.stdout.contains(password) && !run.stderr.contains(password),
+            "{run:?}"
+        );
+        assert!(
+            run.stdout.contains(&format!(
+                "report:    {}/metrics/job/bridgerest_drill/cluster/{id}",
+                gw.url
+            )),
+            "{run:?}"
+        );
+    }
+    // One group per cluster: neither push replaced the other's.
+    let m = gw.metrics();
+    for (id, provider) in [(IONOS_CLUSTER, "ionos"), (LAUNCHER_DB, "launcher")] {
+        for series in [
+            format!("bridgerest_drill_success{{cluster=\"{id}\",instance=\"\",job=\"bridgerest_drill\"}} 0"),
+            format!("bridgerest_drill_at_provider{{cluster=\"{id}\",instance=\"\",job=\"bridgerest_drill\",provider=\"{provider}\"}} 1"),
+            format!("bridgerest_drill_failed_check{{check=\"connect\",cluster=\"{id}\",instance=\"\",job=\"bridgerest_drill\"}} 1"),
+        ] {
+            assert!(m.contains(&series), "{series}\n{m}");
+        }
+        assert!(
+            m.contains(&format!(
+                "push_time_seconds{{cluster=\"{id}\",instance=\"\",job=\"bridgerest_drill\"}}"
+            )),
+            "{m}"
+        );
+    }
+    // A wrong password: the push is refused and said; the drill and its report stand.
+    std::fs::write(&file, "not-the-password\n").unwrap();
+    let run = env.run(&["drill", "--cluster", IONOS_CLUSTER, "--target", &target]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("cannot publish the drill to the Pushgateway"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("401"), "{run:?}");
+    assert!(run.stdout.contains("report:    "), "{run:?}");
+    // Plain http to another host is refused when the config is read.
+    std::fs::write(
+        &env.config,
+        text.replace(&gw.url, "http://pushgateway.example:9091"),
+    )
+    .unwrap();
+    env.run(&["drill", "--cluster", IONOS_CLUSTER])
+        .assert_error(2, "in the clear; use https://");
+}

@@ -42,10 +42,13 @@ fn request(cfg: &Config, args: &DrillArgs, cluster: String) -> Request {
 
 /// The report file, then the status and Prometheus files (merged into as they are).
 async fn publish(cfg: &Config, rep: &Report) -> Vec<String> {
-    let sinks: drill::sink::Sinks = vec![
+    let mut sinks: drill::sink::Sinks = vec![
         Box::new(drill::sink::ReportFile::new(cfg)),
         Box::new(crate::schedule::StatusFile::new(cfg)),
     ];
+    if let Some(p) = crate::schedule::push::Pushgateway::new(cfg) {
+        sinks.push(Box::new(p));
+    }
     drill::sink::publish(&sinks, rep).await
 }
 

@@ -48,8 +48,75 @@ pub struct DrillConfig {
     pub copy_plan: Option<String>,
     /// A drill copy's storage in GB (Bridge, IONOS; `None`: the source's, which its data fits).
     pub copy_storage: Option<u32>,
+    /// A Prometheus Pushgateway each drill's figures are pushed to (grouped per cluster).
+    pub push: Option<Push>,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
+}
+
+/// `drill.push_url` and its basic auth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Push {
+    /// The Pushgateway's base URL (https, or http to a loopback address).
+    pub url: url::Url,
+    pub user: Option<String>,
+    /// The password's file (or $BRIDGEREST_PUSH_PASSWORD, or the credential push-password).
+    pub password_file: Option<PathBuf>,
+}
+
+impl Push {
+    /// Where its password is looked for.
+    pub fn password(&self) -> crate::provider::section::SecretSpec<'_> {
+        crate::provider::section::SecretSpec {
+            what: "the Pushgateway password (drill.push_user's)",
+            env: "BRIDGEREST_PUSH_PASSWORD",
+            credential: "push-password",
+            file: self.password_file.as_deref(),
+            file_key: "drill.push_password_file",
+            get_one: "the password of drill.push_user at the Pushgateway",
+        }
+    }
+}
+
+/// `drill.push_url`, `push_user`, `push_password_file`, checked.
+fn push_of(
+    url: Option<String>,
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+) -> Result<Option<Push>> {
+    let Some(text) = url else {
+        if user.is_some() || password_file.is_some() {
+            invalid!("drill.push_user and drill.push_password_file need drill.push_url (the Pushgateway's address)");
+        }
+        return Ok(None);
+    };
+    let url = url::Url::parse(&text).map_err(|e| {
+        Invalid(format!("drill.push_url = {:?}: {e}; give the Pushgateway's base URL, e.g. https://pushgateway.example:9091", crate::text::excerpt(&text, 100)))
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        s => invalid!("drill.push_url = {:?}: {s}:// to another host would send the drills' figures{} in the clear; use https://", crate::text::excerpt(&text, 100), if user.is_some() { " and the password" } else { "" }),
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        invalid!("drill.push_url holds a user, password or query: give the base URL alone, the user in drill.push_user and the password in drill.push_password_file");
+    }
+    if password_file.is_some() && user.is_none() {
+        invalid!(
+            "drill.push_password_file without drill.push_user: give the user the password is for"
+        );
+    }
+    Ok(Some(Push {
+        url,
+        user,
+        password_file,
+    }))
 }
 
 pub const DEFAULT_DRILL_ROOT: &str = "/var/lib/bridgerest/drill";
@@ -224,6 +291,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         provider_copies,
         at_provider: raw.at_provider.unwrap_or(false),
         copy_plan: raw.copy_plan.filter(|p| !p.trim().is_empty()),
+        push: push_of(raw.push_url, raw.push_user, raw.push_password_file)?,
         copy_storage: match raw.copy_storage {
             Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
             s => s,

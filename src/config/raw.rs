@@ -57,6 +57,9 @@ pub(super) struct RawDrill {
     pub(super) at_provider: Option<bool>,
     pub(super) copy_plan: Option<String>,
     pub(super) copy_storage: Option<u32>,
+    pub(super) push_url: Option<String>,
+    pub(super) push_user: Option<String>,
+    pub(super) push_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -354,10 +354,13 @@ async fn drill_worker(
                 Ok(rep) => {
                     // The report file is the record; the loop, the status file's writer, is
                     // handed the report.
-                    let sinks: crate::drill::sink::Sinks = vec![
+                    let mut sinks: crate::drill::sink::Sinks = vec![
                         Box::new(crate::drill::sink::ReportFile::new(&cfg)),
                         Box::new(schedule::ToLoop(events.clone())),
                     ];
+                    if let Some(p) = schedule::push::Pushgateway::new(&cfg) {
+                        sinks.push(Box::new(p));
+                    }
                     let at = crate::drill::sink::publish(&sinks, &rep).await;
                     let path = at.first();
                     match rep.ok {

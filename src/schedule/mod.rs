@@ -219,6 +219,7 @@ impl ReportSink for ToLoop {
 }
 
 pub mod daemon;
+pub mod push;
 mod status;
 pub use status::{
     fill_drills, publish_drill, record_refresh, recorded_drills, ClusterStatus, DrillPolicy,
