@@ -1,11 +1,16 @@
-//! The fleet recipes under contrib/: the Kubernetes manifests (no Kubernetes API server can run
-//! on these machines, so they are validated strictly against Kubernetes' own schemas with
-//! PyPI's kubernetes-validate, which .ci/run installs) and the config they carry, which the
-//! real binary loads and shards as the manifest's workers would.
+//! The fleet recipes under contrib/: the Slurm job array, run for real (Debian's slurmctld,
+//! slurmd and munge, started by the test on 127.0.0.1), and the Kubernetes manifests (no
+//! Kubernetes API server can run on these machines, so they are validated strictly against
+//! Kubernetes' own schemas with PyPI's kubernetes-validate, which .ci/run installs) and the
+//! config they carry, which the real binary loads and shards as the manifest's workers would.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sim_only;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use sim_only::*;
 
 fn tools() -> PathBuf {
     std::env::var_os("BRIDGEREST_TEST_TOOLS")
@@ -64,7 +69,11 @@ fn the_kubernetes_manifests_pass_strict_validation_and_a_typo_does_not() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("cronjob.yaml");
     let text = std::fs::read_to_string(kubernetes().join("cronjob.yaml")).unwrap();
-    std::fs::write(&bad, text.replace("backoffLimitPerIndex:", "backofLimitPerIndex:")).unwrap();
+    std::fs::write(
+        &bad,
+        text.replace("backoffLimitPerIndex:", "backofLimitPerIndex:"),
+    )
+    .unwrap();
     let (ok, out) = validate("1.33.0", &[bad]);
     assert!(!ok, "{out}");
     assert!(out.contains("backofLimitPerIndex"), "{out}");
@@ -116,7 +125,13 @@ fn the_configmaps_config_loads_and_the_jobs_workers_split_its_clusters() {
         let out = Command::new(env!("CARGO_BIN_EXE_bridgerest"))
             .args(["--config"])
             .arg(&config)
-            .args(["drill", "--all", "--shard-count", &completions.to_string(), "--list"])
+            .args([
+                "drill",
+                "--all",
+                "--shard-count",
+                &completions.to_string(),
+                "--list",
+            ])
             .env("JOB_COMPLETION_INDEX", index.to_string())
             .env_remove("BRIDGEREST_API_KEY")
             .env_remove("CREDENTIALS_DIRECTORY")
@@ -126,10 +141,9 @@ fn the_configmaps_config_loads_and_the_jobs_workers_split_its_clusters() {
         assert!(out.status.success(), "{out:?}");
         let mut lines = stdout.lines();
         assert!(
-            lines
-                .next()
-                .unwrap()
-                .starts_with(&format!("shard {index}/{completions} (from JOB_COMPLETION_INDEX)")),
+            lines.next().unwrap().starts_with(&format!(
+                "shard {index}/{completions} (from JOB_COMPLETION_INDEX)"
+            )),
             "{stdout}"
         );
         all.extend(lines.map(str::to_string));
@@ -139,4 +153,192 @@ fn the_configmaps_config_loads_and_the_jobs_workers_split_its_clusters() {
         all,
         ["drsve2t4f5e5znkmef6hmchy2e", "rvf73a77ozfsvcttryebfrnlem"]
     );
+}
+
+/// A Slurm of one node on 127.0.0.1 (munged, slurmctld, slurmd, as fleet-engines.md sets them
+/// up), in a directory of its own; stopped by the pids they wrote when dropped.
+struct Slurm {
+    dir: tempfile::TempDir,
+}
+
+impl Slurm {
+    fn start() -> Slurm {
+        for bin in [
+            "/usr/sbin/slurmctld",
+            "/usr/sbin/slurmd",
+            "/usr/sbin/munged",
+            "/usr/bin/sbatch",
+        ] {
+            assert!(
+                Path::new(bin).exists(),
+                "{bin} not found: apt-get install slurmctld slurmd slurm-client munge (or bash .ci/run)"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        let d = d.as_path();
+        set_mode(d, 0o755);
+        for (sub, owner) in [
+            ("state", "slurm"),
+            ("spool", "slurm"),
+            ("run", "slurm"),
+            ("log", "slurm"),
+            ("munge", "munge"),
+        ] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+            let st = Command::new("chown")
+                .arg(owner)
+                .arg(d.join(sub))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let host = String::from_utf8(Command::new("hostname").arg("-s").output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string();
+        let p = |sub: &str| d.join(sub).display().to_string();
+        std::fs::write(
+            d.join("slurm.conf"),
+            format!(
+                "ClusterName=drilltest\nSlurmctldHost={host}(127.0.0.1)\nSlurmUser=slurm\nSlurmctldPort={}\nSlurmdPort={}\nAuthType=auth/munge\nAuthInfo=socket={}\nStateSaveLocation={}\nSlurmdSpoolDir={}\nSlurmctldPidFile={}\nSlurmdPidFile={}\nSlurmctldLogFile={}\nSlurmdLogFile={}\nProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\nSchedulerType=sched/backfill\nSelectType=select/cons_tres\nSelectTypeParameters=CR_Core\nReturnToService=2\nMpiDefault=none\nJobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\nNodeName={host} NodeAddr=127.0.0.1 CPUs=2 RealMemory=4000 State=UNKNOWN\nPartitionName=drills Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
+                port(),
+                port(),
+                p("munge/munge.socket.2"),
+                p("state"),
+                p("spool"),
+                p("run/slurmctld.pid"),
+                p("run/slurmd.pid"),
+                p("log/slurmctld.log"),
+                p("log/slurmd.log"),
+            ),
+        )
+        .unwrap();
+        let slurm = Slurm { dir };
+        let run = |cmd: &mut Command| {
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{cmd:?}: {out:?}");
+        };
+        run(Command::new("runuser")
+            .args(["-u", "munge", "--", "/usr/sbin/munged"])
+            .args([
+                format!("--socket={}", p("munge/munge.socket.2")),
+                format!("--pid-file={}", p("munge/munged.pid")),
+                format!("--log-file={}", p("munge/munged.log")),
+                format!("--seed-file={}", p("munge/seed")),
+            ]));
+        run(Command::new("/usr/sbin/slurmctld")
+            .arg("-f")
+            .arg(d.join("slurm.conf")));
+        run(Command::new("/usr/sbin/slurmd")
+            .arg("-f")
+            .arg(d.join("slurm.conf")));
+        let t0 = std::time::Instant::now();
+        loop {
+            let out = slurm
+                .client("sinfo")
+                .args(["-h", "-o", "%t"])
+                .output()
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).trim() == "idle" {
+                break;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(30),
+                "the node never became idle: {out:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        slurm
+    }
+
+    fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("SLURM_CONF", self.dir.path().join("slurm.conf"));
+        c
+    }
+}
+
+impl Drop for Slurm {
+    fn drop(&mut self) {
+        for pid in ["run/slurmd.pid", "run/slurmctld.pid", "munge/munged.pid"] {
+            if let Ok(p) = std::fs::read_to_string(self.dir.path().join(pid)) {
+                let _ = Command::new("kill").arg(p.trim()).status();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn the_slurm_job_array_drills_every_cluster_exactly_once_across_its_tasks() {
+    let mut st = bridgerest::sim::sample_state(KEY, 0);
+    st.restore_ms = 200;
+    st.delete_ms = 200;
+    let env = Env::with_state(st);
+    let reports = env.path("reports");
+    std::fs::write(
+        &env.config,
+        env.providers_config(&format!(
+            "\n[drill]\nat_provider = true\namcheck = false\nreports = \"{}\"\n",
+            reports.display()
+        )),
+    )
+    .unwrap();
+    let slurm = Slurm::start();
+    let out_dir = slurm.dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/slurm/bridgerest-drill.sbatch");
+    // Two tasks of the shipped script, waited for; each drill fails its connection (the plain
+    // simulator's copies are no servers), so each task exits 1.
+    let run = slurm
+        .client("sbatch")
+        .args(["--wait", "--array=0-1", "--time=10", "--mem=512M"])
+        .arg(format!("--output={}/task-%a.out", out_dir.display()))
+        .arg(&script)
+        .env("BRIDGEREST", env!("CARGO_BIN_EXE_bridgerest"))
+        .env("BRIDGEREST_CONFIG", &env.config)
+        .env_remove("BRIDGEREST_API_KEY")
+        .output()
+        .unwrap();
+    let said =
+        |i: u32| std::fs::read_to_string(out_dir.join(format!("task-{i}.out"))).unwrap_or_default();
+    assert!(!run.status.success(), "{run:?}\n{}\n{}", said(0), said(1));
+    let mut drilled = Vec::new();
+    for i in 0..2 {
+        let text = said(i);
+        assert!(
+            text.contains(&format!(
+                "drill:     shard {i}/2 (from SLURM_ARRAY_TASK_ID)"
+            )),
+            "{text}\n{run:?}\n{}",
+            std::fs::read_to_string(slurm.dir.path().join("log/slurmd.log")).unwrap_or_default()
+        );
+        drilled.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix("drill:     cluster "))
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string),
+        );
+    }
+    drilled.sort();
+    let mut both = vec![IONOS_CLUSTER.to_string(), LAUNCHER_DB.to_string()];
+    both.sort();
+    assert_eq!(drilled, both, "each cluster by exactly one task");
+    // One report per cluster, each copy deleted.
+    let files: Vec<_> = std::fs::read_dir(&reports).unwrap().flatten().collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in files {
+        let rep: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f.path()).unwrap()).unwrap();
+        assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
+    }
 }
