@@ -342,3 +342,69 @@ fn the_slurm_job_array_drills_every_cluster_exactly_once_across_its_tasks() {
         assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
     }
 }
+
+/// The Nomad job file parsed as HCL (PyPI's python-hcl2, which .ci/run installs), as JSON; or
+/// the parser's complaint.
+fn nomad_hcl(path: &Path) -> Result<serde_json::Value, String> {
+    let out = Command::new(tools().join("venv/bin/python"))
+        .args([
+            "-c",
+            "import hcl2, json, sys; print(json.dumps(hcl2.load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    match out.status.success() {
+        true => Ok(serde_json::from_slice(&out.stdout).unwrap()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
+#[test]
+fn the_nomad_job_is_hcl_whose_count_matches_the_shard_count() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nomad/bridgerest-drill.nomad.hcl");
+    let job = nomad_hcl(&path).unwrap_or_else(|e| {
+        panic!(
+            "{e} (python-hcl2: {}/venv/bin/pip install python-hcl2, or bash .ci/run)",
+            tools().display()
+        )
+    });
+    // python-hcl2 keeps string literals quoted.
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").trim_matches('"').to_string();
+    let job = &job["job"][0]["\"bridgerest-drill\""];
+    assert_eq!(s(&job["type"]), "batch", "{job:#}");
+    assert_eq!(job["periodic"][0]["prohibit_overlap"], true);
+    let group = &job["group"][0]["\"drill\""];
+    let task = &group["task"][0]["\"drill\""];
+    let args: Vec<String> = task["config"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    assert!(
+        args.ends_with(&["drill".to_string(), "--all".to_string()]),
+        "{args:?}"
+    );
+    let count = group["count"].as_u64().unwrap();
+    assert_eq!(
+        s(&task["env"][0]["BRIDGEREST_SHARD_COUNT"]),
+        count.to_string(),
+        "count and the shard count differ"
+    );
+    assert!(
+        task.get("kill_timeout").is_some(),
+        "SIGTERM time for the copy's cleanup"
+    );
+    // A syntax error is one (the check can fail).
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.nomad.hcl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &bad,
+        text.replacen("group \"drill\" {", "group \"drill\" {{", 1),
+    )
+    .unwrap();
+    assert!(nomad_hcl(&bad).is_err());
+}
