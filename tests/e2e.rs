@@ -380,6 +380,186 @@ fn pitr_gcs() {
     pitr_round_trip(Kind::Gcs);
 }
 
+/// #31 item 7: with real PostgreSQL on, a Bridge fork of a cluster whose backups are in a real
+/// repository is restored from it by the simulator (`pgbackrest restore` with freshly issued
+/// credentials) to the requested time: over TLS, as the role and password `restore --into
+/// --show-secrets` prints, exactly the rows committed before the target are there, the last
+/// replayed transaction is not after it, and the copy does not archive. A drill at the provider
+/// of the same target then passes, its `recovered_to` check read from the copy, and deletes it.
+#[test]
+fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.real_postgres_forks();
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+
+    // The password is printed on purpose: this run's output is not scanned for it, but for
+    // every other secret the simulator issued (the repository's credentials above all).
+    let run = w
+        .spawn_bridgerest(&[
+            "restore",
+            "--cluster",
+            CLUSTER,
+            "--target-time",
+            &target,
+            "--into",
+            "fork-at-target",
+            "--show-secrets",
+        ])
+        .wait_with_output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    );
+    let why = || {
+        let fork = w
+            .sim
+            .sim
+            .clusters()
+            .into_iter()
+            .find(|c| c.name == "fork-at-target");
+        fork.and_then(|c| w.sim.sim.real_postgres(&c.id))
+            .map(|r| format!("{:?}", r.life))
+    };
+    assert!(
+        run.status.success(),
+        "restore --into failed:\n{out}{err}\nthe fork's PostgreSQL: {:?}",
+        why()
+    );
+    let line = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{out}"))
+            .to_string()
+    };
+    let (connect, password) = (line("connect:   psql "), line("password:  "));
+    for s in w.sim.sim.issued_secrets() {
+        assert!(
+            s == password || !format!("{out}{err}").contains(&s),
+            "an issued secret other than the role's password was printed"
+        );
+    }
+    let conninfo = connect.trim_matches('"').to_string();
+    assert!(
+        conninfo.contains("sslmode=require") && conninfo.contains("host=127.0.0."),
+        "{conninfo}"
+    );
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("/usr/lib/postgresql/15/bin/psql")
+            .arg(format!("{conninfo} connect_timeout=5"))
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .env_clear()
+            .env("PGPASSWORD", &password)
+            .env("PGPASSFILE", "/dev/null")
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "{sql}: {e}");
+        o
+    };
+    assert_eq!(
+        psql("SELECT count(*), min(i), max(i) FROM restore_check"),
+        "100|1|100",
+        "the fork holds exactly the rows committed before {target}"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), pg_is_in_recovery(), pg_last_xact_replay_timestamp() <= '{target}'::timestamptz, pg_last_xact_replay_timestamp() > '{target}'::timestamptz - interval '5 s', current_setting('archive_mode')"
+        )),
+        "t|f|t|t|off",
+        "TLS, promoted, replayed up to {target} and not after it, not archiving"
+    );
+    // Its pgBackRest config (the repository's credentials) is private to the OS user.
+    let fork = w
+        .sim
+        .sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == "fork-at-target")
+        .unwrap()
+        .id;
+    let conf = w
+        .sim
+        .sim
+        .real_postgres(&fork)
+        .unwrap()
+        .dir
+        .join("pgbackrest.conf");
+    let meta = std::fs::symlink_metadata(&conf).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.mode() & 0o777, meta.uid()),
+        (0o600, real_stores::postgres_ids().0.as_raw()),
+        "{}",
+        conf.display()
+    );
+
+    // A drill at the provider: its copy is restored the same way, checked and deleted.
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    let queries = cfg.lines().find(|l| l.starts_with("queries = ")).unwrap();
+    let cfg = cfg.replace(
+        queries,
+        "queries = [\"SELECT count(*) = 100 AND max(i) = 100 FROM public.restore_check\"]",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    let (code, out, err) = w.bridgerest(&[
+        "drill",
+        "--cluster",
+        CLUSTER,
+        "--at-provider",
+        "--target",
+        &target,
+        "--json",
+    ]);
+    let rep: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(
+        (code, &rep["ok"]),
+        (0, &serde_json::json!(true)),
+        "{rep:#}\n{err}"
+    );
+    let check = |name: &str| {
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {rep:#}"))
+            .clone()
+    };
+    assert_eq!(check("recovered_to")["ok"], true, "{rep:#}");
+    assert!(
+        check("query 1")["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("→ t"),
+        "{rep:#}"
+    );
+    let t = bridgerest::restore::parse_time(&target).unwrap();
+    let got = time::OffsetDateTime::parse(
+        rep["recovered_to"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(got <= t && t - got < time::Duration::seconds(5), "{rep:#}");
+    assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
+    let copy = rep["at_provider"]["id"].as_str().unwrap();
+    assert!(
+        w.sim.sim.real_postgres(copy).is_none(),
+        "its PostgreSQL is gone"
+    );
+    w.assert_no_secrets();
+}
+
 /// GCS as Bridge documents it (a token with a bucket and no credential): the stanza uses the
 /// service-account key configured for the cluster, and pgBackRest's own OAuth exchange with it
 /// (a JWT signed with the key, checked by the token endpoint) is what lets it in.

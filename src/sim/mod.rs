@@ -296,6 +296,9 @@ pub(crate) struct Inner {
 pub struct Sim {
     inner: Arc<Mutex<Inner>>,
     issuer: Option<Issuer>,
+    /// The pgBackRest options that reach the issuer's store from this host (endpoint, port,
+    /// CA file), as a provider's own hosts know them.
+    store_options: Vec<(String, String)>,
 }
 
 impl Sim {
@@ -316,6 +319,7 @@ impl Sim {
                 real: None,
             })),
             issuer: None,
+            store_options: Vec::new(),
         }
     }
 
@@ -326,6 +330,15 @@ impl Sim {
     /// Uses `issuer` to make every token's credentials.
     pub fn with_issuer(mut self, issuer: Issuer) -> Sim {
         self.issuer = Some(issuer);
+        self
+    }
+
+    /// The pgBackRest options besides a token's that reach the issuer's store from this host
+    /// (`repo1-s3-endpoint`, `repo1-storage-port`, `repo1-storage-ca-file`, ...). With an
+    /// issuer and [`Sim::with_real_postgres`], a Bridge fork is restored from its source's
+    /// repository with them and fresh credentials ([`postgres`]).
+    pub fn with_store_options(mut self, options: Vec<(String, String)>) -> Sim {
+        self.store_options = options;
         self
     }
 
