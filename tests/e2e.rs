@@ -380,57 +380,26 @@ fn pitr_gcs() {
     pitr_round_trip(Kind::Gcs);
 }
 
-/// #31 item 7: with real PostgreSQL on, a Bridge fork of a cluster whose backups are in a real
-/// repository is restored from it by the simulator (`pgbackrest restore` with freshly issued
-/// credentials) to the requested time: over TLS, as the role and password `restore --into
-/// --show-secrets` prints, exactly the rows committed before the target are there, the last
-/// replayed transaction is not after it, and the copy does not archive. A drill at the provider
-/// of the same target then passes, its `recovered_to` check read from the copy, and deletes it.
-#[test]
-fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
-    let mut w = World::new(Kind::S3, 3600);
-    w.real_postgres_forks();
-    w.refresh();
-    w.pg.start();
-    w.pgbackrest_ok(&["stanza-create"]);
-    w.pg.psql("CREATE TABLE restore_check (i int)");
-    w.pgbackrest_ok(&["--type=full", "backup"]);
-    let target = rows_around_target(&w);
-    w.sync_backups();
-
-    // The password is printed on purpose: this run's output is not scanned for it, but for
-    // every other secret the simulator issued (the repository's credentials above all).
-    let run = w
-        .spawn_bridgerest(&[
-            "restore",
-            "--cluster",
-            CLUSTER,
-            "--target-time",
-            &target,
-            "--into",
-            "fork-at-target",
-            "--show-secrets",
-        ])
-        .wait_with_output()
-        .unwrap();
+/// `bridgerest restore --cluster CLUSTER <when> --into <name> --show-secrets`: the fork's
+/// conninfo and password as printed. The password is printed on purpose: this run's output is
+/// not scanned for it, but for every other secret the simulator issued (the repository's
+/// credentials above all).
+fn fork_into(w: &World, when: &[&str], name: &str) -> (String, String) {
+    let mut args = vec!["restore", "--cluster", CLUSTER];
+    args.extend(when);
+    args.extend(["--into", name, "--show-secrets"]);
+    let run = w.spawn_bridgerest(&args).wait_with_output().unwrap();
     let (out, err) = (
         String::from_utf8_lossy(&run.stdout).into_owned(),
         String::from_utf8_lossy(&run.stderr).into_owned(),
     );
-    let why = || {
-        let fork = w
-            .sim
-            .sim
-            .clusters()
-            .into_iter()
-            .find(|c| c.name == "fork-at-target");
-        fork.and_then(|c| w.sim.sim.real_postgres(&c.id))
-            .map(|r| format!("{:?}", r.life))
-    };
+    let fork = w.sim.sim.clusters().into_iter().find(|c| c.name == name);
+    let life = fork
+        .and_then(|c| w.sim.sim.real_postgres(&c.id))
+        .map(|r| r.life);
     assert!(
         run.status.success(),
-        "restore --into failed:\n{out}{err}\nthe fork's PostgreSQL: {:?}",
-        why()
+        "restore --into failed:\n{out}{err}\nthe fork's PostgreSQL: {life:?}"
     );
     let line = |prefix: &str| {
         out.lines()
@@ -450,22 +419,45 @@ fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
         conninfo.contains("sslmode=require") && conninfo.contains("host=127.0.0."),
         "{conninfo}"
     );
-    let psql = |sql: &str| {
-        let out = std::process::Command::new("/usr/lib/postgresql/15/bin/psql")
-            .arg(format!("{conninfo} connect_timeout=5"))
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .env_clear()
-            .env("PGPASSWORD", &password)
-            .env("PGPASSFILE", "/dev/null")
-            .output()
-            .unwrap();
-        let (o, e) = (
-            String::from_utf8_lossy(&out.stdout).trim().to_string(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        assert!(out.status.success(), "{sql}: {e}");
-        o
-    };
+    (conninfo, password)
+}
+
+/// psql over the network with `conninfo`, the password in its environment (never in its
+/// arguments); its output, trimmed.
+fn psql_tls(conninfo: &str, password: &str, sql: &str) -> String {
+    let out = std::process::Command::new("/usr/lib/postgresql/15/bin/psql")
+        .arg(format!("{conninfo} connect_timeout=5"))
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .env_clear()
+        .env("PGPASSWORD", password)
+        .env("PGPASSFILE", "/dev/null")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{sql}: {err}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// #31 item 7: with real PostgreSQL on, a Bridge fork of a cluster whose backups are in a real
+/// repository is restored from it by the simulator (`pgbackrest restore` with freshly issued
+/// credentials) to the requested time: over TLS, as the role and password `restore --into
+/// --show-secrets` prints, exactly the rows committed before the target are there, the last
+/// replayed transaction is not after it, and the copy does not archive. A drill at the provider
+/// of the same target then passes, its `recovered_to` check read from the copy, and deletes it.
+#[test]
+fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.real_postgres_forks();
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+
+    let (conninfo, password) = fork_into(&w, &["--target-time", &target], "fork-at-target");
+    let psql = |sql: &str| psql_tls(&conninfo, &password, sql);
     assert_eq!(
         psql("SELECT count(*), min(i), max(i) FROM restore_check"),
         "100|1|100",
@@ -501,6 +493,17 @@ fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
         (0o600, real_stores::postgres_ids().0.as_raw()),
         "{}",
         conf.display()
+    );
+
+    // Without a target the fork recovers to the end of the archive: every row.
+    let (latest, pw) = fork_into(&w, &["--target", "latest"], "fork-latest");
+    assert_eq!(
+        psql_tls(
+            &latest,
+            &pw,
+            "SELECT count(*), min(i), max(i), pg_is_in_recovery() FROM restore_check"
+        ),
+        "250|1|250|f"
     );
 
     // A drill at the provider: its copy is restored the same way, checked and deleted.
@@ -557,6 +560,49 @@ fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
         w.sim.sim.real_postgres(copy).is_none(),
         "its PostgreSQL is gone"
     );
+
+    // A fork to a time inside the only backup (after its start, before its stop): pgBackRest
+    // finds no backup to restore from, and the fork fails with its error, no secret in it.
+    let started = w.sim.sim.backups(CLUSTER)[0]["started_at"].clone();
+    let url = format!("{}/clusters/{CLUSTER}/forks", w.sim.url());
+    let status = real_stores::runtime().block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(real_stores::pg::API_KEY)
+            .json(&serde_json::json!({"name": "fork-in-the-backup", "target_time": started}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 201);
+    let fork = w
+        .sim
+        .sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == "fork-in-the-backup")
+        .unwrap()
+        .id;
+    let mut life = None;
+    real_stores::wait_until(
+        "the fork's restore to fail",
+        Duration::from_secs(60),
+        || {
+            life = w.sim.sim.real_postgres(&fork).map(|r| r.life);
+            !matches!(life, Some(bridgerest::sim::postgres::Life::Starting))
+        },
+    );
+    let Some(bridgerest::sim::postgres::Life::Failed(why)) = life else {
+        panic!("the fork did not fail: {life:?}");
+    };
+    assert!(
+        why.starts_with("pgbackrest failed (exit status: 75): ERROR: [075]: unable to find backup set with stop time less than"),
+        "{why}"
+    );
+    for s in w.sim.sim.issued_secrets() {
+        assert!(!why.contains(&s), "a secret in the fork's failure: {why}");
+    }
     w.assert_no_secrets();
 }
 

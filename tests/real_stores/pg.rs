@@ -13,7 +13,7 @@ use super::{as_user, free_port, tool, wait_until, TestDir, Tls, Transcript};
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub const CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
 pub const STANZA: &str = "main";
-const API_KEY: &str = "cbkey_e2e_test_key_4f2e6760";
+pub const API_KEY: &str = "cbkey_e2e_test_key_4f2e6760";
 
 pub struct Pg {
     pub data: PathBuf,
