@@ -228,21 +228,22 @@ async fn answer(sim: Sim, method: Method, uri: Uri, headers: HeaderMap, body: By
                 .and_then(|p| p.strip_suffix("/forks"))
                 .filter(|id| method == Method::POST && !id.contains('/'));
             let repository = match fork_of {
-                Some(id) => match super::bridge::fork_repository(&sim, id).await {
-                    Ok(r) => r,
-                    Err(resp) => return resp,
-                },
-                None => None,
+                Some(id) => super::bridge::fork_repository(&sim, id).await,
+                None => Ok(None),
             };
-            super::bridge::route(
-                &sim,
-                &method,
-                &path,
-                uri.query().unwrap_or(""),
-                &body,
-                ends,
-                repository,
-            )
+            match repository {
+                Ok(repository) => super::bridge::route(
+                    &sim,
+                    &method,
+                    &path,
+                    uri.query().unwrap_or(""),
+                    &body,
+                    ends,
+                    repository,
+                ),
+                // Issuing failed: answered as `POST backup-tokens` answers it (late or not).
+                Err(resp) => resp,
+            }
         }
     };
     answer_late(late).await;
