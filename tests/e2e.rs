@@ -380,6 +380,232 @@ fn pitr_gcs() {
     pitr_round_trip(Kind::Gcs);
 }
 
+/// `bridgerest restore --cluster CLUSTER <when> --into <name> --show-secrets`: the fork's
+/// conninfo and password as printed. The password is printed on purpose: this run's output is
+/// not scanned for it, but for every other secret the simulator issued (the repository's
+/// credentials above all).
+fn fork_into(w: &World, when: &[&str], name: &str) -> (String, String) {
+    let mut args = vec!["restore", "--cluster", CLUSTER];
+    args.extend(when);
+    args.extend(["--into", name, "--show-secrets"]);
+    let run = w.spawn_bridgerest(&args).wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    );
+    let fork = w.sim.sim.clusters().into_iter().find(|c| c.name == name);
+    let life = fork
+        .and_then(|c| w.sim.sim.real_postgres(&c.id))
+        .map(|r| r.life);
+    assert!(
+        run.status.success(),
+        "restore --into failed:\n{out}{err}\nthe fork's PostgreSQL: {life:?}"
+    );
+    let line = |prefix: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{out}"))
+            .to_string()
+    };
+    let (connect, password) = (line("connect:   psql "), line("password:  "));
+    for s in w.sim.sim.issued_secrets() {
+        assert!(
+            s == password || !format!("{out}{err}").contains(&s),
+            "an issued secret other than the role's password was printed"
+        );
+    }
+    let conninfo = connect.trim_matches('"').to_string();
+    assert!(
+        conninfo.contains("sslmode=require") && conninfo.contains("host=127."),
+        "{conninfo}"
+    );
+    (conninfo, password)
+}
+
+/// psql over the network with `conninfo`, the password in its environment (never in its
+/// arguments); its output, trimmed.
+fn psql_tls(conninfo: &str, password: &str, sql: &str) -> String {
+    let out = std::process::Command::new("/usr/lib/postgresql/15/bin/psql")
+        .arg(format!("{conninfo} connect_timeout=5"))
+        .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .env_clear()
+        .env("PGPASSWORD", password)
+        .env("PGPASSFILE", "/dev/null")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{sql}: {err}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// #31 item 7: with real PostgreSQL on, a Bridge fork of a cluster whose backups are in a real
+/// repository is restored from it by the simulator (`pgbackrest restore` with freshly issued
+/// credentials) to the requested time: over TLS, as the role and password `restore --into
+/// --show-secrets` prints, exactly the rows committed before the target are there, the last
+/// replayed transaction is not after it, and the copy does not archive. A drill at the provider
+/// of the same target then passes, its `recovered_to` check read from the copy, and deletes it.
+#[test]
+fn a_bridge_fork_is_restored_from_the_real_repository_to_the_target_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.real_postgres_forks();
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    let target = rows_around_target(&w);
+    w.sync_backups();
+
+    let (conninfo, password) = fork_into(&w, &["--target-time", &target], "fork-at-target");
+    let psql = |sql: &str| psql_tls(&conninfo, &password, sql);
+    assert_eq!(
+        psql("SELECT count(*), min(i), max(i) FROM restore_check"),
+        "100|1|100",
+        "the fork holds exactly the rows committed before {target}"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), pg_is_in_recovery(), pg_last_xact_replay_timestamp() <= '{target}'::timestamptz, pg_last_xact_replay_timestamp() > '{target}'::timestamptz - interval '5 s', current_setting('archive_mode')"
+        )),
+        "t|f|t|t|off",
+        "TLS, promoted, replayed up to {target} and not after it, not archiving"
+    );
+    // Its pgBackRest config (the repository's credentials) is private to the OS user.
+    let fork = w
+        .sim
+        .sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == "fork-at-target")
+        .unwrap()
+        .id;
+    let conf = w
+        .sim
+        .sim
+        .real_postgres(&fork)
+        .unwrap()
+        .dir
+        .join("pgbackrest.conf");
+    let meta = std::fs::symlink_metadata(&conf).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.mode() & 0o777, meta.uid()),
+        (0o600, real_stores::postgres_ids().0.as_raw()),
+        "{}",
+        conf.display()
+    );
+
+    // Without a target the fork recovers to the end of the archive: every row.
+    let (latest, pw) = fork_into(&w, &["--target", "latest"], "fork-latest");
+    assert_eq!(
+        psql_tls(
+            &latest,
+            &pw,
+            "SELECT count(*), min(i), max(i), pg_is_in_recovery() FROM restore_check"
+        ),
+        "250|1|250|f"
+    );
+
+    // A drill at the provider: its copy is restored the same way, checked and deleted.
+    let cfg = std::fs::read_to_string(&w.config).unwrap();
+    let queries = cfg.lines().find(|l| l.starts_with("queries = ")).unwrap();
+    let cfg = cfg.replace(
+        queries,
+        "queries = [\"SELECT count(*) = 100 AND max(i) = 100 FROM public.restore_check\"]",
+    );
+    std::fs::write(&w.config, cfg).unwrap();
+    let (code, out, err) = w.bridgerest(&[
+        "drill",
+        "--cluster",
+        CLUSTER,
+        "--at-provider",
+        "--target",
+        &target,
+        "--json",
+    ]);
+    let rep: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(
+        (code, &rep["ok"]),
+        (0, &serde_json::json!(true)),
+        "{rep:#}\n{err}"
+    );
+    let check = |name: &str| {
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {rep:#}"))
+            .clone()
+    };
+    assert_eq!(check("recovered_to")["ok"], true, "{rep:#}");
+    assert!(
+        check("query 1")["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("→ t"),
+        "{rep:#}"
+    );
+    let t = bridgerest::restore::parse_time(&target).unwrap();
+    let got = time::OffsetDateTime::parse(
+        rep["recovered_to"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(got <= t && t - got < time::Duration::seconds(5), "{rep:#}");
+    assert_eq!(rep["at_provider"]["deleted"], true, "{rep:#}");
+    let copy = rep["at_provider"]["id"].as_str().unwrap();
+    assert!(
+        w.sim.sim.real_postgres(copy).is_none(),
+        "its PostgreSQL is gone"
+    );
+
+    // A fork to a time inside the only backup (after its start, before its stop): pgBackRest
+    // finds no backup to restore from, and the fork fails with its error, no secret in it.
+    let started = w.sim.sim.backups(CLUSTER)[0]["started_at"].clone();
+    let url = format!("{}/clusters/{CLUSTER}/forks", w.sim.url());
+    let status = real_stores::runtime().block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(real_stores::pg::API_KEY)
+            .json(&serde_json::json!({"name": "fork-in-the-backup", "target_time": started}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 201);
+    let fork = w
+        .sim
+        .sim
+        .clusters()
+        .into_iter()
+        .find(|c| c.name == "fork-in-the-backup")
+        .unwrap()
+        .id;
+    let mut life = None;
+    real_stores::wait_until(
+        "the fork's restore to fail",
+        Duration::from_secs(60),
+        || {
+            life = w.sim.sim.real_postgres(&fork).map(|r| r.life);
+            !matches!(life, Some(bridgerest::sim::postgres::Life::Starting))
+        },
+    );
+    let Some(bridgerest::sim::postgres::Life::Failed(why)) = life else {
+        panic!("the fork did not fail: {life:?}");
+    };
+    assert!(
+        why.starts_with("pgbackrest failed (exit status: 75): ERROR: [075]: unable to find backup set with stop time less than"),
+        "{why}"
+    );
+    for s in w.sim.sim.issued_secrets() {
+        assert!(!why.contains(&s), "a secret in the fork's failure: {why}");
+    }
+    w.assert_no_secrets();
+}
+
 /// GCS as Bridge documents it (a token with a bucket and no credential): the stanza uses the
 /// service-account key configured for the cluster, and pgBackRest's own OAuth exchange with it
 /// (a JWT signed with the key, checked by the token endpoint) is what lets it in.

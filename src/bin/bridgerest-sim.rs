@@ -50,7 +50,7 @@ enum Cmd {
         #[arg(long, default_value = QUICK_START_KEY)]
         api_key: String,
         /// Make every cluster a restore creates a real PostgreSQL 15 (Debian's, run as
-        /// postgres; run this as root) on its own address 127.0.0.N, port 5432, with TLS, under
+        /// postgres; run this as root) on its own loopback address, port 5432, with TLS, under
         /// this directory (made 0755 if missing; no one else may write it). Stopped and removed
         /// when the cluster is deleted and when the simulator ends (Ctrl-C).
         #[arg(long, value_name = "DIR")]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::pages::{page_json, paginate};
-use super::postgres::{self, Contents, Fleet};
+use super::postgres::{self, Contents, Fleet, Repository};
 use super::sample::random_credentials;
 use super::staged::Staged;
 use super::{
@@ -30,6 +30,7 @@ pub(super) fn route(
     query: &str,
     body: &[u8],
     fork_ends: Option<String>,
+    repository: Option<Repository>,
 ) -> Response {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let q: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
@@ -81,7 +82,7 @@ pub(super) fn route(
                     let c = &g.state.clusters[i];
                     axum::Json(json!({"disk_usage": {"disk_available_mb": 94948, "disk_total_size_mb": 100213, "disk_used_mb": 133}, "oldest_backup_at": oldest_backup(c), "ongoing_upgrade": null, "state": c.state()})).into_response()
                 }
-                ("POST", ["forks"]) => fork(&mut g, i, body, fork_ends),
+                ("POST", ["forks"]) => fork(&mut g, i, body, fork_ends, repository),
                 // The documented example of this list shows `backups` alone: no `has_more`.
                 // More pages are announced by `next_cursor` only (clients must follow it).
                 ("GET", ["backups"]) => match page_json(
@@ -236,8 +237,16 @@ fn oldest_backup(c: &SimCluster) -> Option<String> {
 
 /// `POST /clusters/{id}/forks` (seed 004): `name` and, if given, `target_time` between the
 /// oldest backup and now; the fork passes through the states of [`super::SimState::fork_steps`]
-/// (`creating` first), then is `ready`, or in `ends` (a `fork_ends` fault).
-fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response {
+/// (`creating` first), then is `ready`, or in `ends` (a `fork_ends` fault). With real
+/// PostgreSQL, its PostgreSQL is restored from `repository` (the source's, see
+/// [`fork_repository`]) if given, else made with sample data.
+fn fork(
+    g: &mut Inner,
+    i: usize,
+    body: &[u8],
+    ends: Option<String>,
+    repository: Option<Repository>,
+) -> Response {
     let req: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => return error(StatusCode::BAD_REQUEST, "Request body must be JSON."),
@@ -290,11 +299,11 @@ fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response 
     steps.push((at, ends.unwrap_or_else(|| "ready".into())));
     if g.real.is_some() {
         // The roles `GET /clusters/{id}/roles/{name}` hands out, with the passwords it will.
-        let target = req
+        let asked = req
             .get("target_time")
             .and_then(Value::as_str)
-            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-            .unwrap_or_else(OffsetDateTime::now_utc);
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+        let target = asked.unwrap_or_else(OffsetDateTime::now_utc);
         let own = format!("u_{}", account::ACCOUNT_ID);
         let superuser_password = Some(role_password(g, &c.id, "postgres"));
         let roles = ["application", own.as_str()]
@@ -311,6 +320,7 @@ fn fork(g: &mut Inner, i: usize, body: &[u8], ends: Option<String>) -> Response 
             roles,
             createdb: false,
             owner: Some("application".into()),
+            repository: repository.map(|r| Box::new(Repository { target: asked, ..r })),
         };
         if let Some(Err(e)) = g.real.as_ref().map(|f| f.create(&c.id, contents)) {
             return error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
@@ -409,24 +419,59 @@ fn cluster_json(c: &SimCluster, real: Option<&Fleet>) -> Value {
     })
 }
 
+/// Cluster `id` if the key's teams may see it.
+fn visible_cluster(sim: &Sim, id: &str) -> Option<SimCluster> {
+    let g = sim.lock();
+    g.state
+        .clusters
+        .iter()
+        .find(|c| c.id == id)
+        .filter(|c| account::visible(&g, &c.team_id))
+        .cloned()
+}
+
 /// `POST /clusters/{id}/backup-tokens`: a fresh token, its credentials from the issuer.
 pub(super) async fn create_token(sim: &Sim, id: &str) -> Response {
-    let cluster = {
-        let g = sim.lock();
-        g.state
-            .clusters
-            .iter()
-            .find(|c| c.id == id)
-            .filter(|c| account::visible(&g, &c.team_id))
-            .cloned()
-    };
     // Unknown, or another team's: 403 either way, as for every cluster route.
-    let Some(cluster) = cluster else {
+    let Some(cluster) = visible_cluster(sim, id) else {
         return error(StatusCode::FORBIDDEN, "Forbidden.");
     };
     if let Some(raw) = &cluster.token_override {
         return (StatusCode::CREATED, axum::Json(raw.clone())).into_response();
     }
+    match issue_token(sim, &cluster).await {
+        Ok(t) => (StatusCode::CREATED, axum::Json(t)).into_response(),
+        Err(r) => *r,
+    }
+}
+
+/// The repository a fork of cluster `id` is restored from: with real PostgreSQL and an issuer
+/// (the source's backups are in a real repository), a token with fresh credentials, as
+/// `POST backup-tokens` hands out, and the options that reach the store; `None` otherwise (the
+/// fork holds sample data), or for a cluster the route answers 403 for.
+pub(super) async fn fork_repository(sim: &Sim, id: &str) -> Result<Option<Repository>, Response> {
+    if sim.issuer.is_none() || sim.lock().real.is_none() {
+        return Ok(None);
+    }
+    let Some(cluster) = visible_cluster(sim, id) else {
+        return Ok(None);
+    };
+    let token = issue_token(sim, &cluster).await.map_err(|r| *r)?;
+    let token = crate::provider::bridge::decode_token(&token, &cluster.id).map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("the fork's backup token is unusable: {e}"),
+        )
+    })?;
+    Ok(Some(Repository {
+        token,
+        options: sim.store_options.clone(),
+        target: None,
+    }))
+}
+
+/// A fresh token of `cluster`, its credentials from the issuer (random without one).
+async fn issue_token(sim: &Sim, cluster: &SimCluster) -> Result<Value, Box<Response>> {
     let token_id = new_eid();
     let mut t = json!({
         "id": token_id, "cluster_id": cluster.id, "team_id": cluster.team_id, "repo_path": cluster.repo_path,
@@ -449,19 +494,19 @@ pub(super) async fn create_token(sim: &Sim, id: &str) -> Response {
             {
                 Ok(i) => i,
                 Err(e) => {
-                    return error(
+                    return Err(Box::new(error(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         &format!("issuing credentials failed: {e}"),
-                    )
+                    )))
                 }
             }
         }
-        None => random_credentials(&cluster),
+        None => random_credentials(cluster),
     };
     t["type"] = json!(kind);
     t[field] = issued.store;
     sim.lock().issued.extend(issued.secrets);
-    (StatusCode::CREATED, axum::Json(t)).into_response()
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -470,7 +515,7 @@ mod tests {
     use crate::sim::{sample_state, ForkStep};
 
     async fn get(sim: &Sim, path: &str) -> Value {
-        let r = route(sim, &Method::GET, path, "", b"", None);
+        let r = route(sim, &Method::GET, path, "", b"", None, None);
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
         serde_json::from_slice(&body).unwrap()
     }
@@ -484,6 +529,7 @@ mod tests {
             "",
             body.as_bytes(),
             ends.map(str::to_string),
+            None,
         );
         assert_eq!(r.status(), StatusCode::CREATED);
         sim.clusters().last().unwrap().id.clone()
@@ -549,6 +595,7 @@ mod tests {
             "/clusters/p56biajnfvgjhftvqs7lqymspe/forks",
             "",
             body.as_bytes(),
+            None,
             None,
         );
         assert_eq!(r.status(), StatusCode::CREATED);

@@ -490,6 +490,7 @@ fn start_real(
         roles: src.roles.clone(),
         createdb: false,
         owner: None,
+        repository: None,
     };
     real.replace(id, contents)
         .map(|_| ())

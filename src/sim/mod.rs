@@ -307,6 +307,9 @@ struct RunningBackup {
 pub struct Sim {
     inner: Arc<Mutex<Inner>>,
     issuer: Option<Issuer>,
+    /// The pgBackRest options that reach the issuer's store from this host (endpoint, port,
+    /// CA file), as a provider's own hosts know them.
+    store_options: Vec<(String, String)>,
 }
 
 impl Sim {
@@ -328,6 +331,7 @@ impl Sim {
                 real: None,
             })),
             issuer: None,
+            store_options: Vec::new(),
         }
     }
 
@@ -341,9 +345,18 @@ impl Sim {
         self
     }
 
+    /// The pgBackRest options besides a token's that reach the issuer's store from this host
+    /// (`repo1-s3-endpoint`, `repo1-storage-port`, `repo1-storage-ca-file`, ...). With an
+    /// issuer and [`Sim::with_real_postgres`], a Bridge fork is restored from its source's
+    /// repository with them and fresh credentials ([`postgres`]).
+    pub fn with_store_options(mut self, options: Vec<(String, String)>) -> Sim {
+        self.store_options = options;
+        self
+    }
+
     /// Makes every cluster the simulator creates (a Bridge fork, an IONOS cluster `fromBackup`
     /// or restored in place, a Launcher `pitr-clone`, `pitr` or restore) a real PostgreSQL 15
-    /// on its own address `127.0.0.N`, port 5432, with TLS and the roles the provider hands
+    /// on its own loopback address, port 5432, with TLS and the roles the provider hands
     /// out ([`postgres`]); the providers' answers then name that address. Fails if PostgreSQL
     /// 15, the OS user or `cfg.root` cannot be used.
     pub fn with_real_postgres(self, cfg: RealPostgres) -> Result<Sim, postgres::Error> {

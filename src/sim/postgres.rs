@@ -3,7 +3,7 @@
 //!
 //! Each created cluster (a Bridge fork, an IONOS cluster `fromBackup` or restored in place, a
 //! Launcher `pitr-clone`, `pitr` or restore) gets a PostgreSQL 15 of its own, as the providers'
-//! clusters have: on its own loopback address `127.0.0.N` (N from 2 up, the next one whose
+//! clusters have: on its own loopback address (drawn at random from 127.64.0.0/10, one whose
 //! port 5432 is free), PostgreSQL's own port 5432, TLS on (one self-signed certificate per
 //! simulator, made with the `openssl` CLI), `hostssl ... scram-sha-256` the only network line of
 //! its `pg_hba.conf`, its socket in its own directory, the roles with the passwords the provider
@@ -11,6 +11,10 @@
 //! restore's target time: `bridgerest_sim.ticks(at)`, one row every 10 minutes from the source's
 //! oldest backup (or the target minus 7 days) up to the target, and
 //! `bridgerest_sim.restored(target, source)`; no data of the source cluster (which has none).
+//! Except a Bridge fork whose source's backups are in a real repository ([`Repository`]: the
+//! simulator has an issuer): it is restored from that repository with `pgbackrest restore` (a
+//! pgbackrest.conf of its own, 0600, the OS user's) to the fork's target, started without
+//! archiving, and ready once promoted and its roles have the handed-out passwords.
 //!
 //! The work (initdb, start, roles, data; stop and removal) runs on one worker thread, never in
 //! an HTTP handler; the providers' staged states wait for it (`Fleet::holds`): a cluster is
@@ -93,6 +97,20 @@ pub struct Contents {
     pub createdb: bool,
     /// The role owning the sample data (the others may read it); none: `postgres` owns it.
     pub owner: Option<String>,
+    /// The source's pgBackRest repository: if given, the PostgreSQL is restored from it
+    /// instead of made with sample data (`source`, `from` and `owner` then go unused).
+    pub repository: Option<Box<Repository>>,
+}
+
+/// A source's real pgBackRest repository, as a Bridge fork is restored from it: a backup
+/// token with fresh credentials, the options that reach its store from this host, the target.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub token: crate::provider::BackupToken,
+    /// Options besides the token's (`repo1-s3-endpoint`, `repo1-storage-ca-file`, ...).
+    pub options: Vec<(String, String)>,
+    /// The point in time to recover to; none: the end of the archive.
+    pub target: Option<OffsetDateTime>,
 }
 
 impl Contents {
@@ -128,7 +146,7 @@ pub enum Life {
 /// A created cluster's PostgreSQL as it is now (for tests and drills).
 #[derive(Debug, Clone)]
 pub struct Running {
-    /// `127.0.0.N`; the port is [`PORT`].
+    /// Its loopback address (in 127.64.0.0/10); the port is [`PORT`].
     pub address: Ipv4Addr,
     /// Its directory (data, socket, log): gone once it is deleted.
     pub dir: PathBuf,
@@ -137,9 +155,9 @@ pub struct Running {
 
 /// The addresses this process's simulators hold (another process's PostgreSQL shows when its
 /// port is bound).
-static TAKEN: Mutex<BTreeSet<u8>> = Mutex::new(BTreeSet::new());
+static TAKEN: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
 
-fn taken() -> MutexGuard<'static, BTreeSet<u8>> {
+fn taken() -> MutexGuard<'static, BTreeSet<u32>> {
     TAKEN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -465,12 +483,14 @@ impl Drop for Fleet {
     }
 }
 
-/// The next address 127.0.0.N (N from 2) that no simulator of this process holds and whose port
-/// 5432 can be bound.
+/// An address of 127.64.0.0/10 drawn at random that no simulator of this process holds and
+/// whose port 5432 can be bound: random, so that simulators in two processes (a test run beside
+/// another) almost never reach for the same one, and the binding settles the rest.
 fn reserve() -> Result<Ipv4Addr, Error> {
     let mut held = taken();
-    for n in 2..=254u8 {
-        let addr = Ipv4Addr::new(127, 0, 0, n);
+    for _ in 0..256 {
+        let n = (127u32 << 24) | (1 << 22) | fastrand::u32(1..(1 << 22) - 1);
+        let addr = Ipv4Addr::from(n);
         if !held.contains(&n) && TcpListener::bind((addr, PORT)).is_ok() {
             held.insert(n);
             return Ok(addr);
@@ -620,12 +640,71 @@ impl Shared {
         self.cfg.bin_dir.join(name)
     }
 
-    /// initdb, start, roles and data, then a TLS handshake's first step.
+    /// initdb (or a restore from the source's repository), start, roles and data (or wait
+    /// for the restored server's promotion, then roles), then a TLS handshake's first step.
     fn start(&self, id: &str, address: Ipv4Addr, c: &Contents) -> Result<(), String> {
         let dir = self.base.join(id);
         self.own_dir(&dir)?;
         let data = dir.join("data");
-        let initdb = ["-D", &path(&data), "-U", "postgres", "--auth-local=peer"];
+        let mut secrets: Vec<String> = c.roles.iter().map(|r| r.password.clone()).collect();
+        secrets.extend(c.superuser_password.clone());
+        match &c.repository {
+            Some(r) => secrets.extend(self.restore(id, &dir, &data, r)?),
+            None => self.initdb(&data)?,
+        }
+        let tls = self.tls();
+        let mut settings = vec![
+            format!("listen_addresses={address}"),
+            format!("port={PORT}"),
+            format!("unix_socket_directories={}", dir.display()),
+            format!("hba_file={}", self.base.join("pg_hba.conf").display()),
+            "ssl=on".into(),
+            format!("ssl_cert_file={}", tls.join("server.crt").display()),
+            format!("ssl_key_file={}", tls.join("server.key").display()),
+            // A copy never archives: a restored one would push into its source's repository.
+            "archive_mode=off".into(),
+            "shared_buffers=16MB".into(),
+            "fsync=off".into(),
+            "full_page_writes=off".into(),
+            // A failed statement's text may hold a password: not into the log.
+            "log_min_error_statement=panic".into(),
+        ];
+        // Recovery needs at least the source's max_connections: a restored one keeps its own.
+        if c.repository.is_none() {
+            settings.push("max_connections=20".into());
+        }
+        let opts: Vec<String> = settings.iter().map(|s| format!("-c {s}")).collect();
+        let log = dir.join("postgres.log");
+        let args: Vec<String> = ["start", "-w", "-t", "60", "-D", &path(&data), "-l"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([path(&log), "-o".into(), opts.join(" ")])
+            .collect();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        let started = self.run(&self.bin("pg_ctl"), &args, None, &secrets);
+        let server = Server::of(&data);
+        if let Some(i) = self.instances().get_mut(id) {
+            i.server = server;
+        }
+        if let Err(e) = started {
+            return Err(format!("{e}{}", self.fatal_lines(&log, &secrets)));
+        }
+        let sql = match &c.repository {
+            Some(_) => {
+                self.promoted(&dir, &log, server, &secrets)?;
+                roles_sql(c)
+            }
+            None => setup_sql(c),
+        };
+        self.run(&self.bin("psql"), &psql_args(&dir), Some(&sql), &secrets)?;
+        if !accepts_tls(address) {
+            return Err(format!("{address}:{PORT} does not accept TLS"));
+        }
+        Ok(())
+    }
+
+    fn initdb(&self, data: &Path) -> Result<(), String> {
+        let initdb = ["-D", &path(data), "-U", "postgres", "--auth-local=peer"];
         let more = [
             "--auth-host=scram-sha-256",
             "--no-sync",
@@ -635,55 +714,141 @@ impl Shared {
         ];
         let args: Vec<String> = initdb.iter().chain(&more).map(|s| s.to_string()).collect();
         self.run(&self.bin("initdb"), &args, None, &[])?;
-        let tls = self.tls();
-        let settings = [
-            format!("listen_addresses={address}"),
-            format!("port={PORT}"),
-            format!("unix_socket_directories={}", dir.display()),
-            format!("hba_file={}", self.base.join("pg_hba.conf").display()),
-            "ssl=on".into(),
-            format!("ssl_cert_file={}", tls.join("server.crt").display()),
-            format!("ssl_key_file={}", tls.join("server.key").display()),
-            "shared_buffers=16MB".into(),
-            "max_connections=20".into(),
-            "fsync=off".into(),
-            "full_page_writes=off".into(),
-            // A failed statement's text may hold a password: not into the log.
-            "log_min_error_statement=panic".into(),
-        ];
-        let opts: Vec<String> = settings.iter().map(|s| format!("-c {s}")).collect();
-        let args: Vec<String> = ["start", "-w", "-t", "60", "-D", &path(&data), "-l"]
-            .iter()
-            .map(|s| s.to_string())
-            .chain([path(&dir.join("postgres.log")), "-o".into(), opts.join(" ")])
-            .collect();
-        self.run(&self.bin("pg_ctl"), &args, None, &[])?;
-        let server = Server::of(&data);
-        if let Some(i) = self.instances().get_mut(id) {
-            i.server = server;
-        }
-        let mut secrets: Vec<&str> = c.roles.iter().map(|r| r.password.as_str()).collect();
-        secrets.extend(c.superuser_password.as_deref());
-        let psql = [
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            &path(&dir),
-            "-p",
-            "5432",
-        ];
-        let args: Vec<String> = psql
-            .iter()
-            .chain(&["-U", "postgres", "-d", "postgres"])
-            .map(|s| s.to_string())
-            .collect();
-        self.run(&self.bin("psql"), &args, Some(&setup_sql(c)), &secrets)?;
-        if !accepts_tls(address) {
-            return Err(format!("{address}:{PORT} does not accept TLS"));
-        }
         Ok(())
+    }
+
+    /// `pgbackrest restore` of the source's repository into `data` (made here, empty), run as
+    /// the OS user with a pgbackrest.conf of its own in `dir` (0600, the OS user's: the
+    /// repository's stanza rendered from the token as bridgerest renders it, the store's
+    /// options, and lock, log and spool paths in `dir`), to `r.target` (promoting there) or
+    /// to the end of the archive. The secrets the file holds, to cut out of errors.
+    fn restore(
+        &self,
+        id: &str,
+        dir: &Path,
+        data: &Path,
+        r: &Repository,
+    ) -> Result<Vec<String>, String> {
+        if !Path::new(PGBACKREST).exists() {
+            return Err(format!(
+                "restoring from the source's repository needs {PGBACKREST}: apt-get install pgbackrest"
+            ));
+        }
+        let own = dir.join("pgbackrest");
+        let mkdir = ["-m".to_string(), "0700".into(), path(data), path(&own)];
+        self.run(Path::new("/bin/mkdir"), &mkdir, None, &[])?;
+        let mut options: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (k, v) in &r.options {
+            options.entry(k.clone()).or_default().push(v.clone());
+        }
+        let cluster = crate::render::ClusterConfig {
+            id: id.to_string(),
+            pg1_path: data.to_path_buf(),
+            stanza: None,
+            options,
+        };
+        let stanza = crate::render::stanza(&cluster, &r.token, dir, None)
+            .map_err(|e| format!("rendering the source's stanza: {e}"))?;
+        let secrets: Vec<String> = stanza.secret_values().collect();
+        for f in &stanza.files {
+            self.write_private(&f.path, secrecy::ExposeSecret::expose_secret(&f.contents))?;
+        }
+        let mut conf = crate::render::owned_file(
+            std::slice::from_ref(&stanza),
+            Path::new("bridgerest-sim"),
+            false,
+        );
+        conf += &format!(
+            "\n[global]\nlock-path={p}\nlog-path={p}\nspool-path={p}\nlog-level-console=off\nlog-level-stderr=error\nlog-level-file=off\nio-timeout=10\n",
+            p = own.display()
+        );
+        let config = dir.join("pgbackrest.conf");
+        self.write_private(&config, &conf)?;
+        let mut args = vec![
+            format!("--config={}", config.display()),
+            // Its own (empty) include path: no /etc/pgbackrest/conf.d file joins this one.
+            format!("--config-include-path={}", own.display()),
+            format!("--stanza={}", stanza.name),
+            format!("--pg1-path={}", data.display()),
+        ];
+        match r.target {
+            Some(t) => args.extend([
+                "--type=time".to_string(),
+                format!("--target={}", pgbackrest_time(t)),
+                "--target-action=promote".into(),
+            ]),
+            None => args.push("--type=default".into()),
+        }
+        args.push("restore".into());
+        let hidden: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        self.run(Path::new(PGBACKREST), &args, None, &hidden)?;
+        Ok(secrets)
+    }
+
+    /// Writes `text` to a new file `file` (refused if it exists) as the OS user, 0600, in a
+    /// directory of the OS user's: the text goes on the writer's stdin.
+    fn write_private(&self, file: &Path, text: &str) -> Result<(), String> {
+        let script = "set -C; umask 077; exec cat > \"$1\"";
+        let args = ["-c".to_string(), script.into(), "sh".into(), path(file)];
+        self.run(Path::new("/bin/sh"), &args, Some(text), &[])
+            .map(|_| ())
+            .map_err(|e| format!("writing {}: {e}", file.display()))
+    }
+
+    /// Waits until the restored server has left recovery (promoted at its target); fails when
+    /// it stops (a recovery FATAL, named from its log) or after [`PROMOTION`].
+    fn promoted(
+        &self,
+        dir: &Path,
+        log: &Path,
+        server: Option<Server>,
+        secrets: &[&str],
+    ) -> Result<(), String> {
+        let t0 = std::time::Instant::now();
+        let mut last = String::new();
+        while t0.elapsed() < PROMOTION {
+            if !server.is_some_and(|s| s.alive()) {
+                return Err(format!(
+                    "the restored PostgreSQL stopped during recovery{}",
+                    self.fatal_lines(log, secrets)
+                ));
+            }
+            let sql = "SELECT pg_is_in_recovery()";
+            let mut args = psql_args(dir);
+            args.extend(["-A", "-t", "-c", sql].map(String::from));
+            match self.run(&self.bin("psql"), &args, None, secrets) {
+                Ok(out) if out.trim() == "f" => return Ok(()),
+                Ok(out) => last = format!("pg_is_in_recovery() is {}", out.trim()),
+                Err(e) => last = e,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!(
+            "the restored PostgreSQL was not promoted within {} s ({last}){}",
+            PROMOTION.as_secs(),
+            self.fatal_lines(log, secrets)
+        ))
+    }
+
+    /// `: ` and the FATAL/PANIC lines of a server's log (its last 200 lines, read as the OS
+    /// user), `secrets` cut out; empty if there are none.
+    fn fatal_lines(&self, log: &Path, secrets: &[&str]) -> String {
+        let args = ["-n".to_string(), "200".into(), path(log)];
+        let Ok(text) = self.run(Path::new("/usr/bin/tail"), &args, None, &[]) else {
+            return String::new();
+        };
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("FATAL:") || l.contains("PANIC:"))
+            .collect();
+        if lines.is_empty() {
+            return String::new();
+        }
+        let mut out = crate::text::excerpt(&lines.join(" | "), 600);
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            out = out.replace(s, "[redacted]");
+        }
+        format!(": {out}")
     }
 
     /// `pg_ctl stop -m fast`, then its directory goes; `forget`: its address too.
@@ -713,7 +878,7 @@ impl Shared {
         }
         if forget {
             if let Some(i) = self.instances().remove(id) {
-                taken().remove(&i.address.octets()[3]);
+                taken().remove(&u32::from(i.address));
             }
         }
     }
@@ -721,6 +886,31 @@ impl Shared {
 
 fn path(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// pgBackRest's own program.
+const PGBACKREST: &str = "/usr/bin/pgbackrest";
+
+/// How long a restored PostgreSQL may take from its start to its promotion.
+const PROMOTION: Duration = Duration::from_secs(300);
+
+/// psql as `postgres` over the cluster's own socket in `dir` (peer authentication).
+fn psql_args(dir: &Path) -> Vec<String> {
+    let psql = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &path(dir)];
+    psql.iter()
+        .chain(&["-p", "5432", "-U", "postgres", "-d", "postgres"])
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// A time as pgBackRest's `--target` takes it: `YYYY-MM-DD HH:MM:SS.ffffff+00`.
+fn pgbackrest_time(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]+00"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&f)
+        .unwrap_or_default()
 }
 
 /// Whether PostgreSQL at `address` answers an SSLRequest with `S` (it will do TLS).
@@ -735,6 +925,28 @@ fn accepts_tls(address: Ipv4Addr) -> bool {
     s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]).is_ok()
         && s.read_exact(&mut answer).is_ok()
         && answer[0] == b'S'
+}
+
+/// A restored cluster's roles: the source's keep their privileges and get the passwords
+/// handed out; those the source lacks are made, able to read all data (`pg_read_all_data`).
+fn roles_sql(c: &Contents) -> String {
+    let lit = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let ident = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut sql = String::from("\\set VERBOSITY terse\n");
+    if let Some(pw) = &c.superuser_password {
+        sql += &format!("ALTER ROLE postgres LOGIN PASSWORD {};\n", lit(pw));
+    }
+    let createdb = if c.createdb { " CREATEDB" } else { "" };
+    for r in c.roles.iter().filter(|r| r.name != "postgres") {
+        sql += &format!(
+            "SELECT format('CREATE ROLE %I', n), format('GRANT pg_read_all_data TO %I', n) FROM (VALUES ({0})) v(n) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = n) \\gexec\n\
+             ALTER ROLE {1} LOGIN{createdb} PASSWORD {2};\n",
+            lit(&r.name),
+            ident(&r.name),
+            lit(&r.password)
+        );
+    }
+    sql
 }
 
 /// The roles, their passwords and the sample data, fed to psql on its stdin.
@@ -817,6 +1029,7 @@ mod tests {
             }],
             createdb: true,
             owner: Some("a\"b".into()),
+            repository: None,
         });
         assert!(
             sql.contains("ALTER ROLE postgres PASSWORD 'p''w';"),

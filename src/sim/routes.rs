@@ -222,7 +222,28 @@ async fn answer(sim: Sim, method: Method, uri: Uri, headers: HeaderMap, body: By
                 Some(FaultKind::ForkEnds { state }) => Some(state.clone()),
                 _ => None,
             };
-            super::bridge::route(&sim, &method, &path, uri.query().unwrap_or(""), &body, ends)
+            // A fork's repository credentials are issued here, before the state is locked.
+            let fork_of = path
+                .strip_prefix("/clusters/")
+                .and_then(|p| p.strip_suffix("/forks"))
+                .filter(|id| method == Method::POST && !id.contains('/'));
+            let repository = match fork_of {
+                Some(id) => super::bridge::fork_repository(&sim, id).await,
+                None => Ok(None),
+            };
+            match repository {
+                Ok(repository) => super::bridge::route(
+                    &sim,
+                    &method,
+                    &path,
+                    uri.query().unwrap_or(""),
+                    &body,
+                    ends,
+                    repository,
+                ),
+                // Issuing failed: answered as `POST backup-tokens` answers it (late or not).
+                Err(resp) => resp,
+            }
         }
     };
     answer_late(late).await;

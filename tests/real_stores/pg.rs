@@ -13,7 +13,7 @@ use super::{as_user, free_port, tool, wait_until, TestDir, Tls, Transcript};
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub const CLUSTER: &str = "rvf73a77ozfsvcttryebfrnlem";
 pub const STANZA: &str = "main";
-const API_KEY: &str = "cbkey_e2e_test_key_4f2e6760";
+pub const API_KEY: &str = "cbkey_e2e_test_key_4f2e6760";
 
 pub struct Pg {
     pub data: PathBuf,
@@ -251,7 +251,12 @@ impl World {
             launcher: None,
             latency_ms: 0,
         };
-        let sim = SimHandle::start_sim(Sim::new(state).with_issuer(store.issuer())).unwrap();
+        let sim = SimHandle::start_sim(
+            Sim::new(state)
+                .with_issuer(store.issuer())
+                .with_store_options(store.options()),
+        )
+        .unwrap();
 
         // This host, the restore host: the pgBackRest config and directories postgres uses, and
         // bridgerest's conf.d (readable by the source's user through the postgres group).
@@ -540,6 +545,19 @@ impl World {
     /// The PostgreSQL that `bridgerest restore --start` left running in `dir` on `port`.
     pub fn adopt_restored(&self, dir: &Path, port: u16) -> Pg {
         Pg::adopt(dir, &self.sock, port, &bridgerest::recovery::log_path(dir))
+    }
+
+    /// Makes every cluster the simulator creates from here on a real PostgreSQL under this
+    /// test's directory (`Sim::with_real_postgres`); a Bridge fork is then restored from the
+    /// source's repository. The simulator stops them when it is dropped (before the stores).
+    pub fn real_postgres_forks(&self) {
+        let root = self.dir.path("sim-pg");
+        let _ = self
+            .sim
+            .sim
+            .clone()
+            .with_real_postgres(bridgerest::sim::RealPostgres::debian(root))
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// A new, empty data directory owned by postgres, on this host.

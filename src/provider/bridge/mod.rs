@@ -45,6 +45,16 @@ impl BridgeClient {
     }
 }
 
+/// A backup token's JSON (as `POST /clusters/{id}/backup-tokens` answers it for cluster `id`),
+/// decoded and checked as the client does; the simulator renders a fork's repository with it.
+pub fn decode_token(json: &serde_json::Value, id: &str) -> Result<BackupToken, TokenError> {
+    let raw = RawToken::deserialize(json).map_err(|e| TokenError::Field {
+        field: "(body)",
+        detail: serde_detail(&e),
+    })?;
+    raw.into_token(id)
+}
+
 /// Crunchy Bridge, as the registry lists it.
 pub static SPEC: super::Spec = super::Spec {
     name: "bridge",

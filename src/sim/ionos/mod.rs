@@ -409,6 +409,7 @@ fn restored(io: &IonosSim, from: &Value, users: Vec<SimRole>) -> Contents {
         owner: users.first().map(|u| u.name.clone()),
         roles: users,
         createdb: true,
+        repository: None,
     }
 }
 
