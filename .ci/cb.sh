@@ -23,6 +23,13 @@ if [ -x "$dest/bin/cb" ] && "$dest/bin/cb" version 2>/dev/null | grep -q "^cb v$
   exit 0
 fi
 
+# Out of reach (no mirror, no route to GitHub): said, exit 3, and nothing installed for it.
+if [ -z "$(find "$mirrors" -maxdepth 1 -iname 'CrunchyData+bridge-cli' -print -quit 2>/dev/null || true)" ] &&
+  ! timeout 20 git ls-remote -q https://github.com/CrunchyData/bridge-cli.git "refs/tags/v$version" >/dev/null 2>&1; then
+  echo "cb: cannot get CrunchyData/bridge-cli v$version: no git mirror of it under $mirrors (BRIDGEREST_GIT_MIRRORS) and no route to GitHub" >&2
+  exit 3
+fi
+
 need_apt=()
 command -v crystal >/dev/null || need_apt+=(crystal)
 command -v git >/dev/null || need_apt+=(git)
