@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 
 use super::checks::{amcheck_verdict, first_value_verdict};
@@ -439,9 +438,9 @@ async fn make_and_check(
             return;
         }
     };
-    // The client programs run as this process's user, not the drilling one: their
-    // environment holds the password (a Launcher role's works on the source too), and only
-    // its own user and root may read a process's environment.
+    // The client programs run as this process's user, not the drilling one, and read the
+    // password from a pgpass file only that user can read (a Launcher role's works on the
+    // source too): any database of the copy, the way in's host, port and user.
     let me = match RunAs::current() {
         Ok(me) => me,
         Err(e) => {
@@ -449,8 +448,20 @@ async fn make_and_check(
             return;
         }
     };
+    let pgpass = match pgpass_file(&way) {
+        Ok(f) => f,
+        Err(e) => {
+            rep.check(
+                CheckName::Connect,
+                false,
+                format!("the pgpass file for the copy: {e}"),
+            );
+            return;
+        }
+    };
     let remote = Remote {
         way,
+        pgpass,
         user: me,
         bin: req.pg_bin.clone().or_else(client_bin_dir),
         limit: cfg.drill.timeout,
@@ -516,6 +527,25 @@ async fn make_and_check(
     rep.checks_seconds = Some(t2.elapsed().as_secs_f64());
 }
 
+/// A pgpass file (0600, this user's, a new name in the temporary directory: made with
+/// `O_EXCL`, never through a link) with the way in's line for any database; `None`: no password.
+fn pgpass_file(way: &WayIn) -> std::io::Result<Option<tempfile::NamedTempFile>> {
+    use std::io::Write;
+    let any_db = WayIn {
+        database: None,
+        ..way.clone()
+    };
+    let Some(line) = any_db.pgpass_line() else {
+        return Ok(None);
+    };
+    let mut f = tempfile::Builder::new()
+        .prefix("bridgerest-pgpass-")
+        .tempfile()?;
+    f.write_all(line.as_bytes())?;
+    f.flush()?;
+    Ok(Some(f))
+}
+
 /// PostgreSQL's client programs: the newest Debian server package's, else `PATH`'s.
 fn client_bin_dir() -> Option<PathBuf> {
     let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
@@ -532,11 +562,12 @@ fn client_bin_dir() -> Option<PathBuf> {
 }
 
 /// The copy at the provider, over TLS: libpq's environment names it (`PGHOST`, `PGPORT`,
-/// `PGUSER`, `PGDATABASE`, `PGSSLMODE=require`), and the password travels in `PGPASSWORD`
-/// (the child's environment, which only its user, this process's, and root can read), never
-/// in an argument.
+/// `PGUSER`, `PGDATABASE`, `PGSSLMODE=require`); the password is in a pgpass file of this
+/// process's user (`PGPASSFILE`: made 0600 with a name of its own, removed with the value),
+/// never in an argument or an environment.
 struct Remote {
     way: WayIn,
+    pgpass: Option<tempfile::NamedTempFile>,
     user: RunAs,
     bin: Option<PathBuf>,
     limit: Duration,
@@ -587,8 +618,8 @@ impl Remote {
             ("PGCONNECT_TIMEOUT", "30"),
             ("PGAPPNAME", "bridgerest drill"),
         ];
-        if let Some(p) = &self.way.password {
-            env.push(("PGPASSWORD", p.expose_secret()));
+        if let Some(f) = self.pgpass.as_ref().and_then(|f| f.path().to_str()) {
+            env.push(("PGPASSFILE", f));
         }
         env
     }
