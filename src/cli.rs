@@ -471,6 +471,12 @@ pub struct DrillsArgs {
     /// per phase and recovery lag, per cluster) to FILE, for an auditor: it opens offline.
     #[arg(long, value_name = "FILE", conflicts_with = "json")]
     pub html: Option<std::path::PathBuf>,
+    /// Read the reports from a bucket instead of drill.reports: a fleet's record, every
+    /// worker's drills (s3://BUCKET/PREFIX, az://CONTAINER/PREFIX, gs://BUCKET/PREFIX; alone:
+    /// drill.reports_url). The store is reached as drill.reports_options,
+    /// drill.reports_secrets_file, drill.reports_ca_file and the environment say.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args)]

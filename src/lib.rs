@@ -8,7 +8,8 @@
 //!    [`notify`] (systemd), [`narrate`] (how an operation says what it does, passed in),
 //!    [`shutdown`] (shutdown as a value passed in).
 //! 2. [`fsutil`] (atomic writes, bounded reads, anchored directories, locks) and [`runas`]
-//!    (the run-as user, children's environment, the one builder of child processes).
+//!    (the run-as user, children's environment, the one builder of child processes), and
+//!    [`objstore`] (the buckets bridgerest itself reads and writes: drill reports).
 //! 3. [`provider`]: one [`provider::Provider`] trait, [`provider::Capabilities`], a folder
 //!    per provider (`bridge/`, `ionos/`, `launcher/`) with its wire format, error bodies and
 //!    page rule, the shared HTTP transport and the one paginator ([`provider::pages`]); its
@@ -51,6 +52,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod narrate;
 pub mod notify;
+pub mod objstore;
 pub mod pgbackrest;
 pub mod provider;
 pub mod recovery;

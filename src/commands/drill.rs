@@ -46,9 +46,7 @@ async fn publish(cfg: &Config, rep: &Report) -> Vec<String> {
         Box::new(drill::sink::ReportFile::new(cfg)),
         Box::new(crate::schedule::StatusFile::new(cfg)),
     ];
-    if let Some(p) = crate::schedule::push::Pushgateway::new(cfg) {
-        sinks.push(Box::new(p));
-    }
+    sinks.extend(crate::schedule::fleet_sinks(cfg));
     drill::sink::publish(&sinks, rep).await
 }
 
@@ -62,7 +60,7 @@ fn show(rep: &Report, written: &[String]) {
 
 /// This worker's share: every cluster drills prove (those restored only at their provider
 /// with `drill.at_provider`), cut to the shard, then to those due.
-fn share(cfg: &Config, args: &DrillArgs) -> Result<(Option<Shard>, Vec<String>)> {
+async fn share(cfg: &Config, args: &DrillArgs) -> Result<(Option<Shard>, Vec<String>)> {
     let all: Vec<String> = cfg
         .drillable()
         .into_iter()
@@ -78,20 +76,42 @@ fn share(cfg: &Config, args: &DrillArgs) -> Result<(Option<Shard>, Vec<String>)>
         Some(s) => shard::share(&all, s).into_iter().cloned().collect(),
         None => all,
     };
-    let now = time::OffsetDateTime::now_utc();
-    let due = |id: &String| {
-        drill::report::summary(&cfg.drill.reports, id)
-            .and_then(|s| s.last_success)
-            .is_none_or(|t| (now - t).unsigned_abs() > cfg.drill.max_age)
+    if !args.due {
+        return Ok((shard, mine));
+    }
+    // The last success is this host's, or the fleet's where drill.reports_url is set (every
+    // worker writes there); a bucket that cannot be read leaves this host's alone, said.
+    let bucket = match &cfg.drill.bucket {
+        Some(b) => match drill::bucket::Bucket::open(cfg, &b.url) {
+            Ok(bucket) => Some(bucket),
+            Err(e) => {
+                eprintln!("drill:     --due goes by this host's reports alone: {e}");
+                None
+            }
+        },
+        None => None,
     };
-    Ok((
-        shard,
-        mine.into_iter().filter(|id| !args.due || due(id)).collect(),
-    ))
+    let now = time::OffsetDateTime::now_utc();
+    let mut due = Vec::new();
+    for id in mine {
+        let mut last = drill::report::summary(&cfg.drill.reports, &id).and_then(|s| s.last_success);
+        if let Some(b) = &bucket {
+            match b.last_success(&id).await {
+                Ok(t) => last = last.max(t),
+                Err(e) => {
+                    eprintln!("drill:     --due: cluster {id} by this host's reports alone: {e}")
+                }
+            }
+        }
+        if last.is_none_or(|t| (now - t).unsigned_abs() > cfg.drill.max_age) {
+            due.push(id);
+        }
+    }
+    Ok((shard, due))
 }
 
 async fn run_all(cfg: &Config, args: DrillArgs) -> Result<Exit> {
-    let (shard, ids) = share(cfg, &args)?;
+    let (shard, ids) = share(cfg, &args).await?;
     let which = match shard {
         Some(s) => format!("shard {s}"),
         None => "every cluster (no --shard, no engine index)".into(),

@@ -9,11 +9,47 @@ use crate::drill::report::{history, Report};
 use crate::exit::Exit;
 use crate::text::{excerpt, human_size, table};
 
-pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
+pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
+    let from = match &args.from {
+        None => None,
+        Some(u) if u.is_empty() => match &cfg.drill.bucket {
+            Some(b) => Some(b.url.clone()),
+            None => return Err(super::usage(anyhow::anyhow!(
+                "--from without a URL reads drill.reports_url, which the config does not set: give the bucket, e.g. --from s3://drills/fleet-a"
+            ))),
+        },
+        Some(u) => Some(url::Url::parse(u).map_err(|e| {
+            super::usage(anyhow::anyhow!(
+                "--from {:?}: {e}; give the bucket and prefix, e.g. s3://drills/fleet-a",
+                excerpt(u, 100)
+            ))
+        })?),
+    };
     if let Some(id) = &args.cluster {
-        check_cluster(cfg, id)?;
+        // A bucket holds every worker's clusters, configured here or not: only the id's form
+        // is checked then.
+        match from {
+            Some(_) if crate::ids::is_stanza_name(id) => {}
+            Some(_) => {
+                return Err(super::usage(anyhow::anyhow!(
+                    "--cluster {:?} is not a cluster id",
+                    excerpt(id, 60)
+                )))
+            }
+            None => check_cluster(cfg, id)?,
+        }
     }
-    let reports = history(&cfg.drill.reports, args.cluster.as_deref(), args.since);
+    let reports = match &from {
+        None => history(&cfg.drill.reports, args.cluster.as_deref(), args.since),
+        Some(url) => {
+            let bucket = crate::drill::bucket::Bucket::open(cfg, url)
+                .map_err(|e| super::usage(anyhow::anyhow!("--from: {e}")))?;
+            bucket
+                .history(args.cluster.as_deref(), args.since)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the drill reports: {e}"))?
+        }
+    };
     if let Some(file) = &args.html {
         let page = crate::drill::html::page(&reports, time::OffsetDateTime::now_utc());
         crate::fsutil::write_atomic(
@@ -43,7 +79,7 @@ pub fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
     if rows.is_empty() {
         println!(
             "no drill reports in {}{}: `bridgerest drill --cluster ID` makes one (drill.reports keeps {} per cluster)",
-            cfg.drill.reports.display(),
+            from.as_ref().map_or_else(|| cfg.drill.reports.display().to_string(), |u| u.to_string()),
             args.cluster.map(|c| format!(" for cluster {c}")).unwrap_or_default(),
             cfg.drill.keep_reports
         );

@@ -37,7 +37,7 @@ pub async fn run(cli: Cli) -> Result<Exit> {
         Command::Backup(a) => backup::run(&load_or_default(&path, explicit)?, a).await,
         Command::Destroy(a) => destroy::run(&load_or_default(&path, explicit)?, a).await,
         Command::Drill(a) => drill::run(&load(&path)?, a).await,
-        Command::Drills(a) => drills::run(&load(&path)?, a),
+        Command::Drills(a) => drills::run(&load(&path)?, a).await,
         Command::CredentialProcess(a) => credential::run(&load(&path)?, a).await,
         Command::Daemon => daemon::run(&path).await,
         Command::Status(a) => status::run(&load(&path)?, a),

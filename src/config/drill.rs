@@ -50,6 +50,12 @@ pub struct DrillConfig {
     pub copy_storage: Option<u32>,
     /// A Prometheus Pushgateway each drill's figures are pushed to (grouped per cluster).
     pub push: Option<Push>,
+    /// A bucket each drill's report is also written to (`drill.reports_url`), and read from by
+    /// `drills --from` and `drill --all --due`.
+    pub bucket: Option<ReportsStore>,
+    /// How a bucket is reached (`drill.reports_options`, `reports_secrets_file`,
+    /// `reports_ca_file`): for `reports_url`, and for `drills --from` without it.
+    pub bucket_reach: BucketReach,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -76,6 +82,73 @@ impl Push {
             get_one: "the password of drill.push_user at the Pushgateway",
         }
     }
+}
+
+/// `drill.reports_url`: the bucket and prefix each drill's report is also written to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportsStore {
+    pub url: url::Url,
+}
+
+/// How a bucket is reached besides the environment ([`crate::objstore`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BucketReach {
+    /// `drill.reports_options`: the store's settings that are no secret, by object_store's
+    /// option names.
+    pub options: Vec<(String, String)>,
+    /// `drill.reports_secrets_file`: `key = "value"` lines of secret options (or the systemd
+    /// credential `reports-store`).
+    pub secrets_file: Option<PathBuf>,
+    /// `drill.reports_ca_file`: a CA (PEM) trusted beside the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl BucketReach {
+    /// Checks `options` against the store `url` names: each a known option of that store, none
+    /// a secret (the config is readable by all; secrets go in the secrets file).
+    pub fn check(&self, url: &url::Url, key: &str) -> Result<()> {
+        let (kind, _) = crate::objstore::Kind::of(url).map_err(|e| {
+            Invalid(format!(
+                "{key} = {:?}: {e}",
+                crate::text::excerpt(url.as_str(), 100)
+            ))
+        })?;
+        for (k, _) in &self.options {
+            match crate::objstore::option(kind, k) {
+                Err(e) => invalid!("drill.reports_options: {e}"),
+                Ok(crate::objstore::Secret::Yes) => invalid!(
+                    "drill.reports_options.{k} is a secret, and the config is no place for one: put `{k} = \"...\"` in drill.reports_secrets_file (0600), or in the environment as the store's tools read it"
+                ),
+                Ok(crate::objstore::Secret::No) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `drill.reports_url` and the keys that say how its store is reached, checked.
+fn bucket_of(
+    url: Option<String>,
+    options: Option<std::collections::BTreeMap<String, String>>,
+    secrets_file: Option<PathBuf>,
+    ca_file: Option<PathBuf>,
+) -> Result<(Option<ReportsStore>, BucketReach)> {
+    let reach = BucketReach {
+        options: options.unwrap_or_default().into_iter().collect(),
+        secrets_file,
+        ca_file,
+    };
+    let Some(text) = url else {
+        return Ok((None, reach));
+    };
+    let url = url::Url::parse(&text).map_err(|e| {
+        Invalid(format!(
+            "drill.reports_url = {:?}: {e}; give the bucket and prefix, e.g. s3://drills/fleet-a",
+            crate::text::excerpt(&text, 100)
+        ))
+    })?;
+    reach.check(&url, "drill.reports_url")?;
+    Ok((Some(ReportsStore { url }), reach))
 }
 
 /// `drill.push_url`, `push_user`, `push_password_file`, checked.
@@ -217,6 +290,14 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         },
     };
     for (key, p) in [
+        ("drill.reports_secrets_file", &raw.reports_secrets_file),
+        ("drill.reports_ca_file", &raw.reports_ca_file),
+    ] {
+        if p.as_ref().is_some_and(|p| !p.is_absolute()) {
+            invalid!("{key} must be an absolute path");
+        }
+    }
+    for (key, p) in [
         ("drill.scratch", &raw.scratch),
         ("drill.reports", &raw.reports),
     ] {
@@ -265,6 +346,12 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     if keep_reports == 0 {
         invalid!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
     }
+    let (bucket, bucket_reach) = bucket_of(
+        raw.reports_url,
+        raw.reports_options,
+        raw.reports_secrets_file,
+        raw.reports_ca_file,
+    )?;
     Ok(DrillConfig {
         schedule,
         scratch: raw.scratch,
@@ -292,6 +379,8 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         at_provider: raw.at_provider.unwrap_or(false),
         copy_plan: raw.copy_plan.filter(|p| !p.trim().is_empty()),
         push: push_of(raw.push_url, raw.push_user, raw.push_password_file)?,
+        bucket,
+        bucket_reach,
         copy_storage: match raw.copy_storage {
             Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
             s => s,

@@ -96,3 +96,54 @@ pub fn load_secret(spec: &SecretSpec) -> Result<(SecretString, KeySource), Error
     crate::redact::register(key);
     Ok((SecretString::from(key.to_string()), source))
 }
+
+/// Secret options by name, and where they were read.
+pub type SecretOptions = (Vec<(String, SecretString)>, KeySource);
+
+/// The secret options of a bucket (`drill.reports_secrets_file`, or the systemd credential
+/// `reports-store`): a file of `key = "value"` lines, each value registered with the redactor
+/// before anything can print it. `None`: neither is there (the environment may still have
+/// what the store needs).
+pub fn load_secret_options(file: Option<&Path>) -> Result<Option<SecretOptions>, Error> {
+    let cred =
+        std::env::var_os("CREDENTIALS_DIRECTORY").map(|d| PathBuf::from(d).join("reports-store"));
+    let (path, source) = match (cred, file) {
+        (Some(c), _) if c.exists() => (c.clone(), KeySource::Credential(c)),
+        (_, Some(f)) => (f.to_path_buf(), KeySource::File(f.to_path_buf())),
+        (_, None) => return Ok(None),
+    };
+    let what = "the bucket's secret options";
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::SecretUnreadable {
+        what,
+        from: source.clone(),
+        get_one:
+            "`key = \"value\"` lines of the store's secret options (e.g. aws_secret_access_key)",
+        err: e,
+    })?;
+    if let Some(problem) = key_file_exposed(&path) {
+        tracing::warn!("{problem}");
+    }
+    // The TOML parser's message may quote the line it stopped at, which may hold a secret:
+    // only where it stopped is said.
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| format!(" (at byte {})", s.start))
+            .unwrap_or_default();
+        Error::Secret(Invalid(format!(
+            "{what} in {source} are not `key = \"value\"` lines{at}: write one option per line, e.g. aws_secret_access_key = \"...\""
+        )))
+    })?;
+    let mut out = Vec::new();
+    for (k, v) in table {
+        let Some(v) = v.as_str() else {
+            refuse!("{what} in {source}: {k} is not a string: quote its value");
+        };
+        if v.trim().is_empty() {
+            refuse!("{what} in {source}: {k} is empty");
+        }
+        crate::redact::register(v);
+        out.push((k, SecretString::from(v.to_string())));
+    }
+    Ok(Some((out, source)))
+}

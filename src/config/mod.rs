@@ -24,9 +24,11 @@ use crate::provider::spec::{Section, SectionError, SectionSpec};
 use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
-pub use drill::{DrillConfig, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT};
+pub use drill::{
+    BucketReach, DrillConfig, ReportsStore, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
+};
 pub use error::{this_user, Error, Invalid, EXAMPLE_CONFIG};
-pub use key::{key_file_exposed, load_api_key, load_secret, KeySource};
+pub use key::{key_file_exposed, load_api_key, load_secret, load_secret_options, KeySource};
 use raw::*;
 
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/bridgerest/bridgerest.toml";

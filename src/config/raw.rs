@@ -60,6 +60,10 @@ pub(super) struct RawDrill {
     pub(super) push_url: Option<String>,
     pub(super) push_user: Option<String>,
     pub(super) push_password_file: Option<PathBuf>,
+    pub(super) reports_url: Option<String>,
+    pub(super) reports_options: Option<BTreeMap<String, String>>,
+    pub(super) reports_secrets_file: Option<PathBuf>,
+    pub(super) reports_ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]

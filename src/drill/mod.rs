@@ -17,6 +17,7 @@ use crate::restore::TargetAction;
 use crate::restore::{Here, Request as RestoreRequest};
 
 pub mod at_provider;
+pub mod bucket;
 mod checks;
 pub mod copy;
 mod error;

@@ -398,12 +398,26 @@ impl Report {
 
 /// The file a report is written to: `<reports>/<cluster>-<started, UTC, to the second>.json`.
 pub fn report_path(dir: &Path, r: &Report) -> PathBuf {
+    dir.join(report_name(r))
+}
+
+/// A report's file name (in a bucket too): `<cluster>-<started, UTC, to the second>.json`.
+pub fn report_name(r: &Report) -> String {
     let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    dir.join(format!(
+    format!(
         "{}-{}.json",
         r.cluster,
         r.started_at.format(&fmt).unwrap_or_default()
-    ))
+    )
+}
+
+/// Why a report read back (from a directory or a bucket another user can write) does not
+/// count by its times: one dated in the future would stand as the last drill for good.
+pub fn times_refused(r: &Report, now: OffsetDateTime) -> Option<&'static str> {
+    (r.started_at > now + FUTURE
+        || r.finished_at
+            .is_some_and(|f| f > now + FUTURE || f < r.started_at))
+    .then_some("its times lie in the future (or it ends before it starts)")
 }
 
 /// Writes the report (atomically, 0644: it holds no secret), then removes the cluster's
@@ -446,9 +460,9 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
 /// The most names looked at in the report directory, the most bytes read of its reports in
 /// all, and of one: the directory is the drilling user's to write, so what is in it is
 /// bounded before it is read.
-const MAX_FILES: usize = 20_000;
-const MAX_BYTES: u64 = 64 << 20;
-const MAX_REPORT: u64 = 1 << 20;
+pub const MAX_FILES: usize = 20_000;
+pub const MAX_BYTES: u64 = 64 << 20;
+pub const MAX_REPORT: u64 = 1 << 20;
 /// How far past now a report's times may be (one host writes and reads them).
 const FUTURE: time::Duration = time::Duration::minutes(5);
 
@@ -528,11 +542,8 @@ fn load(dir: &Path, cluster: Option<&str>) -> Vec<(PathBuf, Report)> {
             skip("its name is not its own cluster's and start time's");
             continue;
         }
-        if r.started_at > now + FUTURE
-            || r.finished_at
-                .is_some_and(|f| f > now + FUTURE || f < r.started_at)
-        {
-            skip("its times lie in the future (or it ends before it starts)");
+        if let Some(why) = times_refused(&r, now) {
+            skip(why);
             continue;
         }
         out.push((path, r));

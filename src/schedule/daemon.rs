@@ -358,9 +358,7 @@ async fn drill_worker(
                         Box::new(crate::drill::sink::ReportFile::new(&cfg)),
                         Box::new(schedule::ToLoop(events.clone())),
                     ];
-                    if let Some(p) = schedule::push::Pushgateway::new(&cfg) {
-                        sinks.push(Box::new(p));
-                    }
+                    sinks.extend(schedule::fleet_sinks(&cfg));
                     let at = crate::drill::sink::publish(&sinks, &rep).await;
                     let path = at.first();
                     match rep.ok {

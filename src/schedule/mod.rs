@@ -221,6 +221,19 @@ impl ReportSink for ToLoop {
 pub mod daemon;
 pub mod push;
 mod status;
+
+/// The sinks where a fleet's workers' results add up, each where the config sets it: the
+/// Pushgateway (`drill.push_url`), then the reports bucket (`drill.reports_url`).
+pub fn fleet_sinks(cfg: &Config) -> crate::drill::sink::Sinks {
+    let mut sinks: crate::drill::sink::Sinks = Vec::new();
+    if let Some(p) = push::Pushgateway::new(cfg) {
+        sinks.push(Box::new(p));
+    }
+    if let Some(b) = crate::drill::bucket::BucketSink::new(cfg) {
+        sinks.push(Box::new(b));
+    }
+    sinks
+}
 pub use status::{
     fill_drills, publish_drill, record_refresh, recorded_drills, ClusterStatus, DrillPolicy,
     Status, StatusFile, WriteError, Writer, WrittenBy,

@@ -398,6 +398,25 @@ impl S3 {
     }
 }
 
+impl S3 {
+    /// A bucket of its own and a user whose policy allows only it, as a fleet's drill reports
+    /// bucket is set up: that user's access key and secret.
+    pub fn reports_bucket(&self, bucket: &str) -> AwsCreds {
+        let (port, admin) = (self.moto_port, self.admin.clone());
+        super::runtime().block_on(async move {
+            let v = ("Version", "2010-05-08");
+            moto_call(port, &admin, "iam", &[("Action", "CreateUser"), ("UserName", "drill-reports"), v]).await;
+            let only = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::{bucket}","arn:aws:s3:::{bucket}/*"]}}]}}"#);
+            moto_call(port, &admin, "iam", &[("Action", "PutUserPolicy"), ("UserName", "drill-reports"), ("PolicyName", "reports"), ("PolicyDocument", &only), v]).await;
+            let key = moto_call(port, &admin, "iam", &[("Action", "CreateAccessKey"), ("UserName", "drill-reports"), v]).await;
+            let host = format!("127.0.0.1:{port}");
+            let r = s3_request(&reqwest::Client::new(), &admin, reqwest::Method::PUT, "http", &host, &format!("/{bucket}"), "").send().await.unwrap();
+            assert!(r.status().is_success(), "create bucket {bucket}: {}", r.text().await.unwrap_or_default());
+            AwsCreds { key: xml_tag(&key, "AccessKeyId").unwrap(), secret: xml_tag(&key, "SecretAccessKey").unwrap(), token: None }
+        })
+    }
+}
+
 impl Store for S3 {
     fn access_log(&self) -> Option<PathBuf> {
         Some(self.nginx.access_log.clone())
