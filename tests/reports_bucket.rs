@@ -1,5 +1,5 @@
-//! Drill reports in a bucket (`drill.reports_url`) on the real S3 stack: moto behind nginx TLS,
-//! a bucket and a user of their own whose policy allows only it. Each drill's report lands
+//! Drill reports in a bucket (`drill.reports_url`) on the real S3 stack (moto behind nginx TLS,
+//! a bucket and a user of their own whose policy allows only it) and on Azurite. Each drill's report lands
 //! under its cluster's folder; `drills --from` reads the fleet's record back, leaving out (and
 //! naming) what anyone with write access to the bucket put there that is not a report of its
 //! place; `drill --all --due` counts the fleet's last successes, not this host's alone; the
@@ -381,3 +381,87 @@ fn the_config_refuses_a_secret_an_unknown_option_or_a_url_that_is_no_bucket() {
         assert!(!run.stderr.contains("in-the-config-secret"), "{run:?}");
     }
 }
+
+/// One drill's report through the store `url` names, then `drills --from` gives back what the
+/// local directory holds: the same code path for every store, proven on each.
+fn round_trip(url: &str, options: &str, secrets: &str, tls: &real_stores::Tls, scan: &[&str]) {
+    let mut st = bridgerest::sim::sample_state(KEY, 0);
+    st.restore_ms = 200;
+    st.delete_ms = 200;
+    let env = Env::with_state(st);
+    let file = env.path("reports-store");
+    std::fs::write(&file, secrets).unwrap();
+    set_mode(&file, 0o600);
+    std::fs::write(
+        &env.config,
+        env.providers_config(&format!(
+            "\n[drill]\nat_provider = true\namcheck = false\nreports = \"{}\"\nreports_url = \"{url}\"\nreports_secrets_file = \"{}\"\nreports_ca_file = \"{}\"\nreports_options = {{ {options} }}\n",
+            env.path("reports").display(),
+            file.display(),
+            tls.ca.display()
+        )),
+    )
+    .unwrap();
+    let scanned = |run: &Run| {
+        for s in scan {
+            assert!(
+                !run.stdout.contains(s) && !run.stderr.contains(s),
+                "{run:?}"
+            );
+        }
+    };
+    let run = env.run(&["drill", "--cluster", IONOS_CLUSTER]);
+    scanned(&run);
+    assert_eq!(run.code, 1, "{run:?}");
+    let name = local_names(&env.path("reports")).pop().unwrap();
+    assert!(
+        run.stdout
+            .contains(&format!("report:    {url}/{IONOS_CLUSTER}/{name}")),
+        "{run:?}"
+    );
+    assert!(!run.stderr.contains("cannot publish"), "{run:?}");
+    let here: Value = serde_json::from_str(&env.run(&["drills", "--json"]).stdout).unwrap();
+    let there = env.run(&["drills", "--from", "--json"]);
+    scanned(&there);
+    assert_eq!(there.code, 0, "{there:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&there.stdout).unwrap(),
+        here,
+        "{there:?}"
+    );
+}
+
+#[test]
+fn azure_blob_storage_takes_the_reports_with_a_sas_token() {
+    bridgerest::init_tls();
+    let dir = real_stores::TestDir::new();
+    let tls = real_stores::Tls::new(&dir.path("tls"));
+    let az = real_stores::stores::Azure::start(&dir, &tls, "sas");
+    use real_stores::stores::{AZURITE_ACCOUNT, AZURITE_KEY, BUCKET as CONTAINER};
+    let sas = real_stores::sign::container_sas(
+        AZURITE_ACCOUNT,
+        AZURITE_KEY,
+        CONTAINER,
+        "racwdl",
+        time::OffsetDateTime::now_utc() + std::time::Duration::from_secs(600),
+    );
+    let sig = sas
+        .split('&')
+        .find_map(|p| p.strip_prefix("sig="))
+        .unwrap()
+        .to_string();
+    round_trip(
+        &format!("az://{CONTAINER}/fleet-a"),
+        &format!(
+            "azure_storage_account_name = \"{AZURITE_ACCOUNT}\", azure_storage_endpoint = \"https://127.0.0.1:{}/{AZURITE_ACCOUNT}\"",
+            az.port
+        ),
+        &format!("azure_storage_sas_key = \"{sas}\"\n"),
+        &tls,
+        &[&sig, AZURITE_KEY],
+    );
+}
+
+// GCS: not round-tripped here. gcp-storage-emulator (the test stack's GCS) answers object_store's
+// XML-API PUT without an ETag, which object_store refuses (real GCS sends one); the same code
+// path is proven on S3 and Azure above, and a gs:// URL's options are checked in src/objstore.rs.
