@@ -195,6 +195,14 @@ fn drill_reports_land_in_the_bucket_and_drills_from_reads_the_fleet_back() {
     for id in [IONOS_CLUSTER, LAUNCHER_DB] {
         assert!(table.stdout.contains(id), "{table:?}");
     }
+    let page = f.env.path("fleet.html");
+    let html = f.run(&["drills", "--from", "--html", page.to_str().unwrap()]);
+    assert_eq!(html.code, 0, "{html:?}");
+    assert!(html.stdout.contains("(2 drills)"), "{html:?}");
+    let text = std::fs::read_to_string(&page).unwrap();
+    for id in [IONOS_CLUSTER, LAUNCHER_DB] {
+        assert!(text.contains(id), "{id} not on the page");
+    }
 
     // What anyone who can write the bucket can put there, and none of it counts: another
     // cluster's report in this one's folder, a report dated 2099 under its own name, a file of
