@@ -477,6 +477,15 @@ pub struct DrillsArgs {
     /// drill.reports_secrets_file, drill.reports_ca_file and the environment say.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     pub from: Option<String>,
+    /// Check every report in drill.reports: its signature, its name, and each cluster's chain
+    /// (none missing, replayed, replaced or re-ordered; the newest against the chain's head);
+    /// each report that fails is named; exit 1 if any does.
+    #[arg(long, conflicts_with_all = ["from", "json", "csv", "html"])]
+    pub verify: bool,
+    /// Print the public key the reports are signed with (give it to the auditor); with
+    /// --verify, FILE is the public key to check against (default: this host's).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["from", "json", "csv", "html"])]
+    pub public_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

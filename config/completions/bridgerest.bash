@@ -403,7 +403,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drills)
-            opts="-c -v -h -V --cluster --since --json --csv --html --from --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --since --json --csv --html --from --verify --public-key --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +422,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

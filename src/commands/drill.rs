@@ -18,8 +18,8 @@ pub async fn run(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     };
     // Ctrl-C or SIGTERM end it, its copy removed (exit 130).
     let shutdown = crate::shutdown::Shutdown::on_signals()?;
-    let rep = drill::run(cfg, &request(cfg, &args, cluster), &shutdown).await?;
-    let written = publish(cfg, &rep).await;
+    let mut rep = drill::run(cfg, &request(cfg, &args, cluster), &shutdown).await?;
+    let written = publish(cfg, &mut rep).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
@@ -40,8 +40,10 @@ fn request(cfg: &Config, args: &DrillArgs, cluster: String) -> Request {
     }
 }
 
-/// The report file, then the status and Prometheus files (merged into as they are).
-async fn publish(cfg: &Config, rep: &Report) -> Vec<String> {
+/// Sealed (signed, chained), then to the report file, the status and Prometheus files (merged
+/// into as they are) and the fleet's sinks.
+async fn publish(cfg: &Config, rep: &mut Report) -> Vec<String> {
+    drill::seal::seal(cfg, rep);
     let mut sinks: drill::sink::Sinks = vec![
         Box::new(drill::sink::ReportFile::new(cfg)),
         Box::new(crate::schedule::StatusFile::new(cfg)),
@@ -132,8 +134,8 @@ async fn run_all(cfg: &Config, args: DrillArgs) -> Result<Exit> {
     let (mut reports, mut failed) = (Vec::new(), Vec::new());
     for id in ids {
         match drill::run(cfg, &request(cfg, &args, id.clone()), &shutdown).await {
-            Ok(rep) => {
-                let written = publish(cfg, &rep).await;
+            Ok(mut rep) => {
+                let written = publish(cfg, &mut rep).await;
                 if !args.json {
                     show(&rep, &written);
                 }

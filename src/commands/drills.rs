@@ -10,6 +10,20 @@ use crate::exit::Exit;
 use crate::text::{excerpt, human_size, table};
 
 pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
+    if args.verify {
+        return verify(cfg, args.public_key.as_deref().map(std::path::Path::new));
+    }
+    if let Some(file) = &args.public_key {
+        if !file.is_empty() {
+            return Err(super::usage(anyhow::anyhow!(
+                "--public-key FILE names the key to check against with --verify; alone, --public-key prints this host's"
+            )));
+        }
+        let key = crate::drill::seal::public_key(cfg).map_err(|e| anyhow::anyhow!(e))?;
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        println!("ed25519 {hex} {}", crate::drill::seal::fingerprint(&key));
+        return Ok(Exit::Success);
+    }
     let from = match &args.from {
         None => None,
         Some(u) if u.is_empty() => match &cfg.drill.bucket {
@@ -207,4 +221,42 @@ fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out
+}
+
+/// `drills --verify [--public-key FILE]`.
+fn verify(cfg: &Config, file: Option<&std::path::Path>) -> Result<Exit> {
+    use crate::drill::seal;
+    let public = match file.filter(|f| !f.as_os_str().is_empty()) {
+        Some(f) => seal::read_public(f),
+        None => seal::public_key(cfg),
+    }
+    .map_err(|e| super::usage(anyhow::anyhow!("--verify: {e}")))?;
+    let v = seal::verify(cfg, &public);
+    for n in &v.notes {
+        println!("note:   {n}");
+    }
+    for p in &v.problems {
+        println!("FAILED  {p}");
+    }
+    println!(
+        "{}: {} report(s) of {} cluster(s) in {} verified with key {}{}",
+        if v.problems.is_empty() {
+            "ok"
+        } else {
+            "FAILED"
+        },
+        v.verified,
+        v.clusters,
+        cfg.drill.reports.display(),
+        seal::fingerprint(&public),
+        match v.problems.len() {
+            0 => String::new(),
+            n => format!("; {n} problem(s)"),
+        }
+    );
+    Ok(if v.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }

@@ -56,6 +56,9 @@ pub struct DrillConfig {
     /// How a bucket is reached (`drill.reports_options`, `reports_secrets_file`,
     /// `reports_ca_file`): for `reports_url`, and for `drills --from` without it.
     pub bucket_reach: BucketReach,
+    /// The key that signs each report (`drill.signing_key`; `None`: `drill-signing.key` in
+    /// the state directory, beside the status file), made on first use.
+    pub signing_key: Option<PathBuf>,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -292,6 +295,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     for (key, p) in [
         ("drill.reports_secrets_file", &raw.reports_secrets_file),
         ("drill.reports_ca_file", &raw.reports_ca_file),
+        ("drill.signing_key", &raw.signing_key),
     ] {
         if p.as_ref().is_some_and(|p| !p.is_absolute()) {
             invalid!("{key} must be an absolute path");
@@ -381,6 +385,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         push: push_of(raw.push_url, raw.push_user, raw.push_password_file)?,
         bucket,
         bucket_reach,
+        signing_key: raw.signing_key,
         copy_storage: match raw.copy_storage {
             Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
             s => s,

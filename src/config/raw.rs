@@ -64,6 +64,7 @@ pub(super) struct RawDrill {
     pub(super) reports_options: Option<BTreeMap<String, String>>,
     pub(super) reports_secrets_file: Option<PathBuf>,
     pub(super) reports_ca_file: Option<PathBuf>,
+    pub(super) signing_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -24,6 +24,7 @@ mod error;
 pub mod html;
 pub mod isolate;
 pub mod report;
+pub mod seal;
 pub mod shard;
 pub mod sink;
 mod space;

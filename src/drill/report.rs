@@ -182,6 +182,10 @@ pub struct Report {
     /// A drill at the provider: the copy it made there (`None`: a drill on this host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<ProviderCopy>,
+    /// Its place in the cluster's chain and its signature ([`super::seal`]); none in reports
+    /// bridgerest wrote before it signed them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<super::seal::Seal>,
     /// The restore's plan as `restore` prints it (for the table; not in the JSON).
     #[serde(skip)]
     pub plan: String,
@@ -249,6 +253,7 @@ impl Report {
             scratch: scratch.display().to_string(),
             kept: None,
             at_provider: None,
+            seal: None,
             plan: String::new(),
             target_time: None,
             owner: None,

@@ -351,7 +351,8 @@ async fn drill_worker(
             };
             tracing::info!(cluster = %id, target = %req.target, "scheduled drill");
             match crate::drill::run(&cfg, &req, &shutdown).await {
-                Ok(rep) => {
+                Ok(mut rep) => {
+                    crate::drill::seal::seal(&cfg, &mut rep);
                     // The report file is the record; the loop, the status file's writer, is
                     // handed the report.
                     let mut sinks: crate::drill::sink::Sinks = vec![
