@@ -172,6 +172,7 @@ fn the_containerfile_and_the_mmdebstrap_recipe_make_the_same_image() {
 /// Runs a command to its end; its output, or a failure naming it.
 fn run(cmd: &mut Command) -> std::process::Output {
     let out = cmd
+        .stdin(std::process::Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", cmd.get_program()));
     assert!(

@@ -10,8 +10,9 @@
 #   contrib/container/rootfs.sh build BRIDGEREST_DEB ROOTFS_TAR
 #   contrib/container/rootfs.sh import ROOTFS_TAR IMAGE
 #
-# As root (mmdebstrap's root mode). Debian's mirror is deb.debian.org (or what
-# http_proxy/apt's own config says).
+# As root (mmdebstrap's root mode). Packages come from deb.debian.org's bookworm,
+# bookworm-updates and bookworm-security (mmdebstrap's default for a stable suite, and what
+# debian:bookworm-slim's sources list).
 set -eu
 usage() { echo "usage: $0 build BRIDGEREST_DEB ROOTFS_TAR | import ROOTFS_TAR IMAGE" >&2; exit 2; }
 [ $# -eq 3 ] || usage
