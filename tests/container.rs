@@ -1,13 +1,15 @@
 //! The container image (`contrib/container/`): the Containerfile and the mmdebstrap recipe
-//! that CI builds the same image with say the same things (checked here on every run), and
-//! a drill of a real pgBackRest repository on the real S3 stack runs inside that image as
-//! postgres, with no root and a read-only root file system, as contrib/kubernetes/ runs it.
+//! (rootfs.sh) say the same things (checked here on every run), and a drill of a real
+//! pgBackRest repository on the real S3 stack runs as postgres, with no root and a read-only
+//! root file system (as contrib/kubernetes/ runs it), inside the image of each: rootfs.sh's
+//! (mmdebstrap, podman import), and the Containerfile's own, built by `podman build` with
+//! `--from` a local stand-in for `debian:bookworm-slim` (no registry is reachable here).
 //!
 //! The drill is `#[ignore]`d by a plain `cargo test`: it needs bridgerest's .deb
 //! (`$BRIDGEREST_DEB`; `.ci/run` builds it with `.ci/deb` and then runs
 //! `cargo test --test container -- --ignored`), mmdebstrap, podman and runc, and root. The
-//! image is cached under the test tools directory, keyed by the hash of the .deb and the
-//! recipe, so that a rerun only drills.
+//! images are kept by podman (rootfs.sh's root file system also under the test tools
+//! directory), keyed by the hash of the .deb and the recipe, so that a rerun only drills.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod real_stores;
@@ -191,19 +193,23 @@ fn podman() -> Command {
     cmd
 }
 
-/// The image of `deb` built by the recipe: reused when podman has it, imported from the
-/// cached root file system when that is there, else built. The cache is keyed by the hash of
-/// the .deb and of the recipe; older keys' files and images are removed.
-fn image_for(deb: &Path) -> String {
+/// The first 16 hex digits of the SHA-256 of `parts`: a cache key.
+fn key_of(parts: &[&[u8]]) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
-    h.update(std::fs::read(deb).unwrap());
-    h.update(repo_file(RECIPE));
-    let key: String = h.finalize()[..8]
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    let image = format!("{IMAGE}:{key}");
+        .collect()
+}
+
+/// `name:key` if podman has it; else `None`, and every other tag of `name` is removed (an
+/// older package's or recipe's).
+fn cached_image(name: &str, key: &str) -> Option<String> {
+    let image = format!("{name}:{key}");
     let exists = podman()
         .args(["image", "exists", &image])
         .status()
@@ -211,26 +217,43 @@ fn image_for(deb: &Path) -> String {
         .success();
     if exists {
         eprintln!("image {image}: reused");
-        return image;
-    }
-    tool("/usr/bin/mmdebstrap", "apt-get install mmdebstrap");
-    let cache = real_stores::tools_dir().join("container");
-    std::fs::create_dir_all(&cache).unwrap();
-    for e in std::fs::read_dir(&cache).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() != *key {
-            std::fs::remove_dir_all(e.path()).unwrap();
-        }
+        return Some(image);
     }
     let old = run(podman().args([
         "images",
         "--format",
         "{{.Repository}}:{{.Tag}}",
         "--filter",
-        &format!("reference={IMAGE}"),
+        &format!("reference={name}"),
     ]));
     for old in String::from_utf8_lossy(&old.stdout).lines() {
         let _ = podman().args(["rmi", "--force", old.trim()]).output();
+    }
+    None
+}
+
+/// The test tools directory's cache of root file systems.
+fn cache_dir(sub: &str) -> PathBuf {
+    let d = real_stores::tools_dir().join("container").join(sub);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The image of `deb` built by rootfs.sh: reused when podman has it, imported from the
+/// cached root file system when that is there, else built. The cache is keyed by the hash of
+/// the .deb and of the recipe; older keys' files and images are removed.
+fn rootfs_image(deb: &Path) -> String {
+    let key = key_of(&[&std::fs::read(deb).unwrap(), repo_file(RECIPE).as_bytes()]);
+    if let Some(image) = cached_image(IMAGE, &key) {
+        return image;
+    }
+    tool("/usr/bin/mmdebstrap", "apt-get install mmdebstrap");
+    let cache = cache_dir("rootfs");
+    for e in std::fs::read_dir(&cache).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != *key {
+            std::fs::remove_dir_all(e.path()).unwrap();
+        }
     }
     let dir = cache.join(&key);
     std::fs::create_dir_all(&dir).unwrap();
@@ -246,10 +269,11 @@ fn image_for(deb: &Path) -> String {
             .arg(&partial));
         std::fs::rename(&partial, &tar).unwrap();
         eprintln!(
-            "root file system built by mmdebstrap in {:.1} s",
+            "root file system built by mmdebstrap (rootfs.sh) in {:.1} s",
             t.elapsed().as_secs_f64()
         );
     }
+    let image = format!("{IMAGE}:{key}");
     let t = Instant::now();
     run(Command::new("sh")
         .arg(&recipe)
@@ -258,6 +282,80 @@ fn image_for(deb: &Path) -> String {
         .arg(&image));
     eprintln!(
         "image {image} imported in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    image
+}
+
+/// What stands in for `debian:bookworm-slim`, which no registry here serves: the same
+/// thing made the same way (debuerreotype runs debootstrap's minbase; this is mmdebstrap's
+/// minbase of bookworm, -updates and -security), imported once.
+const BASE: &str = "localhost/bridgerest-test-base";
+
+fn base_image() -> String {
+    if let Some(image) = cached_image(BASE, "bookworm-minbase") {
+        return image;
+    }
+    tool("/usr/bin/mmdebstrap", "apt-get install mmdebstrap");
+    let tar = cache_dir("base").join("bookworm-minbase.tar");
+    let t = Instant::now();
+    run(Command::new("mmdebstrap")
+        .args([
+            "--variant=minbase",
+            "--mode=root",
+            "--format=tar",
+            "bookworm",
+        ])
+        .arg(&tar));
+    let image = format!("{BASE}:bookworm-minbase");
+    run(podman().arg("import").arg(&tar).arg(&image));
+    std::fs::remove_file(&tar).unwrap();
+    eprintln!(
+        "base image {image} (mmdebstrap minbase bookworm) made in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    image
+}
+
+/// The image the Containerfile itself describes, built by `podman build` from the directory
+/// holding `deb` (as the README says), its FROM replaced by [`base_image`] (`--from`, never
+/// pulled). Keyed by the hash of the .deb and the Containerfile.
+fn containerfile_image(deb: &Path) -> String {
+    const NAME: &str = "localhost/bridgerest-containerfile";
+    let key = key_of(&[
+        &std::fs::read(deb).unwrap(),
+        repo_file(CONTAINERFILE).as_bytes(),
+    ]);
+    if let Some(image) = cached_image(NAME, &key) {
+        return image;
+    }
+    let base = base_image();
+    // The build context: the package alone, under its own name.
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(deb, ctx.path().join(deb.file_name().unwrap())).unwrap();
+    let image = format!("{NAME}:{key}");
+    let t = Instant::now();
+    run(podman()
+        .args([
+            "build",
+            "--from",
+            &base,
+            "--pull=never",
+            "--network",
+            "host",
+        ])
+        .args([
+            "--ulimit",
+            "nofile=4096:4096",
+            "--ulimit",
+            "nproc=4096:4096",
+        ])
+        .arg("--file")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(CONTAINERFILE))
+        .args(["--tag", &image])
+        .arg(ctx.path()));
+    eprintln!(
+        "image {image} built from {CONTAINERFILE} in {:.1} s",
         t.elapsed().as_secs_f64()
     );
     image
@@ -278,15 +376,13 @@ fn owner_mode(p: &Path) -> (u32, u32, u32) {
     (m.uid(), m.gid(), m.mode() & 0o7777)
 }
 
-/// One drill in the image, as postgres: the root file system read-only, every capability
-/// dropped, no privilege to gain; the config and the CA read-only in /etc/bridgerest, the API
-/// key read-only in `$CREDENTIALS_DIRECTORY`; the scratch, the state and pgBackRest's conf.d
-/// writable by postgres (as contrib/kubernetes/ mounts them). The drill restores the backup
-/// from the real S3 store with credentials from the simulator, recovers, runs every check,
-/// passes, removes its copy, and everything it wrote is postgres's.
+/// The image each recipe makes runs a drill as postgres, without root: contrib/container's
+/// rootfs.sh (mmdebstrap, podman import: what CI can build, as the Containerfile says), and
+/// the Containerfile itself, built by `podman build` on a local stand-in for
+/// `debian:bookworm-slim`. Each drills the same backup of a real repository on the S3 stack.
 #[test]
 #[ignore = "needs bridgerest's .deb in $BRIDGEREST_DEB (.ci/run: after .ci/deb), mmdebstrap, podman and runc, as root"]
-fn a_drill_runs_in_the_image_as_postgres_without_root_s3() {
+fn a_drill_runs_as_postgres_without_root_in_the_image_of_each_recipe_s3() {
     let deb = std::env::var_os("BRIDGEREST_DEB")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -295,7 +391,10 @@ fn a_drill_runs_in_the_image_as_postgres_without_root_s3() {
     assert!(deb.is_file(), "{}: no such file", deb.display());
     tool("/usr/sbin/runc", "apt-get install runc");
     real_stores::require_root();
-    let image = image_for(&deb);
+    let images = [
+        ("rootfs", rootfs_image(&deb)),
+        ("containerfile", containerfile_image(&deb)),
+    ];
 
     let mut w = World::new(Kind::S3, 3600);
     w.refresh();
@@ -307,9 +406,21 @@ fn a_drill_runs_in_the_image_as_postgres_without_root_s3() {
     w.insert(1, 100);
     w.pgbackrest_ok(&["check"]); // switches WAL and waits until it is archived
     w.sync_backups();
+    for (name, image) in &images {
+        drill_in(&w, name, image);
+    }
+}
 
+/// One drill in `image`, as postgres: the root file system read-only, every capability
+/// dropped, no privilege to gain; the config and the CA read-only in /etc/bridgerest, the API
+/// key read-only in `$CREDENTIALS_DIRECTORY`; the scratch, the state, pgBackRest's conf.d, log
+/// and spool writable by postgres (as contrib/kubernetes/ mounts them), each of its own under
+/// `container-NAME/`. The drill restores the backup from the real S3 store with credentials
+/// from the simulator, recovers, runs every check, passes, removes its copy, and everything it
+/// wrote is postgres's.
+fn drill_in(w: &World, name: &str, image: &str) {
     // What the container sees. /etc/bridgerest: the config and the store's CA, no secret.
-    let etc = w.dir.mkdir("container/etc", 0o755, false);
+    let etc = w.dir.mkdir(&format!("container-{name}/etc"), 0o755, false);
     std::fs::copy(&w.tls.ca, etc.join("ca.pem")).unwrap();
     std::fs::set_permissions(etc.join("ca.pem"), PermissionsExt::from_mode(0o644)).unwrap();
     let mut options = String::new();
@@ -356,7 +467,7 @@ pg1_path = "/scratch/{CLUSTER}"
     )
     .unwrap();
     // The API key, as a mounted Secret gives it: postgres's, 0600.
-    let creds = postgres_dir(&w, "container/credentials", 0o700);
+    let creds = postgres_dir(w, &format!("container-{name}/credentials"), 0o700);
     let key_file = creds.join("api-key");
     std::fs::copy(w.dir.path("api-key"), &key_file).unwrap();
     std::fs::set_permissions(&key_file, PermissionsExt::from_mode(0o600)).unwrap();
@@ -366,12 +477,12 @@ pg1_path = "/scratch/{CLUSTER}"
         Some(nix::unistd::Gid::from_raw(PG_UID)),
     )
     .unwrap();
-    let scratch = postgres_dir(&w, "container/scratch", 0o700);
-    let state = postgres_dir(&w, "container/state", 0o750);
-    let confd = postgres_dir(&w, "container/conf.d", 0o750);
+    let scratch = postgres_dir(w, &format!("container-{name}/scratch"), 0o700);
+    let state = postgres_dir(w, &format!("container-{name}/state"), 0o750);
+    let confd = postgres_dir(w, &format!("container-{name}/conf.d"), 0o750);
     // pgBackRest's log and spool (Debian's defaults), as emptyDirs are in Kubernetes.
-    let pgbr_log = postgres_dir(&w, "container/pgbackrest-log", 0o750);
-    let pgbr_spool = postgres_dir(&w, "container/pgbackrest-spool", 0o750);
+    let pgbr_log = postgres_dir(w, &format!("container-{name}/pgbackrest-log"), 0o750);
+    let pgbr_spool = postgres_dir(w, &format!("container-{name}/pgbackrest-spool"), 0o750);
 
     let mount = |host: &Path, inside: &str, ro: bool| {
         format!(
@@ -418,7 +529,7 @@ pg1_path = "/scratch/{CLUSTER}"
         "--env",
         "BRIDGEREST_LOG=info",
     ])
-    .arg(&image)
+    .arg(image)
     .args([
         "--config",
         "/etc/bridgerest/bridgerest.toml",
@@ -439,13 +550,13 @@ pg1_path = "/scratch/{CLUSTER}"
     w.transcript.push(&stderr);
     w.assert_no_secrets();
     eprintln!(
-        "drill in the container: {:.1} s (podman run to exit)",
+        "drill in the {name} image: {:.1} s (podman run to exit)",
         took.as_secs_f64()
     );
     assert_eq!(
         out.status.code(),
         Some(0),
-        "the drill in the container failed:\n{stdout}{stderr}"
+        "the drill in the {name} image failed:\n{stdout}{stderr}"
     );
 
     let rep: serde_json::Value = serde_json::from_str(&stdout)
