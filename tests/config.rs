@@ -349,3 +349,25 @@ fn eids() {
     assert!(!config::is_eid("rvf73a77ozfsvcttryebfrnleb")); // last char outside the final set
     assert!(!config::is_eid("rvf73a77ozfsvcttryebfrnle"));
 }
+
+#[test]
+fn drill_amcheck_takes_a_depth_or_a_switch() {
+    use config::Amcheck;
+    for (value, depth) in [
+        ("", Amcheck::HeapAllIndexed),
+        ("amcheck = true", Amcheck::HeapAllIndexed),
+        ("amcheck = false", Amcheck::Off),
+        ("amcheck = \"basic\"", Amcheck::Basic),
+        ("amcheck = \"heapallindexed\"", Amcheck::HeapAllIndexed),
+        ("amcheck = \"full\"", Amcheck::Full),
+    ] {
+        let cfg = config::parse(&format!("[drill]\n{value}\n"), Path::new("x.toml")).unwrap();
+        assert_eq!(cfg.drill.amcheck, depth, "{value}");
+    }
+    assert_eq!(
+        Amcheck::Full.options(),
+        ["--heapallindexed", "--parent-check", "--rootdescend"]
+    );
+    let e = err("[drill]\namcheck = \"deep\"\n");
+    assert!(e.contains("drill.amcheck = \"deep\": give \"basic\", \"heapallindexed\" (the default), \"full\", or false"), "{e}");
+}

@@ -178,6 +178,14 @@ fn copy_drill(w: &World, target: &str) {
         "{out}"
     );
     assert!(check("amcheck").starts_with("no corruption found"), "{out}");
+    // The default depth, every row found in its indexes, with the cores this process may use.
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        check("amcheck").contains(&format!(
+            "(depth heapallindexed --heapallindexed, {jobs} job"
+        )),
+        "{out}"
+    );
     assert!(check("verify").contains("matches its checksum"), "{out}");
     let t = bridgerest::restore::parse_time(target).unwrap();
     let got = time::OffsetDateTime::parse(

@@ -403,7 +403,7 @@ fn drill_config(env: &Env, queries: &str) -> String {
     std::fs::write(&pw, format!("{LAUNCHER_READER_PASSWORD}\n")).unwrap();
     set_mode(&pw, 0o600);
     let text = env.providers_config(&format!(
-        "\n[drill]\nreports = \"{}\"\nqueries = {queries}\n",
+        "\n[drill]\namcheck = \"full\"\nreports = \"{}\"\nqueries = {queries}\n",
         env.path("reports").display()
     ));
     let text = text.replacen(
@@ -474,6 +474,13 @@ fn a_drill_at_each_provider_checks_its_real_copy_over_tls_and_deletes_it() {
                 .as_str()
                 .unwrap()
                 .starts_with("no corruption found: "),
+            "{rep:#}"
+        );
+        // drill.amcheck = "full" there: as deep as the provider's role may go, said why.
+        assert!(
+            amcheck["detail"].as_str().unwrap().ends_with(
+                "(depth heapallindexed: full needs a superuser, which the provider's role is not)"
+            ),
             "{rep:#}"
         );
         assert_eq!(unproven.len(), 1, "{rep:#}");

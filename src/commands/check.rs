@@ -404,7 +404,7 @@ async fn check_provider(r: &mut Report, cfg: &Config, p: ProviderKind) {
 fn check_drill(r: &mut Report, cfg: &Config) {
     let bin = std::path::PathBuf::from("/usr/lib/postgresql/15/bin");
     let mut needed = vec!["postgres", "psql"];
-    if cfg.drill.amcheck {
+    if cfg.drill.amcheck.on() {
         needed.push("pg_amcheck");
     }
     let found: Vec<String> = std::fs::read_dir("/usr/lib/postgresql")

@@ -15,8 +15,8 @@ pub struct DrillConfig {
     /// The directory the copy is restored into (emptied first when a drill made it); `None`:
     /// `/var/lib/bridgerest/drill/<stanza>`.
     pub scratch: Option<PathBuf>,
-    /// `pg_amcheck --all --install-missing` on the copy.
-    pub amcheck: bool,
+    /// How deep `pg_amcheck --all --install-missing` checks the copy (`drill.amcheck`).
+    pub amcheck: Amcheck,
     /// `pgbackrest verify`: the checksum of every file in the repository, WAL included.
     pub verify: bool,
     /// SQL that must succeed on the copy, each with a first value that is not false, 0 or empty.
@@ -85,6 +85,69 @@ impl Push {
             get_one: "the password of drill.push_user at the Pushgateway",
         }
     }
+}
+
+/// `drill.amcheck`: how deep pg_amcheck checks a drill's copy. `true` is the default depth,
+/// `false` none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amcheck {
+    Off,
+    /// Every table's heap and every B-tree index's own pages.
+    Basic,
+    /// And every heap tuple found in its indexes (`--heapallindexed`): the default.
+    HeapAllIndexed,
+    /// And each index against its parent pages, searched again from the root
+    /// (`--heapallindexed --parent-check --rootdescend`): affordable on a private copy,
+    /// whose locks block nobody.
+    Full,
+}
+
+impl Amcheck {
+    pub fn on(self) -> bool {
+        self != Amcheck::Off
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Amcheck::Off => "off",
+            Amcheck::Basic => "basic",
+            Amcheck::HeapAllIndexed => "heapallindexed",
+            Amcheck::Full => "full",
+        }
+    }
+
+    /// pg_amcheck's options for this depth (beside `--all --install-missing`).
+    pub fn options(self) -> &'static [&'static str] {
+        match self {
+            Amcheck::Off | Amcheck::Basic => &[],
+            Amcheck::HeapAllIndexed => &["--heapallindexed"],
+            Amcheck::Full => &["--heapallindexed", "--parent-check", "--rootdescend"],
+        }
+    }
+}
+
+impl std::fmt::Display for Amcheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn amcheck_of(raw: Option<super::raw::RawAmcheck>) -> Result<Amcheck> {
+    use super::raw::RawAmcheck;
+    Ok(match raw {
+        None | Some(RawAmcheck::On(true)) => Amcheck::HeapAllIndexed,
+        Some(RawAmcheck::On(false)) => Amcheck::Off,
+        Some(RawAmcheck::Depth(d)) => match d.as_str() {
+            "basic" => Amcheck::Basic,
+            "heapallindexed" => Amcheck::HeapAllIndexed,
+            "full" => Amcheck::Full,
+            "off" => Amcheck::Off,
+            other => invalid!(
+                "drill.amcheck = {:?}: give \"basic\", \"heapallindexed\" (the default), \"full\", or false",
+                crate::text::excerpt(other, 40)
+            ),
+        },
+    })
 }
 
 /// `drill.reports_url`: the bucket and prefix each drill's report is also written to.
@@ -359,7 +422,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     Ok(DrillConfig {
         schedule,
         scratch: raw.scratch,
-        amcheck: raw.amcheck.unwrap_or(true),
+        amcheck: amcheck_of(raw.amcheck)?,
         verify: raw.verify.unwrap_or(false),
         queries,
         database,

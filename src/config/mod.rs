@@ -25,7 +25,7 @@ use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{
-    BucketReach, DrillConfig, ReportsStore, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
+    Amcheck, BucketReach, DrillConfig, ReportsStore, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
 };
 pub use error::{this_user, Error, Invalid, EXAMPLE_CONFIG};
 pub use key::{key_file_exposed, load_api_key, load_secret, load_secret_options, KeySource};

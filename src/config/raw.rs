@@ -38,12 +38,20 @@ pub(super) struct RawDaemon {
     pub(super) max_backup_age: Option<String>,
 }
 
+/// `drill.amcheck`: true or false, or a depth by name.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawAmcheck {
+    On(bool),
+    Depth(String),
+}
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDrill {
     pub(super) schedule: Option<String>,
     pub(super) scratch: Option<PathBuf>,
-    pub(super) amcheck: Option<bool>,
+    pub(super) amcheck: Option<RawAmcheck>,
     pub(super) verify: Option<bool>,
     pub(super) queries: Option<Vec<String>>,
     pub(super) database: Option<String>,

@@ -509,8 +509,8 @@ async fn make_and_check(
             }
         }
     }
-    if cfg.drill.amcheck {
-        match remote.amcheck().await {
+    if cfg.drill.amcheck.on() {
+        match remote.amcheck(cfg.drill.amcheck).await {
             // A role that may not create the extension (IONOS's, Launcher's): not run, said.
             (false, detail) if detail.contains("permission denied to create extension") => {
                 let why = format!("amcheck: the role {} may not create the amcheck extension in the copy, so pg_amcheck did not run ({}); drill.amcheck = false leaves it out", remote.way.user.as_deref().unwrap_or("?"), excerpt(&detail, 200));
@@ -692,15 +692,28 @@ impl Remote {
 
     /// `pg_amcheck --all --install-missing` over the connection (the role must be able to
     /// create the amcheck extension: Bridge's `postgres` can).
-    async fn amcheck(&self) -> (bool, String) {
-        let argv = vec![
+    /// pg_amcheck as the way in's role, at most `--heapallindexed` deep: `--parent-check`
+    /// takes functions only a superuser may run, and a provider gives none.
+    async fn amcheck(&self, depth: crate::config::Amcheck) -> (bool, String) {
+        use crate::config::Amcheck;
+        let mut argv = vec![
             self.program("pg_amcheck"),
             "--all".into(),
             "--install-missing".into(),
             "--progress".into(),
         ];
+        let ran = match depth {
+            Amcheck::Full | Amcheck::HeapAllIndexed => Amcheck::HeapAllIndexed,
+            d => d,
+        };
+        argv.extend(ran.options().iter().map(|o| o.to_string()));
         let db = self.way.database.as_deref().unwrap_or("postgres");
-        amcheck_verdict(self.output(&argv, db, &[]).await)
+        let (ok, detail) = amcheck_verdict(self.output(&argv, db, &[]).await);
+        let why = match depth {
+            Amcheck::Full => ": full needs a superuser, which the provider's role is not",
+            _ => "",
+        };
+        (ok, format!("{detail} (depth {ran}{why})"))
     }
 
     /// One of `drill.queries` in `db`, in read-only transactions with `search_path`

@@ -85,20 +85,47 @@ impl Conn {
         a
     }
 
-    /// `pg_amcheck --all --install-missing`: every index (B-tree) and table of every database;
-    /// the amcheck extension is created in the copy only.
-    pub(super) async fn amcheck(&self) -> (bool, String) {
-        let argv = vec![
-            self.program("pg_amcheck"),
+    /// `pg_amcheck --all --install-missing` at `depth`: every index (B-tree) and table of
+    /// every database, with as many jobs as this process may use cores (a private copy: its
+    /// locks block nobody), and `--checkunique` from PostgreSQL 17 on at the deeper depths; the
+    /// amcheck extension is created in the copy only.
+    pub(super) async fn amcheck(&self, depth: crate::config::Amcheck) -> (bool, String) {
+        let program = self.program("pg_amcheck");
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut argv = vec![
+            program.clone(),
             "--all".into(),
             "--install-missing".into(),
             "--progress".into(),
+            format!("--jobs={jobs}"),
+        ];
+        argv.extend(depth.options().iter().map(|o| o.to_string()));
+        let unique = depth != crate::config::Amcheck::Basic
+            && major_of(&output_long(&[program, "--version".into()], &self.user).await)
+                .is_some_and(|m| m >= 17);
+        if unique {
+            argv.push("--checkunique".into());
+        }
+        argv.extend([
             "-h".into(),
             self.sock.to_string_lossy().into_owned(),
             "-p".into(),
             PORT.to_string(),
-        ];
-        amcheck_verdict(output_long(&argv, &self.user).await)
+        ]);
+        let (ok, detail) = amcheck_verdict(output_long(&argv, &self.user).await);
+        let mut how: Vec<&str> = depth.options().to_vec();
+        if unique {
+            how.push("--checkunique");
+        }
+        let how = match how.is_empty() {
+            true => String::new(),
+            false => format!(" {}", how.join(" ")),
+        };
+        let plural = if jobs == 1 { "" } else { "s" };
+        (
+            ok,
+            format!("{detail} (depth {depth}{how}, {jobs} job{plural})"),
+        )
     }
 
     /// Makes [`isolate::QUERY_ROLE`] in the copy (as its superuser, in `postgres`).
@@ -134,6 +161,14 @@ impl Conn {
             Ok(o) => first_value_verdict(&shown, &o.stdout),
         }
     }
+}
+
+/// The major version a program's `--version` names ("pg_amcheck (PostgreSQL) 17.2").
+pub(super) fn major_of(run: &crate::pgbackrest::Result<std::process::Output>) -> Option<u32> {
+    let o = run.as_ref().ok()?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    let v = text.split_whitespace().last()?;
+    v.split(['.', 'b', 'r', 'd']).next()?.parse().ok()
 }
 
 /// What `pg_amcheck --progress` said: no corruption, or its first lines.

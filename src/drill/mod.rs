@@ -388,8 +388,8 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         user: p.user.clone(),
         bin: bin.clone(),
     };
-    if cfg.drill.amcheck {
-        let (ok, detail) = conn.amcheck().await;
+    if cfg.drill.amcheck.on() {
+        let (ok, detail) = conn.amcheck(cfg.drill.amcheck).await;
         rep.check(CheckName::Amcheck, ok, detail);
     }
     if cfg.drill.verify {
