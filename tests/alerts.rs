@@ -11,13 +11,15 @@ use bridgerest::schedule::{ClusterStatus, DrillPolicy, Status};
 use time::macros::datetime;
 
 /// The alert names scripts and routes rely on.
-const ALERTS: [&str; 11] = [
+const ALERTS: [&str; 13] = [
     "BridgerestCredentialsExpiringSoon",
     "BridgerestRefreshFailing",
     "BridgerestBackupTooOld",
     "BridgerestDrillFailed",
     "BridgerestDrillInconclusive",
     "BridgerestDrillCopyLeft",
+    "BridgerestDrillRtoMissed",
+    "BridgerestDrillRtoTrend",
     "BridgerestDrillStale",
     "BridgerestDrillNeverRun",
     "BridgerestStatusStale",
@@ -49,11 +51,17 @@ fn promtool(args: &[&str]) -> (bool, String) {
 fn the_rules_are_valid_and_every_alert_is_unit_tested() {
     let (ok, out) = promtool(&["check", "rules", "bridgerest-rules.yml"]);
     assert!(ok, "{out}");
-    assert!(out.contains("SUCCESS: 11 rules found"), "{out}");
-    let (ok, out) = promtool(&["test", "rules", "bridgerest-rules.test.yml"]);
-    assert!(ok, "{out}");
+    assert!(out.contains("SUCCESS: 13 rules found"), "{out}");
+    let mut tests = String::new();
+    for file in [
+        "bridgerest-rules.test.yml",
+        "bridgerest-rules.trend.test.yml",
+    ] {
+        let (ok, out) = promtool(&["test", "rules", file]);
+        assert!(ok, "{file}: {out}");
+        tests.push_str(&std::fs::read_to_string(dir().join(file)).unwrap());
+    }
     let rules = std::fs::read_to_string(dir().join("bridgerest-rules.yml")).unwrap();
-    let tests = std::fs::read_to_string(dir().join("bridgerest-rules.test.yml")).unwrap();
     for a in ALERTS {
         assert!(
             rules.contains(&format!("- alert: {a}\n")),
@@ -85,6 +93,7 @@ fn written() -> String {
         at_provider: Some("ionos".into()),
         copy_left: Some("3f21f694-42dd-4867-a2f5-8139b03b06bb".into()),
         copy_lifetime_seconds: Some(310.0),
+        rto_seconds: Some(3600.0),
     };
     let st = Status {
         updated_at: datetime!(2026-11-22 10:00:00 UTC),

@@ -228,3 +228,69 @@ fn a_signing_key_other_users_can_read_signs_nothing_and_says_so() {
     assert_eq!(v.code, 1, "{v:?}");
     assert!(v.stdout.contains(": unsigned"), "{v:?}");
 }
+
+#[test]
+fn a_drill_over_its_restore_time_objective_fails_its_rto_check_with_both_figures() {
+    let mut st = bridgerest::sim::sample_state(KEY, 0);
+    st.restore_ms = 300;
+    st.delete_ms = 100;
+    let env = Env::with_state(st);
+    // The default objective is an hour; the IONOS cluster's own is 100 ms, which its copy
+    // (ready after about 300 ms at the simulated provider) misses.
+    let text = env
+        .providers_config(&format!(
+            "\n[drill]\nat_provider = true\namcheck = false\nrto = \"1h\"\nreports = \"{}\"\n",
+            env.path("reports").display()
+        ))
+        .replacen(
+            &format!("id = \"{IONOS_CLUSTER}\"\n"),
+            &format!("id = \"{IONOS_CLUSTER}\"\nrto = \"100ms\"\n"),
+            1,
+        );
+    std::fs::write(&env.config, text).unwrap();
+    let rto = |id: &str| -> (Value, Value) {
+        let run = env.run(&["drill", "--cluster", id, "--json"]);
+        let rep: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{run:?}"));
+        let check = rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "rto")
+            .unwrap_or_else(|| panic!("no rto check: {rep:#}"))
+            .clone();
+        (check, rep["rto_seconds"].clone())
+    };
+    let (ionos, objective) = rto(IONOS_CLUSTER);
+    assert_eq!(ionos["ok"], false, "{ionos}");
+    assert_eq!(objective, 0.1);
+    let detail = ionos["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("the copy at IONOS DBaaS became ready in ")
+            && detail.ends_with(" over the restore-time objective of 100 ms"),
+        "{detail}"
+    );
+    let (launcher, objective) = rto(LAUNCHER_DB);
+    assert_eq!(launcher["ok"], true, "{launcher}");
+    assert_eq!(objective, 3600.0);
+    assert!(
+        launcher["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with(" within the restore-time objective of 1 h 0 min"),
+        "{launcher}"
+    );
+    // A zero objective is refused where it is given, naming the cluster.
+    std::fs::write(
+        &env.config,
+        env.providers_config("\n[drill]\nrto = \"1h\"\n").replacen(
+            &format!("id = \"{IONOS_CLUSTER}\"\n"),
+            &format!("id = \"{IONOS_CLUSTER}\"\nrto = \"0s\"\n"),
+            1,
+        ),
+    )
+    .unwrap();
+    env.run(&["drills"]).assert_error(
+        2,
+        &format!("cluster {IONOS_CLUSTER}: rto = \"0s\": must be longer than zero"),
+    );
+}

@@ -59,6 +59,9 @@ pub struct DrillConfig {
     /// The key that signs each report (`drill.signing_key`; `None`: `drill-signing.key` in
     /// the state directory, beside the status file), made on first use.
     pub signing_key: Option<PathBuf>,
+    /// The restore-time objective (`drill.rto`, and each `[[cluster]]`'s `rto`): a drill
+    /// whose restore and recovery take longer fails its `rto` check.
+    pub rto: Rto,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -84,6 +87,20 @@ impl Push {
             file_key: "drill.push_password_file",
             get_one: "the password of drill.push_user at the Pushgateway",
         }
+    }
+}
+
+/// Restore-time objectives: a default and each cluster's own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rto {
+    pub default: Option<Duration>,
+    pub by_cluster: std::collections::BTreeMap<String, Duration>,
+}
+
+impl Rto {
+    /// The objective of cluster `id`, if there is one.
+    pub fn of(&self, id: &str) -> Option<Duration> {
+        self.by_cluster.get(id).copied().or(self.default)
     }
 }
 
@@ -449,6 +466,13 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         bucket,
         bucket_reach,
         signing_key: raw.signing_key,
+        rto: Rto {
+            default: match raw.rto.as_deref() {
+                None => None,
+                t => Some(positive("drill.rto", t, Duration::ZERO)?),
+            },
+            by_cluster: Default::default(),
+        },
         copy_storage: match raw.copy_storage {
             Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
             s => s,

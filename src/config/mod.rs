@@ -25,7 +25,7 @@ use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{
-    Amcheck, BucketReach, DrillConfig, ReportsStore, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
+    Amcheck, BucketReach, DrillConfig, ReportsStore, Rto, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
 };
 pub use error::{this_user, Error, Invalid, EXAMPLE_CONFIG};
 pub use key::{key_file_exposed, load_api_key, load_secret, load_secret_options, KeySource};
@@ -392,7 +392,12 @@ fn resolve(
     let mut repos = Vec::new();
     let mut ids = HashSet::new();
     let mut stanzas = HashSet::new();
-    for c in raw.clusters {
+    for mut c in raw.clusters {
+        if let Some(t) = c.rto.take() {
+            let key = format!("cluster {}: rto", crate::text::excerpt(&c.id, 80));
+            let d = positive(&key, Some(&t), Duration::ZERO)?;
+            drill.rto.by_cluster.insert(c.id.clone(), d);
+        }
         if !ids.insert(c.id.clone()) {
             invalid!(
                 "cluster {} is listed twice; keep one [[cluster]] entry for it",

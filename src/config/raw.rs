@@ -73,6 +73,7 @@ pub(super) struct RawDrill {
     pub(super) reports_secrets_file: Option<PathBuf>,
     pub(super) reports_ca_file: Option<PathBuf>,
     pub(super) signing_key: Option<PathBuf>,
+    pub(super) rto: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -116,6 +117,7 @@ pub(super) struct RawCluster {
     pub(super) id: String,
     pub(super) pg1_path: Option<PathBuf>,
     pub(super) stanza: Option<String>,
+    pub(super) rto: Option<String>,
     #[serde(default)]
     pub(super) options: BTreeMap<String, toml::Value>,
 }

@@ -408,6 +408,11 @@ async fn make_and_check(
             ready
         ),
     );
+    rep.check_rto(
+        cfg.drill.rto.of(&rep.cluster),
+        ready,
+        &format!("the copy at {title} became ready in"),
+    );
     let way = match access {
         Some(Access::Known { way, .. })
             if way.password.is_some() && way.host.is_some() && way.user.is_some() =>

@@ -371,6 +371,10 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         ),
     );
     workflow::remove_spool(&p);
+    if done.state == recovery::RecoveryEnd::Promoted {
+        let took = rep.restore_seconds.unwrap_or(0.0) + rep.recovery_seconds.unwrap_or(0.0);
+        rep.check_rto(cfg.drill.rto.of(&p.id), took, "restore and recovery took");
+    }
     rep.recovered_to = done.replayed_to;
     let log = pg_log.tail();
     let (listing, gap) = wal_gap(&p, done.lsn, &log).await;

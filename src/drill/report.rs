@@ -60,6 +60,9 @@ pub enum CheckName {
     /// At the provider: the copy could not be deleted (it is named, and deleted at the next
     /// drill of the cluster).
     CopyLeft,
+    /// The restore and recovery took no longer than the cluster's restore-time objective
+    /// (`drill.rto`, a `[[cluster]]`'s `rto`).
+    Rto,
     /// A name this bridgerest does not write, read back from a report or status file another
     /// version wrote: kept as it is, so that such a file still reads.
     Other(String),
@@ -87,6 +90,7 @@ impl CheckName {
             CheckName::Copy => "copy",
             CheckName::Connect => "connect",
             CheckName::CopyLeft => "copy_left",
+            CheckName::Rto => "rto",
             CheckName::Other(s) => s,
         })
     }
@@ -94,7 +98,7 @@ impl CheckName {
     /// The check named `s` as [`CheckName::as_str`] names it; any other name is
     /// [`CheckName::Other`] (never an error: a report of another version still reads).
     pub fn parse(s: &str) -> CheckName {
-        const FIXED: [CheckName; 16] = [
+        const FIXED: [CheckName; 17] = [
             CheckName::Plan,
             CheckName::Space,
             CheckName::Restore,
@@ -111,6 +115,7 @@ impl CheckName {
             CheckName::Copy,
             CheckName::Connect,
             CheckName::CopyLeft,
+            CheckName::Rto,
         ];
         if let Some(c) = FIXED.iter().find(|c| c.as_str() == s) {
             return c.clone();
@@ -182,6 +187,10 @@ pub struct Report {
     /// A drill at the provider: the copy it made there (`None`: a drill on this host).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_provider: Option<ProviderCopy>,
+    /// The cluster's restore-time objective when it was drilled, in seconds (none: no
+    /// objective; the `rto` check holds the figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<f64>,
     /// Its place in the cluster's chain and its signature ([`super::seal`]); none in reports
     /// bridgerest wrote before it signed them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,11 +263,34 @@ impl Report {
             kept: None,
             at_provider: None,
             seal: None,
+            rto_seconds: None,
             plan: String::new(),
             target_time: None,
             owner: None,
             narrate: crate::narrate::Along::default(),
         }
+    }
+
+    /// The `rto` check: `took` (restore and recovery, or a provider's copy becoming ready)
+    /// against `objective`, both named.
+    pub fn check_rto(&mut self, objective: Option<std::time::Duration>, took: f64, what: &str) {
+        let Some(obj) = objective else {
+            return;
+        };
+        let secs = obj.as_secs_f64();
+        self.rto_seconds = Some(secs);
+        let shown = crate::text::duration_secs;
+        let ok = took <= secs;
+        self.check(
+            CheckName::Rto,
+            ok,
+            format!(
+                "{what} {} {} the restore-time objective of {}",
+                shown(took),
+                if ok { "within" } else { "over" },
+                shown(secs)
+            ),
+        );
     }
 
     /// One line beside the account, as the drill goes, when it narrates.
@@ -618,6 +650,9 @@ pub struct DrillSummary {
     /// How long that copy lived at the provider (request to gone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copy_lifetime_seconds: Option<f64>,
+    /// The cluster's restore-time objective then, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_seconds: Option<f64>,
 }
 
 impl DrillSummary {
@@ -641,6 +676,7 @@ impl DrillSummary {
                 .filter(|c| !c.deleted)
                 .map(|c| c.id.clone().unwrap_or_else(|| c.name.clone())),
             copy_lifetime_seconds: rep.at_provider.as_ref().and_then(|c| c.lifetime_seconds),
+            rto_seconds: rep.rto_seconds,
             last_success: match rep.ok {
                 true => rep.finished_at,
                 // Drills of a cluster hold its lock, so the last success ended before this

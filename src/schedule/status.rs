@@ -415,6 +415,14 @@ impl Status {
                 .collect(),
         );
         gauge(
+            "bridgerest_drill_rto_seconds",
+            "The cluster's restore-time objective (drill.rto, its [[cluster]]'s rto) at its last drill: restore and recovery (at a provider: the copy becoming ready) must take no longer.",
+            drilled
+                .iter()
+                .filter_map(|(id, d)| Some((format!("cluster=\"{}\"", label(id)), d.rto_seconds?)))
+                .collect(),
+        );
+        gauge(
             "bridgerest_drill_recovery_lag_seconds",
             "How far the last drill's last replayed transaction fell short of its target.",
             drilled

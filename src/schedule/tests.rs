@@ -486,6 +486,7 @@ fn prometheus_text_has_the_drills() {
             at_provider: None,
             copy_left: None,
             copy_lifetime_seconds: None,
+            rto_seconds: ok.then_some(3600.0),
         }),
         ..Default::default()
     };
@@ -514,6 +515,7 @@ fn prometheus_text_has_the_drills() {
         "bridgerest_drill_duration_seconds{cluster=\"broken\",phase=\"restore\"} 6.5",
         "bridgerest_drill_last_success_timestamp_seconds{cluster=\"good\"} 1794714000",
         "bridgerest_drill_recovery_lag_seconds{cluster=\"good\"} 0.5",
+        "bridgerest_drill_rto_seconds{cluster=\"good\"} 3600",
         // One escaper for every label: a line feed cannot start a forged series.
         "bridgerest_drill_success{cluster=\"two\\nlines\"} 0",
         "bridgerest_drill_failed_check{cluster=\"two\\nlines\",check=\"restore\"} 1",
@@ -530,6 +532,7 @@ fn prometheus_text_has_the_drills() {
         "a cluster never drilled has no drill figures:\n{text}"
     );
     assert!(!text.contains("cluster=\"broken\",phase=\"recovery\""));
+    assert!(!text.contains("bridgerest_drill_rto_seconds{cluster=\"broken\"}"));
     assert!(!text.lines().any(|l| l.starts_with("lines")), "{text}");
     // With [drill] in the config, every Bridge cluster gets the policy, drilled or not: what
     // the alert rules compare against (stale, never run).
