@@ -6,6 +6,7 @@
 //! Everything started is stopped when its guard drops, whether the test passed or not.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fleet;
 pub mod monitoring;
 pub mod oauth;
 pub mod pg;
