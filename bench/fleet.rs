@@ -97,19 +97,12 @@ fn main() {
     let w = World::fleet(Kind::S3, clusters);
     let password = "fleet-bench-push-password";
     let gw = Gateway::start(w.dir.dir.path(), "drills", password);
-    let file = w.dir.path("push-password");
-    std::fs::write(&file, format!("{password}\n")).unwrap();
-    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let text = std::fs::read_to_string(&w.config).unwrap().replacen(
-        "[drill]\n",
-        &format!(
-            "[drill]\ntarget = \"latest\"\npush_url = \"{}\"\npush_user = \"drills\"\npush_password_file = \"{}\"\n",
-            gw.url,
-            file.display()
-        ),
-        1,
-    );
-    std::fs::write(&w.config, text).unwrap();
+    let text = gw.configure(&w.config, &w.dir.path("push-password"));
+    std::fs::write(
+        &w.config,
+        text.replacen("[drill]\n", "[drill]\ntarget = \"latest\"\n", 1),
+    )
+    .unwrap();
     println!(
         "fleet: {clusters} clusters, each a repository of its own on the S3 stack, made in {:.1} s; {workers} workers",
         t.elapsed().as_secs_f64()

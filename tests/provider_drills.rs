@@ -460,18 +460,7 @@ fn each_drill_pushes_its_cluster_group_to_a_pushgateway_with_basic_auth() {
     let env = env(200, "");
     let gw = Gateway::start(env.dir.path(), "drills", password);
     let file = env.path("push-password");
-    std::fs::write(&file, format!("{password}\n")).unwrap();
-    set_mode(&file, 0o600);
-    let text = std::fs::read_to_string(&env.config).unwrap().replacen(
-        "[drill]\n",
-        &format!(
-            "[drill]\npush_url = \"{}\"\npush_user = \"drills\"\npush_password_file = \"{}\"\n",
-            gw.url,
-            file.display()
-        ),
-        1,
-    );
-    std::fs::write(&env.config, &text).unwrap();
+    let text = gw.configure(&env.config, &file);
     let target = days_ago(1.0);
     for id in [IONOS_CLUSTER, LAUNCHER_DB] {
         let run = env.run(&["drill", "--cluster", id, "--target", &target]);

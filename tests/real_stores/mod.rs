@@ -1,4 +1,4 @@
-//! The real-stores test harness (tests/e2e.rs, bench/restore.rs; for simulator-only tests,
+//! The real-stores test harness (tests/e2e.rs, tests/fleet.rs, bench/restore.rs, bench/fleet.rs; for simulator-only tests,
 //! tests/sim_only): per test, on 127.0.0.1 with its own ports and directories, a
 //! throwaway CA, real object stores (moto behind nginx for S3, Azurite over HTTPS, the GCS
 //! emulator behind nginx), a PostgreSQL 15 cluster archiving through pgBackRest, and the

@@ -215,8 +215,22 @@ pub struct World {
     pub pg1_path: PathBuf,
     /// The Bridge clusters: [`CLUSTER`] alone, or a fleet's ([`World::fleet`]).
     pub members: Vec<Member>,
+    /// Whether drills go to bridgerest's default scratch root (a fleet's): the lock files
+    /// they leave there, named after this world's stanzas, are removed when it is dropped.
+    default_scratch: bool,
     pub transcript: Transcript,
     pub dir: TestDir,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if self.default_scratch {
+            let root = Path::new(bridgerest::config::DEFAULT_DRILL_ROOT);
+            for m in &self.members {
+                let _ = std::fs::remove_file(root.join(format!("{}.lock", m.stanza)));
+            }
+        }
+    }
 }
 
 impl World {
@@ -341,20 +355,26 @@ impl World {
             format!("--config-include-path={}", confd.display()),
         ];
         // Every WAL file to every member's repository, one after another: archived only when
-        // all have it.
-        let archive = members
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} {} --stanza={} --pg1-path={} archive-push %p",
-                    pgbackrest.display(),
-                    source_args.join(" "),
-                    m.stanza,
-                    data.display()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" && ");
+        // all have it (a script: PostgreSQL cuts an archive_command at 1024 bytes; its name
+        // says pgbackrest, as pgBackRest's backup checks the archive_command does).
+        let archive = dir.path("src/pgbackrest-archive-push-all");
+        std::fs::write(
+            &archive,
+            format!(
+                "#!/bin/sh\nset -e\nfor stanza in {}; do\n  {} {} --stanza=\"$stanza\" --pg1-path={} archive-push \"$1\"\ndone\n",
+                members.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>().join(" "),
+                pgbackrest.display(),
+                source_args.join(" "),
+                data.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &archive,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let archive = format!("{} %p", archive.display());
         let pg = Pg::init(
             &data,
             &src_sock,
@@ -391,12 +411,12 @@ impl World {
         let (u, g) = super::postgres_ids();
         nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
 
-        let scratch = match scratch {
+        let scratch_line = match scratch {
             true => format!("scratch = \"{}\"\n", dir.path("drill/copy").display()),
             false => String::new(),
         };
         let mut cfg = format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmode = \"0640\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\n{scratch}reports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmode = \"0640\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\n{scratch_line}reports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n",
             sim.url(),
             dir.path("api-key").display(),
             confd.join("bridgerest.conf").display(),
@@ -430,6 +450,7 @@ impl World {
             sock,
             pg1_path,
             members,
+            default_scratch: !scratch,
             transcript: Transcript::default(),
             dir,
         }

@@ -8,7 +8,8 @@ use std::path::Path;
 pub struct Gateway {
     child: std::process::Child,
     pub url: String,
-    auth: String,
+    user: String,
+    password: String,
 }
 
 impl Drop for Gateway {
@@ -58,22 +59,64 @@ impl Gateway {
         Gateway {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            auth: format!("{user}:{password}"),
+            user: user.into(),
+            password: password.into(),
         }
     }
 
-    /// What it serves at `path` (e.g. `/metrics`, `/api/v1/metrics`), with its basic auth.
-    pub fn get(&self, path: &str) -> String {
-        let out = std::process::Command::new("curl")
-            .args([
-                "-sS",
-                "--fail",
-                "-u",
-                &self.auth,
-                &format!("{}{path}", self.url),
-            ])
-            .output()
+    /// Points the bridgerest config at `config` to this Pushgateway (`drill.push_url`,
+    /// `push_user`, and `push_password_file`: `password_file`, written 0600 with the
+    /// password); returns the config's new text.
+    pub fn configure(&self, config: &Path, password_file: &Path) -> String {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(password_file);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(password_file)
+            .unwrap()
+            .write_all(format!("{}\n", self.password).as_bytes())
             .unwrap();
+        let text = std::fs::read_to_string(config).unwrap().replacen(
+            "[drill]\n",
+            &format!(
+                "[drill]\npush_url = \"{}\"\npush_user = \"{}\"\npush_password_file = \"{}\"\n",
+                self.url,
+                self.user,
+                password_file.display()
+            ),
+            1,
+        );
+        assert!(
+            text.contains("push_url"),
+            "no [drill] in {}",
+            config.display()
+        );
+        std::fs::write(config, &text).unwrap();
+        text
+    }
+
+    /// What it serves at `path` (e.g. `/metrics`, `/api/v1/metrics`), with its basic auth
+    /// (handed to curl on its standard input, not in its arguments).
+    pub fn get(&self, path: &str) -> String {
+        use std::io::Write;
+        let mut curl = std::process::Command::new("curl")
+            .args(["-sS", "--fail", "--config", "-"])
+            .arg(format!("{}{path}", self.url))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let auth = format!("user = \"{}:{}\"\n", self.user, self.password);
+        curl.stdin
+            .take()
+            .unwrap()
+            .write_all(auth.as_bytes())
+            .unwrap();
+        let out = curl.wait_with_output().unwrap();
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     }
