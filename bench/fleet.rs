@@ -12,7 +12,11 @@
 //! 3. overhead per cluster, in ms: a process's wall time less the sum of its drills'
 //!    `total_seconds` (their JSON reports), over its clusters (start-up, config, sharding, the
 //!    push, the report files), for the single drills and for each worker; and the wall time of
-//!    `drill --all --shard I/N --list` (the share alone).
+//!    `drill --all --shard I/N --list` (the share alone);
+//! 4. where a ratio above 1 comes from: the fleet's drills' seconds ÷ the same drills' seconds
+//!    alone (contention: the workers share the cores and the store), and the slowest worker's
+//!    wall ÷ the mean worker's (unequal shards); with the load average, since the machine may
+//!    be shared.
 //!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,6 +30,16 @@ use std::time::{Duration, Instant};
 
 use real_stores::pg::{Kind, World};
 use sim_only::pushgateway::Gateway;
+
+/// The first three fields of /proc/loadavg: how busy the machine was besides this bench.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -104,8 +118,10 @@ fn main() {
     )
     .unwrap();
     println!(
-        "fleet: {clusters} clusters, each a repository of its own on the S3 stack, made in {:.1} s; {workers} workers",
-        t.elapsed().as_secs_f64()
+        "fleet: {clusters} clusters, each a repository of its own on the S3 stack, made in {:.1} s; {workers} workers; {} cores, load average {}",
+        t.elapsed().as_secs_f64(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load()
     );
 
     // The shares, and what computing one costs.
@@ -185,7 +201,19 @@ fn main() {
         sum / workers as f64,
         wall.as_secs_f64() / (sum / workers as f64)
     );
+    // Where a ratio above 1 comes from: the drills themselves slower side by side (two
+    // restores, amchecks and verifies, and the one store, on the same cores), or the shards
+    // unequal (the slowest worker against the mean).
+    let alone: f64 = singles.iter().map(Ran::drills).sum();
+    let together: f64 = fleet.iter().map(Ran::drills).sum();
+    let mean = fleet.iter().map(|r| r.wall.as_secs_f64()).sum::<f64>() / workers as f64;
+    println!(
+        "split: the drills took {together:.2} s side by side against {alone:.2} s alone (x{:.3}); slowest worker / mean worker {:.3}",
+        together / alone,
+        wall.as_secs_f64() / mean
+    );
     println!("overhead: {single_overhead:.0} ms per cluster drilled alone (mean)");
+    println!("load average (1, 5, 15 min) at the end: {}", load());
     w.assert_no_secrets();
     let m = gw.metrics();
     assert!(w
