@@ -15,8 +15,8 @@
 //!    `drill --all --shard I/N --list` (the share alone);
 //! 4. where a ratio above 1 comes from: the fleet's drills' seconds ÷ the same drills' seconds
 //!    alone (contention: the workers share the cores and the store), and the slowest worker's
-//!    wall ÷ the mean worker's (unequal shards); with the load average, since the machine may
-//!    be shared.
+//!    wall ÷ the mean worker's (unequal shards); with how busy the machine's cores were in each
+//!    phase and the load average, since the machine may be shared.
 //!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -39,6 +39,28 @@ fn load() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The machine's CPU time so far, busy and in all (jiffies, every core: /proc/stat's first
+/// line; idle and iowait are not busy).
+fn cpu() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let total: u64 = f.iter().take(8).sum();
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// How busy the machine's cores were between two [`cpu`] readings, in percent.
+fn busy(from: (u64, u64), to: (u64, u64)) -> f64 {
+    100.0 * (to.0 - from.0) as f64 / (to.1 - from.1).max(1) as f64
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -142,6 +164,7 @@ fn main() {
     }
 
     // 1. Each cluster alone, one after another.
+    let cpu_singles = cpu();
     let mut singles = Vec::new();
     for m in &w.members {
         let ran = run_at_once(
@@ -166,6 +189,7 @@ fn main() {
         singles.push(ran);
     }
     let sum: f64 = singles.iter().map(|r| r.wall.as_secs_f64()).sum();
+    let cpu_fleet = cpu();
 
     // 2. The fleet: every worker at once.
     let runs: Vec<Vec<String>> = (0..workers)
@@ -183,6 +207,7 @@ fn main() {
         .collect();
     let fleet = run_at_once(&w, &runs);
     let wall = fleet.iter().map(|r| r.wall).max().unwrap();
+    let cpu_end = cpu();
     for (i, ran) in fleet.iter().enumerate() {
         assert!(ran.reports.iter().all(|r| r["ok"] == true));
         assert_eq!(ran.reports.len(), shares[i].len());
@@ -211,6 +236,11 @@ fn main() {
         "split: the drills took {together:.2} s side by side against {alone:.2} s alone (x{:.3}); slowest worker / mean worker {:.3}",
         together / alone,
         wall.as_secs_f64() / mean
+    );
+    println!(
+        "cores busy (the whole machine, other work included): {:.0}% while drilling alone, {:.0}% while the fleet drilled",
+        busy(cpu_singles, cpu_fleet),
+        busy(cpu_fleet, cpu_end)
     );
     println!("overhead: {single_overhead:.0} ms per cluster drilled alone (mean)");
     println!("load average (1, 5, 15 min) at the end: {}", load());
