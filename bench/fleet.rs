@@ -237,6 +237,25 @@ fn main() {
         together / alone,
         wall.as_secs_f64() / mean
     );
+    let phase = |runs: &[Ran], k: &str| -> f64 {
+        runs.iter()
+            .flat_map(|r| &r.reports)
+            .map(|rep| rep[k].as_f64().unwrap_or(0.0))
+            .sum()
+    };
+    let phases: Vec<String> = ["restore_seconds", "recovery_seconds", "checks_seconds"]
+        .iter()
+        .map(|k| {
+            format!(
+                "{} {:.1} s vs {:.1} s (x{:.2})",
+                k.trim_end_matches("_seconds"),
+                phase(&fleet, k),
+                phase(&singles, k),
+                phase(&fleet, k) / phase(&singles, k)
+            )
+        })
+        .collect();
+    println!("by phase, side by side vs alone: {}", phases.join("; "));
     println!(
         "cores busy (the whole machine, other work included): {:.0}% while drilling alone, {:.0}% while the fleet drilled",
         busy(cpu_singles, cpu_fleet),
