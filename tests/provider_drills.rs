@@ -9,6 +9,7 @@ mod sim_only;
 
 use bridgerest::sim::{sample_state, Fault, FaultKind, SimState};
 use serde_json::Value;
+use sim_only::pushgateway::Gateway;
 use sim_only::*;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -453,99 +454,13 @@ fn drill_all_drills_every_cluster_or_this_workers_share_and_one_failure_stops_no
     assert_eq!(listed(&["--due"], &[]).1, both);
 }
 
-/// A Pushgateway of Debian's on a free loopback port, with basic auth (`user`, `password`),
-/// stopped when dropped.
-struct Gateway {
-    child: std::process::Child,
-    url: String,
-    auth: String,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn gateway(env: &Env, user: &str, password: &str) -> Gateway {
-    let bin = "/usr/bin/prometheus-pushgateway";
-    assert!(
-        std::path::Path::new(bin).exists(),
-        "{bin} not found: apt-get install prometheus-pushgateway apache2-utils (or bash .ci/run)"
-    );
-    let hash = std::process::Command::new("htpasswd")
-        .args(["-nbBC", "4", user, password])
-        .output()
-        .unwrap();
-    assert!(hash.status.success(), "htpasswd: {hash:?}");
-    let line = String::from_utf8(hash.stdout).unwrap();
-    let bcrypt = line.trim().split_once(':').unwrap().1.to_string();
-    let web = env.path("gateway-web.yml");
-    std::fs::write(&web, format!("basic_auth_users:\n  {user}: '{bcrypt}'\n")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(bin)
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg(format!("--web.config.file={}", web.display()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t0 = std::time::Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < std::time::Duration::from_secs(10),
-            "the Pushgateway did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    Gateway {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        auth: format!("{user}:{password}"),
-    }
-}
-
-impl Gateway {
-    /// What it serves at /metrics.
-    fn metrics(&self) -> String {
-        let out = std::process::Command::new("curl")
-            .args([
-                "-sS",
-                "--fail",
-                "-u",
-                &self.auth,
-                &format!("{}/metrics", self.url),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    }
-}
-
 #[test]
 fn each_drill_pushes_its_cluster_group_to_a_pushgateway_with_basic_auth() {
     let password = "push-password-of-the-test";
     let env = env(200, "");
-    let gw = gateway(&env, "drills", password);
+    let gw = Gateway::start(env.dir.path(), "drills", password);
     let file = env.path("push-password");
-    std::fs::write(&file, format!("{password}\n")).unwrap();
-    set_mode(&file, 0o600);
-    let text = std::fs::read_to_string(&env.config).unwrap().replacen(
-        "[drill]\n",
-        &format!(
-            "[drill]\npush_url = \"{}\"\npush_user = \"drills\"\npush_password_file = \"{}\"\n",
-            gw.url,
-            file.display()
-        ),
-        1,
-    );
-    std::fs::write(&env.config, &text).unwrap();
+    let text = gw.configure(&env.config, &file);
     let target = days_ago(1.0);
     for id in [IONOS_CLUSTER, LAUNCHER_DB] {
         let run = env.run(&["drill", "--cluster", id, "--target", &target]);

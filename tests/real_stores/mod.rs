@@ -1,4 +1,4 @@
-//! The real-stores test harness (tests/e2e.rs, bench/restore.rs; for simulator-only tests,
+//! The real-stores test harness (tests/e2e.rs, tests/fleet.rs, bench/restore.rs, bench/fleet.rs; for simulator-only tests,
 //! tests/sim_only): per test, on 127.0.0.1 with its own ports and directories, a
 //! throwaway CA, real object stores (moto behind nginx for S3, Azurite over HTTPS, the GCS
 //! emulator behind nginx), a PostgreSQL 15 cluster archiving through pgBackRest, and the
@@ -6,6 +6,7 @@
 //! Everything started is stopped when its guard drops, whether the test passed or not.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod fleet;
 pub mod monitoring;
 pub mod oauth;
 pub mod pg;

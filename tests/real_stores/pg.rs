@@ -1,5 +1,6 @@
 //! A PostgreSQL 15 cluster run as the postgres user, stopped when dropped; and [`World`]: one
-//! test's store, simulator, bridgerest config, pgBackRest config and database.
+//! test's store, simulator, bridgerest config, pgBackRest config and database, for one Bridge
+//! cluster or a fleet of them ([`Member`], tests/real_stores/fleet.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -183,6 +184,19 @@ pub enum Kind {
     GcsServiceKey,
 }
 
+/// One Bridge cluster of a [`World`]: the simulator's cluster, a stanza and repository path of
+/// its own on the world's store (fed by the world's one source), and a `[[cluster]]` of the
+/// bridgerest config.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub stanza: String,
+    pub repo_path: String,
+    /// Its `pg1_path` on this host: never held a cluster.
+    pub pg1_path: PathBuf,
+}
+
 pub struct World {
     // Drop order matters: the database stops before the stores and the simulator.
     pub pg: Pg,
@@ -192,15 +206,31 @@ pub struct World {
     pub config: PathBuf,
     pub main_config: PathBuf,
     pub confd: PathBuf,
-    /// pgBackRest's options for the source: its config, bridgerest's conf.d and the stanza
-    /// (its data directory goes in `PGBACKREST_PG1_PATH`: not every command takes it).
+    /// pgBackRest's options for the source: its config and bridgerest's conf.d (the stanza is
+    /// a member's; its data directory goes in `PGBACKREST_PG1_PATH`: not every command takes it).
     pub source_args: Vec<String>,
     /// The socket directory for clusters restored on this host (postgres's).
     pub sock: PathBuf,
-    /// The stanza's `pg1_path` on this host: never held a cluster.
+    /// The stanza's `pg1_path` on this host: never held a cluster (the first member's).
     pub pg1_path: PathBuf,
+    /// The Bridge clusters: [`CLUSTER`] alone, or a fleet's ([`World::fleet`]).
+    pub members: Vec<Member>,
+    /// Whether drills go to bridgerest's default scratch root (a fleet's): the lock files
+    /// they leave there, named after this world's stanzas, are removed when it is dropped.
+    default_scratch: bool,
     pub transcript: Transcript,
     pub dir: TestDir,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if self.default_scratch {
+            let root = Path::new(bridgerest::config::DEFAULT_DRILL_ROOT);
+            for m in &self.members {
+                let _ = std::fs::remove_file(root.join(format!("{}.lock", m.stanza)));
+            }
+        }
+    }
 }
 
 impl World {
@@ -210,6 +240,27 @@ impl World {
 
     /// Like [`World::new`], with every request to an S3 store `latency` slower.
     pub fn with_latency(kind: Kind, lifetime_secs: u64, latency: std::time::Duration) -> World {
+        let one = Member {
+            id: CLUSTER.into(),
+            name: "production".into(),
+            stanza: STANZA.into(),
+            repo_path: "/pgbackrest/production".into(),
+            pg1_path: PathBuf::from("restore/15/main"),
+        };
+        World::build(kind, lifetime_secs, latency, vec![one], true)
+    }
+
+    /// `members` on one store and one source; with `scratch`, `drill.scratch` names one
+    /// directory of the test's (else each drill's copy goes to bridgerest's default,
+    /// `/var/lib/bridgerest/drill/<stanza>`: one per cluster, as concurrent workers need).
+    /// Each member's `pg1_path` is relative to the test's directory until made absolute here.
+    pub(super) fn build(
+        kind: Kind,
+        lifetime_secs: u64,
+        latency: std::time::Duration,
+        mut members: Vec<Member>,
+        scratch: bool,
+    ) -> World {
         super::require_root();
         bridgerest::init_tls();
         let pgbackrest = tool("/usr/bin/pgbackrest", "apt-get install pgbackrest");
@@ -224,21 +275,24 @@ impl World {
         };
         let state = SimState {
             api_keys: vec![API_KEY.into()],
-            clusters: vec![SimCluster {
-                id: CLUSTER.into(),
-                name: "production".into(),
-                team_id: "eaevtjiudzeq7bsqbbpiscund4".into(),
-                provider_id: "aws".into(),
-                region_id: "us-east-1".into(),
-                major_version: 15,
-                stanza: Some(STANZA.into()),
-                repo_path: "/pgbackrest/production".into(),
-                backups: vec![],
-                store: store.template(),
-                token_override: None,
-                token_lifetime_secs: lifetime_secs,
-                state: None,
-            }],
+            clusters: members
+                .iter()
+                .map(|m| SimCluster {
+                    id: m.id.clone(),
+                    name: m.name.clone(),
+                    team_id: "eaevtjiudzeq7bsqbbpiscund4".into(),
+                    provider_id: "aws".into(),
+                    region_id: "us-east-1".into(),
+                    major_version: 15,
+                    stanza: Some(m.stanza.clone()),
+                    repo_path: m.repo_path.clone(),
+                    backups: vec![],
+                    store: store.template(),
+                    token_override: None,
+                    token_lifetime_secs: lifetime_secs,
+                    state: None,
+                })
+                .collect(),
             faults: vec![],
             teams: bridgerest::sim::account::default_teams(),
             backup_duration_ms: 2000,
@@ -278,7 +332,10 @@ impl World {
         // Where the stanza restores: a path that never held a cluster, in postgres's
         // directory (as /var/lib/postgresql/15 on Debian); bridgerest makes it.
         dir.mkdir("restore/15", 0o755, true);
-        let pg1_path = dir.path("restore/15/main");
+        for m in members.iter_mut() {
+            m.pg1_path = dir.path(&m.pg1_path.display().to_string());
+        }
+        let pg1_path = members[0].pg1_path.clone();
 
         // The source cluster: the provider's host, run by another user whose files postgres
         // cannot reach, with its own pgBackRest config, lock and log directories; it reads
@@ -296,14 +353,28 @@ impl World {
         let source_args = vec![
             format!("--config={}", source_config.display()),
             format!("--config-include-path={}", confd.display()),
-            format!("--stanza={STANZA}"),
         ];
-        let archive = format!(
-            "{} {} --pg1-path={} archive-push %p",
-            pgbackrest.display(),
-            source_args.join(" "),
-            data.display()
-        );
+        // Every WAL file to every member's repository, one after another: archived only when
+        // all have it (a script: PostgreSQL cuts an archive_command at 1024 bytes; its name
+        // says pgbackrest, as pgBackRest's backup checks the archive_command does).
+        let archive = dir.path("src/pgbackrest-archive-push-all");
+        std::fs::write(
+            &archive,
+            format!(
+                "#!/bin/sh\nset -e\nfor stanza in {}; do\n  {} {} --stanza=\"$stanza\" --pg1-path={} archive-push \"$1\"\ndone\n",
+                members.iter().map(|m| m.stanza.as_str()).collect::<Vec<_>>().join(" "),
+                pgbackrest.display(),
+                source_args.join(" "),
+                data.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            &archive,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let archive = format!("{} %p", archive.display());
         let pg = Pg::init(
             &data,
             &src_sock,
@@ -311,16 +382,19 @@ impl World {
             &archive,
             src_ids,
         );
-        std::fs::write(
-            &source_config,
-            format!(
-                "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\nstart-fast=y\narchive-timeout=60\n\n[{STANZA}]\npg1-port={port}\npg1-socket-path={sock}\npg1-user=postgres\n",
-                p = src_pgbr.display(),
+        let mut text = format!(
+            "[global]\nlog-path={p}/log\nlock-path={p}/lock\nspool-path={p}/spool\nlog-level-console=warn\nlog-level-file=detail\nio-timeout=10\nstart-fast=y\narchive-timeout=60\n",
+            p = src_pgbr.display(),
+        );
+        for m in &members {
+            text.push_str(&format!(
+                "\n[{}]\npg1-port={port}\npg1-socket-path={sock}\npg1-user=postgres\n",
+                m.stanza,
                 port = pg.port,
                 sock = src_sock.display()
-            ),
-        )
-        .unwrap();
+            ));
+        }
+        std::fs::write(&source_config, text).unwrap();
         nix::unistd::chown(&source_config, Some(src_ids.0), Some(src_ids.1)).unwrap();
         // The restore host's own settings live in the main config; bridgerest owns
         // conf.d/bridgerest.conf. job-retry=0: a refused file fails the restore at once
@@ -337,21 +411,30 @@ impl World {
         let (u, g) = super::postgres_ids();
         nix::unistd::chown(&main_config, Some(u), Some(g)).unwrap();
 
+        let scratch_line = match scratch {
+            true => format!("scratch = \"{}\"\n", dir.path("drill/copy").display()),
+            false => String::new(),
+        };
         let mut cfg = format!(
-            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmode = \"0640\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\nscratch = \"{drill}\"\nreports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n\n[[cluster]]\nid = \"{CLUSTER}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+            "[api]\nurl = \"{}\"\nkey_file = \"{}\"\nretry_base = \"50ms\"\ntimeout = \"10s\"\n\n[pgbackrest]\nconfig = \"{}\"\nowner = \"postgres\"\ngroup = \"postgres\"\nmode = \"0640\"\nmain_config = \"{}\"\ninclude_path = \"{}\"\n\n[daemon]\nstatus_file = \"{state}/status.json\"\nprometheus_textfile = \"{state}/bridgerest.prom\"\n\n[drill]\n{scratch_line}reports = \"{state}/drills\"\nverify = true\nqueries = [\"SELECT count(*) FROM public.restore_check\", \"SELECT NOT rolsuper AND current_setting('search_path') = 'pg_catalog' FROM pg_roles WHERE rolname = current_user\", \"SELECT current_setting('shared_preload_libraries') = 'pg_stat_statements'\"]\n",
             sim.url(),
             dir.path("api-key").display(),
             confd.join("bridgerest.conf").display(),
             main_config.display(),
             confd.display(),
-            pg1_path.display(),
             state = dir.path("state").display(),
-            drill = dir.path("drill/copy").display(),
         );
         dir.mkdir("drill", 0o755, false);
         dir.mkdir("state", 0o755, false);
-        for (k, v) in store.options() {
-            cfg.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+        for m in &members {
+            cfg.push_str(&format!(
+                "\n[[cluster]]\nid = \"{}\"\npg1_path = \"{}\"\n[cluster.options]\n",
+                m.id,
+                m.pg1_path.display()
+            ));
+            for (k, v) in store.options() {
+                cfg.push_str(&format!("\"{k}\" = \"{v}\"\n"));
+            }
         }
         let config = dir.path("bridgerest.toml");
         std::fs::write(&config, cfg).unwrap();
@@ -366,6 +449,8 @@ impl World {
             source_args,
             sock,
             pg1_path,
+            members,
+            default_scratch: !scratch,
             transcript: Transcript::default(),
             dir,
         }
@@ -409,7 +494,12 @@ impl World {
     /// Gives the simulator the repository's backups, named as Bridge documents them:
     /// `YYYY/<label>` (e.g. `2020/20200913-195337F`).
     pub fn sync_backups(&self) {
-        let out = self.pgbackrest_ok(&["--output=json", "info"]);
+        self.sync_backups_of(&self.members[0]);
+    }
+
+    /// [`World::sync_backups`] for one member of the world.
+    pub fn sync_backups_of(&self, m: &Member) {
+        let out = self.pgbackrest_ok_in(&m.stanza, &["--output=json", "info"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let rfc = |secs: &serde_json::Value| {
             time::OffsetDateTime::from_unix_timestamp(secs.as_i64().unwrap())
@@ -431,7 +521,7 @@ impl World {
             })
             .collect();
         assert!(!backups.is_empty(), "no backup in the repository: {out}");
-        self.sim.sim.set_backups(CLUSTER, backups);
+        self.sim.sim.set_backups(&m.id, backups);
     }
 
     pub fn refresh(&self) {
@@ -454,15 +544,26 @@ impl World {
     /// Runs pgBackRest at the source (the provider's side: its user, its config, its data
     /// directory) with bridgerest's stanza for the repository.
     pub fn pgbackrest(&self, args: &[&str]) -> (bool, String, String) {
+        self.pgbackrest_in(&self.members[0].stanza, args)
+    }
+
+    /// [`World::pgbackrest`] with another member's stanza.
+    pub fn pgbackrest_in(&self, stanza: &str, args: &[&str]) -> (bool, String, String) {
         let mut cmd = Command::new("/usr/bin/pgbackrest");
         cmd.args(&self.source_args)
+            .arg(format!("--stanza={stanza}"))
             .args(args)
             .env("PGBACKREST_PG1_PATH", &self.pg.data);
         as_user(&mut cmd, super::source_ids())
     }
 
     pub fn pgbackrest_ok(&self, args: &[&str]) -> String {
-        let (ok, out, err) = self.pgbackrest(args);
+        self.pgbackrest_ok_in(&self.members[0].stanza, args)
+    }
+
+    /// [`World::pgbackrest_ok`] with another member's stanza.
+    pub fn pgbackrest_ok_in(&self, stanza: &str, args: &[&str]) -> String {
+        let (ok, out, err) = self.pgbackrest_in(stanza, args);
         if !ok {
             let log = std::fs::read_dir(self.dir.path("src/pgbackrest/log"))
                 .map(|rd| {

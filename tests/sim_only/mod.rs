@@ -4,6 +4,8 @@
 //! those, tests/real_stores (the end-to-end harness).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod pushgateway;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
