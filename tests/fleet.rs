@@ -491,6 +491,33 @@ fn the_slurm_job_array_drills_a_fleet_of_real_repositories_and_only_the_broken_c
     let password = "fleet-push-password-of-the-test";
     let gw = Gateway::start(w.dir.dir.path(), "drills", password);
     gw.configure(&w.config, &w.dir.path("push-password"));
+    // The reports bucket: a bucket and a user of their own on the same S3 stack, the user's
+    // key in a 0600 file of secret options.
+    let (writer, endpoint) = w.store.reports_bucket("fleet-reports").unwrap();
+    let secrets = w.dir.path("reports-store");
+    std::fs::write(
+        &secrets,
+        format!(
+            "aws_access_key_id = \"{}\"\naws_secret_access_key = \"{}\"\n",
+            writer.key, writer.secret
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &secrets,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&w.config).unwrap().replacen(
+        "[drill]\n",
+        &format!(
+            "[drill]\nreports_url = \"s3://fleet-reports/weekly\"\nreports_secrets_file = \"{}\"\nreports_ca_file = \"{}\"\nreports_options = {{ aws_endpoint = \"{endpoint}\", aws_region = \"us-east-1\" }}\n",
+            secrets.display(),
+            w.tls.ca.display()
+        ),
+        1,
+    );
+    std::fs::write(&w.config, text).unwrap();
 
     // Each task's share, as the real binary computes it: disjoint, together every cluster.
     let shares: Vec<Vec<String>> = (0..TASKS)
@@ -631,12 +658,33 @@ fn the_slurm_job_array_drills_a_fleet_of_real_repositories_and_only_the_broken_c
         );
     }
 
-    // drill.reports_url (#32 item 4, being added on main by another engineer): the bucket
-    // assertions go here once it lands, e.g. set
-    //     reports_url = "s3://<the world's bucket>/drills"
-    // in [drill] above (credentials from files), then assert that the bucket holds one report
-    // per cluster (ok for all but `broken`), and that `bridgerest drills --from s3://...`
-    // lists every cluster of every task.
+    // The bucket holds every task's reports: `drills --from` reads one per cluster, ok for all
+    // but the broken one, whichever task drilled it.
+    let (code, out, err) = w.bridgerest(&["drills", "--from", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains(&writer.secret) && !err.contains(&writer.secret));
+    let fleet: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let mut from_bucket: Vec<(String, bool)> = fleet
+        .iter()
+        .map(|r| {
+            (
+                r["cluster"].as_str().unwrap().to_string(),
+                r["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    from_bucket.sort();
+    let want: Vec<(String, bool)> = all
+        .iter()
+        .map(|id| (id.clone(), *id != broken.id))
+        .collect();
+    assert_eq!(from_bucket, want, "{out}");
+    for o in outputs {
+        assert!(
+            o.contains("report:    s3://fleet-reports/weekly/"),
+            "{context}"
+        );
+    }
 
     // Every copy was removed; the default scratch root keeps no directory of this fleet's.
     for m in &w.members {

@@ -33,6 +33,11 @@ pub trait Store {
     fn template(&self) -> StoreTemplate;
     fn options(&self) -> Vec<(String, String)>;
     fn issuer(&self) -> Issuer;
+    /// A bucket of its own for drill reports and a user that may use only it, with the
+    /// store's endpoint (only S3 makes one).
+    fn reports_bucket(&self, _bucket: &str) -> Option<(AwsCreds, String)> {
+        None
+    }
     /// Makes the store refuse every credential issued so far (only S3 can).
     fn revoke_all(&self) {
         panic!("this store cannot revoke credentials on demand");
@@ -418,6 +423,13 @@ impl S3 {
 }
 
 impl Store for S3 {
+    fn reports_bucket(&self, bucket: &str) -> Option<(AwsCreds, String)> {
+        Some((
+            S3::reports_bucket(self, bucket),
+            format!("https://127.0.0.1:{}", self.nginx.port),
+        ))
+    }
+
     fn access_log(&self) -> Option<PathBuf> {
         Some(self.nginx.access_log.clone())
     }
