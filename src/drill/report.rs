@@ -194,7 +194,7 @@ pub struct Report {
     /// Its place in the cluster's chain and its signature ([`super::seal`]); none in reports
     /// bridgerest wrote before it signed them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seal: Option<super::seal::Seal>,
+    pub seal: Option<Seal>,
     /// The restore's plan as `restore` prints it (for the table; not in the JSON).
     #[serde(skip)]
     pub plan: String,
@@ -207,6 +207,20 @@ pub struct Report {
     /// terminal's stderr; the daemon's drills have their log and no narrator).
     #[serde(skip)]
     pub narrate: crate::narrate::Along,
+}
+
+/// A report's seal: its place in its cluster's chain and its signature (made and checked
+/// by [`super::seal`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Seal {
+    /// 1 for a cluster's first sealed report, then one more each.
+    pub seq: u64,
+    /// SHA-256 (hex) of the cluster's previous report as sealed; none for the first.
+    pub prev: Option<String>,
+    /// The signing key's fingerprint ([`super::seal::fingerprint`]).
+    pub key: String,
+    /// Ed25519 (hex) of the report's canonical JSON with this field empty.
+    pub signature: String,
 }
 
 /// The copy a drill at the provider made there.

@@ -17,25 +17,12 @@
 use std::path::{Path, PathBuf};
 
 use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::report::Seal;
 use super::report::{report_name, Report, MAX_FILES, MAX_REPORT};
 use crate::config::Config;
 use crate::fsutil::{Dir, Owner};
-
-/// A report's seal.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Seal {
-    /// 1 for a cluster's first sealed report, then one more each.
-    pub seq: u64,
-    /// SHA-256 (hex) of the cluster's previous report as sealed; none for the first.
-    pub prev: Option<String>,
-    /// The signing key's fingerprint ([`fingerprint`]).
-    pub key: String,
-    /// Ed25519 (hex) of the report's canonical JSON with this field empty.
-    pub signature: String,
-}
 
 /// The key that seals reports.
 pub struct Signer {
