@@ -169,8 +169,18 @@ impl Dir {
                         true => create.unwrap_or_default(),
                         false => Owner::default(),
                     };
-                    cur = cur.make_dir(&name.to_string_lossy(), 0o755, owner)?;
-                    continue;
+                    match cur.make_dir(&name.to_string_lossy(), 0o755, owner) {
+                        Ok(made) => {
+                            cur = made;
+                            continue;
+                        }
+                        // Made meanwhile by another process (two fleet workers' first drills
+                        // on one node): opened and checked as any directory already there.
+                        Err(e) => match openat(&cur.fd, name, dir_flags(), Mode::empty()) {
+                            Ok(fd) => fd,
+                            Err(_) => return Err(e),
+                        },
+                    }
                 }
                 Err(Errno::ENOENT) => refuse!("{} does not exist", at.display()),
                 Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => refuse!(

@@ -216,8 +216,11 @@ pub struct World {
     /// The Bridge clusters: [`CLUSTER`] alone, or a fleet's ([`World::fleet`]).
     pub members: Vec<Member>,
     /// Whether drills go to bridgerest's default scratch root (a fleet's): the lock files
-    /// they leave there, named after this world's stanzas, are removed when it is dropped.
+    /// they leave there, named after this world's stanzas, are removed when it is dropped, and
+    /// so are the directories of that root which did not exist before it (the host is left as
+    /// it was: a package installed later makes /var/lib/bridgerest its own way).
     default_scratch: bool,
+    made_dirs: Vec<PathBuf>,
     pub transcript: Transcript,
     pub dir: TestDir,
 }
@@ -228,6 +231,10 @@ impl Drop for World {
             let root = Path::new(bridgerest::config::DEFAULT_DRILL_ROOT);
             for m in &self.members {
                 let _ = std::fs::remove_file(root.join(format!("{}.lock", m.stanza)));
+            }
+            // Deepest first; a directory something else has put files in stays.
+            for d in &self.made_dirs {
+                let _ = std::fs::remove_dir(d);
             }
         }
     }
@@ -451,6 +458,17 @@ impl World {
             pg1_path,
             members,
             default_scratch: !scratch,
+            made_dirs: match scratch {
+                true => vec![],
+                false => {
+                    let root = Path::new(bridgerest::config::DEFAULT_DRILL_ROOT);
+                    root.ancestors()
+                        .take_while(|d| *d != Path::new("/var/lib"))
+                        .filter(|d| !d.exists())
+                        .map(Path::to_path_buf)
+                        .collect()
+                }
+            },
             transcript: Transcript::default(),
             dir,
         }
