@@ -446,3 +446,23 @@ pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report's times are floats: what is signed must be what a reader re-parses from the
+    /// pretty file, bit for bit (serde_json's float_roundtrip), for any float.
+    #[test]
+    fn the_signed_bytes_survive_the_file_for_any_float() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let f = rng.f64() * 10f64.powi(rng.i32(-3..7));
+            let v = serde_json::json!({"total_seconds": f, "seal": {"signature": "ab"}});
+            let file = serde_json::to_vec_pretty(&v).unwrap();
+            let back: Value = serde_json::from_slice(&file).unwrap();
+            assert_eq!(signed_bytes(&back), signed_bytes(&v), "{f:e}");
+            assert_eq!(hash(&back), hash(&v));
+        }
+    }
+}
