@@ -292,8 +292,10 @@ pub enum Command {
     /// space checked against the backup, the WAL and the spool), starts PostgreSQL there on a
     /// private socket (archive_mode=off, no background work from extensions), waits until
     /// recovery ends, then checks that it recovered to the target, and runs pg_amcheck
-    /// (drill.amcheck), pgbackrest verify (drill.verify) and drill.queries (as a role without
-    /// superuser). Prints the report (or JSON), writes it to drill.reports and the status and
+    /// (drill.amcheck), pgbackrest verify (drill.verify), drill.queries (as a role without
+    /// superuser) and drill.command (your own program, as the run-as user, with the copy's
+    /// socket in PGHOST, within drill.command_timeout), then stops the copy and runs
+    /// pg_checksums --check if its data checksums are on. Prints the report (or JSON), writes it to drill.reports and the status and
     /// Prometheus files, and removes the copy unless --keep. Exit code 0 only if every check
     /// passed, within drill.timeout. Holds the same lock as a restore of the cluster, and gives
     /// way to a restore of it; the daemon runs drills on drill.schedule.

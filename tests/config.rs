@@ -371,3 +371,56 @@ fn drill_amcheck_takes_a_depth_or_a_switch() {
     let e = err("[drill]\namcheck = \"deep\"\n");
     assert!(e.contains("drill.amcheck = \"deep\": give \"basic\", \"heapallindexed\" (the default), \"full\", or false"), "{e}");
 }
+
+#[test]
+fn drill_command_is_an_argv_with_an_absolute_program() {
+    let cfg = config::parse(
+        "[drill]\ncommand = [\"/usr/local/bin/smoke\", \"--quick\"]\n\n[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\npg1_path = \"/var/lib/postgresql/15/restore\"\ncommand = [\"/bin/sh\", \"-c\", \"psql -c 'SELECT 1'\"]\n",
+        Path::new("x.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.drill.command.of("rvf73a77ozfsvcttryebfrnlem"),
+        Some(
+            &[
+                "/bin/sh".to_string(),
+                "-c".into(),
+                "psql -c 'SELECT 1'".into()
+            ][..]
+        )
+    );
+    assert_eq!(
+        cfg.drill.command.of("another"),
+        Some(&["/usr/local/bin/smoke".to_string(), "--quick".into()][..])
+    );
+    assert_eq!(cfg.drill.command_timeout, config::DEFAULT_COMMAND_TIMEOUT);
+    let none = config::parse("[drill]\ncommand_timeout = \"90s\"\n", Path::new("x.toml")).unwrap();
+    assert_eq!(none.drill.command.of("any"), None);
+    assert_eq!(
+        none.drill.command_timeout,
+        std::time::Duration::from_secs(90)
+    );
+
+    let e = err("[drill]\ncommand = \"smoke-test --quick\"\n");
+    assert!(
+        e.contains("drill.command = \"smoke-test --quick\": give an argv array, e.g. [\"/usr/local/bin/smoke-test\", \"--quick\"]; bridgerest runs no shell of its own, so for a shell line write [\"/bin/sh\", \"-c\", \"smoke-test --quick\"]"),
+        "{e}"
+    );
+    let e = err("[drill]\ncommand = [\"smoke-test\"]\n");
+    assert!(
+        e.contains("drill.command: the program \"smoke-test\" is not an absolute path: give its full path (e.g. /usr/local/bin/smoke-test)"),
+        "{e}"
+    );
+    let e = err("[drill]\ncommand = []\n");
+    assert!(e.contains("drill.command = []: give the program"), "{e}");
+    let e = err("[[cluster]]\nid = \"rvf73a77ozfsvcttryebfrnlem\"\ncommand = [\"./check\"]\n");
+    assert!(
+        e.contains("cluster rvf73a77ozfsvcttryebfrnlem: command: the program \"./check\" is not an absolute path"),
+        "{e}"
+    );
+    let e = err("[drill]\ncommand = [\"/bin/true\"]\ncommand_timeout = \"0s\"\n");
+    assert!(
+        e.contains("drill.command_timeout = \"0s\": must be longer than zero"),
+        "{e}"
+    );
+}

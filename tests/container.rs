@@ -576,7 +576,8 @@ pg1_path = "/scratch/{CLUSTER}"
             "recovered_to",
             "amcheck",
             "verify",
-            "query 1"
+            "query 1",
+            "checksums"
         ],
         "{stdout}"
     );

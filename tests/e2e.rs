@@ -151,7 +151,8 @@ fn copy_drill(w: &World, target: &str) {
             "verify",
             "query 1",
             "query 2",
-            "query 3"
+            "query 3",
+            "checksums"
         ],
         "{out}"
     );
@@ -187,6 +188,11 @@ fn copy_drill(w: &World, target: &str) {
         "{out}"
     );
     assert!(check("verify").contains("matches its checksum"), "{out}");
+    // The source has data checksums on: the stopped copy's every page was checked.
+    assert!(
+        check("checksums").starts_with("no bad checksum in "),
+        "{out}"
+    );
     let t = bridgerest::restore::parse_time(target).unwrap();
     let got = time::OffsetDateTime::parse(
         rep["recovered_to"].as_str().unwrap(),
@@ -1638,4 +1644,161 @@ fn a_repository_in_cluster_options_is_written_listed_and_drilled_s3() {
     assert!(q.ends_with("→ 200"), "{out}");
     assert!(!out.contains(&secret) && !err.contains(&secret));
     assert_eq!(w.sim.sim.stats().by_path.values().sum::<u64>(), api_before);
+}
+
+/// The drill's own checks of a local copy (#33 items 5, 7, 8): `drill.command` run as postgres
+/// against the copy's private socket (passing, failing with its output's tail, killed with its
+/// process group at its deadline), `pg_checksums --check` of the stopped copy (clean, then a
+/// page corrupted in the source before a backup: the backup keeps it, the drill catches it),
+/// and the restore-time objective missed and met.
+#[test]
+fn drill_command_checksums_and_rto_s3() {
+    let mut w = World::new(Kind::S3, 3600);
+    w.refresh();
+    w.pg.start();
+    w.pgbackrest_ok(&["stanza-create"]);
+    w.pg.psql("CREATE TABLE restore_check (i int)");
+    w.insert(1, 100);
+    w.pgbackrest_ok(&["--type=full", "backup"]);
+    // A transaction after the backup, for `latest` to recover to.
+    w.pg.psql("CREATE TABLE later (i int)");
+    w.pg.psql("INSERT INTO later VALUES (1)");
+    w.pgbackrest_ok(&["check"]);
+    w.sync_backups();
+    let base = std::fs::read_to_string(&w.config).unwrap();
+    let psql = "/usr/lib/postgresql/15/bin/psql";
+    let drill = |w: &World, extra: &str| -> serde_json::Value {
+        std::fs::write(
+            &w.config,
+            base.replace("[drill]\n", &format!("[drill]\n{extra}")),
+        )
+        .unwrap();
+        let (code, out, err) = w.bridgerest(&[
+            "drill",
+            "--cluster",
+            CLUSTER,
+            "--target",
+            "latest",
+            "--json",
+        ]);
+        assert!(code == 0 || code == 1, "{out}{err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"))
+    };
+    let check = |rep: &serde_json::Value, name: &str| -> (bool, String) {
+        let c = rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {rep}"));
+        (c["ok"] == true, c["detail"].as_str().unwrap().to_string())
+    };
+
+    // It queries the copy through $PGHOST as postgres, and passes; the objective is met.
+    let rep = drill(&w, &format!(
+        "rto = \"1h\"\ncommand = [\"/bin/sh\", \"-c\", \"id -un; {psql} -X -At -c 'SELECT count(*) FROM public.restore_check'; echo \\\"$PGHOST:$PGPORT\\\"\"]\n"
+    ));
+    assert_eq!(rep["ok"], true, "{rep}");
+    let (ok, detail) = check(&rep, "command");
+    assert!(ok, "{rep}");
+    assert!(
+        detail.starts_with("/bin/sh: exit 0 after ")
+            && detail.contains("output's tail: postgres | 100 | /")
+            && detail.ends_with("/bridgerest-drill:5432"),
+        "{detail}"
+    );
+    let (ok, detail) = check(&rep, "rto");
+    assert!(
+        ok && detail.contains(" within the restore-time objective of 1 h 0 min"),
+        "{detail}"
+    );
+    let (ok, detail) = check(&rep, "checksums");
+    assert!(ok && detail.starts_with("no bad checksum in "), "{detail}");
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_rto_seconds{{cluster=\"{CLUSTER}\"}} 3600"
+        )),
+        "{prom}"
+    );
+
+    // Exit 3 after 30 lines: failed, the last 20 lines in the detail; the objective missed.
+    let rep = drill(
+        &w,
+        "rto = \"1ms\"\ncommand = [\"/bin/sh\", \"-c\", \"for i in $(seq 1 29); do echo line $i; done; echo oops >&2; exit 3\"]\n",
+    );
+    assert_eq!(rep["ok"], false, "{rep}");
+    let (ok, detail) = check(&rep, "command");
+    assert!(!ok, "{rep}");
+    assert!(
+        detail.contains(": exit 3 after ")
+            && detail.contains("output's tail: line 11 | line 12 | ")
+            && detail.ends_with("line 29 | oops")
+            && !detail.contains("line 10 "),
+        "{detail}"
+    );
+    let (ok, detail) = check(&rep, "rto");
+    assert!(
+        !ok && detail.starts_with("restore and recovery took ")
+            && detail.contains(" over the restore-time objective of "),
+        "{detail}"
+    );
+    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+    assert!(
+        prom.contains(&format!(
+            "bridgerest_drill_rto_seconds{{cluster=\"{CLUSTER}\"}} 0.001"
+        )),
+        "{prom}"
+    );
+
+    // Past its deadline: killed with its process group (the background sleep too), named.
+    let rep = drill(
+        &w,
+        "command_timeout = \"2s\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 37 & sleep 37; echo never\"]\n",
+    );
+    let (ok, detail) = check(&rep, "command");
+    assert!(!ok, "{rep}");
+    assert_eq!(
+        detail, "/bin/sh ran past drill.command_timeout (2s): killed with its process group",
+        "{rep}"
+    );
+    let left = std::process::Command::new("pgrep")
+        .args(["-u", "postgres", "-f", "sleep 37"])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "the command's group outlived it: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+
+    // A heap page corrupted in the source (stopped), then a full backup: pgBackRest keeps the
+    // page as it is (warning of its checksum), the copy has it, pg_checksums names it.
+    let file = w.pg.psql("SELECT pg_relation_filepath('restore_check')");
+    w.pg.stop();
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(w.pg.data.join(&file))
+            .unwrap();
+        f.seek(SeekFrom::Start(8000)).unwrap();
+        f.write_all(&[0xff; 16]).unwrap();
+    }
+    w.pg.start();
+    let (ok, out, err) = w.pgbackrest(&["--type=full", "backup"]);
+    assert!(ok, "{out}{err}");
+    w.pg.psql("INSERT INTO later VALUES (2)");
+    w.pgbackrest_ok(&["check"]);
+    w.sync_backups();
+    let rep = drill(&w, "");
+    assert_eq!(rep["ok"], false, "{rep}");
+    let (ok, detail) = check(&rep, "checksums");
+    assert!(
+        !ok && detail.contains("1 bad checksum(s)")
+            && detail.contains(&format!("{file}\", block 0")),
+        "{detail}"
+    );
+    assert_nothing_runs_in(&w.dir.path("drill"));
+    w.assert_no_secrets();
 }

@@ -62,6 +62,11 @@ pub struct DrillConfig {
     /// The restore-time objective (`drill.rto`, and each `[[cluster]]`'s `rto`): a drill
     /// whose restore and recovery take longer fails its `rto` check.
     pub rto: Rto,
+    /// The operator's own validation of the copy (`drill.command`, and each `[[cluster]]`'s
+    /// `command`): an argv run as the run-as user with the copy's connection in `PG*`.
+    pub command: DrillCommand,
+    /// How long `drill.command` may run before it is killed with its process group.
+    pub command_timeout: Duration,
     /// Whether the config has a `[drill]` section (only then does `status` look at drills).
     pub section: bool,
 }
@@ -102,6 +107,58 @@ impl Rto {
     pub fn of(&self, id: &str) -> Option<Duration> {
         self.by_cluster.get(id).copied().or(self.default)
     }
+}
+
+/// `drill.command`: a default argv and each cluster's own.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DrillCommand {
+    pub default: Option<Vec<String>>,
+    pub by_cluster: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl DrillCommand {
+    /// The command of cluster `id`, if there is one.
+    pub fn of(&self, id: &str) -> Option<&[String]> {
+        self.by_cluster
+            .get(id)
+            .or(self.default.as_ref())
+            .map(Vec::as_slice)
+    }
+}
+
+/// The default of `drill.command_timeout`.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `drill.command` (or a cluster's `command`, named by `key`) checked: a non-empty argv whose
+/// program is an absolute path, no NUL byte. Never run through a shell by bridgerest: a shell
+/// line is `["/bin/sh", "-c", "..."]`, said so.
+pub(super) fn command_of(key: &str, raw: super::raw::RawCommand) -> Result<Vec<String>> {
+    use super::raw::RawCommand;
+    let argv = match raw {
+        RawCommand::Line(l) => invalid!(
+            "{key} = {:?}: give an argv array, e.g. [\"/usr/local/bin/smoke-test\", \"--quick\"]; bridgerest runs no shell of its own, so for a shell line write [\"/bin/sh\", \"-c\", {:?}]",
+            crate::text::excerpt(&l, 80),
+            crate::text::excerpt(&l, 80)
+        ),
+        RawCommand::Argv(a) => a,
+    };
+    let Some(program) = argv.first() else {
+        invalid!("{key} = []: give the program and its arguments, e.g. [\"/usr/local/bin/smoke-test\"], or leave it out");
+    };
+    if !program.starts_with('/') {
+        invalid!(
+            "{key}: the program {:?} is not an absolute path: give its full path (e.g. /usr/local/bin/{}), so that what runs does not depend on PATH",
+            crate::text::excerpt(program, 80),
+            crate::text::excerpt(program.rsplit('/').next().unwrap_or(program), 40)
+        );
+    }
+    if let Some(bad) = argv.iter().find(|a| a.contains('\0')) {
+        invalid!(
+            "{key}: {:?} holds a NUL byte",
+            crate::text::excerpt(bad, 80)
+        );
+    }
+    Ok(argv)
 }
 
 /// `drill.amcheck`: how deep pg_amcheck checks a drill's copy. `true` is the default depth,
@@ -473,6 +530,18 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
             },
             by_cluster: Default::default(),
         },
+        command: DrillCommand {
+            default: raw
+                .command
+                .map(|c| command_of("drill.command", c))
+                .transpose()?,
+            by_cluster: Default::default(),
+        },
+        command_timeout: positive(
+            "drill.command_timeout",
+            raw.command_timeout.as_deref(),
+            DEFAULT_COMMAND_TIMEOUT,
+        )?,
         copy_storage: match raw.copy_storage {
             Some(0) => invalid!("drill.copy_storage = 0: give the copy's storage in GB (at least 1), or leave it out for the source's"),
             s => s,

@@ -25,7 +25,8 @@ use crate::provider::ProviderKind;
 pub use cron::Cron;
 use drill::{check_drill_paths, resolve_drill};
 pub use drill::{
-    Amcheck, BucketReach, DrillConfig, ReportsStore, Rto, DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
+    Amcheck, BucketReach, DrillCommand, DrillConfig, ReportsStore, Rto, DEFAULT_COMMAND_TIMEOUT,
+    DEFAULT_DRILL_REPORTS, DEFAULT_DRILL_ROOT,
 };
 pub use error::{this_user, Error, Invalid, EXAMPLE_CONFIG};
 pub use key::{key_file_exposed, load_api_key, load_secret, load_secret_options, KeySource};
@@ -397,6 +398,11 @@ fn resolve(
             let key = format!("cluster {}: rto", crate::text::excerpt(&c.id, 80));
             let d = positive(&key, Some(&t), Duration::ZERO)?;
             drill.rto.by_cluster.insert(c.id.clone(), d);
+        }
+        if let Some(cmd) = c.command.take() {
+            let key = format!("cluster {}: command", crate::text::excerpt(&c.id, 80));
+            let argv = drill::command_of(&key, cmd)?;
+            drill.command.by_cluster.insert(c.id.clone(), argv);
         }
         if !ids.insert(c.id.clone()) {
             invalid!(

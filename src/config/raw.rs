@@ -74,6 +74,16 @@ pub(super) struct RawDrill {
     pub(super) reports_ca_file: Option<PathBuf>,
     pub(super) signing_key: Option<PathBuf>,
     pub(super) rto: Option<String>,
+    pub(super) command: Option<RawCommand>,
+    pub(super) command_timeout: Option<String>,
+}
+
+/// `drill.command`: an argv array; a string is read to be refused with the argv form named.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawCommand {
+    Argv(Vec<String>),
+    Line(String),
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -118,6 +128,7 @@ pub(super) struct RawCluster {
     pub(super) pg1_path: Option<PathBuf>,
     pub(super) stanza: Option<String>,
     pub(super) rto: Option<String>,
+    pub(super) command: Option<RawCommand>,
     #[serde(default)]
     pub(super) options: BTreeMap<String, toml::Value>,
 }

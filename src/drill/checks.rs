@@ -3,6 +3,7 @@
 //! the socket directory itself.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{isolate, PORT, SOCKET_DIR};
 use crate::restore::workflow::Prepared;
@@ -159,6 +160,179 @@ impl Conn {
                 ),
             ),
             Ok(o) => first_value_verdict(&shown, &o.stdout),
+        }
+    }
+}
+
+/// The most of `drill.command`'s output a report keeps: its last lines, at most this many
+/// bytes.
+const COMMAND_TAIL_BYTES: usize = 2048;
+/// ... and at most this many lines.
+const COMMAND_TAIL_LINES: usize = 20;
+
+impl Conn {
+    /// The operator's `drill.command` (`argv`, never through a shell) as the run-as user, with
+    /// the copy's connection in its environment (`PGHOST` the private socket's directory,
+    /// `PGPORT`, `PGDATABASE` `db`, `PGUSER` the run-as user: no password exists or is
+    /// given), in a process group of its own killed whole past `limit`. Passes on exit 0; the
+    /// detail holds its output's tail.
+    pub(super) async fn command(
+        &self,
+        argv: &[String],
+        db: &str,
+        limit: Duration,
+    ) -> (bool, String) {
+        let program = argv.first().map_or("", String::as_str);
+        let mut cmd = self.user.command(program);
+        let port = PORT.to_string();
+        cmd.args(&argv[1..]).envs([
+            ("PGHOST", self.sock.as_os_str()),
+            ("PGPORT", std::ffi::OsStr::new(&port)),
+            ("PGDATABASE", std::ffi::OsStr::new(db)),
+            ("PGUSER", std::ffi::OsStr::new(&self.user.name)),
+        ]);
+        let t = std::time::Instant::now();
+        let run = crate::pgbackrest::child::group_output(cmd, program, limit).await;
+        let took = crate::text::duration_secs(t.elapsed().as_secs_f64());
+        match run {
+            Err(crate::pgbackrest::Error::Timeout { .. }) => (
+                false,
+                format!(
+                    "{program} ran past drill.command_timeout ({}): killed with its process group",
+                    humantime::format_duration(limit)
+                ),
+            ),
+            Err(e) => (false, format!("{e:#}")),
+            Ok(o) => {
+                let ok = o.status.success();
+                let status = match o.status.code() {
+                    Some(c) => format!("exit {c}"),
+                    None => "killed by a signal".into(),
+                };
+                let tail = output_tail(&o.stdout, &o.stderr);
+                let said = match tail.is_empty() {
+                    true => "no output".to_string(),
+                    false => format!("output's tail: {tail}"),
+                };
+                (ok, format!("{program}: {status} after {took}; {said}"))
+            }
+        }
+    }
+}
+
+/// The last lines of a command's stdout then stderr ([`COMMAND_TAIL_LINES`],
+/// [`COMMAND_TAIL_BYTES`]), redacted, control characters dropped, joined by " | ".
+pub(super) fn output_tail(stdout: &[u8], stderr: &[u8]) -> String {
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr)
+    );
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            crate::redact::apply(l)
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut kept: Vec<String> = Vec::new();
+    let mut bytes = 0;
+    for l in lines.iter().rev().take(COMMAND_TAIL_LINES) {
+        if bytes + l.len() > COMMAND_TAIL_BYTES {
+            // The line's end, cut at a character boundary.
+            let room = COMMAND_TAIL_BYTES.saturating_sub(bytes);
+            let mut from = l.len() - room.min(l.len());
+            while !l.is_char_boundary(from) {
+                from += 1;
+            }
+            if from < l.len() {
+                kept.push(format!("…{}", &l[from..]));
+            }
+            break;
+        }
+        bytes += l.len();
+        kept.push(l.clone());
+    }
+    kept.reverse();
+    kept.join(" | ")
+}
+
+/// Stops the copy's PostgreSQL cleanly (the one the drill recorded: a fast shutdown) and runs
+/// `pg_checksums --check` on its data directory as `user`: every page's checksum.
+pub(super) async fn pg_checksums(
+    copy: &super::Copy,
+    data: &Path,
+    user: &RunAs,
+    bin: Option<&Path>,
+) -> (bool, String) {
+    if let Some(pm) = copy.postmaster() {
+        if let Err(e) = pm.stop().await {
+            return (false, format!("stopping the copy for pg_checksums: {e:#}"));
+        }
+    }
+    let program = bin.map_or_else(
+        || "pg_checksums".to_string(),
+        |b| b.join("pg_checksums").to_string_lossy().into_owned(),
+    );
+    let argv = [
+        program,
+        "--check".into(),
+        "-D".into(),
+        data.to_string_lossy().into_owned(),
+    ];
+    let t = std::time::Instant::now();
+    match output_long(&argv, user).await {
+        Err(e) => (
+            false,
+            format!("{e:#} (pg_checksums ships with PostgreSQL's server package)"),
+        ),
+        Ok(o) => {
+            let out = String::from_utf8_lossy(&o.stdout);
+            let err = String::from_utf8_lossy(&o.stderr);
+            // "Blocks scanned: N", "Bad checksums: M"; each bad block on stderr.
+            let field = |name: &str| {
+                out.lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let took = crate::text::duration_secs(t.elapsed().as_secs_f64());
+            if o.status.success() {
+                (
+                    true,
+                    format!(
+                        "no bad checksum in {} blocks of {} files (stopped copy, {took})",
+                        field("Blocks scanned:"),
+                        field("Files scanned:")
+                    ),
+                )
+            } else {
+                let said: Vec<&str> = err
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(5)
+                    .collect();
+                (
+                    false,
+                    crate::text::excerpt(
+                        &format!(
+                            "pg_checksums {}: {} bad checksum(s) in {} blocks: {}",
+                            o.status,
+                            field("Bad checksums:"),
+                            field("Blocks scanned:"),
+                            said.join("; ")
+                        ),
+                        800,
+                    ),
+                )
+            }
         }
     }
 }

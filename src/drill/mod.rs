@@ -413,6 +413,13 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             Err(e) => rep.check(CheckName::Queries, false, e),
         }
     }
+    if let Some(argv) = cfg.drill.command.of(&p.id) {
+        let (ok, detail) = conn
+            .command(argv, &cfg.drill.database, cfg.drill.command_timeout)
+            .await;
+        rep.check(CheckName::Command, ok, detail);
+    }
+    checksums(cfg, req, copy, &p, &conn, bin.as_deref(), rep).await;
     rep.checks_seconds = Some(t2.elapsed().as_secs_f64());
     if req.keep {
         rep.kept = Some(format!(
@@ -423,6 +430,55 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         ));
     }
     Ok(())
+}
+
+/// `pg_checksums --check` of the copy, stopped cleanly first (PostgreSQL 15's needs a cluster
+/// shut down cleanly), when its data checksums are on; else, with `drill.amcheck = false` (no
+/// check of the pages asked for) or a kept copy (it stays up), said as not checked.
+async fn checksums(
+    cfg: &Config,
+    req: &Request,
+    copy: &Copy,
+    p: &workflow::Prepared,
+    conn: &Conn,
+    bin: Option<&std::path::Path>,
+    rep: &mut Report,
+) {
+    let mut not_checked = |why: String| {
+        rep.say(&why);
+        rep.not_checked.push(why);
+    };
+    if !cfg.drill.amcheck.on() {
+        return not_checked("checksums: drill.amcheck = false leaves out the checks of the copy's pages, pg_checksums too".into());
+    }
+    let on = checks::output_long(
+        &conn.psql_argv("postgres", Some("SHOW data_checksums")),
+        &conn.user,
+    )
+    .await;
+    match on {
+        Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "on" => {}
+        Ok(o) if o.status.success() => {
+            return not_checked("checksums: the cluster's data checksums are off (initdb --data-checksums, or pg_checksums --enable on the stopped source, turns them on)".into());
+        }
+        Ok(o) => {
+            return rep.fail(
+                CheckName::Checksums,
+                format!(
+                    "SHOW data_checksums failed: {}",
+                    crate::text::excerpt(String::from_utf8_lossy(&o.stderr).trim(), 300)
+                ),
+            )
+        }
+        Err(e) => return rep.fail(CheckName::Checksums, format!("SHOW data_checksums: {e:#}")),
+    }
+    if req.keep {
+        return not_checked(
+            "checksums: pg_checksums needs the copy stopped, and --keep leaves it running".into(),
+        );
+    }
+    let (ok, detail) = checks::pg_checksums(copy, &p.pg1, &conn.user, bin).await;
+    rep.check(CheckName::Checksums, ok, detail);
 }
 
 #[cfg(test)]

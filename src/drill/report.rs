@@ -63,6 +63,10 @@ pub enum CheckName {
     /// The restore and recovery took no longer than the cluster's restore-time objective
     /// (`drill.rto`, a `[[cluster]]`'s `rto`).
     Rto,
+    /// The operator's own validation (`drill.command`) exited 0 within its deadline.
+    Command,
+    /// `pg_checksums --check` of the stopped copy found no bad page.
+    Checksums,
     /// A name this bridgerest does not write, read back from a report or status file another
     /// version wrote: kept as it is, so that such a file still reads.
     Other(String),
@@ -91,6 +95,8 @@ impl CheckName {
             CheckName::Connect => "connect",
             CheckName::CopyLeft => "copy_left",
             CheckName::Rto => "rto",
+            CheckName::Command => "command",
+            CheckName::Checksums => "checksums",
             CheckName::Other(s) => s,
         })
     }
@@ -98,7 +104,7 @@ impl CheckName {
     /// The check named `s` as [`CheckName::as_str`] names it; any other name is
     /// [`CheckName::Other`] (never an error: a report of another version still reads).
     pub fn parse(s: &str) -> CheckName {
-        const FIXED: [CheckName; 17] = [
+        const FIXED: [CheckName; 19] = [
             CheckName::Plan,
             CheckName::Space,
             CheckName::Restore,
@@ -116,6 +122,8 @@ impl CheckName {
             CheckName::Connect,
             CheckName::CopyLeft,
             CheckName::Rto,
+            CheckName::Command,
+            CheckName::Checksums,
         ];
         if let Some(c) = FIXED.iter().find(|c| c.as_str() == s) {
             return c.clone();
@@ -195,6 +203,10 @@ pub struct Report {
     /// bridgerest wrote before it signed them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal: Option<Seal>,
+    /// Checks of a drill on this host that did not run on this copy, and why (no pass, no
+    /// failure): data checksums off, a kept copy, `drill.amcheck = false`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_checked: Vec<String>,
     /// The restore's plan as `restore` prints it (for the table; not in the JSON).
     #[serde(skip)]
     pub plan: String,
@@ -277,6 +289,7 @@ impl Report {
             kept: None,
             at_provider: None,
             seal: None,
+            not_checked: Vec::new(),
             rto_seconds: None,
             plan: String::new(),
             target_time: None,
@@ -430,6 +443,9 @@ impl Report {
             for n in &c.not_checked {
                 out.push_str(&format!("unproven: {n}\n"));
             }
+        }
+        for n in &self.not_checked {
+            out.push_str(&format!("unproven: {n}\n"));
         }
         let rows: Vec<Vec<String>> = self
             .checks

@@ -371,16 +371,41 @@ pub const MAX_STDERR: u64 = 4 << 20;
 /// [`Error::TooMuch`]; one that runs past `limit` is killed and [`Error::Timeout`]. How every
 /// child's output is read: a program's output is foreign text of any size.
 pub async fn capped_output(
-    mut cmd: tokio::process::Command,
+    cmd: tokio::process::Command,
     program: &str,
     hint: &'static str,
     input: Option<Vec<u8>>,
     limit: Option<Duration>,
 ) -> Result<std::process::Output> {
+    capped_output_of(cmd, program, hint, input, limit, false).await
+}
+
+/// Like [`capped_output`], the child in a process group of its own, which is killed whole
+/// (SIGKILL to the group) when it runs past `limit`, prints too much, or has exited: nothing
+/// it started outlives it. For an operator's own command (`drill.command`).
+pub async fn group_output(
+    cmd: tokio::process::Command,
+    program: &str,
+    limit: Duration,
+) -> Result<std::process::Output> {
+    capped_output_of(cmd, program, "", None, Some(limit), true).await
+}
+
+async fn capped_output_of(
+    mut cmd: tokio::process::Command,
+    program: &str,
+    hint: &'static str,
+    input: Option<Vec<u8>>,
+    limit: Option<Duration>,
+    group: bool,
+) -> Result<std::process::Output> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
+    if group {
+        cmd.process_group(0);
+    }
     if input.is_some() {
         cmd.stdin(std::process::Stdio::piped());
     }
@@ -389,6 +414,17 @@ pub async fn capped_output(
         hint,
         err,
     })?;
+    // The group's id is the child's pid (process_group(0)).
+    let pgid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .filter(|_| group)
+        .map(nix::unistd::Pid::from_raw);
+    let kill_group = move || {
+        if let Some(g) = pgid {
+            let _ = nix::sys::signal::killpg(g, nix::sys::signal::Signal::SIGKILL);
+        }
+    };
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let wait = |e| Error::Wait {
         program: program.to_string(),
@@ -439,6 +475,7 @@ pub async fn capped_output(
     let (stdout, stderr) = match timed {
         Some(Ok(((), o, e))) => (o, e),
         None => {
+            kill_group();
             let _ = child.kill().await;
             return Err(Error::Timeout {
                 program: program.to_string(),
@@ -446,6 +483,7 @@ pub async fn capped_output(
             });
         }
         Some(Err(Cut::TooMuch(stream, max))) => {
+            kill_group();
             let _ = child.kill().await;
             return Err(Error::TooMuch {
                 program: program.to_string(),
@@ -454,11 +492,13 @@ pub async fn capped_output(
             });
         }
         Some(Err(Cut::Io(e))) => {
+            kill_group();
             let _ = child.kill().await;
             return Err(wait(e));
         }
     };
     let status = child.wait().await.map_err(wait)?;
+    kill_group();
     Ok(std::process::Output {
         status,
         stdout,

@@ -49,7 +49,9 @@ impl Pg {
             Command::new(Pg::bin("initdb"))
                 .args(["-D"])
                 .arg(data)
-                .args(["-U", "postgres", "--auth=trust", "--no-sync"]),
+                .args(["-U", "postgres", "--auth=trust", "--no-sync"])
+                // As Crunchy Bridge's clusters: a drill's pg_checksums has pages to check.
+                .arg("--data-checksums"),
             owner,
         );
         assert!(ok, "initdb failed: {out}{err}");
