@@ -1475,11 +1475,15 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
     // A third configured cluster, never drilled: on the page, flagged.
     let mut text = std::fs::read_to_string(&env.config).unwrap();
     text.push_str("\n[[cluster]]\nid = \"qu3etc7usterneverdr4lledza\"\npg1_path = \"/z\"\n");
+    text = text.replacen("[drill]\n", "[drill]\nrto = \"2m\"\n", 1);
     std::fs::write(&env.config, text).unwrap();
     let cfg = bridgerest::config::load(&env.config).unwrap();
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().mode(0o700).create(env.path("state")).unwrap();
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(env.path("state"))
+            .unwrap();
     }
     let day = time::Duration::days(7);
     let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
@@ -1539,10 +1543,19 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         assert!(!page.contains(bad), "the page holds {bad:?}");
     }
     assert!(page.contains("&lt;script&gt;"), "the detail is escaped");
-    assert_eq!(page.matches("<svg").count(), 4, "two charts per drilled cluster");
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "two charts per drilled cluster"
+    );
     assert!(page.contains("log scale"), "{page}");
     let printed = env.run(&["drills", "--public-key"]);
-    let fingerprint = printed.stdout.split_whitespace().nth(2).unwrap_or_else(|| panic!("{printed:?}")).to_string();
+    let fingerprint = printed
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("{printed:?}"))
+        .to_string();
     // Rendered as a browser shows it: every cluster and verdict there, and not blank.
     let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drills-report.png");
     let dom = chromium(&format!("file://{}", html.display()), &png);
@@ -1558,7 +1571,9 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         "11 drills, 10 passed, 1 failed".to_string(),
         "recovered_to: short of the target".to_string(),
         "6 h 0 min".to_string(),
-        format!("24 signed report(s) of 2 cluster(s)"),
+        "against an objective of 2 min 0 s: <span class=\"failed\">1 over it</span>".to_string(),
+        "RTO objective (2 min 0 s)".to_string(),
+        "24 signed report(s) of 2 cluster(s)".to_string(),
         format!("fingerprint <code>{fingerprint}</code>: <span class=\"ok\">all verified</span>"),
         "ISO/IEC 27001:2022 A.8.13".to_string(),
         "DORA Art. 12(3)".to_string(),
@@ -1605,23 +1620,39 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         .split_once('/')
         .map(|(a, b)| (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()))
         .unwrap_or_else(|| panic!("no measure: {title:?}"));
-    assert!(inner >= 1200 && scroll <= inner, "the page overflows: {scroll} px in {inner}");
+    assert!(
+        inner >= 1200 && scroll <= inner,
+        "the page overflows: {scroll} px in {inner}"
+    );
     // Printed: A4 pages, not blank.
     let pdf = env.path("drills.pdf");
     chromium_at(
         &format!("file://{}", html.display()),
         1280,
-        &[&format!("--print-to-pdf={}", pdf.display()), "--no-pdf-header-footer"],
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
     );
     let bytes = std::fs::read(&pdf).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    let boxes: Vec<&str> = text.match_indices("/MediaBox").map(|(i, _)| &text[i..i + 40]).collect();
+    let boxes: Vec<&str> = text
+        .match_indices("/MediaBox")
+        .map(|(i, _)| &text[i..i + 40])
+        .collect();
     assert!(!boxes.is_empty(), "no page in the PDF");
     for b in &boxes {
         // A4: 595 x 842 points.
-        assert!(b.contains("[0 0 595") || b.contains("[0 0 594.9"), "not A4: {b}");
+        assert!(
+            b.contains("[0 0 595") || b.contains("[0 0 594.9"),
+            "not A4: {b}"
+        );
     }
-    assert!(bytes.len() > 20_000, "the PDF looks blank: {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 20_000,
+        "the PDF looks blank: {} bytes",
+        bytes.len()
+    );
 }
 
 /// Headless chromium at `width` px with `extra` arguments; its DOM dump.

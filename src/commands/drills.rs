@@ -79,7 +79,12 @@ pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
     if let Some(file) = &args.html {
         let now = time::OffsetDateTime::now_utc();
         let page = crate::drill::html::page(
-            &crate::drill::html::Context::new(cfg, args.since, args.until.unwrap_or(now), from.is_some()),
+            &crate::drill::html::Context::new(
+                cfg,
+                args.since,
+                args.until.unwrap_or(now),
+                from.is_some(),
+            ),
             &reports,
             now,
         );

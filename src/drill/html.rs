@@ -258,7 +258,8 @@ fn summary(ctx: &Context, by: &BTreeMap<&str, Vec<&Report>>, never: &[&str]) -> 
         .count();
     let total: usize = by.values().map(Vec::len).sum();
     let covered = match never.len() {
-        0 => "<span class=\"ok\">met</span>: every configured cluster was drilled in the period".to_string(),
+        0 => "<span class=\"ok\">met</span>: every configured cluster was drilled in the period"
+            .to_string(),
         _ => format!(
             "<span class=\"failed\">not met</span>: never drilled in the period: {}",
             escape(&never.join(", "))
@@ -272,8 +273,12 @@ fn summary(ctx: &Context, by: &BTreeMap<&str, Vec<&Report>>, never: &[&str]) -> 
         ),
     };
     let signed = match &ctx.verification {
-        Verification::Checked { problems, .. } if problems.is_empty() => "signed and verified (the verification line above)",
-        Verification::Checked { .. } => "<span class=\"failed\">not all verified</span> (the verification line above)",
+        Verification::Checked { problems, .. } if problems.is_empty() => {
+            "signed and verified (the verification line above)"
+        }
+        Verification::Checked { .. } => {
+            "<span class=\"failed\">not all verified</span> (the verification line above)"
+        }
         Verification::Unchecked(_) => "<span class=\"failed\">not verified here</span>",
     };
     let mut s = String::from("<h2>Summary</h2>\n<div class=\"box\"><table><tr><th>Control</th><th>What it asks</th><th>Evidence on this page</th><th>Status</th></tr>\n");
@@ -307,7 +312,10 @@ fn summary(ctx: &Context, by: &BTreeMap<&str, Vec<&Report>>, never: &[&str]) -> 
         ),
     ];
     for (c, asks, ev, st) in rows {
-        let _ = writeln!(s, "<tr><td class=\"n\">{c}</td><td>{asks}</td><td>{ev}</td><td>{st}</td></tr>");
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"n\">{c}</td><td>{asks}</td><td>{ev}</td><td>{st}</td></tr>"
+        );
     }
     s.push_str("</table></div>\n");
     s
@@ -347,7 +355,12 @@ fn criteria(ctx: &Context, reports: &[Report]) -> String {
     }
     let mut s = String::from("<h2>Criteria</h2>\n<p>A drill passes when every one of its checks passes. What each check in these reports proves when it passes:</p>\n<div class=\"box\"><table><tr><th>Check</th><th>Proves</th></tr>\n");
     for n in &names {
-        let _ = writeln!(s, "<tr><td class=\"n\">{}</td><td>{}</td></tr>", escape(&n.as_str()), escape(&proves(n)));
+        let _ = writeln!(
+            s,
+            "<tr><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(&n.as_str()),
+            escape(&proves(n))
+        );
     }
     s.push_str("</table></div>\n");
     if !ctx.queries.is_empty() {
@@ -382,7 +395,10 @@ fn results(ctx: &Context, cluster: &str, drills: &[&Report]) -> String {
         drills.len(),
         passed,
         drills.len() - passed,
-        match (times.iter().copied().reduce(f64::min), times.iter().copied().reduce(f64::max)) {
+        match (
+            times.iter().copied().reduce(f64::min),
+            times.iter().copied().reduce(f64::max)
+        ) {
             (Some(a), Some(b)) => format!("{} to {}", duration_secs(a), duration_secs(b)),
             _ => "not measured".into(),
         },
@@ -400,15 +416,33 @@ fn results(ctx: &Context, cluster: &str, drills: &[&Report]) -> String {
     );
     let points: Vec<Point> = drills
         .iter()
-        .map(|r| Point { at: r.started_at, value: restore_time(r), ok: r.ok })
+        .map(|r| Point {
+            at: r.started_at,
+            value: restore_time(r),
+            ok: r.ok,
+        })
         .collect();
-    h.push_str(&chart("Restore time (restore + recovery; at a provider: the copy becoming ready)", &points, rto, "RTO objective"));
+    h.push_str(&chart(
+        "Restore time (restore + recovery; at a provider: the copy becoming ready)",
+        &points,
+        rto,
+        "RTO objective",
+    ));
     let lags: Vec<Point> = drills
         .iter()
-        .map(|r| Point { at: r.started_at, value: r.lag_seconds, ok: r.ok })
+        .map(|r| Point {
+            at: r.started_at,
+            value: r.lag_seconds,
+            ok: r.ok,
+        })
         .collect();
     if lags.iter().any(|p| p.value.is_some()) {
-        h.push_str(&chart("Recovery lag (how far short of the target the recovery point fell: RPO)", &lags, None, ""));
+        h.push_str(&chart(
+            "Recovery lag (how far short of the target the recovery point fell: RPO)",
+            &lags,
+            None,
+            "",
+        ));
     }
     h.push_str("<div class=\"box\"><table><tr><th>Started</th><th>Restored</th><th>Target</th><th>Backup</th><th>Verdict</th><th>Restore time</th><th>Checks</th><th>Recovered to</th><th>Lag</th><th>Fetched</th></tr>\n");
     for r in drills {
@@ -421,7 +455,10 @@ fn results(ctx: &Context, cluster: &str, drills: &[&Report]) -> String {
         let verdict = match (r.ok, failing.is_empty()) {
             (true, _) => "<span class=\"ok\">passed</span>".to_string(),
             (false, true) => "<span class=\"failed\">failed</span>".to_string(),
-            (false, false) => format!("<span class=\"failed\">failed</span><br>{}", failing.join("<br>")),
+            (false, false) => format!(
+                "<span class=\"failed\">failed</span><br>{}",
+                failing.join("<br>")
+            ),
         };
         let _ = writeln!(
             h,
@@ -480,7 +517,9 @@ pub fn ticks(lo: f64, hi: f64) -> Vec<(f64, &'static str)> {
         (7.0 * 24.0 * 3600.0, "7 d"),
         (30.0 * 24.0 * 3600.0, "30 d"),
     ];
-    ALL.into_iter().filter(|(t, _)| *t >= lo && *t <= hi).collect()
+    ALL.into_iter()
+        .filter(|(t, _)| *t >= lo && *t <= hi)
+        .collect()
 }
 
 const W: f64 = 1000.0;
@@ -603,7 +642,7 @@ mod tests {
         assert_eq!(log_scale(1e9, 1.0, 1000.0), 1.0);
         assert!((log_scale(10.0, 1.0, 100.0) - 0.5).abs() < 1e-9);
         let t: Vec<&str> = ticks(10.0, 100_000.0).into_iter().map(|t| t.1).collect();
-        assert_eq!(t, ["10 s", "1 min", "10 min", "1 h", "6 h"]);
+        assert_eq!(t, ["10 s", "1 min", "10 min", "1 h", "6 h", "1 d"]);
     }
 
     #[test]
@@ -616,7 +655,27 @@ mod tests {
 
     #[test]
     fn every_check_says_what_it_proves() {
-        for n in ["plan", "space", "restore", "verify", "isolation", "recovery", "recovered_to", "amcheck", "query 1", "queries", "timeout", "preempted", "drill", "cleanup", "copy", "connect", "copy_left", "rto", "future"] {
+        for n in [
+            "plan",
+            "space",
+            "restore",
+            "verify",
+            "isolation",
+            "recovery",
+            "recovered_to",
+            "amcheck",
+            "query 1",
+            "queries",
+            "timeout",
+            "preempted",
+            "drill",
+            "cleanup",
+            "copy",
+            "connect",
+            "copy_left",
+            "rto",
+            "future",
+        ] {
             let p = proves(&CheckName::parse(n));
             assert!(p.ends_with('.') && p.len() > 30, "{n}: {p}");
         }
@@ -634,7 +693,10 @@ mod tests {
         };
         let p = page(&ctx, &[], time::macros::datetime!(2026-12-02 00:00 UTC));
         assert!(p.contains("Period: <b>2026-10-01"), "{p}");
-        assert!(p.contains("class=\"never\"><td class=\"n\">quiet</td>"), "{p}");
+        assert!(
+            p.contains("class=\"never\"><td class=\"n\">quiet</td>"),
+            "{p}"
+        );
         assert!(p.contains("never drilled in the period: quiet"), "{p}");
         assert!(p.contains("select count(*) from t"), "{p}");
     }
