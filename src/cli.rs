@@ -461,6 +461,10 @@ pub struct DrillsArgs {
     /// --target-time takes it).
     #[arg(long, value_name = "DATE|TIME", value_parser = parse_since)]
     pub since: Option<time::OffsetDateTime>,
+    /// Only drills started before this date (2026-12-31: midnight UTC, that day excluded) or
+    /// time (as --target-time takes it); with --since, the period --html shows.
+    #[arg(long, value_name = "DATE|TIME", value_parser = parse_since)]
+    pub until: Option<time::OffsetDateTime>,
     /// The reports as a JSON array.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -469,8 +473,12 @@ pub struct DrillsArgs {
     /// start with a quote.
     #[arg(long, conflicts_with = "html")]
     pub csv: bool,
-    /// Write one self-contained HTML page (history, verdicts, failing checks, charts of time
-    /// per phase and recovery lag, per cluster) to FILE, for an auditor: it opens offline.
+    /// Write one self-contained HTML page for an auditor to FILE: the period, every configured
+    /// cluster (one never drilled flagged), where each copy was restored, what each check
+    /// proves, per cluster its drills, verdicts, failures and restore times against its
+    /// objective (charts), the signatures checked and the key's fingerprint, and what that
+    /// evidences for ISO 27001 A.8.13, SOC 2 A1.2 and DORA Art. 12. It opens offline and
+    /// prints on A4 (a browser's print to PDF).
     #[arg(long, value_name = "FILE", conflicts_with = "json")]
     pub html: Option<std::path::PathBuf>,
     /// Read the reports from a bucket instead of drill.reports: a fleet's record, every

@@ -1470,8 +1470,21 @@ fn chromium(url: &str, png: &std::path::Path) -> String {
 
 #[test]
 fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_verdict() {
-    use bridgerest::drill::{report, Report, Target};
+    use bridgerest::drill::{report, seal, Report, Target};
     let (env, reports) = env_with_drill_reports();
+    // A third configured cluster, never drilled: on the page, flagged.
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str("\n[[cluster]]\nid = \"qu3etc7usterneverdr4lledza\"\npg1_path = \"/z\"\n");
+    text = text.replacen("[drill]\n", "[drill]\nrto = \"2m\"\n", 1);
+    std::fs::write(&env.config, text).unwrap();
+    let cfg = bridgerest::config::load(&env.config).unwrap();
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(env.path("state"))
+            .unwrap();
+    }
     let day = time::Duration::days(7);
     let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
     for (k, cluster) in [S3_CLUSTER, AZURE_CLUSTER].iter().enumerate() {
@@ -1494,35 +1507,77 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
                     false => "short of the target <script>document.title='owned'</script>".into(),
                 },
             );
-            r.restore_seconds = Some(20.0 + i as f64 * 3.0 + k as f64 * 10.0);
+            // One six-hour outlier among minutes: the log scale keeps the rest readable.
+            r.restore_seconds = Some(match (k, i) {
+                (0, 4) => 6.0 * 3600.0,
+                _ => 20.0 + i as f64 * 3.0 + k as f64 * 10.0,
+            });
             r.recovery_seconds = Some(5.0 + (i % 4) as f64);
             r.checks_seconds = Some(2.0);
             r.lag_seconds = Some((i % 5) as f64 * 0.4);
             r.bytes_fetched = Some(u64::from(40 + i) << 20);
             r.finish();
+            seal::seal(&cfg, &mut r);
             report::write(&reports, &r, 100).unwrap();
         }
     }
     let html = env.path("drills.html");
-    let run = env.run(&["drills", "--html", html.to_str().unwrap()]);
+    // The period: the first drill (2026-09-06) is before it, the rest in it.
+    let run = env.run(&[
+        "drills",
+        "--html",
+        html.to_str().unwrap(),
+        "--since",
+        "2026-09-10",
+        "--until",
+        "2026-12-31",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("(24 drills)"), "{run:?}");
+    assert!(run.stdout.contains("(22 drills)"), "{run:?}");
+    let bad = env.run(&["drills", "--since", "2026-10-01", "--until", "2026-09-01"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("is not after --since"), "{bad:?}");
     let page = std::fs::read_to_string(&html).unwrap();
     // Self-contained: nothing to fetch, nothing to run.
     for bad in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!page.contains(bad), "the page holds {bad:?}");
     }
     assert!(page.contains("&lt;script&gt;"), "the detail is escaped");
-    assert_eq!(page.matches("<svg").count(), 4, "two charts per cluster");
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "two charts per drilled cluster"
+    );
+    assert!(page.contains("log scale"), "{page}");
+    let printed = env.run(&["drills", "--public-key"]);
+    let fingerprint = printed
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_else(|| panic!("{printed:?}"))
+        .to_string();
     // Rendered as a browser shows it: every cluster and verdict there, and not blank.
     let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("drills-report.png");
     let dom = chromium(&format!("file://{}", html.display()), &png);
+    std::fs::write(png.with_extension("html"), &page).unwrap();
     for want in [
+        "Period: <b>2026-09-10T00:00:00Z to 2026-12-31T00:00:00Z</b>".to_string(),
         format!("Cluster {S3_CLUSTER}"),
         format!("Cluster {AZURE_CLUSTER}"),
-        "12 drills, 12 passed, 0 failed".to_string(),
-        "12 drills, 11 passed, 1 failed".to_string(),
+        "Cluster qu3etc7usterneverdr4lledza".to_string(),
+        "<tr class=\"never\"><td class=\"n\">qu3etc7usterneverdr4lledza</td>".to_string(),
+        "never drilled in the period: qu3etc7usterneverdr4lledza".to_string(),
+        "11 drills, 11 passed, 0 failed".to_string(),
+        "11 drills, 10 passed, 1 failed".to_string(),
         "recovered_to: short of the target".to_string(),
+        "6 h 0 min".to_string(),
+        "against an objective of 2 min 0 s: <span class=\"failed\">1 over it</span>".to_string(),
+        "RTO objective (2 min 0 s)".to_string(),
+        "24 signed report(s) of 2 cluster(s)".to_string(),
+        format!("fingerprint <code>{fingerprint}</code>: <span class=\"ok\">all verified</span>"),
+        "ISO/IEC 27001:2022 A.8.13".to_string(),
+        "DORA Art. 12(3)".to_string(),
+        "Recovery reached the target time".to_string(),
     ] {
         assert!(dom.contains(&want), "{want:?} not rendered");
     }
@@ -1542,6 +1597,81 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         shot > empty * 4,
         "the screenshot looks blank: {shot} bytes against {empty}"
     );
+    // 1280 px wide: nothing wider than the window (a copy of the page with a measuring
+    // script; the page itself holds none).
+    let measured = env.path("measured.html");
+    std::fs::write(
+        &measured,
+        page.replace(
+            "</body>",
+            "<script>document.title='W'+document.documentElement.scrollWidth+'/'+window.innerWidth</script></body>",
+        ),
+    )
+    .unwrap();
+    let dom = chromium_at(&format!("file://{}", measured.display()), 1280, &[]);
+    let title = dom
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap_or_default()
+        .to_string();
+    let (scroll, inner) = title
+        .trim_start_matches('W')
+        .split_once('/')
+        .map(|(a, b)| (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()))
+        .unwrap_or_else(|| panic!("no measure: {title:?}"));
+    assert!(
+        inner >= 1200 && scroll <= inner,
+        "the page overflows: {scroll} px in {inner}"
+    );
+    // Printed: A4 pages, not blank.
+    let pdf = env.path("drills.pdf");
+    chromium_at(
+        &format!("file://{}", html.display()),
+        1280,
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let boxes: Vec<&str> = text
+        .match_indices("/MediaBox")
+        .map(|(i, _)| &text[i..i + 40])
+        .collect();
+    assert!(!boxes.is_empty(), "no page in the PDF");
+    for b in &boxes {
+        // A4: 595 x 842 points.
+        assert!(
+            b.contains("[0 0 595") || b.contains("[0 0 594.9"),
+            "not A4: {b}"
+        );
+    }
+    assert!(
+        bytes.len() > 20_000,
+        "the PDF looks blank: {} bytes",
+        bytes.len()
+    );
+}
+
+/// Headless chromium at `width` px with `extra` arguments; its DOM dump.
+fn chromium_at(url: &str, width: u32, extra: &[&str]) -> String {
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            &format!("--window-size={width},1000"),
+            "--dump-dom",
+        ])
+        .args(extra)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run chromium ({e})"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// #31: a self-managed pgBackRest repository has no API: `backup` points to `pgbackrest

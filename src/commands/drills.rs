@@ -53,7 +53,16 @@ pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
             None => check_cluster(cfg, id)?,
         }
     }
-    let reports = match &from {
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        if until <= since {
+            return Err(super::usage(anyhow::anyhow!(
+                "--until {} is not after --since {}: give a period that ends after it starts",
+                crate::when::show_time(until),
+                crate::when::show_time(since)
+            )));
+        }
+    }
+    let mut reports = match &from {
         None => history(&cfg.drill.reports, args.cluster.as_deref(), args.since),
         Some(url) => {
             let bucket = crate::drill::bucket::Bucket::open(cfg, url)
@@ -64,8 +73,21 @@ pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
                 .map_err(|e| anyhow::anyhow!("cannot read the drill reports: {e}"))?
         }
     };
+    if let Some(until) = args.until {
+        reports.retain(|r| r.started_at < until);
+    }
     if let Some(file) = &args.html {
-        let page = crate::drill::html::page(&reports, time::OffsetDateTime::now_utc());
+        let now = time::OffsetDateTime::now_utc();
+        let page = crate::drill::html::page(
+            &crate::drill::html::Context::new(
+                cfg,
+                args.since,
+                args.until.unwrap_or(now),
+                from.is_some(),
+            ),
+            &reports,
+            now,
+        );
         crate::fsutil::write_atomic(
             file,
             page.as_bytes(),
