@@ -481,6 +481,12 @@ pub struct DrillsArgs {
     /// prints on A4 (a browser's print to PDF).
     #[arg(long, value_name = "FILE", conflicts_with = "json")]
     pub html: Option<std::path::PathBuf>,
+    /// Write the drills as JUnit XML to FILE, for CI dashboards and ticketing systems: a
+    /// testsuite per cluster, a testcase per check of each drill (named by the check and the
+    /// drill's start), a failed check as a failure with its detail (a timed-out or preempted
+    /// drill as an error).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "csv", "html"])]
+    pub junit: Option<std::path::PathBuf>,
     /// Read the reports from a bucket instead of drill.reports: a fleet's record, every
     /// worker's drills (s3://BUCKET/PREFIX, az://CONTAINER/PREFIX, gs://BUCKET/PREFIX; alone:
     /// drill.reports_url). The store is reached as drill.reports_options,
@@ -490,11 +496,11 @@ pub struct DrillsArgs {
     /// Check every report in drill.reports: its signature, its name, and each cluster's chain
     /// (none missing, replayed, replaced or re-ordered; the newest against the chain's head);
     /// each report that fails is named; exit 1 if any does.
-    #[arg(long, conflicts_with_all = ["from", "json", "csv", "html"])]
+    #[arg(long, conflicts_with_all = ["from", "json", "csv", "html", "junit"])]
     pub verify: bool,
     /// Print the public key the reports are signed with (give it to the auditor); with
     /// --verify, FILE is the public key to check against (default: this host's).
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["from", "json", "csv", "html"])]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["from", "json", "csv", "html", "junit"])]
     pub public_key: Option<String>,
 }
 

@@ -1674,6 +1674,150 @@ fn chromium_at(url: &str, width: u32, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `xmllint --noout --schema tests/data/junit-10.xsd FILE`: Ok, or the validator's complaint.
+fn junit_schema_check(file: &std::path::Path) -> Result<(), String> {
+    let xsd = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", xsd])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run xmllint ({e}): apt-get install libxml2-utils (or run `bash .ci/run`)"
+            )
+        });
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
+/// #33 item 4: `drills --junit FILE` validates against the Jenkins xUnit plugin's JUnit schema
+/// (which rejects a document that breaks it: the check is real), a suite per cluster with the
+/// right counts, a case per check, the detail escaped (markup, `]]>`, control characters);
+/// `--cluster` selects as for the table.
+#[test]
+fn drills_junit_validates_against_the_junit_schema_with_a_suite_per_cluster() {
+    use bridgerest::drill::{report, Report, Target};
+    let (env, reports) = env_with_drill_reports();
+    let start = time::macros::datetime!(2026-10-04 03:30:00 UTC);
+    for (k, cluster) in [S3_CLUSTER, AZURE_CLUSTER].iter().enumerate() {
+        for i in 0..3u32 {
+            let mut r = Report::new(
+                cluster,
+                "main",
+                Target::Latest,
+                start + time::Duration::days(7) * i,
+                std::path::Path::new("/x"),
+            );
+            r.check(report::CheckName::Restore, true, "restored".into());
+            match (k, i) {
+                (1, 1) => r.check(
+                    report::CheckName::Amcheck,
+                    false,
+                    "btree \"i\" <corrupt> & ]]> \u{1b}[31m\u{0}bad\ttuple\nnext".into(),
+                ),
+                (1, 2) => r.check(report::CheckName::Timeout, false, "took over 2h".into()),
+                _ => r.check(report::CheckName::Amcheck, true, "no corruption".into()),
+            }
+            r.finish();
+            r.restore_seconds = Some(20.5);
+            r.recovery_seconds = Some(3.0);
+            r.total_seconds = Some(30.0);
+            report::write(&reports, &r, 100).unwrap();
+        }
+    }
+    let file = env.path("drills.xml");
+    let run = env.run(&["drills", "--junit", file.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("(6 drills, 12 checks as JUnit test cases)"),
+        "{run:?}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    junit_schema_check(&file).unwrap_or_else(|e| panic!("drills --junit is not valid JUnit: {e}"));
+    let xml = std::fs::read_to_string(&file).unwrap();
+    assert!(xml.contains("<testsuites name=\"bridgerest restore drills\" tests=\"12\" failures=\"1\" errors=\"1\" time=\"180.000\">"), "{xml}");
+    assert!(xml.contains(&format!("<testsuite name=\"{S3_CLUSTER}\" tests=\"6\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"90.000\" timestamp=\"2026-10-04T03:30:00\">")), "{xml}");
+    assert!(xml.contains(&format!("<testsuite name=\"{AZURE_CLUSTER}\" tests=\"6\" failures=\"1\" errors=\"1\" skipped=\"0\"")), "{xml}");
+    assert!(xml.contains(&format!("<testcase name=\"amcheck @ 2026-10-11T03:30:00Z\" classname=\"{AZURE_CLUSTER}\" time=\"0.000\">")), "{xml}");
+    assert!(xml.contains("<failure type=\"amcheck\" message=\"btree &quot;i&quot; &lt;corrupt&gt; &amp; ]]&gt; \u{fffd}[31m\u{fffd}bad&#9;tuple&#10;next\">"), "{xml}");
+    assert!(
+        xml.contains("<error type=\"timeout\" message=\"took over 2h\">"),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!("<testcase name=\"restore @ 2026-10-18T03:30:00Z\" classname=\"{S3_CLUSTER}\" time=\"20.500\"/>")), "{xml}");
+    // Every test case is unique by classname and name (CI tools key results by both).
+    let cases: Vec<(&str, &str)> = xml
+        .split("<testcase name=\"")
+        .skip(1)
+        .map(|s| {
+            let mut q = s.split('"');
+            (q.next().unwrap(), q.nth(1).unwrap())
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<&(&str, &str)> = cases.iter().collect();
+    assert_eq!((cases.len(), unique.len()), (12, 12), "{cases:?}");
+
+    // --cluster selects one suite, as it selects the table's rows.
+    let one = env.path("one.xml");
+    let run = env.run(&[
+        "drills",
+        "--cluster",
+        S3_CLUSTER,
+        "--junit",
+        one.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    junit_schema_check(&one).unwrap();
+    let xml = std::fs::read_to_string(&one).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), 1, "{xml}");
+    assert!(
+        xml.contains("tests=\"6\" failures=\"0\" errors=\"0\" time=\"90.000\">"),
+        "{xml}"
+    );
+
+    // The validator is real: the same document with a suite's required count left out, or a
+    // raw control character a careless escaper would let through, is rejected.
+    let bad = env.path("bad.xml");
+    std::fs::write(
+        &bad,
+        xml.replacen(
+            " tests=\"6\" failures=\"0\" errors=\"0\" skipped",
+            " skipped",
+            1,
+        ),
+    )
+    .unwrap();
+    let e = junit_schema_check(&bad).unwrap_err();
+    assert!(
+        e.contains("tests") && e.contains("fails to validate"),
+        "{e}"
+    );
+    std::fs::write(
+        &bad,
+        xml.replacen("restored", "restored\u{1}", 1).replacen(
+            "/>",
+            "><failure message=\"\u{1}\"/></testcase>",
+            1,
+        ),
+    )
+    .unwrap();
+    assert!(
+        junit_schema_check(&bad).is_err(),
+        "a control character passed"
+    );
+
+    // A file that cannot be written is named, and nothing is half written.
+    let run = env.run(&["drills", "--junit", "/nonexistent-dir/drills.xml"]);
+    run.assert_error(2, "cannot write /nonexistent-dir/drills.xml");
+}
+
 /// #31: a self-managed pgBackRest repository has no API: `backup` points to `pgbackrest
 /// backup`, `destroy` says who can delete; both refuse before anything is run or sent.
 #[test]

@@ -403,7 +403,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drills)
-            opts="-c -v -h -V --cluster --since --until --json --csv --html --from --verify --public-key --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --since --until --json --csv --html --junit --from --verify --public-key --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +422,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --html)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,5 +1,5 @@
 //! `bridgerest drills`: the kept drill reports, as the restore-test record an operator or an
-//! auditor reads: a table, JSON or CSV.
+//! auditor reads: a table, JSON, CSV, an HTML page or JUnit XML.
 
 use anyhow::Result;
 
@@ -96,6 +96,19 @@ pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
         )
         .map_err(|e| super::usage(anyhow::anyhow!("cannot write {}: {e:#}", file.display())))?;
         println!("wrote {} ({} drills)", file.display(), reports.len());
+        return Ok(Exit::Success);
+    }
+    if let Some(file) = &args.junit {
+        let xml = crate::drill::junit::document(&reports);
+        crate::fsutil::write_atomic(file, xml.as_bytes(), 0o644, crate::fsutil::Owner::default())
+            .map_err(|e| super::usage(anyhow::anyhow!("cannot write {}: {e:#}", file.display())))?;
+        let checks: usize = reports.iter().map(|r| r.checks.len()).sum();
+        println!(
+            "wrote {} ({} drills, {} checks as JUnit test cases)",
+            file.display(),
+            reports.len(),
+            checks
+        );
         return Ok(Exit::Success);
     }
     if args.json {

@@ -135,6 +135,8 @@ pub fn proves(name: &CheckName) -> String {
         CheckName::Copy => "The provider made a new copy from its backups and the copy became ready.",
         CheckName::Connect => "The provider's copy took a TLS connection with the provider's credentials.",
         CheckName::CopyLeft => "The provider's copy was deleted after the drill.",
+        CheckName::Checksums => "pg_checksums read every page of the stopped copy and found each page's data checksum correct.",
+        CheckName::Command => "The operator's own validation (drill.command) ran against the copy and exited 0 within its deadline.",
         CheckName::Rto => "Restore and recovery together took no longer than the cluster's restore-time objective (RTO).",
         CheckName::Other(_) => "A check another bridgerest version wrote; its detail is as the report has it.",
     }

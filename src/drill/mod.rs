@@ -23,6 +23,7 @@ pub mod copy;
 mod error;
 pub mod html;
 pub mod isolate;
+pub mod junit;
 pub mod report;
 pub mod seal;
 pub mod shard;

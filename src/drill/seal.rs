@@ -266,6 +266,17 @@ fn try_seal(cfg: &Config, rep: &mut Report) -> Result<(), String> {
             .max_by_key(|(seq, _)| *seq);
         newest
     });
+    let sealed = sign(&signer, rep, prev)?;
+    let seq = rep.seal.as_ref().map_or(1, |s| s.seq);
+    if let Err(e) = write_head(cfg, &rep.cluster, seq, &hash(&sealed)) {
+        tracing::warn!(cluster = %rep.cluster, "the drill chain's head is not kept ({e}): deleting this cluster's newest reports would go unseen by drills --verify");
+    }
+    Ok(())
+}
+
+/// Seals `rep` with `signer` as the report after `prev` (its seq and hash; none: the first of
+/// its chain); the report as sealed.
+fn sign(signer: &Signer, rep: &mut Report, prev: Option<(u64, String)>) -> Result<Value, String> {
     rep.seal = Some(Seal {
         seq: prev.as_ref().map_or(1, |(s, _)| s + 1),
         prev: prev.map(|(_, h)| h),
@@ -277,12 +288,7 @@ fn try_seal(cfg: &Config, rep: &mut Report) -> Result<(), String> {
     if let Some(s) = rep.seal.as_mut() {
         s.signature = hex(sig.as_ref());
     }
-    let sealed = serde_json::to_value(&*rep).map_err(|e| e.to_string())?;
-    let seq = rep.seal.as_ref().map_or(1, |s| s.seq);
-    if let Err(e) = write_head(cfg, &rep.cluster, seq, &hash(&sealed)) {
-        tracing::warn!(cluster = %rep.cluster, "the drill chain's head is not kept ({e}): deleting this cluster's newest reports would go unseen by drills --verify");
-    }
-    Ok(())
+    serde_json::to_value(&*rep).map_err(|e| e.to_string())
 }
 
 /// Every `.json` file in `dir` (bounded), parsed as JSON where it can be: name and value.
@@ -338,12 +344,31 @@ pub struct Verdict {
 /// name, each cluster's chain (no seq twice, none missing, each `prev` its predecessor's hash,
 /// times in the chain's order) and its newest against the head kept in the state directory.
 pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
+    check(
+        files_in(&cfg.drill.reports),
+        public,
+        |cluster| read_head(cfg, cluster),
+        cfg.drill.keep_reports,
+    )
+}
+
+/// The checks of [`verify`] over any set of reports, wherever they were read (the reports
+/// directory, a bucket): each `(name, parsed JSON or why not)`, the name a file's
+/// (`<start>.json`) or an object's below the prefix (`<cluster>/<start>.json`: the folder must
+/// be the report's cluster); `head` gives a cluster's chain head (seq, hash) where one is kept;
+/// `keep` is drill.keep_reports, for the note on a chain kept from past #1.
+pub fn check(
+    files: Vec<(String, Result<Value, String>)>,
+    public: &[u8],
+    head: impl Fn(&str) -> Option<(u64, String)>,
+    keep: usize,
+) -> Verdict {
     let key = UnparsedPublicKey::new(&ED25519, public);
     let fp = fingerprint(public);
     let mut out = Verdict::default();
     let mut chains: std::collections::BTreeMap<String, Vec<(u64, String, Value)>> =
         Default::default();
-    for (name, v) in files_in(&cfg.drill.reports) {
+    for (name, v) in files {
         let v = match v {
             Ok(v) => v,
             Err(e) => {
@@ -379,7 +404,18 @@ pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
             ));
             continue;
         };
-        if report_name(&rep) != name {
+        let (folder, file) = match name.rsplit_once('/') {
+            Some((folder, file)) => (Some(folder), file),
+            None => (None, name.as_str()),
+        };
+        if folder.is_some_and(|f| f != rep.cluster) {
+            out.problems.push(format!(
+                "{name}: signed as a report of cluster {}: moved or replayed",
+                crate::text::excerpt(&rep.cluster, 60)
+            ));
+            continue;
+        }
+        if report_name(&rep) != file {
             out.problems.push(format!(
                 "{name}: signed as {}: renamed or replayed",
                 report_name(&rep)
@@ -398,8 +434,7 @@ pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
         if let Some((first, name, v)) = chain.first() {
             if *first > 1 {
                 out.notes.push(format!(
-                    "cluster {cluster}: kept from #{first} ({name}; older ones removed, as drill.keep_reports keeps {})",
-                    cfg.drill.keep_reports
+                    "cluster {cluster}: kept from #{first} ({name}; older ones removed, as drill.keep_reports keeps {keep})"
                 ));
                 let _ = v;
             }
@@ -429,9 +464,7 @@ pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
                 ));
             }
         }
-        if let (Some((seq, name, v)), Some((head, head_hash))) =
-            (chain.last(), read_head(cfg, &cluster))
-        {
+        if let (Some((seq, name, v)), Some((head, head_hash))) = (chain.last(), head(&cluster)) {
             if *seq < head {
                 out.problems.push(format!(
                     "cluster {cluster}: the newest {} after {name} (#{seq}) deleted (the chain's head is #{head})",
@@ -450,6 +483,107 @@ pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_signer() -> (Signer, Vec<u8>) {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let public = pair.public_key().as_ref().to_vec();
+        let fingerprint = fingerprint(&public);
+        (Signer { pair, fingerprint }, public)
+    }
+
+    /// `n` chained reports of `cluster`, a week apart, as a bucket names them
+    /// (`<cluster>/<start>.json`), with their sealed JSON.
+    fn chain(signer: &Signer, cluster: &str, n: u32) -> Vec<(String, Value)> {
+        let start = time::macros::datetime!(2026-10-04 03:30:00 UTC);
+        let mut prev = None;
+        (0..n)
+            .map(|i| {
+                let mut r = Report::new(
+                    cluster,
+                    "main",
+                    crate::drill::Target::Latest,
+                    start + time::Duration::days(7) * i,
+                    Path::new("/x"),
+                );
+                r.check(super::super::report::CheckName::Restore, true, "ok".into());
+                r.finish();
+                let v = sign(signer, &mut r, prev.clone()).unwrap();
+                prev = Some((u64::from(i) + 1, hash(&v)));
+                (format!("{cluster}/{}", report_name(&r)), v)
+            })
+            .collect()
+    }
+
+    fn run(files: &[(String, Value)], public: &[u8]) -> Verdict {
+        let files = files
+            .iter()
+            .map(|(n, v)| (n.clone(), Ok(v.clone())))
+            .collect();
+        check(files, public, |_| None, 100)
+    }
+
+    /// The shared chain check over (name, report) pairs, as a bucket's objects give them:
+    /// honest chains pass; an edit, a deletion in the middle, an unsigned forgery, a replay
+    /// under another name or another cluster's folder, another key: each named.
+    #[test]
+    fn the_chain_check_names_each_tampered_object() {
+        let (signer, public) = test_signer();
+        let mut files = chain(&signer, "alpha", 4);
+        files.extend(chain(&signer, "beta", 2));
+        let v = run(&files, &public);
+        assert_eq!(
+            (v.verified, v.clusters, v.problems.len()),
+            (6, 2, 0),
+            "{v:?}"
+        );
+
+        let mut edited = files.clone();
+        edited[1].1["restore_seconds"] = serde_json::json!(1.0);
+        let v = run(&edited, &public);
+        assert_eq!(v.problems.len(), 2, "{v:?}");
+        assert!(
+            v.problems[0].starts_with(&format!("{}: the signature does not match", files[1].0)),
+            "{v:?}"
+        );
+
+        let mut gap = files.clone();
+        gap.remove(2);
+        let v = run(&gap, &public);
+        assert_eq!(
+            v.problems,
+            vec![format!(
+                "cluster alpha: #3 missing between {} and {}: deleted",
+                files[1].0, files[3].0
+            )]
+        );
+
+        let mut forged = files.clone();
+        let mut fake = files[0].1.clone();
+        fake.as_object_mut().unwrap().remove("seal");
+        forged.push(("alpha/2027-01-01T00:00:00Z.json".into(), fake));
+        let v = run(&forged, &public);
+        assert_eq!(v.problems, vec!["alpha/2027-01-01T00:00:00Z.json: unsigned: forged, or written before reports were signed".to_string()]);
+
+        let mut replayed = files.clone();
+        replayed.push(("alpha/2027-01-01T00:00:00Z.json".into(), files[0].1.clone()));
+        replayed.push(("beta/2027-01-01T00:00:00Z.json".into(), files[0].1.clone()));
+        let v = run(&replayed, &public);
+        assert!(
+            v.problems.iter().any(
+                |p| p.starts_with("alpha/2027-01-01T00:00:00Z.json: signed as ")
+                    && p.ends_with("renamed or replayed")
+            ),
+            "{v:?}"
+        );
+        assert!(v.problems.iter().any(|p| p == "beta/2027-01-01T00:00:00Z.json: signed as a report of cluster alpha: moved or replayed"), "{v:?}");
+
+        let (_, other) = test_signer();
+        let v = run(&files, &other);
+        assert_eq!((v.verified, v.problems.len()), (0, 6), "{v:?}");
+        assert!(v.problems[0].contains("signed by another key"), "{v:?}");
+    }
 
     /// A report's times are floats: what is signed must be what a reader re-parses from the
     /// pretty file, bit for bit (serde_json's float_roundtrip), for any float.
