@@ -15,8 +15,11 @@
 //!    plain signed GETs through the same TLS front (the store's ceiling here; target ≥ 0.8).
 //!
 //! 4. drill: `bridgerest drill` of the same backup to the same target (restore from nothing,
-//!    recovery, then amcheck, verify and a query), its wall time split into restore, recovery
-//!    and checks, from its JSON report.
+//!    recovery, then amcheck, pg_checksums and the queries) at each `drill.amcheck` depth
+//!    (basic, heapallindexed, full; `drill.verify` off, its default), then heapallindexed with
+//!    `drill.verify` on: each one's wall time split into restore, recovery and checks, from its
+//!    JSON report, and its ratio drill total ÷ (restore + recovery) (target ≤ 1.3 at the
+//!    default depth, heapallindexed).
 //!
 //! Figures only: nothing here passes or fails on timing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -265,25 +268,53 @@ fn main() {
         rerun as f64 / 1048576.0
     );
 
-    // 4. A drill of the same backup.
-    let (code, out, err) =
-        w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", &target, "--json"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let f = |k: &str| rep[k].as_f64().unwrap_or(f64::NAN);
-    let checks: Vec<String> = rep["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_string())
-        .collect();
-    println!(
-        "drill: {:.1} s in all: restore {:.1} s, recovery {:.1} s, checks {:.1} s ({}); {:.1} MiB fetched",
-        f("total_seconds"),
-        f("restore_seconds"),
-        f("recovery_seconds"),
-        f("checks_seconds"),
-        checks.join(", "),
-        rep["bytes_fetched"].as_u64().unwrap_or(0) as f64 / 1048576.0
-    );
+    // 4. Drills of the same backup, at each depth of drill.amcheck (verify off, its default),
+    // then the default depth with drill.verify on.
+    let base = std::fs::read_to_string(&w.config).unwrap();
+    for (amcheck, verify) in [
+        ("basic", false),
+        ("heapallindexed", false),
+        ("full", false),
+        ("heapallindexed", true),
+    ] {
+        let drill = base.replace("verify = true\n", "").replace(
+            "[drill]\n",
+            &format!("[drill]\namcheck = \"{amcheck}\"\nverify = {verify}\n"),
+        );
+        std::fs::write(&w.config, drill).unwrap();
+        let (code, out, err) =
+            w.bridgerest(&["drill", "--cluster", CLUSTER, "--target", &target, "--json"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let rep: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let f = |k: &str| rep[k].as_f64().unwrap_or(f64::NAN);
+        let checks: Vec<String> = rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        let amcheck_detail = rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "amcheck")
+            .map_or(String::new(), |c| c["detail"].as_str().unwrap().to_string());
+        println!(
+            "drill (amcheck = {amcheck}{}): {:.1} s in all: restore {:.1} s, recovery {:.1} s, checks {:.1} s ({}); {:.1} MiB fetched; drill ÷ (restore + recovery) {:.2}{}\n  amcheck: {amcheck_detail}",
+            if verify { ", verify on" } else { "" },
+            f("total_seconds"),
+            f("restore_seconds"),
+            f("recovery_seconds"),
+            f("checks_seconds"),
+            checks.join(", "),
+            rep["bytes_fetched"].as_u64().unwrap_or(0) as f64 / 1048576.0,
+            f("total_seconds") / (f("restore_seconds") + f("recovery_seconds")),
+            if amcheck == "heapallindexed" && !verify {
+                " (the default depth; target <= 1.3)"
+            } else {
+                ""
+            }
+        );
+    }
+    std::fs::write(&w.config, base).unwrap();
 }

@@ -1844,3 +1844,253 @@ fn a_self_managed_repository_takes_no_backup_and_no_destroy_here() {
         );
     assert_eq!(env.sim.sim.stats().requests, 0);
 }
+
+/// The picture in docs/operating.md, from realistic drills: three clusters drilled weekly for
+/// ten weeks as `drill.schedule`'s default does (two on this host, one at the provider), each
+/// with the checks a drill here runs and their details as bridgerest words them, and one
+/// failure: a page whose checksum pg_checksums refused. Rendered in headless Chromium and
+/// checked; `BRIDGEREST_BLESS=1 cargo test --test cli readme_picture` writes it to
+/// contrib/drills-report.png.
+#[test]
+fn readme_picture_comes_from_realistic_drills() {
+    use bridgerest::drill::report::{self, CheckName, ProviderCopy, Ran};
+    use bridgerest::drill::{seal, Report, Target};
+    let (env, reports) = env_with_drill_reports();
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[[cluster]]\nid = \"{GCS_CLUSTER}\"\npg1_path = \"/z\"\n"
+    ));
+    text = text.replacen("[drill]\n", "[drill]\nrto = \"1h\"\n", 1);
+    std::fs::write(&env.config, text).unwrap();
+    let cfg = bridgerest::config::load(&env.config).unwrap();
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(env.path("state"))
+            .unwrap();
+    }
+    let start = time::macros::datetime!(2026-09-27 03:30:00 UTC);
+    let ran = Ran {
+        host: "dr-restore-1".into(),
+        bridgerest: env!("CARGO_PKG_VERSION").into(),
+        pgbackrest: Some("2.45".into()),
+        postgresql: Some("15.14 (Debian 15.14-0+deb12u1)".into()),
+    };
+    // (cluster, GiB restored, restore minutes, at the provider)
+    let clusters = [
+        (S3_CLUSTER, 12.4, 9.0, false),
+        (AZURE_CLUSTER, 3.1, 2.6, false),
+        (GCS_CLUSTER, 41.0, 0.0, true),
+    ];
+    for (k, (cluster, gib, minutes, provider)) in clusters.into_iter().enumerate() {
+        for week in 0..10u32 {
+            // A fixed wobble per drill, so the charts show a trend and no two drills match.
+            let wobble = f64::from((week * 7 + k as u32 * 3) % 11) / 10.0 - 0.5;
+            let at = start
+                + time::Duration::days(7 * i64::from(week))
+                + time::Duration::minutes(20 * k as i64);
+            let label = format!(
+                "{}-000012F",
+                (at - time::Duration::days(1))
+                    .date()
+                    .to_string()
+                    .replace('-', "")
+            );
+            let mut r = Report::new(
+                cluster,
+                "main",
+                Target::Random,
+                at,
+                std::path::Path::new("/var/lib/bridgerest/drill/main"),
+            );
+            let target = at - time::Duration::hours(20 + i64::from(week % 5));
+            r.target = bridgerest::restore::show_time(target);
+            r.target_time = Some(target);
+            r.backup = Some(label.clone());
+            let lag = 0.4 + wobble.abs() * 2.0;
+            r.recovered_to = Some(target - time::Duration::milliseconds((lag * 1000.0) as i64));
+            r.lag_seconds = Some(lag);
+            let mut ran = ran.clone();
+            if provider {
+                // At the provider: its copy, over TLS; no pgBackRest here.
+                ran.pgbackrest = None;
+                ran.postgresql = Some("16.4".into());
+                let ready = 1500.0 + wobble * 240.0 + f64::from(week) * 30.0;
+                r.at_provider = Some(ProviderCopy {
+                    provider: "bridge".into(),
+                    id: Some(format!("k3wq7dmx5vhrjpz2bne6fo{week:02}aa")),
+                    name: format!("drill-{cluster}-{week}"),
+                    ready_seconds: Some(ready),
+                    lifetime_seconds: Some(ready + 300.0),
+                    deleted: true,
+                    not_checked: vec![
+                        "pg_amcheck: the provider's role is no superuser: heapallindexed".into(),
+                    ],
+                });
+                r.check(
+                    CheckName::Copy,
+                    true,
+                    format!(
+                        "made from {label}, ready after {}",
+                        bridgerest::text::duration_secs(ready)
+                    ),
+                );
+                r.check(
+                    CheckName::Connect,
+                    true,
+                    "TLS, PostgreSQL 16.4, not in recovery".into(),
+                );
+                r.check(
+                    CheckName::RecoveredTo,
+                    true,
+                    format!(
+                        "the last transaction replayed committed at {}, target {}",
+                        bridgerest::restore::show_time(r.recovered_to.unwrap()),
+                        bridgerest::restore::show_time(target)
+                    ),
+                );
+                r.check(
+                    CheckName::Amcheck,
+                    true,
+                    "no corruption found: 1391/1391 relations (100%), 5373952/5373952 pages (100%)"
+                        .into(),
+                );
+                r.check(
+                    CheckName::Query(1),
+                    true,
+                    "SELECT count(*) FROM public.orders → 18204411".into(),
+                );
+                r.check_rto(
+                    Some(std::time::Duration::from_secs(3600)),
+                    ready,
+                    "the copy was ready after",
+                );
+                r.check(CheckName::CopyLeft, true, "deleted".into());
+                r.checks_seconds = Some(410.0 + wobble * 40.0);
+            } else {
+                let restore = minutes * 60.0 * (1.0 + wobble * 0.2) + f64::from(week) * 6.0;
+                let recovery = 40.0 + wobble * 15.0 + f64::from(week % 3) * 20.0;
+                r.restore_seconds = Some(restore);
+                r.recovery_seconds = Some(recovery);
+                r.bytes_fetched = Some((gib * 1.07 * 1073741824.0) as u64);
+                r.check(
+                    CheckName::Plan,
+                    true,
+                    format!("{label}, target {}", r.target),
+                );
+                r.check(CheckName::Space, true, format!("{:.1} GiB needed (backup {gib:.1} GiB + WAL 1.0 GiB + spool 256 MiB + 10% margin), 410.2 GiB free", gib * 1.1 + 1.4));
+                r.check(
+                    CheckName::Restore,
+                    true,
+                    format!("{label} restored from nothing in {restore:.1} s"),
+                );
+                r.check(
+                    CheckName::Isolation,
+                    true,
+                    "private socket, listen_addresses='', archive_mode=off".into(),
+                );
+                r.check(
+                    CheckName::Recovery,
+                    true,
+                    format!("promoted after {recovery:.1} s, last replayed LSN 3A/5C0012F8"),
+                );
+                r.check(
+                    CheckName::RecoveredTo,
+                    true,
+                    format!(
+                        "recovered to {} ({lag:.1} s before the target {})",
+                        bridgerest::restore::show_time(r.recovered_to.unwrap()),
+                        r.target
+                    ),
+                );
+                r.check_rto(
+                    Some(std::time::Duration::from_secs(3600)),
+                    restore + recovery,
+                    "restore and recovery took",
+                );
+                r.check(CheckName::Amcheck, true, format!("heapallindexed, --jobs=2: no corruption found: 812/812 relations (100%), {0}/{0} pages (100%)", (gib * 131072.0) as u64));
+                r.check(
+                    CheckName::Query(1),
+                    true,
+                    "SELECT count(*) FROM public.orders → 2291874".into(),
+                );
+                let bad = k == 1 && week == 6;
+                r.check(
+                    CheckName::Checksums,
+                    !bad,
+                    match bad {
+                        false => format!("no bad checksum in {} blocks of 2417 files (stopped copy, 21.4 s)", (gib * 131072.0) as u64),
+                        true => "pg_checksums exit status: 1: 1 bad checksum(s) in 406323 blocks: pg_checksums: error: checksum verification failed in file \"/var/lib/bridgerest/drill/main/copy/base/16384/16422\", block 1187: calculated checksum 5A1D but block contains 93C4".into(),
+                    },
+                );
+                r.checks_seconds = Some(restore * 0.18);
+            }
+            r.ran = Some(ran);
+            r.finish();
+            if let Some(c) = r.at_provider.as_ref().and_then(|c| c.ready_seconds) {
+                r.total_seconds = Some(c + r.checks_seconds.unwrap_or(0.0) + 300.0);
+            }
+            seal::seal(&cfg, &mut r);
+            report::write(&reports, &r, 100).unwrap();
+        }
+    }
+    let html = env.path("drills.html");
+    let run = env.run(&[
+        "drills",
+        "--html",
+        html.to_str().unwrap(),
+        "--since",
+        "2026-09-27",
+        "--until",
+        "2026-12-06",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("(30 drills)"), "{run:?}");
+    let png = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-drills.png");
+    let dom = chromium(&format!("file://{}", html.display()), &png);
+    // The picture: a 1280 px window, tall enough for the summary, scope and a cluster's charts.
+    let shot = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--no-first-run",
+            "--window-size=1280,3400",
+        ])
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    for want in [
+        "30 drills of 3 clusters (3 configured)",
+        "10 drills, 9 passed, 1 failed",
+        "checksum verification failed in file",
+        "<td>dr-restore-1</td>",
+        "all verified",
+    ] {
+        assert!(dom.contains(want), "{want:?} not rendered");
+    }
+    let blank = env.path("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let blank_png = env.path("blank.png");
+    chromium(&format!("file://{}", blank.display()), &blank_png);
+    let shot = std::fs::metadata(&png).unwrap().len();
+    assert!(
+        shot > std::fs::metadata(&blank_png).unwrap().len() * 4,
+        "blank"
+    );
+    if std::env::var_os("BRIDGEREST_BLESS").is_some() {
+        std::fs::copy(
+            &png,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/drills-report.png"),
+        )
+        .unwrap();
+    }
+}

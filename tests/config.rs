@@ -141,6 +141,14 @@ fn bad_configs_name_what_is_wrong() {
             "drill.keep_reports = 0: keep at least 1",
         ),
         (
+            "[drill]\nverify_every = 0\n".into(),
+            "drill.verify_every = 0: give 1 (verify the whole repository at each drill)",
+        ),
+        (
+            "[drill]\nverify_every = -2\n".into(),
+            ":2:16: invalid value: integer `-2`, expected u32",
+        ),
+        (
             "[drill]\npreload = [\"pg_cron,timescaledb\"]\n".into(),
             "drill.preload has \"pg_cron,timescaledb\": give library names",
         ),

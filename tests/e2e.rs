@@ -1696,7 +1696,7 @@ fn drill_command_checksums_and_rto_s3() {
 
     // It queries the copy through $PGHOST as postgres, and passes; the objective is met.
     let rep = drill(&w, &format!(
-        "rto = \"1h\"\ncommand = [\"/bin/sh\", \"-c\", \"id -un; {psql} -X -At -c 'SELECT count(*) FROM public.restore_check'; echo \\\"$PGHOST:$PGPORT\\\"\"]\n"
+        "rto = \"1h\"\nverify_every = 3\ncommand = [\"/bin/sh\", \"-c\", \"id -un; {psql} -X -At -c 'SELECT count(*) FROM public.restore_check'; echo \\\"$PGHOST:$PGPORT\\\"\"]\n"
     ));
     assert_eq!(rep["ok"], true, "{rep}");
     let (ok, detail) = check(&rep, "command");
@@ -1714,6 +1714,28 @@ fn drill_command_checksums_and_rto_s3() {
     );
     let (ok, detail) = check(&rep, "checksums");
     assert!(ok && detail.starts_with("no bad checksum in "), "{detail}");
+    // Who and where: this host, this bridgerest, the pgBackRest and the copy's PostgreSQL.
+    assert_eq!(rep["ran"]["bridgerest"], env!("CARGO_PKG_VERSION"), "{rep}");
+    assert_eq!(rep["ran"]["pgbackrest"], "2.45", "{rep}");
+    assert!(
+        rep["ran"]["postgresql"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("15.")),
+        "{rep}"
+    );
+    assert_eq!(
+        rep["ran"]["host"].as_str().unwrap(),
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim(),
+        "{rep}"
+    );
+    // pgBackRest 2.45 has no verify --set: the whole repository, the first time.
+    let (ok, detail) = check(&rep, "verify");
+    assert!(
+        ok && detail.starts_with("the whole repository (pgBackRest 2.45 has no verify --set, 2.55 has; no passed verify of it in the reports kept): every backup and archived WAL file matches its checksum"),
+        "{detail}"
+    );
     let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
     assert!(
         prom.contains(&format!(
@@ -1725,7 +1747,7 @@ fn drill_command_checksums_and_rto_s3() {
     // Exit 3 after 30 lines: failed, the last 20 lines in the detail; the objective missed.
     let rep = drill(
         &w,
-        "rto = \"1ms\"\ncommand = [\"/bin/sh\", \"-c\", \"for i in $(seq 1 29); do echo line $i; done; echo oops >&2; exit 3\"]\n",
+        "rto = \"1ms\"\nverify_every = 3\ncommand = [\"/bin/sh\", \"-c\", \"for i in $(seq 1 29); do echo line $i; done; echo oops >&2; exit 3\"]\n",
     );
     assert_eq!(rep["ok"], false, "{rep}");
     let (ok, detail) = check(&rep, "command");
@@ -1736,6 +1758,22 @@ fn drill_command_checksums_and_rto_s3() {
             && detail.ends_with("line 29 | oops")
             && !detail.contains("line 10 "),
         "{detail}"
+    );
+    // The whole repository was verified one drill ago: not again before the third.
+    assert!(
+        !rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "verify"),
+        "{rep}"
+    );
+    let skipped = rep["not_checked"].to_string();
+    assert!(
+        skipped.contains(
+            "verify: the whole repository passed pgbackrest verify one drill ago (the drill of "
+        ) && skipped.contains("so it runs at most every drill.verify_every = 3 drills"),
+        "{rep}"
     );
     let (ok, detail) = check(&rep, "rto");
     assert!(
@@ -1754,13 +1792,18 @@ fn drill_command_checksums_and_rto_s3() {
     // Past its deadline: killed with its process group (the background sleep too), named.
     let rep = drill(
         &w,
-        "command_timeout = \"2s\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 37 & sleep 37; echo never\"]\n",
+        "verify_every = 2\ncommand_timeout = \"2s\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 37 & sleep 37; echo never\"]\n",
     );
     let (ok, detail) = check(&rep, "command");
     assert!(!ok, "{rep}");
     assert_eq!(
         detail, "/bin/sh ran past drill.command_timeout (2s): killed with its process group",
         "{rep}"
+    );
+    let (ok, detail) = check(&rep, "verify");
+    assert!(
+        ok && detail.starts_with("the whole repository (pgBackRest 2.45 has no verify --set, 2.55 has; last verified 2 drill(s) ago, drill.verify_every = 2): "),
+        "{detail}"
     );
     let left = std::process::Command::new("pgrep")
         .args(["-u", "postgres", "-f", "sleep 37"])

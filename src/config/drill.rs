@@ -19,6 +19,9 @@ pub struct DrillConfig {
     pub amcheck: Amcheck,
     /// `pgbackrest verify`: the checksum of every file in the repository, WAL included.
     pub verify: bool,
+    /// With a pgBackRest that has no `verify --set` (before 2.55): the whole repository is
+    /// verified at most every this many drills of a cluster (1: each drill).
+    pub verify_every: u32,
     /// SQL that must succeed on the copy, each with a first value that is not false, 0 or empty.
     pub queries: Vec<String>,
     /// The database the queries run in.
@@ -487,6 +490,10 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
     if keep_reports == 0 {
         invalid!("drill.keep_reports = 0: keep at least 1 (status reads the last)");
     }
+    let verify_every = raw.verify_every.unwrap_or(1);
+    if verify_every == 0 {
+        invalid!("drill.verify_every = 0: give 1 (verify the whole repository at each drill) or more (at most every that many drills)");
+    }
     let (bucket, bucket_reach) = bucket_of(
         raw.reports_url,
         raw.reports_options,
@@ -498,6 +505,7 @@ pub(super) fn resolve_drill(raw: RawDrill) -> Result<DrillConfig> {
         scratch: raw.scratch,
         amcheck: amcheck_of(raw.amcheck)?,
         verify: raw.verify.unwrap_or(false),
+        verify_every,
         queries,
         database,
         target,

@@ -53,6 +53,7 @@ pub(super) struct RawDrill {
     pub(super) scratch: Option<PathBuf>,
     pub(super) amcheck: Option<RawAmcheck>,
     pub(super) verify: Option<bool>,
+    pub(super) verify_every: Option<u32>,
     pub(super) queries: Option<Vec<String>>,
     pub(super) database: Option<String>,
     pub(super) target: Option<String>,

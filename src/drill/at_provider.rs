@@ -83,6 +83,7 @@ pub(super) async fn run(
         .clone()
         .unwrap_or_else(|| std::sync::Arc::new(crate::narrate::Kept::default()));
     let mut rep = Report::new(id, "", req.target, OffsetDateTime::now_utc(), Path::new(""));
+    rep.ran = Some(super::report::Ran::here());
     rep.narrate = crate::narrate::Along(req.narrate.clone());
 
     // One drill of the cluster at a time, and at most drill.provider_copies drills at the
@@ -479,6 +480,9 @@ async fn make_and_check(
             return;
         }
         Ok(seen) => {
+            if let Some(ran) = rep.ran.as_mut() {
+                ran.set_postgresql(&seen.version);
+            }
             rep.check(
                 CheckName::Connect,
                 seen.ssl && !seen.in_recovery,

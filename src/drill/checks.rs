@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{isolate, PORT, SOCKET_DIR};
+use crate::pgbackrest::verify::{Form, SET_SINCE};
 use crate::restore::workflow::Prepared;
 use crate::restore::RunAs;
 
@@ -26,9 +27,96 @@ pub(super) fn private_socket(
     Ok(dir.path.clone())
 }
 
-/// `pgbackrest verify` of the plan's stanza ([`crate::pgbackrest::verify`]).
-pub(super) async fn verify(p: &Prepared) -> (bool, String) {
-    crate::pgbackrest::verify::run(&p.inv, &p.user, &p.redactor).await
+/// What a drill's `pgbackrest verify` reads, and why ([`verify_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyPlan {
+    /// Run it in this form; the reason goes before its verdict in the check's detail.
+    Run(Form, String),
+    /// Not this drill: the reason goes in the report's `not_checked`.
+    Skip(String),
+}
+
+/// The form of `pgbackrest verify` a drill runs (#33 item 6): only the set drilled where
+/// pgBackRest has `verify --set` (2.55), else the whole repository, but at most every
+/// `every` drills of the cluster: when none of the last `every - 1` reports before this one
+/// (`before`, the cluster's, oldest first) holds a passed whole-repository verify.
+/// `version` is `pgbackrest version`'s (an error: the whole repository, said why).
+pub fn verify_plan(
+    version: Result<&str, &str>,
+    label: Option<&str>,
+    every: u32,
+    before: &[super::Report],
+) -> VerifyPlan {
+    let v = match version {
+        Ok(v) => v,
+        Err(e) => {
+            return VerifyPlan::Run(
+                Form::Repository,
+                format!("the whole repository (pgBackRest's version could not be read: {e})"),
+            )
+        }
+    };
+    let set_since = format!("{}.{}", SET_SINCE.0, SET_SINCE.1);
+    if crate::pgbackrest::version_at_least(v, SET_SINCE) {
+        return match label {
+            Some(l) => VerifyPlan::Run(
+                Form::Set(l.to_string()),
+                format!("backup set {l} only (pgBackRest {v} has verify --set)"),
+            ),
+            None => VerifyPlan::Run(
+                Form::Repository,
+                "the whole repository (the backup set restored is not known)".into(),
+            ),
+        };
+    }
+    let why = format!("pgBackRest {v} has no verify --set, {set_since} has");
+    // The drills since the last passed whole-repository verify, newest first.
+    let since = before
+        .iter()
+        .rev()
+        .position(|r| {
+            r.checks.iter().any(|c| {
+                c.name == super::CheckName::Verify && c.ok && !c.detail.starts_with("backup set ")
+            })
+        })
+        .map(|n| (n, &before[before.len() - 1 - n]));
+    match since {
+        Some((n, last)) if (n as u64) + 1 < u64::from(every) => VerifyPlan::Skip(format!(
+            "verify: the whole repository passed pgbackrest verify {} ago (the drill of {}); {why}, so it runs at most every drill.verify_every = {every} drills",
+            match n {
+                0 => "one drill".to_string(),
+                n => format!("{} drills", n + 1),
+            },
+            crate::restore::show_time(last.started_at)
+        )),
+        Some((n, _)) => VerifyPlan::Run(
+            Form::Repository,
+            format!(
+                "the whole repository ({why}; last verified {} drill(s) ago, drill.verify_every = {every})",
+                n + 1
+            ),
+        ),
+        None => VerifyPlan::Run(
+            Form::Repository,
+            format!("the whole repository ({why}; no passed verify of it in the reports kept)"),
+        ),
+    }
+}
+
+/// `pgbackrest verify` of the plan's stanza in the form given ([`crate::pgbackrest::verify`]),
+/// its detail led by why that form.
+pub(super) async fn verify(p: &Prepared, form: &Form, why: &str) -> (bool, String) {
+    let (ok, detail) = crate::pgbackrest::verify::run(&p.inv, &p.user, &p.redactor, form).await;
+    (ok, format!("{why}: {detail}"))
+}
+
+/// `pgbackrest version` of the plan's binary, off the runtime's threads.
+pub(super) async fn pgbackrest_version(p: &Prepared) -> Result<String, String> {
+    let bin = p.inv.bin.clone();
+    tokio::task::spawn_blocking(move || crate::pgbackrest::version(&bin))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
 }
 
 /// Runs `argv` as `user` (no time limit of its own: a drill's checks take what they take).

@@ -90,9 +90,7 @@ impl Context {
                 })
                 .collect(),
             queries: cfg.drill.queries.clone(),
-            host: std::fs::read_to_string("/proc/sys/kernel/hostname")
-                .map(|h| h.trim().to_string())
-                .unwrap_or_else(|_| "unknown".into()),
+            host: super::report::hostname(),
             verification,
         }
     }
@@ -214,6 +212,7 @@ pub fn page(ctx: &Context, reports: &[Report], now: OffsetDateTime) -> String {
     h.push_str(&verification(ctx));
     h.push_str(&summary(ctx, &by, &never));
     h.push_str(&scope(ctx, &by));
+    h.push_str(&who_and_where(reports));
     h.push_str(&criteria(ctx, reports));
     for (cluster, drills) in &by {
         h.push_str(&results(ctx, cluster, drills));
@@ -298,6 +297,12 @@ fn summary(ctx: &Context, by: &BTreeMap<&str, Vec<&Report>>, never: &[&str]) -> 
             format!("{covered}{last}."),
         ),
         (
+            "SOC 2 A1.3",
+            "Recovery plan procedures supporting system recovery tested.",
+            "Results and Criteria: each drill a recovery of the cluster to a point in time, with what each check proves.".to_string(),
+            format!("{covered}{last}."),
+        ),
+        (
             "DORA Art. 12(2)",
             "Backup and restoration procedures tested periodically.",
             "Results: the dates of each cluster's drills in the period.".to_string(),
@@ -318,6 +323,51 @@ fn summary(ctx: &Context, by: &BTreeMap<&str, Vec<&Report>>, never: &[&str]) -> 
             s,
             "<tr><td class=\"n\">{c}</td><td>{asks}</td><td>{ev}</td><td>{st}</td></tr>"
         );
+    }
+    s.push_str("</table></div>\n");
+    s
+}
+
+/// Each host and set of versions the period's drills ran with, as their reports say.
+fn who_and_where(reports: &[Report]) -> String {
+    let mut seen: BTreeMap<
+        Option<&super::report::Ran>,
+        (Vec<&str>, usize, OffsetDateTime, OffsetDateTime),
+    > = BTreeMap::new();
+    for r in reports {
+        let e = seen
+            .entry(r.ran.as_ref())
+            .or_insert((vec![], 0, r.started_at, r.started_at));
+        if !e.0.contains(&r.cluster.as_str()) {
+            e.0.push(&r.cluster);
+        }
+        e.1 += 1;
+        e.2 = e.2.min(r.started_at);
+        e.3 = e.3.max(r.started_at);
+    }
+    let mut s = String::from("<h2>Who and where</h2>\n<p class=\"note\">The host each drill ran on and the versions it ran with, as each report recorded them (a drill at the provider runs no pgBackRest here; its PostgreSQL is the copy's, as it answered).</p>\n<div class=\"box\"><table><tr><th>Host</th><th>bridgerest</th><th>pgBackRest</th><th>PostgreSQL</th><th>Clusters</th><th>Drills</th><th>First</th><th>Last</th></tr>\n");
+    let dash = |v: Option<&String>| v.map_or_else(|| "—".to_string(), |v| escape(v));
+    for (ran, (clusters, n, first, last)) in &seen {
+        let cells = match ran {
+            Some(r) => format!(
+                "<td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                escape(&r.host),
+                escape(&r.bridgerest),
+                dash(r.pgbackrest.as_ref()),
+                dash(r.postgresql.as_ref())
+            ),
+            None => "<td colspan=\"4\">not recorded (reports written before bridgerest recorded it)</td>".into(),
+        };
+        let _ = writeln!(
+            s,
+            "<tr>{cells}<td>{}</td><td class=\"n\">{n}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            escape(&clusters.join(", ")),
+            show_time(*first),
+            show_time(*last)
+        );
+    }
+    if seen.is_empty() {
+        s.push_str("<tr><td colspan=\"8\">no drill in the period</td></tr>\n");
     }
     s.push_str("</table></div>\n");
     s
@@ -701,5 +751,42 @@ mod tests {
         );
         assert!(p.contains("never drilled in the period: quiet"), "{p}");
         assert!(p.contains("select count(*) from t"), "{p}");
+    }
+
+    #[test]
+    fn who_and_where_names_each_host_and_versions_the_reports_recorded() {
+        use super::super::report::Ran;
+        let at =
+            |h: u8| time::macros::datetime!(2026-11-02 03:00 UTC) + time::Duration::hours(h.into());
+        let mut a = Report::new(
+            "a",
+            "main",
+            crate::drill::Target::Latest,
+            at(0),
+            std::path::Path::new("/s"),
+        );
+        a.ran = Some(Ran {
+            host: "dr-1".into(),
+            bridgerest: "0.9.0".into(),
+            pgbackrest: Some("2.45".into()),
+            postgresql: Some("15.14 (Debian 15.14-0+deb12u1)".into()),
+        });
+        let mut b = a.clone();
+        b.cluster = "b".into();
+        b.started_at = at(5);
+        let mut c = a.clone();
+        c.started_at = at(9);
+        c.ran = None;
+        let mut d = a.clone();
+        d.cluster = "<x>".into();
+        d.ran.as_mut().unwrap().pgbackrest = None;
+        let w = who_and_where(&[a, b, c, d]);
+        assert!(
+            w.contains("<tr><td>dr-1</td><td>0.9.0</td><td>2.45</td><td>15.14 (Debian 15.14-0+deb12u1)</td><td>a, b</td><td class=\"n\">2</td><td class=\"n\">2026-11-02T03:00:00Z</td><td class=\"n\">2026-11-02T08:00:00Z</td></tr>"),
+            "{w}"
+        );
+        assert!(w.contains("<td>dr-1</td><td>0.9.0</td><td>—</td><td>15.14 (Debian 15.14-0+deb12u1)</td><td>&lt;x&gt;</td>"), "{w}");
+        assert!(w.contains("<td colspan=\"4\">not recorded (reports written before bridgerest recorded it)</td><td>a</td><td class=\"n\">1</td>"), "{w}");
+        assert!(who_and_where(&[]).contains("no drill in the period"));
     }
 }

@@ -35,7 +35,7 @@ mod wal_gap;
 pub use crate::pgbackrest::verify::verify_result;
 use crate::wal::redo_done_at;
 pub use crate::wal::{missing_wal, wal_files};
-use checks::{private_socket, stop_command, verify, Conn};
+use checks::{private_socket, stop_command, verify, Conn, VerifyPlan};
 pub use copy::{clean_up_interrupted, Cleaned, Copy, Leftover};
 use error::refuse;
 pub use error::{Error, Result};
@@ -147,6 +147,7 @@ async fn run_to_end(cfg: &Config, req: &Request) -> Result<Report> {
     };
     let started_at = OffsetDateTime::now_utc();
     let mut rep = Report::new(&id, &stanza, req.target, started_at, &scratch);
+    rep.ran = Some(report::Ran::here());
     rep.owner = Some(user.clone());
     rep.narrate = crate::narrate::Along(req.narrate.clone());
     copy.fresh().await?;
@@ -245,6 +246,10 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         .clone()
         .or_else(|| p.repo_backup.as_ref().map(|b| b.label.clone()));
     tracing::info!(cluster = %p.id, target = %rep.target_shown(), backup = rep.backup.as_deref().unwrap_or("?"), "drill planned");
+    let version = checks::pgbackrest_version(&p).await;
+    if let Some(ran) = rep.ran.as_mut() {
+        ran.pgbackrest = version.as_ref().ok().cloned();
+    }
 
     // The copy must fit: the database's size as the repository states it (else the API's),
     // the WAL recovery keeps on disk, the spool's queue beside the copy, and a margin.
@@ -305,9 +310,17 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
             rep.check(CheckName::Restore, false, format!("{e:#}"));
             // A failed restore is when the repository's checksums say most: which file is bad;
             // unless the repository could not be reached at all, where verify says nothing new.
+            // Its form as any drill's, but whatever drill.verify_every says.
             if !matches!(e, crate::restore::Error::Unreachable { .. }) {
-                let (ok, detail) = verify(&p).await;
-                rep.check(CheckName::Verify, ok, detail);
+                if let VerifyPlan::Run(form, why) = checks::verify_plan(
+                    version.as_deref().map_err(String::as_str),
+                    rep.backup.as_deref(),
+                    1,
+                    &[],
+                ) {
+                    let (ok, detail) = verify(&p, &form, &why).await;
+                    rep.check(CheckName::Verify, ok, detail);
+                }
             }
             return Ok(());
         }
@@ -397,9 +410,35 @@ async fn drill(cfg: &Config, req: &Request, copy: &Copy, rep: &mut Report) -> Re
         let (ok, detail) = conn.amcheck(cfg.drill.amcheck).await;
         rep.check(CheckName::Amcheck, ok, detail);
     }
+    if let (Some(ran), Ok(o)) = (
+        rep.ran.as_mut(),
+        checks::output_long(
+            &conn.psql_argv("postgres", Some("SHOW server_version")),
+            &conn.user,
+        )
+        .await,
+    ) {
+        if o.status.success() {
+            ran.set_postgresql(&String::from_utf8_lossy(&o.stdout));
+        }
+    }
     if cfg.drill.verify {
-        let (ok, detail) = verify(&p).await;
-        rep.check(CheckName::Verify, ok, detail);
+        let before = report::history(&cfg.drill.reports, Some(&rep.cluster), None);
+        match checks::verify_plan(
+            version.as_deref().map_err(String::as_str),
+            rep.backup.as_deref(),
+            cfg.drill.verify_every,
+            &before,
+        ) {
+            VerifyPlan::Run(form, why) => {
+                let (ok, detail) = verify(&p, &form, &why).await;
+                rep.check(CheckName::Verify, ok, detail);
+            }
+            VerifyPlan::Skip(why) => {
+                rep.say(&why);
+                rep.not_checked.push(why);
+            }
+        }
     }
     if !cfg.drill.queries.is_empty() {
         // The queries run as a role without superuser: production's data (its functions,

@@ -207,6 +207,9 @@ pub struct Report {
     /// failure): data checksums off, a kept copy, `drill.amcheck = false`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_checked: Vec<String>,
+    /// Where and with what the drill ran (none in reports written before bridgerest said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran: Option<Ran>,
     /// The restore's plan as `restore` prints it (for the table; not in the JSON).
     #[serde(skip)]
     pub plan: String,
@@ -233,6 +236,51 @@ pub struct Seal {
     pub key: String,
     /// Ed25519 (hex) of the report's canonical JSON with this field empty.
     pub signature: String,
+}
+
+/// Where and with what a drill ran: the auditor's "who and where".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ran {
+    /// The drilling host's name.
+    pub host: String,
+    /// bridgerest's version.
+    pub bridgerest: String,
+    /// `pgbackrest version`'s (none: a drill at the provider, or not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgbackrest: Option<String>,
+    /// The copy's `server_version` (none: not recovered, or a provider's copy not asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgresql: Option<String>,
+}
+
+impl Ran {
+    /// This host and this bridgerest; the rest as the drill learns it.
+    pub fn here() -> Ran {
+        Ran {
+            host: hostname(),
+            bridgerest: env!("CARGO_PKG_VERSION").to_string(),
+            pgbackrest: None,
+            postgresql: None,
+        }
+    }
+
+    /// The copy's `server_version` as it answered: kept when it reads as one (short, no
+    /// control characters), since the copy's data is the backup's.
+    pub fn set_postgresql(&mut self, answered: &str) {
+        let v = answered.trim();
+        if !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control) {
+            self.postgresql = Some(v.to_string());
+        }
+    }
+}
+
+/// This host's name (the kernel's), "unknown" where it cannot be read.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// The copy a drill at the provider made there.
@@ -290,6 +338,7 @@ impl Report {
             at_provider: None,
             seal: None,
             not_checked: Vec::new(),
+            ran: None,
             rto_seconds: None,
             plan: String::new(),
             target_time: None,

@@ -604,3 +604,102 @@ async fn an_interrupted_drill_is_cleaned_up_by_one_function() {
         "the next drill cleans up its scratch directory"
     );
 }
+
+#[test]
+fn verify_reads_the_set_from_2_55_else_the_whole_repository_every_so_many_drills() {
+    use crate::pgbackrest::verify::Form;
+    use checks::{verify_plan, VerifyPlan};
+    let drill = |hour: u8, verify: Option<(bool, &str)>| {
+        let mut r = Report::new(
+            "abc",
+            "main",
+            Target::Latest,
+            datetime!(2026-11-23 00:00:00 UTC) + time::Duration::hours(hour.into()),
+            Path::new("/var/lib/bridgerest/drill/main"),
+        );
+        r.check(CheckName::Restore, true, "restored".into());
+        if let Some((ok, detail)) = verify {
+            r.check(CheckName::Verify, ok, detail.into());
+        }
+        r
+    };
+    let label = Some("20261123-030000F");
+    // 2.55 and later: the set, every drill, whatever came before.
+    for v in ["2.55", "2.55.1", "2.58.0", "3.0"] {
+        assert_eq!(
+            verify_plan(
+                Ok(v),
+                label,
+                7,
+                &[drill(1, Some((true, "the whole repository: ok")))]
+            ),
+            VerifyPlan::Run(
+                Form::Set("20261123-030000F".into()),
+                format!("backup set 20261123-030000F only (pgBackRest {v} has verify --set)")
+            )
+        );
+    }
+    assert_eq!(
+        Form::Set("20261123-030000F".into()).args().last().unwrap(),
+        "--set=20261123-030000F"
+    );
+    assert!(!Form::Repository
+        .args()
+        .iter()
+        .any(|a| a.starts_with("--set")));
+    assert!(matches!(
+        verify_plan(Ok("2.55"), None, 7, &[]),
+        VerifyPlan::Run(Form::Repository, why) if why.contains("not known")
+    ));
+    // Before 2.55: the whole repository when no passed one is among the last every - 1.
+    let whole = (
+        true,
+        "the whole repository (pgBackRest 2.45 ...): every backup ... matches",
+    );
+    let set = (
+        true,
+        "backup set X only (pgBackRest 2.55 has verify --set): ok",
+    );
+    let run = |p: &VerifyPlan| matches!(p, VerifyPlan::Run(Form::Repository, _));
+    assert!(run(&verify_plan(Ok("2.45"), label, 3, &[])));
+    let hist = [drill(1, Some(whole)), drill(2, None)];
+    // One drill between: at every 2 this one runs, at every 3 the next one.
+    let p = verify_plan(Ok("2.45"), label, 2, &hist);
+    assert!(run(&p), "{p:?}");
+    let p = verify_plan(Ok("2.45"), label, 3, &hist);
+    match &p {
+        VerifyPlan::Skip(why) => assert_eq!(
+            why,
+            "verify: the whole repository passed pgbackrest verify 2 drills ago (the drill of 2026-11-23T01:00:00Z); pgBackRest 2.45 has no verify --set, 2.55 has, so it runs at most every drill.verify_every = 3 drills"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        verify_plan(Ok("2.45"), label, 2, &[drill(1, Some(whole))]),
+        VerifyPlan::Skip(why) if why.contains(" one drill ago ")
+    ));
+    // Each drill at verify_every = 1; a failed or set-only verify does not count as one.
+    assert!(run(&verify_plan(
+        Ok("2.45"),
+        label,
+        1,
+        &[drill(1, Some(whole))]
+    )));
+    assert!(run(&verify_plan(
+        Ok("2.45"),
+        label,
+        9,
+        &[drill(1, Some((false, "the whole repository: bad")))]
+    )));
+    assert!(run(&verify_plan(
+        Ok("2.45"),
+        label,
+        9,
+        &[drill(1, Some(set))]
+    )));
+    // A version that cannot be read: the whole repository, said why.
+    assert!(matches!(
+        verify_plan(Err("no such file"), label, 9, &[drill(1, Some(whole))]),
+        VerifyPlan::Run(Form::Repository, why) if why.contains("could not be read: no such file")
+    ));
+}
