@@ -495,12 +495,13 @@ pub struct DrillsArgs {
     pub from: Option<String>,
     /// Check every report in drill.reports: its signature, its name, and each cluster's chain
     /// (none missing, replayed, replaced or re-ordered; the newest against the chain's head);
-    /// each report that fails is named; exit 1 if any does.
-    #[arg(long, conflicts_with_all = ["from", "json", "csv", "html", "junit"])]
+    /// each report that fails is named; exit 1 if any does. With --from: every object in the
+    /// bucket, by the same checks (no chain head there: a deleted newest report is not seen).
+    #[arg(long, conflicts_with_all = ["json", "csv", "html", "junit"])]
     pub verify: bool,
     /// Print the public key the reports are signed with (give it to the auditor); with
     /// --verify, FILE is the public key to check against (default: this host's).
-    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["from", "json", "csv", "html", "junit"])]
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["json", "csv", "html", "junit"])]
     pub public_key: Option<String>,
 }
 

@@ -1478,6 +1478,10 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
     text = text.replacen("[drill]\n", "[drill]\nrto = \"2m\"\n", 1);
     std::fs::write(&env.config, text).unwrap();
     let cfg = bridgerest::config::load(&env.config).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -1517,7 +1521,7 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
             r.lag_seconds = Some((i % 5) as f64 * 0.4);
             r.bytes_fetched = Some(u64::from(40 + i) << 20);
             r.finish();
-            seal::seal(&cfg, &mut r);
+            rt.block_on(seal::seal(&cfg, &mut r));
             report::write(&reports, &r, 100).unwrap();
         }
     }
@@ -1863,6 +1867,10 @@ fn readme_picture_comes_from_realistic_drills() {
     text = text.replacen("[drill]\n", "[drill]\nrto = \"1h\"\n", 1);
     std::fs::write(&env.config, text).unwrap();
     let cfg = bridgerest::config::load(&env.config).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
@@ -2031,7 +2039,7 @@ fn readme_picture_comes_from_realistic_drills() {
             if let Some(c) = r.at_provider.as_ref().and_then(|c| c.ready_seconds) {
                 r.total_seconds = Some(c + r.checks_seconds.unwrap_or(0.0) + 300.0);
             }
-            seal::seal(&cfg, &mut r);
+            rt.block_on(seal::seal(&cfg, &mut r));
             report::write(&reports, &r, 100).unwrap();
         }
     }

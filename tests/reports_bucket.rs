@@ -473,3 +473,123 @@ fn azure_blob_storage_takes_the_reports_with_a_sas_token() {
 // GCS: not round-tripped here. gcp-storage-emulator (the test stack's GCS) answers object_store's
 // XML-API PUT without an ETag, which object_store refuses (real GCS sends one); the same code
 // path is proven on S3 and Azure above, and a gs:// URL's options are checked in src/objstore.rs.
+
+#[test]
+fn a_fleets_signed_reports_verify_from_the_bucket_anywhere_and_each_tampering_is_named() {
+    let f = Fleet::start();
+    let run = f.run(&["drill", "--all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let local = local_names(&f.env.path("reports"));
+    assert_eq!(local.len(), 2, "{local:?}");
+    let public = f.run(&["drills", "--public-key"]).stdout;
+    let fp = {
+        let printed = f.run(&["drills", "--verify"]);
+        assert_eq!(printed.code, 0, "{printed:?}");
+        printed
+            .stdout
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let url = format!("s3://{BUCKET}/fleet-a");
+    // As pushed: every report signed, each in its cluster's folder.
+    let ok = f.run(&["drills", "--verify", "--from"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(
+        ok.stdout,
+        format!("ok: 2 report(s) of 2 cluster(s) in {url} verified with key {fp}\n")
+    );
+    // Anywhere: only the public half, in a file of the auditor's.
+    let auditor = f.env.path("auditor.pub");
+    std::fs::write(&auditor, &public).unwrap();
+    let there = f.run(&[
+        "drills",
+        "--verify",
+        "--from",
+        &url,
+        "--public-key",
+        auditor.to_str().unwrap(),
+    ]);
+    assert_eq!(there.code, 0, "{there:?}");
+
+    // A second worker sharing the key, that never drilled these clusters (no reports, no chain
+    // head of its own): its drills continue the fleet's chains from the bucket.
+    std::fs::remove_dir_all(f.env.path("state/drill-chain")).unwrap();
+    f.config("reports-worker-2", true, "");
+    let run = f.run(&["drill", "--all"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for n in local_names(&f.env.path("reports-worker-2")) {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(f.env.path("reports-worker-2").join(&n)).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["seal"]["seq"], 2, "{n}: {v}");
+    }
+    let ok = f.run(&["drills", "--verify", "--from"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert_eq!(
+        ok.stdout,
+        format!("ok: 4 report(s) of 2 cluster(s) in {url} verified with key {fp}\n")
+    );
+
+    // Edited in place, a forgery with no signature, and the Launcher database's report put in
+    // the IONOS cluster's folder: each named, exit 1.
+    let ionos_name = local.iter().find(|n| n.starts_with(IONOS_CLUSTER)).unwrap();
+    let launcher_name = local.iter().find(|n| n.starts_with(LAUNCHER_DB)).unwrap();
+    let read = |n: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(f.env.path("reports").join(n)).unwrap()).unwrap()
+    };
+    let mut edited = read(ionos_name);
+    edited["ok"] = Value::Bool(true);
+    f.put(
+        &format!("fleet-a/{IONOS_CLUSTER}/{ionos_name}"),
+        serde_json::to_vec(&edited).unwrap(),
+    );
+    let mut forged = read(launcher_name);
+    forged.as_object_mut().unwrap().remove("seal");
+    let when = time::macros::datetime!(2026-11-01 03:30 UTC);
+    forged["started_at"] = Value::String("2026-11-01T03:30:00Z".into());
+    forged["finished_at"] = forged["started_at"].clone();
+    let forged_name = report_name(LAUNCHER_DB, when);
+    f.put(
+        &format!("fleet-a/{LAUNCHER_DB}/{forged_name}"),
+        serde_json::to_vec(&forged).unwrap(),
+    );
+    f.put(
+        &format!("fleet-a/{IONOS_CLUSTER}/{launcher_name}"),
+        std::fs::read(f.env.path("reports").join(launcher_name)).unwrap(),
+    );
+    let bad = f.run(&[
+        "drills",
+        "--verify",
+        "--from",
+        &url,
+        "--public-key",
+        auditor.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.code, 1, "{bad:?}");
+    for want in [
+        format!("FAILED  {IONOS_CLUSTER}/{ionos_name}: the signature does not match: edited or forged"),
+        format!("FAILED  {LAUNCHER_DB}/{forged_name}: unsigned: forged, or written before reports were signed"),
+        format!("FAILED  {IONOS_CLUSTER}/{launcher_name}: signed as a report of cluster {LAUNCHER_DB}: moved or replayed"),
+        format!("FAILED: 3 report(s) of 2 cluster(s) in {url} verified with key {fp}; 3 problem(s)"),
+    ] {
+        assert!(bad.stdout.contains(&want), "{want}\n{bad:?}");
+    }
+    // One cluster's folder alone.
+    let one = f.run(&[
+        "drills",
+        "--verify",
+        "--from",
+        &url,
+        "--cluster",
+        LAUNCHER_DB,
+    ]);
+    assert_eq!(one.code, 1, "{one:?}");
+    assert!(
+        one.stdout.contains(&forged_name) && !one.stdout.contains(ionos_name),
+        "{one:?}"
+    );
+}

@@ -43,7 +43,7 @@ fn request(cfg: &Config, args: &DrillArgs, cluster: String) -> Request {
 /// Sealed (signed, chained), then to the report file, the status and Prometheus files (merged
 /// into as they are) and the fleet's sinks.
 async fn publish(cfg: &Config, rep: &mut Report) -> Vec<String> {
-    drill::seal::seal(cfg, rep);
+    drill::seal::seal(cfg, rep).await;
     let mut sinks: drill::sink::Sinks = vec![
         Box::new(drill::sink::ReportFile::new(cfg)),
         Box::new(crate::schedule::StatusFile::new(cfg)),

@@ -10,10 +10,15 @@ use crate::exit::Exit;
 use crate::text::{excerpt, human_size, table};
 
 pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
-    if args.verify {
+    if args.verify && args.from.is_none() {
         return verify(cfg, args.public_key.as_deref().map(std::path::Path::new));
     }
-    if let Some(file) = &args.public_key {
+    if let (Some(file), false) = (&args.public_key, args.verify) {
+        if args.from.is_some() {
+            return Err(super::usage(anyhow::anyhow!(
+                "--public-key with --from checks the bucket's reports against FILE: add --verify"
+            )));
+        }
         if !file.is_empty() {
             return Err(super::usage(anyhow::anyhow!(
                 "--public-key FILE names the key to check against with --verify; alone, --public-key prints this host's"
@@ -61,6 +66,15 @@ pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
                 crate::when::show_time(since)
             )));
         }
+    }
+    if let (true, Some(url)) = (args.verify, &from) {
+        return verify_bucket(
+            cfg,
+            url,
+            args.cluster.as_deref(),
+            args.public_key.as_deref(),
+        )
+        .await;
     }
     let mut reports = match &from {
         None => history(&cfg.drill.reports, args.cluster.as_deref(), args.since),
@@ -258,15 +272,47 @@ fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// `drills --verify [--public-key FILE]`.
-fn verify(cfg: &Config, file: Option<&std::path::Path>) -> Result<Exit> {
+/// The key `--verify` checks against: FILE, or this host's.
+fn verify_key(cfg: &Config, file: Option<&std::path::Path>) -> Result<Vec<u8>> {
     use crate::drill::seal;
-    let public = match file.filter(|f| !f.as_os_str().is_empty()) {
+    match file.filter(|f| !f.as_os_str().is_empty()) {
         Some(f) => seal::read_public(f),
         None => seal::public_key(cfg),
     }
-    .map_err(|e| super::usage(anyhow::anyhow!("--verify: {e}")))?;
-    let v = seal::verify(cfg, &public);
+    .map_err(|e| super::usage(anyhow::anyhow!("--verify: {e}")))
+}
+
+/// `drills --verify --from [URL] [--public-key FILE]`: every object of the bucket checked as
+/// the local reports are. The bucket keeps no chain head: deleting a cluster's newest reports
+/// there is not seen (a gap in the middle is).
+async fn verify_bucket(
+    cfg: &Config,
+    url: &url::Url,
+    cluster: Option<&str>,
+    file: Option<&str>,
+) -> Result<Exit> {
+    use crate::drill::seal;
+    let public = verify_key(cfg, file.map(std::path::Path::new))?;
+    let bucket = crate::drill::bucket::Bucket::open(cfg, url)
+        .map_err(|e| super::usage(anyhow::anyhow!("--from: {e}")))?;
+    let objects = bucket
+        .objects(cluster)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot verify the drill reports: {e}"))?;
+    let v = seal::check(objects, &public, |_| None, cfg.drill.keep_reports);
+    Ok(said(&v, url.as_ref(), &public))
+}
+
+/// `drills --verify [--public-key FILE]`.
+fn verify(cfg: &Config, file: Option<&std::path::Path>) -> Result<Exit> {
+    let public = verify_key(cfg, file)?;
+    let v = crate::drill::seal::verify(cfg, &public);
+    Ok(said(&v, &cfg.drill.reports.display().to_string(), &public))
+}
+
+/// Prints what `--verify` found in `place`; failure if anything failed.
+fn said(v: &crate::drill::seal::Verdict, place: &str, public: &[u8]) -> Exit {
+    use crate::drill::seal;
     for n in &v.notes {
         println!("note:   {n}");
     }
@@ -282,16 +328,16 @@ fn verify(cfg: &Config, file: Option<&std::path::Path>) -> Result<Exit> {
         },
         v.verified,
         v.clusters,
-        cfg.drill.reports.display(),
-        seal::fingerprint(&public),
+        place,
+        seal::fingerprint(public),
         match v.problems.len() {
             0 => String::new(),
             n => format!("; {n} problem(s)"),
         }
     );
-    Ok(if v.problems.is_empty() {
+    if v.problems.is_empty() {
         Exit::Success
     } else {
         Exit::Failure
-    })
+    }
 }

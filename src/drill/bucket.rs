@@ -202,6 +202,70 @@ impl Bucket {
         Ok(out)
     }
 
+    /// Every object that stands where a report would (of `cluster`, or of every cluster), as
+    /// `<cluster>/<name>` and its JSON or why it is none, for `drills --verify --from`
+    /// ([`super::seal::check`]): nothing left out, so that a forgery is named, not skipped;
+    /// bounded as [`Bucket::history`] is (1 MiB an object, [`MAX_BYTES`] in all).
+    pub async fn objects(
+        &self,
+        cluster: Option<&str>,
+    ) -> Result<Vec<(String, Result<serde_json::Value, String>)>, String> {
+        let under = match cluster {
+            Some(c) => self.folder(c),
+            None => self.prefix.clone(),
+        };
+        let mut budget = MAX_BYTES;
+        let mut out = Vec::new();
+        for (cluster, name, size, key) in self.listing(&under).await? {
+            let place = format!("{cluster}/{name}");
+            if size > MAX_REPORT {
+                out.push((place, Err("larger than 1 MiB".into())));
+                continue;
+            }
+            if size > budget {
+                return Err(format!(
+                    "{} holds over {} of reports: not all could be verified",
+                    shown(&self.url),
+                    crate::text::human_size(MAX_BYTES)
+                ));
+            }
+            budget -= size;
+            let got = match self.store.get(&key).await {
+                Ok(got) => got.bytes().await.map_err(objstore::redacted),
+                Err(e) => Err(objstore::redacted(e)),
+            };
+            let v = match got {
+                Ok(b) if b.len() as u64 > MAX_REPORT => Err("larger than 1 MiB".into()),
+                Ok(b) => serde_json::from_slice(&b).map_err(|e| e.to_string()),
+                Err(e) => Err(format!("cannot be read: {e}")),
+            };
+            out.push((place, v));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// The newest objects in `cluster`'s folder (by name: by start time), at most
+    /// `FETCHES` (8), as JSON; what is no JSON or over 1 MiB is left out.
+    pub async fn newest(&self, cluster: &str) -> Result<Vec<serde_json::Value>, String> {
+        let mut listed = self.listing(&self.folder(cluster)).await?;
+        listed.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut out = Vec::new();
+        for (_, _, size, key) in listed.into_iter().take(FETCHES) {
+            if size > MAX_REPORT {
+                continue;
+            }
+            let got = match self.store.get(&key).await {
+                Ok(got) => got.bytes().await.map_err(objstore::redacted)?,
+                Err(e) => return Err(format!("reading {key}: {}", objstore::redacted(e))),
+            };
+            if let Ok(v) = serde_json::from_slice(&got) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
     /// When `cluster`'s newest passed drill in the bucket ended: its newest reports are read
     /// (names sort by start time) until one passed, at most 64.
     pub async fn last_success(&self, cluster: &str) -> Result<Option<OffsetDateTime>, String> {

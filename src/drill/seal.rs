@@ -250,15 +250,64 @@ fn write_head(cfg: &Config, cluster: &str, seq: u64, hash: &str) -> Result<(), S
 /// the head's (the state directory's), or, before there is one, the newest sealed report in
 /// the reports directory. A report that cannot be sealed is published unsealed, said: it then
 /// fails `drills --verify`, by name.
-pub fn seal(cfg: &Config, rep: &mut Report) {
-    if let Err(e) = try_seal(cfg, rep) {
+pub async fn seal(cfg: &Config, rep: &mut Report) {
+    let signer = match signer(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            return tracing::warn!(cluster = %rep.cluster, "the drill report is not signed: {e}")
+        }
+    };
+    let fleet = fleet_head(cfg, &signer, &rep.cluster).await;
+    if let Err(e) = try_seal(cfg, &signer, rep, fleet) {
         tracing::warn!(cluster = %rep.cluster, "the drill report is not signed: {e}");
     }
 }
 
-fn try_seal(cfg: &Config, rep: &mut Report) -> Result<(), String> {
-    let signer = signer(cfg)?;
-    let prev = read_head(cfg, &rep.cluster).or_else(|| {
+/// With `drill.reports_url`: the newest report of `cluster` in the bucket that this key
+/// signed, as (seq, hash), so that a fleet's workers sharing the key (the credential
+/// `drill-signing-key`) continue one chain per cluster whichever drills it; a report there
+/// this key did not sign is not chained from. None without a bucket, or where it cannot be
+/// read (said; the chain then continues from this host's head).
+async fn fleet_head(cfg: &Config, signer: &Signer, cluster: &str) -> Option<(u64, String)> {
+    let url = &cfg.drill.bucket.as_ref()?.url;
+    let bucket = match super::bucket::Bucket::open(cfg, url) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(cluster, "the fleet's chain head is not read: {e}");
+            return None;
+        }
+    };
+    let public = signer.pair.public_key().as_ref().to_vec();
+    match bucket.newest(cluster).await {
+        Ok(values) => values
+            .iter()
+            .filter_map(|v| link_of(v, &public, &signer.fingerprint, cluster))
+            .max_by_key(|(seq, _)| *seq),
+        Err(e) => {
+            tracing::warn!(cluster, "the fleet's chain head is not read: {e}");
+            None
+        }
+    }
+}
+
+/// A report's place in `cluster`'s chain as (seq, hash), if `public` signed it as a report of
+/// that cluster.
+fn link_of(v: &Value, public: &[u8], fp: &str, cluster: &str) -> Option<(u64, String)> {
+    let seal = serde_json::from_value::<Seal>(v["seal"].clone()).ok()?;
+    let key = UnparsedPublicKey::new(&ED25519, public);
+    (seal.key == fp
+        && v["cluster"] == cluster
+        && unhex(&seal.signature).is_some_and(|sig| key.verify(&signed_bytes(v), &sig).is_ok()))
+    .then(|| (seal.seq, hash(v)))
+}
+
+fn try_seal(
+    cfg: &Config,
+    signer: &Signer,
+    rep: &mut Report,
+    fleet: Option<(u64, String)>,
+) -> Result<(), String> {
+    let here = read_head(cfg, &rep.cluster).or_else(|| {
         let newest = sealed_in(&cfg.drill.reports)
             .into_iter()
             .filter(|(_, v)| v["cluster"] == rep.cluster.as_str())
@@ -266,7 +315,12 @@ fn try_seal(cfg: &Config, rep: &mut Report) -> Result<(), String> {
             .max_by_key(|(seq, _)| *seq);
         newest
     });
-    let sealed = sign(&signer, rep, prev)?;
+    // The later of this host's head and the fleet's.
+    let prev = match (here, fleet) {
+        (Some(h), Some(f)) => Some(if f.0 > h.0 { f } else { h }),
+        (h, f) => h.or(f),
+    };
+    let sealed = sign(signer, rep, prev)?;
     let seq = rep.seal.as_ref().map_or(1, |s| s.seq);
     if let Err(e) = write_head(cfg, &rep.cluster, seq, &hash(&sealed)) {
         tracing::warn!(cluster = %rep.cluster, "the drill chain's head is not kept ({e}): deleting this cluster's newest reports would go unseen by drills --verify");

@@ -352,7 +352,7 @@ async fn drill_worker(
             tracing::info!(cluster = %id, target = %req.target, "scheduled drill");
             match crate::drill::run(&cfg, &req, &shutdown).await {
                 Ok(mut rep) => {
-                    crate::drill::seal::seal(&cfg, &mut rep);
+                    crate::drill::seal::seal(&cfg, &mut rep).await;
                     // The report file is the record; the loop, the status file's writer, is
                     // handed the report.
                     let mut sinks: crate::drill::sink::Sinks = vec![
