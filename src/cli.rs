@@ -503,6 +503,12 @@ pub struct DrillsArgs {
     /// --verify, FILE is the public key to check against (default: this host's).
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["json", "csv", "html", "junit"])]
     pub public_key: Option<String>,
+    /// Add a follow-up to a drill's report (what was done about a failure): REPORT is the
+    /// report file's name or path in drill.reports, TEXT the follow-up. Signed with the
+    /// reports' key and bound to the report as it is; --verify checks it, --html shows it
+    /// under the drill.
+    #[arg(long, num_args = 2, value_names = ["REPORT", "TEXT"], conflicts_with_all = ["json", "csv", "html", "junit", "verify", "public_key", "from", "cluster", "since", "until"])]
+    pub note: Option<Vec<String>>,
 }
 
 #[derive(Debug, Args)]

@@ -2043,6 +2043,20 @@ fn readme_picture_comes_from_realistic_drills() {
             report::write(&reports, &r, 100).unwrap();
         }
     }
+    // The failure's follow-up, signed as `drills --note` signs it.
+    let failed = report::report_name(&{
+        let mut r = Report::new(
+            AZURE_CLUSTER,
+            "main",
+            Target::Random,
+            start + time::Duration::days(42) + time::Duration::minutes(20),
+            std::path::Path::new("/"),
+        );
+        r.ok = false;
+        r
+    });
+    let (note, file) = seal::note(&cfg, &failed, "Page 1187 of orders_2026_11 was bad in the source too (storage firmware fault). Restored that partition from the 2026-11-07 backup; the next drill passed. INC-2291.", "m.weber").unwrap();
+    report::write_note(&reports, &file, &note).unwrap();
     let html = env.path("drills.html");
     let run = env.run(&[
         "drills",
@@ -2080,6 +2094,7 @@ fn readme_picture_comes_from_realistic_drills() {
         "30 drills of 3 clusters (3 configured)",
         "10 drills, 9 passed, 1 failed",
         "checksum verification failed in file",
+        "<b>Follow-up</b> (m.weber, ",
         "<td>dr-restore-1</td>",
         "all verified",
     ] {

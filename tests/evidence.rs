@@ -294,3 +294,109 @@ fn a_drill_over_its_restore_time_objective_fails_its_rto_check_with_both_figures
         &format!("cluster {IONOS_CLUSTER}: rto = \"0s\": must be longer than zero"),
     );
 }
+
+#[test]
+fn a_signed_follow_up_is_bound_to_its_report_shown_on_the_page_and_each_tampering_is_named() {
+    let env = drilled(2);
+    let files = reports(&env);
+    let (first, second) = (name(&files[0]), name(&files[1]));
+    // The follow-up of a failed drill, by the report's path; who wrote it is said.
+    let run = env.run(&[
+        "drills",
+        "--note",
+        files[0].to_str().unwrap(),
+        "The provider's copy takes no connection without db_username: set in [ionos], ticket OPS-4711.",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let notes: Vec<PathBuf> = std::fs::read_dir(env.path("reports"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "note"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let note = &notes[0];
+    assert!(
+        name(note).starts_with(&format!("{}.", first.trim_end_matches(".json"))),
+        "{note:?}"
+    );
+    assert!(
+        run.stdout
+            .starts_with(&format!("note:      {}", note.display())),
+        "{run:?}"
+    );
+    let v: Value = serde_json::from_slice(&std::fs::read(note).unwrap()).unwrap();
+    assert_eq!(v["report"], first.as_str());
+    assert_eq!(v["signature"].as_str().unwrap().len(), 128);
+    assert!(!v["by"].as_str().unwrap().is_empty());
+    // It verifies with the reports, and the page shows it under its drill (escaped).
+    let ok = verify(&env, &[]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    let page = env.path("page.html");
+    let html = env.run(&["drills", "--html", page.to_str().unwrap()]);
+    assert_eq!(html.code, 0, "{html:?}");
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(text.matches("<b>Follow-up</b>").count(), 1, "{text}");
+    assert!(
+        text.contains("; signed): The provider&#39;s copy takes no connection without db_username: set in [ionos], ticket OPS-4711.</div>"),
+        "{text}"
+    );
+
+    let failed = |what: &str| {
+        let run = verify(&env, &[]);
+        assert_eq!(run.code, 1, "{what}: {run:?}");
+        assert!(run.stdout.contains(what), "{what}: {run:?}");
+    };
+    let original = std::fs::read(note).unwrap();
+    // Its text edited.
+    let mut edited = v.clone();
+    edited["text"] = Value::String("Fixed.".into());
+    std::fs::write(note, serde_json::to_vec(&edited).unwrap()).unwrap();
+    failed(&format!(
+        "{}: the signature does not match: edited or forged",
+        name(note)
+    ));
+    // Moved to the other report's name.
+    std::fs::write(note, &original).unwrap();
+    let moved = env.path("reports").join(format!(
+        "{}.20261201T000000Z.note",
+        second.trim_end_matches(".json")
+    ));
+    std::fs::rename(note, &moved).unwrap();
+    failed(&format!(
+        "{}: signed as a note of {first}: renamed or replayed",
+        name(&moved)
+    ));
+    std::fs::rename(&moved, note).unwrap();
+    // The report it follows up replaced by an edit (a byte of its target).
+    let report = std::fs::read(&files[0]).unwrap();
+    let mut rv: Value = serde_json::from_slice(&report).unwrap();
+    rv["ok"] = Value::Bool(true);
+    std::fs::write(&files[0], serde_json::to_vec_pretty(&rv).unwrap()).unwrap();
+    failed(&format!(
+        "{}: the report it follows up, {first}, is not the one it was written for: replaced",
+        name(note)
+    ));
+    std::fs::write(&files[0], &report).unwrap();
+    assert_eq!(verify(&env, &[]).code, 0);
+
+    // A report that is not there, a name that is no report's, an empty text: refused (2).
+    let missing = env.run(&["drills", "--note", "nosuch-20260101T000000Z.json", "x"]);
+    assert_eq!(missing.code, 2, "{missing:?}");
+    assert!(
+        missing
+            .stderr
+            .contains("--note: no drill report named nosuch-20260101T000000Z.json in "),
+        "{missing:?}"
+    );
+    let odd = env.run(&["drills", "--note", "/etc/passwd", "x"]);
+    assert_eq!(odd.code, 2, "{odd:?}");
+    assert!(
+        odd.stderr
+            .contains("give a drill report's file name or path"),
+        "{odd:?}"
+    );
+    let empty = env.run(&["drills", "--note", &first, "  "]);
+    assert_eq!(empty.code, 2, "{empty:?}");
+    assert!(empty.stderr.contains("1 to 4000 characters"), "{empty:?}");
+}

@@ -403,7 +403,7 @@ _bridgerest() {
             return 0
             ;;
         bridgerest__subcmd__drills)
-            opts="-c -v -h -V --cluster --since --until --json --csv --html --junit --from --verify --public-key --config --verbose --help --version"
+            opts="-c -v -h -V --cluster --since --until --json --csv --html --junit --from --verify --public-key --note --config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +434,10 @@ _bridgerest() {
                     return 0
                     ;;
                 --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --note)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -10,6 +10,9 @@ use crate::exit::Exit;
 use crate::text::{excerpt, human_size, table};
 
 pub async fn run(cfg: &Config, args: DrillsArgs) -> Result<Exit> {
+    if let Some([report, text]) = args.note.as_deref() {
+        return note(cfg, report, text);
+    }
     if args.verify && args.from.is_none() {
         return verify(cfg, args.public_key.as_deref().map(std::path::Path::new));
     }
@@ -340,4 +343,51 @@ fn said(v: &crate::drill::seal::Verdict, place: &str, public: &[u8]) -> Exit {
     } else {
         Exit::Failure
     }
+}
+
+/// `drills --note REPORT TEXT`: a signed follow-up beside the report.
+fn note(cfg: &Config, report: &str, text: &str) -> Result<Exit> {
+    let name = std::path::Path::new(report)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.ends_with(".json"))
+        .ok_or_else(|| {
+            super::usage(anyhow::anyhow!(
+                "--note {}: give a drill report's file name or path (<cluster>-<started>.json)",
+                excerpt(report, 120)
+            ))
+        })?;
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(super::usage(anyhow::anyhow!(
+            "--note TEXT: give the follow-up as 1 to 4000 characters"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(super::usage(anyhow::anyhow!(
+            "--note TEXT holds a control character: give plain text (line breaks and tabs are kept)"
+        )));
+    }
+    let by = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|u| !u.is_empty() && u.len() <= 64 && u.chars().all(|c| c.is_ascii_graphic()))
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+        })
+        .unwrap_or_else(|| format!("uid {}", nix::unistd::getuid()));
+    let (note, file) = crate::drill::seal::note(cfg, name, text, &by)
+        .map_err(|e| super::usage(anyhow::anyhow!("--note: {e}")))?;
+    let written = crate::drill::report::write_note(&cfg.drill.reports, &file, &note)?;
+    println!(
+        "note:      {} (follows up {name}, signed with key {})",
+        written.display(),
+        note.key
+    );
+    Ok(Exit::Success)
 }

@@ -33,6 +33,9 @@ pub struct Context {
     pub host: String,
     /// The signatures' check.
     pub verification: Verification,
+    /// The follow-ups (`drills --note`) that checked out, by the name of the report each
+    /// follows up.
+    pub followups: BTreeMap<String, Vec<super::report::Note>>,
 }
 
 /// What the page says of the reports' signatures.
@@ -58,6 +61,7 @@ impl Context {
         until: OffsetDateTime,
         bucket: bool,
     ) -> Context {
+        let mut followups: BTreeMap<String, Vec<super::report::Note>> = BTreeMap::new();
         let verification = if bucket {
             Verification::Unchecked(
                 "the reports were read from a bucket: check them with drills --verify where they are kept".into(),
@@ -68,6 +72,9 @@ impl Context {
             match super::seal::read_public(&dir.join(public)) {
                 Ok(key) => {
                     let v = super::seal::verify(cfg, &key);
+                    for n in v.followups {
+                        followups.entry(n.report.clone()).or_default().push(n);
+                    }
                     Verification::Checked {
                         verified: v.verified,
                         clusters: v.clusters,
@@ -92,6 +99,7 @@ impl Context {
             queries: cfg.drill.queries.clone(),
             host: super::report::hostname(),
             verification,
+            followups,
         }
     }
 }
@@ -167,7 +175,7 @@ h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ccc}h3{margin-bo
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}\
 th{background:#f2f2f2}td{overflow-wrap:anywhere}td.n{white-space:nowrap}td.v{min-width:16em;max-width:40em}\
 .ok{color:#176f2c;font-weight:bold}.failed,.never{color:#b00020;font-weight:bold}tr.never td{background:#fde7ea}\
-.summary{margin:.5em 0}.verify{padding:.5em;border:1px solid #999;background:#f7f7f7}.note{font-size:.85em;color:#555}\
+.summary{margin:.5em 0}.followup{margin-top:.4em;padding:.3em;border-left:3px solid #176f2c;background:#eef6ef}.verify{padding:.5em;border:1px solid #999;background:#f7f7f7}.note{font-size:.85em;color:#555}\
 code,pre{font-size:.9em;white-space:pre-wrap;overflow-wrap:anywhere}\
 svg{display:block;margin:.5em 0;max-width:100%;height:auto}svg text{font-size:11px;fill:#333}\
 @page{size:A4;margin:12mm}\
@@ -504,7 +512,7 @@ fn results(ctx: &Context, cluster: &str, drills: &[&Report]) -> String {
             .filter(|c| !c.ok)
             .map(|c| format!("{}: {}", escape(&c.name.as_str()), escape(&c.detail)))
             .collect();
-        let verdict = match (r.ok, failing.is_empty()) {
+        let mut verdict = match (r.ok, failing.is_empty()) {
             (true, _) => "<span class=\"ok\">passed</span>".to_string(),
             (false, true) => "<span class=\"failed\">failed</span>".to_string(),
             (false, false) => format!(
@@ -512,6 +520,20 @@ fn results(ctx: &Context, cluster: &str, drills: &[&Report]) -> String {
                 failing.join("<br>")
             ),
         };
+        for n in ctx
+            .followups
+            .get(&super::report::report_name(r))
+            .into_iter()
+            .flatten()
+        {
+            let _ = write!(
+                verdict,
+                "<div class=\"followup\"><b>Follow-up</b> ({}, {}; signed): {}</div>",
+                escape(&n.by),
+                show_time(n.at),
+                escape(&n.text).replace('\n', "<br>")
+            );
+        }
         let _ = writeln!(
             h,
             "<tr><td class=\"n\">{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td class=\"v\">{verdict}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
@@ -742,6 +764,7 @@ mod tests {
             queries: vec!["select count(*) from t".into()],
             host: "h".into(),
             verification: Verification::Unchecked("test".into()),
+            followups: BTreeMap::new(),
         };
         let p = page(&ctx, &[], time::macros::datetime!(2026-12-02 00:00 UTC));
         assert!(p.contains("Period: <b>2026-10-01"), "{p}");

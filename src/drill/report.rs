@@ -283,6 +283,36 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// A follow-up to a drill (`drills --note`): signed with the reports' key, in a file beside
+/// the report it annotates ([`note_name`]), bound to that report as it was sealed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Note {
+    /// The report's file name.
+    pub report: String,
+    /// SHA-256 (hex) of the report as it was when annotated (`super::seal::hash`).
+    pub report_hash: String,
+    pub text: String,
+    /// Who wrote it: `SUDO_USER`, else the user running bridgerest.
+    pub by: String,
+    #[serde(with = "crate::when::file_time")]
+    pub at: OffsetDateTime,
+    /// The signing key's fingerprint.
+    pub key: String,
+    /// Ed25519 (hex) of the note's canonical JSON with this field empty.
+    pub signature: String,
+}
+
+/// A note's file name: the report's name without `.json`, the note's time, `.note` (never a
+/// report's name, so that nothing reading reports reads it).
+pub fn note_name(report: &str, at: OffsetDateTime) -> String {
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    format!(
+        "{}.{}.note",
+        report.trim_end_matches(".json"),
+        at.format(&fmt).unwrap_or_default()
+    )
+}
+
 /// The copy a drill at the provider made there.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProviderCopy {
@@ -569,8 +599,43 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
                 old.display()
             );
         }
+        // Its notes go with it.
+        let stem = format!("{}.", n.trim_end_matches(".json"));
+        for note in held.names().unwrap_or_default() {
+            if note.starts_with(&stem) && note.ends_with(".note") {
+                let _ = held.remove(&note);
+            }
+        }
     }
     Ok(path)
+}
+
+/// Writes a note ([`Note`]) as `name` in the reports directory, through a handle on it, owned
+/// as the directory is (its owner can read and prune it, not sign one), 0644.
+pub fn write_note(dir: &Path, name: &str, note: &Note) -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |what: &str, err: std::io::Error| Error::Reports {
+        dir: dir.to_path_buf(),
+        err: fsutil::Error::Io {
+            what: format!("{what} {}", dir.display()),
+            err,
+        },
+    };
+    let abs = std::path::absolute(dir).map_err(|e| io("resolving", e))?;
+    let meta = std::fs::symlink_metadata(&abs).map_err(|e| io("reading", e))?;
+    let uid = nix::unistd::Uid::from_raw(meta.uid());
+    let held = fsutil::Dir::open(&abs, uid, None).map_err(|err| Error::Reports {
+        dir: dir.to_path_buf(),
+        err,
+    })?;
+    let json = serde_json::to_vec_pretty(note)
+        .map_err(|e| Error::Internal(format!("encoding the note: {e}")))?;
+    let owner = Owner {
+        uid: Some(uid),
+        gid: Some(nix::unistd::Gid::from_raw(meta.gid())),
+    };
+    held.write_file(name, &json, 0o644, owner)?;
+    Ok(dir.join(name))
 }
 
 /// The most names looked at in the report directory, the most bytes read of its reports in

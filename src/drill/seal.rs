@@ -20,7 +20,7 @@ use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
 use serde_json::Value;
 
 pub use super::report::Seal;
-use super::report::{report_name, Report, MAX_FILES, MAX_REPORT};
+use super::report::{report_name, Note, Report, MAX_FILES, MAX_REPORT};
 use crate::config::Config;
 use crate::fsutil::{Dir, Owner};
 
@@ -347,6 +347,11 @@ fn sign(signer: &Signer, rep: &mut Report, prev: Option<(u64, String)>) -> Resul
 
 /// Every `.json` file in `dir` (bounded), parsed as JSON where it can be: name and value.
 fn files_in(dir: &Path) -> Vec<(String, Result<Value, String>)> {
+    named_in(dir, ".json")
+}
+
+/// Every file in `dir` whose name ends with `ext` (bounded), parsed as JSON where it can be.
+fn named_in(dir: &Path, ext: &str) -> Vec<(String, Result<Value, String>)> {
     let Ok(abs) = std::path::absolute(dir) else {
         return vec![];
     };
@@ -361,7 +366,7 @@ fn files_in(dir: &Path) -> Vec<(String, Result<Value, String>)> {
         .names()
         .unwrap_or_default()
         .into_iter()
-        .filter(|n| n.ends_with(".json"))
+        .filter(|n| n.ends_with(ext))
         .take(MAX_FILES)
         .collect();
     names.sort();
@@ -392,18 +397,118 @@ pub struct Verdict {
     pub clusters: usize,
     pub problems: Vec<String>,
     pub notes: Vec<String>,
+    /// The follow-ups (`drills --note`) whose signature and report check out.
+    pub followups: Vec<Note>,
+}
+
+/// The bytes a note's signature signs: the note with an empty signature.
+fn note_bytes(v: &Value) -> Vec<u8> {
+    let mut v = v.clone();
+    if let Some(s) = v.get_mut("signature") {
+        *s = Value::String(String::new());
+    }
+    canonical(&v)
+}
+
+/// A follow-up to the report named `report` in the reports directory, signed: the note and
+/// the file name it is to be written as. Refused where that report is not there.
+pub fn note(cfg: &Config, report: &str, text: &str, by: &str) -> Result<(Note, String), String> {
+    let sealed = files_in(&cfg.drill.reports)
+        .into_iter()
+        .find(|(n, _)| n == report)
+        .ok_or_else(|| {
+            format!(
+                "no drill report named {} in {}: give a report file's name (or path) as `bridgerest drills --json` lists them",
+                crate::text::excerpt(report, 120),
+                cfg.drill.reports.display()
+            )
+        })?
+        .1
+        .map_err(|e| format!("{report} is not a report ({e})"))?;
+    let signer = signer(cfg)?;
+    let mut note = Note {
+        report: report.to_string(),
+        report_hash: hash(&sealed),
+        text: text.to_string(),
+        by: by.to_string(),
+        at: time::OffsetDateTime::now_utc(),
+        key: signer.fingerprint.clone(),
+        signature: String::new(),
+    };
+    let v = serde_json::to_value(&note).map_err(|e| e.to_string())?;
+    note.signature = hex(signer.pair.sign(&note_bytes(&v)).as_ref());
+    let name = super::report::note_name(report, note.at);
+    Ok((note, name))
+}
+
+/// Checks each note file (name, JSON) against `public` and the reports' hashes by name: the
+/// notes that check out, and each problem named.
+pub fn check_notes(
+    files: Vec<(String, Result<Value, String>)>,
+    public: &[u8],
+    reports: &std::collections::HashMap<String, String>,
+) -> (Vec<Note>, Vec<String>) {
+    let key = UnparsedPublicKey::new(&ED25519, public);
+    let fp = fingerprint(public);
+    let (mut ok, mut problems) = (Vec::new(), Vec::new());
+    for (name, v) in files {
+        let checked = v.and_then(|v| {
+            let note = serde_json::from_value::<Note>(v.clone())
+                .map_err(|e| format!("not a note ({e}): edited"))?;
+            if note.key != fp {
+                return Err(format!(
+                    "signed by another key ({}), not {fp}",
+                    crate::text::excerpt(&note.key, 40)
+                ));
+            }
+            if unhex(&note.signature).is_none_or(|sig| key.verify(&note_bytes(&v), &sig).is_err()) {
+                return Err("the signature does not match: edited or forged".into());
+            }
+            if !name.starts_with(&format!("{}.", note.report.trim_end_matches(".json"))) {
+                return Err(format!(
+                    "signed as a note of {}: renamed or replayed",
+                    crate::text::excerpt(&note.report, 120)
+                ));
+            }
+            match reports.get(&note.report) {
+                None => Err(format!(
+                    "the report it follows up, {}, is not there: deleted",
+                    note.report
+                )),
+                Some(h) if *h != note.report_hash => Err(format!(
+                    "the report it follows up, {}, is not the one it was written for: replaced",
+                    note.report
+                )),
+                Some(_) => Ok(note),
+            }
+        });
+        match checked {
+            Ok(n) => ok.push(n),
+            Err(e) => problems.push(format!("{name}: {e}")),
+        }
+    }
+    (ok, problems)
 }
 
 /// Checks every report in the reports directory against `public`: each signature, each
 /// name, each cluster's chain (no seq twice, none missing, each `prev` its predecessor's hash,
 /// times in the chain's order) and its newest against the head kept in the state directory.
 pub fn verify(cfg: &Config, public: &[u8]) -> Verdict {
-    check(
-        files_in(&cfg.drill.reports),
+    let files = files_in(&cfg.drill.reports);
+    let hashes = files
+        .iter()
+        .filter_map(|(n, v)| Some((n.clone(), hash(v.as_ref().ok()?))))
+        .collect();
+    let mut v = check(
+        files,
         public,
         |cluster| read_head(cfg, cluster),
         cfg.drill.keep_reports,
-    )
+    );
+    let (followups, problems) = check_notes(named_in(&cfg.drill.reports, ".note"), public, &hashes);
+    v.followups = followups;
+    v.problems.extend(problems);
+    v
 }
 
 /// The checks of [`verify`] over any set of reports, wherever they were read (the reports
