@@ -1440,6 +1440,37 @@ fn drills_cluster_must_be_a_configured_id() {
     assert_eq!(run.code, 0, "{run:?}");
 }
 
+/// The drills' reports' environment with a third `[[cluster]]` (`third`), `drill.rto` set, the
+/// state directory made (the signing key's), the config loaded, and a runtime to seal with.
+fn page_env(
+    third: &str,
+    rto: &str,
+) -> (
+    Env,
+    std::path::PathBuf,
+    bridgerest::config::Config,
+    tokio::runtime::Runtime,
+) {
+    use std::os::unix::fs::DirBuilderExt;
+    let (env, reports) = env_with_drill_reports();
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&format!(
+        "\n[[cluster]]\nid = \"{third}\"\npg1_path = \"/z\"\n"
+    ));
+    text = text.replacen("[drill]\n", &format!("[drill]\nrto = \"{rto}\"\n"), 1);
+    std::fs::write(&env.config, text).unwrap();
+    let cfg = bridgerest::config::load(&env.config).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(env.path("state"))
+        .unwrap();
+    (env, reports, cfg, rt)
+}
+
 /// Renders `url` in headless Chromium: a screenshot into `png`, and the DOM as text.
 fn chromium(url: &str, png: &std::path::Path) -> String {
     let base = |extra: &[&str]| {
@@ -1471,24 +1502,8 @@ fn chromium(url: &str, png: &std::path::Path) -> String {
 #[test]
 fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_verdict() {
     use bridgerest::drill::{report, seal, Report, Target};
-    let (env, reports) = env_with_drill_reports();
     // A third configured cluster, never drilled: on the page, flagged.
-    let mut text = std::fs::read_to_string(&env.config).unwrap();
-    text.push_str("\n[[cluster]]\nid = \"qu3etc7usterneverdr4lledza\"\npg1_path = \"/z\"\n");
-    text = text.replacen("[drill]\n", "[drill]\nrto = \"2m\"\n", 1);
-    std::fs::write(&env.config, text).unwrap();
-    let cfg = bridgerest::config::load(&env.config).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(env.path("state"))
-            .unwrap();
-    }
+    let (env, reports, cfg, rt) = page_env("qu3etc7usterneverdr4lledza", "2m");
     let day = time::Duration::days(7);
     let start = time::macros::datetime!(2026-09-06 03:30:00 UTC);
     for (k, cluster) in [S3_CLUSTER, AZURE_CLUSTER].iter().enumerate() {
@@ -1859,25 +1874,7 @@ fn a_self_managed_repository_takes_no_backup_and_no_destroy_here() {
 fn readme_picture_comes_from_realistic_drills() {
     use bridgerest::drill::report::{self, CheckName, ProviderCopy, Ran};
     use bridgerest::drill::{seal, Report, Target};
-    let (env, reports) = env_with_drill_reports();
-    let mut text = std::fs::read_to_string(&env.config).unwrap();
-    text.push_str(&format!(
-        "\n[[cluster]]\nid = \"{GCS_CLUSTER}\"\npg1_path = \"/z\"\n"
-    ));
-    text = text.replacen("[drill]\n", "[drill]\nrto = \"1h\"\n", 1);
-    std::fs::write(&env.config, text).unwrap();
-    let cfg = bridgerest::config::load(&env.config).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(env.path("state"))
-            .unwrap();
-    }
+    let (env, reports, cfg, rt) = page_env(GCS_CLUSTER, "1h");
     let start = time::macros::datetime!(2026-09-27 03:30:00 UTC);
     let ran = Ran {
         host: "dr-restore-1".into(),
