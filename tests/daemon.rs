@@ -352,7 +352,23 @@ fn sighup_picks_up_a_rotated_api_key() {
     signal(&child, Signal::SIGHUP);
     wait_for("the stanza fetched with the new key", || env.out.exists());
     assert!(env.read_out().contains(&format!("[{S3_STANZA}]")));
-    wait_for("status ok", || env.run(&["status"]).code == 0);
+    // What status said last goes in the message if it never says ok (a CI run under load
+    // once timed out here).
+    let mut last = None;
+    let start = Instant::now();
+    loop {
+        let st = env.run(&["status"]);
+        if st.code == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for status ok; it said: {st:?}; before: {last:?}; the status file: {}",
+            std::fs::read_to_string(&status).unwrap_or_default()
+        );
+        last = Some(st);
+        std::thread::sleep(Duration::from_millis(50));
+    }
     signal(&child, Signal::SIGTERM);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
