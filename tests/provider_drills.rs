@@ -224,9 +224,10 @@ fn a_copy_that_could_not_be_deleted_is_named_kept_on_record_and_deleted_by_the_n
     assert_eq!(html.code, 0, "{html:?}");
     let page = std::fs::read_to_string(&page).unwrap();
     assert!(
-        page.contains(&format!(
-            "at the provider (ionos): copy {copy_id}, <span class=\"failed\">not deleted</span>"
-        )),
+        page.contains("<td>at the provider (ionos)</td>")
+            && page.contains(&format!(
+                "<td>copy {copy_id}, <span class=\"failed\">not deleted</span></td>"
+            )),
         "{page}"
     );
 
