@@ -245,6 +245,9 @@ struct Slot {
     failures: u32,
     /// A refresh of it is running.
     busy: bool,
+    /// The config was reloaded while that refresh ran (with the old config and key): whatever
+    /// it brings back, the cluster is refreshed again at once, with the new one.
+    stale: bool,
     /// When the credentials in the file expire (on the monotonic clock: the wall clock may
     /// jump), if any were fetched.
     expires: Option<Instant>,
@@ -310,6 +313,15 @@ impl<R: Refresher> Tasks<R> {
                 started,
             }
         });
+    }
+
+    /// Starts a look at every cluster's backups with the config just reloaded: one still
+    /// running with the old config (and key) is dropped, as on shutdown (it only reads).
+    fn rewatch(&mut self, cfg: &Arc<Config>) {
+        if let Some(w) = self.watching.take() {
+            w.abort();
+        }
+        self.watch(cfg);
     }
 
     /// Starts a look at every cluster's backups, unless one is running.
@@ -400,8 +412,11 @@ pub async fn run<R: Refresher>(
                     sync_slots(&cfg, &mut slots);
                     recorded(&tasks.refresher, &cfg, &mut slots);
                     tracing::debug!(clusters = cfg.clusters.len() + cfg.remote.len(), "config reloaded");
+                    for s in slots.values_mut().filter(|s| s.busy) {
+                        s.stale = true;
+                    }
                     tasks.refresh(&cfg, &timing(&cfg), &mut slots, None);
-                    tasks.watch(&cfg);
+                    tasks.rewatch(&cfg);
                 }
             },
             Some(joined) = tasks.set.join_next(), if !tasks.set.is_empty() => {
@@ -421,6 +436,8 @@ pub async fn run<R: Refresher>(
                         watched(&cfg, &mut slots, seen);
                         learnt = !tasks.refreshing();
                     }
+                    // A look at the backups dropped for a reload's.
+                    Err(e) if e.is_cancelled() => {}
                     Err(e) if tasks.watching.as_ref().is_some_and(|w| w.id() == e.id()) => {
                         tracing::error!(error = %e, "internal error: the look at the backups failed");
                     }
@@ -489,6 +506,7 @@ fn sync_slots(cfg: &Config, slots: &mut BTreeMap<String, Slot>) {
             },
             failures: 0,
             busy: false,
+            stale: false,
             expires: None,
         });
     }
@@ -618,13 +636,20 @@ fn settle(
                 st.last_error_kind = Some(kind);
             }
         }
+        if std::mem::take(&mut slot.stale) {
+            // Begun before a reload: the new config (and key) is tried at once.
+            slot.next = now;
+        }
         st.next_refresh = Some(crate::when::later(wall, slot.next - now));
     }
     // One the refresher said nothing of (cancelled): tried again after a short wait.
     for id in batch {
         if let Some(slot) = slots.get_mut(&id).filter(|s| s.busy) {
             slot.busy = false;
-            slot.next = slot.next.max(now + t.retry_base);
+            slot.next = match std::mem::take(&mut slot.stale) {
+                true => now,
+                false => slot.next.max(now + t.retry_base),
+            };
         }
     }
 }

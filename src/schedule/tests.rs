@@ -810,3 +810,56 @@ async fn a_one_shot_drill_merges_into_the_status_file_through_its_sinks() {
         Some(again)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_during_a_refresh_and_a_look_at_the_backups_tries_the_new_config_at_once() {
+    // The first refresh (20 s long) fails as a refused key would; the operator puts a new key
+    // in place and reloads 5 s into it. The refresh begun with the old key is not the last
+    // word: its clusters are refreshed again as soon as it ends, not after the refused key's
+    // long backoff; and the look at the backups begun with the old key is dropped for one
+    // with the new.
+    let mut fake = Fake::new(|_, n| n == 0);
+    fake.refresh_takes = Duration::from_secs(20);
+    fake.fail_kind = FailureKind::Auth;
+    fake.watch_takes = Some(Duration::from_secs(30));
+    let (tx, rx) = mpsc::channel(8);
+    let driver = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::Reload(Box::new(cfg(&[A, B]))))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(95)).await;
+        tx.send(Event::Shutdown).await.unwrap();
+    };
+    let mut reports = Vec::new();
+    let lp = run(
+        cfg(&[A, B]),
+        |_| short(),
+        fake.clone(),
+        rx,
+        |_, s| reports.push(s.clone()),
+        |_, _| {},
+    );
+    tokio::join!(driver, lp);
+    for id in [A, B] {
+        let at: Vec<u64> = fake
+            .calls()
+            .iter()
+            .filter(|(_, c)| c == id)
+            .map(|(d, _)| d.as_secs())
+            .collect();
+        assert_eq!(at, vec![0, 20], "{id}");
+    }
+    assert_eq!(
+        *fake.watched.lock().unwrap(),
+        vec![Duration::from_secs(35)],
+        "the old look dropped, the new one ran to its end"
+    );
+    let last = reports.last().unwrap();
+    assert!(
+        last.clusters
+            .iter()
+            .all(|c| c.last_error.is_none() && c.last_success.is_some()),
+        "{last:?}"
+    );
+}
