@@ -1471,6 +1471,23 @@ fn page_env(
     (env, reports, cfg, rt)
 }
 
+/// The screenshot `png` holds over four times the bytes of Chromium's screenshot of an empty
+/// page: something was drawn.
+fn assert_not_blank(env: &Env, png: &std::path::Path) {
+    let blank = env.path("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let blank_png = env.path("blank.png");
+    chromium(&format!("file://{}", blank.display()), &blank_png);
+    let (shot, empty) = (
+        std::fs::metadata(png).unwrap().len(),
+        std::fs::metadata(&blank_png).unwrap().len(),
+    );
+    assert!(
+        shot > empty * 4,
+        "the screenshot looks blank: {shot} bytes against {empty}"
+    );
+}
+
 /// Renders `url` in headless Chromium: a screenshot into `png`, and the DOM as text.
 fn chromium(url: &str, png: &std::path::Path) -> String {
     let base = |extra: &[&str]| {
@@ -1604,18 +1621,7 @@ fn drills_html_is_one_offline_page_that_chromium_renders_with_every_cluster_and_
         dom.contains("<title>bridgerest restore drills</title>"),
         "a script ran"
     );
-    let blank = env.path("blank.html");
-    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
-    let blank_png = env.path("blank.png");
-    chromium(&format!("file://{}", blank.display()), &blank_png);
-    let (shot, empty) = (
-        std::fs::metadata(&png).unwrap().len(),
-        std::fs::metadata(&blank_png).unwrap().len(),
-    );
-    assert!(
-        shot > empty * 4,
-        "the screenshot looks blank: {shot} bytes against {empty}"
-    );
+    assert_not_blank(&env, &png);
     // 1280 px wide: nothing wider than the window (a copy of the page with a measuring
     // script; the page itself holds none).
     let measured = env.path("measured.html");
@@ -2097,15 +2103,7 @@ fn readme_picture_comes_from_realistic_drills() {
     ] {
         assert!(dom.contains(want), "{want:?} not rendered");
     }
-    let blank = env.path("blank.html");
-    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
-    let blank_png = env.path("blank.png");
-    chromium(&format!("file://{}", blank.display()), &blank_png);
-    let shot = std::fs::metadata(&png).unwrap().len();
-    assert!(
-        shot > std::fs::metadata(&blank_png).unwrap().len() * 4,
-        "blank"
-    );
+    assert_not_blank(&env, &png);
     if std::env::var_os("BRIDGEREST_BLESS").is_some() {
         std::fs::copy(
             &png,

@@ -1684,6 +1684,16 @@ fn drill_command_checksums_and_rto_s3() {
         assert!(code == 0 || code == 1, "{out}{err}");
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"))
     };
+    // The objective as the Prometheus file exports it.
+    let assert_rto_metric = |w: &World, value: &str| {
+        let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
+        assert!(
+            prom.contains(&format!(
+                "bridgerest_drill_rto_seconds{{cluster=\"{CLUSTER}\"}} {value}"
+            )),
+            "{prom}"
+        );
+    };
     let check = |rep: &serde_json::Value, name: &str| -> (bool, String) {
         let c = rep["checks"]
             .as_array()
@@ -1736,13 +1746,7 @@ fn drill_command_checksums_and_rto_s3() {
         ok && detail.starts_with("the whole repository (pgBackRest 2.45 has no verify --set, 2.55 has; no passed verify of it in the reports kept): every backup and archived WAL file matches its checksum"),
         "{detail}"
     );
-    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
-    assert!(
-        prom.contains(&format!(
-            "bridgerest_drill_rto_seconds{{cluster=\"{CLUSTER}\"}} 3600"
-        )),
-        "{prom}"
-    );
+    assert_rto_metric(&w, "3600");
 
     // Exit 3 after 30 lines: failed, the last 20 lines in the detail; the objective missed.
     let rep = drill(
@@ -1781,13 +1785,7 @@ fn drill_command_checksums_and_rto_s3() {
             && detail.contains(" over the restore-time objective of "),
         "{detail}"
     );
-    let prom = std::fs::read_to_string(w.dir.path("state/bridgerest.prom")).unwrap();
-    assert!(
-        prom.contains(&format!(
-            "bridgerest_drill_rto_seconds{{cluster=\"{CLUSTER}\"}} 0.001"
-        )),
-        "{prom}"
-    );
+    assert_rto_metric(&w, "0.001");
 
     // Past its deadline: killed with its process group (the background sleep too), named.
     let rep = drill(

@@ -153,12 +153,9 @@ impl Bucket {
                     tracing::warn!("{key} is not counted as a drill report: {why}");
                     None
                 };
-                let bytes = match store.get(&key).await {
-                    Ok(got) => match got.bytes().await {
-                        Ok(b) => b,
-                        Err(e) => return skip(&objstore::redacted(e)),
-                    },
-                    Err(e) => return skip(&objstore::redacted(e)),
+                let bytes = match get(store, &key).await {
+                    Ok(b) => b,
+                    Err(e) => return skip(&e),
                 };
                 if bytes.len() as u64 > MAX_REPORT {
                     return skip("larger than 1 MiB");
@@ -230,11 +227,7 @@ impl Bucket {
                 ));
             }
             budget -= size;
-            let got = match self.store.get(&key).await {
-                Ok(got) => got.bytes().await.map_err(objstore::redacted),
-                Err(e) => Err(objstore::redacted(e)),
-            };
-            let v = match got {
+            let v = match get(&self.store, &key).await {
                 Ok(b) if b.len() as u64 > MAX_REPORT => Err("larger than 1 MiB".into()),
                 Ok(b) => serde_json::from_slice(&b).map_err(|e| e.to_string()),
                 Err(e) => Err(format!("cannot be read: {e}")),
@@ -255,10 +248,9 @@ impl Bucket {
             if size > MAX_REPORT {
                 continue;
             }
-            let got = match self.store.get(&key).await {
-                Ok(got) => got.bytes().await.map_err(objstore::redacted)?,
-                Err(e) => return Err(format!("reading {key}: {}", objstore::redacted(e))),
-            };
+            let got = get(&self.store, &key)
+                .await
+                .map_err(|e| format!("reading {key}: {e}"))?;
             if let Ok(v) = serde_json::from_slice(&got) {
                 out.push(v);
             }
@@ -283,6 +275,17 @@ impl Bucket {
             }
         }
         Ok(None)
+    }
+}
+
+/// An object's bytes; why not, with nothing secret in it.
+async fn get(
+    store: &Arc<dyn ObjectStore>,
+    key: &Key,
+) -> Result<impl std::ops::Deref<Target = [u8]>, String> {
+    match store.get(key).await {
+        Ok(got) => got.bytes().await.map_err(objstore::redacted),
+        Err(e) => Err(objstore::redacted(e)),
     }
 }
 

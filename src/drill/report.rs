@@ -613,29 +613,34 @@ pub fn write(dir: &Path, r: &Report, keep: usize) -> Result<PathBuf> {
 /// Writes a note ([`Note`]) as `name` in the reports directory, through a handle on it, owned
 /// as the directory is (its owner can read and prune it, not sign one), 0644.
 pub fn write_note(dir: &Path, name: &str, note: &Note) -> Result<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    let io = |what: &str, err: std::io::Error| Error::Reports {
-        dir: dir.to_path_buf(),
-        err: fsutil::Error::Io {
-            what: format!("{what} {}", dir.display()),
-            err,
-        },
-    };
-    let abs = std::path::absolute(dir).map_err(|e| io("resolving", e))?;
-    let meta = std::fs::symlink_metadata(&abs).map_err(|e| io("reading", e))?;
-    let uid = nix::unistd::Uid::from_raw(meta.uid());
-    let held = fsutil::Dir::open(&abs, uid, None).map_err(|err| Error::Reports {
+    let (held, owner) = open_reports(dir).map_err(|err| Error::Reports {
         dir: dir.to_path_buf(),
         err,
     })?;
     let json = serde_json::to_vec_pretty(note)
         .map_err(|e| Error::Internal(format!("encoding the note: {e}")))?;
+    held.write_file(name, &json, 0o644, owner)?;
+    Ok(dir.join(name))
+}
+
+/// The reports directory held by its descriptor, reached from / without following a link (so
+/// a directory swapped meanwhile changes nothing of what is read or written there), trusting
+/// its owner, the drilling user; and that owner, as what is written there is owned.
+pub(super) fn open_reports(dir: &Path) -> fsutil::Result<(fsutil::Dir, Owner)> {
+    use std::os::unix::fs::MetadataExt;
+    let io = |what: &str, err| fsutil::Error::Io {
+        what: format!("{what} {}", dir.display()),
+        err,
+    };
+    let abs = std::path::absolute(dir).map_err(|e| io("resolving", e))?;
+    let meta = std::fs::symlink_metadata(&abs).map_err(|e| io("reading", e))?;
+    let uid = nix::unistd::Uid::from_raw(meta.uid());
+    let held = fsutil::Dir::open(&abs, uid, None)?;
     let owner = Owner {
         uid: Some(uid),
         gid: Some(nix::unistd::Gid::from_raw(meta.gid())),
     };
-    held.write_file(name, &json, 0o644, owner)?;
-    Ok(dir.join(name))
+    Ok((held, owner))
 }
 
 /// The most names looked at in the report directory, the most bytes read of its reports in
@@ -654,21 +659,14 @@ const FUTURE: time::Duration = time::Duration::minutes(5);
 /// started at its own time, at most 1 MiB, and with no time in the future (a report dated 2099
 /// would stand as the last drill for good). Files that do not count are logged and skipped.
 fn load(dir: &Path, cluster: Option<&str>) -> Vec<(PathBuf, Report)> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(dir_meta) = std::fs::symlink_metadata(dir) else {
-        return vec![];
-    };
-    // The directory is reached from / without following a link, its files read through its
-    // descriptor (fsutil::Dir::read_file: no link followed, no FIFO waited on, regular files
-    // only, bounded), so a directory swapped meanwhile changes nothing of what is read.
-    let held = std::path::absolute(dir)
-        .map_err(|e| e.to_string())
-        .and_then(|abs| {
-            crate::fsutil::Dir::open(&abs, nix::unistd::Uid::from_raw(dir_meta.uid()), None)
-                .map_err(|e| e.to_string())
-        });
-    let held = match held {
-        Ok(d) => d,
+    // Its files are read through its descriptor (fsutil::Dir::read_file: no link followed, no
+    // FIFO waited on, regular files only, bounded).
+    let held = match open_reports(dir) {
+        Ok((d, _)) => d,
+        // No directory yet: no drill.
+        Err(crate::fsutil::Error::Io { err, .. }) if err.kind() == std::io::ErrorKind::NotFound => {
+            return vec![]
+        }
         Err(e) => {
             tracing::warn!("no drill report is read from {}: {e}", dir.display());
             return vec![];

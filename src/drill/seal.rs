@@ -77,6 +77,15 @@ pub fn hash(v: &Value) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, &canonical(v)).as_ref())
 }
 
+/// Whether `signature` (hex) is the Ed25519 signature of `bytes` by the key `public`.
+fn signed(public: &[u8], signature: &str, bytes: &[u8]) -> bool {
+    unhex(signature).is_some_and(|sig| {
+        UnparsedPublicKey::new(&ED25519, public)
+            .verify(bytes, &sig)
+            .is_ok()
+    })
+}
+
 /// The bytes a seal signs: the report with an empty signature.
 fn signed_bytes(v: &Value) -> Vec<u8> {
     let mut v = v.clone();
@@ -294,11 +303,8 @@ async fn fleet_head(cfg: &Config, signer: &Signer, cluster: &str) -> Option<(u64
 /// that cluster.
 fn link_of(v: &Value, public: &[u8], fp: &str, cluster: &str) -> Option<(u64, String)> {
     let seal = serde_json::from_value::<Seal>(v["seal"].clone()).ok()?;
-    let key = UnparsedPublicKey::new(&ED25519, public);
-    (seal.key == fp
-        && v["cluster"] == cluster
-        && unhex(&seal.signature).is_some_and(|sig| key.verify(&signed_bytes(v), &sig).is_ok()))
-    .then(|| (seal.seq, hash(v)))
+    (seal.key == fp && v["cluster"] == cluster && signed(public, &seal.signature, &signed_bytes(v)))
+        .then(|| (seal.seq, hash(v)))
 }
 
 fn try_seal(
@@ -352,14 +358,7 @@ fn files_in(dir: &Path) -> Vec<(String, Result<Value, String>)> {
 
 /// Every file in `dir` whose name ends with `ext` (bounded), parsed as JSON where it can be.
 fn named_in(dir: &Path, ext: &str) -> Vec<(String, Result<Value, String>)> {
-    let Ok(abs) = std::path::absolute(dir) else {
-        return vec![];
-    };
-    let Ok(meta) = std::fs::symlink_metadata(&abs) else {
-        return vec![];
-    };
-    use std::os::unix::fs::MetadataExt;
-    let Ok(held) = Dir::open(&abs, nix::unistd::Uid::from_raw(meta.uid()), None) else {
+    let Ok((held, _)) = super::report::open_reports(dir) else {
         return vec![];
     };
     let mut names: Vec<String> = held
@@ -448,7 +447,6 @@ pub fn check_notes(
     public: &[u8],
     reports: &std::collections::HashMap<String, String>,
 ) -> (Vec<Note>, Vec<String>) {
-    let key = UnparsedPublicKey::new(&ED25519, public);
     let fp = fingerprint(public);
     let (mut ok, mut problems) = (Vec::new(), Vec::new());
     for (name, v) in files {
@@ -461,7 +459,7 @@ pub fn check_notes(
                     crate::text::excerpt(&note.key, 40)
                 ));
             }
-            if unhex(&note.signature).is_none_or(|sig| key.verify(&note_bytes(&v), &sig).is_err()) {
+            if !signed(public, &note.signature, &note_bytes(&v)) {
                 return Err("the signature does not match: edited or forged".into());
             }
             if !name.starts_with(&format!("{}.", note.report.trim_end_matches(".json"))) {
@@ -522,7 +520,6 @@ pub fn check(
     head: impl Fn(&str) -> Option<(u64, String)>,
     keep: usize,
 ) -> Verdict {
-    let key = UnparsedPublicKey::new(&ED25519, public);
     let fp = fingerprint(public);
     let mut out = Verdict::default();
     let mut chains: std::collections::BTreeMap<String, Vec<(u64, String, Value)>> =
@@ -549,8 +546,7 @@ pub fn check(
             ));
             continue;
         }
-        let sig_ok =
-            unhex(&seal.signature).is_some_and(|sig| key.verify(&signed_bytes(&v), &sig).is_ok());
+        let sig_ok = signed(public, &seal.signature, &signed_bytes(&v));
         if !sig_ok {
             out.problems.push(format!(
                 "{name}: the signature does not match: edited or forged"
